@@ -1,0 +1,33 @@
+# The two commands: `make dev` starts the local cloud, `make test` runs every test.
+# Each creates .venv/ and installs what it needs on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test demo package reliability bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+dev: $(STAMP) package
+	$(PY) -m localcloud $(ARGS)
+
+test: $(STAMP) package
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP) package
+	$(PY) scripts/demo.py
+
+package: $(STAMP)
+	$(PY) scripts/package.py
+
+reliability: $(STAMP) package
+	$(PY) scripts/reliability.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis
