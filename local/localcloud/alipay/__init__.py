@@ -1,0 +1,10 @@
+"""Local Alipay OpenAPI gateway: test users, single-use auth codes, OAuth tokens and user info,
+spoken with RSA2 signatures both ways so python-alipay-sdk works against it unmodified.
+
+`keys` holds the key pairs, `core` the authorisation rules (no HTTP), `gateway` the public request
+checks, `replies` the signed answers and `http` the shell that ties them together.
+"""
+from .http import FAULT_KINDS, AlipayEmulator
+from .keys import AlipayKeys
+
+__all__ = ["AlipayEmulator", "AlipayKeys", "FAULT_KINDS"]

@@ -1,0 +1,77 @@
+"""Alipay's public error codes, with the texts the real gateway answers.
+
+Every refusal is an `AlipayError` carrying one `ErrorCode`; the HTTP shell renders it as
+`{"code", "msg", "sub_code", "sub_msg"}` (under `error_response`, or under the method's own
+`..._response` key where the real gateway does so). The numeric code is a family (40001 missing
+argument, 40002 invalid argument, 20001 token, 20000 system); the sub_code says what exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    msg: str
+    sub_code: str
+    sub_msg: str
+
+
+class AlipayError(Exception):
+    def __init__(self, error: ErrorCode, detail: str = "") -> None:
+        super().__init__(error.sub_code)
+        self.error = error
+        self.detail = detail  # appended to sub_msg, as the gateway does for signature errors
+
+    def body(self) -> dict[str, str]:
+        e = self.error
+        return {"code": e.code, "msg": e.msg, "sub_code": e.sub_code,
+                "sub_msg": e.sub_msg + self.detail}
+
+
+_SYSTEM = ("20000", "Service Currently Unavailable")
+_TOKEN = ("20001", "Insufficient Token Permissions")
+_MISSING = ("40001", "Missing Required Arguments")
+_INVALID = ("40002", "Invalid Arguments")
+
+# 20000: the platform itself failed; callers should retry later.
+UNKNOWN_ERROR = ErrorCode(*_SYSTEM, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
+GATEWAY_UNKNOWN_ERROR = ErrorCode(*_SYSTEM, "aop.unknow-error", "服务暂不可用（网关自身的未知错误）")
+
+# 20001: the user's access token (auth_token) does not allow the call.
+INVALID_AUTH_TOKEN = ErrorCode(*_TOKEN, "aop.invalid-auth-token", "无效的访问令牌")
+AUTH_TOKEN_TIME_OUT = ErrorCode(*_TOKEN, "aop.auth-token-time-out", "访问令牌已过期")
+
+# 40001: a public request parameter is absent (an empty value counts as absent).
+MISSING_METHOD = ErrorCode(*_MISSING, "isv.missing-method", "缺少方法名参数")
+MISSING_SIGNATURE = ErrorCode(*_MISSING, "isv.missing-signature", "缺少签名参数")
+MISSING_SIGNATURE_TYPE = ErrorCode(*_MISSING, "isv.missing-signature-type", "缺少签名类型参数")
+MISSING_APP_ID = ErrorCode(*_MISSING, "isv.missing-app-id", "缺少AppID参数")
+MISSING_TIMESTAMP = ErrorCode(*_MISSING, "isv.missing-timestamp", "缺少时间戳参数")
+MISSING_VERSION = ErrorCode(*_MISSING, "isv.missing-version", "缺少版本参数")
+
+# 40002: a parameter is present but wrong.
+INVALID_METHOD = ErrorCode(*_INVALID, "isv.invalid-method", "不存在的方法名")
+INVALID_APP_ID = ErrorCode(*_INVALID, "isv.invalid-app-id", "无效的AppID参数")
+INVALID_TIMESTAMP = ErrorCode(*_INVALID, "isv.invalid-timestamp", "非法的时间戳参数")
+INVALID_CHARSET = ErrorCode(*_INVALID, "isv.invalid-charset", "字符集错误")
+INVALID_SIGNATURE_TYPE = ErrorCode(*_INVALID, "isv.invalid-signature-type", "无效签名类型")
+MISSING_SIGNATURE_CONFIG = ErrorCode(*_INVALID, "isv.missing-signature-config",
+                                     "验签出错, 未配置对应签名算法的公钥或者证书")
+INVALID_SIGNATURE = ErrorCode(*_INVALID, "isv.invalid-signature",
+                              "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：")
+
+# alipay.system.oauth.token
+GRANT_TYPE_INVALID = ErrorCode(*_INVALID, "isv.grant-type-invalid", "grant_type参数不正确")
+CODE_INVALID = ErrorCode(*_INVALID, "isv.code-invalid", "授权码code无效")
+REFRESH_TOKEN_INVALID = ErrorCode(*_INVALID, "isv.refresh-token-invalid", "刷新令牌refresh_token无效")
+REFRESH_TOKEN_TIME_OUT = ErrorCode(*_INVALID, "isv.refresh-token-time-out", "刷新令牌refresh_token过期")
+
+
+def system_error(sub_code: str | None) -> AlipayError:
+    """Alipay's 20000 family, for an injected outage; `sub_code` picks the variant."""
+    for known in (UNKNOWN_ERROR, GATEWAY_UNKNOWN_ERROR):
+        if sub_code in (None, known.sub_code):
+            return AlipayError(known)
+    return AlipayError(ErrorCode(*_SYSTEM, str(sub_code), "服务暂不可用"))
