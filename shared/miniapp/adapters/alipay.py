@@ -1,0 +1,158 @@
+"""IdentityProvider on python-alipay-sdk: `alipay.system.oauth.token` with an auth code.
+
+How Alipay answers, and what we make of it:
+
+    signed `alipay_system_oauth_token_response` with user_id + tokens   -> AlipayGrant
+    sub_code isv.code-* (unknown, used or expired code)                  -> InvalidAuthCode
+    anything else Alipay refuses (isp.* outages, isv.* configuration)    -> UpstreamUnavailable
+    a reply whose signature does not verify, or that is malformed        -> UpstreamUnavailable
+    connection refused or dropped, timeout, HTTP 4xx/5xx from the gateway -> UpstreamUnavailable
+
+A misconfigured app (isv.invalid-app-id, isv.invalid-signature) is also answered as
+UpstreamUnavailable, not Internal: the client can do nothing either way, and the message keeps the
+sub_code so the operator sees it in the invocation log.
+"""
+from __future__ import annotations
+
+import binascii
+import http.client
+import json
+import logging
+import sys
+import types
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..domain.records import AlipayGrant
+from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
+from .keys import KeyFormatError, private_key_pem, public_key_pem
+
+OAUTH_TOKEN = "alipay.system.oauth.token"
+_RESPONSE_KEY = OAUTH_TOKEN.replace(".", "_") + "_response"
+_SUCCESS = "10000"
+# The sub_codes by which Alipay says the code itself is bad (unknown, already used, expired).
+_CODE_SUB_CODE_PREFIXES = ("isv.code-", "isv.auth-code-", "isv.invalid-auth-code")
+_SDK_LOGGER = "python-alipay-sdk"
+# The OpenAPI's `timestamp` is Beijing time (Alipay's own Java SDK formats it in GMT+8); the SDK
+# uses the host's local time, which on Function Compute is UTC. We pass our own.
+_BEIJING = timezone(timedelta(hours=8))
+
+
+def _import_sdk() -> Any:
+    """Import `alipay` without letting `alipay/loggers.py` run `logging.config.dictConfig`.
+
+    That module, imported by the package, reconfigures logging process-wide (closing the handlers
+    already registered, e.g. the FC runtime's) and gives the SDK logger a DEBUG stderr handler.
+    A stand-in module that only provides the `logger` name keeps both from happening. If another
+    module imported the SDK first, we still quiet the logger.
+    """
+    if "alipay" not in sys.modules and "alipay.loggers" not in sys.modules:
+        stand_in = types.ModuleType("alipay.loggers")
+        stand_in.logger = logging.getLogger(_SDK_LOGGER)  # type: ignore[attr-defined]
+        sys.modules["alipay.loggers"] = stand_in
+    import alipay
+
+    sdk_logger = logging.getLogger(_SDK_LOGGER)
+    for handler in list(sdk_logger.handlers):
+        sdk_logger.removeHandler(handler)
+    sdk_logger.setLevel(logging.WARNING)
+    return alipay
+
+
+class AlipayIdentityProvider:
+    def __init__(self, app_id: str, app_private_key_pem: str, alipay_public_key_pem: str,
+                 gateway_url: str, timeout_seconds: float) -> None:
+        alipay = _import_sdk()
+        from alipay.utils import AliPayConfig
+
+        try:
+            private_pem = private_key_pem(app_private_key_pem)
+            public_pem = public_key_pem(alipay_public_key_pem)
+            self._client = alipay.AliPay(
+                appid=app_id,
+                app_notify_url=None,
+                app_private_key_string=private_pem,
+                alipay_public_key_string=public_pem,
+                sign_type="RSA2",
+                debug=False,
+                # The SDK passes this to urlopen: it bounds the connect and each socket read.
+                config=AliPayConfig(timeout=timeout_seconds),
+            )
+        except KeyFormatError as exc:
+            raise Internal(f"Alipay key configuration: {exc}") from None
+        except Exception:  # the key text must not end up in a traceback
+            raise Internal("Alipay client configuration") from None
+        # The gateway is not a constructor parameter: the SDK keeps it in `_gateway`
+        # (production or sandbox URL by `debug`). Ours comes from configuration.
+        self._client._gateway = gateway_url
+
+    def exchange_auth_code(self, auth_code: str) -> AlipayGrant:
+        from alipay.exceptions import AliPayException, AliPayValidationError
+
+        try:
+            reply = self._client.server_api(
+                OAUTH_TOKEN, grant_type="authorization_code", code=auth_code,
+                timestamp=datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"))
+        except AliPayException as exc:
+            raise _refusal(_error_body(exc)) from exc
+        except AliPayValidationError as exc:
+            raise UpstreamUnavailable("Alipay reply signature did not verify") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            # urllib's HTTPError (4xx/5xx), URLError, timeouts, refused or dropped connections.
+            raise UpstreamUnavailable(f"Alipay gateway unreachable ({type(exc).__name__})") from exc
+        except (ValueError, KeyError, AttributeError, TypeError, binascii.Error) as exc:
+            # Not JSON, not the shape the SDK expects, or a sign that is not base64.
+            raise UpstreamUnavailable("Alipay reply is malformed") from exc
+        except Exception as exc:  # never let an SDK error escape untranslated
+            raise Internal() from exc
+        return _grant(reply)
+
+
+def _error_body(exc: Exception) -> dict[str, Any]:
+    """The `{code, msg, sub_code, sub_msg}` object of an AliPayException.
+
+    The SDK keeps the raw reply as the exception's (name-mangled, private) message; it has no
+    accessor, so we read the attribute and parse the JSON again.
+    """
+    raw = getattr(exc, "_AliPayException__message", "")
+    try:
+        doc = json.loads(raw)
+    except (TypeError, ValueError):
+        return {"code": str(getattr(exc, "_AliPayException__code", "") or "")}
+    body = doc.get("error_response") or doc.get(_RESPONSE_KEY) or {}
+    return body if isinstance(body, dict) else {}
+
+
+def _refusal(body: dict[str, Any]) -> MiniAppError:
+    code = str(body.get("code", "") or "")
+    sub_code = str(body.get("sub_code", "") or "")
+    if sub_code.startswith(_CODE_SUB_CODE_PREFIXES):
+        return InvalidAuthCode()
+    detail = " ".join(part for part in (code, sub_code) if part) or "no code"
+    return UpstreamUnavailable(f"Alipay refused the request ({detail})")
+
+
+def _grant(reply: Any) -> AlipayGrant:
+    if not isinstance(reply, dict):
+        raise UpstreamUnavailable("Alipay reply is malformed")
+    # A business failure comes back signed under the method's key and is returned, not raised.
+    code = reply.get("code")
+    if code is not None and str(code) != _SUCCESS:
+        raise _refusal(reply)
+    user_id = reply.get("user_id") or reply.get("open_id")
+    try:
+        return AlipayGrant(
+            user_id=_text(user_id),
+            access_token=_text(reply.get("access_token")),
+            refresh_token=_text(reply.get("refresh_token")),
+            expires_in=int(reply.get("expires_in")),
+            re_expires_in=int(reply.get("re_expires_in")),
+        )
+    except (TypeError, ValueError):
+        raise UpstreamUnavailable("Alipay reply lacks the user id or tokens") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("missing")
+    return value

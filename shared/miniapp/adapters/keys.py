@@ -1,0 +1,45 @@
+"""RSA key text as operators paste it, normalised to the PEM the Alipay SDK needs.
+
+Alipay's console hands out keys as bare base64 (no header lines, sometimes PKCS#1, sometimes
+PKCS#8), and template parameters often arrive with their newlines escaped as a literal `\\n`.
+The SDK's `RSA.importKey` only understands PEM with header lines, so we parse whatever came and
+write it back as PEM. Errors never quote the key text.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+
+
+class KeyFormatError(ValueError):
+    """The text is not an RSA key of the expected kind (the message never contains the key)."""
+
+
+def _load(text: str):  # -> Cryptodome.PublicKey.RSA.RsaKey
+    from Cryptodome.PublicKey import RSA  # comes with python-alipay-sdk
+
+    text = text.strip().replace("\\n", "\n")
+    if not text:
+        raise KeyFormatError("key is empty")
+    try:
+        if text.startswith("-----BEGIN"):
+            return RSA.import_key(text)
+        der = base64.b64decode("".join(text.split()), validate=True)
+        return RSA.import_key(der)
+    except (ValueError, IndexError, TypeError, binascii.Error):
+        raise KeyFormatError("not an RSA key in PEM or base64 DER form") from None
+
+
+def private_key_pem(text: str) -> str:
+    key = _load(text)
+    if not key.has_private():
+        raise KeyFormatError("expected an RSA private key, got a public key")
+    return key.export_key(format="PEM", pkcs=1).decode("ascii")
+
+
+def public_key_pem(text: str) -> str:
+    key = _load(text)
+    if key.has_private():
+        # A private key in the public slot is a pasting mistake; never use it as a public key.
+        raise KeyFormatError("expected an RSA public key, got a private key")
+    return key.export_key(format="PEM").decode("ascii")

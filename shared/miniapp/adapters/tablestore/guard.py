@@ -1,0 +1,139 @@
+"""Counters and claims that keep the service honest under concurrency: the per-user item counter
+(UsageCounter), idempotency keys (IdempotencyStore) and fixed-window rate limits (RateLimiter).
+
+All three use tables with primary key (`key` STRING) and one row per guarded thing:
+
+    usage table (no TTL: the count must outlive any idle period)
+        usage#<uid>                   count INTEGER
+    guard table (TTL, e.g. 1 day: claims and windows are only needed briefly)
+        idem#<uid>#<idempotency key>  item_id STRING
+        rl#<bucket>#<window start>    count INTEGER
+
+Each part is written length-prefixed (`5:alice`), so no value, whatever characters it holds, can
+produce another user's key. Atomicity comes from Tablestore's conditional writes, never from a
+read-then-write: an INCREMENT guarded by `count < limit` cannot pass the limit however many
+requests race. (The Python SDK cannot ask UpdateRow for the row after the change, so the limit
+goes into the condition instead of being checked on a returned count.)
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from tablestore import (ComparatorType, Condition, Row, RowExistenceExpectation,
+                        SingleColumnCondition)
+
+from ...errors import Conflict, QuotaExceeded, RateLimited
+from ...ports import Clock
+from ..clock import SystemClock
+from .calls import ConditionFailed, run
+
+MAX_KEY_BYTES = 1024  # Tablestore's limit for a STRING primary key column
+COUNT = "count"
+
+
+def guard_key(kind: str, *parts: str) -> str:
+    body = "#".join(f"{len(part)}:{part}" for part in parts)
+    key = f"{kind}#{body}"
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        key = f"{kind}#sha256:{hashlib.sha256(body.encode('utf-8')).hexdigest()}"
+    return key
+
+
+def _pk(key: str) -> list[tuple[str, str]]:
+    return [("key", key)]
+
+
+def _bounded_increment(client: Any, table: str, key: str, limit: int, what: str) -> None:
+    """count += 1 if count < limit (a missing row or column counts as 0); ConditionFailed if not.
+    Not idempotent: a re-sent increment counts twice, so only refused requests are retried."""
+    row = Row(_pk(key), {"increment": [(COUNT, 1)]})
+    condition = Condition(
+        RowExistenceExpectation.IGNORE,
+        SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN, pass_if_missing=True))
+    run(what, lambda: client.update_row(table, row, condition))
+
+
+class TablestoreUsage:
+    """How many items each user holds. `table` must have no TTL."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def reserve(self, user_id: str, limit: int) -> None:
+        if limit <= 0:
+            raise QuotaExceeded()
+        try:
+            _bounded_increment(self._client, self._table, guard_key("usage", user_id), limit,
+                               "usage reserve")
+        except ConditionFailed:
+            raise QuotaExceeded() from None
+
+    def release(self, user_id: str) -> None:
+        row = Row(_pk(guard_key("usage", user_id)), {"increment": [(COUNT, -1)]})
+        # Never below zero: a missing counter (pass_if_missing=False) or 0 refuses the decrement.
+        condition = Condition(
+            RowExistenceExpectation.IGNORE,
+            SingleColumnCondition(COUNT, 0, ComparatorType.GREATER_THAN, pass_if_missing=False))
+        try:
+            run("usage release", lambda: self._client.update_row(self._table, row, condition))
+        except ConditionFailed:
+            pass
+
+
+class TablestoreIdempotency:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def claim(self, user_id: str, key: str, item_id: str) -> str:
+        pk = _pk(guard_key("idem", user_id, key))
+        row = Row(pk, [("item_id", item_id)])
+        condition = Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
+        for _ in range(3):
+            try:
+                # Safe to re-send: a replay fails the condition and reads back our own id.
+                run("idempotency claim",
+                    lambda: self._client.put_row(self._table, row, condition), idempotent=True)
+                return item_id
+            except ConditionFailed:
+                bound = self._bound(pk)
+                if bound is not None:
+                    return bound
+                # The claim expired between our put and our read: claim again.
+        raise Conflict("idempotency key is being claimed concurrently")
+
+    def _bound(self, pk: list[tuple[str, str]]) -> str | None:
+        _, row, _ = run("idempotency read", lambda: self._client.get_row(
+            self._table, pk, columns_to_get=["item_id"], max_version=1))
+        if row is None:
+            return None
+        for cell in row.attribute_columns or ():
+            if cell[0] == "item_id" and isinstance(cell[1], str):
+                return cell[1]
+        return None
+
+
+class TablestoreRateLimiter:
+    """A fixed window per bucket: at most `capacity` hits between window_start and
+    window_start + window_seconds (windows aligned to the epoch)."""
+
+    def __init__(self, client: Any, table: str, clock: Clock | None = None) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock or SystemClock()
+
+    def hit(self, bucket: str, capacity: int, window_seconds: int) -> None:
+        now = self._clock.now_ms() / 1000.0
+        window = max(1, int(window_seconds))
+        window_start = int(now // window) * window
+        retry_after = math.ceil(window_start + window - now)
+        if capacity <= 0:
+            raise RateLimited(retry_after)
+        key = guard_key("rl", bucket, str(window_start))
+        try:
+            _bounded_increment(self._client, self._table, key, capacity, "rate limit")
+        except ConditionFailed:
+            raise RateLimited(retry_after) from None

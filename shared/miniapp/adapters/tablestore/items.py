@@ -1,0 +1,121 @@
+"""ItemStore on Tablestore. Table: primary key (`uid` STRING, `id` STRING); a Row's columns are the
+attribute columns (str -> STRING, int -> INTEGER, float -> DOUBLE, bool -> BOOLEAN).
+
+Every request names the user as the first key column, and ranges run from (uid, ...) to
+(uid, INF_MAX): no call can reach another user's partition.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from tablestore import (INF_MAX, INF_MIN, ComparatorType, Condition, Direction, Row,
+                        RowExistenceExpectation, SingleColumnCondition)
+
+from ...domain.records import Page, Row as Item, Scalar
+from ...errors import Conflict, Internal, NotFound
+from .calls import ConditionFailed, run
+
+VERSION_COLUMN = "version"
+
+
+class TablestoreItems:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def get(self, user_id: str, item_id: str) -> Item | None:
+        _, row, _ = run("item get", lambda: self._client.get_row(
+            self._table, _pk(user_id, item_id), max_version=1))
+        if row is None:
+            return None
+        return _item(user_id, row)
+
+    def put(self, row: Item, *, must_not_exist: bool = False) -> None:
+        expectation = (RowExistenceExpectation.EXPECT_NOT_EXIST if must_not_exist
+                       else RowExistenceExpectation.IGNORE)
+        try:
+            self._put(row, Condition(expectation))
+        except ConditionFailed as failed:
+            if failed.maybe_ours and self._holds(row):
+                return
+            raise Conflict("an item with this id exists") from None
+
+    def replace_if_version(self, row: Item, expected_version: int) -> None:
+        condition = Condition(
+            RowExistenceExpectation.EXPECT_EXIST,
+            SingleColumnCondition(VERSION_COLUMN, int(expected_version), ComparatorType.EQUAL,
+                                  pass_if_missing=False))
+        try:
+            self._put(row, condition)
+        except ConditionFailed as failed:
+            # One condition covers both "no row" and "other version"; a read tells them apart.
+            current = self.get(row.user_id, row.item_id)
+            if current is None:
+                raise NotFound() from None
+            if failed.maybe_ours and dict(current.columns) == dict(row.columns):
+                return  # the first send was applied; the re-send saw our own new version
+            raise Conflict("the item was changed since that version") from None
+
+    def delete(self, user_id: str, item_id: str) -> bool:
+        condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
+        try:
+            run("item delete", lambda: self._client.delete_row(
+                self._table, Row(_pk(user_id, item_id)), condition), idempotent=True)
+        except ConditionFailed:
+            return False
+        return True
+
+    def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
+        if limit < 1:
+            raise Internal("page limit must be positive")
+        # GetRange starts inclusively: start *at* start_after and skip that one row.
+        start = _pk(user_id, start_after) if start_after is not None else _pk(user_id, INF_MIN)
+        end = _pk(user_id, INF_MAX)
+        items: list[Item] = []
+        while True:
+            # Ask for one more than we still need, to learn whether a next page exists. The server
+            # may answer with fewer (size limits) and a next start key; then we continue.
+            want = limit - len(items) + 1 + (1 if start_after is not None else 0)
+            _, next_start, rows, _ = run("item page", lambda: self._client.get_range(
+                self._table, Direction.FORWARD, start, end, limit=want, max_version=1))
+            for row in rows:
+                item = _item(user_id, row)
+                if item.item_id != start_after:
+                    items.append(item)
+            if len(items) > limit or next_start is None:
+                break
+            start = next_start
+        if len(items) > limit:
+            return Page(tuple(items[:limit]), items[limit - 1].item_id)
+        return Page(tuple(items), None)
+
+    def _put(self, row: Item, condition: Condition) -> None:
+        sdk_row = Row(_pk(row.user_id, row.item_id), _columns(row.columns))
+        # A re-sent put writes the same row; the conditional ones are recognised by the callers.
+        run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
+            idempotent=True)
+
+    def _holds(self, row: Item) -> bool:
+        current = self.get(row.user_id, row.item_id)
+        return current is not None and dict(current.columns) == dict(row.columns)
+
+
+def _pk(user_id: str, item_id: Any) -> list[tuple[str, Any]]:
+    return [("uid", user_id), ("id", item_id)]
+
+
+def _columns(columns: Mapping[str, Scalar]) -> list[tuple[str, Scalar]]:
+    return [(name, value) for name, value in columns.items()]
+
+
+def _item(user_id: str, row: Any) -> Item:
+    key = dict(row.primary_key)
+    if key.get("uid") != user_id or not isinstance(key.get("id"), str):
+        # The ranges cannot produce this; if the service ever did, we must not hand it out.
+        raise Internal("row outside the user's partition")
+    columns: dict[str, Scalar] = {}
+    for cell in row.attribute_columns or ():
+        value = cell[1]
+        columns[cell[0]] = bytes(value).decode("utf-8", "replace") if isinstance(
+            value, (bytes, bytearray)) else value
+    return Item(user_id=user_id, item_id=key["id"], columns=columns)

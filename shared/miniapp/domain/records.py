@@ -1,0 +1,64 @@
+"""Values that cross the ports: what the outside world gives the services and what they store."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Union
+
+Scalar = Union[str, int, float, bool]
+
+
+@dataclass(frozen=True)
+class AlipayGrant:
+    """What `alipay.system.oauth.token` answered. Only user_id and the two tokens are kept."""
+
+    user_id: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    re_expires_in: int
+
+
+@dataclass(frozen=True)
+class StsCredentials:
+    access_key_id: str
+    access_key_secret: str
+    security_token: str
+    expiration: str  # ISO 8601 UTC, as STS answers it: 2026-11-21T08:00:00Z
+
+    def to_wire(self) -> dict[str, str]:
+        """The 2020 protocol's `sts` object, key for key."""
+        return {
+            "AccessKeyId": self.access_key_id,
+            "AccessKeySecret": self.access_key_secret,
+            "SecurityToken": self.security_token,
+            "Expiration": self.expiration,
+        }
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session as stored. `key` is the SHA-256 (hex) of the sessionId, never the id itself, and
+    the Alipay tokens are AES-GCM ciphertexts, so a leaked table opens nothing."""
+
+    key: str
+    user_id: str
+    created_at_ms: int
+    last_seen_ms: int
+    expires_at_ms: int
+    access_token_enc: bytes
+    refresh_token_enc: bytes
+
+
+@dataclass(frozen=True)
+class Row:
+    """One of a user's rows in the data table: primary key (user_id, item_id) plus columns."""
+
+    user_id: str
+    item_id: str
+    columns: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: tuple[Row, ...]
+    next_start: str | None  # the item_id to start after on the next page, or None at the end

@@ -1,0 +1,96 @@
+"""What the services need from the outside world. Adapters implement these with the real SDKs;
+unit tests implement them with in-memory fakes. Every method raises only `miniapp.errors` types:
+adapters translate vendor exceptions (an SDK error never reaches a service)."""
+from __future__ import annotations
+
+from typing import Mapping, Protocol
+
+from .domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+
+
+class IdentityProvider(Protocol):
+    def exchange_auth_code(self, auth_code: str) -> AlipayGrant:
+        """alipay.system.oauth.token. InvalidAuthCode if Alipay refuses the code,
+        UpstreamUnavailable if Alipay fails, is slow, or its reply does not verify."""
+        ...
+
+
+class CredentialIssuer(Protocol):
+    def issue(self, session_name: str, policy: Mapping[str, object],
+              duration_seconds: int) -> StsCredentials:
+        """STS AssumeRole on the client role with an inline policy. UpstreamUnavailable on failure."""
+        ...
+
+
+class SessionStore(Protocol):
+    def create(self, record: SessionRecord) -> None:
+        """Conflict if a session with that key exists (never overwrite)."""
+        ...
+
+    def get(self, key: str) -> SessionRecord | None: ...
+
+    def touch(self, key: str, last_seen_ms: int) -> None:
+        """Record activity; SessionNotFound if the session is gone."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """True if a session was deleted."""
+        ...
+
+
+class ItemStore(Protocol):
+    """The user's rows. Every call is scoped by user_id: the key always starts with the user."""
+
+    def get(self, user_id: str, item_id: str) -> Row | None: ...
+
+    def put(self, row: Row, *, must_not_exist: bool = False, must_exist: bool = False) -> None:
+        """Store the whole row (replacing all its columns). Conflict if must_not_exist and the row
+        exists; NotFound if must_exist and it does not (Tablestore's EXPECT_NOT_EXIST /
+        EXPECT_EXIST conditions). Never both flags at once."""
+        ...
+
+    def replace_if_version(self, row: Row, expected_version: int) -> None:
+        """Replace the row only if its stored `version` column equals expected_version:
+        Conflict if it differs, NotFound if there is no row."""
+        ...
+
+    def delete(self, user_id: str, item_id: str) -> bool:
+        """True if the row existed."""
+        ...
+
+    def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
+        """Rows in item_id order, after start_after (exclusive)."""
+        ...
+
+
+class UsageCounter(Protocol):
+    """How many items a user holds, changed atomically so concurrent adds cannot pass a quota."""
+
+    def reserve(self, user_id: str, limit: int) -> None:
+        """Count one more item; QuotaExceeded (no change) if the user already holds `limit`."""
+        ...
+
+    def release(self, user_id: str) -> None: ...
+
+
+class IdempotencyStore(Protocol):
+    def claim(self, user_id: str, key: str, item_id: str) -> str:
+        """Bind key to item_id if the key is new and return item_id; if the key was claimed
+        before, return the item id bound then (the retry must not create a second item)."""
+        ...
+
+
+class RateLimiter(Protocol):
+    def hit(self, bucket: str, capacity: int, window_seconds: int) -> None:
+        """Count one event in the bucket; RateLimited(retry_after) when over capacity."""
+        ...
+
+
+class LogSink(Protocol):
+    def emit(self, record: Mapping[str, object]) -> None:
+        """Ship one structured record. Must never raise: a logging failure never fails a request."""
+        ...
