@@ -1,0 +1,219 @@
+"""The Function Compute emulator's HTTP face: InvokeFunction and HTTP triggers, with FC's
+signatures, RAM checks, limits, error codes and injected faults. Running functions is the
+invoker's job; this module decides whether a request may run and how the answer looks.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from typing import Any, Mapping
+
+from ..account import Account
+from ..clock import Clock
+from ..credentials import CredentialBook, Principal
+from ..faults import DropConnection, FaultBoard
+from ..httpshell import HttpRequest, HttpResponse
+from ..policy import PolicyError, any_allows, fc_function_resource, is_allowed
+from ..template import FunctionDecl, ServiceDecl, Template
+from . import errors, protocol
+from .context import CredentialIssuer
+from .errors import FcApiError
+from .invoker import Invoker, LogSink, Outcome
+from .signing import authenticate
+from .triggers import PROXY_PREFIX, parse_target, wsgi_environ, wsgi_response
+from .workers import Throttled
+
+log = logging.getLogger("localcloud.fc")
+
+FAULT_KINDS = {
+    "throttle": "answer 429 ResourceThrottled (or the fault's code) without running the function",
+    "internal_error": "answer 500 InternalServerError (or the fault's code)",
+    "down": "hang up without an answer, as an unreachable endpoint",
+    "slow": "wait the fault's `seconds` before handling the request normally",
+}
+ACTION = "fc:InvokeFunction"
+_INVOKE = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)/invocations")
+
+
+class FunctionComputeEmulator:
+    def __init__(self, *, template: Template, account: Account, credentials: CredentialBook,
+                 clock: Clock, faults: FaultBoard, issuer: CredentialIssuer,
+                 log_sink: LogSink | None, extra_env: Mapping[str, str], region: str) -> None:
+        self._template = template
+        self._account = account
+        self._book = credentials
+        self._faults = faults
+        self._region = region
+        self._invoker = Invoker(template=template, account=account, clock=clock, issuer=issuer,
+                                log_sink=log_sink, extra_env=extra_env, region=region)
+        # Where this emulator is served (set it once the HttpServer runs); only
+        # `http_trigger_url` needs it.
+        self.endpoint: str | None = None
+
+    # -- public API --------------------------------------------------------------------------
+    def app(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        try:
+            invoke = _INVOKE.fullmatch(request.path)
+            if request.path.startswith(PROXY_PREFIX):
+                self._apply_fault("HttpTrigger")
+                return self._http_trigger(request, request_id)
+            self._apply_fault("InvokeFunction" if invoke else None)
+            if invoke is None or request.method != "POST":
+                raise errors.path_not_supported(request.method, request.path)
+            return self._invoke(request, request_id, invoke.group(1), invoke.group(2))
+        except FcApiError as error:
+            return error.response(request_id)
+        except DropConnection:
+            raise
+        except Exception:  # an emulator bug: still answer in FC's format, log the trace here
+            log.exception("request %s %s failed", request.method, request.path)
+            return errors.internal_error().response(request_id)
+
+    def close(self) -> None:
+        """Stop every function instance."""
+        self._invoker.close()
+
+    def http_trigger_url(self, service: str, function: str) -> str:
+        if self.endpoint is None:
+            raise RuntimeError("set FunctionComputeEmulator.endpoint to the server URL first")
+        return f"{self.endpoint.rstrip('/')}{PROXY_PREFIX}{service}/{function}/"
+
+    def fire_timer(self, service: str, function: str, trigger: str) -> Outcome:
+        """Run a Timer trigger once, with the event FC sends (no cron scheduling locally)."""
+        svc, fn = self._lookup(service, function)
+        timer = next((t for t in fn.timers if t.name == trigger), None)
+        if timer is None:
+            raise KeyError(f"{service}/{function} has no timer trigger {trigger!r}")
+        event = {"triggerTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "triggerName": timer.name, "payload": timer.payload}
+        return self._invoker.run(svc, fn, None, str(uuid.uuid4()), {
+            "op": "invoke", "event": protocol.encode_bytes(json.dumps(event).encode())})
+
+    # -- InvokeFunction ----------------------------------------------------------------------
+    def _invoke(self, request: HttpRequest, request_id: str, service_part: str,
+                function_name: str) -> HttpResponse:
+        principal = authenticate(request, self._book, with_queries=False)
+        service_name, _, qualifier = service_part.partition(".")
+        self._authorize(principal, service_name, function_name, qualifier or None)
+        service, function = self._lookup(service_name, function_name)
+        kind = request.header("x-fc-invocation-type", "Sync")
+        if kind not in ("Sync", "Async"):
+            raise errors.invalid_argument(f"invalid invocation type '{kind}' (Sync or Async)")
+        limit = errors.MAX_ASYNC_PAYLOAD if kind == "Async" else errors.MAX_SYNC_PAYLOAD
+        if len(request.body) > limit:
+            raise errors.too_large(limit)
+        message = {"op": "invoke", "event": protocol.encode_bytes(request.body)}
+        if kind == "Async":
+            threading.Thread(target=self._run_async, daemon=True, name=f"fc-async-{request_id}",
+                             args=(service, function, qualifier or None, request_id,
+                                   message)).start()
+            return HttpResponse(202, b"", (("x-fc-request-id", request_id),))
+        outcome = self._run(service, function, qualifier or None, request_id, message)
+        headers: list[tuple[str, str]] = [
+            ("x-fc-request-id", request_id),
+            ("x-fc-invocation-duration", str(int(outcome.duration_ms))),
+            ("x-fc-invocation-service-version", "LATEST"),
+        ]
+        if request.header("x-fc-log-type") == "Tail":
+            headers.append(("x-fc-log-result", base64.b64encode(outcome.log_tail).decode()))
+        if outcome.error is not None:
+            headers += [("x-fc-error-type", "UnhandledInvocationError"),
+                        ("Content-Type", "application/json")]
+            return HttpResponse(200, json.dumps(outcome.error).encode(), tuple(headers))
+        headers.append(("Content-Type", "application/octet-stream"))
+        return HttpResponse(200, outcome.body, tuple(headers))
+
+    def _run_async(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
+                   request_id: str, message: dict[str, Any]) -> None:
+        try:
+            self._invoker.run(service, function, qualifier, request_id, message)
+        except Throttled:
+            log.warning("async invocation %s of %s/%s throttled", request_id, service.name,
+                        function.name)
+        except Exception:  # pragma: no cover - an emulator bug; keep the thread from dying loud
+            log.exception("async invocation %s failed", request_id)
+
+    # -- HTTP triggers -----------------------------------------------------------------------
+    def _http_trigger(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        target = parse_target(request.raw_path)
+        if target is None:
+            raise errors.path_not_supported(request.method, request.path)
+        service, function = self._lookup(target.service, target.function)
+        trigger = function.http_trigger
+        if trigger is None:
+            raise errors.trigger_not_found(service.name, function.name)
+        if request.method not in trigger.methods:
+            raise errors.method_not_allowed(request.method)
+        if trigger.auth_type == "FUNCTION":
+            principal = authenticate(request, self._book, with_queries=True)
+            self._authorize(principal, service.name, function.name, target.qualifier)
+        if len(request.body) > errors.MAX_SYNC_PAYLOAD:
+            raise errors.too_large(errors.MAX_SYNC_PAYLOAD)
+        outcome = self._run(service, function, target.qualifier, request_id, {
+            "op": "http", "environ": wsgi_environ(request, target),
+            "body": protocol.encode_bytes(request.body)})
+        if outcome.error is not None or outcome.status is None:
+            # The function failed: FC answers 502 with the error, as for InvokeFunction.
+            error = outcome.error or {"errorMessage": "the function returned no response"}
+            return HttpResponse(502, json.dumps(error).encode(), (
+                ("x-fc-request-id", request_id), ("x-fc-error-type", "UnhandledInvocationError"),
+                ("Content-Type", "application/json")))
+        return wsgi_response(outcome.status, [list(h) for h in outcome.headers], outcome.body,
+                             request_id)
+
+    # -- shared steps ------------------------------------------------------------------------
+    def _apply_fault(self, api: str | None) -> None:
+        fault = self._faults.pick("fc", api)
+        if fault is None:
+            return
+        if fault.kind == "down":
+            raise DropConnection()
+        if fault.kind == "slow":
+            time.sleep(fault.seconds)
+            return
+        error = errors.throttled() if fault.kind == "throttle" else errors.internal_error()
+        if fault.kind not in ("throttle", "internal_error"):
+            log.warning("unknown fc fault kind %r; answering 500", fault.kind)
+        raise FcApiError(error.status, fault.code or error.code, error.message)
+
+    def _lookup(self, service_name: str, function_name: str) -> tuple[ServiceDecl, FunctionDecl]:
+        service = self._template.service(service_name)
+        if service is None:
+            raise errors.service_not_found(service_name)
+        function = service.function(function_name)
+        if function is None:
+            raise errors.function_not_found(function_name)
+        return service, function
+
+    def _authorize(self, principal: Principal, service: str, function: str,
+                   qualifier: str | None) -> None:
+        """Root may do anything. STS credentials need their inline policy to allow the call
+        and, when the role is declared in the template with policies, the role's policies too
+        (STS's intersection). A role the template does not declare, or declares without any
+        policy, restricts nothing: the local cloud cannot know what it would allow."""
+        if principal.is_root:
+            return
+        resource = fc_function_resource(self._region, self._account.account_id, service,
+                                        function, qualifier)
+        role = self._template.role_by_arn(principal.role_arn) if principal.role_arn else None
+        try:
+            allowed = ((principal.policy is None or is_allowed(principal.policy, ACTION, resource))
+                       and (role is None or not role.policies
+                            or any_allows(role.policies, ACTION, resource)))
+        except PolicyError:
+            allowed = False
+        if not allowed:
+            raise errors.access_denied(resource)
+
+    def _run(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
+             request_id: str, message: dict[str, Any]) -> Outcome:
+        try:
+            return self._invoker.run(service, function, qualifier, request_id, message)
+        except Throttled:
+            raise errors.throttled() from None

@@ -1,0 +1,89 @@
+"""FC's error answers: HTTP status + JSON `{"ErrorCode", "ErrorMessage"}` + `x-fc-request-id`.
+
+The body keys are capitalised because that is what both SDKs read (the docs show lower-case, but
+`fc2` and `@alicloud/fc2` look up `ErrorCode` / `ErrorMessage`; the SDK wins). A non-JSON error
+body would crash the Python SDK with a decode error instead of an `FcError`.
+"""
+from __future__ import annotations
+
+from ..httpshell import HttpResponse, json_response
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 128 * 1024
+
+
+class FcApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def response(self, request_id: str) -> HttpResponse:
+        return json_response(self.status, {"ErrorCode": self.code, "ErrorMessage": self.message},
+                             ("x-fc-request-id", request_id))
+
+
+def missing_header(name: str) -> FcApiError:
+    return FcApiError(400, "MissingRequiredHeader", f"required HTTP header {name} was not specified")
+
+
+def signature_mismatch() -> FcApiError:
+    return FcApiError(403, "SignatureNotMatch", "The request signature we calculated does not "
+                      "match the signature you provided. Check your access key and signing method")
+
+
+def invalid_access_key(key_id: str) -> FcApiError:
+    return FcApiError(403, "InvalidAccessKeyID", f"invalid access key ID '{key_id}'")
+
+
+def invalid_token() -> FcApiError:
+    return FcApiError(403, "InvalidSecurityToken", "invalid security token")
+
+
+def expired_token() -> FcApiError:
+    return FcApiError(403, "SecurityTokenExpired", "the security token you provided has expired")
+
+
+def access_denied(resource: str) -> FcApiError:
+    return FcApiError(403, "AccessDenied", f"the caller is not authorized to perform "
+                      f"'fc:InvokeFunction' on resource '{resource}'")
+
+
+def service_not_found(service: str) -> FcApiError:
+    return FcApiError(404, "ServiceNotFound", f"service '{service}' does not exist")
+
+
+def function_not_found(function: str) -> FcApiError:
+    return FcApiError(404, "FunctionNotFound", f"function '{function}' does not exist")
+
+
+def trigger_not_found(service: str, function: str) -> FcApiError:
+    return FcApiError(404, "TriggerNotFound",
+                      f"function '{function}' of service '{service}' has no HTTP trigger")
+
+
+def method_not_allowed(method: str) -> FcApiError:
+    return FcApiError(405, "MethodNotAllowed",
+                      f"method '{method}' is not allowed by the function's HTTP trigger")
+
+
+def path_not_supported(method: str, path: str) -> FcApiError:
+    return FcApiError(400, "PathNotSupported", f"'{method}' against '{path}' is not supported")
+
+
+def too_large(limit: int) -> FcApiError:
+    return FcApiError(400, "EntityTooLarge",
+                      f"payload size exceeds maximum allowed size ({limit} bytes)")
+
+
+def throttled() -> FcApiError:
+    return FcApiError(429, "ResourceThrottled", "Reduce your concurrent request rate")
+
+
+def internal_error() -> FcApiError:
+    return FcApiError(500, "InternalServerError", "An internal server error occurred")
+
+
+def invalid_argument(message: str) -> FcApiError:
+    return FcApiError(400, "InvalidArgument", message)

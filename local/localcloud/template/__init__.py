@@ -1,0 +1,20 @@
+"""The template reader: Funcraft/ROS `template.yml` (`Transform: Aliyun::Serverless-2018-04-03`)
+into frozen declarations the local cloud builds itself from.
+
+Supported: `Aliyun::Serverless::Service` (Role, LogConfig, Policies, InternetAccess, Description)
+with its `Aliyun::Serverless::Function` children (python3 runtimes; HTTP and Timer events), and
+the ROS resources `ALIYUN::OTS::Instance`, `ALIYUN::OTS::Table`, `ALIYUN::SLS::Project`,
+`ALIYUN::SLS::Logstore`, `ALIYUN::SLS::Index`, `ALIYUN::RAM::Role`, `ALIYUN::RAM::ManagedPolicy`,
+`ALIYUN::RAM::AttachPolicyToRole`; intrinsics `Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::Join`,
+`Fn::Select` in long and `!Tag` form; String/Number/Boolean/CommaDelimitedList parameters.
+Anything else raises `TemplateError` naming the YAML path.
+"""
+from .loader import load_template
+from .model import (FunctionDecl, HttpTriggerDecl, LogstoreDecl, RoleDecl, ServiceDecl,
+                    TableDecl, Template, TemplateError, TimerDecl)
+from .yamlio import declared_parameters
+
+__all__ = [
+    "load_template", "declared_parameters", "Template", "TemplateError", "ServiceDecl",
+    "FunctionDecl", "HttpTriggerDecl", "TimerDecl", "TableDecl", "LogstoreDecl", "RoleDecl",
+]

@@ -1,0 +1,123 @@
+"""`load_template`: read a Funcraft/ROS `template.yml` and resolve it into a `Template` value.
+
+Every construct is either understood or refused with its YAML path; nothing is silently skipped,
+because a local cloud that quietly ignores part of the template would pass tests the real
+deployment fails.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import ros, serverless
+from .intrinsics import Resolver
+from .model import Template, TemplateError
+from .parameters import resolve_parameters
+from .resources import FUNCTION, KINDS, SERVICE, RawResource, ResourceGraph, Stack
+from .yamlio import read_yaml
+
+FORMAT_VERSION = "2015-09-01"
+TRANSFORM = "Aliyun::Serverless-2018-04-03"
+_TOP_LEVEL = {"ROSTemplateFormatVersion", "Transform", "Description", "Metadata", "Parameters",
+              "Resources", "Outputs"}
+_RESOURCE_KEYS = {"Type", "Properties", "DependsOn", "Metadata", "DeletionPolicy"}
+_FUNCTION_KEYS = {"Type", "Properties", "Events", "DependsOn", "Metadata"}
+
+
+def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, account_id: str,
+                  region: str, stack_name: str = "localcloud",
+                  code_uris: Mapping[str, Path | str] = {}) -> Template:
+    """`code_uris` maps a CodeUri as written in the template to the folder to run instead
+    (e.g. the source folder of a package that a build step would produce)."""
+    path = Path(path).resolve()
+    doc = read_yaml(path)
+    for key in doc:
+        if key not in _TOP_LEVEL:
+            raise TemplateError(str(key), "top-level section not supported locally")
+    if str(doc.get("ROSTemplateFormatVersion")) != FORMAT_VERSION:
+        raise TemplateError("ROSTemplateFormatVersion", f"must be '{FORMAT_VERSION}'")
+    stack = Stack(account_id, region, stack_name)
+    raw = _collect(doc.get("Resources"), doc.get("Transform"))
+    params = resolve_parameters(doc.get("Parameters"), parameters)
+    pseudo = {"ALIYUN::AccountId": account_id, "ALIYUN::Region": region,
+              "ALIYUN::StackName": stack_name, "ALIYUN::StackId": f"localcloud-{stack_name}"}
+    graph = ResourceGraph(raw, stack)
+    resolver = Resolver(params.values, pseudo, graph)
+    graph.resolver = resolver
+    for logical_id in raw:  # resolve everything, so an error anywhere is reported
+        graph.resolved(logical_id)
+
+    roles = ros.RoleBook(graph, stack)
+    services = serverless.services(graph, roles, stack, path.parent, code_uris)
+    return Template(
+        services=services,
+        tables=ros.tables(graph),
+        logstores=ros.logstores(graph),
+        roles=roles.freeze(),
+        parameters=dict(params.values),
+        outputs=_outputs(doc.get("Outputs"), resolver),
+        ots_instances=ros.names(graph, "ALIYUN::OTS::Instance", "InstanceName"),
+        log_projects=ros.names(graph, "ALIYUN::SLS::Project", "Name"),
+        no_echo=params.no_echo,
+    )
+
+
+def _collect(resources: Any, transform: Any) -> dict[str, RawResource]:
+    if not isinstance(resources, dict) or not resources:
+        raise TemplateError("Resources", "a template needs a mapping of resources")
+    raw: dict[str, RawResource] = {}
+    for logical_id, node in resources.items():
+        path = f"Resources.{logical_id}"
+        if not isinstance(node, dict) or "Type" not in node:
+            raise TemplateError(path, "a resource is a mapping with a Type")
+        rtype = node["Type"]
+        if rtype == SERVICE:
+            if transform != TRANSFORM:
+                raise TemplateError("Transform", f"Aliyun::Serverless resources need "
+                                                 f"Transform: '{TRANSFORM}'")
+            raw[logical_id] = RawResource(logical_id, SERVICE,
+                                          {"Properties": node.get("Properties") or {}}, path)
+            for child, child_node in node.items():
+                if child in _RESOURCE_KEYS:
+                    continue
+                raw.update(_function(logical_id, str(child), child_node, f"{path}.{child}"))
+        elif rtype == FUNCTION:
+            raise TemplateError(f"{path}.Type", "a function is declared inside its service")
+        elif rtype in KINDS:
+            extra = sorted(set(node) - _RESOURCE_KEYS)
+            if extra:
+                raise TemplateError(f"{path}.{extra[0]}", "resource key not supported locally")
+            raw[logical_id] = RawResource(logical_id, rtype,
+                                          {"Properties": node.get("Properties") or {}}, path)
+        else:
+            known = ", ".join(sorted(KINDS))
+            raise TemplateError(f"{path}.Type", f"resource type {rtype!r} is not supported "
+                                                f"locally (supported: {known})")
+    return raw
+
+
+def _function(service: str, name: str, node: Any, path: str) -> dict[str, RawResource]:
+    if not isinstance(node, dict) or node.get("Type") != FUNCTION:
+        raise TemplateError(path, f"inside a service only {FUNCTION} children are allowed")
+    extra = sorted(set(node) - _FUNCTION_KEYS)
+    if extra:
+        raise TemplateError(f"{path}.{extra[0]}", "function key not supported locally")
+    body = {"Properties": node.get("Properties") or {}, "Events": node.get("Events")}
+    return {f"{service}.{name}": RawResource(f"{service}.{name}", FUNCTION, body, path, service)}
+
+
+def _outputs(outputs: Any, resolver: Resolver) -> dict[str, Any]:
+    if outputs is None:
+        return {}
+    if not isinstance(outputs, dict):
+        raise TemplateError("Outputs", "must be a mapping")
+    result = {}
+    for name, spec in outputs.items():
+        path = f"Outputs.{name}"
+        if not isinstance(spec, dict) or "Value" not in spec:
+            raise TemplateError(path, "an output is {Value, Description}")
+        extra = sorted(set(spec) - {"Value", "Description", "Label"})
+        if extra:
+            raise TemplateError(f"{path}.{extra[0]}", "output key not supported locally")
+        result[str(name)] = resolver.resolve(spec["Value"], f"{path}.Value")
+    return result

@@ -1,0 +1,395 @@
+"""The template reader: what it understands of a Funcraft/ROS template.yml, and how it refuses
+what it does not (a TemplateError naming the YAML path, never a silent skip)."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from localcloud.policy import SYSTEM_POLICIES
+from localcloud.template import TemplateError, declared_parameters, load_template
+
+APP = Path(__file__).parent / "fc_app"
+ACCOUNT = "1234567890123456"
+REGION = "cn-shanghai"
+HEADER = """\
+ROSTemplateFormatVersion: '2015-09-01'
+Transform: 'Aliyun::Serverless-2018-04-03'
+"""
+FUNCTION = """\
+  svc:
+    Type: 'Aliyun::Serverless::Service'
+    fn:
+      Type: 'Aliyun::Serverless::Function'
+      Properties:
+        Handler: index.handler
+        Runtime: python3.10
+        CodeUri: ./code
+"""
+
+
+def load_app(**overrides: str):
+    params = {"ApiSecret": "not-a-real-secret", **overrides}
+    return load_template(APP / "template.yml", params, account_id=ACCOUNT, region=REGION)
+
+
+D = textwrap.dedent
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "code").mkdir(exist_ok=True)
+    (tmp_path / "code" / "index.py").write_text("def handler(event, context):\n    return event\n")
+    path = tmp_path / "template.yml"
+    path.write_text(HEADER + body)
+    return path
+
+
+def load_text(tmp_path: Path, body: str, params: dict[str, str] | None = None):
+    return load_template(write(tmp_path, body), params or {}, account_id=ACCOUNT, region=REGION)
+
+
+def error_of(tmp_path: Path, body: str, params: dict[str, str] | None = None) -> TemplateError:
+    with pytest.raises(TemplateError) as info:
+        load_text(tmp_path, body, params)
+    return info.value
+
+
+# -- the test app's template ------------------------------------------------------------------
+def test_services_and_functions_are_read_with_their_properties():
+    template = load_app()
+    service = template.service("fctest")
+    assert service is not None and service.log_project == "fc-test-logs"
+    assert service.log_store == "fc-logs"
+    inspect = service.function("inspect")
+    assert inspect.handler == "basic.inspect" and inspect.runtime == "python3.9"
+    assert inspect.code_dir == (APP / "code").resolve()
+    assert (inspect.memory_size, inspect.timeout, inspect.instance_concurrency) == (256, 10, 1)
+    assert service.function("shared").instance_concurrency == 4
+    initialized = service.function("initialized")
+    assert (initialized.initializer, initialized.initialization_timeout) == ("basic.initialize", 5)
+    echo = service.function("echo")
+    assert (echo.timeout, echo.memory_size, echo.initializer) == (3, 128, None)  # FC defaults
+
+
+def test_intrinsics_resolve_in_function_environment():
+    env = load_app().service("fctest").function("inspect").environment
+    assert env["GREETING"] == "hello"
+    assert env["STACK_INFO"] == f"localcloud/{REGION}"
+    assert env["TABLE_NAME"] == "items"
+    assert env["OTS_ENDPOINT"] == f"https://fctestdb.{REGION}.ots.aliyuncs.com"
+    assert env["API_SECRET"] == "not-a-real-secret"
+
+
+def test_parameter_override_replaces_default():
+    template = load_app(Greeting="hi", SleepyTimeout="2")
+    assert template.service("fctest").function("inspect").environment["GREETING"] == "hi"
+    assert template.service("fctest").function("sleepy").timeout == 2
+    assert template.parameters["SleepyTimeout"] == 2
+
+
+def test_http_and_timer_triggers_are_read():
+    service = load_app().service("fctest")
+    web = service.function("web").http_trigger
+    assert (web.auth_type, web.methods) == ("ANONYMOUS", ("GET", "POST"))
+    assert service.function("secureweb").http_trigger.auth_type == "FUNCTION"
+    assert service.function("webfail").http_trigger.auth_type == "ANONYMOUS"  # lower-case input
+    assert service.function("echo").http_trigger is None
+    (timer,) = service.function("echo").timers
+    assert (timer.name, timer.cron_expression, timer.enable, timer.payload) == (
+        "nightly", "0 0 2 * * *", False, "nightly-run")
+
+
+def test_tables_logstores_and_instances_are_read():
+    template = load_app()
+    (table,) = template.tables
+    assert (table.instance, table.name) == ("fctestdb", "items")
+    assert table.primary_key == (("owner", "STRING"), ("seq", "INTEGER"))
+    assert (table.ttl_seconds, table.max_versions) == (-1, 1)
+    (logstore,) = template.logstores
+    assert (logstore.project, logstore.name, logstore.ttl_days) == ("fc-test-logs", "fc-logs", 7)
+    assert template.ots_instances == ("fctestdb",)
+    assert template.log_projects == ("fc-test-logs",)
+
+
+def test_roles_have_lower_case_arns_and_their_policies():
+    template = load_app()
+    service_role = template.role_by_arn(f"acs:ram::{ACCOUNT}:role/TestFcServiceRole")
+    assert service_role is not None and service_role.name == "TestFcServiceRole"
+    assert service_role.arn == f"acs:ram::{ACCOUNT}:role/testfcservicerole"
+    assert service_role.policies == (SYSTEM_POLICIES["AliyunOTSFullAccess"],
+                                     SYSTEM_POLICIES["AliyunLogFullAccess"])
+    assert template.service("fctest").role_arn == service_role.arn
+    client = template.role_by_arn(f"acs:ram::{ACCOUNT}:role/testclientrole")
+    assert client.max_session_duration == 7200
+    (policy,) = client.policies
+    assert policy["Statement"][0]["Resource"][0] == (
+        f"acs:fc:{REGION}:{ACCOUNT}:services/fctest/functions/echo")
+    assert client.assume_role_policy["Statement"][0]["Principal"]["RAM"] == [
+        f"acs:ram::{ACCOUNT}:root"]
+    assert template.service("norole").role_arn is None
+
+
+def test_outputs_resolve_ref_getatt_join_select_and_sub_escapes():
+    outputs = load_app().outputs
+    assert outputs["ServiceName"] == "fctest"
+    assert outputs["ServiceRoleArn"] == f"acs:ram::{ACCOUNT}:role/testfcservicerole"
+    assert outputs["EchoArn"] == f"acs:fc:{REGION}:{ACCOUNT}:services/fctest/functions/echo"
+    assert outputs["EchoName"] == "echo"
+    assert outputs["Where"] == f"{REGION}/b/1"
+    assert outputs["Literal"] == "${NotAVariable}-hello"
+
+
+def test_no_echo_parameters_stay_out_of_repr():
+    template = load_app(ApiSecret="shh-do-not-print")
+    assert "ApiSecret" in template.no_echo
+    assert "shh-do-not-print" not in repr(template)
+
+
+def test_declared_parameters_reads_a_template_with_short_tags():
+    assert set(declared_parameters(APP / "template.yml")) == {
+        "Greeting", "RoleNamePrefix", "DBInstanceName", "LogProjectName", "SleepyTimeout",
+        "ApiSecret"}
+
+
+# -- parameters -------------------------------------------------------------------------------
+def test_parameter_without_default_or_value_is_an_error():
+    with pytest.raises(TemplateError) as info:
+        load_template(APP / "template.yml", {}, account_id=ACCOUNT, region=REGION)
+    assert info.value.path == "Parameters.ApiSecret"
+
+
+def test_value_outside_allowed_values_is_refused():
+    with pytest.raises(TemplateError) as info:
+        load_app(Greeting="hey")
+    assert info.value.path == "Parameters.Greeting" and "AllowedValues" in str(info.value)
+
+
+def test_no_echo_value_is_not_shown_in_errors(tmp_path):
+    error = error_of(tmp_path, D("""\
+        Parameters:
+          Key:
+            Type: String
+            NoEcho: true
+            AllowedValues: [a, b]
+        Resources:
+        """) + FUNCTION, {"Key": "secret-value"})
+    assert "secret-value" not in str(error)
+
+
+def test_number_parameter_must_be_numeric():
+    with pytest.raises(TemplateError) as info:
+        load_app(SleepyTimeout="soon")
+    assert info.value.path == "Parameters.SleepyTimeout"
+
+
+def test_value_for_undeclared_parameter_is_refused():
+    with pytest.raises(TemplateError) as info:
+        load_app(Gretting="hi")
+    assert "Gretting" in str(info.value)
+
+
+def test_unsupported_parameter_type_is_refused(tmp_path):
+    error = error_of(tmp_path, D("""\
+        Parameters:
+          Doc:
+            Type: Json
+            Default: '{}'
+        Resources:
+        """) + FUNCTION)
+    assert error.path == "Parameters.Doc.Type"
+
+
+# -- intrinsics -------------------------------------------------------------------------------
+def test_long_forms_equal_short_tags(tmp_path):
+    template = load_text(tmp_path, D("""\
+        Parameters:
+          Name:
+            Type: String
+            Default: world
+        Resources:
+          Role:
+            Type: ALIYUN::RAM::Role
+            Properties:
+              RoleName: {"Fn::Join": ["-", [{"Ref": "Name"}, "role"]]}
+              AssumeRolePolicyDocument: {Version: '1', Statement: []}
+        """) + FUNCTION + D("""\
+        Outputs:
+          A:
+            Value: {"Fn::Sub": ["${Greeting} ${Name} ${ALIYUN::AccountId}", {"Greeting": "hi"}]}
+          B:
+            Value: {"Fn::GetAtt": ["Role", "Arn"]}
+          C:
+            Value: !GetAtt Role.RoleName
+          D:
+            Value: {"Fn::Select": ["0", [{"Ref": "ALIYUN::StackName"}]]}
+          E:
+            Value: !Sub '${Role.Arn}'
+        """))
+    assert template.outputs == {
+        "A": f"hi world {ACCOUNT}", "B": f"acs:ram::{ACCOUNT}:role/world-role",
+        "C": "world-role", "D": "localcloud", "E": f"acs:ram::{ACCOUNT}:role/world-role"}
+
+
+@pytest.mark.parametrize("value, path_end", [
+    ("!If [cond, a, b]", "Outputs.X.Value.Fn::If"),
+    ('{"Fn::FindInMap": [m, a, b]}', "Outputs.X.Value.Fn::FindInMap"),
+    ("!Ref Nowhere", "Outputs.X.Value.Ref"),
+    ("!GetAtt svc.NoSuchAttribute", "Outputs.X.Value.Fn::GetAtt"),
+    ("!GetAtt Ghost.Arn", "Outputs.X.Value.Fn::GetAtt"),
+    ("!Sub '${Missing}'", "Outputs.X.Value.Fn::Sub"),
+    ("!Select [5, [a]]", "Outputs.X.Value.Fn::Select"),
+])
+def test_bad_intrinsic_is_refused_with_its_path(tmp_path, value, path_end):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + f"Outputs:\n  X:\n    Value: {value}\n")
+    assert error.path == path_end
+
+
+def test_reference_cycle_is_reported(tmp_path):
+    error = error_of(tmp_path, D("""\
+        Resources:
+          A:
+            Type: ALIYUN::SLS::Project
+            Properties:
+              Name: !GetAtt B.Name
+          B:
+            Type: ALIYUN::SLS::Project
+            Properties:
+              Name: !GetAtt A.Name
+        """) + FUNCTION)
+    assert "cycle" in str(error)
+
+
+# -- resources --------------------------------------------------------------------------------
+def test_unknown_resource_type_is_refused(tmp_path):
+    error = error_of(tmp_path, D("""\
+        Resources:
+          Bucket:
+            Type: ALIYUN::OSS::Bucket
+            Properties:
+              BucketName: b
+        """) + FUNCTION)
+    assert error.path == "Resources.Bucket.Type" and "ALIYUN::OSS::Bucket" in str(error)
+
+
+def test_unknown_function_property_is_refused(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + "        Colour: blue\n")
+    assert error.path == "Resources.svc.fn.Properties.Colour"
+
+
+def test_unsupported_runtime_is_refused(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace("python3.10", "nodejs14"))
+    assert error.path == "Resources.svc.fn.Properties.Runtime" and "nodejs14" in str(error)
+
+
+def test_code_folder_must_exist(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace("./code", "./nowhere"))
+    assert error.path == "Resources.svc.fn.Properties.CodeUri"
+
+
+def test_handler_module_must_exist(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace("index.handler", "main.handler"))
+    assert error.path == "Resources.svc.fn.Properties.Handler"
+
+
+def test_unknown_trigger_type_is_refused(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + """\
+      Events:
+        onUpload:
+          Type: OSS
+          Properties:
+            BucketName: b
+    """)
+    assert error.path == "Resources.svc.fn.Events.onUpload.Type"
+
+
+def test_unsupported_service_property_is_refused(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace(
+        "    Type: 'Aliyun::Serverless::Service'\n",
+        "    Type: 'Aliyun::Serverless::Service'\n    Properties:\n      VpcConfig: {}\n"))
+    assert error.path == "Resources.svc.Properties.VpcConfig"
+
+
+def test_unsupported_top_level_section_is_refused(tmp_path):
+    error = error_of(tmp_path, "Conditions:\n  X: true\nResources:\n" + FUNCTION)
+    assert error.path == "Conditions"
+
+
+def test_duplicate_keys_are_refused(tmp_path):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + "        Timeout: 3\n        Timeout: 4\n")
+    assert "duplicate key" in str(error)
+
+
+def test_service_policies_without_role_make_a_generated_role(tmp_path):
+    template = load_text(tmp_path, "Resources:\n" + FUNCTION.replace(
+        "    Type: 'Aliyun::Serverless::Service'\n",
+        "    Type: 'Aliyun::Serverless::Service'\n    Properties:\n"
+        "      Policies: [AliyunOTSFullAccess]\n"))
+    role = template.role_by_arn(template.service("svc").role_arn)
+    assert role.name == f"aliyunfcgeneratedrole-{REGION}-svc"
+    assert role.policies == (SYSTEM_POLICIES["AliyunOTSFullAccess"],)
+
+
+def test_managed_and_attached_policies_join_the_role(tmp_path):
+    template = load_text(tmp_path, D("""\
+        Resources:
+          Role:
+            Type: ALIYUN::RAM::Role
+            Properties:
+              RoleName: app
+              AssumeRolePolicyDocument: {Version: '1', Statement: []}
+          Custom:
+            Type: ALIYUN::RAM::ManagedPolicy
+            Properties:
+              PolicyName: custom-invoke
+              PolicyDocument:
+                Version: '1'
+                Statement: [{Effect: Allow, Action: fc:InvokeFunction, Resource: '*'}]
+              Roles: [!GetAtt Role.RoleName]
+          Attach:
+            Type: ALIYUN::RAM::AttachPolicyToRole
+            Properties:
+              PolicyName: AliyunLogFullAccess
+              PolicyType: System
+              RoleName: APP
+        """) + FUNCTION)
+    (role,) = template.roles
+    assert role.policies[0]["Statement"][0]["Action"] == "fc:InvokeFunction"
+    assert role.policies[1] == SYSTEM_POLICIES["AliyunLogFullAccess"]
+
+
+def test_unknown_system_policy_is_refused(tmp_path):
+    error = error_of(tmp_path, D("""\
+        Resources:
+          Role:
+            Type: ALIYUN::RAM::Role
+            Properties:
+              RoleName: app
+              AssumeRolePolicyDocument: {Version: '1', Statement: []}
+              PolicyAttachments:
+                System: [AliyunEverythingAccess]
+        """) + FUNCTION)
+    assert error.path == "Resources.Role.Properties.PolicyAttachments.System[0]"
+
+
+def test_table_primary_key_types_are_checked(tmp_path):
+    error = error_of(tmp_path, D("""\
+        Resources:
+          T:
+            Type: ALIYUN::OTS::Table
+            Properties:
+              InstanceName: db
+              TableName: t
+              PrimaryKey: [{Name: id, Type: FLOAT}]
+        """) + FUNCTION)
+    assert error.path == "Resources.T.Properties.PrimaryKey[0].Type"
+
+
+def test_code_uri_can_be_pointed_at_another_folder(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "index.py").write_text("def handler(event, context):\n    return b''\n")
+    path = write(tmp_path, "Resources:\n" + FUNCTION.replace("./code", "./build/fn"))
+    template = load_template(path, {}, account_id=ACCOUNT, region=REGION,
+                             code_uris={"./build/fn": source})
+    assert template.service("svc").function("fn").code_dir == source.resolve()
