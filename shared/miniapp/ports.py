@@ -94,3 +94,9 @@ class LogSink(Protocol):
     def emit(self, record: Mapping[str, object]) -> None:
         """Ship one structured record. Must never raise: a logging failure never fails a request."""
         ...
+
+    def flush(self, timeout: float) -> bool:
+        """Wait at most `timeout` seconds until every emitted record is shipped or given up on
+        (FC freezes an instance between invocations, so each invocation flushes before it
+        answers). True when nothing is left in flight. Must never raise."""
+        ...

@@ -1,0 +1,37 @@
+"""The db function: FC event handler, invoked with the client's STS credentials. Thin by design:
+the event goes to `DbApp.handle`, the answer comes back as JSON text. It answers errors as
+results (`{"error": {...}}`) and never raises: a raised exception would reach the client as
+FC's UnhandledInvocationError, stack trace included."""
+from __future__ import annotations
+
+import json
+
+from miniapp.config import ConfigError, FcContext
+from miniapp.services.db_app import DbApp
+from miniapp.services.failures import report_bug, report_misconfiguration
+from miniapp.wiring import AppCache, build_db_app
+
+APPS: AppCache[DbApp] = AppCache("db", build_db_app)
+
+
+def initializer(context) -> None:  # noqa: ANN001 - FC's context object
+    try:
+        APPS.get(FcContext.from_fc(context))
+    except Exception:  # noqa: BLE001 - retried on the first request
+        pass
+
+
+def handler(event, context) -> str:  # noqa: ANN001 - FC's signature
+    ctx = FcContext.from_fc(context)
+    try:
+        raw = event if isinstance(event, (bytes, bytearray)) else str(event).encode("utf-8", "surrogatepass")
+        answer = APPS.get(ctx).handle(bytes(raw), ctx.request_id)
+    except ConfigError as exc:
+        answer = report_misconfiguration(exc, ctx.request_id).to_body()
+    except Exception as exc:  # noqa: BLE001 - errors are results, never unhandled
+        answer = report_bug(exc, ctx.request_id).to_body()
+    # Compact separators and raw UTF-8, as the 2020 Node function's JSON.stringify answered.
+    try:
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    except Exception as exc:  # noqa: BLE001 - e.g. a value a store returned that JSON cannot hold
+        return json.dumps(report_bug(exc, ctx.request_id).to_body())

@@ -1,0 +1,67 @@
+"""The session function: FC HTTP trigger, WSGI. Thin by design: it turns the WSGI call into a
+`SessionApp.handle` call and the answer back into a WSGI response; everything else lives in
+`miniapp`.
+
+The client IP is REMOTE_ADDR, which FC's front end sets to the address the request came from. The
+X-Forwarded-For header is not used: the client writes it, so a bot could put a fresh address in
+every request and never hit the per-IP rate limit.
+"""
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from miniapp.config import ConfigError, FcContext
+from miniapp.domain.limits import MAX_BODY_BYTES
+from miniapp.services.failures import report_bug, report_misconfiguration
+from miniapp.services.session_app import HttpAnswer, SessionApp
+from miniapp.wiring import AppCache, build_session_app
+
+APPS: AppCache[SessionApp] = AppCache("session", build_session_app)
+
+
+def initializer(context) -> None:  # noqa: ANN001 - FC's context object
+    """Optional FC initializer: build the app before the first request (a failure is retried
+    on that request)."""
+    try:
+        APPS.get(FcContext.from_fc(context))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def handler(environ, start_response):  # noqa: ANN001, ANN201 - the WSGI signature
+    ctx = FcContext.from_fc(environ.get("fc.context"))
+    request_id = ctx.request_id or str(environ.get("HTTP_X_FC_REQUEST_ID", ""))
+    try:
+        app = APPS.get(ctx)
+        answer = app.handle(method=str(environ.get("REQUEST_METHOD", "")),
+                            path=str(environ.get("PATH_INFO", "")), body=_read_body(environ),
+                            client_ip=str(environ.get("REMOTE_ADDR", "")), request_id=request_id)
+    except ConfigError as exc:
+        error = report_misconfiguration(exc, request_id)
+        answer = HttpAnswer(error.http_status, error.to_body())
+    except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
+        error = report_bug(exc, request_id)
+        answer = HttpAnswer(error.http_status, error.to_body())
+    try:
+        payload = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except Exception as exc:  # noqa: BLE001
+        answer = HttpAnswer(500, report_bug(exc, request_id).to_body())
+        payload = json.dumps(answer.body).encode("utf-8")
+    start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}",
+                   [*answer.headers, ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def _read_body(environ) -> bytes:  # noqa: ANN001
+    """At most one byte over the limit: enough for the app to answer PayloadTooLarge without
+    reading a huge body into memory."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    want = MAX_BODY_BYTES + 1 if length < 0 else min(length, MAX_BODY_BYTES + 1)
+    return stream.read(want) if want else b""

@@ -1,0 +1,240 @@
+"""Configuration: `Settings`, read from environment variables when a handler is first built
+(never at import), and `FcContext`, what FC's context object tells an instance (region, account,
+service, the service role's credentials). `Settings.with_context` fills the values FC knows and
+derives default endpoints, so adapters read one complete object. Every problem found is reported
+at once, by variable name, in a ConfigError; values are never echoed (some are secrets).
+The variables are documented in docs/configuration.md.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Mapping
+
+from .crypto import DATA_KEY_BYTES
+
+Function = Literal["session", "db"]
+_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+_ROLE_ARN = re.compile(r"acs:ram::[0-9]+:role/[A-Za-z0-9.-]{1,64}")
+_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+
+
+class ConfigError(Exception):
+    """The function's configuration is missing or invalid; the message says which variables."""
+
+
+@dataclass(frozen=True)
+class ServiceCredentials:
+    """The service role's temporary credentials, as FC hands them to each invocation."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class FcContext:
+    request_id: str = ""
+    region: str = ""
+    account_id: str = ""
+    service_name: str = ""
+    function_name: str = ""
+    log_project: str = ""
+    log_store: str = ""
+    credentials: ServiceCredentials = ServiceCredentials("", "", "")
+
+    @classmethod
+    def from_fc(cls, context: Any) -> "FcContext":
+        """From FC's Python runtime context object (attributes as documented by FC)."""
+        creds, service, function = (getattr(context, name, None)
+                                    for name in ("credentials", "service", "function"))
+        text = lambda obj, name: str(getattr(obj, name, "") or "")  # noqa: E731
+        return cls(
+            request_id=text(context, "request_id"), region=text(context, "region"),
+            account_id=text(context, "account_id"), service_name=text(service, "name"),
+            function_name=text(function, "name"), log_project=text(service, "log_project"),
+            log_store=text(service, "log_store"),
+            credentials=ServiceCredentials(text(creds, "access_key_id"),
+                                           text(creds, "access_key_secret"),
+                                           text(creds, "security_token")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # both functions
+    data_key: bytes = field(repr=False)
+    ots_instance: str
+    ots_endpoint: str = ""  # default https://{instance}.{region}.ots.aliyuncs.com
+    session_table: str = "session"
+    data_table: str = "todo_list"
+    usage_table: str = "usage"
+    guard_table: str = "guard"
+    sls_endpoint: str = ""  # default https://{region}.log.aliyuncs.com
+    sls_project: str = ""  # default: the service's LogConfig project
+    sls_logstore: str = ""  # default: the service's LogConfig logstore
+    session_ttl_seconds: int = 7 * 24 * 3600
+    session_idle_seconds: int = 24 * 3600
+    item_quota: int = 10_000
+    upstream_timeout_seconds: float = 5.0  # one Alipay or STS call
+    ots_retry_seconds: float = 2.0  # back-off budget of one Tablestore call (throttling, 5xx)
+    log_flush_seconds: float = 1.0  # how long an invocation waits for its log records to ship
+    region: str = ""  # default: FC's context
+    account_id: str = ""  # default: FC's context
+    # the session function only
+    alipay_app_id: str = ""
+    alipay_app_private_key: str = field(default="", repr=False)
+    alipay_public_key: str = ""
+    alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    sts_endpoint: str = "sts.aliyuncs.com"
+    client_role_arn: str = ""
+    db_function_name: str = ""
+    fc_service_name: str = ""  # default: FC's context
+    sts_duration_seconds: int = 900
+    rate_limit_per_ip: int = 30
+    rate_limit_per_user: int = 10
+    rate_limit_window_seconds: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], function: Function) -> "Settings":
+        reader = _Reader(env)
+        values: dict[str, Any] = dict(
+            data_key=reader.data_key("DATA_KEY"),
+            ots_instance=reader.text("OTS_INSTANCE", required=True),
+            ots_endpoint=reader.url("OTS_ENDPOINT"),
+            session_table=reader.table("SESSION_TABLE", "session"),
+            data_table=reader.table("DATA_TABLE", "todo_list"),
+            usage_table=reader.table("USAGE_TABLE", "usage"),
+            guard_table=reader.table("GUARD_TABLE", "guard"),
+            sls_endpoint=reader.text("SLS_ENDPOINT"),
+            sls_project=reader.text("SLS_PROJECT"),
+            sls_logstore=reader.text("SLS_LOGSTORE"),
+            session_ttl_seconds=reader.integer("SESSION_TTL_SECONDS", 7 * 24 * 3600, 1, 10 * 365 * 86400),
+            session_idle_seconds=reader.integer("SESSION_IDLE_SECONDS", 24 * 3600, 1, 10 * 365 * 86400),
+            item_quota=reader.integer("ITEM_QUOTA", 10_000, 1, 10_000_000),
+            upstream_timeout_seconds=reader.number("UPSTREAM_TIMEOUT_SECONDS", 5.0, 0.1, 600.0),
+            ots_retry_seconds=reader.number("OTS_RETRY_SECONDS", 2.0, 0.0, 600.0),
+            log_flush_seconds=reader.number("LOG_FLUSH_SECONDS", 1.0, 0.0, 60.0),
+            region=reader.text("REGION"),
+            account_id=reader.text("ACCOUNT_ID"),
+        )
+        if values["session_idle_seconds"] > values["session_ttl_seconds"]:
+            reader.problems.append("SESSION_IDLE_SECONDS must not exceed SESSION_TTL_SECONDS")
+        if function == "session":
+            values.update(
+                alipay_app_id=reader.text("ALIPAY_APP_ID", required=True),
+                # Key text is checked and normalised to PEM by the Alipay adapter when the app is
+                # built (bare base64, PKCS#1 or #8, escaped newlines); a bad key fails that build.
+                alipay_app_private_key=reader.text("ALIPAY_APP_PRIVATE_KEY", required=True),
+                alipay_public_key=reader.text("ALIPAY_PUBLIC_KEY", required=True),
+                alipay_gateway=reader.url("ALIPAY_GATEWAY") or cls.alipay_gateway,
+                sts_endpoint=reader.text("STS_ENDPOINT") or cls.sts_endpoint,
+                client_role_arn=reader.matching("CLIENT_ROLE_ARN", _ROLE_ARN,
+                                                "acs:ram::<account>:role/<name>"),
+                db_function_name=reader.text("DB_FUNCTION_NAME", required=True),
+                fc_service_name=reader.text("FC_SERVICE_NAME"),
+                sts_duration_seconds=reader.integer("STS_DURATION_SECONDS", 900, 900, 43200),
+                rate_limit_per_ip=reader.integer("RATE_LIMIT_PER_IP", 30, 1, 1_000_000),
+                rate_limit_per_user=reader.integer("RATE_LIMIT_PER_USER", 10, 1, 1_000_000),
+                rate_limit_window_seconds=reader.integer("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
+            )
+        elif function != "db":
+            raise ValueError(f"unknown function {function!r}")
+        reader.raise_if_problems()
+        return cls(**values)
+
+    def with_context(self, ctx: FcContext, function: Function) -> "Settings":
+        """The settings completed with what FC's context knows; ConfigError if still incomplete."""
+        region = self.region or ctx.region
+        resolved = replace(
+            self, region=region, account_id=self.account_id or ctx.account_id,
+            fc_service_name=self.fc_service_name or ctx.service_name,
+            ots_endpoint=self.ots_endpoint or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com",
+            sls_endpoint=self.sls_endpoint or f"https://{region}.log.aliyuncs.com",
+            sls_project=self.sls_project or ctx.log_project,
+            sls_logstore=self.sls_logstore or ctx.log_store)
+        missing = [name for name, value in (("REGION", resolved.region),
+                                            ("ACCOUNT_ID", resolved.account_id)) if not value]
+        if function == "session" and not resolved.fc_service_name:
+            missing.append("FC_SERVICE_NAME")
+        if missing:
+            raise ConfigError("neither the environment nor FC's context gives "
+                              + ", ".join(missing))
+        return resolved
+
+
+class _Reader:
+    """Reads variables, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, required: bool = False) -> str:
+        value = self._env.get(name, "").strip()
+        if required and not value:
+            self.problems.append(f"{name} is required")
+        return value
+
+    def table(self, name: str, default: str) -> str:
+        value = self.text(name) or default
+        if not _TABLE.fullmatch(value):
+            self.problems.append(f"{name} is not a valid Tablestore table name")
+        return value
+
+    def url(self, name: str) -> str:
+        value = self.text(name)
+        if value and not _URL.fullmatch(value):
+            self.problems.append(f"{name} must be an http:// or https:// URL")
+        return value
+
+    def matching(self, name: str, pattern: re.Pattern[str], form: str) -> str:
+        value = self.text(name, required=True)
+        if value and not pattern.fullmatch(value):
+            self.problems.append(f"{name} must look like {form}")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be an integer")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name} must be between {low} and {high}")
+        return value
+
+    def data_key(self, name: str) -> bytes:
+        raw = self.text(name, required=True)
+        if not raw:
+            return b""
+        try:
+            key = base64.b64decode(raw.replace("-", "+").replace("_", "/") + "=" * (-len(raw) % 4),
+                                   validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != DATA_KEY_BYTES:
+            self.problems.append(f"{name} must be {DATA_KEY_BYTES} random bytes in base64 "
+                                 "(e.g. `openssl rand -base64 32`)")
+        return key
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a number")
+            return default
+        if not low <= value <= high:  # also false for NaN
+            self.problems.append(f"{name} must be between {low:g} and {high:g}")
+        return value
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            raise ConfigError("invalid configuration: " + "; ".join(self.problems))

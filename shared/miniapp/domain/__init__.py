@@ -1,0 +1,1 @@
+"""Domain values and validation. No I/O: the standard library only, no SDK, no environment."""

@@ -1,0 +1,23 @@
+"""The product's limits as named constants, in one place so docs/api.md and the code agree."""
+from __future__ import annotations
+
+MAX_BODY_BYTES = 64 * 1024  # request body (session function) and event (db function)
+
+# v2 todos
+TEXT_MAX_CHARS = 1000
+LIST_DEFAULT_LIMIT = 20
+LIST_MAX_LIMIT = 100
+IDEMPOTENCY_KEY_MAX = 64
+DEFAULT_ITEM_QUOTA = 10_000  # rows per user, todos and 2020 rows together
+
+# 2020 (compat) rows
+COMPAT_ID_MAX_CHARS = 256
+COMPAT_ID_MAX_BYTES = 1024  # Tablestore's limit for a STRING primary key column
+COMPAT_MAX_COLUMNS = 32
+COMPAT_STRING_MAX_CHARS = 8192
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # Tablestore INTEGER columns are signed 64-bit
+# `list` answers every row; past this size the answer would not fit FC's 6 MB response limit.
+COMPAT_LIST_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+
+# session requests
+AUTH_CODE_MAX_CHARS = 256

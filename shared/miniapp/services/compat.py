@@ -1,0 +1,77 @@
+"""The 2020 protocol's data operations, with the 2020 answers: `put` and `remove` answer null,
+`get` the row object (or null), `list` every one of the user's rows (the 2020 function returned
+only the first 10). 2020 rows share the user's rows with v2 todos and count toward the same quota.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..domain.compat import CompatObject, row_to_compat
+from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
+from ..errors import Conflict, MiniAppError, NotFound, PayloadTooLarge
+from ..ports import ItemStore, UsageCounter
+
+_LIST_PAGE = 200
+_PUT_ATTEMPTS = 3
+
+
+class Compat:
+    def __init__(self, *, items: ItemStore, usage: UsageCounter,
+                 quota: int = DEFAULT_ITEM_QUOTA) -> None:
+        self._items = items
+        self._usage = usage
+        self._quota = quota
+
+    def put(self, user_id: str, obj: CompatObject) -> None:
+        """Create or replace. Replacing costs no quota; creating reserves one slot first. Each
+        write is conditional, so a row created or removed concurrently is noticed and the loop
+        takes the other branch: the counter never drifts from the rows."""
+        row = obj.to_row(user_id)
+        for _ in range(_PUT_ATTEMPTS):
+            try:
+                self._items.put(row, must_exist=True)
+                return
+            except NotFound:
+                pass
+            self._usage.reserve(user_id, self._quota)
+            try:
+                self._items.put(row, must_not_exist=True)
+                return
+            except Conflict:
+                self._release(user_id)  # created meanwhile: replace it on the next turn
+            except BaseException:
+                self._release(user_id)
+                raise
+        raise Conflict("the row kept changing while it was written; retry")
+
+    def get(self, user_id: str, item_id: str) -> dict[str, Any] | None:
+        row = self._items.get(user_id, item_id)
+        return None if row is None else row_to_compat(row)
+
+    def list(self, user_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        size = 0
+        start_after: str | None = None
+        while True:
+            page = self._items.page(user_id, start_after, _LIST_PAGE)
+            for row in page.rows:
+                obj = row_to_compat(row)
+                size += len(json.dumps(obj, ensure_ascii=False).encode("utf-8")) + 1
+                if size > COMPAT_LIST_MAX_RESPONSE_BYTES:
+                    raise PayloadTooLarge("the rows do not fit in one answer; "
+                                          "use the v2 list with a cursor")
+                rows.append(obj)
+            if page.next_start is None or page.next_start == start_after:  # end, or no progress
+                return rows
+            start_after = page.next_start
+
+    def remove(self, user_id: str, item_id: str) -> None:
+        if self._items.delete(user_id, item_id):
+            self._release(user_id)
+
+    def _release(self, user_id: str) -> None:
+        try:
+            self._usage.release(user_id)
+        except MiniAppError:
+            pass

@@ -1,0 +1,34 @@
+"""What both functions do with an exception that is not a MiniAppError: a bug. The client gets
+Internal with no details; stderr (which FC ships to the service's logstore) gets the traceback
+tagged with the request id, so an operator can find it from the client's report."""
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import TextIO
+
+from ..errors import Internal
+
+
+def report_bug(exc: BaseException, request_id: str, stream: TextIO | None = None) -> Internal:
+    out = stream or sys.stderr
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        out.write(f"[{request_id}] unhandled {type(exc).__name__}\n{text}")
+        out.flush()
+    except Exception:  # noqa: BLE001 - reporting must not turn one failure into two
+        pass
+    return Internal()
+
+
+def report_misconfiguration(exc: BaseException, request_id: str,
+                            stream: TextIO | None = None) -> Internal:
+    """A ConfigError: the operator gets the variable names on stderr; the client only learns that
+    the deployment is misconfigured, which is what it needs to report."""
+    out = stream or sys.stderr
+    try:
+        out.write(f"[{request_id}] configuration error: {exc}\n")
+        out.flush()
+    except Exception:  # noqa: BLE001
+        pass
+    return Internal("the function is misconfigured; see its logs")

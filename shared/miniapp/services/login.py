@@ -1,0 +1,104 @@
+"""Opening, refreshing and closing sessions: what the session function does.
+
+`open_session` orders its steps so that a session is never half-created:
+  1. rate limit per client IP (before Alipay is called, so a bot cannot burn our Alipay quota);
+  2. exchange the auth code with Alipay (single use: a replay is InvalidAuthCode);
+  3. rate limit per user;
+  4. issue the STS credentials;
+  5. write the session row, last.
+Credentials are issued before the row is written because they are the step most likely to fail
+(STS refusing, role misconfigured). If they fail there is no row to undo; if the row write fails
+afterwards, the credentials were never shown to anyone and can only invoke the db function, which
+refuses every sessionId without a row. `Sessions.save_new` deletes a row whose write failed
+ambiguously, so no row ever outlives a failed request.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..crypto import TokenCipher, UserHasher
+from ..domain.access import DbFunctionRef, client_policy, role_session_name
+from ..domain.records import StsCredentials
+from ..domain.session_id import new_session_id, session_key
+from ..ports import CredentialIssuer, IdentityProvider, RateLimiter
+from .sessions import Sessions
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_ip: int = 30
+    per_user: int = 10
+    window_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session_id: str
+    credentials: StsCredentials
+    user_id: str
+
+    def __repr__(self) -> str:
+        return "OpenedSession(<redacted>)"
+
+
+@dataclass(frozen=True)
+class RefreshedSession:
+    credentials: StsCredentials
+    user_id: str
+
+    def __repr__(self) -> str:
+        return "RefreshedSession(<redacted>)"
+
+
+class Login:
+    def __init__(self, *, identity: IdentityProvider, issuer: CredentialIssuer, sessions: Sessions,
+                 limiter: RateLimiter, cipher: TokenCipher, hasher: UserHasher,
+                 db_function: DbFunctionRef, sts_duration_seconds: int = 900,
+                 limits: LoginLimits = LoginLimits(),
+                 new_session_id: Callable[[], str] = new_session_id) -> None:
+        self._identity = identity
+        self._issuer = issuer
+        self._sessions = sessions
+        self._limiter = limiter
+        self._cipher = cipher
+        self._hasher = hasher
+        self._policy = client_policy(db_function)
+        self._duration = sts_duration_seconds
+        self._limits = limits
+        self._new_session_id = new_session_id
+
+    def open_session(self, auth_code: str, client_ip: str,
+                     on_identified: Callable[[str], None] = lambda user_id: None) -> OpenedSession:
+        """`on_identified` learns the user as soon as Alipay names it, so a login that fails
+        after that point can still be audited against the user."""
+        limits = self._limits
+        self._limiter.hit(f"ip:{client_ip or 'unknown'}", limits.per_ip, limits.window_seconds)
+        grant = self._identity.exchange_auth_code(auth_code)
+        on_identified(grant.user_id)
+        self._limiter.hit(f"user:{self._hasher(grant.user_id)}", limits.per_user,
+                          limits.window_seconds)
+        credentials = self._issue(grant.user_id)
+        session_id = self._new_session_id()
+        key = session_key(session_id)
+        # Nothing else from Alipay's reply is kept: the tokens (sealed to this row) and the user.
+        record = self._sessions.new_record(
+            key, grant.user_id,
+            access_token_enc=self._cipher.seal(grant.access_token, key),
+            refresh_token_enc=self._cipher.seal(grant.refresh_token, key))
+        self._sessions.save_new(record)
+        return OpenedSession(session_id, credentials, grant.user_id)
+
+    def refresh(self, session_id: str) -> RefreshedSession:
+        record = self._sessions.resolve(session_id)
+        return RefreshedSession(self._issue(record.user_id), record.user_id)
+
+    def logout(self, session_id: str) -> str | None:
+        """The user whose session was ended, or None if there was no such session (logging out
+        twice is not an error: the client's goal, no live session, is met)."""
+        record = self._sessions.end(session_id)
+        return None if record is None else record.user_id
+
+    def _issue(self, user_id: str) -> StsCredentials:
+        return self._issuer.issue(role_session_name(self._hasher(user_id)), self._policy,
+                                  self._duration)

@@ -1,0 +1,88 @@
+"""The session lifecycle rules: a session lives at most `absolute` after it was opened and dies
+after `idle` without activity. Activity is recorded at most once a `touch_every` so that a busy
+client does not turn every read into a write."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.records import SessionRecord
+from ..domain.session_id import is_session_id, session_key
+from ..errors import (Conflict, MiniAppError, SessionExpired, SessionNotFound,
+                      UpstreamUnavailable)
+from ..ports import Clock, SessionStore
+
+DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
+DEFAULT_IDLE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class SessionLifetime:
+    absolute_ms: int = DEFAULT_ABSOLUTE_SECONDS * 1000
+    idle_ms: int = DEFAULT_IDLE_SECONDS * 1000
+    touch_every_ms: int = 60_000
+
+
+class Sessions:
+    def __init__(self, store: SessionStore, clock: Clock, lifetime: SessionLifetime) -> None:
+        self._store = store
+        self._clock = clock
+        self._lifetime = lifetime
+
+    def new_record(self, key: str, user_id: str, access_token_enc: bytes,
+                   refresh_token_enc: bytes) -> SessionRecord:
+        now = self._clock.now_ms()
+        return SessionRecord(key=key, user_id=user_id, created_at_ms=now, last_seen_ms=now,
+                             expires_at_ms=now + self._lifetime.absolute_ms,
+                             access_token_enc=access_token_enc, refresh_token_enc=refresh_token_enc)
+
+    def save_new(self, record: SessionRecord) -> None:
+        """Write a new session row, or leave none: a failed or timed-out write may still have
+        landed, so it is deleted (best effort) before the error goes up."""
+        try:
+            self._store.create(record)
+        except Conflict:
+            raise  # the row is not ours (a 2^-256 id collision): never delete it
+        except BaseException:
+            self._forget(record.key)
+            raise
+
+    def resolve(self, session_id: str) -> SessionRecord:
+        """The live session, with its activity recorded; SessionNotFound or SessionExpired."""
+        if not is_session_id(session_id):
+            raise SessionNotFound()
+        key = session_key(session_id)
+        record = self._store.get(key)
+        if record is None:
+            raise SessionNotFound()
+        now = self._clock.now_ms()
+        if now >= record.expires_at_ms:
+            self._forget(key)
+            raise SessionExpired("session expired: it reached its maximum lifetime")
+        if now - record.last_seen_ms >= self._lifetime.idle_ms:
+            self._forget(key)
+            raise SessionExpired("session expired: it was idle too long")
+        if now - record.last_seen_ms >= self._lifetime.touch_every_ms:
+            try:
+                self._store.touch(key, now)
+            except UpstreamUnavailable:
+                pass  # recording activity is worth less than answering; the next request retries
+        return record
+
+    def end(self, session_id: str) -> SessionRecord | None:
+        """Delete the session; the record it had (for the audit log), or None if there was none."""
+        if not is_session_id(session_id):
+            return None
+        key = session_key(session_id)
+        record = self._store.get(key)
+        if record is None:
+            return None
+        self._store.delete(key)
+        return record
+
+    def _forget(self, key: str) -> None:
+        # An expired session is deleted when found, so it cannot be refreshed in the window before
+        # the table's TTL sweeps it; failing to delete it changes nothing for the caller.
+        try:
+            self._store.delete(key)
+        except MiniAppError:
+            pass

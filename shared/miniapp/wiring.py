@@ -1,0 +1,212 @@
+"""Composition: builds each function's app from Settings, FC's context and the adapters.
+
+`session_app_from_ports` / `db_app_from_ports` compose the services from any implementation of
+the ports (unit tests pass fakes); `build_session_app` / `build_db_app` construct the real
+adapters and call them. SDKs are imported only inside the build functions, on first use, so
+importing a handler stays cheap. `AppCache` keeps one app per FC instance.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable, Generic, Mapping, TextIO, TypeVar
+
+from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
+from .crypto import TokenCipher, UserHasher, derive_key
+from .domain.access import DbFunctionRef
+from .errors import MiniAppError
+from .ports import (Clock, CredentialIssuer, IdempotencyStore, IdentityProvider, ItemStore,
+                    LogSink, RateLimiter, SessionStore, UsageCounter)
+from .services.compat import Compat
+from .services.db_app import DbApp
+from .services.login import Login, LoginLimits
+from .services.session_app import SessionApp
+from .services.sessions import SessionLifetime, Sessions
+from .services.telemetry import Telemetry
+from .services.todos import Todos
+
+
+class StreamLogSink:
+    """One JSON line per record on a stream. Used when no SLS logstore is configured: FC ships
+    stdout to the service's LogConfig logstore, so the records still arrive, unindexed."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def emit(self, record: Mapping[str, object]) -> None:
+        try:
+            out = self._stream or sys.stdout
+            out.write(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n")
+            out.flush()
+        except Exception:  # noqa: BLE001 - a log sink never raises
+            pass
+
+    def flush(self, timeout: float) -> bool:
+        return True  # every line was written when emitted
+
+
+@dataclass(frozen=True)
+class SessionPorts:
+    identity: IdentityProvider
+    issuer: CredentialIssuer
+    sessions: SessionStore
+    limiter: RateLimiter
+    sink: LogSink
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class DbPorts:
+    sessions: SessionStore
+    items: ItemStore
+    usage: UsageCounter
+    idempotency: IdempotencyStore
+    sink: LogSink
+    clock: Clock
+
+
+def _lifetime(settings: Settings) -> SessionLifetime:
+    idle_ms = settings.session_idle_seconds * 1000
+    # Activity is written at most once a minute, and often enough that a short idle timeout
+    # (tests use seconds) still sees an active client as active.
+    return SessionLifetime(absolute_ms=settings.session_ttl_seconds * 1000, idle_ms=idle_ms,
+                           touch_every_ms=min(60_000, idle_ms // 10))
+
+
+def _hasher(settings: Settings) -> UserHasher:
+    return UserHasher(derive_key(settings.data_key, "user-hash/v1"))
+
+
+def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionApp:
+    """`settings` must be complete (`Settings.with_context`)."""
+    hasher = _hasher(settings)
+    login = Login(
+        identity=ports.identity, issuer=ports.issuer,
+        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
+        limiter=ports.limiter, cipher=TokenCipher(settings.data_key), hasher=hasher,
+        db_function=DbFunctionRef(settings.region, settings.account_id,
+                                  settings.fc_service_name, settings.db_function_name),
+        sts_duration_seconds=settings.sts_duration_seconds,
+        limits=LoginLimits(settings.rate_limit_per_ip, settings.rate_limit_per_user,
+                           settings.rate_limit_window_seconds))
+    return SessionApp(login, Telemetry(ports.sink, ports.clock, hasher),
+                      log_flush_seconds=settings.log_flush_seconds)
+
+
+def db_app_from_ports(settings: Settings, ports: DbPorts) -> DbApp:
+    return DbApp(
+        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
+        todos=Todos(items=ports.items, usage=ports.usage, idempotency=ports.idempotency,
+                    clock=ports.clock, quota=settings.item_quota),
+        compat=Compat(items=ports.items, usage=ports.usage, quota=settings.item_quota),
+        telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)),
+        log_flush_seconds=settings.log_flush_seconds)
+
+
+def _log_sink(settings: Settings, creds: ServiceCredentials) -> LogSink:
+    if not (settings.sls_project and settings.sls_logstore):
+        return StreamLogSink()
+    from .adapters.sls import SlsLogSink
+
+    return SlsLogSink(settings.sls_endpoint, settings.sls_project, settings.sls_logstore,
+                      creds.access_key_id, creds.access_key_secret, creds.security_token or None,
+                      topic="miniapp")
+
+
+def _tablestore_client(settings: Settings, creds: ServiceCredentials):  # noqa: ANN202
+    from .adapters import tablestore
+
+    return tablestore.make_client(settings.ots_endpoint, settings.ots_instance,
+                                  creds.access_key_id, creds.access_key_secret,
+                                  creds.security_token or None,
+                                  max_retry_seconds=settings.ots_retry_seconds)
+
+
+def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
+    settings = settings.with_context(ctx, "session")
+    creds = ctx.credentials
+    try:
+        from .adapters import alipay, sts, tablestore
+        from .adapters.clock import SystemClock
+
+        client = _tablestore_client(settings, creds)
+        ports = SessionPorts(
+            identity=alipay.AlipayIdentityProvider(
+                settings.alipay_app_id, settings.alipay_app_private_key,
+                settings.alipay_public_key, settings.alipay_gateway,
+                settings.upstream_timeout_seconds),
+            issuer=sts.StsCredentialIssuer(
+                settings.sts_endpoint, settings.region, creds.access_key_id,
+                creds.access_key_secret, creds.security_token or None, settings.client_role_arn,
+                settings.upstream_timeout_seconds),
+            sessions=tablestore.TablestoreSessions(client, settings.session_table),
+            limiter=tablestore.TablestoreRateLimiter(client, settings.guard_table),
+            sink=_log_sink(settings, creds),
+            clock=SystemClock())
+    except MiniAppError as exc:  # an adapter refused its configuration (a bad key, a bad URL)
+        raise ConfigError(exc.message) from None
+    return session_app_from_ports(settings, ports)
+
+
+def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
+    settings = settings.with_context(ctx, "db")
+    creds = ctx.credentials
+    try:
+        from .adapters import tablestore
+        from .adapters.clock import SystemClock
+
+        client = _tablestore_client(settings, creds)
+        ports = DbPorts(
+            sessions=tablestore.TablestoreSessions(client, settings.session_table),
+            items=tablestore.TablestoreItems(client, settings.data_table),
+            usage=tablestore.TablestoreUsage(client, settings.usage_table),
+            idempotency=tablestore.TablestoreIdempotency(client, settings.guard_table),
+            sink=_log_sink(settings, creds),
+            clock=SystemClock())
+    except MiniAppError as exc:
+        raise ConfigError(exc.message) from None
+    return db_app_from_ports(settings, ports)
+
+
+App = TypeVar("App")
+
+
+class AppCache(Generic[App]):
+    """The app of one FC instance, built on first use. Settings are read from the environment
+    then, once. The app is rebuilt when FC hands the instance new service-role credentials
+    (they are temporary, and the SDK clients hold the ones they were built with). A failed build
+    is not cached: the next request tries again."""
+
+    def __init__(self, function: Function, build: Callable[[Settings, FcContext], App],
+                 environ: Mapping[str, str] | None = None) -> None:
+        self._function = function
+        self._build = build
+        self._environ = environ
+        self._lock = threading.Lock()
+        self._settings: Settings | None = None
+        self._app: App | None = None
+        self._credentials: ServiceCredentials | None = None
+
+        self._fixed = False
+
+    @classmethod
+    def fixed(cls, app: App) -> "AppCache[App]":
+        """A cache that always answers `app` (tests inject apps built on fakes this way)."""
+        cache: AppCache[App] = cls("db", lambda settings, ctx: app)
+        cache._app, cache._fixed = app, True
+        return cache
+
+    def get(self, ctx: FcContext) -> App:
+        with self._lock:
+            if self._fixed and self._app is not None:
+                return self._app
+            if self._app is None or ctx.credentials != self._credentials:
+                if self._settings is None:
+                    env = os.environ if self._environ is None else self._environ
+                    self._settings = Settings.from_env(env, self._function)
+                self._app = self._build(self._settings, ctx)
+                self._credentials = ctx.credentials
+            return self._app

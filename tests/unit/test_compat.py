@@ -1,0 +1,125 @@
+"""The 2020 protocol's service: put/get/list/remove with the 2020 answers."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from miniapp.domain.compat import parse_compat_object
+from miniapp.domain.records import Row
+from miniapp.errors import PayloadTooLarge, QuotaExceeded, UpstreamUnavailable
+from miniapp.services.compat import Compat
+
+from .conftest import ALICE, BOB
+from .fakes import InMemoryItems, InMemoryUsage
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    items, usage = InMemoryItems(), InMemoryUsage()
+    return SimpleNamespace(items=items, usage=usage, compat=Compat(items=items, usage=usage, quota=3))
+
+
+def put(kit, user: str, **obj) -> None:
+    kit.compat.put(user, parse_compat_object(obj))
+
+
+def test_put_then_get_answers_the_object(kit) -> None:
+    put(kit, ALICE, id="buy milk", completed=False, n=2)
+    assert kit.compat.get(ALICE, "buy milk") == {"id": "buy milk", "completed": False, "n": 2}
+
+
+def test_get_of_a_missing_row_answers_null(kit) -> None:
+    assert kit.compat.get(ALICE, "nothing") is None
+
+
+def test_put_replaces_the_whole_row(kit) -> None:
+    put(kit, ALICE, id="a", completed=False, note="x")
+    put(kit, ALICE, id="a", completed=True)
+    assert kit.compat.get(ALICE, "a") == {"id": "a", "completed": True}
+
+
+def test_replacing_a_row_costs_no_quota(kit) -> None:
+    for _ in range(5):
+        put(kit, ALICE, id="a", completed=False)
+    assert kit.usage.counts[ALICE] == 1
+
+
+def test_put_over_the_quota_is_refused_without_a_write(kit) -> None:
+    for n in range(3):
+        put(kit, ALICE, id=f"r{n}")
+    with pytest.raises(QuotaExceeded):
+        put(kit, ALICE, id="r3")
+    assert len(kit.items.of(ALICE)) == 3
+
+
+class CreateFails(InMemoryItems):
+    def put(self, row, *, must_not_exist=False, must_exist=False):
+        if must_not_exist:
+            raise UpstreamUnavailable("busy")
+        super().put(row, must_not_exist=must_not_exist, must_exist=must_exist)
+
+
+def test_a_failed_create_gives_the_quota_back() -> None:
+    items, usage = CreateFails(), InMemoryUsage()
+    with pytest.raises(UpstreamUnavailable):
+        Compat(items=items, usage=usage).put(ALICE, parse_compat_object({"id": "a"}))
+    assert usage.counts[ALICE] == 0 and items.rows == {}
+
+
+class CreatedMeanwhile(InMemoryItems):
+    """The row appears between the failed replace and the create: put must replace it."""
+
+    def put(self, row, *, must_not_exist=False, must_exist=False):
+        if must_not_exist and not self.rows:
+            self.rows[(row.user_id, row.item_id)] = Row(row.user_id, row.item_id, {"old": True})
+        super().put(row, must_not_exist=must_not_exist, must_exist=must_exist)
+
+
+def test_a_row_created_concurrently_is_replaced_without_keeping_a_reservation() -> None:
+    items, usage = CreatedMeanwhile(), InMemoryUsage()
+    Compat(items=items, usage=usage).put(ALICE, parse_compat_object({"id": "a", "new": 1}))
+    assert items.rows[(ALICE, "a")].columns == {"new": 1} and usage.counts[ALICE] == 0
+
+
+def test_list_answers_all_rows_not_the_first_ten(kit) -> None:
+    kit.compat = Compat(items=kit.items, usage=kit.usage, quota=1000)
+    for n in range(450):
+        put(kit, ALICE, id=f"row-{n:04}", n=n)
+    rows = kit.compat.list(ALICE)
+    assert [r["id"] for r in rows] == [f"row-{n:04}" for n in range(450)]
+
+
+def test_list_answers_only_the_callers_rows(kit) -> None:
+    put(kit, ALICE, id="mine")
+    put(kit, BOB, id="theirs")
+    assert kit.compat.list(ALICE) == [{"id": "mine"}]
+
+
+def test_list_of_no_rows_is_an_empty_list(kit) -> None:
+    assert kit.compat.list(ALICE) == []
+
+
+def test_list_too_big_for_one_answer_is_refused(kit) -> None:
+    big = "x" * 8000
+    for n in range(700):
+        kit.items.put(Row(ALICE, f"r{n:04}", {"a": big}))
+    with pytest.raises(PayloadTooLarge):
+        kit.compat.list(ALICE)
+
+
+def test_remove_deletes_and_gives_the_quota_back(kit) -> None:
+    put(kit, ALICE, id="a")
+    kit.compat.remove(ALICE, "a")
+    assert kit.compat.get(ALICE, "a") is None and kit.usage.counts[ALICE] == 0
+
+
+def test_remove_of_a_missing_row_is_not_an_error(kit) -> None:
+    kit.compat.remove(ALICE, "never there")
+    assert kit.usage.counts[ALICE] == 0
+
+
+def test_a_user_cannot_remove_another_users_row(kit) -> None:
+    put(kit, BOB, id="a")
+    kit.compat.remove(ALICE, "a")
+    assert kit.compat.get(BOB, "a") == {"id": "a"}

@@ -1,0 +1,125 @@
+"""Settings from environment variables, and FC's context."""
+from __future__ import annotations
+
+import base64
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from miniapp.config import ConfigError, FcContext, Settings
+
+DATA_KEY = base64.b64encode(os.urandom(32)).decode()
+DB_ENV = {"DATA_KEY": DATA_KEY, "OTS_INSTANCE": "inst"}
+SESSION_ENV = {**DB_ENV, "ALIPAY_APP_ID": "test-app", "ALIPAY_APP_PRIVATE_KEY": "UFJJVg==",
+               "ALIPAY_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\\nQUJD\\n-----END PUBLIC KEY-----",
+               "CLIENT_ROLE_ARN": "acs:ram::123:role/client", "DB_FUNCTION_NAME": "db"}
+CONTEXT = FcContext(request_id="r", region="cn-shanghai", account_id="123", service_name="todo",
+                    function_name="session", log_project="proj", log_store="store")
+
+
+def test_the_db_function_needs_only_the_data_key_and_the_instance() -> None:
+    settings = Settings.from_env(DB_ENV, "db")
+    assert settings.data_key == base64.b64decode(DATA_KEY)
+    assert (settings.session_table, settings.data_table) == ("session", "todo_list")
+    assert settings.session_ttl_seconds == 7 * 24 * 3600 and settings.session_idle_seconds == 86400
+
+
+def test_the_session_function_reads_its_defaults() -> None:
+    settings = Settings.from_env(SESSION_ENV, "session")
+    assert settings.sts_duration_seconds == 900
+    assert settings.alipay_gateway == "https://openapi.alipay.com/gateway.do"
+    assert (settings.rate_limit_per_ip, settings.rate_limit_per_user) == (30, 10)
+
+
+def test_alipay_keys_are_passed_on_as_given_for_the_adapter_to_check() -> None:
+    settings = Settings.from_env(SESSION_ENV, "session")
+    assert settings.alipay_app_private_key == "UFJJVg=="
+
+
+def test_timeouts_may_be_fractional_seconds() -> None:
+    settings = Settings.from_env({**DB_ENV, "OTS_RETRY_SECONDS": "0.5", "LOG_FLUSH_SECONDS": "0.25"}, "db")
+    assert (settings.ots_retry_seconds, settings.log_flush_seconds) == (0.5, 0.25)
+
+
+def test_every_missing_variable_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({}, "session")
+    for name in ("DATA_KEY", "OTS_INSTANCE", "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY",
+                 "ALIPAY_PUBLIC_KEY", "CLIENT_ROLE_ARN", "DB_FUNCTION_NAME"):
+        assert name in str(caught.value)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("DATA_KEY", base64.b64encode(b"x" * 16).decode()),
+    ("DATA_KEY", "not base64 at all!"),
+    ("SESSION_TTL_SECONDS", "seven days"),
+    ("SESSION_IDLE_SECONDS", "0"),
+    ("STS_DURATION_SECONDS", "600"),
+    ("STS_DURATION_SECONDS", "50000"),
+    ("RATE_LIMIT_PER_IP", "0"),
+    ("CLIENT_ROLE_ARN", "arn:aws:iam::1:role/x"),
+    ("SESSION_TABLE", "bad-name"),
+    ("ALIPAY_GATEWAY", "ftp://example"),
+    ("UPSTREAM_TIMEOUT_SECONDS", "nan"),
+    ("LOG_FLUSH_SECONDS", "soon"),
+])
+def test_an_invalid_value_is_a_config_error_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**SESSION_ENV, name: value}, "session")
+    assert name in str(caught.value)
+
+
+def test_a_config_error_never_shows_a_value() -> None:
+    secret = base64.b64encode(b"s" * 20).decode()
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**SESSION_ENV, "DATA_KEY": secret}, "session")
+    assert secret not in str(caught.value)
+
+
+def test_an_idle_timeout_longer_than_the_lifetime_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env({**DB_ENV, "SESSION_TTL_SECONDS": "100", "SESSION_IDLE_SECONDS": "200"}, "db")
+
+
+def test_the_context_fills_region_account_service_log_and_endpoints() -> None:
+    settings = Settings.from_env(SESSION_ENV, "session").with_context(CONTEXT, "session")
+    assert (settings.region, settings.account_id, settings.fc_service_name) == ("cn-shanghai", "123", "todo")
+    assert settings.ots_endpoint == "https://inst.cn-shanghai.ots.aliyuncs.com"
+    assert settings.sls_endpoint == "https://cn-shanghai.log.aliyuncs.com"
+    assert (settings.sls_project, settings.sls_logstore) == ("proj", "store")
+
+
+def test_the_environment_wins_over_the_context() -> None:
+    env = {**DB_ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "REGION": "local-1", "SLS_PROJECT": "p2"}
+    settings = Settings.from_env(env, "db").with_context(CONTEXT, "db")
+    assert (settings.ots_endpoint, settings.region, settings.sls_project) == ("http://127.0.0.1:9", "local-1", "p2")
+
+
+def test_a_context_without_region_or_account_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(DB_ENV, "db").with_context(FcContext(), "db")
+    assert "REGION" in str(caught.value) and "ACCOUNT_ID" in str(caught.value)
+
+
+def test_settings_never_show_secrets_in_a_repr() -> None:
+    settings = Settings.from_env(SESSION_ENV, "session")
+    assert "UFJJVg" not in repr(settings) and "data_key" not in repr(settings)
+
+
+def test_the_fc_context_object_is_read_by_attribute() -> None:
+    fc = SimpleNamespace(
+        request_id="req", region="cn-beijing", account_id="42",
+        credentials=SimpleNamespace(access_key_id="STS.a", access_key_secret="sekret",
+                                    security_token="tok3n"),
+        function=SimpleNamespace(name="db"),
+        service=SimpleNamespace(name="todo", log_project="lp", log_store="ls"))
+    ctx = FcContext.from_fc(fc)
+    assert (ctx.request_id, ctx.region, ctx.account_id, ctx.service_name, ctx.function_name,
+            ctx.log_project, ctx.log_store) == ("req", "cn-beijing", "42", "todo", "db", "lp", "ls")
+    assert ctx.credentials.access_key_id == "STS.a" and ctx.credentials.security_token == "tok3n"
+    assert "sekret" not in repr(ctx) and "tok3n" not in repr(ctx)
+
+
+def test_a_missing_fc_context_gives_empty_values() -> None:
+    assert FcContext.from_fc(None) == FcContext()

@@ -1,0 +1,250 @@
+"""The v2 todo service: add, update with versions, get, list with cursors, remove, quota and
+idempotency."""
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from miniapp.domain.cursor import decode_cursor
+from miniapp.domain.records import Row
+from miniapp.domain.todo import is_todo_id
+from miniapp.errors import Conflict, NotFound, QuotaExceeded, UpstreamUnavailable
+from miniapp.services.todos import Todos
+
+from .conftest import ALICE, BOB
+from .fakes import FakeClock, InMemoryIdempotency, InMemoryItems, InMemoryUsage
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    clock, items, usage, idem = FakeClock(), InMemoryItems(), InMemoryUsage(), InMemoryIdempotency()
+    todos = Todos(items=items, usage=usage, idempotency=idem, clock=clock, quota=5)
+    return SimpleNamespace(clock=clock, items=items, usage=usage, idem=idem, todos=todos)
+
+
+def test_an_added_todo_has_a_server_id_version_one_and_timestamps(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk")
+    assert is_todo_id(todo.id) and todo.version == 1 and todo.completed is False
+    assert todo.created_at == todo.updated_at == kit.clock.now_ms()
+    assert kit.todos.get(ALICE, todo.id) == todo
+
+
+def test_an_add_counts_toward_the_quota(kit) -> None:
+    kit.todos.add(ALICE, "milk")
+    assert kit.usage.counts[ALICE] == 1
+
+
+def test_an_add_over_the_quota_is_refused_and_writes_nothing(kit) -> None:
+    for n in range(5):
+        kit.todos.add(ALICE, f"t{n}")
+    writes = kit.items.writes
+    with pytest.raises(QuotaExceeded):
+        kit.todos.add(ALICE, "one too many")
+    assert kit.items.writes == writes and len(kit.items.of(ALICE)) == 5
+
+
+def test_the_quota_is_per_user(kit) -> None:
+    for n in range(5):
+        kit.todos.add(ALICE, f"t{n}")
+    assert kit.todos.add(BOB, "mine").text == "mine"
+
+
+def test_a_failed_write_gives_the_quota_back(kit) -> None:
+    kit.items.fail_next("put", UpstreamUnavailable("busy"))
+    with pytest.raises(UpstreamUnavailable):
+        kit.todos.add(ALICE, "milk")
+    assert kit.usage.counts[ALICE] == 0 and kit.items.of(ALICE) == {}
+
+
+def test_a_retried_add_with_the_same_key_returns_the_same_todo_and_writes_once(kit) -> None:
+    first = kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    kit.clock.advance(1)
+    again = kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    assert again == first and len(kit.items.of(ALICE)) == 1 and kit.usage.counts[ALICE] == 1
+
+
+def test_idempotency_keys_are_per_user(kit) -> None:
+    mine = kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    theirs = kit.todos.add(BOB, "eggs", idempotency_key="k1")
+    assert theirs.id != mine.id and theirs.text == "eggs"
+
+
+def test_a_retry_after_a_failed_first_attempt_writes_under_the_claimed_id(kit) -> None:
+    kit.items.fail_next("put", UpstreamUnavailable("busy"))
+    with pytest.raises(UpstreamUnavailable):
+        kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    claimed = kit.idem.claims[(ALICE, "k1")]
+    todo = kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    assert todo.id == claimed and len(kit.items.of(ALICE)) == 1
+
+
+def test_a_retry_whose_first_write_landed_but_timed_out_does_not_write_twice(kit) -> None:
+    kit.items.fail_after("put", UpstreamUnavailable("timed out"))
+    with pytest.raises(UpstreamUnavailable):
+        kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    todo = kit.todos.add(ALICE, "milk", idempotency_key="k1")
+    assert list(kit.items.of(ALICE)) == [todo.id]
+
+
+def test_concurrent_retries_of_one_add_create_one_todo(kit) -> None:
+    results, barrier = [], threading.Barrier(8)
+
+    def add() -> None:
+        barrier.wait()
+        results.append(kit.todos.add(ALICE, "milk", idempotency_key="same"))
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({t.id for t in results}) == 1 and len(kit.items.of(ALICE)) == 1
+    assert kit.usage.counts[ALICE] == 1
+
+
+def test_concurrent_adds_never_exceed_the_quota(kit) -> None:
+    outcomes, barrier = [], threading.Barrier(12)
+
+    def add(n: int) -> None:
+        barrier.wait()
+        try:
+            kit.todos.add(ALICE, f"t{n}")
+            outcomes.append("ok")
+        except QuotaExceeded:
+            outcomes.append("quota")
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 5 and len(kit.items.of(ALICE)) == 5
+
+
+def test_an_update_bumps_the_version_and_updated_at(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk")
+    kit.clock.advance(2)
+    updated = kit.todos.update(ALICE, todo.id, 1, completed=True)
+    assert (updated.version, updated.completed, updated.text) == (2, True, "milk")
+    assert updated.updated_at == todo.created_at + 2000 and updated.created_at == todo.created_at
+    assert kit.todos.get(ALICE, todo.id) == updated
+
+
+def test_an_update_may_change_the_text_only(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk", completed=True)
+    updated = kit.todos.update(ALICE, todo.id, 1, text="oat milk")
+    assert (updated.text, updated.completed) == ("oat milk", True)
+
+
+def test_an_update_with_a_stale_version_is_a_conflict_and_changes_nothing(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk")
+    kit.todos.update(ALICE, todo.id, 1, text="v2")
+    with pytest.raises(Conflict):
+        kit.todos.update(ALICE, todo.id, 1, text="lost update")
+    assert kit.todos.get(ALICE, todo.id).text == "v2"
+
+
+def test_of_concurrent_updates_with_one_version_exactly_one_wins(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk")
+    won, conflicts, barrier = [], [], threading.Barrier(20)
+
+    def update(n: int) -> None:
+        barrier.wait()
+        try:
+            won.append(kit.todos.update(ALICE, todo.id, 1, text=f"writer {n}"))
+        except Conflict:
+            conflicts.append(n)
+
+    threads = [threading.Thread(target=update, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(conflicts) == 19
+    assert kit.todos.get(ALICE, todo.id) == won[0]
+
+
+def test_an_update_of_a_missing_todo_is_not_found(kit) -> None:
+    with pytest.raises(NotFound):
+        kit.todos.update(ALICE, "0" * 26, 1, text="x")
+
+
+def test_a_user_cannot_get_update_or_remove_another_users_todo(kit) -> None:
+    todo = kit.todos.add(ALICE, "secret")
+    with pytest.raises(NotFound):
+        kit.todos.get(BOB, todo.id)
+    with pytest.raises(NotFound):
+        kit.todos.update(BOB, todo.id, 1, text="mine now")
+    with pytest.raises(NotFound):
+        kit.todos.remove(BOB, todo.id)
+    assert kit.todos.get(ALICE, todo.id) == todo
+
+
+def test_remove_deletes_the_todo_and_gives_the_quota_back(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk")
+    kit.todos.remove(ALICE, todo.id)
+    assert kit.items.of(ALICE) == {} and kit.usage.counts[ALICE] == 0
+    with pytest.raises(NotFound):
+        kit.todos.remove(ALICE, todo.id)
+
+
+def test_v2_does_not_see_or_remove_2020_rows(kit) -> None:
+    kit.items.put(Row(ALICE, "buy milk", {"completed": False}))
+    assert kit.todos.list(ALICE, 10).items == ()
+    with pytest.raises(NotFound):
+        kit.todos.get(ALICE, "buy milk")
+
+
+def test_list_pages_through_every_todo_in_creation_order(kit) -> None:
+    kit.todos = Todos(items=kit.items, usage=kit.usage, idempotency=kit.idem, clock=kit.clock, quota=100)
+    added = []
+    for n in range(7):
+        kit.clock.advance(1)
+        added.append(kit.todos.add(ALICE, f"t{n}"))
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = kit.todos.list(ALICE, 3, None if cursor is None else decode_cursor(cursor))
+        seen.extend(page.items)
+        pages += 1
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == added and pages == 3
+
+
+def test_a_full_last_page_has_no_cursor(kit) -> None:
+    for n in range(3):
+        kit.todos.add(ALICE, f"t{n}")
+    page = kit.todos.list(ALICE, 3)
+    assert len(page.items) == 3 and page.cursor is None
+
+
+def test_list_skips_2020_rows_between_todos(kit) -> None:
+    todo = kit.todos.add(ALICE, "milk")
+    for n in range(4):
+        kit.items.put(Row(ALICE, f"zz-2020-row-{n}", {"completed": False}))
+        kit.items.put(Row(ALICE, f"00-2020-row-{n}", {"completed": True}))
+    page = kit.todos.list(ALICE, 2)
+    assert page.items == (todo,) and page.cursor is None
+
+
+def test_list_shows_only_the_callers_todos(kit) -> None:
+    kit.todos.add(BOB, "bob's")
+    mine = kit.todos.add(ALICE, "alice's")
+    assert kit.todos.list(ALICE, 100).items == (mine,)
+
+
+def test_a_page_cut_short_by_many_2020_rows_still_leads_to_the_todos(kit) -> None:
+    for n in range(20):
+        kit.items.put(Row(ALICE, f"0-2020-row-{n:02}", {"n": n}))
+    todo = kit.todos.add(ALICE, "milk")
+    first = kit.todos.list(ALICE, 1)
+    assert first.items == () and first.cursor is not None
+    found, cursor = [], first.cursor
+    while cursor is not None:
+        page = kit.todos.list(ALICE, 1, decode_cursor(cursor))
+        found.extend(page.items)
+        cursor = page.cursor
+    assert found == [todo]
