@@ -30,14 +30,19 @@ class TablestoreItems:
             return None
         return _item(user_id, row)
 
-    def put(self, row: Item, *, must_not_exist: bool = False) -> None:
+    def put(self, row: Item, *, must_not_exist: bool = False, must_exist: bool = False) -> None:
+        if must_not_exist and must_exist:
+            raise Internal("put cannot both require and forbid an existing row")
         expectation = (RowExistenceExpectation.EXPECT_NOT_EXIST if must_not_exist
+                       else RowExistenceExpectation.EXPECT_EXIST if must_exist
                        else RowExistenceExpectation.IGNORE)
         try:
             self._put(row, Condition(expectation))
         except ConditionFailed as failed:
             if failed.maybe_ours and self._holds(row):
                 return
+            if must_exist:
+                raise NotFound() from None
             raise Conflict("an item with this id exists") from None
 
     def replace_if_version(self, row: Item, expected_version: int) -> None:

@@ -1,0 +1,135 @@
+"""`python -m localcloud` — start the local cloud (what `make dev` runs), or switch its faults.
+
+    python -m localcloud [serve] [--reset] [--state-dir .local] [--template template.yml]
+                                 [--parameters local.parameters.json] [--fc-port 9100 ...]
+    python -m localcloud fault set alipay down [--api M] [--share 0.5] [--seconds 3] [--code C]
+    python -m localcloud fault clear [SERVICE]
+    python -m localcloud fault list
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+from .cloud import CloudOptions, LocalCloud, Ports, reset_state
+
+DEFAULTS = Ports()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    options = CloudOptions(
+        repo_root=Path(args.repo_root), state_dir=Path(args.state_dir),
+        template_path=Path(args.template),
+        parameters_file=Path(args.parameters) if args.parameters else None,
+        host=args.host,
+        ports=Ports(args.fc_port, args.tablestore_port, args.sls_port, args.sts_port,
+                    args.alipay_port),
+        region=args.region,
+    )
+    if args.reset:
+        reset_state(options.resolved().state_dir)
+    cloud = LocalCloud(options).start()
+    config_path = options.resolved().repo_root / args.client_config
+    cloud.write_client_config(config_path)
+    config = cloud.client_config()
+    rows = [("Function Compute", config["fcEndpoint"]),
+            ("  session (HTTP)", config["sessionUrl"]),
+            ("Tablestore", f"{config['otsEndpoint']}  instance {config['otsInstance']}"),
+            ("Log Service", f"{config['slsEndpoint']}  project {config['slsProject']}"),
+            ("STS", config["stsEndpoint"]),
+            ("Alipay gateway", config["alipayGateway"]),
+            ("Alipay sandbox", config["alipaySandbox"] + "/auth_code"),
+            ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults")]
+    print("\nLocal cloud running (Ctrl-C stops it)\n")
+    for name, value in rows:
+        print(f"  {name:<18} {value}")
+    print(f"\n  account {config['accountId']}  region {config['region']}")
+    print(f"  root key  {config['accessKeyId']} / {config['accessKeySecret']}")
+    print(f"  client config written to {args.client_config}\n", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    print("stopping ...", flush=True)
+    cloud.stop()
+    return 0
+
+
+def _fault(args: argparse.Namespace) -> int:
+    base = f"http://{args.host}:{args.fc_port}/_localcloud/faults"
+    if args.action == "set":
+        payload: dict[str, object] = {"service": args.service, "kind": args.kind,
+                                      "share": args.share, "seconds": args.seconds}
+        if args.api:
+            payload["api"] = args.api
+        if args.code:
+            payload["code"] = args.code
+        req = urllib.request.Request(base, json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    elif args.action == "clear":
+        req = urllib.request.Request(base + (f"?service={args.service}" if args.service else ""),
+                                     method="DELETE")
+    else:
+        req = urllib.request.Request(base)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            print(json.dumps(json.loads(resp.read()), indent=2))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode(), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot reach the local cloud at {base}: {exc}", file=sys.stderr)
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--fc-port", type=int, default=DEFAULTS.fc)
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="start every emulator (the default)")
+    for p in (parser, serve):
+        p.add_argument("--reset", action="store_true", help="clear all local state first")
+        p.add_argument("--repo-root", default=".")
+        p.add_argument("--state-dir", default=".local")
+        p.add_argument("--template", default="template.yml")
+        p.add_argument("--parameters", default="local.parameters.json",
+                       help="JSON object overriding template parameters (optional file)")
+        p.add_argument("--client-config", default="client-config/local.json")
+        p.add_argument("--region", default="cn-hangzhou")
+        p.add_argument("--tablestore-port", type=int, default=DEFAULTS.tablestore)
+        p.add_argument("--sls-port", type=int, default=DEFAULTS.sls)
+        p.add_argument("--sts-port", type=int, default=DEFAULTS.sts)
+        p.add_argument("--alipay-port", type=int, default=DEFAULTS.alipay)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--fc-port", type=int, default=DEFAULTS.fc)
+
+    fault = sub.add_parser("fault", help="switch faults of a running local cloud")
+    fault.add_argument("action", choices=["set", "clear", "list"])
+    fault.add_argument("service", nargs="?")
+    fault.add_argument("kind", nargs="?")
+    fault.add_argument("--api")
+    fault.add_argument("--share", type=float, default=1.0)
+    fault.add_argument("--seconds", type=float, default=0.0)
+    fault.add_argument("--code")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "fault":
+        if args.action == "set" and not (args.service and args.kind):
+            parser.error("fault set needs SERVICE and KIND")
+        return _fault(args)
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The local cloud's admin endpoint, served beside Function Compute under `/_localcloud/`.
+
+    GET    /_localcloud/health            {"ok": true}
+    GET    /_localcloud/faults            active faults and how many were injected
+    POST   /_localcloud/faults            set one fault: {"service", "kind", "api"?, "share"?, "seconds"?, "code"?}
+    DELETE /_localcloud/faults[?service=] clear faults (all, or one service's)
+    POST   /_localcloud/clock             {"advance": seconds} moves the expiry clock forward
+
+It exists so faults can be switched while the cloud runs (no restart). It listens on loopback
+only, like everything in the local cloud, and is not part of any Alibaba Cloud API.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .clock import Clock
+from .faults import Fault, FaultBoard
+from .httpshell import App, HttpRequest, HttpResponse, json_response
+
+PREFIX = "/_localcloud/"
+
+
+def _known_kinds() -> dict[str, dict[str, str]]:
+    from . import alipay, fc, sls, sts, tablestore
+
+    return {"fc": fc.FAULT_KINDS, "tablestore": tablestore.FAULT_KINDS, "sls": sls.FAULT_KINDS,
+            "sts": sts.FAULT_KINDS, "alipay": alipay.FAULT_KINDS}
+
+
+class AdminApp:
+    def __init__(self, faults: FaultBoard, clock: Clock) -> None:
+        self._faults = faults
+        self._clock = clock
+
+    def wrap(self, app: App) -> App:
+        def routed(request: HttpRequest) -> HttpResponse:
+            if request.path.startswith(PREFIX):
+                return self.handle(request)
+            return app(request)
+
+        return routed
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        route = request.path[len(PREFIX):].strip("/")
+        try:
+            if route == "health" and request.method == "GET":
+                return json_response(200, {"ok": True})
+            if route == "faults":
+                return self._faults_route(request)
+            if route == "clock" and request.method == "POST":
+                seconds = float(_json_object(request.body).get("advance", 0))
+                advance = getattr(self._clock, "advance", None)
+                if advance is None:
+                    return json_response(409, {"error": "this cloud's clock cannot be moved"})
+                advance(seconds)
+                return json_response(200, {"now": self._clock.now()})
+        except (ValueError, TypeError) as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(404, {"error": f"no admin route {request.method} {request.path}"})
+
+    def _faults_route(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET":
+            return json_response(200, self.snapshot())
+        if request.method == "POST":
+            fault = Fault.from_dict(_json_object(request.body))
+            kinds = _known_kinds()[fault.service]
+            if fault.kind not in kinds:
+                raise ValueError(f"{fault.service} has no fault kind {fault.kind!r}; "
+                                 f"one of {', '.join(sorted(kinds))}")
+            self._faults.set(fault)
+            return json_response(200, self.snapshot())
+        if request.method == "DELETE":
+            self._faults.clear(request.query.get("service") or None)
+            return json_response(200, self.snapshot())
+        return json_response(405, {"error": "method not allowed"})
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"faults": [f.to_dict() for f in self._faults.active()],
+                "injected": dict(self._faults.injected),
+                "kinds": _known_kinds()}
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"body is not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data

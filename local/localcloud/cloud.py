@@ -1,0 +1,256 @@
+"""Assembles the local cloud: every emulator on its own loopback port, configured from
+`template.yml`, sharing one account, one credential book, one clock and one fault board.
+
+`make dev` and the pytest fixture both build a `LocalCloud`; only the ports differ (fixed defaults
+for the dev server, 0 = ephemeral for tests).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .account import Account, load_or_create_account
+from .admin import AdminApp
+from .clock import Clock, ShiftableClock
+from .credentials import CredentialBook
+from .faults import FaultBoard
+from .httpshell import HttpServer
+
+LOCAL_PARAMETERS_FILE = "parameters.json"
+CLIENT_CONFIG_KEYS = (
+    "accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName", "fcEndpoint",
+    "sessionUrl", "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "stsEndpoint",
+    "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
+    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret",
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    fc: int = 9100
+    tablestore: int = 9101
+    sls: int = 9102
+    sts: int = 9103
+    alipay: int = 9104
+
+    @classmethod
+    def ephemeral(cls) -> "Ports":
+        return cls(0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class CloudOptions:
+    repo_root: Path
+    state_dir: Path
+    template_path: Path
+    parameters_file: Path | None = None  # developer's overrides of template parameters (JSON)
+    host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    region: str = "cn-hangzhou"
+    parameters: Mapping[str, str] = field(default_factory=dict)  # win over the file's values
+
+    def resolved(self) -> "CloudOptions":
+        root = self.repo_root.resolve()
+        return replace(self, repo_root=root, state_dir=(root / self.state_dir).resolve(),
+                       template_path=(root / self.template_path).resolve(),
+                       parameters_file=(root / self.parameters_file).resolve()
+                       if self.parameters_file else None)
+
+
+def reset_state(state_dir: Path) -> None:
+    """`--reset`: forget every table, log, credential, user and key of the local cloud."""
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+
+
+def _local_secret_parameters(state_dir: Path) -> dict[str, str]:
+    """Values the developer would paste from the Alipay console and a key vault in the cloud; the
+    local cloud makes its own on first start and keeps them (the data key must stay stable or the
+    stored tokens become unreadable)."""
+    path = state_dir / LOCAL_PARAMETERS_FILE
+    if path.exists():
+        return json.loads(path.read_text())
+    import base64
+
+    values = {
+        # Local app ids start with 9 so they can never be mistaken for a real Alipay AppId.
+        "AppId": "9" + "".join(secrets.choice("0123456789") for _ in range(15)),
+        "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+class LocalCloud:
+    def __init__(self, options: CloudOptions, *, clock: Clock | None = None,
+                 faults: FaultBoard | None = None) -> None:
+        self.options = options.resolved()
+        self.clock = clock or ShiftableClock()
+        self.faults = faults or FaultBoard()
+        self._servers: dict[str, HttpServer] = {}
+        self.fc: Any = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> "LocalCloud":
+        from .alipay import AlipayEmulator
+        from .fc import FunctionComputeEmulator
+        from .sls import LogServiceEmulator
+        from .sts import RoleSpec, StsEmulator
+        from .tablestore import TablestoreEmulator, TableSpec
+        from .template import load_template
+
+        opts = self.options
+        state = opts.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        self.account: Account = load_or_create_account(state, opts.region)
+        self.credentials = CredentialBook(self.account, state / "credentials.sqlite3", self.clock)
+        local_params = _local_secret_parameters(state)
+        self.alipay = AlipayEmulator(db_path=state / "alipay.sqlite3", keys_dir=state / "alipay",
+                                     clock=self.clock, faults=self.faults,
+                                     app_id=local_params["AppId"])
+        keys = self.alipay.keys
+        generated = {
+            **local_params,
+            "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
+            "AlipayPublicKey": Path(keys.alipay_public_key_file).read_text(),
+        }
+        overrides = self._parameter_overrides()
+        self.template = self._load_template(load_template, generated, overrides)
+
+        self.tablestore = TablestoreEmulator(
+            db_path=state / "tablestore.sqlite3", account=self.account,
+            credentials=self.credentials, clock=self.clock, faults=self.faults,
+            instance_name=self.tablestore_instance)
+        for table in self.template.tables:
+            self.tablestore.ensure_table(TableSpec(table.name, table.primary_key,
+                                                   table.ttl_seconds, table.max_versions))
+        self.sls = LogServiceEmulator(db_path=state / "sls.sqlite3", account=self.account,
+                                      credentials=self.credentials, clock=self.clock,
+                                      faults=self.faults)
+        for logstore in self.template.logstores:
+            self.sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
+        roles = {r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
+                 for r in self.template.roles}
+        self.sts = StsEmulator(account=self.account, credentials=self.credentials,
+                               clock=self.clock, faults=self.faults, roles=roles)
+
+        ports = opts.ports
+        self._serve("tablestore", self.tablestore.app, ports.tablestore)
+        self._serve("sls", self.sls.app, ports.sls)
+        self._serve("sts", self.sts.app, ports.sts)
+        self._serve("alipay", self.alipay.app, ports.alipay)
+        # FC last: its workers get the other endpoints in their environment.
+        self.fc = FunctionComputeEmulator(
+            template=self.template, account=self.account, credentials=self.credentials,
+            clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
+            extra_env=self.function_environment(), region=opts.region)
+        admin = AdminApp(self.faults, self.clock)
+        self._serve("fc", admin.wrap(self.fc.app), ports.fc)
+        self.fc.endpoint = self.url("fc")
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+        if self.fc is not None:
+            self.fc.close()
+            self.fc = None
+
+    def __enter__(self) -> "LocalCloud":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _serve(self, name: str, app: Any, port: int) -> None:
+        self._servers[name] = HttpServer(app, self.options.host, port).start()
+
+    def _parameter_overrides(self) -> dict[str, str]:
+        path = self.options.parameters_file
+        values: dict[str, str] = {}
+        if path is not None and path.exists():
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError(f"{path.name}: expected a JSON object of parameter values")
+            values = {str(k): str(v) for k, v in data.items()}
+        values.update({str(k): str(v) for k, v in self.options.parameters.items()})
+        return values
+
+    def _load_template(self, load_template: Any, generated: Mapping[str, str],
+                       overrides: Mapping[str, str]) -> Any:
+        from .template import declared_parameters
+
+        declared = declared_parameters(self.options.template_path)
+        # Generated values only for parameters this template declares; the developer's file wins.
+        params = {k: v for k, v in generated.items() if k in declared}
+        params.update(overrides)
+        return load_template(self.options.template_path, params,
+                             account_id=self.account.account_id, region=self.options.region)
+
+    def url(self, name: str) -> str:
+        return self._servers[name].url
+
+    def function_environment(self) -> dict[str, str]:
+        """The endpoint settings the functions read; the same names the template sets for the
+        cloud, pointed at the emulators. This is the only difference between local and cloud."""
+        return {
+            "OTS_ENDPOINT": self.url("tablestore"),
+            "SLS_ENDPOINT": self.url("sls"),
+            "STS_ENDPOINT": self.url("sts"),
+            "ALIPAY_GATEWAY": self.url("alipay") + "/gateway.do",
+        }
+
+    def client_config(self) -> dict[str, str]:
+        outputs = {k: str(v) for k, v in self.template.outputs.items()}
+        service = outputs.get("ServiceName", "")
+        session_fn = outputs.get("SessionFunctionName", "")
+        log_project = next((l.project for l in self.template.logstores), "")
+        keys = self.alipay.keys
+        root = self.options.repo_root
+
+        def rel(p: Path | str) -> str:
+            p = Path(p).resolve()
+            return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
+        config = {
+            "accountId": self.account.account_id,
+            "region": self.options.region,
+            "serviceName": service,
+            "sessionFunctionName": session_fn,
+            "dbFunctionName": outputs.get("DBFunctionName", ""),
+            "fcEndpoint": self.url("fc"),
+            "sessionUrl": f"{self.url('fc')}/2016-08-15/proxy/{service}/{session_fn}/",
+            "otsEndpoint": self.url("tablestore"),
+            "otsInstance": self.tablestore_instance,
+            "slsEndpoint": self.url("sls"),
+            "slsProject": log_project,
+            "stsEndpoint": self.url("sts"),
+            "alipayGateway": self.url("alipay") + "/gateway.do",
+            "alipaySandbox": self.url("alipay") + "/sandbox",
+            "alipayAppId": self.alipay_app_id,
+            "alipayAppPrivateKeyFile": rel(keys.app_private_key_file),
+            "alipayPublicKeyFile": rel(keys.alipay_public_key_file),
+            "accessKeyId": self.account.access_key_id,
+            "accessKeySecret": self.account.access_key_secret,
+        }
+        assert tuple(config) == CLIENT_CONFIG_KEYS
+        return config
+
+    @property
+    def tablestore_instance(self) -> str:
+        return next((t.instance for t in self.template.tables), "localcloud")
+
+    @property
+    def alipay_app_id(self) -> str:
+        return _local_secret_parameters(self.options.state_dir)["AppId"]
+
+    def write_client_config(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.client_config(), indent=2) + "\n")
