@@ -1,33 +1,48 @@
-"""Shared fixtures. The local cloud starts once per test session, in-process, on ephemeral ports,
-with its state in a temporary folder: tests never assume anything is already running."""
+"""Shared fixtures. The local cloud starts in-process, on ephemeral ports, with its state in a
+temporary folder: tests never assume anything is already running.
+
+`local_cloud` is shared by the whole session. Every test logs in from 127.0.0.1, so its session
+rate limits are lifted; the rate limit tests start their own cloud with the template's limits
+(`start_local_cloud`).
+"""
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_CLOUD_PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000"}
+_built = False
 
 
 def build_packages() -> None:
-    """The local cloud runs template.yml, whose CodeUri points at the built packages: rebuild them
-    so a test never runs yesterday's code."""
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py")], check=True,
-                   stdout=subprocess.DEVNULL)
+    """The local cloud runs template.yml, whose CodeUri points at the built packages: build them
+    once per test session so a test never runs yesterday's code."""
+    global _built
+    if not _built:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py")], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _built = True
 
 
-@pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator["object"]:
+def start_local_cloud(state_dir: Path, parameters: Mapping[str, str] | None = None) -> Any:
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
 
     build_packages()
-    state = tmp_path_factory.mktemp("localcloud-state")
-    cloud = LocalCloud(CloudOptions(repo_root=ROOT, state_dir=state,
-                                    template_path=ROOT / "template.yml",
-                                    ports=Ports.ephemeral())).start()
+    return LocalCloud(CloudOptions(repo_root=ROOT, state_dir=state_dir,
+                                   template_path=ROOT / "template.yml",
+                                   ports=Ports.ephemeral(),
+                                   parameters=dict(parameters or {}))).start()
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    cloud = start_local_cloud(tmp_path_factory.mktemp("localcloud-state"),
+                              SHARED_CLOUD_PARAMETERS)
     try:
         yield cloud
     finally:
