@@ -38,10 +38,14 @@ def run(config: dict[str, str]) -> None:
     from localcloud.miniprogram import MiniProgram
 
     app = MiniProgram(config)
-    code = app.get_auth_code()
+    try:
+        code = app.get_auth_code()
+    except requests.RequestException as exc:
+        raise SystemExit(f"the Alipay sandbox did not answer: {exc}") from None
     _show(f"my.getAuthCode (sandbox user {app.user_id})", {"authCode": code[:6] + "..."})
     resp = app.post_session({"authCode": code, "authSuccessScopes": ["auth_base"]})
-    resp.raise_for_status()
+    if resp.status_code != 200:
+        raise SystemExit(f"login failed: HTTP {resp.status_code} {resp.text}")
     body = resp.json()
     from localcloud.miniprogram import Session
 

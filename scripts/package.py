@@ -11,7 +11,9 @@ Python and would not load in FC's runtime, so:
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -69,8 +71,25 @@ def _copy(src: Path, dest_dir: Path) -> None:
         shutil.copy2(src, dest)
 
 
+def _fingerprint(name: str) -> str:
+    """What a package is built from: its handler, the shared library and the dependencies."""
+    digest = hashlib.sha256((DEPS / ".requirements-sha256").read_bytes())
+    sources = [*(ROOT / "functions" / name).rglob("*"), *(ROOT / "shared" / "miniapp").rglob("*"),
+               Path(__file__)]
+    for path in sorted(p for p in sources if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_function(name: str, dists: list[Distribution]) -> Path:
-    out = BUILD / name
+    """Build into a fresh folder, then swap it in: a local cloud running the old package never
+    sees a half-written one."""
+    final = BUILD / name
+    fingerprint = _fingerprint(name)
+    stamp = final / ".fingerprint"
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return final
+    out = BUILD / f".{name}.new-{os.getpid()}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     for src in sorted((ROOT / "functions" / name).glob("*.py")):
@@ -86,16 +105,26 @@ def build_function(name: str, dists: list[Distribution]) -> Path:
     (out / "RUNTIME_PROVIDED.txt").write_text(
         "# Compiled distributions not bundled: FC's runtime or a layer must provide them.\n"
         + "\n".join(sorted(provided, key=str.lower)) + "\n")
-    return out
+    (out / ".fingerprint").write_text(fingerprint)
+    old = BUILD / f".{name}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    out.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def main() -> int:
-    _install_deps()
-    dists = _distributions()
-    for name in FUNCTIONS:
-        out = build_function(name, dists)
-        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-        print(f"packaged {out.relative_to(ROOT)} ({size / 1e6:.1f} MB)")
+    BUILD.mkdir(exist_ok=True)
+    # One builder at a time (make and a test run may both ask for a build).
+    with open(BUILD / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install_deps()
+        dists = _distributions()
+        for name in FUNCTIONS:
+            out = build_function(name, dists)
+            size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+            print(f"packaged {out.relative_to(ROOT)} ({size / 1e6:.1f} MB)")
     return 0
 
 
