@@ -15,7 +15,7 @@ from typing import Mapping
 
 from ..credentials import (CredentialBook, CredentialError, ExpiredSecurityToken,
                            InvalidSecurityToken, Principal)
-from ..sts.policy import policy_allows
+from ..policy import is_allowed
 from .core import SlsError
 
 MAX_CLOCK_SKEW = 15 * 60  # seconds, as the cloud allows
@@ -88,5 +88,5 @@ def authorize(principal: Principal, action: str, resource: str) -> None:
     is enforced (see `localcloud.sts.policy`)."""
     if principal.is_root or principal.policy is None:
         return
-    if not policy_allows(principal.policy, action, resource):
+    if not is_allowed(principal.policy, action, resource):
         raise _unauthorized(f"denied by sts or ram, action: {action}, resource: {resource}")

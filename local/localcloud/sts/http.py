@@ -27,6 +27,7 @@ from ..credentials import (CredentialBook, CredentialError, ExpiredSecurityToken
 from ..faults import DropConnection, Fault, FaultBoard
 from ..httpshell import HttpRequest, HttpResponse, json_response
 from . import policy as policies
+from ..policy import is_allowed
 from .core import DEFAULT_DURATION, RoleAssumer, RoleSpec, StsError, assumed_role_user, role_id
 
 log = logging.getLogger("localcloud.sts")
@@ -192,7 +193,7 @@ class StsEmulator:
             if not params.get(name):
                 raise _missing(name)
         role = self._roles.role(params["RoleArn"])
-        if caller.policy is not None and not policies.policy_allows(
+        if caller.policy is not None and not is_allowed(
                 caller.policy, "sts:AssumeRole", role.arn):
             raise StsError(403, "NoPermission", "You are not authorized to do this action. You "
                            "should be authorized by RAM.")

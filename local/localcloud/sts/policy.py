@@ -1,14 +1,10 @@
-"""RAM policy documents as AssumeRole accepts them, and how an inline policy is evaluated.
-
-STS owns the grammar (it refuses a bad `Policy` with InvalidParameter.PolicyGrammar); every
-emulator that serves STS credentials asks `policy_allows` whether the inline policy lets the
-caller do an action on a resource. Explicit Deny wins, then any Allow; nothing matching means
-deny. `Condition` blocks are not evaluated: a statement carrying one is skipped.
+"""RAM policy documents as AssumeRole accepts them: STS owns the grammar (it refuses a bad
+`Policy` with InvalidParameter.PolicyGrammar). Evaluating a policy is `localcloud.policy`'s job,
+shared by every emulator that serves STS credentials.
 """
 from __future__ import annotations
 
 import json
-from fnmatch import fnmatchcase
 from typing import Any, Mapping
 
 MAX_POLICY_LENGTH = 2048  # characters of the Policy parameter (older docs said 1024)
@@ -63,33 +59,3 @@ def parse(text: str) -> dict[str, Any]:
 
 def compact_length(policy: Mapping[str, Any]) -> int:
     return len(json.dumps(policy, separators=(",", ":"), ensure_ascii=False))
-
-
-def _matches(patterns: list[str], value: str, *, ignore_case: bool) -> bool:
-    if ignore_case:
-        return any(fnmatchcase(value.lower(), p.lower()) for p in patterns)
-    return any(fnmatchcase(value, p) for p in patterns)
-
-
-def _statement_matches(statement: Mapping[str, Any], action: str, resource: str) -> bool:
-    if statement.get("Condition"):
-        return False
-    if "NotAction" in statement:
-        action_ok = not _matches(_strings(statement["NotAction"]) or [], action, ignore_case=True)
-    else:
-        action_ok = _matches(_strings(statement.get("Action")) or [], action, ignore_case=True)
-    if "NotResource" in statement:
-        resource_ok = not _matches(_strings(statement["NotResource"]) or [], resource,
-                                   ignore_case=False)
-    else:
-        resource_ok = _matches(_strings(statement.get("Resource")) or [], resource,
-                               ignore_case=False)
-    return action_ok and resource_ok
-
-
-def policy_allows(policy: Mapping[str, Any], action: str, resource: str) -> bool:
-    statements = [s for s in policy.get("Statement", []) if isinstance(s, Mapping)]
-    matching = [s for s in statements if _statement_matches(s, action, resource)]
-    if any(s.get("Effect") == "Deny" for s in matching):
-        return False
-    return any(s.get("Effect") == "Allow" for s in matching)
