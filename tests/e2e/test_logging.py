@@ -20,14 +20,17 @@ def _log_client(config: dict[str, str]) -> Any:
     return client
 
 
-def _records(config: dict[str, str], query: str, expected: int, since: int) -> list[dict[str, str]]:
-    """The matching records, waiting briefly: the functions ship logs from a background queue."""
+def _records(config: dict[str, str], query: str, expected: int, since: int,
+             request_ids: set[str]) -> list[dict[str, str]]:
+    """This flow's matching records, waiting briefly: the functions ship logs from a background
+    queue."""
     client = _log_client(config)
     deadline = time.time() + 10
     while True:
         resp = client.get_log(config["slsProject"], "function-logs", since, int(time.time()) + 60,
                               query=query, size=100)
-        found = [log.get_contents() for log in resp.get_logs()]
+        found = [log.get_contents() for log in resp.get_logs()
+                 if log.get_contents().get("requestId") in request_ids]
         if len(found) >= expected or time.time() > deadline:
             return found
         time.sleep(0.2)
@@ -46,18 +49,27 @@ def logged_flow(config: dict[str, str]) -> dict[str, Any]:
     from localcloud.miniprogram import Session
 
     session = Session(body["sessionId"], body["sts"])
-    todo = app.db(session, "add", v=2, text="secret shopping list")["data"]
-    app.post_session({"sessionId": session.session_id}, path="refresh")
-    app.post_session({"sessionId": session.session_id}, path="logout")
-    return {"since": since, "code": code, "session": session, "todo": todo, "user": app.user_id,
-            "replay_status": replay.status_code}
+    added = app.fc_client(session.sts).invoke_function(
+        config["serviceName"], config["dbFunctionName"],
+        payload=json.dumps({"v": 2, "sid": session.session_id, "op": "add",
+                            "text": "secret shopping list"}))
+    refreshed = app.post_session({"sessionId": session.session_id}, path="refresh")
+    logged_out = app.post_session({"sessionId": session.session_id}, path="logout")
+    # Other tests share this cloud and its logstore: pick this flow's records by request id.
+    request_ids = {resp.headers["x-fc-request-id"] for resp in (opened, replay, refreshed, logged_out)}
+    request_ids.add(added.headers["x-fc-request-id"])
+    return {"since": since, "code": code, "session": session,
+            "todo": json.loads(added.data)["data"], "user": app.user_id,
+            "replay_status": replay.status_code, "request_ids": request_ids,
+            "add_request_id": added.headers["x-fc-request-id"]}
 
 
 def test_every_invocation_leaves_one_structured_record(config, logged_flow):
-    records = _records(config, "kind: invocation and function: db", 1, logged_flow["since"])
-    adds = [r for r in records if r.get("op") == "add"]
-    assert len(adds) == 1
-    record = adds[0]
+    records = _records(config, "kind: invocation and function: db", 1, logged_flow["since"],
+                       {logged_flow["add_request_id"]})
+    assert len(records) == 1
+    record = records[0]
+    assert record["op"] == "add"
     for field in ("time", "requestId", "function", "op", "outcome", "latencyMs", "userHash"):
         assert record.get(field), field
     assert record["function"] == "db" and record["outcome"] == "ok"
@@ -66,13 +78,14 @@ def test_every_invocation_leaves_one_structured_record(config, logged_flow):
 
 def test_logins_refreshes_logouts_and_failed_logins_are_audited(config, logged_flow):
     assert logged_flow["replay_status"] == 401
-    records = _records(config, "kind: audit", 4, logged_flow["since"])
+    records = _records(config, "kind: audit", 4, logged_flow["since"], logged_flow["request_ids"])
     events = {r["event"] for r in records}
     assert {"login", "login_failed", "refresh", "logout"} <= events
 
 
 def test_no_record_holds_a_secret_or_the_user_id(config, logged_flow):
-    records = _records(config, "*", 6, logged_flow["since"])
+    records = _records(config, "*", 10, logged_flow["since"], logged_flow["request_ids"])
+    assert len(records) >= 10  # 5 invocations, 4 audits, FC's own start/end lines
     text = json.dumps(records, ensure_ascii=False)
     session = logged_flow["session"]
     for secret in (session.session_id, logged_flow["code"], session.sts["AccessKeySecret"],
