@@ -4,7 +4,7 @@
                                  [--parameters local.parameters.json] [--fc-port 9100 ...]
     python -m localcloud fault set alipay down [--api M] [--share 0.5] [--seconds 3] [--code C]
     python -m localcloud fault clear [SERVICE]
-    python -m localcloud fault list
+    python -m localcloud fault list            (each `fault` command takes --fc-port of the cloud)
 """
 from __future__ import annotations
 
@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--fc-port", type=int, default=DEFAULTS.fc)
 
     fault = sub.add_parser("fault", help="switch faults of a running local cloud")
+    # Also accepted after `fault` (`fault list --fc-port 9200`); SUPPRESS keeps a value given
+    # before `fault` from being overwritten by this parser's default.
+    fault.add_argument("--host", default=argparse.SUPPRESS)
+    fault.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
     fault.add_argument("action", choices=["set", "clear", "list"])
     fault.add_argument("service", nargs="?")
     fault.add_argument("kind", nargs="?")

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from .clock import Clock
-from .faults import Fault, FaultBoard
+from .faults import SERVICES, Fault, FaultBoard
 from .httpshell import App, HttpRequest, HttpResponse, json_response
 
 PREFIX = "/_localcloud/"
@@ -71,7 +71,11 @@ class AdminApp:
             self._faults.set(fault)
             return json_response(200, self.snapshot())
         if request.method == "DELETE":
-            self._faults.clear(request.query.get("service") or None)
+            service = request.query.get("service") or None
+            if service is not None and service not in SERVICES:
+                # A typo must not look like success: the faults it meant to clear are still on.
+                raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+            self._faults.clear(service)
             return json_response(200, self.snapshot())
         return json_response(405, {"error": "method not allowed"})
 

@@ -43,6 +43,17 @@ class Fault:
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        missing = [name for name in ("service", "kind") if name not in data]
+        if missing:
+            raise ValueError(f"missing fault fields: {', '.join(missing)}")
+        # The admin endpoint hands JSON over: say which field has the wrong type, in its terms.
+        for name in ("service", "kind", "api", "code"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ValueError(f"fault field {name} must be a string")
+        for name in ("share", "seconds"):
+            value = data.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"fault field {name} must be a number")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +70,11 @@ class FaultBoard:
     def set(self, fault: Fault) -> None:
         with self._lock:
             self._faults[(fault.service, fault.api)] = fault
+
+    def reseed(self, seed: int) -> None:
+        """Make which requests a share hits repeatable (a test that must not depend on luck)."""
+        with self._lock:
+            self._random.seed(seed)
 
     def clear(self, service: str | None = None) -> None:
         with self._lock:

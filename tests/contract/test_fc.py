@@ -450,6 +450,19 @@ def test_down_fault_drops_the_connection(cloud, faults):
         cloud.client().invoke_function("fctest", "echo")
 
 
+def test_lost_reply_fault_runs_the_function_then_drops_the_connection(cloud, faults):
+    def printed() -> int:
+        with cloud.sink.lock:
+            return sum(1 for _, _, records, _ in cloud.sink.writes for r in records
+                       if r["message"] == "line from print")
+
+    before = printed()
+    faults.set(Fault("fc", "lost_reply", api="InvokeFunction"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        cloud.client().invoke_function("fctest", "printer")
+    assert printed() == before + 1  # it ran, once
+
+
 def test_fault_for_http_trigger_leaves_invoke_alone_and_may_set_the_code(cloud, faults):
     faults.set(Fault("fc", "throttle", api="HttpTrigger", code="TooManyRequests"))
     response = requests.get(cloud.emulator.http_trigger_url("fctest", "web"), timeout=30)

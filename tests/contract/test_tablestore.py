@@ -676,8 +676,8 @@ def test_unsupported_operation_is_parameter_invalid(client):
 
 
 # -- faults ------------------------------------------------------------------------------------
-def test_fault_kinds_are_the_documented_four():
-    assert set(FAULT_KINDS) == {"server_busy", "internal_error", "timeout", "down"}
+def test_fault_kinds_are_the_documented_five():
+    assert set(FAULT_KINDS) == {"server_busy", "internal_error", "timeout", "down", "lost_reply"}
 
 
 def test_server_busy_fault_answers_503_and_writes_nothing(client, new_table, faults):
@@ -703,6 +703,15 @@ def test_timeout_fault_hangs_up_after_the_delay_and_writes_nothing(client, new_t
         put(client, table, "k", a=1)
     faults.clear()
     assert get(client, table, "k") is None
+
+
+def test_lost_reply_fault_applies_the_write_then_hangs_up(client, new_table, faults):
+    table = new_table()
+    faults.set(Fault("tablestore", "lost_reply", api="PutRow"))
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        put(client, table, "k", a=1)
+    faults.clear()
+    assert columns(get(client, table, "k")) == {"a": 1}
 
 
 def test_down_fault_hangs_up_at_once(client, faults):

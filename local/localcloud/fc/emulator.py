@@ -35,6 +35,8 @@ FAULT_KINDS = {
     "internal_error": "answer 500 InternalServerError (or the fault's code)",
     "down": "hang up without an answer, as an unreachable endpoint",
     "slow": "wait the fault's `seconds` before handling the request normally",
+    "lost_reply": "handle the request (the function runs to the end), then hang up without the "
+                  "answer, as when a reply is lost on the way back",
 }
 ACTION = "fc:InvokeFunction"
 _INVOKE = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)/invocations")
@@ -58,22 +60,27 @@ class FunctionComputeEmulator:
     # -- public API --------------------------------------------------------------------------
     def app(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
+        lose_reply = False
         try:
             invoke = _INVOKE.fullmatch(request.path)
             if request.path.startswith(PROXY_PREFIX):
-                self._apply_fault("HttpTrigger")
-                return self._http_trigger(request, request_id)
-            self._apply_fault("InvokeFunction" if invoke else None)
-            if invoke is None or request.method != "POST":
-                raise errors.path_not_supported(request.method, request.path)
-            return self._invoke(request, request_id, invoke.group(1), invoke.group(2))
+                lose_reply = self._apply_fault("HttpTrigger")
+                response = self._http_trigger(request, request_id)
+            else:
+                lose_reply = self._apply_fault("InvokeFunction" if invoke else None)
+                if invoke is None or request.method != "POST":
+                    raise errors.path_not_supported(request.method, request.path)
+                response = self._invoke(request, request_id, invoke.group(1), invoke.group(2))
         except FcApiError as error:
-            return error.response(request_id)
+            response = error.response(request_id)
         except DropConnection:
             raise
         except Exception:  # an emulator bug: still answer in FC's format, log the trace here
             log.exception("request %s %s failed", request.method, request.path)
-            return errors.internal_error().response(request_id)
+            response = errors.internal_error().response(request_id)
+        if lose_reply:
+            raise DropConnection()  # the work is done; the caller never hears of it
+        return response
 
     def close(self) -> None:
         """Stop every function instance."""
@@ -168,15 +175,18 @@ class FunctionComputeEmulator:
                              request_id)
 
     # -- shared steps ------------------------------------------------------------------------
-    def _apply_fault(self, api: str | None) -> None:
+    def _apply_fault(self, api: str | None) -> bool:
+        """Apply the fault picked for this request; True if its answer must then be lost."""
         fault = self._faults.pick("fc", api)
         if fault is None:
-            return
+            return False
+        if fault.kind == "lost_reply":
+            return True
         if fault.kind == "down":
             raise DropConnection()
         if fault.kind == "slow":
             time.sleep(fault.seconds)
-            return
+            return False
         error = errors.throttled() if fault.kind == "throttle" else errors.internal_error()
         if fault.kind not in ("throttle", "internal_error"):
             log.warning("unknown fc fault kind %r; answering 500", fault.kind)

@@ -27,6 +27,8 @@ FAULT_KINDS = {
     "internal_error": "answer 500 OTSInternalServerError; nothing is read or written",
     "timeout": "hold the request for `seconds`, then hang up without an answer",
     "down": "hang up at once without an answer (service unreachable)",
+    "lost_reply": "do the request, then hang up without the answer (a write is applied, the "
+                  "caller cannot know)",
 }
 _FAULT_ERRORS = {
     "server_busy": ("OTSServerBusy", "Server is busy."),
@@ -59,8 +61,14 @@ class TablestoreEmulator:
     def app(self, request: HttpRequest) -> HttpResponse:
         api = api_name(request)
         fault = self._faults.pick(SERVICE, api)
+        if fault is not None and fault.kind == "lost_reply":
+            self._serve(request, api)  # the request takes effect; only its answer is lost
+            raise DropConnection()
         if fault is not None and fault.kind in FAULT_KINDS:
             return self._inject(fault, request, api)
+        return self._serve(request, api)
+
+    def _serve(self, request: HttpRequest, api: str) -> HttpResponse:
         caller: Caller | None = None
         try:
             caller = authenticate(request, api, self._credentials, self.instance_name)

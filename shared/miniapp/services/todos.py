@@ -10,18 +10,22 @@ before writing), so a retry never creates a second todo.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..domain.cursor import encode_cursor
 from ..domain.limits import DEFAULT_ITEM_QUOTA
 from ..domain.todo import Todo, new_todo_id
-from ..errors import Conflict, MiniAppError, NotFound
+from ..errors import Conflict, MiniAppError, NotFound, QuotaExceeded
 from ..ports import Clock, IdempotencyStore, ItemStore, UsageCounter
 
 # `list` reads at most this many store pages per call: 2020 rows between todos are skipped, and a
 # user with many of them gets shorter pages (with a cursor) rather than an unbounded call.
 _MAX_PAGES_PER_LIST = 5
+# How long a keyed add refused by the quota waits for concurrent attempts with its key (see
+# `_reserve`): pauses of 0.05, 0.1 and 0.15 s, each followed by another look.
+_QUOTA_PAUSES = (0.05, 0.1, 0.15)
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,15 @@ class TodoPage:
 class Todos:
     def __init__(self, *, items: ItemStore, usage: UsageCounter, idempotency: IdempotencyStore,
                  clock: Clock, quota: int = DEFAULT_ITEM_QUOTA,
-                 random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+                 pause: Callable[[float], None] = time.sleep) -> None:
         self._items = items
         self._usage = usage
         self._idempotency = idempotency
         self._clock = clock
         self._quota = quota
         self._random_bytes = random_bytes
+        self._pause = pause
 
     def add(self, user_id: str, text: str, completed: bool = False,
             idempotency_key: str | None = None) -> Todo:
@@ -51,14 +57,19 @@ class Todos:
         if idempotency_key is not None:
             claimed = self._idempotency.claim(user_id, idempotency_key, todo_id)
             if claimed != todo_id:  # a retry: answer what the first attempt wrote
-                earlier = self._todo_or_none(user_id, claimed)
-                if earlier is not None:
+                # One read decides: with two, a first attempt still running could write its todo
+                # between them, and the retry would take that todo for a foreign row.
+                row = self._items.get(user_id, claimed)
+                if row is not None:
+                    earlier = Todo.from_row(row)
+                    if earlier is None:
+                        raise Conflict("this idempotencyKey was used for an item that is not a todo")
                     return earlier
-                if self._items.get(user_id, claimed) is not None:
-                    raise Conflict("this idempotencyKey was used for an item that is not a todo")
-                todo_id = claimed  # the first attempt never wrote: write it now
+                todo_id = claimed  # the first attempt has not written (yet): write it now
         todo = Todo(todo_id, text, completed, now, now, 1)
-        self._usage.reserve(user_id, self._quota)
+        written = self._reserve(user_id, todo_id, keyed=idempotency_key is not None)
+        if written is not None:
+            return written
         try:
             self._items.put(todo.to_row(user_id), must_not_exist=True)
         except Conflict:
@@ -71,6 +82,29 @@ class Todos:
             self._release(user_id)
             raise
         return todo
+
+    def _reserve(self, user_id: str, todo_id: str, keyed: bool) -> Todo | None:
+        """Take one slot of the user's quota (None), or answer the todo that a concurrent attempt
+        of this keyed add wrote meanwhile.
+
+        Concurrent attempts of one keyed add (a client retrying before the first answer came) each
+        reserve a slot though only one of them writes; the others release theirs when their write
+        finds the todo there. Near the quota, those passing reservations can refuse an attempt
+        whose todo is being written. So a keyed add refused by the quota looks for its todo and
+        tries again, a few times, before it answers QuotaExceeded.
+        """
+        pauses = list(_QUOTA_PAUSES) if keyed else []
+        while True:
+            try:
+                self._usage.reserve(user_id, self._quota)
+                return None
+            except QuotaExceeded:
+                written = self._todo_or_none(user_id, todo_id) if keyed else None
+                if written is not None:
+                    return written
+                if not pauses:
+                    raise
+                self._pause(pauses.pop(0))
 
     def update(self, user_id: str, todo_id: str, expected_version: int,
                text: str | None = None, completed: bool | None = None) -> Todo:

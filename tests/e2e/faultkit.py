@@ -1,0 +1,143 @@
+"""Helpers for the reliability suites (faults, concurrency, rate limits): read the stored state the
+way the functions lay it out, count what the fault board injected, and call the functions the way
+a careful client would when Function Compute itself throttles (HTTP 429 ResourceThrottled: FC
+refused before running the function, so sending the request again cannot do anything twice).
+"""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+import requests
+
+from localcloud.faults import FaultBoard
+from localcloud.miniprogram import MiniProgram, Session
+
+from .support import Snapshot
+
+THROTTLED = "ResourceThrottled"
+# FC caps each function at 10 instances; a thread that is throttled tries again this many times.
+MAX_THROTTLED_TRIES = 200
+
+
+def injected(board: FaultBoard) -> int:
+    """How many faults the board has injected so far, all kinds together."""
+    return sum(board.injected.values())
+
+
+def session_keys(state: Snapshot) -> set[str]:
+    """The session table's keys: the SHA-256 of each live sessionId."""
+    return {key[0] for key, _ in state["session"]}
+
+
+def session_key(session_id: str) -> str:
+    from miniapp.domain.session_id import session_key as key_of
+
+    return key_of(session_id)
+
+
+def user_rows(state: Snapshot, user_id: str) -> dict[str, dict[str, Any]]:
+    """The user's rows in the data table: id -> columns."""
+    return {key[1]: dict(columns) for key, columns in state["todo_list"] if key[0] == user_id}
+
+
+def usage_count(state: Snapshot, user_id: str) -> int:
+    """The user's item counter (what the quota is checked against); 0 if never counted."""
+    from miniapp.adapters.tablestore import guard_key
+
+    wanted = guard_key("usage", user_id)
+    for key, columns in state["usage"]:
+        if key[0] == wanted:
+            return int(dict(columns).get("count", 0))
+    return 0
+
+
+def fc_error_type(app: MiniProgram, session: Session, event: Mapping[str, Any]) -> tuple[Any, str]:
+    """Invoke db with fc2 and return (payload, FC's x-fc-error-type header or "")."""
+    client = app.fc_client(session.sts)
+    resp = client.invoke_function(app.config["serviceName"], app.config["dbFunctionName"],
+                                  payload=json.dumps(event))
+    headers = {k.lower(): v for k, v in resp.headers.items()}
+    return json.loads(resp.data), headers.get("x-fc-error-type", "")
+
+
+class Throttles:
+    """FC throttling a test met and retried (a distinct, valid outcome of too much concurrency).
+    Shared by a test's threads."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+def invoke_through_throttling(app: MiniProgram, session: Session, event: Mapping[str, Any],
+                              throttles: Throttles) -> Any:
+    from fc2.fc_exceptions import FcError
+
+    for _ in range(MAX_THROTTLED_TRIES):
+        try:
+            return app.invoke(session, event)
+        except FcError as exc:
+            if (exc.status_code, exc.err_code) != (429, THROTTLED):
+                raise
+            throttles.add()
+            time.sleep(random.uniform(0.02, 0.1))
+    raise AssertionError("Function Compute throttled the db function without end")
+
+
+def post_through_throttling(app: MiniProgram, body: Any, throttles: Throttles,
+                            headers: Mapping[str, str] | None = None) -> requests.Response:
+    for _ in range(MAX_THROTTLED_TRIES):
+        resp = app.post_session(body, headers=headers)
+        if resp.status_code == 429 and _fc_error_code(resp) == THROTTLED:
+            throttles.add()
+            time.sleep(random.uniform(0.02, 0.1))
+            continue
+        return resp
+    raise AssertionError("Function Compute throttled the session function without end")
+
+
+def _fc_error_code(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    return str(body.get("ErrorCode", "")) if isinstance(body, dict) else ""
+
+
+def error_code(answer: Any) -> str | None:
+    """The `error.code` of a db answer or session body, or None for a success."""
+    if isinstance(answer, dict) and set(answer) == {"error"}:
+        return str(answer["error"]["code"])
+    return None
+
+
+def run_together(work: Callable[[int], Any], count: int) -> list[Any]:
+    """Run `work(0..count-1)` in as many threads, released at the same moment; their results in
+    order. An exception in a thread is raised here."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    failures: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return results
