@@ -98,20 +98,23 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = sub.add_parser("serve", help="start every emulator (the default)")
     for p in (parser, serve):
-        p.add_argument("--reset", action="store_true", help="clear all local state first")
-        p.add_argument("--repo-root", default=".")
-        p.add_argument("--state-dir", default=".local")
-        p.add_argument("--template", default="template.yml")
-        p.add_argument("--parameters", default="local.parameters.json",
+        # On `serve`, SUPPRESS keeps a value given before the word from being overwritten.
+        d = (lambda value: value) if p is parser else (lambda value: argparse.SUPPRESS)
+        p.add_argument("--reset", action="store_true", default=d(False),
+                       help="clear all local state first")
+        p.add_argument("--repo-root", default=d("."))
+        p.add_argument("--state-dir", default=d(".local"))
+        p.add_argument("--template", default=d("template.yml"))
+        p.add_argument("--parameters", default=d("local.parameters.json"),
                        help="JSON object overriding template parameters (optional file)")
-        p.add_argument("--client-config", default="client-config/local.json")
-        p.add_argument("--region", default="cn-hangzhou")
-        p.add_argument("--tablestore-port", type=int, default=DEFAULTS.tablestore)
-        p.add_argument("--sls-port", type=int, default=DEFAULTS.sls)
-        p.add_argument("--sts-port", type=int, default=DEFAULTS.sts)
-        p.add_argument("--alipay-port", type=int, default=DEFAULTS.alipay)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--fc-port", type=int, default=DEFAULTS.fc)
+        p.add_argument("--client-config", default=d("client-config/local.json"))
+        p.add_argument("--region", default=d("cn-hangzhou"))
+        p.add_argument("--tablestore-port", type=int, default=d(DEFAULTS.tablestore))
+        p.add_argument("--sls-port", type=int, default=d(DEFAULTS.sls))
+        p.add_argument("--sts-port", type=int, default=d(DEFAULTS.sts))
+        p.add_argument("--alipay-port", type=int, default=d(DEFAULTS.alipay))
+    serve.add_argument("--host", default=argparse.SUPPRESS)
+    serve.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
 
     fault = sub.add_parser("fault", help="switch faults of a running local cloud")
     # Also accepted after `fault` (`fault list --fc-port 9200`); SUPPRESS keeps a value given

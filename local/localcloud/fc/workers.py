@@ -238,8 +238,12 @@ class FunctionPool:
         with self._lock:
             self._closed = True
             instances, self._instances = self._instances, []
-        for instance in instances:
-            instance.stop()
+        # In parallel: each instance may take a moment to exit, and shutdown waits for all.
+        threads = [threading.Thread(target=i.stop, daemon=True) for i in instances]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
     def pids(self) -> list[int]:
         with self._lock:
