@@ -117,8 +117,11 @@ class TablestoreIdempotency:
 
 
 class TablestoreRateLimiter:
-    """A fixed window per bucket: at most `capacity` hits between window_start and
-    window_start + window_seconds (windows aligned to the epoch)."""
+    """A token bucket per key, refilled in one step at each window boundary: at most `capacity`
+    hits between window_start and window_start + window_seconds (windows aligned to the epoch).
+    Each window is its own row, so taking a token is one atomic conditional INCREMENT. Like any
+    token bucket of that capacity and rate, a burst spanning a boundary can see up to twice the
+    capacity within one window's length."""
 
     def __init__(self, client: Any, table: str, clock: Clock | None = None) -> None:
         self._client = client
