@@ -27,10 +27,16 @@ def _records(config: dict[str, str], query: str, expected: int, since: int,
     client = _log_client(config)
     deadline = time.time() + 10
     while True:
-        resp = client.get_log(config["slsProject"], "function-logs", since, int(time.time()) + 60,
-                              query=query, size=100)
-        found = [log.get_contents() for log in resp.get_logs()
-                 if log.get_contents().get("requestId") in request_ids]
+        found = []
+        offset = 0
+        while True:  # page through everything: other tests' records share the logstore
+            resp = client.get_log(config["slsProject"], "function-logs", since,
+                                  int(time.time()) + 60, query=query, offset=offset, size=100)
+            page = [log.get_contents() for log in resp.get_logs()]
+            found += [r for r in page if r.get("requestId") in request_ids]
+            if len(page) < 100:
+                break
+            offset += 100
         if len(found) >= expected or time.time() > deadline:
             return found
         time.sleep(0.2)
