@@ -123,7 +123,9 @@ def main() -> int:
         dists = _distributions()
         for name in FUNCTIONS:
             out = build_function(name, dists)
-            size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+            # Bytecode the local cloud's workers wrote is not part of the package.
+            size = sum(f.stat().st_size for f in out.rglob("*")
+                       if f.is_file() and "__pycache__" not in f.parts)
             print(f"packaged {out.relative_to(ROOT)} ({size / 1e6:.1f} MB)")
     return 0
 
