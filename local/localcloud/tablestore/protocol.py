@@ -211,13 +211,10 @@ class Protocol:
             out.table_name = name
             for result in rows:
                 item = out.rows.add()
-                if isinstance(result, TablestoreError):
-                    item.is_ok = False
-                    item.error.code, item.error.message = result.code, result.message
-                else:
-                    item.is_ok = True
-                    _set_consumed(item.consumed, result[1], 0)
-                    item.row = _row_bytes(result[0])
+                if _set_row_error(item, result):
+                    continue
+                _set_consumed(item.consumed, result[1], 0)
+                item.row = _row_bytes(result[0])
         return resp
 
     def batch_write_row(self, body: bytes, authorize: Authorize) -> Any:
@@ -238,12 +235,18 @@ class Protocol:
             out.table_name = name
             for result in rows:
                 item = out.rows.add()
-                if isinstance(result, TablestoreError):
-                    item.is_ok = False
-                    item.error.code, item.error.message = result.code, result.message
-                else:
-                    item.is_ok = True
-                    _set_consumed(item.consumed, result.read_cu, result.write_cu)
-                    if result.row is not None:
-                        item.row = _row_bytes(result.row)
+                if _set_row_error(item, result):
+                    continue
+                _set_consumed(item.consumed, result.read_cu, result.write_cu)
+                if result.row is not None:
+                    item.row = _row_bytes(result.row)
         return resp
+
+
+def _set_row_error(item: Any, result: Any) -> bool:
+    """One row of a batch answer: marks it failed (True) or successful (False, the caller fills
+    in the rest). A batch answers per row: one row's error does not fail the others."""
+    item.is_ok = not isinstance(result, TablestoreError)
+    if not item.is_ok:
+        item.error.code, item.error.message = result.code, result.message
+    return not item.is_ok
