@@ -3,12 +3,13 @@ temporary folder: tests never assume anything is already running.
 
 `local_cloud` is shared by the whole session. Every test logs in from 127.0.0.1, so its session
 rate limits are lifted; the rate limit tests start their own cloud with the template's limits
-(`start_local_cloud`).
+(`running_local_cloud`).
 """
 from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -29,21 +30,21 @@ def build_packages() -> None:
         _built = True
 
 
-def start_local_cloud(state_dir: Path, parameters: Mapping[str, str] | None = None) -> Any:
+@contextmanager
+def running_local_cloud(state_dir: Path,
+                        parameters: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """A local cloud on ephemeral ports running this repo's template, stopped on exit."""
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
 
     build_packages()
-    return LocalCloud(CloudOptions(repo_root=ROOT, state_dir=state_dir,
-                                   template_path=ROOT / "template.yml",
-                                   ports=Ports.ephemeral(),
-                                   parameters=dict(parameters or {}))).start()
+    with LocalCloud(CloudOptions(repo_root=ROOT, state_dir=state_dir,
+                                 template_path=ROOT / "template.yml", ports=Ports.ephemeral(),
+                                 parameters=dict(parameters or {}))) as cloud:
+        yield cloud
 
 
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    cloud = start_local_cloud(tmp_path_factory.mktemp("localcloud-state"),
-                              SHARED_CLOUD_PARAMETERS)
-    try:
+    with running_local_cloud(tmp_path_factory.mktemp("localcloud-state"),
+                             SHARED_CLOUD_PARAMETERS) as cloud:
         yield cloud
-    finally:
-        cloud.stop()

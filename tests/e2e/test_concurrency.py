@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 
 from localcloud.miniprogram import MiniProgram, Session
-from tests.conftest import SHARED_CLOUD_PARAMETERS, start_local_cloud
+from tests.conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 from tests.metrics import record
 
 from .faultkit import (Throttles, error_code, invoke_through_throttling, post_through_throttling,
@@ -25,12 +25,9 @@ QUOTA = 5
 @pytest.fixture(scope="module")
 def quota_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A cloud whose users may hold only QUOTA items (template parameter ItemQuota)."""
-    cloud = start_local_cloud(tmp_path_factory.mktemp("quota-cloud"),
-                              {**SHARED_CLOUD_PARAMETERS, "ItemQuota": str(QUOTA)})
-    try:
+    with running_local_cloud(tmp_path_factory.mktemp("quota-cloud"),
+                             {**SHARED_CLOUD_PARAMETERS, "ItemQuota": str(QUOTA)}) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 def _ok(answer: Any) -> Any:

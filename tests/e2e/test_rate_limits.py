@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from localcloud.miniprogram import MiniProgram
-from tests.conftest import start_local_cloud
+from tests.conftest import running_local_cloud
 
 from .faultkit import Throttles, post_through_throttling, run_together, session_key, session_keys
 from .support import take_snapshot
@@ -30,13 +30,10 @@ BURST_TRIES = 4
 
 @pytest.fixture(scope="module")
 def limited_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    cloud = start_local_cloud(tmp_path_factory.mktemp("rate-limited-cloud"), {
+    with running_local_cloud(tmp_path_factory.mktemp("rate-limited-cloud"), {
         "SessionRateLimitPerIp": str(PER_IP), "SessionRateLimitPerUser": str(PER_USER),
-        "RateLimitWindowSeconds": str(WINDOW)})
-    try:
+        "RateLimitWindowSeconds": str(WINDOW)}) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from localcloud.miniprogram import MiniProgram
 
-from ..conftest import start_local_cloud
+from ..conftest import running_local_cloud
 from .calls import error_code, logout, refresh, refreshed, snapshot_diff
 from .support import take_snapshot
 
@@ -30,11 +30,8 @@ PARAMETERS = {
 
 @pytest.fixture(scope="module")
 def short_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    cloud = start_local_cloud(tmp_path_factory.mktemp("short-sessions"), PARAMETERS)
-    try:
+    with running_local_cloud(tmp_path_factory.mktemp("short-sessions"), PARAMETERS) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from fc2.fc_exceptions import FcError
 
 from localcloud.miniprogram import MiniProgram, Session
 
-from ..conftest import SHARED_CLOUD_PARAMETERS, start_local_cloud
+from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 from .calls import invoke_raw, refreshed
 
 STS_DURATION_SECONDS = 900
@@ -154,11 +154,9 @@ def test_they_last_the_sts_duration(config, local_cloud):
 
 @pytest.fixture(scope="module")
 def own_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    cloud = start_local_cloud(tmp_path_factory.mktemp("sts-expiry"), SHARED_CLOUD_PARAMETERS)
-    try:
+    with running_local_cloud(tmp_path_factory.mktemp("sts-expiry"),
+                             SHARED_CLOUD_PARAMETERS) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 def test_expired_credentials_are_refused_and_a_refresh_replaces_them(own_cloud):
