@@ -110,9 +110,10 @@ class LocalCloud:
         self.account: Account = load_or_create_account(state, opts.region)
         self.credentials = CredentialBook(self.account, state / "credentials.sqlite3", self.clock)
         local_params = _local_secret_parameters(state)
+        self.alipay_app_id = local_params["AppId"]
         self.alipay = AlipayEmulator(db_path=state / "alipay.sqlite3", keys_dir=state / "alipay",
                                      clock=self.clock, faults=self.faults,
-                                     app_id=local_params["AppId"])
+                                     app_id=self.alipay_app_id)
         keys = self.alipay.keys
         generated = {
             **local_params,
@@ -246,10 +247,6 @@ class LocalCloud:
     @property
     def tablestore_instance(self) -> str:
         return next((t.instance for t in self.template.tables), "localcloud")
-
-    @property
-    def alipay_app_id(self) -> str:
-        return _local_secret_parameters(self.options.state_dir)["AppId"]
 
     def write_client_config(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
