@@ -29,7 +29,7 @@ from localcloud.sts import RoleSpec, StsEmulator
 from localcloud.tablestore import TableSpec, TablestoreEmulator
 from miniapp.adapters.alipay import AlipayIdentityProvider
 from miniapp.adapters.clock import SystemClock
-from miniapp.adapters.sls import SlsLogSink
+from miniapp.adapters.sls import SlsLogSink, log_client
 from miniapp.adapters.sts import StsCredentialIssuer
 from miniapp.adapters.tablestore import (BoundedRetryPolicy, TablestoreIdempotency,
                                          TablestoreItems, TablestoreRateLimiter,
@@ -631,11 +631,10 @@ def _sink(cloud: LocalCloud, **options: Any) -> SlsLogSink:
 
 
 def _logs_with(cloud: LocalCloud, marker: str) -> list[dict[str, Any]]:
-    from aliyun.log import GetLogsRequest, LogClient
+    from aliyun.log import GetLogsRequest
 
-    client = LogClient(cloud.url("sls"), cloud.account.access_key_id,
-                       cloud.account.access_key_secret)
-    client._isRowIp = True  # the same loopback rule the sink follows
+    client = log_client(cloud.url("sls"), cloud.account.access_key_id,
+                        cloud.account.access_key_secret)
     now = int(cloud.clock.now())
     response = client.get_logs(GetLogsRequest("miniapp-logs", "requests", now - 300, now + 300,
                                                query=f"request_id: {marker}"))

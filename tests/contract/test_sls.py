@@ -1,10 +1,10 @@
 """Contract tests: the unmodified `aliyun.log.LogClient` against the local Log Service.
 
 Loopback: LogClient sends to `http://{project}.{host}:{port}`, which does not resolve for
-127.0.0.1, and only recognises a bare IP without a port as an IP. Every client here therefore sets
-the SDK's own `_isRowIp` flag after construction (the project's SLS adapter applies the same rule
-to IPv4 endpoints with a port): it then connects to the bare endpoint and still names the project
-in the Host header.
+127.0.0.1, and only recognises a bare IP without a port as an IP. Every client here is therefore
+made by the project's `miniapp.adapters.sls.log_client`, which applies that rule to IPv4
+endpoints with a port: the client connects to the bare endpoint and still names the project in
+the Host header.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from localcloud.credentials import CredentialBook
 from localcloud.faults import Fault, FaultBoard
 from localcloud.httpshell import HttpServer
 from localcloud.sls import LogServiceEmulator
+from miniapp.adapters.sls import log_client
 
 PROJECT = "miniapp-logs"
 
@@ -59,10 +60,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 
 
 def make_client(url: str, access_key_id: str, secret: str, token: str | None = None,
-                **kwargs: object) -> LogClient:
-    # `source` given explicitly: otherwise put_logs tries to resolve "{project}.127.0.0.1".
-    client = LogClient(url, access_key_id, secret, token, source="10.0.0.7", **kwargs)
-    client._isRowIp = True  # see the module docstring
+                **options: object) -> LogClient:
+    client = log_client(url, access_key_id, secret, token, **options)
+    client.set_source("10.0.0.7")  # a fixed source the queries below can search for
     return client
 
 

@@ -9,22 +9,14 @@ from typing import Any
 
 import pytest
 
-
-def _log_client(config: dict[str, str]) -> Any:
-    from aliyun.log import LogClient
-
-    client = LogClient(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"],
-                       source="e2e")
-    # The SDK only treats a bare IPv4 endpoint as an IP; ours carries a port (see adapters/sls.py).
-    client._isRowIp = True
-    return client
+from miniapp.adapters.sls import log_client
 
 
 def _records(config: dict[str, str], query: str, expected: int, since: int,
              request_ids: set[str]) -> list[dict[str, str]]:
     """This flow's matching records, waiting briefly: the functions ship logs from a background
     queue."""
-    client = _log_client(config)
+    client = log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
     deadline = time.time() + 10
     while True:
         found = []

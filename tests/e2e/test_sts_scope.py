@@ -15,6 +15,7 @@ import pytest
 from fc2.fc_exceptions import FcError
 
 from localcloud.miniprogram import MiniProgram, Session
+from miniapp.adapters.sls import log_client
 
 from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 from .calls import invoke_raw, refreshed
@@ -84,15 +85,13 @@ def test_they_cannot_reach_tablestore_directly(client):
 
 
 def test_they_cannot_reach_log_service_directly(client):
-    from aliyun.log import LogClient, LogItem, PutLogsRequest
+    from aliyun.log import LogItem, PutLogsRequest
     from aliyun.log.logexception import LogException
 
     app, session = client
     config, sts = app.config, session.sts
-    logs = LogClient(config["slsEndpoint"], sts["AccessKeyId"], sts["AccessKeySecret"],
-                     securityToken=sts["SecurityToken"])
-    # The SDK only treats a bare IPv4 endpoint as an IP; ours carries a port (as adapters/sls.py).
-    logs._isRowIp = True
+    logs = log_client(config["slsEndpoint"], sts["AccessKeyId"], sts["AccessKeySecret"],
+                      sts["SecurityToken"])
     item = LogItem(contents=[("kind", "audit"), ("event", "forged")])
     with pytest.raises(LogException) as info:
         logs.put_logs(PutLogsRequest(config["slsProject"], "function-logs", logitems=[item]))

@@ -27,26 +27,34 @@ from urllib.parse import urlsplit
 log = logging.getLogger(__name__)
 
 
+def log_client(endpoint: str, access_key_id: str, access_key_secret: str,
+               security_token: str | None = None, **options: Any) -> Any:
+    """An `aliyun.log.LogClient` for `endpoint`, which may be an IPv4 address with a port;
+    `options` go to the client as they are (auth_version, region, ...)."""
+    from aliyun.log import LogClient
+
+    # An explicit source keeps the SDK from probing the network for its own address (a UDP
+    # connect to the endpoint host, which means a DNS lookup) in the constructor or on the
+    # first put.
+    client = LogClient(endpoint, access_key_id, access_key_secret,
+                       securityToken=security_token or None, source=socket.gethostname(),
+                       **options)
+    # The client sends to http://{project}.{host}:{port}/... unless it knows the host is an IP
+    # address; but its Util.is_row_ip only accepts a bare IPv4 *without* a port, so an IPv4
+    # endpoint with a port would make it resolve "{project}.127.0.0.1". An IP-addressed
+    # endpoint never has per-project subdomains, so tell the client. (It still sends the
+    # project in the Host header, which is how the service tells projects apart.)
+    if _is_ipv4_literal(_host_of(endpoint)):
+        client._isRowIp = True
+    return client
+
+
 class SlsLogSink:
     def __init__(self, endpoint: str, project: str, logstore: str, access_key_id: str,
                  access_key_secret: str, security_token: str | None, topic: str = "", *,
                  timeout_seconds: float = 2.0, max_queued: int = 1000,
                  batch_size: int = 100) -> None:
-        from aliyun.log import LogClient
-
-        # An explicit source keeps the SDK from probing the network for its own address (a UDP
-        # connect to the endpoint host, which means a DNS lookup) in the constructor or on the
-        # first put.
-        self._source = socket.gethostname()
-        self._client = LogClient(endpoint, access_key_id, access_key_secret,
-                                 securityToken=security_token or None, source=self._source)
-        # The client sends to http://{project}.{host}:{port}/... unless it knows the host is an IP
-        # address; but its Util.is_row_ip only accepts a bare IPv4 *without* a port, so an IPv4
-        # endpoint with a port would make it resolve "{project}.127.0.0.1". An IP-addressed
-        # endpoint never has per-project subdomains, so tell the client. (It still sends the
-        # project in the Host header, which is how the service tells projects apart.)
-        if _is_ipv4_literal(_host_of(endpoint)):
-            self._client._isRowIp = True
+        self._client = log_client(endpoint, access_key_id, access_key_secret, security_token)
         self._client.timeout = timeout_seconds
         self._project = project
         self._logstore = logstore
@@ -114,8 +122,9 @@ class SlsLogSink:
         from aliyun.log import PutLogsRequest
 
         try:
+            # No source in the request: the client sends the one log_client gave it.
             self._client.put_logs(PutLogsRequest(
-                self._project, self._logstore, self._topic, self._source, batch))
+                self._project, self._logstore, self._topic, None, batch))
             return True
         except Exception as exc:  # LogException, or anything else the SDK lets through
             code = getattr(exc, "get_error_code", lambda: type(exc).__name__)()
