@@ -21,6 +21,8 @@ from .faults import FaultBoard
 from .httpshell import HttpServer
 
 LOCAL_PARAMETERS_FILE = "parameters.json"
+# The template's CodeBucket when the cloud runs the packages in build/ directly (no upload).
+DIRECT_CODE_BUCKET = "local-packages"
 CLIENT_CONFIG_KEYS = (
     "accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName", "fcEndpoint",
     "sessionUrl", "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "stsEndpoint",
@@ -191,9 +193,22 @@ class LocalCloud:
         declared = declared_parameters(self.options.template_path)
         # Generated values only for parameters this template declares; the developer's file wins.
         params = {k: v for k, v in generated.items() if k in declared}
+        params.setdefault("CodeBucket", DIRECT_CODE_BUCKET)
         params.update(overrides)
         return load_template(self.options.template_path, params,
-                             account_id=self.account.account_id, region=self.options.region)
+                             account_id=self.account.account_id, region=self.options.region,
+                             code=self._built_package)
+
+    def _built_package(self, bucket: str, key: str, path: str) -> Path:
+        """Run a function's package straight from `make package`'s output: the object
+        `session.zip` is the folder build/session (the name `make deploy` uploads it from)."""
+        from .template import TemplateError
+
+        folder = self.options.repo_root / "build" / Path(key).stem
+        if not key.endswith(".zip") or not folder.is_dir():
+            raise TemplateError(path, f"no package for {key!r}: expected the folder "
+                                      f"build/{Path(key).stem} (run `make package`)")
+        return folder
 
     def url(self, name: str) -> str:
         return self._servers[name].url

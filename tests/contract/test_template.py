@@ -6,11 +6,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from localcloud.policy import SYSTEM_POLICIES
 from localcloud.template import TemplateError, declared_parameters, load_template
 
 APP = Path(__file__).parent / "fc_app"
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "1234567890123456"
 REGION = "cn-shanghai"
 HEADER = """\
@@ -393,3 +395,110 @@ def test_code_uri_can_be_pointed_at_another_folder(tmp_path):
     template = load_template(path, {}, account_id=ACCOUNT, region=REGION,
                              code_uris={"./build/fn": source})
     assert template.service("svc").function("fn").code_dir == source.resolve()
+
+
+# -- plain ROS Function Compute resources and the project's template -----------------------------
+PLAIN = """\
+ROSTemplateFormatVersion: '2015-09-01'
+Parameters:
+  ServiceName: {Type: String, Default: plain-svc}
+Resources:
+  Svc:
+    Type: ALIYUN::FC::Service
+    Properties:
+      ServiceName: {Ref: ServiceName}
+  Fn:
+    Type: ALIYUN::FC::Function
+    Properties:
+      ServiceName: {'Fn::GetAtt': [Svc, ServiceName]}
+      FunctionName: fn
+      Handler: index.handler
+      Runtime: python3.10
+      Code: {OssBucketName: code-bucket, OssObjectName: fn.zip}
+  Http:
+    Type: ALIYUN::FC::Trigger
+    Properties:
+      ServiceName: {'Fn::GetAtt': [Svc, ServiceName]}
+      FunctionName: {'Fn::GetAtt': [Fn, FunctionName]}
+      TriggerName: web
+      TriggerType: http
+      TriggerConfig: {AuthType: anonymous, Methods: [POST]}
+Outputs:
+  Arn: {Value: {'Fn::GetAtt': [Fn, ARN]}}
+"""
+
+
+def load_plain(tmp_path: Path, body: str = PLAIN, params: dict[str, str] | None = None):
+    code = tmp_path / "unpacked"
+    code.mkdir(exist_ok=True)
+    (code / "index.py").write_text("def handler(event, context):\n    return event\n")
+    asked: list[tuple[str, str]] = []
+
+    def locate(bucket: str, key: str, path: str) -> Path:
+        asked.append((bucket, key))
+        return code
+
+    path = tmp_path / "plain.yml"
+    path.write_text(body)
+    template = load_template(path, params or {}, account_id=ACCOUNT, region=REGION, code=locate)
+    return template, asked
+
+
+def test_plain_fc_service_takes_its_name_from_a_parameter(tmp_path):
+    template, asked = load_plain(tmp_path, params={"ServiceName": "staging-svc"})
+    service = template.service("staging-svc")
+    assert service is not None and asked == [("code-bucket", "fn.zip")]
+    function = service.function("fn")
+    assert function.code_dir == tmp_path / "unpacked" and function.runtime == "python3.10"
+    assert function.http_trigger.auth_type == "ANONYMOUS"
+    assert function.http_trigger.methods == ("POST",)
+    assert template.outputs["Arn"] == f"acs:fc:{REGION}:{ACCOUNT}:services/staging-svc/functions/fn"
+
+
+def test_plain_fc_function_of_an_undeclared_service_is_refused(tmp_path):
+    body = PLAIN.replace("ServiceName: {'Fn::GetAtt': [Svc, ServiceName]}\n      FunctionName: fn",
+                         "ServiceName: elsewhere\n      FunctionName: fn")
+    with pytest.raises(TemplateError, match="elsewhere"):
+        load_plain(tmp_path, body)
+
+
+def test_plain_fc_inline_code_is_refused(tmp_path):
+    body = PLAIN.replace("Code: {OssBucketName: code-bucket, OssObjectName: fn.zip}",
+                         "Code: {SourceCode: 'def handler(e, c): return e'}")
+    with pytest.raises(TemplateError) as info:
+        load_plain(tmp_path, body)
+    assert info.value.path == "Resources.Fn.Properties.Code"
+
+
+def test_plain_fc_unknown_trigger_type_is_refused(tmp_path):
+    with pytest.raises(TemplateError) as info:
+        load_plain(tmp_path, PLAIN.replace("TriggerType: http", "TriggerType: oss"))
+    assert info.value.path == "Resources.Http.Properties.TriggerType"
+
+
+def test_project_template_loads_with_plain_safe_load():
+    # Long-form intrinsics only: any YAML loader (ROS, Funcraft, a linter) reads it.
+    doc = yaml.safe_load((ROOT / "template.yml").read_text())
+    assert "Transform" not in doc
+    assert {"ServiceName", "CodeBucket"} <= set(doc["Parameters"])
+
+
+def test_project_template_names_the_service_by_its_parameter_everywhere(tmp_path):
+    params = {"ServiceName": "todo-staging", "CodeBucket": "some-bucket", "AppId": "9000",
+              "AlipayAppPrivateKey": "k", "AlipayPublicKey": "p", "DataKey": "d"}
+    template, asked = load_plain(tmp_path, (ROOT / "template.yml").read_text(), params)
+    assert sorted(asked) == [("some-bucket", "db.zip"), ("some-bucket", "session.zip")]
+    assert [s.name for s in template.services] == ["todo-staging"]
+    assert template.outputs["ServiceName"] == "todo-staging"
+    client_policy = next(r for r in template.roles if r.name.endswith("-client")).policies[0]
+    resources = client_policy["Statement"][0]["Resource"]
+    assert all("services/todo-staging" in r for r in resources), resources
+    assert "miniapp-todo" not in yaml.safe_dump(client_policy)
+
+
+def test_project_template_log_config_depends_on_the_logstore():
+    # Fn::GetAtt of the logstore (not Ref of a parameter) is what makes ROS order them.
+    doc = yaml.safe_load((ROOT / "template.yml").read_text())
+    log = doc["Resources"]["Service"]["Properties"]["LogConfig"]
+    assert log == {"Project": {"Fn::GetAtt": ["LogStore", "ProjectName"]},
+                   "Logstore": {"Fn::GetAtt": ["LogStore", "LogstoreName"]}}

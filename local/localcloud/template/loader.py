@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import ros, serverless
+from . import fcplain, ros, serverless
 from .intrinsics import Resolver
 from .model import Template, TemplateError
 from .parameters import resolve_parameters
+from .fcplain import CodeLocator
 from .resources import FUNCTION, KINDS, SERVICE, RawResource, ResourceGraph, Stack
 from .yamlio import read_yaml
 
@@ -26,9 +27,11 @@ _FUNCTION_KEYS = {"Type", "Properties", "Events", "DependsOn", "Metadata"}
 
 def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, account_id: str,
                   region: str, stack_name: str = "localcloud",
-                  code_uris: Mapping[str, Path | str] = {}) -> Template:
+                  code_uris: Mapping[str, Path | str] = {},
+                  code: CodeLocator | None = None) -> Template:
     """`code_uris` maps a CodeUri as written in the template to the folder to run instead
-    (e.g. the source folder of a package that a build step would produce)."""
+    (e.g. the source folder of a package that a build step would produce); `code` finds the
+    unpacked package of an `ALIYUN::FC::Function`'s OSS object."""
     path = Path(path).resolve()
     doc = read_yaml(path)
     for key in doc:
@@ -48,7 +51,12 @@ def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, accou
         graph.resolved(logical_id)
 
     roles = ros.RoleBook(graph, stack)
-    services = serverless.services(graph, roles, stack, path.parent, code_uris)
+    services = (serverless.services(graph, roles, stack, path.parent, code_uris)
+                + fcplain.services(graph, code))
+    names = [s.name for s in services]
+    for name in names:
+        if names.count(name) > 1:
+            raise TemplateError("Resources", f"two services are named {name!r}")
     return Template(
         services=services,
         tables=ros.tables(graph),

@@ -15,6 +15,9 @@ from .model import TemplateError
 
 SERVICE = "Aliyun::Serverless::Service"
 FUNCTION = "Aliyun::Serverless::Function"
+FC_SERVICE = "ALIYUN::FC::Service"
+FC_FUNCTION = "ALIYUN::FC::Function"
+FC_TRIGGER = "ALIYUN::FC::Trigger"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,20 @@ def _service_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
 def _function_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
     service, _, function = lid.partition(".")
     return f"acs:fc:{s.region}:{s.account_id}:services/{service}/functions/{function}"
+
+
+def _fc_service_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
+    return f"acs:fc:{s.region}:{s.account_id}:services/{p['ServiceName']}"
+
+
+def _fc_function_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
+    return (f"acs:fc:{s.region}:{s.account_id}:services/{p['ServiceName']}"
+            f"/functions/{p['FunctionName']}")
+
+
+def _fc_trigger_url(s: Stack, p: Mapping[str, Any], host: str) -> str:
+    return (f"https://{s.account_id}.{s.region}{host}.fc.aliyuncs.com/2016-08-15/proxy/"
+            f"{p['ServiceName']}/{p['FunctionName']}/")
 
 
 KINDS: dict[str, Kind] = {
@@ -140,6 +157,58 @@ KINDS: dict[str, Kind] = {
          "CustomContainerConfig": "custom containers are not emulated",
          "Layers": "layers are not emulated", "AsyncConfiguration": "not emulated",
          "InstanceLifecycleConfig": "not emulated"}),
+    # Plain ROS Function Compute resources (property names as the ROS CDK's fc package has them).
+    FC_SERVICE: Kind(
+        frozenset({"ServiceName", "Description", "Role", "LogConfig", "InternetAccess", "Tags",
+                   "DeletionForce", "VpcConfig", "NasConfig", "TracingConfig", "VpcBindings",
+                   "OssMountConfig"}),
+        frozenset({"ServiceName"}),
+        # ROS documents no Ref value for FC services; the id, as for most ROS resources.
+        lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
+        {"ServiceName": _prop("ServiceName"),
+         "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
+         "ARN": _fc_service_arn, "Role": lambda s, lid, p: p.get("Role", ""),
+         "LogProject": lambda s, lid, p: (p.get("LogConfig") or {}).get("Project", ""),
+         "Logstore": lambda s, lid, p: (p.get("LogConfig") or {}).get("Logstore", ""),
+         "InternetAccess": lambda s, lid, p: p.get("InternetAccess", True)},
+        {"VpcConfig": "no VPCs locally", "NasConfig": "no NAS locally",
+         "TracingConfig": "no tracing locally", "VpcBindings": "no VPCs locally",
+         "OssMountConfig": "no OSS mounts locally"}),
+    FC_FUNCTION: Kind(
+        frozenset({"ServiceName", "FunctionName", "Handler", "Runtime", "Code", "Initializer",
+                   "InitializationTimeout", "Timeout", "MemorySize", "InstanceConcurrency",
+                   "EnvironmentVariables", "Description", "InstanceType", "CAPort", "Cpu",
+                   "DiskSize", "GpuMemorySize", "CustomContainerConfig", "CustomDNS",
+                   "CustomHealthCheckConfig", "CustomRuntimeConfig", "AsyncConfiguration",
+                   "InstanceLifecycleConfig", "InstanceSoftConcurrency"}),
+        frozenset({"ServiceName", "FunctionName", "Handler", "Runtime"}),
+        lambda s, lid, p: _fake_id(s.account_id, "function", str(p["ServiceName"]),
+                                   str(p["FunctionName"])),
+        {"FunctionName": _prop("FunctionName"), "ServiceName": _prop("ServiceName"),
+         "FunctionId": lambda s, lid, p: _fake_id(s.account_id, "function", str(p["ServiceName"]),
+                                                  str(p["FunctionName"])),
+         "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
+         "ARN": _fc_function_arn},
+        {"CAPort": "custom runtimes are not emulated",
+         "CustomContainerConfig": "custom containers are not emulated",
+         "CustomRuntimeConfig": "custom runtimes are not emulated",
+         "CustomDNS": "not emulated", "CustomHealthCheckConfig": "not emulated",
+         "AsyncConfiguration": "not emulated", "InstanceLifecycleConfig": "not emulated",
+         "GpuMemorySize": "no GPUs locally"}),
+    FC_TRIGGER: Kind(
+        frozenset({"ServiceName", "FunctionName", "TriggerName", "TriggerType", "TriggerConfig",
+                   "Qualifier", "InvocationRole", "SourceArn"}),
+        frozenset({"ServiceName", "FunctionName", "TriggerName", "TriggerType", "TriggerConfig"}),
+        lambda s, lid, p: _fake_id(s.account_id, "trigger", str(p["ServiceName"]),
+                                   str(p["FunctionName"]), str(p["TriggerName"])),
+        {"TriggerName": _prop("TriggerName"), "FunctionName": _prop("FunctionName"),
+         "ServiceName": _prop("ServiceName"),
+         "TriggerId": lambda s, lid, p: _fake_id(s.account_id, "trigger", str(p["ServiceName"]),
+                                                 str(p["FunctionName"]), str(p["TriggerName"])),
+         "UrlInternet": lambda s, lid, p: _fc_trigger_url(s, p, ""),
+         "UrlIntranet": lambda s, lid, p: _fc_trigger_url(s, p, "-internal")},
+        {"InvocationRole": "only HTTP and timer triggers are emulated",
+         "SourceArn": "only HTTP and timer triggers are emulated"}),
 }
 
 

@@ -73,15 +73,15 @@ def _function(graph: ResourceGraph, logical_id: str, base_dir: Path,
     if runtime not in RUNTIMES:
         raise TemplateError(f"{path}.Runtime", f"runtime {runtime!r} is not supported locally "
                                                f"(supported: {', '.join(RUNTIMES)})")
-    handler = _handler(f"{path}.Handler", props["Handler"])
-    initializer = (_handler(f"{path}.Initializer", props["Initializer"])
+    handler = handler_name(f"{path}.Handler", props["Handler"])
+    initializer = (handler_name(f"{path}.Initializer", props["Initializer"])
                    if props.get("Initializer") else None)
     code_uri = props["CodeUri"]
     if isinstance(code_uri, str) and code_uri in code_uris:
         code_uri = str(Path(code_uris[code_uri]).resolve())
     code_dir = _code_dir(f"{path}.CodeUri", code_uri, base_dir)
     module = handler.rpartition(".")[0]
-    if not _module_exists(code_dir, module):
+    if not module_exists(code_dir, module):
         raise TemplateError(f"{path}.Handler", f"module {module!r} not found in {code_dir}")
     http, timers = _events(f"{raw.path}.Events", node.get("Events"))
     return FunctionDecl(
@@ -93,12 +93,12 @@ def _function(graph: ResourceGraph, logical_id: str, base_dir: Path,
         memory_size=integer(f"{path}.MemorySize", props.get("MemorySize"), 128, 64, 32768),
         instance_concurrency=integer(f"{path}.InstanceConcurrency",
                                      props.get("InstanceConcurrency"), 1, 1, 200),
-        environment=_environment(f"{path}.EnvironmentVariables",
+        environment=environment(f"{path}.EnvironmentVariables",
                                  props.get("EnvironmentVariables")),
         http_trigger=http, timers=timers, description=str(props.get("Description") or ""))
 
 
-def _handler(path: str, value: Any) -> str:
+def handler_name(path: str, value: Any) -> str:
     if not isinstance(value, str) or not _HANDLER.fullmatch(value):
         raise TemplateError(path, "a handler is 'module.function' (e.g. index.handler)")
     return value
@@ -114,12 +114,12 @@ def _code_dir(path: str, value: Any, base_dir: Path) -> Path:
     return code_dir
 
 
-def _module_exists(code_dir: Path, module: str) -> bool:
+def module_exists(code_dir: Path, module: str) -> bool:
     base = code_dir.joinpath(*module.split("."))
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
-def _environment(path: str, value: Any) -> dict[str, str]:
+def environment(path: str, value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -151,16 +151,16 @@ def _events(path: str, value: Any) -> tuple[HttpTriggerDecl | None, tuple[TimerD
         if kind == "HTTP":
             if http is not None:
                 raise TemplateError(epath, "a function has at most one HTTP trigger")
-            http = _http(f"{epath}.Properties", str(name), props)
+            http = http_trigger(f"{epath}.Properties", str(name), props)
         elif kind == "Timer":
-            timers.append(_timer(f"{epath}.Properties", str(name), props))
+            timers.append(timer_trigger(f"{epath}.Properties", str(name), props))
         else:
             raise TemplateError(f"{epath}.Type", f"trigger type {kind!r} is not supported "
                                                  f"locally (HTTP, Timer)")
     return http, tuple(timers)
 
 
-def _http(path: str, name: str, props: Mapping[str, Any]) -> HttpTriggerDecl:
+def http_trigger(path: str, name: str, props: Mapping[str, Any]) -> HttpTriggerDecl:
     _known(path, props, _HTTP_KEYS)
     auth = str(props.get("AuthType", "")).upper()
     if auth not in AUTH_TYPES:
@@ -175,7 +175,7 @@ def _http(path: str, name: str, props: Mapping[str, Any]) -> HttpTriggerDecl:
     return HttpTriggerDecl(name, auth, upper)
 
 
-def _timer(path: str, name: str, props: Mapping[str, Any]) -> TimerDecl:
+def timer_trigger(path: str, name: str, props: Mapping[str, Any]) -> TimerDecl:
     _known(path, props, _TIMER_KEYS)
     cron = props.get("CronExpression")
     if not isinstance(cron, str) or not cron.strip():
