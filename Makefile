@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test demo package reliability bench clean
+.PHONY: dev test demo package reliability bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ package: $(STAMP)
 
 reliability: $(STAMP) package
 	$(PY) scripts/reliability.py
+
+# The mini program's client/config.js from client-config/$(STACK).json (`make dev` writes local.json).
+STACK ?= local
+client-config:
+	$(PYTHON) scripts/client_config.py --stack $(STACK)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

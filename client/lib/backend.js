@@ -1,0 +1,271 @@
+// The backend as the pages see it: login, session keeping, STS refresh and the db function's v2
+// API. Written for the mini program runtime: only `my.*` (passed in, so tests can give their own),
+// no Node built-ins.
+//
+// - login: `my.getAuthCode` -> `POST {sessionUrl}` -> {sessionId, sts}, kept with
+//   `my.setStorageSync` so a restarted app keeps its session;
+// - before each db call, credentials that expire within `refreshMarginMs` are renewed with
+//   `POST {sessionUrl}refresh`; if FC still says the token expired (a phone's clock can be wrong),
+//   it refreshes once and calls again;
+// - `SessionNotFound`/`SessionExpired` (from db or refresh): log in again once and repeat the call;
+// - errors reach the pages as {code, message}: the API's error body, FC's error code, or
+//   `NetworkError`.
+var fcsign = require('./fcsign.js');
+var http = require('./request.js');
+
+var STORAGE_KEY = 'miniapp.session';
+var SESSION_GONE = { SessionNotFound: true, SessionExpired: true };
+var TOKEN_REJECTED = { SecurityTokenExpired: true, InvalidSecurityToken: true };
+var KEY_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function BackendError(code, message) {
+  this.code = code;
+  this.message = message;
+}
+
+function errorFrom(body, status) {
+  if (body && body.error && typeof body.error.code === 'string') {
+    return new BackendError(body.error.code, String(body.error.message || body.error.code));
+  }
+  if (body && typeof body.ErrorCode === 'string') { // Function Compute's own errors
+    return new BackendError(body.ErrorCode, String(body.ErrorMessage || body.ErrorCode));
+  }
+  return new BackendError('Internal', 'Unexpected answer from the server (HTTP ' + status + ')');
+}
+
+// A response header by its lower-case name (runtimes differ in how they spell header names).
+function header(headers, name) {
+  var found = '';
+  Object.keys(headers || {}).forEach(function (key) {
+    if (key.toLowerCase() === name) {
+      found = String(headers[key]);
+    }
+  });
+  return found;
+}
+
+function sessionUrl(config) {
+  return config.endpoint + '/' + fcsign.API_VERSION + '/proxy/' + config.serviceName + '/' +
+    config.sessionFunctionName + '/';
+}
+
+// An idempotency key for one todo the user means to add: 32 of [A-Za-z0-9]. Math.random is
+// enough here (the key only has to differ between this user's adds within a day).
+function newIdempotencyKey() {
+  var key = Date.now().toString(36);
+  while (key.length < 32) {
+    key += KEY_CHARS.charAt(Math.floor(Math.random() * KEY_CHARS.length));
+  }
+  return key;
+}
+
+function Backend(config, my, options) {
+  options = options || {};
+  this.config = config;
+  this.my = my;
+  this.sessionUrl = sessionUrl(config);
+  this.refreshMarginMs = options.refreshMarginMs || 3 * 60 * 1000;
+  this.scopes = options.scopes || 'auth_base'; // the user id is all the backend needs: no consent
+  this.now = options.now || function () { return Date.now(); };
+  this.pendingLogin = null;
+  this.pendingRefresh = null;
+}
+
+Backend.prototype.session = function () {
+  var stored = this.my.getStorageSync({ key: STORAGE_KEY });
+  var session = stored && stored.data;
+  return session && session.sessionId && session.sts ? session : null;
+};
+
+Backend.prototype.saveSession = function (session) {
+  if (session) {
+    this.my.setStorageSync({ key: STORAGE_KEY, data: session });
+  } else {
+    this.my.removeStorageSync({ key: STORAGE_KEY });
+  }
+};
+
+Backend.prototype.postSession = function (path, body) {
+  return http.request(this.my, {
+    url: this.sessionUrl + path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    data: JSON.stringify(body)
+  }).then(function (res) {
+    var parsed = http.parseJson(res.data);
+    if (res.status !== 200 || !parsed || parsed.error) {
+      throw errorFrom(parsed, res.status);
+    }
+    return parsed;
+  });
+};
+
+Backend.prototype.getAuthCode = function () {
+  var my = this.my;
+  var scopes = this.scopes;
+  return new Promise(function (resolve, reject) {
+    my.getAuthCode({
+      scopes: scopes,
+      success: resolve,
+      fail: function (res) {
+        reject(new BackendError('AuthCodeFailed', 'Alipay did not authorize the login' +
+          (res && res.errorMessage ? ' (' + res.errorMessage + ')' : '')));
+      }
+    });
+  });
+};
+
+// A new session; concurrent callers share one login.
+Backend.prototype.login = function () {
+  var self = this;
+  if (!this.pendingLogin) {
+    this.pendingLogin = this.getAuthCode().then(function (result) {
+      return self.postSession('', result); // the getAuthCode result as is (the 2020 shape)
+    }).then(function (body) {
+      var session = { sessionId: body.sessionId, sts: body.sts };
+      self.saveSession(session);
+      return session;
+    });
+    var clear = function () { self.pendingLogin = null; };
+    this.pendingLogin.then(clear, clear);
+  }
+  return this.pendingLogin;
+};
+
+Backend.prototype.ensureSession = function () {
+  var session = this.session();
+  return session ? Promise.resolve(session) : this.login();
+};
+
+// Fresh STS credentials for the stored session; a gone session logs in again.
+Backend.prototype.refresh = function () {
+  var self = this;
+  var session = this.session();
+  if (!session) {
+    return this.login();
+  }
+  if (!this.pendingRefresh) {
+    this.pendingRefresh = this.postSession('refresh', { sessionId: session.sessionId })
+      .then(function (body) {
+        var renewed = { sessionId: session.sessionId, sts: body.sts };
+        self.saveSession(renewed);
+        return renewed;
+      }, function (err) {
+        if (SESSION_GONE[err.code]) {
+          self.saveSession(null);
+          return self.login();
+        }
+        throw err;
+      });
+    var clear = function () { self.pendingRefresh = null; };
+    this.pendingRefresh.then(clear, clear);
+  }
+  return this.pendingRefresh;
+};
+
+Backend.prototype.expiresSoon = function (session) {
+  var expiration = Date.parse(session.sts.Expiration);
+  return !(expiration - this.now() > this.refreshMarginMs);
+};
+
+// Ends the session on the server and forgets it here (also when the server cannot be reached:
+// then the error is passed on, and the session dies by itself at its idle timeout).
+Backend.prototype.logout = function () {
+  var session = this.session();
+  this.saveSession(null);
+  if (!session) {
+    return Promise.resolve();
+  }
+  return this.postSession('logout', { sessionId: session.sessionId }).then(function () {});
+};
+
+Backend.prototype.send = function (session, event) {
+  var payload = JSON.stringify(Object.assign({ sid: session.sessionId }, event));
+  var req = fcsign.invokeRequest({
+    endpoint: this.config.endpoint,
+    accountId: this.config.accountId,
+    serviceName: this.config.serviceName,
+    functionName: this.config.dbFunctionName,
+    credentials: session.sts,
+    body: payload,
+    date: new Date(this.now())
+  });
+  return http.request(this.my, req).then(function (res) {
+    var parsed = http.parseJson(res.data);
+    var errorType = header(res.headers, 'x-fc-error-type');
+    if (res.status !== 200 || errorType || !parsed) {
+      throw res.status === 200 ?
+        new BackendError('Internal', 'The function failed (' + (errorType || 'no JSON') + ')') :
+        errorFrom(parsed, res.status);
+    }
+    return parsed; // {data} or {error}: the db function answers errors as results
+  });
+};
+
+// One db call (the event without `sid`): its `data`, or a rejection with {code, message}.
+Backend.prototype.invoke = function (event) {
+  var self = this;
+  var relogged = false;
+  var refreshed = false;
+
+  function attempt(session) {
+    var ready = self.expiresSoon(session) ? self.refresh() : Promise.resolve(session);
+    return ready.then(function (current) {
+      return self.send(current, event);
+    }).then(function (answer) {
+      if (answer.error) {
+        throw errorFrom(answer, 200);
+      }
+      return answer.data;
+    }).catch(function (err) {
+      if (SESSION_GONE[err.code] && !relogged) {
+        relogged = true;
+        self.saveSession(null);
+        return self.login().then(attempt);
+      }
+      if (TOKEN_REJECTED[err.code] && !refreshed) {
+        refreshed = true;
+        return self.refresh().then(attempt);
+      }
+      throw err;
+    });
+  }
+  return this.ensureSession().then(attempt);
+};
+
+// The v2 todo API.
+Backend.prototype.listTodos = function (cursor, limit) {
+  return this.invoke({ v: 2, op: 'list', cursor: cursor || null, limit: limit || 20 });
+};
+Backend.prototype.addTodo = function (text, idempotencyKey) {
+  return this.invoke({ v: 2, op: 'add', text: text, idempotencyKey: idempotencyKey });
+};
+Backend.prototype.updateTodo = function (id, expectedVersion, changes) {
+  return this.invoke(Object.assign({ v: 2, op: 'update', id: id,
+    expectedVersion: expectedVersion }, changes));
+};
+Backend.prototype.getTodo = function (id) {
+  return this.invoke({ v: 2, op: 'get', id: id });
+};
+Backend.prototype.removeTodo = function (id) {
+  return this.invoke({ v: 2, op: 'remove', id: id });
+};
+
+function createBackend(config, my, options) {
+  ['accountId', 'region', 'serviceName', 'sessionFunctionName', 'dbFunctionName', 'endpoint']
+    .forEach(function (key) {
+      if (!config || typeof config[key] !== 'string' || !config[key]) {
+        throw new Error('client config lacks "' + key + '" (run `make client-config`)');
+      }
+    });
+  return new Backend(config, my, options);
+}
+
+module.exports = {
+  createBackend: createBackend,
+  Backend: Backend,
+  BackendError: BackendError,
+  newIdempotencyKey: newIdempotencyKey,
+  sessionUrl: sessionUrl,
+  STORAGE_KEY: STORAGE_KEY
+};

@@ -1,0 +1,74 @@
+// The mini program's code uses only what an Alipay mini program has: App, Page, getApp, my and
+// its own files. runtime.mjs runs it in a context without Node's globals and refuses any require
+// but a file of client/; these tests check what that gave and that the check can fail.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+import { FakeMy } from './my.mjs';
+import { CLIENT_DIR, MiniProgramRuntime } from './runtime.mjs';
+
+function launched() {
+  const phone = new FakeMy({ alipaySandbox: 'http://127.0.0.1:9' });
+  const configFile = path.join(CLIENT_DIR, 'config.example.js');
+  return new MiniProgramRuntime({ phone, configFile }).launch();
+}
+
+test('the app and both pages load with no require of a Node built-in or npm package', () => {
+  const runtime = launched();
+  assert.deepEqual(Object.keys(runtime.pageDefs).sort(),
+    ['pages/add-todo/add-todo', 'pages/todos/todos']);
+  assert.ok(runtime.app.backend, 'onLaunch built the backend');
+  assert.ok(runtime.required.length >= 5);
+  for (const spec of runtime.required) {
+    assert.match(spec, /^\.\.?\//, `require('${spec}') is not a file of the mini program`);
+  }
+  const files = [...runtime.modules.keys()].map((f) => path.relative(CLIENT_DIR, f)).sort();
+  assert.deepEqual(files, ['app.js', 'config.js', 'lib/backend.js', 'lib/base64.js',
+    'lib/fcsign.js', 'lib/request.js', 'lib/vendor/js-md5.js', 'lib/vendor/js-sha256.js',
+    'pages/add-todo/add-todo.js', 'pages/todos/todos.js']);
+});
+
+test('the context the code runs in has none of Node\'s globals', () => {
+  const runtime = launched();
+  for (const name of ['process', 'Buffer', 'TextEncoder', 'TextDecoder', 'require', 'global',
+    'fetch', 'setImmediate', 'module']) {
+    assert.equal(vm.runInContext(`typeof ${name}`, runtime.context), 'undefined', name);
+  }
+});
+
+test('the check fails for code that requires a Node built-in', () => {
+  const runtime = launched();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'client-probe-'));
+  const file = path.join(dir, 'probe.js');
+  fs.writeFileSync(file, "module.exports = require('crypto');\n");
+  try {
+    assert.throws(() => runtime.loadFile(file), /only the mini program's own files/);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('the pages\' and lib\'s own source names no Node or WeChat API', () => {
+  const own = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'vendor') walk(full);
+      else if (entry.name.endsWith('.js')) own.push(full);
+    }
+  };
+  walk(CLIENT_DIR);
+  assert.ok(own.length >= 7);
+  for (const file of own) {
+    const source = fs.readFileSync(file, 'utf8').replace(/\/\/.*$/gm, '');
+    for (const word of ['process.', 'Buffer', 'TextEncoder', 'global.', 'wx.', '__dirname']) {
+      assert.ok(!source.includes(word), `${path.relative(CLIENT_DIR, file)} uses ${word}`);
+    }
+    for (const [, spec] of source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      assert.match(spec, /^\.\.?\//, `${path.relative(CLIENT_DIR, file)} requires ${spec}`);
+    }
+  }
+});

@@ -1,0 +1,62 @@
+// What the client tests share: the cloud under test (from the environment test_client_node.py
+// sets), phones running the mini program, and the cloud's admin board (faults, clock).
+import assert from 'node:assert/strict';
+import { FakeMy, newUserId } from './my.mjs';
+import { MiniProgramRuntime } from './runtime.mjs';
+
+const env = process.env;
+
+// The clouds test_client_node.py started: `main` (rate limits lifted) and `short` (3-second idle
+// timeout). Without them (node --test run by hand) the tests that need a cloud are skipped.
+export const CLOUDS = {
+  main: env.CLIENT_CONFIG && {
+    configFile: env.CLIENT_CONFIG, alipaySandbox: env.ALIPAY_SANDBOX, admin: env.LOCALCLOUD_ADMIN,
+  },
+  short: env.SHORT_CLIENT_CONFIG && {
+    configFile: env.SHORT_CLIENT_CONFIG, alipaySandbox: env.SHORT_ALIPAY_SANDBOX,
+    admin: env.SHORT_LOCALCLOUD_ADMIN, idleSeconds: Number(env.SHORT_IDLE_SECONDS),
+  },
+};
+export const needsCloud = CLOUDS.main ? false : 'no cloud (run through tests/client/test_client_node.py)';
+export const needsShortCloud = CLOUDS.short ? false : 'no short-idle cloud (run through test_client_node.py)';
+
+// A phone running the mini program for a user (a new sandbox user unless userId is given).
+export function startPhone(cloud = CLOUDS.main, userId = newUserId()) {
+  const phone = new FakeMy({ alipaySandbox: cloud.alipaySandbox, userId });
+  const runtime = new MiniProgramRuntime({ phone, configFile: cloud.configFile }).launch();
+  return { phone, runtime, backend: runtime.app.backend };
+}
+
+// The page's todos as plain data.
+export function shown(page) {
+  return page.data.todos.map((t) => ({ text: t.text, completed: t.completed }));
+}
+
+export async function setFault(cloud, fault) {
+  const resp = await fetch(cloud.admin + '/faults', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault),
+  });
+  assert.equal(resp.status, 200, await resp.text());
+}
+
+export async function clearFaults(cloud) {
+  const resp = await fetch(cloud.admin + '/faults', { method: 'DELETE' });
+  assert.equal(resp.status, 200);
+}
+
+export async function injectedFaults(cloud) {
+  const resp = await fetch(cloud.admin + '/faults');
+  const body = await resp.json();
+  return Object.values(body.injected).reduce((a, b) => a + b, 0);
+}
+
+// Moves the cloud's expiry clock (STS expirations, Tablestore TTLs) forward.
+export async function advanceCloudClock(cloud, seconds) {
+  const resp = await fetch(cloud.admin + '/clock', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advance: seconds }),
+  });
+  assert.equal(resp.status, 200, await resp.text());
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
