@@ -69,8 +69,9 @@ def write(stack_file: Path, out: Path) -> ClientConfig:
     try:
         stack = json.loads(stack_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ClientConfigError(f"{stack_file} does not exist (for the local cloud, run "
-                                "`make dev` first: it writes client-config/local.json)") from None
+        raise ClientConfigError(f"{stack_file} does not exist (`make dev` writes "
+                                "client-config/local.json; a deployed stack's file holds its "
+                                "outputs)") from None
     except json.JSONDecodeError as exc:
         raise ClientConfigError(f"{stack_file} is not JSON: {exc.msg}") from None
     if not isinstance(stack, dict):
