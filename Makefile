@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test demo package reliability bench clean client-config
+.PHONY: dev test lint demo package reliability bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 dev: $(STAMP) package
 	$(PY) -m localcloud $(ARGS)
 
-test: $(STAMP) package
+test: lint package
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff and mypy with the settings in pyproject.toml (what they check, and how strictly, is there).
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 demo: $(STAMP) package
 	$(PY) scripts/demo.py
@@ -35,4 +40,4 @@ client-config:
 	$(PYTHON) scripts/client_config.py --stack $(STACK)
 
 clean:
-	rm -rf build .pytest_cache .hypothesis
+	rm -rf build .pytest_cache .hypothesis .mypy_cache .ruff_cache

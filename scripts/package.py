@@ -39,8 +39,22 @@ def _install_deps() -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     shutil.rmtree(DEPS, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--no-compile", "--target", str(DEPS), "-r", str(requirements)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(DEPS),
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+    )
     stamp.write_text(digest)
 
 

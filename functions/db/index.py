@@ -5,6 +5,7 @@ FC's UnhandledInvocationError, stack trace included."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from miniapp.config import ConfigError, FcContext
 from miniapp.services.db_app import DbApp
@@ -14,17 +15,21 @@ from miniapp.wiring import AppCache, build_db_app
 APPS: AppCache[DbApp] = AppCache("db", build_db_app)
 
 
-def initializer(context) -> None:  # noqa: ANN001 - FC's context object
+def initializer(context: Any) -> None:  # FC's context object
     try:
         APPS.get(FcContext.from_fc(context))
     except Exception:  # noqa: BLE001 - retried on the first request
         pass
 
 
-def handler(event, context) -> str:  # noqa: ANN001 - FC's signature
+def handler(event: Any, context: Any) -> str:  # FC's signature
     ctx = FcContext.from_fc(context)
     try:
-        raw = event if isinstance(event, (bytes, bytearray)) else str(event).encode("utf-8", "surrogatepass")
+        raw = (
+            event
+            if isinstance(event, (bytes, bytearray))
+            else str(event).encode("utf-8", "surrogatepass")
+        )
         answer = APPS.get(ctx).handle(bytes(raw), ctx.request_id)
     except ConfigError as exc:
         answer = report_misconfiguration(exc, ctx.request_id).to_body()

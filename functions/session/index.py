@@ -9,7 +9,12 @@ every request and never hit the per-IP rate limit.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # typeshed's names for the WSGI signature (wsgiref.types is 3.11+)
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 from miniapp.config import ConfigError, FcContext
 from miniapp.domain.limits import MAX_BODY_BYTES
@@ -20,16 +25,16 @@ from miniapp.wiring import AppCache, build_session_app
 APPS: AppCache[SessionApp] = AppCache("session", build_session_app)
 
 
-def initializer(context) -> None:  # noqa: ANN001 - FC's context object
+def initializer(context: Any) -> None:  # FC's context object
     """Optional FC initializer: build the app before the first request (a failure is retried
     on that request)."""
     try:
         APPS.get(FcContext.from_fc(context))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - retried on the first request
         pass
 
 
-def handler(environ, start_response):  # noqa: ANN001, ANN201 - the WSGI signature
+def handler(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     ctx = FcContext.from_fc(environ.get("fc.context"))
     request_id = ctx.request_id or str(environ.get("HTTP_X_FC_REQUEST_ID", ""))
     try:
@@ -45,7 +50,7 @@ def handler(environ, start_response):  # noqa: ANN001, ANN201 - the WSGI signatu
         answer = HttpAnswer(error.http_status, error.to_body())
     try:
         payload = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - e.g. a value JSON cannot hold; never a stack trace
         answer = HttpAnswer(500, report_bug(exc, request_id).to_body())
         payload = json.dumps(answer.body).encode("utf-8")
     start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}",
@@ -53,7 +58,7 @@ def handler(environ, start_response):  # noqa: ANN001, ANN201 - the WSGI signatu
     return [payload]
 
 
-def _read_body(environ) -> bytes:  # noqa: ANN001
+def _read_body(environ: WSGIEnvironment) -> bytes:
     """At most one byte over the limit: enough for the app to answer PayloadTooLarge without
     reading a huge body into memory."""
     stream = environ.get("wsgi.input")

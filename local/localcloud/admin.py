@@ -2,7 +2,8 @@
 
     GET    /_localcloud/health            {"ok": true}
     GET    /_localcloud/faults            active faults and how many were injected
-    POST   /_localcloud/faults            set one fault: {"service", "kind", "api"?, "share"?, "seconds"?, "code"?}
+    POST   /_localcloud/faults            set one fault:
+                                          {"service", "kind", "api"?, "share"?, "seconds"?, "code"?}
     DELETE /_localcloud/faults[?service=] clear faults (all, or one service's)
     POST   /_localcloud/clock             {"advance": seconds} moves the expiry clock forward
 

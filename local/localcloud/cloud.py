@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .account import Account, load_or_create_account
 from .admin import AdminApp
@@ -40,7 +41,7 @@ class Ports:
     alipay: int = 9104
 
     @classmethod
-    def ephemeral(cls) -> "Ports":
+    def ephemeral(cls) -> Ports:
         return cls(0, 0, 0, 0, 0)
 
 
@@ -55,7 +56,7 @@ class CloudOptions:
     region: str = "cn-hangzhou"
     parameters: Mapping[str, str] = field(default_factory=dict)  # win over the file's values
 
-    def resolved(self) -> "CloudOptions":
+    def resolved(self) -> CloudOptions:
         root = self.repo_root.resolve()
         return replace(self, repo_root=root, state_dir=(root / self.state_dir).resolve(),
                        template_path=(root / self.template_path).resolve(),
@@ -98,12 +99,12 @@ class LocalCloud:
         self.fc: Any = None
 
     # -- life cycle -------------------------------------------------------------------------
-    def start(self) -> "LocalCloud":
+    def start(self) -> LocalCloud:
         from .alipay import AlipayEmulator
         from .fc import FunctionComputeEmulator
         from .sls import LogServiceEmulator
         from .sts import RoleSpec, StsEmulator
-        from .tablestore import TablestoreEmulator, TableSpec
+        from .tablestore import TableSpec, TablestoreEmulator
         from .template import load_template
 
         opts = self.options
@@ -165,7 +166,7 @@ class LocalCloud:
             self.fc.close()
             self.fc = None
 
-    def __enter__(self) -> "LocalCloud":
+    def __enter__(self) -> LocalCloud:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -227,7 +228,7 @@ class LocalCloud:
         outputs = {k: str(v) for k, v in self.template.outputs.items()}
         service = outputs.get("ServiceName", "")
         session_fn = outputs.get("SessionFunctionName", "")
-        log_project = next((l.project for l in self.template.logstores), "")
+        log_project = next((store.project for store in self.template.logstores), "")
         keys = self.alipay.keys
         root = self.options.repo_root
 

@@ -38,7 +38,7 @@ class Fault:
             raise ValueError("seconds must not be negative")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Fault":
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
         allowed = {"service", "kind", "api", "share", "seconds", "code"}
         unknown = set(data) - allowed
         if unknown:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Mapping
 from urllib.parse import parse_qsl, unquote
 
 from .faults import DropConnection
@@ -46,7 +46,7 @@ class HttpResponse:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
-    def with_headers(self, *extra: tuple[str, str]) -> "HttpResponse":
+    def with_headers(self, *extra: tuple[str, str]) -> HttpResponse:
         return HttpResponse(self.status, self.body, self.headers + tuple(extra))
 
 
@@ -130,7 +130,7 @@ class HttpServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "HttpServer":
+    def start(self) -> HttpServer:
         self._thread.start()
         return self
 

@@ -15,8 +15,9 @@ naming another one is refused by the template reader rather than guessed at.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # Alibaba's system policies as published (only the statements that matter locally).
 SYSTEM_POLICIES: dict[str, dict[str, Any]] = {

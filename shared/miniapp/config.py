@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from .crypto import DATA_KEY_BYTES
 
@@ -46,11 +47,13 @@ class FcContext:
     credentials: ServiceCredentials = ServiceCredentials("", "", "")
 
     @classmethod
-    def from_fc(cls, context: Any) -> "FcContext":
+    def from_fc(cls, context: Any) -> FcContext:
         """From FC's Python runtime context object (attributes as documented by FC)."""
         creds, service, function = (getattr(context, name, None)
                                     for name in ("credentials", "service", "function"))
-        text = lambda obj, name: str(getattr(obj, name, "") or "")  # noqa: E731
+        def text(obj: Any, name: str) -> str:
+            return str(getattr(obj, name, "") or "")
+
         return cls(
             request_id=text(context, "request_id"), region=text(context, "region"),
             account_id=text(context, "account_id"), service_name=text(service, "name"),
@@ -97,7 +100,7 @@ class Settings:
     rate_limit_window_seconds: int = 60
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], function: Function) -> "Settings":
+    def from_env(cls, env: Mapping[str, str], function: Function) -> Settings:
         reader = _Reader(env)
         values: dict[str, Any] = dict(
             data_key=reader.data_key("DATA_KEY"),
@@ -110,8 +113,12 @@ class Settings:
             sls_endpoint=reader.text("SLS_ENDPOINT"),
             sls_project=reader.text("SLS_PROJECT"),
             sls_logstore=reader.text("SLS_LOGSTORE"),
-            session_ttl_seconds=reader.integer("SESSION_TTL_SECONDS", 7 * 24 * 3600, 1, 10 * 365 * 86400),
-            session_idle_seconds=reader.integer("SESSION_IDLE_SECONDS", 24 * 3600, 1, 10 * 365 * 86400),
+            session_ttl_seconds=reader.integer(
+                "SESSION_TTL_SECONDS", 7 * 24 * 3600, 1, 10 * 365 * 86400
+            ),
+            session_idle_seconds=reader.integer(
+                "SESSION_IDLE_SECONDS", 24 * 3600, 1, 10 * 365 * 86400
+            ),
             item_quota=reader.integer("ITEM_QUOTA", 10_000, 1, 10_000_000),
             upstream_timeout_seconds=reader.number("UPSTREAM_TIMEOUT_SECONDS", 5.0, 0.1, 600.0),
             ots_retry_seconds=reader.number("OTS_RETRY_SECONDS", 2.0, 0.0, 600.0),
@@ -144,7 +151,7 @@ class Settings:
         reader.raise_if_problems()
         return cls(**values)
 
-    def with_context(self, ctx: FcContext, function: Function) -> "Settings":
+    def with_context(self, ctx: FcContext, function: Function) -> Settings:
         """The settings completed with what FC's context knows; ConfigError if still incomplete."""
         region = self.region or ctx.region
         resolved = replace(

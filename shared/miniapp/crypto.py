@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -29,7 +29,9 @@ def derive_key(data_key: bytes, label: str) -> bytes:
 
 
 class TokenCipher:
-    def __init__(self, key: bytes, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
+    def __init__(
+        self, key: bytes, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+    ) -> None:
         if len(key) != DATA_KEY_BYTES:
             raise ValueError("the data key must be 32 bytes")
         # Imported here, not at module import: the db function never needs it.

@@ -40,7 +40,11 @@ class PayloadTooLarge(MiniAppError):
 
 
 class InvalidAuthCode(MiniAppError):
-    code, http_status, default_message = "InvalidAuthCode", 401, "auth code is invalid, used or expired"
+    code, http_status, default_message = (
+        "InvalidAuthCode",
+        401,
+        "auth code is invalid, used or expired",
+    )
 
 
 class SessionNotFound(MiniAppError):
@@ -76,7 +80,11 @@ class RateLimited(MiniAppError):
 
 
 class UpstreamUnavailable(MiniAppError):
-    code, http_status, default_message = "UpstreamUnavailable", 503, "an upstream service is unavailable"
+    code, http_status, default_message = (
+        "UpstreamUnavailable",
+        503,
+        "an upstream service is unavailable",
+    )
 
 
 class Internal(MiniAppError):

@@ -3,7 +3,8 @@ unit tests implement them with in-memory fakes. Every method raises only `miniap
 adapters translate vendor exceptions (an SDK error never reaches a service)."""
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 from .domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials
 
@@ -22,7 +23,8 @@ class IdentityProvider(Protocol):
 class CredentialIssuer(Protocol):
     def issue(self, session_name: str, policy: Mapping[str, object],
               duration_seconds: int) -> StsCredentials:
-        """STS AssumeRole on the client role with an inline policy. UpstreamUnavailable on failure."""
+        """STS AssumeRole on the client role with an inline policy.
+        UpstreamUnavailable on failure."""
         ...
 
 

@@ -11,15 +11,25 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Generic, Mapping, TextIO, TypeVar
+from typing import Any, Generic, TextIO, TypeVar
 
 from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
 from .crypto import TokenCipher, UserHasher, derive_key
 from .domain.access import DbFunctionRef
 from .errors import MiniAppError
-from .ports import (Clock, CredentialIssuer, IdempotencyStore, IdentityProvider, ItemStore,
-                    LogSink, RateLimiter, SessionStore, UsageCounter)
+from .ports import (
+    Clock,
+    CredentialIssuer,
+    IdempotencyStore,
+    IdentityProvider,
+    ItemStore,
+    LogSink,
+    RateLimiter,
+    SessionStore,
+    UsageCounter,
+)
 from .services.compat import Compat
 from .services.db_app import DbApp
 from .services.login import Login, LoginLimits
@@ -116,7 +126,7 @@ def _log_sink(settings: Settings, creds: ServiceCredentials) -> LogSink:
                       topic="miniapp")
 
 
-def _tablestore_client(settings: Settings, creds: ServiceCredentials):  # noqa: ANN202
+def _tablestore_client(settings: Settings, creds: ServiceCredentials) -> Any:  # an OTSClient
     from .adapters import tablestore
 
     return tablestore.make_client(settings.ots_endpoint, settings.ots_instance,
@@ -193,7 +203,7 @@ class AppCache(Generic[App]):
         self._fixed = False
 
     @classmethod
-    def fixed(cls, app: App) -> "AppCache[App]":
+    def fixed(cls, app: App) -> AppCache[App]:
         """A cache that always answers `app` (tests inject apps built on fakes this way)."""
         cache: AppCache[App] = cls("db", lambda settings, ctx: app)
         cache._app, cache._fixed = app, True

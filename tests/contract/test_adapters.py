@@ -31,13 +31,27 @@ from miniapp.adapters.alipay import AlipayIdentityProvider
 from miniapp.adapters.clock import SystemClock
 from miniapp.adapters.sls import SlsLogSink, log_client
 from miniapp.adapters.sts import StsCredentialIssuer
-from miniapp.adapters.tablestore import (BoundedRetryPolicy, TablestoreIdempotency,
-                                         TablestoreItems, TablestoreRateLimiter,
-                                         TablestoreSessions, TablestoreUsage, guard_key,
-                                         make_client)
+from miniapp.adapters.tablestore import (
+    BoundedRetryPolicy,
+    TablestoreIdempotency,
+    TablestoreItems,
+    TablestoreRateLimiter,
+    TablestoreSessions,
+    TablestoreUsage,
+    guard_key,
+    make_client,
+)
 from miniapp.domain.records import Row, SessionRecord
-from miniapp.errors import (Conflict, Internal, InvalidAuthCode, NotFound, QuotaExceeded,
-                            RateLimited, SessionNotFound, UpstreamUnavailable)
+from miniapp.errors import (
+    Conflict,
+    Internal,
+    InvalidAuthCode,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    SessionNotFound,
+    UpstreamUnavailable,
+)
 
 MAX_RETRY_SECONDS = 1.5
 

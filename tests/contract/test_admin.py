@@ -12,7 +12,8 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -143,7 +144,9 @@ def test_every_kind_the_issue_names_is_offered_and_described(cloud):
     assert set(kinds) == {"fc", "tablestore", "sls", "sts", "alipay"}
     for service, wanted in ISSUE_KINDS.items():
         assert wanted <= set(kinds[service]), service
-    assert all(isinstance(text, str) and text for table in kinds.values() for text in table.values())
+    assert all(
+        isinstance(text, str) and text for table in kinds.values() for text in table.values()
+    )
 
 
 def test_every_offered_kind_can_be_switched_on_and_off_while_the_cloud_runs(cloud):
@@ -158,7 +161,7 @@ def test_every_offered_kind_can_be_switched_on_and_off_while_the_cloud_runs(clou
         assert status == 200 and after["faults"] == []
 
 
-# -- the admin endpoint -------------------------------------------------------------------------------
+# -- the admin endpoint ----------------------------------------------------------------------------
 def test_the_admin_endpoint_switches_a_tablestore_fault_on_one_api(cloud):
     assert ots_get(cloud) is None
     start = injected(cloud)
@@ -192,7 +195,7 @@ def test_the_admin_endpoint_switches_sts_faults_per_api(cloud):
     record("faults_injected", 2)
 
 
-# -- the CLI ---------------------------------------------------------------------------------------------
+# -- the CLI ---------------------------------------------------------------------------------------
 def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     from alipay.exceptions import AliPayException
 
@@ -232,19 +235,28 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     record("faults_injected", sum(hits.values()))
 
 
-# -- refusals ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("body, says", [
-    ({"service": "mq", "kind": "down"}, "unknown service 'mq'; one of fc, tablestore, sls, sts, alipay"),
-    ({"service": "sts", "kind": "explode"}, "sts has no fault kind 'explode'; one of "),
-    ({"service": "sts", "kind": "refuse", "share": 0}, "share must be in (0, 1]"),
-    ({"service": "sts", "kind": "refuse", "share": 1.5}, "share must be in (0, 1]"),
-    ({"service": "sts", "kind": "slow", "seconds": -1}, "seconds must not be negative"),
-    ({"service": "sts", "kind": "refuse", "when": "now"}, "unknown fault fields: when"),
-    ({"kind": "refuse"}, "missing fault fields: service"),
-    ({"service": "sts", "kind": "refuse", "share": "half"}, "fault field share must be a number"),
-    ({"service": "sts", "kind": ["refuse"]}, "fault field kind must be a string"),
-    (["sts", "refuse"], "body must be a JSON object"),
-])
+# -- refusals --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        (
+            {"service": "mq", "kind": "down"},
+            "unknown service 'mq'; one of fc, tablestore, sls, sts, alipay",
+        ),
+        ({"service": "sts", "kind": "explode"}, "sts has no fault kind 'explode'; one of "),
+        ({"service": "sts", "kind": "refuse", "share": 0}, "share must be in (0, 1]"),
+        ({"service": "sts", "kind": "refuse", "share": 1.5}, "share must be in (0, 1]"),
+        ({"service": "sts", "kind": "slow", "seconds": -1}, "seconds must not be negative"),
+        ({"service": "sts", "kind": "refuse", "when": "now"}, "unknown fault fields: when"),
+        ({"kind": "refuse"}, "missing fault fields: service"),
+        (
+            {"service": "sts", "kind": "refuse", "share": "half"},
+            "fault field share must be a number",
+        ),
+        ({"service": "sts", "kind": ["refuse"]}, "fault field kind must be a string"),
+        (["sts", "refuse"], "body must be a JSON object"),
+    ],
+)
 def test_the_admin_endpoint_refuses_what_does_not_exist(cloud, body, says):
     status, answer = admin(cloud, "POST", body)
     assert status == 400

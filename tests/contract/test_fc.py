@@ -7,16 +7,17 @@ import email.utils
 import json
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
 from fc2.auth import Auth
 from fc2.fc_exceptions import FcError
-
 from fc_app.harness import APP, Cloud, running_cloud
+
 from localcloud.faults import Fault
 from localcloud.fc import FAULT_KINDS
 from localcloud.fc.workers import IDLE_SECONDS
@@ -254,7 +255,9 @@ def test_other_fc_apis_are_not_supported(cloud):
 
 # -- credentials and RAM ----------------------------------------------------------------------
 def test_wrong_secret_is_signature_not_match(cloud):
-    error = error_of(lambda: cloud.client(secret="not-the-secret").invoke_function("fctest", "echo"))
+    error = error_of(
+        lambda: cloud.client(secret="not-the-secret").invoke_function("fctest", "echo")
+    )
     assert (error.status_code, error.err_code) == (403, "SignatureNotMatch")
     assert body_of(error)["RequestId"]
 

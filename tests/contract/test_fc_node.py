@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from fc_app.harness import Cloud, running_cloud
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"

@@ -12,13 +12,19 @@ import json
 import time
 import uuid
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
 
 import pytest
-from aliyun.log import (GetLogsRequest, ListLogstoresRequest, LogClient, LogException, LogItem,
-                        PutLogsRequest)
+from aliyun.log import (
+    GetLogsRequest,
+    ListLogstoresRequest,
+    LogClient,
+    LogException,
+    LogItem,
+    PutLogsRequest,
+)
 from aliyun.log import logclient as logclient_module
 from aliyun.log.auth import AUTH_VERSION_4, AuthV1
 
@@ -104,7 +110,7 @@ def messages(logs: list[dict]) -> list[str]:
     return [log["msg"] for log in logs]
 
 
-def error_of(call) -> LogException:  # type: ignore[no-untyped-def]
+def error_of(call: Callable[[], object]) -> LogException:
     with pytest.raises(LogException) as info:
         call()
     return info.value

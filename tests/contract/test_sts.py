@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Iterator
+from typing import Any
 
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
@@ -102,11 +103,11 @@ def assume_request(cloud: Cloud, role_arn: str | None = None, session: str | Non
     return request
 
 
-def call(client: AcsClient, request) -> dict:  # type: ignore[no-untyped-def]
+def call(client: AcsClient, request: Any) -> dict:
     return json.loads(client.do_action_with_exception(request))
 
 
-def server_error(client: AcsClient, request) -> ServerException:  # type: ignore[no-untyped-def]
+def server_error(client: AcsClient, request: Any) -> ServerException:
     with pytest.raises(ServerException) as info:
         client.do_action_with_exception(request)
     return info.value

@@ -7,8 +7,9 @@ connection is reported at once. Each test makes its own tables; the clock only m
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import urllib3
@@ -44,7 +45,7 @@ from localcloud.clock import ShiftableClock
 from localcloud.credentials import CredentialBook
 from localcloud.faults import Fault, FaultBoard
 from localcloud.httpshell import HttpServer
-from localcloud.tablestore import FAULT_KINDS, TablestoreEmulator, TableSpec
+from localcloud.tablestore import FAULT_KINDS, TableSpec, TablestoreEmulator
 
 INSTANCE = "localinst"
 DAY = 86400
@@ -369,7 +370,8 @@ def test_single_column_condition_compares_the_column_with_the_value(client, new_
     table = new_table()
     put(client, table, "k", n=5)
     condition = Condition("EXPECT_EXIST", SingleColumnCondition("n", value, comparator))
-    write = lambda: update(client, table, "k", {"put": [("done", True)]}, condition)
+    def write() -> Any:
+        return update(client, table, "k", {"put": [("done", True)]}, condition)
     if passes:
         write()
         assert columns(get(client, table, "k"))["done"] is True
@@ -385,7 +387,8 @@ def test_pass_if_missing_decides_a_condition_on_a_missing_column(client, new_tab
     put(client, table, "k", a=1)
     condition = Condition("IGNORE", SingleColumnCondition("missing", 1, ComparatorType.EQUAL,
                                                           pass_if_missing=pass_if_missing))
-    write = lambda: client.put_row(table, Row([("pk", "k")], [("a", 2)]), condition)
+    def write() -> Any:
+        return client.put_row(table, Row([("pk", "k")], [("a", 2)]), condition)
     if pass_if_missing:
         write()
         assert columns(get(client, table, "k")) == {"a": 2}
@@ -401,7 +404,8 @@ def test_latest_version_only_off_lets_an_older_version_satisfy_the_condition(
     update(client, table, "k", {"put": [("v", "old", now), ("v", "new", now + 1)]})
     condition = Condition("IGNORE", SingleColumnCondition("v", "old", ComparatorType.EQUAL,
                                                           latest_version_only=latest_only))
-    write = lambda: client.delete_row(table, Row([("pk", "k")]), condition)
+    def write() -> Any:
+        return client.delete_row(table, Row([("pk", "k")]), condition)
     if latest_only:
         assert error_of(write).get_error_code() == "OTSConditionCheckFail"
     else:
@@ -421,8 +425,8 @@ def test_composite_condition_combines_sub_conditions(client, new_table, operator
         composite.add_sub_condition(SingleColumnCondition("b", 3, ComparatorType.EQUAL))
     else:
         composite.add_sub_condition(SingleColumnCondition("b", 3, ComparatorType.EQUAL))
-    write = lambda: client.put_row(table, Row([("pk", "k")], [("c", 3)]),
-                                   Condition("IGNORE", composite))
+    def write() -> Any:
+        return client.put_row(table, Row([("pk", "k")], [("c", 3)]), Condition("IGNORE", composite))
     if passes:
         write()
         assert columns(get(client, table, "k")) == {"c": 3}

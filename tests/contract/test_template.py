@@ -318,7 +318,9 @@ def test_unsupported_top_level_section_is_refused(tmp_path):
 
 
 def test_duplicate_keys_are_refused(tmp_path):
-    error = error_of(tmp_path, "Resources:\n" + FUNCTION + "        Timeout: 3\n        Timeout: 4\n")
+    error = error_of(
+        tmp_path, "Resources:\n" + FUNCTION + "        Timeout: 3\n        Timeout: 4\n"
+    )
     assert "duplicate key" in str(error)
 
 

@@ -4,7 +4,8 @@ snapshots that names every row that appeared, vanished or changed."""
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from localcloud.miniprogram import MiniProgram, Session
 

@@ -2,7 +2,8 @@
 Tablestore row so a test can prove that a refused request changed nothing."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 

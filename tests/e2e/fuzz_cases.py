@@ -21,11 +21,20 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from .fuzz_json import (HUGE_INTEGERS, LONE_SURROGATES, MAX_BODY, Raw, nested, random_text,
-                        unicode_edge, wrong_type)
+from .fuzz_json import (
+    HUGE_INTEGERS,
+    LONE_SURROGATES,
+    MAX_BODY,
+    Raw,
+    nested,
+    random_text,
+    unicode_edge,
+    wrong_type,
+)
 
 STATUS = {"InvalidRequest": 400, "SessionNotFound": 401, "NotFound": 404, "PayloadTooLarge": 413}
 
@@ -66,10 +75,25 @@ def bad_text(rng: random.Random) -> str:
 
 def bad_todo_id(rng: random.Random) -> str:
     good = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-    return bad_string(rng, [
-        "", good[:25], good + "0", good.lower(), "8" + good[1:], "Z" + good[1:],
-        good[:10] + rng.choice("ILOU") + good[11:], good[:10] + rng.choice("-_ .é🙂\x00") + good[11:],
-        " " + good, good + "\n", "buy milk", "０" * 26, unicode_edge(rng), good * 40])
+    return bad_string(
+        rng,
+        [
+            "",
+            good[:25],
+            good + "0",
+            good.lower(),
+            "8" + good[1:],
+            "Z" + good[1:],
+            good[:10] + rng.choice("ILOU") + good[11:],
+            good[:10] + rng.choice("-_ .é🙂\x00") + good[11:],
+            " " + good,
+            good + "\n",
+            "buy milk",
+            "０" * 26,
+            unicode_edge(rng),
+            good * 40,
+        ],
+    )
 
 
 def bad_item_id(rng: random.Random) -> str:
@@ -84,6 +108,7 @@ def bad_key(rng: random.Random) -> str:
 
 
 def bad_cursor(rng: random.Random) -> str:
+    # A one-line helper, kept next to its only use.
     b64 = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
     return bad_string(rng, [
         "", "!!!", "a+b", "a/b", "YQ==", "a b", "é", "🙂", "a", "YR", "YWJ", "x" * 1367,
@@ -139,8 +164,24 @@ def bad_value(kind: str, rng: random.Random, ops: set[str]) -> Any:
     if kind == "cursor":
         return bad_cursor(rng)
     if kind == "auth":
-        return bad_string(rng, ["", " ", "a b", "x" * 257, "\t", "code\x00", "é", "🙂", "code\u200f",
-                                "\x7f", "code\n", unicode_edge(rng), "x" * 70_000])
+        return bad_string(
+            rng,
+            [
+                "",
+                " ",
+                "a b",
+                "x" * 257,
+                "\t",
+                "code\x00",
+                "é",
+                "🙂",
+                "code\u200f",
+                "\x7f",
+                "code\n",
+                unicode_edge(rng),
+                "x" * 70_000,
+            ],
+        )
     return bad_obj(rng)
 
 

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .fuzz_cases import Case, bad_value, finish, forged_sid
-from .fuzz_json import (HUGE_INTEGERS, LONE_SURROGATES, MAX_BODY, NOT_JSON_TOKENS, Pairs, Raw,
-                        any_value, break_bytes, encode, encode_raw, not_an_object, unicode_edge)
+from .fuzz_json import (
+    HUGE_INTEGERS,
+    LONE_SURROGATES,
+    MAX_BODY,
+    NOT_JSON_TOKENS,
+    Pairs,
+    Raw,
+    any_value,
+    break_bytes,
+    encode,
+    encode_raw,
+    not_an_object,
+    unicode_edge,
+)
 
 V2_OPS = frozenset({"add", "update", "get", "list", "remove"})
 COMPAT_OPS = frozenset({"put", "get", "list", "remove"})
@@ -36,12 +49,13 @@ class Template:
 
 
 def db_templates(sid: str, todo_id: str, row_id: str) -> list[Template]:
+    # Short builders so that each template below fits on a few lines.
     v2 = lambda op, body, kinds, required, droppable=(), either=(): Template(  # noqa: E731
         f"v2 {op}", {"v": 2, "sid": sid, "op": op, **body},
         {"v": "v", "sid": "sid", "op": "op", **kinds}, frozenset({"sid", "op", *required}),
         frozenset({"v", "sid", "op", *body}), V2_OPS, frozenset(droppable), frozenset(),
         "sid", either)
-    compat = lambda op, body, kinds, ignored: Template(  # noqa: E731
+    compat = lambda op, body, kinds, ignored: Template(  # noqa: E731 - a row per line
         f"2020 {op}", {"sid": sid, "op": op, **body}, {"sid": "sid", "op": "op", **kinds},
         frozenset({"sid", "op", *kinds}), frozenset({"sid", "op", "obj", "id"}), COMPAT_OPS,
         frozenset(), frozenset(ignored), "sid")
@@ -68,7 +82,7 @@ def session_templates(fake_session_id: str) -> list[tuple[str, Template]]:
     """(path, template). A well-formed auth code is never sent as is: it would reach Alipay and
     the rate limiter (which writes), so every `open` case breaks the code itself."""
     scopes = {"authSuccessScopes": ["auth_base"]}
-    session = lambda name, forgeable: Template(  # noqa: E731
+    session = lambda name, forgeable: Template(  # noqa: E731 - a row per line
         name, {"sessionId": fake_session_id}, {"sessionId": "sid"}, frozenset({"sessionId"}),
         frozenset({"sessionId"}), forgeable=forgeable)
     return [

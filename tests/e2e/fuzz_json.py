@@ -169,7 +169,9 @@ def break_bytes(body: bytes, rng: random.Random) -> tuple[str, bytes]:
         return f"encoded {codec}", body.decode("utf-8").encode(codec, "surrogatepass")
     if how == 5:
         text = body.decode("utf-8")
-        return "latin-1 with a non-ASCII char", (text[:-1] + ',"é":"café"}').encode("latin-1", "replace")
+        return "latin-1 with a non-ASCII char", (text[:-1] + ',"é":"café"}').encode(
+            "latin-1", "replace"
+        )
     return "single quotes", body.replace(b'"', b"'")
 
 

@@ -10,8 +10,9 @@ client does not).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Union
+from typing import Any
 
 # docs/api.md: 26 characters of Crockford base32, a 48-bit millisecond timestamp first.
 TODO_ID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
@@ -41,7 +42,7 @@ class RowItem:
         return dict(self.columns_)
 
 
-Item = Union[TodoItem, RowItem]
+Item = TodoItem | RowItem
 
 
 @dataclass
@@ -71,6 +72,7 @@ class UserModel:
         return None if item is None else {"id": item_id, **item.columns()}
 
     def row_objects(self) -> list[dict[str, Any]]:
+        # Every id in self.items has a row, so no None reaches the list.
         return [self.row_object(i) for i in sorted(self.items)]  # type: ignore[misc]
 
     def stored(self) -> dict[str, dict[str, Any]]:

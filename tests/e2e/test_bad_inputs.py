@@ -7,7 +7,8 @@ changed row. The session function's cases also assert the HTTP status of their c
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -7,7 +7,8 @@ counts only answers from the function itself, exactly.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,17 @@ from localcloud.miniprogram import MiniProgram, Session
 from tests.conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 from tests.metrics import record
 
-from .faultkit import (Throttles, error_code, invoke_through_throttling, post_through_throttling,
-                       run_together, session_key, session_keys, usage_count, user_rows)
+from .faultkit import (
+    Throttles,
+    error_code,
+    invoke_through_throttling,
+    post_through_throttling,
+    run_together,
+    session_key,
+    session_keys,
+    usage_count,
+    user_rows,
+)
 from .support import take_snapshot
 
 QUOTA = 5

@@ -19,8 +19,15 @@ from localcloud.faults import Fault
 from localcloud.miniprogram import MiniProgram, Session
 from tests.metrics import record
 
-from .faultkit import (error_code, fc_error_type, injected, session_key, session_keys,
-                       usage_count, user_rows)
+from .faultkit import (
+    error_code,
+    fc_error_type,
+    injected,
+    session_key,
+    session_keys,
+    usage_count,
+    user_rows,
+)
 
 OAUTH = "alipay.system.oauth.token"
 # A seed under which a share of 0.5 never hits more than 4 requests in a row (checked over the
@@ -107,7 +114,9 @@ def test_a_slow_alipay_is_waited_for_within_the_upstream_timeout(local_cloud, fa
 def test_an_alipay_slower_than_the_upstream_timeout_is_upstream_unavailable(
         local_cloud, faults, miniprogram, snapshot):
     function = _session_decl(local_cloud)
-    timeout = float(function.environment.get("UPSTREAM_TIMEOUT_SECONDS", 5))  # the documented default
+    timeout = float(
+        function.environment.get("UPSTREAM_TIMEOUT_SECONDS", 5)
+    )  # the documented default
     seconds = timeout + 1
     # Otherwise FC's timeout, not the function, would answer.
     assert seconds < function.timeout
@@ -302,7 +311,7 @@ def test_a_log_service_outage_changes_nothing_for_the_client(faults, miniprogram
     record("records_lost", 0)
 
 
-# -- no retry writes twice ----------------------------------------------------------------------------
+# -- no retry writes twice -------------------------------------------------------------------------
 def _add_event(session: Session, text: str, key: str) -> dict[str, Any]:
     return {"v": 2, "sid": session.session_id, "op": "add", "text": text, "idempotencyKey": key}
 

@@ -18,8 +18,9 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import requests
 
@@ -58,7 +59,8 @@ def run_batch(cases: Iterator[Case], count: int,
         while sent < count:
             chunk = list(itertools.islice(cases, min(CHUNK, count - sent)))
             indexed = list(enumerate(chunk, start=sent))
-            for (index, case), problem in zip(indexed, pool.map(lambda ic: check(*ic), indexed)):
+            problems = pool.map(lambda ic: check(*ic), indexed)
+            for (index, case), problem in zip(indexed, problems, strict=True):
                 if problem is not None:
                     failures.append(f"#{index} {case.label} (expected {case.expect}): {problem}\n"
                                     f"    path={case.path!r} body={case.body[:300]!r}"
@@ -102,7 +104,8 @@ def test_the_db_function_answers_every_malformed_event_with_its_typed_error(
     def check(index: int, case: Case) -> str | None:
         try:
             resp = caller.invoke(case.body)
-        except Exception as exc:  # aliyun-fc2 raises on x-fc-error-type (an unhandled error)
+        # Aliyun-fc2 raises on x-fc-error-type (an unhandled error)
+        except Exception as exc:  # noqa: BLE001
             return f"FC call failed: {type(exc).__name__}: {str(exc)[:300]}"
         if resp.headers.get("x-fc-error-type"):
             return f"unhandled error: {resp.headers['x-fc-error-type']}"

@@ -54,7 +54,9 @@ def logged_flow(config: dict[str, str]) -> dict[str, Any]:
     refreshed = app.post_session({"sessionId": session.session_id}, path="refresh")
     logged_out = app.post_session({"sessionId": session.session_id}, path="logout")
     # Other tests share this cloud and its logstore: pick this flow's records by request id.
-    request_ids = {resp.headers["x-fc-request-id"] for resp in (opened, replay, refreshed, logged_out)}
+    request_ids = {
+        resp.headers["x-fc-request-id"] for resp in (opened, replay, refreshed, logged_out)
+    }
     request_ids.add(added.headers["x-fc-request-id"])
     return {"since": since, "code": code, "session": session,
             "todo": json.loads(added.data)["data"], "user": app.user_id,

@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import os
 import string
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings, strategies as st
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from localcloud.miniprogram import MiniProgram
 from miniapp.adapters.tablestore import guard_key
-
 from tests.metrics import fuzz_examples, record
 
 from .property_model import TODO_ID, RowItem, TodoItem, UserModel, typed
@@ -103,7 +104,9 @@ class Users(RuleBasedStateMachine):
             key = next((k for k, i in sorted(model.keys.items())
                         if (t := model.todo(i)) is not None and t.version == 1), None)
         elif key_kind == "theirs":  # the same key, chosen by another user: scoped per user
-            key = next((k for m in self.models for k in sorted(m.keys) if k not in model.keys), None)
+            key = next(
+                (k for m in self.models for k in sorted(m.keys) if k not in model.keys), None
+            )
         elif key_kind == "new" and new_key not in model.keys:
             key = new_key
         fields: dict[str, Any] = {"text": text}
@@ -228,7 +231,9 @@ class Users(RuleBasedStateMachine):
           v2=st.booleans())
     def naming_another_owner_is_refused(self, u: int, other: int, name: str, v2: bool) -> None:
         owner = {name: self.phones[other].user_id}
-        answer = self.phones[u].v2("list", **owner) if v2 else self.phones[u].call(op="list", **owner)
+        answer = (
+            self.phones[u].v2("list", **owner) if v2 else self.phones[u].call(op="list", **owner)
+        )
         assert error_code(answer) == "InvalidRequest", answer
 
     # -- the end state --------------------------------------------------------------------
@@ -237,10 +242,13 @@ class Users(RuleBasedStateMachine):
             return  # the constructor failed; hypothesis reports that
         snapshot = take_snapshot(self.cloud)
         usage = {key[0]: dict(cols).get("count", 0) for key, cols in snapshot["usage"]}
-        for u, (phone, model) in enumerate(zip(self.phones, self.models)):
+        for u, (phone, model) in enumerate(zip(self.phones, self.models, strict=True)):
             stored = {key[1]: dict(cols) for key, cols in snapshot["todo_list"]
                       if key[0] == phone.user_id}
-            lost, duplicated = len(set(model.items) - set(stored)), len(set(stored) - set(model.items))
+            lost, duplicated = (
+                len(set(model.items) - set(stored)),
+                len(set(stored) - set(model.items)),
+            )
             if lost or duplicated:  # counted before the assertion fails, for the report
                 record("records_lost", lost)
                 record("records_duplicated", duplicated)

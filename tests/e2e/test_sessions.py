@@ -8,7 +8,8 @@ idle/10 = 0.2 s) so the last gap before the lifetime check stays well under the 
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -4,7 +4,6 @@ off sys.path."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -18,14 +17,17 @@ PROBE = """
 import sys
 build = sys.argv[1]
 sys.path.insert(0, build)
-assert not any(p.startswith(sys.argv[2]) and not p.startswith(build) for p in sys.path if p), sys.path
+assert not any(
+    p.startswith(sys.argv[2]) and not p.startswith(build) for p in sys.path if p
+), sys.path
 import index
 assert callable(index.handler)
 import miniapp
 assert miniapp.__file__.startswith(build), miniapp.__file__
 # The SDK-backed adapters import lazily at the first request; import them now to prove the
 # package carries every dependency they need.
-import miniapp.adapters.tablestore, miniapp.adapters.alipay, miniapp.adapters.sts, miniapp.adapters.sls
+import miniapp.adapters.tablestore, miniapp.adapters.alipay
+import miniapp.adapters.sts, miniapp.adapters.sls
 import tablestore, alipay, aliyunsdksts, aliyun.log
 for name in ("tablestore", "alipay", "aliyunsdksts", "aliyun"):
     module = sys.modules[name]

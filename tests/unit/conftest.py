@@ -14,8 +14,17 @@ import pytest
 from miniapp.config import Settings
 from miniapp.wiring import DbPorts, SessionPorts, db_app_from_ports, session_app_from_ports
 
-from .fakes import (FakeClock, FakeIdentity, FakeIssuer, InMemoryIdempotency, InMemoryItems,
-                    InMemoryRateLimiter, InMemorySessions, InMemoryUsage, ListSink)
+from .fakes import (
+    FakeClock,
+    FakeIdentity,
+    FakeIssuer,
+    InMemoryIdempotency,
+    InMemoryItems,
+    InMemoryRateLimiter,
+    InMemorySessions,
+    InMemoryUsage,
+    ListSink,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ALICE, BOB = "2088000000000001", "2088000000000002"
@@ -58,7 +67,9 @@ class World:
                                        request_id="req-1")
 
     def login(self, user: str = ALICE) -> str:
-        answer = self.post("/", {"authCode": self.identity.mint(user), "authSuccessScopes": ["auth_base"]})
+        answer = self.post(
+            "/", {"authCode": self.identity.mint(user), "authSuccessScopes": ["auth_base"]}
+        )
         assert answer.status == 200, answer.body
         return answer.body["sessionId"]
 

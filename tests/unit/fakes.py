@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from typing import Mapping
+from collections.abc import Mapping
 
 from miniapp.domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials
-from miniapp.errors import (Conflict, InvalidAuthCode, NotFound, QuotaExceeded, RateLimited,
-                            SessionNotFound)
+from miniapp.errors import (
+    Conflict,
+    InvalidAuthCode,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    SessionNotFound,
+)
 
 
 class Faults:

@@ -17,7 +17,9 @@ from .fakes import InMemoryItems, InMemoryUsage
 @pytest.fixture
 def kit() -> SimpleNamespace:
     items, usage = InMemoryItems(), InMemoryUsage()
-    return SimpleNamespace(items=items, usage=usage, compat=Compat(items=items, usage=usage, quota=3))
+    return SimpleNamespace(
+        items=items, usage=usage, compat=Compat(items=items, usage=usage, quota=3)
+    )
 
 
 def put(kit, user: str, **obj) -> None:

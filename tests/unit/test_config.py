@@ -38,7 +38,9 @@ def test_alipay_keys_are_passed_on_as_given_for_the_adapter_to_check() -> None:
 
 
 def test_timeouts_may_be_fractional_seconds() -> None:
-    settings = Settings.from_env({**DB_ENV, "OTS_RETRY_SECONDS": "0.5", "LOG_FLUSH_SECONDS": "0.25"}, "db")
+    settings = Settings.from_env(
+        {**DB_ENV, "OTS_RETRY_SECONDS": "0.5", "LOG_FLUSH_SECONDS": "0.25"}, "db"
+    )
     assert (settings.ots_retry_seconds, settings.log_flush_seconds) == (0.5, 0.25)
 
 
@@ -79,12 +81,18 @@ def test_a_config_error_never_shows_a_value() -> None:
 
 def test_an_idle_timeout_longer_than_the_lifetime_is_refused() -> None:
     with pytest.raises(ConfigError):
-        Settings.from_env({**DB_ENV, "SESSION_TTL_SECONDS": "100", "SESSION_IDLE_SECONDS": "200"}, "db")
+        Settings.from_env(
+            {**DB_ENV, "SESSION_TTL_SECONDS": "100", "SESSION_IDLE_SECONDS": "200"}, "db"
+        )
 
 
 def test_the_context_fills_region_account_service_log_and_endpoints() -> None:
     settings = Settings.from_env(SESSION_ENV, "session").with_context(CONTEXT, "session")
-    assert (settings.region, settings.account_id, settings.fc_service_name) == ("cn-shanghai", "123", "todo")
+    assert (settings.region, settings.account_id, settings.fc_service_name) == (
+        "cn-shanghai",
+        "123",
+        "todo",
+    )
     assert settings.ots_endpoint == "https://inst.cn-shanghai.ots.aliyuncs.com"
     assert settings.sls_endpoint == "https://cn-shanghai.log.aliyuncs.com"
     assert (settings.sls_project, settings.sls_logstore) == ("proj", "store")
@@ -93,7 +101,11 @@ def test_the_context_fills_region_account_service_log_and_endpoints() -> None:
 def test_the_environment_wins_over_the_context() -> None:
     env = {**DB_ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "REGION": "local-1", "SLS_PROJECT": "p2"}
     settings = Settings.from_env(env, "db").with_context(CONTEXT, "db")
-    assert (settings.ots_endpoint, settings.region, settings.sls_project) == ("http://127.0.0.1:9", "local-1", "p2")
+    assert (settings.ots_endpoint, settings.region, settings.sls_project) == (
+        "http://127.0.0.1:9",
+        "local-1",
+        "p2",
+    )
 
 
 def test_a_context_without_region_or_account_is_a_config_error() -> None:

@@ -30,7 +30,10 @@ def test_a_stale_update_is_a_conflict_result(world: World) -> None:
     sid = world.login()
     todo = world.ok(world.v2(sid, "add", text="x"))
     world.ok(world.v2(sid, "update", id=todo["id"], expectedVersion=1, text="y"))
-    assert error_code(world.v2(sid, "update", id=todo["id"], expectedVersion=1, text="z")) == "Conflict"
+    assert (
+        error_code(world.v2(sid, "update", id=todo["id"], expectedVersion=1, text="z"))
+        == "Conflict"
+    )
 
 
 def test_get_of_a_missing_todo_is_a_not_found_result(world: World) -> None:
@@ -39,10 +42,14 @@ def test_get_of_a_missing_todo_is_a_not_found_result(world: World) -> None:
 
 def test_the_2020_flow_answers_the_2020_shapes(world: World) -> None:
     sid = world.login()
-    assert world.db({"sid": sid, "op": "put", "obj": {"id": "buy milk", "completed": False}}) == {"data": None}
+    assert world.db({"sid": sid, "op": "put", "obj": {"id": "buy milk", "completed": False}}) == {
+        "data": None
+    }
     assert world.db({"sid": sid, "op": "get", "id": "buy milk"}) == {
         "data": {"id": "buy milk", "completed": False}}
-    assert world.db({"sid": sid, "op": "list"}) == {"data": [{"id": "buy milk", "completed": False}]}
+    assert world.db({"sid": sid, "op": "list"}) == {
+        "data": [{"id": "buy milk", "completed": False}]
+    }
     assert world.db({"sid": sid, "op": "remove", "id": "buy milk"}) == {"data": None}
     assert world.db({"sid": sid, "op": "get", "id": "buy milk"}) == {"data": None}
 
@@ -51,8 +58,16 @@ def test_2020_list_includes_v2_todos_as_rows(world: World) -> None:
     sid = world.login()
     todo = world.ok(world.v2(sid, "add", text="x"))
     rows = world.ok(world.db({"sid": sid, "op": "list"}))
-    assert rows == [{"id": todo["id"], "text": "x", "completed": False, "createdAt": todo["createdAt"],
-                     "updatedAt": todo["updatedAt"], "version": 1}]
+    assert rows == [
+        {
+            "id": todo["id"],
+            "text": "x",
+            "completed": False,
+            "createdAt": todo["createdAt"],
+            "updatedAt": todo["updatedAt"],
+            "version": 1,
+        }
+    ]
 
 
 def test_the_user_comes_from_the_session_only(world: World) -> None:
@@ -60,7 +75,10 @@ def test_the_user_comes_from_the_session_only(world: World) -> None:
     todo = world.ok(world.v2(alice, "add", text="alice's"))
     world.ok(world.db({"sid": alice, "op": "put", "obj": {"id": "diary"}}))
     assert error_code(world.v2(bob, "get", id=todo["id"])) == "NotFound"
-    assert error_code(world.v2(bob, "update", id=todo["id"], expectedVersion=1, text="x")) == "NotFound"
+    assert (
+        error_code(world.v2(bob, "update", id=todo["id"], expectedVersion=1, text="x"))
+        == "NotFound"
+    )
     assert error_code(world.v2(bob, "remove", id=todo["id"])) == "NotFound"
     assert world.ok(world.v2(bob, "list")) == {"items": [], "cursor": None}
     assert world.ok(world.db({"sid": bob, "op": "get", "id": "diary"})) is None
@@ -73,7 +91,10 @@ def test_the_user_comes_from_the_session_only(world: World) -> None:
 def test_a_client_sent_uid_is_refused_not_trusted(world: World) -> None:
     sid = world.login(BOB)
     assert error_code(world.db({"sid": sid, "op": "list", "uid": ALICE})) == "InvalidRequest"
-    assert error_code(world.db({"sid": sid, "op": "put", "obj": {"id": "x", "uid": ALICE}})) == "InvalidRequest"
+    assert (
+        error_code(world.db({"sid": sid, "op": "put", "obj": {"id": "x", "uid": ALICE}}))
+        == "InvalidRequest"
+    )
 
 
 @pytest.mark.parametrize("sid, code", [("A" * 43, "SessionNotFound"), ("nope", "SessionNotFound")])
@@ -95,7 +116,10 @@ BAD = [
     (b"x" * 70000, "PayloadTooLarge"),
     (b'{"v": 2, "sid": "S", "op": "add", "text": ""}', "InvalidRequest"),
     (b'{"v": 2, "sid": "S", "op": "add", "text": "x", "completed": "no"}', "InvalidRequest"),
-    (b'{"v": 2, "sid": "S", "op": "update", "id": "x", "expectedVersion": 1, "text": "y"}', "InvalidRequest"),
+    (
+        b'{"v": 2, "sid": "S", "op": "update", "id": "x", "expectedVersion": 1, "text": "y"}',
+        "InvalidRequest",
+    ),
     (b'{"v": 2, "sid": "S", "op": "list", "limit": 1000}', "InvalidRequest"),
     (b'{"sid": "S", "op": "put", "obj": {"id": "x", "nested": {"a": 1}}}', "InvalidRequest"),
     (b'{"sid": "S", "op": "put", "obj": {"id": "x", "n": 1e400}}', "InvalidRequest"),
@@ -104,10 +128,16 @@ BAD = [
 
 
 @pytest.mark.parametrize("raw, code", BAD)
-def test_a_bad_event_is_an_error_result_and_changes_nothing(world: World, raw: bytes, code: str) -> None:
+def test_a_bad_event_is_an_error_result_and_changes_nothing(
+    world: World, raw: bytes, code: str
+) -> None:
     sid = world.login()
     world.ok(world.v2(sid, "add", text="keep me"))
-    before = (copy.deepcopy(world.items.rows), dict(world.usage.counts), dict(world.idempotency.claims))
+    before = (
+        copy.deepcopy(world.items.rows),
+        dict(world.usage.counts),
+        dict(world.idempotency.claims),
+    )
     answer = world.db(raw=raw.replace(b'"S"', json.dumps(sid).encode()))
     assert error_code(answer) == code
     assert (world.items.rows, dict(world.usage.counts), dict(world.idempotency.claims)) == before
@@ -121,7 +151,9 @@ def test_validation_happens_before_the_session_lookup(world: World) -> None:
 def test_a_bug_is_an_internal_result_without_details(world: World, capsys) -> None:
     sid = world.login()
     world.items.fail_next("page", ZeroDivisionError("secret-detail"))
-    assert world.db({"sid": sid, "op": "list"}) == {"error": {"code": "Internal", "message": "internal error"}}
+    assert world.db({"sid": sid, "op": "list"}) == {
+        "error": {"code": "Internal", "message": "internal error"}
+    }
     assert "ZeroDivisionError" in capsys.readouterr().err
 
 
@@ -132,7 +164,11 @@ def test_each_event_gives_one_invocation_record_with_protocol_and_op(world: Worl
     world.db(raw=b"junk")
     records = [(r["protocol"], r["op"], r["outcome"]) for r in world.sink.of_kind("invocation")
                if r["function"] == "db"]
-    assert records == [("2020", "list", "ok"), ("v2", "add", "ok"), ("unknown", "unknown", "InvalidRequest")]
+    assert records == [
+        ("2020", "list", "ok"),
+        ("v2", "add", "ok"),
+        ("unknown", "unknown", "InvalidRequest"),
+    ]
 
 
 def test_the_invocation_record_carries_the_user_hash_not_the_user(world: World) -> None:

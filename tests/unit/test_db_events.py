@@ -50,7 +50,9 @@ def test_v2_get_and_remove_take_a_todo_id() -> None:
 def test_an_event_without_v_is_the_2020_protocol() -> None:
     assert ev.parse_db_event({"sid": SID, "op": "list"}) == ev.CompatList(SID)
     assert ev.parse_db_event({"sid": SID, "op": "get", "id": "milk"}) == ev.CompatGet(SID, "milk")
-    assert ev.parse_db_event({"sid": SID, "op": "remove", "id": "milk"}) == ev.CompatRemove(SID, "milk")
+    assert ev.parse_db_event({"sid": SID, "op": "remove", "id": "milk"}) == ev.CompatRemove(
+        SID, "milk"
+    )
     put = ev.parse_db_event({"sid": SID, "op": "put", "obj": {"id": "milk", "completed": False}})
     assert isinstance(put, ev.CompatPut) and put.obj.id == "milk"
 

@@ -17,9 +17,15 @@ DB = load_handler("db")
 
 def fc_context(request_id: str = "fc-req-9") -> SimpleNamespace:
     return SimpleNamespace(
-        request_id=request_id, region="cn-hangzhou", account_id="123",
-        credentials=SimpleNamespace(access_key_id="STS.svc", access_key_secret="s", security_token="t"),
-        function=SimpleNamespace(name="f"), service=SimpleNamespace(name="todo", log_project="", log_store=""))
+        request_id=request_id,
+        region="cn-hangzhou",
+        account_id="123",
+        credentials=SimpleNamespace(
+            access_key_id="STS.svc", access_key_secret="s", security_token="t"
+        ),
+        function=SimpleNamespace(name="f"),
+        service=SimpleNamespace(name="todo", log_project="", log_store=""),
+    )
 
 
 def call_wsgi(body: bytes, *, method: str = "POST", path: str = "/", content_length: bool = True,
@@ -60,7 +66,9 @@ def test_a_login_over_wsgi_is_200_with_the_2020_body(world: World) -> None:
     ("POST", "/", b'{"authCode": "nope"}', "401 Unauthorized"),
     ("POST", "/refresh", b'{"sessionId": "' + b"A" * 43 + b'"}', "401 Unauthorized"),
 ])
-def test_wsgi_statuses_match_the_error(world: World, method: str, path: str, body: bytes, status: str) -> None:
+def test_wsgi_statuses_match_the_error(
+    world: World, method: str, path: str, body: bytes, status: str
+) -> None:
     assert call_wsgi(body, method=method, path=path)[0] == status
 
 
@@ -70,7 +78,9 @@ def test_a_huge_body_is_413_and_is_not_read_whole(world: World) -> None:
                "CONTENT_LENGTH": "10000001", "REMOTE_ADDR": "1.2.3.4", "fc.context": fc_context()}
     seen = {}
     body = b"".join(SESSION.handler(environ, lambda s, h: seen.update(status=s)))
-    assert seen["status"].startswith("413") and json.loads(body)["error"]["code"] == "PayloadTooLarge"
+    assert (
+        seen["status"].startswith("413") and json.loads(body)["error"]["code"] == "PayloadTooLarge"
+    )
     assert stream.tell() <= 64 * 1024 + 1
 
 
@@ -92,7 +102,9 @@ def test_the_request_id_comes_from_fc(world: World) -> None:
 
 def test_the_db_handler_answers_json_text(world: World) -> None:
     sid = world.login()
-    out = DB.handler(json.dumps({"v": 2, "sid": sid, "op": "add", "text": "买牛奶"}).encode(), fc_context())
+    out = DB.handler(
+        json.dumps({"v": 2, "sid": sid, "op": "add", "text": "买牛奶"}).encode(), fc_context()
+    )
     assert isinstance(out, str) and json.loads(out)["data"]["text"] == "买牛奶"
     assert "买牛奶" in out and ": " not in out  # raw UTF-8 and compact, as JSON.stringify
 
@@ -108,15 +120,21 @@ def test_the_db_handler_turns_a_crashing_app_into_internal(monkeypatch, capsys) 
             raise RuntimeError("boom")
 
     monkeypatch.setattr(DB, "APPS", AppCache.fixed(Crashing()))
-    assert json.loads(DB.handler(b"{}", fc_context())) == {"error": {"code": "Internal", "message": "internal error"}}
+    assert json.loads(DB.handler(b"{}", fc_context())) == {
+        "error": {"code": "Internal", "message": "internal error"}
+    }
     assert "fc-req-9" in capsys.readouterr().err
 
 
-def test_a_misconfigured_session_function_answers_500_and_logs_the_variables(monkeypatch, capsys) -> None:
+def test_a_misconfigured_session_function_answers_500_and_logs_the_variables(
+    monkeypatch, capsys
+) -> None:
     monkeypatch.setattr(SESSION, "APPS", AppCache("session", lambda s, c: None, environ={}))
     status, _, body = call_wsgi(b"{}")
     assert status.startswith("500") and body["error"]["code"] == "Internal"
-    assert "misconfigured" in body["error"]["message"] and "DATA_KEY" not in body["error"]["message"]
+    assert (
+        "misconfigured" in body["error"]["message"] and "DATA_KEY" not in body["error"]["message"]
+    )
     assert "DATA_KEY" in capsys.readouterr().err
 
 

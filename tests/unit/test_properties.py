@@ -6,11 +6,12 @@ import copy
 import json
 import string
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from miniapp.domain.json_body import parse_json_object
 from miniapp.domain.db_events import parse_db_event
+from miniapp.domain.json_body import parse_json_object
 from miniapp.errors import MiniAppError
 
 from .conftest import ALICE, BOB, World
@@ -91,7 +92,9 @@ class TwoUsers(RuleBasedStateMachine):
         for user in USERS:
             page = self.world.v2(self.sid[user], "list", limit=100)["data"]
             assert page["cursor"] is None
-            assert {t["id"]: (t["text"], t["completed"], t["version"]) for t in page["items"]} == self.todos[user]
+            assert {
+                t["id"]: (t["text"], t["completed"], t["version"]) for t in page["items"]
+            } == self.todos[user]
             rows = self.world.db({"sid": self.sid[user], "op": "list"})["data"]
             assert {r["id"]: r for r in rows if r["id"] in self.rows[user]} == self.rows[user]
             assert len(rows) == self.count(user)
@@ -103,21 +106,32 @@ TestTwoUsers.settings = settings(max_examples=40, stateful_step_count=25, deadli
                                  suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 keys = st.sampled_from(["v", "sid", "op", "obj", "id", "text", "completed", "expectedVersion",
                         "limit", "cursor", "idempotencyKey", "uid", "extra"])
 ops = st.sampled_from(["put", "get", "list", "remove", "add", "update", "", "PUT", "drop"])
-events = st.fixed_dictionaries({}, optional={"v": st.sampled_from([2, 1, "2", True, 2.0, None]),
-                                             "op": ops | json_values}) | st.dictionaries(keys, json_values, max_size=6)
-raw_bodies = st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
+events = st.fixed_dictionaries(
+    {}, optional={"v": st.sampled_from([2, 1, "2", True, 2.0, None]), "op": ops | json_values}
+) | st.dictionaries(keys, json_values, max_size=6)
+raw_bodies = st.binary(max_size=200) | st.text(max_size=200).map(
+    lambda t: t.encode("utf-8", "surrogatepass")
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event=events, with_real_session=st.booleans())
-def test_a_malformed_event_gets_a_typed_error_and_changes_nothing(event: dict, with_real_session: bool) -> None:
+def test_a_malformed_event_gets_a_typed_error_and_changes_nothing(
+    event: dict, with_real_session: bool
+) -> None:
     world = World()
     sid = world.login()
     world.ok(world.v2(sid, "add", text="keep"))
@@ -153,7 +167,11 @@ def test_the_session_app_never_answers_5xx_to_garbage(body, path: str, method: s
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(alphabet=string.printable + "\u00e9\u4e70\U0001f642\u200b\ufeff", min_size=0, max_size=1100))
+@given(
+    text=st.text(
+        alphabet=string.printable + "\u00e9\u4e70\U0001f642\u200b\ufeff", min_size=0, max_size=1100
+    )
+)
 def test_text_either_round_trips_exactly_or_is_invalid_request(text: str) -> None:
     world = World()
     answer = world.v2(world.login(), "add", text=text)

@@ -11,10 +11,17 @@ from .conftest import ALICE, IP, World
 
 
 def test_post_root_answers_exactly_the_2020_shape(world: World) -> None:
-    answer = world.post("/", {"authCode": world.identity.mint(ALICE), "authSuccessScopes": ["auth_base"]})
+    answer = world.post(
+        "/", {"authCode": world.identity.mint(ALICE), "authSuccessScopes": ["auth_base"]}
+    )
     assert answer.status == 200
     assert set(answer.body) == {"sessionId", "sts"}
-    assert set(answer.body["sts"]) == {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}
+    assert set(answer.body["sts"]) == {
+        "AccessKeyId",
+        "AccessKeySecret",
+        "SecurityToken",
+        "Expiration",
+    }
 
 
 def test_answers_are_json_and_never_cached(world: World) -> None:
@@ -36,7 +43,9 @@ def test_the_trigger_root_may_come_without_a_slash(world: World) -> None:
     (b'{"authCode": "' + b"a" * 70000 + b'"}', 413, "PayloadTooLarge"),
     (b'{"authCode": "unknown-code"}', 401, "InvalidAuthCode"),
 ])
-def test_a_bad_login_answers_its_status_and_code(world: World, raw: bytes, status: int, code: str) -> None:
+def test_a_bad_login_answers_its_status_and_code(
+    world: World, raw: bytes, status: int, code: str
+) -> None:
     answer = world.post("/", raw=raw)
     assert (answer.status, answer.body["error"]["code"]) == (status, code)
     assert world.sessions.rows == {}

@@ -10,8 +10,13 @@ import pytest
 
 from miniapp.crypto import TokenCipher, UserHasher
 from miniapp.domain.access import DbFunctionRef
-from miniapp.errors import (InvalidAuthCode, RateLimited, SessionExpired, SessionNotFound,
-                            UpstreamUnavailable)
+from miniapp.errors import (
+    InvalidAuthCode,
+    RateLimited,
+    SessionExpired,
+    SessionNotFound,
+    UpstreamUnavailable,
+)
 from miniapp.services.login import Login, LoginLimits
 from miniapp.services.sessions import SessionLifetime, Sessions
 

@@ -198,7 +198,9 @@ def test_v2_does_not_see_or_remove_2020_rows(kit) -> None:
 
 
 def test_list_pages_through_every_todo_in_creation_order(kit) -> None:
-    kit.todos = Todos(items=kit.items, usage=kit.usage, idempotency=kit.idem, clock=kit.clock, quota=100)
+    kit.todos = Todos(
+        items=kit.items, usage=kit.usage, idempotency=kit.idem, clock=kit.clock, quota=100
+    )
     added = []
     for n in range(7):
         kit.clock.advance(1)

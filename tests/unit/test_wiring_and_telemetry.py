@@ -60,11 +60,14 @@ def test_importing_a_handler_imports_no_sdk() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    code = ("import importlib.util, sys\n"
-            f"spec = importlib.util.spec_from_file_location('h', r'{root / 'functions/db/index.py'}')\n"
-            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-            "heavy = [n for n in ('tablestore', 'aliyun', 'alipay', 'aliyunsdkcore', 'cryptography') if n in sys.modules]\n"
-            "print(','.join(heavy))")
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('h', r'{root / 'functions/db/index.py'}')\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "heavy = [n for n in ('tablestore', 'aliyun', 'alipay', 'aliyunsdkcore', 'cryptography')"
+        " if n in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -91,7 +94,9 @@ def test_an_unknown_user_is_an_empty_hash() -> None:
 
 def test_an_unknown_audit_event_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
-        telemetry(ListSink()).audit(request_id="r", event="deleted_everything", outcome="ok", user_id=None)
+        telemetry(ListSink()).audit(
+            request_id="r", event="deleted_everything", outcome="ok", user_id=None
+        )
 
 
 @pytest.mark.parametrize("error", [ConnectionError("down"), RuntimeError("bug"), TimeoutError()])
@@ -152,7 +157,10 @@ def test_the_real_adapters_compose_into_both_apps_without_network() -> None:
     from miniapp.wiring import build_db_app, build_session_app
 
     private, public = _rsa_pems()
-    assert isinstance(build_session_app(Settings.from_env(_session_env(private, public), "session"), FC), SessionApp)
+    assert isinstance(
+        build_session_app(Settings.from_env(_session_env(private, public), "session"), FC),
+        SessionApp,
+    )
     assert isinstance(build_db_app(Settings.from_env(ENV, "db"), FC), DbApp)
 
 

@@ -148,13 +148,22 @@ class AuthorizationServer:
     def _issue(self, conn: sqlite3.Connection, user_id: str, scopes: str, now: float) -> TokenGrant:
         # The real tokens carry the scope in their prefix (authbseB… / authusrB…); so do ours.
         prefix = "authusrB" if "auth_user" in scopes.split(",") else "authbseB"
-        grant = TokenGrant(user_id=user_id, access_token=prefix + secrets.token_hex(16),
-                           expires_in=ACCESS_TOKEN_TTL, refresh_token=prefix + secrets.token_hex(16),
-                           re_expires_in=REFRESH_TOKEN_TTL, auth_start=now)
-        conn.execute("INSERT INTO access_tokens (token, user_id, scopes, expires_at)"
-                     " VALUES (?, ?, ?, ?)", (grant.access_token, user_id, scopes, now + ACCESS_TOKEN_TTL))
-        conn.execute("INSERT INTO refresh_tokens (token, user_id, scopes, expires_at)"
-                     " VALUES (?, ?, ?, ?)", (grant.refresh_token, user_id, scopes, now + REFRESH_TOKEN_TTL))
+        grant = TokenGrant(
+            user_id=user_id,
+            access_token=prefix + secrets.token_hex(16),
+            expires_in=ACCESS_TOKEN_TTL,
+            refresh_token=prefix + secrets.token_hex(16),
+            re_expires_in=REFRESH_TOKEN_TTL,
+            auth_start=now,
+        )
+        conn.execute(
+            "INSERT INTO access_tokens (token, user_id, scopes, expires_at) VALUES (?, ?, ?, ?)",
+            (grant.access_token, user_id, scopes, now + ACCESS_TOKEN_TTL),
+        )
+        conn.execute(
+            "INSERT INTO refresh_tokens (token, user_id, scopes, expires_at) VALUES (?, ?, ?, ?)",
+            (grant.refresh_token, user_id, scopes, now + REFRESH_TOKEN_TTL),
+        )
         return grant
 
 

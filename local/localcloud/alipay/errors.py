@@ -37,7 +37,9 @@ _INVALID = ("40002", "Invalid Arguments")
 
 # 20000: the platform itself failed; callers should retry later.
 UNKNOWN_ERROR = ErrorCode(*_SYSTEM, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
-GATEWAY_UNKNOWN_ERROR = ErrorCode(*_SYSTEM, "aop.unknow-error", "服务暂不可用（网关自身的未知错误）")
+GATEWAY_UNKNOWN_ERROR = ErrorCode(
+    *_SYSTEM, "aop.unknow-error", "服务暂不可用（网关自身的未知错误）"
+)
 
 # 20001: the user's access token (auth_token) does not allow the call.
 INVALID_AUTH_TOKEN = ErrorCode(*_TOKEN, "aop.invalid-auth-token", "无效的访问令牌")
@@ -65,8 +67,12 @@ INVALID_SIGNATURE = ErrorCode(*_INVALID, "isv.invalid-signature",
 # alipay.system.oauth.token
 GRANT_TYPE_INVALID = ErrorCode(*_INVALID, "isv.grant-type-invalid", "grant_type参数不正确")
 CODE_INVALID = ErrorCode(*_INVALID, "isv.code-invalid", "授权码code无效")
-REFRESH_TOKEN_INVALID = ErrorCode(*_INVALID, "isv.refresh-token-invalid", "刷新令牌refresh_token无效")
-REFRESH_TOKEN_TIME_OUT = ErrorCode(*_INVALID, "isv.refresh-token-time-out", "刷新令牌refresh_token过期")
+REFRESH_TOKEN_INVALID = ErrorCode(
+    *_INVALID, "isv.refresh-token-invalid", "刷新令牌refresh_token无效"
+)
+REFRESH_TOKEN_TIME_OUT = ErrorCode(
+    *_INVALID, "isv.refresh-token-time-out", "刷新令牌refresh_token过期"
+)
 
 
 def system_error(sub_code: str | None) -> AlipayError:

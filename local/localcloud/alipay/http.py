@@ -18,8 +18,8 @@ from ..clock import Clock
 from ..faults import DropConnection, Fault, FaultBoard
 from ..httpshell import HttpRequest, HttpResponse, json_response
 from ..state import Database
-from .core import SCHEMA, AuthorizationServer, InvalidSandboxRequest, TokenGrant
 from . import errors
+from .core import SCHEMA, AuthorizationServer, InvalidSandboxRequest, TokenGrant
 from .errors import AlipayError, system_error
 from .gateway import OAUTH_TOKEN, GatewayCall, check_call, read_params
 from .keys import AlipayKeys, ensure_keys, load_private_key, load_public_key

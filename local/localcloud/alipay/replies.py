@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Mapping
+from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -11,7 +11,8 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..account import Account
 from ..clock import Clock

@@ -25,7 +25,9 @@ class FcApiError(Exception):
 
 
 def missing_header(name: str) -> FcApiError:
-    return FcApiError(400, "MissingRequiredHeader", f"required HTTP header {name} was not specified")
+    return FcApiError(
+        400, "MissingRequiredHeader", f"required HTTP header {name} was not specified"
+    )
 
 
 def signature_mismatch() -> FcApiError:

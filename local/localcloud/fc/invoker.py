@@ -7,15 +7,15 @@ import atexit
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from ..account import Account
 from ..clock import Clock
 from ..template import FunctionDecl, ServiceDecl, Template
 from . import errors, protocol
-from .context import (CredentialIssuer, RoleCredentialCache, context_dict,
-                      instance_environment)
+from .context import CredentialIssuer, RoleCredentialCache, context_dict, instance_environment
 from .workers import FunctionPool, Instance, InstanceFailed, Reaper, Throttled
 
 log = logging.getLogger("localcloud.fc")
@@ -96,7 +96,8 @@ class Invoker:
         started = time.monotonic()
         try:
             credentials = self._credentials.for_service(service)
-        except Exception as exc:  # the issuer refused (e.g. a role the local STS does not know)
+        # The issuer refused (e.g. a role the local STS does not know)
+        except Exception as exc:  # noqa: BLE001
             log.warning("assuming %s for %s failed: %s", service.role_arn, service.name, exc)
             raise errors.FcApiError(403, "AccessDenied", f"Function Compute could not assume "
                                     f"the service role '{service.role_arn}'") from None

@@ -20,13 +20,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from localcloud.fc import protocol
 
 _current = threading.local()
-_active: dict[str, "_RequestLog"] = {}
+_active: dict[str, _RequestLog] = {}
 _active_lock = threading.Lock()
 _send_lock = threading.Lock()
 
@@ -98,7 +99,7 @@ def _log_for_thread() -> _RequestLog | None:
 class _RoutedBytes:
     """`sys.stdout.buffer`: some libraries write bytes; they are routed the same way."""
 
-    def __init__(self, text: "_RoutedStream") -> None:
+    def __init__(self, text: _RoutedStream) -> None:
         self._text = text
 
     def write(self, data: bytes) -> int:
@@ -116,8 +117,10 @@ class _RoutedStream(io.TextIOBase):
         self._fallback = fallback
         self.buffer = _RoutedBytes(self)
 
+    # typeshed declares TextIOBase.encoding a plain attribute; a read-only property is what
+    # io's own streams have at run time.
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]  # see the comment above
         return "utf-8"
 
     def writable(self) -> bool:
@@ -231,7 +234,7 @@ def _handle(message: dict[str, Any], result_fd: int) -> None:
                 "wsgi.errors": sys.stderr, "wsgi.multithread": True,
                 "wsgi.multiprocess": False, "wsgi.run_once": False, "fc.context": context})
             answer.update(ok=True, **_call_wsgi(_resolve(context.function.handler), environ))
-    except Exception as exc:  # the function's own failure, reported FC's way
+    except Exception as exc:  # noqa: BLE001 - the function's own failure, reported FC's way
         error = _error(exc)
         log.write("".join(traceback.format_exception(exc)))
         answer.update(ok=False, error=error)

@@ -11,11 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-from ..credentials import (CredentialBook, CredentialError, ExpiredSecurityToken,
-                           InvalidSecurityToken, Principal, UnknownAccessKey)
+from ..credentials import (
+    CredentialBook,
+    CredentialError,
+    ExpiredSecurityToken,
+    InvalidSecurityToken,
+    Principal,
+    UnknownAccessKey,
+)
 from ..httpshell import HttpRequest
 from . import errors
 

@@ -11,10 +11,15 @@ import email.utils
 import hashlib
 import hmac
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
-from ..credentials import (CredentialBook, CredentialError, ExpiredSecurityToken,
-                           InvalidSecurityToken, Principal)
+from ..credentials import (
+    CredentialBook,
+    CredentialError,
+    ExpiredSecurityToken,
+    InvalidSecurityToken,
+    Principal,
+)
 from ..policy import is_allowed
 from .core import SlsError
 
@@ -54,7 +59,9 @@ def authenticate(credentials: CredentialBook, method: str, path: str, query: Map
     scheme, _, rest = authorization.partition(" ")
     access_key_id, _, signature = rest.partition(":")
     if scheme != "LOG" or not access_key_id or not signature:
-        raise _unauthorized("the Authorization header is missing or not 'LOG accessKeyId:signature'")
+        raise _unauthorized(
+            "the Authorization header is missing or not 'LOG accessKeyId:signature'"
+        )
     _check_date(headers.get("date") or headers.get("x-log-date", ""))
     try:
         principal = credentials.resolve(access_key_id, headers.get("x-acs-security-token"))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..clock import Clock
 from ..state import Database
@@ -48,7 +48,8 @@ DEFAULT_SHARD_COUNT = 2
 
 
 class SlsError(Exception):
-    """A refusal in Log Service's own terms; the HTTP shell renders it as `{errorCode, errorMessage}`."""
+    """A refusal in Log Service's own terms; the HTTP shell renders it as
+    `{errorCode, errorMessage}`."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")

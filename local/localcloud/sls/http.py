@@ -12,9 +12,9 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 from ..account import Account
 from ..clock import Clock
@@ -42,7 +42,7 @@ class _Route:
     api: str  # the API name faults and errors speak of
     action: str  # the RAM action an inline policy must allow
     logstore: str | None
-    handler: Callable[["LogServiceEmulator", HttpRequest, str, str | None], HttpResponse]
+    handler: Callable[[LogServiceEmulator, HttpRequest, str, str | None], HttpResponse]
 
 
 def _bool(value: object) -> bool:

@@ -11,9 +11,9 @@ search (`#"..."`); those are refused with a `QueryError` whose message says so.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Callable, Mapping
 
 # Log Service's default token delimiters (the index "token" setting), plus whitespace.
 _VALUE_DELIMITERS = re.compile(r"[,'\";=()\[\]{}?@&<>/:\s]+")
@@ -21,7 +21,8 @@ _VALUE_DELIMITERS = re.compile(r"[,'\";=()\[\]{}?@&<>/:\s]+")
 _QUERY_DELIMITERS = re.compile(r"[,'\";=()\[\]{}@&<>/:\s]+")
 _KEYWORDS = {"and", "or", "not"}
 
-Fields = Mapping[str, str]  # a log as the query sees it: content keys plus __topic__, __source__, __tag__:k
+# A log as the query sees it: content keys plus __topic__, __source__, __tag__:k.
+Fields = Mapping[str, str]
 Predicate = Callable[[Fields], bool]
 
 
@@ -84,7 +85,7 @@ def _lex(text: str) -> list[_Tok]:
                 raise QueryError(f"numeric range queries ({word!r}) are not supported by the "
                                  "local Log Service; use key: value terms")
             if word.startswith("#"):
-                raise QueryError("phrase search (#\"...\") is not supported by the local Log Service")
+                raise QueryError('phrase search (#"...") is not supported by the local Log Service')
             tokens.append(_Tok("word", word))
             i = j
     return tokens
@@ -112,6 +113,7 @@ class _Parser:
     def parse(self) -> Predicate:
         pred = self._or()
         if self._peek() is not None:
+            # _peek() is not None: checked just above.
             raise QueryError(f"unexpected {self._peek().text!r} in query")  # type: ignore[union-attr]
         return pred
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Mapping
+from collections.abc import Mapping
 
 import lz4.block
-from aliyun.log.log_logs_raw_pb2 import LogGroupRaw
+
+# The SDK's generated module builds its classes at import time; mypy cannot see them.
+from aliyun.log.log_logs_raw_pb2 import LogGroupRaw  # type: ignore[attr-defined]  # see above
 
 from .core import LogRecord, SlsError
 
@@ -40,7 +42,7 @@ def decompress(body: bytes, headers: Mapping[str, str]) -> bytes:
     try:
         raw = (lz4.block.decompress(body, uncompressed_size=raw_size) if kind == "lz4"
                else zlib.decompress(body))
-    except Exception:  # lz4 and zlib raise several types for corrupt input
+    except Exception:  # noqa: BLE001 - lz4 and zlib raise several types for corrupt input
         raise _invalid(f"the body cannot be decompressed as {kind}") from None
     if len(raw) != raw_size:
         raise SlsError(400, "InvalidBodyRawSize", "x-log-bodyrawsize is invalid.")
@@ -51,7 +53,8 @@ def decode_log_group(raw: bytes) -> list[LogRecord]:
     group = LogGroupRaw()
     try:
         group.ParseFromString(raw)
-    except Exception:  # protobuf's DecodeError, and RuntimeWarning-ish errors on missing fields
+    # Protobuf's DecodeError, and RuntimeWarning-ish errors on missing fields.
+    except Exception:  # noqa: BLE001
         raise _invalid("the body is not a valid LogGroup protobuf") from None
     tags = tuple((t.Key, t.Value) for t in group.LogTags)
     records = []

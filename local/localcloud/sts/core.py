@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..account import Account
 from ..credentials import CredentialBook, IssuedCredentials, Principal

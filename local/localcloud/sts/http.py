@@ -17,17 +17,24 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..account import Account
 from ..clock import Clock
-from ..credentials import (CredentialBook, CredentialError, ExpiredSecurityToken,
-                           IssuedCredentials, Principal, UnknownAccessKey)
+from ..credentials import (
+    CredentialBook,
+    CredentialError,
+    ExpiredSecurityToken,
+    IssuedCredentials,
+    Principal,
+    UnknownAccessKey,
+)
 from ..faults import DropConnection, Fault, FaultBoard
 from ..httpshell import HttpRequest, HttpResponse, json_response
-from . import policy as policies
 from ..policy import is_allowed
+from . import policy as policies
 from .core import DEFAULT_DURATION, RoleAssumer, RoleSpec, StsError, assumed_role_user, role_id
 
 log = logging.getLogger("localcloud.sts")
@@ -150,7 +157,9 @@ class StsEmulator:
 
     def _resolve(self, access_key_id: str, token: str | None) -> Principal:
         if access_key_id.startswith("STS.") and not token:
-            raise StsError(400, "MissingSecurityToken", "SecurityToken is mandatory for this action.")
+            raise StsError(
+                400, "MissingSecurityToken", "SecurityToken is mandatory for this action."
+            )
         try:
             return self._credentials.resolve(access_key_id, token)
         except UnknownAccessKey:

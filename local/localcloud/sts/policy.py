@@ -5,7 +5,8 @@ shared by every emulator that serves STS credentials.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 MAX_POLICY_LENGTH = 2048  # characters of the Policy parameter (older docs said 1024)
 _EFFECTS = ("Allow", "Deny")

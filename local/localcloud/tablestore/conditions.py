@@ -9,8 +9,8 @@ never satisfy a comparison, as the cloud does not convert between them.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 import tablestore.protobuf.table_store_filter_pb2 as fpb
 from google.protobuf.message import DecodeError
@@ -59,7 +59,7 @@ class SingleColumn:
 @dataclass(frozen=True)
 class Composite:
     combinator: int  # fpb.LO_NOT | LO_AND | LO_OR
-    parts: tuple["ColumnFilter", ...]
+    parts: tuple[ColumnFilter, ...]
 
     def matches(self, columns: Columns) -> bool:
         if self.combinator == fpb.LO_NOT:
@@ -69,7 +69,7 @@ class Composite:
         return any(p.matches(columns) for p in self.parts)
 
 
-ColumnFilter = Union[SingleColumn, Composite]
+ColumnFilter = SingleColumn | Composite
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,8 @@ def parse_filter(data: bytes) -> ColumnFilter:
 
 def _parse(message: object, data: bytes) -> None:
     try:
-        message.ParseFromString(data)  # type: ignore[attr-defined]
+        message.ParseFromString(data)  # type: ignore[attr-defined]  # a protobuf message
     except DecodeError:
         raise invalid("Failed to parse the filter.") from None
-    if not message.IsInitialized():  # type: ignore[attr-defined]
+    if not message.IsInitialized():  # type: ignore[attr-defined]  # likewise
         raise invalid("Failed to parse the filter: missing required fields.")

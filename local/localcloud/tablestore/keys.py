@@ -42,7 +42,7 @@ def check_key(meta: TableMeta, key: PrimaryKey, *, bounds: bool = False,
     schema = meta.primary_key
     if len(key) != len(schema):
         raise invalid(f"Validate PK size fail. Input: {len(key)}, Meta: {len(schema)}.")
-    for (name, value), column in zip(key, schema):
+    for (name, value), column in zip(key, schema, strict=True):
         if name != column.name:
             raise invalid(f"Validate PK name fail. Input: {name}, Meta: {column.name}.")
         if value is KeyBound.INF_MIN or value is KeyBound.INF_MAX:
@@ -78,6 +78,7 @@ def encode_key(key: PrimaryKey) -> bytes:
             out += _VALUE + struct.pack(">Q", value + (1 << 63))
         else:
             raw = value.encode("utf-8") if isinstance(value, str) else value
+            # A bound (INF_MIN, INF_MAX, AUTO_INCREMENT) was handled above; this is bytes.
             escaped = raw.replace(b"\x00", b"\x00\xff")  # type: ignore[union-attr]
             out += _VALUE + escaped + b"\x00\x00"
     return bytes(out)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .conditions import ColumnFilter
@@ -94,8 +94,8 @@ class KeyBound(enum.Enum):
 
 
 # STRING is str, BINARY is bytes; bool is checked before int everywhere (bool is an int).
-CellValue = Union[int, float, bool, str, bytes]
-PkValue = Union[int, str, bytes, KeyBound]
+CellValue = int | float | bool | str | bytes
+PkValue = int | str | bytes | KeyBound
 PrimaryKey = tuple[tuple[str, PkValue], ...]
 
 
@@ -184,4 +184,4 @@ class ReadOptions:
     columns: tuple[str, ...] = ()  # empty: every column
     max_versions: int | None = 1
     time_range: tuple[int, int] | None = None  # [start, end) in milliseconds
-    row_filter: "ColumnFilter | None" = None
+    row_filter: ColumnFilter | None = None

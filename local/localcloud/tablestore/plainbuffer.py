@@ -89,8 +89,9 @@ def _read_value(r: _Reader, crc: int, key: bool) -> tuple[CellValue | KeyBound, 
     vtype = r.byte()
     crc = _CRC8[crc ^ vtype]
     if vtype == VT_INTEGER:
-        value: CellValue | KeyBound = r.int64()
-        crc = _crc_int(crc, value, 8)
+        number = r.int64()
+        crc = _crc_int(crc, number, 8)
+        value: CellValue | KeyBound = number
     elif vtype in (VT_STRING, VT_BLOB):
         size = r.int32()
         raw = r.take(size)
@@ -141,7 +142,7 @@ def _read_key_cell(r: _Reader) -> tuple[str, PkValue, int]:
     value, crc = _read_value(r, crc, key=True)
     r.next_tag()
     _read_checksum(r, crc, TAG_CELL_CHECKSUM)
-    return name, value, crc  # type: ignore[return-value]
+    return name, value, crc  # type: ignore[return-value]  # key=True reads key types only
 
 
 def _read_cell(r: _Reader) -> tuple[Cell, int]:
@@ -167,7 +168,7 @@ def _read_cell(r: _Reader) -> tuple[Cell, int]:
     if op is not CellOp.PUT:
         crc = _CRC8[crc ^ int(op)]
     _read_checksum(r, crc, TAG_CELL_CHECKSUM)
-    return Cell(name, value, timestamp, op), crc  # type: ignore[arg-type]
+    return Cell(name, value, timestamp, op), crc  # type: ignore[arg-type]  # key=False: no bounds
 
 
 def read_row(data: bytes) -> RowImage:
@@ -206,7 +207,7 @@ def read_variant(data: bytes) -> CellValue:
     value, _ = _read_value(r, 0, key=False)
     if r.pos != len(r.data):
         raise invalid("Invalid column value in filter.")
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value]  # key=False never reads a KeyBound
 
 
 # -- writing -----------------------------------------------------------------------------------

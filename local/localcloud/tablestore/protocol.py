@@ -6,7 +6,8 @@ empty, because the SDK's parser and `SerializeToString` insist on them.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import tablestore.protobuf.table_store_pb2 as pb
 
@@ -21,6 +22,9 @@ from .messages import (
 )
 from .model import KeyColumn, TableMeta, TablestoreError, invalid
 from .plainbuffer import read_row, write_row, write_rows
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 # authorize(api, table_name or None) raises TablestoreError when the caller may not do it.
 Authorize = Callable[[str, "str | None"], None]
@@ -160,6 +164,7 @@ class Protocol:
         authorize(api, req.table_name)
         data = getattr(req, field)
         check_write_size(len(data))
+        # `kind` is one of RowChange's three literals (the callers pass them).
         change = RowChange(kind, read_row(data),  # type: ignore[arg-type]
                            row_condition(req.condition), return_content(req))
         result = self._core.write(req.table_name, change)
@@ -206,12 +211,12 @@ class Protocol:
             tables.append((table.table_name, keys, read_options(table)))
         results = self._core.batch_get(tables)
         resp = pb.BatchGetRowResponse()
-        for (name, _, _), rows in zip(tables, results):
+        for (name, _, _), rows in zip(tables, results, strict=True):
             out = resp.tables.add()
             out.table_name = name
             for result in rows:
                 item = out.rows.add()
-                if _set_row_error(item, result):
+                if _set_row_error(result, item):
                     continue
                 _set_consumed(item.consumed, result[1], 0)
                 item.row = _row_bytes(result[0])
@@ -224,18 +229,19 @@ class Protocol:
         tables = []
         for table in req.tables:
             authorize("BatchWriteRow", table.table_name)
+            # _WRITE_KINDS holds only RowChange's three literals.
             changes = [RowChange(_WRITE_KINDS[r.type],  # type: ignore[arg-type]
                                  read_row(r.row_change), row_condition(r.condition),
                                  return_content(r)) for r in table.rows]
             tables.append((table.table_name, changes))
         results = self._core.batch_write(tables)
         resp = pb.BatchWriteRowResponse()
-        for (name, _), rows in zip(tables, results):
+        for (name, _), rows in zip(tables, results, strict=True):
             out = resp.tables.add()
             out.table_name = name
             for result in rows:
                 item = out.rows.add()
-                if _set_row_error(item, result):
+                if _set_row_error(result, item):
                     continue
                 _set_consumed(item.consumed, result.read_cu, result.write_cu)
                 if result.row is not None:
@@ -243,10 +249,10 @@ class Protocol:
         return resp
 
 
-def _set_row_error(item: Any, result: Any) -> bool:
+def _set_row_error(result: object, item: Any) -> TypeIs[TablestoreError]:
     """One row of a batch answer: marks it failed (True) or successful (False, the caller fills
     in the rest). A batch answers per row: one row's error does not fail the others."""
     item.is_ok = not isinstance(result, TablestoreError)
-    if not item.is_ok:
+    if isinstance(result, TablestoreError):
         item.error.code, item.error.message = result.code, result.message
     return not item.is_ok

@@ -8,7 +8,7 @@ create a row that did not exist.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import cells as cellops
 from .conditions import Columns
@@ -81,6 +81,7 @@ def put_columns(cells: tuple[Cell, ...], now_ms: int) -> Columns:
     columns: Columns = {}
     for cell in cells:
         ts = cell.timestamp if cell.timestamp is not None else now_ms
+        # A PUT cell always carries a value (the PlainBuffer parser makes sure).
         cellops.put_version(columns, cell.name, ts, cell.value)  # type: ignore[arg-type]
     return columns
 
@@ -93,6 +94,7 @@ def apply_update(current: Columns | None, cells: tuple[Cell, ...], now_ms: int) 
     for cell in cells:
         ts = cell.timestamp if cell.timestamp is not None else now_ms
         if cell.op is CellOp.PUT:
+            # A PUT cell always carries a value, as above.
             cellops.put_version(columns, cell.name, ts, cell.value)  # type: ignore[arg-type]
         elif cell.op is CellOp.DELETE_ONE:
             cellops.delete_version(columns, cell.name, ts)
@@ -103,7 +105,7 @@ def apply_update(current: Columns | None, cells: tuple[Cell, ...], now_ms: int) 
             base = versions[0][1] if versions else 0
             if isinstance(base, bool) or not isinstance(base, int):
                 raise invalid(f"Column '{cell.name}' is not an INTEGER and cannot be incremented.")
-            total = base + cell.value  # type: ignore[operator]
+            total = base + cell.value  # type: ignore[operator]  # the parser admits only ints here
             if not _INT64[0] <= total <= _INT64[1]:
                 raise invalid(f"Increment of column '{cell.name}' overflows INTEGER.")
             cellops.put_version(columns, cell.name, now_ms, total)

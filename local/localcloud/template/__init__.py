@@ -10,8 +10,17 @@ the ROS resources `ALIYUN::OTS::Instance`, `ALIYUN::OTS::Table`, `ALIYUN::SLS::P
 Anything else raises `TemplateError` naming the YAML path.
 """
 from .loader import load_template
-from .model import (FunctionDecl, HttpTriggerDecl, LogstoreDecl, RoleDecl, ServiceDecl,
-                    TableDecl, Template, TemplateError, TimerDecl)
+from .model import (
+                    FunctionDecl,
+                    HttpTriggerDecl,
+                    LogstoreDecl,
+                    RoleDecl,
+                    ServiceDecl,
+                    TableDecl,
+                    Template,
+                    TemplateError,
+                    TimerDecl,
+)
 from .yamlio import declared_parameters
 
 __all__ = [

@@ -8,8 +8,9 @@ unpacked package (the ROS emulator unzips it from the local OSS; a direct load m
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .model import FunctionDecl, HttpTriggerDecl, ServiceDecl, TemplateError, TimerDecl
 from .resources import FC_FUNCTION, FC_SERVICE, FC_TRIGGER, ResourceGraph

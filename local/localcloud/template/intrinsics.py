@@ -7,7 +7,8 @@ matter; a reference cycle is reported instead of recursing forever.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from .model import TemplateError
 

@@ -6,14 +6,15 @@ deployment fails.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import fcplain, ros, serverless
+from .fcplain import CodeLocator
 from .intrinsics import Resolver
 from .model import Template, TemplateError
 from .parameters import resolve_parameters
-from .fcplain import CodeLocator
 from .resources import FUNCTION, KINDS, SERVICE, RawResource, ResourceGraph, Stack
 from .yamlio import read_yaml
 

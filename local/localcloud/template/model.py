@@ -2,9 +2,10 @@
 with every intrinsic already resolved. Frozen, so emulators can share them freely."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class TemplateError(ValueError):

@@ -4,8 +4,9 @@ refuses to create the stack."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .model import TemplateError
 

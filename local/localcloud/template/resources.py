@@ -7,8 +7,9 @@ work in any order; a property a type does not document is an error, never silent
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .intrinsics import Resolver
 from .model import TemplateError

@@ -2,7 +2,8 @@
 roles (with the policies attached to them inline, by name or by separate attachment resources)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..policy import SYSTEM_POLICIES
 from .model import LogstoreDecl, RoleDecl, TableDecl, TemplateError

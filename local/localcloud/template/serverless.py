@@ -3,8 +3,9 @@ events (HTTP and Timer triggers), turned into declarations the FC emulator runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .model import FunctionDecl, HttpTriggerDecl, ServiceDecl, TemplateError, TimerDecl
 from .resources import FUNCTION, SERVICE, ResourceGraph, Stack

@@ -5,7 +5,7 @@ Duplicate mapping keys are refused too: YAML would silently keep the last one.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -22,7 +22,8 @@ def _intrinsic(loader: _RosLoader, tag_suffix: str, node: yaml.Node) -> dict[str
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)
+        # PyYAML builds three kinds of node; what is left is a mapping.
+        value = loader.construct_mapping(cast(yaml.MappingNode, node), deep=True)
     key = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
     return {key: value}
 
@@ -38,8 +39,11 @@ def _mapping(loader: _RosLoader, node: yaml.MappingNode, deep: bool = False) -> 
 
 
 _RosLoader.add_multi_constructor("!", _intrinsic)
-_RosLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                           lambda loader, node: _mapping(loader, node, deep=True))
+def _deep_mapping(loader: _RosLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    return _mapping(loader, node, deep=True)
+
+
+_RosLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _deep_mapping)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

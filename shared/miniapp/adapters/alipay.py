@@ -48,6 +48,7 @@ def _import_sdk() -> Any:
     """
     if "alipay" not in sys.modules and "alipay.loggers" not in sys.modules:
         stand_in = types.ModuleType("alipay.loggers")
+        # A bare ModuleType declares no attributes; this stand-in gets the one the SDK reads.
         stand_in.logger = logging.getLogger(_SDK_LOGGER)  # type: ignore[attr-defined]
         sys.modules["alipay.loggers"] = stand_in
     import alipay
@@ -80,7 +81,7 @@ class AlipayIdentityProvider:
             )
         except KeyFormatError as exc:
             raise Internal(f"Alipay key configuration: {exc}") from None
-        except Exception:  # the key text must not end up in a traceback
+        except Exception:  # noqa: BLE001 - the key text must not end up in a traceback
             raise Internal("Alipay client configuration") from None
         # The gateway is not a constructor parameter: the SDK keeps it in `_gateway`
         # (production or sandbox URL by `debug`). Ours comes from configuration.
@@ -145,8 +146,9 @@ def _grant(reply: Any) -> AlipayGrant:
             user_id=_text(user_id),
             access_token=_text(reply.get("access_token")),
             refresh_token=_text(reply.get("refresh_token")),
-            expires_in=int(reply.get("expires_in")),
-            re_expires_in=int(reply.get("re_expires_in")),
+            # A missing number is None, whose TypeError is answered below.
+            expires_in=int(reply.get("expires_in")),  # type: ignore[arg-type]  # see above
+            re_expires_in=int(reply.get("re_expires_in")),  # type: ignore[arg-type]  # see above
         )
     except (TypeError, ValueError):
         raise UpstreamUnavailable("Alipay reply lacks the user id or tokens") from None

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a key is first read (see _load)
+    from Cryptodome.PublicKey.RSA import RsaKey
 
 
 class KeyFormatError(ValueError):
     """The text is not an RSA key of the expected kind (the message never contains the key)."""
 
 
-def _load(text: str):  # -> Cryptodome.PublicKey.RSA.RsaKey
+def _load(text: str) -> RsaKey:
     from Cryptodome.PublicKey import RSA  # comes with python-alipay-sdk
 
     text = text.strip().replace("\\n", "\n")

@@ -21,7 +21,8 @@ import queue
 import socket
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def log_client(endpoint: str, access_key_id: str, access_key_secret: str,
     # endpoint never has per-project subdomains, so tell the client. (It still sends the
     # project in the Host header, which is how the service tells projects apart.)
     if _is_ipv4_literal(_host_of(endpoint)):
-        client._isRowIp = True
+        client._isRowIp = True  # type: ignore[attr-defined]  # the SDK's private flag, see above
     return client
 
 
@@ -78,7 +79,7 @@ class SlsLogSink:
         except queue.Full:
             with self._settled:
                 self.dropped += 1
-        except Exception:  # a logging failure never fails a request
+        except Exception:  # noqa: BLE001 - a logging failure never fails a request
             with self._settled:
                 self.dropped += 1
 
@@ -126,8 +127,10 @@ class SlsLogSink:
             self._client.put_logs(PutLogsRequest(
                 self._project, self._logstore, self._topic, None, batch))
             return True
-        except Exception as exc:  # LogException, or anything else the SDK lets through
-            code = getattr(exc, "get_error_code", lambda: type(exc).__name__)()
+        # LogException, or anything else the SDK lets through.
+        except Exception as exc:  # noqa: BLE001
+            kind = type(exc).__name__
+            code = getattr(exc, "get_error_code", lambda: kind)()
             # To the function's own log (the service's LogConfig), never the record contents.
             log.warning("log service refused %d record(s): %s", len(batch), code)
             return False

@@ -7,7 +7,8 @@ an outage, and never a key, token or the policy text.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..domain.records import StsCredentials

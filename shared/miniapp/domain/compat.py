@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import InvalidRequest
 from .fields import has_control_char, has_lone_surrogate, is_int
-from .limits import (COMPAT_ID_MAX_BYTES, COMPAT_ID_MAX_CHARS, COMPAT_MAX_COLUMNS,
-                     COMPAT_STRING_MAX_CHARS, INT64_MAX, INT64_MIN)
+from .limits import (
+    COMPAT_ID_MAX_BYTES,
+    COMPAT_ID_MAX_CHARS,
+    COMPAT_MAX_COLUMNS,
+    COMPAT_STRING_MAX_CHARS,
+    INT64_MAX,
+    INT64_MIN,
+)
 from .records import Row, Scalar
 
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -25,7 +32,10 @@ def check_item_id(value: Any, name: str = "id") -> str:
         raise InvalidRequest(f"'{name}' must be a string")
     if has_lone_surrogate(value):
         raise InvalidRequest(f"'{name}' contains an unpaired surrogate")
-    if not 1 <= len(value) <= COMPAT_ID_MAX_CHARS or len(value.encode("utf-8")) > COMPAT_ID_MAX_BYTES:
+    if (
+        not 1 <= len(value) <= COMPAT_ID_MAX_CHARS
+        or len(value.encode("utf-8")) > COMPAT_ID_MAX_BYTES
+    ):
         raise InvalidRequest(f"'{name}' must be 1 to {COMPAT_ID_MAX_CHARS} characters "
                              f"and at most {COMPAT_ID_MAX_BYTES} bytes")
     if has_control_char(value):
@@ -48,7 +58,9 @@ def _check_value(column: str, value: Any) -> Scalar:
         if has_lone_surrogate(value):
             raise InvalidRequest(f"column '{column}' contains an unpaired surrogate")
         if len(value) > COMPAT_STRING_MAX_CHARS:
-            raise InvalidRequest(f"column '{column}' is longer than {COMPAT_STRING_MAX_CHARS} characters")
+            raise InvalidRequest(
+                f"column '{column}' is longer than {COMPAT_STRING_MAX_CHARS} characters"
+            )
         return value
     raise InvalidRequest(f"column '{column}' must be a string, number or boolean")
 

@@ -10,18 +10,27 @@ the 2020 keys (`sid`, `op`, `obj`, `id`) an op does not use, which the 2020 func
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any
 
 from ..errors import InvalidRequest
 from .compat import CompatObject, check_item_id, parse_compat_object
 from .cursor import decode_cursor
-from .fields import (is_int, matching, optional_bool, optional_int, optional_str, reject_unknown,
-                     required_int, required_str)
+from .fields import (
+    is_int,
+    matching,
+    optional_bool,
+    optional_int,
+    optional_str,
+    reject_unknown,
+    required_int,
+    required_str,
+)
 from .limits import IDEMPOTENCY_KEY_MAX, INT64_MAX, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
 from .todo import check_text, check_todo_id
 
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,%d}" % IDEMPOTENCY_KEY_MAX)
+IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 
 V2_FIELDS = {
     "add": {"v", "sid", "op", "text", "completed", "idempotencyKey"},
@@ -93,8 +102,8 @@ class CompatRemove:
     id: str
 
 
-DbCommand = Union[AddTodo, UpdateTodo, GetTodo, ListTodos, RemoveTodo,
-                  CompatPut, CompatGet, CompatList, CompatRemove]
+DbCommand = (AddTodo | UpdateTodo | GetTodo | ListTodos | RemoveTodo
+             | CompatPut | CompatGet | CompatList | CompatRemove)
 
 
 def op_label(event: Mapping[str, Any] | None) -> tuple[str, str]:
@@ -135,7 +144,9 @@ def parse_db_event(event: Mapping[str, Any]) -> DbCommand:
         completed = optional_bool(event, "completed")
         if text is None and completed is None:
             raise InvalidRequest("an update needs 'text', 'completed' or both")
-        return UpdateTodo(sid, todo_id, expected, None if text is None else check_text(text), completed)
+        return UpdateTodo(
+            sid, todo_id, expected, None if text is None else check_text(text), completed
+        )
     if op == "list":
         limit = optional_int(event, "limit", 1, LIST_MAX_LIMIT)
         cursor = optional_str(event, "cursor", allow_null=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Collection, Mapping
+from collections.abc import Collection, Mapping
+from typing import Any, TypeGuard
 
 from ..errors import InvalidRequest
 
@@ -57,7 +58,7 @@ def optional_bool(obj: Mapping[str, Any], name: str) -> bool | None:
     return value
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -9,15 +9,16 @@ are ignored rather than rejected, so a client upgrade can never break login.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .fields import matching, reject_unknown, required_str
 from .limits import AUTH_CODE_MAX_CHARS
 
 # Auth codes are opaque to us; today they are 32 hex digits. Allow any visible ASCII so a format
 # change at Alipay does not lock users out, but nothing that could smuggle spaces or controls.
-AUTH_CODE = re.compile(r"[\x21-\x7e]{1,%d}" % AUTH_CODE_MAX_CHARS)
+AUTH_CODE = re.compile(rf"[\x21-\x7e]{{1,{AUTH_CODE_MAX_CHARS}}}")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ millisecond), which is the order Tablestore keeps rows in, so `list` needs no se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import InvalidRequest
 from .fields import has_control_char, is_int
@@ -52,7 +53,9 @@ def check_text(value: str, name: str = "text") -> str:
     if not 1 <= len(value) <= TEXT_MAX_CHARS:
         raise InvalidRequest(f"'{name}' must be 1 to {TEXT_MAX_CHARS} characters")
     if has_control_char(value, allowed="\n\t"):
-        raise InvalidRequest(f"'{name}' must not contain control characters other than newline and tab")
+        raise InvalidRequest(
+            f"'{name}' must not contain control characters other than newline and tab"
+        )
     if value.isspace():
         raise InvalidRequest(f"'{name}' must not be only whitespace")
     return value
@@ -77,7 +80,7 @@ class Todo:
             "updatedAt": self.updated_at, "version": self.version})
 
     @staticmethod
-    def from_row(row: Row) -> "Todo | None":
+    def from_row(row: Row) -> Todo | None:
         """The todo stored in the row, or None when the row is not a todo (a 2020 row, or a todo
         that a 2020 `put` overwrote): v2 operations only ever see well-formed todos."""
         cols: Mapping[str, Any] = row.columns

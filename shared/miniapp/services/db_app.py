@@ -5,7 +5,8 @@ UnhandledInvocationError with a stack trace."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..domain import db_events as ev
 from ..domain.json_body import parse_json_object
@@ -18,8 +19,15 @@ from .todos import Todos
 
 
 class DbApp:
-    def __init__(self, sessions: Sessions, todos: Todos, compat: Compat, telemetry: Telemetry,
-                 timer: Callable[[], float] = time.monotonic, log_flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        todos: Todos,
+        compat: Compat,
+        telemetry: Telemetry,
+        timer: Callable[[], float] = time.monotonic,
+        log_flush_seconds: float = 1.0,
+    ) -> None:
         self._sessions = sessions
         self._todos = todos
         self._compat = compat
@@ -40,8 +48,8 @@ class DbApp:
         except MiniAppError as error:
             answer, outcome = error.to_body(), error.code
         except Exception as exc:  # noqa: BLE001 - a bug: Internal, details to stderr only
-            error = report_bug(exc, request_id)
-            answer, outcome = error.to_body(), error.code
+            bug = report_bug(exc, request_id)
+            answer, outcome = bug.to_body(), bug.code
         protocol, op = ev.op_label(fields)
         self._telemetry.invocation(
             request_id=request_id, function="db", protocol=protocol, op=op, outcome=outcome,

@@ -29,6 +29,6 @@ def report_misconfiguration(exc: BaseException, request_id: str,
     try:
         out.write(f"[{request_id}] configuration error: {exc}\n")
         out.flush()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - as above: reporting must not fail the request
         pass
     return Internal("the function is misconfigured; see its logs")

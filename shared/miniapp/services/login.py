@@ -14,8 +14,8 @@ ambiguously, so no row ever outlives a failed request.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..crypto import TokenCipher, UserHasher
 from ..domain.access import DbFunctionRef, client_policy, role_session_name

@@ -8,8 +8,9 @@ answer bodies, the invocation record and the audit records.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..domain.json_body import parse_json_object
 from ..domain.session_requests import parse_auth_code_request, parse_session_request
@@ -41,8 +42,13 @@ def _error_answer(error: MiniAppError) -> HttpAnswer:
 
 
 class SessionApp:
-    def __init__(self, login: Login, telemetry: Telemetry,
-                 timer: Callable[[], float] = time.monotonic, log_flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        login: Login,
+        telemetry: Telemetry,
+        timer: Callable[[], float] = time.monotonic,
+        log_flush_seconds: float = 1.0,
+    ) -> None:
         self._login = login
         self._telemetry = telemetry
         self._timer = timer
@@ -59,9 +65,9 @@ class SessionApp:
             answer = _error_answer(error)
             self._audit_failure(op, error.code, request_id, client_ip, user)
         except Exception as exc:  # noqa: BLE001 - a bug: Internal, details to stderr only
-            error = report_bug(exc, request_id)
-            answer = _error_answer(error)
-            self._audit_failure(op, error.code, request_id, client_ip, user)
+            bug = report_bug(exc, request_id)
+            answer = _error_answer(bug)
+            self._audit_failure(op, bug.code, request_id, client_ip, user)
         outcome = "ok" if answer.status == 200 else str(answer.body["error"]["code"])
         self._telemetry.invocation(
             request_id=request_id, function="session", protocol="", op=op, outcome=outcome,
@@ -78,7 +84,9 @@ class SessionApp:
         fields = parse_json_object(body)
         if op == "open":
             request = parse_auth_code_request(fields)
-            opened = self._login.open_session(request.auth_code, client_ip, on_identified=user.append)
+            opened = self._login.open_session(
+                request.auth_code, client_ip, on_identified=user.append
+            )
             self._telemetry.audit(request_id=request_id, event="login", outcome="ok",
                                   user_id=opened.user_id, client_ip=client_ip)
             # Exactly the 2020 answer: existing clients read these two keys.

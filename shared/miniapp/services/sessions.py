@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from ..domain.records import SessionRecord
 from ..domain.session_id import is_session_id, session_key
-from ..errors import (Conflict, MiniAppError, SessionExpired, SessionNotFound,
-                      UpstreamUnavailable)
+from ..errors import Conflict, MiniAppError, SessionExpired, SessionNotFound, UpstreamUnavailable
 from ..ports import Clock, SessionStore
 
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600

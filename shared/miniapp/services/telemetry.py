@@ -7,7 +7,7 @@ never fails a request.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from ..ports import Clock, LogSink
 

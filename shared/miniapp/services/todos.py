@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from ..domain.cursor import encode_cursor
 from ..domain.limits import DEFAULT_ITEM_QUOTA
@@ -63,7 +63,9 @@ class Todos:
                 if row is not None:
                     earlier = Todo.from_row(row)
                     if earlier is None:
-                        raise Conflict("this idempotencyKey was used for an item that is not a todo")
+                        raise Conflict(
+                            "this idempotencyKey was used for an item that is not a todo"
+                        )
                     return earlier
                 todo_id = claimed  # the first attempt has not written (yet): write it now
         todo = Todo(todo_id, text, completed, now, now, 1)

@@ -4,10 +4,11 @@ sink, the emulator and an HTTP server on an ephemeral port."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import fc2
 

@@ -1,14 +1,15 @@
 """One Tablestore call, with its errors translated: the only place the adapters meet SDK exceptions.
 
-    OTSConditionCheckFail                        -> ConditionFailed (the adapter decides what it means)
-    throttling, 5xx, network (after the retries) -> UpstreamUnavailable (code in the message)
-    a 2xx answer that fails the SDK's checks     -> UpstreamUnavailable
-    anything else (bad parameters, auth, a table that does not exist, our bugs) -> Internal
+OTSConditionCheckFail                        -> ConditionFailed (the adapter decides what it means)
+throttling, 5xx, network (after the retries) -> UpstreamUnavailable (code in the message)
+a 2xx answer that fails the SDK's checks     -> UpstreamUnavailable
+anything else (bad parameters, auth, a table that does not exist, our bugs) -> Internal
 """
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tablestore.error import OTSClientError, OTSServiceError
 

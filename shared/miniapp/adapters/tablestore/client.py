@@ -7,7 +7,8 @@ What the SDK does by itself, and why we replace it:
   timeout. Ours stops once the next sleep would pass `max_retry_seconds` after the first failure.
 - It retries throttling on every API (the server refused before doing anything) and 5xx only on
   reads (a write that failed with a 5xx may have been applied). We keep that split, and also retry
-  a write after an unknown outcome when the adapter marks it idempotent (`attempt(idempotent=True)`):
+  a write after an unknown outcome when the adapter marks it idempotent
+  (`attempt(idempotent=True)`):
   a put of the same row, a delete, or a conditional write whose condition turns a replay into
   OTSConditionCheckFail, which the adapter then recognises (`Attempt.retried_after_unknown`).
   Increments are never marked idempotent: a replayed increment counts twice.
@@ -22,21 +23,22 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 # Importing the SDK logs two WARNINGs ("Native C++ ... not available") on Python builds without its
 # native extension; the pure-Python path is the one we run and test.
 logging.getLogger("tablestore").setLevel(logging.ERROR)
 
-import tablestore  # noqa: E402  (after the line above)
-import urllib3.exceptions  # noqa: E402
-from tablestore.connection import ConnectionPool  # noqa: E402
-from tablestore.error import OTSClientError, OTSServiceError  # noqa: E402
-from tablestore.retry import RetryPolicy  # noqa: E402
+import tablestore  # noqa: E402 - after the logger is quietened, above
+import urllib3.exceptions  # noqa: E402 - likewise
+from tablestore.connection import ConnectionPool  # noqa: E402 - likewise
+from tablestore.error import OTSClientError, OTSServiceError  # noqa: E402 - likewise
+from tablestore.retry import RetryPolicy  # noqa: E402 - likewise
 
-from ...errors import Internal  # noqa: E402
+from ...errors import Internal  # noqa: E402 - likewise
 
 CONNECT_FAILED = "ClientConnectFailed"
 NETWORK_FAILED = "ClientNetworkError"
@@ -85,7 +87,7 @@ def is_transient(code: str | None, http_status: int | None) -> bool:
     return code in TRANSIENT_CODES or (http_status or 0) >= 500
 
 
-class BoundedRetryPolicy(RetryPolicy):
+class BoundedRetryPolicy(RetryPolicy):  # type: ignore[misc]  # the SDK has no type hints
     """Full-jitter exponential back-off (sleep uniform in [0, min(cap, base * 2**n)]), stopping when
     the next sleep would end more than `max_retry_seconds` after the first failure, or after
     `max_retries` retries. One instance serves many threads: timing state is per thread."""
@@ -132,7 +134,7 @@ class BoundedRetryPolicy(RetryPolicy):
         return getattr(self._local, "delay", 0.0)
 
 
-class NetworkAwareConnectionPool(ConnectionPool):
+class NetworkAwareConnectionPool(ConnectionPool):  # type: ignore[misc]  # as above
     """The SDK's pool, with network failures raised as OTSServiceError (see module doc)."""
 
     def send_receive(self, url: str, request_headers: Any, request_body: Any) -> Any:

@@ -21,8 +21,13 @@ import hashlib
 import math
 from typing import Any
 
-from tablestore import (ComparatorType, Condition, Row, RowExistenceExpectation,
-                        SingleColumnCondition)
+from tablestore import (
+    ComparatorType,
+    Condition,
+    Row,
+    RowExistenceExpectation,
+    SingleColumnCondition,
+)
 
 from ...errors import Conflict, QuotaExceeded, RateLimited
 from ...ports import Clock

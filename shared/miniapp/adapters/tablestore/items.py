@@ -6,12 +6,22 @@ Every request names the user as the first key column, and ranges run from (uid, 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from tablestore import (INF_MAX, INF_MIN, ComparatorType, Condition, Direction, Row,
-                        RowExistenceExpectation, SingleColumnCondition)
+from tablestore import (
+    INF_MAX,
+    INF_MIN,
+    ComparatorType,
+    Condition,
+    Direction,
+    Row,
+    RowExistenceExpectation,
+    SingleColumnCondition,
+)
 
-from ...domain.records import Page, Row as Item, Scalar
+from ...domain.records import Page, Scalar
+from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
 
@@ -82,7 +92,8 @@ class TablestoreItems:
             # may answer with fewer (size limits) and a next start key; then we continue.
             want = limit - len(items) + 1 + (1 if start_after is not None else 0)
             _, next_start, rows, _ = run("item page", lambda: self._client.get_range(
-                self._table, Direction.FORWARD, start, end, limit=want, max_version=1))
+                # B023: run() calls this (and its retries) before the loop moves on.
+                self._table, Direction.FORWARD, start, end, limit=want, max_version=1))  # noqa: B023
             for row in rows:
                 item = _item(user_id, row)
                 if item.item_id != start_after:
