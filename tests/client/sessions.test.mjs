@@ -3,7 +3,7 @@
 // was idle replaced by a new login without the user noticing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOUDS, advanceCloudClock, needsCloud, needsShortCloud, shown, sleep, startPhone } from './support.mjs';
+import { CLOUDS, advanceCloudClock, needsCloud, needsShortCloud, shown, sleep, startPhone, warmUp } from './support.mjs';
 
 const MINUTE = 60 * 1000;
 
@@ -41,6 +41,7 @@ test('credentials FC calls expired (a phone clock behind) are refreshed and the 
   const { phone, runtime } = startPhone();
   const page = await runtime.openHome();
   await advanceCloudClock(CLOUDS.main, 16 * 60); // the phone's clock stays where it was
+  await warmUp(CLOUDS.main);
   await page.reload();
   const statuses = phone.requests.map((r) => r.status);
   assert.deepEqual(statuses.slice(-3), [403, 200, 200], 'refused, refreshed, repeated');
