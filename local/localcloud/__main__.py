@@ -5,6 +5,8 @@
     python -m localcloud fault set alipay down [--api M] [--share 0.5] [--seconds 3] [--code C]
     python -m localcloud fault clear [SERVICE]
     python -m localcloud fault list            (each `fault` command takes --fc-port of the cloud)
+    python -m localcloud alipay identity user_id|both|open_id [--app-id A]
+    python -m localcloud alipay show           (the Alipay gateway's apps and their modes)
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+from .alipay.apps import IDENTITY_MODES
 from .cloud import CloudOptions, LocalCloud, Ports, reset_state
 
 DEFAULTS = Ports()
@@ -31,6 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
         ports=Ports(args.fc_port, args.tablestore_port, args.sls_port, args.sts_port,
                     args.alipay_port),
         region=args.region,
+        alipay_identity=args.alipay_identity,
     )
     if args.reset:
         reset_state(options.resolved().state_dir)
@@ -62,6 +66,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alipay(args: argparse.Namespace) -> int:
+    base = f"http://{args.host}:{args.fc_port}/_localcloud/alipay"
+    if args.action == "identity":
+        payload: dict[str, object] = {"mode": args.mode}
+        if args.app_id:
+            payload["appId"] = args.app_id
+        return _call(urllib.request.Request(base + "/identity", json.dumps(payload).encode(),
+                                            method="POST",
+                                            headers={"Content-Type": "application/json"}), base)
+    return _call(urllib.request.Request(base), base)
+
+
 def _fault(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.fc_port}/_localcloud/faults"
     if args.action == "set":
@@ -78,6 +94,10 @@ def _fault(args: argparse.Namespace) -> int:
                                      method="DELETE")
     else:
         req = urllib.request.Request(base)
+    return _call(req, base)
+
+
+def _call(req: urllib.request.Request, base: str) -> int:
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             print(json.dumps(json.loads(resp.read()), indent=2))
@@ -113,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--sls-port", type=int, default=d(DEFAULTS.sls))
         p.add_argument("--sts-port", type=int, default=d(DEFAULTS.sts))
         p.add_argument("--alipay-port", type=int, default=d(DEFAULTS.alipay))
+        p.add_argument("--alipay-identity", choices=IDENTITY_MODES, default=d(None),
+                       help="how the Alipay gateway names users to the sandbox app: user_id "
+                            "(at first start), both, open_id; omitted: the mode it had")
     serve.add_argument("--host", default=argparse.SUPPRESS)
     serve.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
 
@@ -129,12 +152,23 @@ def main(argv: list[str] | None = None) -> int:
     fault.add_argument("--seconds", type=float, default=0.0)
     fault.add_argument("--code")
 
+    alipay = sub.add_parser("alipay", help="show or switch the Alipay gateway's identity modes")
+    alipay.add_argument("--host", default=argparse.SUPPRESS)
+    alipay.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
+    alipay.add_argument("action", choices=["identity", "show"])
+    alipay.add_argument("mode", nargs="?", choices=IDENTITY_MODES)
+    alipay.add_argument("--app-id", help="the app to switch (default: the sandbox app)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "fault":
         if args.action == "set" and not (args.service and args.kind):
             parser.error("fault set needs SERVICE and KIND")
         return _fault(args)
+    if args.command == "alipay":
+        if args.action == "identity" and not args.mode:
+            parser.error(f"alipay identity needs a MODE: {', '.join(IDENTITY_MODES)}")
+        return _alipay(args)
     return _serve(args)
 
 

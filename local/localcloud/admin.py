@@ -6,6 +6,9 @@
                                           {"service", "kind", "api"?, "share"?, "seconds"?, "code"?}
     DELETE /_localcloud/faults[?service=] clear faults (all, or one service's)
     POST   /_localcloud/clock             {"advance": seconds} moves the expiry clock forward
+    GET    /_localcloud/alipay            the Alipay gateway's apps, their signing and identity modes
+    POST   /_localcloud/alipay/identity   {"mode": "user_id"|"both"|"open_id", "appId"?} switches an
+                                          app (default: the sandbox app) without losing any state
 
 It exists so faults can be switched while the cloud runs (no restart). It listens on loopback
 only, like everything in the local cloud, and is not part of any Alibaba Cloud API.
@@ -30,9 +33,10 @@ def _known_kinds() -> dict[str, dict[str, str]]:
 
 
 class AdminApp:
-    def __init__(self, faults: FaultBoard, clock: Clock) -> None:
+    def __init__(self, faults: FaultBoard, clock: Clock, alipay: Any = None) -> None:
         self._faults = faults
         self._clock = clock
+        self._alipay = alipay  # the AlipayEmulator, when the cloud runs one
 
     def wrap(self, app: App) -> App:
         def routed(request: HttpRequest) -> HttpResponse:
@@ -56,6 +60,8 @@ class AdminApp:
                     return json_response(409, {"error": "this cloud's clock cannot be moved"})
                 advance(seconds)
                 return json_response(200, {"now": self._clock.now()})
+            if route.startswith("alipay") and self._alipay is not None:
+                return self._alipay_route(route, request)
         except (ValueError, TypeError) as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(404, {"error": f"no admin route {request.method} {request.path}"})
@@ -79,6 +85,32 @@ class AdminApp:
             self._faults.clear(service)
             return json_response(200, self.snapshot())
         return json_response(405, {"error": "method not allowed"})
+
+    def _alipay_route(self, route: str, request: HttpRequest) -> HttpResponse:
+        from .alipay import IDENTITY_MODES
+        from .alipay.apps import UnknownApp
+
+        if route == "alipay" and request.method == "GET":
+            return json_response(200, self.alipay_snapshot())
+        if route == "alipay/identity" and request.method == "POST":
+            body = _json_object(request.body)
+            mode, app_id = body.get("mode"), body.get("appId")
+            if mode not in IDENTITY_MODES:
+                raise ValueError(f"mode must be one of {', '.join(IDENTITY_MODES)}")
+            if app_id is not None and not isinstance(app_id, str):
+                raise ValueError("appId must be a string")
+            try:
+                self._alipay.set_identity(mode, app_id)
+            except UnknownApp:
+                raise ValueError("appId names no app of the local Alipay gateway") from None
+            return json_response(200, self.alipay_snapshot())
+        return json_response(405, {"error": "method not allowed"})
+
+    def alipay_snapshot(self) -> dict[str, Any]:
+        from .alipay import IDENTITY_MODES
+
+        return {"sandboxAppId": self._alipay.app_id, "identityModes": list(IDENTITY_MODES),
+                "apps": [app.to_dict() for app in self._alipay.apps.all()]}
 
     def snapshot(self) -> dict[str, Any]:
         return {"faults": [f.to_dict() for f in self._faults.active()],

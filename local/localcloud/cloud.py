@@ -55,6 +55,8 @@ class CloudOptions:
     ports: Ports = field(default_factory=Ports)
     region: str = "cn-hangzhou"
     parameters: Mapping[str, str] = field(default_factory=dict)  # win over the file's values
+    # The sandbox app's identity mode at start (user_id, both, open_id); None keeps the one it had.
+    alipay_identity: str | None = None
 
     def resolved(self) -> CloudOptions:
         root = self.repo_root.resolve()
@@ -114,16 +116,14 @@ class LocalCloud:
         self.credentials = CredentialBook(self.account, state / "credentials.sqlite3", self.clock)
         local_params = _local_secret_parameters(state)
         self.alipay_app_id = local_params["AppId"]
+        overrides = self._parameter_overrides()
+        # The gateway's app signs as the template's functions are configured to.
+        signing = overrides.get("AlipaySignMode", "key")
         self.alipay = AlipayEmulator(db_path=state / "alipay.sqlite3", keys_dir=state / "alipay",
                                      clock=self.clock, faults=self.faults,
-                                     app_id=self.alipay_app_id)
-        keys = self.alipay.keys
-        generated = {
-            **local_params,
-            "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
-            "AlipayPublicKey": Path(keys.alipay_public_key_file).read_text(),
-        }
-        overrides = self._parameter_overrides()
+                                     app_id=self.alipay_app_id, signing=signing,
+                                     identity=opts.alipay_identity)
+        generated = {**local_params, **self._alipay_parameters(signing)}
         self.template = self._load_template(load_template, generated, overrides)
 
         self.tablestore = TablestoreEmulator(
@@ -153,7 +153,7 @@ class LocalCloud:
             template=self.template, account=self.account, credentials=self.credentials,
             clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
             extra_env=self.function_environment(), region=opts.region)
-        admin = AdminApp(self.faults, self.clock)
+        admin = AdminApp(self.faults, self.clock, self.alipay)
         self._serve("fc", admin.wrap(self.fc.app), ports.fc)
         self.fc.endpoint = self.url("fc")
         return self
@@ -175,6 +175,21 @@ class LocalCloud:
     # -- helpers ----------------------------------------------------------------------------
     def _serve(self, name: str, app: Any, port: int) -> None:
         self._servers[name] = HttpServer(app, self.options.host, port).start()
+
+    def _alipay_parameters(self, signing: str) -> dict[str, str]:
+        """What the developer would copy from the Alipay console: the app's private key and
+        Alipay's public key, or in certificate mode Alipay's public key certificate and the serial
+        numbers of the app's certificate and of Alipay's root (docs/alipay.md says why serial
+        numbers, not those two certificates, travel in the template)."""
+        keys, certs = self.alipay.keys, self.alipay.certs
+        values = {"AlipayAppPrivateKey": keys.app_private_key_file.read_text()}
+        if signing == "cert":
+            values.update(AlipayPublicKey=certs.alipay_cert_file.read_text(),
+                          AlipayAppCertSN=certs.app_cert_sn,
+                          AlipayRootCertSN=certs.root_cert_sn)
+        else:
+            values["AlipayPublicKey"] = keys.alipay_public_key_file.read_text()
+        return values
 
     def _parameter_overrides(self) -> dict[str, str]:
         path = self.options.parameters_file

@@ -74,6 +74,7 @@ class Settings:
     data_table: str = "todo_list"
     usage_table: str = "usage"
     guard_table: str = "guard"
+    identity_table: str = "identity"  # the session function only
     sls_endpoint: str = ""  # default https://{region}.log.aliyuncs.com
     sls_project: str = ""  # default: the service's LogConfig project
     sls_logstore: str = ""  # default: the service's LogConfig logstore
@@ -136,6 +137,7 @@ class Settings:
                 alipay_app_private_key=reader.text("ALIPAY_APP_PRIVATE_KEY", required=True),
                 alipay_public_key=reader.text("ALIPAY_PUBLIC_KEY", required=True),
                 alipay_gateway=reader.url("ALIPAY_GATEWAY") or cls.alipay_gateway,
+                identity_table=reader.table("IDENTITY_TABLE", "identity"),
                 sts_endpoint=reader.text("STS_ENDPOINT") or cls.sts_endpoint,
                 client_role_arn=reader.matching("CLIENT_ROLE_ARN", _ROLE_ARN,
                                                 "acs:ram::<account>:role/<name>"),

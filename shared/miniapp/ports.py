@@ -20,6 +20,17 @@ class IdentityProvider(Protocol):
         ...
 
 
+class IdentityLinks(Protocol):
+    """Which internal id an Alipay id (a key from `domain.identity`) belongs to."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def claim(self, key: str, internal_id: str) -> str:
+        """Bind key to internal_id if the key is unbound and return internal_id; if it was bound
+        before, change nothing and return the id bound then."""
+        ...
+
+
 class CredentialIssuer(Protocol):
     def issue(self, session_name: str, policy: Mapping[str, object],
               duration_seconds: int) -> StsCredentials:

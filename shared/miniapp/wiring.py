@@ -19,19 +19,11 @@ from .config import ConfigError, FcContext, Function, ServiceCredentials, Settin
 from .crypto import TokenCipher, UserHasher, derive_key
 from .domain.access import DbFunctionRef
 from .errors import MiniAppError
-from .ports import (
-    Clock,
-    CredentialIssuer,
-    IdempotencyStore,
-    IdentityProvider,
-    ItemStore,
-    LogSink,
-    RateLimiter,
-    SessionStore,
-    UsageCounter,
-)
+from .ports import (Clock, CredentialIssuer, IdempotencyStore, IdentityLinks, IdentityProvider,
+                    ItemStore, LogSink, RateLimiter, SessionStore, UsageCounter)
 from .services.compat import Compat
 from .services.db_app import DbApp
+from .services.identity import Identities
 from .services.login import Login, LoginLimits
 from .services.session_app import SessionApp
 from .services.sessions import SessionLifetime, Sessions
@@ -66,6 +58,7 @@ class SessionPorts:
     limiter: RateLimiter
     sink: LogSink
     clock: Clock
+    links: IdentityLinks
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,8 @@ def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionAp
     """`settings` must be complete (`Settings.with_context`)."""
     hasher = _hasher(settings)
     login = Login(
-        identity=ports.identity, issuer=ports.issuer,
+        identity=ports.identity, identities=Identities(ports.links, settings.alipay_app_id),
+        issuer=ports.issuer,
         sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
         limiter=ports.limiter, cipher=TokenCipher(settings.data_key), hasher=hasher,
         db_function=DbFunctionRef(settings.region, settings.account_id,
@@ -155,7 +149,8 @@ def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
             sessions=tablestore.TablestoreSessions(client, settings.session_table),
             limiter=tablestore.TablestoreRateLimiter(client, settings.guard_table),
             sink=_log_sink(settings, creds),
-            clock=SystemClock())
+            clock=SystemClock(),
+            links=tablestore.TablestoreIdentityLinks(client, settings.identity_table))
     except MiniAppError as exc:  # an adapter refused its configuration (a bad key, a bad URL)
         raise ConfigError(exc.message) from None
     return session_app_from_ports(settings, ports)

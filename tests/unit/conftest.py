@@ -14,17 +14,9 @@ import pytest
 from miniapp.config import Settings
 from miniapp.wiring import DbPorts, SessionPorts, db_app_from_ports, session_app_from_ports
 
-from .fakes import (
-    FakeClock,
-    FakeIdentity,
-    FakeIssuer,
-    InMemoryIdempotency,
-    InMemoryItems,
-    InMemoryRateLimiter,
-    InMemorySessions,
-    InMemoryUsage,
-    ListSink,
-)
+from .fakes import (FakeClock, FakeIdentity, FakeIssuer, InMemoryIdempotency,
+                    InMemoryIdentityLinks, InMemoryItems, InMemoryRateLimiter, InMemorySessions,
+                    InMemoryUsage, ListSink)
 
 REPO = Path(__file__).resolve().parents[2]
 ALICE, BOB = "2088000000000001", "2088000000000002"
@@ -52,10 +44,11 @@ class World:
         self.usage = InMemoryUsage()
         self.idempotency = InMemoryIdempotency()
         self.limiter = InMemoryRateLimiter(self.clock)
+        self.links = InMemoryIdentityLinks()
         self.sink = ListSink() if sink is None else sink
         self.session_app = session_app_from_ports(self.settings, SessionPorts(
             identity=self.identity, issuer=self.issuer, sessions=self.sessions,
-            limiter=self.limiter, sink=self.sink, clock=self.clock))
+            limiter=self.limiter, sink=self.sink, clock=self.clock, links=self.links))
         self.db_app = db_app_from_ports(self.settings, DbPorts(
             sessions=self.sessions, items=self.items, usage=self.usage,
             idempotency=self.idempotency, sink=self.sink, clock=self.clock))
@@ -66,10 +59,10 @@ class World:
         return self.session_app.handle(method=method, path=path, body=data, client_ip=ip,
                                        request_id="req-1")
 
-    def login(self, user: str = ALICE) -> str:
-        answer = self.post(
-            "/", {"authCode": self.identity.mint(user), "authSuccessScopes": ["auth_base"]}
-        )
+    def login(self, user: str = ALICE, open_id: str = "") -> str:
+        """Log in as Alipay names the user: by user_id, by open_id, or by both."""
+        code = self.identity.mint(user, open_id)
+        answer = self.post("/", {"authCode": code, "authSuccessScopes": ["auth_base"]})
         assert answer.status == 200, answer.body
         return answer.body["sessionId"]
 

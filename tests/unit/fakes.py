@@ -61,25 +61,46 @@ class FakeIdentity(Faults):
 
     def __init__(self) -> None:
         super().__init__()
-        self._codes: dict[str, str] = {}
+        self._codes: dict[str, tuple[str, str]] = {}
         self._minted = 0
 
-    def mint(self, user_id: str) -> str:
+    def mint(self, user_id: str, open_id: str = "") -> str:
+        """A code for the user named by user_id, open_id or both ("" = not in the reply)."""
         with self._lock:
             self._minted += 1
             code = f"code{self._minted:028x}"
-            self._codes[code] = user_id
+            self._codes[code] = (user_id, open_id)
             return code
 
     def exchange_auth_code(self, auth_code: str) -> AlipayGrant:
         with self._lock:
             self._enter("exchange_auth_code")
-            user_id = self._codes.pop(auth_code, None)
-            if user_id is None:
+            named = self._codes.pop(auth_code, None)
+            if named is None:
                 raise InvalidAuthCode()
-            return AlipayGrant(user_id=user_id, access_token=f"access-token-of-{user_id}",
-                               refresh_token=f"refresh-token-of-{user_id}", expires_in=1296000,
-                               re_expires_in=2592000)
+            user_id, open_id = named
+            return AlipayGrant(user_id=user_id, open_id=open_id,
+                               access_token=f"access-token-of-{user_id or open_id}",
+                               refresh_token=f"refresh-token-of-{user_id or open_id}",
+                               expires_in=1296000, re_expires_in=2592000)
+
+
+class InMemoryIdentityLinks(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            self._enter("get")
+            return self.rows.get(key)
+
+    def claim(self, key: str, internal_id: str) -> str:
+        with self._lock:
+            self._enter("claim")
+            bound = self.rows.setdefault(key, internal_id)
+            self._leave("claim")
+            return bound
 
 
 class FakeIssuer(Faults):

@@ -21,7 +21,10 @@ from miniapp.services.login import Login, LoginLimits
 from miniapp.services.sessions import SessionLifetime, Sessions
 
 from .conftest import ALICE, BOB, IP
-from .fakes import FakeClock, FakeIdentity, FakeIssuer, InMemoryRateLimiter, InMemorySessions
+from miniapp.services.identity import Identities
+
+from .fakes import (FakeClock, FakeIdentity, FakeIssuer, InMemoryIdentityLinks,
+                    InMemoryRateLimiter, InMemorySessions)
 
 DAY = 24 * 3600
 
@@ -34,7 +37,8 @@ def kit() -> SimpleNamespace:
                                                       idle_ms=DAY * 1000, touch_every_ms=60_000))
     identity, issuer, limiter = FakeIdentity(), FakeIssuer(), InMemoryRateLimiter(clock)
     data_key = os.urandom(32)
-    login = Login(identity=identity, issuer=issuer, sessions=sessions, limiter=limiter,
+    login = Login(identity=identity, identities=Identities(InMemoryIdentityLinks(), "test-app"),
+                  issuer=issuer, sessions=sessions, limiter=limiter,
                   cipher=TokenCipher(data_key), hasher=UserHasher(b"hash-key"),
                   db_function=DbFunctionRef("cn-hangzhou", "123", "todo", "db"),
                   limits=LoginLimits(per_ip=5, per_user=3, window_seconds=60))

@@ -64,6 +64,20 @@ MISSING_SIGNATURE_CONFIG = ErrorCode(*_INVALID, "isv.missing-signature-config",
 INVALID_SIGNATURE = ErrorCode(*_INVALID, "isv.invalid-signature",
                               "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：")
 
+# Certificate mode. Alipay's error page for the public gateway (opendocs common/02kdnf) names
+# isv.missing-app-cert-sn, isv.missing-alipay-root-cert-sn, isv.invalid-alipay-root-cert-sn,
+# isv.app-cert-not-exist, isv.app-cert-expired and isv.alipay-cert-not-exist; it names no
+# "app cert SN does not match" code, so an app_cert_sn that is not the app's certificate answers
+# isv.app-cert-not-exist (no certificate of this app has that SN). The families (40001 missing,
+# 40002 invalid) follow the rest of the table; the sub_msg texts are ours, not checked against the
+# real gateway.
+MISSING_APP_CERT_SN = ErrorCode(*_MISSING, "isv.missing-app-cert-sn", "缺少应用公钥证书序列号")
+MISSING_ALIPAY_ROOT_CERT_SN = ErrorCode(*_MISSING, "isv.missing-alipay-root-cert-sn",
+                                        "缺少支付宝根证书序列号")
+INVALID_ALIPAY_ROOT_CERT_SN = ErrorCode(*_INVALID, "isv.invalid-alipay-root-cert-sn",
+                                        "无效的支付宝根证书序列号")
+APP_CERT_NOT_EXIST = ErrorCode(*_INVALID, "isv.app-cert-not-exist", "应用公钥证书不存在")
+
 # alipay.system.oauth.token
 GRANT_TYPE_INVALID = ErrorCode(*_INVALID, "isv.grant-type-invalid", "grant_type参数不正确")
 CODE_INVALID = ErrorCode(*_INVALID, "isv.code-invalid", "授权码code无效")

@@ -1,5 +1,6 @@
 """The public checks of `gateway.do`: read the parameters of a GET or form POST, and refuse a call
-whose public parameters or RSA2 signature are wrong, with the code the real gateway uses.
+whose public parameters, certificate serial numbers or RSA2 signature are wrong, with the code the
+real gateway uses.
 
 The string the app signed is every parameter except `sign`, with empty values left out, sorted by
 name, as raw (not URL-encoded) `name=value` pairs joined by `&`. Leaving empty values out is the
@@ -11,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Callable
 from urllib.parse import parse_qsl
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..httpshell import HttpRequest
 from . import errors
+from .apps import App
 from .errors import AlipayError
 from .keys import rsa2_verify
 
@@ -29,7 +34,8 @@ CHARSETS = ("utf-8", "utf8")  # the platform also takes GBK; we only decode UTF-
 
 @dataclass(frozen=True)
 class GatewayCall:
-    """A call that passed every public check: its method and all its parameters."""
+    """A call that passed every public check: the app, its method and all its parameters."""
+    app: App
     method: str
     params: Mapping[str, str]
 
@@ -52,15 +58,17 @@ def signing_content(params: Mapping[str, str]) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v != "")
 
 
-def check_call(params: Mapping[str, str], *, app_id: str,
-               app_public_key: rsa.RSAPublicKey) -> GatewayCall:
-    """The gateway's checks, most basic first; raises `AlipayError` for the first that fails."""
+def check_call(params: Mapping[str, str], *, find_app: Callable[[str], App | None],
+               root_cert_sn: str) -> GatewayCall:
+    """The gateway's checks, most basic first; raises `AlipayError` for the first that fails.
+    `root_cert_sn` is the SN of the root chain that apps in certificate mode must name."""
     method = params.get("method", "")
     if not method:
         raise AlipayError(errors.MISSING_METHOD)
     if not params.get("app_id"):
         raise AlipayError(errors.MISSING_APP_ID)
-    if params["app_id"] != app_id:
+    app = find_app(params["app_id"])
+    if app is None:
         raise AlipayError(errors.INVALID_APP_ID)
     if method not in METHODS:
         raise AlipayError(errors.INVALID_METHOD)
@@ -82,11 +90,34 @@ def check_call(params: Mapping[str, str], *, app_id: str,
         raise AlipayError(errors.MISSING_VERSION)
     if params.get("charset", "utf-8").lower() not in CHARSETS:
         raise AlipayError(errors.INVALID_CHARSET)
+    if app.signing == "cert":
+        _check_serials(params, app, root_cert_sn)
     content = signing_content(params)
-    if not rsa2_verify(app_public_key, content, params["sign"]):
+    if not rsa2_verify(_public_key(app.public_key_pem), content, params["sign"]):
         # Like the real gateway, say what we verified: it is how developers find their mistake.
         raise AlipayError(errors.INVALID_SIGNATURE, detail=content)
-    return GatewayCall(method, dict(params))
+    return GatewayCall(app, method, dict(params))
+
+
+def _check_serials(params: Mapping[str, str], app: App, root_cert_sn: str) -> None:
+    """Certificate mode: the request names the app's certificate and Alipay's root by serial
+    number. (An app in key mode that sends them is not refused: the gateway ignores them.)"""
+    if not params.get("app_cert_sn"):
+        raise AlipayError(errors.MISSING_APP_CERT_SN)
+    if not params.get("alipay_root_cert_sn"):
+        raise AlipayError(errors.MISSING_ALIPAY_ROOT_CERT_SN)
+    if params["alipay_root_cert_sn"] != root_cert_sn:
+        raise AlipayError(errors.INVALID_ALIPAY_ROOT_CERT_SN)
+    if params["app_cert_sn"] != app.app_cert_sn:
+        raise AlipayError(errors.APP_CERT_NOT_EXIST)
+
+
+@lru_cache(maxsize=64)
+def _public_key(pem: str) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(pem.encode("ascii"))
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the app's registered key is not an RSA public key")
+    return key
 
 
 def _is_timestamp(value: str) -> bool:

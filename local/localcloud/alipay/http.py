@@ -1,11 +1,17 @@
 """The HTTP shell of the local Alipay OpenAPI gateway.
 
 - `GET|POST /gateway.do`: the OpenAPI gateway (`alipay.system.oauth.token`,
-  `alipay.user.info.share`), request signatures checked with the app public key, replies signed
-  with the Alipay private key.
-- `POST /sandbox/auth_code` `{"user_id": "2088…", "scopes": [...]}`: plays the Alipay app
-  (`my.getAuthCode`), which cannot run on a laptop; answers what the mini program would get.
-  Not part of Alipay's API, so injected faults leave it alone.
+  `alipay.user.info.share`), request signatures checked with the calling app's public key (and,
+  in certificate mode, its certificate serial numbers), replies signed with the Alipay private key
+  and naming the user as the app's identity mode says (`apps.py`).
+- `POST /sandbox/auth_code` `{"user_id": "2088…", "scopes": [...], "app_id"?: "…"}`: plays the
+  Alipay app (`my.getAuthCode`), which cannot run on a laptop; answers what the mini program would
+  get. The code is for `app_id` (default: the sandbox app). Not part of Alipay's API, so injected
+  faults leave it alone.
+
+The sandbox app (the one the template's AppId names) is registered at start; `register_app` adds
+more (tests use a second app to see that open_ids differ per app), `set_identity` switches an
+app's identity mode while the gateway runs.
 """
 from __future__ import annotations
 
@@ -19,10 +25,13 @@ from ..faults import DropConnection, Fault, FaultBoard
 from ..httpshell import HttpRequest, HttpResponse, json_response
 from ..state import Database
 from . import errors
-from .core import SCHEMA, AuthorizationServer, InvalidSandboxRequest, TokenGrant
+from .apps import SCHEMA as APPS_SCHEMA
+from .apps import App, AppRegistry
+from .certs import AlipayCertificates, ensure_certificates
+from .core import SCHEMA, AuthorizationServer, InvalidSandboxRequest, TokenGrant, migrate
 from .errors import AlipayError, system_error
 from .gateway import OAUTH_TOKEN, GatewayCall, check_call, read_params
-from .keys import AlipayKeys, ensure_keys, load_private_key, load_public_key
+from .keys import AlipayKeys, ensure_keys, load_private_key
 from .replies import ReplyWriter
 
 SERVICE = "alipay"
@@ -37,13 +46,32 @@ CHINA_TIME = timezone(timedelta(hours=8))  # the platform's timestamps are Beiji
 
 class AlipayEmulator:
     def __init__(self, *, db_path: Path | str, keys_dir: Path | str, clock: Clock,
-                 faults: FaultBoard, app_id: str) -> None:
+                 faults: FaultBoard, app_id: str, signing: str = "key",
+                 identity: str | None = None) -> None:
+        """`signing` is how the sandbox app `app_id` signs ("key" or "cert"); `identity` its
+        identity mode, None to keep the one it had (user_id at first start)."""
         self.keys: AlipayKeys = ensure_keys(keys_dir)
-        self._app_id = app_id
-        self._app_public_key = load_public_key(self.keys.app_public_key_file)
+        self.certs: AlipayCertificates = ensure_certificates(keys_dir, self.keys, app_id)
+        self.app_id = app_id
         self._replies = ReplyWriter(load_private_key(self.keys.alipay_private_key_file))
-        self._auth = AuthorizationServer(Database(db_path, SCHEMA), clock)
+        db = Database(db_path, SCHEMA + ";" + APPS_SCHEMA)
+        migrate(db, app_id)
+        self._auth = AuthorizationServer(db, clock)
+        self.apps = AppRegistry(db)
+        self.apps.register(app_id, self.keys.app_public_key_file.read_text(), signing=signing,
+                           app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
+                           identity=identity)
         self._faults = faults
+
+    def register_app(self, app_id: str, public_key_pem: str, *,
+                     identity: str | None = None) -> App:
+        """Another app (key mode) of some developer, with its own uploaded public key."""
+        return self.apps.register(app_id, public_key_pem, identity=identity)
+
+    def set_identity(self, mode: str, app_id: str | None = None) -> App:
+        """Switch an app (default: the sandbox app) to `user_id`, `both` or `open_id`. Users,
+        codes and tokens stay; the next reply names users the new way."""
+        return self.apps.set_identity(app_id or self.app_id, mode)
 
     def app(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/gateway.do":
@@ -63,54 +91,64 @@ class AlipayEmulator:
         method = params.get("method", "")
         fault = self._faults.pick(SERVICE, method or None)
         if fault is not None and fault.kind in FAULT_KINDS:
-            faulty = self._apply(fault, method)
+            faulty = self._apply(fault, method, self.apps.find(params.get("app_id", "")))
             if faulty is not None:
                 return faulty  # answered before any state is read or changed
         try:
-            call = check_call(params, app_id=self._app_id, app_public_key=self._app_public_key)
+            call = check_call(params, find_app=self.apps.find,
+                              root_cert_sn=self.certs.root_cert_sn)
         except AlipayError as err:
-            known_app = params.get("app_id") == self._app_id
-            return self._replies.error(err, signed=known_app)
+            app = self.apps.find(params.get("app_id", ""))
+            return self._replies.error(err, signed=app is not None, cert_sn=self._cert_sn(app))
         if call.method == OAUTH_TOKEN:
             return self._oauth_token(call)
         return self._user_info_share(call)
 
-    def _apply(self, fault: Fault, method: str) -> HttpResponse | None:
+    def _cert_sn(self, app: App | None) -> str | None:
+        return self.certs.alipay_cert_sn if app is not None and app.signing == "cert" else None
+
+    def _apply(self, fault: Fault, method: str, app: App | None) -> HttpResponse | None:
         if fault.kind == "down":
             raise DropConnection()
         if fault.kind == "slow":
             time.sleep(fault.seconds)
             return None
         if fault.kind == "bad_signature":
-            return self._replies.forged(method)
-        return self._replies.error(system_error(fault.code))
+            return self._replies.forged(method, cert_sn=self._cert_sn(app))
+        return self._replies.error(system_error(fault.code), cert_sn=self._cert_sn(app))
 
     def _oauth_token(self, call: GatewayCall) -> HttpResponse:
         grant_type = call.param("grant_type")
+        app = call.app
+        cert_sn = self._cert_sn(app)
         try:
             if grant_type == "authorization_code":
-                grant = self._auth.exchange_code(call.param("code"))
+                grant = self._auth.exchange_code(app.app_id, call.param("code"))
             elif grant_type == "refresh_token":
-                grant = self._auth.refresh(call.param("refresh_token"))
+                grant = self._auth.refresh(app.app_id, call.param("refresh_token"))
             else:
                 raise AlipayError(errors.GRANT_TYPE_INVALID)
         except AlipayError as err:
             # This method's refusals come as error_response, not under its own key.
-            return self._replies.error(err)
-        return self._replies.result(call.method, _grant_fields(grant))
+            return self._replies.error(err, cert_sn=cert_sn)
+        # The app's mode when it asks, not when the code was minted, names the user (an app
+        # switched mid-flight gets the new shape at once, as on the platform).
+        identity = self.apps.identity_fields(self.apps.get(app.app_id), grant.user_id)
+        return self._replies.result(call.method, _grant_fields(grant, identity), cert_sn=cert_sn)
 
     def _user_info_share(self, call: GatewayCall) -> HttpResponse:
+        cert_sn = self._cert_sn(call.app)
         try:
-            user = self._auth.user_info(call.param("auth_token"))
+            user = self._auth.user_info(call.app.app_id, call.param("auth_token"))
         except AlipayError as err:
             # Token refusals come under the method's key, signed: the SDK returns them as a
             # result with code 20001 instead of raising.
-            return self._replies.result(call.method, err.body())
-        return self._replies.result(call.method, {
+            return self._replies.result(call.method, err.body(), cert_sn=cert_sn)
+        fields: dict[str, object] = {
             "code": "10000", "msg": "Success", "avatar": user.avatar, "city": user.city,
-            "gender": user.gender, "nick_name": user.nick_name, "province": user.province,
-            "user_id": user.user_id,
-        })
+            "gender": user.gender, "nick_name": user.nick_name, "province": user.province}
+        fields.update(self.apps.identity_fields(call.app, user.user_id))
+        return self._replies.result(call.method, fields, cert_sn=cert_sn)
 
     # -- sandbox -----------------------------------------------------------------------------
 
@@ -121,12 +159,16 @@ class AlipayEmulator:
             return _plain_error(400, "InvalidJson", "the body must be a JSON object")
         if not isinstance(payload, dict):
             return _plain_error(400, "InvalidJson", "the body must be a JSON object")
-        unknown = set(payload) - {"user_id", "scopes"}
+        unknown = set(payload) - {"user_id", "scopes", "app_id"}
         if unknown:
             return _plain_error(400, "InvalidParameter",
                                 f"unknown fields: {', '.join(sorted(unknown))}")
+        app_id = payload.get("app_id", self.app_id)
+        if not isinstance(app_id, str) or self.apps.find(app_id) is None:
+            return _plain_error(400, "InvalidParameter", "app_id names no registered app")
         try:
-            code, scopes = self._auth.mint_auth_code(payload.get("user_id"), payload.get("scopes"))
+            code, scopes = self._auth.mint_auth_code(app_id, payload.get("user_id"),
+                                                     payload.get("scopes"))
         except InvalidSandboxRequest as err:
             return _plain_error(400, "InvalidParameter", str(err))
         # The shape my.getAuthCode resolves with, so it can be posted to the session function as is.
@@ -134,17 +176,18 @@ class AlipayEmulator:
                                     "authErrorScopes": {}})
 
 
-def _grant_fields(grant: TokenGrant) -> dict[str, object]:
-    # Key order and types as the platform sends them; note there is no "code" on success.
+def _grant_fields(grant: TokenGrant, identity: dict[str, str]) -> dict[str, object]:
+    # Key order and types as the platform sends them (alphabetical); no "code" on success.
     started = datetime.fromtimestamp(grant.auth_start, CHINA_TIME)
-    return {
+    fields: dict[str, object] = {
         "access_token": grant.access_token,
         "auth_start": started.strftime("%Y-%m-%d %H:%M:%S"),
         "expires_in": grant.expires_in,
         "re_expires_in": grant.re_expires_in,
         "refresh_token": grant.refresh_token,
-        "user_id": grant.user_id,
+        **identity,
     }
+    return dict(sorted(fields.items()))
 
 
 def _plain_error(status: int, code: str, message: str) -> HttpResponse:

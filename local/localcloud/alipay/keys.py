@@ -77,7 +77,7 @@ def _ensure_pair(private_file: Path, public_file: Path) -> None:
     else:
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         # PKCS#1 ("BEGIN RSA PRIVATE KEY"), the form python-alipay-sdk's README shows.
-        _write(private_file, private_key.private_bytes(
+        write_file(private_file, private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),
@@ -87,10 +87,10 @@ def _ensure_pair(private_file: Path, public_file: Path) -> None:
     if not public_file.exists() or public_file.read_bytes() != public_pem:
         # A public key that no longer matches its private key would only produce baffling
         # signature errors; it is derived data, so rewrite it.
-        _write(public_file, public_pem, mode=0o644)
+        write_file(public_file, public_pem, mode=0o644)
 
 
-def _write(path: Path, data: bytes, *, mode: int) -> None:
+def write_file(path: Path, data: bytes, *, mode: int) -> None:
     """Write atomically with `mode` from the first byte (a private key is never world-readable)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -6,6 +6,8 @@ place of the method key). python-alipay-sdk finds the method key in the raw text
 after it up to its matching brace (counting braces, blind to strings) and verifies `sign` over that
 substring with the Alipay public key. So we serialise the object once, sign that very text and
 splice it in; values of signed replies must not contain braces, and ours never do.
+To an app in certificate mode a reply also names the certificate it was signed under:
+`"alipay_cert_sn"` beside `"sign"`, outside the signed text (as the SDK's docstring shows).
 Alipay answers HTTP 200 for errors too (urllib would raise on anything else), as text/html.
 """
 from __future__ import annotations
@@ -33,25 +35,29 @@ class ReplyWriter:
     def __init__(self, alipay_private_key: rsa.RSAPrivateKey) -> None:
         self._key = alipay_private_key
 
-    def result(self, method: str, fields: Mapping[str, object]) -> HttpResponse:
+    def result(self, method: str, fields: Mapping[str, object], *,
+               cert_sn: str | None = None) -> HttpResponse:
         """A method's own reply (success, or a business refusal the SDK returns, not raises)."""
-        return self._write(response_key(method), fields, signed=True)
+        return self._write(response_key(method), fields, signed=True, cert_sn=cert_sn)
 
-    def error(self, error: AlipayError, *, signed: bool = True) -> HttpResponse:
+    def error(self, error: AlipayError, *, signed: bool = True,
+              cert_sn: str | None = None) -> HttpResponse:
         """`error_response`: the SDK raises AliPayException for it. Unsigned when the app is
         unknown, since the platform then has no key pair to sign with."""
-        return self._write("error_response", error.body(), signed=signed)
+        return self._write("error_response", error.body(), signed=signed, cert_sn=cert_sn)
 
-    def forged(self, method: str) -> HttpResponse:
+    def forged(self, method: str, *, cert_sn: str | None = None) -> HttpResponse:
         """A well-formed reply whose signature is not over its content: what a tampered or
         corrupted answer looks like. The SDK must refuse it (AliPayValidationError)."""
         content = _text(_forged_fields(method))
         sign = rsa2_sign(self._key, content + " ")
-        return _response(response_key(method), content, sign)
+        return _response(response_key(method), content, sign, cert_sn)
 
-    def _write(self, key: str, fields: Mapping[str, object], *, signed: bool) -> HttpResponse:
+    def _write(self, key: str, fields: Mapping[str, object], *, signed: bool,
+               cert_sn: str | None) -> HttpResponse:
         content = _text(fields)
-        return _response(key, content, rsa2_sign(self._key, content) if signed else None)
+        return _response(key, content, rsa2_sign(self._key, content) if signed else None,
+                         cert_sn if signed else None)
 
 
 def _text(fields: Mapping[str, object]) -> str:
@@ -59,8 +65,11 @@ def _text(fields: Mapping[str, object]) -> str:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def _response(key: str, content: str, sign: str | None) -> HttpResponse:
+def _response(key: str, content: str, sign: str | None,
+              cert_sn: str | None = None) -> HttpResponse:
     body = '{"' + key + '":' + content
+    if cert_sn:
+        body += ',"alipay_cert_sn":' + json.dumps(cert_sn)
     if sign is not None:
         body += ',"sign":' + json.dumps(sign)
     body += "}"

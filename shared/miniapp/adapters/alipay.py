@@ -2,7 +2,8 @@
 
 How Alipay answers, and what we make of it:
 
-    signed `alipay_system_oauth_token_response` with user_id + tokens   -> AlipayGrant
+    signed `alipay_system_oauth_token_response` with user_id and/or
+      open_id (an app in openid mode) + tokens                          -> AlipayGrant
     sub_code isv.code-* (unknown, used or expired code)                  -> InvalidAuthCode
     anything else Alipay refuses (isp.* outages, isv.* configuration)    -> UpstreamUnavailable
     a reply whose signature does not verify, or that is malformed        -> UpstreamUnavailable
@@ -23,6 +24,7 @@ import types
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..domain.identity import ALIPAY_ID
 from ..domain.records import AlipayGrant
 from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
 from .keys import KeyFormatError, private_key_pem, public_key_pem
@@ -140,10 +142,14 @@ def _grant(reply: Any) -> AlipayGrant:
     code = reply.get("code")
     if code is not None and str(code) != _SUCCESS:
         raise _refusal(reply)
-    user_id = reply.get("user_id") or reply.get("open_id")
+    # An app in openid mode gets open_id, one in its verification phase both; which user that
+    # is to us is decided by services.identity, not here.
+    user_id, open_id = _alipay_id(reply.get("user_id")), _alipay_id(reply.get("open_id"))
+    if not (user_id or open_id):
+        raise UpstreamUnavailable("Alipay reply lacks the user id or tokens")
     try:
         return AlipayGrant(
-            user_id=_text(user_id),
+            user_id=user_id, open_id=open_id,
             access_token=_text(reply.get("access_token")),
             refresh_token=_text(reply.get("refresh_token")),
             # A missing number is None, whose TypeError is answered below.
@@ -152,6 +158,14 @@ def _grant(reply: Any) -> AlipayGrant:
         )
     except (TypeError, ValueError):
         raise UpstreamUnavailable("Alipay reply lacks the user id or tokens") from None
+
+
+def _alipay_id(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not ALIPAY_ID.fullmatch(value):
+        raise UpstreamUnavailable("Alipay reply names the user in an unexpected form")
+    return value
 
 
 def _text(value: Any) -> str:

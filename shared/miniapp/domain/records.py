@@ -9,13 +9,15 @@ Scalar = str | int | float | bool
 
 @dataclass(frozen=True)
 class AlipayGrant:
-    """What `alipay.system.oauth.token` answered. Only user_id and the two tokens are kept."""
+    """What `alipay.system.oauth.token` answered: who the user is (`user_id`, `open_id` for an app
+    in openid mode, or both; "" for an absent one) and the two tokens. Nothing else is kept."""
 
     user_id: str
     access_token: str
     refresh_token: str
     expires_in: int
     re_expires_in: int
+    open_id: str = ""
 
 
 @dataclass(frozen=True)

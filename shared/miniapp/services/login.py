@@ -3,9 +3,11 @@
 `open_session` orders its steps so that a session is never half-created:
   1. rate limit per client IP (before Alipay is called, so a bot cannot burn our Alipay quota);
   2. exchange the auth code with Alipay (single use: a replay is InvalidAuthCode);
-  3. rate limit per user;
-  4. issue the STS credentials;
-  5. write the session row, last.
+  3. resolve Alipay's user_id / open_id to the internal user id (`services.identity`), which
+     keys everything after: the rate limit, the credentials' session name, the session row;
+  4. rate limit per user;
+  5. issue the STS credentials;
+  6. write the session row, last.
 Credentials are issued before the row is written because they are the step most likely to fail
 (STS refusing, role misconfigured). If they fail there is no row to undo; if the row write fails
 afterwards, the credentials were never shown to anyone and can only invoke the db function, which
@@ -22,6 +24,7 @@ from ..domain.access import DbFunctionRef, client_policy, role_session_name
 from ..domain.records import StsCredentials
 from ..domain.session_id import new_session_id, session_key
 from ..ports import CredentialIssuer, IdentityProvider, RateLimiter
+from .identity import Identities
 from .sessions import Sessions
 
 
@@ -52,12 +55,14 @@ class RefreshedSession:
 
 
 class Login:
-    def __init__(self, *, identity: IdentityProvider, issuer: CredentialIssuer, sessions: Sessions,
+    def __init__(self, *, identity: IdentityProvider, identities: Identities,
+                 issuer: CredentialIssuer, sessions: Sessions,
                  limiter: RateLimiter, cipher: TokenCipher, hasher: UserHasher,
                  db_function: DbFunctionRef, sts_duration_seconds: int = 900,
                  limits: LoginLimits = LoginLimits(),
                  new_session_id: Callable[[], str] = new_session_id) -> None:
         self._identity = identity
+        self._identities = identities
         self._issuer = issuer
         self._sessions = sessions
         self._limiter = limiter
@@ -75,19 +80,20 @@ class Login:
         limits = self._limits
         self._limiter.hit(f"ip:{client_ip or 'unknown'}", limits.per_ip, limits.window_seconds)
         grant = self._identity.exchange_auth_code(auth_code)
-        on_identified(grant.user_id)
-        self._limiter.hit(f"user:{self._hasher(grant.user_id)}", limits.per_user,
+        user_id = self._identities.resolve(grant.user_id, grant.open_id)
+        on_identified(user_id)
+        self._limiter.hit(f"user:{self._hasher(user_id)}", limits.per_user,
                           limits.window_seconds)
-        credentials = self._issue(grant.user_id)
+        credentials = self._issue(user_id)
         session_id = self._new_session_id()
         key = session_key(session_id)
         # Nothing else from Alipay's reply is kept: the tokens (sealed to this row) and the user.
         record = self._sessions.new_record(
-            key, grant.user_id,
+            key, user_id,
             access_token_enc=self._cipher.seal(grant.access_token, key),
             refresh_token_enc=self._cipher.seal(grant.refresh_token, key))
         self._sessions.save_new(record)
-        return OpenedSession(session_id, credentials, grant.user_id)
+        return OpenedSession(session_id, credentials, user_id)
 
     def refresh(self, session_id: str) -> RefreshedSession:
         record = self._sessions.resolve(session_id)

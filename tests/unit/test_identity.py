@@ -1,0 +1,120 @@
+"""Identity that survives Alipay's move from user_id to open_id: which internal id a login gets,
+and how many identity table round trips it costs."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from miniapp.domain.identity import INTERNAL_ID_PREFIX, open_id_link, user_id_link
+from miniapp.errors import UpstreamUnavailable
+from miniapp.services.identity import Identities
+
+from .conftest import ALICE, BOB, World
+from .fakes import InMemoryIdentityLinks
+
+OPEN_A = "0" + "A" * 46
+OPEN_B = "0" + "B" * 46
+
+
+def calls(links: InMemoryIdentityLinks) -> dict[str, int]:
+    return {name: links.calls[name] for name in ("get", "claim")}
+
+
+def test_a_user_id_is_its_own_internal_id_so_existing_rows_stay_theirs() -> None:
+    links = InMemoryIdentityLinks()
+    assert Identities(links, "app").resolve(ALICE, "") == ALICE
+    assert links.rows == {} and calls(links) == {"get": 1, "claim": 0}
+
+
+def test_a_reply_with_both_links_the_open_id_to_the_user_id() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    assert identities.resolve(ALICE, OPEN_A) == ALICE
+    assert links.rows == {open_id_link("app", OPEN_A): ALICE}
+    assert calls(links) == {"get": 2, "claim": 1}
+    assert identities.resolve("", OPEN_A) == ALICE  # the app has finished its move
+    assert calls(links) == {"get": 3, "claim": 1}
+
+
+def test_a_new_user_seen_by_open_id_only_gets_a_new_internal_id_that_sticks() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    first = identities.resolve("", OPEN_A)
+    assert first.startswith(INTERNAL_ID_PREFIX) and len(first) == len(INTERNAL_ID_PREFIX) + 32
+    assert identities.resolve("", OPEN_A) == first
+    assert identities.resolve("", OPEN_B) != first
+
+
+def test_an_open_id_user_later_seen_with_a_user_id_is_linked_both_ways() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    internal = identities.resolve("", OPEN_A)
+    assert identities.resolve(BOB, OPEN_A) == internal
+    assert links.rows[user_id_link(BOB)] == internal
+    assert identities.resolve(BOB, "") == internal
+
+
+def test_open_ids_of_another_app_are_other_keys() -> None:
+    links = InMemoryIdentityLinks()
+    Identities(links, "app-1").resolve(ALICE, OPEN_A)
+    # The same open_id string from another app is not Alice (open_ids are per app).
+    assert Identities(links, "app-2").resolve("", OPEN_A) != ALICE
+
+
+def test_skipping_the_verification_phase_loses_the_link() -> None:
+    """Documented in docs/alipay.md: without a reply carrying both, nothing ties them."""
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    assert identities.resolve(ALICE, "") == ALICE
+    assert identities.resolve("", OPEN_A) != ALICE
+
+
+def test_concurrent_first_logins_of_one_user_end_with_one_internal_id() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    barrier = threading.Barrier(8)
+    seen: list[str] = []
+
+    def login() -> None:
+        barrier.wait()
+        seen.append(identities.resolve("", OPEN_A))
+
+    threads = [threading.Thread(target=login) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(seen)) == 1 and links.rows == {open_id_link("app", OPEN_A): seen[0]}
+
+
+def test_a_race_lost_between_read_and_claim_reads_the_winner() -> None:
+    links = InMemoryIdentityLinks()
+    ids = iter(["u-" + "1" * 32, "u-" + "2" * 32])
+    identities = Identities(links, "app", new_id=lambda: next(ids))
+    links.rows[open_id_link("app", OPEN_A)] = "u-" + "0" * 32  # won by another instance
+    links.get = lambda key: None  # type: ignore[method-assign]  # ... after our read
+    assert identities.resolve("", OPEN_A) == "u-" + "0" * 32
+
+
+def test_a_reply_naming_nobody_is_an_upstream_failure() -> None:
+    with pytest.raises(UpstreamUnavailable):
+        Identities(InMemoryIdentityLinks(), "app").resolve("", "")
+
+
+def test_todos_survive_the_apps_move_from_user_id_through_both_to_open_id() -> None:
+    world = World()
+    sid = world.login(ALICE)
+    world.ok(world.db({"sid": sid, "op": "put", "obj": {"id": "a", "text": "milk"}}))
+    for user_id, open_id in ((ALICE, OPEN_A), ("", OPEN_A)):
+        sid = world.login(user_id, open_id)
+        assert world.ok(world.db({"sid": sid, "op": "get", "id": "a"}))["text"] == "milk"
+    assert {key[0] for key in world.items.rows} == {ALICE}
+
+
+def test_a_new_app_in_openid_mode_works_from_the_first_login() -> None:
+    world = World()
+    sid = world.login("", OPEN_B)
+    world.ok(world.db({"sid": sid, "op": "put", "obj": {"id": "a", "text": "bread"}}))
+    again = world.login("", OPEN_B)
+    assert world.ok(world.db({"sid": again, "op": "list"}))[0]["text"] == "bread"
