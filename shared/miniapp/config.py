@@ -20,6 +20,9 @@ Function = Literal["session", "db"]
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _ROLE_ARN = re.compile(r"acs:ram::[0-9]+:role/[A-Za-z0-9.-]{1,64}")
 _URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+_CERT_SN = re.compile(r"[0-9a-f]{32}")
+_ROOT_CERT_SN = re.compile(r"[0-9a-f]{32}(_[0-9a-f]{32})*")
+SIGN_MODES = ("key", "cert")
 
 
 class ConfigError(Exception):
@@ -91,6 +94,9 @@ class Settings:
     alipay_app_private_key: str = field(default="", repr=False)
     alipay_public_key: str = ""
     alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    alipay_sign_mode: str = "key"  # "cert": certificate mode, with the two serial numbers below
+    alipay_app_cert_sn: str = ""
+    alipay_root_cert_sn: str = ""
     sts_endpoint: str = "sts.aliyuncs.com"
     client_role_arn: str = ""
     db_function_name: str = ""
@@ -138,6 +144,7 @@ class Settings:
                 alipay_public_key=reader.text("ALIPAY_PUBLIC_KEY", required=True),
                 alipay_gateway=reader.url("ALIPAY_GATEWAY") or cls.alipay_gateway,
                 identity_table=reader.table("IDENTITY_TABLE", "identity"),
+                **reader.alipay_signing(),
                 sts_endpoint=reader.text("STS_ENDPOINT") or cls.sts_endpoint,
                 client_role_arn=reader.matching("CLIENT_ROLE_ARN", _ROLE_ARN,
                                                 "acs:ram::<account>:role/<name>"),
@@ -203,6 +210,25 @@ class _Reader:
         if value and not pattern.fullmatch(value):
             self.problems.append(f"{name} must look like {form}")
         return value
+
+    def alipay_signing(self) -> dict[str, str]:
+        """ALIPAY_SIGN_MODE and, in certificate mode, the two serial numbers it needs."""
+        mode = self.text("ALIPAY_SIGN_MODE") or "key"
+        if mode not in SIGN_MODES:
+            self.problems.append("ALIPAY_SIGN_MODE must be key or cert")
+        app_sn, root_sn = self.text("ALIPAY_APP_CERT_SN"), self.text("ALIPAY_ROOT_CERT_SN")
+        if mode == "cert":
+            for name, value, pattern in (("ALIPAY_APP_CERT_SN", app_sn, _CERT_SN),
+                                         ("ALIPAY_ROOT_CERT_SN", root_sn, _ROOT_CERT_SN)):
+                if not value:
+                    self.problems.append(f"{name} is required when ALIPAY_SIGN_MODE is cert")
+                elif not pattern.fullmatch(value):
+                    self.problems.append(f"{name} must be a certificate serial number "
+                                         "(32 lower-case hex digits; the root's joined by _)")
+        else:
+            app_sn = root_sn = ""  # key mode ignores them, so a leftover value changes nothing
+        return {"alipay_sign_mode": mode, "alipay_app_cert_sn": app_sn,
+                "alipay_root_cert_sn": root_sn}
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name)

@@ -141,7 +141,8 @@ def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
             identity=alipay.AlipayIdentityProvider(
                 settings.alipay_app_id, settings.alipay_app_private_key,
                 settings.alipay_public_key, settings.alipay_gateway,
-                settings.upstream_timeout_seconds),
+                settings.upstream_timeout_seconds, app_cert_sn=settings.alipay_app_cert_sn,
+                root_cert_sn=settings.alipay_root_cert_sn),
             issuer=sts.StsCredentialIssuer(
                 settings.sts_endpoint, settings.region, creds.access_key_id,
                 creds.access_key_secret, creds.security_token or None, settings.client_role_arn,

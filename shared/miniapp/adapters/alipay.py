@@ -9,6 +9,12 @@ How Alipay answers, and what we make of it:
     a reply whose signature does not verify, or that is malformed        -> UpstreamUnavailable
     connection refused or dropped, timeout, HTTP 4xx/5xx from the gateway -> UpstreamUnavailable
 
+Key mode or certificate mode ("公钥证书"), as the app is configured in Alipay's console. In
+certificate mode the client is the SDK's `DCAliPay`: requests carry `app_cert_sn` and
+`alipay_root_cert_sn`, and replies are verified with the key of Alipay's public key certificate.
+The function gets that certificate and the two serial numbers, not the app and root certificates
+themselves (docs/alipay.md: they would not fit FC's 4 KB of environment variables).
+
 A misconfigured app (isv.invalid-app-id, isv.invalid-signature) is also answered as
 UpstreamUnavailable, not Internal: the client can do nothing either way, and the message keeps the
 sub_code so the operator sees it in the invocation log.
@@ -27,7 +33,7 @@ from typing import Any
 from ..domain.identity import ALIPAY_ID
 from ..domain.records import AlipayGrant
 from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
-from .keys import KeyFormatError, private_key_pem, public_key_pem
+from .keys import KeyFormatError, certificate_pem, private_key_pem, public_key_pem
 
 OAUTH_TOKEN = "alipay.system.oauth.token"
 _RESPONSE_KEY = OAUTH_TOKEN.replace(".", "_") + "_response"
@@ -64,23 +70,31 @@ def _import_sdk() -> Any:
 
 class AlipayIdentityProvider:
     def __init__(self, app_id: str, app_private_key_pem: str, alipay_public_key_pem: str,
-                 gateway_url: str, timeout_seconds: float) -> None:
+                 gateway_url: str, timeout_seconds: float, *, app_cert_sn: str = "",
+                 root_cert_sn: str = "") -> None:
+        """Key mode, or certificate mode when the serial numbers are given: then
+        `alipay_public_key_pem` is Alipay's public key certificate."""
         alipay = _import_sdk()
         from alipay.utils import AliPayConfig
 
+        # The SDK passes this to urlopen: it bounds the connect and each socket read.
+        config = AliPayConfig(timeout=timeout_seconds)
         try:
             private_pem = private_key_pem(app_private_key_pem)
-            public_pem = public_key_pem(alipay_public_key_pem)
-            self._client = alipay.AliPay(
-                appid=app_id,
-                app_notify_url=None,
-                app_private_key_string=private_pem,
-                alipay_public_key_string=public_pem,
-                sign_type="RSA2",
-                debug=False,
-                # The SDK passes this to urlopen: it bounds the connect and each socket read.
-                config=AliPayConfig(timeout=timeout_seconds),
-            )
+            if app_cert_sn:
+                self._client = _certificate_client(alipay, app_id, private_pem,
+                                                   certificate_pem(alipay_public_key_pem),
+                                                   app_cert_sn, root_cert_sn, config)
+            else:
+                self._client = alipay.AliPay(
+                    appid=app_id,
+                    app_notify_url=None,
+                    app_private_key_string=private_pem,
+                    alipay_public_key_string=public_key_pem(alipay_public_key_pem),
+                    sign_type="RSA2",
+                    debug=False,
+                    config=config,
+                )
         except KeyFormatError as exc:
             raise Internal(f"Alipay key configuration: {exc}") from None
         except Exception:  # noqa: BLE001 - the key text must not end up in a traceback
@@ -109,6 +123,30 @@ class AlipayIdentityProvider:
         except Exception as exc:  # never let an SDK error escape untranslated
             raise Internal() from exc
         return _grant(reply)
+
+
+def _certificate_client(alipay: Any, app_id: str, private_pem: str, alipay_cert_pem: str,
+                        app_cert_sn: str, root_cert_sn: str, config: Any) -> Any:
+    """`DCAliPay`, which signs like `AliPay`, adds both serial numbers to every request and
+    verifies replies with the public key it takes from Alipay's certificate. It computes the serial
+    numbers lazily from the app and root certificates and keeps them in `_app_cert_sn` and
+    `_alipay_root_cert_sn`; we hold the serial numbers, not those certificates, so we set them
+    (`scripts/alipay_certs.py` computes them with the SDK's own `get_cert_sn`/`get_root_cert_sn`).
+    Its constructor takes no `config`: the timeout is set on the attribute `AliPay` keeps it in."""
+    client = alipay.DCAliPay(
+        appid=app_id,
+        app_private_key_string=private_pem,
+        app_public_key_cert_string="",
+        alipay_public_key_cert_string=alipay_cert_pem,
+        alipay_root_cert_string="",
+        app_notify_url=None,
+        sign_type="RSA2",
+        debug=False,
+    )
+    client._app_cert_sn = app_cert_sn
+    client._alipay_root_cert_sn = root_cert_sn
+    client._config = config
+    return client
 
 
 def _error_body(exc: Exception) -> dict[str, Any]:

@@ -41,6 +41,26 @@ def private_key_pem(text: str) -> str:
     return key.export_key(format="PEM", pkcs=1).decode("ascii")
 
 
+def certificate_pem(text: str) -> str:
+    """An X.509 certificate (Alipay's public key certificate) as PEM, from PEM, PEM with `\\n`
+    escapes or bare base64 DER. Only the first certificate of a PEM text is kept."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    text = text.strip().replace("\\n", "\n")
+    if not text:
+        raise KeyFormatError("certificate is empty")
+    try:
+        if text.startswith("-----BEGIN"):
+            cert = x509.load_pem_x509_certificate(text.encode("ascii"))
+        else:
+            cert = x509.load_der_x509_certificate(
+                base64.b64decode("".join(text.split()), validate=True))
+    except (ValueError, UnicodeEncodeError, binascii.Error):
+        raise KeyFormatError("not an X.509 certificate in PEM or base64 DER form") from None
+    return cert.public_bytes(Encoding.PEM).decode("ascii")
+
+
 def public_key_pem(text: str) -> str:
     key = _load(text)
     if key.has_private():

@@ -1,0 +1,87 @@
+"""Certificate mode end to end: a local cloud whose template says `AlipaySignMode: cert`. The local
+Alipay gateway is the certificate authority (it issued the app's and Alipay's certificates from
+its own root at first start); the session function signs with the app's private key, sends both
+serial numbers and verifies the replies with Alipay's public key certificate (python-alipay-sdk's
+DCAliPay). Also: what the session function's environment weighs in either mode, against FC's 4 KB
+limit on all its environment variables together."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from localcloud.miniprogram import MiniProgram
+from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
+
+FC_ENVIRONMENT_LIMIT = 4096  # bytes, all variables of one function together
+
+
+
+@pytest.fixture(scope="module")
+def cert_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with running_local_cloud(tmp_path_factory.mktemp("cert-cloud"),
+                             {**SHARED_CLOUD_PARAMETERS, "AlipaySignMode": "cert"}) as cloud:
+        yield cloud
+
+
+def session_environment(cloud: Any) -> dict[str, str]:
+    """What the template gives the session function (the endpoints the local cloud adds for its
+    own emulators are left out: in the cloud the template sets those same variables)."""
+    service = cloud.template.service(cloud.client_config()["serviceName"])
+    return dict(service.function("session").environment)
+
+
+def weight(environment: dict[str, str]) -> int:
+    # FC documents the limit on the variables together; JSON is the form its API carries them
+    # in, and a little heavier than the bare names and values, so it is the safe measure.
+    return len(json.dumps(environment, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def test_a_user_logs_in_and_keeps_todos_in_certificate_mode(cert_cloud: Any) -> None:
+    config = cert_cloud.client_config()
+    app = MiniProgram(config)
+    session = app.login()
+    app.db(session, "add", v=2, text="signed with a certificate")
+    again = app.login()
+    items = app.db(again, "list", v=2)["data"]["items"]
+    assert [item["text"] for item in items] == ["signed with a certificate"]
+    env = session_environment(cert_cloud)
+    assert env["ALIPAY_SIGN_MODE"] == "cert"
+    assert env["ALIPAY_APP_CERT_SN"] == cert_cloud.alipay.certs.app_cert_sn
+    assert env["ALIPAY_ROOT_CERT_SN"] == cert_cloud.alipay.certs.root_cert_sn
+    pem = cert_cloud.alipay.certs.alipay_cert_file.read_text()  # passed as bare base64
+    assert env["ALIPAY_PUBLIC_KEY"] == "".join(pem.splitlines()[1:-1])
+
+
+def test_a_certificate_the_gateway_no_longer_knows_is_refused(cert_cloud: Any) -> None:
+    """The developer re-issued the app's certificate in the console; the function still sends the
+    old serial number: Alipay answers isv.app-cert-not-exist, the client 503 UpstreamUnavailable,
+    and no session is created."""
+    gateway = cert_cloud.alipay
+    app_id = gateway.app_id
+    registered = gateway.apps.get(app_id)
+    gateway.apps.register(app_id, registered.public_key_pem, signing="cert",
+                          app_cert_sn="0" * 32)
+    try:
+        app = MiniProgram(cert_cloud.client_config())
+        answer = app.post_session({"authCode": app.get_auth_code()})
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == "UpstreamUnavailable"
+    finally:
+        gateway.apps.register(app_id, registered.public_key_pem, signing="cert",
+                              app_cert_sn=registered.app_cert_sn)
+    assert MiniProgram(cert_cloud.client_config()).login().session_id
+
+
+def test_the_session_environment_fits_fcs_limit_in_either_mode(cert_cloud: Any,
+                                                              local_cloud: Any) -> None:
+    key_mode, cert_mode = session_environment(local_cloud), session_environment(cert_cloud)
+    assert key_mode["ALIPAY_SIGN_MODE"] == "key"
+    figures = {"key mode": weight(key_mode), "certificate mode": weight(cert_mode),
+               "Alipay certificate": len(cert_mode["ALIPAY_PUBLIC_KEY"].encode()),
+               "app private key": len(cert_mode["ALIPAY_APP_PRIVATE_KEY"].encode())}
+    print("\nsession function environment (bytes, JSON):",
+          ", ".join(f"{name} {value}" for name, value in figures.items()))
+    assert figures["key mode"] <= FC_ENVIRONMENT_LIMIT
+    assert figures["certificate mode"] <= FC_ENVIRONMENT_LIMIT
