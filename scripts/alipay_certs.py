@@ -16,13 +16,20 @@ from pathlib import Path
 
 
 def parameters(app_cert: str, alipay_cert: str, root_cert: str) -> dict[str, str]:
+    """The four parameters; ValueError for a text that is not a PEM certificate."""
     from alipay import DCAliPay  # the SDK the session function runs
+    from OpenSSL.crypto import Error as OpenSSLError
 
     body = "".join(line for line in alipay_cert.strip().splitlines()
                    if line and not line.startswith("-----"))
-    return {"AlipayAppCertSN": DCAliPay.get_cert_sn(app_cert),
-            "AlipayRootCertSN": DCAliPay.get_root_cert_sn(root_cert),
-            "AlipayPublicKey": body,
+    try:
+        app_sn, root_sn = DCAliPay.get_cert_sn(app_cert), DCAliPay.get_root_cert_sn(root_cert)
+        DCAliPay.get_cert_sn(alipay_cert)  # only to refuse a file that is no certificate
+    except OpenSSLError as exc:
+        raise ValueError("not a PEM certificate") from exc
+    if not root_sn:
+        raise ValueError("the root chain holds no RSA certificate")
+    return {"AlipayAppCertSN": app_sn, "AlipayRootCertSN": root_sn, "AlipayPublicKey": body,
             "AlipaySignMode": "cert"}
 
 
@@ -39,9 +46,6 @@ def main(argv: list[str] | None = None) -> int:
                               (args.app_cert, args.alipay_cert, args.root_cert)))
     except (OSError, ValueError) as exc:
         print(f"cannot read the certificates: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # pyOpenSSL's errors for a file that is no certificate
-        print(f"not a PEM certificate: {type(exc).__name__}", file=sys.stderr)
         return 1
     for name, value in values.items():
         print(f"{name}={value}")

@@ -6,7 +6,7 @@
                                           {"service", "kind", "api"?, "share"?, "seconds"?, "code"?}
     DELETE /_localcloud/faults[?service=] clear faults (all, or one service's)
     POST   /_localcloud/clock             {"advance": seconds} moves the expiry clock forward
-    GET    /_localcloud/alipay            the Alipay gateway's apps, their signing and identity modes
+    GET    /_localcloud/alipay            the Alipay gateway's apps, their signing and identity mode
     POST   /_localcloud/alipay/identity   {"mode": "user_id"|"both"|"open_id", "appId"?} switches an
                                           app (default: the sandbox app) without losing any state
 

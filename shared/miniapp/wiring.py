@@ -19,8 +19,18 @@ from .config import ConfigError, FcContext, Function, ServiceCredentials, Settin
 from .crypto import TokenCipher, UserHasher, derive_key
 from .domain.access import DbFunctionRef
 from .errors import MiniAppError
-from .ports import (Clock, CredentialIssuer, IdempotencyStore, IdentityLinks, IdentityProvider,
-                    ItemStore, LogSink, RateLimiter, SessionStore, UsageCounter)
+from .ports import (
+    Clock,
+    CredentialIssuer,
+    IdempotencyStore,
+    IdentityLinks,
+    IdentityProvider,
+    ItemStore,
+    LogSink,
+    RateLimiter,
+    SessionStore,
+    UsageCounter,
+)
 from .services.compat import Compat
 from .services.db_app import DbApp
 from .services.identity import Identities

@@ -10,8 +10,9 @@ import re
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alipay import AliPay, DCAliPay
@@ -143,7 +144,8 @@ def test_the_modes_are_the_three_alipay_has() -> None:
     assert IDENTITY_MODES == ("user_id", "both", "open_id")
 
 
-def test_user_id_mode_names_the_user_by_user_id_only(key_gateway: Gateway, sandbox_mode: None) -> None:
+def test_user_id_mode_names_the_user_by_user_id_only(key_gateway: Gateway,
+                                                     sandbox_mode: None) -> None:
     user = new_user()
     reply = login(key_gateway, key_gateway.sandbox_client(), user)
     assert reply["user_id"] == user and "open_id" not in reply
@@ -305,7 +307,8 @@ def test_a_key_mode_request_to_a_certificate_app_is_refused(cert_gateway: Gatewa
     assert error_of(exc)["sub_code"] == "isv.missing-app-cert-sn"
 
 
-def test_the_right_serial_numbers_with_another_key_fail_the_signature(cert_gateway: Gateway) -> None:
+def test_the_right_serial_numbers_with_another_key_fail_the_signature(
+        cert_gateway: Gateway) -> None:
     client = cert_gateway.cert_client()
     client._app_private_key = RSA.importKey(pem_private(new_private_key()))  # the SDK's own loader
     with pytest.raises(AliPayException) as exc:

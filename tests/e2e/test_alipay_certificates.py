@@ -7,11 +7,13 @@ limit on all its environment variables together."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from localcloud.miniprogram import MiniProgram
+
 from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 
 FC_ENVIRONMENT_LIMIT = 4096  # bytes, all variables of one function together

@@ -10,7 +10,8 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -169,7 +170,7 @@ def test_concurrent_first_logins_of_one_open_id_user_end_with_one_internal_id(
     assert all(answer.status_code == 200 for answer in sessions), [a.text for a in sessions]
     first = Session(sessions[0].json()["sessionId"], sessions[0].json()["sts"])
     phones[0].db(first, "add", v=2, text=f"raced {user}")
-    for phone, answer in zip(phones, sessions):
+    for phone, answer in zip(phones, sessions, strict=True):
         body = answer.json()
         session = Session(session_id=body["sessionId"], sts=body["sts"])
         assert texts(phone, session) == [f"raced {user}"]

@@ -14,9 +14,18 @@ import pytest
 from miniapp.config import Settings
 from miniapp.wiring import DbPorts, SessionPorts, db_app_from_ports, session_app_from_ports
 
-from .fakes import (FakeClock, FakeIdentity, FakeIssuer, InMemoryIdempotency,
-                    InMemoryIdentityLinks, InMemoryItems, InMemoryRateLimiter, InMemorySessions,
-                    InMemoryUsage, ListSink)
+from .fakes import (
+    FakeClock,
+    FakeIdentity,
+    FakeIssuer,
+    InMemoryIdempotency,
+    InMemoryIdentityLinks,
+    InMemoryItems,
+    InMemoryRateLimiter,
+    InMemorySessions,
+    InMemoryUsage,
+    ListSink,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ALICE, BOB = "2088000000000001", "2088000000000002"

@@ -17,14 +17,19 @@ from miniapp.errors import (
     SessionNotFound,
     UpstreamUnavailable,
 )
+from miniapp.services.identity import Identities
 from miniapp.services.login import Login, LoginLimits
 from miniapp.services.sessions import SessionLifetime, Sessions
 
 from .conftest import ALICE, BOB, IP
-from miniapp.services.identity import Identities
-
-from .fakes import (FakeClock, FakeIdentity, FakeIssuer, InMemoryIdentityLinks,
-                    InMemoryRateLimiter, InMemorySessions)
+from .fakes import (
+    FakeClock,
+    FakeIdentity,
+    FakeIssuer,
+    InMemoryIdentityLinks,
+    InMemoryRateLimiter,
+    InMemorySessions,
+)
 
 DAY = 24 * 3600
 

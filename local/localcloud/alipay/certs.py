@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from .keys import AlipayKeys, KEY_BITS, load_private_key, load_public_key, write_file
+from .keys import KEY_BITS, AlipayKeys, load_private_key, load_public_key, write_file
 
 VALIDITY = datetime.timedelta(days=3650)
 _ROOT_NAME = x509.Name([
@@ -68,8 +68,8 @@ def ensure_certificates(keys_dir: Path | str, keys: AlipayKeys, app_id: str) -> 
     root_key = _rsa_key(root_key_file)
     ec_root_key = _ec_key(ec_root_key_file)
     if not _chain_matches(root_file, root_key, ec_root_key):
-        root = _self_signed(_ROOT_NAME, root_key, hashes.SHA256())
-        ec_root = _self_signed(_EC_ROOT_NAME, ec_root_key, hashes.SHA256())
+        root = _self_signed(_ROOT_NAME, root_key)
+        ec_root = _self_signed(_EC_ROOT_NAME, ec_root_key)
         write_file(root_file, _pem(root) + b"\n" + _pem(ec_root), mode=0o644)
         # A new root invalidates what the old one issued.
         app_file.unlink(missing_ok=True)
@@ -134,8 +134,8 @@ def _issue(root: x509.Certificate, root_key: rsa.RSAPrivateKey, subject: str,
             .sign(root_key, hashes.SHA256()))
 
 
-def _self_signed(name: x509.Name, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
-                 algorithm: hashes.HashAlgorithm) -> x509.Certificate:
+def _self_signed(name: x509.Name,
+                 key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
     return (x509.CertificateBuilder()
             .subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -143,7 +143,7 @@ def _self_signed(name: x509.Name, key: rsa.RSAPrivateKey | ec.EllipticCurvePriva
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + VALIDITY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, algorithm))
+            .sign(key, hashes.SHA256()))
 
 
 def _pem(cert: x509.Certificate) -> bytes:

@@ -171,9 +171,15 @@ class AuthorizationServer:
                now: float) -> TokenGrant:
         # The real tokens carry the scope in their prefix (authbseB… / authusrB…); so do ours.
         prefix = "authusrB" if "auth_user" in scopes.split(",") else "authbseB"
-        grant = TokenGrant(app_id=app_id, user_id=user_id, access_token=prefix + secrets.token_hex(16),
-                           expires_in=ACCESS_TOKEN_TTL, refresh_token=prefix + secrets.token_hex(16),
-                           re_expires_in=REFRESH_TOKEN_TTL, auth_start=now)
+        grant = TokenGrant(
+            app_id=app_id,
+            user_id=user_id,
+            access_token=prefix + secrets.token_hex(16),
+            expires_in=ACCESS_TOKEN_TTL,
+            refresh_token=prefix + secrets.token_hex(16),
+            re_expires_in=REFRESH_TOKEN_TTL,
+            auth_start=now,
+        )
         conn.execute("INSERT INTO access_tokens (token, user_id, scopes, expires_at, app_id)"
                      " VALUES (?, ?, ?, ?, ?)",
                      (grant.access_token, user_id, scopes, now + ACCESS_TOKEN_TTL, app_id))

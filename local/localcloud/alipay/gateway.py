@@ -9,11 +9,10 @@ parameter fails here with isv.invalid-signature as it would in the cloud.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable
 from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives import serialization

@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..domain.identity import new_internal_id, open_id_link, user_id_link
 from ..errors import UpstreamUnavailable
