@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 from .keys import KEY_BITS, AlipayKeys, load_private_key, load_public_key, write_file
@@ -172,9 +173,9 @@ def _ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def _same_key(a: object, b: object) -> bool:
-    def der(key: object) -> bytes:
-        return key.public_bytes(serialization.Encoding.DER,  # type: ignore[attr-defined]
+def _same_key(a: CertificatePublicKeyTypes, b: CertificatePublicKeyTypes) -> bool:
+    def der(key: CertificatePublicKeyTypes) -> bytes:
+        return key.public_bytes(serialization.Encoding.DER,
                                 serialization.PublicFormat.SubjectPublicKeyInfo)
     return der(a) == der(b)
 
