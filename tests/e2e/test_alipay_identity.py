@@ -152,7 +152,7 @@ def test_concurrent_first_logins_of_one_open_id_user_end_with_one_internal_id(
         alipay_mode: Any, config: dict[str, str]) -> None:
     set_identity(alipay_mode, "open_id")
     user = new_user_id()
-    phones = [MiniProgram(config, user) for _ in range(6)]
+    phones = [MiniProgram(config, user) for _ in range(4)]
     codes = [phone.get_auth_code() for phone in phones]
     barrier = threading.Barrier(len(phones))
     sessions: list[Any] = [None] * len(phones)
