@@ -74,7 +74,8 @@ class Settings:
     ots_instance: str
     ots_endpoint: str = ""  # default https://{instance}.{region}.ots.aliyuncs.com
     session_table: str = "session"
-    data_table: str = "todo_list"
+    data_table: str = "todo_list"  # the 2020 protocol's rows
+    user_data_table: str = "user_data"  # the rows of every declared collection
     usage_table: str = "usage"
     guard_table: str = "guard"
     identity_table: str = "identity"  # the session function only
@@ -115,6 +116,7 @@ class Settings:
             ots_endpoint=reader.url("OTS_ENDPOINT"),
             session_table=reader.table("SESSION_TABLE", "session"),
             data_table=reader.table("DATA_TABLE", "todo_list"),
+            user_data_table=reader.table("USER_DATA_TABLE", "user_data"),
             usage_table=reader.table("USAGE_TABLE", "usage"),
             guard_table=reader.table("GUARD_TABLE", "guard"),
             sls_endpoint=reader.text("SLS_ENDPOINT"),

@@ -11,6 +11,7 @@
     ├── MethodNotAllowed      405  the session function only answers POST
     ├── Conflict              409  stale expectedVersion, or an id that already exists
     ├── QuotaExceeded         409  the user holds the maximum number of items
+    ├── CorruptItem           409  a stored item breaks its collection's declaration
     ├── RateLimited           429  too many session creations; carries retry_after seconds
     ├── UpstreamUnavailable   503  Alipay, STS or Tablestore failed or timed out
     └── Internal              500  a bug; the message never carries details
@@ -69,6 +70,15 @@ class Conflict(MiniAppError):
 
 class QuotaExceeded(MiniAppError):
     code, http_status, default_message = "QuotaExceeded", 409, "item quota exceeded"
+
+
+class CorruptItem(MiniAppError):
+    """What storage gave back is not an item its collection's declaration allows (written around
+    the API, or under an older declaration that had no default for a new field). The client can
+    remove it; it never reads as Internal."""
+
+    code, http_status, default_message = ("CorruptItem", 409,
+                                          "the stored item breaks its collection's declaration")
 
 
 class RateLimited(MiniAppError):

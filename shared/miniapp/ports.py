@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from .domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials
+from .domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials, Tally
 
 
 class Clock(Protocol):
@@ -77,6 +77,63 @@ class ItemStore(Protocol):
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         """Rows in item_id order, after start_after (exclusive)."""
+        ...
+
+
+class CollectionRows(Protocol):
+    """The rows of the declared collections. Every call names the user (from the session) and the
+    collection: a user's rows of one collection are one contiguous key range, and no call reaches
+    outside it. `Row.item_id` is the item's own id (the collection is not part of it).
+
+    Beside the items, each (user, collection) has one tally row: the item count the quota is
+    checked against, a revision bumped by every write that may change the count, and one marker
+    per write in flight. A marker is written in the same request as the change it covers and
+    removed when the write is settled, so a marker left behind (a lost reply, a crash) tells the
+    next operation to recount (services/collection.py)."""
+
+    def get(self, user_id: str, collection: str, item_id: str) -> Row | None: ...
+
+    def put_new(self, row: Row, collection: str) -> None:
+        """Create the row; Conflict if it exists (a re-sent put that finds its own row is fine)."""
+        ...
+
+    def replace_if_version(self, row: Row, collection: str, expected_version: int) -> None:
+        """Replace the row if its `version` column equals expected_version: Conflict if it
+        differs, NotFound if there is no row."""
+        ...
+
+    def delete(self, user_id: str, collection: str, item_id: str) -> bool | None:
+        """True if this call deleted the row, False if there was none, None if the row is gone
+        but a re-sent request cannot tell whether this call removed it."""
+        ...
+
+    def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
+             newest_first: bool = False) -> Page: ...
+
+    def count(self, user_id: str, collection: str) -> int: ...
+
+    def tally(self, user_id: str, collection: str) -> Tally | None: ...
+
+    def create_tally(self, user_id: str, collection: str, count: int) -> None:
+        """Conflict if the tally exists."""
+        ...
+
+    def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
+        """count += 1 with `marker` set, if count < limit: QuotaExceeded if not, NotFound if there
+        is no tally. Not idempotent: never re-sent after an unknown outcome."""
+        ...
+
+    def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
+        """Set `marker` (a removal in flight); NotFound if there is no tally."""
+        ...
+
+    def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
+        """count += delta and drop `marker`, in one request."""
+        ...
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        """Set the count and drop the markers `seen` holds, if the tally's revision is still the
+        one `seen` read. False if it changed meanwhile."""
         ...
 
 

@@ -15,12 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TextIO, TypeVar
 
+from .collections import declared
 from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
 from .crypto import TokenCipher, UserHasher, derive_key
 from .domain.access import DbFunctionRef
+from .domain.schema import Collection
+from .entrypoints import compat2020, v2
+from .entrypoints.registry import Registry
 from .errors import MiniAppError
 from .ports import (
     Clock,
+    CollectionRows,
     CredentialIssuer,
     IdempotencyStore,
     IdentityLinks,
@@ -31,14 +36,14 @@ from .ports import (
     SessionStore,
     UsageCounter,
 )
+from .services.collection import CollectionService, Legacy
 from .services.compat import Compat
-from .services.db_app import DbApp
+from .services.db_app import DbApp, DbServices
 from .services.identity import Identities
 from .services.login import Login, LoginLimits
 from .services.session_app import SessionApp
 from .services.sessions import SessionLifetime, Sessions
 from .services.telemetry import Telemetry
-from .services.todos import Todos
 
 
 class StreamLogSink:
@@ -74,8 +79,9 @@ class SessionPorts:
 @dataclass(frozen=True)
 class DbPorts:
     sessions: SessionStore
-    items: ItemStore
-    usage: UsageCounter
+    items: ItemStore  # the 2020 rows
+    usage: UsageCounter  # the 2020 rows' counter
+    rows: CollectionRows  # every declared collection
     idempotency: IdempotencyStore
     sink: LogSink
     clock: Clock
@@ -110,12 +116,36 @@ def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionAp
                       log_flush_seconds=settings.log_flush_seconds)
 
 
-def db_app_from_ports(settings: Settings, ports: DbPorts) -> DbApp:
+def registry_of(collections: tuple[Collection, ...]) -> Registry:
+    """The commands of the 2020 protocol and of each collection's v2 API, in one registry."""
+    registry = Registry(list(compat2020.COMMANDS))
+    for collection in collections:
+        registry.register(v2.commands(collection))
+    return registry
+
+
+def db_app_from_ports(settings: Settings, ports: DbPorts,
+                      collections: tuple[Collection, ...] | None = None) -> DbApp:
+    """`collections`: the declared ones (`miniapp.collections.REGISTERED`) unless given."""
+    declarations = declared() if collections is None else collections
+    cursor_key = derive_key(settings.data_key, "cursor/v1")
+    legacy = Legacy(ports.items, ports.usage)
+    served = {c.name: CollectionService(
+        c, rows=ports.rows, idempotency=ports.idempotency, clock=ports.clock,
+        quota=settings.item_quota, cursor_key=cursor_key, legacy=legacy) for c in declarations}
+    sealers = [s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows]
+
+    def seal(user_id: str) -> None:
+        for sealer in sealers:
+            sealer(user_id)
+
+    services = DbServices(
+        compat=Compat(items=ports.items, usage=ports.usage, quota=settings.item_quota,
+                      before_todo_shaped_put=seal),
+        collections=served)
     return DbApp(
         sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
-        todos=Todos(items=ports.items, usage=ports.usage, idempotency=ports.idempotency,
-                    clock=ports.clock, quota=settings.item_quota),
-        compat=Compat(items=ports.items, usage=ports.usage, quota=settings.item_quota),
+        services=services, registry=registry_of(declarations),
         telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)),
         log_flush_seconds=settings.log_flush_seconds)
 
@@ -179,6 +209,7 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
             sessions=tablestore.TablestoreSessions(client, settings.session_table),
             items=tablestore.TablestoreItems(client, settings.data_table),
             usage=tablestore.TablestoreUsage(client, settings.usage_table),
+            rows=tablestore.TablestoreUserData(client, settings.user_data_table),
             idempotency=tablestore.TablestoreIdempotency(client, settings.guard_table),
             sink=_log_sink(settings, creds),
             clock=SystemClock())

@@ -41,19 +41,29 @@ def session_key(session_id: str) -> str:
 
 
 def user_rows(state: Snapshot, user_id: str) -> dict[str, dict[str, Any]]:
-    """The user's rows in the data table: id -> columns."""
-    return {key[1]: dict(columns) for key, columns in state["todo_list"] if key[0] == user_id}
+    """The user's rows: 2020 rows (todo_list) and the items of every collection (user_data,
+    under their own ids; the tally rows left out): id -> columns."""
+    rows = {key[1]: dict(columns) for key, columns in state["todo_list"] if key[0] == user_id}
+    for key, columns in state.get("user_data", ()):
+        if key[0] == user_id and "#" in key[1]:
+            rows[key[1].split("#", 1)[1]] = dict(columns)
+    return rows
 
 
 def usage_count(state: Snapshot, user_id: str) -> int:
-    """The user's item counter (what the quota is checked against); 0 if never counted."""
+    """The user's item counters (what the quotas are checked against) summed: the 2020 counter
+    and each collection's tally; 0 if never counted."""
     from miniapp.adapters.tablestore import guard_key
 
+    total = 0
     wanted = guard_key("usage", user_id)
     for key, columns in state["usage"]:
         if key[0] == wanted:
-            return int(dict(columns).get("count", 0))
-    return 0
+            total += int(dict(columns).get("count", 0))
+    for key, columns in state.get("user_data", ()):
+        if key[0] == user_id and key[1].endswith("!"):
+            total += int(dict(columns).get("count", 0))
+    return total
 
 
 def fc_error_type(app: MiniProgram, session: Session, event: Mapping[str, Any]) -> tuple[Any, str]:

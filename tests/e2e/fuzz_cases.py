@@ -136,7 +136,8 @@ def bad_value(kind: str, rng: random.Random, ops: set[str]) -> Any:
     5000-digit number or `1e400` is wrong for every field: no field takes a float)."""
     types = {"v": {"int"}, "sid": {"str"}, "op": {"str"}, "text": {"str"}, "bool": {"bool"},
              "key": {"str"}, "todo_id": {"str"}, "item_id": {"str"}, "version": {"int"},
-             "limit": {"int"}, "cursor": {"str", "null"}, "obj": {"object"}, "auth": {"str"}}
+             "limit": {"int"}, "cursor": {"str", "null"}, "obj": {"object"}, "auth": {"str"},
+             "collection": {"str"}, "number": {"int"}, "choice": {"str"}}
     if rng.random() < 0.35:
         return _pick(rng, lambda: wrong_type(rng, types[kind]), lambda: HUGE_INTEGERS[0],
                      lambda: rng.choice([Raw("1e400"), Raw("-1e400")]),
@@ -163,6 +164,12 @@ def bad_value(kind: str, rng: random.Random, ops: set[str]) -> Any:
         return rng.choice([0, -1, 101, 1000, 2**63, -(2**63), True, Raw("1.0"), Raw("2e1")])
     if kind == "cursor":
         return bad_cursor(rng)
+    if kind == "collection":  # never a declarable name (letters and digits, lower-case first)
+        return rng.choice(["", "Todos", "todos ", "todo_list", "user_data", "../todos", "🙂"])
+    if kind == "number":
+        return rng.choice([2**63, -(2**63) - 1, 10**30, True, Raw("1e400")])
+    if kind == "choice":
+        return rng.choice(["", " ", "\x00", "x" * 300])
     if kind == "auth":
         return bad_string(
             rng,

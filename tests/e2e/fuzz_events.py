@@ -25,8 +25,6 @@ from .fuzz_json import (
     unicode_edge,
 )
 
-V2_OPS = frozenset({"add", "update", "get", "list", "remove"})
-COMPAT_OPS = frozenset({"put", "get", "list", "remove"})
 UNKNOWN_KEYS = ["uid", "userId", "user_id", "table", "TableName", "tableName", "instance", "owner",
                 "Id", "ID", "Text", "Op", "SID", "sid ", "op\u200b", "", "\x00", "🙂", "__proto__",
                 "constructor", "v2", "version", "data", "error", "where", "text", "completed",
@@ -48,41 +46,56 @@ class Template:
     either: tuple[str, ...] = field(default=())  # at least one of these must stay
 
 
+def registry() -> Any:
+    """The db function's command registry, as wiring builds it from the declared collections:
+    the fuzzers draw their ops, collections and fields from it, so they never go stale."""
+    from miniapp.collections import declared
+    from miniapp.wiring import registry_of
+
+    return registry_of(declared())
+
+
 def db_templates(sid: str, todo_id: str, row_id: str) -> list[Template]:
-    # Short builders so that each template below fits on a few lines.
-    v2 = lambda op, body, kinds, required, droppable=(), either=(): Template(  # noqa: E731
-        f"v2 {op}", {"v": 2, "sid": sid, "op": op, **body},
-        {"v": "v", "sid": "sid", "op": "op", **kinds}, frozenset({"sid", "op", *required}),
-        frozenset({"v", "sid", "op", *body}), V2_OPS, frozenset(droppable), frozenset(),
-        "sid", either)
-    compat = lambda op, body, kinds, ignored: Template(  # noqa: E731 - a row per line
-        f"2020 {op}", {"sid": sid, "op": op, **body}, {"sid": "sid", "op": "op", **kinds},
-        frozenset({"sid", "op", *kinds}), frozenset({"sid", "op", "obj", "id"}), COMPAT_OPS,
-        frozenset(), frozenset(ignored), "sid")
-    return [
-        # Without "v" an add or update is no 2020 op: dropping "v" is invalid there only.
-        v2("add", {"text": "buy milk", "completed": False, "idempotencyKey": "fuzz-1"},
-           {"text": "text", "completed": "bool", "idempotencyKey": "key"}, {"v", "text"},
-           {"completed", "idempotencyKey"}),
-        v2("update", {"id": todo_id, "expectedVersion": 1, "text": "changed", "completed": True},
-           {"id": "todo_id", "expectedVersion": "version", "text": "text", "completed": "bool"},
-           {"v", "id", "expectedVersion"}, either=("text", "completed")),
-        v2("get", {"id": todo_id}, {"id": "todo_id"}, {"id"}),
-        v2("remove", {"id": todo_id}, {"id": "todo_id"}, {"id"}),
-        v2("list", {"limit": 5, "cursor": None}, {"limit": "limit", "cursor": "cursor"}, (),
-           {"limit", "cursor"}),
-        compat("put", {"obj": {"id": row_id, "n": 2, "done": True}}, {"obj": "obj"}, {"id"}),
-        compat("get", {"id": row_id}, {"id": "item_id"}, {"obj"}),
-        compat("remove", {"id": row_id}, {"id": "item_id"}, {"obj"}),
-        compat("list", {}, {}, {"obj", "id"}),
-    ]
+    commands = registry()
+    templates = []
+    for command in commands.commands:
+        shape = command.shape
+        body: dict[str, Any] = {"sid": sid, **copy.deepcopy(dict(shape.example))}
+        if command.protocol == "2020":
+            if "obj" in body:
+                body["obj"]["id"] = row_id
+            if "id" in body:
+                body["id"] = row_id
+            kinds = {k: v for k, v in shape.kinds.items() if k in body}
+            templates.append(Template(
+                f"2020 {command.op}", body, kinds, frozenset(kinds), frozenset(shape.kinds),
+                frozenset(commands.ops("2020")), frozenset(), frozenset(shape.ignored), "sid"))
+            continue
+        if "id" in body:
+            body["id"] = todo_id
+        kinds = {k: ("todo_id" if v == "item_id" else v) for k, v in shape.kinds.items()
+                 if k in body}
+        # `collection` may go for todos: v2 events from before collections name none.
+        optional = set(body) - set(shape.required) - set(shape.either)
+        if command.collection != "todos":
+            optional.discard("collection")
+        # Without "v" an op the 2020 protocol also has (get, list, remove) is a 2020 event, and
+        # may be valid: "v" counts as required only for the ops 2020 lacks.
+        required = set(shape.required) - {"v"}
+        if command.op not in commands.ops("2020"):
+            required.add("v")
+        templates.append(Template(
+            f"v2 {command.label}", body, kinds, frozenset(required),
+            frozenset(shape.kinds), frozenset(commands.ops("v2", command.collection)),
+            frozenset(optional), frozenset(), "sid", tuple(shape.either)))
+    return templates
 
 
 def session_templates(fake_session_id: str) -> list[tuple[str, Template]]:
     """(path, template). A well-formed auth code is never sent as is: it would reach Alipay and
     the rate limiter (which writes), so every `open` case breaks the code itself."""
     scopes = {"authSuccessScopes": ["auth_base"]}
-    session = lambda name, forgeable: Template(  # noqa: E731 - a row per line
+    session = lambda name, forgeable: Template(  # noqa: E731
         name, {"sessionId": fake_session_id}, {"sessionId": "sid"}, frozenset({"sessionId"}),
         frozenset({"sessionId"}), forgeable=forgeable)
     return [

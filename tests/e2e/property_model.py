@@ -1,6 +1,7 @@
 """The simple in-memory model the end-to-end property test holds the backend to: per user, the
-items stored under (user, id) — v2 todos and 2020 rows in one namespace, as docs/api.md
-describes the shared table — and the idempotency keys the user has spent.
+items stored under (user, id) — v2 todos and 2020 rows in one id namespace (the test never
+reuses an id across them) though stored apart since issue 9 — and the idempotency keys the user
+has spent.
 
 Views give what each API must answer: the v2 wire todo, the 2020 row object (a todo seen through
 the 2020 protocol is a row with the todo's columns), and the columns the table must hold.
@@ -47,8 +48,9 @@ Item = TodoItem | RowItem
 
 @dataclass
 class UserModel:
-    items: dict[str, Item] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)  # v2 todos
     keys: dict[str, str] = field(default_factory=dict)  # idempotencyKey -> todo id it created
+    rows: dict[str, RowItem] = field(default_factory=dict)  # 2020 rows, apart since issue 9
 
     def todo(self, item_id: str) -> TodoItem | None:
         item = self.items.get(item_id)
@@ -68,16 +70,20 @@ class UserModel:
                 if self.todo(i) is not None and (after is None or i > after)]
 
     def row_object(self, item_id: str) -> dict[str, Any] | None:
-        item = self.items.get(item_id)
+        item = self.rows.get(item_id)
         return None if item is None else {"id": item_id, **item.columns()}
 
     def row_objects(self) -> list[dict[str, Any]]:
-        # Every id in self.items has a row, so no None reaches the list.
-        return [self.row_object(i) for i in sorted(self.items)]  # type: ignore[misc]
+        """What the 2020 `list` answers: the 2020 rows only (v2 todos never reach it)."""
+        return [self.row_object(i) for i in sorted(self.rows)]  # type: ignore[misc]
 
     def stored(self) -> dict[str, dict[str, Any]]:
-        """id -> attribute columns, as the table must hold them."""
+        """id -> attribute columns of the todos, as user_data must hold them."""
         return {i: item.columns() for i, item in self.items.items()}
+
+    def stored_rows(self) -> dict[str, dict[str, Any]]:
+        """id -> attribute columns of the 2020 rows, as todo_list must hold them."""
+        return {i: item.columns() for i, item in self.rows.items()}
 
     def updated(self, item_id: str, *, text: str | None, completed: bool | None,
                 updated_at: int) -> TodoItem:

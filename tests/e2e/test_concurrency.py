@@ -103,7 +103,8 @@ def test_concurrent_adds_never_exceed_the_per_user_quota(quota_cloud):
     assert app.db(session, "put", obj={"id": "old row", "done": False}) == {"data": None}
     throttles = Throttles()
 
-    # Eight writers race for the last QUOTA - 2 slots: v2 adds and 2020 puts of new ids alike.
+    # Twelve writers race for the last slots: six v2 adds for the QUOTA - 1 free todo slots and six
+    # 2020 puts of new ids for the QUOTA - 1 free row slots (since issue 9 each has its quota).
     def write(i: int) -> Any:
         if i % 2:
             event = {"sid": session.session_id, "op": "put", "obj": {"id": f"row {i}"}}
@@ -111,20 +112,20 @@ def test_concurrent_adds_never_exceed_the_per_user_quota(quota_cloud):
             event = {"v": 2, "sid": session.session_id, "op": "add", "text": f"todo {i}"}
         return invoke_through_throttling(app, session, event, throttles)
 
-    answers = run_together(write, 8)
+    answers = run_together(write, 12)
     written = [a for a in answers if error_code(a) is None]
     refused = [a for a in answers if error_code(a) == "QuotaExceeded"]
-    assert len(written) == QUOTA - 2 and len(refused) == 8 - (QUOTA - 2), answers
+    assert len(written) == 2 * (QUOTA - 1) and len(refused) == 12 - 2 * (QUOTA - 1), answers
     state = take_snapshot(quota_cloud)
     rows = user_rows(state, app.user_id)
-    assert len(rows) == QUOTA and usage_count(state, app.user_id) == QUOTA
+    assert len(rows) == 2 * QUOTA and usage_count(state, app.user_id) == 2 * QUOTA
     added = {a["data"]["id"] for a in written if a["data"] is not None}
     assert added | {first["id"], "old row"} <= set(rows)
     # A removed item frees its slot, once.
     assert app.db(session, "remove", v=2, id=first["id"]) == {"data": None}
     _ok(app.db(session, "add", v=2, text="fits again"))
     assert error_code(app.db(session, "add", v=2, text="one too many")) == "QuotaExceeded"
-    assert usage_count(take_snapshot(quota_cloud), app.user_id) == QUOTA
+    assert usage_count(take_snapshot(quota_cloud), app.user_id) == 2 * QUOTA
     record("conflicts_resolved", len(refused))
     record("acknowledged_writes", len(written) + 3)
     record("records_lost", 0)

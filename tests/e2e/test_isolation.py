@@ -63,8 +63,11 @@ def test_lists_show_only_the_callers_own_items(alice, miniprogram, snapshot):
     assert bob.db(session, "list") == {"data": []}
     assert snapshot_diff(before, snapshot()) == {}
 
+    # Since issue 9 Alice's 2020 list holds her 2020 rows only; her todo is in her v2 list.
     listed = alice["app"].db(alice["session"], "list")["data"]
-    assert {row["id"] for row in listed} == {alice["row_id"], alice["todo"]["id"]}
+    assert {row["id"] for row in listed} == {alice["row_id"]}
+    todos = alice["app"].db(alice["session"], "list", v=2)["data"]["items"]
+    assert {todo["id"] for todo in todos} == {alice["todo"]["id"]}
 
 
 def test_a_cursor_from_the_other_users_list_pages_only_the_callers_todos(alice, miniprogram):
@@ -76,9 +79,11 @@ def test_a_cursor_from_the_other_users_list_pages_only_the_callers_todos(alice, 
 
         bob = miniprogram()
         session = bob.login()
-        own = bob.db(session, "add", v=2, text="bob's")["data"]  # created after Alice's todos
+        bob.db(session, "add", v=2, text="bob's")  # created after Alice's todos
         listed = bob.db(session, "list", v=2, cursor=page["cursor"])
-        assert listed == {"data": {"items": [own], "cursor": None}}
+        # Since issue 9 a cursor is bound to its user and collection: another user's is refused
+        # (it used to position Bob inside his own todos).
+        assert error_code(listed) == "InvalidRequest"
     finally:
         alice_app.db(alice_session, "remove", v=2, id=more["id"])
 
@@ -124,11 +129,16 @@ def test_every_stored_row_is_keyed_by_its_owner(alice, miniprogram, snapshot):
     bob_todo = bob.db(session, "add", v=2, text="bob's own")["data"]
     bob.db(session, "put", obj={"id": "bob-row", "n": 1})
 
-    rows = snapshot()["todo_list"]
+    state = snapshot()
+    # 2020 rows in todo_list; v2 items in user_data under "<collection>#<id>" (the tally rows,
+    # "<collection>!", are keyed by their owner too, and hold no item).
+    rows = state["todo_list"] + [((key[0], key[1].split("#", 1)[1]), cols)
+                                 for key, cols in state["user_data"] if "#" in key[1]]
     alice_keys = {key for key, _ in rows if key[0] == alice["app"].user_id}
     bob_keys = {key for key, _ in rows if key[0] == bob.user_id}
     assert alice_keys == {(alice["app"].user_id, alice["todo"]["id"]),
                           (alice["app"].user_id, alice["row_id"])}
     assert bob_keys == {(bob.user_id, bob_todo["id"]), (bob.user_id, "bob-row")}
     # No session id (nor anything else the client holds) ever keys a data row.
-    assert all(key[0] not in (session.session_id, alice["session"].session_id) for key, _ in rows)
+    assert all(key[0] not in (session.session_id, alice["session"].session_id)
+               for key, _ in state["todo_list"] + state["user_data"])

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from localcloud.miniprogram import MiniProgram
-from miniapp.adapters.tablestore import guard_key
 from tests.metrics import fuzz_examples, record
 
+from .faultkit import usage_count
 from .property_model import TODO_ID, RowItem, TodoItem, UserModel, typed
 from .support import take_snapshot
 
@@ -207,7 +207,7 @@ class Users(RuleBasedStateMachine):
     def compat_put(self, u: int, pick: int, columns: dict[str, Any]) -> None:
         item_id = self.pick_any_id(pick)
         assert self.phones[u].call(op="put", obj={"id": item_id, **columns}) == {"data": None}
-        self.models[u].items[item_id] = RowItem(columns)  # replaces a todo of that id, too
+        self.models[u].rows[item_id] = RowItem(columns)  # a todo of that id is left alone
         self.acknowledged += 1
 
     @rule(u=users, pick=picks)
@@ -220,7 +220,7 @@ class Users(RuleBasedStateMachine):
     def compat_remove(self, u: int, pick: int) -> None:
         item_id = self.pick_any_id(pick)
         assert self.phones[u].call(op="remove", id=item_id) == {"data": None}
-        self.acknowledged += self.models[u].items.pop(item_id, None) is not None
+        self.acknowledged += self.models[u].rows.pop(item_id, None) is not None
 
     @rule(u=users)
     def compat_list(self, u: int) -> None:
@@ -241,10 +241,11 @@ class Users(RuleBasedStateMachine):
         if not hasattr(self, "phones"):
             return  # the constructor failed; hypothesis reports that
         snapshot = take_snapshot(self.cloud)
-        usage = {key[0]: dict(cols).get("count", 0) for key, cols in snapshot["usage"]}
         for u, (phone, model) in enumerate(zip(self.phones, self.models, strict=True)):
-            stored = {key[1]: dict(cols) for key, cols in snapshot["todo_list"]
-                      if key[0] == phone.user_id}
+            stored = {key[1].split("#", 1)[1]: dict(cols) for key, cols in snapshot["user_data"]
+                      if key[0] == phone.user_id and "#" in key[1]}
+            stored_rows = {key[1]: dict(cols) for key, cols in snapshot["todo_list"]
+                           if key[0] == phone.user_id}
             lost, duplicated = (
                 len(set(model.items) - set(stored)),
                 len(set(stored) - set(model.items)),
@@ -253,7 +254,8 @@ class Users(RuleBasedStateMachine):
                 record("records_lost", lost)
                 record("records_duplicated", duplicated)
             assert typed(stored) == typed(model.stored()), f"user {u}: table rows differ"
-            assert usage.get(guard_key("usage", phone.user_id), 0) == len(model.items)
+            assert typed(stored_rows) == typed(model.stored_rows()), f"user {u}: 2020 rows differ"
+            assert usage_count(snapshot, phone.user_id) == len(model.items) + len(model.rows)
             assert typed(self.list_all(u, 3)) == typed(model.todos_wire())
             assert typed(data(phone.call(op="list"))) == typed(model.row_objects())
         record("acknowledged_writes", self.acknowledged)

@@ -8,5 +8,6 @@ def test_login_add_and_list_through_the_local_cloud(miniprogram, snapshot):
     added = app.db(session, "add", v=2, text="buy milk")["data"]
     listed = app.db(session, "list", v=2)["data"]
     assert [t["id"] for t in listed["items"]] == [added["id"]]
-    rows = snapshot()["todo_list"]
+    state = snapshot()
+    rows = state["todo_list"] + state["user_data"]
     assert len(rows) >= 1 and all(key[0] != session.session_id for key, _ in rows)

@@ -77,7 +77,8 @@ def test_they_cannot_reach_tablestore_directly(client):
     ots = tablestore.OTSClient(config["otsEndpoint"], sts["AccessKeyId"], sts["AccessKeySecret"],
                                config["otsInstance"], sts_token=sts["SecurityToken"],
                                retry_policy=NoRetryPolicy(), logger_name="e2e-sts-scope")
-    for table, key in (("todo_list", ["uid", "id"]), ("session", ["id"])):
+    for table, key in (("todo_list", ["uid", "id"]), ("user_data", ["uid", "id"]),
+                       ("session", ["id"])):
         with pytest.raises(OTSServiceError) as info:
             ots.get_range(table, Direction.FORWARD, [(k, INF_MIN) for k in key],
                           [(k, INF_MAX) for k in key], max_version=1)

@@ -8,17 +8,24 @@ from miniapp.domain.cursor import decode_cursor, encode_cursor
 from miniapp.domain.records import Row
 from miniapp.errors import InvalidRequest
 
+KEY = b"k" * 32
+ALICE, BOB = "2088000000000001", "2088000000000002"
 
-@pytest.mark.parametrize("item_id", ["01HZZZZZZZZZZZZZZZZZZZZZZZ", "buy milk", "买牛奶", "a" * 256])
+
+@pytest.mark.parametrize("item_id", ["01HZZZZZZZZZZZZZZZZZZZZZZZ", "0" * 26, "7" + "Z" * 25])
 def test_a_cursor_decodes_to_the_id_it_encodes(item_id: str) -> None:
-    assert decode_cursor(encode_cursor(item_id)) == item_id
+    cursor = encode_cursor(KEY, ALICE, "todos", item_id)
+    assert decode_cursor(KEY, ALICE, "todos", cursor) == item_id
 
 
 @pytest.mark.parametrize("cursor", ["", "!!!!", "a b", "YQ==", "A", "_w", "AA",
-                                    encode_cursor("ok") + "=", "x" * 2000])
+                                    encode_cursor(KEY, ALICE, "todos", "0" * 26) + "=", "x" * 3000,
+                                    encode_cursor(KEY, BOB, "todos", "0" * 26),
+                                    encode_cursor(KEY, ALICE, "notes", "0" * 26),
+                                    encode_cursor(b"x" * 32, ALICE, "todos", "0" * 26)])
 def test_a_forged_cursor_is_invalid_request(cursor: str) -> None:
     with pytest.raises(InvalidRequest):
-        decode_cursor(cursor)
+        decode_cursor(KEY, ALICE, "todos", cursor)
 
 
 def test_a_2020_object_keeps_its_columns() -> None:

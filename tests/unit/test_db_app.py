@@ -54,20 +54,29 @@ def test_the_2020_flow_answers_the_2020_shapes(world: World) -> None:
     assert world.db({"sid": sid, "op": "get", "id": "buy milk"}) == {"data": None}
 
 
-def test_2020_list_includes_v2_todos_as_rows(world: World) -> None:
+# Issue 9 reversed this test's old assertion (the 2020 list used to include v2 todos): the two
+# protocols' rows are kept apart, so neither can read, shadow or corrupt the other's.
+def test_a_v2_todo_never_reaches_a_2020_list_or_get(world: World) -> None:
     sid = world.login()
     todo = world.ok(world.v2(sid, "add", text="x"))
-    rows = world.ok(world.db({"sid": sid, "op": "list"}))
-    assert rows == [
-        {
-            "id": todo["id"],
-            "text": "x",
-            "completed": False,
-            "createdAt": todo["createdAt"],
-            "updatedAt": todo["updatedAt"],
-            "version": 1,
-        }
-    ]
+    assert world.ok(world.db({"sid": sid, "op": "list"})) == []
+    assert world.ok(world.db({"sid": sid, "op": "get", "id": todo["id"]})) is None
+    world.ok(world.db({"sid": sid, "op": "remove", "id": todo["id"]}))
+    assert world.ok(world.v2(sid, "get", id=todo["id"]))["text"] == "x"
+
+
+def test_a_todo_shaped_2020_row_never_reaches_v2(world: World) -> None:
+    sid = world.login()
+    forged_id = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
+    world.ok(world.v2(sid, "list"))  # the user's todos exist before the 2020 put
+    for text in ("", " ", "x" * 8192, "a\x00b", "a\x1bb", "fine"):
+        world.ok(world.db({"sid": sid, "op": "put", "obj": {
+            "id": forged_id, "text": text, "completed": False, "createdAt": 1, "updatedAt": 1,
+            "version": 2**63 - 1}}))
+        assert world.ok(world.v2(sid, "list")) == {"items": [], "cursor": None}
+        assert error_code(world.v2(sid, "get", id=forged_id)) == "NotFound"
+        assert error_code(world.v2(sid, "update", id=forged_id, expectedVersion=2**63 - 1,
+                                   text="y")) == "NotFound"
 
 
 def test_the_user_comes_from_the_session_only(world: World) -> None:
@@ -175,3 +184,19 @@ def test_the_invocation_record_carries_the_user_hash_not_the_user(world: World) 
     world.db({"sid": world.login(), "op": "list"})
     record = world.sink.of_kind("invocation")[-1]
     assert len(record["userHash"]) == 32 and ALICE not in json.dumps(record)
+
+
+def test_v2_todos_stored_in_the_2020_table_before_collections_are_moved_and_served(
+        world: World) -> None:
+    from miniapp.domain.records import Row
+
+    old_id = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
+    world.items.put(Row(ALICE, old_id, {"text": "from before", "completed": True, "createdAt": 5,
+                                        "updatedAt": 6, "version": 2}))
+    world.items.put(Row(ALICE, "groceries", {"n": 1}))
+    world.usage.counts[ALICE] = 2
+    sid = world.login()
+    assert world.ok(world.v2(sid, "get", id=old_id))["text"] == "from before"
+    assert [t["id"] for t in world.ok(world.v2(sid, "list"))["items"]] == [old_id]
+    assert world.ok(world.db({"sid": sid, "op": "list"})) == [{"id": "groceries", "n": 1}]
+    assert (world.usage.counts[ALICE], world.rows.counted(ALICE)) == (1, 1)

@@ -1,14 +1,26 @@
-"""Validation of db events into commands: good events, and bad ones each with its reason."""
+"""Validation of db events into commands (the registry): good events, and bad ones each with
+its reason."""
 from __future__ import annotations
 
 import pytest
 
-from miniapp.domain import db_events as ev
+from miniapp.collections import declared
+from miniapp.domain.compat import CompatObject
 from miniapp.domain.cursor import encode_cursor
+from miniapp.entrypoints import v2 as cmd
 from miniapp.errors import InvalidRequest
+from miniapp.wiring import registry_of
 
 SID = "s" * 43
 TODO_ID = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
+REGISTRY = registry_of(declared())
+
+
+def parse(event: dict) -> tuple[str, str | None, str, object]:
+    parsed = REGISTRY.parse(event)
+    c = parsed.command
+    assert parsed.sid == SID
+    return (c.protocol, c.collection, c.op, parsed.args)
 
 
 def v2(op: str, **fields: object) -> dict:
@@ -16,49 +28,57 @@ def v2(op: str, **fields: object) -> dict:
 
 
 def test_an_add_defaults_to_not_completed_without_a_key() -> None:
-    assert ev.parse_db_event(v2("add", text="milk")) == ev.AddTodo(SID, "milk", False, None)
+    assert parse(v2("add", text="milk")) == (
+        "v2", "todos", "add", cmd.Add({"text": "milk", "completed": False}, None))
 
 
 def test_an_add_takes_completed_and_an_idempotency_key() -> None:
-    command = ev.parse_db_event(v2("add", text="milk", completed=True, idempotencyKey="k-1_A"))
-    assert command == ev.AddTodo(SID, "milk", True, "k-1_A")
+    assert parse(v2("add", text="milk", completed=True, idempotencyKey="k-1_A"))[3] == cmd.Add(
+        {"text": "milk", "completed": True}, "k-1_A")
 
 
 def test_an_update_may_change_only_completed() -> None:
-    command = ev.parse_db_event(v2("update", id=TODO_ID, expectedVersion=3, completed=True))
-    assert command == ev.UpdateTodo(SID, TODO_ID, 3, None, True)
+    assert parse(v2("update", id=TODO_ID, expectedVersion=3, completed=True))[3] == cmd.Update(
+        TODO_ID, 3, {"completed": True})
 
 
 def test_a_list_defaults_to_twenty_from_the_start() -> None:
-    assert ev.parse_db_event(v2("list")) == ev.ListTodos(SID, 20, None)
+    assert parse(v2("list"))[3] == cmd.ListPage(20, None)
 
 
 def test_a_list_with_a_null_cursor_starts_at_the_beginning() -> None:
-    assert ev.parse_db_event(v2("list", cursor=None, limit=100)) == ev.ListTodos(SID, 100, None)
+    assert parse(v2("list", cursor=None, limit=100))[3] == cmd.ListPage(100, None)
 
 
-def test_a_list_cursor_is_decoded() -> None:
-    command = ev.parse_db_event(v2("list", cursor=encode_cursor(TODO_ID), limit=1))
-    assert command == ev.ListTodos(SID, 1, TODO_ID)
+def test_a_list_cursor_is_passed_on_for_the_service_to_check() -> None:
+    cursor = encode_cursor(b"k" * 32, "someone", "todos", TODO_ID)  # the service checks the MAC
+    assert parse(v2("list", cursor=cursor, limit=1))[3] == cmd.ListPage(1, cursor)
 
 
 def test_v2_get_and_remove_take_a_todo_id() -> None:
-    assert ev.parse_db_event(v2("get", id=TODO_ID)) == ev.GetTodo(SID, TODO_ID)
-    assert ev.parse_db_event(v2("remove", id=TODO_ID)) == ev.RemoveTodo(SID, TODO_ID)
+    assert parse(v2("get", id=TODO_ID)) == ("v2", "todos", "get", TODO_ID)
+    assert parse(v2("remove", id=TODO_ID)) == ("v2", "todos", "remove", TODO_ID)
+
+
+def test_a_v2_event_naming_todos_is_the_same_as_one_naming_none() -> None:
+    assert parse(v2("get", id=TODO_ID, collection="todos")) == parse(v2("get", id=TODO_ID))
+
+
+def test_an_unknown_collection_is_refused_with_the_declared_ones() -> None:
+    with pytest.raises(InvalidRequest, match="'collection' must be one of todos"):
+        REGISTRY.parse(v2("list", collection="notes"))
 
 
 def test_an_event_without_v_is_the_2020_protocol() -> None:
-    assert ev.parse_db_event({"sid": SID, "op": "list"}) == ev.CompatList(SID)
-    assert ev.parse_db_event({"sid": SID, "op": "get", "id": "milk"}) == ev.CompatGet(SID, "milk")
-    assert ev.parse_db_event({"sid": SID, "op": "remove", "id": "milk"}) == ev.CompatRemove(
-        SID, "milk"
-    )
-    put = ev.parse_db_event({"sid": SID, "op": "put", "obj": {"id": "milk", "completed": False}})
-    assert isinstance(put, ev.CompatPut) and put.obj.id == "milk"
+    assert parse({"sid": SID, "op": "list"}) == ("2020", None, "list", None)
+    assert parse({"sid": SID, "op": "get", "id": "milk"}) == ("2020", None, "get", "milk")
+    assert parse({"sid": SID, "op": "remove", "id": "milk"}) == ("2020", None, "remove", "milk")
+    put = parse({"sid": SID, "op": "put", "obj": {"id": "milk", "completed": False}})
+    assert isinstance(put[3], CompatObject) and put[3].id == "milk"
 
 
 def test_a_2020_event_may_carry_2020_keys_its_op_does_not_use() -> None:
-    assert ev.parse_db_event({"sid": SID, "op": "list", "id": "x", "obj": {}}) == ev.CompatList(SID)
+    assert parse({"sid": SID, "op": "list", "id": "x", "obj": {}}) == ("2020", None, "list", None)
 
 
 BAD_EVENTS = [
@@ -122,18 +142,21 @@ BAD_EVENTS = [
     (v2("list", cursor=5), "numeric cursor"),
     (v2("list", cursor="not a cursor!"), "forged cursor"),
     (v2("list", cursor=""), "empty cursor"),
+    (v2("list", collection="nope"), "undeclared collection"),
+    (v2("list", collection=5), "numeric collection"),
+    (v2("clearCompleted"), "an op no collection declares"),
 ]
 
 
 @pytest.mark.parametrize("event, why", BAD_EVENTS, ids=[why for _, why in BAD_EVENTS])
 def test_a_bad_event_is_invalid_request(event: dict, why: str) -> None:
     with pytest.raises(InvalidRequest):
-        ev.parse_db_event(event)
+        REGISTRY.parse(event)
 
 
 def test_the_log_label_uses_only_known_ops() -> None:
-    assert ev.op_label({"op": "put"}) == ("2020", "put")
-    assert ev.op_label({"v": 2, "op": "add"}) == ("v2", "add")
-    assert ev.op_label({"op": "<script>"}) == ("2020", "unknown")
-    assert ev.op_label({"v": "2", "op": "add"}) == ("unknown", "unknown")
-    assert ev.op_label(None) == ("unknown", "unknown")
+    assert REGISTRY.label({"op": "put"}) == ("2020", "put")
+    assert REGISTRY.label({"v": 2, "op": "add"}) == ("v2", "add")
+    assert REGISTRY.label({"op": "<script>"}) == ("2020", "unknown")
+    assert REGISTRY.label({"v": "2", "op": "add"}) == ("unknown", "unknown")
+    assert REGISTRY.label(None) == ("unknown", "unknown")

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 MAX_BODY_BYTES = 64 * 1024  # request body (session function) and event (db function)
 
-# v2 todos
-TEXT_MAX_CHARS = 1000
+# v2 (every declared collection; field limits are in each declaration)
 LIST_DEFAULT_LIMIT = 20
 LIST_MAX_LIMIT = 100
 IDEMPOTENCY_KEY_MAX = 64
-DEFAULT_ITEM_QUOTA = 10_000  # rows per user, todos and 2020 rows together
+DEFAULT_ITEM_QUOTA = 10_000  # 2020 rows per user; and items per collection unless declared
 
 # 2020 (compat) rows
 COMPAT_ID_MAX_CHARS = 256

@@ -64,3 +64,14 @@ class Row:
 class Page:
     rows: tuple[Row, ...]
     next_start: str | None  # the item_id to start after on the next page, or None at the end
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A (user, collection)'s tally row: see `ports.CollectionRows`."""
+
+    user_id: str
+    collection: str
+    count: int
+    revision: int
+    markers: Mapping[str, int] = field(default_factory=dict)  # marker -> ms when written

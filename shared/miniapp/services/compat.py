@@ -1,16 +1,18 @@
 """The 2020 protocol's data operations, with the 2020 answers: `put` and `remove` answer null,
 `get` the row object (or null), `list` every one of the user's rows (the 2020 function returned
-only the first 10). 2020 rows share the user's rows with v2 todos and count toward the same quota.
+only the first 10). 2020 rows live apart from the v2 collections, with a quota of their own.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
 from ..errors import Conflict, MiniAppError, NotFound, PayloadTooLarge
 from ..ports import ItemStore, UsageCounter
+from .collection import looks_like_legacy_todo
 
 _LIST_PAGE = 200
 _PUT_ATTEMPTS = 3
@@ -18,16 +20,23 @@ _PUT_ATTEMPTS = 3
 
 class Compat:
     def __init__(self, *, items: ItemStore, usage: UsageCounter,
-                 quota: int = DEFAULT_ITEM_QUOTA) -> None:
+                 quota: int = DEFAULT_ITEM_QUOTA,
+                 before_todo_shaped_put: Callable[[str], None] | None = None) -> None:
         self._items = items
         self._usage = usage
         self._quota = quota
+        # v2 todos from before collections still sit in this table until their user's first v2
+        # use moves them; a todo-shaped 2020 row must not join them (see services/collection.py).
+        self._before_todo_shaped_put = before_todo_shaped_put
 
     def put(self, user_id: str, obj: CompatObject) -> None:
         """Create or replace. Replacing costs no quota; creating reserves one slot first. Each
         write is conditional, so a row created or removed concurrently is noticed and the loop
         takes the other branch: the counter never drifts from the rows."""
         row = obj.to_row(user_id)
+        if self._before_todo_shaped_put is not None and looks_like_legacy_todo(row.item_id,
+                                                                               row.columns):
+            self._before_todo_shaped_put(user_id)
         for _ in range(_PUT_ATTEMPTS):
             try:
                 self._items.put(row, must_exist=True)

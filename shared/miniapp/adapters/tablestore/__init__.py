@@ -13,9 +13,10 @@ from .guard import TablestoreIdempotency, TablestoreRateLimiter, TablestoreUsage
 from .identity import TablestoreIdentityLinks
 from .items import TablestoreItems
 from .sessions import TablestoreSessions
+from .user_data import TablestoreUserData
 
 __all__ = [
     "BoundedRetryPolicy", "TablestoreIdempotency", "TablestoreIdentityLinks", "TablestoreItems",
-    "TablestoreRateLimiter",
-    "TablestoreSessions", "TablestoreUsage", "guard_key", "make_client",
+    "TablestoreRateLimiter", "TablestoreSessions", "TablestoreUsage", "TablestoreUserData",
+    "guard_key", "make_client",
 ]

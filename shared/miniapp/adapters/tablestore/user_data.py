@@ -1,0 +1,241 @@
+"""CollectionRows on Tablestore: every declared collection in one table the template declares
+(`user_data`, primary key `uid` STRING, `id` STRING), so adding a collection changes no template,
+policy or wiring.
+
+    (uid, "<collection>!")          the tally: count, rev, and m<marker> columns (see ports)
+    (uid, "<collection>#<item id>") an item: its declared fields, createdAt, updatedAt, version
+
+Collection names are letters and digits, so the keys of one collection lie between
+"<collection>!" and "<collection>$" ('!' < '#' < '$'), before every other collection's: a user's
+items of one collection are one contiguous range, with the tally just in front of it, all in the
+user's partition (one partition key, as Tablestore local transactions and BatchGetRow want).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tablestore import (
+    ComparatorType,
+    Condition,
+    Direction,
+    Row,
+    RowExistenceExpectation,
+    SingleColumnCondition,
+)
+
+from ...domain.records import Page, Scalar, Tally
+from ...domain.records import Row as Item
+from ...errors import Conflict, Internal, NotFound, QuotaExceeded
+from .calls import ConditionFailed, run
+
+COUNT, REVISION, VERSION = "count", "rev", "version"
+MARKER_PREFIX = "m"
+_PAGE = 1000
+
+
+def item_key(collection: str, item_id: str) -> str:
+    return f"{collection}#{item_id}"
+
+
+def tally_key(collection: str) -> str:
+    return f"{collection}!"
+
+
+class TablestoreUserData:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    # items
+
+    def get(self, user_id: str, collection: str, item_id: str) -> Item | None:
+        _, row, _ = run("item get", lambda: self._client.get_row(
+            self._table, _pk(user_id, item_key(collection, item_id)), max_version=1))
+        return None if row is None else _item(user_id, collection, row)
+
+    def put_new(self, row: Item, collection: str) -> None:
+        condition = Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
+        try:
+            self._put(row, collection, condition)
+        except ConditionFailed as failed:
+            current = self.get(row.user_id, collection, row.item_id) if failed.maybe_ours else None
+            if current is not None and dict(current.columns) == dict(row.columns):
+                return  # the first send was applied
+            raise Conflict("an item with this id exists") from None
+
+    def replace_if_version(self, row: Item, collection: str, expected_version: int) -> None:
+        condition = Condition(
+            RowExistenceExpectation.EXPECT_EXIST,
+            SingleColumnCondition(VERSION, int(expected_version), ComparatorType.EQUAL,
+                                  pass_if_missing=False))
+        try:
+            self._put(row, collection, condition)
+        except ConditionFailed as failed:
+            current = self.get(row.user_id, collection, row.item_id)
+            if current is None:
+                raise NotFound() from None
+            if failed.maybe_ours and dict(current.columns) == dict(row.columns):
+                return
+            raise Conflict("the item was changed since that version") from None
+
+    def delete(self, user_id: str, collection: str, item_id: str) -> bool | None:
+        condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
+        try:
+            run("item delete", lambda: self._client.delete_row(
+                self._table, Row(_pk(user_id, item_key(collection, item_id))), condition),
+                idempotent=True)
+        except ConditionFailed as failed:
+            return None if failed.maybe_ours else False
+        return True
+
+    def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
+             newest_first: bool = False) -> Page:
+        if limit < 1:
+            raise Internal("page limit must be positive")
+        low, high = f"{collection}#", f"{collection}$"
+        if newest_first:
+            direction = Direction.BACKWARD
+            start = _pk(user_id, high if start_after is None else item_key(collection, start_after))
+            end = _pk(user_id, low)
+        else:
+            direction = Direction.FORWARD
+            start = _pk(user_id, low if start_after is None else item_key(collection, start_after))
+            end = _pk(user_id, high)
+        items: list[Item] = []
+        while True:
+            # GetRange starts inclusively (at start_after, which we skip), and may stop early with
+            # a next start key; ask for one more than needed to learn whether a next page exists.
+            want = limit - len(items) + 1 + (1 if start_after is not None else 0)
+            _, next_start, rows, _ = run("item page", lambda: self._client.get_range(
+                # B023: run() calls this (and its retries) before the loop moves on.
+                self._table, direction, start, end, limit=want, max_version=1))  # noqa: B023
+            for row in rows:
+                item = _item(user_id, collection, row)
+                if item.item_id != start_after:
+                    items.append(item)
+            if len(items) > limit or next_start is None:
+                break
+            start = next_start
+        if len(items) > limit:
+            return Page(tuple(items[:limit]), items[limit - 1].item_id)
+        return Page(tuple(items), None)
+
+    def count(self, user_id: str, collection: str) -> int:
+        start: Any = _pk(user_id, f"{collection}#")
+        end = _pk(user_id, f"{collection}$")
+        total = 0
+        while start is not None:
+            _, start, rows, _ = run("item count", lambda: self._client.get_range(
+                # B023: run() calls this (and its retries) before the loop moves on.
+                self._table, Direction.FORWARD, start, end, limit=_PAGE, max_version=1))  # noqa: B023
+            total += len(rows)
+        return total
+
+    def _put(self, row: Item, collection: str, condition: Condition) -> None:
+        sdk_row = Row(_pk(row.user_id, item_key(collection, row.item_id)),
+                      [(name, value) for name, value in row.columns.items()])
+        # A re-sent put writes the same row; the conditional ones are recognised above.
+        run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
+            idempotent=True)
+
+    # the tally
+
+    def tally(self, user_id: str, collection: str) -> Tally | None:
+        _, row, _ = run("tally get", lambda: self._client.get_row(
+            self._table, _pk(user_id, tally_key(collection)), max_version=1))
+        if row is None:
+            return None
+        columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
+        markers = {name[len(MARKER_PREFIX):]: value for name, value in columns.items()
+                   if name.startswith(MARKER_PREFIX) and isinstance(value, int)}
+        count, revision = columns.get(COUNT, 0), columns.get(REVISION, 0)
+        if not (isinstance(count, int) and isinstance(revision, int)):
+            count, revision = -1, -1  # unreadable: a reset (which matches no revision) rewrites it
+        return Tally(user_id, collection, count, revision, markers)
+
+    def create_tally(self, user_id: str, collection: str, count: int) -> None:
+        row = Row(_pk(user_id, tally_key(collection)), [(COUNT, int(count)), (REVISION, 0)])
+        try:
+            run("tally create", lambda: self._client.put_row(
+                self._table, row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)),
+                idempotent=True)
+        except ConditionFailed as failed:
+            if not failed.maybe_ours:
+                raise Conflict("the tally exists") from None
+
+    def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
+        row = Row(_pk(user_id, tally_key(collection)), {
+            "increment": [(COUNT, 1), (REVISION, 1)],
+            "put": [(MARKER_PREFIX + marker, int(now_ms))]})
+        condition = Condition(
+            RowExistenceExpectation.EXPECT_EXIST,
+            SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN,
+                                  pass_if_missing=False))
+        try:
+            run("tally reserve", lambda: self._client.update_row(self._table, row, condition))
+        except ConditionFailed:
+            if self.tally(user_id, collection) is None:
+                raise NotFound("no tally") from None
+            raise QuotaExceeded() from None
+
+    def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
+        row = Row(_pk(user_id, tally_key(collection)), {
+            "increment": [(REVISION, 1)], "put": [(MARKER_PREFIX + marker, int(now_ms))]})
+        try:
+            run("tally mark", lambda: self._client.update_row(
+                self._table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)))
+        except ConditionFailed:
+            raise NotFound("no tally") from None
+
+    def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
+        columns: dict[str, list[Any]] = {"delete_all": [MARKER_PREFIX + marker]}
+        if delta:
+            columns["increment"] = [(COUNT, int(delta)), (REVISION, 1)]
+        row = Row(_pk(user_id, tally_key(collection)), columns)
+        try:
+            # Dropping a marker alone is safe to send twice; an increment is not.
+            run("tally settle", lambda: self._client.update_row(
+                self._table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)),
+                idempotent=not delta)
+        except ConditionFailed:
+            pass  # no tally: the next operation creates it from a count
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        columns: dict[str, list[Any]] = {"put": [(COUNT, int(count))],
+                                         "increment": [(REVISION, 1)]}
+        if seen.markers:
+            columns["delete_all"] = [MARKER_PREFIX + m for m in seen.markers]
+        row = Row(_pk(seen.user_id, tally_key(seen.collection)), columns)
+        condition = Condition(
+            RowExistenceExpectation.EXPECT_EXIST,
+            SingleColumnCondition(REVISION, int(seen.revision), ComparatorType.EQUAL,
+                                  pass_if_missing=seen.revision == 0))
+        try:
+            # The revision condition makes a replay fail instead of applying twice.
+            run("tally reset", lambda: self._client.update_row(self._table, row, condition),
+                idempotent=True)
+        except ConditionFailed as failed:
+            return failed.maybe_ours
+        return True
+
+
+def _pk(user_id: str, key: Any) -> list[tuple[str, Any]]:
+    return [("uid", user_id), ("id", key)]
+
+
+def _item(user_id: str, collection: str, row: Any) -> Item:
+    key = dict(row.primary_key)
+    prefix = f"{collection}#"
+    stored = key.get("id")
+    if key.get("uid") != user_id or not isinstance(stored, str) or not stored.startswith(prefix):
+        # The ranges cannot produce this; if the service ever did, we must not hand it out.
+        raise Internal("row outside the user's collection range")
+    columns: dict[str, Scalar] = {}
+    for cell in row.attribute_columns or ():
+        value = cell[1]
+        columns[cell[0]] = bytes(value).decode("utf-8", "replace") if isinstance(
+            value, (bytes, bytearray)) else value
+    return Item(user_id=user_id, item_id=stored[len(prefix):], columns=columns)
+
+
+__all__ = ["TablestoreUserData", "item_key", "tally_key"]

@@ -1,0 +1,248 @@
+"""How a collection is declared, and the rules that follow from a declaration. No I/O.
+
+A collection is one frozen `Collection` value: its name, its fields (each a `Text`, `Number`,
+`Boolean` or `Choice` with its limits, whether it is required and its default), the per-user quota,
+the list order and the behaviours it has (versioned updates, idempotent adds), plus any custom
+operations. Everything the base collection service does (validation of what a client sends *and*
+of what storage gives back, ids, versions, timestamps) is derived from this value, so a collection
+has no code of its own.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import InvalidRequest
+from .fields import has_control_char, has_lone_surrogate, is_int
+from .ids import is_item_id
+from .limits import INT64_MAX, INT64_MIN
+from .records import Scalar
+
+COLLECTION_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,31}")
+FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+OP_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+# Keys of a v2 event or of an item answer that a declared field may not take.
+RESERVED_NAMES = frozenset({"v", "sid", "op", "collection", "id", "expectedVersion",
+                            "idempotencyKey", "limit", "cursor", "createdAt", "updatedAt",
+                            "version", "items", "uid"})
+BUILT_IN_OPS = ("add", "update", "get", "list", "remove")
+# Stored meta columns of every item row.
+META_COLUMNS = ("createdAt", "updatedAt", "version")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string of min_chars..max_chars code points, kept exactly as sent. Newline and tab are
+    allowed when `multiline`; other control characters never (they break UIs and logs), nor is a
+    text of only whitespace unless `blank` (it would render as nothing)."""
+
+    max_chars: int = 1000
+    min_chars: int = 1
+    multiline: bool = True
+    blank: bool = False
+    required: bool = True
+    default: str | None = None
+    kind = "text"
+
+    def check(self, name: str, value: Any) -> Scalar:
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{name}' must be a string")
+        if has_lone_surrogate(value):
+            raise InvalidRequest(f"'{name}' contains an unpaired surrogate")
+        if not self.min_chars <= len(value) <= self.max_chars:
+            raise InvalidRequest(
+                f"'{name}' must be {self.min_chars} to {self.max_chars} characters")
+        if has_control_char(value, allowed="\n\t" if self.multiline else ""):
+            allowed = " other than newline and tab" if self.multiline else ""
+            raise InvalidRequest(f"'{name}' must not contain control characters{allowed}")
+        if value and value.isspace() and not self.blank:
+            raise InvalidRequest(f"'{name}' must not be only whitespace")
+        return value
+
+    def example(self) -> Scalar:
+        return "buy milk"[: self.max_chars].ljust(self.min_chars, "x")
+
+
+@dataclass(frozen=True)
+class Number:
+    """An integer (or, with integer=False, a finite float) in [minimum, maximum]. Stored in a
+    64-bit column, so the bounds must lie inside the signed 64-bit range."""
+
+    minimum: int | float = 0
+    maximum: int | float = INT64_MAX
+    integer: bool = True
+    required: bool = True
+    default: int | float | None = None
+    kind = "number"
+
+    def check(self, name: str, value: Any) -> Scalar:
+        if self.integer and not is_int(value):
+            raise InvalidRequest(f"'{name}' must be an integer")
+        if not self.integer and not (is_int(value) or isinstance(value, float)):
+            raise InvalidRequest(f"'{name}' must be a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidRequest(f"'{name}' must be a finite number")
+        if not self.minimum <= value <= self.maximum:
+            raise InvalidRequest(f"'{name}' must be between {self.minimum} and {self.maximum}")
+        return value if self.integer else float(value)
+
+    def example(self) -> Scalar:
+        return self.minimum
+
+
+@dataclass(frozen=True)
+class Boolean:
+    required: bool = False
+    default: bool | None = False
+    kind = "bool"
+
+    def check(self, name: str, value: Any) -> Scalar:
+        if not isinstance(value, bool):
+            raise InvalidRequest(f"'{name}' must be true or false")
+        return value
+
+    def example(self) -> Scalar:
+        return True
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of strings (an enum)."""
+
+    options: tuple[str, ...] = ()
+    required: bool = True
+    default: str | None = None
+    kind = "choice"
+
+    def check(self, name: str, value: Any) -> Scalar:
+        if not isinstance(value, str) or value not in self.options:
+            raise InvalidRequest(f"'{name}' must be one of {', '.join(self.options)}")
+        return value
+
+    def example(self) -> Scalar:
+        return self.options[0]
+
+
+Field = Text | Number | Boolean | Choice
+
+
+@dataclass(frozen=True)
+class CustomOp:
+    """An operation of one collection beyond the five built-in ones. `handler(user_id, items,
+    args)` gets the caller (from the session only), the collection's service and the validated
+    `params`; what it returns (JSON values) is the answer's `data`."""
+
+    name: str
+    handler: Callable[[str, Any, Mapping[str, Scalar]], Any]
+    params: Mapping[str, Field] = field(default_factory=dict)
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    fields: Mapping[str, Field]
+    quota: int | None = None  # items per user; None: the deployment's ITEM_QUOTA
+    order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    versioned: bool = True  # an update must name the expectedVersion it read
+    idempotent_adds: bool = True  # an add may carry an idempotencyKey
+    ops: tuple[CustomOp, ...] = ()
+    # Before collections, v2 todos lived in the 2020 table: a user's first use moves them (see
+    # services/collection.py). Only the built-in todos collection has such rows.
+    legacy_rows: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not COLLECTION_NAME.fullmatch(self.name):
+            problems.append(f"collection name {self.name!r} must match {COLLECTION_NAME.pattern}")
+        for name, spec in self.fields.items():
+            if not FIELD_NAME.fullmatch(name) or name in RESERVED_NAMES:
+                problems.append(f"field name {name!r} is reserved or not {FIELD_NAME.pattern}")
+            if spec.default is not None:
+                try:
+                    spec.check(name, spec.default)
+                except InvalidRequest as exc:
+                    problems.append(f"default of {name!r}: {exc.message}")
+            if isinstance(spec, Number) and not (
+                    INT64_MIN <= spec.minimum <= spec.maximum <= INT64_MAX):
+                problems.append(f"bounds of {name!r} must lie in the signed 64-bit range")
+        for op in self.ops:
+            if not OP_NAME.fullmatch(op.name) or op.name in BUILT_IN_OPS:
+                problems.append(f"custom op name {op.name!r} is built in or not {OP_NAME.pattern}")
+        if self.quota is not None and self.quota < 1:
+            problems.append("quota must be positive")
+        if problems:
+            raise ValueError(f"collection {self.name!r}: " + "; ".join(problems))
+
+    def check_new(self, given: Mapping[str, Any]) -> dict[str, Scalar]:
+        """The values of a new item: each given field checked, defaults filled in, required ones
+        present."""
+        values: dict[str, Scalar] = {}
+        for name, spec in self.fields.items():
+            if name in given:
+                values[name] = spec.check(name, given[name])
+            elif spec.default is not None:
+                values[name] = spec.default
+            elif spec.required:
+                raise InvalidRequest(f"'{name}' is required")
+        return values
+
+    def check_changes(self, given: Mapping[str, Any]) -> dict[str, Scalar]:
+        changes = {name: spec.check(name, given[name])
+                   for name, spec in self.fields.items() if name in given}
+        if not changes:
+            names = ", ".join(f"'{n}'" for n in self.fields)
+            raise InvalidRequest(f"an update needs at least one of {names}")
+        return changes
+
+    def item_from_columns(self, item_id: str, columns: Mapping[str, Any]) -> Item:
+        """The item a stored row holds, checked against the declaration as strictly as what a
+        client sends: storage is not trusted either. StoredItemInvalid when it breaks a rule.
+        Columns of fields no longer declared are ignored; a declared field missing from an old
+        row takes its default (and an optional one without default stays absent)."""
+        if not is_item_id(item_id):
+            raise StoredItemInvalid("malformed id")
+        values: dict[str, Scalar] = {}
+        for name, spec in self.fields.items():
+            value = columns.get(name, _MISSING)
+            if value is _MISSING:
+                if spec.default is not None:
+                    values[name] = spec.default
+                elif spec.required:
+                    raise StoredItemInvalid(f"missing field {name!r}")
+                continue
+            try:
+                values[name] = spec.check(name, value)
+            except InvalidRequest as exc:
+                raise StoredItemInvalid(exc.message) from None
+        created, updated, version = (columns.get(c) for c in META_COLUMNS)
+        if not (is_int(created) and is_int(updated) and is_int(version)
+                and 0 <= created <= updated <= INT64_MAX and 1 <= version <= INT64_MAX):
+            raise StoredItemInvalid("bad createdAt, updatedAt or version")
+        return Item(item_id, values, created, updated, version)
+
+
+class StoredItemInvalid(Exception):
+    """A stored row breaks its collection's declaration. The service turns it into a typed answer
+    (or skips the row in a list); it never reaches the client as Internal."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    values: Mapping[str, Scalar]
+    created_at: int  # ms since the Unix epoch
+    updated_at: int
+    version: int  # 1 when added, +1 on every update
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"id": self.id, **self.values, "createdAt": self.created_at,
+                "updatedAt": self.updated_at, "version": self.version}
+
+    def to_columns(self) -> dict[str, Scalar]:
+        return {**self.values, "createdAt": self.created_at, "updatedAt": self.updated_at,
+                "version": self.version}

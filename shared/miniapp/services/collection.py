@@ -1,0 +1,348 @@
+"""The base service of every declared collection, scoped per call to one user (the one the
+session resolved to; never a client value). A collection supplies only its declaration.
+
+What it owns:
+- ids: server-generated, time-sortable (domain/ids.py); timestamps from the clock;
+- validation: what a client sends and what storage gives back are both checked against the
+  declaration, so a row written around the API is a typed `CorruptItem` (skipped in a list, and
+  logged), never Internal; versions stop at 2^63-1 instead of overflowing the column;
+- versioning: an update is a conditional write on the version it read;
+- idempotency: an add with a key claims the key first; a retry answers what the first wrote;
+- paging: cursors bound to the user and collection (domain/cursor.py);
+- the quota, with an exact count under faults (below);
+- todos stored in the 2020 table before collections existed are moved on a user's first use
+  (a read that finds none writes nothing). A 2020 `put` of a todo-shaped row first completes
+  that move for its user (`seal_legacy_rows`), so no 2020 row written later is ever taken for
+  a todo.
+
+The count. Each add or remove writes a marker into the (user, collection) tally in the same
+request that changes the count (the reservation) or before it deletes (removal), and drops it
+when the item write is settled. A request whose reply is lost therefore leaves either nothing
+(not applied) or a marker. A marker older than any request can live (`STALE_MARKER_MS`, above
+the function's timeout) means a write that never settled: the next add, remove or first list
+page of that user recounts the collection's rows and sets the count, conditional on the tally's
+revision, so a write racing the recount makes it give up rather than set a stale number. A
+failing call also tries that repair at once for its own marker. We chose this over Tablestore
+local transactions: a commit whose reply is lost is just as uncertain, so a recount is needed
+either way, and it costs no new emulator API.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..domain.cursor import decode_cursor, encode_cursor
+from ..domain.ids import is_item_id, new_item_id
+from ..domain.limits import INT64_MAX
+from ..domain.records import Row, Tally
+from ..domain.schema import Collection, Item, StoredItemInvalid
+from ..errors import (
+    Conflict,
+    CorruptItem,
+    MiniAppError,
+    NotFound,
+    QuotaExceeded,
+    UpstreamUnavailable,
+)
+from ..ports import Clock, CollectionRows, IdempotencyStore, ItemStore, UsageCounter
+
+log = logging.getLogger("miniapp.collections")
+
+STALE_MARKER_MS = 15_000  # the db function's Timeout is 10 s (template.yml)
+# How long a keyed add refused by the quota waits for concurrent attempts with its key (see
+# `_reserve`): pauses of 0.05, 0.1 and 0.15 s, each followed by another look.
+_QUOTA_PAUSES = (0.05, 0.1, 0.15)
+_UPDATE_ATTEMPTS = 3
+# The v2 todo columns as stored in the 2020 table before collections (a move checks them too).
+_LEGACY_COLUMNS = frozenset({"text", "completed", "createdAt", "updatedAt", "version"})
+
+
+def looks_like_legacy_todo(item_id: str, columns: Mapping[str, Any]) -> bool:
+    return is_item_id(item_id) and set(columns) == _LEGACY_COLUMNS
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    items: tuple[Item, ...]
+    cursor: str | None  # None: there is nothing after this page
+
+    def to_wire(self) -> dict[str, object]:
+        return {"items": [i.to_wire() for i in self.items], "cursor": self.cursor}
+
+
+@dataclass(frozen=True)
+class Legacy:
+    """The 2020 table and its counter, for moving pre-collection v2 todos."""
+
+    items: ItemStore
+    usage: UsageCounter
+
+
+class CollectionService:
+    def __init__(self, declaration: Collection, *, rows: CollectionRows,
+                 idempotency: IdempotencyStore, clock: Clock, quota: int, cursor_key: bytes,
+                 legacy: Legacy | None = None,
+                 random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+                 pause: Callable[[float], None] = time.sleep) -> None:
+        self.declaration = declaration
+        self.name = declaration.name
+        self.quota = declaration.quota or quota
+        self._rows = rows
+        self._idempotency = idempotency
+        self._clock = clock
+        self._cursor_key = cursor_key
+        self._legacy = legacy if declaration.legacy_rows else None
+        self._random_bytes = random_bytes
+        self._pause = pause
+
+    # the five operations
+
+    def add(self, user_id: str, values: Mapping[str, Any],
+            idempotency_key: str | None = None) -> Item:
+        checked = self.declaration.check_new(values)
+        now = self._clock.now_ms()
+        item_id = new_item_id(now, self._random_bytes)
+        if idempotency_key is not None:
+            claimed = self._idempotency.claim(user_id, f"{self.name}/{idempotency_key}", item_id)
+            if claimed != item_id:  # a retry: answer what the first attempt wrote
+                # One read decides: with two, a first attempt still running could write its item
+                # between them, and the retry would take that item for a foreign row.
+                earlier = self._item_or_none(user_id, claimed)
+                if earlier is not None:
+                    return earlier
+                item_id = claimed  # the first attempt has not written (yet): write it now
+        item = Item(item_id, checked, now, now, 1)
+        self._check_tally(user_id)
+        marker = secrets.token_hex(8)
+        written = self._reserve(user_id, item_id, marker, keyed=idempotency_key is not None)
+        if written is not None:
+            return written
+        try:
+            self._rows.put_new(Row(user_id, item_id, item.to_columns()), self.name)
+        except Conflict:
+            self._settle(user_id, marker, -1)
+            raced = self._item_or_none(user_id, item_id)  # a concurrent retry of this add won
+            if raced is None:
+                raise
+            return raced
+        except BaseException:
+            self._repair_now(user_id, marker)  # the put may have landed: count, don't guess
+            raise
+        self._settle(user_id, marker, 0)
+        return item
+
+    def update(self, user_id: str, item_id: str, expected_version: int | None,
+               changes: Mapping[str, Any]) -> Item:
+        checked = self.declaration.check_changes(changes)
+        for _ in range(_UPDATE_ATTEMPTS):
+            current = self.get(user_id, item_id)
+            if expected_version is not None and current.version != expected_version:
+                raise Conflict(f"stale expectedVersion: the item is at version {current.version}")
+            if current.version >= INT64_MAX:
+                raise Conflict("the item's version cannot grow further; add a new item")
+            updated = replace(current, values={**current.values, **checked},
+                              updated_at=max(self._clock.now_ms(), current.updated_at),
+                              version=current.version + 1)
+            try:
+                # The store re-checks the version atomically: of two updates that both passed
+                # the check above, exactly one is written and the other gets Conflict.
+                self._rows.replace_if_version(Row(user_id, item_id, updated.to_columns()),
+                                              self.name, current.version)
+                return updated
+            except Conflict:
+                if expected_version is not None:
+                    raise
+        raise Conflict("the item kept changing while it was updated; retry")
+
+    def get(self, user_id: str, item_id: str) -> Item:
+        row = self._rows.get(user_id, self.name, item_id)
+        if row is None and self._moved_legacy_rows(user_id):
+            row = self._rows.get(user_id, self.name, item_id)
+        if row is None:
+            raise NotFound("no such item")
+        return self._item(row)
+
+    def list(self, user_id: str, limit: int, cursor: str | None = None) -> ItemPage:
+        if cursor is None:
+            self._check_tally(user_id, reading=True)
+            start_after = None
+        else:
+            start_after = decode_cursor(self._cursor_key, user_id, self.name, cursor)
+        page = self._rows.page(user_id, self.name, start_after, limit,
+                               newest_first=self.declaration.order == "newest_first")
+        items = []
+        for row in page.rows:
+            try:
+                items.append(self.declaration.item_from_columns(row.item_id, row.columns))
+            except StoredItemInvalid as exc:
+                log.warning("list of %s skipped a stored row that breaks the declaration: %s",
+                            self.name, exc)
+        next_cursor = None if page.next_start is None else encode_cursor(
+            self._cursor_key, user_id, self.name, page.next_start)
+        return ItemPage(tuple(items), next_cursor)
+
+    def remove(self, user_id: str, item_id: str) -> None:
+        # A row that breaks the declaration can still be removed: that is how a user clears it.
+        row = self._rows.get(user_id, self.name, item_id)
+        if row is None and self._moved_legacy_rows(user_id):
+            row = self._rows.get(user_id, self.name, item_id)
+        if row is None:
+            raise NotFound("no such item")
+        self._check_tally(user_id)
+        marker = secrets.token_hex(8)
+        try:
+            self._rows.mark(user_id, self.name, marker, self._clock.now_ms())
+        except NotFound:
+            self._establish(user_id)
+            self._rows.mark(user_id, self.name, marker, self._clock.now_ms())
+        try:
+            removed = self._rows.delete(user_id, self.name, item_id)
+        except BaseException:
+            self._repair_now(user_id, marker)
+            raise
+        if removed is None:  # gone, but a re-sent delete cannot say by whom: count
+            self._repair_now(user_id, marker)
+            return
+        self._settle(user_id, marker, -1 if removed else 0)
+        if not removed:
+            raise NotFound("no such item")
+
+    def seal_legacy_rows(self, user_id: str) -> None:
+        """Called before a 2020 `put` writes a row shaped like a pre-collection v2 todo: move the
+        user's legacy todos now, so that row (and any later one) stays a 2020 row forever."""
+        if self._legacy is not None and self._rows.tally(user_id, self.name) is None:
+            self._establish(user_id)
+
+    # reading
+
+    def _item(self, row: Row) -> Item:
+        try:
+            return self.declaration.item_from_columns(row.item_id, row.columns)
+        except StoredItemInvalid as exc:
+            log.warning("stored %s item breaks the declaration: %s", self.name, exc)
+            raise CorruptItem(f"the stored item breaks the declaration of '{self.name}'; "
+                              "remove it") from None
+
+    def _item_or_none(self, user_id: str, item_id: str) -> Item | None:
+        row = self._rows.get(user_id, self.name, item_id)
+        return None if row is None else self._item(row)
+
+    # the count
+
+    def _reserve(self, user_id: str, item_id: str, marker: str, keyed: bool) -> Item | None:
+        """Take one slot of the user's quota (None), or answer the item that a concurrent attempt
+        of this keyed add wrote meanwhile.
+
+        Concurrent attempts of one keyed add each reserve a slot though only one of them writes;
+        the others release theirs when their write finds the item there. Near the quota, those
+        passing reservations can refuse an attempt whose item is being written. So a keyed add
+        refused by the quota looks for its item and tries again, a few times."""
+        pauses = list(_QUOTA_PAUSES) if keyed else []
+        established = False
+        while True:
+            try:
+                self._rows.reserve(user_id, self.name, self.quota, marker, self._clock.now_ms())
+                return None
+            except NotFound:
+                if established:  # created a moment ago, and gone: the store is not keeping it
+                    raise UpstreamUnavailable("the item count could not be kept") from None
+                self._establish(user_id)
+                established = True
+            except QuotaExceeded:
+                written = self._item_or_none(user_id, item_id) if keyed else None
+                if written is not None:
+                    return written
+                if not pauses:
+                    raise
+                self._pause(pauses.pop(0))
+            except BaseException:
+                self._repair_now(user_id, marker)  # the increment may have landed
+                raise
+
+    def _settle(self, user_id: str, marker: str, delta: int) -> None:
+        # Best effort: if this fails, the marker stays and a later operation recounts.
+        try:
+            self._rows.settle(user_id, self.name, marker, delta)
+        except MiniAppError:
+            pass
+
+    def _check_tally(self, user_id: str, reading: bool = False) -> None:
+        """Create the tally on a user's first write (a read writes nothing unless it has legacy
+        rows to move), and recount when a write left a stale marker."""
+        tally = self._rows.tally(user_id, self.name)
+        if tally is None:
+            if not reading or self._move_legacy_rows(user_id):
+                self._establish(user_id)
+        elif tally.markers or tally.count < 0:
+            self._repair(tally, mine=None)
+
+    def _repair_now(self, user_id: str, marker: str) -> None:
+        try:
+            tally = self._rows.tally(user_id, self.name)
+            if tally is not None:
+                self._repair(tally, mine=marker)
+        except MiniAppError:
+            pass  # the marker stays: a later operation repairs
+
+    def _repair(self, tally: Tally, mine: str | None) -> None:
+        """Recount if every marker but `mine` is stale (its write cannot still be running)."""
+        now = self._clock.now_ms()
+        if any(name != mine and now - written < STALE_MARKER_MS
+               for name, written in tally.markers.items()):
+            return
+        count = self._rows.count(tally.user_id, self.name)
+        if self._rows.reset(tally, count) and count != tally.count:
+            log.warning("%s count of a user repaired: %d -> %d", self.name, tally.count, count)
+
+    def _establish(self, user_id: str) -> None:
+        """The user's first write to this collection: move legacy rows, then count."""
+        self._move_legacy_rows(user_id)
+        try:
+            self._rows.create_tally(user_id, self.name, self._rows.count(user_id, self.name))
+        except Conflict:
+            pass  # a concurrent first use created it
+
+    def _moved_legacy_rows(self, user_id: str) -> bool:
+        """On a miss: if this user never wrote to the collection, move legacy rows (True if any
+        moved)."""
+        if self._legacy is None or self._rows.tally(user_id, self.name) is not None:
+            return False
+        if not self._move_legacy_rows(user_id):
+            return False
+        self._establish(user_id)
+        return True
+
+    def _move_legacy_rows(self, user_id: str) -> int:
+        """v2 todos stored in the 2020 table before collections: each row that is a valid todo
+        (server id, exactly the v2 columns, valid values) is copied here, then deleted there and
+        its 2020 slot released. Other rows stay 2020 rows. Safe to run twice concurrently."""
+        if self._legacy is None:
+            return 0
+        moved = 0
+        start_after: str | None = None
+        while True:
+            page = self._legacy.items.page(user_id, start_after, 200)
+            for row in page.rows:
+                if not looks_like_legacy_todo(row.item_id, row.columns):
+                    continue
+                try:
+                    self.declaration.item_from_columns(row.item_id, row.columns)
+                except StoredItemInvalid:
+                    continue
+                try:
+                    self._rows.put_new(Row(user_id, row.item_id, dict(row.columns)), self.name)
+                except Conflict:
+                    pass  # moved by a concurrent first use
+                moved += 1
+                if self._legacy.items.delete(user_id, row.item_id):
+                    try:
+                        self._legacy.usage.release(user_id)
+                    except MiniAppError:
+                        pass
+            if page.next_start is None:
+                return moved
+            start_after = page.next_start

@@ -1,0 +1,419 @@
+"""In-memory fakes of every port in `miniapp.ports`, for unit tests (ours and a developer's).
+
+Each fake keeps the port's contract (conditional writes, single-use auth codes, atomic counters)
+under one lock, so services can be driven from several threads. Faults: `fail_next(method, error)`
+makes the next call of `method` raise `error` without doing anything; `fail_after(method, error)`
+makes it do its work and *then* raise (a write that landed but whose answer was lost).
+"""
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
+
+from ..domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials, Tally
+from ..errors import (
+    Conflict,
+    InvalidAuthCode,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    SessionNotFound,
+)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._before: dict[str, list[BaseException]] = defaultdict(list)
+        self._after: dict[str, list[BaseException]] = defaultdict(list)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def fail_next(self, method: str, error: BaseException, times: int = 1) -> None:
+        self._before[method].extend([error] * times)
+
+    def fail_after(self, method: str, error: BaseException) -> None:
+        self._after[method].append(error)
+
+    def clear_faults(self) -> None:
+        """Drop the faults not yet injected (the outage is over)."""
+        with self._lock:
+            self._before.clear()
+            self._after.clear()
+
+    def _enter(self, method: str) -> None:
+        self.calls[method] += 1
+        if self._before[method]:
+            raise self._before[method].pop(0)
+
+    def _leave(self, method: str) -> None:
+        if self._after[method]:
+            raise self._after[method].pop(0)
+
+
+class FakeClock:
+    def __init__(self, start_ms: int = 1_700_000_000_000) -> None:
+        self.ms = start_ms
+
+    def now_ms(self) -> int:
+        return self.ms
+
+    def advance(self, seconds: float) -> None:
+        self.ms += int(seconds * 1000)
+
+
+class FakeIdentity(Faults):
+    """Alipay: auth codes minted for users, each usable once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._codes: dict[str, tuple[str, str]] = {}
+        self._minted = 0
+
+    def mint(self, user_id: str, open_id: str = "") -> str:
+        """A code for the user named by user_id, open_id or both ("" = not in the reply)."""
+        with self._lock:
+            self._minted += 1
+            code = f"code{self._minted:028x}"
+            self._codes[code] = (user_id, open_id)
+            return code
+
+    def exchange_auth_code(self, auth_code: str) -> AlipayGrant:
+        with self._lock:
+            self._enter("exchange_auth_code")
+            named = self._codes.pop(auth_code, None)
+            if named is None:
+                raise InvalidAuthCode()
+            user_id, open_id = named
+            return AlipayGrant(user_id=user_id, open_id=open_id,
+                               access_token=f"access-token-of-{user_id or open_id}",
+                               refresh_token=f"refresh-token-of-{user_id or open_id}",
+                               expires_in=1296000, re_expires_in=2592000)
+
+
+class InMemoryIdentityLinks(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            self._enter("get")
+            return self.rows.get(key)
+
+    def claim(self, key: str, internal_id: str) -> str:
+        with self._lock:
+            self._enter("claim")
+            bound = self.rows.setdefault(key, internal_id)
+            self._leave("claim")
+            return bound
+
+
+class FakeIssuer(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.issued: list[tuple[str, Mapping[str, object], int]] = []
+
+    def issue(self, session_name: str, policy: Mapping[str, object],
+              duration_seconds: int) -> StsCredentials:
+        with self._lock:
+            self._enter("issue")
+            self.issued.append((session_name, policy, duration_seconds))
+            n = len(self.issued)
+            return StsCredentials(f"STS.key{n}", f"secret{n}", f"token{n}", "2030-01-01T00:15:00Z")
+
+
+class InMemorySessions(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, SessionRecord] = {}
+
+    def create(self, record: SessionRecord) -> None:
+        with self._lock:
+            self._enter("create")
+            if record.key in self.rows:
+                raise Conflict("session exists")
+            self.rows[record.key] = record
+            self._leave("create")
+
+    def get(self, key: str) -> SessionRecord | None:
+        with self._lock:
+            self._enter("get")
+            return self.rows.get(key)
+
+    def touch(self, key: str, last_seen_ms: int) -> None:
+        with self._lock:
+            self._enter("touch")
+            record = self.rows.get(key)
+            if record is None:
+                raise SessionNotFound()
+            self.rows[key] = replace(record, last_seen_ms=last_seen_ms)
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            self._enter("delete")
+            return self.rows.pop(key, None) is not None
+
+
+class InMemoryItems(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], Row] = {}
+        self.writes = 0
+
+    def get(self, user_id: str, item_id: str) -> Row | None:
+        with self._lock:
+            self._enter("get")
+            return self.rows.get((user_id, item_id))
+
+    def put(self, row: Row, *, must_not_exist: bool = False, must_exist: bool = False) -> None:
+        assert not (must_exist and must_not_exist)
+        with self._lock:
+            self._enter("put")
+            exists = (row.user_id, row.item_id) in self.rows
+            if must_not_exist and exists:
+                raise Conflict("row exists")
+            if must_exist and not exists:
+                raise NotFound("no row")
+            self.rows[(row.user_id, row.item_id)] = Row(row.user_id, row.item_id, dict(row.columns))
+            self.writes += 1
+            self._leave("put")
+
+    def replace_if_version(self, row: Row, expected_version: int) -> None:
+        with self._lock:
+            self._enter("replace_if_version")
+            current = self.rows.get((row.user_id, row.item_id))
+            if current is None:
+                raise NotFound("no row")
+            if current.columns.get("version") != expected_version:
+                raise Conflict("version differs")
+            self.rows[(row.user_id, row.item_id)] = Row(row.user_id, row.item_id, dict(row.columns))
+            self.writes += 1
+
+    def delete(self, user_id: str, item_id: str) -> bool:
+        with self._lock:
+            self._enter("delete")
+            self.writes += 1
+            return self.rows.pop((user_id, item_id), None) is not None
+
+    def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
+        with self._lock:
+            self._enter("page")
+            ids = sorted(i for (u, i) in self.rows if u == user_id
+                         and (start_after is None or i > start_after))
+            chosen = ids[:limit]
+            more = len(ids) > limit
+            return Page(tuple(self.rows[(user_id, i)] for i in chosen),
+                        chosen[-1] if more else None)
+
+    def of(self, user_id: str) -> dict[str, Row]:
+        return {i: r for (u, i), r in self.rows.items() if u == user_id}
+
+
+class InMemoryRows(Faults):
+    """CollectionRows: items keyed (user, collection, id) and one tally per (user, collection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str, str], Row] = {}
+        self.tallies: dict[tuple[str, str], Tally] = {}
+        self.writes = 0
+
+    def get(self, user_id: str, collection: str, item_id: str) -> Row | None:
+        with self._lock:
+            self._enter("get")
+            return self.rows.get((user_id, collection, item_id))
+
+    def put_new(self, row: Row, collection: str) -> None:
+        with self._lock:
+            self._enter("put_new")
+            key = (row.user_id, collection, row.item_id)
+            if key in self.rows:
+                raise Conflict("row exists")
+            self.rows[key] = Row(row.user_id, row.item_id, dict(row.columns))
+            self.writes += 1
+            self._leave("put_new")
+
+    def replace_if_version(self, row: Row, collection: str, expected_version: int) -> None:
+        with self._lock:
+            self._enter("replace_if_version")
+            key = (row.user_id, collection, row.item_id)
+            current = self.rows.get(key)
+            if current is None:
+                raise NotFound("no row")
+            if current.columns.get("version") != expected_version:
+                raise Conflict("version differs")
+            self.rows[key] = Row(row.user_id, row.item_id, dict(row.columns))
+            self.writes += 1
+            self._leave("replace_if_version")
+
+    def delete(self, user_id: str, collection: str, item_id: str) -> bool | None:
+        with self._lock:
+            self._enter("delete")
+            self.writes += 1
+            found = self.rows.pop((user_id, collection, item_id), None) is not None
+            self._leave("delete")
+            return found
+
+    def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
+             newest_first: bool = False) -> Page:
+        with self._lock:
+            self._enter("page")
+            ids = sorted((i for (u, c, i) in self.rows if u == user_id and c == collection),
+                         reverse=newest_first)
+            if start_after is not None:
+                ids = [i for i in ids if (i < start_after if newest_first else i > start_after)]
+            chosen = ids[:limit]
+            return Page(tuple(self.rows[(user_id, collection, i)] for i in chosen),
+                        chosen[-1] if len(ids) > limit else None)
+
+    def count(self, user_id: str, collection: str) -> int:
+        with self._lock:
+            self._enter("count")
+            return sum(1 for (u, c, _) in self.rows if (u, c) == (user_id, collection))
+
+    def tally(self, user_id: str, collection: str) -> Tally | None:
+        with self._lock:
+            self._enter("tally")
+            return self.tallies.get((user_id, collection))
+
+    def create_tally(self, user_id: str, collection: str, count: int) -> None:
+        with self._lock:
+            self._enter("create_tally")
+            if (user_id, collection) in self.tallies:
+                raise Conflict("tally exists")
+            self.tallies[(user_id, collection)] = Tally(user_id, collection, count, 0, {})
+
+    def _change(self, user_id: str, collection: str, delta: int, revision: int,
+                put: dict[str, int], drop: tuple[str, ...] = ()) -> None:
+        t = self.tallies[(user_id, collection)]
+        markers = {k: v for k, v in {**t.markers, **put}.items() if k not in drop}
+        self.tallies[(user_id, collection)] = Tally(user_id, collection, t.count + delta,
+                                                    t.revision + revision, markers)
+
+    def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
+        with self._lock:
+            self._enter("reserve")
+            tally = self.tallies.get((user_id, collection))
+            if tally is None:
+                raise NotFound("no tally")
+            if tally.count >= limit:
+                raise QuotaExceeded()
+            self._change(user_id, collection, 1, 1, {marker: now_ms})
+            self._leave("reserve")
+
+    def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
+        with self._lock:
+            self._enter("mark")
+            if (user_id, collection) not in self.tallies:
+                raise NotFound("no tally")
+            self._change(user_id, collection, 0, 1, {marker: now_ms})
+            self._leave("mark")
+
+    def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
+        with self._lock:
+            self._enter("settle")
+            if (user_id, collection) in self.tallies:
+                self._change(user_id, collection, delta, 1 if delta else 0, {}, (marker,))
+            self._leave("settle")
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        with self._lock:
+            self._enter("reset")
+            current = self.tallies.get((seen.user_id, seen.collection))
+            if current is None or current.revision != seen.revision:
+                return False
+            self._change(seen.user_id, seen.collection, count - current.count, 1, {},
+                         tuple(seen.markers))
+            return True
+
+    def of(self, user_id: str, collection: str = "todos") -> dict[str, Row]:
+        return {i: r for (u, c, i), r in self.rows.items() if (u, c) == (user_id, collection)}
+
+    def counted(self, user_id: str, collection: str = "todos") -> int:
+        tally = self.tallies.get((user_id, collection))
+        return 0 if tally is None else tally.count
+
+
+class InMemoryUsage(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def reserve(self, user_id: str, limit: int) -> None:
+        with self._lock:
+            self._enter("reserve")
+            if self.counts[user_id] >= limit:
+                raise QuotaExceeded()
+            self.counts[user_id] += 1
+
+    def release(self, user_id: str) -> None:
+        with self._lock:
+            self._enter("release")
+            self.counts[user_id] = max(0, self.counts[user_id] - 1)
+
+
+class InMemoryIdempotency(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims: dict[tuple[str, str], str] = {}
+
+    def claim(self, user_id: str, key: str, item_id: str) -> str:
+        with self._lock:
+            self._enter("claim")
+            return self.claims.setdefault((user_id, key), item_id)
+
+
+class InMemoryRateLimiter(Faults):
+    """Fixed windows on the fake clock: enough to test that the services consult the limiter."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self._clock = clock
+        self.hits: list[str] = []
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def hit(self, bucket: str, capacity: int, window_seconds: int) -> None:
+        with self._lock:
+            self._enter("hit")
+            self.hits.append(bucket)
+            window = self._clock.now_ms() // (window_seconds * 1000)
+            start, count = self._windows.get(bucket, (window, 0))
+            if start != window:
+                start, count = window, 0
+            if count >= capacity:
+                retry = (start + 1) * window_seconds - self._clock.now_ms() // 1000
+                raise RateLimited(retry_after=retry)
+            self._windows[bucket] = (start, count + 1)
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.records: list[dict[str, object]] = []
+        self.flushes = 0
+
+    def emit(self, record: Mapping[str, object]) -> None:
+        self.records.append(dict(record))
+
+    def flush(self, timeout: float) -> bool:
+        self.flushes += 1
+        return True
+
+    def of_kind(self, kind: str) -> list[dict[str, object]]:
+        return [r for r in self.records if r.get("kind") == kind]
+
+
+class BrokenSink:
+    """A sink that breaks the port's promise never to raise."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error or ConnectionError("log service unreachable")
+        self.calls = 0
+
+    def emit(self, record: Mapping[str, object]) -> None:
+        self.calls += 1
+        raise self.error
+
+    def flush(self, timeout: float) -> bool:
+        raise self.error
