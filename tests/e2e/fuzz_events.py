@@ -95,7 +95,7 @@ def session_templates(fake_session_id: str) -> list[tuple[str, Template]]:
     """(path, template). A well-formed auth code is never sent as is: it would reach Alipay and
     the rate limiter (which writes), so every `open` case breaks the code itself."""
     scopes = {"authSuccessScopes": ["auth_base"]}
-    session = lambda name, forgeable: Template(  # noqa: E731
+    session = lambda name, forgeable: Template(  # noqa: E731 - a row per line
         name, {"sessionId": fake_session_id}, {"sessionId": "sid"}, frozenset({"sessionId"}),
         frozenset({"sessionId"}), forgeable=forgeable)
     return [

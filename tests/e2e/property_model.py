@@ -75,6 +75,7 @@ class UserModel:
 
     def row_objects(self) -> list[dict[str, Any]]:
         """What the 2020 `list` answers: the 2020 rows only (v2 todos never reach it)."""
+        # Every id in self.rows has a row object, so no None reaches the list.
         return [self.row_object(i) for i in sorted(self.rows)]  # type: ignore[misc]
 
     def stored(self) -> dict[str, dict[str, Any]]:

@@ -1,17 +1,22 @@
 """The fakes live in the public test kit (`miniapp.testing.fakes`); the unit tests import them
 from here as before."""
-from miniapp.testing.fakes import *  # noqa: F403
-from miniapp.testing.fakes import (  # noqa: F401
-                                   BrokenSink,
-                                   FakeClock,
-                                   FakeIdentity,
-                                   FakeIssuer,
-                                   Faults,
-                                   InMemoryIdempotency,
-                                   InMemoryItems,
-                                   InMemoryRateLimiter,
-                                   InMemoryRows,
-                                   InMemorySessions,
-                                   InMemoryUsage,
-                                   ListSink,
+from miniapp.testing.fakes import (
+    BrokenSink,
+    FakeClock,
+    FakeIdentity,
+    FakeIssuer,
+    Faults,
+    InMemoryIdempotency,
+    InMemoryItems,
+    InMemoryRateLimiter,
+    InMemoryRows,
+    InMemorySessions,
+    InMemoryUsage,
+    ListSink,
 )
+
+__all__ = [
+    "BrokenSink", "FakeClock", "FakeIdentity", "FakeIssuer", "Faults", "InMemoryIdempotency",
+    "InMemoryItems", "InMemoryRateLimiter", "InMemoryRows", "InMemorySessions", "InMemoryUsage",
+    "ListSink",
+]
