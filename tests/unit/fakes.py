@@ -7,6 +7,7 @@ from miniapp.testing.fakes import (
     FakeIssuer,
     Faults,
     InMemoryIdempotency,
+    InMemoryIdentityLinks,
     InMemoryItems,
     InMemoryRateLimiter,
     InMemoryRows,
@@ -17,6 +18,6 @@ from miniapp.testing.fakes import (
 
 __all__ = [
     "BrokenSink", "FakeClock", "FakeIdentity", "FakeIssuer", "Faults", "InMemoryIdempotency",
-    "InMemoryItems", "InMemoryRateLimiter", "InMemoryRows", "InMemorySessions", "InMemoryUsage",
-    "ListSink",
+    "InMemoryIdentityLinks", "InMemoryItems", "InMemoryRateLimiter", "InMemoryRows",
+    "InMemorySessions", "InMemoryUsage", "ListSink",
 ]
