@@ -61,18 +61,21 @@ def identity_rows(cloud: Any) -> dict[str, str]:
 
 
 def todo_owners(cloud: Any, texts: set[str]) -> set[str]:
-    """The uid of every todo_list row whose text is one of `texts`."""
+    """The uid of every stored row whose text is one of `texts`: v2 todos live in user_data,
+    2020 rows in todo_list (issue 9)."""
     from tablestore import INF_MAX, INF_MIN, Direction
 
     client = ots_client(cloud)
     owners: set[str] = set()
-    start: Any = [("uid", INF_MIN), ("id", INF_MIN)]
-    while start is not None:
-        _, start, page, _ = client.get_range("todo_list", Direction.FORWARD, start,
-                                             [("uid", INF_MAX), ("id", INF_MAX)], max_version=1)
-        for row in page:
-            if dict((c[0], c[1]) for c in row.attribute_columns).get("text") in texts:
-                owners.add(row.primary_key[0][1])
+    for table in ("todo_list", "user_data"):
+        start: Any = [("uid", INF_MIN), ("id", INF_MIN)]
+        while start is not None:
+            _, start, page, _ = client.get_range(table, Direction.FORWARD, start,
+                                                 [("uid", INF_MAX), ("id", INF_MAX)],
+                                                 max_version=1)
+            for row in page:
+                if dict((c[0], c[1]) for c in row.attribute_columns).get("text") in texts:
+                    owners.add(row.primary_key[0][1])
     return owners
 
 
