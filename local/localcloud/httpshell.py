@@ -65,6 +65,8 @@ def _make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             raw_path, _, query = self.path.partition("?")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                body = self._read_chunked()  # oss2 streams some uploads (an empty one, files)
             request = HttpRequest(
                 method=self.command,
                 raw_path=raw_path,
@@ -92,6 +94,17 @@ def _make_handler(app: App) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
+
+        def _read_chunked(self) -> bytes:
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
 
