@@ -1,39 +1,24 @@
 """The STS HTTP shell: Alibaba's RPC style (`POST /?Action=AssumeRole&...`, signature v1) as
 `aliyunsdkcore.AcsClient` sends it, answered in JSON as the cloud answers.
 
-Signature v1: every parameter but `Signature`, keys and values percent-encoded (RFC 3986), sorted,
-joined with `&`; string to sign `METHOD&%2F&` + that string percent-encoded again; HMAC-SHA1 (or
--SHA256) keyed with `secret + "&"`. A mismatch answers `SignatureDoesNotMatch` with the server's
-string to sign after a colon, because the SDK compares it with its own: equal strings mean only the
-secret was wrong, and the SDK then reports `InvalidAccessKeySecret`.
+The signature (v1) is checked by `localcloud.rpcauth`, shared with the ROS emulator.
 """
 from __future__ import annotations
 
-import base64
-import calendar
-import hashlib
-import hmac
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from ..account import Account
 from ..clock import Clock
-from ..credentials import (
-    CredentialBook,
-    CredentialError,
-    ExpiredSecurityToken,
-    IssuedCredentials,
-    Principal,
-    UnknownAccessKey,
-)
+from ..credentials import CredentialBook, IssuedCredentials, Principal
 from ..faults import DropConnection, Fault, FaultBoard
 from ..httpshell import HttpRequest, HttpResponse, json_response
 from ..policy import is_allowed
+from ..rpcauth import RpcAuthenticator
 from . import policy as policies
 from .core import DEFAULT_DURATION, RoleAssumer, RoleSpec, StsError, assumed_role_user, role_id
 
@@ -46,20 +31,8 @@ FAULT_KINDS = {
     "slow": "wait `seconds` before answering normally",
 }
 API_VERSION = "2015-04-01"
-MAX_CLOCK_SKEW = 15 * 60  # seconds between Timestamp and the server's clock
 _ACTIONS = ("AssumeRole", "GetCallerIdentity")
-_SIGNERS = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def _encode(value: str) -> str:
-    return quote(value, safe="~")
-
-
-def string_to_sign(method: str, params: Mapping[str, str]) -> str:
-    canonical = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(params.items())
-                         if k != "Signature")
-    return f"{method}&%2F&{_encode(canonical)}"
 
 
 def _missing(name: str) -> StsError:
@@ -74,8 +47,7 @@ class StsEmulator:
         self._clock = clock
         self._faults = faults
         self._roles = RoleAssumer(account, credentials, roles)
-        self._nonces: dict[str, float] = {}
-        self._nonce_lock = threading.Lock()
+        self._auth = RpcAuthenticator(credentials, API_VERSION, StsError)
 
     def set_roles(self, roles: Mapping[str, RoleSpec]) -> None:
         self._roles.set_roles(roles)
@@ -135,65 +107,7 @@ class StsEmulator:
                         ", ".join(FAULT_KINDS))
 
     def _authenticate(self, method: str, params: Mapping[str, str]) -> Principal:
-        for name in ("AccessKeyId", "Signature", "SignatureMethod", "SignatureNonce",
-                     "Timestamp", "Version"):
-            if not params.get(name):
-                raise _missing(name)
-        if params["Version"] != API_VERSION:
-            raise StsError(400, "InvalidVersion", "Specified parameter Version is not valid.")
-        digest = _SIGNERS.get(params["SignatureMethod"])
-        if digest is None or params.get("SignatureVersion", "1.0") != "1.0":
-            raise StsError(400, "InvalidParameter.SignatureMethod",
-                           "Specified signature method or version is not supported.")
-        self._check_timestamp(params["Timestamp"])
-        principal = self._resolve(params["AccessKeyId"], params.get("SecurityToken"))
-        expected_text = string_to_sign(method, params)
-        mac = hmac.new(f"{principal.access_key_secret}&".encode(), expected_text.encode(), digest)
-        if not hmac.compare_digest(base64.b64encode(mac.digest()).decode(), params["Signature"]):
-            raise StsError(400, "SignatureDoesNotMatch", "Specified signature is not matched "
-                           f"with our calculation. server string to sign is:{expected_text}")
-        self._use_nonce(params["SignatureNonce"])
-        return principal
-
-    def _resolve(self, access_key_id: str, token: str | None) -> Principal:
-        if access_key_id.startswith("STS.") and not token:
-            raise StsError(
-                400, "MissingSecurityToken", "SecurityToken is mandatory for this action."
-            )
-        try:
-            return self._credentials.resolve(access_key_id, token)
-        except UnknownAccessKey:
-            raise StsError(404, "InvalidAccessKeyId.NotFound",
-                           "Specified access key is not found.") from None
-        except ExpiredSecurityToken:
-            raise StsError(400, "InvalidSecurityToken.Expired",
-                           "Specified SecurityToken is expired.") from None
-        except CredentialError:
-            raise StsError(400, "InvalidSecurityToken.MismatchWithAccessKey",
-                           "Specified SecurityToken mismatch with the AccessKey.") from None
-
-    @staticmethod
-    def _check_timestamp(value: str) -> None:
-        # Real time, not the injected clock: the SDK stamps requests with its own wall clock.
-        try:
-            sent = calendar.timegm(time.strptime(value, _TIME_FORMAT))
-        except ValueError:
-            raise StsError(400, "InvalidTimeStamp.Format",
-                           "Specified time stamp or date value is not well formatted.") from None
-        if abs(time.time() - sent) > MAX_CLOCK_SKEW:
-            raise StsError(400, "InvalidTimeStamp.Expired",
-                           "Specified time stamp or date value is expired.")
-
-    def _use_nonce(self, nonce: str) -> None:
-        now = time.time()
-        with self._nonce_lock:
-            # A nonce older than the timestamp window can never be replayed successfully anyway.
-            for seen in [n for n, t in self._nonces.items() if now - t > 2 * MAX_CLOCK_SKEW]:
-                del self._nonces[seen]
-            if nonce in self._nonces:
-                raise StsError(400, "SignatureNonceUsed",
-                               "Specified signature nonce was used already.")
-            self._nonces[nonce] = now
+        return self._auth.authenticate(method, params)
 
     def _assume_role(self, caller: Principal, params: Mapping[str, str]) -> dict[str, Any]:
         if caller.is_root:
