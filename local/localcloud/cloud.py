@@ -39,10 +39,12 @@ class Ports:
     sls: int = 9102
     sts: int = 9103
     alipay: int = 9104
+    oss: int = 9105
+    ros: int = 9106
 
     @classmethod
     def ephemeral(cls) -> Ports:
-        return cls(0, 0, 0, 0, 0)
+        return cls(0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,38 @@ class LocalCloud:
         admin = AdminApp(self.faults, self.clock, self.alipay)
         self._serve("fc", admin.wrap(self.fc.app), ports.fc)
         self.fc.endpoint = self.url("fc")
+        self._start_deploy_services(ports)
         return self
+
+    def _start_deploy_services(self, ports: Ports) -> None:
+        """OSS and ROS: what `make deploy` talks to. Stacks deployed before a restart are
+        served again."""
+        from .oss import ObjectStore, OssEmulator
+        from .ros import RosEmulator, StackBook
+        from .stacks import CloudDeployment, provision
+        from .sts import RoleSpec
+
+        state = self.options.state_dir
+        self.oss = OssEmulator(store=ObjectStore(state / "oss.sqlite3", self.clock),
+                               account=self.account, credentials=self.credentials)
+        base = self.template
+
+        def publish(merged: Any) -> None:
+            self.fc.deploy(merged)
+            self.sts.set_roles({r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
+                                for r in merged.roles})
+
+        deployment = CloudDeployment(
+            state_dir=state / "ros", store=self.oss.store, account_id=self.account.account_id,
+            region=self.options.region, base=lambda: base, publish=publish,
+            provision=lambda t: provision(t, self.tablestore, self.sls,
+                                          self.tablestore_instance))
+        self.ros = RosEmulator(stacks=StackBook(state / "ros.sqlite3", self.clock, deployment),
+                               credentials=self.credentials,
+                               account_id=self.account.account_id, region=self.options.region)
+        self.ros.stacks.restore()
+        self._serve("oss", self.oss.app, ports.oss)
+        self._serve("ros", self.ros.app, ports.ros)
 
     def stop(self) -> None:
         for server in self._servers.values():

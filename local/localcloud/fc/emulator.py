@@ -87,6 +87,15 @@ class FunctionComputeEmulator:
         """Stop every function instance."""
         self._invoker.close()
 
+    def deploy(self, template: Template) -> None:
+        """Serve `template`'s services and roles from now on (the ROS emulator applies stacks
+        with it). Instances of services whose code or settings may have changed are stopped,
+        so the next call cold-starts the new version, as after an FC UpdateFunction."""
+        old = {s.name for s in self._template.services}
+        self._template = template
+        for name in old | {s.name for s in template.services}:
+            self._invoker.retire(name)
+
     def http_trigger_url(self, service: str, function: str) -> str:
         if self.endpoint is None:
             raise RuntimeError("set FunctionComputeEmulator.endpoint to the server URL first")

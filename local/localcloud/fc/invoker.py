@@ -81,6 +81,14 @@ class Invoker:
                     function.instance_concurrency, self._clock)
             return self._pools[key]
 
+    def retire(self, service_name: str) -> None:
+        """Stop the instances of one service; its next call starts fresh ones."""
+        with self._lock:
+            keys = [k for k in self._pools if k[0] == service_name]
+            pools = [self._pools.pop(k) for k in keys]
+        for pool in pools:
+            pool.close()
+
     def close(self) -> None:
         self._reaper.stop()
         with self._lock:

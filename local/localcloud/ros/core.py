@@ -1,0 +1,280 @@
+"""Stacks: ROS's life cycle (CREATE/UPDATE/DELETE, each IN_PROGRESS then COMPLETE or FAILED) over
+the local cloud's emulators.
+
+A stack is checked in two steps, as ROS does: at the call (template syntax, resource types,
+parameter values and constraints -> `StackValidationFailed`, nothing created), then in the
+background (every resource resolved, function code fetched from OSS and unpacked, the emulators
+updated). A failure in the background marks the failing resource and the stack `*_FAILED` with
+the reason and changes nothing that was running: an update that fails leaves the previous
+version serving. Stacks are kept in SQLite and re-applied when the local cloud restarts.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+import yaml
+
+from ..clock import Clock
+from ..state import Database
+from ..template import Template, TemplateError
+from ..template.parameters import resolve_parameters
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stacks (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
+    template TEXT NOT NULL, parameters TEXT NOT NULL, outputs TEXT NOT NULL,
+    resources TEXT NOT NULL, created REAL NOT NULL, updated REAL
+)
+"""
+_STACK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+LIVE = ("CREATE_IN_PROGRESS", "CREATE_COMPLETE", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE",
+        "UPDATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_FAILED")
+_BUSY = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
+
+
+class RosError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(stack_id: str) -> RosError:
+    return RosError(404, "StackNotFound", f"The Stack ({stack_id}) could not be found.")
+
+
+@dataclass(frozen=True)
+class Resource:
+    logical_id: str
+    type: str
+    status: str
+    reason: str = ""
+    physical_id: str = ""
+
+
+@dataclass(frozen=True)
+class Stack:
+    id: str
+    name: str
+    status: str
+    reason: str
+    template: str
+    parameters: Mapping[str, str] = field(repr=False)  # may hold NoEcho values
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    resources: tuple[Resource, ...] = ()
+    created: float = 0.0
+    updated: float | None = None
+    no_echo: frozenset[str] = frozenset()
+
+
+class Deployment(Protocol):
+    """What applying a stack needs from the local cloud (`localcloud.stacks.CloudDeployment`)."""
+
+    def load(self, stack: Stack) -> Template:
+        """Resolve the template, fetching function code; raises TemplateError."""
+
+    def apply(self, stack: Stack, template: Template) -> None:
+        """Make the emulators serve it; raises ValueError when refused."""
+
+    def remove(self, stack: Stack) -> None:
+        """Stop serving it."""
+
+
+class StackBook:
+    def __init__(self, db_path: Path, clock: Clock, deployment: Deployment, *,
+                 step_seconds: float = 0.0) -> None:
+        self._db = Database(db_path, _SCHEMA)
+        self._clock = clock
+        self._deployment = deployment
+        self._lock = threading.RLock()
+        # A pause between resources, so progress can be watched in a demo; 0 in tests.
+        self._step = step_seconds
+        self._threads: list[threading.Thread] = []
+
+    # -- the API -----------------------------------------------------------------------------
+    def validate(self, body: str) -> dict[str, Any]:
+        doc = _parse(body)
+        params = doc.get("Parameters") or {}
+        return {"Description": doc.get("Description", ""),
+                "Parameters": [{"ParameterKey": k, "Type": (v or {}).get("Type", ""),
+                                "NoEcho": str((v or {}).get("NoEcho", False)).lower(),
+                                "Description": (v or {}).get("Description", ""),
+                                **({"DefaultValue": str(v["Default"])}
+                                   if isinstance(v, dict) and "Default" in v else {})}
+                               for k, v in params.items()],
+                "Outputs": [{"OutputKey": k, "Description": (v or {}).get("Description", "")}
+                            for k, v in (doc.get("Outputs") or {}).items()]}
+
+    def create(self, name: str, body: str, parameters: Mapping[str, str]) -> str:
+        if not name or len(name) > 255 or set(name) - _STACK_NAME_CHARS or not name[0].isalnum():
+            raise RosError(400, "InvalidParameter", f"StackName '{name}' is invalid: letters, "
+                                                    f"digits, '_' and '-', starting with a "
+                                                    f"letter or digit.")
+        no_echo, resources = _check(body, parameters)
+        with self._lock:
+            if any(s.name == name and s.status != "DELETE_COMPLETE" for s in self.list()):
+                raise RosError(409, "StackExists", f"The Stack ({name}) already exists.")
+            stack = Stack(str(uuid.uuid4()), name, "CREATE_IN_PROGRESS", "Stack CREATE started",
+                          body, dict(parameters), {}, resources, self._clock.now(),
+                          no_echo=no_echo)
+            self._save(stack)
+        self._background(stack, "CREATE", None)
+        return stack.id
+
+    def update(self, stack_id: str, body: str | None, parameters: Mapping[str, str],
+               use_previous: bool) -> str:
+        with self._lock:
+            current = self.get(stack_id)
+            if current.status in _BUSY or current.status.startswith("DELETE"):
+                raise RosError(409, "StackNotStable", f"The Stack ({current.name}) is in "
+                                                      f"{current.status} and cannot be updated.")
+            values = {**current.parameters, **parameters} if use_previous else dict(parameters)
+            body = body if body is not None else current.template
+            no_echo, resources = _check(body, values)
+            stack = replace(current, status="UPDATE_IN_PROGRESS", reason="Stack UPDATE started",
+                            template=body, parameters=values, updated=self._clock.now(),
+                            resources=resources, no_echo=no_echo)
+            self._save(stack)
+        self._background(stack, "UPDATE", current)
+        return stack.id
+
+    def delete(self, stack_id: str) -> None:
+        with self._lock:
+            current = self.get(stack_id)
+            if current.status == "DELETE_COMPLETE":
+                return
+            if current.status in _BUSY:
+                raise RosError(409, "StackNotStable", f"The Stack ({current.name}) is in "
+                                                      f"{current.status}.")
+            stack = replace(current, status="DELETE_IN_PROGRESS", reason="Stack DELETE started")
+            self._save(stack)
+        self._deployment.remove(stack)
+        resources = tuple(replace(r, status="DELETE_COMPLETE", reason="") for r in stack.resources)
+        self._save(replace(stack, status="DELETE_COMPLETE", reason="Stack DELETE completed "
+                           "successfully", resources=resources, updated=self._clock.now()))
+
+    def get(self, stack_id: str) -> Stack:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT * FROM stacks WHERE id = ?", (stack_id,)).fetchone()
+        if row is None:
+            raise not_found(stack_id)
+        return _stack(row)
+
+    def list(self) -> list[Stack]:
+        with self._db.transaction() as conn:
+            rows = conn.execute("SELECT * FROM stacks ORDER BY created").fetchall()
+        return [_stack(row) for row in rows]
+
+    def restore(self) -> None:
+        """Serve every stack that was serving before a restart (synchronously)."""
+        for stack in self.list():
+            if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED"):
+                try:
+                    self._deployment.apply(stack, self._deployment.load(stack))
+                except (TemplateError, ValueError) as exc:
+                    self._save(replace(stack, status="UPDATE_FAILED",
+                                       reason=f"could not be restored: {exc}"))
+
+    def wait(self) -> None:
+        """Wait for background work (tests and shutdown)."""
+        for thread in list(self._threads):
+            thread.join()
+
+    # -- background application -----------------------------------------------------------------
+    def _background(self, stack: Stack, action: str, previous: Stack | None) -> None:
+        thread = threading.Thread(target=self._run, args=(stack, action, previous), daemon=True,
+                                  name=f"ros-{action.lower()}-{stack.name}")
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _run(self, stack: Stack, action: str, previous: Stack | None) -> None:
+        try:
+            template = self._deployment.load(stack)
+            # Progress resource by resource (the emulators are updated at once at the end, so a
+            # failure leaves the running version untouched).
+            done: list[Resource] = []
+            for resource in stack.resources:
+                if self._step:
+                    time.sleep(self._step)
+                done.append(replace(resource, status=f"{action}_COMPLETE",
+                                    reason="state changed"))
+                self._save(replace(stack, resources=tuple(done) + stack.resources[len(done):]))
+            self._deployment.apply(stack, template)
+        except (TemplateError, ValueError) as exc:
+            self._fail(stack, action, exc)
+            return
+        self._save(replace(stack, status=f"{action}_COMPLETE",
+                           reason=f"Stack {action} completed successfully",
+                           outputs=dict(template.outputs),
+                           resources=tuple(replace(r, status=f"{action}_COMPLETE",
+                                                   reason="state changed")
+                                           for r in stack.resources)))
+
+    def _fail(self, stack: Stack, action: str, exc: Exception) -> None:
+        path = getattr(exc, "path", "")
+        failing = path.split(".")[1] if path.startswith("Resources.") else ""
+        message = getattr(exc, "message", str(exc))
+        resources = tuple(
+            replace(r, status=f"{action}_FAILED", reason=message) if r.logical_id == failing
+            else r for r in stack.resources)
+        where = f"Resource {failing} " if failing else ""
+        self._save(replace(stack, status=f"{action}_FAILED", resources=resources,
+                           reason=f"{where}{action.lower()} failed: {message}"
+                                  + (f" ({path})" if path else "")))
+
+    def _save(self, stack: Stack) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO stacks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (stack.id, stack.name, stack.status, stack.reason, stack.template,
+                 json.dumps({"values": dict(stack.parameters),
+                             "noEcho": sorted(stack.no_echo)}),
+                 json.dumps(dict(stack.outputs)),
+                 json.dumps([r.__dict__ for r in stack.resources]), stack.created,
+                 stack.updated))
+
+
+def _stack(row: Any) -> Stack:
+    params = json.loads(row["parameters"])
+    return Stack(row["id"], row["name"], row["status"], row["reason"], row["template"],
+                 params["values"], json.loads(row["outputs"]),
+                 tuple(Resource(**r) for r in json.loads(row["resources"])), row["created"],
+                 row["updated"], frozenset(params["noEcho"]))
+
+
+def _parse(body: str) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise RosError(400, "InvalidTemplate", f"Template format error: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+        raise RosError(400, "InvalidTemplate", "Template format error: a template is a mapping "
+                                               "with Resources.")
+    return doc
+
+
+def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tuple[Resource, ...]]:
+    """What ROS checks before it starts: the template parses, every resource type is known
+    here, and the parameter values meet their declarations."""
+    from ..template.resources import KINDS
+
+    doc = _parse(body)
+    resources = []
+    for logical_id, node in doc["Resources"].items():
+        rtype = node.get("Type") if isinstance(node, dict) else None
+        if rtype not in KINDS or str(rtype).startswith("Aliyun::Serverless"):
+            raise RosError(400, "StackValidationFailed", f"Unknown resource Type : {rtype} "
+                                                         f"(Resources.{logical_id})")
+        resources.append(Resource(str(logical_id), str(rtype), "INIT"))
+    try:
+        resolved = resolve_parameters(doc.get("Parameters"), parameters)
+    except TemplateError as exc:
+        raise RosError(400, "StackValidationFailed", str(exc)) from None
+    return resolved.no_echo, tuple(resources)

@@ -1,0 +1,111 @@
+"""How the local ROS applies a stack to the rest of the local cloud: function code from the local
+OSS (unzipped once per content hash), tables and logstores created, and the stack's services and
+roles served by Function Compute and STS next to those of every other stack.
+
+Names that are unique in an account on the cloud are unique here too: a stack whose service or
+RAM role another stack already has fails, as ROS would (`EntityAlreadyExists`).
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import threading
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from .oss import ObjectStore, OssError
+from .ros import Stack
+from .template import Template, TemplateError, load_template
+
+
+class CloudDeployment:
+    def __init__(self, *, state_dir: Path, store: ObjectStore, account_id: str, region: str,
+                 base: Callable[[], Template], publish: Callable[[Template], None],
+                 provision: Callable[[Template], None]) -> None:
+        self._dir = state_dir
+        self._store = store
+        self._account_id = account_id
+        self._region = region
+        self._base = base  # what the cloud serves outside any stack
+        self._publish = publish  # serve a merged template (FC services, STS roles)
+        self._provision = provision  # create tables and logstores; ValueError if refused
+        self._live: dict[str, Template] = {}  # stack name -> template being served
+        self._lock = threading.Lock()
+
+    def load(self, stack: Stack) -> Template:
+        path = self._dir / "templates" / f"{stack.id}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(stack.template)
+        return load_template(path, stack.parameters, account_id=self._account_id,
+                             region=self._region, stack_name=stack.name, code=self._code)
+
+    def apply(self, stack: Stack, template: Template) -> None:
+        with self._lock:
+            others = [self._base()] + [t for n, t in self._live.items() if n != stack.name]
+            taken = {s.name: s for t in others for s in t.services}
+            for service in template.services:
+                if service.name in taken:
+                    raise ValueError(f"EntityAlreadyExists.Service: service {service.name!r} "
+                                     f"already exists in this account and region")
+            roles = {r.name.lower() for t in others for r in t.roles}
+            for role in template.roles:
+                if role.name.lower() in roles:
+                    raise ValueError(f"EntityAlreadyExists.Role: RAM role {role.name!r} "
+                                     f"already exists")
+            self._provision(template)
+            self._live[stack.name] = template
+            self._publish(self._merged())
+
+    def remove(self, stack: Stack) -> None:
+        with self._lock:
+            if self._live.pop(stack.name, None) is not None:
+                self._publish(self._merged())
+
+    def _merged(self) -> Template:
+        base = self._base()
+        services = base.services + tuple(s for t in self._live.values() for s in t.services)
+        roles = base.roles + tuple(r for t in self._live.values() for r in t.roles)
+        return replace(base, services=services, roles=roles)
+
+    def _code(self, bucket: str, key: str, path: str) -> Path:
+        """The unpacked package of `oss://bucket/key`, or a TemplateError naming the object."""
+        try:
+            _, data = self._store.get(bucket, key)
+        except OssError as exc:
+            raise TemplateError(path, f"cannot read code object oss://{bucket}/{key}: "
+                                      f"{exc.code}") from None
+        folder = self._dir / "code" / hashlib.sha256(data).hexdigest()
+        if folder.is_dir():
+            return folder
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent))
+        try:
+            archive = staging / "package.zip"
+            archive.write_bytes(data)
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(staging / "code")  # extractall drops '..' and absolute paths
+            (staging / "code").rename(folder)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise TemplateError(path, f"code object oss://{bucket}/{key} is not a zip file "
+                                      f"FC can unpack: {exc}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return folder
+
+
+def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> None:
+    """Create the template's tables and logstores in the local Tablestore and SLS."""
+    from .tablestore import TableSpec
+
+    for table in template.tables:
+        if table.instance != instance:
+            raise ValueError(f"the local Tablestore serves one instance, {instance!r}; the "
+                             f"stack asks for {table.instance!r} (set DBInstanceName)")
+    for table in template.tables:
+        tablestore.ensure_table(TableSpec(table.name, table.primary_key, table.ttl_seconds,
+                                          table.max_versions))
+    for logstore in template.logstores:
+        sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
