@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint demo package reliability bench clean client-config
+.PHONY: dev test lint demo package deploy reliability bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: $(STAMP) package
 
 package: $(STAMP)
 	$(PY) scripts/package.py
+
+# Ship template.yml as a ROS stack (README, "Deploying"): make deploy ARGS="--stack-name NAME"
+deploy: $(STAMP) package
+	$(PY) scripts/deploy.py $(ARGS)
 
 reliability: $(STAMP) package
 	$(PY) scripts/reliability.py

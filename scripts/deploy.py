@@ -1,0 +1,386 @@
+"""`make deploy`: ship template.yml as a ROS stack, on Alibaba Cloud or on the local cloud.
+
+Steps: zip each function package that `make package` built (build/<name>), upload the zips to an
+OSS bucket under content-hash names (created if missing; an unchanged package is not uploaded
+again), point each function's Code at its object, create or update the ROS stack, follow it
+resource by resource to its final status, print the outputs and write
+client-config/<stack-name>.json (no secret in it).
+
+The same script serves both clouds; only endpoints and credentials differ:
+- credentials: ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (and
+  ALIBABA_CLOUD_SECURITY_TOKEN), else the Alibaba Cloud CLI's current profile
+  (~/.aliyun/config.json, AccessKey mode);
+- region: --region or ALIBABA_CLOUD_REGION_ID (default cn-hangzhou);
+- endpoints: ROS_ENDPOINT, OSS_ENDPOINT, FC_ENDPOINT (defaults: the region's public endpoints).
+Secrets (AlipayAppPrivateKey, DataKey) come from a JSON secrets file (--secrets-file, default
+deploy.secrets.json) or the environment (MINIAPP_ALIPAY_APP_PRIVATE_KEY, MINIAPP_DATA_KEY),
+never from the command line. Other parameters: --parameters-file (JSON) and --parameter K=V.
+
+Every problem ends with one line naming it and the fix, and exit status 2 (bad input) or 1 (the
+stack failed). Objects are uploaded before the stack refers to them and never overwritten (the
+name is the content's hash), so a stack never runs a half-uploaded package.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_PARAMETERS = {"AlipayAppPrivateKey": "MINIAPP_ALIPAY_APP_PRIVATE_KEY",
+                     "DataKey": "MINIAPP_DATA_KEY"}
+FUNCTION_TYPE = "ALIYUN::FC::Function"
+DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE")
+
+
+class DeployError(Exception):
+    """A problem the user can fix: the message names it and the fix."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    access_key_secret: str
+    security_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Package:
+    function: str  # the package name: build/<function>
+    data: bytes
+
+    @property
+    def key(self) -> str:
+        return f"packages/{self.function}-{hashlib.sha256(self.data).hexdigest()[:20]}.zip"
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+def credentials_from_chain(env: Mapping[str, str]) -> Credentials:
+    key_id = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID")
+    secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    if key_id and secret:
+        return Credentials(key_id, secret, env.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None)
+    config = Path(env.get("ALIBABA_CLOUD_CONFIG_FILE")
+                  or Path.home() / ".aliyun" / "config.json")
+    if config.is_file():
+        try:
+            data = json.loads(config.read_text())
+            current = env.get("ALIBABA_CLOUD_PROFILE") or data.get("current", "default")
+            profile = next(p for p in data.get("profiles", []) if p.get("name") == current)
+            if profile.get("access_key_id") and profile.get("access_key_secret"):
+                return Credentials(profile["access_key_id"], profile["access_key_secret"],
+                                   profile.get("sts_token") or None)
+        except (ValueError, StopIteration):
+            pass
+    raise DeployError("no Alibaba Cloud credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+                      "ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure a profile with `aliyun "
+                      "configure`")
+
+
+def read_secrets(path: Path, env: Mapping[str, str], explicit: bool) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise DeployError(f"secrets file {path}: not valid JSON ({exc}); write a JSON "
+                              f"object like {{\"DataKey\": \"...\"}}") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise DeployError(f"secrets file {path}: expected a JSON object of strings")
+        unknown = sorted(set(data) - set(SECRET_PARAMETERS))
+        if unknown:
+            raise DeployError(f"secrets file {path}: unknown keys {unknown}; it holds only "
+                              f"{', '.join(SECRET_PARAMETERS)}")
+        values.update(data)
+    elif explicit:
+        raise DeployError(f"secrets file {path} does not exist; create it (see README, "
+                          f"'Deploying') or set {', '.join(SECRET_PARAMETERS.values())}")
+    for name, variable in SECRET_PARAMETERS.items():
+        if env.get(variable):
+            values[name] = env[variable]
+    missing = [n for n in SECRET_PARAMETERS if not values.get(n)]
+    if missing:
+        raise DeployError(f"missing secrets {', '.join(missing)}: put them in {path} or set "
+                          f"{', '.join(SECRET_PARAMETERS[n] for n in missing)}")
+    return values
+
+
+def read_parameters(path: Path | None, pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path is not None:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DeployError(f"parameters file {path}: {exc}; write a JSON object of "
+                              f"parameter values") from None
+        if not isinstance(data, dict):
+            raise DeployError(f"parameters file {path}: expected a JSON object")
+        values.update({str(k): str(v) for k, v in data.items()})
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DeployError(f"--parameter {pair!r}: write NAME=VALUE")
+        values[key] = value
+    secret = sorted(set(values) & set(SECRET_PARAMETERS))
+    if secret:
+        raise DeployError(f"{', '.join(secret)} may not be passed as a parameter (it would end "
+                          f"up in shell history or a plain file); use the secrets file")
+    return values
+
+
+# -- packages -------------------------------------------------------------------------------------
+def package_artifact(function: str, build_dir: Path) -> Package:
+    """The zip FC runs for `function`. Built here from build/<function> (what `make package`
+    makes), deterministically (sorted names, fixed times), so an unchanged package keeps its
+    content hash and is not uploaded again."""
+    folder = build_dir / function
+    if not (folder / "index.py").is_file():
+        raise DeployError(f"no package for {function!r} in {folder}; run `make package`")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = zipfile.ZipInfo(str(path.relative_to(folder)), (1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return Package(function, buf.getvalue())
+
+
+def functions_of(template: Mapping[str, Any]) -> dict[str, str]:
+    """Logical id -> package name, from each function's `Code.OssObjectName` (`db.zip` -> db)."""
+    found = {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") == FUNCTION_TYPE:
+            name = str(resource["Properties"]["Code"]["OssObjectName"])
+            found[logical_id] = name[:-4] if name.endswith(".zip") else name
+    return found
+
+
+def with_code(template: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
+    result = copy.deepcopy(dict(template))
+    for logical_id, key in keys.items():
+        result["Resources"][logical_id]["Properties"]["Code"]["OssObjectName"] = key
+    return result
+
+
+# -- OSS ------------------------------------------------------------------------------------------
+def upload(creds: Credentials, endpoint: str, bucket_name: str,
+           packages: list[Package]) -> None:
+    import oss2
+
+    if not oss2.is_valid_bucket_name(bucket_name):
+        raise DeployError(f"bucket name {bucket_name!r} is not valid for OSS: 3-63 lower-case "
+                          f"letters, digits and '-', starting and ending with a letter or digit")
+    auth = (oss2.StsAuth(creds.access_key_id, creds.access_key_secret, creds.security_token)
+            if creds.security_token else oss2.Auth(creds.access_key_id, creds.access_key_secret))
+    bucket = oss2.Bucket(auth, endpoint, bucket_name, connect_timeout=10)
+    try:
+        try:
+            bucket.get_bucket_info()
+        except oss2.exceptions.NoSuchBucket:
+            bucket.create_bucket()
+            print(f"created bucket {bucket_name}")
+        for package in packages:
+            if bucket.object_exists(package.key):
+                print(f"  {package.function}: unchanged ({package.key})")
+                continue
+            bucket.put_object(package.key, package.data)
+            print(f"  {package.function}: uploaded {len(package.data) / 1e6:.1f} MB "
+                  f"({package.key})")
+    except oss2.exceptions.RequestError as exc:
+        raise DeployError(f"cannot reach OSS at {endpoint} ({exc.details.get('details', exc)}); "
+                          f"check OSS_ENDPOINT and your network") from None
+    except oss2.exceptions.OssError as exc:
+        raise DeployError(f"OSS refused {exc.code or exc.status} on bucket {bucket_name}: "
+                          f"{exc.message}; check the bucket name and your key's OSS "
+                          f"permissions") from None
+
+
+# -- ROS ------------------------------------------------------------------------------------------
+class Ros:
+    def __init__(self, creds: Credentials, region: str, endpoint: str | None) -> None:
+        from aliyunsdkcore.client import AcsClient
+
+        if creds.security_token:
+            from aliyunsdkcore.auth.credentials import StsTokenCredential
+            self._client = AcsClient(region_id=region, credential=StsTokenCredential(
+                creds.access_key_id, creds.access_key_secret, creds.security_token))
+        else:
+            self._client = AcsClient(creds.access_key_id, creds.access_key_secret, region)
+        self._endpoint = urlparse(endpoint) if endpoint else None
+        self.where = endpoint or f"the ROS endpoint of {region}"
+
+    def call(self, request: Any) -> dict[str, Any]:
+        from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+
+        if self._endpoint is not None:
+            request.set_endpoint(self._endpoint.netloc)
+            request.set_protocol_type(self._endpoint.scheme or "https")
+        try:
+            return json.loads(self._client.do_action_with_exception(request))
+        except ClientException as exc:
+            raise DeployError(f"cannot reach ROS at {self.where} ({exc.get_error_msg()}); "
+                              f"check ROS_ENDPOINT and your network") from None
+        except ServerException as exc:
+            raise DeployError(f"ROS refused the request: {exc.get_error_code()}: "
+                              f"{exc.get_error_msg()}; fix the template or the parameter it "
+                              f"names and run `make deploy` again") from None
+
+    def find(self, name: str) -> str | None:
+        from aliyunsdkros.request.v20190910 import ListStacksRequest
+
+        request = ListStacksRequest.ListStacksRequest()
+        request.set_StackNames([name])
+        stacks = [s for s in self.call(request)["Stacks"] if s["Status"] != "DELETE_COMPLETE"]
+        return stacks[0]["StackId"] if stacks else None
+
+    def create_or_update(self, name: str, body: str, params: Mapping[str, str]) -> str:
+        from aliyunsdkros.request.v20190910 import CreateStackRequest, UpdateStackRequest
+
+        existing = self.find(name)
+        request: Any
+        if existing is None:
+            request = CreateStackRequest.CreateStackRequest()
+            request.set_StackName(name)
+        else:
+            request = UpdateStackRequest.UpdateStackRequest()
+            request.set_StackId(existing)
+        request.set_TemplateBody(body)
+        request.set_Parameterss([{"ParameterKey": k, "ParameterValue": v}
+                                 for k, v in params.items()])
+        print(f"{'creating' if existing is None else 'updating'} stack {name}")
+        return str(self.call(request)["StackId"])
+
+    def follow(self, stack_id: str, poll: float) -> dict[str, Any]:
+        from aliyunsdkros.request.v20190910 import GetStackRequest, ListStackResourcesRequest
+
+        seen: dict[str, str] = {}
+        while True:
+            get = GetStackRequest.GetStackRequest()
+            get.set_StackId(stack_id)
+            stack = self.call(get)
+            resources = ListStackResourcesRequest.ListStackResourcesRequest()
+            resources.set_StackId(stack_id)
+            for resource in self.call(resources)["Resources"]:
+                key, status = resource["LogicalResourceId"], resource["Status"]
+                if seen.get(key) != status:
+                    seen[key] = status
+                    reason = (f"  {resource['StatusReason']}" if status.endswith("FAILED")
+                              else "")
+                    print(f"  {key:<20} {resource['ResourceType']:<24} {status}{reason}")
+            if not stack["Status"].endswith("_IN_PROGRESS"):
+                return stack
+            time.sleep(poll)
+
+
+# -- the command ----------------------------------------------------------------------------------
+def client_config(outputs: Mapping[str, str], stack_name: str, fc_endpoint: str) -> dict[str, str]:
+    service, session = outputs["ServiceName"], outputs["SessionFunctionName"]
+    return {"stackName": stack_name, "accountId": outputs["AccountId"],
+            "region": outputs["Region"], "serviceName": service,
+            "sessionFunctionName": session, "dbFunctionName": outputs["DBFunctionName"],
+            "fcEndpoint": fc_endpoint,
+            "sessionUrl": f"{fc_endpoint}/2016-08-15/proxy/{service}/{session}/"}
+
+
+def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    template = yaml.safe_load(Path(args.template).read_text())
+    region = args.region or env.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
+    creds = credentials_from_chain(env)
+    secrets_file = Path(args.secrets_file or env.get("MINIAPP_SECRETS_FILE")
+                        or ROOT / "deploy.secrets.json")
+    secrets = read_secrets(secrets_file, env, explicit=bool(args.secrets_file))
+    params = read_parameters(Path(args.parameters_file) if args.parameters_file else None,
+                             args.parameter or [])
+    declared = set(template.get("Parameters") or {})
+    unknown = sorted(set(params) - declared)
+    if unknown:
+        raise DeployError(f"unknown parameters {unknown}; the template declares "
+                          f"{', '.join(sorted(declared))}")
+    stack_name = args.stack_name
+    bucket = args.bucket or f"{stack_name.lower()}-code-{region}"
+    oss_endpoint = env.get("OSS_ENDPOINT") or f"https://oss-{region}.aliyuncs.com"
+
+    functions = functions_of(template)
+    build_dir = Path(args.build_dir)
+    packages = {name: package_artifact(name, build_dir) for name in sorted(set(functions.values()))}
+    print(f"uploading {len(packages)} packages to oss://{bucket}")
+    upload(creds, oss_endpoint, bucket, list(packages.values()))
+    body = yaml.safe_dump(with_code(template, {lid: packages[name].key
+                                               for lid, name in functions.items()}),
+                          sort_keys=False)
+    ros = Ros(creds, region, env.get("ROS_ENDPOINT"))
+    stack_id = ros.create_or_update(stack_name, body,
+                                    {**params, **secrets, "CodeBucket": bucket})
+    stack = ros.follow(stack_id, args.poll_seconds)
+    print(f"stack {stack_name}: {stack['Status']}  {stack['StatusReason']}")
+    if stack["Status"] not in DONE:
+        raise DeployError(f"the stack did not deploy: {stack['StatusReason']}; fix the cause "
+                          f"and run `make deploy` again (it updates the stack)", status=1)
+    outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in stack.get("Outputs") or []}
+    for key, value in outputs.items():
+        print(f"  {key:<20} {value}")
+    fc_endpoint = (env.get("FC_ENDPOINT")
+                   or f"https://{outputs['AccountId']}.{outputs['Region']}.fc.aliyuncs.com")
+    config = client_config(outputs, stack_name, fc_endpoint.rstrip("/"))
+    path = ROOT / "client-config" / f"{stack_name}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="make deploy", description=__doc__.split("\n\n")[0],
+        epilog="Example: make deploy ARGS='--stack-name miniapp-prod --parameters-file "
+               "deploy.parameters.json'")
+    parser.add_argument("--stack-name", required=True, help="ROS stack name (e.g. miniapp-prod)")
+    parser.add_argument("--bucket", help="OSS bucket for the packages (default: "
+                                         "<stack-name>-code-<region>, created if missing)")
+    parser.add_argument("--region", help="region (default: ALIBABA_CLOUD_REGION_ID or "
+                                         "cn-hangzhou)")
+    parser.add_argument("--secrets-file", help="JSON file with AlipayAppPrivateKey and DataKey "
+                                               "(default: deploy.secrets.json)")
+    parser.add_argument("--parameters-file", help="JSON object of other template parameters")
+    parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                        help="a template parameter (not a secret); repeatable")
+    parser.add_argument("--template", default=str(ROOT / "template.yml"))
+    parser.add_argument("--build-dir", default=str(ROOT / "build"),
+                        help="where `make package` put the packages (default: build)")
+    parser.add_argument("--poll-seconds", type=float, default=2.0,
+                        help="how often to ask ROS for progress")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return deploy(args, os.environ)
+    except DeployError as exc:
+        print(f"deploy failed: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("deploy interrupted; run `make deploy` again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

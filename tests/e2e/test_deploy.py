@@ -1,0 +1,173 @@
+"""`make deploy` against the local cloud, exactly as the README gives it for Alibaba Cloud, with
+local endpoints and the local root key: the stack builds and writes client-config/<stack>.json,
+its functions answer, a code change updates the stack, two stacks with different ServiceNames
+coexist, and bad input ends with one clear message."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import fc2
+import pytest
+
+from tests.conftest import ROOT, running_local_cloud
+
+VERSION_PROBE = b'"deployed-version"'
+
+
+class Deployer:
+    def __init__(self, cloud: Any, workdir: Path) -> None:
+        self.cloud = cloud
+        self.workdir = workdir
+        account = cloud.account
+        self.env = {**os.environ,
+                    "ALIBABA_CLOUD_ACCESS_KEY_ID": account.access_key_id,
+                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": account.access_key_secret,
+                    "ALIBABA_CLOUD_REGION_ID": account.region,
+                    "ROS_ENDPOINT": cloud.url("ros"), "OSS_ENDPOINT": cloud.url("oss"),
+                    "FC_ENDPOINT": cloud.url("fc")}
+        keys = cloud.alipay.keys
+        self.secrets = workdir / "deploy.secrets.json"
+        self.secrets.write_text(json.dumps({
+            "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
+            "DataKey": base64.b64encode(secrets.token_bytes(32)).decode()}))
+        self.parameters = workdir / "deploy.parameters.json"
+        self.parameters.write_text(json.dumps({
+            "AppId": cloud.alipay_app_id,
+            "AlipayPublicKey": Path(keys.alipay_public_key_file).read_text(),
+            "DBInstanceName": cloud.tablestore_instance,
+            # Roles and log projects are named per stack: RAM and SLS names are account-wide.
+            "SessionRateLimitPerIp": "100000", "SessionRateLimitPerUser": "100000"}))
+
+    def run(self, stack: str, *args: str, build: Path | None = None,
+            secrets_file: Path | None = None) -> subprocess.CompletedProcess[str]:
+        argv = ["--stack-name", stack, "--secrets-file", str(secrets_file or self.secrets),
+                "--parameters-file", str(self.parameters), "--bucket", "deploy-test-code",
+                "--poll-seconds", "0.1", *args]
+        if build is not None:
+            argv += ["--build-dir", str(build)]
+        return subprocess.run(["make", "--no-print-directory", "deploy",
+                               "ARGS=" + " ".join(f"'{a}'" for a in argv)],
+                              cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=600)
+
+    def deploy(self, stack: str, service: str, **kwargs: Any) -> dict[str, str]:
+        result = self.run(stack, "--parameter", f"ServiceName={service}",
+                          "--parameter", f"RoleNamePrefix={service}",
+                          "--parameter", f"LogProjectName={service}-logs", **kwargs)
+        print(result.stdout, result.stderr)
+        assert result.returncode == 0, result.stdout + result.stderr
+        config = json.loads((ROOT / "client-config" / f"{stack}.json").read_text())
+        # The sandbox plays the Alipay app; everything else comes from the stack's config.
+        return {**config, "alipaySandbox": self.cloud.url("alipay") + "/sandbox"}
+
+
+@pytest.fixture(scope="module")
+def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
+    with running_local_cloud(tmp_path_factory.mktemp("deploy-state")) as cloud:
+        yield Deployer(cloud, tmp_path_factory.mktemp("deploy-work"))
+    for stack in ("deploy-staging", "deploy-prod", "deploy-broken"):
+        (ROOT / "client-config" / f"{stack}.json").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def staging(deployer: Deployer) -> dict[str, str]:
+    return deployer.deploy("deploy-staging", "todo-staging")
+
+
+def test_deploy_writes_a_client_config_without_secrets(staging, deployer):
+    assert staging["serviceName"] == "todo-staging"
+    assert (staging["sessionFunctionName"], staging["dbFunctionName"]) == ("session", "db")
+    assert staging["sessionUrl"] == (f"{deployer.cloud.url('fc')}/2016-08-15/proxy/"
+                                     f"todo-staging/session/")
+    text = (ROOT / "client-config" / "deploy-staging.json").read_text()
+    assert "PRIVATE KEY" not in text and json.loads(deployer.secrets.read_text())["DataKey"] \
+        not in text
+
+
+def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deployer, tmp_path):
+    root_fc = fc2.Client(endpoint=deployer.cloud.url("fc"),
+                         accessKeyID=deployer.cloud.account.access_key_id,
+                         accessKeySecret=deployer.cloud.account.access_key_secret)
+    before = root_fc.invoke_function("todo-staging", "db", payload=VERSION_PROBE).data
+    assert b"v2-of-db" not in before
+    build = tmp_path / "build"
+    shutil.copytree(ROOT / "build", build, ignore=shutil.ignore_patterns("__pycache__"))
+    with (build / "db" / "index.py").open("a") as index:
+        index.write("\n_previous_handler = handler\n\n\ndef handler(event, context):\n"
+                    f"    if event == {VERSION_PROBE!r}:\n        return b'\"v2-of-db\"'\n"
+                    "    return _previous_handler(event, context)\n")
+    result = deployer.run("deploy-staging", "--parameter", "ServiceName=todo-staging",
+                          "--parameter", "RoleNamePrefix=todo-staging",
+                          "--parameter", "LogProjectName=todo-staging-logs", build=build)
+    print(result.stdout, result.stderr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "updating stack deploy-staging" in result.stdout
+    assert "session: unchanged" in result.stdout and "db: uploaded" in result.stdout
+    assert "UPDATE_COMPLETE" in result.stdout
+    after = root_fc.invoke_function("todo-staging", "db", payload=VERSION_PROBE).data
+    assert after == b'"v2-of-db"'
+
+
+def test_two_stacks_with_different_service_names_coexist(staging, deployer):
+    prod = deployer.deploy("deploy-prod", "todo-prod")
+    assert prod["serviceName"] == "todo-prod"
+    root_fc = fc2.Client(endpoint=deployer.cloud.url("fc"),
+                         accessKeyID=deployer.cloud.account.access_key_id,
+                         accessKeySecret=deployer.cloud.account.access_key_secret)
+    event = json.dumps({"sid": "x" * 43, "op": "list"})
+    for service in ("todo-staging", "todo-prod"):
+        answer = json.loads(root_fc.invoke_function(service, "db", payload=event).data)
+        assert answer["error"]["code"] == "SessionNotFound"  # each stack's db answers
+
+
+def test_a_bad_parameter_is_refused_with_the_reason(deployer):
+    result = deployer.run("deploy-broken", "--parameter", "ServiceName=Not Valid!")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert "StackValidationFailed" in last and "AllowedPattern" in last, result.stderr
+
+
+def test_a_failing_stack_ends_with_ros_status_and_reason(deployer):
+    result = deployer.run("deploy-broken", "--parameter", "ServiceName=todo-broken",
+                          "--parameter", "RoleNamePrefix=todo-broken",
+                          "--parameter", "DBInstanceName=other-instance")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "stack deploy-broken: CREATE_FAILED" in result.stdout
+    assert "other-instance" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("{not json", "not valid JSON"),
+    ('{"DataKey": "k"}', "missing secrets AlipayAppPrivateKey"),
+])
+def test_a_bad_secrets_file_names_the_problem(deployer, tmp_path, content, expected):
+    secrets_file = tmp_path / "secrets.json"
+    secrets_file.write_text(content)
+    result = deployer.run("deploy-broken", secrets_file=secrets_file)
+    assert result.returncode == 2 and expected in result.stderr, result.stderr
+
+
+def test_a_secret_on_the_command_line_is_refused(deployer):
+    result = deployer.run("deploy-broken", "--parameter", "DataKey=abc")
+    assert result.returncode == 2 and "use the secrets file" in result.stderr
+
+
+def test_a_bad_bucket_name_is_refused(deployer):
+    result = deployer.run("deploy-broken", "--bucket", "Bad_Bucket")
+    assert result.returncode == 2 and "is not valid for OSS" in result.stderr
+
+
+def test_an_unreachable_endpoint_is_named(deployer):
+    deployer.env["OSS_ENDPOINT"], saved = "http://127.0.0.1:9", deployer.env["OSS_ENDPOINT"]
+    try:
+        result = deployer.run("deploy-broken")
+    finally:
+        deployer.env["OSS_ENDPOINT"] = saved
+    assert result.returncode == 2 and "cannot reach OSS at http://127.0.0.1:9" in result.stderr
