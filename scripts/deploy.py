@@ -266,7 +266,16 @@ class Ros:
         request.set_Parameterss([{"ParameterKey": k, "ParameterValue": v}
                                  for k, v in params.items()])
         print(f"{'creating' if existing is None else 'updating'} stack {name}")
-        return str(self.call(request)["StackId"])
+        try:
+            return str(self.call(request)["StackId"])
+        except DeployError as exc:
+            # ROS refuses an update that changes nothing (NotSupported, "...completely same
+            # stack..."; from ROS's documentation, not checked against the cloud): the stack is
+            # already what we want, so follow it as it is.
+            if existing is not None and "NotSupported" in str(exc) and "same" in str(exc):
+                print("  nothing changed")
+                return existing
+            raise
 
     def follow(self, stack_id: str, poll: float) -> dict[str, Any]:
         from aliyunsdkros.request.v20190910 import GetStackRequest, ListStackResourcesRequest

@@ -32,7 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
         parameters_file=Path(args.parameters) if args.parameters else None,
         host=args.host,
         ports=Ports(args.fc_port, args.tablestore_port, args.sls_port, args.sts_port,
-                    args.alipay_port),
+                    args.alipay_port, args.oss_port, args.ros_port),
         region=args.region,
         alipay_identity=args.alipay_identity,
     )
@@ -49,6 +49,8 @@ def _serve(args: argparse.Namespace) -> int:
             ("STS", config["stsEndpoint"]),
             ("Alipay gateway", config["alipayGateway"]),
             ("Alipay sandbox", config["alipaySandbox"] + "/auth_code"),
+            ("OSS (deploy)", cloud.url("oss")),
+            ("ROS (deploy)", cloud.url("ros")),
             ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults")]
     print("\nLocal cloud running (Ctrl-C stops it)\n")
     for name, value in rows:
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--alipay-identity", choices=IDENTITY_MODES, default=d(None),
                        help="how the Alipay gateway names users to the sandbox app: user_id "
                             "(at first start), both, open_id; omitted: the mode it had")
+        p.add_argument("--oss-port", type=int, default=d(DEFAULTS.oss))
+        p.add_argument("--ros-port", type=int, default=d(DEFAULTS.ros))
     serve.add_argument("--host", default=argparse.SUPPRESS)
     serve.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
 

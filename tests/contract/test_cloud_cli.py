@@ -20,7 +20,7 @@ KEYS = ["accountId", "region", "serviceName", "sessionFunctionName", "dbFunction
         "stsEndpoint", "alipayGateway", "alipaySandbox", "alipayAppId",
         "alipayAppPrivateKeyFile", "alipayPublicKeyFile", "accessKeyId", "accessKeySecret"]
 PORT_FLAGS = ["--fc-port", "0", "--tablestore-port", "0", "--sls-port", "0", "--sts-port", "0",
-              "--alipay-port", "0"]
+              "--alipay-port", "0", "--oss-port", "0", "--ros-port", "0"]
 
 
 def _start(state: Path, config: Path, *extra: str) -> subprocess.Popen[str]:
