@@ -96,7 +96,7 @@ def _make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(response.body)
 
         def _read_chunked(self) -> bytes:
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:

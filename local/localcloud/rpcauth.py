@@ -15,11 +15,16 @@ import hashlib
 import hmac
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from .credentials import CredentialBook, CredentialError, ExpiredSecurityToken, Principal
-from .credentials import UnknownAccessKey
+from .credentials import (
+    CredentialBook,
+    CredentialError,
+    ExpiredSecurityToken,
+    Principal,
+    UnknownAccessKey,
+)
 
 MAX_CLOCK_SKEW = 15 * 60  # seconds between Timestamp and the server's clock
 _SIGNERS = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}

@@ -13,9 +13,10 @@ import shutil
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .oss import ObjectStore, OssError
 from .ros import Stack

@@ -2,9 +2,8 @@
 ListObjectsV2, signature V1 with the root key and STS tokens, and OSS's error codes."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
 
 import oss2
 import pytest

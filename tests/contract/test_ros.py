@@ -7,17 +7,23 @@ import io
 import json
 import time
 import zipfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import fc2
 import oss2
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
-from aliyunsdkros.request.v20190910 import (CreateStackRequest, DeleteStackRequest,
-                                             GetStackRequest, ListStackResourcesRequest,
-                                             ListStacksRequest, UpdateStackRequest,
-                                             ValidateTemplateRequest)
+from aliyunsdkros.request.v20190910 import (
+    CreateStackRequest,
+    DeleteStackRequest,
+    GetStackRequest,
+    ListStackResourcesRequest,
+    ListStacksRequest,
+    UpdateStackRequest,
+    ValidateTemplateRequest,
+)
 
 from tests.conftest import running_local_cloud
 
@@ -38,10 +44,10 @@ Resources:
       FunctionName: greet
       Handler: index.handler
       Runtime: python3.10
-      Code: {OssBucketName: %s, OssObjectName: {Ref: CodeObject}}
+      Code: {OssBucketName: BUCKET_NAME, OssObjectName: {Ref: CodeObject}}
 Outputs:
   FunctionArn: {Value: {'Fn::GetAtt': [Fn, ARN]}}
-""" % BUCKET
+""".replace("BUCKET_NAME", BUCKET)
 
 
 def package(greeting: str) -> bytes:

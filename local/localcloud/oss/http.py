@@ -16,15 +16,20 @@ import hashlib
 import hmac
 import time
 import uuid
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
-import crcmod  # type: ignore[import-untyped]
+import crcmod
 
 from ..account import Account
-from ..credentials import CredentialBook, CredentialError, ExpiredSecurityToken, Principal
-from ..credentials import UnknownAccessKey
+from ..credentials import (
+    CredentialBook,
+    CredentialError,
+    ExpiredSecurityToken,
+    Principal,
+    UnknownAccessKey,
+)
 from ..httpshell import HttpRequest, HttpResponse
 from ..policy import is_allowed
 from .core import MAX_LIST_KEYS, ObjectInfo, ObjectStore, OssError

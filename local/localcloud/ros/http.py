@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..credentials import CredentialBook, Principal
