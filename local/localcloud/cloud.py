@@ -156,7 +156,7 @@ class LocalCloud:
             clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
             extra_env=self.function_environment(), region=opts.region)
         admin = AdminApp(self.faults, self.clock, self.alipay)
-        self._serve("fc", admin.wrap(self.fc.app), ports.fc)
+        self._serve("fc", admin.wrap(self.fc.app), ports.fc, **self.fc.server_options())
         self.fc.endpoint = self.url("fc")
         self._start_deploy_services(ports)
         return self
@@ -206,8 +206,8 @@ class LocalCloud:
         self.stop()
 
     # -- helpers ----------------------------------------------------------------------------
-    def _serve(self, name: str, app: Any, port: int) -> None:
-        self._servers[name] = HttpServer(app, self.options.host, port).start()
+    def _serve(self, name: str, app: Any, port: int, **server_options: Any) -> None:
+        self._servers[name] = HttpServer(app, self.options.host, port, **server_options).start()
 
     def _alipay_parameters(self, signing: str) -> dict[str, str]:
         """What the developer would copy from the Alipay console: the app's private key and

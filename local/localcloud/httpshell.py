@@ -1,22 +1,48 @@
-"""A thin stdlib HTTP shell: turns each request into an `HttpRequest` value, hands it to an
-application function and writes back its `HttpResponse`.
+"""The HTTP front end of every emulator: waitress parses and frames each request, this module turns
+it into an `HttpRequest` value, hands it to an application function and writes back its
+`HttpResponse`.
 
 Every emulator is such a function, so the dev server and the pytest fixture run the same code.
+Framing is waitress's job, not ours: a hand-written reader once ran requests whose body had not
+fully arrived, and read chunked bodies as empty. What waitress guarantees, and the tests in
+`tests/contract/test_httpshell.py` check on raw sockets:
+
+- a request reaches the app only once its whole body has arrived; a client that hangs up (or
+  shuts down its write side) before that gets nothing run;
+- `Transfer-Encoding: chunked` bodies are decoded;
+- a Content-Length that is not digits, or two that disagree, is a 400 and the connection closes;
+- a body over `max_body_bytes` is refused before it is read (413, or the service's own refusal);
+- slow or half-sent requests are read by one event loop, so they hold no worker thread and cannot
+  starve other clients; idle connections close after `IDLE_SECONDS`.
+
 HTTP/1.1 keep-alive matters: the SDKs use `requests.Session`, and a server that closed every
-connection would make them reconnect on each call.
+connection would make them reconnect on each call. TCP_NODELAY is on (waitress's default): with
+Nagle, a reply written in two segments waits ~40 ms for the client's delayed ACK.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, WSGITask
 
 from .faults import DropConnection
 
 log = logging.getLogger("localcloud.http")
+
+DEFAULT_MAX_BODY = 1024 * 1024 * 1024  # OSS takes deployment packages; FC sets its own 6 MB
+# Worker threads per server. An emulator call can block for a long time (a `slow` fault, a
+# function run), and FC must see enough concurrent requests to reach its instance limit.
+DEFAULT_THREADS = 32
+CONNECTION_LIMIT = 512  # waitress's 100 would stall a soak whose clients keep connections open
+IDLE_SECONDS = 120  # a connection with no complete request for this long is closed
 
 
 @dataclass(frozen=True)
@@ -53,91 +79,137 @@ class HttpResponse:
 App = Callable[[HttpRequest], HttpResponse]
 
 
-def _make_handler(app: App) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "localcloud"
-        # Headers and body go out in two writes; with Nagle on, the second waits for the client's
-        # delayed ACK (~40 ms per request on loopback).
-        disable_nagle_algorithm = True
+@dataclass(frozen=True)
+class Refusal:
+    """A request the server refused before any app saw it: 400 (bad framing), 413 (body over the
+    limit), 431 (headers too large) or 501 (a transfer coding other than chunked)."""
 
-        def _serve(self) -> None:
-            raw_path, _, query = self.path.partition("?")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                body = self._read_chunked()  # oss2 streams some uploads (an empty one, files)
-            request = HttpRequest(
-                method=self.command,
-                raw_path=raw_path,
-                query_string=query,
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-                client_ip=self.client_address[0],
-            )
-            try:
-                response = app(request)
-            except DropConnection:
-                # An injected outage: hang up without a byte, as an unreachable host would.
-                self.close_connection = True
-                return
-            except Exception:  # an emulator bug must not kill the connection silently
-                log.exception("unhandled error in %s %s", self.command, raw_path)
-                response = HttpResponse(500, b'{"error": "emulator internal error"}',
-                                        (("Content-Type", "application/json"),))
-            self.send_response(response.status)
-            names = {k.lower() for k, _ in response.headers}
-            for key, value in response.headers:
-                self.send_header(key, value)
-            if "content-length" not in names:
-                self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-
-        def _read_chunked(self) -> bytes:
-            parts: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
-
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("%s " + format, self.address_string(), *args)
-
-    return Handler
+    status: int
+    reason: str
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default backlog is 5: a sixth client connecting at the same moment was
-    # reset ("Connection reset by peer"), which no cloud endpoint does to a burst of 20.
-    request_queue_size = 128
+Refuse = Callable[[Refusal], HttpResponse]
+_START_RESPONSE = Callable[..., Any]
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
+
+
+def _request(environ: Mapping[str, Any]) -> HttpRequest:
+    target = str(environ.get("REQUEST_URI", "") or "/")
+    if not target.startswith("/"):  # absolute form (`GET http://host/path`), as proxies send
+        target = urlsplit(target).path or "/"
+    raw_path = target.partition("?")[0]
+    length = int(environ.get("CONTENT_LENGTH") or 0)  # waitress checked it is digits
+    body = environ["wsgi.input"].read(length) if length else b""
+    return HttpRequest(method=str(environ["REQUEST_METHOD"]), raw_path=raw_path,
+                       query_string=str(environ.get("QUERY_STRING", "")),
+                       headers=_headers(environ), body=body,
+                       client_ip=str(environ.get("REMOTE_ADDR", "")))
+
+
+def _wsgi(app: App) -> Callable[[dict[str, Any], _START_RESPONSE], Iterable[bytes]]:
+    def application(environ: dict[str, Any], start_response: _START_RESPONSE) -> list[bytes]:
+        request = _request(environ)
+        try:
+            response = app(request)
+        except DropConnection:
+            raise  # _AppTask hangs up
+        except Exception:  # an emulator bug must not kill the connection silently
+            log.exception("unhandled error in %s %s", request.method, request.raw_path)
+            response = HttpResponse(500, b'{"error": "emulator internal error"}',
+                                    (("Content-Type", "application/json"),))
+        headers = list(response.headers)
+        if not any(k.lower() == "content-length" for k, _ in headers):
+            headers.append(("Content-Length", str(len(response.body))))
+        start_response(_status_line(response.status), headers)
+        return [b"" if request.method == "HEAD" else response.body]
+
+    return application
+
+
+class _AppTask(WSGITask):
+    def service(self) -> None:
+        try:
+            super().service()
+        except DropConnection:
+            # An injected outage: hang up without a byte, as an unreachable host would. Nothing
+            # was written yet (the app raised before start_response).
+            self.close_on_finish = True
+
+
+class _RefusalTask(ErrorTask):
+    """waitress's error answer, in the service's own format when the server was given one."""
+
+    def execute(self) -> None:
+        refuse: Refuse | None = getattr(self.channel.server, "refuse", None)
+        error = self.request.error
+        if refuse is None:
+            super().execute()
+            return
+        response = refuse(Refusal(int(error.code), str(error.body)))
+        self.status = _status_line(response.status)
+        self.response_headers.extend(
+            (k, v) for k, v in response.headers if k.lower() not in ("content-length", "connection"))
+        self.set_close_on_finish()  # the framing is lost: nothing after it can be trusted
+        self.content_length = len(response.body)
+        self.write(response.body)
+
+
+class _Channel(HTTPChannel):
+    task_class = _AppTask
+    error_task_class = _RefusalTask
+
+
+class _Server(TcpWSGIServer):
+    channel_class = _Channel
+    refuse: Refuse | None = None
 
 
 class HttpServer:
-    """Serves one application on host:port (port 0 picks a free one) in a background thread."""
+    """Serves one application on host:port (port 0 picks a free one) in a background thread.
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), _make_handler(app))
-        # A short poll interval: stop() waits for it, and tests start and stop servers often.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True, name=f"localcloud-http-{self.port}")
+    `max_body_bytes` is the largest body passed on; `refuse` renders refused requests in the
+    service's error format (waitress answers in plain text otherwise)."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, *,
+                 max_body_bytes: int = DEFAULT_MAX_BODY, refuse: Refuse | None = None,
+                 threads: int = DEFAULT_THREADS) -> None:
+        self._server = _Server(
+            _wsgi(app), host=host, port=port, threads=threads, ident="localcloud",
+            # waitress refuses a body whose length is >= the limit; ours is the largest allowed.
+            max_request_body_size=max_body_bytes + 1,
+            connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
+            # An emulator passes on what the client sent; waitress would drop X-Forwarded-*.
+            clear_untrusted_proxy_headers=False,
+            # stop() wakes the loop through its trigger; this only bounds an idle poll.
+            asyncore_loop_timeout=1)
+        self._server.refuse = refuse
+        self._thread = threading.Thread(target=self._server.run, daemon=True,
+                                        name=f"localcloud-http-{self.port}")
 
     @property
     def host(self) -> str:
-        return str(self._server.server_address[0])
+        return str(self._server.effective_host)
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.effective_port)
 
     @property
     def url(self) -> str:
@@ -148,8 +220,20 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Close the listening socket and every connection, then let the workers go. A request
+        still running (a slow fault, a function) finishes on its daemon thread, unanswered."""
+        server = self._server
+
+        def close_all() -> None:  # runs in the event loop's thread, which owns the sockets
+            for channel in list(server._map.values()):
+                channel.close()
+
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout=5)
+        else:
+            close_all()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
 
 def json_response(status: int, payload: object, *headers: tuple[str, str]) -> HttpResponse:

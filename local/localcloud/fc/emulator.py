@@ -40,6 +40,8 @@ FAULT_KINDS = {
                   "answer, as when a reply is lost on the way back",
 }
 ACTION = "fc:InvokeFunction"
+# FC can run many invocations at once (10 instances per function here, plus the admin board).
+FRONT_END_THREADS = 64
 _INVOKE = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)/invocations")
 
 
@@ -59,6 +61,13 @@ class FunctionComputeEmulator:
         self.endpoint: str | None = None
 
     # -- public API --------------------------------------------------------------------------
+    @staticmethod
+    def server_options() -> dict[str, Any]:
+        """How FC's front end is served (`HttpServer` keyword arguments): bodies over FC's
+        limit are refused before any function runs, with FC's error body."""
+        return {"max_body_bytes": errors.MAX_SYNC_PAYLOAD, "refuse": errors.refusal,
+                "threads": FRONT_END_THREADS}
+
     def app(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         lose_reply = False

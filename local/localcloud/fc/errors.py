@@ -6,8 +6,12 @@ body would crash the Python SDK with a decode error instead of an `FcError`.
 """
 from __future__ import annotations
 
-from ..httpshell import HttpResponse, json_response
+import uuid
 
+from ..httpshell import HttpResponse, Refusal, json_response
+
+# FC's documented request limits: a synchronous invocation's payload (and an HTTP trigger's body)
+# at most 6 MB, an asynchronous one at most 128 KB; over them FC answers 400 EntityTooLarge.
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 128 * 1024
 
@@ -89,3 +93,17 @@ def internal_error() -> FcApiError:
 
 def invalid_argument(message: str) -> FcApiError:
     return FcApiError(400, "InvalidArgument", message)
+
+
+def refusal(refused: Refusal) -> HttpResponse:
+    """FC's answer to a request its front end refuses before any function runs (the HTTP server
+    calls this). A body over the limit is FC's EntityTooLarge, whether it was announced by its
+    Content-Length or found while decoding chunks. Broken framing has no documented FC code; we
+    answer InvalidArgument in FC's JSON shape (a non-JSON body would crash the Python SDK) with
+    the status the server chose, and the server closes the connection."""
+    if refused.status == 413:
+        error = too_large(MAX_SYNC_PAYLOAD)
+    else:
+        error = FcApiError(refused.status, "InvalidArgument",
+                           f"malformed HTTP request: {refused.reason}")
+    return error.response(str(uuid.uuid4()))

@@ -100,7 +100,7 @@ def running_cloud(state: Path) -> Iterator[Cloud]:
         template=template, account=account, credentials=book, clock=clock, faults=faults,
         issuer=Issuer(book), log_sink=sink, region=account.region,
         extra_env={"EXTRA": "from-the-local-cloud", "OTS_ENDPOINT": "http://127.0.0.1:9"})
-    server = HttpServer(emulator.app).start()
+    server = HttpServer(emulator.app, **emulator.server_options()).start()
     emulator.endpoint = server.url
     try:
         yield Cloud(account, book, clock, faults, template, sink, emulator, server.url)
