@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
 from miniapp.services.db_app import DbApp
 from miniapp.services.failures import report_bug, report_misconfiguration
@@ -24,6 +25,12 @@ def initializer(context: Any) -> None:  # FC's context object
 
 def handler(event: Any, context: Any) -> str:  # FC's signature
     ctx = FcContext.from_fc(context)
+    # One deadline for every Tablestore call (retries included) of this invocation.
+    with deadline.invocation(ctx.timeout_seconds):
+        return _handle(ctx, event)
+
+
+def _handle(ctx: FcContext, event) -> str:  # noqa: ANN001
     try:
         raw = (
             event

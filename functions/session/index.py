@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # typeshed's names for the WSGI signature (wsgiref.types is 3.11+)
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
 from miniapp.domain.limits import MAX_BODY_BYTES
 from miniapp.services.failures import report_bug, report_misconfiguration
@@ -36,6 +37,12 @@ def initializer(context: Any) -> None:  # FC's context object
 
 def handler(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     ctx = FcContext.from_fc(environ.get("fc.context"))
+    # One deadline for every upstream call of this invocation, from FC's timeout.
+    with deadline.invocation(ctx.timeout_seconds):
+        return _handle(ctx, environ, start_response)
+
+
+def _handle(ctx: FcContext, environ, start_response):  # noqa: ANN001, ANN202
     request_id = ctx.request_id or str(environ.get("HTTP_X_FC_REQUEST_ID", ""))
     try:
         app = APPS.get(ctx)

@@ -38,6 +38,14 @@ class ServiceCredentials:
     security_token: str = field(default="", repr=False)
 
 
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return seconds if seconds > 0 and seconds == seconds else 0.0  # NaN and negatives: unknown
+
+
 @dataclass(frozen=True)
 class FcContext:
     request_id: str = ""
@@ -48,6 +56,7 @@ class FcContext:
     log_project: str = ""
     log_store: str = ""
     credentials: ServiceCredentials = ServiceCredentials("", "", "")
+    timeout_seconds: float = 0.0  # the function's timeout; 0 when the context does not say
 
     @classmethod
     def from_fc(cls, context: Any) -> FcContext:
@@ -64,7 +73,8 @@ class FcContext:
             log_store=text(service, "log_store"),
             credentials=ServiceCredentials(text(creds, "access_key_id"),
                                            text(creds, "access_key_secret"),
-                                           text(creds, "security_token")))
+                                           text(creds, "security_token")),
+            timeout_seconds=_seconds(getattr(function, "timeout", 0)))
 
 
 @dataclass(frozen=True)

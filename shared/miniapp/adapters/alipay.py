@@ -31,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..domain.identity import ALIPAY_ID
+from .. import deadline
 from ..domain.records import AlipayGrant
 from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
 from .keys import KeyFormatError, certificate_pem, private_key_pem, public_key_pem
@@ -77,8 +78,9 @@ class AlipayIdentityProvider:
         alipay = _import_sdk()
         from alipay.utils import AliPayConfig
 
-        # The SDK passes this to urlopen: it bounds the connect and each socket read.
-        config = AliPayConfig(timeout=timeout_seconds)
+        # The SDK passes `config.timeout` to urlopen: it bounds the connect and each socket
+        # read. Ours is cut to what is left of the invocation.
+        config = _call_timeout_config(AliPayConfig, timeout_seconds)
         try:
             private_pem = private_key_pem(app_private_key_pem)
             if app_cert_sn:
@@ -106,6 +108,7 @@ class AlipayIdentityProvider:
     def exchange_auth_code(self, auth_code: str) -> AlipayGrant:
         from alipay.exceptions import AliPayException, AliPayValidationError
 
+        deadline.require("Alipay oauth.token")
         try:
             reply = self._client.server_api(
                 OAUTH_TOKEN, grant_type="authorization_code", code=auth_code,
@@ -147,6 +150,23 @@ def _certificate_client(alipay: Any, app_id: str, private_pem: str, alipay_cert_
     client._alipay_root_cert_sn = root_cert_sn
     client._config = config
     return client
+
+
+def _call_timeout_config(base: type, limit: float) -> Any:
+    """An `AliPayConfig` whose `timeout` is `limit` or what is left of the invocation, read by
+    the SDK on each request (the SDK has no per-call timeout)."""
+
+    class CallTimeout(base):  # type: ignore[misc]  # the base class is only known at run time
+        @property
+        def timeout(self) -> float:
+            left = deadline.remaining()
+            return limit if left is None else max(deadline.MIN_CALL_SECONDS, min(limit, left))
+
+        @timeout.setter
+        def timeout(self, value: float) -> None:
+            pass  # AliPayConfig.__init__ sets it; ours is computed
+
+    return CallTimeout()
 
 
 def _error_body(exc: Exception) -> dict[str, Any]:

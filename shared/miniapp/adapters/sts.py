@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import deadline
 from ..domain.records import StsCredentials
 from ..errors import Internal, UpstreamUnavailable
 
@@ -31,6 +32,7 @@ class StsCredentialIssuer:
         # constants, never a string we parsed.
         self._protocol = protocol_type.HTTPS if url.scheme == "https" else protocol_type.HTTP
         self._role_arn = role_arn
+        self._timeout = timeout_seconds
         credential = (StsTokenCredential(access_key_id, access_key_secret, security_token)
                       if security_token else AccessKeyCredential(access_key_id, access_key_secret))
         self._client = AcsClient(
@@ -62,6 +64,11 @@ class StsCredentialIssuer:
         request.set_RoleSessionName(session_name)
         request.set_Policy(json.dumps(policy, separators=(",", ":")))
         request.set_DurationSeconds(int(duration_seconds))
+        # The client's timeouts are its limit; this request gets less when the invocation has
+        # less left (miniapp.deadline).
+        seconds = deadline.budget("STS AssumeRole", self._timeout)
+        request.set_connect_timeout(seconds)
+        request.set_read_timeout(seconds)
         try:
             body = self._client.do_action_with_exception(request)
         except ServerException as exc:

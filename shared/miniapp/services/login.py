@@ -8,6 +8,10 @@
   4. rate limit per user;
   5. issue the STS credentials;
   6. write the session row, last.
+Every step runs against one deadline for the invocation (`miniapp.deadline`): a step with too
+little time left is not started, and a row written after the deadline is deleted again, so the
+client always gets an answer inside the function's timeout and no row exists whose id it did not
+receive.
 Credentials are issued before the row is written because they are the step most likely to fail
 (STS refusing, role misconfigured). If they fail there is no row to undo; if the row write fails
 afterwards, the credentials were never shown to anyone and can only invoke the db function, which
@@ -19,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import deadline
 from ..crypto import TokenCipher, UserHasher
 from ..domain.access import DbFunctionRef, client_policy, role_session_name
 from ..domain.records import StsCredentials
 from ..domain.session_id import new_session_id, session_key
+from ..errors import UpstreamUnavailable
 from ..ports import CredentialIssuer, IdentityProvider, RateLimiter
 from .identity import Identities
 from .sessions import Sessions
@@ -93,6 +99,11 @@ class Login:
             access_token_enc=self._cipher.seal(grant.access_token, key),
             refresh_token_enc=self._cipher.seal(grant.refresh_token, key))
         self._sessions.save_new(record)
+        if deadline.expired():
+            # The row landed too late for the answer to reach the client in time: a session
+            # whose id nobody received must not exist.
+            self._sessions.discard(key)
+            raise UpstreamUnavailable("the session could not be opened within the timeout")
         return OpenedSession(session_id, credentials, user_id)
 
     def refresh(self, session_id: str) -> RefreshedSession:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import deadline
 from ..domain.records import SessionRecord
 from ..domain.session_id import is_session_id, session_key
 from ..errors import Conflict, MiniAppError, SessionExpired, SessionNotFound, UpstreamUnavailable
@@ -36,14 +37,21 @@ class Sessions:
 
     def save_new(self, record: SessionRecord) -> None:
         """Write a new session row, or leave none: a failed or timed-out write may still have
-        landed, so it is deleted (best effort) before the error goes up."""
+        landed, so it is deleted (best effort) before the error goes up. The write leaves time
+        of the invocation's deadline for that delete."""
         try:
-            self._store.create(record)
+            with deadline.keeping_back(deadline.CLEANUP_SECONDS):
+                self._store.create(record)
         except Conflict:
             raise  # the row is not ours (a 2^-256 id collision): never delete it
         except BaseException:
-            self._forget(record.key)
+            self.discard(record.key)
             raise
+
+    def discard(self, key: str) -> None:
+        """Delete a row that must not outlive the request that wrote it, even past the deadline."""
+        with deadline.cleanup():
+            self._forget(key)
 
     def resolve(self, session_id: str) -> SessionRecord:
         """The live session, with its activity recorded; SessionNotFound or SessionExpired."""

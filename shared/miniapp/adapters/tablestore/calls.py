@@ -2,6 +2,7 @@
 
 OTSConditionCheckFail                        -> ConditionFailed (the adapter decides what it means)
 throttling, 5xx, network (after the retries) -> UpstreamUnavailable (code in the message)
+too little left of the invocation's deadline -> UpstreamUnavailable (see `miniapp.deadline`)
 a 2xx answer that fails the SDK's checks     -> UpstreamUnavailable
 anything else (bad parameters, auth, a table that does not exist, our bugs) -> Internal
 """
@@ -13,6 +14,7 @@ from typing import TypeVar
 
 from tablestore.error import OTSClientError, OTSServiceError
 
+from ... import deadline
 from ...errors import Internal, MiniAppError, UpstreamUnavailable
 from .client import attempt, is_transient
 
@@ -36,6 +38,7 @@ class ConditionFailed(Exception):
 def run(what: str, call: Callable[[], T], *, idempotent: bool = False) -> T:
     """Run `call` (one SDK request). `idempotent` lets the retry policy re-send a write whose
     outcome is unknown; reads are always re-sent."""
+    deadline.require(f"Tablestore {what}")
     with attempt(idempotent) as state:
         try:
             return call()

@@ -38,6 +38,7 @@ from tablestore.connection import ConnectionPool  # noqa: E402 - likewise
 from tablestore.error import OTSClientError, OTSServiceError  # noqa: E402 - likewise
 from tablestore.retry import RetryPolicy  # noqa: E402 - likewise
 
+from ... import deadline  # noqa: E402 - likewise
 from ...errors import Internal  # noqa: E402 - likewise
 
 CONNECT_FAILED = "ClientConnectFailed"
@@ -125,6 +126,9 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[misc]  # the SDK has no t
         delay = self._rng.uniform(0.0, min(self._cap, self._base * (2 ** retry_times)))
         if now - self._local.first_failure + delay > self.max_retry_seconds:
             return False
+        left = deadline.remaining()
+        if left is not None and left - delay < deadline.MIN_CALL_SECONDS:
+            return False  # the invocation's deadline comes first: no retry that cannot finish
         self._local.delay = delay
         if unknown_outcome and state is not None:
             state.retried_after_unknown = True
@@ -135,11 +139,26 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[misc]  # the SDK has no t
 
 
 class NetworkAwareConnectionPool(ConnectionPool):  # type: ignore[misc]  # as above
-    """The SDK's pool, with network failures raised as OTSServiceError (see module doc)."""
+    """The SDK's pool, with network failures raised as OTSServiceError (see module doc), and
+    each request's socket timeout cut to what is left of the invocation (`miniapp.deadline`):
+    the SDK only knows one timeout per client. A request with too little time left is not sent
+    (UpstreamUnavailable, which the SDK's retry loop lets through)."""
+
+    def __init__(self, host: str, path: str, *, timeout: float, maxsize: int,
+                 client_ssl_version: Any) -> None:
+        super().__init__(host, path, timeout=timeout, maxsize=maxsize,
+                         client_ssl_version=client_ssl_version)
+        self._timeout = timeout
 
     def send_receive(self, url: str, request_headers: Any, request_body: Any) -> Any:
+        seconds = deadline.budget("Tablestore", self._timeout)
         try:
-            return super().send_receive(url, request_headers, request_body)
+            # What ConnectionPool.send_receive does, with this request's timeout.
+            response = self.pool.urlopen(
+                "POST", self.host + self.path + url, body=request_body, headers=request_headers,
+                redirect=False, assert_same_host=False,
+                timeout=urllib3.Timeout(connect=seconds, read=seconds))
+            return response.status, response.reason, dict(response.headers), response.data
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             reason = getattr(exc, "reason", exc)  # MaxRetryError wraps the last failure
             # NewConnectionError (refused, no route) is a ConnectTimeoutError in urllib3 2.

@@ -29,6 +29,7 @@ from tablestore import (
     SingleColumnCondition,
 )
 
+from ... import deadline
 from ...errors import Conflict, QuotaExceeded, RateLimited
 from ...ports import Clock
 from ..clock import SystemClock
@@ -83,7 +84,10 @@ class TablestoreUsage:
             RowExistenceExpectation.IGNORE,
             SingleColumnCondition(COUNT, 0, ComparatorType.GREATER_THAN, pass_if_missing=False))
         try:
-            run("usage release", lambda: self._client.update_row(self._table, row, condition))
+            # A release undoes a reservation whose write failed or was removed: it runs even
+            # when the invocation's deadline has just passed, or the counter would drift.
+            with deadline.cleanup():
+                run("usage release", lambda: self._client.update_row(self._table, row, condition))
         except ConditionFailed:
             pass
 
