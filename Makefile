@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint demo package deploy reliability bench clean client-config
+.PHONY: dev test lint demo package deploy reliability soak bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ reliability: $(STAMP) package
 STACK ?= local
 client-config:
 	$(PYTHON) scripts/client_config.py --stack $(STACK)
+
+# `make soak SOAK_SECONDS=600`: users and random faults for that long, then every invariant.
+soak: $(STAMP) package
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_USERS=$(SOAK_USERS) SOAK_SEED=$(SOAK_SEED) $(PY) scripts/soak.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .mypy_cache .ruff_cache

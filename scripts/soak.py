@@ -1,0 +1,53 @@
+"""`make soak`: many simulated users against a fresh local cloud while faults of every kind are
+switched on and off at random, then every invariant checked against a model of what was
+acknowledged (tests/e2e/soak.py says which). Prints the seed and a table; exits non-zero on any
+violation.
+
+    .venv/bin/python scripts/soak.py [--seconds 180] [--users 8] [--seed N]
+
+SOAK_SECONDS, SOAK_USERS and SOAK_SEED set the same from the environment (as `make soak
+SOAK_SECONDS=600` does).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The soak logs in all the time from one address: lift the login rate limits, as the tests do.
+PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS") or 180))
+    parser.add_argument("--users", type=int, default=int(os.environ.get("SOAK_USERS") or 8))
+    parser.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED") or
+                                                        random.randrange(2**31)))
+    args = parser.parse_args()
+
+    from tests.conftest import running_local_cloud
+    from tests.e2e.soak import run_soak
+
+    print(f"soak seed {args.seed} ({args.seconds:.0f} s, {args.users} users); replay with "
+          f"SOAK_SEED={args.seed}", flush=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="soak-") as state, \
+            running_local_cloud(Path(state), PARAMETERS) as cloud:
+        result = run_soak(cloud, seconds=args.seconds, users=args.users, seed=args.seed,
+                          log=lambda line: print(line, flush=True))
+    print()
+    print(result.table())
+    print(f"wall time {time.monotonic() - started:.0f} s; seed {args.seed}")
+    return 1 if result.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
