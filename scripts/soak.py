@@ -27,8 +27,9 @@ PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "10
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS") or 180))
-    parser.add_argument("--users", type=int, default=int(os.environ.get("SOAK_USERS") or 8))
+    env = os.environ
+    parser.add_argument("--seconds", type=float, default=float(env.get("SOAK_SECONDS") or 180))
+    parser.add_argument("--users", type=int, default=int(env.get("SOAK_USERS") or 8))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED") or
                                                         random.randrange(2**31)))
     args = parser.parse_args()

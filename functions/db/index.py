@@ -30,7 +30,7 @@ def handler(event: Any, context: Any) -> str:  # FC's signature
         return _handle(ctx, event)
 
 
-def _handle(ctx: FcContext, event) -> str:  # noqa: ANN001
+def _handle(ctx: FcContext, event: Any) -> str:
     try:
         raw = (
             event

@@ -42,7 +42,8 @@ def handler(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable
         return _handle(ctx, environ, start_response)
 
 
-def _handle(ctx: FcContext, environ, start_response):  # noqa: ANN001, ANN202
+def _handle(ctx: FcContext, environ: WSGIEnvironment,
+            start_response: StartResponse) -> Iterable[bytes]:
     request_id = ctx.request_id or str(environ.get("HTTP_X_FC_REQUEST_ID", ""))
     try:
         app = APPS.get(ctx)

@@ -164,8 +164,9 @@ class _RefusalTask(ErrorTask):
             return
         response = refuse(Refusal(int(error.code), str(error.body)))
         self.status = _status_line(response.status)
+        framing = ("content-length", "connection")  # waitress writes these itself
         self.response_headers.extend(
-            (k, v) for k, v in response.headers if k.lower() not in ("content-length", "connection"))
+            (k, v) for k, v in response.headers if k.lower() not in framing)
         self.set_close_on_finish()  # the framing is lost: nothing after it can be trusted
         self.content_length = len(response.body)
         self.write(response.body)

@@ -16,10 +16,10 @@ open invocation (unit tests, scripts) there is no deadline and every call keeps 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from .errors import UpstreamUnavailable
 
@@ -44,7 +44,7 @@ class Deadline:
     def remaining(self) -> float:
         return self.at - self.clock()
 
-    def shifted(self, seconds: float) -> "Deadline":
+    def shifted(self, seconds: float) -> Deadline:
         return Deadline(self.at + seconds, self.clock)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -63,7 +63,7 @@ def exchange(server: HttpServer, data: bytes, *, shut_write: bool = False,
                 closed = True
                 break
             received += chunk
-    except socket.timeout:
+    except TimeoutError:
         pass
     except ConnectionResetError:
         closed = True

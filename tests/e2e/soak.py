@@ -30,8 +30,9 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -254,8 +255,9 @@ class SoakUser:
         code = "ok" if resp.status_code == 200 else (
             str(body["error"].get("code")) if typed else "untyped")
         self.tally.answer(f"session {resp.status_code} {code}")
-        if not self.tally.check(typed and (resp.status_code < 500 or
-                                           (resp.status_code, code) == (503, "UpstreamUnavailable")),
+        allowed = resp.status_code < 500 or (resp.status_code, code) == (503,
+                                                                          "UpstreamUnavailable")
+        if not self.tally.check(typed and allowed,
                                 f"{self.tag} session {name}: untyped answer {resp.status_code} "
                                 f"{resp.text[:200]}"):
             raise Unknown()
@@ -263,7 +265,7 @@ class SoakUser:
             raise Unknown()
         if resp.status_code != 200:
             raise Refused(code)
-        return body  # type: ignore[no-any-return]
+        return body
 
     def _db(self, op: str, **fields: Any) -> Any:
         assert self.session is not None
@@ -647,8 +649,8 @@ class SoakResult:
         return "\n".join(lines)
 
 
-def run_soak(cloud: Any, *, seconds: float, users: int, seed: int,
-             fault_interval: float = 1.5, log: Callable[[str], None] = lambda s: None) -> SoakResult:
+def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interval: float = 1.5,
+             log: Callable[[str], None] = lambda s: None) -> SoakResult:
     config = cloud.client_config()
     master = random.Random(seed)
     tally = Tally()

@@ -33,7 +33,7 @@ def send(config: dict[str, str], data: bytes, *, shut_write: bool = False,
             received += chunk
             if _complete(received):
                 conn.settimeout(2.0)  # the whole answer is in: now only wait to see a close
-    except socket.timeout:
+    except TimeoutError:
         pass
     except ConnectionResetError:
         closed = True

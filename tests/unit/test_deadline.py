@@ -95,7 +95,7 @@ def test_the_timeout_comes_from_fcs_context() -> None:
 
 def test_a_session_row_written_after_the_deadline_is_deleted_and_503(kit, clock) -> None:  # noqa: F811
     class LateStore(InMemorySessions):
-        def create(self, record):  # noqa: ANN001
+        def create(self, record):
             super().create(record)
             clock.now += 5.0  # the write landed, but its answer came after the deadline
 
