@@ -93,6 +93,7 @@ def test_the_timeout_comes_from_fcs_context() -> None:
     assert FcContext.from_fc(SimpleNamespace()).timeout_seconds == 0.0
 
 
+# `kit` is the fixture imported from test_sessions, not a redefinition.
 def test_a_session_row_written_after_the_deadline_is_deleted_and_503(kit, clock) -> None:  # noqa: F811
     class LateStore(InMemorySessions):
         def create(self, record):
