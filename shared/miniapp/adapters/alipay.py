@@ -30,8 +30,8 @@ import types
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..domain.identity import ALIPAY_ID
 from .. import deadline
+from ..domain.identity import ALIPAY_ID
 from ..domain.records import AlipayGrant
 from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
 from .keys import KeyFormatError, certificate_pem, private_key_pem, public_key_pem
