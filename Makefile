@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint demo package deploy reliability soak bench clean client-config
+.PHONY: dev test lint demo package lock deploy reliability soak bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,17 @@ lint: $(STAMP)
 demo: $(STAMP) package
 	$(PY) scripts/demo.py
 
+# Per-function packages for FC's python3.10 (build/<fn>/ and build/<fn>.zip), from the locks.
 package: $(STAMP)
 	$(PY) scripts/package.py
 
 # Ship template.yml as a ROS stack (README, "Deploying"): make deploy ARGS="--stack-name NAME"
 deploy: $(STAMP) package
 	$(PY) scripts/deploy.py $(ARGS)
+
+# Re-resolve functions/<fn>/requirements.in (for python3.10, manylinux x86_64) into the locks.
+lock: $(STAMP)
+	$(PY) scripts/package.py --lock
 
 reliability: $(STAMP) package
 	$(PY) scripts/reliability.py

@@ -1,93 +1,134 @@
-"""`make package`: build the code package FC needs for each function, where template.yml's
-CodeUri points (build/session, build/db).
+"""`make package`: build each function's code package for FC's `python3.10` runtime, where
+template.yml's CodeUri points (build/session, build/db), and its deployable zip (build/<fn>.zip,
+byte for byte the folder's content).
 
-Each package holds the function's handler, the shared library (`miniapp`) and the pure-Python
-distributions of requirements.txt. A wheel's compiled extensions are built for this machine's
-Python and would not load in FC's runtime, so:
-- distributions whose extensions are optional accelerators (they fall back to pure Python) are
-  bundled with the extensions removed, so the same code runs here and on FC;
-- distributions that need their extensions are not bundled: they are listed in
-  `RUNTIME_PROVIDED.txt` in each package, for FC's runtime or a layer built for it to provide.
+A package holds the function's handler, the shared library (`miniapp`) and the distributions its
+lock file pins (functions/<fn>/requirements.lock), installed for CPython 3.10 on manylinux
+x86_64 whatever Python runs this script: `uv` resolves and picks wheels for that target
+(`--python-version 3.10 --python-platform x86_64-manylinux2014`), so environment markers and
+compiled extensions are 3.10's, not the host's. Distributions published as source only
+(aliyun-log-python-sdk, python-alipay-sdk) are pure Python: they are built into wheels here
+once (cached in build/_wheels) and installed like the others.
+
+Every module is compiled to bytecode by a Python 3.10 interpreter (found as the local cloud
+finds it, see localcloud/fc/interpreters.py), so no FC instance compiles at cold start.
+
+`make lock` (`--lock`) re-resolves functions/<fn>/requirements.in into the committed lock
+(excluding what functions/<fn>/excludes.txt names); `make package` installs exactly the lock.
 """
 from __future__ import annotations
 
+import argparse
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
-from importlib.metadata import Distribution
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-DEPS = BUILD / "_deps"
+WHEELS = BUILD / "_wheels"
+SITES = BUILD / "_site"
 FUNCTIONS = ("session", "db")
-COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", *(f"*{s}" for s in COMPILED_SUFFIXES))
-# Extensions that are only accelerators: each package imports a pure-Python fallback without them.
-OPTIONAL_NATIVE = {"tablestore", "protobuf", "aiohttp", "yarl", "multidict", "frozenlist",
-                   "propcache", "charset-normalizer"}
+RUNTIME = "python3.10"  # template.yml's Runtime for every function
+TARGET = ("--python-version", "3.10", "--python-platform", "x86_64-manylinux2014")
+# No wheel on PyPI; all three are pure Python, so a wheel built by any Python 3 serves 3.10.
+SOURCE_ONLY = {"aliyun-fc2", "aliyun-log-python-sdk", "python-alipay-sdk"}
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc")
+# FC unpacks the code package into /code; compiled modules name their source there.
+FC_CODE_DIR = "/code"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same package gives the same zip
+# Files of a wheel that cannot load on FC's python3.10, left out of the package (their SDK falls
+# back to pure Python without them, as it does wherever they fail to load).
+PRUNE = {
+    # tablestore's C++ codec: needs symbols CPython 3.10 does not export (PyObject_Vectorcall).
+    "tablestore/ots_sdk/ots_sdk.so",
+    # tablestore ships a macOS arm64 build of its plain-buffer helper in the same wheel.
+    "tablestore/native/native_plainbuffer.cpython-313-darwin.so",
+}
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
 
 
-def _install_deps() -> None:
-    """pip install --target once per requirements.txt content (the stamp holds its hash)."""
-    requirements = ROOT / "requirements.txt"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    stamp = DEPS / ".requirements-sha256"
-    if stamp.exists() and stamp.read_text() == digest:
-        return
-    shutil.rmtree(DEPS, ignore_errors=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--target",
-            str(DEPS),
-            "-r",
-            str(requirements),
-        ],
-        check=True,
-    )
-    stamp.write_text(digest)
+class PackageError(Exception):
+    """The packages cannot be built as asked; the message says what to do."""
 
 
-def _distributions() -> list[Distribution]:
-    return list(Distribution.discover(path=[str(DEPS)]))
+def _uv(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "uv", *args], check=True)
 
 
-def _is_compiled(dist: Distribution) -> bool:
-    return any(str(f).endswith(COMPILED_SUFFIXES) for f in dist.files or [])
+def _inputs_digest(name: str) -> str:
+    folder = ROOT / "functions" / name
+    digest = hashlib.sha256()
+    for file in ("requirements.in", "excludes.txt"):
+        path = folder / file
+        digest.update(file.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
+    return digest.hexdigest()
 
 
-def _top_level_paths(dist: Distribution) -> set[Path]:
-    """The package folders, modules and metadata folder a distribution installed."""
-    tops: set[Path] = set()
-    for f in dist.files or []:
-        parts = Path(str(f)).parts
-        if not parts or parts[0] in ("..", "bin") or parts[0].endswith(".data"):
+def lock(name: str) -> None:
+    """Resolve the function's requirements.in for the target runtime into requirements.lock."""
+    folder = ROOT / "functions" / name
+    out = folder / "requirements.lock"
+    excludes = folder / "excludes.txt"
+    _uv("pip", "compile", "--quiet", *TARGET, "--custom-compile-command", "make lock",
+        *(["--excludes", str(excludes)] if excludes.exists() else []),
+        str(folder / "requirements.in"), "-o", str(out))
+    text = out.read_text()
+    out.write_text(f"# inputs-sha256: {_inputs_digest(name)}\n{text}")
+
+
+def _pins(name: str) -> list[tuple[str, str]]:
+    """(name, version) of each distribution the function's lock pins; refuses a stale lock."""
+    path = ROOT / "functions" / name / "requirements.lock"
+    if not path.exists():
+        raise PackageError(f"{path.relative_to(ROOT)} is missing: run `make lock`")
+    text = path.read_text()
+    if not text.startswith(f"# inputs-sha256: {_inputs_digest(name)}\n"):
+        raise PackageError(f"functions/{name}/requirements.in or excludes.txt changed since "
+                           f"{path.relative_to(ROOT)} was made: run `make lock`")
+    return [(m.group(1).lower(), m.group(2)) for m in map(_PIN.match, text.splitlines()) if m]
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _build_source_only_wheels(pins: list[tuple[str, str]]) -> None:
+    for dist, version in pins:
+        if dist not in SOURCE_ONLY or list(WHEELS.glob(f"{_normalized(dist)}-{version}-*.whl")):
             continue
-        tops.add(DEPS / parts[0])
-    return {p for p in tops if p.exists()}
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "--disable-pip-version-check", "--wheel-dir", str(WHEELS),
+                        f"{dist}=={version}"], check=True)
 
 
-def _copy(src: Path, dest_dir: Path) -> None:
-    dest = dest_dir / src.name
-    if src.is_dir():
-        shutil.copytree(src, dest, ignore=IGNORE, dirs_exist_ok=True)
-    elif not src.name.endswith(COMPILED_SUFFIXES):
-        shutil.copy2(src, dest)
+def _install(name: str, pins: list[tuple[str, str]]) -> Path:
+    """pip install --target for 3.10 manylinux, once per lock content (the stamp holds it)."""
+    target = SITES / name
+    lockfile = ROOT / "functions" / name / "requirements.lock"
+    digest = hashlib.sha256(lockfile.read_bytes()).hexdigest()
+    stamp = SITES / f".{name}.lock-sha256"
+    if target.exists() and stamp.exists() and stamp.read_text() == digest:
+        return target
+    _build_source_only_wheels(pins)
+    shutil.rmtree(target, ignore_errors=True)
+    stamp.unlink(missing_ok=True)
+    # --no-deps: the lock is the complete list (excludes.txt says what is left out and why).
+    _uv("pip", "install", "--quiet", "--target", str(target), *TARGET, "--only-binary", ":all:",
+        "--no-deps", "--no-compile", "--find-links", str(WHEELS), "--python", sys.executable,
+        "-r", str(lockfile))
+    stamp.write_text(digest)
+    return target
 
 
-def _fingerprint(name: str) -> str:
-    """What a package is built from: its handler, the shared library and the dependencies."""
-    digest = hashlib.sha256((DEPS / ".requirements-sha256").read_bytes())
+def _fingerprint(name: str, python_version: str) -> str:
+    """What a package is built from: handler, shared library, lock, this script, the compiler."""
+    digest = hashlib.sha256(python_version.encode())
     sources = [*(ROOT / "functions" / name).rglob("*"), *(ROOT / "shared" / "miniapp").rglob("*"),
                Path(__file__)]
     for path in sorted(p for p in sources if p.is_file() and "__pycache__" not in p.parts):
@@ -95,52 +136,101 @@ def _fingerprint(name: str) -> str:
     return digest.hexdigest()
 
 
-def build_function(name: str, dists: list[Distribution]) -> Path:
+def _compile(python: str, folder: Path) -> None:
+    """Bytecode from the runtime's own Python (a .pyc is specific to its minor version).
+    unchecked-hash: the .pyc is used without looking at the source's mtime, which a zip keeps
+    only to 2 seconds in local time, so timestamp-checked .pyc would all look stale once FC
+    unpacks the zip (and /code is read-only: recompiled at every cold start). The package is
+    immutable once built, so nothing can make a .pyc disagree with its source."""
+    subprocess.run([python, "-I", "-S", "-m", "compileall", "-q", "-j", "0",
+                    "--invalidation-mode", "unchecked-hash", "-s", str(folder),
+                    "-p", FC_CODE_DIR, str(folder)], check=True, stdout=subprocess.DEVNULL)
+
+
+def _zip(folder: Path, dest: Path) -> None:
+    """The deployable artifact: the folder's files, in order, with fixed times."""
+    tmp = dest.with_name(f".{dest.name}.new-{os.getpid()}")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), _ZIP_DATE)
+                info.external_attr = (0o100644 if not os.access(path, os.X_OK) else 0o100755) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    os.replace(tmp, dest)
+
+
+def build_function(name: str, python: str, python_version: str) -> Path:
     """Build into a fresh folder, then swap it in: a local cloud running the old package never
     sees a half-written one."""
     final = BUILD / name
-    fingerprint = _fingerprint(name)
-    stamp = final / ".fingerprint"
-    if stamp.exists() and stamp.read_text() == fingerprint:
+    fingerprint = _fingerprint(name, python_version)
+    stamp = BUILD / f".{name}.fingerprint"  # beside the package: not part of what is deployed
+    if final.exists() and (BUILD / f"{name}.zip").exists() and stamp.exists() \
+            and stamp.read_text() == fingerprint:
         return final
+    site = _install(name, _pins(name))
     out = BUILD / f".{name}.new-{os.getpid()}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     for src in sorted((ROOT / "functions" / name).glob("*.py")):
         shutil.copy2(src, out / src.name)
     shutil.copytree(ROOT / "shared" / "miniapp", out / "miniapp", ignore=IGNORE)
-    provided: list[str] = []
-    for dist in dists:
-        if _is_compiled(dist) and dist.metadata["Name"].lower() not in OPTIONAL_NATIVE:
-            provided.append(f"{dist.metadata['Name']}=={dist.version}")
+    for entry in sorted(site.iterdir()):
+        if entry.name == "bin":  # console scripts: nothing on FC runs them
             continue
-        for path in _top_level_paths(dist):
-            _copy(path, out)
-    (out / "RUNTIME_PROVIDED.txt").write_text(
-        "# Compiled distributions not bundled: FC's runtime or a layer must provide them.\n"
-        + "\n".join(sorted(provided, key=str.lower)) + "\n")
-    (out / ".fingerprint").write_text(fingerprint)
+        if entry.is_dir():
+            shutil.copytree(entry, out / entry.name, ignore=IGNORE)
+        else:
+            shutil.copy2(entry, out / entry.name)
+    for relative in PRUNE:
+        (out / relative).unlink(missing_ok=True)
+    _compile(python, out)
     old = BUILD / f".{name}.old-{os.getpid()}"
+    stamp.unlink(missing_ok=True)
     if final.exists():
         final.rename(old)
     out.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+    _zip(final, BUILD / f"{name}.zip")
+    stamp.write_text(fingerprint)
     return final
 
 
-def main() -> int:
+def describe(name: str) -> str:
+    folder = BUILD / name
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    dists = sorted(d.name.split("-")[0] for d in folder.glob("*.dist-info"))
+    return (f"packaged build/{name}: {sum(f.stat().st_size for f in files) / 1e6:.1f} MB "
+            f"unpacked, {len(files)} files; build/{name}.zip "
+            f"{(BUILD / f'{name}.zip').stat().st_size / 1e6:.1f} MB; "
+            f"{len(dists)} distributions: {', '.join(dists)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build each function's package for FC.")
+    parser.add_argument("--lock", action="store_true",
+                        help="re-resolve functions/*/requirements.in into requirements.lock")
+    args = parser.parse_args(argv)
     BUILD.mkdir(exist_ok=True)
     # One builder at a time (make and a test run may both ask for a build).
-    with open(BUILD / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        _install_deps()
-        dists = _distributions()
-        for name in FUNCTIONS:
-            out = build_function(name, dists)
-            # Bytecode the local cloud's workers wrote is not part of the package.
-            size = sum(f.stat().st_size for f in out.rglob("*")
-                       if f.is_file() and "__pycache__" not in f.parts)
-            print(f"packaged {out.relative_to(ROOT)} ({size / 1e6:.1f} MB)")
+    with open(BUILD / ".lock", "w") as lockfile:
+        fcntl.flock(lockfile, fcntl.LOCK_EX)
+        if args.lock:
+            for name in FUNCTIONS:
+                lock(name)
+                print(f"locked functions/{name}/requirements.lock")
+            return 0
+        from localcloud.fc.interpreters import NoMatchingPython, find_python
+
+        try:
+            python = find_python(RUNTIME)
+            for name in FUNCTIONS:
+                build_function(name, python.path, python.version)
+                print(describe(name))
+        except (NoMatchingPython, PackageError) as exc:
+            print(f"make package: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

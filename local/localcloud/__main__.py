@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .alipay.apps import IDENTITY_MODES
 from .cloud import CloudOptions, LocalCloud, Ports, reset_state
+from .fc.interpreters import NoMatchingPython
 
 DEFAULTS = Ports()
 
@@ -38,7 +39,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if args.reset:
         reset_state(options.resolved().state_dir)
-    cloud = LocalCloud(options).start()
+    try:
+        cloud = LocalCloud(options).start()
+    except NoMatchingPython as exc:  # never run a function on another Python than FC would
+        print(f"\nThe local cloud cannot start: {exc}\n", file=sys.stderr, flush=True)
+        return 2
     config_path = options.resolved().repo_root / args.client_config
     cloud.write_client_config(config_path)
     config = cloud.client_config()
@@ -55,6 +60,8 @@ def _serve(args: argparse.Namespace) -> int:
     print("\nLocal cloud running (Ctrl-C stops it)\n")
     for name, value in rows:
         print(f"  {name:<18} {value}")
+    for runtime, interpreter in cloud.fc.interpreters.items():
+        print(f"  {'Runtime ' + runtime:<18} {interpreter.describe()}")
     print(f"\n  account {config['accountId']}  region {config['region']}")
     print(f"  root key  {config['accessKeyId']} / {config['accessKeySecret']}")
     print(f"  client config written to {args.client_config}\n", flush=True)

@@ -64,7 +64,7 @@ def test_services_and_functions_are_read_with_their_properties():
     assert service is not None and service.log_project == "fc-test-logs"
     assert service.log_store == "fc-logs"
     inspect = service.function("inspect")
-    assert inspect.handler == "basic.inspect" and inspect.runtime == "python3.9"
+    assert inspect.handler == "basic.inspect" and inspect.runtime == "python3.10"
     assert inspect.code_dir == (APP / "code").resolve()
     assert (inspect.memory_size, inspect.timeout, inspect.instance_concurrency) == (256, 10, 1)
     assert service.function("shared").instance_concurrency == 4

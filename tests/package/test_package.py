@@ -1,78 +1,190 @@
-"""`make package` builds code packages FC can run: each handler imports from its package alone, in
-a fresh virtualenv that has only what FC's runtime provides (RUNTIME_PROVIDED.txt), with the repo
-off sys.path."""
+"""`make package` builds what FC's python3.10 runtime can run, and the local cloud runs exactly
+that: each function's worker is a Python 3.10 process whose path is the standard library and its
+package, nothing else. Each package carries only the distributions its function imports, with
+compiled extensions for cp310 manylinux x86_64 and bytecode compiled by 3.10, and its zip is the
+folder byte for byte."""
 from __future__ import annotations
 
 import subprocess
-import venv
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from localcloud.miniprogram import MiniProgram
 from tests.conftest import ROOT, build_packages
 
 FUNCTIONS = ("session", "db")
-PROBE = """
-import sys
-build = sys.argv[1]
-sys.path.insert(0, build)
-assert not any(
-    p.startswith(sys.argv[2]) and not p.startswith(build) for p in sys.path if p
-), sys.path
-import index
-assert callable(index.handler)
-import miniapp
-assert miniapp.__file__.startswith(build), miniapp.__file__
-# The SDK-backed adapters import lazily at the first request; import them now to prove the
-# package carries every dependency they need.
-import miniapp.adapters.tablestore, miniapp.adapters.alipay
-import miniapp.adapters.sts, miniapp.adapters.sls
-import tablestore, alipay, aliyunsdksts, aliyun.log
-for name in ("tablestore", "alipay", "aliyunsdksts", "aliyun"):
-    module = sys.modules[name]
-    assert module.__file__.startswith(build), (name, module.__file__)
-print("ok")
-"""
+ELF_X86_64 = 62  # e_machine of an x86-64 ELF file
+
+
+def _package(function: str) -> Path:
+    build_packages()
+    return ROOT / "build" / function
+
+
+def _record_files(dist_info: Path) -> set[Path]:
+    base = dist_info.parent
+    return {(base / line.split(",")[0]).resolve()
+            for line in (dist_info / "RECORD").read_text().splitlines() if line}
+
+
+def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]:
+    """Log in (session) and write and read a todo (db); what each function's workers imported."""
+    config = local_cloud.client_config()
+    app = MiniProgram(config)
+    session = app.login()
+    assert app.db(session, "put", obj={"id": "pkg-probe", "title": "probe"}) == {"data": None}
+    assert app.db(session, "get", id="pkg-probe")["data"]["title"] == "probe"
+    names = {"session": config["sessionFunctionName"], "db": config["dbFunctionName"]}
+    return {fn: local_cloud.fc.loaded_modules(config["serviceName"], names[fn])
+            for fn in FUNCTIONS}
 
 
 @pytest.fixture(scope="module")
-def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv standing in for FC's Python runtime: the compiled distributions only."""
-    build_packages()
-    env_dir = tmp_path_factory.mktemp("fc-runtime")
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
-    provided = [line for line in (ROOT / "build" / "db" / "RUNTIME_PROVIDED.txt").read_text()
-                .splitlines() if line and not line.startswith("#")]
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    *provided], check=True)
-    return python
+def used(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]:
+    return _used_by_a_request(local_cloud)
+
+
+def test_functions_run_on_python_3_10(local_cloud: Any) -> None:
+    interpreter = local_cloud.fc.interpreters["python3.10"]
+    assert interpreter.version.startswith("3.10.")
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_handler_imports_from_the_built_package_alone(runtime_python: Path, function: str,
-                                                     tmp_path: Path) -> None:
-    build = ROOT / "build" / function
-    # -I: no PYTHONPATH, no user site, no current folder; the probe adds the package only.
-    result = subprocess.run([str(runtime_python), "-I", "-c", PROBE, str(build), str(ROOT)],
-                            cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+def test_a_worker_imports_from_its_package_and_the_standard_library_only(
+        used: dict[str, tuple[set[str], set[str]]], local_cloud: Any, function: str) -> None:
+    files, path = used[function]
+    package = _package(function)
+    stdlib = Path(local_cloud.fc.interpreters["python3.10"].path).resolve().parent.parent
+    runtime = ROOT / "local" / "localcloud" / "fc"
+    assert str(package) in path
+    assert all(p == str(package) or Path(p).resolve().is_relative_to(stdlib) for p in path), path
+    assert str(package / "index.py") in files
+    strays = [f for f in files if not (Path(f).is_relative_to(package)
+                                       or Path(f).resolve().is_relative_to(stdlib)
+                                       or Path(f).parent == runtime)]
+    assert strays == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_package_holds_no_distribution_its_function_never_imports(
+        used: dict[str, tuple[set[str], set[str]]], function: str) -> None:
+    loaded = {Path(f).resolve() for f in used[function][0]}
+    dists = sorted(_package(function).glob("*.dist-info"))
+    unused = [d.name for d in dists if not _record_files(d) & loaded]
+    assert dists and unused == []
+
+
+def test_db_carries_no_alipay_sts_fc_cryptography_or_numpy() -> None:
+    names = {d.name.split("-")[0].lower() for d in _package("db").glob("*.dist-info")}
+    assert names.isdisjoint({"python_alipay_sdk", "aliyun_python_sdk_sts", "aliyun_python_sdk_core",
+                             "aliyun_fc2", "cryptography", "pycryptodomex", "numpy"}), names
+    assert not (_package("db") / "numpy").exists()
+
+
+def test_db_works_without_numpy(local_cloud: Any) -> None:
+    assert not (_package("db") / "numpy").exists()
+    app = MiniProgram(local_cloud.client_config())
+    session = app.login()
+    assert app.db(session, "put", obj={"id": "n1", "title": "no numpy"}) == {"data": None}
+    assert app.db(session, "list")["data"] == [{"id": "n1", "title": "no numpy"}]
+
+
+def _wheel_tags(dist_info: Path) -> list[str]:
+    return [line.split(":", 1)[1].strip() for line in (dist_info / "WHEEL").read_text()
+            .splitlines() if line.startswith("Tag:")]
+
+
+def _runs_on_cp310_manylinux2014_x86_64(tag: str) -> bool:
+    python, abi, platform = tag.split("-")
+    if platform == "any":
+        return abi == "none" and python in ("py3", "py2.py3")
+    version = int(python.removeprefix("cp3"))
+    good_abi = abi == "cp310" if python == "cp310" else (abi == "abi3" and version <= 10)
+    glibc = {"manylinux1_x86_64": 5, "manylinux2010_x86_64": 12, "manylinux2014_x86_64": 17}
+    minor = glibc.get(platform) if platform in glibc else (
+        int(platform.split("_")[2]) if platform.startswith("manylinux_2_")
+        and platform.endswith("_x86_64") else None)
+    return good_abi and minor is not None and minor <= 17
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_compiled_distributions_are_built_for_cp310_manylinux_x86_64(function: str) -> None:
+    for dist in _package(function).glob("*.dist-info"):
+        tags = _wheel_tags(dist)
+        # py2-none-any wheels of pure-Python SDKs (aliyun-python-sdk-*) also say py3 elsewhere.
+        assert any(_runs_on_cp310_manylinux2014_x86_64(t) for t in tags
+                   if not t.startswith("py2-")) or tags == ["py2-none-any"], (dist.name, tags)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_compiled_extension_is_x86_64_linux_for_cpython_3_10(function: str) -> None:
+    extensions = list(_package(function).rglob("*.so"))
+    assert extensions
+    for path in extensions:
+        header = path.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == \
+            ELF_X86_64, path
+        tag = path.name.split(".")[1:-1]  # foo.cpython-310-x86_64-linux-gnu.so -> the middle
+        assert tag in ([], ["abi3"], ["cpython-310-x86_64-linux-gnu"]), path
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_compiled_extension_loads_on_python_3_10(local_cloud: Any, function: str) -> None:
+    package = _package(function)
+    # Only Python extension modules (they export PyInit_<name>); pycryptodomex's .so files
+    # are plain libraries it opens with ctypes.
+    modules = sorted(".".join(p.relative_to(package).parts[:-1] + (p.name.split(".")[0],))
+                     for p in package.rglob("*.so")
+                     if f"PyInit_{p.name.split('.')[0]}".encode() in p.read_bytes())
+    assert modules
+    probe = ("import importlib, sys\nsys.path.insert(0, sys.argv[1])\n"
+             "for name in sys.argv[2:]:\n    importlib.import_module(name)\nprint('ok')")
+    python = local_cloud.fc.interpreters["python3.10"].path
+    result = subprocess.run([python, "-I", "-S", "-B", "-c", probe, str(package), *modules],
+                            capture_output=True, text=True, cwd=package)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_module_carries_bytecode_compiled_by_3_10_unchecked(function: str) -> None:
+    package = _package(function)
+    sources = [p for p in package.rglob("*.py")]
+    missing = [p for p in sources
+               if not (p.parent / "__pycache__" / f"{p.stem}.cpython-310.pyc").exists()]
+    assert sources and missing == []
+    for source in sources[:50]:
+        pyc = (source.parent / "__pycache__" / f"{source.stem}.cpython-310.pyc").read_bytes()
+        # PEP 552 flags: bit 0 hash-based, bit 1 check_source; unchecked-hash is 0b01.
+        assert int.from_bytes(pyc[4:8], "little") == 0b01, source
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_zip_is_the_package_byte_for_byte(function: str) -> None:
+    package = _package(function)
+    files = {p.relative_to(package).as_posix(): p for p in package.rglob("*") if p.is_file()}
+    with zipfile.ZipFile(ROOT / "build" / f"{function}.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(files)
+        for name, path in files.items():
+            assert archive.read(name) == path.read_bytes(), name
 
 
 def test_template_code_objects_name_the_built_packages() -> None:
-    # `OssObjectName: session.zip` is build/session zipped (make deploy uploads it).
+    # `OssObjectName: session.zip` is build/session.zip, build/session zipped (make deploy
+    # uploads it; the local cloud runs the folder).
     resources = yaml.safe_load((ROOT / "template.yml").read_text())["Resources"]
     objects = {r["Properties"]["Code"]["OssObjectName"] for r in resources.values()
                if r["Type"] == "ALIYUN::FC::Function"}
     assert objects == {f"{function}.zip" for function in FUNCTIONS}
     for function in FUNCTIONS:
-        assert (ROOT / "build" / function / "index.py").exists()
+        assert (_package(function) / "index.py").exists()
+        assert (ROOT / "build" / f"{function}.zip").exists()
 
 
 def test_packages_leave_out_the_local_cloud_and_tests() -> None:
-    build_packages()
     for function in FUNCTIONS:
-        names = {p.name for p in (ROOT / "build" / function).iterdir()}
+        names = {p.name for p in _package(function).iterdir()}
         assert "localcloud" not in names and "tests" not in names, names

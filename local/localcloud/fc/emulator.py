@@ -24,6 +24,7 @@ from ..template import FunctionDecl, ServiceDecl, Template
 from . import errors, protocol
 from .context import CredentialIssuer
 from .errors import FcApiError
+from .interpreters import Interpreter
 from .invoker import Invoker, LogSink, Outcome
 from .signing import authenticate
 from .triggers import PROXY_PREFIX, parse_target, wsgi_environ, wsgi_response
@@ -91,6 +92,16 @@ class FunctionComputeEmulator:
         if lose_reply:
             raise DropConnection()  # the work is done; the caller never hears of it
         return response
+
+    @property
+    def interpreters(self) -> Mapping[str, Interpreter]:
+        """The Python each runtime of the template runs on."""
+        return dict(self._invoker.interpreters)
+
+    def loaded_modules(self, service: str, function: str) -> tuple[set[str], set[str]]:
+        """Every module file the function's running instances have imported (what its package
+        must contain, and all it needs to: tests/package), and their sys.path entries."""
+        return self._invoker.loaded_modules(service, function)
 
     def close(self) -> None:
         """Stop every function instance."""

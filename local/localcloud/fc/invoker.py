@@ -16,6 +16,7 @@ from ..clock import Clock
 from ..template import FunctionDecl, ServiceDecl, Template
 from . import errors, protocol
 from .context import CredentialIssuer, RoleCredentialCache, context_dict, instance_environment
+from .interpreters import Interpreter, find_python
 from .workers import FunctionPool, Instance, InstanceFailed, Reaper, Throttled
 
 log = logging.getLogger("localcloud.fc")
@@ -56,6 +57,13 @@ class Invoker:
     def __init__(self, *, template: Template, account: Account, clock: Clock,
                  issuer: CredentialIssuer, log_sink: LogSink | None,
                  extra_env: Mapping[str, str], region: str) -> None:
+        # Found now, not at the first call: a runtime the local cloud cannot run faithfully
+        # stops it at start (interpreters.NoMatchingPython), with the fix in the message.
+        self.interpreters: dict[str, Interpreter] = {
+            runtime: find_python(runtime)
+            for runtime in sorted({f.runtime for s in template.services for f in s.functions})}
+        for runtime, interpreter in self.interpreters.items():
+            log.info("functions with Runtime %s run on %s", runtime, interpreter.describe())
         self._template = template
         self._account = account
         self._clock = clock
@@ -88,6 +96,18 @@ class Invoker:
             pools = [self._pools.pop(k) for k in keys]
         for pool in pools:
             pool.close()
+
+    def loaded_modules(self, service: str, function: str) -> tuple[set[str], set[str]]:
+        """The module files the function's live instances have imported, and their sys.path."""
+        with self._lock:
+            pool = self._pools.get((service, function))
+        files: set[str] = set()
+        path: set[str] = set()
+        for instance in pool.instances() if pool else []:
+            answer = instance.call({"op": "modules"}, timeout=10)
+            files.update(answer.get("files", []))
+            path.update(answer.get("path", []))
+        return files, path
 
     def close(self) -> None:
         self._reaper.stop()
@@ -158,7 +178,10 @@ class Invoker:
             service=service, function=function, credentials=credentials,
             extra_env=dict(self._extra_env), qualifier="LATEST", region=self._region,
             account_id=self._account.account_id, instance_id=instance_id)
-        return Instance(str(function.code_dir), env, instance_id,
+        if function.runtime not in self.interpreters:  # a function deployed after start
+            self.interpreters[function.runtime] = find_python(function.runtime)
+        return Instance(self.interpreters[function.runtime].path, str(function.code_dir), env,
+                        instance_id,
                         lambda: self._credentials.usable(credentials))
 
     def _initialize(self, instance: Instance, function: FunctionDecl,

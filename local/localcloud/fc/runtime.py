@@ -1,17 +1,22 @@
-"""The worker program: one function instance, run as `python -m localcloud.fc.runtime CMD RES`.
+"""The worker program: one function instance, run as `python3.10 -I -S -B runtime.py CMD RES`.
 
-It plays FC's Python runtime: imports the handler module from the code folder (its cwd, first on
-`sys.path`), runs the initializer once when told to, and calls the handler for each request the
+It plays FC's Python runtime: imports the handler module from the code folder (its cwd, the only
+entry on `sys.path` besides the standard library), runs the initializer once when told to, and calls the handler for each request the
 parent sends on the CMD pipe, answering on the RES pipe (see `protocol`). Requests run in
 threads, so an instance can take several at once (InstanceConcurrency).
 
 Output: `print` and `logging` go to a per-request buffer (returned with the answer, for
 `x-fc-log-result` and the logstore), never to the pipes. Logging uses FC's line format:
 `{time} {requestId} [{LEVEL}] {message}`.
+
+It runs under the function's runtime Python (3.10 for `python3.10`), isolated: not the local
+cloud's interpreter, not its virtualenv. So this file is a standalone script that imports the
+standard library only (and `protocol.py`, loaded from beside it by path) and is valid Python 3.9.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 import json
 import logging
@@ -24,8 +29,20 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from localcloud.fc import protocol
 
+
+def _load_protocol() -> ModuleType:
+    """The wire format, from protocol.py beside this file: the local cloud's package is not on
+    this process's path, and one definition of the format serves both ends."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
+    spec = importlib.util.spec_from_file_location("_localcloud_fc_protocol", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+protocol = _load_protocol()
 _current = threading.local()
 _active: dict[str, _RequestLog] = {}
 _active_lock = threading.Lock()
@@ -236,7 +253,8 @@ def _handle(message: dict[str, Any], result_fd: int) -> None:
             answer.update(ok=True, **_call_wsgi(_resolve(context.function.handler), environ))
     except Exception as exc:  # noqa: BLE001 - the function's own failure, reported FC's way
         error = _error(exc)
-        log.write("".join(traceback.format_exception(exc)))
+        log.write("".join(traceback.format_exception(type(exc), exc,
+                                                    exc.__traceback__)))
         answer.update(ok=False, error=error)
     finally:
         _current.log = None
@@ -272,6 +290,13 @@ def main(argv: list[str]) -> int:
             return 0
         if message.get("op") == "exit":
             return 0
+        if message.get("op") == "modules":  # what this instance has imported (package tests)
+            files = sorted({str(m.__file__) for m in list(sys.modules.values())
+                            if getattr(m, "__file__", None)})
+            with _send_lock:
+                protocol.send(result_fd, {"id": message["id"], "ok": True, "files": files,
+                                          "path": list(sys.path)})
+            continue
         threading.Thread(target=_handle, args=(message, result_fd), daemon=True,
                          name=f"fc-request-{message.get('id')}").start()
 

@@ -13,11 +13,11 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..clock import Clock
@@ -28,6 +28,8 @@ log = logging.getLogger("localcloud.fc.workers")
 MAX_INSTANCES = 10
 IDLE_SECONDS = 300.0
 READY_TIMEOUT = 30.0  # generous: a loaded laptop may take a while to start Python
+# The worker program, run by path: the function's Python must not import the local cloud.
+RUNTIME_SCRIPT = Path(__file__).resolve().with_name("runtime.py")
 
 
 class Throttled(Exception):
@@ -51,9 +53,9 @@ class _Pending:
 
 
 class Instance:
-    """One worker process running one function."""
+    """One worker process running one function, on `python` (the runtime's interpreter)."""
 
-    def __init__(self, code_dir: str, env: dict[str, str], instance_id: str,
+    def __init__(self, python: str, code_dir: str, env: dict[str, str], instance_id: str,
                  credentials_usable: Callable[[], bool]) -> None:
         self.instance_id = instance_id
         self.credentials_usable = credentials_usable
@@ -66,8 +68,12 @@ class Instance:
         cmd_read, self._cmd_write = os.pipe()
         self._result_read, result_write = os.pipe()
         try:
+            # -I: no PYTHON* variables, no user site, not the script's folder on sys.path;
+            # -S: no site-packages at all; -B: the code package stays exactly as built. The
+            # worker then adds the code folder (its cwd): stdlib + package, as on FC.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "localcloud.fc.runtime", str(cmd_read), str(result_write)],
+                [python, "-I", "-S", "-B", str(RUNTIME_SCRIPT), str(cmd_read),
+                 str(result_write)],
                 cwd=code_dir, env=env, stdin=subprocess.DEVNULL, pass_fds=(cmd_read, result_write),
                 start_new_session=True)  # Ctrl-C on the local cloud must not hit functions
         finally:
@@ -245,6 +251,10 @@ class FunctionPool:
             thread.start()
         for thread in threads:
             thread.join()
+
+    def instances(self) -> list[Instance]:
+        with self._lock:
+            return [i for i in self._instances if i.alive]
 
     def pids(self) -> list[int]:
         with self._lock:

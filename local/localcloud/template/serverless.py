@@ -11,7 +11,9 @@ from .model import FunctionDecl, HttpTriggerDecl, ServiceDecl, TemplateError, Ti
 from .resources import FUNCTION, SERVICE, ResourceGraph, Stack
 from .ros import RoleBook, integer, policy_document, system_policy
 
-RUNTIMES = ("python3", "python3.9", "python3.10")
+# Runtimes the local cloud runs on a matching interpreter (fc/interpreters.py). FC's `python3`
+# is Python 3.6, older than the worker program supports.
+RUNTIMES = ("python3.9", "python3.10")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
 AUTH_TYPES = ("ANONYMOUS", "FUNCTION")
 _LOG_CONFIG_KEYS = {"Project", "Logstore", "EnableRequestMetrics", "EnableInstanceMetrics",
