@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in FUNCTIONS:
         folder = ROOT / "build" / name
         median_ms = statistics.median(timings[name]) * 1000
-        print(f"{name:10} {_zipped_bytes(name) / 1e6:7.1f}MB {_unpacked_bytes(folder) / 1e6:7.1f}MB "
-              f"{_distributions(folder):6} {median_ms:24.0f} ms")
+        zipped, unpacked = _zipped_bytes(name) / 1e6, _unpacked_bytes(folder) / 1e6
+        print(f"{name:10} {zipped:7.1f}MB {unpacked:7.1f}MB {_distributions(folder):6} "
+              f"{median_ms:24.0f} ms")
     return 0
 
 

@@ -20,9 +20,9 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Mapping
+from functools import cache
 
 # The runtimes the local cloud can run, as FC defines them. FC's plain `python3` is Python 3.6,
 # older than anything the worker program supports.
@@ -64,7 +64,7 @@ def find_python(runtime: str, environ: Mapping[str, str] | None = None) -> Inter
     return _find(runtime, env.get(env_variable(runtime), ""), env.get("PATH", ""))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _find(runtime: str, named: str, path: str) -> Interpreter:
     major, minor = _version_of(runtime)
     wanted = f"{major}.{minor}"

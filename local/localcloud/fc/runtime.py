@@ -1,9 +1,10 @@
 """The worker program: one function instance, run as `python3.10 -I -S -B runtime.py CMD RES`.
 
 It plays FC's Python runtime: imports the handler module from the code folder (its cwd, the only
-entry on `sys.path` besides the standard library), runs the initializer once when told to, and calls the handler for each request the
-parent sends on the CMD pipe, answering on the RES pipe (see `protocol`). Requests run in
-threads, so an instance can take several at once (InstanceConcurrency).
+entry on `sys.path` besides the standard library), runs the initializer once when told to, and
+calls the handler for each request the parent sends on the CMD pipe, answering on the RES pipe
+(see `protocol`). Requests run in threads, so an instance can take several at once
+(InstanceConcurrency).
 
 Output: `print` and `logging` go to a per-request buffer (returned with the answer, for
 `x-fc-log-result` and the logstore), never to the pipes. Logging uses FC's line format:
@@ -28,7 +29,6 @@ import traceback
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
-
 
 
 def _load_protocol() -> ModuleType:
