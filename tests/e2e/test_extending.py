@@ -39,7 +39,9 @@ def notes_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name)
     (copy / "build").mkdir(exist_ok=True)
-    (copy / "build" / "_deps").symlink_to(ROOT / "build" / "_deps")
+    # The copy's builder reuses the built wheels and installed dependencies (same locks).
+    (copy / "build" / "_wheels").symlink_to(ROOT / "build" / "_wheels")
+    shutil.copytree(ROOT / "build" / "_site", copy / "build" / "_site")
     _git(copy, "init", "-q")
     _git(copy, "add", "-A")
     _git(copy, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "base")
@@ -57,11 +59,6 @@ def notes_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert numstat[:2] == ["1", "0"]  # one line added to the registry, none removed
     subprocess.run([sys.executable, str(copy / "scripts" / "package.py")], check=True,
                    stdout=subprocess.DEVNULL)
-    # A fresh package has no bytecode yet; compiling its 20 MB of SDKs at the first cold start
-    # can take longer than the function's 10 s timeout on a busy machine. The shared cloud's
-    # packages got theirs from earlier runs; give this copy the same head start.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(copy / "build" / "session"),
-                    str(copy / "build" / "db")], check=False, stdout=subprocess.DEVNULL)
     return copy
 
 
