@@ -7,6 +7,7 @@ rate limits are lifted; the rate limit tests start their own cloud with the temp
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -29,6 +30,17 @@ def build_packages() -> None:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py")], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _built = True
+
+
+def npm_installed(node_dir: Path) -> Path:
+    """`node_modules` of a Node test folder, installed from its package.json on first use (every
+    Node test folder here depends on `@alicloud/fc2`); skips the test when Node is missing."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed")
+    if not (node_dir / "node_modules" / "@alicloud" / "fc2").is_dir():
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=node_dir, check=True,
+                       timeout=300)
+    return node_dir / "node_modules"
 
 
 @contextmanager

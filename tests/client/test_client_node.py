@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT, SHARED_CLOUD_PARAMETERS, running_local_cloud
+from ..conftest import ROOT, SHARED_CLOUD_PARAMETERS, npm_installed, running_local_cloud
 
 NODE_DIR = Path(__file__).resolve().parent
 IDLE_SECONDS = 3
@@ -25,12 +24,7 @@ IDLE_SECONDS = 3
 
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed")
-    if not (NODE_DIR / "node_modules" / "@alicloud" / "fc2").is_dir():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True,
-                       timeout=300)
-    return NODE_DIR / "node_modules"
+    return npm_installed(NODE_DIR)
 
 
 @pytest.fixture(scope="module")

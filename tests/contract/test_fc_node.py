@@ -4,13 +4,14 @@ first use (the npm registry must be reachable then)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fc_app.harness import Cloud, running_cloud
+
+from tests.conftest import npm_installed
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
@@ -23,12 +24,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed")
-    if not (NODE_DIR / "node_modules" / "@alicloud" / "fc2").is_dir():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True,
-                       timeout=300)
-    return NODE_DIR / "node_modules"
+    return npm_installed(NODE_DIR)
 
 
 def test_node_sdk_invokes_the_local_function_compute(cloud, node_modules):
