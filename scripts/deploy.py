@@ -1,6 +1,6 @@
 """`make deploy`: ship template.yml as a ROS stack, on Alibaba Cloud or on the local cloud.
 
-Steps: zip each function package that `make package` built (build/<name>), upload the zips to an
+Steps: take each function's zip as `make package` built it (build/<name>.zip), upload it to an
 OSS bucket under content-hash names (created if missing; an unchanged package is not uploaded
 again), point each function's Code at its object, create or update the ROS stack, follow it
 resource by resource to its final status, print the outputs and write
@@ -147,21 +147,23 @@ def read_parameters(path: Path | None, pairs: list[str]) -> dict[str, str]:
 
 # -- packages -------------------------------------------------------------------------------------
 def package_artifact(function: str, build_dir: Path) -> Package:
-    """The zip FC runs for `function`. Built here from build/<function> (what `make package`
-    makes), deterministically (sorted names, fixed times), so an unchanged package keeps its
-    content hash and is not uploaded again."""
-    folder = build_dir / function
-    if not (folder / "index.py").is_file():
-        raise DeployError(f"no package for {function!r} in {folder}; run `make package`")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                info = zipfile.ZipInfo(str(path.relative_to(folder)), (1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
-    return Package(function, buf.getvalue())
+    """The zip FC runs for `function`: build/<function>.zip exactly as `make package` wrote it
+    (the one artifact; the local cloud runs its unpacked twin build/<function>). Its bytes are
+    stable (sorted entries, fixed times), so an unchanged package keeps its content hash and is
+    not uploaded again."""
+    path = build_dir / f"{function}.zip"
+    if not path.is_file():
+        raise DeployError(f"no package for {function!r}: {path} is missing; run `make package`")
+    data = path.read_bytes()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            has_handler = "index.py" in archive.namelist()
+    except zipfile.BadZipFile:
+        has_handler = False
+    if not has_handler:
+        raise DeployError(f"{path} is not a function package (a zip with index.py at its "
+                          f"top); run `make package` again")
+    return Package(function, data)
 
 
 def functions_of(template: Mapping[str, Any]) -> dict[str, str]:
@@ -199,9 +201,11 @@ def upload(creds: Credentials, endpoint: str, bucket_name: str,
             bucket.create_bucket()
             print(f"created bucket {bucket_name}")
         for package in packages:
-            if bucket.object_exists(package.key):
+            if _holds(bucket, package):
                 print(f"  {package.function}: unchanged ({package.key})")
                 continue
+            # One PutObject: OSS stores the whole object or nothing, and oss2 checks the CRC-64
+            # OSS reports, so the key never names a partial upload.
             bucket.put_object(package.key, package.data)
             print(f"  {package.function}: uploaded {len(package.data) / 1e6:.1f} MB "
                   f"({package.key})")
@@ -212,6 +216,18 @@ def upload(creds: Credentials, endpoint: str, bucket_name: str,
         raise DeployError(f"OSS refused {exc.code or exc.status} on bucket {bucket_name}: "
                           f"{exc.message}; check the bucket name and your key's OSS "
                           f"permissions") from None
+
+
+def _holds(bucket: Any, package: Package) -> bool:
+    """Whether the bucket already has this package under its key. The ETag (MD5 of a simple
+    upload) is compared too: an object someone else put under the name is replaced, never run."""
+    import oss2
+
+    try:
+        etag = bucket.head_object(package.key).etag
+    except oss2.exceptions.NotFound:
+        return False
+    return str(etag).upper() == hashlib.md5(package.data).hexdigest().upper()
 
 
 # -- ROS ------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ RAM role another stack already has fails, as ROS would (`EntityAlreadyExists`).
 """
 from __future__ import annotations
 
-import compileall
 import hashlib
 import shutil
 import tempfile
@@ -89,10 +88,8 @@ class CloudDeployment:
             archive.write_bytes(data)
             with zipfile.ZipFile(archive) as zf:
                 zf.extractall(staging / "code")  # extractall drops '..' and absolute paths
-            # Bytecode now, not at the first call: compiling a package's ~1,400 modules takes
-            # longer than a 10 s function timeout on a small laptop, a cost FC's own runtime
-            # does not show. Workers run on this interpreter, so its bytecode is the right one.
-            compileall.compile_dir(str(staging / "code"), quiet=1, workers=0)
+            # Nothing is added: `make package` ships the runtime's bytecode in the zip, and what
+            # runs here is what FC would unpack, byte for byte.
             (staging / "code").rename(folder)
         except (zipfile.BadZipFile, OSError) as exc:
             raise TemplateError(path, f"code object oss://{bucket}/{key} is not a zip file "

@@ -5,16 +5,19 @@ with different ServiceNames coexist, and bad input ends with one clear message."
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import fc2
+import oss2
 import pytest
 import requests
 
@@ -22,12 +25,23 @@ from localcloud.miniprogram import MiniProgram
 from tests.conftest import ROOT, running_local_cloud
 
 VERSION_PROBE = b'"deployed-version"'
+BUCKET = "deploy-test-code"
+STAGING = ("--parameter", "ServiceName=todo-staging", "--parameter", "RoleNamePrefix=todo-staging",
+           "--parameter", "LogProjectName=todo-staging-logs")
 
 
 class Deployer:
     def __init__(self, cloud: Any, workdir: Path) -> None:
         self.cloud = cloud
         self.workdir = workdir
+        self.puts: list[str] = []  # keys of every PutObject the local OSS stored
+        store, put = cloud.oss.store, cloud.oss.store.put
+
+        def counting_put(bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
+            self.puts.append(key)
+            return put(bucket, key, *args, **kwargs)
+
+        store.put = counting_put
         account = cloud.account
         self.env = {**os.environ,
                     "ALIBABA_CLOUD_ACCESS_KEY_ID": account.access_key_id,
@@ -51,7 +65,7 @@ class Deployer:
     def run(self, stack: str, *args: str, build: Path | None = None,
             secrets_file: Path | None = None) -> subprocess.CompletedProcess[str]:
         argv = ["--stack-name", stack, "--secrets-file", str(secrets_file or self.secrets),
-                "--parameters-file", str(self.parameters), "--bucket", "deploy-test-code",
+                "--parameters-file", str(self.parameters), "--bucket", BUCKET,
                 "--poll-seconds", "0.1", *args]
         if build is not None:
             argv += ["--build-dir", str(build)]
@@ -59,6 +73,11 @@ class Deployer:
                                "ARGS=" + " ".join(f"'{a}'" for a in argv)],
                               cwd=ROOT, env=self.env, capture_output=True, text=True,
                               timeout=600)
+
+    def bucket(self) -> oss2.Bucket:
+        account = self.cloud.account
+        return oss2.Bucket(oss2.Auth(account.access_key_id, account.access_key_secret),
+                           self.cloud.url("oss"), BUCKET)
 
     def deploy(self, stack: str, service: str, **kwargs: Any) -> dict[str, str]:
         result = self.run(stack, "--parameter", f"ServiceName={service}",
@@ -104,7 +123,36 @@ def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
 
 @pytest.fixture(scope="module")
 def staging(deployer: Deployer) -> dict[str, str]:
-    return deployer.deploy("deploy-staging", "todo-staging")
+    config = deployer.deploy("deploy-staging", "todo-staging")
+    # The first deploy uploads each package once, the very bytes `make package` wrote.
+    keys = {key.split("/")[1].split("-")[0]: key for key in deployer.puts}
+    assert sorted(deployer.puts) == sorted(keys.values()) and set(keys) == {"session", "db"}
+    for name, key in keys.items():
+        data = (ROOT / "build" / f"{name}.zip").read_bytes()
+        assert key == f"packages/{name}-{hashlib.sha256(data).hexdigest()[:20]}.zip"
+        assert deployer.bucket().get_object(key).read() == data
+    return config
+
+
+def patched_build(tmp_path: Path, function: str, extra_code: str) -> Path:
+    """A copy of build/*.zip whose `function` package has `extra_code` appended to index.py, as
+    `make package` would zip an edited handler (its stale bytecode left out)."""
+    build = tmp_path / "build"
+    build.mkdir()
+    for source in (ROOT / "build").glob("*.zip"):
+        if source.stem != function:
+            shutil.copy(source, build / source.name)
+            continue
+        with zipfile.ZipFile(source) as old, zipfile.ZipFile(build / source.name, "w",
+                                                             zipfile.ZIP_DEFLATED) as new:
+            for info in old.infolist():
+                if info.filename.startswith("__pycache__/index."):
+                    continue
+                data = old.read(info)
+                if info.filename == "index.py":
+                    data += extra_code.encode()
+                new.writestr(info, data)
+    return build
 
 
 def test_deploy_writes_a_client_config_without_secrets(staging, deployer):
@@ -142,19 +190,19 @@ def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deplo
                          accessKeySecret=deployer.cloud.account.access_key_secret)
     before = root_fc.invoke_function("todo-staging", "db", payload=VERSION_PROBE).data
     assert b"v2-of-db" not in before
-    build = tmp_path / "build"
-    shutil.copytree(ROOT / "build", build, ignore=shutil.ignore_patterns("__pycache__"))
-    with (build / "db" / "index.py").open("a") as index:
-        index.write("\n_previous_handler = handler\n\n\ndef handler(event, context):\n"
-                    f"    if event == {VERSION_PROBE!r}:\n        return b'\"v2-of-db\"'\n"
-                    "    return _previous_handler(event, context)\n")
-    result = deployer.run("deploy-staging", "--parameter", "ServiceName=todo-staging",
-                          "--parameter", "RoleNamePrefix=todo-staging",
-                          "--parameter", "LogProjectName=todo-staging-logs", build=build)
+    build = patched_build(tmp_path, "db", (
+        "\n_previous_handler = handler\n\n\ndef handler(event, context):\n"
+        f"    if event == {VERSION_PROBE!r}:\n        return b'\"v2-of-db\"'\n"
+        "    return _previous_handler(event, context)\n"))
+    deployer.puts.clear()
+    result = deployer.run("deploy-staging", *STAGING, build=build)
     print(result.stdout, result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "updating stack deploy-staging" in result.stdout
     assert "session: unchanged" in result.stdout and "db: uploaded" in result.stdout
+    # Only the changed package is uploaded: one PutObject, under the new zip's hash.
+    new_zip = (build / "db.zip").read_bytes()
+    assert deployer.puts == [f"packages/db-{hashlib.sha256(new_zip).hexdigest()[:20]}.zip"]
     assert "UPDATE_COMPLETE" in result.stdout
     after = root_fc.invoke_function("todo-staging", "db", payload=VERSION_PROBE).data
     assert after == b'"v2-of-db"'
