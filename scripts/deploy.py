@@ -54,6 +54,16 @@ class DeployError(Exception):
         self.status = status
 
 
+class RosRefused(DeployError):
+    """ROS answered a call with an error (its code and message kept for the caller)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"ROS refused the request: {code}: {message}; fix the template or "
+                         f"the parameter it names and run `make deploy` again")
+        self.code = code
+        self.ros_message = message
+
+
 @dataclass(frozen=True)
 class Credentials:
     access_key_id: str
@@ -256,9 +266,7 @@ class Ros:
             raise DeployError(f"cannot reach ROS at {self.where} ({exc.get_error_msg()}); "
                               f"check ROS_ENDPOINT and your network") from None
         except ServerException as exc:
-            raise DeployError(f"ROS refused the request: {exc.get_error_code()}: "
-                              f"{exc.get_error_msg()}; fix the template or the parameter it "
-                              f"names and run `make deploy` again") from None
+            raise RosRefused(str(exc.get_error_code()), str(exc.get_error_msg())) from None
 
     def find(self, name: str) -> str | None:
         from aliyunsdkros.request.v20190910 import ListStacksRequest
@@ -285,12 +293,14 @@ class Ros:
         print(f"{'creating' if existing is None else 'updating'} stack {name}")
         try:
             return str(self.call(request)["StackId"])
-        except DeployError as exc:
-            # ROS refuses an update that changes nothing (NotSupported, "...completely same
-            # stack..."; from ROS's documentation, not checked against the cloud): the stack is
-            # already what we want, so follow it as it is.
-            if existing is not None and "NotSupported" in str(exc) and "same" in str(exc):
-                print("  nothing changed")
+        except RosRefused as exc:
+            # ROS refuses an update that changes nothing: 400 NotSupported, "Update the
+            # completely same stack ..." (what Alibaba's ROS CDK CLI and Serverless Devs match
+            # on; not checked against the cloud from here). The stack already runs exactly this
+            # template, parameters and code, so it is up to date: follow it as it is.
+            if existing is not None and exc.code == "NotSupported" and \
+                    exc.ros_message.startswith("Update the completely same stack"):
+                print(f"  stack {name} is up to date: nothing changed")
                 return existing
             raise
 

@@ -137,6 +137,46 @@ def test_update_stack_serves_the_new_code(ros):
     assert ros.greet("ros-update") == b"welcome you"
 
 
+def update(stack_id: str, params: dict[str, str], *, body: str | None = TEMPLATE,
+           use_previous: bool = False) -> Any:
+    request = UpdateStackRequest.UpdateStackRequest()
+    request.set_StackId(stack_id)
+    if body is not None:
+        request.set_TemplateBody(body)
+    if use_previous:
+        request.set_UsePreviousParameters(True)
+    request.set_Parameterss([{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
+    return request
+
+
+@pytest.mark.parametrize("params, use_previous", [
+    ({"ServiceName": "ros-same"}, False),
+    ({"ServiceName": "ros-same", "CodeObject": "v1.zip"}, False),  # the default, spelled out
+    ({}, True),
+])
+def test_an_update_that_changes_nothing_is_refused_as_ros_does(ros, params, use_previous):
+    name = f"same-{len(params)}-{use_previous}".lower()
+    stack = ros.settle(ros.create(name, {"ServiceName": "ros-same"}))
+    error = error_of(ros, update(stack["StackId"], params, use_previous=use_previous))
+    assert (error.get_http_status(), error.get_error_code()) == (400, "NotSupported")
+    assert error.get_error_msg().startswith("Update the completely same stack")
+    after = ros.settle(stack["StackId"])
+    assert (after["Status"], after["UpdateTime"]) == ("CREATE_COMPLETE", stack["UpdateTime"])
+    assert ros.greet("ros-same") == b"hello you"
+    ros.call(delete_request(stack["StackId"]))  # the next case reuses the service name
+    ros.settle(stack["StackId"])
+
+
+def test_an_update_after_a_failed_one_may_repeat_it(ros):
+    stack_id = ros.settle(ros.create("retry", {"ServiceName": "ros-retry"}))["StackId"]
+    broken = {"ServiceName": "ros-retry", "CodeObject": "missing.zip"}
+    ros.call(update(stack_id, broken))
+    assert ros.settle(stack_id)["Status"] == "UPDATE_FAILED"
+    ros.call(update(stack_id, broken))  # not refused as "the same": the last update failed
+    assert ros.settle(stack_id)["Status"] == "UPDATE_FAILED"
+    assert ros.greet("ros-retry") == b"hello you"  # the previous version still serves
+
+
 def test_two_stacks_with_different_service_names_coexist(ros):
     first = ros.settle(ros.create("side-a", {"ServiceName": "ros-side-a"}))
     second = ros.settle(ros.create("side-b", {"ServiceName": "ros-side-b",
@@ -163,11 +203,15 @@ def test_list_stacks_filters_by_name_and_status(ros):
     assert all(s["Status"] == "CREATE_FAILED" for s in ros.call(request)["Stacks"])
 
 
-def test_delete_stack_removes_its_functions(ros):
-    stack_id = ros.settle(ros.create("doomed", {"ServiceName": "ros-doomed"}))["StackId"]
+def delete_request(stack_id: str) -> Any:
     request = DeleteStackRequest.DeleteStackRequest()
     request.set_StackId(stack_id)
-    ros.call(request)
+    return request
+
+
+def test_delete_stack_removes_its_functions(ros):
+    stack_id = ros.settle(ros.create("doomed", {"ServiceName": "ros-doomed"}))["StackId"]
+    ros.call(delete_request(stack_id))
     assert ros.settle(stack_id)["Status"] == "DELETE_COMPLETE"
     with pytest.raises(fc2.fc_exceptions.FcError) as info:
         ros.greet("ros-doomed")

@@ -184,6 +184,22 @@ def test_the_2020_protocol_runs_on_the_deployed_stack(staging):
     assert app.db(session, "remove", id="a1") == {"data": None}
 
 
+def test_deploying_an_unchanged_stack_again_is_up_to_date(staging, deployer):
+    first = deployer.run("deploy-staging", *STAGING)  # whatever ran before: this code now
+    assert first.returncode == 0, first.stdout + first.stderr
+    stack = next(s for s in deployer.cloud.ros.stacks.list() if s.name == "deploy-staging")
+    deployer.puts.clear()
+    again = deployer.run("deploy-staging", *STAGING)
+    print(again.stdout, again.stderr)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "stack deploy-staging is up to date: nothing changed" in again.stdout
+    assert deployer.puts == []  # nothing uploaded
+    after = next(s for s in deployer.cloud.ros.stacks.list() if s.name == "deploy-staging")
+    assert (after.status, after.updated) == (stack.status, stack.updated)  # no update started
+    assert json.loads((ROOT / "client-config" / "deploy-staging.json").read_text())[
+        "serviceName"] == "todo-staging"
+
+
 def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deployer, tmp_path):
     root_fc = fc2.Client(endpoint=deployer.cloud.url("fc"),
                          accessKeyID=deployer.cloud.account.access_key_id,

@@ -37,6 +37,7 @@ _STACK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 LIVE = ("CREATE_IN_PROGRESS", "CREATE_COMPLETE", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE",
         "UPDATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_FAILED")
 _BUSY = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
+_STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 class RosError(Exception):
@@ -139,6 +140,16 @@ class StackBook:
             values = {**current.parameters, **parameters} if use_previous else dict(parameters)
             body = body if body is not None else current.template
             no_echo, resources = _check(body, values)
+            if current.status in _STABLE and body == current.template and \
+                    _resolved(body, values) == _resolved(current.template, current.parameters):
+                # What ROS answers for an update that changes nothing. The code, the 400 and the
+                # start of the message are what Alibaba's own tools match on (the ROS CDK CLI and
+                # Serverless Devs' ros component: code 'NotSupported', message starting 'Update
+                # the completely same stack'); the rest of the message is ours. Parameters are
+                # compared after defaults are applied; a stack whose last update failed may be
+                # updated again with the same input (our choice: the docs are silent).
+                raise RosError(400, "NotSupported", f"Update the completely same stack "
+                                                    f"({current.name}) is not supported.")
             stack = replace(current, status="UPDATE_IN_PROGRESS", reason="Stack UPDATE started",
                             template=body, parameters=values, updated=self._clock.now(),
                             resources=resources, no_echo=no_echo)
@@ -259,6 +270,11 @@ def _parse(body: str) -> dict[str, Any]:
         raise RosError(400, "InvalidTemplate", "Template format error: a template is a mapping "
                                                "with Resources.")
     return doc
+
+
+def _resolved(body: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+    """The parameter values a stack runs with (defaults applied); the body was checked."""
+    return resolve_parameters(_parse(body).get("Parameters"), parameters).values
 
 
 def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tuple[Resource, ...]]:
