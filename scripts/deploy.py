@@ -113,7 +113,8 @@ def read_secrets(path: Path, env: Mapping[str, str], explicit: bool) -> dict[str
             raise DeployError(f"secrets file {path}: not valid JSON ({exc}); write a JSON "
                               f"object like {{\"DataKey\": \"...\"}}") from None
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise DeployError(f"secrets file {path}: expected a JSON object of strings")
+            raise DeployError(f"secrets file {path}: expected a JSON object of strings; write "
+                              f"{{\"AlipayAppPrivateKey\": \"...\", \"DataKey\": \"...\"}}")
         unknown = sorted(set(data) - set(SECRET_PARAMETERS))
         if unknown:
             raise DeployError(f"secrets file {path}: unknown keys {unknown}; it holds only "
@@ -129,7 +130,26 @@ def read_secrets(path: Path, env: Mapping[str, str], explicit: bool) -> dict[str
     if missing:
         raise DeployError(f"missing secrets {', '.join(missing)}: put them in {path} or set "
                           f"{', '.join(SECRET_PARAMETERS[n] for n in missing)}")
+    check_secrets(values, f"{path} or the environment")
     return values
+
+
+def check_secrets(values: Mapping[str, str], where: str) -> None:
+    """Refuse secrets the functions would refuse at their first call, with the functions' own
+    parsers, before anything is uploaded: a stack that deploys but cannot log anyone in is worse
+    than a deploy that stops. Messages never quote a secret."""
+    from miniapp.adapters.keys import KeyFormatError, private_key_pem
+    from miniapp.crypto import DATA_KEY_BYTES, parse_data_key
+
+    try:
+        private_key_pem(values["AlipayAppPrivateKey"])
+    except KeyFormatError as exc:
+        raise DeployError(f"AlipayAppPrivateKey in {where}: {exc}; give the app's RSA2 private "
+                          f"key (PEM, or the bare base64 Alipay's tools give)") from None
+    if parse_data_key(values["DataKey"]) is None:
+        raise DeployError(f"DataKey in {where}: not {DATA_KEY_BYTES} bytes in base64; make one "
+                          f"with `openssl rand -base64 32` (and keep it: a new key makes stored "
+                          f"Alipay tokens unreadable)")
 
 
 def read_parameters(path: Path | None, pairs: list[str]) -> dict[str, str]:
@@ -200,7 +220,8 @@ def upload(creds: Credentials, endpoint: str, bucket_name: str,
 
     if not oss2.is_valid_bucket_name(bucket_name):
         raise DeployError(f"bucket name {bucket_name!r} is not valid for OSS: 3-63 lower-case "
-                          f"letters, digits and '-', starting and ending with a letter or digit")
+                          f"letters, digits and '-', starting and ending with a letter or digit; "
+                          f"pass a valid --bucket")
     auth = (oss2.StsAuth(creds.access_key_id, creds.access_key_secret, creds.security_token)
             if creds.security_token else oss2.Auth(creds.access_key_id, creds.access_key_secret))
     bucket = oss2.Bucket(auth, endpoint, bucket_name, connect_timeout=10)

@@ -17,9 +17,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .oss import ObjectStore, OssError
 from .ros import Stack
 from .template import Template, TemplateError, load_template
+
+
+class Refused(ValueError):
+    """A resource the local cloud will not make, named by its type and its place among the
+    template's resources of that type (the emulators know names, not logical ids)."""
+
+    def __init__(self, resource_type: str, index: int, message: str) -> None:
+        super().__init__(message)
+        self.resource_type = resource_type
+        self.index = index
 
 
 class CloudDeployment:
@@ -44,18 +56,30 @@ class CloudDeployment:
                              region=self._region, stack_name=stack.name, code=self._code)
 
     def apply(self, stack: Stack, template: Template) -> None:
+        """Serve the stack; a TemplateError naming the failing resource when refused."""
+        try:
+            self._apply(stack, template)
+        except Refused as exc:
+            ids = [str(k) for k, v in (yaml.safe_load(stack.template)["Resources"]).items()
+                   if isinstance(v, dict) and v.get("Type") == exc.resource_type]
+            where = f"Resources.{ids[exc.index]}" if exc.index < len(ids) else "Resources"
+            raise TemplateError(where, str(exc)) from None
+
+    def _apply(self, stack: Stack, template: Template) -> None:
         with self._lock:
             others = [self._base()] + [t for n, t in self._live.items() if n != stack.name]
             taken = {s.name: s for t in others for s in t.services}
-            for service in template.services:
+            for index, service in enumerate(template.services):
                 if service.name in taken:
-                    raise ValueError(f"EntityAlreadyExists.Service: service {service.name!r} "
-                                     f"already exists in this account and region")
+                    raise Refused("ALIYUN::FC::Service", index,
+                                  f"EntityAlreadyExists.Service: service {service.name!r} "
+                                  f"already exists in this account and region")
             roles = {r.name.lower() for t in others for r in t.roles}
-            for role in template.roles:
+            for index, role in enumerate(template.roles):
                 if role.name.lower() in roles:
-                    raise ValueError(f"EntityAlreadyExists.Role: RAM role {role.name!r} "
-                                     f"already exists")
+                    raise Refused("ALIYUN::RAM::Role", index,
+                                  f"EntityAlreadyExists.Role: RAM role {role.name!r} "
+                                  f"already exists")
             self._provision(template)
             self._live[stack.name] = template
             self._publish(self._merged())
@@ -103,10 +127,16 @@ def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> N
     """Create the template's tables and logstores in the local Tablestore and SLS."""
     from .tablestore import TableSpec
 
-    for table in template.tables:
+    for index, name in enumerate(template.ots_instances):
+        if name != instance:
+            raise Refused("ALIYUN::OTS::Instance", index,
+                          f"the local Tablestore serves one instance, {instance!r}; the stack "
+                          f"asks for {name!r} (set DBInstanceName to {instance!r})")
+    for index, table in enumerate(template.tables):
         if table.instance != instance:
-            raise ValueError(f"the local Tablestore serves one instance, {instance!r}; the "
-                             f"stack asks for {table.instance!r} (set DBInstanceName)")
+            raise Refused("ALIYUN::OTS::Table", index,
+                          f"the local Tablestore serves one instance, {instance!r}; the stack "
+                          f"asks for {table.instance!r} (set DBInstanceName to {instance!r})")
     for table in template.tables:
         tablestore.ensure_table(TableSpec(table.name, table.primary_key, table.ttl_seconds,
                                           table.max_versions))

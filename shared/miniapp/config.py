@@ -7,14 +7,12 @@ The variables are documented in docs/configuration.md.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .crypto import DATA_KEY_BYTES
+from .crypto import DATA_KEY_BYTES, parse_data_key
 
 Function = Literal["session", "db"]
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -259,14 +257,11 @@ class _Reader:
         raw = self.text(name, required=True)
         if not raw:
             return b""
-        try:
-            key = base64.b64decode(raw.replace("-", "+").replace("_", "/") + "=" * (-len(raw) % 4),
-                                   validate=True)
-        except (binascii.Error, ValueError):
-            key = b""
-        if len(key) != DATA_KEY_BYTES:
+        key = parse_data_key(raw)
+        if key is None:
             self.problems.append(f"{name} must be {DATA_KEY_BYTES} random bytes in base64 "
                                  "(e.g. `openssl rand -base64 32`)")
+            return b""
         return key
 
     def number(self, name: str, default: float, low: float, high: float) -> float:

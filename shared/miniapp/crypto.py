@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -18,6 +20,18 @@ from collections.abc import Callable
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
+
+
+def parse_data_key(text: str) -> bytes | None:
+    """The data key from its base64 text (standard or URL-safe, padding optional), or None when
+    it is not DATA_KEY_BYTES bytes. `make deploy` checks the DataKey with this same rule."""
+    raw = text.strip()
+    try:
+        key = base64.b64decode(raw.replace("-", "+").replace("_", "/") + "=" * (-len(raw) % 4),
+                               validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == DATA_KEY_BYTES else None
 
 
 class DecryptionFailed(Exception):

@@ -189,7 +189,8 @@ def test_a_service_name_another_stack_has_fails_the_stack(ros):
     ros.settle(ros.create("owner", {"ServiceName": "ros-taken"}))
     stack = ros.settle(ros.create("squatter", {"ServiceName": "ros-taken"}))
     assert stack["Status"] == "CREATE_FAILED"
-    assert "EntityAlreadyExists.Service" in stack["StatusReason"]
+    assert stack["StatusReason"].startswith("Resource Svc create failed: EntityAlreadyExists.")
+    assert ros.resources(stack["StackId"])["Svc"]["Status"] == "CREATE_FAILED"
 
 
 def test_list_stacks_filters_by_name_and_status(ros):

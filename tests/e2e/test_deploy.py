@@ -66,7 +66,7 @@ class Deployer:
             secrets_file: Path | None = None) -> subprocess.CompletedProcess[str]:
         argv = ["--stack-name", stack, "--secrets-file", str(secrets_file or self.secrets),
                 "--parameters-file", str(self.parameters), "--bucket", BUCKET,
-                "--poll-seconds", "0.1", *args]
+                "--poll-seconds", "0.1", *args]  # a later --bucket wins
         if build is not None:
             argv += ["--build-dir", str(build)]
         return subprocess.run(["make", "--no-print-directory", "deploy",
@@ -74,15 +74,16 @@ class Deployer:
                               cwd=ROOT, env=self.env, capture_output=True, text=True,
                               timeout=600)
 
-    def bucket(self) -> oss2.Bucket:
+    def bucket(self, name: str = BUCKET) -> oss2.Bucket:
         account = self.cloud.account
         return oss2.Bucket(oss2.Auth(account.access_key_id, account.access_key_secret),
-                           self.cloud.url("oss"), BUCKET)
+                           self.cloud.url("oss"), name)
 
-    def deploy(self, stack: str, service: str, **kwargs: Any) -> dict[str, str]:
+    def deploy(self, stack: str, service: str, extra: tuple[str, ...] = (),
+               **kwargs: Any) -> dict[str, str]:
         result = self.run(stack, "--parameter", f"ServiceName={service}",
                           "--parameter", f"RoleNamePrefix={service}",
-                          "--parameter", f"LogProjectName={service}-logs", **kwargs)
+                          "--parameter", f"LogProjectName={service}-logs", *extra, **kwargs)
         print(result.stdout, result.stderr)
         assert result.returncode == 0, result.stdout + result.stderr
         config = json.loads((ROOT / "client-config" / f"{stack}.json").read_text())
@@ -117,7 +118,7 @@ class Deployer:
 def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
     with running_local_cloud(tmp_path_factory.mktemp("deploy-state")) as cloud:
         yield Deployer(cloud, tmp_path_factory.mktemp("deploy-work"))
-    for stack in ("deploy-staging", "deploy-prod", "deploy-broken"):
+    for stack in ("deploy-staging", "deploy-prod", "deploy-broken", "deploy-half"):
         (ROOT / "client-config" / f"{stack}.json").unlink(missing_ok=True)
 
 
@@ -254,17 +255,79 @@ def test_a_failing_stack_ends_with_ros_status_and_reason(deployer):
                           "--parameter", "RoleNamePrefix=todo-broken",
                           "--parameter", "DBInstanceName=other-instance")
     assert "stack deploy-broken: CREATE_FAILED" in result.stdout
+    # the failing resource, with its reason, in the progress lines
+    assert any(line.split()[:3] == ["Database", "ALIYUN::OTS::Instance", "CREATE_FAILED"]
+               and "other-instance" in line for line in result.stdout.splitlines()), \
+        result.stdout
     assert "other-instance" in failure(result)
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("{not json", "not valid JSON"),
-    ('{"DataKey": "k"}', "missing secrets AlipayAppPrivateKey"),
+def secrets_text(deployer: Deployer, case: str) -> str:
+    good = json.loads(deployer.secrets.read_text())
+    public_key = Path(deployer.cloud.alipay.keys.alipay_public_key_file).read_text()
+    return {"not json": "{not json",
+            "not an object": '["AlipayAppPrivateKey", "DataKey"]',
+            "a missing secret": json.dumps({"DataKey": good["DataKey"]}),
+            "an unknown key": json.dumps({**good, "AppId": "2021"}),
+            "a short data key": json.dumps({**good, "DataKey": "c2hvcnQ="}),
+            "a public key": json.dumps({**good, "AlipayAppPrivateKey": public_key}),
+            }[case]
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("not json", "not valid JSON"),
+    ("not an object", "expected a JSON object of strings; write"),
+    ("a missing secret", "missing secrets AlipayAppPrivateKey: put them in"),
+    ("an unknown key", "unknown keys ['AppId']; it holds only"),
+    ("a short data key", "DataKey in "),
+    ("a public key", "AlipayAppPrivateKey in "),
 ])
-def test_a_bad_secrets_file_names_the_problem(deployer, tmp_path, content, expected):
+def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(deployer, tmp_path, case,
+                                                                  expected):
     secrets_file = tmp_path / "secrets.json"
-    secrets_file.write_text(content)
-    assert expected in failure(deployer.run("deploy-broken", secrets_file=secrets_file))
+    secrets_file.write_text(secrets_text(deployer, case))
+    deployer.puts.clear()
+    line = failure(deployer.run("deploy-broken", secrets_file=secrets_file))
+    assert expected in line
+    assert deployer.puts == []  # refused before anything is uploaded or any stack is touched
+    good = json.loads(deployer.secrets.read_text())
+    for secret in (good["DataKey"], good["AlipayAppPrivateKey"].splitlines()[1], "c2hvcnQ="):
+        assert secret not in line  # no secret quoted back
+    if case == "a short data key":
+        assert "openssl rand -base64 32" in line
+    if case == "a public key":
+        assert "expected an RSA private key" in line
+
+
+def test_a_missing_secrets_file_names_the_fix(deployer, tmp_path):
+    line = failure(deployer.run("deploy-broken", secrets_file=tmp_path / "nowhere.json"))
+    assert "nowhere.json does not exist; create it" in line
+    assert "MINIAPP_ALIPAY_APP_PRIVATE_KEY, MINIAPP_DATA_KEY" in line
+
+
+def test_a_malformed_parameters_file_names_the_fix(deployer, tmp_path):
+    saved = deployer.parameters
+    deployer.parameters = tmp_path / "parameters.json"
+    deployer.parameters.write_text("[1, 2]")
+    try:
+        line = failure(deployer.run("deploy-broken"))
+    finally:
+        deployer.parameters = saved
+    assert "parameters file" in line and "expected a JSON object" in line
+
+
+def test_no_credentials_names_the_two_ways_to_give_them(deployer, tmp_path):
+    saved = dict(deployer.env)
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
+        deployer.env.pop(name)
+    deployer.env["ALIBABA_CLOUD_CONFIG_FILE"] = str(tmp_path / "no-aliyun-config.json")
+    try:
+        line = failure(deployer.run("deploy-broken"))
+    finally:
+        deployer.env.clear()
+        deployer.env.update(saved)
+    assert "no Alibaba Cloud credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID" in line
+    assert "aliyun configure" in line
 
 
 def test_a_secret_on_the_command_line_is_refused(deployer):
@@ -277,10 +340,39 @@ def test_a_bad_bucket_name_is_refused(deployer):
                                                             "Bad_Bucket"))
 
 
-def test_an_unreachable_endpoint_is_named(deployer):
-    deployer.env["OSS_ENDPOINT"], saved = "http://127.0.0.1:9", deployer.env["OSS_ENDPOINT"]
+@pytest.mark.parametrize("service", ["OSS", "ROS"])
+def test_an_unreachable_endpoint_is_named(deployer, service):
+    variable = f"{service}_ENDPOINT"
+    deployer.env[variable], saved = "http://127.0.0.1:9", deployer.env[variable]
     try:
         result = deployer.run("deploy-broken")
     finally:
-        deployer.env["OSS_ENDPOINT"] = saved
-    assert "cannot reach OSS at http://127.0.0.1:9" in failure(result)
+        deployer.env[variable] = saved
+    assert f"cannot reach {service} at http://127.0.0.1:9" in failure(result)
+    assert f"check {variable} and your network" in failure(result)
+
+
+def test_an_object_under_a_package_name_with_other_bytes_is_replaced_before_use(deployer):
+    """A package's name is its hash, but whatever sits under that name (a copy cut short, a
+    hand-made object) is checked by its ETag and uploaded again: a stack never runs it."""
+    zip_bytes = (ROOT / "build" / "db.zip").read_bytes()
+    key = f"packages/db-{hashlib.sha256(zip_bytes).hexdigest()[:20]}.zip"
+    bucket = deployer.bucket("deploy-half-code")
+    bucket.create_bucket()
+    bucket.put_object(key, zip_bytes[: len(zip_bytes) // 2])
+    deployer.puts.clear()
+    config = deployer.deploy("deploy-half", "todo-half", extra=("--bucket", "deploy-half-code"))
+    assert key in deployer.puts
+    assert bucket.get_object(key).read() == zip_bytes
+    app = MiniProgram(config)
+    session = app.login()
+    assert app.db(session, "list") == {"data": []}
+
+
+def test_a_failed_update_keeps_the_previous_version_serving(staging, deployer):
+    result = deployer.run("deploy-staging", *STAGING, "--parameter", "DBInstanceName=elsewhere")
+    assert "stack deploy-staging: UPDATE_FAILED" in result.stdout
+    assert "elsewhere" in failure(result) and "run `make deploy` again" in failure(result)
+    app = MiniProgram(staging)  # still the stack's previous version
+    session = app.login()
+    assert app.db(session, "list") == {"data": []}

@@ -208,20 +208,20 @@ class StackBook:
 
     def _run(self, stack: Stack, action: str, previous: Stack | None) -> None:
         try:
+            # The emulators take the whole stack at once, or nothing of it: a failure names its
+            # resource and leaves the running version untouched. Only then is progress shown
+            # resource by resource, so no resource is reported complete in a stack that fails.
             template = self._deployment.load(stack)
-            # Progress resource by resource (the emulators are updated at once at the end, so a
-            # failure leaves the running version untouched).
-            done: list[Resource] = []
-            for resource in stack.resources:
-                if self._step:
-                    time.sleep(self._step)
-                done.append(replace(resource, status=f"{action}_COMPLETE",
-                                    reason="state changed"))
-                self._save(replace(stack, resources=tuple(done) + stack.resources[len(done):]))
             self._deployment.apply(stack, template)
         except (TemplateError, ValueError) as exc:
             self._fail(stack, action, exc)
             return
+        done: list[Resource] = []
+        for resource in stack.resources:
+            if self._step:
+                time.sleep(self._step)
+            done.append(replace(resource, status=f"{action}_COMPLETE", reason="state changed"))
+            self._save(replace(stack, resources=tuple(done) + stack.resources[len(done):]))
         self._save(replace(stack, status=f"{action}_COMPLETE",
                            reason=f"Stack {action} completed successfully",
                            outputs=dict(template.outputs),
