@@ -124,21 +124,24 @@ class CloudDeployment:
 
 
 def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> None:
-    """Create the template's tables and logstores in the local Tablestore and SLS."""
+    """Create the template's Tablestore instances, tables and logstores. A table lives in the
+    cloud's own `instance` or in one the template declares (ALIYUN::OTS::Instance); its rows are
+    apart from every other instance's, so stacks with different DBInstanceNames share nothing."""
     from .tablestore import TableSpec
 
     for index, name in enumerate(template.ots_instances):
-        if name != instance:
-            raise Refused("ALIYUN::OTS::Instance", index,
-                          f"the local Tablestore serves one instance, {instance!r}; the stack "
-                          f"asks for {name!r} (set DBInstanceName to {instance!r})")
+        try:
+            tablestore.add_instance(name)
+        except ValueError as exc:
+            raise Refused("ALIYUN::OTS::Instance", index, str(exc)) from None
+    known = {instance, *tablestore.instances()}
     for index, table in enumerate(template.tables):
-        if table.instance != instance:
+        if table.instance not in known:
             raise Refused("ALIYUN::OTS::Table", index,
-                          f"the local Tablestore serves one instance, {instance!r}; the stack "
-                          f"asks for {table.instance!r} (set DBInstanceName to {instance!r})")
+                          f"OTSObjectNotExist: Tablestore instance {table.instance!r} does not "
+                          f"exist; declare it (ALIYUN::OTS::Instance) or use {instance!r}")
     for table in template.tables:
         tablestore.ensure_table(TableSpec(table.name, table.primary_key, table.ttl_seconds,
-                                          table.max_versions))
+                                          table.max_versions), table.instance)
     for logstore in template.logstores:
         sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)

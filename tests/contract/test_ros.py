@@ -24,6 +24,8 @@ from aliyunsdkros.request.v20190910 import (
     UpdateStackRequest,
     ValidateTemplateRequest,
 )
+from tablestore import OTSClient, Row
+from tablestore.retry import NoRetryPolicy
 
 from tests.conftest import running_local_cloud
 
@@ -270,6 +272,48 @@ def test_a_missing_or_broken_code_object_fails_the_stack(ros, code_object, reaso
     assert "Resource Fn" in stack["StatusReason"] and reason in stack["StatusReason"]
     resource = ros.resources(stack["StackId"])["Fn"]
     assert resource["Status"] == "CREATE_FAILED" and reason in resource["StatusReason"]
+
+
+TABLES = """\
+ROSTemplateFormatVersion: '2015-09-01'
+Parameters:
+  Instance: {Type: String}
+  TableInstance: {Type: String}
+Resources:
+  Db:
+    Type: ALIYUN::OTS::Instance
+    Properties: {InstanceName: {Ref: Instance}}
+  Notes:
+    Type: ALIYUN::OTS::Table
+    Properties:
+      InstanceName: {Ref: TableInstance}
+      TableName: notes
+      PrimaryKey: [{Name: id, Type: STRING}]
+"""
+
+
+def test_a_stack_gets_a_tablestore_instance_of_its_own(ros):
+    stack = ros.settle(ros.create("own-db", {"Instance": "own-db", "TableInstance": "own-db"},
+                                  TABLES))
+    assert stack["Status"] == "CREATE_COMPLETE"
+    tablestore = ros.cloud.tablestore
+    assert "own-db" in tablestore.instances()
+    account = ros.cloud.account
+    own = OTSClient(ros.cloud.url("tablestore"), account.access_key_id,
+                    account.access_key_secret, "own-db", retry_policy=NoRetryPolicy())
+    assert list(own.list_table()) == ["notes"]  # nothing of the cloud's own instance
+    own.put_row("notes", Row([("id", "n1")], [("text", "hi")]))
+    assert "notes" not in OTSClient(ros.cloud.url("tablestore"), account.access_key_id,
+                                    account.access_key_secret, tablestore.instance_name,
+                                    retry_policy=NoRetryPolicy()).list_table()
+
+
+def test_a_table_in_an_instance_nobody_declared_fails_the_stack(ros):
+    stack = ros.settle(ros.create("no-db", {"Instance": "no-db", "TableInstance": "nowhere"},
+                                  TABLES))
+    assert stack["Status"] == "CREATE_FAILED"
+    assert stack["StatusReason"].startswith("Resource Notes create failed: OTSObjectNotExist")
+    assert ros.resources(stack["StackId"])["Notes"]["Status"] == "CREATE_FAILED"
 
 
 def test_unknown_stack_and_duplicate_name_errors(ros):

@@ -21,7 +21,7 @@ import oss2
 import pytest
 import requests
 
-from localcloud.miniprogram import MiniProgram
+from localcloud.miniprogram import MiniProgram, new_user_id
 from tests.conftest import ROOT, running_local_cloud
 
 VERSION_PROBE = b'"deployed-version"'
@@ -229,12 +229,18 @@ def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deplo
 
 
 def test_two_stacks_with_different_service_names_coexist(staging, deployer):
-    prod = deployer.deploy("deploy-prod", "todo-prod")
+    prod = deployer.deploy("deploy-prod", "todo-prod",
+                           extra=("--parameter", "DBInstanceName=todo-prod-db"))
     assert prod["serviceName"] == "todo-prod"
-    for config in (staging, prod):
-        app = MiniProgram(config)
-        session = app.login()
-        assert app.db(session, "list") == {"data": []}
+    user = new_user_id()  # one Alipay user of both
+    staging_app, prod_app = MiniProgram(staging, user), MiniProgram(prod, user)
+    staged = staging_app.login()
+    assert staging_app.db(staged, "put", obj={"id": "t1", "title": "staging only"}) == \
+        {"data": None}
+    # prod has its own Tablestore instance: none of staging's rows
+    assert prod_app.db(prod_app.login(), "list") == {"data": []}
+    assert [row["id"] for row in staging_app.db(staged, "list")["data"]] == ["t1"]
+    assert "todo-prod-db" in deployer.cloud.tablestore.instances()
 
 
 def failure(result: subprocess.CompletedProcess[str]) -> str:
@@ -250,16 +256,20 @@ def test_a_bad_parameter_is_refused_with_the_reason(deployer):
     assert "StackValidationFailed" in line and "AllowedPattern" in line
 
 
+TAKEN = "miniapp-todo"  # the service the local cloud itself serves (make dev's)
+
+
 def test_a_failing_stack_ends_with_ros_status_and_reason(deployer):
-    result = deployer.run("deploy-broken", "--parameter", "ServiceName=todo-broken",
+    result = deployer.run("deploy-broken", "--parameter", f"ServiceName={TAKEN}",
                           "--parameter", "RoleNamePrefix=todo-broken",
-                          "--parameter", "DBInstanceName=other-instance")
+                          "--parameter", "LogProjectName=todo-broken-logs")
     assert "stack deploy-broken: CREATE_FAILED" in result.stdout
     # the failing resource, with its reason, in the progress lines
-    assert any(line.split()[:3] == ["Database", "ALIYUN::OTS::Instance", "CREATE_FAILED"]
-               and "other-instance" in line for line in result.stdout.splitlines()), \
-        result.stdout
-    assert "other-instance" in failure(result)
+    assert any(line.split()[:3] == ["Service", "ALIYUN::FC::Service", "CREATE_FAILED"]
+               and "EntityAlreadyExists.Service" in line
+               for line in result.stdout.splitlines()), result.stdout
+    line = failure(result)
+    assert "EntityAlreadyExists.Service" in line and "run `make deploy` again" in line
 
 
 def secrets_text(deployer: Deployer, case: str) -> str:
@@ -370,9 +380,9 @@ def test_an_object_under_a_package_name_with_other_bytes_is_replaced_before_use(
 
 
 def test_a_failed_update_keeps_the_previous_version_serving(staging, deployer):
-    result = deployer.run("deploy-staging", *STAGING, "--parameter", "DBInstanceName=elsewhere")
+    result = deployer.run("deploy-staging", *STAGING, "--parameter", f"ServiceName={TAKEN}")
     assert "stack deploy-staging: UPDATE_FAILED" in result.stdout
-    assert "elsewhere" in failure(result) and "run `make deploy` again" in failure(result)
+    assert "EntityAlreadyExists.Service" in failure(result)
     app = MiniProgram(staging)  # still the stack's previous version
     session = app.login()
     assert app.db(session, "list") == {"data": []}

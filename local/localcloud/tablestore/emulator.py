@@ -1,10 +1,17 @@
-"""The Tablestore emulator: one instance of the cloud's wide-column store behind
-`tablestore.OTSClient`, assembled from the core (`core`, `catalog`), the protobuf translation
-(`protocol`) and the HTTP envelope (`http`), with switchable faults.
+"""The Tablestore emulator: the cloud's wide-column store behind `tablestore.OTSClient`,
+assembled from the core (`core`, `catalog`), the protobuf translation (`protocol`) and the HTTP
+envelope (`http`), with switchable faults.
+
+It serves the cloud's own instance and any instance a ROS stack declares
+(`ALIYUN::OTS::Instance`), each with its own tables in its own SQLite file beside the first one;
+a request reaches the instance its `x-ots-instancename` header names, as the cloud's per-instance
+endpoints do, so two stacks with different `DBInstanceName`s never share a row.
 """
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +37,9 @@ FAULT_KINDS = {
     "lost_reply": "do the request, then hang up without the answer (a write is applied, the "
                   "caller cannot know)",
 }
+# Tablestore's instance naming rule: 3-16 letters, digits and '-', starting with a letter and not
+# ending with '-'.
+_INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]")
 _FAULT_ERRORS = {
     "server_busy": ("OTSServerBusy", "Server is busy."),
     "internal_error": ("OTSInternalServerError", "Internal server error."),
@@ -42,21 +52,50 @@ class TablestoreEmulator:
         self._account = account
         self._credentials = credentials
         self._faults = faults
-        self.instance_name = instance_name
+        self.instance_name = instance_name  # the cloud's own instance
         self.core = Tablestore(db_path, clock)
-        self._protocol = Protocol(self.core)
+        self._db_path = Path(db_path)
+        self._clock = clock
+        self._instances: dict[str, tuple[Tablestore, Protocol]] = {
+            instance_name: (self.core, Protocol(self.core))}
+        self._lock = threading.Lock()
 
-    def ensure_table(self, spec: TableSpec) -> None:
+    def add_instance(self, name: str) -> None:
+        """Serve instance `name` too (a stack's ALIYUN::OTS::Instance); its rows live in
+        `{db}.{name}{suffix}` beside the first instance's, so they survive a restart."""
+        with self._lock:
+            if name in self._instances:
+                return
+            if not _INSTANCE_NAME.fullmatch(name):
+                raise ValueError(f"Tablestore instance name {name!r} is invalid: 3-16 letters, "
+                                 f"digits and '-', starting with a letter")
+            path = self._db_path.with_name(f"{self._db_path.stem}.{name}{self._db_path.suffix}")
+            core = Tablestore(path, self._clock)
+            self._instances[name] = (core, Protocol(core))
+
+    def instances(self) -> tuple[str, ...]:
+        return tuple(self._instances)
+
+    def ensure_table(self, spec: TableSpec, instance: str | None = None) -> None:
         """Create the table a template declares, unless it exists (its rows are kept)."""
-        if self.core.catalog.exists(spec.name):
+        core = self._instances[instance or self.instance_name][0]
+        if core.catalog.exists(spec.name):
             return
         meta = TableMeta(spec.name, tuple(KeyColumn(n, t) for n, t in spec.primary_key),
                          ttl_seconds=spec.ttl_seconds, max_versions=spec.max_versions)
         try:
-            self.core.catalog.create(meta)
+            core.catalog.create(meta)
         except TablestoreError as exc:
             if exc.code != "OTSObjectAlreadyExist":
                 raise ValueError(f"table {spec.name!r}: {exc.message}") from None
+
+    def _addressed(self, request: HttpRequest) -> tuple[str, Protocol]:
+        """The instance the request names; an unknown name is checked against the cloud's own
+        instance, which refuses it as the cloud does ("The instance is not found.")."""
+        name = request.header("x-ots-instancename").strip()
+        if name not in self._instances:
+            name = self.instance_name
+        return name, self._instances[name][1]
 
     def app(self, request: HttpRequest) -> HttpResponse:
         api = api_name(request)
@@ -70,15 +109,16 @@ class TablestoreEmulator:
 
     def _serve(self, request: HttpRequest, api: str) -> HttpResponse:
         caller: Caller | None = None
+        instance, protocol = self._addressed(request)
         try:
-            caller = authenticate(request, api, self._credentials, self.instance_name)
+            caller = authenticate(request, api, self._credentials, instance)
             principal = caller.principal
 
             def authorize(action: str, table: str | None) -> None:
                 policy.authorize(principal, self._account.region, self._account.account_id,
-                                 self.instance_name, action, table)
+                                 instance, action, table)
 
-            return respond(api, 200, self._protocol.handle(api, request.body, authorize), caller)
+            return respond(api, 200, protocol.handle(api, request.body, authorize), caller)
         except TablestoreError as exc:
             return error_response(api, exc, caller)
         except Exception:  # a bug here must still answer in the cloud's format, without a trace
@@ -95,7 +135,7 @@ class TablestoreEmulator:
         code, message = _FAULT_ERRORS[fault.kind]
         try:  # sign the refusal when we can, as the cloud's front end would
             caller: Caller | None = authenticate(request, api, self._credentials,
-                                                 self.instance_name)
+                                                 self._addressed(request)[0])
         except TablestoreError:
             caller = None
         return error_response(api, TablestoreError(fault.code or code, message), caller)
