@@ -297,10 +297,17 @@ class Ros:
         stacks = [s for s in self.call(request)["Stacks"] if s["Status"] != "DELETE_COMPLETE"]
         return stacks[0]["StackId"] if stacks else None
 
-    def create_or_update(self, name: str, body: str, params: Mapping[str, str]) -> str:
+    def statuses(self, stack_id: str) -> dict[str, str]:
+        from aliyunsdkros.request.v20190910 import ListStackResourcesRequest
+
+        request = ListStackResourcesRequest.ListStackResourcesRequest()
+        request.set_StackId(stack_id)
+        return {r["LogicalResourceId"]: r["Status"] for r in self.call(request)["Resources"]}
+
+    def create_or_update(self, name: str, existing: str | None, body: str,
+                         params: Mapping[str, str]) -> str:
         from aliyunsdkros.request.v20190910 import CreateStackRequest, UpdateStackRequest
 
-        existing = self.find(name)
         request: Any
         if existing is None:
             request = CreateStackRequest.CreateStackRequest()
@@ -325,10 +332,12 @@ class Ros:
                 return existing
             raise
 
-    def follow(self, stack_id: str, poll: float) -> dict[str, Any]:
+    def follow(self, stack_id: str, poll: float, seen: dict[str, str]) -> dict[str, Any]:
+        """Print each resource as its status changes from what `seen` holds (a resource waiting
+        to be created, INIT_COMPLETE, is not news), until the stack settles."""
         from aliyunsdkros.request.v20190910 import GetStackRequest, ListStackResourcesRequest
 
-        seen: dict[str, str] = {}
+        seen = dict(seen)
         while True:
             get = GetStackRequest.GetStackRequest()
             get.set_StackId(stack_id)
@@ -337,7 +346,7 @@ class Ros:
             resources.set_StackId(stack_id)
             for resource in self.call(resources)["Resources"]:
                 key, status = resource["LogicalResourceId"], resource["Status"]
-                if seen.get(key) != status:
+                if seen.get(key, "INIT_COMPLETE") != status:
                     seen[key] = status
                     reason = (f"  {resource['StatusReason']}" if status.endswith("FAILED")
                               else "")
@@ -384,9 +393,11 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                                                for lid, name in functions.items()}),
                           sort_keys=False)
     ros = Ros(creds, region, env.get("ROS_ENDPOINT"))
-    stack_id = ros.create_or_update(stack_name, body,
+    existing = ros.find(stack_name)
+    before = ros.statuses(existing) if existing else {}
+    stack_id = ros.create_or_update(stack_name, existing, body,
                                     {**params, **secrets, "CodeBucket": bucket})
-    stack = ros.follow(stack_id, args.poll_seconds)
+    stack = ros.follow(stack_id, args.poll_seconds, before)
     print(f"stack {stack_name}: {stack['Status']}  {stack['StatusReason']}")
     if stack["Status"] not in DONE:
         raise DeployError(f"the stack did not deploy: {stack['StatusReason']}; fix the cause "

@@ -38,6 +38,7 @@ LIVE = ("CREATE_IN_PROGRESS", "CREATE_COMPLETE", "UPDATE_IN_PROGRESS", "UPDATE_C
         "UPDATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_FAILED")
 _BUSY = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
 _STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+WAITING = "INIT_COMPLETE"  # ROS's status of a resource not yet created ("to be created")
 
 
 class RosError(Exception):
@@ -150,6 +151,10 @@ class StackBook:
                 # updated again with the same input (our choice: the docs are silent).
                 raise RosError(400, "NotSupported", f"Update the completely same stack "
                                                     f"({current.name}) is not supported.")
+            # A resource the stack already has keeps its status until the update reaches it.
+            had = {r.logical_id: r for r in current.resources}
+            resources = tuple(replace(had[r.logical_id], type=r.type) if r.logical_id in had
+                              else r for r in resources)
             stack = replace(current, status="UPDATE_IN_PROGRESS", reason="Stack UPDATE started",
                             template=body, parameters=values, updated=self._clock.now(),
                             resources=resources, no_echo=no_echo)
@@ -218,10 +223,13 @@ class StackBook:
             return
         done: list[Resource] = []
         for resource in stack.resources:
+            rest = stack.resources[len(done) + 1:]
+            self._save(replace(stack, resources=(
+                *done, replace(resource, status=f"{action}_IN_PROGRESS", reason=""), *rest)))
             if self._step:
                 time.sleep(self._step)
             done.append(replace(resource, status=f"{action}_COMPLETE", reason="state changed"))
-            self._save(replace(stack, resources=tuple(done) + stack.resources[len(done):]))
+            self._save(replace(stack, resources=(*done, *rest)))
         self._save(replace(stack, status=f"{action}_COMPLETE",
                            reason=f"Stack {action} completed successfully",
                            outputs=dict(template.outputs),
@@ -289,7 +297,7 @@ def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tu
         if rtype not in KINDS or str(rtype).startswith("Aliyun::Serverless"):
             raise RosError(400, "StackValidationFailed", f"Unknown resource Type : {rtype} "
                                                          f"(Resources.{logical_id})")
-        resources.append(Resource(str(logical_id), str(rtype), "INIT"))
+        resources.append(Resource(str(logical_id), str(rtype), WAITING))
     try:
         resolved = resolve_parameters(doc.get("Parameters"), parameters)
     except TemplateError as exc:
