@@ -357,9 +357,11 @@ class Ros:
 
 
 # -- the command ----------------------------------------------------------------------------------
-def client_config(outputs: Mapping[str, str], stack_name: str, fc_endpoint: str) -> dict[str, str]:
+def client_config(outputs: Mapping[str, str], fc_endpoint: str) -> dict[str, str]:
+    """What a mini program needs to reach the stack, and nothing else (the keys of
+    client-config/local.json that `make dev` writes)."""
     service, session = outputs["ServiceName"], outputs["SessionFunctionName"]
-    return {"stackName": stack_name, "accountId": outputs["AccountId"],
+    return {"accountId": outputs["AccountId"],
             "region": outputs["Region"], "serviceName": service,
             "sessionFunctionName": session, "dbFunctionName": outputs["DBFunctionName"],
             "fcEndpoint": fc_endpoint,
@@ -407,11 +409,11 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(f"  {key:<20} {value}")
     fc_endpoint = (env.get("FC_ENDPOINT")
                    or f"https://{outputs['AccountId']}.{outputs['Region']}.fc.aliyuncs.com")
-    config = client_config(outputs, stack_name, fc_endpoint.rstrip("/"))
-    path = ROOT / "client-config" / f"{stack_name}.json"
-    path.parent.mkdir(exist_ok=True)
+    config = client_config(outputs, fc_endpoint.rstrip("/"))
+    path = Path(args.client_config or ROOT / "client-config" / f"{stack_name}.json").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2) + "\n")
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 
@@ -421,6 +423,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Example: make deploy ARGS='--stack-name miniapp-prod --parameters-file "
                "deploy.parameters.json'")
     parser.add_argument("--stack-name", required=True, help="ROS stack name (e.g. miniapp-prod)")
+    parser.add_argument("--client-config", help="where to write the client config (default: "
+                                                "client-config/<stack-name>.json)")
     parser.add_argument("--bucket", help="OSS bucket for the packages (default: "
                                          "<stack-name>-code-<region>, created if missing)")
     parser.add_argument("--region", help="region (default: ALIBABA_CLOUD_REGION_ID or "

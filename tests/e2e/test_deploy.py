@@ -162,6 +162,9 @@ def test_deploy_writes_a_client_config_without_secrets(staging, deployer):
     assert staging["sessionUrl"] == (f"{deployer.cloud.url('fc')}/2016-08-15/proxy/"
                                      f"todo-staging/session/")
     text = (ROOT / "client-config" / "deploy-staging.json").read_text()
+    # the keys of make dev's client-config/local.json, and nothing else
+    assert list(json.loads(text)) == ["accountId", "region", "serviceName", "sessionFunctionName",
+                                      "dbFunctionName", "fcEndpoint", "sessionUrl"]
     assert "PRIVATE KEY" not in text and json.loads(deployer.secrets.read_text())["DataKey"] \
         not in text
 
