@@ -1,10 +1,12 @@
 """`make demo`: the todo list as the mini program runs it, step by step.
 
-Uses the local cloud that `make dev` started (client-config/local.json, if its FC endpoint
-answers); otherwise starts its own on ephemeral ports with a throw-away state folder.
+Uses the local cloud that `make dev` started (found from the `.local/cloud.json` it wrote, if
+its FC endpoint answers); otherwise starts its own on ephemeral ports with a throw-away state
+folder.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -17,16 +19,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _running_config() -> dict[str, str] | None:
-    path = ROOT / "client-config" / "local.json"
-    if not path.exists():
-        return None
-    config = json.loads(path.read_text())
+def _running_config(state_dir: Path) -> dict[str, str] | None:
+    from localcloud.running import NoRunningCloud, running_cloud
+
     try:
-        requests.get(config["fcEndpoint"] + "/_localcloud/health", timeout=2).raise_for_status()
-    except requests.RequestException:
+        return running_cloud(state_dir)
+    except NoRunningCloud:
         return None
-    return config
 
 
 def _show(step: str, value: Any) -> None:
@@ -75,8 +74,16 @@ def run(config: dict[str, str]) -> None:
     print("\ndemo finished: every step answered as expected")
 
 
-def main() -> int:
-    config = _running_config()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Play the todo mini program against the local cloud, step by step (it "
+                    "writes a sandbox user's todos). Uses the cloud `make dev` runs, or starts "
+                    "a throw-away one.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--state-dir", default=".local",
+                        help="state folder of the running cloud (its cloud.json), relative to "
+                             "the repository")
+    args = parser.parse_args(argv)
+    config = _running_config(ROOT / args.state_dir)
     with ExitStack() as stack:
         if config is None:
             from localcloud.cloud import CloudOptions, LocalCloud, Ports
@@ -86,7 +93,7 @@ def main() -> int:
             cloud = stack.enter_context(LocalCloud(CloudOptions(
                 repo_root=ROOT, state_dir=state, template_path=ROOT / "template.yml",
                 ports=Ports.ephemeral())))
-            config = cloud.client_config()
+            config = cloud.cloud_config()
         else:
             print(f"using the running local cloud at {config['fcEndpoint']}")
         run(config)

@@ -6,12 +6,13 @@ The suites report what they survived through `tests/metrics.py` (`record(name, n
 per call into the file RELIABILITY_METRICS names); test outcomes come from pytest's JUnit XML.
 Exits non-zero if a test failed or a single acknowledged write was lost or duplicated.
 
-    .venv/bin/python scripts/reliability.py [extra pytest arguments]
+    .venv/bin/python scripts/reliability.py [--examples N] [extra pytest arguments]
 
 FUZZ_EXAMPLES (default 10000) sets the inputs per handler; FUZZ_SEED replays a fuzz run.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -74,10 +75,23 @@ def table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(
+        description="Run the reliability suites (faults, concurrency, rate limits, properties, "
+                    "handler fuzz) against a fresh local cloud and print the figures table. "
+                    "Arguments it does not know go to pytest (e.g. -x, -k NAME).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--examples", default=os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES),
+                        help="malformed inputs per handler (environment FUZZ_EXAMPLES sets the "
+                             "default)")
+    return parser.parse_known_args(argv)
+
+
 def main(argv: list[str]) -> int:
+    options, argv = parse_args(argv)
     suites = [s for s in SUITES if (ROOT / s).exists()]
     missing = [s for s in SUITES if s not in suites]
-    examples = os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES)
+    examples = str(options.examples)
     python = os.path.relpath(sys.executable, ROOT) if Path(sys.executable).is_relative_to(ROOT) \
         else Path(sys.executable).name
     with tempfile.TemporaryDirectory(prefix="reliability-") as tmp:

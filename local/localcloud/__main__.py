@@ -1,29 +1,49 @@
-"""`python -m localcloud` — start the local cloud (what `make dev` runs), or switch its faults.
+"""`python -m localcloud` — start the local cloud (what `make dev` runs), switch its faults, read
+its logs. `python -m localcloud --help` (and `COMMAND --help`) says every option and its default.
 
-    python -m localcloud [serve] [--reset] [--state-dir .local] [--template template.yml]
-                                 [--parameters local.parameters.json] [--fc-port 9100 ...]
-    python -m localcloud fault set alipay down [--api M] [--share 0.5] [--seconds 3] [--code C]
-    python -m localcloud fault clear [SERVICE]
-    python -m localcloud fault list            (each `fault` command takes --fc-port of the cloud)
-    python -m localcloud alipay identity user_id|both|open_id [--app-id A]
-    python -m localcloud alipay show           (the Alipay gateway's apps and their modes)
+    python -m localcloud [serve] [--reset] [--base-port 9100] [--fc-port N ...]
+    python -m localcloud fault set tablestore server_busy [--api PutRow] [--share 0.5]
+    python -m localcloud fault clear [SERVICE] | fault list | fault kinds
+    python -m localcloud alipay identity user_id|both|open_id [--app-id A] | alipay show
+
+The commands other than `serve` find the running cloud from `{state-dir}/cloud.json`.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 
+from . import alipaycli, faultcli
 from .alipay.apps import IDENTITY_MODES
-from .cloud import CloudOptions, LocalCloud, Ports, reset_state
+from .cloud import (
+    DEFAULT_BASE_PORT,
+    SERVICE_LABELS,
+    CloudOptions,
+    LocalCloud,
+    Ports,
+    PortUnavailable,
+    reset_state,
+)
 from .fc.interpreters import NoMatchingPython
+from .running import NoRunningCloud, is_answering, read_cloud_file, running_cloud
 
-DEFAULTS = Ports()
+PROG = "python -m localcloud"
+DEFAULT_STATE_DIR = ".local"
+DEFAULT_REPO_ROOT = "."
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each option, and epilogs (the fault catalogue) kept as written. An option
+    whose default is "not given" (None, False) says what that means in its own help instead."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -32,39 +52,29 @@ def _serve(args: argparse.Namespace) -> int:
         template_path=Path(args.template),
         parameters_file=Path(args.parameters) if args.parameters else None,
         host=args.host,
-        ports=Ports(args.fc_port, args.tablestore_port, args.sls_port, args.sts_port,
-                    args.alipay_port, args.oss_port, args.ros_port),
+        ports=Ports.from_base(args.base_port, **{name: getattr(args, f"{name}_port")
+                                                 for name in Ports.services()}),
         region=args.region,
         alipay_identity=args.alipay_identity,
     )
+    state_dir = options.resolved().state_dir
     if args.reset:
-        reset_state(options.resolved().state_dir)
+        reset_state(state_dir)
+    else:
+        _refuse_a_second_cloud(state_dir)
     try:
         cloud = LocalCloud(options).start()
+    except PortUnavailable as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        return 2
     except NoMatchingPython as exc:  # never run a function on another Python than FC would
         print(f"\nThe local cloud cannot start: {exc}\n", file=sys.stderr, flush=True)
         return 2
     config_path = options.resolved().repo_root / args.client_config
     cloud.write_client_config(config_path)
-    config = cloud.client_config()
-    rows = [("Function Compute", config["fcEndpoint"]),
-            ("  session (HTTP)", config["sessionUrl"]),
-            ("Tablestore", f"{config['otsEndpoint']}  instance {config['otsInstance']}"),
-            ("Log Service", f"{config['slsEndpoint']}  project {config['slsProject']}"),
-            ("STS", config["stsEndpoint"]),
-            ("Alipay gateway", config["alipayGateway"]),
-            ("Alipay sandbox", config["alipaySandbox"] + "/auth_code"),
-            ("OSS (deploy)", cloud.url("oss")),
-            ("ROS (deploy)", cloud.url("ros")),
-            ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults")]
-    print("\nLocal cloud running (Ctrl-C stops it)\n")
-    for name, value in rows:
-        print(f"  {name:<18} {value}")
-    for runtime, interpreter in cloud.fc.interpreters.items():
-        print(f"  {'Runtime ' + runtime:<18} {interpreter.describe()}")
-    print(f"\n  account {config['accountId']}  region {config['region']}")
-    print(f"  root key  {config['accessKeyId']} / {config['accessKeySecret']}")
-    print(f"  client config written to {args.client_config}\n", flush=True)
+    cloud_file = cloud.write_cloud_file()
+    runtimes = [(runtime, python.describe()) for runtime, python in cloud.fc.interpreters.items()]
+    _print_banner(cloud.cloud_config(), runtimes, args.client_config, cloud_file, options)
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -75,106 +85,135 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _alipay(args: argparse.Namespace) -> int:
-    base = f"http://{args.host}:{args.fc_port}/_localcloud/alipay"
-    if args.action == "identity":
-        payload: dict[str, object] = {"mode": args.mode}
-        if args.app_id:
-            payload["appId"] = args.app_id
-        return _call(urllib.request.Request(base + "/identity", json.dumps(payload).encode(),
-                                            method="POST",
-                                            headers={"Content-Type": "application/json"}), base)
-    return _call(urllib.request.Request(base), base)
+def _refuse_a_second_cloud(state_dir: Path) -> None:
+    """Two clouds on one state folder would share its SQLite files and its cloud.json."""
+    try:
+        config = read_cloud_file(state_dir)
+    except NoRunningCloud:
+        return
+    if is_answering(config, timeout=1.0):
+        print(f"localcloud: a local cloud already runs from {state_dir} at "
+              f"{config['fcEndpoint']}; stop it first, or give this one another --state-dir",
+              file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], client_config: str,
+                  cloud_file: Path, options: CloudOptions) -> None:
+    rows = [("Function Compute", config["fcEndpoint"]),
+            ("  session (HTTP)", config["sessionUrl"]),
+            ("Tablestore", f"{config['otsEndpoint']}  instance {config['otsInstance']}"),
+            ("Log Service", f"{config['slsEndpoint']}  project {config['slsProject']}  "
+                            f"logstore {config['slsLogstore']}"),
+            ("STS", config["stsEndpoint"]),
+            ("Alipay gateway", config["alipayGateway"]),
+            ("Alipay sandbox", config["alipaySandbox"] + "/auth_code"),
+            ("OSS (deploy)", config["ossEndpoint"]),
+            ("ROS (deploy)", config["rosEndpoint"]),
+            ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults")]
+    root = options.resolved().repo_root
+    shown = cloud_file.relative_to(root) if cloud_file.is_relative_to(root) else cloud_file
+    print("\nLocal cloud running (Ctrl-C stops it)\n")
+    for name, value in rows:
+        print(f"  {name:<18} {value}")
+    for runtime, interpreter in runtimes:
+        print(f"  {'Runtime ' + runtime:<18} {interpreter}")
+    print(f"\n  account {config['accountId']}  region {config['region']}")
+    # The secret stays in the file: a terminal is shared, scrolled back and screenshotted.
+    print(f"  root key  {config['accessKeyId']} (secret in {shown})")
+    print(f"  client config written to {client_config}")
+    print(f"  developer config written to {shown}\n", flush=True)
 
 
 def _fault(args: argparse.Namespace) -> int:
-    base = f"http://{args.host}:{args.fc_port}/_localcloud/faults"
-    if args.action == "set":
-        payload: dict[str, object] = {"service": args.service, "kind": args.kind,
-                                      "share": args.share, "seconds": args.seconds}
-        if args.api:
-            payload["api"] = args.api
-        if args.code:
-            payload["code"] = args.code
-        req = urllib.request.Request(base, json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    elif args.action == "clear":
-        req = urllib.request.Request(base + (f"?service={args.service}" if args.service else ""),
-                                     method="DELETE")
-    else:
-        req = urllib.request.Request(base)
-    return _call(req, base)
-
-
-def _call(req: urllib.request.Request, base: str) -> int:
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            print(json.dumps(json.loads(resp.read()), indent=2))
-            return 0
-    except urllib.error.HTTPError as exc:
-        print(exc.read().decode(), file=sys.stderr)
+        fc_endpoint = "" if args.action == "kinds" else \
+            running_cloud(_state_dir(args))["fcEndpoint"]
+        for line in faultcli.run(args, fc_endpoint):
+            print(line)
+    except (NoRunningCloud, faultcli.FaultCommandFailed) as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"cannot reach the local cloud at {base}: {exc}", file=sys.stderr)
-        return 1
+    return 0
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return (Path(args.repo_root) / args.state_dir).resolve()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, formatter_class=HelpFormatter,
+        description="The local cloud: emulators of Function Compute, Tablestore, Log Service, "
+                    "STS, the Alipay gateway, OSS and ROS that the real SDKs talk to. With no "
+                    "command (or `serve`) it starts them; `fault` switches faults of the running "
+                    "cloud.")
+    # Options shared by every command, accepted before or after the command word. On a
+    # subcommand their default is SUPPRESS so a value given before the word is not overwritten;
+    # the help says the default in words instead.
+    common = argparse.ArgumentParser(add_help=False)
+    for p, main in ((parser, True), (common, False)):
+        p.add_argument("--repo-root", default=DEFAULT_REPO_ROOT if main else argparse.SUPPRESS,
+                       help="the repository (template, build/, client-config/ are under it)"
+                       + ("" if main else f" (default: {DEFAULT_REPO_ROOT})"))
+        p.add_argument("--state-dir", default=DEFAULT_STATE_DIR if main else argparse.SUPPRESS,
+                       help="folder of the cloud's state and of the cloud.json it writes, "
+                            "relative to --repo-root"
+                       + ("" if main else f" (default: {DEFAULT_STATE_DIR})"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="start every emulator (the default command)",
+                           description="Start every emulator and keep running until Ctrl-C.",
+                           formatter_class=HelpFormatter, parents=[common])
+    for p, main in ((parser, True), (serve, False)):
+        _add_serve_options(p, main)
+    faultcli.add_parser(sub, HelpFormatter, common)
+    alipaycli.add_parser(sub, HelpFormatter, common)
+    return parser
+
+
+def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
+    def option(*flags: str, default: object, help: str, **kwargs: object) -> None:
+        if main:
+            p.add_argument(*flags, default=default, help=help, **kwargs)  # type: ignore[arg-type]
+        else:
+            shown = "" if default is None or default is False else f" (default: {default})"
+            p.add_argument(*flags, default=argparse.SUPPRESS, help=help + shown,
+                           **kwargs)  # type: ignore[arg-type]
+
+    option("--reset", action="store_true", default=False,
+           help="forget all local state (tables, logs, users, keys) before starting "
+                "(default: keep it)")
+    option("--host", default="127.0.0.1",
+           help="address every service listens on; anything but loopback exposes the root key's "
+                "power to the network")
+    option("--base-port", type=int, default=DEFAULT_BASE_PORT,
+           help="port of Function Compute; the other services take the next ones in the order "
+                + ", ".join(SERVICE_LABELS[s] for s in Ports.services())
+                + " (0: every port ephemeral)")
+    for index, name in enumerate(Ports.services()):
+        label = SERVICE_LABELS[name]
+        option(f"--{name}-port", type=int, default=None, metavar="PORT",
+               help=f"port of {label}, overriding --base-port (default: base port"
+                    + (f" + {index})" if index else ")"))
+    option("--alipay-identity", choices=IDENTITY_MODES, default=None,
+           help="how the Alipay gateway names users to the sandbox app: user_id (at first "
+                "start), both, open_id (default: the mode it had)")
+    option("--template", default="template.yml", help="the ROS template to run")
+    option("--parameters", default="local.parameters.json",
+           help="JSON object overriding template parameters (used if the file exists)")
+    option("--client-config", default="client-config/local.json",
+           help="where to write what a mini program needs (no secrets)")
+    option("--region", default="cn-hangzhou", help="region the cloud claims to be")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localcloud")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--fc-port", type=int, default=DEFAULTS.fc)
-    sub = parser.add_subparsers(dest="command")
-
-    serve = sub.add_parser("serve", help="start every emulator (the default)")
-    for p in (parser, serve):
-        # On `serve`, SUPPRESS keeps a value given before the word from being overwritten.
-        d = (lambda value: value) if p is parser else (lambda value: argparse.SUPPRESS)
-        p.add_argument("--reset", action="store_true", default=d(False),
-                       help="clear all local state first")
-        p.add_argument("--repo-root", default=d("."))
-        p.add_argument("--state-dir", default=d(".local"))
-        p.add_argument("--template", default=d("template.yml"))
-        p.add_argument("--parameters", default=d("local.parameters.json"),
-                       help="JSON object overriding template parameters (optional file)")
-        p.add_argument("--client-config", default=d("client-config/local.json"))
-        p.add_argument("--region", default=d("cn-hangzhou"))
-        p.add_argument("--tablestore-port", type=int, default=d(DEFAULTS.tablestore))
-        p.add_argument("--sls-port", type=int, default=d(DEFAULTS.sls))
-        p.add_argument("--sts-port", type=int, default=d(DEFAULTS.sts))
-        p.add_argument("--alipay-port", type=int, default=d(DEFAULTS.alipay))
-        p.add_argument("--alipay-identity", choices=IDENTITY_MODES, default=d(None),
-                       help="how the Alipay gateway names users to the sandbox app: user_id "
-                            "(at first start), both, open_id; omitted: the mode it had")
-        p.add_argument("--oss-port", type=int, default=d(DEFAULTS.oss))
-        p.add_argument("--ros-port", type=int, default=d(DEFAULTS.ros))
-    serve.add_argument("--host", default=argparse.SUPPRESS)
-    serve.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
-
-    fault = sub.add_parser("fault", help="switch faults of a running local cloud")
-    # Also accepted after `fault` (`fault list --fc-port 9200`); SUPPRESS keeps a value given
-    # before `fault` from being overwritten by this parser's default.
-    fault.add_argument("--host", default=argparse.SUPPRESS)
-    fault.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
-    fault.add_argument("action", choices=["set", "clear", "list"])
-    fault.add_argument("service", nargs="?")
-    fault.add_argument("kind", nargs="?")
-    fault.add_argument("--api")
-    fault.add_argument("--share", type=float, default=1.0)
-    fault.add_argument("--seconds", type=float, default=0.0)
-    fault.add_argument("--code")
-
-    alipay = sub.add_parser("alipay", help="show or switch the Alipay gateway's identity modes")
-    alipay.add_argument("--host", default=argparse.SUPPRESS)
-    alipay.add_argument("--fc-port", type=int, default=argparse.SUPPRESS)
-    alipay.add_argument("action", choices=["identity", "show"])
-    alipay.add_argument("mode", nargs="?", choices=IDENTITY_MODES)
-    alipay.add_argument("--app-id", help="the app to switch (default: the sandbox app)")
-
-    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The tablestore SDK warns at import that its C++ codec is missing; the emulators only use
+    # its pure-Python parts, and the warning would stand above every help and fault output.
+    logging.getLogger("tablestore").setLevel(logging.ERROR)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "fault":
-        if args.action == "set" and not (args.service and args.kind):
-            parser.error("fault set needs SERVICE and KIND")
         return _fault(args)
     if args.command == "alipay":
         if args.action == "identity" and not args.mode:

@@ -25,7 +25,7 @@ from .httpshell import App, HttpRequest, HttpResponse, json_response
 PREFIX = "/_localcloud/"
 
 
-def _known_kinds() -> dict[str, dict[str, str]]:
+def known_fault_kinds() -> dict[str, dict[str, str]]:
     from . import alipay, fc, sls, sts, tablestore
 
     return {"fc": fc.FAULT_KINDS, "tablestore": tablestore.FAULT_KINDS, "sls": sls.FAULT_KINDS,
@@ -71,7 +71,7 @@ class AdminApp:
             return json_response(200, self.snapshot())
         if request.method == "POST":
             fault = Fault.from_dict(_json_object(request.body))
-            kinds = _known_kinds()[fault.service]
+            kinds = known_fault_kinds()[fault.service]
             if fault.kind not in kinds:
                 raise ValueError(f"{fault.service} has no fault kind {fault.kind!r}; "
                                  f"one of {', '.join(sorted(kinds))}")
@@ -115,7 +115,7 @@ class AdminApp:
     def snapshot(self) -> dict[str, Any]:
         return {"faults": [f.to_dict() for f in self._faults.active()],
                 "injected": dict(self._faults.injected),
-                "kinds": _known_kinds()}
+                "kinds": known_fault_kinds()}
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -1,16 +1,23 @@
 """Assembles the local cloud: every emulator on its own loopback port, configured from
 `template.yml`, sharing one account, one credential book, one clock and one fault board.
 
-`make dev` and the pytest fixture both build a `LocalCloud`; only the ports differ (fixed defaults
-for the dev server, 0 = ephemeral for tests).
+`make dev` and the pytest fixture both build a `LocalCloud`; only the ports differ (a base port
+and the next ones for the dev server, 0 = ephemeral for tests).
+
+Two files describe a running cloud:
+- `client-config/local.json`: what a mini program needs to reach it (no secret; safe to hand out);
+- `{state_dir}/cloud.json` (git-ignored): everything a developer's tools need, the root key and
+  the sandbox app's key files included. The CLIs (`fault`, `logs`) and the demo find the running
+  cloud from it, never from a default port.
 """
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +31,69 @@ from .httpshell import HttpServer
 LOCAL_PARAMETERS_FILE = "parameters.json"
 # The template's CodeBucket when the cloud runs the packages in build/ directly (no upload).
 DIRECT_CODE_BUCKET = "local-packages"
+CLOUD_FILE = "cloud.json"  # in the state folder: the running cloud, for the developer's tools
+# What a mini program needs, and nothing else: client-config/ may be given to anyone.
 CLIENT_CONFIG_KEYS = (
     "accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName", "fcEndpoint",
-    "sessionUrl", "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "stsEndpoint",
-    "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
-    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret",
+    "sessionUrl",
 )
+CLOUD_CONFIG_KEYS = CLIENT_CONFIG_KEYS + (
+    "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
+    "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
+    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
+)
+DEFAULT_BASE_PORT = 9100
+# How each service is named to a person, for messages about its port.
+SERVICE_LABELS = {"fc": "Function Compute", "tablestore": "Tablestore", "sls": "Log Service",
+                  "sts": "STS", "alipay": "Alipay gateway", "oss": "OSS", "ros": "ROS"}
 
 
 @dataclass(frozen=True)
 class Ports:
-    fc: int = 9100
-    tablestore: int = 9101
-    sls: int = 9102
-    sts: int = 9103
-    alipay: int = 9104
-    oss: int = 9105
-    ros: int = 9106
+    """One port per service. The field order is the port order: `from_base` gives the first
+    service the base port and each next one the next port, so a service added later (as a new
+    last field) takes the port after the others and no existing port moves."""
+
+    fc: int = DEFAULT_BASE_PORT
+    tablestore: int = DEFAULT_BASE_PORT + 1
+    sls: int = DEFAULT_BASE_PORT + 2
+    sts: int = DEFAULT_BASE_PORT + 3
+    alipay: int = DEFAULT_BASE_PORT + 4
+    oss: int = DEFAULT_BASE_PORT + 5
+    ros: int = DEFAULT_BASE_PORT + 6
 
     @classmethod
     def ephemeral(cls) -> Ports:
-        return cls(0, 0, 0, 0, 0, 0, 0)
+        return cls(**{f.name: 0 for f in fields(cls)})
+
+    @classmethod
+    def from_base(cls, base: int, **chosen: int | None) -> Ports:
+        """base, base+1, ... in field order; a port named in `chosen` (not None) wins. Base 0
+        makes every port not chosen ephemeral."""
+        ports = {f.name: (base + i if base else 0) for i, f in enumerate(fields(cls))}
+        unknown = set(chosen) - set(ports)
+        if unknown:
+            raise ValueError(f"no service {', '.join(sorted(unknown))}")
+        ports.update({name: port for name, port in chosen.items() if port is not None})
+        return cls(**ports)
+
+    @staticmethod
+    def services() -> tuple[str, ...]:
+        return tuple(f.name for f in fields(Ports))
+
+
+class PortUnavailable(Exception):
+    """A service's port could not be bound (another process holds it, or it is not allowed)."""
+
+    def __init__(self, service: str, host: str, port: int, reason: str) -> None:
+        self.service = service
+        self.host = host
+        self.port = port
+        self.reason = reason
+        super().__init__(
+            f"port {port} ({SERVICE_LABELS.get(service, service)}) on {host} {reason}; "
+            f"choose another with --{service}-port PORT, or move every service with "
+            f"--base-port PORT")
 
 
 @dataclass(frozen=True)
@@ -145,21 +194,28 @@ class LocalCloud:
         self.sts = StsEmulator(account=self.account, credentials=self.credentials,
                                clock=self.clock, faults=self.faults, roles=roles)
 
-        ports = opts.ports
+        try:
+            self._start_servers(FunctionComputeEmulator)
+        except BaseException:
+            self.stop()  # no half-started cloud keeps ports or workers
+            raise
+        return self
+
+    def _start_servers(self, emulator: Any) -> None:
+        ports = self.options.ports
         self._serve("tablestore", self.tablestore.app, ports.tablestore)
         self._serve("sls", self.sls.app, ports.sls)
         self._serve("sts", self.sts.app, ports.sts)
         self._serve("alipay", self.alipay.app, ports.alipay)
         # FC last: its workers get the other endpoints in their environment.
-        self.fc = FunctionComputeEmulator(
+        self.fc = emulator(
             template=self.template, account=self.account, credentials=self.credentials,
             clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
-            extra_env=self.function_environment(), region=opts.region)
+            extra_env=self.function_environment(), region=self.options.region)
         admin = AdminApp(self.faults, self.clock, self.alipay)
         self._serve("fc", admin.wrap(self.fc.app), ports.fc, **self.fc.server_options())
         self.fc.endpoint = self.url("fc")
         self._start_deploy_services(ports)
-        return self
 
     def _start_deploy_services(self, ports: Ports) -> None:
         """OSS and ROS: what `make deploy` talks to. Stacks deployed before a restart are
@@ -207,7 +263,16 @@ class LocalCloud:
 
     # -- helpers ----------------------------------------------------------------------------
     def _serve(self, name: str, app: Any, port: int, **server_options: Any) -> None:
-        self._servers[name] = HttpServer(app, self.options.host, port, **server_options).start()
+        try:
+            server = HttpServer(app, self.options.host, port, **server_options)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortUnavailable(name, self.options.host, port, "is already in use") from None
+            if exc.errno in (errno.EACCES, errno.EADDRNOTAVAIL):
+                raise PortUnavailable(name, self.options.host, port,
+                                      f"cannot be bound ({exc.strerror})") from None
+            raise
+        self._servers[name] = server.start()
 
     def _alipay_parameters(self, signing: str) -> dict[str, str]:
         """What the developer would copy from the Alipay console: the app's private key and
@@ -276,11 +341,13 @@ class LocalCloud:
             "ALIPAY_GATEWAY": self.url("alipay") + "/gateway.do",
         }
 
-    def client_config(self) -> dict[str, str]:
+    def cloud_config(self) -> dict[str, str]:
+        """Everything a developer's tools need to reach this cloud ({state_dir}/cloud.json):
+        every endpoint, the resource names, the local root key and the sandbox app's key files."""
         outputs = {k: str(v) for k, v in self.template.outputs.items()}
         service = outputs.get("ServiceName", "")
         session_fn = outputs.get("SessionFunctionName", "")
-        log_project = next((store.project for store in self.template.logstores), "")
+        logstore = next(iter(self.template.logstores), None)
         keys = self.alipay.keys
         root = self.options.repo_root
 
@@ -299,7 +366,8 @@ class LocalCloud:
             "otsEndpoint": self.url("tablestore"),
             "otsInstance": self.tablestore_instance,
             "slsEndpoint": self.url("sls"),
-            "slsProject": log_project,
+            "slsProject": logstore.project if logstore else "",
+            "slsLogstore": logstore.name if logstore else "",
             "stsEndpoint": self.url("sts"),
             "alipayGateway": self.url("alipay") + "/gateway.do",
             "alipaySandbox": self.url("alipay") + "/sandbox",
@@ -308,14 +376,38 @@ class LocalCloud:
             "alipayPublicKeyFile": rel(keys.alipay_public_key_file),
             "accessKeyId": self.account.access_key_id,
             "accessKeySecret": self.account.access_key_secret,
+            "ossEndpoint": self.url("oss"),
+            "rosEndpoint": self.url("ros"),
         }
-        assert tuple(config) == CLIENT_CONFIG_KEYS
+        assert tuple(config) == CLOUD_CONFIG_KEYS
         return config
+
+    def client_config(self) -> dict[str, str]:
+        """What a mini program needs (client-config/local.json): no key, no file path."""
+        config = self.cloud_config()
+        return {key: config[key] for key in CLIENT_CONFIG_KEYS}
 
     @property
     def tablestore_instance(self) -> str:
         return next((t.instance for t in self.template.tables), "localcloud")
 
+    @property
+    def cloud_file(self) -> Path:
+        return self.options.state_dir / CLOUD_FILE
+
     def write_client_config(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.client_config(), indent=2) + "\n")
+        _write_json(path, self.client_config())
+
+    def write_cloud_file(self) -> Path:
+        """{state_dir}/cloud.json, readable by its owner only: it holds the root key."""
+        _write_json(self.cloud_file, self.cloud_config(), private=True)
+        return self.cloud_file
+
+
+def _write_json(path: Path, value: Mapping[str, str], private: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2) + "\n")
+    if private:
+        tmp.chmod(0o600)
+    tmp.replace(path)  # a reader never sees half a file

@@ -70,7 +70,7 @@ def ots(cloud: Any) -> Any:
     import tablestore
     from tablestore.retry import NoRetryPolicy
 
-    config = cloud.client_config()
+    config = cloud.cloud_config()
     return tablestore.OTSClient(config["otsEndpoint"], config["accessKeyId"],
                                 config["accessKeySecret"], config["otsInstance"],
                                 retry_policy=NoRetryPolicy(), logger_name="contract-admin")
@@ -100,7 +100,7 @@ def ots_error(cloud: Any) -> tuple[int, str]:
 
 
 def sts_identity(cloud: Any) -> dict[str, Any]:
-    config = cloud.client_config()
+    config = cloud.cloud_config()
     client = AcsClient(config["accessKeyId"], config["accessKeySecret"], config["region"],
                        auto_retry=False)
     request = GetCallerIdentityRequest()
@@ -121,7 +121,7 @@ def alipay_exchange(cloud: Any) -> dict[str, Any]:
     from alipay import AliPay
     from alipay.utils import AliPayConfig
 
-    config = cloud.client_config()
+    config = cloud.cloud_config()
     keys = cloud.alipay.keys
     request = urllib.request.Request(config["alipaySandbox"] + "/auth_code",
                                      data=json.dumps({"user_id": "2088000000000001"}).encode(),

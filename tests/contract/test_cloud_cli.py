@@ -1,10 +1,12 @@
 """`python -m localcloud` (what `make dev` runs): starts every emulator, writes the client config
-with exactly the documented keys, keeps its state across restarts, `--reset` clears it, and
-Ctrl-C stops it cleanly."""
+(only what a mini program needs) and the developer's cloud.json, keeps its state across restarts,
+`--reset` clears it, Ctrl-C stops it; ports come from one base port or one flag each, a taken
+port is named in one line; the `fault` CLI finds the cloud from its cloud.json."""
 from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,30 +17,38 @@ import requests
 
 from tests.conftest import ROOT, build_packages
 
-KEYS = ["accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName",
-        "fcEndpoint", "sessionUrl", "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject",
-        "stsEndpoint", "alipayGateway", "alipaySandbox", "alipayAppId",
-        "alipayAppPrivateKeyFile", "alipayPublicKeyFile", "accessKeyId", "accessKeySecret"]
-PORT_FLAGS = ["--fc-port", "0", "--tablestore-port", "0", "--sls-port", "0", "--sts-port", "0",
-              "--alipay-port", "0", "--oss-port", "0", "--ros-port", "0"]
+CLIENT_KEYS = ["accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName",
+               "fcEndpoint", "sessionUrl"]
+CLOUD_KEYS = CLIENT_KEYS + [
+    "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
+    "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
+    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint"]
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def _start(state: Path, config: Path, *extra: str) -> subprocess.Popen[str]:
     config.unlink(missing_ok=True)
+    (state / "cloud.json").unlink(missing_ok=True)
+    ports = [] if any(a.startswith("--base-port") for a in extra) else ["--base-port", "0"]
     return subprocess.Popen(
         [sys.executable, "-m", "localcloud", "--state-dir", str(state), "--client-config",
-         str(config), *PORT_FLAGS, *extra],
+         str(config), *ports, *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(config: Path, proc: subprocess.Popen[str]) -> dict[str, str]:
+def _wait_for(state: Path, proc: subprocess.Popen[str]) -> dict[str, str]:
+    """The cloud.json the cloud writes once every service listens (it is written last)."""
+    path = state / "cloud.json"
     deadline = time.time() + 30
-    while not config.exists():
+    while not path.exists():
         assert proc.poll() is None, proc.communicate()
-        assert time.time() < deadline, "the local cloud did not write its client config"
+        assert time.time() < deadline, "the local cloud did not write its cloud.json"
         time.sleep(0.1)
-    time.sleep(0.1)  # written in one go, but let the writer close it
-    return json.loads(config.read_text())
+    return json.loads(path.read_text())
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
@@ -49,43 +59,156 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
+def first_run(tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[Path, dict[str, str], dict[str, str], str]:
     build_packages()
     base = tmp_path_factory.mktemp("cli")
     proc = _start(base / "state", base / "local.json")
-    config = _wait_for(base / "local.json", proc)
-    health = requests.get(config["fcEndpoint"] + "/_localcloud/health", timeout=5).json()
+    cloud = _wait_for(base / "state", proc)
+    client = json.loads((base / "local.json").read_text())
+    health = requests.get(cloud["fcEndpoint"] + "/_localcloud/health", timeout=5).json()
     out = _stop(proc)
     assert health == {"ok": True}
-    return base, config, out
+    return base, client, cloud, out
 
 
-def test_client_config_has_exactly_the_documented_keys(first_run):
-    _, config, _ = first_run
-    assert list(config) == KEYS
-    assert config["sessionUrl"] == (f"{config['fcEndpoint']}/2016-08-15/proxy/"
-                                    f"{config['serviceName']}/{config['sessionFunctionName']}/")
-    assert Path(config["alipayAppPrivateKeyFile"]).exists()
+def test_client_config_holds_only_what_a_mini_program_needs(first_run):
+    _, client, cloud, _ = first_run
+    assert list(client) == CLIENT_KEYS
+    assert client == {key: cloud[key] for key in CLIENT_KEYS}
+    assert client["sessionUrl"] == (f"{client['fcEndpoint']}/2016-08-15/proxy/"
+                                    f"{client['serviceName']}/{client['sessionFunctionName']}/")
 
 
-def test_it_prints_the_endpoints_and_the_root_key_and_stops_on_ctrl_c(first_run):
-    _, config, out = first_run
-    for value in (config["fcEndpoint"], config["otsEndpoint"], config["slsEndpoint"],
-                  config["stsEndpoint"], config["alipayGateway"], config["accessKeyId"],
-                  config["accessKeySecret"]):
+def test_client_config_holds_no_secret(first_run):
+    base, _, cloud, _ = first_run
+    text = (base / "local.json").read_text()
+    private_key = (ROOT / cloud["alipayAppPrivateKeyFile"]).read_text()  # absolute stays so
+    for secret in (cloud["accessKeySecret"], cloud["accessKeyId"],
+                   cloud["alipayAppPrivateKeyFile"], cloud["alipayPublicKeyFile"]):
+        assert secret not in text
+    assert "PRIVATE KEY" not in text and private_key.splitlines()[1] not in text
+    assert not any(word in text.lower() for word in ("secret", "keyfile", "accesskey"))
+
+
+def test_cloud_json_holds_what_the_tools_need_for_its_owner_only(first_run):
+    base, _, cloud, _ = first_run
+    assert list(cloud) == CLOUD_KEYS
+    assert (cloud["slsProject"], cloud["slsLogstore"]) == ("miniapp-todo-logs", "function-logs")
+    assert Path(cloud["alipayAppPrivateKeyFile"]).exists()
+    assert (base / "state" / "cloud.json").stat().st_mode & 0o077 == 0
+
+
+def test_the_banner_shows_endpoints_and_the_key_id_but_not_its_secret(first_run):
+    _, _, cloud, out = first_run
+    for value in (cloud["fcEndpoint"], cloud["otsEndpoint"], cloud["slsEndpoint"],
+                  cloud["stsEndpoint"], cloud["alipayGateway"], cloud["accessKeyId"],
+                  cloud["slsLogstore"]):
         assert value in out
+    assert cloud["accessKeySecret"] not in out
     assert "stopping" in out
 
 
 def test_state_survives_a_restart_and_reset_clears_it(first_run):
-    base, config, _ = first_run
+    base, _, cloud, _ = first_run
     proc = _start(base / "state", base / "local.json")
-    again = _wait_for(base / "local.json", proc)
+    again = _wait_for(base / "state", proc)
     _stop(proc)
     assert (again["accountId"], again["accessKeySecret"], again["alipayAppId"]) == (
-        config["accountId"], config["accessKeySecret"], config["alipayAppId"])
+        cloud["accountId"], cloud["accessKeySecret"], cloud["alipayAppId"])
     proc = _start(base / "state", base / "local.json", "--reset")
-    fresh = _wait_for(base / "local.json", proc)
+    fresh = _wait_for(base / "state", proc)
     _stop(proc)
-    assert fresh["accountId"] != config["accountId"]
-    assert fresh["accessKeySecret"] != config["accessKeySecret"]
+    assert fresh["accountId"] != cloud["accountId"]
+    assert fresh["accessKeySecret"] != cloud["accessKeySecret"]
+
+
+# -- ports ------------------------------------------------------------------------------------------
+def _free_run(count: int) -> int:
+    """A base port with `count` free ports from it (checked by binding them)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        held = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no run of free ports found")
+
+
+def test_the_base_port_places_the_seven_services_and_a_flag_moves_one(tmp_path):
+    build_packages()
+    base = _free_run(7)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        sts_port = probe.getsockname()[1]
+    proc = _start(tmp_path / "state", tmp_path / "local.json", "--base-port", str(base),
+                  "--sts-port", str(sts_port))
+    try:
+        cloud = _wait_for(tmp_path / "state", proc)
+    finally:
+        _stop(proc)
+    assert cloud["fcEndpoint"] == f"http://127.0.0.1:{base}"
+    assert cloud["otsEndpoint"] == f"http://127.0.0.1:{base + 1}"
+    assert cloud["slsEndpoint"] == f"http://127.0.0.1:{base + 2}"
+    assert cloud["stsEndpoint"] == f"http://127.0.0.1:{sts_port}"
+    assert cloud["alipayGateway"] == f"http://127.0.0.1:{base + 4}/gateway.do"
+    assert cloud["ossEndpoint"] == f"http://127.0.0.1:{base + 5}"
+    assert cloud["rosEndpoint"] == f"http://127.0.0.1:{base + 6}"
+
+
+def test_a_port_in_use_is_named_in_one_line_with_its_service_and_flag(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = cli("--state-dir", str(tmp_path / "state"), "--client-config",
+                     str(tmp_path / "local.json"), "--base-port", "0", "--sls-port", str(port))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(port) in lines[0] and "Log Service" in lines[0] and "--sls-port" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+# -- the fault CLI follows the cloud ---------------------------------------------------------------
+def test_the_fault_cli_follows_a_cloud_on_other_ports_and_prints_only_what_changed(tmp_path):
+    build_packages()
+    state = tmp_path / "state"
+    proc = _start(state, tmp_path / "local.json")
+    try:
+        cloud = _wait_for(state, proc)
+        board = cloud["fcEndpoint"] + "/_localcloud/faults"
+        put = cli("--state-dir", str(state), "fault", "set", "tablestore", "server_busy",
+                  "--api", "PutRow", "--share", "0.5")
+        assert put.returncode == 0, put.stderr
+        assert put.stdout.strip() == \
+            "fault set: tablestore server_busy --api PutRow --share 0.5"
+        assert requests.get(board, timeout=5).json()["faults"] == [
+            {"service": "tablestore", "kind": "server_busy", "api": "PutRow", "share": 0.5,
+             "seconds": 0.0, "code": None}]
+        listed = cli("fault", "list", "--state-dir", str(state))
+        assert listed.stdout.strip() == \
+            "fault on: tablestore server_busy --api PutRow --share 0.5"
+        cleared = cli("fault", "clear", "--state-dir", str(state))
+        assert cleared.stdout.strip() == \
+            "fault cleared: tablestore server_busy --api PutRow --share 0.5"
+        assert requests.get(board, timeout=5).json()["faults"] == []
+        second = cli("--state-dir", str(state), "--base-port", "0")
+        assert second.returncode == 2 and "already runs" in second.stderr
+    finally:
+        _stop(proc)
+    gone = cli("--state-dir", str(state), "fault", "list")
+    assert gone.returncode == 1
+    assert "does not answer" in gone.stderr and "Traceback" not in gone.stderr

@@ -14,7 +14,7 @@ from .support import Snapshot, take_snapshot
 
 @pytest.fixture(scope="session")
 def config(local_cloud: Any) -> dict[str, str]:
-    return local_cloud.client_config()
+    return local_cloud.cloud_config()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ def ots_client(cloud: Any) -> Any:
     import tablestore
     from tablestore.retry import NoRetryPolicy
 
-    config = cloud.client_config()
+    config = cloud.cloud_config()
     return tablestore.OTSClient(config["otsEndpoint"], config["accessKeyId"],
                                 config["accessKeySecret"], config["otsInstance"],
                                 retry_policy=NoRetryPolicy(), logger_name="e2e-snapshot")

@@ -12,7 +12,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,9 +31,10 @@ def set_identity(cloud: Any, mode: str) -> dict[str, Any]:
 
 
 def cli(cloud: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    port = str(urlsplit(cloud.url("fc")).port)
-    return subprocess.run([sys.executable, "-m", "localcloud", "alipay", *args, "--fc-port", port],
-                          capture_output=True, text=True, timeout=60)
+    """The CLI, finding this cloud from the cloud.json in its state folder."""
+    return subprocess.run([sys.executable, "-m", "localcloud", "alipay", *args, "--state-dir",
+                           str(cloud.options.state_dir)], capture_output=True, text=True,
+                          timeout=60)
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ def test_of_10_concurrent_logins_with_one_auth_code_exactly_one_succeeds(minipro
 
 
 def test_concurrent_adds_never_exceed_the_per_user_quota(quota_cloud):
-    app = MiniProgram(quota_cloud.client_config())
+    app = MiniProgram(quota_cloud.cloud_config())
     session = app.login()
     first = _ok(app.db(session, "add", v=2, text="already here"))
     assert app.db(session, "put", obj={"id": "old row", "done": False}) == {"data": None}
@@ -134,7 +134,7 @@ def test_concurrent_adds_never_exceed_the_per_user_quota(quota_cloud):
 def test_concurrent_retries_of_one_add_create_one_todo(quota_cloud):
     """Eight copies of the same add (one idempotencyKey) at once, for a user with room for QUOTA
     items: one todo, and every copy answers it."""
-    app = MiniProgram(quota_cloud.client_config())
+    app = MiniProgram(quota_cloud.cloud_config())
     session: Session = app.login()
     throttles = Throttles()
 

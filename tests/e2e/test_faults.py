@@ -52,7 +52,7 @@ def _ok(answer: Any) -> Any:
 
 
 def _session_decl(cloud: Any) -> Any:
-    config = cloud.client_config()
+    config = cloud.cloud_config()
     service = cloud.template.service(config["serviceName"])
     return service.function(config["sessionFunctionName"])
 

@@ -39,7 +39,7 @@ def limited_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def phone(limited_cloud: Any) -> Callable[..., MiniProgram]:
-    config = limited_cloud.client_config()
+    config = limited_cloud.cloud_config()
     return lambda user_id=None: MiniProgram(config, user_id)
 
 

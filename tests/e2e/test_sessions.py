@@ -37,7 +37,7 @@ def short_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def app(short_cloud) -> MiniProgram:
-    app = MiniProgram(short_cloud.client_config())
+    app = MiniProgram(short_cloud.cloud_config())
     app.db(app.login(), "list", v=2)  # warm both functions before anything is timed
     return app
 

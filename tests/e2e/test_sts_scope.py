@@ -161,7 +161,7 @@ def own_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def test_expired_credentials_are_refused_and_a_refresh_replaces_them(own_cloud):
-    app = MiniProgram(own_cloud.client_config())
+    app = MiniProgram(own_cloud.cloud_config())
     session = app.login()
     event = json.dumps({"sid": session.session_id, "op": "list", "v": 2})
     assert json.loads(invoke_raw(app, session.sts, event))["data"]["items"] == []
