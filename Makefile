@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint demo package lock deploy reliability soak clean client-config
+.PHONY: dev test lint demo logs package lock deploy reliability soak clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(STAMP)
 
 demo: $(STAMP) package
 	$(PY) scripts/demo.py
+
+logs: $(STAMP)
+	$(PY) -m localcloud logs $(ARGS)
 
 # Per-function packages for FC's python3.10 (build/<fn>/ and build/<fn>.zip), from the locks.
 package: $(STAMP)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # typeshed's names for the WSGI signature (wsgiref.types is 3
 
 from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
+from miniapp.domain.json_body import BodyHead
 from miniapp.domain.limits import MAX_BODY_BYTES
 from miniapp.services.failures import report_bug, report_misconfiguration
 from miniapp.services.session_app import HttpAnswer, SessionApp
@@ -67,8 +68,9 @@ def _handle(ctx: FcContext, environ: WSGIEnvironment,
 
 
 def _read_body(environ: WSGIEnvironment) -> bytes:
-    """At most one byte over the limit: enough for the app to answer PayloadTooLarge without
-    reading a huge body into memory."""
+    """At most one byte over the limit is kept: enough for the app to answer PayloadTooLarge
+    without holding a huge body in memory. The refusal still says the body's real size: the
+    declared Content-Length, or, without one, the bytes counted while draining the rest."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
@@ -77,4 +79,12 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
     except ValueError:
         length = -1
     want = MAX_BODY_BYTES + 1 if length < 0 else min(length, MAX_BODY_BYTES + 1)
-    return stream.read(want) if want else b""
+    head = stream.read(want) if want else b""
+    if len(head) <= MAX_BODY_BYTES:
+        return head
+    if length >= 0:
+        return BodyHead(head, length)
+    size = len(head)
+    while chunk := stream.read(MAX_BODY_BYTES):  # FC bounds a body (6 MB) before we run
+        size += len(chunk)
+    return BodyHead(head, size)

@@ -5,6 +5,7 @@ its logs. `python -m localcloud --help` (and `COMMAND --help`) says every option
     python -m localcloud fault set tablestore server_busy [--api PutRow] [--share 0.5]
     python -m localcloud fault clear [SERVICE] | fault list | fault kinds
     python -m localcloud alipay identity user_id|both|open_id [--app-id A] | alipay show
+    python -m localcloud logs [--follow] [--since MINUTES] [QUERY]
 
 The commands other than `serve` find the running cloud from `{state-dir}/cloud.json`.
 """
@@ -17,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import alipaycli, faultcli
+from . import alipaycli, faultcli, logcli
 from .alipay.apps import IDENTITY_MODES
 from .cloud import (
     DEFAULT_BASE_PORT,
@@ -56,6 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
                                                  for name in Ports.services()}),
         region=args.region,
         alipay_identity=args.alipay_identity,
+        reload=not args.no_reload,
     )
     state_dir = options.resolved().state_dir
     if args.reset:
@@ -63,7 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         _refuse_a_second_cloud(state_dir)
     try:
-        cloud = LocalCloud(options).start()
+        cloud = LocalCloud(options, report=lambda line: print(line, flush=True)).start()
     except PortUnavailable as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 2
@@ -72,9 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     config_path = options.resolved().repo_root / args.client_config
     cloud.write_client_config(config_path)
-    cloud_file = cloud.write_cloud_file()
+    cloud_file = cloud.cloud_file
     runtimes = [(runtime, python.describe()) for runtime, python in cloud.fc.interpreters.items()]
     _print_banner(cloud.cloud_config(), runtimes, args.client_config, cloud_file, options)
+    # One line per invocation, as it finishes: what `make dev` shows while you click around.
+    cloud.fc.invocations.subscribe(lambda invocation: print(invocation.line(), flush=True))
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -122,7 +126,9 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
     # The secret stays in the file: a terminal is shared, scrolled back and screenshotted.
     print(f"  root key  {config['accessKeyId']} (secret in {shown})")
     print(f"  client config written to {client_config}")
-    print(f"  developer config written to {shown}\n", flush=True)
+    print(f"  developer config written to {shown}")
+    print("  logs: make logs, or python -m localcloud logs --follow [QUERY]\n")
+    print("  invocations (time, function, op, outcome, latency, cold/warm):", flush=True)
 
 
 def _fault(args: argparse.Namespace) -> int:
@@ -137,6 +143,17 @@ def _fault(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logs(args: argparse.Namespace) -> int:
+    try:
+        logcli.run(args, running_cloud(_state_dir(args)))
+    except (NoRunningCloud, logcli.LogsFailed) as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _state_dir(args: argparse.Namespace) -> Path:
     return (Path(args.repo_root) / args.state_dir).resolve()
 
@@ -147,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The local cloud: emulators of Function Compute, Tablestore, Log Service, "
                     "STS, the Alipay gateway, OSS and ROS that the real SDKs talk to. With no "
                     "command (or `serve`) it starts them; `fault` switches faults of the running "
-                    "cloud.")
+                    "cloud, `logs` prints its logstore's records.")
     # Options shared by every command, accepted before or after the command word. On a
     # subcommand their default is SUPPRESS so a value given before the word is not overwritten;
     # the help says the default in words instead.
@@ -168,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_serve_options(p, main)
     faultcli.add_parser(sub, HelpFormatter, common)
     alipaycli.add_parser(sub, HelpFormatter, common)
+    logcli.add_parser(sub, HelpFormatter, common)
     return parser
 
 
@@ -198,6 +216,9 @@ def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
     option("--alipay-identity", choices=IDENTITY_MODES, default=None,
            help="how the Alipay gateway names users to the sandbox app: user_id (at first "
                 "start), both, open_id (default: the mode it had)")
+    option("--no-reload", action="store_true", default=False,
+           help="do not watch functions/ and shared/ (default: on an edit, rebuild the packages "
+                "and recycle the instances)")
     option("--template", default="template.yml", help="the ROS template to run")
     option("--parameters", default="local.parameters.json",
            help="JSON object overriding template parameters (used if the file exists)")
@@ -215,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "fault":
         return _fault(args)
+    if args.command == "logs":
+        return _logs(args)
     if args.command == "alipay":
-        if args.action == "identity" and not args.mode:
-            parser.error(f"alipay identity needs a MODE: {', '.join(IDENTITY_MODES)}")
         return _alipay(args)
     return _serve(args)
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from .clock import Clock, ShiftableClock
 from .credentials import CredentialBook
 from .faults import FaultBoard
 from .httpshell import HttpServer
+from .reload import CodeWatcher
+
+log = logging.getLogger("localcloud")
 
 LOCAL_PARAMETERS_FILE = "parameters.json"
 # The template's CodeBucket when the cloud runs the packages in build/ directly (no upload).
@@ -108,6 +112,9 @@ class CloudOptions:
     parameters: Mapping[str, str] = field(default_factory=dict)  # win over the file's values
     # The sandbox app's identity mode at start (user_id, both, open_id); None keeps the one it had.
     alipay_identity: str | None = None
+    # Rebuild and recycle on a source edit (`make dev`); tests that need it turn it on.
+    reload: bool = False
+    reload_every: float = 1.0
 
     def resolved(self) -> CloudOptions:
         root = self.repo_root.resolve()
@@ -144,12 +151,15 @@ def _local_secret_parameters(state_dir: Path) -> dict[str, str]:
 
 class LocalCloud:
     def __init__(self, options: CloudOptions, *, clock: Clock | None = None,
-                 faults: FaultBoard | None = None) -> None:
+                 faults: FaultBoard | None = None,
+                 report: Callable[[str], None] | None = None) -> None:
         self.options = options.resolved()
         self.clock = clock or ShiftableClock()
         self.faults = faults or FaultBoard()
+        self.report = report or log.info  # one-line news for the developer (reloads)
         self._servers: dict[str, HttpServer] = {}
         self.fc: Any = None
+        self.watcher: CodeWatcher | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -199,6 +209,10 @@ class LocalCloud:
         except BaseException:
             self.stop()  # no half-started cloud keeps ports or workers
             raise
+        if opts.reload:
+            self.watcher = CodeWatcher(opts.repo_root, self.fc.recycle, self.report,
+                                       opts.reload_every).start()
+        self.write_cloud_file()  # last: its presence says every service listens
         return self
 
     def _start_servers(self, emulator: Any) -> None:
@@ -248,6 +262,9 @@ class LocalCloud:
         self._serve("ros", self.ros.app, ports.ros)
 
     def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
         for server in self._servers.values():
             server.stop()
         self._servers.clear()

@@ -54,9 +54,10 @@ def admin(cloud: Any, method: str, body: Any = None, query: str = "",
         return err.code, json.loads(err.read())
 
 
-def cli(cloud: Any, *args: str, port_first: bool = False) -> subprocess.CompletedProcess[str]:
-    port = ["--fc-port", str(urlsplit(cloud.url("fc")).port)]
-    argv = [*port, *args] if port_first else [*args, *port]
+def cli(cloud: Any, *args: str, state_first: bool = False) -> subprocess.CompletedProcess[str]:
+    """The fault CLI, finding this cloud from the cloud.json in its state folder."""
+    state = ["--state-dir", str(cloud.options.state_dir)]
+    argv = [*state, *args] if state_first else [*args, *state]
     return subprocess.run([sys.executable, "-m", "localcloud", *argv], capture_output=True,
                           text=True, timeout=60)
 
@@ -202,12 +203,12 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     start = dict(cloud.faults.injected)
     done = cli(cloud, "fault", "set", "tablestore", "server_busy", "--api", "GetRow")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["faults"][0]["kind"] == "server_busy"
+    assert done.stdout == "fault set: tablestore server_busy --api GetRow\n"
     assert ots_error(cloud) == (503, "OTSServerBusy")
 
-    # The port may also come first; --code reaches the wire.
+    # The state folder may also come first; --code reaches the wire.
     done = cli(cloud, "fault", "set", "alipay", "error_response", "--api", OAUTH,
-               "--code", "isp.unknow-error", port_first=True)
+               "--code", "isp.unknow-error", state_first=True)
     assert done.returncode == 0, done.stderr
     with pytest.raises(AliPayException) as info:
         alipay_exchange(cloud)
@@ -215,18 +216,20 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
 
     done = cli(cloud, "fault", "set", "sls", "unreachable", "--share", "0.5")
     assert done.returncode == 0, done.stderr
-    listed = json.loads(cli(cloud, "fault", "list").stdout)
-    assert {(f["service"], f["kind"], f["api"], f["share"]) for f in listed["faults"]} == {
-        ("tablestore", "server_busy", "GetRow", 1.0), ("alipay", "error_response", OAUTH, 1.0),
-        ("sls", "unreachable", None, 0.5)}
-    assert listed["injected"]["tablestore:server_busy"] >= 1
+    listed = cli(cloud, "fault", "list").stdout.splitlines()
+    assert set(listed[:3]) == {
+        "fault on: tablestore server_busy --api GetRow",
+        f"fault on: alipay error_response --api {OAUTH} --code isp.unknow-error",
+        "fault on: sls unreachable --share 0.5"}
+    assert listed[3].startswith("injected since start: ") and "tablestore:server_busy" in listed[3]
 
-    assert cli(cloud, "fault", "clear", "tablestore").returncode == 0
+    done = cli(cloud, "fault", "clear", "tablestore")
+    assert done.stdout == "fault cleared: tablestore server_busy --api GetRow\n"
     assert ots_get(cloud) is None
     with pytest.raises(AliPayException):  # clearing one service leaves the others' faults on
         alipay_exchange(cloud)
-    assert cli(cloud, "fault", "clear").returncode == 0
-    assert json.loads(cli(cloud, "fault", "list").stdout)["faults"] == []
+    assert cli(cloud, "fault", "clear").stdout.count("fault cleared: ") == 2
+    assert cli(cloud, "fault", "list").stdout.startswith("no fault is set\n")
     assert alipay_exchange(cloud)["user_id"] == "2088000000000001"
     now = cloud.faults.injected
     hits = {key: now[key] - start.get(key, 0) for key in ("tablestore:server_busy",
@@ -275,18 +278,19 @@ def test_the_admin_endpoint_refuses_a_body_that_is_not_json_and_an_unknown_servi
 
 def test_the_cli_refuses_what_does_not_exist_and_says_why(cloud):
     done = cli(cloud, "fault", "set", "mq", "down")
-    assert done.returncode == 1 and "unknown service 'mq'" in done.stderr
+    assert done.returncode == 2 and "invalid choice: 'mq'" in done.stderr
     done = cli(cloud, "fault", "set", "tablestore", "explode")
     assert done.returncode == 1
     assert "tablestore has no fault kind 'explode'" in done.stderr and "server_busy" in done.stderr
     done = cli(cloud, "fault", "clear", "mq")
-    assert done.returncode == 1 and "unknown service 'mq'" in done.stderr
+    assert done.returncode == 2 and "invalid choice: 'mq'" in done.stderr
     done = cli(cloud, "fault", "set", "tablestore")
-    assert done.returncode == 2 and "needs SERVICE and KIND" in done.stderr
+    assert done.returncode == 2 and "required: KIND" in done.stderr
     assert cloud.faults.active() == []
 
 
-def test_the_cli_says_when_no_cloud_listens(cloud):
-    done = subprocess.run([sys.executable, "-m", "localcloud", "fault", "list", "--fc-port", "1"],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and "cannot reach the local cloud" in done.stderr
+def test_the_cli_says_when_no_cloud_has_run(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "localcloud", "--state-dir", str(tmp_path),
+                           "fault", "list"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "no local cloud has run" in done.stderr
+    assert "Traceback" not in done.stderr

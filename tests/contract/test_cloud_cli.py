@@ -41,10 +41,11 @@ def _start(state: Path, config: Path, *extra: str) -> subprocess.Popen[str]:
 
 
 def _wait_for(state: Path, proc: subprocess.Popen[str]) -> dict[str, str]:
-    """The cloud.json the cloud writes once every service listens (it is written last)."""
+    """The cloud.json the cloud writes once every service listens (the CLI then writes the
+    client config beside its state folder, which the tests put in the same folder)."""
     path = state / "cloud.json"
     deadline = time.time() + 30
-    while not path.exists():
+    while not (path.exists() and (state.parent / "local.json").exists()):
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline, "the local cloud did not write its cloud.json"
         time.sleep(0.1)

@@ -141,3 +141,11 @@ def test_a_misconfigured_session_function_answers_500_and_logs_the_variables(
 def test_a_misconfigured_db_function_answers_an_internal_result(monkeypatch) -> None:
     monkeypatch.setattr(DB, "APPS", AppCache("db", lambda s, c: None, environ={}))
     assert json.loads(DB.handler(b"{}", fc_context()))["error"]["code"] == "Internal"
+
+
+@pytest.mark.parametrize("content_length", [True, False])
+def test_a_too_large_body_is_refused_with_its_real_size(world: World, content_length: bool) -> None:
+    status, _, answer = call_wsgi(b'{"authCode": "' + b"a" * 70_000 + b'"}',
+                                  content_length=content_length)
+    assert status.startswith("413")
+    assert answer["error"]["message"] == "body is 70016 bytes; the limit is 65536"

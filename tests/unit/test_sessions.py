@@ -232,9 +232,10 @@ def test_the_ip_limit_is_checked_before_alipay_is_called(kit) -> None:
     for _ in range(5):
         open_for(kit, user=f"2088{_}")
     code = kit.identity.mint(BOB)
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited) as caught:
         kit.login.open_session(code, IP)
     assert kit.identity.calls["exchange_auth_code"] == 5
+    assert "from this IP address" in str(caught.value.message)
 
 
 def test_the_user_limit_counts_logins_of_one_user_from_any_ip(kit) -> None:
@@ -243,6 +244,7 @@ def test_the_user_limit_counts_logins_of_one_user_from_any_ip(kit) -> None:
     with pytest.raises(RateLimited) as caught:
         open_for(kit, ip="198.51.100.9")
     assert caught.value.retry_after >= 1
+    assert "for this user" in str(caught.value.message)
     assert len(kit.store.rows) == 3 and len(kit.issuer.issued) == 3
 
 

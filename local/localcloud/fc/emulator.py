@@ -25,6 +25,7 @@ from . import errors, protocol
 from .context import CredentialIssuer
 from .errors import FcApiError
 from .interpreters import Interpreter
+from .invocations import InvocationLog
 from .invoker import Invoker, LogSink, Outcome
 from .signing import authenticate
 from .triggers import PROXY_PREFIX, parse_target, wsgi_environ, wsgi_response
@@ -102,6 +103,15 @@ class FunctionComputeEmulator:
         """Every module file the function's running instances have imported (what its package
         must contain, and all it needs to: tests/package), and their sys.path entries."""
         return self._invoker.loaded_modules(service, function)
+
+    @property
+    def invocations(self) -> "InvocationLog":
+        """Recent invocations of every function, for the console and the terminal."""
+        return self._invoker.invocations
+
+    def recycle(self) -> None:
+        """Retire every instance; the next invocation of each function starts cold."""
+        self._invoker.recycle()
 
     def close(self) -> None:
         """Stop every function instance."""

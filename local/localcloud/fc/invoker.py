@@ -17,6 +17,7 @@ from ..template import FunctionDecl, ServiceDecl, Template
 from . import errors, protocol
 from .context import CredentialIssuer, RoleCredentialCache, context_dict, instance_environment
 from .interpreters import Interpreter, find_python
+from .invocations import Invocation, InvocationLog, op_of, outcome_of
 from .workers import FunctionPool, Instance, InstanceFailed, Reaper, Throttled
 
 log = logging.getLogger("localcloud.fc")
@@ -56,7 +57,8 @@ class _InitFailed(Exception):
 class Invoker:
     def __init__(self, *, template: Template, account: Account, clock: Clock,
                  issuer: CredentialIssuer, log_sink: LogSink | None,
-                 extra_env: Mapping[str, str], region: str) -> None:
+                 extra_env: Mapping[str, str], region: str,
+                 invocations: InvocationLog | None = None) -> None:
         # Found now, not at the first call: a runtime the local cloud cannot run faithfully
         # stops it at start (interpreters.NoMatchingPython), with the fix in the message.
         self.interpreters: dict[str, Interpreter] = {
@@ -65,6 +67,7 @@ class Invoker:
         for runtime, interpreter in self.interpreters.items():
             log.info("functions with Runtime %s run on %s", runtime, interpreter.describe())
         self._template = template
+        self.invocations = invocations or InvocationLog()
         self._account = account
         self._clock = clock
         self._credentials = RoleCredentialCache(issuer, clock)
@@ -109,6 +112,14 @@ class Invoker:
             path.update(answer.get("path", []))
         return files, path
 
+    def recycle(self) -> None:
+        """Retire every function's instances: the next invocation of each is a cold start
+        (on rebuilt code, after a reload). Requests running now finish on their instance."""
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.retire()
+
     def close(self) -> None:
         self._reaper.stop()
         with self._lock:
@@ -142,16 +153,19 @@ class Invoker:
                 init_log = self._initialize(instance, function, context)
 
         pool = self.pool(service, function)
+        seen = (message, True)  # what the invocation line reports: the request, cold or warm
         try:
-            instance, _ = pool.acquire(initialize)
+            instance, cold = pool.acquire(initialize)
         except _InitFailed as failed:
             return self._finish(service, function, qualifier, Outcome(
                 request_id, failed.error, log=failed.log_text,
-                duration_ms=(time.monotonic() - started) * 1000))
+                duration_ms=(time.monotonic() - started) * 1000), seen)
         except InstanceFailed as failed:
             return self._finish(service, function, qualifier, Outcome(
                 request_id, {"errorMessage": failed.reason}, log=_framed("Invoke", request_id,
-                                                                          failed.reason + "\n")))
+                                                                          failed.reason + "\n"),
+                duration_ms=(time.monotonic() - started) * 1000), seen)
+        seen = (message, cold)
         try:
             answer = instance.call({**message, "context": context}, timeout=function.timeout)
         except InstanceFailed as failed:
@@ -169,7 +183,7 @@ class Invoker:
         finally:
             pool.release(instance)
         return self._finish(service, function, qualifier, replace(
-            outcome, duration_ms=(time.monotonic() - started) * 1000))
+            outcome, duration_ms=(time.monotonic() - started) * 1000), seen)
 
     # -- internals ---------------------------------------------------------------------------
     def _start(self, service: ServiceDecl, function: FunctionDecl, instance_id: str) -> Instance:
@@ -204,7 +218,15 @@ class Invoker:
         return text
 
     def _finish(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
-                outcome: Outcome) -> Outcome:
+                outcome: Outcome, seen: tuple[dict[str, Any], bool]) -> Outcome:
+        message, cold = seen
+        event = protocol.decode_bytes(message.get("event") or "") \
+            if message.get("op") == "invoke" else b""
+        self.invocations.add(Invocation(
+            time=time.time(), service=service.name, function=function.name,
+            request_id=outcome.request_id, op=op_of(message, event),
+            outcome=outcome_of(outcome.error, outcome.body, outcome.status),
+            latency_ms=outcome.duration_ms, cold=cold))
         for line in outcome.log.splitlines():
             function_log.info("%s/%s %s", service.name, function.name, line)
         if self._log_sink is not None and service.log_project and service.log_store:

@@ -230,6 +230,21 @@ class FunctionPool:
         with self._lock:
             instance.inflight -= 1
             instance.last_used = self._clock.now()
+            done = self._closed and instance.inflight == 0 and instance in self._instances
+            if done:  # a retired pool stops each instance once its last request is answered
+                self._instances.remove(instance)
+        if done:
+            instance.stop()
+
+    def retire(self) -> None:
+        """Take no new request; stop idle instances now and busy ones when they finish (the
+        code changed: new requests go to a new pool, cold, on the new code)."""
+        with self._lock:
+            self._closed = True
+            idle = [i for i in self._instances if i.inflight == 0]
+            self._instances = [i for i in self._instances if i.inflight > 0]
+        for instance in idle:
+            instance.stop()
 
     def reap(self) -> None:
         """Drop dead instances; stop idle ones and those whose role credentials ran out."""

@@ -30,12 +30,25 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+class BodyHead(bytes):
+    """The first bytes of a body too large to read whole, with the body's real size: enough to
+    refuse it, and to say truly how large it was."""
+
+    size: int
+
+    def __new__(cls, head: bytes, size: int) -> "BodyHead":
+        value = super().__new__(cls, head)
+        value.size = size
+        return value
+
+
 def parse_json_object(raw: bytes | bytearray | str) -> dict[str, Any]:
     """The body as a dict, or PayloadTooLarge / InvalidRequest. Nothing else escapes."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    size = raw.size if isinstance(raw, BodyHead) else len(raw)
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body is {size} bytes; the limit is {MAX_BODY_BYTES}")
     if not raw.strip():
         raise InvalidRequest("body is empty; a JSON object is required")
     try:

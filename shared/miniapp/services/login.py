@@ -28,7 +28,7 @@ from ..crypto import TokenCipher, UserHasher
 from ..domain.access import DbFunctionRef, client_policy, role_session_name
 from ..domain.records import StsCredentials
 from ..domain.session_id import new_session_id, session_key
-from ..errors import UpstreamUnavailable
+from ..errors import RateLimited, UpstreamUnavailable
 from ..ports import CredentialIssuer, IdentityProvider, RateLimiter
 from .identity import Identities
 from .sessions import Sessions
@@ -84,12 +84,13 @@ class Login:
         """`on_identified` learns the user as soon as Alipay names it, so a login that fails
         after that point can still be audited against the user."""
         limits = self._limits
-        self._limiter.hit(f"ip:{client_ip or 'unknown'}", limits.per_ip, limits.window_seconds)
+        self._hit(f"ip:{client_ip or 'unknown'}", limits.per_ip, limits.window_seconds,
+                  "from this IP address")
         grant = self._identity.exchange_auth_code(auth_code)
         user_id = self._identities.resolve(grant.user_id, grant.open_id)
         on_identified(user_id)
-        self._limiter.hit(f"user:{self._hasher(user_id)}", limits.per_user,
-                          limits.window_seconds)
+        self._hit(f"user:{self._hasher(user_id)}", limits.per_user, limits.window_seconds,
+                  "for this user")
         credentials = self._issue(user_id)
         session_id = self._new_session_id()
         key = session_key(session_id)
@@ -115,6 +116,16 @@ class Login:
         twice is not an error: the client's goal, no live session, is met)."""
         record = self._sessions.end(session_id)
         return None if record is None else record.user_id
+
+    def _hit(self, bucket: str, capacity: int, window_seconds: int, whose: str) -> None:
+        """Count one login in `bucket`; the refusal says which limit was hit, so a developer
+        (and a user behind a shared address) can tell an IP limit from a user limit."""
+        try:
+            self._limiter.hit(bucket, capacity, window_seconds)
+        except RateLimited as exc:
+            raise RateLimited(exc.retry_after,
+                              f"too many logins {whose} (at most {capacity} per "
+                              f"{window_seconds} s); retry after {exc.retry_after} s") from None
 
     def _issue(self, user_id: str) -> StsCredentials:
         return self._issuer.issue(role_session_name(self._hasher(user_id)), self._policy,
