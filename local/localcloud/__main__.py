@@ -114,7 +114,8 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
             ("Alipay sandbox", config["alipaySandbox"] + "/auth_code"),
             ("OSS (deploy)", config["ossEndpoint"]),
             ("ROS (deploy)", config["rosEndpoint"]),
-            ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults")]
+            ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults"),
+            ("Console", config["consoleUrl"])]
     root = options.resolved().repo_root
     shown = cloud_file.relative_to(root) if cloud_file.is_relative_to(root) else cloud_file
     print("\nLocal cloud running (Ctrl-C stops it)\n")

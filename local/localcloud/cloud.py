@@ -25,6 +25,7 @@ from typing import Any
 from .account import Account, load_or_create_account
 from .admin import AdminApp
 from .clock import Clock, ShiftableClock
+from .console import CONSOLE_PATH, ConsoleApp
 from .credentials import CredentialBook
 from .faults import FaultBoard
 from .httpshell import HttpServer
@@ -45,6 +46,7 @@ CLOUD_CONFIG_KEYS = CLIENT_CONFIG_KEYS + (
     "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
     "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
     "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
+    "consoleUrl",
 )
 DEFAULT_BASE_PORT = 9100
 # How each service is named to a person, for messages about its port.
@@ -167,7 +169,7 @@ class LocalCloud:
         from .fc import FunctionComputeEmulator
         from .sls import LogServiceEmulator
         from .sts import RoleSpec, StsEmulator
-        from .tablestore import TableSpec, TablestoreEmulator
+        from .tablestore import TablestoreEmulator
         from .template import load_template
 
         opts = self.options
@@ -191,14 +193,10 @@ class LocalCloud:
             db_path=state / "tablestore.sqlite3", account=self.account,
             credentials=self.credentials, clock=self.clock, faults=self.faults,
             instance_name=self.tablestore_instance)
-        for table in self.template.tables:
-            self.tablestore.ensure_table(TableSpec(table.name, table.primary_key,
-                                                   table.ttl_seconds, table.max_versions))
         self.sls = LogServiceEmulator(db_path=state / "sls.sqlite3", account=self.account,
                                       credentials=self.credentials, clock=self.clock,
                                       faults=self.faults)
-        for logstore in self.template.logstores:
-            self.sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
+        self.ensure_declared()
         roles = {r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
                  for r in self.template.roles}
         self.sts = StsEmulator(account=self.account, credentials=self.credentials,
@@ -227,7 +225,9 @@ class LocalCloud:
             clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
             extra_env=self.function_environment(), region=self.options.region)
         admin = AdminApp(self.faults, self.clock, self.alipay)
-        self._serve("fc", admin.wrap(self.fc.app), ports.fc, **self.fc.server_options())
+        console = ConsoleApp(self)  # the web console, beside the admin endpoint
+        self._serve("fc", console.wrap(admin.wrap(self.fc.app)), ports.fc,
+                    **self.fc.server_options())
         self.fc.endpoint = self.url("fc")
         self._start_deploy_services(ports)
 
@@ -260,6 +260,17 @@ class LocalCloud:
         self.ros.stacks.restore()
         self._serve("oss", self.oss.app, ports.oss)
         self._serve("ros", self.ros.app, ports.ros)
+
+    def ensure_declared(self) -> None:
+        """Create the tables and logstores the template declares, where missing (at start, and
+        after the console imported or reset the state)."""
+        from .tablestore import TableSpec
+
+        for table in self.template.tables:
+            self.tablestore.ensure_table(TableSpec(table.name, table.primary_key,
+                                                   table.ttl_seconds, table.max_versions))
+        for logstore in self.template.logstores:
+            self.sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
 
     def stop(self) -> None:
         if self.watcher is not None:
@@ -395,6 +406,7 @@ class LocalCloud:
             "accessKeySecret": self.account.access_key_secret,
             "ossEndpoint": self.url("oss"),
             "rosEndpoint": self.url("ros"),
+            "consoleUrl": self.url("fc") + CONSOLE_PATH,
         }
         assert tuple(config) == CLOUD_CONFIG_KEYS
         return config

@@ -41,6 +41,43 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
+    def copy_to(self, path: Path) -> None:
+        """A consistent copy of the whole database in a new file (SQLite's backup API: other
+        requests wait, none sees half a copy)."""
+        target = sqlite3.connect(str(path))
+        try:
+            with self._lock:
+                self._conn.backup(target)
+        finally:
+            target.close()
+
+    def replace_with(self, path: Path, keep: frozenset[str] = frozenset()) -> None:
+        """Make this database's content that of the file at `path` (an earlier `copy_to`),
+        except the tables named in `keep`, whose rows stay as they are."""
+        source = sqlite3.connect(str(path))
+        try:
+            with self._lock:
+                kept = {name: self._conn.execute(f'SELECT * FROM "{name}"').fetchall()
+                        for name in keep}
+                source.backup(self._conn)
+                with self.transaction() as conn:
+                    for name, rows in kept.items():
+                        conn.execute(f'DELETE FROM "{name}"')
+                        for row in rows:
+                            marks = ", ".join("?" * len(row))
+                            conn.execute(f'INSERT INTO "{name}" VALUES ({marks})', tuple(row))
+        finally:
+            source.close()
+
+    def clear(self, keep: frozenset[str] = frozenset()) -> None:
+        """Delete every row of every table but those named in `keep` (their definitions)."""
+        with self.transaction() as conn:
+            names = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            for name in names:
+                if name not in keep:
+                    conn.execute(f'DELETE FROM "{name}"')
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

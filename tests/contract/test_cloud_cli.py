@@ -22,7 +22,8 @@ CLIENT_KEYS = ["accountId", "region", "serviceName", "sessionFunctionName", "dbF
 CLOUD_KEYS = CLIENT_KEYS + [
     "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
     "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
-    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint"]
+    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
+    "consoleUrl"]
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -104,7 +105,7 @@ def test_the_banner_shows_endpoints_and_the_key_id_but_not_its_secret(first_run)
     _, _, cloud, out = first_run
     for value in (cloud["fcEndpoint"], cloud["otsEndpoint"], cloud["slsEndpoint"],
                   cloud["stsEndpoint"], cloud["alipayGateway"], cloud["accessKeyId"],
-                  cloud["slsLogstore"]):
+                  cloud["slsLogstore"], cloud["consoleUrl"]):
         assert value in out
     assert cloud["accessKeySecret"] not in out
     assert "stopping" in out

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from localcloud.miniprogram import MiniProgram, Session
-from tests.conftest import ROOT, build_packages
+from tests.conftest import ROOT, build_packages, warm_up
 from tests.contract.test_cloud_cli import _start, _stop, _wait_for, cli
 
 
@@ -26,28 +26,11 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[s
     proc = _start(base / "state", base / "local.json")
     try:
         config = _wait_for(base / "state", proc)
-        _warm_up(config)
+        warm_up(config)
         yield base / "state", config, proc
     finally:
         if proc.poll() is None:
             _stop(proc)
-
-
-def _warm_up(config: dict[str, str]) -> None:
-    """One login first: on a loaded machine the first cold start of the session function can
-    overrun its 10 s timeout, which is FC's behaviour, not what these tests are about."""
-    for _ in range(3):
-        app = MiniProgram(config)
-        resp = app.post_session({"authCode": app.get_auth_code()})
-        if resp.status_code == 200:
-            break
-    session = Session(resp.json()["sessionId"], resp.json()["sts"])
-    for _ in range(3):
-        try:
-            app.db(session, "list", v=2)
-            return
-        except Exception:  # noqa: BLE001 - the db function's cold start timed out; again
-            continue
 
 
 def _login(config: dict[str, str]) -> tuple[MiniProgram, str, Session]:

@@ -54,9 +54,9 @@ class AlipayEmulator:
         self.certs: AlipayCertificates = ensure_certificates(keys_dir, self.keys, app_id)
         self.app_id = app_id
         self._replies = ReplyWriter(load_private_key(self.keys.alipay_private_key_file))
-        db = Database(db_path, SCHEMA + ";" + APPS_SCHEMA)
+        db = self.database = Database(db_path, SCHEMA + ";" + APPS_SCHEMA)  # public: the console
         migrate(db, app_id)
-        self._auth = AuthorizationServer(db, clock)
+        self._auth = self.authorization = AuthorizationServer(db, clock)
         self.apps = AppRegistry(db)
         self.apps.register(app_id, self.keys.app_public_key_file.read_text(), signing=signing,
                            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",

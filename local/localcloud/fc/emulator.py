@@ -109,6 +109,10 @@ class FunctionComputeEmulator:
         """Recent invocations of every function, for the console and the terminal."""
         return self._invoker.invocations
 
+    def instances(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Live instances per (service, function), for the console."""
+        return self._invoker.instances()
+
     def recycle(self) -> None:
         """Retire every instance; the next invocation of each function starts cold."""
         self._invoker.recycle()

@@ -112,6 +112,12 @@ class Invoker:
             path.update(answer.get("path", []))
         return files, path
 
+    def instances(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """Live instances per (service, function); a function never invoked has none."""
+        with self._lock:
+            pools = dict(self._pools)
+        return {key: pool.describe() for key, pool in pools.items()}
+
     def recycle(self) -> None:
         """Retire every function's instances: the next invocation of each is a cold start
         (on rebuilt code, after a reload). Requests running now finish on their instance."""

@@ -271,6 +271,12 @@ class FunctionPool:
         with self._lock:
             return [i for i in self._instances if i.alive]
 
+    def describe(self) -> list[dict[str, Any]]:
+        """The live instances, for the console: id, requests running, when last used."""
+        with self._lock:
+            return [{"instance": i.instance_id, "inflight": i.inflight, "lastUsed": i.last_used}
+                    for i in self._instances if i.alive]
+
     def pids(self) -> list[int]:
         with self._lock:
             return [i.pid for i in self._instances if i.alive]

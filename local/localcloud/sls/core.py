@@ -100,7 +100,7 @@ class QueryResult:
 
 class LogStorage:
     def __init__(self, db_path: Path | str, clock: Clock) -> None:
-        self._db = Database(db_path, _SCHEMA)
+        self._db = self.database = Database(db_path, _SCHEMA)
         self._clock = clock
 
     def ensure_logstore(self, project: str, logstore: str, ttl_days: int = 30) -> None:

@@ -63,7 +63,7 @@ class LogServiceEmulator:
         self._credentials = credentials
         self._faults = faults
         self._clock = clock
-        self._storage = LogStorage(db_path, clock)
+        self._storage = self.storage = LogStorage(db_path, clock)  # public for the console
 
     # ---- used by the rest of the local cloud ---------------------------------------------------
 

@@ -89,7 +89,7 @@ def _wants_row(read: ReadOptions, key_names: tuple[str, ...], cells: list[Cell])
 
 class Tablestore:
     def __init__(self, db_path: Path | str, clock: Clock) -> None:
-        self._db = Database(db_path, SCHEMA)
+        self._db = self.database = Database(db_path, SCHEMA)
         self._clock = clock
         self.catalog = Catalog(self._db, clock)
 

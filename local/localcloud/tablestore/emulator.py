@@ -20,6 +20,7 @@ from ..clock import Clock
 from ..credentials import CredentialBook
 from ..faults import DropConnection, Fault, FaultBoard
 from ..httpshell import HttpRequest, HttpResponse
+from ..state import Database
 from . import policy
 from .core import Tablestore
 from .http import Caller, api_name, authenticate, error_response, respond
@@ -59,6 +60,12 @@ class TablestoreEmulator:
         self._instances: dict[str, tuple[Tablestore, Protocol]] = {
             instance_name: (self.core, Protocol(self.core))}
         self._lock = threading.Lock()
+
+    @property
+    def database(self) -> Database:
+        """The emulator's SQLite state for the cloud's own instance (the console exports,
+        imports and resets it; a stack's own instances are not part of it)."""
+        return self.core.database
 
     def add_instance(self, name: str) -> None:
         """Serve instance `name` too (a stack's ALIYUN::OTS::Instance); its rows live in

@@ -1,0 +1,60 @@
+// Drives the local console in Chromium (playwright-core with the installed Chromium binary) after
+// a demo run: the demo's todo rows, its log records and its invocations must show, and a fault set
+// from the page must reach the cloud. Run by tests/contract/test_console.py, which starts the cloud
+// and checks afterwards that a login fails. Prints one line per check; exits non-zero on failure.
+//   CONSOLE_URL  the console's address      CHROMIUM  the browser binary
+//   SCREENSHOT   where to save a screenshot of the Invocations page (optional)
+import { chromium } from "playwright-core";
+
+const url = process.env.CONSOLE_URL;
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const WAIT = { timeout: 30000 };
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: FLAGS });
+const errors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on("pageerror", (error) => errors.push(String(error)));
+
+  await page.goto(url + "#overview");
+  await page.locator("#functions").getByText("db", { exact: true }).waitFor(WAIT);
+  console.log("overview: functions listed");
+
+  await page.goto(url + "#data?table=todo_list");
+  await page.locator("#rows").getByText("Write the mini program").waitFor(WAIT);
+  console.log("data: the demo's todo row shows");
+
+  await page.goto(url + "#logs");
+  await page.locator("#logs").getByText("event=login").first().waitFor(WAIT);
+  console.log("logs: the demo's login record shows");
+
+  await page.goto(url + "#invocations");
+  const invocations = page.locator("#invocations");
+  await invocations.getByText("add", { exact: true }).first().waitFor(WAIT);
+  await invocations.getByText("POST /logout", { exact: true }).first().waitFor(WAIT);
+  console.log("invocations: the demo's db add and logout show");
+  if (process.env.SCREENSHOT) {
+    await page.screenshot({ path: process.env.SCREENSHOT });
+    console.log("screenshot saved");
+  }
+
+  // A request id in the logs opens its invocation.
+  await page.goto(url + "#logs?query=" + encodeURIComponent("kind: audit and event: logout"));
+  await page.locator("#logs a").first().click();
+  await page.locator("#invocations tr.highlight").getByText("POST /logout").waitFor(WAIT);
+  console.log("logs: a request id links to its invocation");
+
+  await page.goto(url + "#faults");
+  await page.selectOption("select[name=service]", "alipay");
+  await page.selectOption("select[name=kind]", "down");
+  await page.click("#fault-form button[type=submit]");
+  await page.locator("#faults").getByText("alipay down", { exact: true }).waitFor(WAIT);
+  console.log("faults: alipay down set from the page");
+} finally {
+  await browser.close();
+}
+if (errors.length) {
+  console.error("errors on the page:\n" + errors.join("\n"));
+  process.exit(1);
+}

@@ -1,0 +1,117 @@
+"""The local console in a real browser (Debian's chromium driven by playwright-core, see
+tests/console/console.mjs): after a demo run it shows the demo's todo rows, log records and
+invocations, and a fault set from the page makes the next login fail. Also its JSON calls: no
+secret in any answer, mutations need the console's header, state export/reset/import."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from localcloud.miniprogram import MiniProgram
+from tests.conftest import ROOT, SHARED_CLOUD_PARAMETERS, running_local_cloud, warm_up
+
+CONSOLE_DIR = ROOT / "tests" / "console"
+MUTATE = {"X-Localcloud-Console": "1"}
+
+
+@pytest.fixture(scope="module")
+def demo_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A cloud of its own on which `make demo` ran (the demo finds it from its cloud.json)."""
+    state = tmp_path_factory.mktemp("console-state")
+    with running_local_cloud(state, SHARED_CLOUD_PARAMETERS) as cloud:
+        warm_up(cloud.cloud_config())
+        demo = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--state-dir",
+                               str(state)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "using the running local cloud" in demo.stdout
+        yield cloud
+
+
+def _browser() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "the browser test needs Debian's chromium: apt-get install -y chromium " \
+                  "(.ci/run does it)"
+    return found
+
+
+def _node_modules() -> None:
+    assert shutil.which("node") and shutil.which("npm"), "the browser test needs node and npm"
+    if not (CONSOLE_DIR / "node_modules" / "playwright-core").is_dir():
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=CONSOLE_DIR,
+                       check=True, timeout=300)
+
+
+def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(demo_cloud, tmp_path):
+    chromium = _browser()
+    _node_modules()
+    config = demo_cloud.cloud_config()
+    screenshot = Path(os.environ.get("CONSOLE_SCREENSHOT") or tmp_path / "console.png")
+    result = subprocess.run(
+        ["node", "console.mjs"], cwd=CONSOLE_DIR, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "CONSOLE_URL": config["consoleUrl"], "CHROMIUM": chromium,
+             "SCREENSHOT": str(screenshot)})
+    print(result.stdout, result.stderr)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "faults: alipay down set from the page" in result.stdout
+        assert screenshot.stat().st_size > 10_000
+        assert [(f.service, f.kind) for f in demo_cloud.faults.active()] == [("alipay", "down")]
+        app = MiniProgram(config)
+        resp = app.post_session({"authCode": app.get_auth_code()})
+        assert resp.status_code == 503
+        assert resp.json()["error"]["code"] == "UpstreamUnavailable"
+    finally:
+        demo_cloud.faults.clear()
+
+
+def _api(cloud: Any, method: str, path: str, **kwargs: Any) -> requests.Response:
+    return requests.request(method, cloud.url("fc") + "/_localcloud/api/" + path, timeout=30,
+                            **kwargs)
+
+
+def test_no_console_answer_holds_a_secret(demo_cloud):
+    config = demo_cloud.cloud_config()
+    user = _api(demo_cloud, "GET", "users").json()["users"][0]["userId"]
+    opened = _api(demo_cloud, "POST", f"users/{user}/session", headers=MUTATE).json()
+    assert opened["ok"] and len(opened["sessionHash"]) == 64
+    answers = [opened] + [_api(demo_cloud, "GET", path).json() for path in (
+        "overview", "users", "tables", "tables/session/rows", "tables/todo_list/rows",
+        "logs?limit=100", "invocations")]
+    text = json.dumps(answers)
+    for secret in (config["accessKeySecret"], "SecurityToken", "AccessKeySecret", "PRIVATE KEY"):
+        assert secret not in text
+    sessions = _api(demo_cloud, "GET", "tables/session/rows").json()
+    assert opened["sessionHash"] in [row["key"]["id"] for row in sessions["rows"]]
+    for row in sessions["rows"]:
+        assert row["columns"]["access_token_enc"] == "‹hidden›"
+        assert row["columns"]["refresh_token_enc"] == "‹hidden›"
+
+
+def test_console_calls_that_change_state_need_its_header(demo_cloud):
+    assert _api(demo_cloud, "DELETE", "state").status_code == 403
+    assert _api(demo_cloud, "POST", "users").status_code == 403
+    assert _api(demo_cloud, "GET", "tables").json()["tables"][0]["rows"] > 0
+
+
+def test_state_exports_resets_and_imports(demo_cloud):
+    before = _api(demo_cloud, "GET", "tables/todo_list/rows").json()
+    assert before["total"] >= 1
+    exported = _api(demo_cloud, "GET", "state")
+    assert exported.headers["Content-Type"] == "application/zip"
+    assert _api(demo_cloud, "DELETE", "state", headers=MUTATE).status_code == 200
+    assert _api(demo_cloud, "GET", "tables/todo_list/rows").json()["total"] == 0
+    assert _api(demo_cloud, "GET", "users").json()["users"] == []
+    refused = _api(demo_cloud, "POST", "state", data=b"not a zip", headers=MUTATE)
+    assert refused.status_code == 400 and "not a local cloud state export" in refused.text
+    assert _api(demo_cloud, "POST", "state", data=exported.content, headers=MUTATE).json() == {
+        "imported": ["tablestore", "sls", "alipay"]}
+    after = _api(demo_cloud, "GET", "tables/todo_list/rows").json()
+    assert after["rows"] == before["rows"]
