@@ -80,8 +80,8 @@ def test_the_mini_program_runs_against_the_local_cloud(main_cloud, short_cloud, 
                                                         tmp_path):
     warm(main_cloud)
     warm(short_cloud)
-    main = main_cloud.client_config()
-    short = short_cloud.client_config()
+    main = main_cloud.cloud_config()
+    short = short_cloud.cloud_config()
     env = {
         **os.environ,
         "CLIENT_CONFIG": str(client_config_for(main_cloud, tmp_path / "main")),

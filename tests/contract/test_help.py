@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 LOCALCLOUD_HELPS = [["--help"], ["serve", "--help"], ["fault", "--help"],
                     ["fault", "set", "--help"], ["fault", "clear", "--help"],
                     ["fault", "list", "--help"], ["fault", "kinds", "--help"]]
-SCRIPTS = ["demo.py", "package.py", "reliability.py"]
+SCRIPTS = ["demo.py", "package.py", "reliability.py", "client_config.py"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
