@@ -116,7 +116,8 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],
                                description="Clear every fault, or one service's.",
                                formatter_class=formatter, parents=[common])
     clear.add_argument("service", nargs="?", choices=SERVICES, default=None, metavar="SERVICE",
-                       help=f"only this service's faults: {', '.join(SERVICES)} (default: every service)")
+                       help=f"only this service's faults: {', '.join(SERVICES)} "
+                            "(default: every service)")
     actions.add_parser("list", help="the faults set now and how many were injected",
                        description="List the faults set now and count what was injected.",
                        formatter_class=formatter, parents=[common])

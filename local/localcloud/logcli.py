@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 PAGE = 100  # GetLogs returns at most 100 logs per call
 # Fields printed first, in this order, when a record has them; the rest follow as key=value.

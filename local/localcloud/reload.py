@@ -16,8 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger("localcloud.reload")
 
@@ -63,7 +63,7 @@ class CodeWatcher:
         self._thread = threading.Thread(target=self._run, daemon=True, name="localcloud-reload")
         self.reloads = 0
 
-    def start(self) -> "CodeWatcher":
+    def start(self) -> CodeWatcher:
         self._thread.start()
         return self
 

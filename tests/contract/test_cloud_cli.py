@@ -125,7 +125,7 @@ def test_state_survives_a_restart_and_reset_clears_it(first_run):
     assert fresh["accessKeySecret"] != cloud["accessKeySecret"]
 
 
-# -- ports ------------------------------------------------------------------------------------------
+# -- ports -----------------------------------------------------------------------------------
 def _free_run(count: int) -> int:
     """A base port with `count` free ports from it (checked by binding them)."""
     for _ in range(50):

@@ -28,8 +28,9 @@ import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
 from . import state
@@ -265,7 +266,7 @@ class ConsoleApp:
                                    "records": records})
 
     def _invocations(self, request: HttpRequest, _: list[str]) -> HttpResponse:
-        _, limit = _paging(request)
+        _offset, limit = _paging(request)
         function = request.query.get("function") or None
         items = self._cloud.fc.invocations.recent(function, limit)
         return json_response(200, {"invocations": [i.to_dict() for i in items]})

@@ -14,8 +14,8 @@ import json
 import tempfile
 import time
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..state import Database
 

@@ -105,7 +105,7 @@ class FunctionComputeEmulator:
         return self._invoker.loaded_modules(service, function)
 
     @property
-    def invocations(self) -> "InvocationLog":
+    def invocations(self) -> InvocationLog:
         """Recent invocations of every function, for the console and the terminal."""
         return self._invoker.invocations
 

@@ -36,7 +36,7 @@ class BodyHead(bytes):
 
     size: int
 
-    def __new__(cls, head: bytes, size: int) -> "BodyHead":
+    def __new__(cls, head: bytes, size: int) -> BodyHead:
         value = super().__new__(cls, head)
         value.size = size
         return value
