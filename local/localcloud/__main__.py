@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from . import alipaycli, faultcli, logcli
 from .alipay.apps import IDENTITY_MODES
@@ -191,13 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
-    def option(*flags: str, default: object, help: str, **kwargs: object) -> None:
+    def option(*flags: str, default: object, help: str, **kwargs: Any) -> None:
         if main:
-            p.add_argument(*flags, default=default, help=help, **kwargs)  # type: ignore[arg-type]
+            p.add_argument(*flags, default=default, help=help, **kwargs)
         else:
             shown = "" if default is None or default is False else f" (default: {default})"
-            p.add_argument(*flags, default=argparse.SUPPRESS, help=help + shown,
-                           **kwargs)  # type: ignore[arg-type]
+            p.add_argument(*flags, default=argparse.SUPPRESS, help=help + shown, **kwargs)
 
     option("--reset", action="store_true", default=False,
            help="forget all local state (tables, logs, users, keys) before starting "

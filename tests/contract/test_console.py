@@ -29,8 +29,12 @@ def demo_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     state = tmp_path_factory.mktemp("console-state")
     with running_local_cloud(state, SHARED_CLOUD_PARAMETERS) as cloud:
         warm_up(cloud.cloud_config())
-        demo = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--state-dir",
-                               str(state)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        for _ in range(3):  # on a loaded machine a step can overrun a function's timeout
+            demo = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"),
+                                   "--state-dir", str(state)], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=300)
+            if demo.returncode == 0:
+                break
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "using the running local cloud" in demo.stdout
         yield cloud

@@ -30,12 +30,15 @@ def _copy_repo(target: Path) -> Path:
     for name in ("functions", "shared", "scripts"):
         shutil.copytree(ROOT / name, target / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("template.yml", "requirements.txt"):
-        shutil.copy2(ROOT / name, target / name)
+    for path in [ROOT / "template.yml", *ROOT.glob("requirements*.txt")]:
+        shutil.copy2(path, target / path.name)
     (target / "build").mkdir()
-    # The dependencies pip installed for this checkout, unchanged: the copy's requirements.txt
-    # is the same file, so the package script reuses them instead of downloading them again.
-    (target / "build" / "_deps").symlink_to(ROOT / "build" / "_deps", target_is_directory=True)
+    # The dependencies the package script installed for this checkout (its build/_* folders),
+    # unchanged: the copy's requirements are the same files, so the script reuses them instead
+    # of downloading them again.
+    for cache in (ROOT / "build").glob("_*"):
+        if cache.is_dir():
+            (target / "build" / cache.name).symlink_to(cache, target_is_directory=True)
     return target
 
 
