@@ -52,7 +52,7 @@ def warm(cloud: Any) -> None:
     failure: object = None
     for _ in range(4):
         try:
-            app = MiniProgram(cloud.client_config())
+            app = MiniProgram(cloud.cloud_config())
             answer = app.db(app.login(), "list", v=2)
         except (RuntimeError, OSError, ValueError, FcError) as exc:  # a cold start: again
             failure = exc
