@@ -101,3 +101,13 @@ def test_the_terminal_shows_one_line_per_invocation(dev):
     assert any(re.search(r"db\s+list\s+\S.*\d+ ms  cold$", line) for line in lines), out
     assert any(re.search(r"db\s+list\s+ok\s+\d+ ms  warm$", line) for line in lines), out
     assert any(re.search(r"db\s+get\s+InvalidRequest\s+\d+ ms  warm$", line) for line in lines), out
+
+
+def test_the_invocation_line_of_any_event_is_well_formed():
+    from localcloud.fc.invocations import op_of, outcome_of
+
+    deep = b"[" * 40_000 + b"]" * 40_000
+    assert op_of({"op": "invoke"}, deep) == "-"
+    assert op_of({"op": "invoke"}, b'{"op": "list\\u0000' + b"x" * 100 + b'"}').endswith("…")
+    assert outcome_of(None, b'{"error": ' + deep + b"}", None) == "ok"
+    assert outcome_of(None, b'{"error": {"code": "NotFound"}}', "404 Not Found") == "404 NotFound"

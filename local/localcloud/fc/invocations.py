@@ -86,7 +86,7 @@ def op_of(message: dict[str, Any], event: bytes) -> str:
         return _short(f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO') or '/'}")
     try:
         data = json.loads(event)
-    except ValueError:
+    except (ValueError, RecursionError):  # any bytes may come: the function judges them, not us
         return "-"
     op = data.get("op") if isinstance(data, dict) else None
     return _short(op) if isinstance(op, str) and op else "-"
@@ -107,7 +107,7 @@ def _error_code(body: bytes) -> str | None:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     error = data.get("error") if isinstance(data, dict) else None
     code = error.get("code") if isinstance(error, dict) else None

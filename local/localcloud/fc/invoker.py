@@ -226,13 +226,16 @@ class Invoker:
     def _finish(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
                 outcome: Outcome, seen: tuple[dict[str, Any], bool]) -> Outcome:
         message, cold = seen
-        event = protocol.decode_bytes(message.get("event") or "") \
-            if message.get("op") == "invoke" else b""
-        self.invocations.add(Invocation(
-            time=time.time(), service=service.name, function=function.name,
-            request_id=outcome.request_id, op=op_of(message, event),
-            outcome=outcome_of(outcome.error, outcome.body, outcome.status),
-            latency_ms=outcome.duration_ms, cold=cold))
+        try:
+            event = protocol.decode_bytes(message.get("event") or "") \
+                if message.get("op") == "invoke" else b""
+            self.invocations.add(Invocation(
+                time=time.time(), service=service.name, function=function.name,
+                request_id=outcome.request_id, op=op_of(message, event),
+                outcome=outcome_of(outcome.error, outcome.body, outcome.status),
+                latency_ms=outcome.duration_ms, cold=cold))
+        except Exception:  # what the developer watches must never fail the invocation itself
+            log.exception("recording invocation %s failed", outcome.request_id)
         for line in outcome.log.splitlines():
             function_log.info("%s/%s %s", service.name, function.name, line)
         if self._log_sink is not None and service.log_project and service.log_store:
