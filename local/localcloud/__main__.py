@@ -145,6 +145,15 @@ def _fault(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alipay(args: argparse.Namespace) -> int:
+    try:
+        print(alipaycli.run(args, running_cloud(_state_dir(args))["fcEndpoint"]))
+    except (NoRunningCloud, alipaycli.AlipayCommandFailed) as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _logs(args: argparse.Namespace) -> int:
     try:
         logcli.run(args, running_cloud(_state_dir(args)))

@@ -13,7 +13,9 @@ from tests.conftest import ROOT
 
 LOCALCLOUD_HELPS = [["--help"], ["serve", "--help"], ["fault", "--help"],
                     ["fault", "set", "--help"], ["fault", "clear", "--help"],
-                    ["fault", "list", "--help"], ["fault", "kinds", "--help"]]
+                    ["fault", "list", "--help"], ["fault", "kinds", "--help"], ["logs", "--help"],
+                    ["alipay", "--help"], ["alipay", "identity", "--help"],
+                    ["alipay", "show", "--help"]]
 SCRIPTS = ["demo.py", "package.py", "reliability.py", "client_config.py"]
 
 
