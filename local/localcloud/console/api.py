@@ -166,11 +166,17 @@ class ConsoleApp:
         from ..miniprogram import new_user_id
 
         user_id = new_user_id()
-        code, _scopes = self._cloud.alipay.authorization.mint_auth_code(user_id)
+        code, _scopes = self._mint(user_id)
         return json_response(200, {"userId": user_id, "authCode": code})
 
+    def _mint(self, user_id: str) -> tuple[str, tuple[str, ...]]:
+        """An auth code for the sandbox app, as my.getAuthCode would get it."""
+        cloud = self._cloud
+        code, scopes = cloud.alipay.authorization.mint_auth_code(cloud.alipay_app_id, user_id)
+        return str(code), tuple(scopes)
+
     def _auth_code(self, request: HttpRequest, args: list[str]) -> HttpResponse:
-        code, scopes = self._cloud.alipay.authorization.mint_auth_code(args[0])
+        code, scopes = self._mint(args[0])
         # An auth code is what the developer asked for: single use, gone in 3 minutes.
         return json_response(200, {"userId": args[0], "authCode": code,
                                    "authSuccessScopes": list(scopes)})
@@ -178,7 +184,7 @@ class ConsoleApp:
     def _open_session(self, request: HttpRequest, args: list[str]) -> HttpResponse:
         """Log in as the user through the real path (the session function's HTTP trigger), and
         show what came back without its secrets."""
-        code, _scopes = self._cloud.alipay.authorization.mint_auth_code(args[0])
+        code, _scopes = self._mint(args[0])
         url = self._cloud.cloud_config()["sessionUrl"]
         call = urllib.request.Request(url, json.dumps({"authCode": code}).encode(),
                                       {"Content-Type": "application/json"}, method="POST")
