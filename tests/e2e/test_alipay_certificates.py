@@ -35,7 +35,7 @@ def warm(cloud: Any) -> None:
     failure: object = None
     for _ in range(4):
         try:
-            app = MiniProgram(cloud.client_config())
+            app = MiniProgram(cloud.cloud_config())
             app.db(app.login(), "list", v=2)
             return
         except Exception as exc:  # noqa: BLE001 - any failure of a try is retried, the last raised
@@ -46,7 +46,7 @@ def warm(cloud: Any) -> None:
 def session_environment(cloud: Any) -> dict[str, str]:
     """What the template gives the session function (the endpoints the local cloud adds for its
     own emulators are left out: in the cloud the template sets those same variables)."""
-    service = cloud.template.service(cloud.client_config()["serviceName"])
+    service = cloud.template.service(cloud.cloud_config()["serviceName"])
     return dict(service.function("session").environment)
 
 
@@ -57,7 +57,7 @@ def weight(environment: dict[str, str]) -> int:
 
 
 def test_a_user_logs_in_and_keeps_todos_in_certificate_mode(cert_cloud: Any) -> None:
-    config = cert_cloud.client_config()
+    config = cert_cloud.cloud_config()
     app = MiniProgram(config)
     session = app.login()
     app.db(session, "add", v=2, text="signed with a certificate")
@@ -82,14 +82,14 @@ def test_a_certificate_the_gateway_no_longer_knows_is_refused(cert_cloud: Any) -
     gateway.apps.register(app_id, registered.public_key_pem, signing="cert",
                           app_cert_sn="0" * 32)
     try:
-        app = MiniProgram(cert_cloud.client_config())
+        app = MiniProgram(cert_cloud.cloud_config())
         answer = app.post_session({"authCode": app.get_auth_code()})
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == "UpstreamUnavailable"
     finally:
         gateway.apps.register(app_id, registered.public_key_pem, signing="cert",
                               app_cert_sn=registered.app_cert_sn)
-    assert MiniProgram(cert_cloud.client_config()).login().session_id
+    assert MiniProgram(cert_cloud.cloud_config()).login().session_id
 
 
 def test_the_session_environment_fits_fcs_limit_in_either_mode(cert_cloud: Any,
