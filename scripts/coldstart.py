@@ -60,7 +60,7 @@ def _cold_starts(runs: int) -> dict[str, list[float]]:
             # Every login comes from 127.0.0.1: lift the per-IP limit as the tests do.
             parameters={"SessionRateLimitPerIp": "1000000",
                         "SessionRateLimitPerUser": "1000000"}), clock=clock) as cloud:
-        config = cloud.client_config()
+        config = cloud.cloud_config()
         for _ in range(runs):
             clock.advance(IDLE_SECONDS + 1)  # every warm instance is now idle too long
             app = MiniProgram(config)

@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name; also the ServiceName and role prefix")
-    parser.add_argument("--config", default=str(ROOT / "client-config" / "local.json"))
+    # The developer's config, not client-config/local.json: the sandbox app's key files and the
+    # Tablestore instance are not a mini program's business.
+    parser.add_argument("--config", default=str(ROOT / ".local" / "cloud.json"),
+                        help="the running local cloud's developer config "
+                             "(default: .local/cloud.json, written by `make dev`)")
     args = parser.parse_args(argv)
     config_path = Path(args.config)
     if not config_path.exists():

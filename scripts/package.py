@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                     "(build/<fn>/ and build/<fn>.zip, where template.yml's CodeUri points).",
     )
     parser.add_argument("--lock", action="store_true",
-                        help="re-resolve functions/*/requirements.in into requirements.lock instead "
-                             "(default: build the packages from the locks)")
+                        help="re-resolve functions/*/requirements.in into requirements.lock "
+                             "instead (default: build the packages from the locks)")
     args = parser.parse_args(argv)
     BUILD.mkdir(exist_ok=True)
     # One builder at a time (make and a test run may both ask for a build).

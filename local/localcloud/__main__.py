@@ -65,6 +65,11 @@ def _serve(args: argparse.Namespace) -> int:
         reset_state(state_dir)
     else:
         _refuse_a_second_cloud(state_dir)
+    # Before starting: cloud.json appears inside start(), and a Ctrl-C (or a tool that saw the
+    # file) from then on must stop the cloud cleanly, not kill it half-way with a traceback.
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         cloud = LocalCloud(options, report=lambda line: print(line, flush=True)).start()
     except PortUnavailable as exc:
@@ -81,9 +86,6 @@ def _serve(args: argparse.Namespace) -> int:
     # One line per invocation, as it finishes: what `make dev` shows while you click around.
     cloud.fc.invocations.subscribe(lambda invocation: print(invocation.line(), flush=True))
 
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
     print("stopping ...", flush=True)
     cloud.stop()

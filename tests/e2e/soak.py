@@ -651,7 +651,7 @@ class SoakResult:
 
 def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interval: float = 1.5,
              log: Callable[[str], None] = lambda s: None) -> SoakResult:
-    config = cloud.client_config()
+    config = cloud.cloud_config()
     master = random.Random(seed)
     tally = Tally()
     board = cloud.faults

@@ -80,7 +80,7 @@ def _data(answer: dict[str, Any]) -> Any:
 
 
 def test_a_declared_notes_collection_works_end_to_end(notes_cloud):
-    app = MiniProgram(notes_cloud.client_config())
+    app = MiniProgram(notes_cloud.cloud_config())
     session = app.login()
 
     def notes(op: str, **fields: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def _record_files(dist_info: Path) -> set[Path]:
 
 def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]:
     """Log in (session) and write and read a todo (db); what each function's workers imported."""
-    config = local_cloud.client_config()
+    config = local_cloud.cloud_config()
     app = MiniProgram(config)
     session = app.login()
     assert app.db(session, "put", obj={"id": "pkg-probe", "title": "probe"}) == {"data": None}
@@ -87,7 +87,7 @@ def test_db_carries_no_alipay_sts_fc_cryptography_or_numpy() -> None:
 
 def test_db_works_without_numpy(local_cloud: Any) -> None:
     assert not (_package("db") / "numpy").exists()
-    app = MiniProgram(local_cloud.client_config())
+    app = MiniProgram(local_cloud.cloud_config())
     session = app.login()
     assert app.db(session, "put", obj={"id": "n1", "title": "no numpy"}) == {"data": None}
     assert app.db(session, "list")["data"] == [{"id": "n1", "title": "no numpy"}]
