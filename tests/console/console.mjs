@@ -21,7 +21,7 @@ try {
   await page.locator("#functions").getByText("db", { exact: true }).waitFor(WAIT);
   console.log("overview: functions listed");
 
-  await page.goto(url + "#data?table=todo_list");
+  await page.goto(url + "#data?table=user_data");
   await page.locator("#rows").getByText("Write the mini program").waitFor(WAIT);
   console.log("data: the demo's todo row shows");
 

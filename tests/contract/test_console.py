@@ -89,7 +89,7 @@ def test_no_console_answer_holds_a_secret(demo_cloud):
     assert opened["ok"] and len(opened["sessionHash"]) == 64
     answers = [opened] + [_api(demo_cloud, "GET", path).json() for path in (
         "overview", "users", "tables", "tables/session/rows", "tables/todo_list/rows",
-        "logs?limit=100", "invocations")]
+        "tables/user_data/rows", "logs?limit=100", "invocations")]
     text = json.dumps(answers)
     for secret in (config["accessKeySecret"], "SecurityToken", "AccessKeySecret", "PRIVATE KEY"):
         assert secret not in text
@@ -103,20 +103,22 @@ def test_no_console_answer_holds_a_secret(demo_cloud):
 def test_console_calls_that_change_state_need_its_header(demo_cloud):
     assert _api(demo_cloud, "DELETE", "state").status_code == 403
     assert _api(demo_cloud, "POST", "users").status_code == 403
-    assert _api(demo_cloud, "GET", "tables").json()["tables"][0]["rows"] > 0
+    tables = {t["name"]: t for t in _api(demo_cloud, "GET", "tables").json()["tables"]}
+    assert tables["user_data"]["rows"] > 0  # and reads need no header
 
 
 def test_state_exports_resets_and_imports(demo_cloud):
-    before = _api(demo_cloud, "GET", "tables/todo_list/rows").json()
+    # The demo's v2 todos live in user_data (every collection's rows).
+    before = _api(demo_cloud, "GET", "tables/user_data/rows").json()
     assert before["total"] >= 1
     exported = _api(demo_cloud, "GET", "state")
     assert exported.headers["Content-Type"] == "application/zip"
     assert _api(demo_cloud, "DELETE", "state", headers=MUTATE).status_code == 200
-    assert _api(demo_cloud, "GET", "tables/todo_list/rows").json()["total"] == 0
+    assert _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"] == 0
     assert _api(demo_cloud, "GET", "users").json()["users"] == []
     refused = _api(demo_cloud, "POST", "state", data=b"not a zip", headers=MUTATE)
     assert refused.status_code == 400 and "not a local cloud state export" in refused.text
     assert _api(demo_cloud, "POST", "state", data=exported.content, headers=MUTATE).json() == {
         "imported": ["tablestore", "sls", "alipay"]}
-    after = _api(demo_cloud, "GET", "tables/todo_list/rows").json()
+    after = _api(demo_cloud, "GET", "tables/user_data/rows").json()
     assert after["rows"] == before["rows"]
