@@ -21,8 +21,9 @@ def app(request: HttpRequest) -> HttpResponse:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500)
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--requests", type=int, default=500,
+                        help="requests timed (default: 500)")
     args = parser.parse_args()
     server = HttpServer(app).start()
     try:

@@ -77,7 +77,7 @@ def _cold_starts(runs: int) -> dict[str, list[float]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="cold starts per function (5)")
+    parser.add_argument("--runs", type=int, default=5, help="cold starts per function (default: 5)")
     args = parser.parse_args(argv)
     timings = _cold_starts(args.runs)
     print(f"{'function':10} {'zip':>9} {'unpacked':>9} {'dists':>6} "

@@ -434,11 +434,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--parameters-file", help="JSON object of other template parameters")
     parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
                         help="a template parameter (not a secret); repeatable")
-    parser.add_argument("--template", default=str(ROOT / "template.yml"))
+    parser.add_argument("--template", default=str(ROOT / "template.yml"),
+                        help="the ROS template to deploy (default: template.yml)")
     parser.add_argument("--build-dir", default=str(ROOT / "build"),
                         help="where `make package` put the packages (default: build)")
     parser.add_argument("--poll-seconds", type=float, default=2.0,
-                        help="how often to ask ROS for progress")
+                        help="how often to ask ROS for progress, in seconds (default: 2)")
     return parser
 
 

@@ -26,12 +26,16 @@ PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "10
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     env = os.environ
-    parser.add_argument("--seconds", type=float, default=float(env.get("SOAK_SECONDS") or 180))
-    parser.add_argument("--users", type=int, default=int(env.get("SOAK_USERS") or 8))
+    parser.add_argument("--seconds", type=float, default=float(env.get("SOAK_SECONDS") or 180),
+                        help="how long the users run (default: SOAK_SECONDS or 180)")
+    parser.add_argument("--users", type=int, default=int(env.get("SOAK_USERS") or 8),
+                        help="simulated users at once (default: SOAK_USERS or 8)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED") or
-                                                        random.randrange(2**31)))
+                                                        random.randrange(2**31)),
+                        help="seed of every random choice, to repeat a run (default: SOAK_SEED "
+                             "or a random one, printed)")
     args = parser.parse_args()
 
     from tests.conftest import running_local_cloud
