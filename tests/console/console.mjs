@@ -1,7 +1,9 @@
 // Drives the local console in Chromium (playwright-core with the installed Chromium binary) after
 // a demo run: the demo's todo rows, its log records and its invocations must show, and a fault set
-// from the page must reach the cloud. Run by tests/contract/test_console.py, which starts the cloud
-// and checks afterwards that a login fails. Prints one line per check; exits non-zero on failure.
+// from the page must reach the cloud; with STACK set, that stack must show with its status and
+// outputs (STACK_SERVICE is its ServiceName output). Run by tests/contract/test_console.py, which
+// starts the cloud and checks afterwards that a login fails. Prints one line per check; exits
+// non-zero on failure.
 //   CONSOLE_URL  the console's address      CHROMIUM  the browser binary
 //   SCREENSHOT   where to save a screenshot of the Invocations page (optional)
 import { chromium } from "playwright-core";
@@ -44,6 +46,16 @@ try {
   await page.locator("#logs a").first().click();
   await page.locator("#invocations tr.highlight").getByText("POST /logout").waitFor(WAIT);
   console.log("logs: a request id links to its invocation");
+
+  if (process.env.STACK) {
+    await page.goto(url + "#stacks");
+    const stack = page.locator(`#stacks section[data-stack="${process.env.STACK}"]`);
+    await stack.locator("h2").getByText("CREATE_COMPLETE", { exact: true }).waitFor(WAIT);
+    await stack.locator(".outputs").getByText(process.env.STACK_SERVICE, { exact: true }).waitFor(WAIT);
+    await stack.locator(".resources").getByText("ALIYUN::FC::Service", { exact: true }).waitFor(WAIT);
+    if (await stack.getByText("PRIVATE KEY").count()) throw new Error("a private key is shown");
+    console.log("stacks: the deployed stack shows its status and outputs");
+  }
 
   await page.goto(url + "#faults");
   await page.selectOption("select[name=service]", "alipay");

@@ -1,7 +1,8 @@
 """The local console in a real browser (Debian's chromium driven by playwright-core, see
 tests/console/console.mjs): after a demo run it shows the demo's todo rows, log records and
-invocations, and a fault set from the page makes the next login fail. Also its JSON calls: no
-secret in any answer, mutations need the console's header, state export/reset/import."""
+invocations, a stack deployed with `make deploy` with its status and outputs, and a fault set
+from the page makes the next login fail. Also its JSON calls: no secret in any answer (a stack's
+NoEcho parameters included), mutations need the console's header, state export/reset/import."""
 from __future__ import annotations
 
 import json
@@ -18,9 +19,11 @@ import requests
 
 from localcloud.miniprogram import MiniProgram
 from tests.conftest import ROOT, SHARED_CLOUD_PARAMETERS, running_local_cloud, warm_up
+from tests.e2e.test_deploy import Deployer
 
 CONSOLE_DIR = ROOT / "tests" / "console"
 MUTATE = {"X-Localcloud-Console": "1"}
+STACK, STACK_SERVICE = "console-stack", "console-todo"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +43,20 @@ def demo_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield cloud
 
 
+@pytest.fixture(scope="module")
+def stack_secrets(demo_cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A stack deployed on the demo's cloud the way the README deploys one (`make deploy` with
+    the local endpoints); the secrets it was given."""
+    work = tmp_path_factory.mktemp("console-deploy")
+    deployer = Deployer(demo_cloud, work)
+    result = deployer.run(STACK, "--parameter", f"ServiceName={STACK_SERVICE}",
+                          "--parameter", f"RoleNamePrefix={STACK_SERVICE}",
+                          "--parameter", f"LogProjectName={STACK_SERVICE}-logs",
+                          "--client-config", str(work / "client.json"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {str(k): str(v) for k, v in json.loads(deployer.secrets.read_text()).items()}
+
+
 def _browser() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     assert found, "the browser test needs Debian's chromium: apt-get install -y chromium " \
@@ -54,7 +71,8 @@ def _node_modules() -> None:
                        check=True, timeout=300)
 
 
-def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(demo_cloud, tmp_path):
+def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(demo_cloud, stack_secrets,
+                                                                       tmp_path):
     chromium = _browser()
     _node_modules()
     config = demo_cloud.cloud_config()
@@ -62,10 +80,11 @@ def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(demo_cloud
     result = subprocess.run(
         ["node", "console.mjs"], cwd=CONSOLE_DIR, capture_output=True, text=True, timeout=300,
         env={**os.environ, "CONSOLE_URL": config["consoleUrl"], "CHROMIUM": chromium,
-             "SCREENSHOT": str(screenshot)})
+             "SCREENSHOT": str(screenshot), "STACK": STACK, "STACK_SERVICE": STACK_SERVICE})
     print(result.stdout, result.stderr)
     try:
         assert result.returncode == 0, result.stdout + result.stderr
+        assert "stacks: the deployed stack shows its status and outputs" in result.stdout
         assert "faults: alipay down set from the page" in result.stdout
         assert screenshot.stat().st_size > 10_000
         assert [(f.service, f.kind) for f in demo_cloud.faults.active()] == [("alipay", "down")]
@@ -98,6 +117,28 @@ def test_no_console_answer_holds_a_secret(demo_cloud):
     for row in sessions["rows"]:
         assert row["columns"]["access_token_enc"] == "‹hidden›"
         assert row["columns"]["refresh_token_enc"] == "‹hidden›"
+
+
+def test_the_stacks_call_shows_a_stack_without_its_secrets(demo_cloud, stack_secrets):
+    answer = _api(demo_cloud, "GET", "stacks").json()
+    assert answer["endpoint"] == demo_cloud.url("ros")
+    stack = next(s for s in answer["stacks"] if s["name"] == STACK)
+    assert stack["status"] == "CREATE_COMPLETE"
+    assert stack["outputs"]["ServiceName"] == STACK_SERVICE
+    assert stack["outputs"]["SessionFunctionName"] == "session"
+    resources = {r["logicalId"]: r for r in stack["resources"]}
+    assert {"Service", "SessionFunction", "DBFunction"} <= set(resources)
+    assert {r["status"] for r in resources.values()} == {"CREATE_COMPLETE"}
+    assert resources["Service"]["type"] == "ALIYUN::FC::Service"
+    # NoEcho parameters, and those named like keys, are hidden; the others are shown.
+    parameters = stack["parameters"]
+    assert parameters["AlipayAppPrivateKey"] == parameters["DataKey"] == "‹hidden›"
+    assert parameters["AlipayPublicKey"] == "‹hidden›"
+    assert parameters["ServiceName"] == STACK_SERVICE
+    text = json.dumps(answer)
+    for secret in stack_secrets.values():
+        assert secret not in text
+    assert "PRIVATE KEY" not in text and "PUBLIC KEY" not in text
 
 
 def test_console_calls_that_change_state_need_its_header(demo_cloud):

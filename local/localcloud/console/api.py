@@ -10,6 +10,7 @@
     GET    api/tables/{name}/rows       rows, paged (?offset, ?limit), ?pk= text in the primary key
     GET    api/logs                     records, newest first (?query, ?minutes, ?offset, ?limit)
     GET    api/invocations              recent invocations (?function, ?limit)
+    GET    api/stacks                   the local ROS's stacks: status, resources, outputs
     GET    api/state                    the whole local state as a file (zip)
     POST   api/state                    replace the local state with such a file
     DELETE api/state                    reset: forget every row, record and user
@@ -17,8 +18,8 @@
 A call that changes something must carry the header `X-Localcloud-Console: 1`: a page on another
 site can make the browser send a plain form POST to 127.0.0.1, but not with a custom header.
 
-Later pages (the ROS issue's Stacks) add their calls with `ConsoleApp.route` and their page with
-one entry in `static/app.js`'s PAGES; nothing else changes.
+A page adds its calls with `ConsoleApp.route` and its view with one entry in `static/app.js`'s
+PAGES (the Stacks page did just that); nothing else changes.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from typing import Any
 
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
 from . import state
+from .stacks import stack_views
 
 CONSOLE_PATH = "/_localcloud/console/"
 API_PATH = "/_localcloud/api/"
@@ -70,6 +72,7 @@ class ConsoleApp:
         self.route("GET", r"tables/([^/]+)/rows", self._rows)
         self.route("GET", r"logs", self._logs)
         self.route("GET", r"invocations", self._invocations)
+        self.route("GET", r"stacks", self._stacks)
         self.route("GET", r"state", self._export)
         self.route("POST", r"state", self._import)
         self.route("DELETE", r"state", self._reset)
@@ -143,6 +146,7 @@ class ConsoleApp:
             "Tablestore": config["otsEndpoint"], "Log Service": config["slsEndpoint"],
             "STS": config["stsEndpoint"], "Alipay gateway": config["alipayGateway"],
             "Alipay sandbox": config["alipaySandbox"] + "/auth_code",
+            "OSS (deploy)": config["ossEndpoint"], "ROS (deploy)": config["rosEndpoint"],
             "faults (admin)": config["fcEndpoint"] + "/_localcloud/faults",
         }
         return json_response(200, {
@@ -276,6 +280,10 @@ class ConsoleApp:
         function = request.query.get("function") or None
         items = self._cloud.fc.invocations.recent(function, limit)
         return json_response(200, {"invocations": [i.to_dict() for i in items]})
+
+    def _stacks(self, request: HttpRequest, _: list[str]) -> HttpResponse:
+        return json_response(200, {"endpoint": self._cloud.cloud_config()["rosEndpoint"],
+                                   "stacks": stack_views(self._cloud.ros.stacks.list())})
 
     # -- the whole state --------------------------------------------------------------------
     def _databases(self) -> dict[str, Any]:

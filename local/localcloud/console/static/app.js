@@ -261,6 +261,42 @@ function Faults() {
     </section>`;
 }
 
+// -- Stacks ---------------------------------------------------------------------------------
+const statusClass = (s) => s.endsWith("_FAILED") ? "bad"
+  : s === "DELETE_COMPLETE" ? "muted" : s.endsWith("_COMPLETE") ? "ok" : "cold";
+const when = (seconds) => new Date(seconds * 1000).toLocaleString();
+const Values = ({ values }) => Object.keys(values).length
+  ? html`<table>${Object.entries(values).map(([k, v]) => html`<tr><th>${k}</th>
+      <td class="mono">${typeof v === "string" ? v : JSON.stringify(v)}</td></tr>`)}</table>`
+  : html`<p class="muted">none</p>`;
+
+function Stacks() {
+  const [data, error] = usePoll(API + "stacks", 3000);
+  const stacks = data ? data.stacks : [];
+  return html`
+    <${Problem} error=${error} />
+    <section><h2>ROS stacks, newest first ${data && html`<span class="muted mono">${data.endpoint}</span>`}</h2>
+      <p class="muted">What <span class="mono">make deploy</span> (or any ROS client) created on this
+        local cloud. Read-only; NoEcho parameters, and values named like keys or secrets, are hidden.</p>
+      ${data && !stacks.length && html`<p class="muted">No stack yet.</p>`}
+    </section>
+    <div id="stacks">${stacks.map((s) => html`
+      <section class="stack" data-stack=${s.name}>
+        <h2>${s.name} <span class=${"mono " + statusClass(s.status)}>${s.status}</span></h2>
+        <p class="muted">${s.reason}; created ${when(s.created)}${s.updated ? `, updated ${when(s.updated)}` : ""};
+          id <span class="mono">${s.id}</span></p>
+        <div class="grid">
+          <div class="outputs"><h3>Outputs</h3><${Values} values=${s.outputs} /></div>
+          <div class="parameters"><h3>Parameters</h3><${Values} values=${s.parameters} /></div>
+        </div>
+        <h3>Resources</h3>
+        <table class="resources"><tr><th>logical id</th><th>type</th><th>status</th><th>reason</th></tr>
+          ${s.resources.map((r) => html`<tr><td class="mono">${r.logicalId}</td><td class="mono">${r.type}</td>
+            <td class=${"mono " + statusClass(r.status)}>${r.status}</td><td>${r.reason}</td></tr>`)}
+        </table>
+      </section>`)}</div>`;
+}
+
 // -- State ----------------------------------------------------------------------------------
 function State() {
   const [message, setMessage] = useState(null);
@@ -286,7 +322,7 @@ function State() {
     </section>`;
 }
 
-// One entry per page; a later page (the ROS deploy's Stacks) is one more entry here.
+// One entry per page: a new page is one more entry here.
 const PAGES = [
   { id: "overview", title: "Overview", view: Overview },
   { id: "users", title: "Users", view: Users },
@@ -294,6 +330,7 @@ const PAGES = [
   { id: "logs", title: "Logs", view: Logs },
   { id: "invocations", title: "Invocations", view: Invocations },
   { id: "faults", title: "Faults", view: Faults },
+  { id: "stacks", title: "Stacks", view: Stacks },
   { id: "state", title: "Export / import", view: State },
 ];
 
