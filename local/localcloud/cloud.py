@@ -236,7 +236,7 @@ class LocalCloud:
         served again."""
         from .oss import ObjectStore, OssEmulator
         from .ros import RosEmulator, StackBook
-        from .stacks import CloudDeployment, provision
+        from .stacks import CloudDeployment, deprovision, provision
         from .sts import RoleSpec
 
         state = self.options.state_dir
@@ -253,7 +253,8 @@ class LocalCloud:
             state_dir=state / "ros", store=self.oss.store, account_id=self.account.account_id,
             region=self.options.region, base=lambda: base, publish=publish,
             provision=lambda t: provision(t, self.tablestore, self.sls,
-                                          self.tablestore_instance))
+                                          self.tablestore_instance),
+            deprovision=lambda t, kept: deprovision(t, kept, self.tablestore, self.sls))
         self.ros = RosEmulator(stacks=StackBook(state / "ros.sqlite3", self.clock, deployment),
                                credentials=self.credentials,
                                account_id=self.account.account_id, region=self.options.region)

@@ -37,7 +37,8 @@ class Refused(ValueError):
 class CloudDeployment:
     def __init__(self, *, state_dir: Path, store: ObjectStore, account_id: str, region: str,
                  base: Callable[[], Template], publish: Callable[[Template], None],
-                 provision: Callable[[Template], None]) -> None:
+                 provision: Callable[[Template], None],
+                 deprovision: Callable[[Template, list[Template]], None] | None = None) -> None:
         self._dir = state_dir
         self._store = store
         self._account_id = account_id
@@ -45,6 +46,8 @@ class CloudDeployment:
         self._base = base  # what the cloud serves outside any stack
         self._publish = publish  # serve a merged template (FC services, STS roles)
         self._provision = provision  # create tables and logstores; ValueError if refused
+        # delete what a template made that the templates still served do not declare
+        self._deprovision = deprovision
         self._live: dict[str, Template] = {}  # stack name -> template being served
         self._lock = threading.Lock()
 
@@ -81,13 +84,20 @@ class CloudDeployment:
                                   f"EntityAlreadyExists.Role: RAM role {role.name!r} "
                                   f"already exists")
             self._provision(template)
+            previous = self._live.get(stack.name)
             self._live[stack.name] = template
             self._publish(self._merged())
+            if previous is not None and self._deprovision is not None:
+                # an update deletes the resources the new template no longer declares
+                self._deprovision(previous, [template, *others])
 
     def remove(self, stack: Stack) -> None:
         with self._lock:
-            if self._live.pop(stack.name, None) is not None:
+            template = self._live.pop(stack.name, None)
+            if template is not None:
                 self._publish(self._merged())
+                if self._deprovision is not None:
+                    self._deprovision(template, [self._base(), *self._live.values()])
 
     def _merged(self) -> Template:
         base = self._base()
@@ -145,3 +155,21 @@ def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> N
                                           table.max_versions), table.instance)
     for logstore in template.logstores:
         sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
+
+
+def deprovision(template: Template, kept: list[Template], tablestore: Any, sls: Any) -> None:
+    """Delete the tables, Tablestore instances and logstores `template` declares that no
+    template in `kept` declares, with their rows and logs, as ROS deletes a stack's resources."""
+    tables = {(t.instance, t.name) for k in kept for t in k.tables}
+    instances = {i for k in kept for i in k.ots_instances} | {t.instance for k in kept
+                                                                  for t in k.tables}
+    logstores = {(s.project, s.name) for k in kept for s in k.logstores}
+    for table in template.tables:
+        if (table.instance, table.name) not in tables:
+            tablestore.drop_table(table.name, table.instance)
+    for name in template.ots_instances:
+        if name not in instances:
+            tablestore.remove_instance(name)
+    for logstore in template.logstores:
+        if (logstore.project, logstore.name) not in logstores:
+            sls.delete_logstore(logstore.project, logstore.name)

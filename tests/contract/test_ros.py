@@ -24,7 +24,7 @@ from aliyunsdkros.request.v20190910 import (
     UpdateStackRequest,
     ValidateTemplateRequest,
 )
-from tablestore import OTSClient, Row
+from tablestore import INF_MAX, INF_MIN, OTSClient, Row
 from tablestore.retry import NoRetryPolicy
 
 from tests.conftest import running_local_cloud
@@ -314,6 +314,22 @@ def test_a_table_in_an_instance_nobody_declared_fails_the_stack(ros):
     assert stack["Status"] == "CREATE_FAILED"
     assert stack["StatusReason"].startswith("Resource Notes create failed: OTSObjectNotExist")
     assert ros.resources(stack["StackId"])["Notes"]["Status"] == "CREATE_FAILED"
+
+
+def test_deleting_a_stack_deletes_its_tables_and_instance(ros):
+    params = {"Instance": "gone-db", "TableInstance": "gone-db"}
+    stack_id = ros.settle(ros.create("gone-db", params, TABLES))["StackId"]
+    account = ros.cloud.account
+    client = OTSClient(ros.cloud.url("tablestore"), account.access_key_id,
+                       account.access_key_secret, "gone-db", retry_policy=NoRetryPolicy())
+    client.put_row("notes", Row([("id", "n1")], [("text", "kept?")]))
+    ros.call(delete_request(stack_id))
+    assert ros.settle(stack_id)["Status"] == "DELETE_COMPLETE"
+    assert "gone-db" not in ros.cloud.tablestore.instances()
+    # made again, the stack starts from nothing: the rows went with the table
+    assert ros.settle(ros.create("gone-db-2", params, TABLES))["Status"] == "CREATE_COMPLETE"
+    _, _, rows, _ = client.get_range("notes", "FORWARD", [("id", INF_MIN)], [("id", INF_MAX)])
+    assert rows == []
 
 
 def test_unknown_stack_and_duplicate_name_errors(ros):

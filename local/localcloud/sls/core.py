@@ -114,6 +114,18 @@ class LogStorage:
                 "DO UPDATE SET ttl_days = excluded.ttl_days",
                 (project, logstore, ttl_days, DEFAULT_SHARD_COUNT, now))
 
+    def delete_logstore(self, project: str, logstore: str) -> None:
+        """Forget the logstore and its logs, and its project once it holds no logstore (what
+        deleting a stack's ALIYUN::SLS::Logstore and Project does)."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM sls_logs WHERE project = ? AND logstore = ?",
+                         (project, logstore))
+            conn.execute("DELETE FROM sls_logstores WHERE project = ? AND name = ?",
+                         (project, logstore))
+            if conn.execute("SELECT 1 FROM sls_logstores WHERE project = ?",
+                            (project,)).fetchone() is None:
+                conn.execute("DELETE FROM sls_projects WHERE name = ?", (project,))
+
     def project_exists(self, project: str) -> bool:
         with self._db.transaction() as conn:
             return conn.execute("SELECT 1 FROM sls_projects WHERE name = ?",

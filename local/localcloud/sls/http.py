@@ -70,6 +70,9 @@ class LogServiceEmulator:
     def ensure_logstore(self, project: str, logstore: str, ttl_days: int = 30) -> None:
         self._storage.ensure_logstore(project, logstore, ttl_days)
 
+    def delete_logstore(self, project: str, logstore: str) -> None:
+        self._storage.delete_logstore(project, logstore)
+
     def write(self, project: str, logstore: str, records: list[dict[str, str]], topic: str = "",
               source: str = "") -> None:
         """Store records as one log group (how FC ships function output); raises SlsError when

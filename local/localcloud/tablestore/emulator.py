@@ -96,6 +96,19 @@ class TablestoreEmulator:
             if exc.code != "OTSObjectAlreadyExist":
                 raise ValueError(f"table {spec.name!r}: {exc.message}") from None
 
+    def drop_table(self, name: str, instance: str | None = None) -> None:
+        """Delete a table and its rows, if it exists (a stack's table, when the stack goes)."""
+        core = self._instances.get(instance or self.instance_name, (None, None))[0]
+        if core is not None and core.catalog.exists(name):
+            core.catalog.delete(name)
+
+    def remove_instance(self, name: str) -> None:
+        """Stop serving an instance a stack made (the cloud's own instance stays). Its file is
+        kept, as the stack's tables were dropped first."""
+        with self._lock:
+            if name != self.instance_name:
+                self._instances.pop(name, None)
+
     def _addressed(self, request: HttpRequest) -> tuple[str, Protocol]:
         """The instance the request names; an unknown name is checked against the cloud's own
         instance, which refuses it as the cloud does ("The instance is not found.")."""
