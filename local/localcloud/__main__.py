@@ -31,7 +31,7 @@ from .cloud import (
     reset_state,
 )
 from .fc.interpreters import NoMatchingPython
-from .running import NoRunningCloud, is_answering, read_cloud_file, running_cloud
+from .running import AdminCallFailed, NoRunningCloud, is_answering, read_cloud_file, running_cloud
 
 PROG = "python -m localcloud"
 DEFAULT_STATE_DIR = ".local"
@@ -141,7 +141,7 @@ def _fault(args: argparse.Namespace) -> int:
             running_cloud(_state_dir(args))["fcEndpoint"]
         for line in faultcli.run(args, fc_endpoint):
             print(line)
-    except (NoRunningCloud, faultcli.FaultCommandFailed) as exc:
+    except (NoRunningCloud, AdminCallFailed) as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -150,7 +150,7 @@ def _fault(args: argparse.Namespace) -> int:
 def _alipay(args: argparse.Namespace) -> int:
     try:
         print(alipaycli.run(args, running_cloud(_state_dir(args))["fcEndpoint"]))
-    except (NoRunningCloud, alipaycli.AlipayCommandFailed) as exc:
+    except (NoRunningCloud, AdminCallFailed) as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 1
     return 0

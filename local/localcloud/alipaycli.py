@@ -4,35 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from .alipay.apps import IDENTITY_MODES
-
-
-class AlipayCommandFailed(Exception):
-    """The admin endpoint refused the command or could not be reached."""
+from .running import admin_call
 
 
 def run(args: argparse.Namespace, fc_endpoint: str) -> str:
     base = fc_endpoint + "/_localcloud/alipay"
     if args.action == "identity":
-        payload: dict[str, object] = {"mode": args.mode}
+        payload: dict[str, Any] = {"mode": args.mode}
         if args.app_id:
             payload["appId"] = args.app_id
-        request = urllib.request.Request(base + "/identity", json.dumps(payload).encode(),
-                                         method="POST",
-                                         headers={"Content-Type": "application/json"})
+        answer = admin_call(base + "/identity", "POST", payload)
     else:
-        request = urllib.request.Request(base)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            return json.dumps(json.loads(resp.read()), indent=2)
-    except urllib.error.HTTPError as exc:
-        raise AlipayCommandFailed(exc.read().decode()) from None
-    except OSError as exc:
-        raise AlipayCommandFailed(f"cannot reach the local cloud at {base}: {exc}") from None
+        answer = admin_call(base)
+    return json.dumps(answer, indent=2)
 
 
 def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],

@@ -3,17 +3,11 @@ admin endpoint, and print only what changed (the whole catalogue only on `fault 
 from __future__ import annotations
 
 import argparse
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from .admin import known_fault_kinds
 from .faults import SERVICES
-
-
-class FaultCommandFailed(Exception):
-    """The admin endpoint refused the command or could not be reached."""
+from .running import admin_call
 
 
 def catalogue() -> str:
@@ -51,41 +45,23 @@ def run(args: argparse.Namespace, fc_endpoint: str) -> list[str]:
             payload["api"] = args.api
         if args.code:
             payload["code"] = args.code
-        _call(board, "POST", payload)
+        admin_call(board, "POST", payload)
         return [f"fault set: {describe(payload)}"]
     if args.action == "clear":
-        before = _call(board, "GET")["faults"]
+        before = admin_call(board, "GET")["faults"]
         query = f"?service={args.service}" if args.service else ""
-        after = _call(board + query, "DELETE")["faults"]
+        after = admin_call(board + query, "DELETE")["faults"]
         cleared = [f for f in before if f not in after]
         if not cleared:
             return ["no fault was set" + (f" on {args.service}" if args.service else "")]
         return [f"fault cleared: {describe(f)}" for f in cleared]
-    state = _call(board, "GET")
+    state = admin_call(board, "GET")
     lines = [f"fault on: {describe(f)}" for f in state["faults"]] or ["no fault is set"]
     injected = state.get("injected") or {}
     if injected:
         lines.append("injected since start: " + ", ".join(
             f"{name} {count}" for name, count in sorted(injected.items())))
     return lines
-
-
-def _call(url: str, method: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            answer: dict[str, Any] = json.loads(resp.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("error", exc.reason)
-        except ValueError:
-            message = exc.reason
-        raise FaultCommandFailed(f"the local cloud refused: {message}") from None
-    except OSError as exc:
-        raise FaultCommandFailed(f"cannot reach the local cloud at {url}: {exc}") from None
 
 
 def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],

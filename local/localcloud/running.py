@@ -1,7 +1,8 @@
 """Finds the running local cloud from the file it wrote, `{state_dir}/cloud.json`.
 
-Every CLI of the local cloud (`fault`, `logs`) and `make demo` start here, never from a default
-port: on a shared machine the cloud on 9100 may be someone else's.
+Every CLI of the local cloud (`fault`, `logs`, `alipay`) and `make demo` start here, never from a
+default port: on a shared machine the cloud on 9100 may be someone else's. `admin_call` is how
+the CLIs then talk to its admin endpoint.
 """
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import json
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from .cloud import CLOUD_FILE
 
 
 class NoRunningCloud(Exception):
     """No cloud file, or the cloud it describes does not answer."""
+
+
+class AdminCallFailed(Exception):
+    """The running cloud's admin endpoint refused a command, or could not be reached."""
 
 
 def read_cloud_file(state_dir: Path) -> dict[str, str]:
@@ -47,3 +53,24 @@ def running_cloud(state_dir: Path, timeout: float = 2.0) -> dict[str, str]:
         raise NoRunningCloud(f"the local cloud of {state_dir} ({config['fcEndpoint']}) does not "
                              f"answer; start it with `make dev`")
     return config
+
+
+def admin_call(url: str, method: str = "GET",
+               payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One call to the running cloud's admin endpoint (`{fcEndpoint}/_localcloud/...`): its JSON
+    answer, or AdminCallFailed with the cloud's own `error` message."""
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            answer: dict[str, Any] = json.loads(resp.read())
+            return answer
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            message = exc.reason
+        raise AdminCallFailed(f"the local cloud refused: {message}") from None
+    except OSError as exc:
+        raise AdminCallFailed(f"cannot reach the local cloud at {url}: {exc}") from None

@@ -184,8 +184,9 @@ def test_a_port_in_use_is_named_in_one_line_with_its_service_and_flag(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-# -- the fault CLI follows the cloud ---------------------------------------------------------------
-def test_the_fault_cli_follows_a_cloud_on_other_ports_and_prints_only_what_changed(tmp_path):
+# -- the fault and alipay CLIs follow the cloud ---------------------------------------------------
+def test_the_fault_and_alipay_clis_follow_a_cloud_on_other_ports_and_print_only_what_changed(
+        tmp_path):
     build_packages()
     state = tmp_path / "state"
     proc = _start(state, tmp_path / "local.json")
@@ -207,6 +208,15 @@ def test_the_fault_cli_follows_a_cloud_on_other_ports_and_prints_only_what_chang
         assert cleared.stdout.strip() == \
             "fault cleared: tablestore server_busy --api PutRow --share 0.5"
         assert requests.get(board, timeout=5).json()["faults"] == []
+        # The alipay command finds the same cloud the same way.
+        switched = cli("--state-dir", str(state), "alipay", "identity", "open_id")
+        assert switched.returncode == 0, switched.stderr
+        assert json.loads(switched.stdout)["apps"][0]["identity"] == "open_id"
+        shown = cli("alipay", "show", "--state-dir", str(state))
+        assert json.loads(shown.stdout)["apps"][0]["identity"] == "open_id"
+        unknown = cli("--state-dir", str(state), "alipay", "identity", "both", "--app-id", "2021")
+        assert unknown.returncode == 1 and "the local cloud refused" in unknown.stderr
+        assert "Traceback" not in unknown.stderr
         second = cli("--state-dir", str(state), "--base-port", "0")
         assert second.returncode == 2 and "already runs" in second.stderr
     finally:
