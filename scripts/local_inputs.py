@@ -1,6 +1,6 @@
 """Write the inputs `make deploy` needs to deploy a stack to the local cloud that `make dev` runs:
-deploy.<stack>.parameters.json (the sandbox's AppId and Alipay public key, the local Tablestore
-instance, a ServiceName, RoleNamePrefix and LogProjectName of the stack's own) and
+deploy.<stack>.parameters.json (the sandbox's AppId and Alipay public key, and a ServiceName,
+RoleNamePrefix, LogProjectName and Tablestore instance of the stack's own) and
 deploy.<stack>.secrets.json (the sandbox app's private key and a fresh data key). On Alibaba
 Cloud you write these two files yourself (README, "Deploying")."""
 from __future__ import annotations
@@ -9,11 +9,19 @@ import argparse
 import base64
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_name(stack: str) -> str:
+    """A Tablestore instance name of the stack's own, within Tablestore's rule (3-16 letters,
+    digits and '-', starting with a letter): each stack's rows stay apart, as in the cloud."""
+    stem = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")[:13].rstrip("-")
+    return f"{stem if stem[:1].isalpha() else 's' + stem[:12]}-db"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parameters = {
         "AppId": config["alipayAppId"],
         "AlipayPublicKey": (ROOT / config["alipayPublicKeyFile"]).read_text(),
-        "DBInstanceName": config["otsInstance"],
+        "DBInstanceName": instance_name(args.stack),
         "ServiceName": args.stack, "RoleNamePrefix": args.stack,
         "LogProjectName": f"{args.stack}-logs",
     }

@@ -30,6 +30,7 @@ from .cloud import (
     PortUnavailable,
     reset_state,
 )
+from .devstack import DEV_STACK, DevStackFailed
 from .fc.interpreters import NoMatchingPython
 from .running import AdminCallFailed, NoRunningCloud, is_answering, read_cloud_file, running_cloud
 
@@ -59,6 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         region=args.region,
         alipay_identity=args.alipay_identity,
         reload=not args.no_reload,
+        dev_stack=not args.direct,
     )
     state_dir = options.resolved().state_dir
     if args.reset:
@@ -78,6 +80,9 @@ def _serve(args: argparse.Namespace) -> int:
     except NoMatchingPython as exc:  # never run a function on another Python than FC would
         print(f"\nThe local cloud cannot start: {exc}\n", file=sys.stderr, flush=True)
         return 2
+    except DevStackFailed as exc:
+        print(f"localcloud: make dev's stack did not deploy: {exc}", file=sys.stderr)
+        return 1
     config_path = options.resolved().repo_root / args.client_config
     cloud.write_client_config(config_path)
     cloud_file = cloud.cloud_file
@@ -126,6 +131,9 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
         print(f"  {name:<18} {value}")
     for runtime, interpreter in runtimes:
         print(f"  {'Runtime ' + runtime:<18} {interpreter}")
+    served = (f"ROS stack {DEV_STACK!r}, deployed by make deploy's script" if options.dev_stack
+              else "build/ directly (--direct)")
+    print(f"  {'Functions from':<18} {served}")
     print(f"\n  account {config['accountId']}  region {config['region']}")
     # The secret stays in the file: a terminal is shared, scrolled back and screenshotted.
     print(f"  root key  {config['accessKeyId']} (secret in {shown})")
@@ -228,6 +236,10 @@ def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
     option("--alipay-identity", choices=IDENTITY_MODES, default=None,
            help="how the Alipay gateway names users to the sandbox app: user_id (at first "
                 "start), both, open_id (default: the mode it had)")
+    option("--direct", action="store_true", default=False,
+           help="run the functions from build/ directly (default: deploy the template as the "
+                f"ROS stack '{DEV_STACK}' with make deploy's script, the packages uploaded to "
+                "the local OSS, so what runs is what make deploy would ship)")
     option("--no-reload", action="store_true", default=False,
            help="do not watch functions/ and shared/ (default: on an edit, rebuild the packages "
                 "and recycle the instances)")

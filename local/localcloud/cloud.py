@@ -27,6 +27,7 @@ from .admin import AdminApp
 from .clock import Clock, ShiftableClock
 from .console import CONSOLE_PATH, ConsoleApp
 from .credentials import CredentialBook
+from .devstack import DevStack, DevStackFailed
 from .faults import FaultBoard
 from .httpshell import HttpServer
 from .reload import CodeWatcher
@@ -117,6 +118,10 @@ class CloudOptions:
     # Rebuild and recycle on a source edit (`make dev`); tests that need it turn it on.
     reload: bool = False
     reload_every: float = 1.0
+    # `make dev`: serve the template as a ROS stack that `make deploy`'s own script deploys
+    # (localcloud.devstack), so what runs is what would be shipped; off, the functions run from
+    # build/ directly (the same files, with no upload: what most tests use, for speed).
+    dev_stack: bool = False
 
     def resolved(self) -> CloudOptions:
         root = self.repo_root.resolve()
@@ -188,6 +193,10 @@ class LocalCloud:
                                      identity=opts.alipay_identity)
         generated = {**local_params, **self._alipay_parameters(signing)}
         self.template = self._load_template(load_template, generated, overrides)
+        # What is served outside any stack. With make dev's stack, no service and no role: the
+        # stack brings them. The tables and logstores are declared either way.
+        self.base_template = (replace(self.template, services=(), roles=())
+                              if opts.dev_stack else self.template)
 
         self.tablestore = TablestoreEmulator(
             db_path=state / "tablestore.sqlite3", account=self.account,
@@ -198,18 +207,21 @@ class LocalCloud:
                                       faults=self.faults)
         self.ensure_declared()
         roles = {r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
-                 for r in self.template.roles}
+                 for r in self.base_template.roles}
         self.sts = StsEmulator(account=self.account, credentials=self.credentials,
                                clock=self.clock, faults=self.faults, roles=roles)
 
         try:
             self._start_servers(FunctionComputeEmulator)
+            if opts.dev_stack:
+                self.dev_stack().deploy(self.report)
         except BaseException:
             self.stop()  # no half-started cloud keeps ports or workers
             raise
         if opts.reload:
-            self.watcher = CodeWatcher(opts.repo_root, self.fc.recycle, self.report,
-                                       opts.reload_every).start()
+            self.watcher = CodeWatcher(opts.repo_root,
+                                       self._redeploy if opts.dev_stack else self.fc.recycle,
+                                       self.report, opts.reload_every).start()
         self.write_cloud_file()  # last: its presence says every service listens
         return self
 
@@ -221,7 +233,7 @@ class LocalCloud:
         self._serve("alipay", self.alipay.app, ports.alipay)
         # FC last: its workers get the other endpoints in their environment.
         self.fc = emulator(
-            template=self.template, account=self.account, credentials=self.credentials,
+            template=self.base_template, account=self.account, credentials=self.credentials,
             clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
             extra_env=self.function_environment(), region=self.options.region)
         admin = AdminApp(self.faults, self.clock, self.alipay)
@@ -242,7 +254,7 @@ class LocalCloud:
         state = self.options.state_dir
         self.oss = OssEmulator(store=ObjectStore(state / "oss.sqlite3", self.clock),
                                account=self.account, credentials=self.credentials)
-        base = self.template
+        base = self.base_template
 
         def publish(merged: Any) -> None:
             self.fc.deploy(merged)
@@ -261,6 +273,23 @@ class LocalCloud:
         self.ros.stacks.restore()
         self._serve("oss", self.oss.app, ports.oss)
         self._serve("ros", self.ros.app, ports.ros)
+
+    def dev_stack(self) -> DevStack:
+        """make dev's stack: this cloud's template and parameters, deployed by make deploy."""
+        return DevStack(repo_root=self.options.repo_root, state_dir=self.options.state_dir,
+                        region=self.options.region, access_key_id=self.account.access_key_id,
+                        access_key_secret=self.account.access_key_secret,
+                        endpoints={name: self.url(name) for name in ("ros", "oss", "fc")},
+                        parameters=self._parameters)
+
+    def _redeploy(self) -> None:
+        """After a reload's rebuild: ship the new packages as make deploy would (an unchanged
+        package is not uploaded again; the update recycles the instances)."""
+        try:
+            self.dev_stack().deploy(self.report)
+        except DevStackFailed as exc:
+            self.report(f"reload: the stack update failed ({exc}); instances keep the previous "
+                        f"code")
 
     def ensure_declared(self) -> None:
         """Create the tables and logstores the template declares, where missing (at start, and
@@ -342,6 +371,7 @@ class LocalCloud:
         params = {k: v for k, v in generated.items() if k in declared}
         params.setdefault("CodeBucket", DIRECT_CODE_BUCKET)
         params.update(overrides)
+        self._parameters = dict(params)
         return load_template(self.options.template_path, params,
                              account_id=self.account.account_id, region=self.options.region,
                              code=self._built_package)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ROOT, build_packages
 
 OVERRIDE = '''
@@ -74,7 +76,9 @@ def _cold_since(cloud: Any, moment: float) -> bool:
     return any(i.cold for i in cloud.fc.invocations.recent("db") if i.time >= moment)
 
 
-def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path):
+# make dev's default (dev_stack: the rebuilt zips go out through make deploy) and --direct
+@pytest.mark.parametrize("dev_stack", [True, False], ids=["through-the-stack", "direct"])
+def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path, dev_stack):
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
 
     build_packages()  # this checkout's build/_deps must exist
@@ -84,7 +88,7 @@ def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path)
     reports: list[str] = []
     options = CloudOptions(repo_root=repo, state_dir=Path(".local"),
                            template_path=Path("template.yml"), ports=Ports.ephemeral(),
-                           reload=True, reload_every=0.2)
+                           reload=True, reload_every=0.2, dev_stack=dev_stack)
     with LocalCloud(options, report=reports.append) as cloud:
         config = cloud.cloud_config()
         before = _wait_for_answer(config, lambda answer: answer is not None)
@@ -107,4 +111,7 @@ def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path)
         assert warm == {"mark": "two"} and not cloud.fc.invocations.last("db").cold
 
     assert len([line for line in reports if "instances recycled" in line]) >= 2, reports
+    if dev_stack:  # each reload was an update of make dev's stack, with the rebuilt zips
+        assert len([line for line in reports if line == "stack local: UPDATE_COMPLETE  "
+                    "Stack UPDATE completed successfully"]) >= 2, reports
     assert any("functions/db/index.py" in line for line in reports), reports
