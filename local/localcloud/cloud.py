@@ -235,7 +235,10 @@ class LocalCloud:
         self.fc = emulator(
             template=self.base_template, account=self.account, credentials=self.credentials,
             clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
-            extra_env=self.function_environment(), region=self.options.region)
+            extra_env=self.function_environment(), region=self.options.region,
+            # make dev's stack brings the functions later: their Python is found (or the cloud
+            # refuses to start) now, as when the template is served directly
+            runtimes={f.runtime for s in self.template.services for f in s.functions})
         admin = AdminApp(self.faults, self.clock, self.alipay)
         console = ConsoleApp(self)  # the web console, beside the admin endpoint
         self._serve("fc", console.wrap(admin.wrap(self.fc.app)), ports.fc,

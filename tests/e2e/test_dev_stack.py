@@ -57,6 +57,8 @@ def test_make_dev_deploys_its_template_through_make_deploy(first_start):
     assert f"stack {DEV_STACK}: CREATE_COMPLETE  Stack CREATE completed successfully" in lines
     stacks = [s for s in cloud.ros.stacks.list() if s.name == DEV_STACK]
     assert [s.status for s in stacks] == ["CREATE_COMPLETE"]
+    # the functions' Python was found at start, as when build/ is served directly
+    assert set(cloud.fc.interpreters) == {"python3.10"}
     # the service is the stack's: its ServiceName, its code objects in the local OSS
     assert cloud.client_config()["serviceName"] == "miniapp-todo"
     keys = sorted(o.key for o in cloud.oss.store.list(f"{DEV_STACK}-code-cn-hangzhou",

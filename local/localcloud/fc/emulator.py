@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..account import Account
@@ -50,14 +50,16 @@ _INVOKE = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)/invocation
 class FunctionComputeEmulator:
     def __init__(self, *, template: Template, account: Account, credentials: CredentialBook,
                  clock: Clock, faults: FaultBoard, issuer: CredentialIssuer,
-                 log_sink: LogSink | None, extra_env: Mapping[str, str], region: str) -> None:
+                 log_sink: LogSink | None, extra_env: Mapping[str, str], region: str,
+                 runtimes: Iterable[str] = ()) -> None:
         self._template = template
         self._account = account
         self._book = credentials
         self._faults = faults
         self._region = region
         self._invoker = Invoker(template=template, account=account, clock=clock, issuer=issuer,
-                                log_sink=log_sink, extra_env=extra_env, region=region)
+                                log_sink=log_sink, extra_env=extra_env, region=region,
+                                runtimes=runtimes)
         # Where this emulator is served (set it once the HttpServer runs); only
         # `http_trigger_url` needs it.
         self.endpoint: str | None = None

@@ -7,7 +7,7 @@ import atexit
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -58,12 +58,15 @@ class Invoker:
     def __init__(self, *, template: Template, account: Account, clock: Clock,
                  issuer: CredentialIssuer, log_sink: LogSink | None,
                  extra_env: Mapping[str, str], region: str,
-                 invocations: InvocationLog | None = None) -> None:
+                 invocations: InvocationLog | None = None,
+                 runtimes: Iterable[str] = ()) -> None:
         # Found now, not at the first call: a runtime the local cloud cannot run faithfully
         # stops it at start (interpreters.NoMatchingPython), with the fix in the message.
+        # `runtimes`: those of functions a stack will bring (make dev's), checked now as well.
         self.interpreters: dict[str, Interpreter] = {
             runtime: find_python(runtime)
-            for runtime in sorted({f.runtime for s in template.services for f in s.functions})}
+            for runtime in sorted({f.runtime for s in template.services for f in s.functions}
+                                  | set(runtimes))}
         for runtime, interpreter in self.interpreters.items():
             log.info("functions with Runtime %s run on %s", runtime, interpreter.describe())
         self._template = template
