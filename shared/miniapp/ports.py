@@ -71,8 +71,9 @@ class ItemStore(Protocol):
         Conflict if it differs, NotFound if there is no row."""
         ...
 
-    def delete(self, user_id: str, item_id: str) -> bool:
-        """True if the row existed."""
+    def delete(self, user_id: str, item_id: str) -> bool | None:
+        """True if this call deleted the row, False if there was none, None if the row is gone
+        but a re-sent request cannot tell whether this call removed it."""
         ...
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
@@ -137,14 +138,42 @@ class CollectionRows(Protocol):
         ...
 
 
-class UsageCounter(Protocol):
-    """How many items a user holds, changed atomically so concurrent adds cannot pass a quota."""
+class CountedRows(Protocol):
+    """One counted set of each user's rows (a collection, or the 2020 rows) and its tally row:
+    the count the quota is checked against, a revision bumped by every write that may change
+    the count, and one marker per write in flight (see `CollectionRows` and
+    services/exact_count.py, which keeps the count exact with these)."""
 
-    def reserve(self, user_id: str, limit: int) -> None:
-        """Count one more item; QuotaExceeded (no change) if the user already holds `limit`."""
+    def count(self, user_id: str) -> int:
+        """The rows there are, counted from storage."""
         ...
 
-    def release(self, user_id: str) -> None: ...
+    def tally(self, user_id: str) -> Tally | None:
+        """None if there is none yet. A tally that cannot be trusted (unreadable, or a counter
+        from before tallies) reads with count -1, so it is recounted."""
+        ...
+
+    def create_tally(self, user_id: str, count: int) -> None:
+        """Conflict if the tally exists."""
+        ...
+
+    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
+        """count += 1 with `marker` set, if count < limit: QuotaExceeded if not, NotFound if there
+        is no tally. Not idempotent: never re-sent after an unknown outcome."""
+        ...
+
+    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
+        """Set `marker` (a removal in flight); NotFound if there is no tally."""
+        ...
+
+    def settle(self, user_id: str, marker: str, delta: int) -> None:
+        """count += delta and drop `marker`, in one request."""
+        ...
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        """Set the count and drop the markers `seen` holds, if the tally's revision is still the
+        one `seen` read. False if it changed meanwhile."""
+        ...
 
 
 class IdempotencyStore(Protocol):

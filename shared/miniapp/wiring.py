@@ -26,6 +26,7 @@ from .errors import MiniAppError
 from .ports import (
     Clock,
     CollectionRows,
+    CountedRows,
     CredentialIssuer,
     IdempotencyStore,
     IdentityLinks,
@@ -34,7 +35,6 @@ from .ports import (
     LogSink,
     RateLimiter,
     SessionStore,
-    UsageCounter,
 )
 from .services.collection import CollectionService, Legacy
 from .services.compat import Compat
@@ -80,7 +80,7 @@ class SessionPorts:
 class DbPorts:
     sessions: SessionStore
     items: ItemStore  # the 2020 rows
-    usage: UsageCounter  # the 2020 rows' counter
+    usage: CountedRows  # the 2020 rows' count and tally
     rows: CollectionRows  # every declared collection
     idempotency: IdempotencyStore
     sink: LogSink
@@ -129,20 +129,20 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
     """`collections`: the declared ones (`miniapp.collections.REGISTERED`) unless given."""
     declarations = declared() if collections is None else collections
     cursor_key = derive_key(settings.data_key, "cursor/v1")
-    legacy = Legacy(ports.items, ports.usage)
-    served = {c.name: CollectionService(
-        c, rows=ports.rows, idempotency=ports.idempotency, clock=ports.clock,
-        quota=settings.item_quota, cursor_key=cursor_key, legacy=legacy) for c in declarations}
-    sealers = [s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows]
+    sealers: list[Callable[[str], None]] = []
 
     def seal(user_id: str) -> None:
         for sealer in sealers:
             sealer(user_id)
 
-    services = DbServices(
-        compat=Compat(items=ports.items, usage=ports.usage, quota=settings.item_quota,
-                      before_todo_shaped_put=seal),
-        collections=served)
+    compat = Compat(items=ports.items, usage=ports.usage, clock=ports.clock,
+                    quota=settings.item_quota, before_todo_shaped_put=seal)
+    legacy = Legacy(ports.items, compat.remove)
+    served = {c.name: CollectionService(
+        c, rows=ports.rows, idempotency=ports.idempotency, clock=ports.clock,
+        quota=settings.item_quota, cursor_key=cursor_key, legacy=legacy) for c in declarations}
+    sealers.extend(s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows)
+    services = DbServices(compat=compat, collections=served)
     return DbApp(
         sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
         services=services, registry=registry_of(declarations),
@@ -208,7 +208,8 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
         ports = DbPorts(
             sessions=tablestore.TablestoreSessions(client, settings.session_table),
             items=tablestore.TablestoreItems(client, settings.data_table),
-            usage=tablestore.TablestoreUsage(client, settings.usage_table),
+            usage=tablestore.TablestoreRowCount(client, settings.usage_table,
+                                                settings.data_table),
             rows=tablestore.TablestoreUserData(client, settings.user_data_table),
             idempotency=tablestore.TablestoreIdempotency(client, settings.guard_table),
             sink=_log_sink(settings, creds),

@@ -3,8 +3,8 @@ driven against the local cloud's emulators on ephemeral ports.
 
 What they pin down: the happy path of every method, the translation of every vendor failure into
 `miniapp.errors`, the bounded and idempotency-aware Tablestore retries, and the atomic guards
-(usage counter, idempotency claims, rate limits) under concurrency. Keys, account and app id are
-made up at run time.
+(the 2020 rows' count, idempotency claims, rate limits) under concurrency. Keys, account and app
+id are made up at run time.
 """
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ from miniapp.adapters.tablestore import (
     TablestoreIdempotency,
     TablestoreItems,
     TablestoreRateLimiter,
+    TablestoreRowCount,
     TablestoreSessions,
-    TablestoreUsage,
     guard_key,
     make_client,
 )
@@ -354,7 +354,7 @@ def test_unknown_outcome_never_resends_an_increment(cloud: LocalCloud, ots: Any)
     before = cloud.faults.injected["tablestore:internal_error"]
     cloud.faults.set(Fault("tablestore", "internal_error", api="UpdateRow"))
     with pytest.raises(UpstreamUnavailable):
-        TablestoreUsage(ots, "usage").reserve(_user(), 10)
+        _counted(ots).reserve(_user(), 10, "m1", 1)
     assert cloud.faults.injected["tablestore:internal_error"] - before == 1
 
 
@@ -532,36 +532,82 @@ def test_pages_never_leave_the_users_partition(ots: Any) -> None:
 
 # -- Tablestore: usage, idempotency, rate limits -------------------------------------------------
 
-def test_usage_reserve_stops_at_the_limit(ots: Any) -> None:
-    usage = TablestoreUsage(ots, "usage")
+def _counted(ots: Any, user: str | None = None) -> TablestoreRowCount:
+    counted = TablestoreRowCount(ots, "usage", "todo")
+    if user is not None:
+        counted.create_tally(user, 0)
+    return counted
+
+
+def test_count_reserve_stops_at_the_limit_and_settle_gives_back(ots: Any) -> None:
     user = _user()
-    for _ in range(3):
-        usage.reserve(user, 3)
+    counted = _counted(ots, user)
+    for n in range(3):
+        counted.reserve(user, 3, f"m{n}", 1000 + n)
     with pytest.raises(QuotaExceeded):
-        usage.reserve(user, 3)
-    usage.release(user)
-    usage.reserve(user, 3)
+        counted.reserve(user, 3, "m3", 1003)
+    tally = counted.tally(user)
+    assert tally is not None and (tally.count, dict(tally.markers)) == (
+        3, {"m0": 1000, "m1": 1001, "m2": 1002})
+    counted.settle(user, "m0", -1)
+    counted.settle(user, "m1", 0)
+    counted.reserve(user, 3, "m4", 1004)
+    tally = counted.tally(user)
+    assert tally is not None and (tally.count, sorted(tally.markers)) == (3, ["m2", "m4"])
 
 
-def test_usage_release_never_goes_below_zero(ots: Any) -> None:
-    usage = TablestoreUsage(ots, "usage")
+def test_count_without_a_tally_is_not_found(ots: Any) -> None:
+    counted = _counted(ots)
+    with pytest.raises(NotFound):
+        counted.reserve(_user(), 3, "m", 1)
+    with pytest.raises(NotFound):
+        counted.mark(_user(), "m", 1)
+
+
+def test_count_counts_the_users_2020_rows_only(ots: Any) -> None:
+    items, user = TablestoreItems(ots, "todo"), _user()
+    for n in range(3):
+        items.put(Row(user, f"r{n}", {"n": n}))
+    items.put(Row(_user(), "r0", {"n": 0}))
+    assert _counted(ots).count(user) == 3
+
+
+def test_count_reset_applies_on_the_revision_it_read_only(ots: Any) -> None:
     user = _user()
-    usage.release(user)
-    usage.reserve(user, 1)
-    usage.release(user)
-    usage.release(user)
-    usage.reserve(user, 1)
-    with pytest.raises(QuotaExceeded):
-        usage.reserve(user, 1)
+    counted = _counted(ots, user)
+    counted.reserve(user, 10, "lost", 5)
+    seen = counted.tally(user)
+    assert seen is not None
+    counted.mark(user, "other", 6)  # a write in between: the reset must give up
+    assert counted.reset(seen, 0) is False
+    seen = counted.tally(user)
+    assert seen is not None and counted.reset(seen, 0) is True
+    after = counted.tally(user)
+    assert after is not None and (after.count, dict(after.markers)) == (0, {})
 
 
-def test_usage_under_twenty_threads_never_passes_the_limit(ots: Any) -> None:
-    usage = TablestoreUsage(ots, "usage")
+def test_a_counter_from_before_tallies_reads_untrusted_and_is_reset(ots: Any) -> None:
+    from tablestore import Condition, RowExistenceExpectation
+    from tablestore import Row as SdkRow
+
     user = _user()
+    ots.put_row("usage", SdkRow([("key", guard_key("usage", user))], [("count", 7)]),
+                Condition(RowExistenceExpectation.IGNORE))
+    counted = _counted(ots)
+    seen = counted.tally(user)
+    assert seen is not None and (seen.count, seen.revision) == (-1, 0)
+    assert counted.reset(seen, 2) is True
+    after = counted.tally(user)
+    assert after is not None and (after.count, after.revision) == (2, 1)
 
-    def reserve(_: int) -> bool:
+
+def test_count_under_twenty_threads_never_passes_the_limit(ots: Any) -> None:
+    user = _user()
+    counted = _counted(ots, user)
+
+    def reserve(n: int) -> bool:
         try:
-            usage.reserve(user, 5)
+            counted.reserve(user, 5, f"m{n}", n)
             return True
         except QuotaExceeded:
             return False

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from localcloud.faults import Fault
-from miniapp.services.collection import STALE_MARKER_MS
+from miniapp.services.exact_count import STALE_MARKER_MS
 from tests.metrics import record
 
 from .faultkit import error_code, injected, usage_count, user_rows

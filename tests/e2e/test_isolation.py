@@ -100,9 +100,10 @@ def test_a_2020_put_with_the_other_users_id_writes_only_the_callers_row(alice, m
     assert set(diff) == {"todo_list", "usage"}
     assert diff["todo_list"] == {"gone": [], "new": [((bob.user_id, alice["row_id"]),
                                                       (("secret", "b"),))]}
-    # Bob's item counter, new and at 1; Alice's is untouched.
+    # Bob's item counter, new and at 1 (with its tally revision, and no write left in flight);
+    # Alice's is untouched.
     assert diff["usage"]["gone"] == [] and len(diff["usage"]["new"]) == 1
-    assert diff["usage"]["new"][0][1] == (("count", 1),)
+    assert dict(diff["usage"]["new"][0][1]) == {"count": 1, "rev": 1}
     assert alice["app"].db(alice["session"], "get", id=alice["row_id"]) == {
         "data": {"id": alice["row_id"], "secret": "a"}}
 

@@ -10,14 +10,14 @@ from miniapp.testing.fakes import (
     InMemoryIdentityLinks,
     InMemoryItems,
     InMemoryRateLimiter,
+    InMemoryRowCount,
     InMemoryRows,
     InMemorySessions,
-    InMemoryUsage,
     ListSink,
 )
 
 __all__ = [
     "BrokenSink", "FakeClock", "FakeIdentity", "FakeIssuer", "Faults", "InMemoryIdempotency",
     "InMemoryIdentityLinks", "InMemoryItems", "InMemoryRateLimiter", "InMemoryRows",
-    "InMemorySessions", "InMemoryUsage", "ListSink",
+    "InMemoryRowCount", "InMemorySessions", "ListSink",
 ]

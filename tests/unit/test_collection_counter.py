@@ -8,7 +8,8 @@ import pytest
 
 from miniapp.collections.todos import COLLECTION as TODOS
 from miniapp.errors import MiniAppError, UpstreamUnavailable
-from miniapp.services.collection import STALE_MARKER_MS, CollectionService
+from miniapp.services.collection import CollectionService
+from miniapp.services.exact_count import STALE_MARKER_MS
 
 from .conftest import ALICE
 from .fakes import FakeClock, InMemoryIdempotency, InMemoryRows

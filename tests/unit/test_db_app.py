@@ -194,7 +194,7 @@ def test_v2_todos_stored_in_the_2020_table_before_collections_are_moved_and_serv
     world.items.put(Row(ALICE, old_id, {"text": "from before", "completed": True, "createdAt": 5,
                                         "updatedAt": 6, "version": 2}))
     world.items.put(Row(ALICE, "groceries", {"n": 1}))
-    world.usage.counts[ALICE] = 2
+    world.usage.create_tally(ALICE, 2)
     sid = world.login()
     assert world.ok(world.v2(sid, "get", id=old_id))["text"] == "from before"
     assert [t["id"] for t in world.ok(world.v2(sid, "list"))["items"]] == [old_id]

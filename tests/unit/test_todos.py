@@ -15,9 +15,10 @@ from miniapp.domain.records import Row
 from miniapp.domain.schema import Item
 from miniapp.errors import Conflict, NotFound, QuotaExceeded, UpstreamUnavailable
 from miniapp.services.collection import CollectionService, Legacy
+from miniapp.services.compat import Compat
 
 from .conftest import ALICE, BOB
-from .fakes import FakeClock, InMemoryIdempotency, InMemoryItems, InMemoryRows, InMemoryUsage
+from .fakes import FakeClock, InMemoryIdempotency, InMemoryItems, InMemoryRowCount, InMemoryRows
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,13 @@ class Todos:
 @pytest.fixture
 def kit() -> SimpleNamespace:
     clock, rows, idem = FakeClock(), InMemoryRows(), InMemoryIdempotency()
-    items, usage = InMemoryItems(), InMemoryUsage()  # the 2020 table (legacy todos)
-    todos = Todos(rows=rows, idempotency=idem, clock=clock, quota=5, legacy=Legacy(items, usage))
+    items = InMemoryItems()  # the 2020 table (legacy todos)
+    usage = InMemoryRowCount(items)
+    compat = Compat(items=items, usage=usage, clock=clock)
+    todos = Todos(rows=rows, idempotency=idem, clock=clock, quota=5,
+                  legacy=Legacy(items, compat.remove))
     return SimpleNamespace(clock=clock, rows=rows, items=items, usage=usage, idem=idem,
-                           todos=todos)
+                           todos=todos, compat=compat)
 
 
 def test_an_added_todo_has_a_server_id_version_one_and_timestamps(kit) -> None:
@@ -247,7 +251,7 @@ def test_v2_does_not_see_or_remove_2020_rows(kit) -> None:
 
 def test_list_pages_through_every_todo_in_creation_order(kit) -> None:
     kit.todos = Todos(rows=kit.rows, idempotency=kit.idem, clock=kit.clock, quota=100,
-                      legacy=Legacy(kit.items, kit.usage))
+                      legacy=Legacy(kit.items, kit.compat.remove))
     added = []
     for n in range(7):
         kit.clock.advance(1)

@@ -15,16 +15,8 @@ What it owns:
   that move for its user (`seal_legacy_rows`), so no 2020 row written later is ever taken for
   a todo.
 
-The count. Each add or remove writes a marker into the (user, collection) tally in the same
-request that changes the count (the reservation) or before it deletes (removal), and drops it
-when the item write is settled. A request whose reply is lost therefore leaves either nothing
-(not applied) or a marker. A marker older than any request can live (`STALE_MARKER_MS`, above
-the function's timeout) means a write that never settled: the next add, remove or first list
-page of that user recounts the collection's rows and sets the count, conditional on the tally's
-revision, so a write racing the recount makes it give up rather than set a stale number. A
-failing call also tries that repair at once for its own marker. We chose this over Tablestore
-local transactions: a commit whose reply is lost is just as uncertain, so a recount is needed
-either way, and it costs no new emulator API.
+The count: services/exact_count.py keeps it exact (and says why), here for the collection's
+tally row, as for the 2020 rows.
 """
 from __future__ import annotations
 
@@ -40,19 +32,12 @@ from ..domain.ids import is_item_id, new_item_id
 from ..domain.limits import INT64_MAX
 from ..domain.records import Row, Tally
 from ..domain.schema import Collection, Item, StoredItemInvalid
-from ..errors import (
-    Conflict,
-    CorruptItem,
-    MiniAppError,
-    NotFound,
-    QuotaExceeded,
-    UpstreamUnavailable,
-)
-from ..ports import Clock, CollectionRows, IdempotencyStore, ItemStore, UsageCounter
+from ..errors import Conflict, CorruptItem, NotFound, QuotaExceeded
+from ..ports import Clock, CollectionRows, IdempotencyStore, ItemStore
+from .exact_count import ExactCount, new_marker
 
 log = logging.getLogger("miniapp.collections")
 
-STALE_MARKER_MS = 15_000  # the db function's Timeout is 10 s (template.yml)
 # How long a keyed add refused by the quota waits for concurrent attempts with its key (see
 # `_reserve`): pauses of 0.05, 0.1 and 0.15 s, each followed by another look.
 _QUOTA_PAUSES = (0.05, 0.1, 0.15)
@@ -76,10 +61,40 @@ class ItemPage:
 
 @dataclass(frozen=True)
 class Legacy:
-    """The 2020 table and its counter, for moving pre-collection v2 todos."""
+    """The 2020 rows, for moving pre-collection v2 todos: read from `items`, and removed with
+    `remove` (the 2020 `remove`, which keeps the 2020 count exact)."""
 
     items: ItemStore
-    usage: UsageCounter
+    remove: Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class _CollectionCount:
+    """`CountedRows` of one collection: its rows and tally in `CollectionRows`."""
+
+    rows: CollectionRows
+    name: str
+
+    def count(self, user_id: str) -> int:
+        return self.rows.count(user_id, self.name)
+
+    def tally(self, user_id: str) -> Tally | None:
+        return self.rows.tally(user_id, self.name)
+
+    def create_tally(self, user_id: str, count: int) -> None:
+        self.rows.create_tally(user_id, self.name, count)
+
+    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
+        self.rows.reserve(user_id, self.name, limit, marker, now_ms)
+
+    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
+        self.rows.mark(user_id, self.name, marker, now_ms)
+
+    def settle(self, user_id: str, marker: str, delta: int) -> None:
+        self.rows.settle(user_id, self.name, marker, delta)
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        return self.rows.reset(seen, count)
 
 
 class CollectionService:
@@ -98,6 +113,9 @@ class CollectionService:
         self._legacy = legacy if declaration.legacy_rows else None
         self._random_bytes = random_bytes
         self._pause = pause
+        self._count = ExactCount(_CollectionCount(rows, self.name), clock,
+                                 f"collection {self.name}",
+                                 before_first_count=self._move_legacy_rows)
 
     # the five operations
 
@@ -116,23 +134,23 @@ class CollectionService:
                     return earlier
                 item_id = claimed  # the first attempt has not written (yet): write it now
         item = Item(item_id, checked, now, now, 1)
-        self._check_tally(user_id)
-        marker = secrets.token_hex(8)
+        self._count.check(user_id)
+        marker = new_marker()
         written = self._reserve(user_id, item_id, marker, keyed=idempotency_key is not None)
         if written is not None:
             return written
         try:
             self._rows.put_new(Row(user_id, item_id, item.to_columns()), self.name)
         except Conflict:
-            self._settle(user_id, marker, -1)
+            self._count.settle(user_id, marker, -1)
             raced = self._item_or_none(user_id, item_id)  # a concurrent retry of this add won
             if raced is None:
                 raise
             return raced
         except BaseException:
-            self._repair_now(user_id, marker)  # the put may have landed: count, don't guess
+            self._count.repair_now(user_id, marker)  # the put may have landed: count, don't guess
             raise
-        self._settle(user_id, marker, 0)
+        self._count.settle(user_id, marker, 0)
         return item
 
     def update(self, user_id: str, item_id: str, expected_version: int | None,
@@ -168,7 +186,10 @@ class CollectionService:
 
     def list(self, user_id: str, limit: int, cursor: str | None = None) -> ItemPage:
         if cursor is None:
-            self._check_tally(user_id, reading=True)
+            # The first page checks the count (a read writes nothing unless it has legacy rows
+            # to move).
+            if not self._count.check(user_id, create=False) and self._move_legacy_rows(user_id):
+                self._count.establish(user_id)
             start_after = None
         else:
             start_after = decode_cursor(self._cursor_key, user_id, self.name, cursor)
@@ -192,30 +213,17 @@ class CollectionService:
             row = self._rows.get(user_id, self.name, item_id)
         if row is None:
             raise NotFound("no such item")
-        self._check_tally(user_id)
-        marker = secrets.token_hex(8)
-        try:
-            self._rows.mark(user_id, self.name, marker, self._clock.now_ms())
-        except NotFound:
-            self._establish(user_id)
-            self._rows.mark(user_id, self.name, marker, self._clock.now_ms())
-        try:
-            removed = self._rows.delete(user_id, self.name, item_id)
-        except BaseException:
-            self._repair_now(user_id, marker)
-            raise
-        if removed is None:  # gone, but a re-sent delete cannot say by whom: count
-            self._repair_now(user_id, marker)
-            return
-        self._settle(user_id, marker, -1 if removed else 0)
-        if not removed:
+        self._count.check(user_id)
+        removed = self._count.remove(user_id, lambda: self._rows.delete(user_id, self.name,
+                                                                        item_id))
+        if removed is False:
             raise NotFound("no such item")
 
     def seal_legacy_rows(self, user_id: str) -> None:
         """Called before a 2020 `put` writes a row shaped like a pre-collection v2 todo: move the
         user's legacy todos now, so that row (and any later one) stays a 2020 row forever."""
         if self._legacy is not None and self._rows.tally(user_id, self.name) is None:
-            self._establish(user_id)
+            self._count.establish(user_id)
 
     # reading
 
@@ -242,16 +250,10 @@ class CollectionService:
         passing reservations can refuse an attempt whose item is being written. So a keyed add
         refused by the quota looks for its item and tries again, a few times."""
         pauses = list(_QUOTA_PAUSES) if keyed else []
-        established = False
         while True:
             try:
-                self._rows.reserve(user_id, self.name, self.quota, marker, self._clock.now_ms())
+                self._count.reserve(user_id, self.quota, marker)
                 return None
-            except NotFound:
-                if established:  # created a moment ago, and gone: the store is not keeping it
-                    raise UpstreamUnavailable("the item count could not be kept") from None
-                self._establish(user_id)
-                established = True
             except QuotaExceeded:
                 written = self._item_or_none(user_id, item_id) if keyed else None
                 if written is not None:
@@ -259,52 +261,6 @@ class CollectionService:
                 if not pauses:
                     raise
                 self._pause(pauses.pop(0))
-            except BaseException:
-                self._repair_now(user_id, marker)  # the increment may have landed
-                raise
-
-    def _settle(self, user_id: str, marker: str, delta: int) -> None:
-        # Best effort: if this fails, the marker stays and a later operation recounts.
-        try:
-            self._rows.settle(user_id, self.name, marker, delta)
-        except MiniAppError:
-            pass
-
-    def _check_tally(self, user_id: str, reading: bool = False) -> None:
-        """Create the tally on a user's first write (a read writes nothing unless it has legacy
-        rows to move), and recount when a write left a stale marker."""
-        tally = self._rows.tally(user_id, self.name)
-        if tally is None:
-            if not reading or self._move_legacy_rows(user_id):
-                self._establish(user_id)
-        elif tally.markers or tally.count < 0:
-            self._repair(tally, mine=None)
-
-    def _repair_now(self, user_id: str, marker: str) -> None:
-        try:
-            tally = self._rows.tally(user_id, self.name)
-            if tally is not None:
-                self._repair(tally, mine=marker)
-        except MiniAppError:
-            pass  # the marker stays: a later operation repairs
-
-    def _repair(self, tally: Tally, mine: str | None) -> None:
-        """Recount if every marker but `mine` is stale (its write cannot still be running)."""
-        now = self._clock.now_ms()
-        if any(name != mine and now - written < STALE_MARKER_MS
-               for name, written in tally.markers.items()):
-            return
-        count = self._rows.count(tally.user_id, self.name)
-        if self._rows.reset(tally, count) and count != tally.count:
-            log.warning("%s count of a user repaired: %d -> %d", self.name, tally.count, count)
-
-    def _establish(self, user_id: str) -> None:
-        """The user's first write to this collection: move legacy rows, then count."""
-        self._move_legacy_rows(user_id)
-        try:
-            self._rows.create_tally(user_id, self.name, self._rows.count(user_id, self.name))
-        except Conflict:
-            pass  # a concurrent first use created it
 
     def _moved_legacy_rows(self, user_id: str) -> bool:
         """On a miss: if this user never wrote to the collection, move legacy rows (True if any
@@ -313,13 +269,13 @@ class CollectionService:
             return False
         if not self._move_legacy_rows(user_id):
             return False
-        self._establish(user_id)
+        self._count.establish(user_id)
         return True
 
     def _move_legacy_rows(self, user_id: str) -> int:
         """v2 todos stored in the 2020 table before collections: each row that is a valid todo
         (server id, exactly the v2 columns, valid values) is copied here, then deleted there and
-        its 2020 slot released. Other rows stay 2020 rows. Safe to run twice concurrently."""
+        its 2020 count kept exact. Other rows stay 2020 rows. Safe to run twice concurrently."""
         if self._legacy is None:
             return 0
         moved = 0
@@ -338,11 +294,7 @@ class CollectionService:
                 except Conflict:
                     pass  # moved by a concurrent first use
                 moved += 1
-                if self._legacy.items.delete(user_id, row.item_id):
-                    try:
-                        self._legacy.usage.release(user_id)
-                    except MiniAppError:
-                        pass
+                self._legacy.remove(user_id, row.item_id)
             if page.next_start is None:
                 return moved
             start_after = page.next_start

@@ -1,6 +1,9 @@
 """The 2020 protocol's data operations, with the 2020 answers: `put` and `remove` answer null,
 `get` the row object (or null), `list` every one of the user's rows (the 2020 function returned
-only the first 10). 2020 rows live apart from the v2 collections, with a quota of their own.
+only the first 10). 2020 rows live apart from the v2 collections, with a quota of their own,
+counted exactly by the same mechanism as the collections' (services/exact_count.py): a
+reservation or removal marks the user's 2020 tally in the same request, so a lost reply leaves a
+marker, and a stale marker makes the user's next put, remove or list recount the rows.
 """
 from __future__ import annotations
 
@@ -10,20 +13,22 @@ from typing import Any
 
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
-from ..errors import Conflict, MiniAppError, NotFound, PayloadTooLarge
-from ..ports import ItemStore, UsageCounter
+from ..errors import Conflict, NotFound, PayloadTooLarge
+from ..ports import Clock, CountedRows, ItemStore
 from .collection import looks_like_legacy_todo
+from .exact_count import ExactCount, new_marker
 
 _LIST_PAGE = 200
 _PUT_ATTEMPTS = 3
 
 
 class Compat:
-    def __init__(self, *, items: ItemStore, usage: UsageCounter,
+    def __init__(self, *, items: ItemStore, usage: CountedRows, clock: Clock,
                  quota: int = DEFAULT_ITEM_QUOTA,
                  before_todo_shaped_put: Callable[[str], None] | None = None) -> None:
+        """`usage`: the count of `items` per user, with its tally."""
         self._items = items
-        self._usage = usage
+        self._count = ExactCount(usage, clock, "2020 rows")
         self._quota = quota
         # v2 todos from before collections still sit in this table until their user's first v2
         # use moves them; a todo-shaped 2020 row must not join them (see services/collection.py).
@@ -32,26 +37,33 @@ class Compat:
     def put(self, user_id: str, obj: CompatObject) -> None:
         """Create or replace. Replacing costs no quota; creating reserves one slot first. Each
         write is conditional, so a row created or removed concurrently is noticed and the loop
-        takes the other branch: the counter never drifts from the rows."""
+        takes the other branch."""
         row = obj.to_row(user_id)
         if self._before_todo_shaped_put is not None and looks_like_legacy_todo(row.item_id,
                                                                                row.columns):
             self._before_todo_shaped_put(user_id)
+        self._count.check(user_id)
         for _ in range(_PUT_ATTEMPTS):
             try:
                 self._items.put(row, must_exist=True)
                 return
             except NotFound:
                 pass
-            self._usage.reserve(user_id, self._quota)
+            marker = new_marker()
+            self._count.reserve(user_id, self._quota, marker)
             try:
                 self._items.put(row, must_not_exist=True)
-                return
             except Conflict:
-                self._release(user_id)  # created meanwhile: replace it on the next turn
+                # Created meanwhile: replace it on the next turn. Count rather than give the
+                # slot back: a re-sent create of ours may have landed before a concurrent
+                # replace changed the row, and then this Conflict hides our own row.
+                self._count.repair_now(user_id, marker)
+                continue
             except BaseException:
-                self._release(user_id)
+                self._count.repair_now(user_id, marker)  # the create may have landed
                 raise
+            self._count.settle(user_id, marker, 0)
+            return
         raise Conflict("the row kept changing while it was written; retry")
 
     def get(self, user_id: str, item_id: str) -> dict[str, Any] | None:
@@ -59,6 +71,7 @@ class Compat:
         return None if row is None else row_to_compat(row)
 
     def list(self, user_id: str) -> list[dict[str, Any]]:
+        self._count.check(user_id, create=False)  # repairs a count a lost reply left behind
         rows: list[dict[str, Any]] = []
         size = 0
         start_after: str | None = None
@@ -76,11 +89,7 @@ class Compat:
             start_after = page.next_start
 
     def remove(self, user_id: str, item_id: str) -> None:
-        if self._items.delete(user_id, item_id):
-            self._release(user_id)
-
-    def _release(self, user_id: str) -> None:
-        try:
-            self._usage.release(user_id)
-        except MiniAppError:
-            pass
+        if self._items.get(user_id, item_id) is None:
+            return  # nothing to remove, and nothing written (a miss creates no tally)
+        self._count.check(user_id)
+        self._count.remove(user_id, lambda: self._items.delete(user_id, item_id))

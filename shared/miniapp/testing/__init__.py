@@ -26,9 +26,9 @@ from .fakes import (
     InMemoryIdentityLinks,
     InMemoryItems,
     InMemoryRateLimiter,
+    InMemoryRowCount,
     InMemoryRows,
     InMemorySessions,
-    InMemoryUsage,
     ListSink,
 )
 
@@ -55,7 +55,7 @@ class World:
         self.issuer = FakeIssuer()
         self.sessions = InMemorySessions()
         self.items = InMemoryItems()
-        self.usage = InMemoryUsage()
+        self.usage = InMemoryRowCount(self.items)
         self.rows = InMemoryRows()
         self.idempotency = InMemoryIdempotency()
         self.limiter = InMemoryRateLimiter(self.clock)

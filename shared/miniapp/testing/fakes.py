@@ -191,11 +191,13 @@ class InMemoryItems(Faults):
             self.rows[(row.user_id, row.item_id)] = Row(row.user_id, row.item_id, dict(row.columns))
             self.writes += 1
 
-    def delete(self, user_id: str, item_id: str) -> bool:
+    def delete(self, user_id: str, item_id: str) -> bool | None:
         with self._lock:
             self._enter("delete")
             self.writes += 1
-            return self.rows.pop((user_id, item_id), None) is not None
+            found = self.rows.pop((user_id, item_id), None) is not None
+            self._leave("delete")
+            return found
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         with self._lock:
@@ -336,22 +338,58 @@ class InMemoryRows(Faults):
         return 0 if tally is None else tally.count
 
 
-class InMemoryUsage(Faults):
-    def __init__(self) -> None:
-        super().__init__()
-        self.counts: dict[str, int] = defaultdict(int)
+class InMemoryRowCount(Faults):
+    """CountedRows of the 2020 rows: the count of an `InMemoryItems`, and one tally per user
+    (kept by an `InMemoryRows`, whose tally rules are the port's). `counts`: user -> count."""
 
-    def reserve(self, user_id: str, limit: int) -> None:
+    SCOPE = "2020"
+
+    def __init__(self, items: InMemoryItems) -> None:
+        super().__init__()
+        self._items = items
+        self._tallies = InMemoryRows()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return defaultdict(int, {user: t.count for (user, _), t in self._tallies.tallies.items()})
+
+    def count(self, user_id: str) -> int:
+        with self._lock:
+            self._enter("count")
+            return len(self._items.of(user_id))
+
+    def tally(self, user_id: str) -> Tally | None:
+        with self._lock:
+            self._enter("tally")
+            return self._tallies.tally(user_id, self.SCOPE)
+
+    def create_tally(self, user_id: str, count: int) -> None:
+        with self._lock:
+            self._enter("create_tally")
+            self._tallies.create_tally(user_id, self.SCOPE, count)
+
+    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
         with self._lock:
             self._enter("reserve")
-            if self.counts[user_id] >= limit:
-                raise QuotaExceeded()
-            self.counts[user_id] += 1
+            self._tallies.reserve(user_id, self.SCOPE, limit, marker, now_ms)
+            self._leave("reserve")
 
-    def release(self, user_id: str) -> None:
+    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
         with self._lock:
-            self._enter("release")
-            self.counts[user_id] = max(0, self.counts[user_id] - 1)
+            self._enter("mark")
+            self._tallies.mark(user_id, self.SCOPE, marker, now_ms)
+            self._leave("mark")
+
+    def settle(self, user_id: str, marker: str, delta: int) -> None:
+        with self._lock:
+            self._enter("settle")
+            self._tallies.settle(user_id, self.SCOPE, marker, delta)
+            self._leave("settle")
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        with self._lock:
+            self._enter("reset")
+            return self._tallies.reset(seen, count)
 
 
 class InMemoryIdempotency(Faults):

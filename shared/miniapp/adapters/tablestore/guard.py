@@ -1,10 +1,10 @@
-"""Counters and claims that keep the service honest under concurrency: the per-user item counter
-(UsageCounter), idempotency keys (IdempotencyStore) and fixed-window rate limits (RateLimiter).
+"""Counters and claims that keep the service honest under concurrency: the 2020 rows' count
+(CountedRows), idempotency keys (IdempotencyStore) and fixed-window rate limits (RateLimiter).
 
 All three use tables with primary key (`key` STRING) and one row per guarded thing:
 
     usage table (no TTL: the count must outlive any idle period)
-        usage#<uid>                   count INTEGER
+        usage#<uid>                   count, rev, m<marker> INTEGER (the 2020 tally, tally.py)
     guard table (TTL, e.g. 1 day: claims and windows are only needed briefly)
         idem#<uid>#<idempotency key>  item_id STRING
         rl#<bucket>#<window start>    count INTEGER
@@ -29,11 +29,13 @@ from tablestore import (
     SingleColumnCondition,
 )
 
-from ... import deadline
+from ...domain.records import Tally
 from ...errors import Conflict, QuotaExceeded, RateLimited
 from ...ports import Clock
 from ..clock import SystemClock
 from .calls import ConditionFailed, run
+from .items import TablestoreItems
+from .tally import TallyRows
 
 MAX_KEY_BYTES = 1024  # Tablestore's limit for a STRING primary key column
 COUNT = "count"
@@ -61,35 +63,41 @@ def _bounded_increment(client: Any, table: str, key: str, limit: int, what: str)
     run(what, lambda: client.update_row(table, row, condition))
 
 
-class TablestoreUsage:
-    """How many items each user holds. `table` must have no TTL."""
+class TablestoreRowCount:
+    """CountedRows of the 2020 rows. The tally is the user's `usage#<uid>` row in the usage table
+    (where the best-effort counter of old was: such a row is recounted on first use, tally.py);
+    the count is a range read of the user's rows in the data table. `usage_table` must have no
+    TTL."""
 
-    def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self._table = table
+    SCOPE = "2020"
 
-    def reserve(self, user_id: str, limit: int) -> None:
+    def __init__(self, client: Any, usage_table: str, data_table: str) -> None:
+        self._tallies = TallyRows(client, usage_table,
+                                  lambda user_id, _: _pk(guard_key("usage", user_id)))
+        self._rows = TablestoreItems(client, data_table)
+
+    def count(self, user_id: str) -> int:
+        return self._rows.count(user_id)
+
+    def tally(self, user_id: str) -> Tally | None:
+        return self._tallies.tally(user_id, self.SCOPE)
+
+    def create_tally(self, user_id: str, count: int) -> None:
+        self._tallies.create(user_id, self.SCOPE, count)
+
+    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
         if limit <= 0:
             raise QuotaExceeded()
-        try:
-            _bounded_increment(self._client, self._table, guard_key("usage", user_id), limit,
-                               "usage reserve")
-        except ConditionFailed:
-            raise QuotaExceeded() from None
+        self._tallies.reserve(user_id, self.SCOPE, limit, marker, now_ms)
 
-    def release(self, user_id: str) -> None:
-        row = Row(_pk(guard_key("usage", user_id)), {"increment": [(COUNT, -1)]})
-        # Never below zero: a missing counter (pass_if_missing=False) or 0 refuses the decrement.
-        condition = Condition(
-            RowExistenceExpectation.IGNORE,
-            SingleColumnCondition(COUNT, 0, ComparatorType.GREATER_THAN, pass_if_missing=False))
-        try:
-            # A release undoes a reservation whose write failed or was removed: it runs even
-            # when the invocation's deadline has just passed, or the counter would drift.
-            with deadline.cleanup():
-                run("usage release", lambda: self._client.update_row(self._table, row, condition))
-        except ConditionFailed:
-            pass
+    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
+        self._tallies.mark(user_id, self.SCOPE, marker, now_ms)
+
+    def settle(self, user_id: str, marker: str, delta: int) -> None:
+        self._tallies.settle(user_id, self.SCOPE, marker, delta)
+
+    def reset(self, seen: Tally, count: int) -> bool:
+        return self._tallies.reset(seen, count)
 
 
 class TablestoreIdempotency:

@@ -24,6 +24,7 @@ from ...domain.records import Page, Scalar
 from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
+from .tally import count_range
 
 VERSION_COLUMN = "version"
 
@@ -71,14 +72,19 @@ class TablestoreItems:
                 return  # the first send was applied; the re-send saw our own new version
             raise Conflict("the item was changed since that version") from None
 
-    def delete(self, user_id: str, item_id: str) -> bool:
+    def delete(self, user_id: str, item_id: str) -> bool | None:
         condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
         try:
             run("item delete", lambda: self._client.delete_row(
                 self._table, Row(_pk(user_id, item_id)), condition), idempotent=True)
-        except ConditionFailed:
-            return False
+        except ConditionFailed as failed:
+            # A re-send that finds no row may follow our own delete, or another's.
+            return None if failed.maybe_ours else False
         return True
+
+    def count(self, user_id: str) -> int:
+        return count_range(self._client, self._table, _pk(user_id, INF_MIN),
+                           _pk(user_id, INF_MAX))
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         if limit < 1:

@@ -2,7 +2,7 @@
 (`user_data`, primary key `uid` STRING, `id` STRING), so adding a collection changes no template,
 policy or wiring.
 
-    (uid, "<collection>!")          the tally: count, rev, and m<marker> columns (see ports)
+    (uid, "<collection>!")          the tally: count, rev, and m<marker> columns (tally.py)
     (uid, "<collection>#<item id>") an item: its declared fields, createdAt, updatedAt, version
 
 Collection names are letters and digits, so the keys of one collection lie between
@@ -25,12 +25,11 @@ from tablestore import (
 
 from ...domain.records import Page, Scalar, Tally
 from ...domain.records import Row as Item
-from ...errors import Conflict, Internal, NotFound, QuotaExceeded
+from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
+from .tally import TallyRows, count_range
 
-COUNT, REVISION, VERSION = "count", "rev", "version"
-MARKER_PREFIX = "m"
-_PAGE = 1000
+VERSION = "version"
 
 
 def item_key(collection: str, item_id: str) -> str:
@@ -45,6 +44,7 @@ class TablestoreUserData:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
         self._table = table
+        self._tallies = TallyRows(client, table, lambda user, c: _pk(user, tally_key(c)))
 
     # items
 
@@ -121,15 +121,8 @@ class TablestoreUserData:
         return Page(tuple(items), None)
 
     def count(self, user_id: str, collection: str) -> int:
-        start: Any = _pk(user_id, f"{collection}#")
-        end = _pk(user_id, f"{collection}$")
-        total = 0
-        while start is not None:
-            _, start, rows, _ = run("item count", lambda: self._client.get_range(
-                # B023: run() calls this (and its retries) before the loop moves on.
-                self._table, Direction.FORWARD, start, end, limit=_PAGE, max_version=1))  # noqa: B023
-            total += len(rows)
-        return total
+        return count_range(self._client, self._table, _pk(user_id, f"{collection}#"),
+                           _pk(user_id, f"{collection}$"))
 
     def _put(self, row: Item, collection: str, condition: Condition) -> None:
         sdk_row = Row(_pk(row.user_id, item_key(collection, row.item_id)),
@@ -138,85 +131,25 @@ class TablestoreUserData:
         run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
             idempotent=True)
 
-    # the tally
+    # the tally (tally.py)
 
     def tally(self, user_id: str, collection: str) -> Tally | None:
-        _, row, _ = run("tally get", lambda: self._client.get_row(
-            self._table, _pk(user_id, tally_key(collection)), max_version=1))
-        if row is None:
-            return None
-        columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
-        markers = {name[len(MARKER_PREFIX):]: value for name, value in columns.items()
-                   if name.startswith(MARKER_PREFIX) and isinstance(value, int)}
-        count, revision = columns.get(COUNT, 0), columns.get(REVISION, 0)
-        if not (isinstance(count, int) and isinstance(revision, int)):
-            count, revision = -1, -1  # unreadable: a reset (which matches no revision) rewrites it
-        return Tally(user_id, collection, count, revision, markers)
+        return self._tallies.tally(user_id, collection)
 
     def create_tally(self, user_id: str, collection: str, count: int) -> None:
-        row = Row(_pk(user_id, tally_key(collection)), [(COUNT, int(count)), (REVISION, 0)])
-        try:
-            run("tally create", lambda: self._client.put_row(
-                self._table, row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)),
-                idempotent=True)
-        except ConditionFailed as failed:
-            if not failed.maybe_ours:
-                raise Conflict("the tally exists") from None
+        self._tallies.create(user_id, collection, count)
 
     def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
-        row = Row(_pk(user_id, tally_key(collection)), {
-            "increment": [(COUNT, 1), (REVISION, 1)],
-            "put": [(MARKER_PREFIX + marker, int(now_ms))]})
-        condition = Condition(
-            RowExistenceExpectation.EXPECT_EXIST,
-            SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN,
-                                  pass_if_missing=False))
-        try:
-            run("tally reserve", lambda: self._client.update_row(self._table, row, condition))
-        except ConditionFailed:
-            if self.tally(user_id, collection) is None:
-                raise NotFound("no tally") from None
-            raise QuotaExceeded() from None
+        self._tallies.reserve(user_id, collection, limit, marker, now_ms)
 
     def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
-        row = Row(_pk(user_id, tally_key(collection)), {
-            "increment": [(REVISION, 1)], "put": [(MARKER_PREFIX + marker, int(now_ms))]})
-        try:
-            run("tally mark", lambda: self._client.update_row(
-                self._table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)))
-        except ConditionFailed:
-            raise NotFound("no tally") from None
+        self._tallies.mark(user_id, collection, marker, now_ms)
 
     def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
-        columns: dict[str, list[Any]] = {"delete_all": [MARKER_PREFIX + marker]}
-        if delta:
-            columns["increment"] = [(COUNT, int(delta)), (REVISION, 1)]
-        row = Row(_pk(user_id, tally_key(collection)), columns)
-        try:
-            # Dropping a marker alone is safe to send twice; an increment is not.
-            run("tally settle", lambda: self._client.update_row(
-                self._table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)),
-                idempotent=not delta)
-        except ConditionFailed:
-            pass  # no tally: the next operation creates it from a count
+        self._tallies.settle(user_id, collection, marker, delta)
 
     def reset(self, seen: Tally, count: int) -> bool:
-        columns: dict[str, list[Any]] = {"put": [(COUNT, int(count))],
-                                         "increment": [(REVISION, 1)]}
-        if seen.markers:
-            columns["delete_all"] = [MARKER_PREFIX + m for m in seen.markers]
-        row = Row(_pk(seen.user_id, tally_key(seen.collection)), columns)
-        condition = Condition(
-            RowExistenceExpectation.EXPECT_EXIST,
-            SingleColumnCondition(REVISION, int(seen.revision), ComparatorType.EQUAL,
-                                  pass_if_missing=seen.revision == 0))
-        try:
-            # The revision condition makes a replay fail instead of applying twice.
-            run("tally reset", lambda: self._client.update_row(self._table, row, condition),
-                idempotent=True)
-        except ConditionFailed as failed:
-            return failed.maybe_ours
-        return True
+        return self._tallies.reset(seen, count)
 
 
 def _pk(user_id: str, key: Any) -> list[tuple[str, Any]]:

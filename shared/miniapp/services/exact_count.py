@@ -1,0 +1,137 @@
+"""The per-user row count a quota is checked against, kept exact under lost replies, busy
+answers and timeouts. One mechanism for every counted set of rows: each declared collection
+(services/collection.py) and the 2020 rows (services/compat.py).
+
+Why it is exact. Each add or remove writes a marker into the user's tally row in the same
+request that changes the count (`reserve`, for an add) or before it deletes (`mark`, for a
+remove), and drops it when the row write is settled (`settle`, which also applies the remove's
+-1, or gives back an add that did not write). A request whose reply is lost therefore leaves
+either nothing (not applied) or a marker: the count can only be wrong while a marker stands.
+A marker older than any request can live (`STALE_MARKER_MS`, above the function's timeout)
+belongs to a write that will never settle it: the next operation of that user that checks the
+tally (`check`) counts the rows in storage and sets the count, conditional on the tally's
+revision, so a write racing the recount makes the recount give up rather than set a stale
+number (and its own marker makes the next one try again). A failing call tries that repair at
+once for its own marker (`repair_now`). So once faults clear, the count equals the rows, or the
+user's next operation makes it so.
+
+We chose this over Tablestore local transactions: a commit whose reply is lost is just as
+uncertain, so a recount is needed either way, and it costs no new emulator API.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from ..domain.records import Tally
+from ..errors import Conflict, MiniAppError, NotFound, QuotaExceeded, UpstreamUnavailable
+from ..ports import Clock, CountedRows
+
+log = logging.getLogger("miniapp.count")
+
+STALE_MARKER_MS = 15_000  # the db function's Timeout is 10 s (template.yml)
+
+
+def new_marker() -> str:
+    return secrets.token_hex(8)
+
+
+class ExactCount:
+    """`what` names the counted rows in logs. `before_first_count(user)` runs before a user's
+    tally is first created from a count (collections move legacy rows in then)."""
+
+    def __init__(self, store: CountedRows, clock: Clock, what: str,
+                 before_first_count: Callable[[str], object] | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self._what = what
+        self._before_first_count = before_first_count
+
+    def check(self, user_id: str, *, create: bool = True) -> bool:
+        """Before an operation: recount when a write left a stale marker (or the count cannot be
+        trusted). With no tally, create it from a count if `create` (a write), else leave it
+        (a read writes nothing) and answer False."""
+        tally = self._store.tally(user_id)
+        if tally is None:
+            if create:
+                self.establish(user_id)
+            return create
+        if tally.markers or tally.count < 0:
+            self._repair(tally, mine=None)
+        return True
+
+    def establish(self, user_id: str) -> None:
+        """The user's first counted write: the tally, created from a count."""
+        if self._before_first_count is not None:
+            self._before_first_count(user_id)
+        try:
+            self._store.create_tally(user_id, self._store.count(user_id))
+        except Conflict:
+            pass  # a concurrent first use created it
+
+    def reserve(self, user_id: str, limit: int, marker: str) -> None:
+        """Take one slot under `marker` (QuotaExceeded if none is left). On an unknown outcome
+        the increment may have landed: the marker says so, and a repair is tried at once."""
+        established = False
+        while True:
+            try:
+                self._store.reserve(user_id, limit, marker, self._clock.now_ms())
+                return
+            except NotFound:
+                if established:  # created a moment ago, and gone: the store is not keeping it
+                    raise UpstreamUnavailable("the item count could not be kept") from None
+                self.establish(user_id)
+                established = True
+            except QuotaExceeded:
+                raise  # refused: nothing was written
+            except BaseException:
+                self.repair_now(user_id, marker)
+                raise
+
+    def remove(self, user_id: str, delete: Callable[[], bool | None]) -> bool | None:
+        """Run `delete` (True: it deleted the row, False: none was there, None: gone, but a
+        re-sent request cannot say by whom) under a marker, and count what it did."""
+        marker = new_marker()
+        try:
+            self._store.mark(user_id, marker, self._clock.now_ms())
+        except NotFound:
+            self.establish(user_id)
+            self._store.mark(user_id, marker, self._clock.now_ms())
+        try:
+            removed = delete()
+        except BaseException:
+            self.repair_now(user_id, marker)
+            raise
+        if removed is None:  # the row is gone, but maybe not by us: count, don't guess
+            self.repair_now(user_id, marker)
+        else:
+            self.settle(user_id, marker, -1 if removed else 0)
+        return removed
+
+    def settle(self, user_id: str, marker: str, delta: int) -> None:
+        # Best effort: if this fails, the marker stays and a later operation recounts.
+        try:
+            self._store.settle(user_id, marker, delta)
+        except MiniAppError:
+            pass
+
+    def repair_now(self, user_id: str, marker: str) -> None:
+        """After a write with an unknown outcome under `marker`: recount now if no other write is
+        in flight; otherwise (or if this fails too) the marker stays for a later operation."""
+        try:
+            tally = self._store.tally(user_id)
+            if tally is not None:
+                self._repair(tally, mine=marker)
+        except MiniAppError:
+            pass
+
+    def _repair(self, tally: Tally, mine: str | None) -> None:
+        """Recount if every marker but `mine` is stale (its write cannot still be running)."""
+        now = self._clock.now_ms()
+        if any(name != mine and now - written < STALE_MARKER_MS
+               for name, written in tally.markers.items()):
+            return
+        count = self._store.count(tally.user_id)
+        if self._store.reset(tally, count) and count != tally.count:
+            log.warning("%s count of a user repaired: %d -> %d", self._what, tally.count, count)

@@ -1,0 +1,53 @@
+"""The 2020 rows' quota counter through the local cloud: exact after seeded Tablestore faults, by
+the collections' mechanism (services/exact_count.py)."""
+from __future__ import annotations
+
+import random
+import time
+
+from localcloud.faults import Fault
+from miniapp.services.exact_count import STALE_MARKER_MS
+from tests.metrics import record
+
+from .faultkit import error_code, injected, usage_count, user_rows
+
+COUNTER_SEED = 2020
+
+
+def test_the_2020_counter_equals_the_rows_after_seeded_faults_on_writes(faults, miniprogram,
+                                                                        snapshot):
+    """Lost replies on UpdateRow, PutRow and DeleteRow (the write landed, the answer did not),
+    and busy answers, during 2020 puts of new ids and overwrites and removes; once the faults
+    clear, the user's next operation leaves the counter equal to the number of 2020 rows."""
+    app = miniprogram()
+    session = app.login()
+    rng = random.Random(COUNTER_SEED)
+    faults.reseed(COUNTER_SEED)
+    for api in ("UpdateRow", "PutRow", "DeleteRow"):
+        faults.set(Fault("tablestore", "lost_reply", api=api, share=0.3))
+    faults.set(Fault("tablestore", "server_busy", api="GetRow", share=0.1))
+    start = injected(faults)
+    ids = [f"row {n}" for n in range(6)]
+    outcomes: dict[str, int] = {}
+    for n in range(24):
+        if rng.random() < 0.35:
+            answer = app.db(session, "remove", id=rng.choice(ids))
+        else:
+            answer = app.db(session, "put", obj={"id": rng.choice(ids), "n": n})
+        outcome = error_code(answer) or "ok"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    hits = injected(faults) - start
+    faults.clear()
+    drifted = snapshot()
+    before = usage_count(drifted, app.user_id), len(user_rows(drifted, app.user_id))
+    time.sleep(STALE_MARKER_MS / 1000 + 0.5)  # every marker of a write in flight is stale now
+    assert error_code(app.db(session, "list")) is None  # the user's next operation
+    state = snapshot()
+    rows = len(user_rows(state, app.user_id))
+    counted = usage_count(state, app.user_id)
+    print(f"\n2020 counter under faults: {hits} faults injected, outcomes {outcomes}; "
+          f"counter/rows {before[0]}/{before[1]} when faults cleared, "
+          f"{counted}/{rows} after the next operation")
+    record("faults_injected", hits)
+    assert hits > 0
+    assert counted == rows
