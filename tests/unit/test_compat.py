@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from miniapp.domain.compat import parse_compat_object
 from miniapp.domain.records import Row
+from miniapp.entrypoints.compat_object import parse_compat_object
 from miniapp.errors import PayloadTooLarge, QuotaExceeded, UpstreamUnavailable
 from miniapp.services.compat import Compat
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from miniapp.domain.compat import parse_compat_object
+from miniapp.entrypoints.compat_object import parse_compat_object
 from miniapp.errors import MiniAppError, UpstreamUnavailable
 from miniapp.services.compat import Compat
 from miniapp.services.exact_count import STALE_MARKER_MS

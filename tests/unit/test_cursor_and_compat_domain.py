@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from miniapp.domain.compat import parse_compat_object, row_to_compat
+from miniapp.domain.compat import row_to_compat
 from miniapp.domain.cursor import decode_cursor, encode_cursor
 from miniapp.domain.records import Row
+from miniapp.entrypoints.compat_object import parse_compat_object
 from miniapp.errors import InvalidRequest
 
 KEY = b"k" * 32

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from miniapp.domain.json_body import parse_json_object
 from miniapp.domain.limits import MAX_BODY_BYTES
+from miniapp.entrypoints.json_body import parse_json_object
 from miniapp.errors import InvalidRequest, PayloadTooLarge
 
 

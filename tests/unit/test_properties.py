@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from miniapp.collections import declared
-from miniapp.domain.json_body import parse_json_object
+from miniapp.entrypoints.json_body import parse_json_object
 from miniapp.errors import MiniAppError
 from miniapp.wiring import registry_of
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from miniapp.domain.session_requests import parse_auth_code_request, parse_session_request
+from miniapp.entrypoints.session_requests import parse_auth_code_request, parse_session_request
 from miniapp.errors import InvalidRequest
 
 

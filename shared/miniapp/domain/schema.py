@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import InvalidRequest
-from .fields import has_control_char, has_lone_surrogate, is_int
 from .ids import is_item_id
 from .limits import INT64_MAX, INT64_MIN
 from .records import Scalar
+from .values import has_control_char, has_lone_surrogate, is_int
 
 COLLECTION_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,31}")
 FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")

@@ -1,4 +1,7 @@
-"""The entry protocols of the db function: the 2020 protocol (`compat2020`) and the v2 API
-(`v2`, one set of operations per declared collection), each turning a parsed event into a
-command of the one `registry`. Parsing the wire lives here; `domain/` keeps entities and rules.
+"""The entry protocols. For the db function: the 2020 protocol (`compat2020`, its object read by
+`compat_object`) and the v2 API (`v2`, one set of operations per declared collection), each
+turning a parsed event into a command of the one `registry`. For the session function: its
+request bodies (`session_requests`). Shared by both: the strict JSON body parser (`json_body`)
+and the typed field readers (`fields`). Parsing the wire lives here; `domain/` keeps entities
+and rules.
 """

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..domain.compat import check_item_id, parse_compat_object
 from ..errors import InvalidRequest
+from .compat_object import check_item_id, parse_compat_object
 from .registry import Command, Shape
 
 _BASE = {"sid": "sid", "op": "op"}

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.cursor import check_cursor_shape
-from ..domain.fields import matching, optional_int, optional_str, required_int, required_str
 from ..domain.ids import check_item_id
 from ..domain.limits import IDEMPOTENCY_KEY_MAX, INT64_MAX, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
 from ..domain.schema import Collection, CustomOp
 from ..errors import InvalidRequest
+from .fields import matching, optional_int, optional_str, required_int, required_str
 from .registry import Command, Shape
 
 IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.json_body import parse_json_object
+from ..entrypoints.json_body import parse_json_object
 from ..entrypoints.registry import Registry
 from ..errors import MiniAppError
 from .collection import CollectionService

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.json_body import parse_json_object
-from ..domain.session_requests import parse_auth_code_request, parse_session_request
+from ..entrypoints.json_body import parse_json_object
+from ..entrypoints.session_requests import parse_auth_code_request, parse_session_request
 from ..errors import MethodNotAllowed, MiniAppError, NotFound, RateLimited
 from .failures import report_bug
 from .login import Login

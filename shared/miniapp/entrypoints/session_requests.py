@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.limits import AUTH_CODE_MAX_CHARS
 from .fields import matching, reject_unknown, required_str
-from .limits import AUTH_CODE_MAX_CHARS
 
 # Auth codes are opaque to us; today they are 32 hex digits. Allow any visible ASCII so a format
 # change at Alipay does not lock users out, but nothing that could smuggle spaces or controls.

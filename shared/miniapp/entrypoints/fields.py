@@ -4,10 +4,10 @@ int: every integer reader rejects bools explicitly."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
+from ..domain.values import has_lone_surrogate, is_int
 from ..errors import InvalidRequest
 
 
@@ -16,20 +16,6 @@ def reject_unknown(obj: Mapping[str, Any], allowed: Collection[str], what: str) 
     if unknown:
         # repr() of a client string is safe to echo: it is escaped and we cut it short.
         raise InvalidRequest(f"unknown field {_short(unknown[0])} in {what}")
-
-
-def has_lone_surrogate(value: str) -> bool:
-    """JSON may spell "\\ud800" alone; Python keeps it, UTF-8 cannot encode it, so no store can."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def has_control_char(value: str, allowed: str = "") -> bool:
-    """C0, DEL and C1 controls (Unicode category Cc), except the characters in `allowed`."""
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
 
 
 def required_str(obj: Mapping[str, Any], name: str) -> str:
@@ -56,10 +42,6 @@ def optional_bool(obj: Mapping[str, Any], name: str) -> bool | None:
     if not isinstance(value, bool):
         raise InvalidRequest(f"'{name}' must be true or false")
     return value
-
-
-def is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def optional_int(obj: Mapping[str, Any], name: str, low: int, high: int) -> int | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..domain.limits import MAX_BODY_BYTES
 from ..errors import InvalidRequest, PayloadTooLarge
-from .limits import MAX_BODY_BYTES
 
 
 def _reject_constant(name: str) -> Any:
