@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.values import is_int
 from ..errors import InvalidRequest
-from .fields import is_int, reject_unknown, required_str
+from .fields import reject_unknown, required_str
 
 DEFAULT_COLLECTION = "todos"
 
