@@ -66,6 +66,22 @@ def usage_count(state: Snapshot, user_id: str) -> int:
     return total
 
 
+def counters_when_faults_clear(board: FaultBoard, snapshot: Callable[[], Snapshot],
+                               user_id: str, next_operation: Callable[[], Any]
+                               ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Clear the faults, then (counter, items) of the user twice: at once, and after the user's
+    next operation once every write marker is stale (services/exact_count.py)."""
+    from miniapp.services.exact_count import STALE_MARKER_MS
+
+    board.clear()
+    state = snapshot()
+    at_once = usage_count(state, user_id), len(user_rows(state, user_id))
+    time.sleep(STALE_MARKER_MS / 1000 + 0.5)
+    next_operation()
+    state = snapshot()
+    return at_once, (usage_count(state, user_id), len(user_rows(state, user_id)))
+
+
 def fc_error_type(app: MiniProgram, session: Session, event: Mapping[str, Any]) -> tuple[Any, str]:
     """Invoke db with fc2 and return (payload, FC's x-fc-error-type header or "")."""
     client = app.fc_client(session.sts)

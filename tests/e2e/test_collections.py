@@ -3,14 +3,12 @@ against the declaration, cursors bound to their user, todos from before collecti
 and the quota counter exact after seeded Tablestore faults."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from localcloud.faults import Fault
-from miniapp.services.exact_count import STALE_MARKER_MS
 from tests.metrics import record
 
-from .faultkit import error_code, injected, usage_count, user_rows
+from .faultkit import counters_when_faults_clear, error_code, injected, user_rows
 from .support import ots_client
 
 COUNTER_SEED = 90210
@@ -117,14 +115,8 @@ def test_the_counter_equals_the_items_after_seeded_faults_on_writes(faults, mini
         outcome = error_code(answer) or "ok"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     hits = injected(faults) - start
-    faults.clear()
-    drifted = snapshot()
-    before = usage_count(drifted, app.user_id), len(user_rows(drifted, app.user_id))
-    time.sleep(STALE_MARKER_MS / 1000 + 0.5)  # every marker of a write in flight is stale now
-    _data(app.db(session, "list", v=2))  # the user's next operation
-    state = snapshot()
-    items = len(user_rows(state, app.user_id))
-    counted = usage_count(state, app.user_id)
+    before, (counted, items) = counters_when_faults_clear(
+        faults, snapshot, app.user_id, lambda: _data(app.db(session, "list", v=2)))
     print(f"\ncounter under faults: {hits} faults injected, outcomes {outcomes}; "
           f"counter/items {before[0]}/{before[1]} when faults cleared, "
           f"{counted}/{items} after the next operation")

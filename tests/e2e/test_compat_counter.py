@@ -3,13 +3,11 @@ the collections' mechanism (services/exact_count.py)."""
 from __future__ import annotations
 
 import random
-import time
 
 from localcloud.faults import Fault
-from miniapp.services.exact_count import STALE_MARKER_MS
 from tests.metrics import record
 
-from .faultkit import error_code, injected, usage_count, user_rows
+from .faultkit import counters_when_faults_clear, error_code, injected
 
 COUNTER_SEED = 2020
 
@@ -37,14 +35,12 @@ def test_the_2020_counter_equals_the_rows_after_seeded_faults_on_writes(faults, 
         outcome = error_code(answer) or "ok"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     hits = injected(faults) - start
-    faults.clear()
-    drifted = snapshot()
-    before = usage_count(drifted, app.user_id), len(user_rows(drifted, app.user_id))
-    time.sleep(STALE_MARKER_MS / 1000 + 0.5)  # every marker of a write in flight is stale now
-    assert error_code(app.db(session, "list")) is None  # the user's next operation
-    state = snapshot()
-    rows = len(user_rows(state, app.user_id))
-    counted = usage_count(state, app.user_id)
+
+    def next_operation() -> None:
+        assert error_code(app.db(session, "list")) is None
+
+    before, (counted, rows) = counters_when_faults_clear(faults, snapshot, app.user_id,
+                                                         next_operation)
     print(f"\n2020 counter under faults: {hits} faults injected, outcomes {outcomes}; "
           f"counter/rows {before[0]}/{before[1]} when faults cleared, "
           f"{counted}/{rows} after the next operation")
