@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # typeshed's names for the WSGI signature (wsgiref.types is 3
 
 from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
-from miniapp.domain.json_body import BodyHead
 from miniapp.domain.limits import MAX_BODY_BYTES
+from miniapp.entrypoints.json_body import BodyHead
 from miniapp.services.failures import report_bug, report_misconfiguration
 from miniapp.services.session_app import HttpAnswer, SessionApp
 from miniapp.wiring import AppCache, build_session_app
