@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint demo logs package lock deploy reliability soak clean client-config
+.PHONY: dev test lint demo logs package lock deploy reliability soak bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ client-config:
 # `make soak SOAK_SECONDS=600`: users and random faults for that long, then every invariant.
 soak: $(STAMP) package
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_USERS=$(SOAK_USERS) SOAK_SEED=$(SOAK_SEED) $(PY) scripts/soak.py
+
+# Issue 10's figures side by side (cold start vs `node -e 0`, warm latency and upstream requests
+# per operation, 2020 list and v2 page at 10/1,000/10,000 rows, package sizes), on an ephemeral
+# local cloud; a few minutes of both cores, so nothing else should run meanwhile.
+bench: $(STAMP) package
+	$(PY) scripts/bench.py $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from typing import Any
 
 from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
+from miniapp.domain.json_text import render
 from miniapp.services.db_app import DbApp
 from miniapp.services.failures import report_bug, report_misconfiguration
 from miniapp.wiring import AppCache, build_db_app
@@ -42,8 +43,9 @@ def _handle(ctx: FcContext, event: Any) -> str:
         answer = report_misconfiguration(exc, ctx.request_id).to_body()
     except Exception as exc:  # noqa: BLE001 - errors are results, never unhandled
         answer = report_bug(exc, ctx.request_id).to_body()
-    # Compact separators and raw UTF-8, as the 2020 Node function's JSON.stringify answered.
+    # Compact separators and raw UTF-8, as the 2020 Node function's JSON.stringify answered; a
+    # 2020 list's rows were encoded once already, while it read them (json_text.render).
     try:
-        return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+        return render(answer)
     except Exception as exc:  # noqa: BLE001 - e.g. a value a store returned that JSON cannot hold
         return json.dumps(report_bug(exc, ctx.request_id).to_body())

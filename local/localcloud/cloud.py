@@ -31,6 +31,7 @@ from .devstack import DevStack, DevStackFailed
 from .faults import FaultBoard
 from .httpshell import HttpServer
 from .reload import CodeWatcher
+from .traffic import Traffic
 
 log = logging.getLogger("localcloud")
 
@@ -167,6 +168,7 @@ class LocalCloud:
         self._servers: dict[str, HttpServer] = {}
         self.fc: Any = None
         self.watcher: CodeWatcher | None = None
+        self.traffic = Traffic()  # requests served, by emulator and API (round-trip counts)
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -325,7 +327,8 @@ class LocalCloud:
     # -- helpers ----------------------------------------------------------------------------
     def _serve(self, name: str, app: Any, port: int, **server_options: Any) -> None:
         try:
-            server = HttpServer(app, self.options.host, port, **server_options)
+            server = HttpServer(self.traffic.wrap(name, app), self.options.host, port,
+                                **server_options)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortUnavailable(name, self.options.host, port, "is already in use") from None
@@ -398,7 +401,6 @@ class LocalCloud:
         cloud, pointed at the emulators. This is the only difference between local and cloud."""
         return {
             "OTS_ENDPOINT": self.url("tablestore"),
-            "SLS_ENDPOINT": self.url("sls"),
             "STS_ENDPOINT": self.url("sts"),
             "ALIPAY_GATEWAY": self.url("alipay") + "/gateway.do",
         }

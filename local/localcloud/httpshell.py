@@ -53,6 +53,7 @@ class HttpRequest:
     headers: Mapping[str, str]  # keys lower-cased
     body: bytes
     client_ip: str
+    client_port: str = ""  # with client_ip, tells connections apart (LocalCloud.traffic)
 
     @property
     def path(self) -> str:
@@ -120,7 +121,8 @@ def _request(environ: Mapping[str, Any]) -> HttpRequest:
     return HttpRequest(method=str(environ["REQUEST_METHOD"]), raw_path=raw_path,
                        query_string=str(environ.get("QUERY_STRING", "")),
                        headers=_headers(environ), body=body,
-                       client_ip=str(environ.get("REMOTE_ADDR", "")))
+                       client_ip=str(environ.get("REMOTE_ADDR", "")),
+                       client_port=str(environ.get("REMOTE_PORT", "")))
 
 
 def _wsgi(app: App) -> Callable[[dict[str, Any], _START_RESPONSE], Iterable[bytes]]:

@@ -32,7 +32,8 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],
                     "syntax as the emulator supports it: words, key: value, wildcards, and/or/"
                     "not, parentheses.", formatter_class=formatter, parents=[common])
     logs.add_argument("query", nargs="?", default="", metavar="QUERY",
-                      help="search query, e.g. 'kind: invocation and outcome: ok' "
+                      help="search query, e.g. 'message.kind: invocation and message.outcome: "
+                           "ok' (the functions' records are JSON in `message`) "
                            "(default: every record)")
     logs.add_argument("--since", type=float, default=15.0, metavar="MINUTES",
                       help="how far back to look, in minutes")
@@ -75,8 +76,24 @@ def fetch(client: Any, config: dict[str, str], query: str, from_time: int, to_ti
     return list(reversed(found))
 
 
+def expanded(record: dict[str, str]) -> dict[str, str]:
+    """A function's structured record is a JSON object in FC's `message` field: its keys are
+    shown like the log's own fields (those win a clash)."""
+    try:
+        inner = json.loads(record.get("message", ""))
+    except ValueError:
+        return record
+    if not isinstance(inner, dict):
+        return record
+    merged = {k: v for k, v in record.items() if k != "message"}
+    for key, value in inner.items():
+        merged.setdefault(str(key), value if isinstance(value, str) else json.dumps(value))
+    return merged
+
+
 def render(record: dict[str, str]) -> str:
     """One record on one line: time, the well-known fields, then key=value for the rest."""
+    record = expanded(record)
     stamp = time.strftime("%H:%M:%S", time.localtime(int(record.get("__time__", "0"))))
     parts = [stamp]
     for key in LEADING:

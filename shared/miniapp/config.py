@@ -87,15 +87,11 @@ class Settings:
     usage_table: str = "usage"
     guard_table: str = "guard"
     identity_table: str = "identity"  # the session function only
-    sls_endpoint: str = ""  # default https://{region}.log.aliyuncs.com
-    sls_project: str = ""  # default: the service's LogConfig project
-    sls_logstore: str = ""  # default: the service's LogConfig logstore
     session_ttl_seconds: int = 7 * 24 * 3600
     session_idle_seconds: int = 24 * 3600
     item_quota: int = 10_000
     upstream_timeout_seconds: float = 5.0  # one Alipay or STS call
     ots_retry_seconds: float = 2.0  # back-off budget of one Tablestore call (throttling, 5xx)
-    log_flush_seconds: float = 1.0  # how long an invocation waits for its log records to ship
     region: str = ""  # default: FC's context
     account_id: str = ""  # default: FC's context
     # the session function only
@@ -127,9 +123,6 @@ class Settings:
             user_data_table=reader.table("USER_DATA_TABLE", "user_data"),
             usage_table=reader.table("USAGE_TABLE", "usage"),
             guard_table=reader.table("GUARD_TABLE", "guard"),
-            sls_endpoint=reader.text("SLS_ENDPOINT"),
-            sls_project=reader.text("SLS_PROJECT"),
-            sls_logstore=reader.text("SLS_LOGSTORE"),
             session_ttl_seconds=reader.integer(
                 "SESSION_TTL_SECONDS", 7 * 24 * 3600, 1, 10 * 365 * 86400
             ),
@@ -139,7 +132,6 @@ class Settings:
             item_quota=reader.integer("ITEM_QUOTA", 10_000, 1, 10_000_000),
             upstream_timeout_seconds=reader.number("UPSTREAM_TIMEOUT_SECONDS", 5.0, 0.1, 600.0),
             ots_retry_seconds=reader.number("OTS_RETRY_SECONDS", 2.0, 0.0, 600.0),
-            log_flush_seconds=reader.number("LOG_FLUSH_SECONDS", 1.0, 0.0, 60.0),
             region=reader.text("REGION"),
             account_id=reader.text("ACCOUNT_ID"),
         )
@@ -176,10 +168,7 @@ class Settings:
         resolved = replace(
             self, region=region, account_id=self.account_id or ctx.account_id,
             fc_service_name=self.fc_service_name or ctx.service_name,
-            ots_endpoint=self.ots_endpoint or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com",
-            sls_endpoint=self.sls_endpoint or f"https://{region}.log.aliyuncs.com",
-            sls_project=self.sls_project or ctx.log_project,
-            sls_logstore=self.sls_logstore or ctx.log_store)
+            ots_endpoint=self.ots_endpoint or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com")
         missing = [name for name, value in (("REGION", resolved.region),
                                             ("ACCOUNT_ID", resolved.account_id)) if not value]
         if function == "session" and not resolved.fc_service_name:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 from .errors import UpstreamUnavailable
 
-# Kept back from FC's timeout: shipping the log records (LOG_FLUSH_SECONDS, 1 s by default),
-# `CLEANUP_SECONDS` to undo a write that failed ambiguously, and slack for rendering the answer,
-# scheduling and FC's own overhead.
+# Kept back from FC's timeout: `CLEANUP_SECONDS` to undo a write that failed ambiguously, and
+# slack for rendering the answer, scheduling and FC's own overhead.
 RESERVE_SECONDS = 2.5
 # Given back to a cleanup (deleting a session row that must not outlive a failed login) when the
 # deadline has passed; always inside the reserve.

@@ -42,7 +42,7 @@ try {
   }
 
   // A request id in the logs opens its invocation.
-  await page.goto(url + "#logs?query=" + encodeURIComponent("kind: audit and event: logout"));
+  await page.goto(url + "#logs?query=" + encodeURIComponent("message.kind: audit and message.event: logout"));
   await page.locator("#logs a").first().click();
   await page.locator("#invocations tr.highlight").getByText("POST /logout").waitFor(WAIT);
   console.log("logs: a request id links to its invocation");

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,6 @@ from localcloud.sts import RoleSpec, StsEmulator
 from localcloud.tablestore import TableSpec, TablestoreEmulator
 from miniapp.adapters.alipay import AlipayIdentityProvider
 from miniapp.adapters.clock import SystemClock
-from miniapp.adapters.sls import SlsLogSink, log_client
 from miniapp.adapters.sts import StsCredentialIssuer
 from miniapp.adapters.tablestore import (
     BoundedRetryPolicy,
@@ -681,77 +680,6 @@ def test_rate_limiter_under_a_burst_lets_capacity_through(ots: Any) -> None:
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         assert sum(pool.map(hit, range(30))) == 4
-
-
-# -- SLS -----------------------------------------------------------------------------------------
-
-def _sink(cloud: LocalCloud, **options: Any) -> SlsLogSink:
-    return SlsLogSink(cloud.url("sls"), "miniapp-logs", "requests", cloud.account.access_key_id,
-                      cloud.account.access_key_secret, None, "invocation", **options)
-
-
-def _logs_with(cloud: LocalCloud, marker: str) -> list[dict[str, Any]]:
-    from aliyun.log import GetLogsRequest
-
-    client = log_client(cloud.url("sls"), cloud.account.access_key_id,
-                        cloud.account.access_key_secret)
-    now = int(cloud.clock.now())
-    response = client.get_logs(GetLogsRequest("miniapp-logs", "requests", now - 300, now + 300,
-                                               query=f"request_id: {marker}"))
-    return [log.get_contents() for log in response.get_logs()]
-
-
-def test_sls_sink_ships_records_as_string_pairs(cloud: LocalCloud) -> None:
-    sink = _sink(cloud)
-    marker = secrets.token_hex(8)
-    sink.emit({"request_id": marker, "function": "db", "op": "add", "outcome": "ok",
-               "latency_ms": 12, "ok": True, "detail": {"a": 1}})
-    assert sink.flush(5.0) is True
-    assert sink.sent == 1 and sink.failed == 0
-    [contents] = _logs_with(cloud, marker)
-    assert contents["op"] == "add" and contents["latency_ms"] == "12"
-    assert contents["ok"] == "true" and contents["detail"] == '{"a":1}'
-
-
-def test_sls_sink_never_raises_when_the_service_is_unreachable(cloud: LocalCloud) -> None:
-    cloud.faults.set(Fault("sls", "unreachable"))
-    sink = _sink(cloud)
-    sink.emit({"request_id": secrets.token_hex(8), "outcome": "ok"})
-    assert sink.flush(5.0) is True
-    assert sink.failed == 1 and sink.sent == 0
-
-
-class BrokenRecord(Mapping[str, object]):
-    def __getitem__(self, key: str) -> object:
-        raise RuntimeError("broken")
-
-    def __iter__(self) -> Iterator[str]:
-        raise RuntimeError("broken")
-
-    def __len__(self) -> int:
-        return 1
-
-
-def test_sls_sink_drops_a_record_it_cannot_format(cloud: LocalCloud) -> None:
-    sink = _sink(cloud)
-    sink.emit(BrokenRecord())
-    assert sink.dropped == 1
-    assert sink.flush(1.0) is True
-
-
-def test_sls_sink_drops_rather_than_blocks_when_the_queue_is_full(cloud: LocalCloud) -> None:
-    cloud.faults.set(Fault("sls", "slow", seconds=3.0))
-    sink = _sink(cloud, max_queued=1, batch_size=1, timeout_seconds=5.0)
-    for n in range(6):
-        sink.emit({"request_id": f"r{n}"})
-    # While the first record is in flight (3 s), one more fits in the queue: the other four were
-    # dropped, and emit never waited.
-    assert sink.dropped >= 4
-    assert sink.flush(0.05) is False
-
-
-def test_sink_is_idle_when_nothing_was_emitted(cloud: LocalCloud) -> None:
-    assert _sink(cloud).flush(0.0) is True
 
 
 def test_system_clock_is_epoch_milliseconds() -> None:

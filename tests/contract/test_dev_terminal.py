@@ -51,7 +51,8 @@ def test_logs_prints_the_records_of_a_request_just_made(dev):
     lines = [line for line in result.stdout.splitlines() if f"requestId={request_id}" in line]
     assert any("kind=audit" in line and "event=login" in line for line in lines), result.stdout
     assert any("FC Invoke Start" in line for line in lines), result.stdout
-    only_audits = cli("--state-dir", str(state), "logs", "kind: audit and event: login")
+    only_audits = cli("--state-dir", str(state), "logs",
+                      "message.kind: audit and message.event: login")
     assert only_audits.stdout.strip()
     assert all("event=login" in line for line in only_audits.stdout.splitlines())
 
@@ -61,7 +62,7 @@ def test_logs_follow_prints_records_as_they_arrive(dev):
     _, before, _ = _login(config)
     follow = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "--state-dir", str(state), "logs", "--follow",
-         "--since", "5", "--every", "0.2", "kind: audit"],
+         "--since", "5", "--every", "0.2", "message.kind: audit"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
     assert follow.stdout is not None

@@ -220,6 +220,19 @@ def test_query_by_reserved_fields(client, logstore):
     assert messages(query(client, logstore, "__source__: 10.0.0.7")) == ["a", "b"]
 
 
+def test_keys_inside_a_json_field_are_searchable_as_a_json_index_allows(client, logstore):
+    """FC ships a function's JSON line as `message`; the template's JSON index on it."""
+    put(client, logstore,
+        {"msg": "a", "message": '{"kind": "audit", "event": "login", "latencyMs": 7}'},
+        {"msg": "b", "message": '{"kind": "invocation", "ctx": {"op": "add"}}'},
+        {"msg": "c", "message": "not json: kind audit"})
+    assert messages(query(client, logstore, "message.kind: audit")) == ["a"]
+    assert messages(query(client, logstore, "message.latencyMs: 7")) == ["a"]
+    assert messages(query(client, logstore, "message.ctx.op: add")) == ["b"]
+    assert messages(query(client, logstore, "message.ctx: add")) == []  # an object is no leaf
+    assert messages(query(client, logstore, "message.kind: audit or msg: c")) == ["a", "c"]
+
+
 def test_topic_parameter_filters_by_topic(client, logstore):
     put(client, logstore, {"msg": "a"}, topic="web")
     put(client, logstore, {"msg": "b"}, topic="timer")

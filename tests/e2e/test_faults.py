@@ -296,7 +296,9 @@ def test_a_log_service_outage_changes_nothing_for_the_client(faults, miniprogram
     stormy_answers = _todo_script(stormy)
     hits = injected(faults) - start
     faults.clear()
-    assert hits > 0  # the functions did try to log, and the log service hung up on them
+    # The functions make no Log Service call (their records go to stdout, which FC ships): the
+    # outage is never even met on the request path.
+    assert hits == 0
     calm_ids: dict[str, str] = {}
     stormy_ids: dict[str, str] = {}
     assert _normalised(stormy_answers, stormy_ids) == _normalised(calm_answers, calm_ids)

@@ -119,6 +119,33 @@ def test_list_too_big_for_one_answer_is_refused(kit) -> None:
         kit.compat.list(ALICE)
 
 
+def test_an_over_limit_list_stops_reading_once_the_answer_cannot_fit(kit) -> None:
+    """12,000 rows of about 1 KB: the 5 MiB limit is passed in the second page of 5,000, so
+    the third page is never read."""
+    text = "x" * 1000
+    for n in range(12_000):
+        kit.items.put(Row(ALICE, f"r{n:05}", {"a": text}))
+    with pytest.raises(PayloadTooLarge):
+        kit.compat.list(ALICE)
+    assert kit.items.calls["page"] == 2
+
+
+def test_the_list_carries_its_json_encoded_once(kit) -> None:
+    import json
+
+    from miniapp.domain.json_text import EncodedList, render
+
+    put(kit, ALICE, id="b", text="ünïcode \"quoted\"", n=2, f=1.5, done=True)
+    put(kit, ALICE, id="a")
+    rows = kit.compat.list(ALICE)
+    assert isinstance(rows, EncodedList)
+    assert rows == [{"id": "a"}, {"id": "b", "text": "ünïcode \"quoted\"", "n": 2, "f": 1.5,
+                                   "done": True}]
+    expected = json.dumps({"data": list(rows)}, ensure_ascii=False, separators=(",", ":"))
+    assert render({"data": rows}) == expected
+    assert render({"error": {"code": "NotFound"}}) == '{"error":{"code":"NotFound"}}'
+
+
 def test_remove_deletes_and_gives_the_quota_back(kit) -> None:
     put(kit, ALICE, id="a")
     kit.compat.remove(ALICE, "a")

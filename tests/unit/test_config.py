@@ -39,9 +39,9 @@ def test_alipay_keys_are_passed_on_as_given_for_the_adapter_to_check() -> None:
 
 def test_timeouts_may_be_fractional_seconds() -> None:
     settings = Settings.from_env(
-        {**DB_ENV, "OTS_RETRY_SECONDS": "0.5", "LOG_FLUSH_SECONDS": "0.25"}, "db"
+        {**DB_ENV, "OTS_RETRY_SECONDS": "0.5", "UPSTREAM_TIMEOUT_SECONDS": "0.25"}, "db"
     )
-    assert (settings.ots_retry_seconds, settings.log_flush_seconds) == (0.5, 0.25)
+    assert (settings.ots_retry_seconds, settings.upstream_timeout_seconds) == (0.5, 0.25)
 
 
 def test_every_missing_variable_is_named_at_once() -> None:
@@ -64,7 +64,7 @@ def test_every_missing_variable_is_named_at_once() -> None:
     ("SESSION_TABLE", "bad-name"),
     ("ALIPAY_GATEWAY", "ftp://example"),
     ("UPSTREAM_TIMEOUT_SECONDS", "nan"),
-    ("LOG_FLUSH_SECONDS", "soon"),
+    ("OTS_RETRY_SECONDS", "soon"),
 ])
 def test_an_invalid_value_is_a_config_error_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -86,7 +86,7 @@ def test_an_idle_timeout_longer_than_the_lifetime_is_refused() -> None:
         )
 
 
-def test_the_context_fills_region_account_service_log_and_endpoints() -> None:
+def test_the_context_fills_region_account_service_and_endpoints() -> None:
     settings = Settings.from_env(SESSION_ENV, "session").with_context(CONTEXT, "session")
     assert (settings.region, settings.account_id, settings.fc_service_name) == (
         "cn-shanghai",
@@ -94,18 +94,12 @@ def test_the_context_fills_region_account_service_log_and_endpoints() -> None:
         "todo",
     )
     assert settings.ots_endpoint == "https://inst.cn-shanghai.ots.aliyuncs.com"
-    assert settings.sls_endpoint == "https://cn-shanghai.log.aliyuncs.com"
-    assert (settings.sls_project, settings.sls_logstore) == ("proj", "store")
 
 
 def test_the_environment_wins_over_the_context() -> None:
-    env = {**DB_ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "REGION": "local-1", "SLS_PROJECT": "p2"}
+    env = {**DB_ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "REGION": "local-1"}
     settings = Settings.from_env(env, "db").with_context(CONTEXT, "db")
-    assert (settings.ots_endpoint, settings.region, settings.sls_project) == (
-        "http://127.0.0.1:9",
-        "local-1",
-        "p2",
-    )
+    assert (settings.ots_endpoint, settings.region) == ("http://127.0.0.1:9", "local-1")
 
 
 def test_a_context_without_region_or_account_is_a_config_error() -> None:

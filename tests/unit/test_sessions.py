@@ -274,3 +274,57 @@ def test_a_session_logged_out_while_being_touched_is_not_found(kit) -> None:
     kit.store.fail_next("touch", SessionNotFound())
     with pytest.raises(SessionNotFound):
         kit.sessions.resolve(session_id)
+
+
+class SessionAndItem:
+    """SessionItemReader over the in-memory session store and a dict of items."""
+
+    def __init__(self, store: InMemorySessions) -> None:
+        self.store = store
+        self.items: dict[tuple[str, str, str], object] = {}
+        self.reads: list[tuple[str, str, str]] = []
+
+    def session_and_item(self, key, user_id, collection, item_id):
+        self.reads.append((user_id, collection, item_id))
+        return self.store.rows.get(key), self.items.get((user_id, collection, item_id))
+
+
+def test_a_session_seen_before_is_read_with_its_item_in_one_request(kit) -> None:
+    reader = SessionAndItem(kit.store)
+    reader.items[(ALICE, "todos", "i1")] = "the row"
+    session_id = open_for(kit).session_id
+    assert kit.sessions.resolve_with_item(session_id, reader, "todos", "i1") is None
+    kit.sessions.resolve(session_id)  # the first request of this session on the instance
+    reads_before = kit.store.calls["get"]
+    record, row = kit.sessions.resolve_with_item(session_id, reader, "todos", "i1")
+    assert (record.user_id, row) == (ALICE, "the row")
+    assert reader.reads == [(ALICE, "todos", "i1")] and kit.store.calls["get"] == reads_before
+
+
+def _remembered(kit) -> tuple[SessionAndItem, str]:
+    """A reader, and a session this instance has resolved once."""
+    session_id = open_for(kit).session_id
+    kit.sessions.resolve(session_id)
+    return SessionAndItem(kit.store), session_id
+
+
+def test_a_logout_counts_at_once_for_a_remembered_session(kit) -> None:
+    reader, session_id = _remembered(kit)
+    kit.login.logout(session_id)
+    with pytest.raises(SessionNotFound):
+        kit.sessions.resolve_with_item(session_id, reader, "todos", "i1")
+    assert kit.sessions.resolve_with_item(session_id, reader, "todos", "i1") is None  # forgotten
+
+
+def test_an_idle_remembered_session_expires_as_before(kit) -> None:
+    reader, session_id = _remembered(kit)
+    kit.clock.advance(DAY)
+    with pytest.raises(SessionExpired):
+        kit.sessions.resolve_with_item(session_id, reader, "todos", "i1")
+
+
+def test_a_malformed_session_id_is_not_found_without_a_read(kit) -> None:
+    reader = SessionAndItem(kit.store)
+    with pytest.raises(SessionNotFound):
+        kit.sessions.resolve_with_item("not a session id", reader, "todos", "i1")
+    assert reader.reads == []

@@ -119,13 +119,15 @@ def test_the_stream_sink_writes_one_json_line_and_never_raises() -> None:
     StreamLogSink(closed).emit({"kind": "audit"})
 
 
-def test_each_invocation_flushes_the_log_sink_once() -> None:
+def test_each_invocation_has_written_its_record_when_it_answers() -> None:
     from .conftest import World
 
     world = World()
     world.login()
+    assert [r["function"] for r in world.sink.of_kind("invocation")] == ["session"]
     world.db({"sid": "x", "op": "list"})
-    assert world.sink.flushes == 2
+    assert [r["function"] for r in world.sink.of_kind("invocation")] == ["session", "db"]
+
 
 
 def _rsa_pems() -> tuple[str, str]:
@@ -171,3 +173,13 @@ def test_a_bad_alipay_key_is_a_config_error_when_the_app_is_built() -> None:
     _, public = _rsa_pems()
     with pytest.raises(ConfigError):
         build_session_app(Settings.from_env(_session_env("bm90IGEga2V5", public), "session"), FC)
+
+
+@pytest.mark.parametrize("idle_seconds", ["86400", "2", "600"])
+def test_activity_is_recorded_at_most_once_per_tenth_of_the_idle_window(idle_seconds) -> None:
+    from miniapp.wiring import _lifetime
+
+    settings = Settings.from_env({**ENV, "SESSION_IDLE_SECONDS": idle_seconds}, "db")
+    lifetime = _lifetime(settings)
+    assert lifetime.idle_ms == int(idle_seconds) * 1000
+    assert lifetime.touch_every_ms == lifetime.idle_ms // 10

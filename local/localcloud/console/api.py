@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
+from ..logcli import expanded
 from . import state
 from .stacks import stack_views
 
@@ -269,8 +270,10 @@ class ConsoleApp:
                 line=limit, reverse=True)
         except SlsError as exc:
             raise ConsoleError(400, exc.message) from None
+        # A function's record is JSON in FC's `message` field: shown as fields (logcli.expanded).
         records = [{"time": r.time, "topic": r.topic, "source": r.source,
-                    "fields": {k: _shown(k, v) for k, v in r.contents}} for r in result.logs]
+                    "fields": {k: _shown(k, v) for k, v in expanded(dict(r.contents)).items()}}
+                   for r in result.logs]
         return json_response(200, {"project": config["slsProject"],
                                    "logstore": config["slsLogstore"], "offset": offset,
                                    "records": records})

@@ -1,7 +1,8 @@
 """The search half of Log Service's query language (the part before `|`), parsed into a predicate.
 
 Supported, as on the cloud: `*` (everything), full-text terms (`error`), field terms
-(`level: error`, `__topic__: web`, `__source__: ...`, `__tag__:name: value`), quoted strings,
+(`level: error`, `__topic__: web`, `__source__: ...`, `__tag__:name: value`), keys inside a
+field's JSON value (`message.kind: audit`, as a JSON index allows), quoted strings,
 `*`/`?` wildcards inside a word, `and` / `or` / `not` (any case), parentheses, and a space between
 terms meaning `and`. Values are split into tokens at Log Service's default delimiters and compared
 case-insensitively, so `path: /api/todo` matches a log whose `path` holds the tokens `api` and
@@ -10,6 +11,7 @@ search (`#"..."`); those are refused with a `QueryError` whose message says so.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -184,15 +186,40 @@ def _matches(wanted: list[str], have: set[str]) -> bool:
     return True
 
 
+def field_value(fields: Fields, key: str) -> str | None:
+    """The value `key` names: a field, or with a dot a key inside a field's JSON object value
+    (`message.kind`), as a JSON index on that field lets the cloud search. The local Log Service
+    keeps no index configuration, so every field counts as indexed, JSON ones included. A leaf
+    that is a number or boolean is compared as its JSON text; an object or array is not a leaf."""
+    if key in fields:
+        return fields[key]
+    for at in (i for i, ch in enumerate(key) if ch == "."):
+        if key[:at] not in fields:
+            continue
+        try:
+            node: object = json.loads(fields[key[:at]])
+        except ValueError:
+            return None
+        for part in key[at + 1:].split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        if isinstance(node, str):
+            return node
+        return None if isinstance(node, (dict, list)) or node is None else json.dumps(node)
+    return None
+
+
 def _field_term(key: str, value: str) -> Predicate:
     wanted = _query_tokens(value)
 
     def pred(fields: Fields) -> bool:
-        if key not in fields:
+        have = field_value(fields, key)
+        if have is None:
             return False
         if not wanted:  # `key: ""` matches an empty value
-            return fields[key] == ""
-        return _matches(wanted, value_tokens(fields[key]))
+            return have == ""
+        return _matches(wanted, value_tokens(have))
     return pred
 
 

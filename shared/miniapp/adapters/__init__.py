@@ -1,5 +1,6 @@
 """The ports implemented with the real SDKs: python-alipay-sdk (`alipay`), aliyun-python-sdk-sts
-(`sts`), tablestore (`tablestore/`), aliyun-log-python-sdk (`sls`) and the system clock (`clock`).
+(`sts`), tablestore (`tablestore/`) and the system clock (`clock`); `sls` holds the logstore reader
+(aliyun-log-python-sdk) that operators and tests use, never a function.
 
 Rules every adapter keeps:
 

@@ -26,6 +26,7 @@ import http.client
 import json
 import logging
 import sys
+import threading
 import types
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -69,6 +70,55 @@ def _import_sdk() -> Any:
     return alipay
 
 
+class GatewayFailure(OSError):
+    """The gateway could not be reached, dropped the connection, timed out or answered an HTTP
+    error (what `urlopen` raised as URLError / HTTPError)."""
+
+
+def _pooled_client(sdk_class: type) -> type:
+    """The SDK's client class, sending on a kept-alive connection.
+
+    The SDK sends each request with `urllib.request.urlopen` (`verified_sync_response`): a new
+    TCP connection, in the cloud a new TLS handshake, per login. This subclass sends the very same
+    GET (the SDK builds and signs it, and verifies the reply) through one urllib3 connection pool
+    that lives as long as the FC instance, so warm logins reuse the connection. The SDK's code is
+    not changed; only the transport of that one method is."""
+    import urllib3
+
+    class PooledClient(sdk_class):  # type: ignore[misc]  # the SDK has no type hints
+        def verified_sync_response(self, data: Any, response_type: str) -> Any:
+            url = self._gateway + "?" + self.sign_data(data)
+            seconds = self._config.timeout  # what is left of the invocation (`CallTimeout`)
+            try:
+                response = _gateway_pool().request(
+                    "GET", url, timeout=urllib3.Timeout(connect=seconds, read=seconds))
+            except urllib3.exceptions.HTTPError as exc:
+                raise GatewayFailure(type(exc).__name__) from exc
+            if not 200 <= response.status < 300:
+                raise GatewayFailure(f"HTTP {response.status}")
+            raw = response.data.decode()
+            return self._verify_and_return_sync_response(raw, response_type)
+
+    PooledClient.__name__ = f"Pooled{sdk_class.__name__}"
+    return PooledClient
+
+
+_pool: Any = None
+_pool_lock = threading.Lock()
+
+
+def _gateway_pool() -> Any:
+    """One pool per process (per FC instance): it outlives an app rebuilt for new service-role
+    credentials. No retries: a login is not re-sent behind the deadline's back."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            import urllib3
+
+            _pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False)
+        return _pool
+
+
 class AlipayIdentityProvider:
     def __init__(self, app_id: str, app_private_key_pem: str, alipay_public_key_pem: str,
                  gateway_url: str, timeout_seconds: float, *, app_cert_sn: str = "",
@@ -88,7 +138,7 @@ class AlipayIdentityProvider:
                                                    certificate_pem(alipay_public_key_pem),
                                                    app_cert_sn, root_cert_sn, config)
             else:
-                self._client = alipay.AliPay(
+                self._client = _pooled_client(alipay.AliPay)(
                     appid=app_id,
                     app_notify_url=None,
                     app_private_key_string=private_pem,
@@ -118,7 +168,7 @@ class AlipayIdentityProvider:
         except AliPayValidationError as exc:
             raise UpstreamUnavailable("Alipay reply signature did not verify") from exc
         except (OSError, http.client.HTTPException) as exc:
-            # urllib's HTTPError (4xx/5xx), URLError, timeouts, refused or dropped connections.
+            # GatewayFailure: HTTP 4xx/5xx, timeouts, refused or dropped connections.
             raise UpstreamUnavailable(f"Alipay gateway unreachable ({type(exc).__name__})") from exc
         except (ValueError, KeyError, AttributeError, TypeError, binascii.Error) as exc:
             # Not JSON, not the shape the SDK expects, or a sign that is not base64.
@@ -136,7 +186,7 @@ def _certificate_client(alipay: Any, app_id: str, private_pem: str, alipay_cert_
     `_alipay_root_cert_sn`; we hold the serial numbers, not those certificates, so we set them
     (`scripts/alipay_certs.py` computes them with the SDK's own `get_cert_sn`/`get_root_cert_sn`).
     Its constructor takes no `config`: the timeout is set on the attribute `AliPay` keeps it in."""
-    client = alipay.DCAliPay(
+    client = _pooled_client(alipay.DCAliPay)(
         appid=app_id,
         app_private_key_string=private_pem,
         app_public_key_cert_string="",

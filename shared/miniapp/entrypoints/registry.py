@@ -43,6 +43,13 @@ class Command:
     event_doc: str
     answer_doc: str
     summary: str = ""
+    # A command whose first read can go with the session row's (one request less when warm):
+    # `read_with_session(arguments)` answers how to make that read, (SessionItemReader,
+    # session key, user_id) -> (session record, what it read), or None when these arguments
+    # have nothing to read together; `run_with` runs the command given what was read:
+    # (services, user_id, arguments, read) -> the answer's data.
+    read_with_session: Callable[[Any], Callable[[Any, str, str], Any] | None] | None = None
+    run_with: Callable[[Any, str, Any, Any], Any] | None = None
 
     @property
     def label(self) -> str:

@@ -104,10 +104,18 @@ def commands(collection: Collection) -> tuple[Command, ...]:
                 parse_update, lambda s, u, a: s.collections[name].update(
                     u, a.id, a.expected_version, a.changes).to_wire(),
                 f'`{head}"update", "id", {version_doc}, {updatable}}}` (at least one field)',
-                "the updated item"),
+                "the updated item",
+                read_with_session=lambda a: lambda r, key, u: r.session_and_item(
+                    key, u, name, a.id),
+                run_with=lambda s, u, a, row: s.collections[name].update(
+                    u, a.id, a.expected_version, a.changes, (row,)).to_wire()),
         Command("v2", name, "get", shape("get", {"id": "item_id"}, {"id"}, {"id": EXAMPLE_ID}),
                 parse_id, lambda s, u, item_id: s.collections[name].get(u, item_id).to_wire(),
-                f'`{head}"get", "id"}}`', "the item"),
+                f'`{head}"get", "id"}}`', "the item",
+                read_with_session=lambda item_id: lambda r, key, u: r.session_and_item(
+                    key, u, name, item_id),
+                run_with=lambda s, u, item_id, row: s.collections[name].get(
+                    u, item_id, (row,)).to_wire()),
         Command("v2", name, "list",
                 shape("list", {"limit": "limit", "cursor": "cursor"}, set(),
                       {"limit": 5, "cursor": None}),

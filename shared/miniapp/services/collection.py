@@ -154,10 +154,12 @@ class CollectionService:
         return item
 
     def update(self, user_id: str, item_id: str, expected_version: int | None,
-               changes: Mapping[str, Any]) -> Item:
+               changes: Mapping[str, Any], read: tuple[Row | None] | None = None) -> Item:
+        """`read`: the item row, already read with the session, for the first attempt."""
         checked = self.declaration.check_changes(changes)
         for _ in range(_UPDATE_ATTEMPTS):
-            current = self.get(user_id, item_id)
+            current = self.get(user_id, item_id, read)
+            read = None  # a next attempt reads the item again
             if expected_version is not None and current.version != expected_version:
                 raise Conflict(f"stale expectedVersion: the item is at version {current.version}")
             if current.version >= INT64_MAX:
@@ -176,8 +178,9 @@ class CollectionService:
                     raise
         raise Conflict("the item kept changing while it was updated; retry")
 
-    def get(self, user_id: str, item_id: str) -> Item:
-        row = self._rows.get(user_id, self.name, item_id)
+    def get(self, user_id: str, item_id: str, read: tuple[Row | None] | None = None) -> Item:
+        """`read`: the item row, already read with the session (`Sessions.resolve_with_item`)."""
+        row = self._rows.get(user_id, self.name, item_id) if read is None else read[0]
         if row is None and self._moved_legacy_rows(user_id):
             row = self._rows.get(user_id, self.name, item_id)
         if row is None:

@@ -12,6 +12,7 @@ from typing import Any
 from ..entrypoints.json_body import parse_json_object
 from ..entrypoints.registry import Registry
 from ..errors import MiniAppError
+from ..ports import SessionItemReader
 from .collection import CollectionService
 from .compat import Compat
 from .failures import report_bug
@@ -30,13 +31,13 @@ class DbServices:
 class DbApp:
     def __init__(self, sessions: Sessions, services: DbServices, registry: Registry,
                  telemetry: Telemetry, timer: Callable[[], float] = time.monotonic,
-                 log_flush_seconds: float = 1.0) -> None:
+                 session_items: SessionItemReader | None = None) -> None:
         self._sessions = sessions
         self.services = services
         self.registry = registry
         self._telemetry = telemetry
         self._timer = timer
-        self._log_flush_seconds = log_flush_seconds
+        self._session_items = session_items
 
     def handle(self, event: bytes, request_id: str) -> dict[str, Any]:
         started = self._timer()
@@ -45,9 +46,26 @@ class DbApp:
         try:
             fields = parse_json_object(event)
             parsed = self.registry.parse(fields)
-            user_id = self._sessions.resolve(parsed.sid).user_id
-            answer: dict[str, Any] = {"data": parsed.command.run(self.services, user_id,
-                                                                  parsed.args)}
+            command = parsed.command
+            together = None
+            reader = self._session_items
+            plan = (command.read_with_session(parsed.args)
+                    if reader is not None and command.read_with_session is not None
+                    and command.run_with is not None else None)
+            if plan is not None:
+                # Warm: the session row and the command's first read in one request (Sessions
+                # says when).
+                together = self._sessions.resolve_with(
+                    parsed.sid, lambda key, uid: plan(reader, key, uid))
+            if together is None:
+                user_id = self._sessions.resolve(parsed.sid).user_id
+                data = command.run(self.services, user_id, parsed.args)
+            else:
+                record, read = together
+                user_id = record.user_id
+                assert command.run_with is not None  # checked above; for mypy
+                data = command.run_with(self.services, user_id, parsed.args, read)
+            answer: dict[str, Any] = {"data": data}
             outcome = "ok"
         except MiniAppError as error:
             answer, outcome = error.to_body(), error.code
@@ -58,5 +76,4 @@ class DbApp:
         self._telemetry.invocation(
             request_id=request_id, function="db", protocol=protocol, op=op, outcome=outcome,
             latency_ms=round((self._timer() - started) * 1000), user_id=user_id)
-        self._telemetry.flush(self._log_flush_seconds)
         return answer

@@ -47,12 +47,10 @@ class SessionApp:
         login: Login,
         telemetry: Telemetry,
         timer: Callable[[], float] = time.monotonic,
-        log_flush_seconds: float = 1.0,
     ) -> None:
         self._login = login
         self._telemetry = telemetry
         self._timer = timer
-        self._log_flush_seconds = log_flush_seconds
 
     def handle(self, *, method: str, path: str, body: bytes, client_ip: str,
                request_id: str) -> HttpAnswer:
@@ -72,7 +70,6 @@ class SessionApp:
         self._telemetry.invocation(
             request_id=request_id, function="session", protocol="", op=op, outcome=outcome,
             latency_ms=round((self._timer() - started) * 1000), user_id=user[0] if user else None)
-        self._telemetry.flush(self._log_flush_seconds)
         return answer
 
     def _route(self, op: str, method: str, body: bytes, client_ip: str, request_id: str,

@@ -3,16 +3,22 @@ after `idle` without activity. Activity is recorded at most once a `touch_every`
 client does not turn every read into a write."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .. import deadline
-from ..domain.records import SessionRecord
+from ..domain.records import Row, SessionRecord
 from ..domain.session_id import is_session_id, session_key
 from ..errors import Conflict, MiniAppError, SessionExpired, SessionNotFound, UpstreamUnavailable
-from ..ports import Clock, SessionStore
+from ..ports import Clock, SessionItemReader, SessionStore
 
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
 DEFAULT_IDLE_SECONDS = 24 * 3600
+T = TypeVar("T")
+REMEMBERED_SESSIONS = 4096  # about 0.5 MB: one 64-character key and one user id each
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,9 @@ class Sessions:
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
+        # session key -> user id, for the sessions this instance served (resolve_with_item)
+        self._users: OrderedDict[str, str] = OrderedDict()
+        self._users_lock = threading.Lock()
 
     def new_record(self, key: str, user_id: str, access_token_enc: bytes,
                    refresh_token_enc: bytes) -> SessionRecord:
@@ -58,8 +67,40 @@ class Sessions:
         if not is_session_id(session_id):
             raise SessionNotFound()
         key = session_key(session_id)
-        record = self._store.get(key)
+        return self._live(key, self._store.get(key))
+
+    def resolve_with_item(self, session_id: str, reader: SessionItemReader, collection: str,
+                          item_id: str) -> tuple[SessionRecord, Row | None] | None:
+        """`resolve` and the user's item read in one request (see `resolve_with`)."""
+        return self.resolve_with(session_id, lambda key, user_id: reader.session_and_item(
+            key, user_id, collection, item_id))
+
+    def resolve_with(self, session_id: str,
+                     read: Callable[[str, str], tuple[SessionRecord | None, T]]
+                     ) -> tuple[SessionRecord, T] | None:
+        """`resolve`, and whatever `read(key, user_id)` reads with the session row in the same
+        request, when this instance has seen the session before and so knows its user (the other
+        row's key starts with the user id); None otherwise, and the caller reads in turn. Only
+        the session → user pairing is remembered, which never changes for a session row: whether
+        the session is still live is decided by the row read in the same request, so a logout or
+        expiry counts at once."""
+        if not is_session_id(session_id):
+            raise SessionNotFound()
+        key = session_key(session_id)
+        with self._users_lock:
+            user_id = self._users.get(key)
+        if user_id is None:
+            return None
+        record, row = read(key, user_id)
+        live = self._live(key, record)
+        if live.user_id != user_id:  # cannot happen: a session row's user never changes
+            self._forget_user(key)
+            raise SessionNotFound()
+        return live, row
+
+    def _live(self, key: str, record: SessionRecord | None) -> SessionRecord:
         if record is None:
+            self._forget_user(key)
             raise SessionNotFound()
         now = self._clock.now_ms()
         if now >= record.expires_at_ms:
@@ -73,7 +114,19 @@ class Sessions:
                 self._store.touch(key, now)
             except UpstreamUnavailable:
                 pass  # recording activity is worth less than answering; the next request retries
+        self._remember(key, record.user_id)
         return record
+
+    def _remember(self, key: str, user_id: str) -> None:
+        with self._users_lock:
+            self._users[key] = user_id
+            self._users.move_to_end(key)
+            while len(self._users) > REMEMBERED_SESSIONS:
+                self._users.popitem(last=False)
+
+    def _forget_user(self, key: str) -> None:
+        with self._users_lock:
+            self._users.pop(key, None)
 
     def end(self, session_id: str) -> SessionRecord | None:
         """Delete the session; the record it had (for the audit log), or None if there was none."""

@@ -49,12 +49,6 @@ class Telemetry:
             "clientIp": client_ip,
         })
 
-    def flush(self, timeout: float) -> None:
-        try:
-            self._sink.flush(timeout)
-        except Exception as exc:  # noqa: BLE001 - a broken sink must not fail the request
-            self._complain(exc)
-
     def user_hash(self, user_id: str | None) -> str:
         return self._hash(user_id)
 

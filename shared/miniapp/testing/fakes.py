@@ -429,14 +429,9 @@ class InMemoryRateLimiter(Faults):
 class ListSink:
     def __init__(self) -> None:
         self.records: list[dict[str, object]] = []
-        self.flushes = 0
 
     def emit(self, record: Mapping[str, object]) -> None:
         self.records.append(dict(record))
-
-    def flush(self, timeout: float) -> bool:
-        self.flushes += 1
-        return True
 
     def of_kind(self, kind: str) -> list[dict[str, object]]:
         return [r for r in self.records if r.get("kind") == kind]
@@ -451,7 +446,4 @@ class BrokenSink:
 
     def emit(self, record: Mapping[str, object]) -> None:
         self.calls += 1
-        raise self.error
-
-    def flush(self, timeout: float) -> bool:
         raise self.error

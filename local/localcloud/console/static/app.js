@@ -158,7 +158,7 @@ function Logs({ params }) {
     <section><h2>Log Service ${data && `${data.project} / ${data.logstore}`}, newest first</h2>
       <form class="toolbar" onSubmit=${(e) => { e.preventDefault(); location.hash = link("logs", query ? { query } : {}); }}>
         <input class="wide" name="query" value=${query} onInput=${(e) => setQuery(e.target.value)}
-               placeholder="kind: invocation and not outcome: ok" />
+               placeholder="message.kind: invocation and not message.outcome: ok" />
         <button type="submit">Search</button>
         <select value=${minutes} onChange=${(e) => setMinutes(e.target.value)}>
           ${[15, 60, 360, 1440, 10080].map((m) => html`<option value=${m}>last ${m < 60 ? m + " min" : m / 60 + " h"}</option>`)}
@@ -166,7 +166,7 @@ function Logs({ params }) {
         <label><input type="checkbox" checked=${live} onChange=${(e) => setLive(e.target.checked)} /> live</label>
       </form>
       <p class="muted">Query: words, <span class="mono">key: value</span>, wildcards
-        (<span class="mono">op: ad*</span>), <span class="mono">and</span> / <span class="mono">or</span> /
+        (<span class="mono">message.op: ad*</span>; a function's record is JSON in <span class="mono">message</span>), <span class="mono">and</span> / <span class="mono">or</span> /
         <span class="mono">not</span>, parentheses. A request id opens its invocation.</p>
       <${Problem} error=${error} />
       <table id="logs"><tr><th>time</th><th>topic</th><th>record</th></tr>

@@ -12,11 +12,12 @@ from .client import BoundedRetryPolicy, make_client
 from .guard import TablestoreIdempotency, TablestoreRateLimiter, TablestoreRowCount, guard_key
 from .identity import TablestoreIdentityLinks
 from .items import TablestoreItems
-from .sessions import TablestoreSessions
+from .sessions import TablestoreSessionItems, TablestoreSessions
 from .user_data import TablestoreUserData
 
 __all__ = [
     "BoundedRetryPolicy", "TablestoreIdempotency", "TablestoreIdentityLinks", "TablestoreItems",
-    "TablestoreRateLimiter", "TablestoreRowCount", "TablestoreSessions", "TablestoreUserData",
+    "TablestoreRateLimiter", "TablestoreRowCount", "TablestoreSessionItems",
+    "TablestoreSessions", "TablestoreUserData",
     "guard_key", "make_client",
 ]

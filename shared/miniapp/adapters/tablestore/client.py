@@ -28,9 +28,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .stand_ins import install as _install_stand_ins
+
 # Importing the SDK logs two WARNINGs ("Native C++ ... not available") on Python builds without its
 # native extension; the pure-Python path is the one we run and test.
 logging.getLogger("tablestore").setLevel(logging.ERROR)
+# The SDK imports aiohttp and crc32c for features we never use; the packages leave them out.
+_install_stand_ins()
 
 import tablestore  # noqa: E402 - after the logger is quietened, above
 import urllib3.exceptions  # noqa: E402 - likewise

@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from tablestore import Condition, Row, RowExistenceExpectation
+from tablestore import (
+    BatchGetRowRequest,
+    Condition,
+    Row,
+    RowExistenceExpectation,
+    TableInBatchGetRowItem,
+)
 
+from ...domain.records import Row as Item
 from ...domain.records import SessionRecord
-from ...errors import Conflict, SessionNotFound
+from ...errors import (
+    Conflict,
+    Internal,
+    SessionNotFound,
+    UpstreamUnavailable,
+)
 from .calls import ConditionFailed, run
+from .client import is_transient
+from .user_data import item_from_row, item_key
+from .user_data import pk as user_data_pk
 
 
 class TablestoreSessions:
@@ -45,21 +60,8 @@ class TablestoreSessions:
     def get(self, key: str) -> SessionRecord | None:
         _, row, _ = run("session get",
                         lambda: self._client.get_row(self._table, _pk(key), max_version=1))
-        if row is None:
-            return None
-        columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
-        try:
-            return SessionRecord(
-                key=key,
-                user_id=_typed(columns["uid"], str),
-                created_at_ms=_typed(columns["created_at_ms"], int),
-                last_seen_ms=_typed(columns["last_seen_ms"], int),
-                expires_at_ms=_typed(columns["expires_at_ms"], int),
-                access_token_enc=bytes(_typed(columns["access_token_enc"], bytearray)),
-                refresh_token_enc=bytes(_typed(columns["refresh_token_enc"], bytearray)),
-            )
-        except (KeyError, TypeError):
-            return None  # partly swept by the TTL (see module doc): the session is over
+        return _record(key, row)
+
 
     def touch(self, key: str, last_seen_ms: int) -> None:
         row = Row(_pk(key), {"put": [("last_seen_ms", int(last_seen_ms))]})
@@ -81,6 +83,63 @@ class TablestoreSessions:
         except ConditionFailed:
             return False
         return True
+
+
+def _record(key: str, row: Any) -> SessionRecord | None:
+    if row is None:
+        return None
+    columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
+    try:
+        return SessionRecord(
+            key=key,
+            user_id=_typed(columns["uid"], str),
+            created_at_ms=_typed(columns["created_at_ms"], int),
+            last_seen_ms=_typed(columns["last_seen_ms"], int),
+            expires_at_ms=_typed(columns["expires_at_ms"], int),
+            access_token_enc=bytes(_typed(columns["access_token_enc"], bytearray)),
+            refresh_token_enc=bytes(_typed(columns["refresh_token_enc"], bytearray)),
+        )
+    except (KeyError, TypeError):
+        return None  # partly swept by the TTL (see module doc): the session is over
+
+
+class TablestoreSessionItems:
+    """SessionItemReader: the session row and one item of `user_data` in one BatchGetRow."""
+
+    def __init__(self, client: Any, session_table: str, user_data_table: str) -> None:
+        self._client = client
+        self._sessions = session_table
+        self._items = user_data_table
+
+    def session_and_item(self, key: str, user_id: str, collection: str,
+                         item_id: str) -> tuple[SessionRecord | None, Item | None]:
+        record, row = self._with_session(key, user_id, item_key(collection, item_id), "item")
+        return record, None if row is None else item_from_row(user_id, collection, row)
+
+    def _with_session(self, key: str, user_id: str, data_key: str,
+                      what: str) -> tuple[SessionRecord | None, Any]:
+        request = BatchGetRowRequest()
+        request.add(TableInBatchGetRowItem(self._sessions, [_pk(key)], max_version=1))
+        request.add(TableInBatchGetRowItem(self._items, [user_data_pk(user_id, data_key)],
+                                           max_version=1))
+        what = f"session and {what} get"
+        result = run(what, lambda: self._client.batch_get_row(request))
+        session, data = (_read(result.get_result_by_table(table), what)
+                         for table in (self._sessions, self._items))
+        return _record(key, session.row), data.row
+
+
+def _read(rows: Any, what: str) -> Any:
+    """The one row a BatchGetRow asked of a table; a row-level failure as the adapters' errors
+    (BatchGetRow answers per row; the SDK retries only a failure of the whole request)."""
+    if not rows or len(rows) != 1:
+        raise UpstreamUnavailable(f"Tablestore {what} failed: incomplete answer")
+    row = rows[0]
+    if not row.is_ok:
+        if is_transient(row.error_code, None):
+            raise UpstreamUnavailable(f"Tablestore {what} failed: {row.error_code}")
+        raise Internal()
+    return row
 
 
 def _pk(key: str) -> list[tuple[str, str]]:

@@ -44,14 +44,14 @@ class TablestoreUserData:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
         self._table = table
-        self._tallies = TallyRows(client, table, lambda user, c: _pk(user, tally_key(c)))
+        self._tallies = TallyRows(client, table, lambda user, c: pk(user, tally_key(c)))
 
     # items
 
     def get(self, user_id: str, collection: str, item_id: str) -> Item | None:
         _, row, _ = run("item get", lambda: self._client.get_row(
-            self._table, _pk(user_id, item_key(collection, item_id)), max_version=1))
-        return None if row is None else _item(user_id, collection, row)
+            self._table, pk(user_id, item_key(collection, item_id)), max_version=1))
+        return None if row is None else item_from_row(user_id, collection, row)
 
     def put_new(self, row: Item, collection: str) -> None:
         condition = Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
@@ -82,7 +82,7 @@ class TablestoreUserData:
         condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
         try:
             run("item delete", lambda: self._client.delete_row(
-                self._table, Row(_pk(user_id, item_key(collection, item_id))), condition),
+                self._table, Row(pk(user_id, item_key(collection, item_id))), condition),
                 idempotent=True)
         except ConditionFailed as failed:
             return None if failed.maybe_ours else False
@@ -95,12 +95,12 @@ class TablestoreUserData:
         low, high = f"{collection}#", f"{collection}$"
         if newest_first:
             direction = Direction.BACKWARD
-            start = _pk(user_id, high if start_after is None else item_key(collection, start_after))
-            end = _pk(user_id, low)
+            start = pk(user_id, high if start_after is None else item_key(collection, start_after))
+            end = pk(user_id, low)
         else:
             direction = Direction.FORWARD
-            start = _pk(user_id, low if start_after is None else item_key(collection, start_after))
-            end = _pk(user_id, high)
+            start = pk(user_id, low if start_after is None else item_key(collection, start_after))
+            end = pk(user_id, high)
         items: list[Item] = []
         while True:
             # GetRange starts inclusively (at start_after, which we skip), and may stop early with
@@ -110,7 +110,7 @@ class TablestoreUserData:
                 # B023: run() calls this (and its retries) before the loop moves on.
                 self._table, direction, start, end, limit=want, max_version=1))  # noqa: B023
             for row in rows:
-                item = _item(user_id, collection, row)
+                item = item_from_row(user_id, collection, row)
                 if item.item_id != start_after:
                     items.append(item)
             if len(items) > limit or next_start is None:
@@ -121,11 +121,11 @@ class TablestoreUserData:
         return Page(tuple(items), None)
 
     def count(self, user_id: str, collection: str) -> int:
-        return count_range(self._client, self._table, _pk(user_id, f"{collection}#"),
-                           _pk(user_id, f"{collection}$"))
+        return count_range(self._client, self._table, pk(user_id, f"{collection}#"),
+                           pk(user_id, f"{collection}$"))
 
     def _put(self, row: Item, collection: str, condition: Condition) -> None:
-        sdk_row = Row(_pk(row.user_id, item_key(collection, row.item_id)),
+        sdk_row = Row(pk(row.user_id, item_key(collection, row.item_id)),
                       [(name, value) for name, value in row.columns.items()])
         # A re-sent put writes the same row; the conditional ones are recognised above.
         run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
@@ -152,11 +152,11 @@ class TablestoreUserData:
         return self._tallies.reset(seen, count)
 
 
-def _pk(user_id: str, key: Any) -> list[tuple[str, Any]]:
+def pk(user_id: str, key: Any) -> list[tuple[str, Any]]:
     return [("uid", user_id), ("id", key)]
 
 
-def _item(user_id: str, collection: str, row: Any) -> Item:
+def item_from_row(user_id: str, collection: str, row: Any) -> Item:
     key = dict(row.primary_key)
     prefix = f"{collection}#"
     stored = key.get("id")
@@ -171,4 +171,4 @@ def _item(user_id: str, collection: str, row: Any) -> Item:
     return Item(user_id=user_id, item_id=stored[len(prefix):], columns=columns)
 
 
-__all__ = ["TablestoreUserData", "item_key", "tally_key"]
+__all__ = ["TablestoreUserData", "item_from_row", "item_key", "pk", "tally_key"]
