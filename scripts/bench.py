@@ -81,7 +81,7 @@ class Bench:
 
         self.cloud = cloud
         self.clock = clock
-        self.config = cloud.client_config()
+        self.config = cloud.cloud_config()
         self.app = MiniProgram(self.config)
         self._ots: Any = None
 
