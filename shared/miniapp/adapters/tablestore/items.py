@@ -24,7 +24,7 @@ from ...domain.records import Page, Scalar
 from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
-from .tally import count_range
+from .ranges import count_range, page_range
 
 VERSION_COLUMN = "version"
 
@@ -92,24 +92,8 @@ class TablestoreItems:
         # GetRange starts inclusively: start *at* start_after and skip that one row.
         start = _pk(user_id, start_after) if start_after is not None else _pk(user_id, INF_MIN)
         end = _pk(user_id, INF_MAX)
-        items: list[Item] = []
-        while True:
-            # Ask for one more than we still need, to learn whether a next page exists. The server
-            # may answer with fewer (size limits) and a next start key; then we continue.
-            want = limit - len(items) + 1 + (1 if start_after is not None else 0)
-            _, next_start, rows, _ = run("item page", lambda: self._client.get_range(
-                # B023: run() calls this (and its retries) before the loop moves on.
-                self._table, Direction.FORWARD, start, end, limit=want, max_version=1))  # noqa: B023
-            for row in rows:
-                item = _item(user_id, row)
-                if item.item_id != start_after:
-                    items.append(item)
-            if len(items) > limit or next_start is None:
-                break
-            start = next_start
-        if len(items) > limit:
-            return Page(tuple(items[:limit]), items[limit - 1].item_id)
-        return Page(tuple(items), None)
+        return page_range(self._client, self._table, Direction.FORWARD, start, end, start_after,
+                          limit, lambda row: _item(user_id, row))
 
     def _put(self, row: Item, condition: Condition) -> None:
         sdk_row = Row(_pk(row.user_id, row.item_id), _columns(row.columns))

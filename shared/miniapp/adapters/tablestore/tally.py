@@ -14,7 +14,6 @@ from typing import Any
 from tablestore import (
     ComparatorType,
     Condition,
-    Direction,
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
@@ -24,24 +23,10 @@ from ... import deadline
 from ...domain.records import Tally
 from ...errors import Conflict, NotFound, QuotaExceeded
 from .calls import ConditionFailed, run
+from .ranges import PrimaryKey
 
 COUNT, REVISION = "count", "rev"
 MARKER_PREFIX = "m"
-_PAGE = 1000
-
-PrimaryKey = list[tuple[str, Any]]
-
-
-def count_range(client: Any, table: str, start: PrimaryKey, end: PrimaryKey) -> int:
-    """How many rows lie in [start, end), read in pages."""
-    at: PrimaryKey | None = start
-    total = 0
-    while at is not None:
-        _, at, rows, _ = run("item count", lambda: client.get_range(
-            # B023: run() calls this (and its retries) before the loop moves on.
-            table, Direction.FORWARD, at, end, limit=_PAGE, max_version=1))  # noqa: B023
-        total += len(rows)
-    return total
 
 
 class TallyRows:

@@ -27,7 +27,8 @@ from ...domain.records import Page, Scalar, Tally
 from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
-from .tally import TallyRows, count_range
+from .ranges import count_range, page_range
+from .tally import TallyRows
 
 VERSION = "version"
 
@@ -101,24 +102,8 @@ class TablestoreUserData:
             direction = Direction.FORWARD
             start = pk(user_id, low if start_after is None else item_key(collection, start_after))
             end = pk(user_id, high)
-        items: list[Item] = []
-        while True:
-            # GetRange starts inclusively (at start_after, which we skip), and may stop early with
-            # a next start key; ask for one more than needed to learn whether a next page exists.
-            want = limit - len(items) + 1 + (1 if start_after is not None else 0)
-            _, next_start, rows, _ = run("item page", lambda: self._client.get_range(
-                # B023: run() calls this (and its retries) before the loop moves on.
-                self._table, direction, start, end, limit=want, max_version=1))  # noqa: B023
-            for row in rows:
-                item = item_from_row(user_id, collection, row)
-                if item.item_id != start_after:
-                    items.append(item)
-            if len(items) > limit or next_start is None:
-                break
-            start = next_start
-        if len(items) > limit:
-            return Page(tuple(items[:limit]), items[limit - 1].item_id)
-        return Page(tuple(items), None)
+        return page_range(self._client, self._table, direction, start, end, start_after, limit,
+                          lambda row: item_from_row(user_id, collection, row))
 
     def count(self, user_id: str, collection: str) -> int:
         return count_range(self._client, self._table, pk(user_id, f"{collection}#"),

@@ -1,0 +1,52 @@
+"""Reading a key range of one table in GetRange pages: counting its rows, and one page of items
+after a cursor, for the 2020 rows (items.py) and the collections (user_data.py) alike."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tablestore import Direction
+
+from ...domain.records import Page
+from ...domain.records import Row as Item
+from .calls import run
+
+PrimaryKey = list[tuple[str, Any]]
+_COUNT_PAGE = 1000
+
+
+def count_range(client: Any, table: str, start: PrimaryKey, end: PrimaryKey) -> int:
+    """How many rows lie in [start, end), read in pages."""
+    at: PrimaryKey | None = start
+    total = 0
+    while at is not None:
+        _, at, rows, _ = run("item count", lambda: client.get_range(
+            # B023: run() calls this (and its retries) before the loop moves on.
+            table, Direction.FORWARD, at, end, limit=_COUNT_PAGE, max_version=1))  # noqa: B023
+        total += len(rows)
+    return total
+
+
+def page_range(client: Any, table: str, direction: Any, start: PrimaryKey, end: PrimaryKey,
+               start_after: str | None, limit: int, item: Callable[[Any], Item]) -> Page:
+    """Up to `limit` items from `start` towards `end`, skipping the row of `start_after` (the
+    previous page's last item, where `start` then points: GetRange starts inclusively). The
+    cursor is set only when a next item exists."""
+    items: list[Item] = []
+    while True:
+        # Ask for one more than we still need, to learn whether a next page exists. The server
+        # may answer with fewer (size limits) and a next start key; then we continue.
+        want = limit - len(items) + 1 + (1 if start_after is not None else 0)
+        _, next_start, rows, _ = run("item page", lambda: client.get_range(
+            # B023: run() calls this (and its retries) before the loop moves on.
+            table, direction, start, end, limit=want, max_version=1))  # noqa: B023
+        for row in rows:
+            decoded = item(row)
+            if decoded.item_id != start_after:
+                items.append(decoded)
+        if len(items) > limit or next_start is None:
+            break
+        start = next_start
+    if len(items) > limit:
+        return Page(tuple(items[:limit]), items[limit - 1].item_id)
+    return Page(tuple(items), None)
