@@ -13,6 +13,7 @@ import requests
 
 from localcloud.faults import DropConnection
 from localcloud.httpshell import HttpRequest, HttpResponse, HttpServer, Refusal
+from tests import rawhttp
 
 LIMIT = 1000
 
@@ -48,28 +49,7 @@ def server(app: Recorder) -> Iterator[HttpServer]:
 
 def exchange(server: HttpServer, data: bytes, *, shut_write: bool = False,
              wait: float = 3.0) -> tuple[bytes, bool]:
-    """Send raw bytes; return what came back and whether the server closed the connection."""
-    conn = socket.create_connection((server.host, server.port))
-    conn.settimeout(wait)
-    conn.sendall(data)
-    if shut_write:
-        conn.shutdown(socket.SHUT_WR)
-    received = b""
-    closed = False
-    try:
-        while True:
-            chunk = conn.recv(65536)
-            if not chunk:
-                closed = True
-                break
-            received += chunk
-    except TimeoutError:
-        pass
-    except ConnectionResetError:
-        closed = True
-    finally:
-        conn.close()
-    return received, closed
+    return rawhttp.exchange(server.host, server.port, data, shut_write=shut_write, wait=wait)
 
 
 def post(path: str, *headers: bytes, body: bytes = b"") -> bytes:

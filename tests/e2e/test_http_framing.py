@@ -5,11 +5,12 @@ auth code stays unspent and no session row is written."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests import rawhttp
 
 from .test_auth_codes import sessions_of
 
@@ -18,39 +19,8 @@ def send(config: dict[str, str], data: bytes, *, shut_write: bool = False,
          wait: float = 15.0) -> tuple[bytes, bool]:
     """Raw bytes to the FC endpoint; (what came back, whether the server closed)."""
     url = urlsplit(config["fcEndpoint"])
-    conn = socket.create_connection((url.hostname, url.port))
-    conn.settimeout(wait)
-    conn.sendall(data)
-    if shut_write:
-        conn.shutdown(socket.SHUT_WR)
-    received, closed = b"", False
-    try:
-        while True:
-            chunk = conn.recv(65536)
-            if not chunk:
-                closed = True
-                break
-            received += chunk
-            if _complete(received):
-                conn.settimeout(2.0)  # the whole answer is in: now only wait to see a close
-    except TimeoutError:
-        pass
-    except ConnectionResetError:
-        closed = True
-    finally:
-        conn.close()
-    return received, closed
-
-
-def _complete(answer: bytes) -> bool:
-    head, sep, body = answer.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(body) >= int(value)
-    return False
+    assert url.hostname is not None and url.port is not None
+    return rawhttp.exchange(url.hostname, url.port, data, shut_write=shut_write, wait=wait)
 
 
 def login_request(config: dict[str, str], *headers: bytes, body: bytes = b"") -> bytes:
