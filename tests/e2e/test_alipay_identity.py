@@ -179,3 +179,54 @@ def test_concurrent_first_logins_of_one_open_id_user_end_with_one_internal_id(
         assert texts(phone, session) == [f"raced {user}"]
     owners = todo_owners(alipay_mode, {f"raced {user}"})
     assert len(owners) == 1 and next(iter(owners)).startswith("u-")
+
+
+def session_owner(cloud: Any, session: Session) -> str:
+    """The internal id a session row was opened for."""
+    from miniapp.domain.session_id import session_key
+
+    _, row, _ = ots_client(cloud).get_row("session", [("id", session_key(session.session_id))],
+                                          columns_to_get=["uid"], max_version=1)
+    return str(dict((c[0], c[1]) for c in row.attribute_columns)["uid"])
+
+
+def test_a_warm_instance_skips_the_identity_read_and_keeps_users_apart(
+        alipay_mode: Any, config: dict[str, str]) -> None:
+    """Issue 10's login of 5 requests: a warm instance remembers what an Alipay id resolved to
+    (services/identity.py). A new instance still reads the link and finds the same user, and
+    two users logging in on one warm instance keep their own internal ids and todos."""
+    from .test_round_trips import upstream
+
+    set_identity(alipay_mode, "open_id")
+    alice, bob = MiniProgram(config), MiniProgram(config)
+    first = alice.login()  # a new open_id user: a new internal id and its link
+    alice_id = session_owner(alipay_mode, first)
+    assert alice_id.startswith("u-")
+    alice.db(first, "add", v=2, text=f"alice's {alice.user_id}")
+
+    def login(app: MiniProgram) -> tuple[Session, dict[str, int]]:
+        code = app.get_auth_code()
+        answer, counts = upstream(alipay_mode, lambda: app.post_session(
+            {"authCode": code, "authSuccessScopes": ["auth_base"]}))
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        return Session(body["sessionId"], body["sts"]), counts
+
+    warm = {"alipay:alipay.system.oauth.token": 1, "sts:AssumeRole": 1,
+            "tablestore:UpdateRow": 2, "tablestore:PutRow": 1}
+    alipay_mode.fc.recycle()
+    session, counts = login(alice)  # a new instance: it reads the link
+    assert counts == {**warm, "tablestore:GetRow": 1}
+    assert session_owner(alipay_mode, session) == alice_id
+    session, counts = login(alice)  # the same instance, warm: 5
+    assert counts == warm and session_owner(alipay_mode, session) == alice_id
+
+    session, counts = login(bob)  # another user on that warm instance: his own, new id
+    assert counts == {**warm, "tablestore:GetRow": 1, "tablestore:PutRow": 2}
+    bob_id = session_owner(alipay_mode, session)
+    assert bob_id.startswith("u-") and bob_id != alice_id
+    assert texts(bob, session) == []
+    for app, owner in ((alice, alice_id), (bob, bob_id), (alice, alice_id)):
+        session, counts = login(app)
+        assert counts == warm and session_owner(alipay_mode, session) == owner
+    assert texts(alice, session) == [f"alice's {alice.user_id}"]

@@ -8,7 +8,7 @@ import pytest
 
 from miniapp.domain.identity import INTERNAL_ID_PREFIX, open_id_link, user_id_link
 from miniapp.errors import UpstreamUnavailable
-from miniapp.services.identity import Identities
+from miniapp.services.identity import REMEMBER_SECONDS, Identities
 
 from .conftest import ALICE, BOB, World
 from .fakes import InMemoryIdentityLinks
@@ -118,3 +118,97 @@ def test_a_new_app_in_openid_mode_works_from_the_first_login() -> None:
     world.ok(world.db({"sid": sid, "op": "put", "obj": {"id": "a", "text": "bread"}}))
     again = world.login("", OPEN_B)
     assert world.ok(world.db({"sid": again, "op": "list"}))[0]["text"] == "bread"
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.ms = 0
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+@pytest.mark.parametrize("user_id, open_id", [(ALICE, ""), (ALICE, OPEN_A), ("", OPEN_A)])
+def test_a_warm_instance_resolves_a_returning_user_without_a_read(user_id: str,
+                                                                  open_id: str) -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    first = identities.resolve(user_id, open_id)
+    before = calls(links)
+    assert identities.resolve(user_id, open_id) == first
+    assert calls(links) == before
+    # A new instance (nothing remembered) reads the links and finds the same user.
+    fresh = InMemoryIdentityLinks()
+    fresh.rows = links.rows
+    assert Identities(fresh, "app").resolve(user_id, open_id) == first
+    assert calls(fresh)["get"] >= 1
+
+
+def test_remembering_never_makes_two_alipay_users_one() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    # An open_id with the same text as a user_id is another user (and another link key).
+    carol = "2088000000000003"
+    named = [(ALICE, ""), (BOB, ""), ("", ALICE), ("", OPEN_A), (carol, OPEN_B), ("", OPEN_B)]
+    ids = {pair: identities.resolve(*pair) for pair in named}
+    for _ in range(2):  # again, now from what the instance remembers
+        assert {pair: identities.resolve(*pair) for pair in named} == ids
+    assert ids[("", OPEN_B)] == ids[(carol, OPEN_B)] == carol  # one user, linked by the reply
+    others = [ids[pair] for pair in named if pair != ("", OPEN_B)]
+    assert len(set(others)) == len(others), ids
+    # Another instance, reading the rows only, agrees on every one.
+    assert {pair: Identities(links, "app").resolve(*pair) for pair in named} == ids
+
+
+def test_a_link_this_instance_adds_changes_what_it_remembers_at_once() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    assert identities.resolve(BOB, "") == BOB  # no uid# link: the user_id is the id
+    internal = identities.resolve("", OPEN_A)  # a user first seen by open_id alone ...
+    assert identities.resolve(BOB, OPEN_A) == internal  # ... turns out to be Bob: uid# link
+    assert identities.resolve(BOB, "") == internal
+
+
+def test_a_link_another_instance_adds_is_seen_once_the_entry_ages_out() -> None:
+    links = InMemoryIdentityLinks()
+    ticks = Ticks()
+    identities = Identities(links, "app", now_ms=ticks)
+    assert identities.resolve(BOB, "") == BOB
+    elsewhere = Identities(links, "app")
+    internal = elsewhere.resolve("", OPEN_A)
+    assert elsewhere.resolve(BOB, OPEN_A) == internal
+    ticks.ms = REMEMBER_SECONDS * 1000 - 1
+    assert identities.resolve(BOB, "") == BOB  # the bound the module doc states
+    ticks.ms = REMEMBER_SECONDS * 1000
+    assert identities.resolve(BOB, "") == internal
+
+
+def test_an_instance_remembers_a_bounded_number_of_users(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("miniapp.services.identity.REMEMBERED_USERS", 3)
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app")
+    users = [f"20880000000000{n:02d}" for n in range(4)]
+    for user in users:
+        identities.resolve(user, "")
+    assert calls(links)["get"] == 4
+    identities.resolve(users[3], "")  # kept
+    assert calls(links)["get"] == 4
+    identities.resolve(users[0], "")  # the least recently used went
+    assert calls(links)["get"] == 5
+
+
+def test_a_failed_resolve_is_not_remembered() -> None:
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app", new_id=lambda: "u-" + "3" * 32)
+    links.fail_next("get", UpstreamUnavailable("identity read failed"))
+    with pytest.raises(UpstreamUnavailable):
+        identities.resolve("", OPEN_A)
+    links.fail_after("claim", UpstreamUnavailable("identity claim failed"))  # landed, reply lost
+    with pytest.raises(UpstreamUnavailable):
+        identities.resolve("", OPEN_A)
+    assert identities.resolve("", OPEN_A) == "u-" + "3" * 32  # read back from the row
+    assert calls(links) == {"get": 3, "claim": 1}
+    assert links.rows == {open_id_link("app", OPEN_A): "u-" + "3" * 32}

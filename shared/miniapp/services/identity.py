@@ -6,29 +6,78 @@
     both, first time                              2 reads + 1 conditional write
     open_id only, known                           1 read
     open_id only, first time (a new user)         1 read + 1 conditional write
+    any of these again on a warm instance         none (remembered, see below)
+
+A warm instance remembers what it resolved, per (user_id, open_id) pair exactly as Alipay named
+the user, for `REMEMBER_SECONDS`, the `REMEMBERED_USERS` most recent pairs. That is what makes a
+returning user's warm login 5 upstream requests instead of 6 (issue 10; `services/login.py` says
+why this and not the other ways to 5). Why it is safe:
+
+- The answer for a pair comes from link rows, and links are only ever added, each with "only if
+  absent" (`adapters/tablestore/identity.py`): no code path changes or deletes one, account
+  deletion included (there is none), and docs/alipay.md tells operators not to delete them. A
+  pair that names an open_id resolves through that open_id's link, which once read or claimed
+  never changes: remembering it is remembering a fact.
+- The one answer that can change is a user_id-only pair whose answer came from the *absence* of
+  its `uid#` link (the user_id is its own id): a later reply carrying both, for a user first seen
+  by open_id alone, adds that link. When this instance adds it, it updates what it remembers at
+  once. When another instance does, this one learns it when the entry ages out, within
+  `REMEMBER_SECONDS`. Getting there takes an app going from openid mode (skipping the verification
+  phase, see docs/alipay.md) through both back to user_id mode; the bound is for that, and for an
+  operator who edits the table against the docs' advice: warm instances see the edit within
+  `REMEMBER_SECONDS` (or at once if the function is updated, which recycles its instances).
+- Two Alipay users cannot share an id through it: an entry is keyed by the whole pair (so a
+  user_id and an open_id with the same text are different keys, as their links are), holds only
+  the id resolve returned for that pair, and is written only after resolve succeeded.
+- It never decides whether anyone may log in: the rate limits, Alipay's auth code exchange and
+  STS still run on every login, and sessions are not cached here at all.
 """
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from ..domain.identity import new_internal_id, open_id_link, user_id_link
 from ..errors import UpstreamUnavailable
 from ..ports import IdentityLinks
 
+REMEMBERED_USERS = 4096  # a few hundred bytes each: about 1 MB, 2.5 MB with 128-character ids
+REMEMBER_SECONDS = 600
+
+
+def _monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
 
 class Identities:
     def __init__(self, links: IdentityLinks, app_id: str,
-                 new_id: Callable[[], str] = new_internal_id) -> None:
+                 new_id: Callable[[], str] = new_internal_id,
+                 now_ms: Callable[[], int] = _monotonic_ms) -> None:
         self._links = links
         self._app_id = app_id
         self._new_id = new_id
+        self._now_ms = now_ms
+        # (user_id, open_id) -> (internal id, when resolved), least recently used first
+        self._known: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
+        self._known_lock = threading.Lock()
 
     def resolve(self, user_id: str, open_id: str) -> str:
         """The internal id of the user Alipay named by `user_id`, `open_id` or both ("" for an
         absent one; the adapter guarantees at least one)."""
+        if not open_id and not user_id:
+            raise UpstreamUnavailable("Alipay reply names no user")
+        pair = (user_id, open_id)
+        known = self._recall(pair)
+        if known is not None:
+            return known
+        internal = self._resolve(user_id, open_id)
+        self._remember(pair, internal)
+        return internal
+
+    def _resolve(self, user_id: str, open_id: str) -> str:
         if not open_id:
-            if not user_id:
-                raise UpstreamUnavailable("Alipay reply names no user")
             return self._of_user_id(user_id)
         link = open_id_link(self._app_id, open_id)
         internal = self._links.get(link)
@@ -39,9 +88,30 @@ class Identities:
         if user_id and internal != user_id:
             # A user first seen by open_id and now also by user_id: link that too, so a login
             # that names the user_id alone (another app, or a rollback) finds them as well.
-            self._links.claim(user_id_link(user_id), internal)
+            bound = self._links.claim(user_id_link(user_id), internal)
+            # What a user_id-only login resolves to from now on (see the module doc).
+            self._remember((user_id, ""), bound)
         return internal
 
     def _of_user_id(self, user_id: str) -> str:
         # No link row means the legacy rule: the user_id is the internal id.
         return self._links.get(user_id_link(user_id)) or user_id
+
+    def _recall(self, pair: tuple[str, str]) -> str | None:
+        with self._known_lock:
+            entry = self._known.get(pair)
+            if entry is None:
+                return None
+            internal, since_ms = entry
+            if self._now_ms() - since_ms >= REMEMBER_SECONDS * 1000:
+                del self._known[pair]
+                return None
+            self._known.move_to_end(pair)
+            return internal
+
+    def _remember(self, pair: tuple[str, str], internal: str) -> None:
+        with self._known_lock:
+            self._known[pair] = (internal, self._now_ms())
+            self._known.move_to_end(pair)
+            while len(self._known) > REMEMBERED_USERS:
+                self._known.popitem(last=False)

@@ -1,7 +1,8 @@
 """IdentityLinks on Tablestore. Table: primary key (`key` STRING), one row per Alipay id
 (`domain.identity.user_id_link` / `open_id_link`), column `internal_id` STRING. No TTL: a link
 must outlive any absence of its user. Rows are only ever added, never changed: a claim is a
-PutRow with EXPECT_NOT_EXIST, and the loser of a race reads the winner's id.
+PutRow with EXPECT_NOT_EXIST, and the loser of a race reads the winner's id. `services.identity`
+relies on that when a warm instance remembers what a link said.
 """
 from __future__ import annotations
 
