@@ -30,8 +30,8 @@ time. The other ways to 5 that were weighed, and why not:
 - A per-user limit written idempotently (a conditional update on the count read before) so it can
   share the batch with the session row: the count must then be read first, which is the request
   saved; BatchWriteRow is not atomic across rows, so a session row could land while its limit row
-  lost a race and would have to be deleted again; and the limit would move after STS, which it
-  exists to protect.
+  lost a race and would have to be deleted again; and the limit would move after STS, so a user
+  over the limit would still have credentials issued.
 - Keying the per-user limit by the Alipay id instead of the internal id: it saves nothing by
   itself (Tablestore cannot read one row and update another in one request), and a user's bucket
   would change with the name Alipay gives them (user_id, then open_id after the app's move).
