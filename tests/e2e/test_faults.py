@@ -156,7 +156,27 @@ def test_an_alipay_slower_than_the_upstream_timeout_is_upstream_unavailable(
                  id="ots-put-first-reply-lost"),
 ])
 def test_a_session_is_never_half_created(fault, status, faults, miniprogram, snapshot):
+    _login_under(fault, status, miniprogram(), faults, snapshot)
+
+
+@pytest.mark.parametrize("fault, status", [
+    pytest.param(Fault("sts", "refuse", api="AssumeRole"), 503, id="sts-refuses"),
+    pytest.param(Fault("tablestore", "timeout", api="PutRow", seconds=0.3), 503,
+                 id="ots-put-times-out"),
+    pytest.param(Fault("tablestore", "lost_reply", api="PutRow"), 503, id="ots-put-replies-lost"),
+    pytest.param(Fault("tablestore", "lost_reply", api="PutRow", share=0.5), 200,
+                 id="ots-put-first-reply-lost"),
+])
+def test_a_returning_users_warm_login_is_never_half_created_either(fault, status, faults,
+                                                                    miniprogram, snapshot):
+    """The same guarantees on the 5-request path, where the warm instance remembers the user's
+    internal id and skips the identity read (services/identity.py)."""
     app = miniprogram()
+    app.login()
+    _login_under(fault, status, app, faults, snapshot)
+
+
+def _login_under(fault: Fault, status: int, app: MiniProgram, faults: Any, snapshot: Any) -> None:
     auth_code = app.get_auth_code()
     before = session_keys(snapshot())
     faults.reseed(LOST_ONCE_SEED)
