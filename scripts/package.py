@@ -42,13 +42,21 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc")
 # FC unpacks the code package into /code; compiled modules name their source there.
 FC_CODE_DIR = "/code"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same package gives the same zip
-# Files of a wheel that cannot load on FC's python3.10, left out of the package (their SDK falls
-# back to pure Python without them, as it does wherever they fail to load).
+# Files and folders of a wheel left out of the package: those that cannot load on FC's python3.10
+# (their SDK falls back to pure Python without them, as it does wherever they fail to load), and
+# one whose mere presence costs every cold start while its importer has a fallback.
 PRUNE = {
     # tablestore's C++ codec: needs symbols CPython 3.10 does not export (PyObject_Vectorcall).
     "tablestore/ots_sdk/ots_sdk.so",
     # tablestore ships a macOS arm64 build of its plain-buffer helper in the same wheel.
     "tablestore/native/native_plainbuffer.cpython-313-darwin.so",
+    # cffi's Python half (session). cryptography needs only cffi's `_cffi_backend` extension,
+    # which stays. The only importer of `cffi/` itself would be pycryptodomex (python-alipay-sdk),
+    # which prefers cffi when it can import it and then parses its C declarations with pycparser
+    # at every cold start (about 0.1 s on python3.10 here, issue 10); without it pycryptodomex
+    # opens the very same native libraries with ctypes, its documented fallback. pycparser is
+    # left out of the lock (functions/session/excludes.txt).
+    "cffi",
 }
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
 
@@ -184,7 +192,10 @@ def build_function(name: str, python: str, python_version: str) -> Path:
         else:
             shutil.copy2(entry, out / entry.name)
     for relative in PRUNE:
-        (out / relative).unlink(missing_ok=True)
+        if (out / relative).is_dir():
+            shutil.rmtree(out / relative)
+        else:
+            (out / relative).unlink(missing_ok=True)
     _compile(python, out)
     old = BUILD / f".{name}.old-{os.getpid()}"
     stamp.unlink(missing_ok=True)

@@ -46,6 +46,8 @@ def _seconds(value: Any) -> float:
 
 @dataclass(frozen=True)
 class FcContext:
+    """What FC's context object tells an instance about itself and the request (`from_fc`)."""
+
     request_id: str = ""
     region: str = ""
     account_id: str = ""
@@ -77,6 +79,8 @@ class FcContext:
 
 @dataclass(frozen=True)
 class Settings:
+    """The function's configuration, from `from_env` and completed by `with_context`."""
+
     # both functions
     data_key: bytes = field(repr=False)
     ots_instance: str

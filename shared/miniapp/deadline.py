@@ -37,6 +37,8 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True)
 class Deadline:
+    """The moment, on `clock`, by which the invocation must have answered."""
+
     at: float  # on `clock`
     clock: Clock = time.monotonic
 

@@ -72,6 +72,8 @@ class StreamLogSink:
 
 @dataclass(frozen=True)
 class SessionPorts:
+    """The adapters the session function's services run on."""
+
     identity: IdentityProvider
     issuer: CredentialIssuer
     sessions: SessionStore
@@ -83,6 +85,8 @@ class SessionPorts:
 
 @dataclass(frozen=True)
 class DbPorts:
+    """The adapters the db function's services run on."""
+
     sessions: SessionStore
     items: ItemStore  # the 2020 rows
     usage: CountedRows  # the 2020 rows' count and tally

@@ -153,3 +153,27 @@ def test_the_script_refuses_a_file_that_is_no_certificate(tmp_path: Path) -> Non
                            str(junk), str(junk), str(junk)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 1 and "certificate" in done.stderr
+
+
+@pytest.mark.parametrize("mode", ["key", "cert"])
+def test_the_private_key_is_checked_once_per_client(key_gateway: Gateway, cert_gateway: Gateway,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     mode: str) -> None:
+    """pycryptodomex's consistency check of a private key (two primality tests) is about 85 ms
+    of a cold start on python3.10: the SDK gets the key we checked, not its text to check again.
+    Logins still verify both ways (the tests above)."""
+    from Cryptodome.PublicKey import RSA
+
+    checks: list[object] = []
+    real = RSA.test_probable_prime
+
+    def counted(candidate: object, randfunc: object = None) -> object:
+        checks.append(candidate)
+        return real(candidate, randfunc)
+
+    monkeypatch.setattr(RSA, "test_probable_prime", counted)
+    gateway = key_gateway if mode == "key" else cert_gateway
+    provider = gateway.provider()
+    assert len(checks) == 2  # p and q, once
+    user = new_user()
+    assert provider.exchange_auth_code(gateway.auth_code(user)).user_id == user

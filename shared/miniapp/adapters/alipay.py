@@ -29,13 +29,16 @@ import sys
 import threading
 import types
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import deadline
 from ..domain.identity import ALIPAY_ID
 from ..domain.records import AlipayGrant
 from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
-from .keys import KeyFormatError, certificate_pem, private_key_pem, public_key_pem
+from .keys import KeyFormatError, certificate_pem, pem, private_key, public_key_pem
+
+if TYPE_CHECKING:  # pycryptodomex comes with python-alipay-sdk, imported when a client is built
+    from Cryptodome.PublicKey.RSA import RsaKey
 
 OAUTH_TOKEN = "alipay.system.oauth.token"
 _RESPONSE_KEY = OAUTH_TOKEN.replace(".", "_") + "_response"
@@ -75,17 +78,29 @@ class GatewayFailure(OSError):
     error (what `urlopen` raised as URLError / HTTPError)."""
 
 
-def _pooled_client(sdk_class: type) -> type:
-    """The SDK's client class, sending on a kept-alive connection.
+def _pooled_client(sdk_class: type, app_private_key: RsaKey) -> type:
+    """The SDK's client class, sending on a kept-alive connection, holding the private key we
+    parsed.
 
     The SDK sends each request with `urllib.request.urlopen` (`verified_sync_response`): a new
     TCP connection, in the cloud a new TLS handshake, per login. This subclass sends the very same
     GET (the SDK builds and signs it, and verifies the reply) through one urllib3 connection pool
     that lives as long as the FC instance, so warm logins reuse the connection. The SDK's code is
-    not changed; only the transport of that one method is."""
+    not changed; only the transport of that one method is.
+
+    Its constructor loads both keys (`_load_key`) with `RSA.importKey`, which for the private
+    key means pycryptodomex's consistency check again: about 85 ms of every cold start on
+    python3.10 here (issue 10), for the very key `keys.private_key` parsed and checked a moment
+    before. This subclass hands the SDK that key object, and loads the public key as the SDK
+    does."""
     import urllib3
+    from Cryptodome.PublicKey import RSA
 
     class PooledClient(sdk_class):  # type: ignore[misc]  # the SDK has no type hints
+        def _load_key(self) -> None:
+            self._app_private_key = app_private_key
+            self._alipay_public_key = RSA.importKey(self._alipay_public_key_string)
+
         def verified_sync_response(self, data: Any, response_type: str) -> Any:
             url = self._gateway + "?" + self.sign_data(data)
             seconds = self._config.timeout  # what is left of the invocation (`CallTimeout`)
@@ -132,16 +147,16 @@ class AlipayIdentityProvider:
         # read. Ours is cut to what is left of the invocation.
         config = _call_timeout_config(AliPayConfig, timeout_seconds)
         try:
-            private_pem = private_key_pem(app_private_key_pem)
+            private = private_key(app_private_key_pem)
             if app_cert_sn:
-                self._client = _certificate_client(alipay, app_id, private_pem,
+                self._client = _certificate_client(alipay, app_id, private,
                                                    certificate_pem(alipay_public_key_pem),
                                                    app_cert_sn, root_cert_sn, config)
             else:
-                self._client = _pooled_client(alipay.AliPay)(
+                self._client = _pooled_client(alipay.AliPay, private)(
                     appid=app_id,
                     app_notify_url=None,
-                    app_private_key_string=private_pem,
+                    app_private_key_string=pem(private),
                     alipay_public_key_string=public_key_pem(alipay_public_key_pem),
                     sign_type="RSA2",
                     debug=False,
@@ -178,7 +193,7 @@ class AlipayIdentityProvider:
         return _grant(reply)
 
 
-def _certificate_client(alipay: Any, app_id: str, private_pem: str, alipay_cert_pem: str,
+def _certificate_client(alipay: Any, app_id: str, private: RsaKey, alipay_cert_pem: str,
                         app_cert_sn: str, root_cert_sn: str, config: Any) -> Any:
     """`DCAliPay`, which signs like `AliPay`, adds both serial numbers to every request and
     verifies replies with the public key it takes from Alipay's certificate. It computes the serial
@@ -186,9 +201,9 @@ def _certificate_client(alipay: Any, app_id: str, private_pem: str, alipay_cert_
     `_alipay_root_cert_sn`; we hold the serial numbers, not those certificates, so we set them
     (`scripts/alipay_certs.py` computes them with the SDK's own `get_cert_sn`/`get_root_cert_sn`).
     Its constructor takes no `config`: the timeout is set on the attribute `AliPay` keeps it in."""
-    client = _pooled_client(alipay.DCAliPay)(
+    client = _pooled_client(alipay.DCAliPay, private)(
         appid=app_id,
-        app_private_key_string=private_pem,
+        app_private_key_string=pem(private),
         app_public_key_cert_string="",
         alipay_public_key_cert_string=alipay_cert_pem,
         alipay_root_cert_string="",

@@ -10,6 +10,8 @@ ROLE_SESSION_NAME = re.compile(r"[A-Za-z0-9.@_-]{2,32}")
 
 @dataclass(frozen=True)
 class DbFunctionRef:
+    """The db function the client's STS credentials may invoke, by region, account and service."""
+
     region: str
     account_id: str
     service: str

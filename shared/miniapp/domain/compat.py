@@ -13,6 +13,8 @@ from .records import Row, Scalar
 
 @dataclass(frozen=True)
 class CompatObject:
+    """A 2020 object: its `id` and the other properties, stored as columns."""
+
     id: str
     columns: Mapping[str, Scalar]
 

@@ -22,6 +22,8 @@ class AlipayGrant:
 
 @dataclass(frozen=True)
 class StsCredentials:
+    """The temporary credentials STS issued to a client, for the db function."""
+
     access_key_id: str
     access_key_secret: str
     security_token: str
@@ -62,6 +64,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a user's rows in the data table."""
+
     rows: tuple[Row, ...]
     next_start: str | None  # the item_id to start after on the next page, or None at the end
 

@@ -96,6 +96,8 @@ class Number:
 
 @dataclass(frozen=True)
 class Boolean:
+    """true or false."""
+
     required: bool = False
     default: bool | None = False
     kind = "bool"
@@ -144,6 +146,8 @@ class CustomOp:
 
 @dataclass(frozen=True)
 class Collection:
+    """A declared collection: see this module's docstring."""
+
     name: str
     fields: Mapping[str, Field]
     quota: int | None = None  # items per user; None: the deployment's ITEM_QUOTA
@@ -233,6 +237,8 @@ class StoredItemInvalid(Exception):
 
 @dataclass(frozen=True)
 class Item:
+    """One item of a collection: its declared values and the meta every item has."""
+
     id: str
     values: Mapping[str, Scalar]
     created_at: int  # ms since the Unix epoch

@@ -34,6 +34,8 @@ class Shape:
 
 @dataclass(frozen=True)
 class Command:
+    """One operation a client may name in an event: how to read it, run it and document it."""
+
     protocol: str  # "2020" or "v2"
     collection: str | None  # None for the 2020 protocol
     op: str
@@ -60,6 +62,8 @@ class Command:
 
 @dataclass(frozen=True)
 class Parsed:
+    """An event read: the command it names, its session id and the handler's arguments."""
+
     command: Command
     sid: str
     args: Any
@@ -67,6 +71,8 @@ class Parsed:
 
 @dataclass
 class Registry:
+    """Every command, found by (protocol, collection, op)."""
+
     commands: list[Command] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,8 @@ AUTH_CODE = re.compile(rf"[\x21-\x7e]{{1,{AUTH_CODE_MAX_CHARS}}}")
 
 @dataclass(frozen=True)
 class AuthCodeRequest:
+    """A login: the authCode the mini program got from Alipay."""
+
     auth_code: str
 
     def __repr__(self) -> str:  # never let the code reach a log through a repr
@@ -31,6 +33,8 @@ class AuthCodeRequest:
 
 @dataclass(frozen=True)
 class SessionRequest:
+    """A refresh or logout: the session it names."""
+
     session_id: str
 
     def __repr__(self) -> str:

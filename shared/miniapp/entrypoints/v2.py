@@ -22,12 +22,16 @@ EXAMPLE_ID = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
 
 @dataclass(frozen=True)
 class Add:
+    """A v2 add: the new item's values and the optional idempotency key."""
+
     values: Mapping[str, Any]
     idempotency_key: str | None
 
 
 @dataclass(frozen=True)
 class Update:
+    """A v2 update: which item, the version the client read, what changes."""
+
     id: str
     expected_version: int | None
     changes: Mapping[str, Any]
@@ -35,6 +39,8 @@ class Update:
 
 @dataclass(frozen=True)
 class ListPage:
+    """A v2 list: page size and where the previous page ended."""
+
     limit: int
     cursor: str | None
 

@@ -52,6 +52,8 @@ def looks_like_legacy_todo(item_id: str, columns: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class ItemPage:
+    """One page of a collection's items, and the cursor of the next."""
+
     items: tuple[Item, ...]
     cursor: str | None  # None: there is nothing after this page
 

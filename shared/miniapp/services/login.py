@@ -54,6 +54,8 @@ from .sessions import Sessions
 
 @dataclass(frozen=True)
 class LoginLimits:
+    """Logins allowed per client IP and per user in each window."""
+
     per_ip: int = 30
     per_user: int = 10
     window_seconds: int = 60
@@ -61,6 +63,8 @@ class LoginLimits:
 
 @dataclass(frozen=True)
 class OpenedSession:
+    """What a login answers: the new session and its STS credentials."""
+
     session_id: str
     credentials: StsCredentials
     user_id: str
@@ -71,6 +75,8 @@ class OpenedSession:
 
 @dataclass(frozen=True)
 class RefreshedSession:
+    """What a refresh answers: new STS credentials for the same session."""
+
     credentials: StsCredentials
     user_id: str
 

@@ -27,6 +27,8 @@ _NO_STORE = ("Cache-Control", "no-store")
 
 @dataclass(frozen=True)
 class HttpAnswer:
+    """The session function's HTTP answer: status, JSON body, headers."""
+
     status: int
     body: dict[str, Any]
     headers: tuple[tuple[str, str], ...] = field(default=(_JSON, _NO_STORE))

@@ -23,6 +23,8 @@ REMEMBERED_SESSIONS = 4096  # about 0.5 MB: one 64-character key and one user id
 
 @dataclass(frozen=True)
 class SessionLifetime:
+    """How long a session lives, idles, and how often its use is written down."""
+
     absolute_ms: int = DEFAULT_ABSOLUTE_SECONDS * 1000
     idle_ms: int = DEFAULT_IDLE_SECONDS * 1000
     touch_every_ms: int = 60_000
