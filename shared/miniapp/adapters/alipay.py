@@ -89,10 +89,10 @@ def _pooled_client(sdk_class: type, app_private_key: RsaKey) -> type:
     not changed; only the transport of that one method is.
 
     Its constructor loads both keys (`_load_key`) with `RSA.importKey`, which for the private
-    key means pycryptodomex's consistency check again: about 85 ms of every cold start on
-    python3.10 here (issue 10), for the very key `keys.private_key` parsed and checked a moment
-    before. This subclass hands the SDK that key object, and loads the public key as the SDK
-    does."""
+    key means pycryptodomex's consistency check, primality tests included: 60-100 ms of every
+    cold start on python3.10 here (issue 10), for the very key `keys.private_key` parsed and
+    checked a moment before. This subclass hands the SDK that key object, and loads the public
+    key as the SDK does."""
     import urllib3
     from Cryptodome.PublicKey import RSA
 
@@ -147,7 +147,7 @@ class AlipayIdentityProvider:
         # read. Ours is cut to what is left of the invocation.
         config = _call_timeout_config(AliPayConfig, timeout_seconds)
         try:
-            private = private_key(app_private_key_pem)
+            private = private_key(app_private_key_pem, check_primes=False)
             if app_cert_sn:
                 self._client = _certificate_client(alipay, app_id, private,
                                                    certificate_pem(alipay_public_key_pem),

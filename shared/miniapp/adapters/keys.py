@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when a key is first read (see _load)
@@ -19,28 +20,71 @@ class KeyFormatError(ValueError):
     """The text is not an RSA key of the expected kind (the message never contains the key)."""
 
 
-def _load(text: str) -> RsaKey:
-    from Cryptodome.PublicKey import RSA  # comes with python-alipay-sdk
-
+def _key_bytes(text: str) -> tuple[bool, bytes]:
+    """(is PEM, the bytes to parse) of key text as pasted."""
     text = text.strip().replace("\\n", "\n")
     if not text:
         raise KeyFormatError("key is empty")
     try:
         if text.startswith("-----BEGIN"):
-            return RSA.import_key(text)
-        der = base64.b64decode("".join(text.split()), validate=True)
-        return RSA.import_key(der)
-    except (ValueError, IndexError, TypeError, binascii.Error):
+            return True, text.encode("ascii")
+        return False, base64.b64decode("".join(text.split()), validate=True)
+    except (ValueError, binascii.Error):
         raise KeyFormatError("not an RSA key in PEM or base64 DER form") from None
 
 
-def private_key(text: str) -> RsaKey:
-    """The key, parsed and checked (pycryptodomex's consistency check: about 85 ms on python3.10
-    here, most of it testing that its two primes are prime), once per FC instance."""
-    key = _load(text)
-    if not key.has_private():
-        raise KeyFormatError("expected an RSA private key, got a public key")
-    return key
+def _load(text: str) -> RsaKey:
+    from Cryptodome.PublicKey import RSA  # comes with python-alipay-sdk
+
+    _, data = _key_bytes(text)
+    try:
+        return RSA.import_key(data)
+    except (ValueError, IndexError, TypeError):
+        raise KeyFormatError("not an RSA key in PEM or base64 DER form") from None
+
+
+def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
+    """The private key, parsed and checked.
+
+    With `check_primes` (what `make deploy` checks a key with): pycryptodomex's consistency
+    check, which tests that both factors are prime, about 85 ms on python3.10 here (issue 10).
+    Without (what the session function does at every cold start): the key is parsed by
+    `cryptography` and checked for everything a damaged or mispasted key gets wrong: the factors
+    multiply to the modulus and the exponents invert each other modulo lcm(p-1, q-1), the other
+    rules of that consistency check. Factors that are not prime only come from a broken key
+    generator, not from copying a key, and `make deploy` refuses them before they ship."""
+    if check_primes:
+        key = _load(text)
+        if not key.has_private():
+            raise KeyFormatError("expected an RSA private key, got a public key")
+        return key
+    from Cryptodome.PublicKey import RSA
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import (
+        load_der_private_key,
+        load_pem_private_key,
+    )
+
+    is_pem, data = _key_bytes(text)
+    try:
+        # The skipped validation is OpenSSL's RSA_check_key: the primality tests again (50 ms).
+        parsed = (load_pem_private_key if is_pem else load_der_private_key)(
+            data, None, unsafe_skip_rsa_key_validation=True)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        if _load(text).has_private():  # junk raises here; a public key is told apart
+            raise KeyFormatError("not an RSA key in PEM or base64 DER form") from None
+        raise KeyFormatError("expected an RSA private key, got a public key") from None
+    if not isinstance(parsed, rsa.RSAPrivateKey):
+        raise KeyFormatError("not an RSA key in PEM or base64 DER form")
+    numbers = parsed.private_numbers()
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    d, p, q = numbers.d, numbers.p, numbers.q
+    if not (1 < e < n and 1 < d < n and n % 2 == 1 and 2 < p < n and 2 < q < n and p * q == n
+            and math.gcd(n, e) == 1 and math.gcd(n, d) == 1
+            and e * d % ((p - 1) * (q - 1) // math.gcd(p - 1, q - 1)) == 1):
+        raise KeyFormatError("not a consistent RSA private key")
+    return RSA.construct((n, e, d, p, q), consistency_check=False)
 
 
 def pem(key: RsaKey) -> str:
