@@ -4,6 +4,12 @@ results (`{"error": {...}}`) and never raises: a raised exception would reach th
 FC's UnhandledInvocationError, stack trace included."""
 from __future__ import annotations
 
+import gc
+
+# No cyclic garbage collection until the app is built (miniapp.wiring.AppCache.get turns it back
+# on): what the instance imports lives as long as it does (issue 10, cold start).
+gc.disable()
+
 import json
 from typing import Any
 

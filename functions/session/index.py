@@ -8,6 +8,12 @@ every request and never hit the per-IP rate limit.
 """
 from __future__ import annotations
 
+import gc
+
+# No cyclic garbage collection until the app is built (miniapp.wiring.AppCache.get turns it back
+# on): what the instance imports lives as long as it does (issue 10, cold start).
+gc.disable()
+
 import json
 from collections.abc import Iterable
 from http import HTTPStatus

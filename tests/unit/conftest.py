@@ -2,6 +2,7 @@
 composes them for FC, only with fakes in place of the adapters."""
 from __future__ import annotations
 
+import gc
 import importlib.util
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +27,9 @@ def load_handler(function: str) -> ModuleType:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    # A handler turns the cyclic collector off until its AppCache builds an app; the tests
+    # inject theirs (AppCache.fixed), so this test process turns it back on.
+    gc.enable()
     return module
 
 

@@ -18,7 +18,14 @@ from . import errors, protocol
 from .context import CredentialIssuer, RoleCredentialCache, context_dict, instance_environment
 from .interpreters import Interpreter, find_python
 from .invocations import Invocation, InvocationLog, op_of, outcome_of
-from .workers import FunctionPool, Instance, InstanceFailed, Reaper, Throttled
+from .workers import (
+    FunctionPool,
+    Instance,
+    InstanceFailed,
+    Reaper,
+    Throttled,
+    compile_runtime,
+)
 
 log = logging.getLogger("localcloud.fc")
 function_log = logging.getLogger("localcloud.fc.functions")
@@ -69,6 +76,7 @@ class Invoker:
                                   | set(runtimes))}
         for runtime, interpreter in self.interpreters.items():
             log.info("functions with Runtime %s run on %s", runtime, interpreter.describe())
+            compile_runtime(interpreter.path)  # now, not in the first cold start
         self._template = template
         self.invocations = invocations or InvocationLog()
         self._account = account

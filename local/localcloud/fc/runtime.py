@@ -1,4 +1,5 @@
-"""The worker program: one function instance, run as `python3.10 -I -S -B runtime.py CMD RES`.
+"""The worker program: one function instance, `python3.10 -I -S -B runtime.py CMD RES` (the
+local cloud loads it as a module instead, to use its bytecode: see `workers._BOOT`).
 
 It plays FC's Python runtime: imports the handler module from the code folder (its cwd, the only
 entry on `sys.path` besides the standard library), runs the initializer once when told to, and
