@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from .domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials, Tally
+from .domain.records import (
+    AlipayGrant,
+    CountedRead,
+    Page,
+    Paired,
+    Row,
+    SessionRecord,
+    StsCredentials,
+    Tally,
+)
 
 
 class Clock(Protocol):
@@ -65,6 +74,16 @@ class SessionItemReader(Protocol):
     def session_and_item(self, key: str, user_id: str, collection: str,
                          item_id: str) -> tuple[SessionRecord | None, Row | None]: ...
 
+    def session_and_tally(self, key: str, user_id: str, collection: str,
+                          item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
+        """The session row, the collection's tally and (if `item_id`) the item."""
+        ...
+
+    def session_and_2020(self, key: str, user_id: str,
+                         item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
+        """The session row, the user's 2020 tally and (if `item_id`) that 2020 row."""
+        ...
+
 
 class ItemStore(Protocol):
     """The user's rows. Every call is scoped by user_id: the key always starts with the user."""
@@ -109,6 +128,12 @@ class CollectionRows(Protocol):
         """Create the row; Conflict if it exists (a re-sent put that finds its own row is fine)."""
         ...
 
+    def put_new_settling(self, row: Row, collection: str, marker: str) -> Paired:
+        """`put_new` and `settle(marker, 0)` in one request, whose two writes succeed or fail
+        each on its own (`Paired`; `item` is True or the put's error, Conflict as `put_new`).
+        Raises only when the request as a whole failed (nothing is known)."""
+        ...
+
     def replace_if_version(self, row: Row, collection: str, expected_version: int) -> None:
         """Replace the row if its `version` column equals expected_version: Conflict if it
         differs, NotFound if there is no row."""
@@ -117,6 +142,12 @@ class CollectionRows(Protocol):
     def delete(self, user_id: str, collection: str, item_id: str) -> bool | None:
         """True if this call deleted the row, False if there was none, None if the row is gone
         but a re-sent request cannot tell whether this call removed it."""
+        ...
+
+    def delete_marking(self, user_id: str, collection: str, item_id: str, marker: str,
+                       now_ms: int) -> Paired:
+        """`mark` and `delete` in one request, each succeeding or failing on its own (`Paired`;
+        `item` answers as `delete` does, or is its error)."""
         ...
 
     def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
@@ -175,6 +206,11 @@ class CountedRows(Protocol):
 
     def mark(self, user_id: str, marker: str, now_ms: int) -> None:
         """Set `marker` (a removal in flight); NotFound if there is no tally."""
+        ...
+
+    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
+        """`mark` and the delete of the row `item_id` in one request, each succeeding or failing
+        on its own (`Paired`; `item` answers as `ItemStore.delete` does, or is its error)."""
         ...
 
     def settle(self, user_id: str, marker: str, delta: int) -> None:

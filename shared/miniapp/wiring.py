@@ -96,7 +96,8 @@ class DbPorts:
     idempotency: IdempotencyStore
     sink: LogSink
     clock: Clock
-    session_items: SessionItemReader | None = None  # a warm v2 get in one request
+    # the session row read with an operation's first rows: a warm v2 get in one request
+    session_items: SessionItemReader | None = None
 
 
 def _lifetime(settings: Settings) -> SessionLifetime:
@@ -231,7 +232,8 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
             sink=StreamLogSink(),
             clock=SystemClock(),
             session_items=tablestore.TablestoreSessionItems(
-                client, settings.session_table, settings.user_data_table))
+                client, settings.session_table, settings.user_data_table,
+                settings.usage_table, settings.data_table))
     except MiniAppError as exc:
         raise ConfigError(exc.message) from None
     return db_app_from_ports(settings, ports)

@@ -36,11 +36,13 @@ from miniapp.adapters.tablestore import (
     TablestoreItems,
     TablestoreRateLimiter,
     TablestoreRowCount,
+    TablestoreSessionItems,
     TablestoreSessions,
+    TablestoreUserData,
     guard_key,
     make_client,
 )
-from miniapp.domain.records import Row, SessionRecord
+from miniapp.domain.records import CountedRead, Paired, Row, SessionRecord, Tally
 from miniapp.errors import (
     Conflict,
     Internal,
@@ -91,7 +93,8 @@ class LocalCloud:
         for spec in (TableSpec("session", (("id", "STRING"),), ttl_seconds=8 * 86400),
                      TableSpec("todo", (("uid", "STRING"), ("id", "STRING"))),
                      TableSpec("guard", (("key", "STRING"),), ttl_seconds=86400),
-                     TableSpec("usage", (("key", "STRING"),))):
+                     TableSpec("usage", (("key", "STRING"),)),
+                     TableSpec("user_data", (("uid", "STRING"), ("id", "STRING")))):
             self.tablestore.ensure_table(spec)
         self.sls = LogServiceEmulator(db_path=tmp / "sls.db", account=self.account,
                                       credentials=self.credentials, clock=self.clock,
@@ -614,6 +617,89 @@ def test_count_under_twenty_threads_never_passes_the_limit(ots: Any) -> None:
     with ThreadPoolExecutor(max_workers=20) as pool:
         granted = sum(pool.map(reserve, range(40)))
     assert granted == 5
+
+
+# -- a write and its tally in one BatchWriteRow; the session and the tally in one BatchGetRow ----
+LOST_ONCE_SEED = 1  # with share 0.5: the first request is hit, the re-send is not
+
+
+def _lose_first_reply(cloud: LocalCloud, api: str) -> int:
+    cloud.faults.reseed(LOST_ONCE_SEED)
+    cloud.faults.set(Fault("tablestore", "lost_reply", api=api, share=0.5))
+    return cloud.faults.injected["tablestore:lost_reply"]
+
+
+def test_an_item_put_and_its_settle_go_in_one_request(cloud: LocalCloud, ots: Any) -> None:
+    rows, user = TablestoreUserData(ots, "user_data"), _user()
+    rows.create_tally(user, "todos", 0)
+    rows.reserve(user, "todos", 5, "m1", 1)
+    assert rows.put_new_settling(Row(user, "i1", {"text": "a"}), "todos", "m1") == Paired(
+        True, True)
+    assert rows.tally(user, "todos") == Tally(user, "todos", 1, 1, {})
+    # The first answer is lost and the batch re-sent: the put finds its own row, written.
+    rows.reserve(user, "todos", 5, "m2", 2)
+    before = _lose_first_reply(cloud, "BatchWriteRow")
+    assert rows.put_new_settling(Row(user, "i2", {"text": "b"}), "todos", "m2") == Paired(
+        True, True)
+    assert cloud.faults.injected["tablestore:lost_reply"] == before + 1
+    cloud.faults.clear()
+    # Another row at that id: the put's row fails alone.
+    done = rows.put_new_settling(Row(user, "i2", {"text": "c"}), "todos", "m3")
+    assert isinstance(done.item, Conflict) and done.tally
+    assert rows.get(user, "todos", "i2") == Row(user, "i2", {"text": "b"})
+    assert rows.tally(user, "todos") == Tally(user, "todos", 2, 2, {})
+
+
+def test_a_mark_and_a_delete_go_in_one_request(cloud: LocalCloud, ots: Any) -> None:
+    rows, user = TablestoreUserData(ots, "user_data"), _user()
+    rows.create_tally(user, "todos", 2)
+    for item_id in ("i1", "i2"):
+        rows.put_new(Row(user, item_id, {"text": item_id}), "todos")
+    assert rows.delete_marking(user, "todos", "i1", "m1", 10) == Paired(True, True)
+    assert rows.tally(user, "todos") == Tally(user, "todos", 2, 1, {"m1": 10})
+    assert rows.delete_marking(user, "todos", "i1", "m2", 11) == Paired(False, True)
+    _lose_first_reply(cloud, "BatchWriteRow")
+    # Re-sent after a lost answer: the row is gone, maybe by the first send.
+    assert rows.delete_marking(user, "todos", "i2", "m3", 12) == Paired(None, True)
+    assert rows.get(user, "todos", "i2") is None
+    cloud.faults.clear()
+    # Without a tally the mark fails alone and the delete is still applied.
+    other = _user()
+    rows.put_new(Row(other, "i3", {"text": "i3"}), "todos")
+    assert rows.delete_marking(other, "todos", "i3", "m4", 13) == Paired(True, False)
+    assert rows.get(other, "todos", "i3") is None
+
+
+def test_a_2020_row_delete_and_its_mark_go_in_one_request(ots: Any) -> None:
+    user = _user()
+    counted, items = _counted(ots, user), TablestoreItems(ots, "todo")
+    items.put(Row(user, "r1", {"n": 1}))
+    assert counted.delete_marking(user, "r1", "m1", 10) == Paired(True, True)
+    assert items.get(user, "r1") is None
+    tally = counted.tally(user)
+    assert tally is not None and dict(tally.markers) == {"m1": 10}
+
+
+def test_the_session_is_read_with_the_tally_and_the_row_in_one_request(ots: Any) -> None:
+    reader = TablestoreSessionItems(ots, "session", "user_data", "usage", "todo")
+    record = _session()
+    TablestoreSessions(ots, "session").create(record)
+    user = record.user_id
+    assert reader.session_and_tally(record.key, user, "todos", "i1") == (
+        record, CountedRead(None, None))
+    rows = TablestoreUserData(ots, "user_data")
+    rows.create_tally(user, "todos", 1)
+    rows.put_new(Row(user, "i1", {"text": "a"}), "todos")
+    assert reader.session_and_tally(record.key, user, "todos", "i1") == (
+        record, CountedRead(Tally(user, "todos", 1, 0, {}), Row(user, "i1", {"text": "a"})))
+    assert reader.session_and_tally(record.key, user, "todos", None) == (
+        record, CountedRead(Tally(user, "todos", 1, 0, {}), None))
+    _counted(ots, user)
+    TablestoreItems(ots, "todo").put(Row(user, "r1", {"n": 1}))
+    assert reader.session_and_2020(record.key, user, "r1") == (
+        record, CountedRead(Tally(user, "2020", 0, 0, {}), Row(user, "r1", {"n": 1})))
+    assert reader.session_and_2020("0" * 64, user, None) == (
+        None, CountedRead(Tally(user, "2020", 0, 0, {}), None))
 
 
 def test_idempotency_claim_returns_the_first_id(ots: Any) -> None:

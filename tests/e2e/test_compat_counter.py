@@ -14,16 +14,18 @@ COUNTER_SEED = 2020
 
 def test_the_2020_counter_equals_the_rows_after_seeded_faults_on_writes(faults, miniprogram,
                                                                         snapshot):
-    """Lost replies on UpdateRow, PutRow and DeleteRow (the write landed, the answer did not),
-    and busy answers, during 2020 puts of new ids and overwrites and removes; once the faults
-    clear, the user's next operation leaves the counter equal to the number of 2020 rows."""
+    """Lost replies on UpdateRow, PutRow, DeleteRow and BatchWriteRow (the write landed, the
+    answer did not), and busy answers, during 2020 puts of new ids and overwrites and removes;
+    once the faults clear, the user's next operation leaves the counter equal to the number of
+    2020 rows."""
     app = miniprogram()
     session = app.login()
     rng = random.Random(COUNTER_SEED)
     faults.reseed(COUNTER_SEED)
-    for api in ("UpdateRow", "PutRow", "DeleteRow"):
+    for api in ("UpdateRow", "PutRow", "DeleteRow", "BatchWriteRow"):
         faults.set(Fault("tablestore", "lost_reply", api=api, share=0.3))
-    faults.set(Fault("tablestore", "server_busy", api="GetRow", share=0.1))
+    for api in ("GetRow", "BatchGetRow"):
+        faults.set(Fault("tablestore", "server_busy", api=api, share=0.1))
     start = injected(faults)
     ids = [f"row {n}" for n in range(6)]
     outcomes: dict[str, int] = {}

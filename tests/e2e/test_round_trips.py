@@ -10,11 +10,19 @@ are not met, why:
   session (the item's key holds the user id, which only the session row gives; the instance
   remembers that pairing, never whether the session is live). A session's first request on an
   instance reads the two in turn.
-- v2 list: 3 for a first page (the session, the tally it checks, one GetRange), 2 for a next
-  page.
+- v2 list: 2 for a first page (the session row and the tally it checks in one BatchGetRow, one
+  GetRange), 2 for a next page (no tally).
 - v2 update: 2 (the item read with the session row, then the conditional write).
-- v2 add 5, remove 6: the exact count (issue 9) reads the tally, reserves or marks in it and
-  settles it around the item write; the goal of 2 needs a different counting design.
+- v2 add 3: the session row and the tally; the reservation; the put with the settle in one
+  BatchWriteRow. A keyed add 5 (its key is claimed first, and it settles apart: it may race a
+  retry of itself).
+- v2 remove 3: the session row, the tally and the item; the mark with the delete in one
+  BatchWriteRow; the settle.
+- 2020 put of a new id 4 (read, reserve, put, settle: two clients may create one id at once, so
+  it settles apart), of an existing id 2; 2020 remove 3, as the v2 remove.
+- The goal of 2 for add and remove is not met: the exact count (issue 9) needs its reservation
+  (or mark) in place before the row write can land and a settle after its answer, and a
+  BatchWriteRow is not atomic (services/exact_count.py says why in full).
 - The session's activity is written at most once per tenth of the idle window, so none of
   these requests is a touch.
 """
@@ -82,19 +90,22 @@ def test_refresh_and_logout(local_cloud, user):
 def test_v2_operations(local_cloud, user):
     app, session = user
     item, counts = upstream(local_cloud, lambda: v2(app, session, "add", text="a"))
-    assert counts == {"tablestore:GetRow": 2, "tablestore:UpdateRow": 2, "tablestore:PutRow": 1}
+    # the session row and the tally; the reservation; the item and the settle
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:UpdateRow": 1,
+                      "tablestore:BatchWriteRow": 1}
     _, counts = upstream(local_cloud, lambda: v2(app, session, "get", id=item["id"]))
     assert counts == {"tablestore:BatchGetRow": 1}  # the session row and the item
     page, counts = upstream(local_cloud, lambda: v2(app, session, "list", limit=1))
-    assert counts == {"tablestore:GetRow": 2, "tablestore:GetRange": 1}  # the tally checked
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:GetRange": 1}  # with the tally
     _, counts = upstream(local_cloud, lambda: v2(app, session, "list", cursor=page["cursor"]))
     assert counts == {"tablestore:GetRow": 1, "tablestore:GetRange": 1}  # no tally read
     _, counts = upstream(local_cloud, lambda: v2(app, session, "update", id=item["id"],
                                                  expectedVersion=1, completed=True))
     assert counts == {"tablestore:BatchGetRow": 1, "tablestore:PutRow": 1}
     _, counts = upstream(local_cloud, lambda: v2(app, session, "remove", id=item["id"]))
-    assert counts == {"tablestore:GetRow": 3, "tablestore:UpdateRow": 2,
-                      "tablestore:DeleteRow": 1}
+    # the session row, the tally and the item; the marker and the delete; the settle
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:BatchWriteRow": 1,
+                      "tablestore:UpdateRow": 1}
 
 
 def test_a_get_on_an_instance_new_to_the_session_reads_the_two_in_turn(local_cloud, user):
@@ -114,9 +125,11 @@ def test_a_get_on_an_instance_new_to_the_session_reads_the_two_in_turn(local_clo
 
 def test_a_keyed_add_claims_its_key_in_one_more_request(local_cloud, user):
     app, session = user
+    v2(app, session, "list", limit=1)  # this db instance (maybe new) has seen the session
     _, counts = upstream(local_cloud, lambda: v2(app, session, "add", text="k",
                                                  idempotencyKey="round-trips-1"))
-    assert counts == {"tablestore:GetRow": 2, "tablestore:UpdateRow": 2, "tablestore:PutRow": 2}
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:UpdateRow": 2,
+                      "tablestore:PutRow": 2}
 
 
 def test_2020_operations(local_cloud, user):
@@ -129,13 +142,17 @@ def test_2020_operations(local_cloud, user):
 
     call({"op": "put", "obj": {"id": "rt-first", "a": 0}})  # the user's first 2020 row: counted
     _, counts = upstream(local_cloud, lambda: call({"op": "put", "obj": {"id": "rt", "a": 1}}))
-    assert counts == {"tablestore:GetRow": 2, "tablestore:UpdateRow": 2, "tablestore:PutRow": 2}
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:UpdateRow": 2,
+                      "tablestore:PutRow": 1}
+    _, counts = upstream(local_cloud, lambda: call({"op": "put", "obj": {"id": "rt", "a": 2}}))
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:PutRow": 1}  # a replace
     _, counts = upstream(local_cloud, lambda: call({"op": "get", "id": "rt"}))
     assert counts == {"tablestore:GetRow": 2}
     _, counts = upstream(local_cloud, lambda: call({"op": "list"}))
     assert counts == {"tablestore:GetRow": 2, "tablestore:GetRange": 1}  # the count checked
     _, counts = upstream(local_cloud, lambda: call({"op": "remove", "id": "rt"}))
-    assert counts == {"tablestore:GetRow": 3, "tablestore:DeleteRow": 1, "tablestore:UpdateRow": 2}
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:BatchWriteRow": 1,
+                      "tablestore:UpdateRow": 1}
 
 
 def test_an_invalid_event_makes_no_request(local_cloud, user):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..errors import MiniAppError
+
 Scalar = str | int | float | bool
 
 
@@ -79,3 +81,24 @@ class Tally:
     count: int
     revision: int
     markers: Mapping[str, int] = field(default_factory=dict)  # marker -> ms when written
+
+
+@dataclass(frozen=True)
+class CountedRead:
+    """What a counted operation (an add, a remove, a first list page, a 2020 put or remove) read
+    with the session row in one request: the user's tally (None: there is none yet) and the row
+    the operation names (None: there is none, or none was asked for)."""
+
+    tally: Tally | None
+    row: Row | None = None
+
+
+@dataclass(frozen=True)
+class Paired:
+    """What one request that wrote a row and its tally did. Tablestore applies the rows of a
+    BatchWriteRow one by one, so each has its own outcome. `item`: what the port method says its
+    row write answers (True, or for a delete True / False / None), or the error that write
+    failed with; `tally`: whether the tally's part was written."""
+
+    item: bool | None | MiniAppError
+    tally: bool

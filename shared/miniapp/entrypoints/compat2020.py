@@ -44,7 +44,9 @@ COMMANDS = (
     Command("2020", None, "put", _shape("put", {"obj": "obj"},
                                         {"obj": {"id": _ROW_ID, "n": 2, "done": True}}),
             _obj, _put, '`{"sid", "op": "put", "obj": {"id": "...", ...}}`',
-            "`null` — creates or replaces the whole row"),
+            "`null` — creates or replaces the whole row",
+            read_with_session=lambda obj: lambda r, key, u: r.session_and_2020(key, u, obj.id),
+            run_with=lambda s, u, obj, read: s.compat.put(u, obj, read)),
     Command("2020", None, "get", _shape("get", {"id": "item_id"}, {"id": _ROW_ID}),
             _id, lambda s, u, item_id: s.compat.get(u, item_id),
             '`{"sid", "op": "get", "id": "..."}`',
@@ -55,5 +57,8 @@ COMMANDS = (
             "an array of **all** the user's row objects, in `id` order"),
     Command("2020", None, "remove", _shape("remove", {"id": "item_id"}, {"id": _ROW_ID}),
             _id, _remove, '`{"sid", "op": "remove", "id": "..."}`',
-            "`null` — also when there was no such row"),
+            "`null` — also when there was no such row",
+            read_with_session=lambda item_id: lambda r, key, u: r.session_and_2020(
+                key, u, item_id),
+            run_with=lambda s, u, item_id, read: s.compat.remove(u, item_id, read)),
 )

@@ -101,7 +101,11 @@ def commands(collection: Collection) -> tuple[Command, ...]:
                 shape("add", add_kinds, required_fields, add_body),
                 parse_add, lambda s, u, a: s.collections[name].add(
                     u, a.values, a.idempotency_key).to_wire(),
-                f'`{head}"add", {field_doc}{key_doc}}}`', "the new item"),
+                f'`{head}"add", {field_doc}{key_doc}}}`', "the new item",
+                read_with_session=lambda a: lambda r, key, u: r.session_and_tally(
+                    key, u, name, None),
+                run_with=lambda s, u, a, read: s.collections[name].add(
+                    u, a.values, a.idempotency_key, read).to_wire()),
         Command("v2", name, "update",
                 shape("update", {"id": "item_id", "expectedVersion": "version", **fields},
                       {"id", *(["expectedVersion"] if collection.versioned else [])},
@@ -128,10 +132,19 @@ def commands(collection: Collection) -> tuple[Command, ...]:
                 parse_list, lambda s, u, a: s.collections[name].list(
                     u, a.limit, a.cursor).to_wire(),
                 f'`{head}"list", "limit"?, "cursor"?}}`',
-                '`{"items": [item, ...], "cursor": "..." \\| null}`'),
+                '`{"items": [item, ...], "cursor": "..." \\| null}`',
+                # A first page checks the tally, read with the session; a next page reads none.
+                read_with_session=lambda a: None if a.cursor is not None else (
+                    lambda r, key, u: r.session_and_tally(key, u, name, None)),
+                run_with=lambda s, u, a, read: s.collections[name].list(
+                    u, a.limit, a.cursor, read).to_wire()),
         Command("v2", name, "remove", shape("remove", {"id": "item_id"}, {"id"},
                                             {"id": EXAMPLE_ID}),
-                parse_id, run_remove, f'`{head}"remove", "id"}}`', "`null`"),
+                parse_id, run_remove, f'`{head}"remove", "id"}}`', "`null`",
+                read_with_session=lambda item_id: lambda r, key, u: r.session_and_tally(
+                    key, u, name, item_id),
+                run_with=lambda s, u, item_id, read: s.collections[name].remove(
+                    u, item_id, read)),
     ]
     found += [_custom(collection, op, shape) for op in collection.ops]
     return tuple(found)

@@ -30,9 +30,9 @@ from typing import Any
 from ..domain.cursor import decode_cursor, encode_cursor
 from ..domain.ids import is_item_id, new_item_id
 from ..domain.limits import INT64_MAX
-from ..domain.records import Row, Tally
+from ..domain.records import CountedRead, Paired, Row, Tally
 from ..domain.schema import Collection, Item, StoredItemInvalid
-from ..errors import Conflict, CorruptItem, NotFound, QuotaExceeded
+from ..errors import Conflict, CorruptItem, Internal, MiniAppError, NotFound, QuotaExceeded
 from ..ports import Clock, CollectionRows, IdempotencyStore, ItemStore
 from .exact_count import ExactCount, new_marker
 
@@ -92,6 +92,9 @@ class _CollectionCount:
     def mark(self, user_id: str, marker: str, now_ms: int) -> None:
         self.rows.mark(user_id, self.name, marker, now_ms)
 
+    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
+        return self.rows.delete_marking(user_id, self.name, item_id, marker, now_ms)
+
     def settle(self, user_id: str, marker: str, delta: int) -> None:
         self.rows.settle(user_id, self.name, marker, delta)
 
@@ -122,7 +125,8 @@ class CollectionService:
     # the five operations
 
     def add(self, user_id: str, values: Mapping[str, Any],
-            idempotency_key: str | None = None) -> Item:
+            idempotency_key: str | None = None, read: CountedRead | None = None) -> Item:
+        """`read`: the tally, already read with the session."""
         checked = self.declaration.check_new(values)
         now = self._clock.now_ms()
         item_id = new_item_id(now, self._random_bytes)
@@ -136,13 +140,29 @@ class CollectionService:
                     return earlier
                 item_id = claimed  # the first attempt has not written (yet): write it now
         item = Item(item_id, checked, now, now, 1)
-        self._count.check(user_id)
+        self._count.check(user_id, read=read)
         marker = new_marker()
         written = self._reserve(user_id, item_id, marker, keyed=idempotency_key is not None)
         if written is not None:
             return written
+        row = Row(user_id, item_id, item.to_columns())
+        if idempotency_key is None:
+            # A new id: only a re-send of this request can find the row there, so the settle
+            # goes in the put's request (a keyed add may race a retry of itself: it settles
+            # after the put, below, and gives the slot back if the retry wrote first).
+            try:
+                done = self._rows.put_new_settling(row, self.name, marker)
+            except BaseException:
+                self._count.repair_now(user_id, marker)  # the put may have landed
+                raise
+            if done.item is True:
+                if not done.tally:
+                    self._count.settle(user_id, marker, 0)  # the settle's row failed: again
+                return item
+            self._count.unwritten(user_id, marker, done)
+            raise done.item if isinstance(done.item, MiniAppError) else Internal()
         try:
-            self._rows.put_new(Row(user_id, item_id, item.to_columns()), self.name)
+            self._rows.put_new(row, self.name)
         except Conflict:
             self._count.settle(user_id, marker, -1)
             raced = self._item_or_none(user_id, item_id)  # a concurrent retry of this add won
@@ -189,11 +209,14 @@ class CollectionService:
             raise NotFound("no such item")
         return self._item(row)
 
-    def list(self, user_id: str, limit: int, cursor: str | None = None) -> ItemPage:
+    def list(self, user_id: str, limit: int, cursor: str | None = None,
+             read: CountedRead | None = None) -> ItemPage:
+        """`read`: the tally, already read with the session (a first page)."""
         if cursor is None:
             # The first page checks the count (a read writes nothing unless it has legacy rows
             # to move).
-            if not self._count.check(user_id, create=False) and self._move_legacy_rows(user_id):
+            if (not self._count.check(user_id, create=False, read=read)
+                    and self._move_legacy_rows(user_id)):
                 self._count.establish(user_id)
             start_after = None
         else:
@@ -211,16 +234,17 @@ class CollectionService:
             self._cursor_key, user_id, self.name, page.next_start)
         return ItemPage(tuple(items), next_cursor)
 
-    def remove(self, user_id: str, item_id: str) -> None:
+    def remove(self, user_id: str, item_id: str, read: CountedRead | None = None) -> None:
+        """`read`: the tally and the item, already read with the session."""
         # A row that breaks the declaration can still be removed: that is how a user clears it.
-        row = self._rows.get(user_id, self.name, item_id)
-        if row is None and self._moved_legacy_rows(user_id):
+        row = self._rows.get(user_id, self.name, item_id) if read is None else read.row
+        if row is None and self._moved_legacy_rows(user_id, read):
             row = self._rows.get(user_id, self.name, item_id)
+            read = None  # the legacy move changed the tally
         if row is None:
             raise NotFound("no such item")
-        self._count.check(user_id)
-        removed = self._count.remove(user_id, lambda: self._rows.delete(user_id, self.name,
-                                                                        item_id))
+        self._count.check(user_id, read=read)
+        removed = self._count.remove(user_id, item_id)
         if removed is False:
             raise NotFound("no such item")
 
@@ -267,10 +291,13 @@ class CollectionService:
                     raise
                 self._pause(pauses.pop(0))
 
-    def _moved_legacy_rows(self, user_id: str) -> bool:
+    def _moved_legacy_rows(self, user_id: str, read: CountedRead | None = None) -> bool:
         """On a miss: if this user never wrote to the collection, move legacy rows (True if any
-        moved)."""
-        if self._legacy is None or self._rows.tally(user_id, self.name) is not None:
+        moved). `read`: the tally, if already read."""
+        if self._legacy is None:
+            return False
+        tally = self._rows.tally(user_id, self.name) if read is None else read.tally
+        if tally is not None:
             return False
         if not self._move_legacy_rows(user_id):
             return False

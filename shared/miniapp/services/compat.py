@@ -13,6 +13,7 @@ from typing import Any
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.json_text import ENCODER, EncodedList
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
+from ..domain.records import CountedRead
 from ..errors import Conflict, NotFound, PayloadTooLarge
 from ..ports import Clock, CountedRows, ItemStore
 from .collection import looks_like_legacy_todo
@@ -35,21 +36,25 @@ class Compat:
         # use moves them; a todo-shaped 2020 row must not join them (see services/collection.py).
         self._before_todo_shaped_put = before_todo_shaped_put
 
-    def put(self, user_id: str, obj: CompatObject) -> None:
+    def put(self, user_id: str, obj: CompatObject, read: CountedRead | None = None) -> None:
         """Create or replace. Replacing costs no quota; creating reserves one slot first. Each
         write is conditional, so a row created or removed concurrently is noticed and the loop
-        takes the other branch."""
+        takes the other branch. `read`: the tally and the row, already read with the session
+        (the first turn then starts on the branch the row's presence says)."""
         row = obj.to_row(user_id)
         if self._before_todo_shaped_put is not None and looks_like_legacy_todo(row.item_id,
                                                                                row.columns):
             self._before_todo_shaped_put(user_id)
-        self._count.check(user_id)
+        self._count.check(user_id, read=read)
+        exists = True if read is None else read.row is not None
         for _ in range(_PUT_ATTEMPTS):
-            try:
-                self._items.put(row, must_exist=True)
-                return
-            except NotFound:
-                pass
+            if exists:
+                try:
+                    self._items.put(row, must_exist=True)
+                    return
+                except NotFound:
+                    pass
+            exists = True
             marker = new_marker()
             self._count.reserve(user_id, self._quota, marker)
             try:
@@ -96,8 +101,9 @@ class Compat:
                 return EncodedList(rows, texts)
             start_after = page.next_start
 
-    def remove(self, user_id: str, item_id: str) -> None:
-        if self._items.get(user_id, item_id) is None:
+    def remove(self, user_id: str, item_id: str, read: CountedRead | None = None) -> None:
+        """`read`: the tally and the row, already read with the session."""
+        if (self._items.get(user_id, item_id) if read is None else read.row) is None:
             return  # nothing to remove, and nothing written (a miss creates no tally)
-        self._count.check(user_id)
-        self._count.remove(user_id, lambda: self._items.delete(user_id, item_id))
+        self._count.check(user_id, read=read)
+        self._count.remove(user_id, item_id)

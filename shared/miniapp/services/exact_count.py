@@ -3,17 +3,42 @@ answers and timeouts. One mechanism for every counted set of rows: each declared
 (services/collection.py) and the 2020 rows (services/compat.py).
 
 Why it is exact. Each add or remove writes a marker into the user's tally row in the same
-request that changes the count (`reserve`, for an add) or before it deletes (`mark`, for a
-remove), and drops it when the row write is settled (`settle`, which also applies the remove's
--1, or gives back an add that did not write). A request whose reply is lost therefore leaves
-either nothing (not applied) or a marker: the count can only be wrong while a marker stands.
-A marker older than any request can live (`STALE_MARKER_MS`, above the function's timeout)
-belongs to a write that will never settle it: the next operation of that user that checks the
-tally (`check`) counts the rows in storage and sets the count, conditional on the tally's
-revision, so a write racing the recount makes the recount give up rather than set a stale
-number (and its own marker makes the next one try again). A failing call tries that repair at
-once for its own marker (`repair_now`). So once faults clear, the count equals the rows, or the
-user's next operation makes it so.
+request that changes the count (`reserve`, for an add) or no later than the request that deletes
+(`remove`: the mark and the delete in one request), and drops it once the row write is settled
+(`settle`, which also applies the remove's -1, or gives back an add that did not write). A
+request whose reply is lost therefore leaves either nothing (not applied) or a marker: the count
+can only be wrong while a marker stands. A marker older than any request can live
+(`STALE_MARKER_MS`, above the function's timeout) belongs to a write that will never settle it:
+the next operation of that user that checks the tally (`check`) counts the rows in storage and
+sets the count, conditional on the tally's revision, so a write racing the recount makes the
+recount give up rather than set a stale number (and its own marker makes the next one try
+again). A failing call tries that repair at once for its own marker (`repair_now`). So once
+faults clear, the count equals the rows, or the user's next operation makes it so.
+
+Requests (issue 10). The tally is read with the session row (one BatchGetRow; with the item for
+a remove, the row for a 2020 put or remove). Then an add reserves (UpdateRow) and sends its put
+with the settle (one BatchWriteRow); a remove sends its mark with the delete (one BatchWriteRow)
+and settles (UpdateRow). So 3 each on a warm instance, against 2 in issue 10's goal:
+
+- Tablestore applies the rows of a BatchWriteRow one by one, never atomically (the Python SDK's
+  protocol has no atomic batch; a local transaction costs a start and a commit request more).
+- The quota must hold under concurrent adds: the conditional reservation has to succeed before
+  the item is written. In one batch, a reservation refused by a concurrent add would not stop
+  the put beside it, and a crash before the undo would leave a row over the quota and uncounted.
+- The marker must be in place when the row write may land, and may go only once its outcome is
+  known: covering the write needs the reservation (or mark) no later than the write, dropping it
+  needs one more write after the write's answer. An add's settle can ride with its put because a
+  put of a new id fails only on a re-send of itself; a remove's cannot ride with its delete,
+  because a delete fails whenever a concurrent remove took the row first. For the same reason a
+  keyed add (which may race a retry of itself; 5 with its claim) and a 2020 put of a new id (two
+  clients may create one id at once; 4) settle apart.
+- Leaving markers in place for the user's next write to drop (the settle deferred) would make 2,
+  but every marker left when a user goes idle, or moves to another instance, costs a full
+  recount (one GetRange per 1,000 rows) on the next operation: more requests, not fewer.
+
+When the two rows of one request disagree anyway (a row-level failure in the cloud), the side
+that could leave the count off without a marker is repaired under a new marker (`unwritten`,
+`_unmarked`); only a failure of that repair too leaves the count off, and it is logged.
 
 We chose this over Tablestore local transactions: a commit whose reply is lost is just as
 uncertain, so a recount is needed either way, and it costs no new emulator API.
@@ -24,7 +49,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from ..domain.records import Tally
+from ..domain.records import CountedRead, Paired, Tally
 from ..errors import Conflict, MiniAppError, NotFound, QuotaExceeded, UpstreamUnavailable
 from ..ports import Clock, CountedRows
 
@@ -48,11 +73,13 @@ class ExactCount:
         self._what = what
         self._before_first_count = before_first_count
 
-    def check(self, user_id: str, *, create: bool = True) -> bool:
+    def check(self, user_id: str, *, create: bool = True,
+              read: CountedRead | None = None) -> bool:
         """Before an operation: recount when a write left a stale marker (or the count cannot be
         trusted). With no tally, create it from a count if `create` (a write), else leave it
-        (a read writes nothing) and answer False."""
-        tally = self._store.tally(user_id)
+        (a read writes nothing) and answer False. `read`: the tally, already read with the
+        session (else it is read here)."""
+        tally = self._store.tally(user_id) if read is None else read.tally
         if tally is None:
             if create:
                 self.establish(user_id)
@@ -89,25 +116,47 @@ class ExactCount:
                 self.repair_now(user_id, marker)
                 raise
 
-    def remove(self, user_id: str, delete: Callable[[], bool | None]) -> bool | None:
-        """Run `delete` (True: it deleted the row, False: none was there, None: gone, but a
-        re-sent request cannot say by whom) under a marker, and count what it did."""
+    def remove(self, user_id: str, item_id: str) -> bool | None:
+        """Delete the row `item_id` under a marker written in the same request
+        (`CountedRows.delete_marking`), and count what it did: True (it deleted the row), False
+        (none was there), None (gone, but a re-sent request cannot say by whom). The caller ran
+        `check` first, so the tally exists."""
         marker = new_marker()
         try:
-            self._store.mark(user_id, marker, self._clock.now_ms())
-        except NotFound:
-            self.establish(user_id)
-            self._store.mark(user_id, marker, self._clock.now_ms())
-        try:
-            removed = delete()
+            done = self._store.delete_marking(user_id, item_id, marker, self._clock.now_ms())
         except BaseException:
-            self.repair_now(user_id, marker)
+            self.repair_now(user_id, marker)  # the marker stands if the delete may have landed
             raise
+        removed = done.item
+        if not done.tally:  # only the delete's row may have been applied: no marker says so
+            if isinstance(removed, MiniAppError):
+                self._unmarked(user_id, None)
+                raise removed
+            if removed is not False:
+                self._unmarked(user_id, -1 if removed else None)
+            return removed
+        if isinstance(removed, MiniAppError):
+            self.repair_now(user_id, marker)
+            raise removed
         if removed is None:  # the row is gone, but maybe not by us: count, don't guess
             self.repair_now(user_id, marker)
         else:
             self.settle(user_id, marker, -1 if removed else 0)
         return removed
+
+    def unwritten(self, user_id: str, marker: str, done: Paired) -> None:
+        """An add's row write failed (`done.item`, Conflict: it was never written) in the request
+        that also settled its reservation `marker` with no change: give the slot back. If that
+        settle was applied, the marker is gone and nothing says the count is one too high, so a
+        new marker covers the give-back."""
+        conflict = isinstance(done.item, Conflict)
+        if not done.tally:
+            if conflict:
+                self.settle(user_id, marker, -1)
+            else:
+                self.repair_now(user_id, marker)  # the write may have landed: count
+            return
+        self._unmarked(user_id, -1 if conflict else None)
 
     def settle(self, user_id: str, marker: str, delta: int) -> None:
         # Best effort: if this fails, the marker stays and a later operation recounts.
@@ -115,6 +164,22 @@ class ExactCount:
             self._store.settle(user_id, marker, delta)
         except MiniAppError:
             pass
+
+    def _unmarked(self, user_id: str, delta: int | None) -> None:
+        """The count is off by `delta` (None: by what is unknown) and no marker says so (a
+        request's rows were applied one without the other): mark, then settle or recount. Only
+        if this mark fails too does the count stay off, logged, until a recount."""
+        marker = new_marker()
+        try:
+            self._store.mark(user_id, marker, self._clock.now_ms())
+        except MiniAppError:
+            log.error("%s count of a user may be off by %s and no marker says so", self._what,
+                      "one" if delta is not None else "an unknown number")
+            return
+        if delta is None:
+            self.repair_now(user_id, marker)
+        else:
+            self.settle(user_id, marker, delta)
 
     def repair_now(self, user_id: str, marker: str) -> None:
         """After a write with an unknown outcome under `marker`: recount now if no other write is

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 
-from ..domain.records import AlipayGrant, Page, Row, SessionRecord, StsCredentials, Tally
+from ..domain.records import AlipayGrant, Page, Paired, Row, SessionRecord, StsCredentials, Tally
 from ..errors import (
     Conflict,
     InvalidAuthCode,
@@ -237,6 +237,39 @@ class InMemoryRows(Faults):
             self.writes += 1
             self._leave("put_new")
 
+    def put_new_settling(self, row: Row, collection: str, marker: str) -> Paired:
+        """One request: faults set for `put_new` or `settle` hit it (a lost reply loses both)."""
+        with self._lock:
+            self._enter("put_new")
+            self._enter("settle")
+            key = (row.user_id, collection, row.item_id)
+            item: bool | Conflict = Conflict("row exists")
+            if key not in self.rows:
+                self.rows[key] = Row(row.user_id, row.item_id, dict(row.columns))
+                self.writes += 1
+                item = True
+            settled = (row.user_id, collection) in self.tallies
+            if settled:
+                self._change(row.user_id, collection, 0, 0, {}, (marker,))
+            self._leave("put_new")
+            self._leave("settle")
+            return Paired(item, settled)
+
+    def delete_marking(self, user_id: str, collection: str, item_id: str, marker: str,
+                       now_ms: int) -> Paired:
+        """One request: faults set for `mark` or `delete` hit it (a lost reply loses both)."""
+        with self._lock:
+            self._enter("mark")
+            self._enter("delete")
+            marked = (user_id, collection) in self.tallies
+            if marked:
+                self._change(user_id, collection, 0, 1, {marker: now_ms})
+            self.writes += 1
+            found = self.rows.pop((user_id, collection, item_id), None) is not None
+            self._leave("mark")
+            self._leave("delete")
+            return Paired(found, marked)
+
     def replace_if_version(self, row: Row, collection: str, expected_version: int) -> None:
         with self._lock:
             self._enter("replace_if_version")
@@ -385,6 +418,20 @@ class InMemoryRowCount(Faults):
             self._enter("settle")
             self._tallies.settle(user_id, self.SCOPE, marker, delta)
             self._leave("settle")
+
+    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
+        """One request: faults set for `mark` here or for `delete` on the items hit it."""
+        with self._lock, self._items._lock:
+            self._enter("mark")
+            self._items._enter("delete")
+            marked = (user_id, self.SCOPE) in self._tallies.tallies
+            if marked:
+                self._tallies._change(user_id, self.SCOPE, 0, 1, {marker: now_ms})
+            self._items.writes += 1
+            found = self._items.rows.pop((user_id, item_id), None) is not None
+            self._leave("mark")
+            self._items._leave("delete")
+            return Paired(found, marked)
 
     def reset(self, seen: Tally, count: int) -> bool:
         with self._lock:

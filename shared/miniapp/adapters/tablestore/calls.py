@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from tablestore import BatchWriteRowRequest, TableInBatchWriteRowItem
 from tablestore.error import OTSClientError, OTSServiceError
 
 from ... import deadline
@@ -38,10 +39,15 @@ class ConditionFailed(Exception):
 def run(what: str, call: Callable[[], T], *, idempotent: bool = False) -> T:
     """Run `call` (one SDK request). `idempotent` lets the retry policy re-send a write whose
     outcome is unknown; reads are always re-sent."""
+    return _run(what, call, idempotent)[0]
+
+
+def _run(what: str, call: Callable[[], T], idempotent: bool) -> tuple[T, bool]:
+    """`run`, and whether the request was re-sent after an unknown outcome."""
     deadline.require(f"Tablestore {what}")
     with attempt(idempotent) as state:
         try:
-            return call()
+            return call(), state.retried_after_unknown
         except OTSServiceError as exc:
             if exc.code == CONDITION_CHECK_FAIL:
                 raise ConditionFailed(state.retried_after_unknown) from None
@@ -53,6 +59,51 @@ def run(what: str, call: Callable[[], T], *, idempotent: bool = False) -> T:
         except Exception as exc:  # our bug in building the request; never an SDK error escaping
             log.error("tablestore %s: unexpected %s", what, type(exc).__name__)
             raise Internal() from exc
+
+
+RowOutcome = ConditionFailed | MiniAppError | None
+
+
+def write_batch(what: str, client: Any, rows: list[tuple[str, Any]], *,
+                idempotent: bool = False) -> list[RowOutcome]:
+    """Send `rows` ((table, SDK PutRowItem / UpdateRowItem / DeleteRowItem)) in one
+    BatchWriteRow and answer each row's outcome, in order: None (applied), ConditionFailed (its
+    condition did not hold; `maybe_ours` after a re-send), or the error it failed with.
+
+    Tablestore applies the rows of a batch one by one, not atomically: each has its own outcome,
+    and the caller must decide what a mixed answer means. A failure of the whole request (after
+    the retries) raises as `run` does: then no row's outcome is known."""
+    by_table: dict[str, list[Any]] = {}
+    places = []
+    for table, item in rows:
+        places.append((table, len(by_table.setdefault(table, []))))
+        by_table[table].append(item)
+    request = BatchWriteRowRequest()
+    for table, items in by_table.items():
+        request.add(TableInBatchWriteRowItem(table, items))
+    response, resent = _run(what, lambda: client.batch_write_row(request), idempotent)
+    answered: dict[tuple[str, int], Any] = {}
+    for kind in (response.table_of_put, response.table_of_update, response.table_of_delete):
+        for table, results in kind.items():
+            for result in results:
+                answered[(table, result.index)] = result
+    outcomes: list[RowOutcome] = []
+    for place in places:
+        result = answered.get(place)
+        if result is None:
+            outcomes.append(UpstreamUnavailable(f"Tablestore {what} failed: incomplete answer"))
+        elif result.is_ok:
+            outcomes.append(None)
+        elif result.error_code == CONDITION_CHECK_FAIL:
+            outcomes.append(ConditionFailed(resent))
+        elif is_transient(result.error_code, None):
+            log.warning("tablestore %s: a row failed: %s", what, result.error_code)
+            outcomes.append(UpstreamUnavailable(f"Tablestore {what} failed: {result.error_code}"))
+        else:
+            log.error("tablestore %s: a row was refused: %s %s", what, result.error_code,
+                      result.error_message)
+            outcomes.append(Internal())
+    return outcomes
 
 
 def translate(what: str, exc: OTSServiceError | OTSClientError) -> MiniAppError:
@@ -68,3 +119,12 @@ def translate(what: str, exc: OTSServiceError | OTSClientError) -> MiniAppError:
         return UpstreamUnavailable(f"Tablestore {what} failed: unverifiable answer")
     log.error("tablestore %s: client error %s", what, exc.message)
     return Internal()
+
+
+def deleted(outcome: RowOutcome) -> bool | None | MiniAppError:
+    """A conditional (EXPECT_EXIST) delete's row outcome as the ports answer a delete: True (it
+    deleted the row), False (there was none), None (gone, but a re-send cannot say by whom), or
+    the error it failed with."""
+    if isinstance(outcome, ConditionFailed):
+        return None if outcome.maybe_ours else False
+    return True if outcome is None else outcome

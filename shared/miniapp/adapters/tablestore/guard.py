@@ -24,17 +24,18 @@ from typing import Any
 from tablestore import (
     ComparatorType,
     Condition,
+    DeleteRowItem,
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
 )
 
-from ...domain.records import Tally
+from ...domain.records import Paired, Tally
 from ...errors import Conflict, QuotaExceeded, RateLimited
 from ...ports import Clock
 from ..clock import SystemClock
-from .calls import ConditionFailed, run
-from .items import TablestoreItems
+from .calls import ConditionFailed, deleted, run, write_batch
+from .items import TablestoreItems, row_key
 from .tally import TallyRows
 
 MAX_KEY_BYTES = 1024  # Tablestore's limit for a STRING primary key column
@@ -51,6 +52,11 @@ def guard_key(kind: str, *parts: str) -> str:
 
 def _pk(key: str) -> list[tuple[str, str]]:
     return [("key", key)]
+
+
+def usage_pk(user_id: str) -> list[tuple[str, str]]:
+    """The key of a user's 2020 tally in the usage table."""
+    return _pk(guard_key("usage", user_id))
 
 
 def _bounded_increment(client: Any, table: str, key: str, limit: int, what: str) -> None:
@@ -72,8 +78,9 @@ class TablestoreRowCount:
     SCOPE = "2020"
 
     def __init__(self, client: Any, usage_table: str, data_table: str) -> None:
-        self._tallies = TallyRows(client, usage_table,
-                                  lambda user_id, _: _pk(guard_key("usage", user_id)))
+        self._client = client
+        self._data_table = data_table
+        self._tallies = TallyRows(client, usage_table, lambda user_id, _: usage_pk(user_id))
         self._rows = TablestoreItems(client, data_table)
 
     def count(self, user_id: str) -> int:
@@ -92,6 +99,16 @@ class TablestoreRowCount:
 
     def mark(self, user_id: str, marker: str, now_ms: int) -> None:
         self._tallies.mark(user_id, self.SCOPE, marker, now_ms)
+
+    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
+        """`mark` and the row's delete, in one BatchWriteRow (two tables); `item` answers as
+        `ItemStore.delete` does. Both rows are safe to send twice."""
+        mark, delete = write_batch("tally mark and row delete", self._client, [
+            (self._tallies.table, self._tallies.mark_item(user_id, self.SCOPE, marker, now_ms)),
+            (self._data_table, DeleteRowItem(Row(row_key(user_id, item_id)),
+                                             Condition(RowExistenceExpectation.EXPECT_EXIST)))],
+            idempotent=True)
+        return Paired(deleted(delete), mark is None)
 
     def settle(self, user_id: str, marker: str, delta: int) -> None:
         self._tallies.settle(user_id, self.SCOPE, marker, delta)

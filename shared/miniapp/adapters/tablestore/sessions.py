@@ -18,8 +18,8 @@ from tablestore import (
     TableInBatchGetRowItem,
 )
 
+from ...domain.records import CountedRead, SessionRecord
 from ...domain.records import Row as Item
-from ...domain.records import SessionRecord
 from ...errors import (
     Conflict,
     Internal,
@@ -28,7 +28,11 @@ from ...errors import (
 )
 from .calls import ConditionFailed, run
 from .client import is_transient
-from .user_data import item_from_row, item_key
+from .guard import TablestoreRowCount, usage_pk
+from .items import row_from_sdk, row_key
+from .ranges import PrimaryKey
+from .tally import TallyRows, tally_from_row
+from .user_data import item_from_row, item_key, tally_key
 from .user_data import pk as user_data_pk
 
 
@@ -104,42 +108,82 @@ def _record(key: str, row: Any) -> SessionRecord | None:
 
 
 class TablestoreSessionItems:
-    """SessionItemReader: the session row and one item of `user_data` in one BatchGetRow."""
+    """SessionItemReader: the session row and the rows an operation reads first, in one
+    BatchGetRow (each table once, with all its keys)."""
 
-    def __init__(self, client: Any, session_table: str, user_data_table: str) -> None:
+    def __init__(self, client: Any, session_table: str, user_data_table: str,
+                 usage_table: str | None = None, data_table: str | None = None) -> None:
         self._client = client
         self._sessions = session_table
         self._items = user_data_table
+        self._collection_tallies = TallyRows(client, user_data_table,
+                                             lambda user, c: user_data_pk(user, tally_key(c)))
+        self._usage = usage_table
+        self._data = data_table
 
     def session_and_item(self, key: str, user_id: str, collection: str,
                          item_id: str) -> tuple[SessionRecord | None, Item | None]:
-        record, row = self._with_session(key, user_id, item_key(collection, item_id), "item")
+        record, (row,) = self._with_session(
+            key, [(self._items, user_data_pk(user_id, item_key(collection, item_id)))], "item")
         return record, None if row is None else item_from_row(user_id, collection, row)
 
-    def _with_session(self, key: str, user_id: str, data_key: str,
-                      what: str) -> tuple[SessionRecord | None, Any]:
+    def session_and_tally(self, key: str, user_id: str, collection: str,
+                          item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
+        tallies = self._collection_tallies
+        reads = [(tallies.table, tallies.key(user_id, collection))]
+        if item_id is not None:
+            reads.append((self._items, user_data_pk(user_id, item_key(collection, item_id))))
+        record, rows = self._with_session(key, reads, "tally")
+        item = None if item_id is None or rows[1] is None else item_from_row(
+            user_id, collection, rows[1])
+        return record, CountedRead(tally_from_row(user_id, collection, rows[0]), item)
+
+    def session_and_2020(self, key: str, user_id: str,
+                         item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
+        if self._usage is None or self._data is None:
+            raise Internal("the 2020 tables are not configured for reads with the session")
+        scope = TablestoreRowCount.SCOPE
+        reads = [(self._usage, usage_pk(user_id))]
+        if item_id is not None:
+            reads.append((self._data, row_key(user_id, item_id)))
+        record, rows = self._with_session(key, reads, "2020 tally")
+        item = None if item_id is None or rows[1] is None else row_from_sdk(user_id, rows[1])
+        return record, CountedRead(tally_from_row(user_id, scope, rows[0]), item)
+
+    def _with_session(self, key: str, reads: list[tuple[str, PrimaryKey]],
+                      what: str) -> tuple[SessionRecord | None, list[Any]]:
+        """The session row and the rows at `reads` (table, key): each table goes in once with
+        all its keys (BatchGetRow refuses a table named twice)."""
+        keys: dict[str, list[PrimaryKey]] = {self._sessions: [_pk(key)]}
+        for table, pk in reads:
+            keys.setdefault(table, []).append(pk)
         request = BatchGetRowRequest()
-        request.add(TableInBatchGetRowItem(self._sessions, [_pk(key)], max_version=1))
-        request.add(TableInBatchGetRowItem(self._items, [user_data_pk(user_id, data_key)],
-                                           max_version=1))
+        for table, pks in keys.items():
+            request.add(TableInBatchGetRowItem(table, pks, max_version=1))
         what = f"session and {what} get"
         result = run(what, lambda: self._client.batch_get_row(request))
-        session, data = (_read(result.get_result_by_table(table), what)
-                         for table in (self._sessions, self._items))
-        return _record(key, session.row), data.row
+        answered = {table: _read(result.get_result_by_table(table), len(pks), what)
+                    for table, pks in keys.items()}
+        taken = {table: 0 for table in keys}
+        rows = []
+        for table, _ in [(self._sessions, None), *reads]:
+            rows.append(answered[table][taken[table]].row)
+            taken[table] += 1
+        return _record(key, rows[0]), rows[1:]
 
 
-def _read(rows: Any, what: str) -> Any:
-    """The one row a BatchGetRow asked of a table; a row-level failure as the adapters' errors
-    (BatchGetRow answers per row; the SDK retries only a failure of the whole request)."""
-    if not rows or len(rows) != 1:
+def _read(rows: Any, expected: int, what: str) -> list[Any]:
+    """The rows a BatchGetRow asked of one table, in the order asked; a row-level failure as the
+    adapters' errors (BatchGetRow answers per row; the SDK retries only a failure of the whole
+    request)."""
+    if not rows or len(rows) != expected:
         raise UpstreamUnavailable(f"Tablestore {what} failed: incomplete answer")
-    row = rows[0]
-    if not row.is_ok:
-        if is_transient(row.error_code, None):
-            raise UpstreamUnavailable(f"Tablestore {what} failed: {row.error_code}")
-        raise Internal()
-    return row
+    for row in rows:
+        if not row.is_ok:
+            if is_transient(row.error_code, None):
+                raise UpstreamUnavailable(f"Tablestore {what} failed: {row.error_code}")
+            raise Internal()
+    return list(rows)
 
 
 def _pk(key: str) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from tablestore import (
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
+    UpdateRowItem,
 )
 
 from ... import deadline
@@ -29,6 +30,21 @@ COUNT, REVISION = "count", "rev"
 MARKER_PREFIX = "m"
 
 
+def tally_from_row(user_id: str, scope: str, row: Any) -> Tally | None:
+    """The tally in an SDK row (from a GetRow or a BatchGetRow), None for no row."""
+    if row is None:
+        return None
+    columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
+    markers = {name[len(MARKER_PREFIX):]: value for name, value in columns.items()
+               if name.startswith(MARKER_PREFIX) and isinstance(value, int)}
+    count, revision = columns.get(COUNT, 0), columns.get(REVISION)
+    if revision is None:
+        count, revision = -1, 0  # a counter from before tallies: recount it
+    elif not (isinstance(count, int) and isinstance(revision, int)):
+        count, revision = -1, -1  # unreadable: a reset (which matches no revision) rewrites it
+    return Tally(user_id, scope, count, revision, markers)
+
+
 class TallyRows:
     """The tally of (user, scope) in `table`, at the primary key `key(user, scope)`."""
 
@@ -37,20 +53,17 @@ class TallyRows:
         self._table = table
         self._key = key
 
+    @property
+    def table(self) -> str:
+        return self._table
+
+    def key(self, user_id: str, scope: str) -> PrimaryKey:
+        return self._key(user_id, scope)
+
     def tally(self, user_id: str, scope: str) -> Tally | None:
         _, row, _ = run("tally get", lambda: self._client.get_row(
             self._table, self._key(user_id, scope), max_version=1))
-        if row is None:
-            return None
-        columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
-        markers = {name[len(MARKER_PREFIX):]: value for name, value in columns.items()
-                   if name.startswith(MARKER_PREFIX) and isinstance(value, int)}
-        count, revision = columns.get(COUNT, 0), columns.get(REVISION)
-        if revision is None:
-            count, revision = -1, 0  # a counter from before tallies: recount it
-        elif not (isinstance(count, int) and isinstance(revision, int)):
-            count, revision = -1, -1  # unreadable: a reset (which matches no revision) rewrites it
-        return Tally(user_id, scope, count, revision, markers)
+        return tally_from_row(user_id, scope, row)
 
     def create(self, user_id: str, scope: str, count: int) -> None:
         row = Row(self._key(user_id, scope), [(COUNT, int(count)), (REVISION, 0)])
@@ -78,13 +91,25 @@ class TallyRows:
             raise QuotaExceeded() from None
 
     def mark(self, user_id: str, scope: str, marker: str, now_ms: int) -> None:
-        row = Row(self._key(user_id, scope), {
-            "increment": [(REVISION, 1)], "put": [(MARKER_PREFIX + marker, int(now_ms))]})
+        item = self.mark_item(user_id, scope, marker, now_ms)
         try:
-            run("tally mark", lambda: self._client.update_row(
-                self._table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)))
+            run("tally mark", lambda: self._client.update_row(self._table, item.row,
+                                                              item.condition))
         except ConditionFailed:
             raise NotFound("no tally") from None
+
+    def mark_item(self, user_id: str, scope: str, marker: str, now_ms: int) -> UpdateRowItem:
+        """`mark` as a row of a BatchWriteRow (calls.write_batch). Sending it twice bumps the
+        revision twice, which only makes a concurrent recount give up."""
+        row = Row(self._key(user_id, scope), {
+            "increment": [(REVISION, 1)], "put": [(MARKER_PREFIX + marker, int(now_ms))]})
+        return UpdateRowItem(row, Condition(RowExistenceExpectation.EXPECT_EXIST))
+
+    def drop_item(self, user_id: str, scope: str, marker: str) -> UpdateRowItem:
+        """A settle with no change to the count (drop `marker`), as a row of a BatchWriteRow:
+        safe to send twice."""
+        row = Row(self._key(user_id, scope), {"delete_all": [MARKER_PREFIX + marker]})
+        return UpdateRowItem(row, Condition(RowExistenceExpectation.EXPECT_EXIST))
 
     def settle(self, user_id: str, scope: str, marker: str, delta: int) -> None:
         columns: dict[str, list[Any]] = {"delete_all": [MARKER_PREFIX + marker]}

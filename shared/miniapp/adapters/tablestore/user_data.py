@@ -17,16 +17,18 @@ from typing import Any
 from tablestore import (
     ComparatorType,
     Condition,
+    DeleteRowItem,
     Direction,
+    PutRowItem,
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
 )
 
-from ...domain.records import Page, Scalar, Tally
+from ...domain.records import Page, Paired, Scalar, Tally
 from ...domain.records import Row as Item
-from ...errors import Conflict, Internal, NotFound
-from .calls import ConditionFailed, run
+from ...errors import Conflict, Internal, MiniAppError, NotFound
+from .calls import ConditionFailed, deleted, run, write_batch
 from .ranges import count_range, page_range
 from .tally import TallyRows
 
@@ -63,6 +65,35 @@ class TablestoreUserData:
             if current is not None and dict(current.columns) == dict(row.columns):
                 return  # the first send was applied
             raise Conflict("an item with this id exists") from None
+
+    def put_new_settling(self, row: Item, collection: str, marker: str) -> Paired:
+        """`put_new` and a settle that drops `marker`, in one BatchWriteRow. Both rows are safe
+        to send twice (a re-sent put that finds its own row counts as written)."""
+        sdk_row = Row(pk(row.user_id, item_key(collection, row.item_id)),
+                      [(name, value) for name, value in row.columns.items()])
+        put, drop = write_batch("item put and tally settle", self._client, [
+            (self._table, PutRowItem(sdk_row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST))),
+            (self._table, self._tallies.drop_item(row.user_id, collection, marker))],
+            idempotent=True)
+        item: bool | MiniAppError = True
+        if isinstance(put, ConditionFailed):
+            current = self.get(row.user_id, collection, row.item_id) if put.maybe_ours else None
+            if current is None or dict(current.columns) != dict(row.columns):
+                item = Conflict("an item with this id exists")
+        elif put is not None:
+            item = put
+        return Paired(item, drop is None)
+
+    def delete_marking(self, user_id: str, collection: str, item_id: str, marker: str,
+                       now_ms: int) -> Paired:
+        """`mark` and `delete`, in one BatchWriteRow; `item` answers as `delete` does. Both rows
+        are safe to send twice."""
+        mark, delete = write_batch("tally mark and item delete", self._client, [
+            (self._table, self._tallies.mark_item(user_id, collection, marker, now_ms)),
+            (self._table, DeleteRowItem(Row(pk(user_id, item_key(collection, item_id))),
+                                        Condition(RowExistenceExpectation.EXPECT_EXIST)))],
+            idempotent=True)
+        return Paired(deleted(delete), mark is None)
 
     def replace_if_version(self, row: Item, collection: str, expected_version: int) -> None:
         condition = Condition(
