@@ -84,6 +84,11 @@ class SessionItemReader(Protocol):
         """The session row, the user's 2020 tally and (if `item_id`) that 2020 row."""
         ...
 
+    def session_and_row(self, key: str, user_id: str,
+                        item_id: str) -> tuple[SessionRecord | None, Row | None]:
+        """The session row and one 2020 row (a warm 2020 `get`)."""
+        ...
+
 
 class ItemStore(Protocol):
     """The user's rows. Every call is scoped by user_id: the key always starts with the user."""

@@ -700,6 +700,8 @@ def test_the_session_is_read_with_the_tally_and_the_row_in_one_request(ots: Any)
         record, CountedRead(Tally(user, "2020", 0, 0, {}), Row(user, "r1", {"n": 1})))
     assert reader.session_and_2020("0" * 64, user, None) == (
         None, CountedRead(Tally(user, "2020", 0, 0, {}), None))
+    assert reader.session_and_row(record.key, user, "r1") == (record, Row(user, "r1", {"n": 1}))
+    assert reader.session_and_row(record.key, user, "r2") == (record, None)
 
 
 def test_idempotency_claim_returns_the_first_id(ots: Any) -> None:

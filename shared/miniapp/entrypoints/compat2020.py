@@ -50,7 +50,10 @@ COMMANDS = (
     Command("2020", None, "get", _shape("get", {"id": "item_id"}, {"id": _ROW_ID}),
             _id, lambda s, u, item_id: s.compat.get(u, item_id),
             '`{"sid", "op": "get", "id": "..."}`',
-            "the row object `{\"id\", ...columns}`, or `null` if there is none"),
+            "the row object `{\"id\", ...columns}`, or `null` if there is none",
+            read_with_session=lambda item_id: lambda r, key, u: r.session_and_row(
+                key, u, item_id),
+            run_with=lambda s, u, item_id, row: s.compat.get(u, item_id, (row,))),
     Command("2020", None, "list", _shape("list", {}, {}),
             lambda event: None, lambda s, u, _: s.compat.list(u),
             '`{"sid", "op": "list"}`',

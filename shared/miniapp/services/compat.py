@@ -13,7 +13,7 @@ from typing import Any
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.json_text import ENCODER, EncodedList
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
-from ..domain.records import CountedRead
+from ..domain.records import CountedRead, Row
 from ..errors import Conflict, NotFound, PayloadTooLarge
 from ..ports import Clock, CountedRows, ItemStore
 from .collection import looks_like_legacy_todo
@@ -72,8 +72,10 @@ class Compat:
             return
         raise Conflict("the row kept changing while it was written; retry")
 
-    def get(self, user_id: str, item_id: str) -> dict[str, Any] | None:
-        row = self._items.get(user_id, item_id)
+    def get(self, user_id: str, item_id: str,
+            read: tuple[Row | None] | None = None) -> dict[str, Any] | None:
+        """`read`: the row, already read with the session."""
+        row = self._items.get(user_id, item_id) if read is None else read[0]
         return None if row is None else row_to_compat(row)
 
     def list(self, user_id: str) -> list[dict[str, Any]]:

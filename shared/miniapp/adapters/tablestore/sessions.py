@@ -150,6 +150,14 @@ class TablestoreSessionItems:
         item = None if item_id is None or rows[1] is None else row_from_sdk(user_id, rows[1])
         return record, CountedRead(tally_from_row(user_id, scope, rows[0]), item)
 
+    def session_and_row(self, key: str, user_id: str,
+                        item_id: str) -> tuple[SessionRecord | None, Item | None]:
+        if self._data is None:
+            raise Internal("the 2020 table is not configured for reads with the session")
+        record, (row,) = self._with_session(key, [(self._data, row_key(user_id, item_id))],
+                                            "2020 row")
+        return record, None if row is None else row_from_sdk(user_id, row)
+
     def _with_session(self, key: str, reads: list[tuple[str, PrimaryKey]],
                       what: str) -> tuple[SessionRecord | None, list[Any]]:
         """The session row and the rows at `reads` (table, key): each table goes in once with
