@@ -65,9 +65,10 @@ class SessionStore(Protocol):
 
 
 class SessionItemReader(Protocol):
-    """The session row and one item of the user's collection in one request (Tablestore
-    BatchGetRow): a warm v2 `get` or `update` is one round trip less.
-    The other row's key holds the user id, so the caller must already know whose session it is
+    """The session row and an operation's first rows in one request (Tablestore BatchGetRow):
+    the item of a v2 `get` or `update`, the tally (and item) of a counted write or first list
+    page, the 2020 row of a 2020 `get`, `put` or `remove`. Each is one round trip less, warm.
+    The other rows' keys hold the user id, so the caller must already know whose session it is
     (`Sessions` remembers it per instance); the session row read here is what decides, before
     anything is answered."""
 
