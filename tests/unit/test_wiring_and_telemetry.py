@@ -32,6 +32,25 @@ def test_the_app_is_rebuilt_when_fc_rotates_the_service_credentials() -> None:
     assert cache.get(context("STS.2")) is not first
 
 
+def test_an_app_replaced_on_rotation_is_freed_though_the_build_froze_it() -> None:
+    """The build freezes what it made (cold start, issue 10); a rebuild must not keep the old
+    app's reference cycles alive for the instance's life."""
+    import gc
+    import weakref
+
+    class App:
+        def __init__(self) -> None:
+            self.own = self.method  # a cycle, as a collection service holding its bound method
+
+        def method(self) -> None: ...
+
+    cache = AppCache("db", lambda settings, ctx: App(), environ=ENV)
+    first = weakref.ref(cache.get(context("STS.1")))
+    cache.get(context("STS.2"))
+    gc.collect()
+    assert first() is None
+
+
 def test_settings_are_read_when_the_app_is_first_built_not_before() -> None:
     env: dict[str, str] = {}
     cache = AppCache("db", lambda settings, ctx: settings, environ=env)
