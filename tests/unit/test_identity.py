@@ -212,3 +212,24 @@ def test_a_failed_resolve_is_not_remembered() -> None:
     assert identities.resolve("", OPEN_A) == "u-" + "3" * 32  # read back from the row
     assert calls(links) == {"get": 3, "claim": 1}
     assert links.rows == {open_id_link("app", OPEN_A): "u-" + "3" * 32}
+
+
+def test_a_link_added_while_a_user_id_login_reads_is_not_forgotten() -> None:
+    """Two logins of one user at once on one instance (InstanceConcurrency above 1): one names
+    the user_id alone and reads no uid# link; meanwhile one naming both adds it. What the first
+    found is not remembered over the link."""
+    links = InMemoryIdentityLinks()
+    identities = Identities(links, "app", now_ms=Ticks())
+    internal = identities.resolve("", OPEN_A)  # a user first seen by open_id alone
+    read = links.get
+
+    def get_while_another_login_links(key: str) -> str | None:
+        found = read(key)  # no uid# link yet ...
+        if key == user_id_link(BOB):
+            links.get = read  # type: ignore[method-assign]
+            assert identities.resolve(BOB, OPEN_A) == internal  # ... which this one adds
+        return found
+
+    links.get = get_while_another_login_links  # type: ignore[method-assign]
+    assert identities.resolve(BOB, "") == BOB  # as the rows were when it read
+    assert identities.resolve(BOB, "") == internal

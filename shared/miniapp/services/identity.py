@@ -72,8 +72,11 @@ class Identities:
         known = self._recall(pair)
         if known is not None:
             return known
+        asked_ms = self._now_ms()
         internal = self._resolve(user_id, open_id)
-        self._remember(pair, internal)
+        # Not over an entry written since we asked: with InstanceConcurrency above 1, a login
+        # naming both ids may have added the uid# link after our read found none.
+        self._remember(pair, internal, unless_since_ms=asked_ms)
         return internal
 
     def _resolve(self, user_id: str, open_id: str) -> str:
@@ -109,8 +112,12 @@ class Identities:
             self._known.move_to_end(pair)
             return internal
 
-    def _remember(self, pair: tuple[str, str], internal: str) -> None:
+    def _remember(self, pair: tuple[str, str], internal: str,
+                  unless_since_ms: int | None = None) -> None:
         with self._known_lock:
+            entry = self._known.get(pair)
+            if entry is not None and unless_since_ms is not None and entry[1] >= unless_since_ms:
+                return
             self._known[pair] = (internal, self._now_ms())
             self._known.move_to_end(pair)
             while len(self._known) > REMEMBERED_USERS:
