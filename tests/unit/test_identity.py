@@ -3,6 +3,7 @@ and how many identity table round trips it costs."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -214,22 +215,34 @@ def test_a_failed_resolve_is_not_remembered() -> None:
     assert links.rows == {open_id_link("app", OPEN_A): "u-" + "3" * 32}
 
 
+class LinksRacedByAnotherLogin(InMemoryIdentityLinks):
+    """Links whose first read of `uid#` + `user_id` finds none, and then, before that read
+    answers, lets `meanwhile` run (another login on the same instance)."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__()
+        self.raced_key = user_id_link(user_id)
+        self.meanwhile: list[Callable[[], None]] = []
+
+    def get(self, key: str) -> str | None:
+        found = super().get(key)
+        if key == self.raced_key and self.meanwhile:
+            self.meanwhile.pop()()
+        return found
+
+
 def test_a_link_added_while_a_user_id_login_reads_is_not_forgotten() -> None:
     """Two logins of one user at once on one instance (InstanceConcurrency above 1): one names
     the user_id alone and reads no uid# link; meanwhile one naming both adds it. What the first
     found is not remembered over the link."""
-    links = InMemoryIdentityLinks()
+    links = LinksRacedByAnotherLogin(BOB)
     identities = Identities(links, "app", now_ms=Ticks())
     internal = identities.resolve("", OPEN_A)  # a user first seen by open_id alone
-    read = links.get
 
-    def get_while_another_login_links(key: str) -> str | None:
-        found = read(key)  # no uid# link yet ...
-        if key == user_id_link(BOB):
-            links.get = read  # type: ignore[method-assign]
-            assert identities.resolve(BOB, OPEN_A) == internal  # ... which this one adds
-        return found
+    def a_login_naming_both() -> None:
+        identities.resolve(BOB, OPEN_A)  # Bob after all: it adds the uid# link
 
-    links.get = get_while_another_login_links  # type: ignore[method-assign]
+    links.meanwhile.append(a_login_naming_both)
     assert identities.resolve(BOB, "") == BOB  # as the rows were when it read
+    assert links.rows[user_id_link(BOB)] == internal
     assert identities.resolve(BOB, "") == internal
