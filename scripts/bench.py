@@ -231,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="calls per warm operation (default: 20)")
     parser.add_argument("--list-runs", type=int, default=3,
                         help="timed lists per size (default: 3)")
+    parser.add_argument("--only", choices=("cold", "warm", "lists", "packages"), action="append",
+                        help="measure and print only this part (repeatable; default: all)")
     args = parser.parse_args(argv)
+    parts = set(args.only or ("cold", "warm", "lists", "packages"))
     sys.path[:0] = [str(ROOT / "local"), str(ROOT / "shared")]  # this checkout, not an install
     from localcloud.clock import ShiftableClock
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
@@ -245,18 +248,30 @@ def main(argv: list[str] | None = None) -> int:
             parameters={"SessionRateLimitPerIp": "1000000",
                         "SessionRateLimitPerUser": "1000000"}), clock=clock) as cloud:
         bench = Bench(cloud, clock)
-        cold = bench.cold_starts(args.cold)
-        warm = bench.warm(args.warm)
-        lists = bench.lists(args.list_runs)
+        cold = bench.cold_starts(args.cold) if "cold" in parts else {}
+        warm = bench.warm(args.warm) if "warm" in parts else []
+        lists = bench.lists(args.list_runs) if "lists" in parts else {}
     load_after, loop_after, spread_after = _noise()
 
-    node = statistics.median(cold["node -e 0"])
     print(f"make bench: {os.cpu_count()} CPUs; load average {load_before:.2f} before, "
           f"{load_after:.2f} after; a fixed CPU loop took {_ms(loop_before)} / "
           f"{_ms(loop_after)} (median), slowest/fastest {spread_before:.2f} / "
           f"{spread_after:.2f} (1.00 = a quiet machine)")
+    if cold:
+        _print_cold(cold, args.cold)
+    if warm:
+        _print_warm(warm, args.warm)
+    if lists:
+        _print_lists(lists, args.list_runs)
+    if "packages" in parts:
+        _print_packages()
+    return 0
+
+
+def _print_cold(cold: dict[str, list[float]], runs: int) -> None:
+    node = statistics.median(cold["node -e 0"])
     print()
-    print(f"Cold start: fresh worker to first answer, {args.cold} tries; "
+    print(f"Cold start: fresh worker to first answer, {runs} tries; "
           f"`node -e 0` {_ms(node)} median (min {_ms(min(cold['node -e 0']))}) in the same run")
     print(f"| {'function':8} | {'median':>9} | {'min':>9} | {'median / node':>13} "
           f"| {'min / node min':>14} |")
@@ -265,16 +280,22 @@ def main(argv: list[str] | None = None) -> int:
         med, low = statistics.median(cold[name]), min(cold[name])
         print(f"| {name:8} | {_ms(med):>9} | {_ms(low):>9} | {med / node:12.1f}x "
               f"| {low / min(cold['node -e 0']):13.1f}x |")
+
+
+def _print_warm(warm: list[tuple[str, list[float], dict[str, int]]], runs: int) -> None:
     print()
-    print(f"Warm operations: {args.warm} calls each, from the client; upstream requests per call")
+    print(f"Warm operations: {runs} calls each, from the client; upstream requests per call")
     print(f"| {'operation':13} | {'median':>8} | {'p95':>8} | {'upstream requests':30} |")
     print(f"|{'-' * 15}|{'-' * 10}|{'-' * 10}|{'-' * 32}|")
     for name, times, counts in warm:
         up = ", ".join(f"{service} {n}" for service, n in sorted(counts.items())) or "none"
         print(f"| {name:13} | {_ms(statistics.median(times)):>8} | {_ms(_p95(times)):>8} "
               f"| {up:30} |")
+
+
+def _print_lists(lists: dict[str, dict[int, float]], runs: int) -> None:
     print()
-    print(f"Lists of one user's rows, median of {args.list_runs}")
+    print(f"Lists of one user's rows, median of {runs}")
     print(f"| {'rows':>6} | " + " | ".join(f"{name:>21}" for name in lists) + " |")
     print(f"|{'-' * 8}|" + "|".join("-" * 23 for _ in lists) + "|")
     for size in SIZES:
@@ -283,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
             value, base = lists[name][size], lists[name][SIZES[0]]
             cells.append(f"{_ms(value):>10} ({value / base:5.1f}x)")
         print(f"| {size:>6,} | " + " | ".join(f"{c:>21}" for c in cells) + " |")
+
+
+def _print_packages() -> None:
     print()
     print("Packages")
     print(f"| {'function':8} | {'zip':>7} | {'unpacked':>8} | {'distributions':>13} |")
@@ -292,7 +316,6 @@ def main(argv: list[str] | None = None) -> int:
         zipped = (ROOT / "build" / f"{name}.zip").stat().st_size
         print(f"| {name:8} | {zipped / 1e6:5.1f}MB | "
               f"{_unpacked_bytes(folder) / 1e6:6.1f}MB | {_distributions(folder):13} |")
-    return 0
 
 
 if __name__ == "__main__":

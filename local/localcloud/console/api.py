@@ -235,6 +235,7 @@ class ConsoleApp:
 
     def _scan(self, table: str, pk_text: str) -> tuple[list[dict[str, Any]], bool]:
         from ..tablestore.model import KeyBound, ReadOptions
+        from ..tablestore.plainbuffer import read_body
 
         core = self._cloud.tablestore.core
         meta = core.catalog.get(table).meta
@@ -245,7 +246,8 @@ class ConsoleApp:
         scanned = 0
         while start is not None and scanned < MAX_ROWS_SCANNED:
             result = core.get_range(table, True, start, end, None, ReadOptions())
-            for row in result.rows:
+            for body in result.rows:
+                row = read_body(body)
                 scanned += 1
                 key = {k: _shown(k, v) for k, v in row.primary_key}
                 if pk_text and not any(pk_text in str(v) for v in key.values()):

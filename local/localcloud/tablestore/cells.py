@@ -10,7 +10,7 @@ import base64
 import json
 
 from .conditions import Columns
-from .model import Cell, CellValue, ReadOptions
+from .model import Cell, CellValue, KeyBound, PrimaryKey, ReadOptions
 
 _TAGS = {bool: "b", int: "i", float: "d", str: "s", bytes: "x"}
 
@@ -94,3 +94,15 @@ def value_size(value: CellValue) -> int:
     if isinstance(value, bytes):
         return len(value)
     return 8 if not isinstance(value, bool) else 1
+
+
+def row_size(key: PrimaryKey, columns: Columns | list[Cell]) -> int:
+    """A row's size as Tablestore counts it for capacity units and GetRange's byte limit: names
+    and values of the key and of the columns (stored columns count 8 bytes per version's
+    timestamp)."""
+    size = sum(len(n) + value_size(v) for n, v in key if not isinstance(v, KeyBound))
+    if isinstance(columns, dict):
+        return size + sum(len(n) + value_size(v) + 8
+                          for n, versions in columns.items() for _, v in versions)
+    return size + sum(len(c.name) + (value_size(c.value) if c.value is not None else 0)
+                      for c in columns)

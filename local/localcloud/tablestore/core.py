@@ -16,6 +16,7 @@ from typing import Literal
 from ..clock import Clock
 from ..state import Database
 from . import cells as cellops
+from . import encoded
 from .catalog import SCHEMA, Catalog, Table
 from .conditions import Columns, RowCondition
 from .keys import check_key, decode_key, encode_key
@@ -36,6 +37,7 @@ from .model import (
     TablestoreError,
     invalid,
 )
+from .plainbuffer import row_body
 from .writes import apply_update, check_put_cells, check_update_cells, put_columns
 
 
@@ -54,7 +56,10 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class RangeResult:
-    rows: list[ReadRow]
+    """`rows`: each row already in PlainBuffer (`plainbuffer.row_body`), the form GetRange
+    answers in, because encoding is most of a large range read's cost and `encoded` caches it."""
+
+    rows: list[bytes]
     next_start: PrimaryKey | None
     read_cu: int
 
@@ -71,15 +76,6 @@ class RowChange:
 
 def _capacity_units(size: int) -> int:
     return max(1, math.ceil(size / CAPACITY_UNIT_BYTES))
-
-
-def _row_size(key: PrimaryKey, columns: Columns | list[Cell]) -> int:
-    size = sum(len(n) + cellops.value_size(v) for n, v in key if not isinstance(v, KeyBound))
-    if isinstance(columns, dict):
-        return size + sum(len(n) + cellops.value_size(v) + 8
-                          for n, versions in columns.items() for _, v in versions)
-    return size + sum(len(c.name) + (cellops.value_size(c.value) if c.value is not None else 0)
-                      for c in columns)
 
 
 def _wants_row(read: ReadOptions, key_names: tuple[str, ...], cells: list[Cell]) -> bool:
@@ -113,8 +109,10 @@ class Tablestore:
     def _store(self, conn: sqlite3.Connection, table: Table, pk: bytes, columns: Columns,
                now_ms: int) -> None:
         ts = cellops.latest_timestamp(columns) or now_ms
+        text = cellops.dump_columns(columns)
         conn.execute("INSERT OR REPLACE INTO ots_rows (table_id, pk, ts, cells) VALUES (?,?,?,?)",
-                     (table.id, pk, ts, cellops.dump_columns(columns)))
+                     (table.id, pk, ts, text))
+        encoded.full_row(table.meta.primary_key, pk, text, 1)  # primes the cache for reads
 
     # -- reads ------------------------------------------------------------------------------
     def get_row(self, table_name: str, key: PrimaryKey,
@@ -133,7 +131,7 @@ class Tablestore:
         cells = cellops.project(columns, read)
         if not _wants_row(read, table.meta.key_names, cells):
             return None, 1
-        return ReadRow(key, cells), _capacity_units(_row_size(key, cells))
+        return ReadRow(key, cells), _capacity_units(cellops.row_size(key, cells))
 
     def batch_get(self, tables: list[tuple[str, list[PrimaryKey], ReadOptions]]
                   ) -> list[list[tuple[ReadRow | None, int] | TablestoreError]]:
@@ -180,7 +178,8 @@ class Tablestore:
                 params.append(cutoff)
             sql = (f"SELECT pk, cells FROM ots_rows WHERE table_id = ? AND {where} "
                    f"ORDER BY pk {'ASC' if forward else 'DESC'}")
-            rows: list[ReadRow] = []
+            full_row = encoded.is_full_row(read, cutoff)
+            rows: list[bytes] = []
             next_start: PrimaryKey | None = None
             scanned = size = 0
             for record in conn.execute(sql, params):
@@ -188,6 +187,12 @@ class Tablestore:
                     next_start = decode_key(meta, record["pk"])
                     break
                 scanned += 1
+                if full_row:
+                    body, row_size = encoded.full_row(meta.primary_key, record["pk"],
+                                                      record["cells"], read.max_versions)
+                    rows.append(body)
+                    size += row_size
+                    continue
                 columns = cellops.without_expired(cellops.load_columns(record["cells"]), cutoff)
                 if read.row_filter is not None and not read.row_filter.matches(columns):
                     continue
@@ -195,8 +200,8 @@ class Tablestore:
                 if not _wants_row(read, meta.key_names, cells):
                     continue
                 key = decode_key(meta, record["pk"])
-                rows.append(ReadRow(key, cells))
-                size += _row_size(key, cells)
+                rows.append(row_body(key, cells))
+                size += cellops.row_size(key, cells)
         return RangeResult(rows, next_start, _capacity_units(size))
 
     # -- writes -----------------------------------------------------------------------------
@@ -267,7 +272,8 @@ class Tablestore:
                 columns = cellops.trimmed(written, meta.max_versions)
                 self._store(conn, table, pk, columns, now_ms)
         returned = self._returned(change.returning, key, columns)
-        return WriteResult(returned, _capacity_units(_row_size(key, list(image.cells))), read_cu)
+        return WriteResult(returned, _capacity_units(cellops.row_size(key, list(image.cells))),
+                           read_cu)
 
     @staticmethod
     def _returned(returning: ReturnContent, key: PrimaryKey, columns: Columns) -> ReadRow | None:

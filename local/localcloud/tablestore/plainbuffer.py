@@ -18,6 +18,7 @@ HEADER = 0x75
 TAG_ROW_PK, TAG_ROW_DATA, TAG_CELL, TAG_CELL_NAME, TAG_CELL_VALUE = 1, 2, 3, 4, 5
 TAG_CELL_TYPE, TAG_CELL_TIMESTAMP, TAG_DELETE_ROW_MARKER, TAG_ROW_CHECKSUM = 6, 7, 8, 9
 TAG_CELL_CHECKSUM = 10
+_HEADER_BYTES = struct.pack("<i", HEADER)
 VT_INTEGER, VT_DOUBLE, VT_BOOLEAN, VT_STRING, VT_BLOB = 0, 1, 2, 3, 7
 VT_INF_MIN, VT_INF_MAX, VT_AUTO_INCREMENT = 9, 10, 11
 _BOUND_TYPES = {VT_INF_MIN: KeyBound.INF_MIN, VT_INF_MAX: KeyBound.INF_MAX,
@@ -200,6 +201,11 @@ def read_row(data: bytes) -> RowImage:
     return RowImage(tuple(key), tuple(cells), marker)
 
 
+def read_body(body: bytes) -> RowImage:
+    """`read_row` of one `row_body` (a row as a range read answers it, without the header)."""
+    return read_row(_HEADER_BYTES + body)
+
+
 def read_variant(data: bytes) -> CellValue:
     """A filter's column value: type byte + payload, no tag and no length prefix."""
     r = _Reader(bytes([TAG_CELL_VALUE]) + struct.pack("<i", len(data)) + data)
@@ -244,7 +250,8 @@ def _cell_bytes(name: str, value: CellValue | KeyBound | None,
     return bytes(out), crc
 
 
-def _row_body(primary_key: PrimaryKey, cells: tuple[Cell, ...] | list[Cell]) -> bytes:
+def row_body(primary_key: PrimaryKey, cells: tuple[Cell, ...] | list[Cell]) -> bytes:
+    """One row without the buffer's header: `write_row` and `write_rows` put that in front."""
     out = bytearray([TAG_ROW_PK])
     row_crc = 0
     for name, value in primary_key:
@@ -262,15 +269,13 @@ def _row_body(primary_key: PrimaryKey, cells: tuple[Cell, ...] | list[Cell]) -> 
     return bytes(out)
 
 
-_HEADER_BYTES = struct.pack("<i", HEADER)
-
-
 def write_row(primary_key: PrimaryKey, cells: tuple[Cell, ...] | list[Cell] = ()) -> bytes:
-    return _HEADER_BYTES + _row_body(primary_key, cells)
+    return _HEADER_BYTES + row_body(primary_key, cells)
 
 
-def write_rows(rows: list[tuple[PrimaryKey, list[Cell]]]) -> bytes:
-    """GetRange's `rows`: one header, then the rows back to back; empty when there are none."""
-    if not rows:
+def write_rows(bodies: list[bytes]) -> bytes:
+    """GetRange's `rows`: one header, then the rows (`row_body`) back to back; empty when there
+    are none."""
+    if not bodies:
         return b""
-    return _HEADER_BYTES + b"".join(_row_body(pk, cells) for pk, cells in rows)
+    return _HEADER_BYTES + b"".join(bodies)

@@ -197,7 +197,7 @@ class Protocol:
             req.limit if req.HasField("limit") else None, read_options(req))
         resp = pb.GetRangeResponse()
         _set_consumed(resp.consumed, result.read_cu, 0)
-        resp.rows = write_rows([(r.primary_key, r.cells) for r in result.rows])
+        resp.rows = write_rows(result.rows)
         if result.next_start is not None:
             resp.next_start_primary_key = write_row(result.next_start)
         return resp
