@@ -3,7 +3,7 @@ unit tests implement them with in-memory fakes. Every method raises only `miniap
 adapters translate vendor exceptions (an SDK error never reaches a service)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 from .domain.records import (
@@ -114,6 +114,12 @@ class ItemStore(Protocol):
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         """Rows in item_id order, after start_after (exclusive)."""
+        ...
+
+    def pages(self, user_id: str) -> Iterator[tuple[Row, ...]]:
+        """Every row of the user in item_id order, in the pages the store answers: one request
+        per page (Tablestore: up to 5,000 rows or 4 MB), made only when the caller asks for the
+        next page, so a caller that stops early reads no further."""
         ...
 
 

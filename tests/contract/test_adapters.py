@@ -532,6 +532,49 @@ def test_pages_never_leave_the_users_partition(ots: Any) -> None:
     assert items.page(user, "m", 100).rows == ()
 
 
+class _CountedRanges:
+    """The SDK client, counting its GetRange requests."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.ranges = 0
+
+    def get_range(self, *args: Any, **kwargs: Any) -> Any:
+        self.ranges += 1
+        return self._client.get_range(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_all_pages_are_the_services_own_pages_of_the_users_rows(ots: Any) -> None:
+    from tablestore import BatchWriteRowRequest, PutRowItem, TableInBatchWriteRowItem
+    from tablestore import Condition as SdkCondition
+    from tablestore import Row as SdkRow
+
+    counted = _CountedRanges(ots)
+    items = TablestoreItems(counted, "todo")
+    user = _user()
+    for other in (user[:-1], user + "0"):
+        items.put(Row(other, "m", {"text": "not yours"}))
+    ids = [f"r{n:05d}" for n in range(5001)]
+    for at in range(0, len(ids), 200):
+        request = BatchWriteRowRequest()
+        request.add(TableInBatchWriteRowItem("todo", [
+            PutRowItem(SdkRow([("uid", user), ("id", i)], [("n", n)]), SdkCondition("IGNORE"))
+            for n, i in enumerate(ids[at:at + 200], start=at)]))
+        assert ots.batch_write_row(request).is_all_succeed()
+    # A BINARY value (no 2020 client writes one) reads as text.
+    ots.put_row("todo", SdkRow([("uid", user), ("id", ids[-1])], [("b", bytearray(b"bin"))]),
+                SdkCondition("IGNORE"))
+    pages = list(items.pages(user))
+    assert [len(page) for page in pages] == [5000, 1] and counted.ranges == 2
+    rows = [row for page in pages for row in page]
+    assert [row.item_id for row in rows] == ids and {row.user_id for row in rows} == {user}
+    assert rows[0].columns == {"n": 0} and rows[-1].columns == {"b": "bin"}
+    assert list(TablestoreItems(ots, "todo").pages(_user())) == [()]  # one request, no rows
+
+
 # -- Tablestore: usage, idempotency, rate limits -------------------------------------------------
 
 def _counted(ots: Any, user: str | None = None) -> TablestoreRowCount:

@@ -127,7 +127,7 @@ def test_an_over_limit_list_stops_reading_once_the_answer_cannot_fit(kit) -> Non
         kit.items.put(Row(ALICE, f"r{n:05}", {"a": text}))
     with pytest.raises(PayloadTooLarge):
         kit.compat.list(ALICE)
-    assert kit.items.calls["page"] == 2
+    assert kit.items.calls["pages"] == 2
 
 
 def test_the_list_carries_its_json_encoded_once(kit) -> None:

@@ -159,7 +159,7 @@ def test_validation_happens_before_the_session_lookup(world: World) -> None:
 
 def test_a_bug_is_an_internal_result_without_details(world: World, capsys) -> None:
     sid = world.login()
-    world.items.fail_next("page", ZeroDivisionError("secret-detail"))
+    world.items.fail_next("pages", ZeroDivisionError("secret-detail"))
     assert world.db({"sid": sid, "op": "list"}) == {
         "error": {"code": "Internal", "message": "internal error"}
     }

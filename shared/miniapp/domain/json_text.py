@@ -2,9 +2,9 @@
 text, so the handler can send that text instead of encoding the list a second time.
 
 Why: the 2020 `list` must know its answer's size while it reads (to refuse an answer over the
-limit before reading the whole range), and that size is only exact once each row is encoded. The
-rows are encoded then, once; `render` reuses the text. Code that reads the answer as data (the
-services' callers, the tests) sees an ordinary list.
+limit before reading the whole range), and that size is only exact once the rows are encoded.
+They are encoded then, once, a page at a time; `render` reuses the text. Code that reads the
+answer as data (the services' callers, the tests) sees an ordinary list.
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class EncodedList(list[Any]):
     """The items, and `json_text`: exactly `ENCODER.encode(list(items))`."""
 
     def __init__(self, items: Iterable[Any], texts: Iterable[str]) -> None:
+        """`texts`: the items' JSON in order, in runs of one or more items each (a run's items
+        comma-separated, no brackets, no empty run)."""
         super().__init__(items)
         self.json_text = "[" + ",".join(texts) + "]"
 

@@ -19,8 +19,6 @@ from ..ports import Clock, CountedRows, ItemStore
 from .collection import looks_like_legacy_todo
 from .exact_count import ExactCount, new_marker
 
-# Tablestore's GetRange answers at most 5,000 rows (or 4 MB) per call.
-_LIST_PAGE = 5000
 _PUT_ATTEMPTS = 3
 
 
@@ -80,28 +78,25 @@ class Compat:
 
     def list(self, user_id: str) -> list[dict[str, Any]]:
         """Every row, or PayloadTooLarge as soon as the rows read so far no longer fit in one
-        answer: each row is encoded once, as it is read, and its exact size added to a running
-        budget. Pages are as large as one GetRange allows, so few round trips are made, and an
-        over-limit user costs at most one page more than the limit."""
+        answer. Rows come in the store's own pages (5,000 rows a request); each page is encoded
+        in one call, once, and its exact size added to a running budget, so an over-limit user
+        costs at most one page more than the limit and the answer is never encoded again."""
         self._count.check(user_id, create=False)  # repairs a count a lost reply left behind
         rows: list[dict[str, Any]] = []
-        texts: list[str] = []
+        texts: list[str] = []  # each page's objects, comma-separated, without the brackets
         size = 2  # the brackets
-        start_after: str | None = None
-        while True:
-            page = self._items.page(user_id, start_after, _LIST_PAGE)
-            for row in page.rows:
-                obj = row_to_compat(row)
-                text = ENCODER.encode(obj)
-                size += len(text.encode("utf-8")) + 1
-                if size > COMPAT_LIST_MAX_RESPONSE_BYTES:
-                    raise PayloadTooLarge("the rows do not fit in one answer; "
-                                          "use the v2 list with a cursor")
-                rows.append(obj)
-                texts.append(text)
-            if page.next_start is None or page.next_start == start_after:  # end, or no progress
-                return EncodedList(rows, texts)
-            start_after = page.next_start
+        for page in self._items.pages(user_id):
+            if not page:
+                continue
+            objects = [row_to_compat(row) for row in page]
+            text = ENCODER.encode(objects)[1:-1]
+            size += len(text.encode("utf-8")) + (1 if texts else 0)  # a comma between pages
+            if size > COMPAT_LIST_MAX_RESPONSE_BYTES:
+                raise PayloadTooLarge("the rows do not fit in one answer; "
+                                      "use the v2 list with a cursor")
+            rows.extend(objects)
+            texts.append(text)
+        return EncodedList(rows, texts)
 
     def remove(self, user_id: str, item_id: str, read: CountedRead | None = None) -> None:
         """`read`: the tally and the row, already read with the session."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from ..domain.records import AlipayGrant, Page, Paired, Row, SessionRecord, StsCredentials, Tally
@@ -157,6 +157,8 @@ class InMemorySessions(Faults):
 
 
 class InMemoryItems(Faults):
+    PAGE_ROWS = 5000  # what one GetRange answers at most
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str], Row] = {}
@@ -208,6 +210,20 @@ class InMemoryItems(Faults):
             more = len(ids) > limit
             return Page(tuple(self.rows[(user_id, i)] for i in chosen),
                         chosen[-1] if more else None)
+
+    def pages(self, user_id: str) -> Iterator[tuple[Row, ...]]:
+        """Pages of PAGE_ROWS, as Tablestore's GetRange answers them; each counts as a call."""
+        at: str | None = None
+        while True:
+            with self._lock:
+                self._enter("pages")
+                ids = sorted(i for (u, i) in self.rows if u == user_id
+                             and (at is None or i > at))[:self.PAGE_ROWS + 1]
+                page = tuple(self.rows[(user_id, i)] for i in ids[:self.PAGE_ROWS])
+            yield page
+            if len(ids) <= self.PAGE_ROWS:
+                return
+            at = page[-1].item_id
 
     def of(self, user_id: str) -> dict[str, Row]:
         return {i: r for (u, i), r in self.rows.items() if u == user_id}

@@ -6,7 +6,7 @@ Every request names the user as the first key column, and ranges run from (uid, 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tablestore import (
@@ -24,7 +24,7 @@ from ...domain.records import Page, Scalar
 from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
-from .ranges import count_range, page_range
+from .ranges import count_range, page_range, range_pages
 
 VERSION_COLUMN = "version"
 
@@ -95,6 +95,10 @@ class TablestoreItems:
         return page_range(self._client, self._table, Direction.FORWARD, start, end, start_after,
                           limit, lambda row: _item(user_id, row))
 
+    def pages(self, user_id: str) -> Iterator[tuple[Item, ...]]:
+        return range_pages(self._client, self._table, _pk(user_id, INF_MIN),
+                           _pk(user_id, INF_MAX), lambda row: _item(user_id, row))
+
     def _put(self, row: Item, condition: Condition) -> None:
         sdk_row = Row(_pk(row.user_id, row.item_id), _columns(row.columns))
         # A re-sent put writes the same row; the conditional ones are recognised by the callers.
@@ -114,17 +118,27 @@ def _columns(columns: Mapping[str, Scalar]) -> list[tuple[str, Scalar]]:
     return [(name, value) for name, value in columns.items()]
 
 
+# Column values a 2020 row holds as they are; anything else (BINARY) is read as text.
+_SCALARS = frozenset({str, int, float, bool})
+
+
 def _item(user_id: str, row: Any) -> Item:
-    key = dict(row.primary_key)
-    if key.get("uid") != user_id or not isinstance(key.get("id"), str):
+    """The Item of a row read from the table. Every row of a 2020 list passes here, so it is
+    kept lean: one unpacking of the key, one dict comprehension, and a second pass only for a
+    row that holds a BINARY value (read as UTF-8 text)."""
+    try:
+        (uid_name, uid), (id_name, item_id) = row.primary_key
+    except (TypeError, ValueError):
+        raise Internal("row outside the user's partition") from None
+    if uid != user_id or not isinstance(item_id, str) or (uid_name, id_name) != ("uid", "id"):
         # The ranges cannot produce this; if the service ever did, we must not hand it out.
         raise Internal("row outside the user's partition")
-    columns: dict[str, Scalar] = {}
-    for cell in row.attribute_columns or ():
-        value = cell[1]
-        columns[cell[0]] = bytes(value).decode("utf-8", "replace") if isinstance(
-            value, (bytes, bytearray)) else value
-    return Item(user_id=user_id, item_id=key["id"], columns=columns)
+    columns: dict[str, Any] = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
+    if not _SCALARS.issuperset(map(type, columns.values())):
+        columns = {name: bytes(value).decode("utf-8", "replace")
+                   if isinstance(value, (bytes, bytearray)) else value
+                   for name, value in columns.items()}
+    return Item(user_id, item_id, columns)
 
 
 # The key and row reader of a 2020 row, for the BatchGetRow that reads one with the session
