@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import gc_pause
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.json_text import ENCODER, EncodedList
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
@@ -85,18 +86,19 @@ class Compat:
         rows: list[dict[str, Any]] = []
         texts: list[str] = []  # each page's objects, comma-separated, without the brackets
         size = 2  # the brackets
-        for page in self._items.pages(user_id):
-            if not page:
-                continue
-            objects = [row_to_compat(row) for row in page]
-            text = ENCODER.encode(objects)[1:-1]
-            size += len(text.encode("utf-8")) + (1 if texts else 0)  # a comma between pages
-            if size > COMPAT_LIST_MAX_RESPONSE_BYTES:
-                raise PayloadTooLarge("the rows do not fit in one answer; "
-                                      "use the v2 list with a cursor")
-            rows.extend(objects)
-            texts.append(text)
-        return EncodedList(rows, texts)
+        with gc_pause.paused():  # plain data only, and much of it: see gc_pause
+            for page in self._items.pages(user_id):
+                if not page:
+                    continue
+                objects = [row_to_compat(row) for row in page]
+                text = ENCODER.encode(objects)[1:-1]
+                size += len(text.encode("utf-8")) + (1 if texts else 0)  # a comma between pages
+                if size > COMPAT_LIST_MAX_RESPONSE_BYTES:
+                    raise PayloadTooLarge("the rows do not fit in one answer; "
+                                          "use the v2 list with a cursor")
+                rows.extend(objects)
+                texts.append(text)
+            return EncodedList(rows, texts)
 
     def remove(self, user_id: str, item_id: str, read: CountedRead | None = None) -> None:
         """`read`: the tally and the row, already read with the session."""
