@@ -112,7 +112,7 @@ class TablestoreSessionItems:
     BatchGetRow (each table once, with all its keys)."""
 
     def __init__(self, client: Any, session_table: str, user_data_table: str,
-                 usage_table: str | None = None, data_table: str | None = None) -> None:
+                 usage_table: str, data_table: str) -> None:
         self._client = client
         self._sessions = session_table
         self._items = user_data_table
@@ -140,8 +140,6 @@ class TablestoreSessionItems:
 
     def session_and_2020(self, key: str, user_id: str,
                          item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
-        if self._usage is None or self._data is None:
-            raise Internal("the 2020 tables are not configured for reads with the session")
         scope = TablestoreRowCount.SCOPE
         reads = [(self._usage, usage_pk(user_id))]
         if item_id is not None:
@@ -152,8 +150,6 @@ class TablestoreSessionItems:
 
     def session_and_row(self, key: str, user_id: str,
                         item_id: str) -> tuple[SessionRecord | None, Item | None]:
-        if self._data is None:
-            raise Internal("the 2020 table is not configured for reads with the session")
         record, (row,) = self._with_session(key, [(self._data, row_key(user_id, item_id))],
                                             "2020 row")
         return record, None if row is None else row_from_sdk(user_id, row)
