@@ -112,7 +112,7 @@ class Tablestore:
         text = cellops.dump_columns(columns)
         conn.execute("INSERT OR REPLACE INTO ots_rows (table_id, pk, ts, cells) VALUES (?,?,?,?)",
                      (table.id, pk, ts, text))
-        encoded.full_row(table.meta.primary_key, pk, text, 1)  # primes the cache for reads
+        encoded.full_row(encoded.layout(table.meta), pk, text, 1)  # primes the cache for reads
 
     # -- reads ------------------------------------------------------------------------------
     def get_row(self, table_name: str, key: PrimaryKey,
@@ -179,6 +179,7 @@ class Tablestore:
             sql = (f"SELECT pk, cells FROM ots_rows WHERE table_id = ? AND {where} "
                    f"ORDER BY pk {'ASC' if forward else 'DESC'}")
             full_row = encoded.is_full_row(read, cutoff)
+            key_layout = encoded.layout(meta)
             rows: list[bytes] = []
             next_start: PrimaryKey | None = None
             scanned = size = 0
@@ -188,8 +189,8 @@ class Tablestore:
                     break
                 scanned += 1
                 if full_row:
-                    body, row_size = encoded.full_row(meta.primary_key, record["pk"],
-                                                      record["cells"], read.max_versions)
+                    body, row_size = encoded.full_row(key_layout, record[0], record[1],
+                                                      read.max_versions)
                     rows.append(body)
                     size += row_size
                     continue

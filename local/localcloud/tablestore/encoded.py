@@ -25,11 +25,20 @@ from .plainbuffer import row_body
 CACHED_ROWS = 1 << 16
 
 
+Layout = tuple[tuple[str, str], ...]
+
+
+def layout(meta: TableMeta) -> Layout:
+    """The table's key columns as the cache keys them: (name, type) pairs, which hash and compare
+    in C (the KeyColumn dataclasses did so in Python, a quarter of a cached range read)."""
+    return tuple((column.name, column.type) for column in meta.primary_key)
+
+
 @lru_cache(maxsize=CACHED_ROWS)
-def full_row(layout: tuple[KeyColumn, ...], pk: bytes, cells_text: str,
+def full_row(key_layout: Layout, pk: bytes, cells_text: str,
              max_versions: int | None) -> tuple[bytes, int]:
     """(PlainBuffer row body, row size) of a full-row read of a stored row."""
-    meta = TableMeta(name="", primary_key=layout)
+    meta = TableMeta(name="", primary_key=tuple(KeyColumn(n, t) for n, t in key_layout))
     key = decode_key(meta, pk)
     read = ReadOptions(max_versions=max_versions)
     cells = cellops.project(cellops.load_columns(cells_text), read)
