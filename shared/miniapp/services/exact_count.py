@@ -38,7 +38,12 @@ and settles (UpdateRow). So 3 each on a warm instance, against 2 in issue 10's g
 
 When the two rows of one request disagree anyway (a row-level failure in the cloud), the side
 that could leave the count off without a marker is repaired under a new marker (`unwritten`,
-`_unmarked`); only a failure of that repair too leaves the count off, and it is logged.
+`_unmarked`); only a failure of that repair too leaves the count off, and it is logged. One
+case is not seen: rows that disagreed with no marker left (a remove's mark failed while its
+delete landed, or an add's settle landed while its put failed) in a request whose answer was
+then lost, every re-send failing as a whole and the recount tried at once (`repair_now`)
+failing too. The count then stays one too high, unlogged, until a later fault's marker makes
+the user's rows be counted again. It takes three faults in one call.
 
 We chose this over Tablestore local transactions: a commit whose reply is lost is just as
 uncertain, so a recount is needed either way, and it costs no new emulator API.
