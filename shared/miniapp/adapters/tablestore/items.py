@@ -36,10 +36,10 @@ class TablestoreItems:
 
     def get(self, user_id: str, item_id: str) -> Item | None:
         _, row, _ = run("item get", lambda: self._client.get_row(
-            self._table, _pk(user_id, item_id), max_version=1))
+            self._table, row_key(user_id, item_id), max_version=1))
         if row is None:
             return None
-        return _item(user_id, row)
+        return row_from_sdk(user_id, row)
 
     def put(self, row: Item, *, must_not_exist: bool = False, must_exist: bool = False) -> None:
         if must_not_exist and must_exist:
@@ -76,31 +76,31 @@ class TablestoreItems:
         condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
         try:
             run("item delete", lambda: self._client.delete_row(
-                self._table, Row(_pk(user_id, item_id)), condition), idempotent=True)
+                self._table, Row(row_key(user_id, item_id)), condition), idempotent=True)
         except ConditionFailed as failed:
             # A re-send that finds no row may follow our own delete, or another's.
             return None if failed.maybe_ours else False
         return True
 
     def count(self, user_id: str) -> int:
-        return count_range(self._client, self._table, _pk(user_id, INF_MIN),
-                           _pk(user_id, INF_MAX))
+        return count_range(self._client, self._table, row_key(user_id, INF_MIN),
+                           row_key(user_id, INF_MAX))
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         if limit < 1:
             raise Internal("page limit must be positive")
         # GetRange starts inclusively: start *at* start_after and skip that one row.
-        start = _pk(user_id, start_after) if start_after is not None else _pk(user_id, INF_MIN)
-        end = _pk(user_id, INF_MAX)
+        start = row_key(user_id, INF_MIN if start_after is None else start_after)
+        end = row_key(user_id, INF_MAX)
         return page_range(self._client, self._table, Direction.FORWARD, start, end, start_after,
-                          limit, lambda row: _item(user_id, row))
+                          limit, lambda row: row_from_sdk(user_id, row))
 
     def pages(self, user_id: str) -> Iterator[tuple[Item, ...]]:
-        return range_pages(self._client, self._table, _pk(user_id, INF_MIN),
-                           _pk(user_id, INF_MAX), lambda row: _item(user_id, row))
+        return range_pages(self._client, self._table, row_key(user_id, INF_MIN),
+                           row_key(user_id, INF_MAX), lambda row: row_from_sdk(user_id, row))
 
     def _put(self, row: Item, condition: Condition) -> None:
-        sdk_row = Row(_pk(row.user_id, row.item_id), _columns(row.columns))
+        sdk_row = Row(row_key(row.user_id, row.item_id), _columns(row.columns))
         # A re-sent put writes the same row; the conditional ones are recognised by the callers.
         run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
             idempotent=True)
@@ -110,7 +110,7 @@ class TablestoreItems:
         return current is not None and dict(current.columns) == dict(row.columns)
 
 
-def _pk(user_id: str, item_id: Any) -> list[tuple[str, Any]]:
+def row_key(user_id: str, item_id: Any) -> list[tuple[str, Any]]:
     return [("uid", user_id), ("id", item_id)]
 
 
@@ -122,7 +122,7 @@ def _columns(columns: Mapping[str, Scalar]) -> list[tuple[str, Scalar]]:
 _SCALARS = frozenset({str, int, float, bool})
 
 
-def _item(user_id: str, row: Any) -> Item:
+def row_from_sdk(user_id: str, row: Any) -> Item:
     """The Item of a row read from the table. Every row of a 2020 list passes here, so it is
     kept lean: one unpacking of the key, one dict comprehension, and a second pass only for a
     row that holds a BINARY value (read as UTF-8 text)."""
@@ -139,8 +139,3 @@ def _item(user_id: str, row: Any) -> Item:
                    if isinstance(value, (bytes, bytearray)) else value
                    for name, value in columns.items()}
     return Item(user_id, item_id, columns)
-
-
-# The key and row reader of a 2020 row, for the BatchGetRow that reads one with the session
-# (sessions.py).
-row_key, row_from_sdk = _pk, _item

@@ -10,6 +10,7 @@ from tablestore import Direction
 
 from ...domain.records import Page
 from ...domain.records import Row as Item
+from ...errors import UpstreamUnavailable
 from .calls import run
 
 PrimaryKey = list[tuple[str, Any]]
@@ -21,9 +22,11 @@ def count_range(client: Any, table: str, start: PrimaryKey, end: PrimaryKey) -> 
     at: PrimaryKey | None = start
     total = 0
     while at is not None:
+        asked = at
         _, at, rows, _ = run("item count", lambda: client.get_range(
             # B023: run() calls this (and its retries) before the loop moves on.
             table, Direction.FORWARD, at, end, limit=_COUNT_PAGE, max_version=1))  # noqa: B023
+        _must_move_on(asked, at)
         total += len(rows)
     return total
 
@@ -36,9 +39,11 @@ def range_pages(client: Any, table: str, start: PrimaryKey, end: PrimaryKey,
     rows cost ceil(N / 5,000) requests, not twice as many."""
     at: PrimaryKey | None = start
     while at is not None:
+        asked = at
         _, at, rows, _ = run("item pages", lambda: client.get_range(
             # B023: run() calls this (and its retries) before the loop moves on.
             table, Direction.FORWARD, at, end, max_version=1))  # noqa: B023
+        _must_move_on(asked, at)
         yield tuple(item(row) for row in rows)
 
 
@@ -65,3 +70,11 @@ def page_range(client: Any, table: str, direction: Any, start: PrimaryKey, end: 
     if len(items) > limit:
         return Page(tuple(items[:limit]), items[limit - 1].item_id)
     return Page(tuple(items), None)
+
+
+def _must_move_on(asked: PrimaryKey | None, next_start: PrimaryKey | None) -> None:
+    """A page whose next start is where it began would make the loop ask the same page until the
+    invocation's deadline. Tablestore always moves on; if a store ever does not, answer at once
+    rather than loop, or end early with rows missing."""
+    if next_start is not None and list(next_start) == list(asked or ()):
+        raise UpstreamUnavailable("Tablestore answered a range page without moving on")
