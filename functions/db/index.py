@@ -4,11 +4,11 @@ results (`{"error": {...}}`) and never raises: a raised exception would reach th
 FC's UnhandledInvocationError, stack trace included."""
 from __future__ import annotations
 
-import gc
+from miniapp import gc_pause
 
-# No cyclic garbage collection until the app is built (miniapp.wiring.AppCache.get turns it back
-# on): what the instance imports lives as long as it does (issue 10, cold start).
-gc.disable()
+# No cyclic garbage collection until the app is built (miniapp.gc_pause): what the instance
+# imports lives as long as it does (issue 10, cold start).
+gc_pause.hold_for_start()
 
 import json
 from typing import Any

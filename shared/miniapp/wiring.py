@@ -7,16 +7,15 @@ importing a handler stays cheap. `AppCache` keeps one app per FC instance.
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
+from . import gc_pause
 from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
 from .crypto import UserHasher, derive_key
 from .errors import MiniAppError
@@ -274,36 +273,11 @@ class AppCache(Generic[App]):
             if self._app is None or ctx.credentials != self._credentials:
                 if self._app is not None:
                     self._app = None
-                    _thaw()
-                with _no_cyclic_gc():
+                    gc_pause.thaw()
+                with gc_pause.building():
                     if self._settings is None:
                         env = os.environ if self._environ is None else self._environ
                         self._settings = Settings.from_env(env, self._function)
                     self._app = self._build(self._settings, ctx)
                 self._credentials = ctx.credentials
             return self._app
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection while an app is built (the handlers turn it off before their
-    own imports), then everything built so far set aside for good (`gc.freeze`) and the collector
-    back on. A build imports the SDKs: hundreds of modules whose objects live as long as the
-    instance, which the collector would otherwise traverse again and again for nothing, at start
-    and in later requests (3% of a db cold start's instructions on python3.10 here, issue 10).
-    Reference counting still frees what is dropped; a rebuild (new service-role credentials)
-    thaws and collects first (`_thaw`), so the replaced app's cycles do not stay."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
-def _thaw() -> None:
-    """Before a rebuild, collect what the last build froze: a frozen object is never collected,
-    so the replaced app's cycles (a collection service holds its own bound method, and with it an
-    SDK client and its connections) would stay for the instance's life, one app per rotation."""
-    gc.unfreeze()
-    gc.collect()

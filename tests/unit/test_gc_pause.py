@@ -55,3 +55,26 @@ def test_a_pause_leaves_a_disabled_collector_disabled() -> None:
     with gc_pause.paused():
         pass
     assert not gc.isenabled()
+
+
+def test_an_app_build_during_a_list_does_not_resume_collection_under_it() -> None:
+    """A rebuild (new credentials) while another request builds a 2020 list: the build's own
+    pause ends, the list's does not."""
+    gc.enable()
+    with gc_pause.paused():
+        with gc_pause.building():
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_the_start_up_hold_lasts_until_the_first_build_ends_even_a_failed_one() -> None:
+    gc.enable()
+    gc_pause.hold_for_start()
+    assert not gc.isenabled()
+    with pytest.raises(RuntimeError), gc_pause.building():
+        raise RuntimeError("no configuration")
+    assert gc.isenabled()
+    with gc_pause.building():
+        assert not gc.isenabled()
+    assert gc.isenabled()
