@@ -73,7 +73,8 @@ class Compat:
 
     def get(self, user_id: str, item_id: str,
             read: tuple[Row | None] | None = None) -> dict[str, Any] | None:
-        """`read`: the row, already read with the session."""
+        """`read`: `(row,)` when the row was already read with the session (`(None,)`: there is
+        none), or None when it was not read yet; the 1-tuple keeps "absent" apart from "unread"."""
         row = self._items.get(user_id, item_id) if read is None else read[0]
         return None if row is None else row_to_compat(row)
 
