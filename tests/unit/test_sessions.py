@@ -289,14 +289,20 @@ class SessionAndItem:
         return self.store.rows.get(key), self.items.get((user_id, collection, item_id))
 
 
+def resolve_with_item(kit, session_id: str, reader: SessionAndItem, item_id: str = "i1"):
+    """`Sessions.resolve_with`, reading the session row with one todo, as the db function does."""
+    return kit.sessions.resolve_with(session_id, lambda key, user_id: reader.session_and_item(
+        key, user_id, "todos", item_id))
+
+
 def test_a_session_seen_before_is_read_with_its_item_in_one_request(kit) -> None:
     reader = SessionAndItem(kit.store)
     reader.items[(ALICE, "todos", "i1")] = "the row"
     session_id = open_for(kit).session_id
-    assert kit.sessions.resolve_with_item(session_id, reader, "todos", "i1") is None
+    assert resolve_with_item(kit, session_id, reader) is None
     kit.sessions.resolve(session_id)  # the first request of this session on the instance
     reads_before = kit.store.calls["get"]
-    record, row = kit.sessions.resolve_with_item(session_id, reader, "todos", "i1")
+    record, row = resolve_with_item(kit, session_id, reader)
     assert (record.user_id, row) == (ALICE, "the row")
     assert reader.reads == [(ALICE, "todos", "i1")] and kit.store.calls["get"] == reads_before
 
@@ -312,19 +318,19 @@ def test_a_logout_counts_at_once_for_a_remembered_session(kit) -> None:
     reader, session_id = _remembered(kit)
     kit.login.logout(session_id)
     with pytest.raises(SessionNotFound):
-        kit.sessions.resolve_with_item(session_id, reader, "todos", "i1")
-    assert kit.sessions.resolve_with_item(session_id, reader, "todos", "i1") is None  # forgotten
+        resolve_with_item(kit, session_id, reader)
+    assert resolve_with_item(kit, session_id, reader) is None  # forgotten
 
 
 def test_an_idle_remembered_session_expires_as_before(kit) -> None:
     reader, session_id = _remembered(kit)
     kit.clock.advance(DAY)
     with pytest.raises(SessionExpired):
-        kit.sessions.resolve_with_item(session_id, reader, "todos", "i1")
+        resolve_with_item(kit, session_id, reader)
 
 
 def test_a_malformed_session_id_is_not_found_without_a_read(kit) -> None:
     reader = SessionAndItem(kit.store)
     with pytest.raises(SessionNotFound):
-        kit.sessions.resolve_with_item("not a session id", reader, "todos", "i1")
+        resolve_with_item(kit, "not a session id", reader)
     assert reader.reads == []

@@ -112,7 +112,7 @@ def test_a_handler_collects_no_cycles_until_its_app_is_built() -> None:
         "print(gc.isenabled())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin"})
+                         env={"PATH": os.defpath})
     assert out.stdout.split() == ["False", "ConfigError", "True"]
 
 

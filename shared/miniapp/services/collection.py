@@ -201,7 +201,7 @@ class CollectionService:
         raise Conflict("the item kept changing while it was updated; retry")
 
     def get(self, user_id: str, item_id: str, read: tuple[Row | None] | None = None) -> Item:
-        """`read`: the item row, already read with the session (`Sessions.resolve_with_item`)."""
+        """`read`: the item row, already read with the session (`Sessions.resolve_with`)."""
         row = self._rows.get(user_id, self.name, item_id) if read is None else read[0]
         if row is None and self._moved_legacy_rows(user_id):
             row = self._rows.get(user_id, self.name, item_id)

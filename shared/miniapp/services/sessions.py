@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .. import deadline
-from ..domain.records import Row, SessionRecord
+from ..domain.records import SessionRecord
 from ..domain.session_id import is_session_id, session_key
 from ..errors import Conflict, MiniAppError, SessionExpired, SessionNotFound, UpstreamUnavailable
-from ..ports import Clock, SessionItemReader, SessionStore
+from ..ports import Clock, SessionStore
 
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
 DEFAULT_IDLE_SECONDS = 24 * 3600
@@ -35,7 +35,7 @@ class Sessions:
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
-        # session key -> user id, for the sessions this instance served (resolve_with_item)
+        # session key -> user id, for the sessions this instance served (resolve_with)
         self._users: OrderedDict[str, str] = OrderedDict()
         self._users_lock = threading.Lock()
 
@@ -70,12 +70,6 @@ class Sessions:
             raise SessionNotFound()
         key = session_key(session_id)
         return self._live(key, self._store.get(key))
-
-    def resolve_with_item(self, session_id: str, reader: SessionItemReader, collection: str,
-                          item_id: str) -> tuple[SessionRecord, Row | None] | None:
-        """`resolve` and the user's item read in one request (see `resolve_with`)."""
-        return self.resolve_with(session_id, lambda key, user_id: reader.session_and_item(
-            key, user_id, collection, item_id))
 
     def resolve_with(self, session_id: str,
                      read: Callable[[str, str], tuple[SessionRecord | None, T]]
