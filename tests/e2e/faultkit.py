@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from localcloud.faults import FaultBoard
+from localcloud.faults import Fault, FaultBoard
 from localcloud.miniprogram import MiniProgram, Session
 
 from .support import Snapshot
@@ -27,6 +27,21 @@ MAX_THROTTLED_TRIES = 200
 def injected(board: FaultBoard) -> int:
     """How many faults the board has injected so far, all kinds together."""
     return sum(board.injected.values())
+
+
+# The writes a counted operation makes, and the reads it makes with the session row.
+COUNTED_WRITES = ("UpdateRow", "PutRow", "DeleteRow", "BatchWriteRow")
+COUNTED_READS = ("GetRow", "BatchGetRow")
+
+
+def fault_counted_operations(board: FaultBoard, seed: int, busy_share: float) -> None:
+    """Seed the board, then lose 30% of the replies to the counted writes (the write lands, its
+    answer does not) and answer `busy_share` of the reads ServerBusy."""
+    board.reseed(seed)
+    for api in COUNTED_WRITES:
+        board.set(Fault("tablestore", "lost_reply", api=api, share=0.3))
+    for api in COUNTED_READS:
+        board.set(Fault("tablestore", "server_busy", api=api, share=busy_share))
 
 
 def session_keys(state: Snapshot) -> set[str]:

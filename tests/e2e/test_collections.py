@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.faults import Fault
 from tests.metrics import record
 
-from .faultkit import counters_when_faults_clear, error_code, injected, user_rows
+from .faultkit import (
+    counters_when_faults_clear,
+    error_code,
+    fault_counted_operations,
+    injected,
+    user_rows,
+)
 from .support import ots_client
 
 COUNTER_SEED = 90210
@@ -98,11 +103,7 @@ def test_the_counter_equals_the_items_after_seeded_faults_on_writes(faults, mini
     faults clear, the next operation leaves the counter equal to the number of items."""
     app = miniprogram()
     session = app.login()
-    faults.reseed(COUNTER_SEED)
-    for api in ("UpdateRow", "PutRow", "DeleteRow", "BatchWriteRow"):
-        faults.set(Fault("tablestore", "lost_reply", api=api, share=0.3))
-    for api in ("GetRow", "BatchGetRow"):
-        faults.set(Fault("tablestore", "server_busy", api=api, share=0.2))
+    fault_counted_operations(faults, COUNTER_SEED, busy_share=0.2)
     start = injected(faults)
     added: list[str] = []
     outcomes: dict[str, int] = {}

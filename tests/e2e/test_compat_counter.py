@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import random
 
-from localcloud.faults import Fault
 from tests.metrics import record
 
-from .faultkit import counters_when_faults_clear, error_code, injected
+from .faultkit import (
+    counters_when_faults_clear,
+    error_code,
+    fault_counted_operations,
+    injected,
+)
 
 COUNTER_SEED = 2020
 
@@ -21,11 +25,7 @@ def test_the_2020_counter_equals_the_rows_after_seeded_faults_on_writes(faults, 
     app = miniprogram()
     session = app.login()
     rng = random.Random(COUNTER_SEED)
-    faults.reseed(COUNTER_SEED)
-    for api in ("UpdateRow", "PutRow", "DeleteRow", "BatchWriteRow"):
-        faults.set(Fault("tablestore", "lost_reply", api=api, share=0.3))
-    for api in ("GetRow", "BatchGetRow"):
-        faults.set(Fault("tablestore", "server_busy", api=api, share=0.1))
+    fault_counted_operations(faults, COUNTER_SEED, busy_share=0.1)
     start = injected(faults)
     ids = [f"row {n}" for n in range(6)]
     outcomes: dict[str, int] = {}
