@@ -8,6 +8,7 @@ reads as no session. The TTL must therefore be at least the absolute session lif
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tablestore import (
@@ -65,7 +66,6 @@ class TablestoreSessions:
         _, row, _ = run("session get",
                         lambda: self._client.get_row(self._table, _pk(key), max_version=1))
         return _record(key, row)
-
 
     def touch(self, key: str, last_seen_ms: int) -> None:
         row = Row(_pk(key), {"put": [("last_seen_ms", int(last_seen_ms))]})
@@ -130,29 +130,34 @@ class TablestoreSessionItems:
     def session_and_tally(self, key: str, user_id: str, collection: str,
                           item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
         tallies = self._collection_tallies
-        reads = [(tallies.table, tallies.key(user_id, collection))]
-        if item_id is not None:
-            reads.append((self._items, user_data_pk(user_id, item_key(collection, item_id))))
-        record, rows = self._with_session(key, reads, "tally")
-        item = None if item_id is None or rows[1] is None else item_from_row(
-            user_id, collection, rows[1])
-        return record, CountedRead(tally_from_row(user_id, collection, rows[0]), item)
+        item_at = None if item_id is None else (
+            self._items, user_data_pk(user_id, item_key(collection, item_id)))
+        return self._counted(key, user_id, collection,
+                             (tallies.table, tallies.key(user_id, collection)), item_at,
+                             lambda row: item_from_row(user_id, collection, row), "tally")
 
     def session_and_2020(self, key: str, user_id: str,
                          item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
-        scope = TablestoreRowCount.SCOPE
-        reads = [(self._usage, usage_pk(user_id))]
-        if item_id is not None:
-            reads.append((self._data, row_key(user_id, item_id)))
-        record, rows = self._with_session(key, reads, "2020 tally")
-        item = None if item_id is None or rows[1] is None else row_from_sdk(user_id, rows[1])
-        return record, CountedRead(tally_from_row(user_id, scope, rows[0]), item)
+        row_at = None if item_id is None else (self._data, row_key(user_id, item_id))
+        return self._counted(key, user_id, TablestoreRowCount.SCOPE,
+                             (self._usage, usage_pk(user_id)), row_at,
+                             lambda row: row_from_sdk(user_id, row), "2020 tally")
 
     def session_and_row(self, key: str, user_id: str,
                         item_id: str) -> tuple[SessionRecord | None, Item | None]:
         record, (row,) = self._with_session(key, [(self._data, row_key(user_id, item_id))],
                                             "2020 row")
         return record, None if row is None else row_from_sdk(user_id, row)
+
+    def _counted(self, key: str, user_id: str, scope: str, tally_at: tuple[str, PrimaryKey],
+                 row_at: tuple[str, PrimaryKey] | None, row: Callable[[Any], Item],
+                 what: str) -> tuple[SessionRecord | None, CountedRead]:
+        """The session row, a tally (at `tally_at`) and, if `row_at`, the row a counted
+        operation works on, decoded by `row`."""
+        record, rows = self._with_session(key, [tally_at] if row_at is None
+                                          else [tally_at, row_at], what)
+        item = None if row_at is None or rows[1] is None else row(rows[1])
+        return record, CountedRead(tally_from_row(user_id, scope, rows[0]), item)
 
     def _with_session(self, key: str, reads: list[tuple[str, PrimaryKey]],
                       what: str) -> tuple[SessionRecord | None, list[Any]]:
