@@ -10,13 +10,13 @@
 // `application/octet-stream`; the headers are the SDK's, so both produce the same signature on the
 // same inputs (tests/client/signer.test.mjs checks it).
 var sha256 = require('./vendor/js-sha256.js');
-var md5 = require('./vendor/js-md5.js');
+var md5 = require('./vendor/blueimp-md5.js');
 var base64 = require('./base64.js');
 
 var API_VERSION = '2016-08-15';
 
 function contentMd5(body) {
-  return base64.encodeAscii(md5.hex(body));
+  return base64.encodeAscii(md5(body));
 }
 
 function canonicalFcHeaders(headers) {
