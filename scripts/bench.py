@@ -244,9 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as state, LocalCloud(CloudOptions(
             repo_root=ROOT, state_dir=Path(state), template_path=ROOT / "template.yml",
             ports=Ports.ephemeral(),
-            # Every login comes from 127.0.0.1: lift the per-IP limit as the tests do.
+            # Every login comes from 127.0.0.1 and one session is refreshed again and again:
+            # lift the login and refresh limits as the tests do.
             parameters={"SessionRateLimitPerIp": "1000000",
-                        "SessionRateLimitPerUser": "1000000"}), clock=clock) as cloud:
+                        "SessionRateLimitPerUser": "1000000",
+                        "RefreshRateLimitPerSession": "1000000",
+                        "RefreshRateLimitPerUser": "1000000"}), clock=clock) as cloud:
         bench = Bench(cloud, clock)
         cold = bench.cold_starts(args.cold) if "cold" in parts else {}
         warm = bench.warm(args.warm) if "warm" in parts else []

@@ -21,8 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# The soak logs in all the time from one address: lift the login rate limits, as the tests do.
-PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000"}
+# The soak logs in all the time from one address: lift the login and refresh rate
+# limits, as the tests do.
+PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000",
+              "RefreshRateLimitPerSession": "1000000", "RefreshRateLimitPerUser": "1000000"}
 
 
 def main() -> int:

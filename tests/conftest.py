@@ -1,9 +1,9 @@
 """Shared fixtures. The local cloud starts in-process, on ephemeral ports, with its state in a
 temporary folder: tests never assume anything is already running.
 
-`local_cloud` is shared by the whole session. Every test logs in from 127.0.0.1, so its session
-rate limits are lifted; the rate limit tests start their own cloud with the template's limits
-(`running_local_cloud`).
+`local_cloud` is shared by the whole session. Every test logs in from 127.0.0.1, so its login and
+refresh rate limits are lifted; the rate limit tests start their own cloud with the template's
+limits (`running_local_cloud`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_CLOUD_PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000"}
+SHARED_CLOUD_PARAMETERS = {
+    "SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000",
+    "RefreshRateLimitPerSession": "1000000", "RefreshRateLimitPerUser": "1000000"}
 _built = False
 
 

@@ -114,6 +114,8 @@ class Settings:
     rate_limit_per_ip: int = 30
     rate_limit_per_user: int = 10
     rate_limit_window_seconds: int = 60
+    refresh_limit_per_session: int = 10
+    refresh_limit_per_user: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], function: Function) -> Settings:
@@ -160,6 +162,9 @@ class Settings:
                 rate_limit_per_ip=reader.integer("RATE_LIMIT_PER_IP", 30, 1, 1_000_000),
                 rate_limit_per_user=reader.integer("RATE_LIMIT_PER_USER", 10, 1, 1_000_000),
                 rate_limit_window_seconds=reader.integer("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
+                refresh_limit_per_session=reader.integer(
+                    "REFRESH_LIMIT_PER_SESSION", 10, 1, 1_000_000),
+                refresh_limit_per_user=reader.integer("REFRESH_LIMIT_PER_USER", 30, 1, 1_000_000),
             )
         elif function != "db":
             raise ValueError(f"unknown function {function!r}")

@@ -12,7 +12,7 @@
     ├── Conflict              409  stale expectedVersion, or an id that already exists
     ├── QuotaExceeded         409  the user holds the maximum number of items
     ├── CorruptItem           409  a stored item breaks its collection's declaration
-    ├── RateLimited           429  too many session creations; carries retry_after seconds
+    ├── RateLimited           429  too many logins or refreshes; carries retry_after seconds
     ├── UpstreamUnavailable   503  Alipay, STS or Tablestore failed or timed out
     └── Internal              500  a bug; the message never carries details
 """

@@ -3,7 +3,7 @@ unit tests implement them with in-memory fakes. Every method raises only `miniap
 adapters translate vendor exceptions (an SDK error never reaches a service)."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 from .domain.records import (
@@ -11,6 +11,7 @@ from .domain.records import (
     CountedRead,
     Page,
     Paired,
+    RateLimit,
     Row,
     SessionRecord,
     StsCredentials,
@@ -245,6 +246,12 @@ class IdempotencyStore(Protocol):
 class RateLimiter(Protocol):
     def hit(self, bucket: str, capacity: int, window_seconds: int) -> None:
         """Count one event in the bucket; RateLimited(retry_after) when over capacity."""
+        ...
+
+    def hit_all(self, limits: Sequence[RateLimit]) -> list[int | None]:
+        """Count one event against each limit, all in one request. Per limit, in order: None
+        when it was counted, or the seconds until its window ends when it was over capacity (a
+        refused limit is not counted; the others still are)."""
         ...
 
 

@@ -130,7 +130,8 @@ def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionAp
                                   settings.fc_service_name, settings.db_function_name),
         sts_duration_seconds=settings.sts_duration_seconds,
         limits=LoginLimits(settings.rate_limit_per_ip, settings.rate_limit_per_user,
-                           settings.rate_limit_window_seconds))
+                           settings.rate_limit_window_seconds, settings.refresh_limit_per_session,
+                           settings.refresh_limit_per_user))
     return SessionApp(login, Telemetry(ports.sink, ports.clock, hasher))
 
 

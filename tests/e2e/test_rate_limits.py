@@ -1,5 +1,6 @@
-"""Abuse limits, end to end: session creation is limited per client IP and per user, from the
-template parameters, and an exceeded limit answers 429 RateLimited with Retry-After.
+"""Abuse limits, end to end: session creation is limited per client IP and per user, and
+credential refreshes per session and per user, from the template parameters; an exceeded limit
+answers 429 RateLimited with Retry-After.
 
 The cloud here is started with small limits and a short window (the shared cloud lifts them).
 Windows are fixed and aligned to the epoch, so each burst starts just after a window boundary and
@@ -12,6 +13,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from .support import take_snapshot
 
 PER_USER = 3
 PER_IP = PER_USER + 3  # room for one user's refused attempts and one more user
+PER_SESSION_REFRESHES = 4
 WINDOW = 2  # seconds
 BURST_TRIES = 4
 
@@ -33,7 +36,8 @@ BURST_TRIES = 4
 def limited_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with running_local_cloud(tmp_path_factory.mktemp("rate-limited-cloud"), {
         "SessionRateLimitPerIp": str(PER_IP), "SessionRateLimitPerUser": str(PER_USER),
-        "RateLimitWindowSeconds": str(WINDOW)}) as cloud:
+        "RateLimitWindowSeconds": str(WINDOW),
+        "RefreshRateLimitPerSession": str(PER_SESSION_REFRESHES)}) as cloud:
         yield cloud
 
 
@@ -132,3 +136,30 @@ def test_many_users_from_one_ip_are_limited_per_ip_even_at_once(limited_cloud, p
     time.sleep(max(waits))
     for i in limited:
         assert _login(phones[i], codes[i]).status_code == 200
+
+
+def test_a_burst_of_refreshes_of_one_session_is_limited_and_never_fails(limited_cloud, phone):
+    """100 refreshes of one session from 4 threads at once (fewer than FC's instances, so FC
+    never throttles): each answers 200 or 429 RateLimited, and only the 200s got credentials."""
+    app = phone()
+    session_id = app.login().session_id
+    before = limited_cloud.traffic.snapshot()
+    first_window = math.floor(time.time() / WINDOW)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: app.post_session({"sessionId": session_id},
+                                                           path="refresh"), range(100)))
+    windows = math.floor(time.time() / WINDOW) - first_window + 1
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {200, 429}, [(a.status_code, a.text) for a in answers if
+                                         a.status_code not in (200, 429)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all("of this session" in _rate_limited(a) for a in refused)
+    assert statuses.count(200) <= PER_SESSION_REFRESHES * windows
+    issued = limited_cloud.traffic.since(before).get(("sts", "AssumeRole"), 0)
+    assert issued == statuses.count(200)
+
+
+def _rate_limited(resp: requests.Response) -> str:
+    """`_assert_rate_limited`, and the answer's message."""
+    _assert_rate_limited(resp)
+    return str(resp.json()["error"]["message"])

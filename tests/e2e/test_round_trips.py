@@ -6,6 +6,8 @@ are not met, why:
   session row): the instance remembers which internal id an Alipay id resolved to, as link rows
   never change (services/identity.py). A first login, or one on a new instance, also reads the
   identity link: 6 (tests/e2e/test_alipay_identity.py).
+- refresh: 3 (the session row, its per-session and per-user rate limits in one BatchWriteRow,
+  STS); logout: 2 (the session row, its delete), no limit.
 - v2 get: 1 BatchGetRow of the session row and the item, once the instance has seen the
   session (the item's key holds the user id, which only the session row gives; the instance
   remembers that pairing, never whether the session is live). A session's first request on an
@@ -81,7 +83,8 @@ def test_refresh_and_logout(local_cloud, user):
     resp, counts = upstream(local_cloud, lambda: app.post_session(
         {"sessionId": session.session_id}, path="refresh"))
     assert resp.status_code == 200
-    assert counts == {"tablestore:GetRow": 1, "sts:AssumeRole": 1}
+    # the session row; its two rate limits (per session, per user) in one batch; STS
+    assert counts == {"tablestore:GetRow": 1, "tablestore:BatchWriteRow": 1, "sts:AssumeRole": 1}
     resp, counts = upstream(local_cloud, lambda: app.post_session(
         {"sessionId": session.session_id}, path="logout"))
     assert resp.status_code == 200

@@ -30,6 +30,7 @@ def test_the_session_function_reads_its_defaults() -> None:
     assert settings.sts_duration_seconds == 900
     assert settings.alipay_gateway == "https://openapi.alipay.com/gateway.do"
     assert (settings.rate_limit_per_ip, settings.rate_limit_per_user) == (30, 10)
+    assert (settings.refresh_limit_per_session, settings.refresh_limit_per_user) == (10, 30)
 
 
 def test_alipay_keys_are_passed_on_as_given_for_the_adapter_to_check() -> None:
@@ -60,6 +61,8 @@ def test_every_missing_variable_is_named_at_once() -> None:
     ("STS_DURATION_SECONDS", "600"),
     ("STS_DURATION_SECONDS", "50000"),
     ("RATE_LIMIT_PER_IP", "0"),
+    ("REFRESH_LIMIT_PER_SESSION", "0"),
+    ("REFRESH_LIMIT_PER_USER", "many"),
     ("CLIENT_ROLE_ARN", "arn:aws:iam::1:role/x"),
     ("SESSION_TABLE", "bad-name"),
     ("ALIPAY_GATEWAY", "ftp://example"),

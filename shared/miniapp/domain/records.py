@@ -102,3 +102,13 @@ class Paired:
 
     item: bool | None | MiniAppError
     tally: bool
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One event to count against a limit: at most `capacity` in each `window_seconds` (windows
+    aligned to the epoch) for `bucket`."""
+
+    bucket: str
+    capacity: int
+    window_seconds: int

@@ -35,6 +35,12 @@ time. The other ways to 5 that were weighed, and why not:
 - Keying the per-user limit by the Alipay id instead of the internal id: it saves nothing by
   itself (Tablestore cannot read one row and update another in one request), and a user's bucket
   would change with the name Alipay gives them (user_id, then open_id after the app's move).
+
+A refresh makes 3: the session row's GetRow, its two limits (per session, per user) in one
+BatchWriteRow, STS. Its user is known only from the row, so the limits follow the read; they
+share one batch because both are plain increments with no order between them (a refused one is
+not counted, the other still is, as a login refused per user still counts against its IP).
+Logging out counts nothing: it only ends what a login created.
 """
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ from dataclasses import dataclass
 from .. import deadline
 from ..crypto import TokenCipher, UserHasher
 from ..domain.access import DbFunctionRef, client_policy, role_session_name
-from ..domain.records import StsCredentials
+from ..domain.records import RateLimit, StsCredentials
 from ..domain.session_id import new_session_id, session_key
 from ..errors import RateLimited, UpstreamUnavailable
 from ..ports import CredentialIssuer, IdentityProvider, RateLimiter
@@ -54,11 +60,14 @@ from .sessions import Sessions
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """Logins allowed per client IP and per user in each window."""
+    """Logins allowed per client IP and per user, and refreshes per session and per user, in
+    each window."""
 
     per_ip: int = 30
     per_user: int = 10
     window_seconds: int = 60
+    refresh_per_session: int = 10
+    refresh_per_user: int = 30
 
 
 @dataclass(frozen=True)
@@ -131,8 +140,21 @@ class Login:
             raise UpstreamUnavailable("the session could not be opened within the timeout")
         return OpenedSession(session_id, credentials, user_id)
 
-    def refresh(self, session_id: str) -> RefreshedSession:
+    def refresh(self, session_id: str,
+                on_identified: Callable[[str], None] = lambda user_id: None) -> RefreshedSession:
+        """Counted per session and per user once the session is found live (an unknown id
+        counts nothing), in one request, before STS is asked."""
         record = self._sessions.resolve(session_id)
+        on_identified(record.user_id)
+        limits = self._limits
+        checked = ((RateLimit(f"refresh-session:{record.key}", limits.refresh_per_session,
+                              limits.window_seconds), "of this session"),
+                   (RateLimit(f"refresh-user:{self._hasher(record.user_id)}",
+                              limits.refresh_per_user, limits.window_seconds), "for this user"))
+        refused = self._limiter.hit_all([limit for limit, _ in checked])
+        for (limit, whose), retry_after in zip(checked, refused, strict=True):
+            if retry_after is not None:
+                raise _too_many("refreshes", whose, limit, retry_after)
         return RefreshedSession(self._issue(record.user_id), record.user_id)
 
     def logout(self, session_id: str) -> str | None:
@@ -142,15 +164,20 @@ class Login:
         return None if record is None else record.user_id
 
     def _hit(self, bucket: str, capacity: int, window_seconds: int, whose: str) -> None:
-        """Count one login in `bucket`; the refusal says which limit was hit, so a developer
-        (and a user behind a shared address) can tell an IP limit from a user limit."""
+        """Count one login in `bucket`."""
         try:
             self._limiter.hit(bucket, capacity, window_seconds)
         except RateLimited as exc:
-            raise RateLimited(exc.retry_after,
-                              f"too many logins {whose} (at most {capacity} per "
-                              f"{window_seconds} s); retry after {exc.retry_after} s") from None
+            raise _too_many("logins", whose, RateLimit(bucket, capacity, window_seconds),
+                            exc.retry_after) from None
 
     def _issue(self, user_id: str) -> StsCredentials:
         return self._issuer.issue(role_session_name(self._hasher(user_id)), self._policy,
                                   self._duration)
+
+
+def _too_many(what: str, whose: str, limit: RateLimit, retry_after: int) -> RateLimited:
+    """The refusal says which limit was hit, so a developer (and a user behind a shared address)
+    can tell an IP limit from a user limit."""
+    return RateLimited(retry_after, f"too many {what} {whose} (at most {limit.capacity} per "
+                                    f"{limit.window_seconds} s); retry after {retry_after} s")

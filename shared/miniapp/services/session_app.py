@@ -93,8 +93,7 @@ class SessionApp:
                                     "sts": opened.credentials.to_wire()})
         session_id = parse_session_request(fields).session_id
         if op == "refresh":
-            refreshed = self._login.refresh(session_id)
-            user.append(refreshed.user_id)
+            refreshed = self._login.refresh(session_id, on_identified=user.append)
             self._telemetry.audit(request_id=request_id, event="refresh", outcome="ok",
                                   user_id=refreshed.user_id)
             return HttpAnswer(200, {"sts": refreshed.credentials.to_wire()})

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from ..domain.records import AlipayGrant, Page, Paired, Row, SessionRecord, StsCredentials, Tally
+from ..domain.records import (
+    AlipayGrant,
+    Page,
+    Paired,
+    RateLimit,
+    Row,
+    SessionRecord,
+    StsCredentials,
+    Tally,
+)
 from ..errors import (
     Conflict,
     InvalidAuthCode,
@@ -478,15 +487,26 @@ class InMemoryRateLimiter(Faults):
     def hit(self, bucket: str, capacity: int, window_seconds: int) -> None:
         with self._lock:
             self._enter("hit")
-            self.hits.append(bucket)
-            window = self._clock.now_ms() // (window_seconds * 1000)
-            start, count = self._windows.get(bucket, (window, 0))
-            if start != window:
-                start, count = window, 0
-            if count >= capacity:
-                retry = (start + 1) * window_seconds - self._clock.now_ms() // 1000
-                raise RateLimited(retry_after=retry)
-            self._windows[bucket] = (start, count + 1)
+            retry = self._take(RateLimit(bucket, capacity, window_seconds))
+        if retry is not None:
+            raise RateLimited(retry_after=retry)
+
+    def hit_all(self, limits: Sequence[RateLimit]) -> list[int | None]:
+        with self._lock:
+            self._enter("hit_all")
+            return [self._take(limit) for limit in limits]
+
+    def _take(self, limit: RateLimit) -> int | None:
+        """Count one event; None, or the seconds left of the window if it was full."""
+        self.hits.append(limit.bucket)
+        window = self._clock.now_ms() // (limit.window_seconds * 1000)
+        start, count = self._windows.get(limit.bucket, (window, 0))
+        if start != window:
+            start, count = window, 0
+        if count >= limit.capacity:
+            return (start + 1) * limit.window_seconds - self._clock.now_ms() // 1000
+        self._windows[limit.bucket] = (start, count + 1)
+        return None
 
 
 class ListSink:

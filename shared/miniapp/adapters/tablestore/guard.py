@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from tablestore import (
@@ -28,10 +29,11 @@ from tablestore import (
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
+    UpdateRowItem,
 )
 
-from ...domain.records import Paired, Tally
-from ...errors import Conflict, QuotaExceeded, RateLimited
+from ...domain.records import Paired, RateLimit, Tally
+from ...errors import Conflict, MiniAppError, QuotaExceeded, RateLimited
 from ...ports import Clock
 from ..clock import SystemClock
 from .calls import ConditionFailed, deleted, run, write_batch
@@ -59,13 +61,20 @@ def usage_pk(user_id: str) -> list[tuple[str, str]]:
     return _pk(guard_key("usage", user_id))
 
 
-def _bounded_increment(client: Any, table: str, key: str, limit: int, what: str) -> None:
-    """count += 1 if count < limit (a missing row or column counts as 0); ConditionFailed if not.
-    Not idempotent: a re-sent increment counts twice, so only refused requests are retried."""
+def _increment_below(key: str, limit: int) -> tuple[Row, Condition]:
+    """count += 1 if count < limit (a missing row or column counts as 0), as a row and its
+    condition. Not idempotent: a re-sent increment counts twice, so only refused requests are
+    retried."""
     row = Row(_pk(key), {"increment": [(COUNT, 1)]})
     condition = Condition(
         RowExistenceExpectation.IGNORE,
         SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN, pass_if_missing=True))
+    return row, condition
+
+
+def _bounded_increment(client: Any, table: str, key: str, limit: int, what: str) -> None:
+    """`_increment_below` in one UpdateRow; ConditionFailed if the count was at the limit."""
+    row, condition = _increment_below(key, limit)
     run(what, lambda: client.update_row(table, row, condition))
 
 
@@ -153,7 +162,8 @@ class TablestoreIdempotency:
 class TablestoreRateLimiter:
     """A token bucket per key, refilled in one step at each window boundary: at most `capacity`
     hits between window_start and window_start + window_seconds (windows aligned to the epoch).
-    Each window is its own row, so taking a token is one atomic conditional INCREMENT. Like any
+    Each window is its own row, so taking a token is one atomic conditional INCREMENT (`hit_all`
+    sends several in one BatchWriteRow, each row with its own outcome). Like any
     token bucket of that capacity and rate, a burst spanning a boundary can see up to twice the
     capacity within one window's length."""
 
@@ -163,14 +173,35 @@ class TablestoreRateLimiter:
         self._clock = clock or SystemClock()
 
     def hit(self, bucket: str, capacity: int, window_seconds: int) -> None:
-        now = self._clock.now_ms() / 1000.0
-        window = max(1, int(window_seconds))
-        window_start = int(now // window) * window
-        retry_after = math.ceil(window_start + window - now)
+        key, retry_after = self._window(bucket, window_seconds)
         if capacity <= 0:
             raise RateLimited(retry_after)
-        key = guard_key("rl", bucket, str(window_start))
         try:
             _bounded_increment(self._client, self._table, key, capacity, "rate limit")
         except ConditionFailed:
             raise RateLimited(retry_after) from None
+
+    def hit_all(self, limits: Sequence[RateLimit]) -> list[int | None]:
+        """The limits' windows in one BatchWriteRow (each row its own conditional INCREMENT)."""
+        windows = [(limit, *self._window(limit.bucket, limit.window_seconds))
+                   for limit in limits]
+        rows = [(self._table, UpdateRowItem(*_increment_below(key, limit.capacity)))
+                for limit, key, _ in windows if limit.capacity > 0]
+        outcomes = iter(write_batch("rate limits", self._client, rows) if rows else [])
+        answer: list[int | None] = []
+        for limit, _, retry_after in windows:
+            if limit.capacity <= 0:  # never counted: refused without a row
+                answer.append(retry_after)
+                continue
+            outcome = next(outcomes)
+            if isinstance(outcome, MiniAppError):
+                raise outcome
+            answer.append(None if outcome is None else retry_after)
+        return answer
+
+    def _window(self, bucket: str, window_seconds: int) -> tuple[str, int]:
+        """The key of the bucket's current window, and the seconds until that window ends."""
+        now = self._clock.now_ms() / 1000.0
+        window = max(1, int(window_seconds))
+        window_start = int(now // window) * window
+        return guard_key("rl", bucket, str(window_start)), math.ceil(window_start + window - now)
