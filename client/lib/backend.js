@@ -8,8 +8,9 @@
 //   `POST {sessionUrl}refresh`; if FC still says the token expired (a phone's clock can be wrong),
 //   it refreshes once and calls again;
 // - `SessionNotFound`/`SessionExpired` (from db or refresh): log in again once and repeat the call;
-// - errors reach the pages as {code, message}: the API's error body, FC's error code, or
-//   `NetworkError`.
+// - errors reach the pages as {code, message}: the API's error body, FC's error code,
+//   `NetworkError`, or `Internal` for a success answer of the wrong shape (a proxy, a captive
+//   portal or a server bug must never surface as a TypeError).
 var fcsign = require('./fcsign.js');
 var http = require('./request.js');
 
@@ -31,6 +32,59 @@ function errorFrom(body, status) {
     return new BackendError(body.ErrorCode, String(body.ErrorMessage || body.ErrorCode));
   }
   return new BackendError('Internal', 'Unexpected answer from the server (HTTP ' + status + ')');
+}
+
+function isObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isText(value) {
+  return typeof value === 'string' && value !== '';
+}
+
+// STS credentials as the session function answers them: four strings, a parseable Expiration.
+function isCredentials(sts) {
+  return isObject(sts) && isText(sts.AccessKeyId) && isText(sts.AccessKeySecret) &&
+    isText(sts.SecurityToken) && isText(sts.Expiration) && !isNaN(Date.parse(sts.Expiration));
+}
+
+function isTodo(todo) {
+  return isObject(todo) && isText(todo.id) && typeof todo.text === 'string' &&
+    typeof todo.completed === 'boolean' && typeof todo.version === 'number';
+}
+
+// The shape of each 200 answer the pages rely on, by session path and by db op.
+var SESSION_ANSWERS = {
+  '': function (body) { return isText(body.sessionId) && isCredentials(body.sts); },
+  refresh: function (body) { return isCredentials(body.sts); },
+  logout: function (body) { return body.ok === true; }
+};
+var TODO_ANSWERS = {
+  add: isTodo,
+  update: isTodo,
+  get: isTodo,
+  list: function (page) {
+    return isObject(page) && Array.isArray(page.items) && page.items.every(isTodo) &&
+      (page.cursor === null || isText(page.cursor));
+  },
+  remove: function (data) { return data === null; }
+};
+
+function malformed(what) {
+  return new BackendError('Internal', 'Unexpected answer from the server (' + what +
+    ' of the wrong shape)');
+}
+
+// Whatever went wrong, as {code, message}: a thrown TypeError (our bug) becomes Internal.
+function asBackendError(err) {
+  if (err && typeof err.code === 'string' && typeof err.message === 'string') {
+    return err;
+  }
+  return new BackendError('Internal', 'The app failed: ' + String(err && err.message || err));
+}
+
+function rethrow(err) {
+  throw asBackendError(err);
 }
 
 // A response header by its lower-case name (runtimes differ in how they spell header names).
@@ -96,6 +150,9 @@ Backend.prototype.postSession = function (path, body) {
     if (res.status !== 200 || !parsed || parsed.error) {
       throw errorFrom(parsed, res.status);
     }
+    if (!isObject(parsed) || !SESSION_ANSWERS[path](parsed)) {
+      throw malformed((path || 'login') + ' answer');
+    }
     return parsed;
   });
 };
@@ -125,7 +182,7 @@ Backend.prototype.login = function () {
       var session = { sessionId: body.sessionId, sts: body.sts };
       self.saveSession(session);
       return session;
-    });
+    }).catch(rethrow);
     var clear = function () { self.pendingLogin = null; };
     this.pendingLogin.then(clear, clear);
   }
@@ -156,7 +213,7 @@ Backend.prototype.refresh = function () {
           return self.login();
         }
         throw err;
-      });
+      }).catch(rethrow);
     var clear = function () { self.pendingRefresh = null; };
     this.pendingRefresh.then(clear, clear);
   }
@@ -176,7 +233,8 @@ Backend.prototype.logout = function () {
   if (!session) {
     return Promise.resolve();
   }
-  return this.postSession('logout', { sessionId: session.sessionId }).then(function () {});
+  return this.postSession('logout', { sessionId: session.sessionId })
+    .then(function () {}, rethrow);
 };
 
 Backend.prototype.send = function (session, event) {
@@ -198,12 +256,16 @@ Backend.prototype.send = function (session, event) {
         new BackendError('Internal', 'The function failed (' + (errorType || 'no JSON') + ')') :
         errorFrom(parsed, res.status);
     }
+    if (!isObject(parsed) || !('data' in parsed || isObject(parsed.error))) {
+      throw malformed('db function answer');
+    }
     return parsed; // {data} or {error}: the db function answers errors as results
   });
 };
 
 // One db call (the event without `sid`): its `data`, or a rejection with {code, message}.
-Backend.prototype.invoke = function (event) {
+// `isData`, if given, checks the shape of a successful answer's `data`.
+Backend.prototype.invoke = function (event, isData) {
   var self = this;
   var relogged = false;
   var refreshed = false;
@@ -215,6 +277,9 @@ Backend.prototype.invoke = function (event) {
     }).then(function (answer) {
       if (answer.error) {
         throw errorFrom(answer, 200);
+      }
+      if (isData && !isData(answer.data)) {
+        throw malformed(event.op + ' answer');
       }
       return answer.data;
     }).catch(function (err) {
@@ -230,25 +295,29 @@ Backend.prototype.invoke = function (event) {
       throw err;
     });
   }
-  return this.ensureSession().then(attempt);
+  return this.ensureSession().then(attempt).catch(rethrow);
+};
+
+Backend.prototype.todos = function (event) {
+  return this.invoke(event, TODO_ANSWERS[event.op]);
 };
 
 // The v2 todo API.
 Backend.prototype.listTodos = function (cursor, limit) {
-  return this.invoke({ v: 2, op: 'list', cursor: cursor || null, limit: limit || 20 });
+  return this.todos({ v: 2, op: 'list', cursor: cursor || null, limit: limit || 20 });
 };
 Backend.prototype.addTodo = function (text, idempotencyKey) {
-  return this.invoke({ v: 2, op: 'add', text: text, idempotencyKey: idempotencyKey });
+  return this.todos({ v: 2, op: 'add', text: text, idempotencyKey: idempotencyKey });
 };
 Backend.prototype.updateTodo = function (id, expectedVersion, changes) {
-  return this.invoke(Object.assign({ v: 2, op: 'update', id: id,
+  return this.todos(Object.assign({ v: 2, op: 'update', id: id,
     expectedVersion: expectedVersion }, changes));
 };
 Backend.prototype.getTodo = function (id) {
-  return this.invoke({ v: 2, op: 'get', id: id });
+  return this.todos({ v: 2, op: 'get', id: id });
 };
 Backend.prototype.removeTodo = function (id) {
-  return this.invoke({ v: 2, op: 'remove', id: id });
+  return this.todos({ v: 2, op: 'remove', id: id });
 };
 
 function createBackend(config, my, options) {
