@@ -66,7 +66,8 @@ CONTROL = ["\x00", "\x01", "\x1b[31m", "\x7f", "\x85", "\x9f", "\r", "\x0b", "\x
 
 
 def bad_text(rng: random.Random) -> str:
-    whitespace = ["", " ", "\n", "\t\n ", "\u3000", "\u2028\u2029", "\u00a0\u1680", " " * 1000]
+    whitespace = ["", " ", "\n", "\t\n ", "\u3000", "\u2028\u2029", "\u00a0\u1680", " " * 1000,
+                  "\u200b", "\u2800", "\u3164\ufeff\u00ad"]  # blank, though not whitespace
     return bad_string(rng, whitespace + [
         "a" + rng.choice(CONTROL) + "b", rng.choice(CONTROL), "x" * 1001,
         "🙂" * 1001, random_text(rng, rng.randint(1001, 3000)),

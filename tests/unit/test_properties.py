@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from miniapp.collections import declared
+from miniapp.domain.values import is_blank
 from miniapp.entrypoints.json_body import parse_json_object
 from miniapp.errors import MiniAppError
 from miniapp.wiring import registry_of
@@ -19,7 +20,7 @@ from .conftest import ALICE, BOB, World
 
 USERS = (ALICE, BOB)
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1,
-                max_size=30).filter(lambda t: not t.isspace())
+                max_size=30).filter(lambda t: not is_blank(t))
 
 
 class TwoUsers(RuleBasedStateMachine):

@@ -15,6 +15,9 @@ COMPAT_ID_MAX_BYTES = 1024  # Tablestore's limit for a STRING primary key column
 COMPAT_MAX_COLUMNS = 32
 COMPAT_STRING_MAX_CHARS = 8192
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # Tablestore INTEGER columns are signed 64-bit
+# Every integer of at most this magnitude is exactly a double (Tablestore DOUBLE, a JSON number in
+# JavaScript); beyond it some are not, so a non-integer Number field refuses those integers.
+MAX_EXACT_DOUBLE_INT = 2**53
 # `list` answers every row; past this size the answer would not fit FC's 6 MB response limit.
 COMPAT_LIST_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from ..errors import InvalidRequest
 from .ids import is_item_id
-from .limits import INT64_MAX, INT64_MIN
+from .limits import INT64_MAX, INT64_MIN, MAX_EXACT_DOUBLE_INT
 from .records import Scalar
-from .values import has_control_char, has_lone_surrogate, is_int
+from .values import has_control_char, has_line_break, has_lone_surrogate, is_blank, is_int
 
 COLLECTION_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,31}")
 FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
@@ -36,9 +36,11 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Text:
-    """A string of min_chars..max_chars code points, kept exactly as sent. Newline and tab are
-    allowed when `multiline`; other control characters never (they break UIs and logs), nor is a
-    text of only whitespace unless `blank` (it would render as nothing)."""
+    """A string of min_chars..max_chars code points, kept exactly as sent. Newline, tab and U+2028
+    and U+2029 are allowed when `multiline`; a single-line text has no line or paragraph break of
+    any kind (`values.LINE_BREAKS`). Other control characters never (they break UIs and logs), nor
+    a text of only blank characters (`values.is_blank`) unless `blank`: it would render as
+    nothing."""
 
     max_chars: int = 1000
     min_chars: int = 1
@@ -56,11 +58,14 @@ class Text:
         if not self.min_chars <= len(value) <= self.max_chars:
             raise InvalidRequest(
                 f"'{name}' must be {self.min_chars} to {self.max_chars} characters")
+        if not self.multiline and has_line_break(value):
+            raise InvalidRequest(f"'{name}' must be one line: no line or paragraph separator")
         if has_control_char(value, allowed="\n\t" if self.multiline else ""):
             allowed = " other than newline and tab" if self.multiline else ""
             raise InvalidRequest(f"'{name}' must not contain control characters{allowed}")
-        if value and value.isspace() and not self.blank:
-            raise InvalidRequest(f"'{name}' must not be only whitespace")
+        if value and not self.blank and is_blank(value):
+            raise InvalidRequest(f"'{name}' must not be blank (only whitespace or invisible "
+                                 "characters)")
         return value
 
     def example(self) -> Scalar:
@@ -70,7 +75,8 @@ class Text:
 @dataclass(frozen=True)
 class Number:
     """An integer (or, with integer=False, a finite float) in [minimum, maximum]. Stored in a
-    64-bit column, so the bounds must lie inside the signed 64-bit range."""
+    64-bit column, so the bounds must lie inside the signed 64-bit range. With integer=False it is
+    stored as a double, so an integer beyond ±2^53 is refused rather than silently rounded."""
 
     minimum: int | float = 0
     maximum: int | float = INT64_MAX
@@ -86,6 +92,8 @@ class Number:
             raise InvalidRequest(f"'{name}' must be a number")
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidRequest(f"'{name}' must be a finite number")
+        if not self.integer and is_int(value) and abs(value) > MAX_EXACT_DOUBLE_INT:
+            raise InvalidRequest(f"'{name}' must be a whole number within ±2^53 to be held exactly")
         if not self.minimum <= value <= self.maximum:
             raise InvalidRequest(f"'{name}' must be between {self.minimum} and {self.maximum}")
         return value if self.integer else float(value)
