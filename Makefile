@@ -1,11 +1,12 @@
-# The two commands: `make dev` starts the local cloud, `make test` runs every test.
+# The two commands: `make dev` starts the local cloud, `make test` runs every test (`make unit`
+# runs the unit tests alone: fakes only, no process or connection, seconds).
 # Each creates .venv/ and installs what it needs on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint demo logs package lock deploy reliability soak bench clean client-config
+.PHONY: dev test unit lint demo logs package lock deploy reliability soak bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,11 @@ dev: $(STAMP) package
 
 test: lint package
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# tests/unit only (marked `unit` by tests/conftest.py, which fails any that starts a process or
+# opens a connection); needs the venv, not the packages.
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -m unit -q $(PYTEST_ARGS)
 
 # ruff and mypy with the settings in pyproject.toml (what they check, and how strictly, is there).
 lint: $(STAMP)

@@ -4,10 +4,14 @@ temporary folder: tests never assume anything is already running.
 `local_cloud` is shared by the whole session. Every test logs in from 127.0.0.1, so its login and
 refresh rate limits are lifted; the rate limit tests start their own cloud with the template's
 limits (`running_local_cloud`).
+
+Every test under tests/unit/ is marked `unit` (`make unit` runs them alone) and may neither start a
+process nor open a connection: it runs on fakes in this process, or it belongs to another folder.
 """
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -21,7 +25,35 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_CLOUD_PARAMETERS = {
     "SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000",
     "RefreshRateLimitPerSession": "1000000", "RefreshRateLimitPerUser": "1000000"}
+UNIT_TESTS = ROOT / "tests" / "unit"
 _built = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: fakes only, no process, no connection (make unit)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(UNIT_TESTS):
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_do_no_io(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test that starts a process or opens a connection fails, naming what it tried."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(what: str) -> Any:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"a unit test does no I/O, yet it called {what}: move it out of "
+                                 "tests/unit/ or give it a fake")
+        return refused
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("subprocess.Popen"))
+    for method in ("connect", "connect_ex", "bind"):
+        monkeypatch.setattr(socket.socket, method, refuse(f"socket.{method}"))
 
 
 def build_packages() -> None:

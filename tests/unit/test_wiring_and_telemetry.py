@@ -73,49 +73,6 @@ def test_a_failed_build_is_retried_on_the_next_call() -> None:
     assert cache.get(context()) == "app"
 
 
-def test_importing_a_handler_imports_no_sdk() -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('h', r'{root / 'functions/db/index.py'}')\n"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-        "heavy = [n for n in ('tablestore', 'aliyun', 'alipay', 'aliyunsdkcore', 'cryptography')"
-        " if n in sys.modules]\n"
-        "print(','.join(heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
-
-
-def test_a_handler_collects_no_cycles_until_its_app_is_built() -> None:
-    """Cold start: the modules an instance imports live as long as it does (issue 10)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    code = (
-        "import gc, importlib.util, sys\n"
-        f"sys.path.insert(0, r'{root / 'shared'}')\n"
-        f"spec = importlib.util.spec_from_file_location('h', r'{root / 'functions/db/index.py'}')\n"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-        "print(gc.isenabled())\n"
-        "from miniapp.wiring import AppCache\n"
-        "try:\n"
-        "    m.APPS.get(m.FcContext())\n"  # no configuration: the build fails
-        "except Exception as exc:\n"
-        "    print(type(exc).__name__)\n"
-        "print(gc.isenabled())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PATH": os.defpath})
-    assert out.stdout.split() == ["False", "ConfigError", "True"]
-
-
 def telemetry(sink) -> Telemetry:
     return Telemetry(sink, FakeClock(), lambda user_id: "h" * 32)
 
