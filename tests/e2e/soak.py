@@ -42,7 +42,7 @@ from localcloud.faults import Fault
 from localcloud.miniprogram import MiniProgram, Session
 from miniapp.services.exact_count import STALE_MARKER_MS
 
-from .faultkit import session_key, usage_count, user_rows
+from .faultkit import age_write_markers, session_key, usage_count, user_rows
 from .support import take_snapshot
 
 OAUTH = "alipay.system.oauth.token"
@@ -677,7 +677,7 @@ def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interva
         thread.start()
     reported = 0
     while any(t.is_alive() for t in threads):
-        time.sleep(5)
+        next(t for t in threads if t.is_alive()).join(timeout=5)
         log(f"  {sum(tally.operations.values()):,} operations, {tally.faults_switched} faults "
             f"switched, {len(tally.violations)} violations")
         for violation in tally.violations[reported:]:
@@ -687,15 +687,25 @@ def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interva
     if failures:
         raise failures[0]
     injected = sum(board.injected.values()) - injected_before
+    _until_no_invocation_runs(cloud)
     # A write whose reply a fault lost can leave a marker in its user's tally; the user's next
-    # operation recounts once the marker is stale (services/exact_count.py). Let them all age.
-    log("faults off; waiting until every write marker is stale")
-    time.sleep(STALE_MARKER_MS / 1000 + 0.5)
+    # operation recounts once the marker is stale (services/exact_count.py). Age them all.
+    log(f"faults off; {age_write_markers(cloud)} write markers aged past "
+        f"{STALE_MARKER_MS / 1000:g} s")
     log("settling every user's state")
     for user in people:
         _final_check(cloud, user, tally)
     _check_session_rows(cloud, people, tally)
     return SoakResult(seed, seconds, users, tally, injected)
+
+
+def _until_no_invocation_runs(cloud: Any, limit: float = CLIENT_TIMEOUT) -> None:
+    """Every client has its answer, but an invocation whose client gave up may still run (and
+    write): wait until no function instance has a request in flight, `limit` seconds at most."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(
+            instance["inflight"] for pool in cloud.fc.instances().values() for instance in pool):
+        time.sleep(0.1)
 
 
 def _warm_up(people: list[SoakUser]) -> None:

@@ -97,7 +97,7 @@ def test_todos_stored_in_todo_list_before_collections_are_moved_and_still_served
 
 
 def test_the_counter_equals_the_items_after_seeded_faults_on_writes(faults, miniprogram,
-                                                                    snapshot):
+                                                                    local_cloud):
     """Lost replies on UpdateRow, PutRow, DeleteRow and BatchWriteRow (the write landed, the
     answer did not) during adds (with and without an idempotency key) and removes; once the
     faults clear, the next operation leaves the counter equal to the number of items."""
@@ -119,7 +119,7 @@ def test_the_counter_equals_the_items_after_seeded_faults_on_writes(faults, mini
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     hits = injected(faults) - start
     before, (counted, items) = counters_when_faults_clear(
-        faults, snapshot, app.user_id, lambda: _data(app.db(session, "list", v=2)))
+        local_cloud, app.user_id, lambda: _data(app.db(session, "list", v=2)))
     print(f"\ncounter under faults: {hits} faults injected, outcomes {outcomes}; "
           f"counter/items {before[0]}/{before[1]} when faults cleared, "
           f"{counted}/{items} after the next operation")

@@ -17,7 +17,7 @@ COUNTER_SEED = 2020
 
 
 def test_the_2020_counter_equals_the_rows_after_seeded_faults_on_writes(faults, miniprogram,
-                                                                        snapshot):
+                                                                        local_cloud):
     """Lost replies on UpdateRow, PutRow, DeleteRow and BatchWriteRow (the write landed, the
     answer did not), and busy answers, during 2020 puts of new ids and overwrites and removes;
     once the faults clear, the user's next operation leaves the counter equal to the number of
@@ -41,7 +41,7 @@ def test_the_2020_counter_equals_the_rows_after_seeded_faults_on_writes(faults, 
     def next_operation() -> None:
         assert error_code(app.db(session, "list")) is None
 
-    before, (counted, rows) = counters_when_faults_clear(faults, snapshot, app.user_id,
+    before, (counted, rows) = counters_when_faults_clear(local_cloud, app.user_id,
                                                          next_operation)
     print(f"\n2020 counter under faults: {hits} faults injected, outcomes {outcomes}; "
           f"counter/rows {before[0]}/{before[1]} when faults cleared, "
