@@ -1,4 +1,4 @@
-"""The local console in a real browser (Debian's chromium driven by playwright-core, see
+"""The local console in a real browser (Chromium or Google Chrome driven by playwright-core, see
 tests/console/console.mjs): after a demo run it shows the demo's todo rows, log records and
 invocations, a stack deployed with `make deploy` with its status and outputs, and a fault set
 from the page makes the next login fail. Also its JSON calls: no secret in any answer (a stack's
@@ -18,7 +18,14 @@ import pytest
 import requests
 
 from localcloud.miniprogram import MiniProgram
-from tests.conftest import ROOT, SHARED_CLOUD_PARAMETERS, running_local_cloud, warm_up
+from tests.conftest import (
+    BROWSERS,
+    ROOT,
+    SHARED_CLOUD_PARAMETERS,
+    find_browser,
+    running_local_cloud,
+    warm_up,
+)
 from tests.e2e.test_deploy import Deployer
 
 CONSOLE_DIR = ROOT / "tests" / "console"
@@ -58,10 +65,32 @@ def stack_secrets(demo_cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _browser() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "the browser test needs Debian's chromium: apt-get install -y chromium " \
-                  "(.ci/run does it)"
+    found = find_browser()
+    assert found, (f"the browser test needs one of {', '.join(BROWSERS)} on the PATH (or "
+                   "CHROMIUM=/path/to/it): apt-get install -y chromium (.ci/run does it)")
     return found
+
+
+def _executables(folder: Path, *names: str) -> str:
+    for name in names:
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(0o755)
+    return str(folder)
+
+
+def test_the_browser_is_the_google_chrome_githubs_runners_ship(tmp_path, monkeypatch):
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    folder = _executables(tmp_path, "google-chrome")
+    assert find_browser(folder) == str(tmp_path / "google-chrome")
+
+
+def test_debians_chromium_comes_first_and_chromium_names_any_browser(tmp_path, monkeypatch):
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    folder = _executables(tmp_path, "google-chrome", "chromium")
+    assert find_browser(folder) == str(tmp_path / "chromium")
+    assert find_browser(str(tmp_path / "none")) is None
+    monkeypatch.setenv("CHROMIUM", "/opt/browser/chrome")
+    assert find_browser(folder) == "/opt/browser/chrome"
 
 
 def _node_modules() -> None:
