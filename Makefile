@@ -18,8 +18,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 dev: $(STAMP) package
 	$(PY) -m localcloud $(ARGS)
 
+# Every test, the files spread over TEST_WORKERS processes (pytest-xdist; each file stays in one,
+# each process starts its own shared local cloud on ephemeral ports).
+TEST_WORKERS ?= 2
 test: lint package
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # tests/unit only (marked `unit` by tests/conftest.py, which fails any that starts a process or
 # opens a connection); needs the venv, not the packages.

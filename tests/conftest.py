@@ -1,15 +1,17 @@
 """Shared fixtures. The local cloud starts in-process, on ephemeral ports, with its state in a
 temporary folder: tests never assume anything is already running.
 
-`local_cloud` is shared by the whole session. Every test logs in from 127.0.0.1, so its login and
-refresh rate limits are lifted; the rate limit tests start their own cloud with the template's
-limits (`running_local_cloud`).
+`local_cloud` is shared by the whole session (by each process's tests, under pytest-xdist). Every
+test logs in from 127.0.0.1, so its login and refresh rate limits are lifted; tests that need other
+limits, lifetimes or quotas set them on it for a while (`parameters_set`) instead of starting a
+cloud.
 
 Every test under tests/unit/ is marked `unit` (`make unit` runs them alone) and may neither start a
 process nor open a connection: it runs on fakes in this process, or it belongs to another folder.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -26,11 +28,20 @@ SHARED_CLOUD_PARAMETERS = {
     "SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000",
     "RefreshRateLimitPerSession": "1000000", "RefreshRateLimitPerUser": "1000000"}
 UNIT_TESTS = ROOT / "tests" / "unit"
+# Where the console's browser test finds a browser, in this order; .ci/run looks for the same and
+# installs Debian's chromium where there is none.
+BROWSERS = ("chromium", "google-chrome", "google-chrome-stable", "chromium-browser")
 _built = False
+_BUILT = "TESTS_PACKAGES_BUILT"  # set by a run's main process once it built them for its workers
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: fakes only, no process, no connection (make unit)")
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        # Under pytest-xdist (make test: -n 2): build once, before the workers start, so no two
+        # build at once and no test sees build/ change under it.
+        build_packages()
+        os.environ[_BUILT] = "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,7 +71,7 @@ def build_packages() -> None:
     """The local cloud runs template.yml, whose CodeUri points at the built packages: build them
     once per test session so a test never runs yesterday's code."""
     global _built
-    if not _built:
+    if not _built and not os.environ.get(_BUILT):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py")], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _built = True
@@ -77,6 +88,13 @@ def npm_installed(node_dir: Path) -> Path:
     return node_dir / "node_modules"
 
 
+def find_browser(path: str | None = None) -> str | None:
+    """$CHROMIUM if set, else the first of BROWSERS on the PATH: Debian's chromium, or the Google
+    Chrome that GitHub's runners ship."""
+    return os.environ.get("CHROMIUM") or next(
+        (found for name in BROWSERS if (found := shutil.which(name, path=path))), None)
+
+
 @contextmanager
 def running_local_cloud(state_dir: Path,
                         parameters: Mapping[str, str] | None = None) -> Iterator[Any]:
@@ -88,6 +106,18 @@ def running_local_cloud(state_dir: Path,
                                  template_path=ROOT / "template.yml", ports=Ports.ephemeral(),
                                  parameters=dict(parameters or {}))) as cloud:
         yield cloud
+
+
+@contextmanager
+def parameters_set(cloud: Any, values: Mapping[str, str]) -> Iterator[Any]:
+    """The cloud with `values` over its template parameters (limits, lifetimes, quotas) inside the
+    block, its own again after: a test that needs other settings than the shared cloud's uses
+    it instead of starting a cloud of its own."""
+    cloud.set_parameters(values)
+    try:
+        yield cloud
+    finally:
+        cloud.set_parameters({})
 
 
 def warm_up(config: Mapping[str, str], tries: int = 5) -> None:

@@ -382,6 +382,24 @@ class LocalCloud:
                              account_id=self.account.account_id, region=self.options.region,
                              code=self._built_package)
 
+    def set_parameters(self, values: Mapping[str, str]) -> None:
+        """Serve the template again with `values` over the parameters the cloud started with ({}:
+        back to those), as a stack update with new parameters would: each function's next call
+        cold-starts with its new environment. Tests switch limits, lifetimes and quotas so, on
+        one cloud. Not with make dev's stack, whose parameters are `make deploy`'s."""
+        from .template import load_template
+
+        if self.options.dev_stack:
+            raise ValueError("make dev's stack takes its parameters from make deploy")
+        if not hasattr(self, "_started_with"):
+            self._started_with = dict(self._parameters)
+        params = {**self._started_with, **values}
+        self.template = self.base_template = load_template(
+            self.options.template_path, params, account_id=self.account.account_id,
+            region=self.options.region, code=self._built_package)
+        self._parameters = params
+        self.fc.deploy(self.template)
+
     def _built_package(self, bucket: str, key: str, path: str) -> Path:
         """Run a function's package straight from `make package`'s output: the object
         `session.zip` is the folder build/session (the name `make deploy` uploads it from)."""

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from localcloud.miniprogram import MiniProgram, Session
-from tests.conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
+from tests.conftest import parameters_set
 from tests.metrics import record
 
 from .faultkit import (
@@ -32,11 +32,10 @@ from .support import take_snapshot
 QUOTA = 5
 
 
-@pytest.fixture(scope="module")
-def quota_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A cloud whose users may hold only QUOTA items (template parameter ItemQuota)."""
-    with running_local_cloud(tmp_path_factory.mktemp("quota-cloud"),
-                             {**SHARED_CLOUD_PARAMETERS, "ItemQuota": str(QUOTA)}) as cloud:
+@pytest.fixture
+def quota_cloud(local_cloud: Any) -> Iterator[Any]:
+    """The shared cloud, its users allowed only QUOTA items (template parameter ItemQuota)."""
+    with parameters_set(local_cloud, {"ItemQuota": str(QUOTA)}) as cloud:
         yield cloud
 
 

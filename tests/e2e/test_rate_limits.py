@@ -2,7 +2,7 @@
 credential refreshes per session and per user, from the template parameters; an exceeded limit
 answers 429 RateLimited with Retry-After.
 
-The cloud here is started with small limits and a short window (the shared cloud lifts them).
+The shared cloud, which lifts the limits, gets small ones and a short window here.
 Windows are fixed and aligned to the epoch, so each burst starts just after a window boundary and
 is checked to have ended inside that window; if the machine was too slow for that, the burst is
 repeated in a later window, so the counts asserted are always those of one window, exactly.
@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from localcloud.miniprogram import MiniProgram
-from tests.conftest import running_local_cloud
+from tests.conftest import parameters_set
 
 from .faultkit import Throttles, post_through_throttling, run_together, session_key, session_keys
 from .support import take_snapshot
@@ -33,8 +33,8 @@ BURST_TRIES = 4
 
 
 @pytest.fixture(scope="module")
-def limited_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_local_cloud(tmp_path_factory.mktemp("rate-limited-cloud"), {
+def limited_cloud(local_cloud: Any) -> Iterator[Any]:
+    with parameters_set(local_cloud, {
         "SessionRateLimitPerIp": str(PER_IP), "SessionRateLimitPerUser": str(PER_USER),
         "RateLimitWindowSeconds": str(WINDOW),
         "RefreshRateLimitPerSession": str(PER_SESSION_REFRESHES)}) as cloud:

@@ -1,6 +1,6 @@
 """Sessions end: after the idle timeout, at the absolute lifetime however active they are, and
-when logged out. The functions run on real time, so this module starts its own cloud with a
-2-second idle timeout and a 6-second lifetime and really waits (a few seconds in all).
+when logged out. The functions run on real time, so this module sets a 2-second idle timeout and
+a 6-second lifetime on the shared cloud and really waits (a few seconds in all).
 
 Timing margins: the idle sessions are checked 0.5 s or more past their idle timeout and long
 before their lifetime ends; the active session is used every 0.3 s (its activity is recorded every
@@ -15,22 +15,21 @@ import pytest
 
 from localcloud.miniprogram import MiniProgram
 
-from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
+from ..conftest import parameters_set
 from .calls import error_code, logout, refresh, refreshed, snapshot_diff
 from .support import take_snapshot
 
 IDLE_SECONDS = 2
 LIFETIME_SECONDS = 6
-PARAMETERS = {  # the login and refresh limits lifted: a test refreshes every 0.3 s
-    **SHARED_CLOUD_PARAMETERS,
+PARAMETERS = {  # over the shared cloud's, whose lifted refresh limits a test needs (every 0.3 s)
     "SessionIdleSeconds": str(IDLE_SECONDS),
     "SessionLifetimeSeconds": str(LIFETIME_SECONDS),
 }
 
 
 @pytest.fixture(scope="module")
-def short_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_local_cloud(tmp_path_factory.mktemp("short-sessions"), PARAMETERS) as cloud:
+def short_cloud(local_cloud: Any) -> Iterator[Any]:
+    with parameters_set(local_cloud, PARAMETERS) as cloud:
         yield cloud
 
 
