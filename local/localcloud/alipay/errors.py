@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ServiceError
+
 
 @dataclass(frozen=True)
 class ErrorCode:
@@ -18,9 +20,12 @@ class ErrorCode:
     sub_msg: str
 
 
-class AlipayError(Exception):
+class AlipayError(ServiceError):
+    """A refusal of the gateway: HTTP 200 (the gateway answers its errors in the body), the
+    sub_code as the code, the sub_msg (with the detail) as the message."""
+
     def __init__(self, error: ErrorCode, detail: str = "") -> None:
-        super().__init__(error.sub_code)
+        super().__init__(200, error.sub_code, error.sub_msg + detail)
         self.error = error
         self.detail = detail  # appended to sub_msg, as the gateway does for signature errors
 

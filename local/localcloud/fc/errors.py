@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from ..errors import ServiceError
 from ..httpshell import HttpResponse, Refusal, json_response
 
 # FC's documented request limits: a synchronous invocation's payload (and an HTTP trigger's body)
@@ -16,13 +17,7 @@ MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 128 * 1024
 
 
-class FcApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
+class FcApiError(ServiceError):
     def response(self, request_id: str) -> HttpResponse:
         return json_response(self.status, {"ErrorCode": self.code, "ErrorMessage": self.message},
                              ("x-fc-request-id", request_id))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..clock import Clock
+from ..errors import ServiceError
 from ..state import Database
 
 MAX_OBJECT_BYTES = 5 * 1024 ** 3  # PutObject limit (5 GiB)
@@ -28,14 +29,11 @@ CREATE TABLE IF NOT EXISTS objects (
 """
 
 
-class OssError(Exception):
+class OssError(ServiceError):
     """An error OSS answers: HTTP status, code, message (rendered as OSS's XML error body)."""
 
     def __init__(self, status: int, code: str, message: str, **details: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(status, code, message)
         self.details = details
 
 

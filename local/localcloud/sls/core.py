@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..clock import Clock
+from ..errors import ServiceError
 from ..state import Database
 from .query import QueryError, compile_query
 
@@ -47,15 +48,9 @@ MAX_LINES = 100  # GetLogs returns at most 100 logs per call; the SDK pages beyo
 DEFAULT_SHARD_COUNT = 2
 
 
-class SlsError(Exception):
+class SlsError(ServiceError):
     """A refusal in Log Service's own terms; the HTTP shell renders it as
     `{errorCode, errorMessage}`."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def project_not_exist(project: str) -> SlsError:

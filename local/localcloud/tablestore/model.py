@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import ServiceError
+
 if TYPE_CHECKING:
     from .conditions import ColumnFilter
 
@@ -52,17 +54,15 @@ ERROR_STATUS = {
 }
 
 
-class TablestoreError(Exception):
-    """A refusal in the cloud's words: `code` and `message` go into the protobuf Error body."""
+class TablestoreError(ServiceError):
+    """A refusal in the cloud's words: `code` and `message` go into the protobuf Error body; the
+    HTTP status follows from the code, as on the cloud."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(ERROR_STATUS.get(code, 400), code, message)
 
-    @property
-    def status(self) -> int:
-        return ERROR_STATUS.get(self.code, 400)
+    def with_code(self, code: str | None) -> TablestoreError:
+        return TablestoreError(code, self.message) if code else self
 
 
 def invalid(message: str) -> TablestoreError:
