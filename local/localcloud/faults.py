@@ -1,19 +1,81 @@
-"""Switchable faults, set at run time (admin endpoint, CLI or a test), never by a restart.
+"""Switchable faults, set at run time (admin endpoint, CLI or a test), never by a restart, in one
+vocabulary for every emulator.
 
-Each emulator asks the board at the start of a request: `board.pick(service, api)`. A fault that
-targets no API hits them all; `share` is the fraction of matching requests it hits. The emulator
-decides what a kind means on its wire (see each service's `FAULT_KINDS`). The board counts what it
-injected so a report can say how many faults were survived.
+Each emulator hands its requests to a `FaultApplier`, which asks the board for the fault of the
+request's API (`board.pick(service, api)`): a fault that targets no API hits them all; `share` is
+the fraction of matching requests it hits. The applier does the kinds every service shares
+(`down`, `slow`, `timeout`, `lost_reply`) the same way everywhere; a service answers its own kinds
+(`busy`, `internal_error`, `refuse`, `bad_signature`) in its wire format. The board counts what it
+injected, under the kind's one name, so a report can say how many faults were survived.
+
+The vocabulary (KINDS, what each service answers in ANSWERS, the old names in ALIASES) is
+documented here and nowhere else in code; README's "Faults" section shows it to users.
 """
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-SERVICES = ("fc", "tablestore", "sls", "sts", "alipay")
+if TYPE_CHECKING:
+    from .httpshell import HttpResponse
+
+# What each kind does, whatever the service. `seconds` is the delay of `slow` and `timeout`;
+# `code`, if given, replaces the error code a service answers for its own kinds.
+KINDS = {
+    "down": "hang up at once without an answer (the service is unreachable)",
+    "slow": "wait `seconds`, then answer normally",
+    "timeout": "wait `seconds`, then hang up without an answer",
+    "lost_reply": "handle the request, then hang up without the answer (a write is applied, the "
+                  "caller cannot know)",
+    "busy": "refuse for load, before anything is read or written",
+    "internal_error": "answer the service's internal error, before anything is read or written",
+    "refuse": "answer a permission denial, as RAM would",
+    "bad_signature": "answer well-formed, with a signature that does not verify",
+}
+# Every service offers these; the applier does them alike for all.
+COMMON_KINDS = ("down", "slow", "timeout", "lost_reply")
+# The kinds a service answers itself, in its own terms.
+ANSWERS: Mapping[str, Mapping[str, str]] = {
+    "fc": {"busy": "answer 429 ResourceThrottled (or `code`) without running the function",
+           "internal_error": "answer 500 InternalServerError (or `code`)"},
+    "tablestore": {"busy": "answer 503 OTSServerBusy (or `code`); nothing is read or written",
+                   "internal_error": "answer 500 OTSInternalServerError (or `code`); nothing is "
+                                     "read or written"},
+    "sls": {"internal_error": "answer 500 InternalServerError (or `code`); the SDK retries 10 "
+                              "times, 1 s apart"},
+    "sts": {"refuse": "answer 403 NoPermission (or `code`), as a RAM denial would",
+            "internal_error": "answer 500 InternalError (or `code`)"},
+    "alipay": {"internal_error": "error_response 20000 with sub_code `code` or isp.unknow-error",
+               "bad_signature": "a well-formed reply whose sign does not verify (the SDK must "
+                                "reject it)"},
+}
+# Names earlier versions used, still accepted (CLI, admin endpoint, tests); a fault is kept and
+# counted under the name it maps to.
+ALIASES = {"unreachable": "down", "throttle": "busy", "server_busy": "busy",
+           "error_response": "internal_error"}
+SERVICES = tuple(ANSWERS)
+
+
+def kinds_of(service: str) -> dict[str, str]:
+    """The kinds `service` offers, each with what it does there (the catalogue the CLI, the
+    admin endpoint and the console show)."""
+    return {**{kind: KINDS[kind] for kind in COMMON_KINDS}, **ANSWERS[service]}
+
+
+def canonical_kind(service: str, kind: str) -> str:
+    """The vocabulary's name for `kind` on `service`; ValueError if the service has no such kind."""
+    name = ALIASES.get(kind, kind)
+    offered = kinds_of(service)
+    if name not in offered:
+        old = sorted(alias for alias, target in ALIASES.items() if target in offered)
+        raise ValueError(f"{service} has no fault kind {kind!r}; one of "
+                         f"{', '.join(sorted(offered))} (old names: {', '.join(old)})")
+    return name
 
 
 class DropConnection(Exception):
@@ -32,6 +94,7 @@ class Fault:
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
             raise ValueError(f"unknown service {self.service!r}; one of {', '.join(SERVICES)}")
+        object.__setattr__(self, "kind", canonical_kind(self.service, self.kind))
         if not 0.0 < self.share <= 1.0:
             raise ValueError("share must be in (0, 1]")
         if self.seconds < 0:
@@ -93,3 +156,34 @@ class FaultBoard:
                 return None
             self.injected[f"{service}:{fault.kind}"] += 1
             return fault
+
+
+# A service's own answer to a fault of one of its own kinds (it may raise its error instead).
+Answer = Callable[[Fault], "HttpResponse"]
+
+
+class FaultApplier:
+    """One service's side of the board: applies the fault picked for each request."""
+
+    def __init__(self, board: FaultBoard, service: str,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._board = board
+        self._service = service
+        self._sleep = sleep
+
+    def around(self, api: str | None, serve: Callable[[], HttpResponse],
+               answer: Answer) -> HttpResponse:
+        """`serve()`'s answer, or what the fault on `api` makes of the request."""
+        fault = self._board.pick(self._service, api)
+        if fault is None:
+            return serve()
+        if fault.kind in ("slow", "timeout"):
+            self._sleep(fault.seconds)
+        if fault.kind == "slow":
+            return serve()
+        if fault.kind in ("down", "timeout"):
+            raise DropConnection()
+        if fault.kind == "lost_reply":
+            serve()  # the request takes effect; only its answer is lost
+            raise DropConnection()
+        return answer(fault)

@@ -323,13 +323,13 @@ def test_throttling_on_half_the_requests_is_retried_to_success(cloud: LocalCloud
     policy = BoundedRetryPolicy(10.0, base_delay=0.005, max_delay=0.05, max_retries=20)
     items = TablestoreItems(_ots(cloud, policy), "todo")
     user = _user()
-    before = cloud.faults.injected["tablestore:server_busy"]
+    before = cloud.faults.injected["tablestore:busy"]
     cloud.faults.set(Fault("tablestore", "server_busy", share=0.5))
     for n in range(8):
         items.put(Row(user, f"item-{n}", {"n": n}), must_not_exist=True)
     assert [row.item_id for row in items.page(user, None, 100).rows] == [
         f"item-{n}" for n in range(8)]
-    assert cloud.faults.injected["tablestore:server_busy"] > before
+    assert cloud.faults.injected["tablestore:busy"] > before
 
 
 def test_throttling_that_persists_is_upstream_unavailable_within_the_bound(

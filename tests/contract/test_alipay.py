@@ -352,7 +352,8 @@ def test_keys_and_state_survive_a_restart(cloud: Cloud) -> None:
 # -- faults -----------------------------------------------------------------------------------
 
 def test_fault_kinds_are_described() -> None:
-    assert set(FAULT_KINDS) == {"down", "slow", "bad_signature", "error_response"}
+    assert set(FAULT_KINDS) == {"down", "slow", "timeout", "lost_reply", "bad_signature",
+                                "internal_error"}
 
 
 def test_down_hangs_up_and_spends_nothing(cloud: Cloud) -> None:

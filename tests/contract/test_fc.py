@@ -430,7 +430,7 @@ def faults(cloud):
 
 
 def test_fault_kinds_are_documented():
-    assert {"throttle", "internal_error", "down"} <= set(FAULT_KINDS)
+    assert {"busy", "internal_error", "down", "slow", "lost_reply"} <= set(FAULT_KINDS)
 
 
 def test_throttle_fault_answers_429(cloud, faults):

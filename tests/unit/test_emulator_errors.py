@@ -8,7 +8,9 @@ from localcloud.alipay.errors import CODE_INVALID, AlipayError
 from localcloud.errors import ServiceError
 from localcloud.fc.errors import FcApiError, throttled
 from localcloud.oss.core import OssError, no_such_bucket
+from localcloud.ros.core import not_found
 from localcloud.sls.core import SlsError, project_not_exist
+from localcloud.sts.core import StsError
 from localcloud.tablestore.model import TablestoreError, table_not_found
 
 
@@ -18,6 +20,8 @@ from localcloud.tablestore.model import TablestoreError, table_not_found
     (table_not_found(), 404, "OTSObjectNotExist"),
     (no_such_bucket("b"), 404, "NoSuchBucket"),
     (AlipayError(CODE_INVALID), 200, "isv.code-invalid"),
+    (StsError(403, "NoPermission", "You are not authorized"), 403, "NoPermission"),
+    (not_found("s-1"), 404, "StackNotFound"),
 ])
 def test_every_family_refuses_with_a_service_error(error, status, code):
     assert isinstance(error, ServiceError)

@@ -16,12 +16,12 @@ app's identity mode while the gateway runs.
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..clock import Clock
-from ..faults import DropConnection, Fault, FaultBoard
+from ..faults import Fault, FaultApplier, FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse, json_response
 from ..state import Database
 from . import errors
@@ -35,12 +35,7 @@ from .keys import AlipayKeys, ensure_keys, load_private_key
 from .replies import ReplyWriter
 
 SERVICE = "alipay"
-FAULT_KINDS = {
-    "down": "gateway.do hangs up without answering (Alipay unreachable)",
-    "slow": "wait `seconds`, then answer normally",
-    "bad_signature": "a well-formed reply whose sign does not verify (the SDK must reject it)",
-    "error_response": "error_response 20000 with sub_code `code` or isp.unknow-error",
-}
+FAULT_KINDS = kinds_of(SERVICE)  # on gateway.do only; the sandbox's own routes are not Alipay's
 CHINA_TIME = timezone(timedelta(hours=8))  # the platform's timestamps are Beijing time
 
 
@@ -61,7 +56,7 @@ class AlipayEmulator:
         self.apps.register(app_id, self.keys.app_public_key_file.read_text(), signing=signing,
                            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
                            identity=identity)
-        self._faults = faults
+        self._faults = FaultApplier(faults, SERVICE)
 
     def register_app(self, app_id: str, public_key_pem: str, *,
                      identity: str | None = None) -> App:
@@ -89,11 +84,16 @@ class AlipayEmulator:
     def _gateway(self, request: HttpRequest) -> HttpResponse:
         params = read_params(request)
         method = params.get("method", "")
-        fault = self._faults.pick(SERVICE, method or None)
-        if fault is not None and fault.kind in FAULT_KINDS:
-            faulty = self._apply(fault, method, self.apps.find(params.get("app_id", "")))
-            if faulty is not None:
-                return faulty  # answered before any state is read or changed
+
+        def refuse(fault: Fault) -> HttpResponse:  # answered before any state is read or changed
+            cert_sn = self._cert_sn(self.apps.find(params.get("app_id", "")))
+            if fault.kind == "bad_signature":
+                return self._replies.forged(method, cert_sn=cert_sn)
+            return self._replies.error(system_error(fault.code), cert_sn=cert_sn)
+
+        return self._faults.around(method or None, lambda: self._call(params), refuse)
+
+    def _call(self, params: Mapping[str, str]) -> HttpResponse:
         try:
             call = check_call(params, find_app=self.apps.find,
                               root_cert_sn=self.certs.root_cert_sn)
@@ -106,16 +106,6 @@ class AlipayEmulator:
 
     def _cert_sn(self, app: App | None) -> str | None:
         return self.certs.alipay_cert_sn if app is not None and app.signing == "cert" else None
-
-    def _apply(self, fault: Fault, method: str, app: App | None) -> HttpResponse | None:
-        if fault.kind == "down":
-            raise DropConnection()
-        if fault.kind == "slow":
-            time.sleep(fault.seconds)
-            return None
-        if fault.kind == "bad_signature":
-            return self._replies.forged(method, cert_sn=self._cert_sn(app))
-        return self._replies.error(system_error(fault.code), cert_sn=self._cert_sn(app))
 
     def _oauth_token(self, call: GatewayCall) -> HttpResponse:
         grant_type = call.param("grant_type")

@@ -17,7 +17,7 @@ from typing import Any
 from ..account import Account
 from ..clock import Clock
 from ..credentials import CredentialBook, Principal
-from ..faults import DropConnection, FaultBoard
+from ..faults import DropConnection, Fault, FaultApplier, FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse
 from ..policy import PolicyError, any_allows, fc_function_resource, is_allowed
 from ..template import FunctionDecl, ServiceDecl, Template
@@ -33,14 +33,8 @@ from .workers import Throttled
 
 log = logging.getLogger("localcloud.fc")
 
-FAULT_KINDS = {
-    "throttle": "answer 429 ResourceThrottled (or the fault's code) without running the function",
-    "internal_error": "answer 500 InternalServerError (or the fault's code)",
-    "down": "hang up without an answer, as an unreachable endpoint",
-    "slow": "wait the fault's `seconds` before handling the request normally",
-    "lost_reply": "handle the request (the function runs to the end), then hang up without the "
-                  "answer, as when a reply is lost on the way back",
-}
+FAULT_KINDS = kinds_of("fc")
+_FAULT_ERRORS = {"busy": errors.throttled, "internal_error": errors.internal_error}
 ACTION = "fc:InvokeFunction"
 # FC can run many invocations at once (10 instances per function here, plus the admin board).
 FRONT_END_THREADS = 64
@@ -55,7 +49,7 @@ class FunctionComputeEmulator:
         self._template = template
         self._account = account
         self._book = credentials
-        self._faults = faults
+        self._faults = FaultApplier(faults, "fc")
         self._region = region
         self._invoker = Invoker(template=template, account=account, clock=clock, issuer=issuer,
                                 log_sink=log_sink, extra_env=extra_env, region=region,
@@ -74,27 +68,31 @@ class FunctionComputeEmulator:
 
     def app(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
-        lose_reply = False
+        if request.path.startswith(PROXY_PREFIX):
+            api: str | None = "HttpTrigger"
+        else:
+            api = "InvokeFunction" if _INVOKE.fullmatch(request.path) else None
+
+        def refuse(fault: Fault) -> HttpResponse:
+            return _FAULT_ERRORS[fault.kind]().with_code(fault.code).response(request_id)
+
+        return self._faults.around(api, lambda: self._answer(request, request_id), refuse)
+
+    def _answer(self, request: HttpRequest, request_id: str) -> HttpResponse:
         try:
-            invoke = _INVOKE.fullmatch(request.path)
             if request.path.startswith(PROXY_PREFIX):
-                lose_reply = self._apply_fault("HttpTrigger")
-                response = self._http_trigger(request, request_id)
-            else:
-                lose_reply = self._apply_fault("InvokeFunction" if invoke else None)
-                if invoke is None or request.method != "POST":
-                    raise errors.path_not_supported(request.method, request.path)
-                response = self._invoke(request, request_id, invoke.group(1), invoke.group(2))
+                return self._http_trigger(request, request_id)
+            invoke = _INVOKE.fullmatch(request.path)
+            if invoke is None or request.method != "POST":
+                raise errors.path_not_supported(request.method, request.path)
+            return self._invoke(request, request_id, invoke.group(1), invoke.group(2))
         except FcApiError as error:
-            response = error.response(request_id)
+            return error.response(request_id)
         except DropConnection:
             raise
         except Exception:  # an emulator bug: still answer in FC's format, log the trace here
             log.exception("request %s %s failed", request.method, request.path)
-            response = errors.internal_error().response(request_id)
-        if lose_reply:
-            raise DropConnection()  # the work is done; the caller never hears of it
-        return response
+            return errors.internal_error().response(request_id)
 
     @property
     def interpreters(self) -> Mapping[str, Interpreter]:
@@ -221,23 +219,6 @@ class FunctionComputeEmulator:
                              request_id)
 
     # -- shared steps ------------------------------------------------------------------------
-    def _apply_fault(self, api: str | None) -> bool:
-        """Apply the fault picked for this request; True if its answer must then be lost."""
-        fault = self._faults.pick("fc", api)
-        if fault is None:
-            return False
-        if fault.kind == "lost_reply":
-            return True
-        if fault.kind == "down":
-            raise DropConnection()
-        if fault.kind == "slow":
-            time.sleep(fault.seconds)
-            return False
-        error = errors.throttled() if fault.kind == "throttle" else errors.internal_error()
-        if fault.kind not in ("throttle", "internal_error"):
-            log.warning("unknown fc fault kind %r; answering 500", fault.kind)
-        raise FcApiError(error.status, fault.code or error.code, error.message)
-
     def _lookup(self, service_name: str, function_name: str) -> tuple[ServiceDecl, FunctionDecl]:
         service = self._template.service(service_name)
         if service is None:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import yaml
 
 from ..clock import Clock
+from ..rpc import RpcError
 from ..state import Database
 from ..template import Template, TemplateError
 from ..template.parameters import resolve_parameters
@@ -41,12 +42,8 @@ _STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 WAITING = "INIT_COMPLETE"  # ROS's status of a resource not yet created ("to be created")
 
 
-class RosError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+class RosError(RpcError):
+    """A refusal in ROS's own terms; the RPC shell renders it as `{Code, Message}`."""
 
 
 def not_found(stack_id: str) -> RosError:

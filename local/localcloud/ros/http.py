@@ -1,7 +1,6 @@
-"""The ROS OpenAPI (2019-09-10) as `aliyun-python-sdk-ros` sends it through `aliyunsdkcore`:
-RPC style (`POST /?Action=CreateStack&...`, `TemplateBody` in the form body), signature v1
-(`localcloud.rpcauth`, shared with STS), JSON answers and errors `{RequestId, HostId, Code,
-Message}`.
+"""The ROS OpenAPI (2019-09-10) as `aliyun-python-sdk-ros` sends it through `aliyunsdkcore`, on
+the shared RPC shell (`localcloud.rpc`: `POST /?Action=CreateStack&...`, `TemplateBody` in the
+form body, signature v1, JSON answers and errors `{RequestId, HostId, Code, Message}`).
 
 Why this SDK and not `alibabacloud-ros20190910`: it is signed with the same RPC v1 scheme the
 local STS already verifies and rides on `aliyunsdkcore`, which the functions already ship for
@@ -11,21 +10,17 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
-from ..credentials import CredentialBook, Principal
-from ..httpshell import HttpRequest, HttpResponse, json_response
+from ..credentials import CredentialBook
+from ..httpshell import HttpRequest, HttpResponse
 from ..policy import is_allowed
-from ..rpcauth import RpcAuthenticator
+from ..rpc import Action, RpcApi, RpcCall, RpcShell
 from .core import LIVE, RosError, Stack, StackBook
 
 API_VERSION = "2019-09-10"
 HOST_ID = "ros.aliyuncs.com"
-ACTIONS = ("CreateStack", "UpdateStack", "GetStack", "ListStacks", "DeleteStack",
-           "ListStackResources", "ValidateTemplate")
 _PARAMETER = re.compile(r"Parameters\.(\d+)\.(ParameterKey|ParameterValue)")
 MAX_PAGE_SIZE = 50
 
@@ -38,47 +33,45 @@ class RosEmulator:
     def __init__(self, *, stacks: StackBook, credentials: CredentialBook, account_id: str,
                  region: str) -> None:
         self.stacks = stacks
-        self._auth = RpcAuthenticator(credentials, API_VERSION, RosError)
         self._account_id = account_id
         self._region = region
+        actions: dict[str, Action] = {
+            "CreateStack": self._create_stack, "UpdateStack": self._update_stack,
+            "GetStack": self._get_stack, "ListStacks": self._list_stacks,
+            "DeleteStack": self._delete_stack, "ListStackResources": self._list_stack_resources,
+            "ValidateTemplate": self._validate_template}
+        self._shell = RpcShell(RpcApi(
+            product="ROS", host_id=HOST_ID, version=API_VERSION,
+            actions={name: self._authorized(name, action) for name, action in actions.items()}),
+            credentials)
 
     def app(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4()).upper()
-        try:
-            params = dict(request.query)
-            if request.header("content-type").startswith("application/x-www-form-urlencoded"):
-                params.update(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
-            action = params.get("Action", "")
-            if action not in ACTIONS:
-                raise RosError(404, "InvalidAction.NotFound", f"Specified api is not found "
-                                                              f"(emulated: {', '.join(ACTIONS)}).")
-            caller = self._auth.authenticate(request.method, params)
-            self._authorize(caller, action)
-            payload = getattr(self, f"_{action}")(params)
-            return json_response(200, {"RequestId": request_id, **payload})
-        except RosError as exc:
-            return json_response(exc.status, {"RequestId": request_id, "HostId": HOST_ID,
-                                              "Code": exc.code, "Message": exc.message})
+        return self._shell.app(request)
 
-    def _authorize(self, caller: Principal, action: str) -> None:
-        if caller.policy is not None and not is_allowed(
-                caller.policy, f"ros:{action}", f"acs:ros:{self._region}:{self._account_id}:*"):
-            raise RosError(403, "Forbidden", f"User not authorized to operate ros:{action}.")
+    def _authorized(self, name: str, action: Action) -> Action:
+        """Every ROS action asks RAM for `ros:<Action>` on the account's stacks first."""
+        def checked(call: RpcCall) -> Mapping[str, Any]:
+            policy = call.caller.policy
+            if policy is not None and not is_allowed(
+                    policy, f"ros:{name}", f"acs:ros:{self._region}:{self._account_id}:*"):
+                raise RosError(403, "Forbidden", f"User not authorized to operate ros:{name}.")
+            return action(call)
+        return checked
 
     # -- actions -------------------------------------------------------------------------------
-    def _CreateStack(self, params: Mapping[str, str]) -> dict[str, Any]:
-        body = _required(params, "TemplateBody")
-        return {"StackId": self.stacks.create(_required(params, "StackName"), body,
-                                              _parameters(params))}
+    def _create_stack(self, call: RpcCall) -> dict[str, Any]:
+        body = call.required("TemplateBody")
+        return {"StackId": self.stacks.create(call.required("StackName"), body,
+                                              _parameters(call.params))}
 
-    def _UpdateStack(self, params: Mapping[str, str]) -> dict[str, Any]:
-        use_previous = params.get("UsePreviousParameters", "false").lower() == "true"
-        return {"StackId": self.stacks.update(_required(params, "StackId"),
-                                              params.get("TemplateBody"), _parameters(params),
-                                              use_previous)}
+    def _update_stack(self, call: RpcCall) -> dict[str, Any]:
+        use_previous = call.params.get("UsePreviousParameters", "false").lower() == "true"
+        return {"StackId": self.stacks.update(call.required("StackId"),
+                                              call.params.get("TemplateBody"),
+                                              _parameters(call.params), use_previous)}
 
-    def _GetStack(self, params: Mapping[str, str]) -> dict[str, Any]:
-        stack = self.stacks.get(_required(params, "StackId"))
+    def _get_stack(self, call: RpcCall) -> dict[str, Any]:
+        stack = self.stacks.get(call.required("StackId"))
         return {**self._summary(stack),
                 "Parameters": [{"ParameterKey": k,
                                 "ParameterValue": "****" if k in stack.no_echo else str(v)}
@@ -86,7 +79,8 @@ class RosEmulator:
                 "Outputs": [{"OutputKey": k, "OutputValue": v, "Description": ""}
                             for k, v in stack.outputs.items()]}
 
-    def _ListStacks(self, params: Mapping[str, str]) -> dict[str, Any]:
+    def _list_stacks(self, call: RpcCall) -> dict[str, Any]:
+        params = call.params
         names = {v for k, v in params.items() if k.startswith("StackName.")}
         statuses = {v for k, v in params.items() if k.startswith("Status.")}
         page = _int(params, "PageNumber", 1, 1, 10**6)
@@ -99,32 +93,25 @@ class RosEmulator:
         return {"Stacks": [self._summary(s) for s in shown], "TotalCount": len(stacks),
                 "PageNumber": page, "PageSize": size}
 
-    def _DeleteStack(self, params: Mapping[str, str]) -> dict[str, Any]:
-        self.stacks.delete(_required(params, "StackId"))
+    def _delete_stack(self, call: RpcCall) -> dict[str, Any]:
+        self.stacks.delete(call.required("StackId"))
         return {}
 
-    def _ListStackResources(self, params: Mapping[str, str]) -> dict[str, Any]:
-        stack = self.stacks.get(_required(params, "StackId"))
+    def _list_stack_resources(self, call: RpcCall) -> dict[str, Any]:
+        stack = self.stacks.get(call.required("StackId"))
         return {"Resources": [{"LogicalResourceId": r.logical_id, "ResourceType": r.type,
                                "Status": r.status, "StatusReason": r.reason,
                                "PhysicalResourceId": r.physical_id, "StackId": stack.id,
                                "StackName": stack.name} for r in stack.resources]}
 
-    def _ValidateTemplate(self, params: Mapping[str, str]) -> dict[str, Any]:
-        return self.stacks.validate(_required(params, "TemplateBody"))
+    def _validate_template(self, call: RpcCall) -> dict[str, Any]:
+        return self.stacks.validate(call.required("TemplateBody"))
 
     def _summary(self, stack: Stack) -> dict[str, Any]:
         return {"StackId": stack.id, "StackName": stack.name, "Status": stack.status,
                 "StatusReason": stack.reason, "RegionId": self._region,
                 "CreateTime": _iso(stack.created), "UpdateTime": _iso(stack.updated),
                 "DisableRollback": True}
-
-
-def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name)
-    if not value:
-        raise RosError(400, f"Missing{name}", f"{name} is mandatory for this action.")
-    return value
 
 
 def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -8,7 +8,6 @@ client's `_isRowIp` flag is set), so the project is always the first label of Ho
 from __future__ import annotations
 
 import json
-import logging
 import re
 import secrets
 import time
@@ -19,19 +18,14 @@ from pathlib import Path
 from ..account import Account
 from ..clock import Clock
 from ..credentials import CredentialBook
-from ..faults import DropConnection, Fault, FaultBoard
+from ..faults import Fault, FaultApplier, FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse, json_response
 from . import wire
 from .auth import authenticate, authorize
 from .core import MAX_LINES, LogRecord, LogStorage, QueryResult, SlsError, project_not_exist
 
-log = logging.getLogger("localcloud.sls")
-
-FAULT_KINDS = {
-    "unreachable": "close the connection without an answer (the SDK raises LogRequestError)",
-    "internal_error": "answer 500 InternalServerError (the SDK retries 10 times, 1 s apart)",
-    "slow": "wait `seconds` before answering normally",
-}
+FAULT_KINDS = kinds_of("sls")
+_INJECTED_ERROR = SlsError(500, "InternalServerError", "Internal server error (injected fault)")
 
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _LOGSTORE_PATH = re.compile(r"^/logstores/(?P<logstore>[^/]+)(?P<rest>/.*)?$")
@@ -61,7 +55,7 @@ class LogServiceEmulator:
                  clock: Clock, faults: FaultBoard) -> None:
         self._account = account
         self._credentials = credentials
-        self._faults = faults
+        self._faults = FaultApplier(faults, "sls")
         self._clock = clock
         self._storage = self.storage = LogStorage(db_path, clock)  # public for the console
 
@@ -88,35 +82,27 @@ class LogServiceEmulator:
 
     def app(self, request: HttpRequest) -> HttpResponse:
         request_id = secrets.token_hex(12).upper()
+        route = self._route(request)
+        if route is None:
+            response = _error(SlsError(
+                400, "ParameterInvalid", f"{request.method} {request.path} is not supported by "
+                "the local Log Service (PutLogs, GetLogs, ListLogStores, GetLogStore are)"))
+        else:
+            def refuse(fault: Fault) -> HttpResponse:
+                return _error(_INJECTED_ERROR.with_code(fault.code))
+
+            response = self._faults.around(route.api, lambda: self._serve(request, route), refuse)
+        return response.with_headers(("x-log-requestid", request_id), ("Server", "localcloud"))
+
+    def _serve(self, request: HttpRequest, route: _Route) -> HttpResponse:
         try:
-            route = self._route(request)
-            if route is None:
-                raise SlsError(400, "ParameterInvalid",
-                               f"{request.method} {request.path} is not supported by the local "
-                               "Log Service (PutLogs, GetLogs, ListLogStores, GetLogStore are)")
-            self._apply_fault(self._faults.pick("sls", route.api))
             project = self._project(request)
             principal = authenticate(self._credentials, request.method, request.path,
                                      request.query, request.headers)
             authorize(principal, route.action, self._resource(project, route.logstore))
-            response = route.handler(self, request, project, route.logstore)
+            return route.handler(self, request, project, route.logstore)
         except SlsError as exc:
-            response = json_response(exc.status, {"errorCode": exc.code,
-                                                  "errorMessage": exc.message})
-        return response.with_headers(("x-log-requestid", request_id), ("Server", "localcloud"))
-
-    def _apply_fault(self, fault: Fault | None) -> None:
-        if fault is None:
-            return
-        if fault.kind == "unreachable":
-            raise DropConnection()
-        if fault.kind == "internal_error":
-            raise SlsError(500, "InternalServerError", "Internal server error (injected fault)")
-        if fault.kind == "slow":
-            time.sleep(fault.seconds)
-        else:
-            log.warning("ignoring fault kind %r: Log Service supports %s", fault.kind,
-                        ", ".join(FAULT_KINDS))
+            return _error(exc)
 
     def _route(self, request: HttpRequest) -> _Route | None:
         path, method = request.path, request.method
@@ -225,3 +211,7 @@ class LogServiceEmulator:
             "appendMeta": False, "telemetryType": "", "createTime": int(info.created_at),
             "lastModifyTime": int(info.created_at)})
 
+
+
+def _error(exc: SlsError) -> HttpResponse:
+    return json_response(exc.status, {"errorCode": exc.code, "errorMessage": exc.message})

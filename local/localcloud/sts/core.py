@@ -16,6 +16,7 @@ from typing import Any
 
 from ..account import Account
 from ..credentials import CredentialBook, IssuedCredentials, Principal
+from ..rpc import RpcError
 from . import policy as policies
 
 MIN_DURATION = 900
@@ -25,14 +26,8 @@ _ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]+):role/(?P<name>[^/\s]+)$")
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9.@_-]{2,32}$")
 
 
-class StsError(Exception):
-    """A refusal in STS's own terms; the HTTP shell renders it as `{Code, Message}`."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+class StsError(RpcError):
+    """A refusal in STS's own terms; the RPC shell renders it as `{Code, Message}`."""
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from pathlib import Path
 
 from ..account import Account
 from ..clock import Clock
 from ..credentials import CredentialBook
-from ..faults import DropConnection, Fault, FaultBoard
+from ..faults import Fault, FaultApplier, FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse
 from ..state import Database
 from . import policy
@@ -30,20 +29,13 @@ from .protocol import Protocol
 log = logging.getLogger("localcloud.tablestore")
 
 SERVICE = "tablestore"
-FAULT_KINDS = {
-    "server_busy": "answer 503 OTSServerBusy; nothing is read or written",
-    "internal_error": "answer 500 OTSInternalServerError; nothing is read or written",
-    "timeout": "hold the request for `seconds`, then hang up without an answer",
-    "down": "hang up at once without an answer (service unreachable)",
-    "lost_reply": "do the request, then hang up without the answer (a write is applied, the "
-                  "caller cannot know)",
-}
+FAULT_KINDS = kinds_of(SERVICE)
 # Tablestore's instance naming rule: 3-16 letters, digits and '-', starting with a letter and not
 # ending with '-'.
 _INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]")
 _FAULT_ERRORS = {
-    "server_busy": ("OTSServerBusy", "Server is busy."),
-    "internal_error": ("OTSInternalServerError", "Internal server error."),
+    "busy": TablestoreError("OTSServerBusy", "Server is busy."),
+    "internal_error": TablestoreError("OTSInternalServerError", "Internal server error."),
 }
 
 
@@ -52,7 +44,7 @@ class TablestoreEmulator:
                  clock: Clock, faults: FaultBoard, instance_name: str) -> None:
         self._account = account
         self._credentials = credentials
-        self._faults = faults
+        self._faults = FaultApplier(faults, SERVICE)
         self.instance_name = instance_name  # the cloud's own instance
         self.core = Tablestore(db_path, clock)
         self._db_path = Path(db_path)
@@ -119,13 +111,8 @@ class TablestoreEmulator:
 
     def app(self, request: HttpRequest) -> HttpResponse:
         api = api_name(request)
-        fault = self._faults.pick(SERVICE, api)
-        if fault is not None and fault.kind == "lost_reply":
-            self._serve(request, api)  # the request takes effect; only its answer is lost
-            raise DropConnection()
-        if fault is not None and fault.kind in FAULT_KINDS:
-            return self._inject(fault, request, api)
-        return self._serve(request, api)
+        return self._faults.around(api, lambda: self._serve(request, api),
+                                   lambda fault: self._refuse(fault, request, api))
 
     def _serve(self, request: HttpRequest, api: str) -> HttpResponse:
         caller: Caller | None = None
@@ -146,16 +133,10 @@ class TablestoreEmulator:
             return error_response(api, TablestoreError("OTSInternalServerError",
                                                        "Internal server error."), caller)
 
-    def _inject(self, fault: Fault, request: HttpRequest, api: str) -> HttpResponse:
-        if fault.kind == "timeout":
-            time.sleep(fault.seconds)
-            raise DropConnection()
-        if fault.kind == "down":
-            raise DropConnection()
-        code, message = _FAULT_ERRORS[fault.kind]
+    def _refuse(self, fault: Fault, request: HttpRequest, api: str) -> HttpResponse:
         try:  # sign the refusal when we can, as the cloud's front end would
             caller: Caller | None = authenticate(request, api, self._credentials,
                                                  self._addressed(request)[0])
         except TablestoreError:
             caller = None
-        return error_response(api, TablestoreError(fault.code or code, message), caller)
+        return error_response(api, _FAULT_ERRORS[fault.kind].with_code(fault.code), caller)
