@@ -1,5 +1,5 @@
-"""The template reader: what it understands of a Funcraft/ROS template.yml, and how it refuses
-what it does not (a TemplateError naming the YAML path, never a silent skip)."""
+"""The template reader: what it understands of a ROS template.yml, and how it refuses what it
+does not (a TemplateError naming the YAML path, never a silent skip)."""
 from __future__ import annotations
 
 import textwrap
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fc_app.harness import unpacked_code
 
 from localcloud.policy import SYSTEM_POLICIES
 from localcloud.template import TemplateError, declared_parameters, load_template
@@ -17,23 +18,27 @@ ACCOUNT = "1234567890123456"
 REGION = "cn-shanghai"
 HEADER = """\
 ROSTemplateFormatVersion: '2015-09-01'
-Transform: 'Aliyun::Serverless-2018-04-03'
 """
 FUNCTION = """\
   svc:
-    Type: 'Aliyun::Serverless::Service'
-    fn:
-      Type: 'Aliyun::Serverless::Function'
-      Properties:
-        Handler: index.handler
-        Runtime: python3.10
-        CodeUri: ./code
+    Type: ALIYUN::FC::Service
+    Properties:
+      ServiceName: svc
+  fn:
+    Type: ALIYUN::FC::Function
+    Properties:
+      ServiceName: !GetAtt svc.ServiceName
+      FunctionName: fn
+      Handler: index.handler
+      Runtime: python3.10
+      Code: {OssBucketName: code-bucket, OssObjectName: fn.zip}
 """
 
 
 def load_app(**overrides: str):
     params = {"ApiSecret": "not-a-real-secret", **overrides}
-    return load_template(APP / "template.yml", params, account_id=ACCOUNT, region=REGION)
+    return load_template(APP / "template.yml", params, account_id=ACCOUNT, region=REGION,
+                         code=unpacked_code)
 
 
 D = textwrap.dedent
@@ -48,7 +53,8 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 def load_text(tmp_path: Path, body: str, params: dict[str, str] | None = None):
-    return load_template(write(tmp_path, body), params or {}, account_id=ACCOUNT, region=REGION)
+    return load_template(write(tmp_path, body), params or {}, account_id=ACCOUNT, region=REGION,
+                         code=lambda bucket, key, path: tmp_path / "code")
 
 
 def error_of(tmp_path: Path, body: str, params: dict[str, str] | None = None) -> TemplateError:
@@ -157,7 +163,8 @@ def test_declared_parameters_reads_a_template_with_short_tags():
 # -- parameters -------------------------------------------------------------------------------
 def test_parameter_without_default_or_value_is_an_error():
     with pytest.raises(TemplateError) as info:
-        load_template(APP / "template.yml", {}, account_id=ACCOUNT, region=REGION)
+        load_template(APP / "template.yml", {}, account_id=ACCOUNT, region=REGION,
+                      code=unpacked_code)
     assert info.value.path == "Parameters.ApiSecret"
 
 
@@ -275,41 +282,30 @@ def test_unknown_resource_type_is_refused(tmp_path):
 
 
 def test_unknown_function_property_is_refused(tmp_path):
-    error = error_of(tmp_path, "Resources:\n" + FUNCTION + "        Colour: blue\n")
-    assert error.path == "Resources.svc.fn.Properties.Colour"
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + "      Colour: blue\n")
+    assert error.path == "Resources.fn.Properties.Colour"
 
 
 def test_unsupported_runtime_is_refused(tmp_path):
     error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace("python3.10", "nodejs14"))
-    assert error.path == "Resources.svc.fn.Properties.Runtime" and "nodejs14" in str(error)
-
-
-def test_code_folder_must_exist(tmp_path):
-    error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace("./code", "./nowhere"))
-    assert error.path == "Resources.svc.fn.Properties.CodeUri"
+    assert error.path == "Resources.fn.Properties.Runtime" and "nodejs14" in str(error)
 
 
 def test_handler_module_must_exist(tmp_path):
     error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace("index.handler", "main.handler"))
-    assert error.path == "Resources.svc.fn.Properties.Handler"
-
-
-def test_unknown_trigger_type_is_refused(tmp_path):
-    error = error_of(tmp_path, "Resources:\n" + FUNCTION + """\
-      Events:
-        onUpload:
-          Type: OSS
-          Properties:
-            BucketName: b
-    """)
-    assert error.path == "Resources.svc.fn.Events.onUpload.Type"
+    assert error.path == "Resources.fn.Properties.Handler"
 
 
 def test_unsupported_service_property_is_refused(tmp_path):
     error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace(
-        "    Type: 'Aliyun::Serverless::Service'\n",
-        "    Type: 'Aliyun::Serverless::Service'\n    Properties:\n      VpcConfig: {}\n"))
+        "      ServiceName: svc\n", "      ServiceName: svc\n      VpcConfig: {}\n"))
     assert error.path == "Resources.svc.Properties.VpcConfig"
+
+
+def test_the_serverless_transform_is_refused_with_what_to_use_instead(tmp_path):
+    error = error_of(tmp_path, "Transform: 'Aliyun::Serverless-2018-04-03'\nResources:\n"
+                     + FUNCTION)
+    assert error.path == "Transform" and "ALIYUN::FC::" in str(error)
 
 
 def test_unsupported_top_level_section_is_refused(tmp_path):
@@ -318,20 +314,8 @@ def test_unsupported_top_level_section_is_refused(tmp_path):
 
 
 def test_duplicate_keys_are_refused(tmp_path):
-    error = error_of(
-        tmp_path, "Resources:\n" + FUNCTION + "        Timeout: 3\n        Timeout: 4\n"
-    )
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + "      Timeout: 3\n      Timeout: 4\n")
     assert "duplicate key" in str(error)
-
-
-def test_service_policies_without_role_make_a_generated_role(tmp_path):
-    template = load_text(tmp_path, "Resources:\n" + FUNCTION.replace(
-        "    Type: 'Aliyun::Serverless::Service'\n",
-        "    Type: 'Aliyun::Serverless::Service'\n    Properties:\n"
-        "      Policies: [AliyunOTSFullAccess]\n"))
-    role = template.role_by_arn(template.service("svc").role_arn)
-    assert role.name == f"aliyunfcgeneratedrole-{REGION}-svc"
-    assert role.policies == (SYSTEM_POLICIES["AliyunOTSFullAccess"],)
 
 
 def test_managed_and_attached_policies_join_the_role(tmp_path):
@@ -387,16 +371,6 @@ def test_table_primary_key_types_are_checked(tmp_path):
               PrimaryKey: [{Name: id, Type: FLOAT}]
         """) + FUNCTION)
     assert error.path == "Resources.T.Properties.PrimaryKey[0].Type"
-
-
-def test_code_uri_can_be_pointed_at_another_folder(tmp_path):
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "index.py").write_text("def handler(event, context):\n    return b''\n")
-    path = write(tmp_path, "Resources:\n" + FUNCTION.replace("./code", "./build/fn"))
-    template = load_template(path, {}, account_id=ACCOUNT, region=REGION,
-                             code_uris={"./build/fn": source})
-    assert template.service("svc").function("fn").code_dir == source.resolve()
 
 
 # -- plain ROS Function Compute resources and the project's template -----------------------------

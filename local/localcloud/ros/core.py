@@ -291,7 +291,7 @@ def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tu
     resources = []
     for logical_id, node in doc["Resources"].items():
         rtype = node.get("Type") if isinstance(node, dict) else None
-        if rtype not in KINDS or str(rtype).startswith("Aliyun::Serverless"):
+        if rtype not in KINDS:
             raise RosError(400, "StackValidationFailed", f"Unknown resource Type : {rtype} "
                                                          f"(Resources.{logical_id})")
         resources.append(Resource(str(logical_id), str(rtype), WAITING))

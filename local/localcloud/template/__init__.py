@@ -1,9 +1,9 @@
-"""The template reader: Funcraft/ROS `template.yml` (`Transform: Aliyun::Serverless-2018-04-03`)
-into frozen declarations the local cloud builds itself from.
+"""The template reader: a ROS `template.yml` into frozen declarations the local cloud builds
+itself from.
 
-Supported: `Aliyun::Serverless::Service` (Role, LogConfig, Policies, InternetAccess, Description)
-with its `Aliyun::Serverless::Function` children (python3 runtimes; HTTP and Timer events), and
-the ROS resources `ALIYUN::OTS::Instance`, `ALIYUN::OTS::Table`, `ALIYUN::SLS::Project`,
+Supported: `ALIYUN::FC::Service`, `ALIYUN::FC::Function` (python3 runtimes, code from an OSS
+object) and `ALIYUN::FC::Trigger` (http and timer), and the ROS resources
+`ALIYUN::OTS::Instance`, `ALIYUN::OTS::Table`, `ALIYUN::SLS::Project`,
 `ALIYUN::SLS::Logstore`, `ALIYUN::SLS::Index`, `ALIYUN::RAM::Role`, `ALIYUN::RAM::ManagedPolicy`,
 `ALIYUN::RAM::AttachPolicyToRole`; intrinsics `Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::Join`,
 `Fn::Select` in long and `!Tag` form; String/Number/Boolean/CommaDelimitedList parameters.

@@ -1,13 +1,14 @@
 """Plain ROS Function Compute resources (`ALIYUN::FC::Service`, `ALIYUN::FC::Function`,
-`ALIYUN::FC::Trigger`) turned into the same declarations the Serverless transform gives.
+`ALIYUN::FC::Trigger`) turned into the declarations the FC emulator runs.
 
-Unlike the transform, services and functions are named by properties (`ServiceName`,
-`FunctionName`), so a stack can take its service name as a parameter. Function code comes from
+Services and functions are named by properties (`ServiceName`, `FunctionName`), so a stack can
+take its service name as a parameter. Function code comes from
 `Code: {OssBucketName, OssObjectName}`; a `CodeLocator` says which folder holds that object's
 unpacked package (the ROS emulator unzips it from the local OSS; a direct load maps names).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,19 @@ from typing import Any
 from .model import FunctionDecl, HttpTriggerDecl, ServiceDecl, TemplateError, TimerDecl
 from .resources import FC_FUNCTION, FC_SERVICE, FC_TRIGGER, ResourceGraph
 from .ros import integer
-from .serverless import RUNTIMES, handler_name, http_trigger, module_exists, timer_trigger
-from .serverless import environment as environment_variables
 
 # (bucket, object name, YAML path) -> the folder holding the unpacked package
 CodeLocator = Callable[[str, str, str], Path]
 _CODE_KEYS = {"OssBucketName", "OssObjectName", "SourceCode", "ZipFile"}
+# Runtimes the local cloud runs on a matching interpreter (fc/interpreters.py). FC's `python3`
+# is Python 3.6, older than the worker program supports.
+RUNTIMES = ("python3.9", "python3.10")
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
+AUTH_TYPES = ("ANONYMOUS", "FUNCTION")
+_HTTP_KEYS = {"AuthType", "Methods", "Qualifier"}
+_TIMER_KEYS = {"CronExpression", "Enable", "Payload", "Qualifier"}
+_ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_HANDLER = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+")
 _LOG_CONFIG_KEYS = {"Project", "Logstore", "EnableRequestMetrics", "EnableInstanceMetrics",
                     "LogBeginRule"}
 
@@ -94,8 +102,8 @@ def _function(graph: ResourceGraph, logical_id: str, code: CodeLocator | None,
         memory_size=integer(f"{path}.MemorySize", props.get("MemorySize"), 128, 64, 32768),
         instance_concurrency=integer(f"{path}.InstanceConcurrency",
                                      props.get("InstanceConcurrency"), 1, 1, 200),
-        environment=environment_variables(f"{path}.EnvironmentVariables",
-                                          props.get("EnvironmentVariables")),
+        environment=environment(f"{path}.EnvironmentVariables",
+                                props.get("EnvironmentVariables")),
         http_trigger=http[0] if http else None, timers=tuple(timers),
         description=str(props.get("Description") or ""))
 
@@ -137,3 +145,64 @@ def _triggers(graph: ResourceGraph) -> dict[tuple[str, str],
             raise TemplateError(f"{path}.TriggerType", f"trigger type {kind!r} is not supported "
                                                        f"locally (http, timer)")
     return found
+
+
+def handler_name(path: str, value: Any) -> str:
+    if not isinstance(value, str) or not _HANDLER.fullmatch(value):
+        raise TemplateError(path, "a handler is 'module.function' (e.g. index.handler)")
+    return value
+
+
+def module_exists(code_dir: Path, module: str) -> bool:
+    base = code_dir.joinpath(*module.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def environment(path: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TemplateError(path, "a mapping of names to values")
+    env = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+            raise TemplateError(f"{path}.{key}", "a name starts with a letter and has only "
+                                                 "letters, digits and underscores")
+        if isinstance(item, (dict, list)) or item is None:
+            raise TemplateError(f"{path}.{key}", "environment values are scalars")
+        env[key] = ("true" if item else "false") if isinstance(item, bool) else str(item)
+    return env
+
+
+def http_trigger(path: str, name: str, props: Mapping[str, Any]) -> HttpTriggerDecl:
+    _known(path, props, _HTTP_KEYS)
+    auth = str(props.get("AuthType", "")).upper()
+    if auth not in AUTH_TYPES:
+        raise TemplateError(f"{path}.AuthType", f"one of {', '.join(AUTH_TYPES)}")
+    methods = props.get("Methods")
+    if not isinstance(methods, list) or not methods:
+        raise TemplateError(f"{path}.Methods", "a non-empty list of HTTP methods")
+    upper = tuple(str(m).upper() for m in methods)
+    bad = [m for m in upper if m not in HTTP_METHODS]
+    if bad:
+        raise TemplateError(f"{path}.Methods", f"unknown methods {bad}")
+    return HttpTriggerDecl(name, auth, upper)
+
+
+def timer_trigger(path: str, name: str, props: Mapping[str, Any]) -> TimerDecl:
+    _known(path, props, _TIMER_KEYS)
+    cron = props.get("CronExpression")
+    if not isinstance(cron, str) or not cron.strip():
+        raise TemplateError(f"{path}.CronExpression", "required")
+    enable = props.get("Enable", True)
+    payload = props.get("Payload", "")
+    return TimerDecl(name, cron, enable not in (False, "false", "False"),
+                     payload if isinstance(payload, str) else str(payload))
+
+
+def _known(path: str, props: Any, allowed: set[str]) -> None:
+    if not isinstance(props, dict):
+        raise TemplateError(path, "must be a mapping")
+    for key in props:
+        if key not in allowed:
+            raise TemplateError(f"{path}.{key}", "unknown trigger property")

@@ -1,4 +1,4 @@
-"""`load_template`: read a Funcraft/ROS `template.yml` and resolve it into a `Template` value.
+"""`load_template`: read a ROS `template.yml` and resolve it into a `Template` value.
 
 Every construct is either understood or refused with its YAML path; nothing is silently skipped,
 because a local cloud that quietly ignores part of the template would pass tests the real
@@ -10,38 +10,37 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import fcplain, ros, serverless
+from . import fcplain, ros
 from .fcplain import CodeLocator
 from .intrinsics import Resolver
 from .model import Template, TemplateError
 from .parameters import resolve_parameters
-from .resources import FUNCTION, KINDS, SERVICE, RawResource, ResourceGraph, Stack
+from .resources import KINDS, RawResource, ResourceGraph, Stack
 from .yamlio import read_yaml
 
 FORMAT_VERSION = "2015-09-01"
-TRANSFORM = "Aliyun::Serverless-2018-04-03"
-_TOP_LEVEL = {"ROSTemplateFormatVersion", "Transform", "Description", "Metadata", "Parameters",
-              "Resources", "Outputs"}
+_TOP_LEVEL = {"ROSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Resources",
+              "Outputs"}
 _RESOURCE_KEYS = {"Type", "Properties", "DependsOn", "Metadata", "DeletionPolicy"}
-_FUNCTION_KEYS = {"Type", "Properties", "Events", "DependsOn", "Metadata"}
 
 
 def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, account_id: str,
                   region: str, stack_name: str = "localcloud",
-                  code_uris: Mapping[str, Path | str] = {},
                   code: CodeLocator | None = None) -> Template:
-    """`code_uris` maps a CodeUri as written in the template to the folder to run instead
-    (e.g. the source folder of a package that a build step would produce); `code` finds the
-    unpacked package of an `ALIYUN::FC::Function`'s OSS object."""
+    """`code` finds the unpacked package of an `ALIYUN::FC::Function`'s OSS object."""
     path = Path(path).resolve()
     doc = read_yaml(path)
+    if "Transform" in doc:
+        raise TemplateError("Transform", "the Aliyun::Serverless transform is not supported "
+                                         "locally: declare ALIYUN::FC::Service, "
+                                         "ALIYUN::FC::Function and ALIYUN::FC::Trigger")
     for key in doc:
         if key not in _TOP_LEVEL:
             raise TemplateError(str(key), "top-level section not supported locally")
     if str(doc.get("ROSTemplateFormatVersion")) != FORMAT_VERSION:
         raise TemplateError("ROSTemplateFormatVersion", f"must be '{FORMAT_VERSION}'")
     stack = Stack(account_id, region, stack_name)
-    raw = _collect(doc.get("Resources"), doc.get("Transform"))
+    raw = _collect(doc.get("Resources"))
     params = resolve_parameters(doc.get("Parameters"), parameters)
     pseudo = {"ALIYUN::AccountId": account_id, "ALIYUN::Region": region,
               "ALIYUN::StackName": stack_name, "ALIYUN::StackId": f"localcloud-{stack_name}"}
@@ -52,8 +51,7 @@ def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, accou
         graph.resolved(logical_id)
 
     roles = ros.RoleBook(graph, stack)
-    services = (serverless.services(graph, roles, stack, path.parent, code_uris)
-                + fcplain.services(graph, code))
+    services = fcplain.services(graph, code)
     names = [s.name for s in services]
     for name in names:
         if names.count(name) > 1:
@@ -71,7 +69,7 @@ def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, accou
     )
 
 
-def _collect(resources: Any, transform: Any) -> dict[str, RawResource]:
+def _collect(resources: Any) -> dict[str, RawResource]:
     if not isinstance(resources, dict) or not resources:
         raise TemplateError("Resources", "a template needs a mapping of resources")
     raw: dict[str, RawResource] = {}
@@ -80,19 +78,7 @@ def _collect(resources: Any, transform: Any) -> dict[str, RawResource]:
         if not isinstance(node, dict) or "Type" not in node:
             raise TemplateError(path, "a resource is a mapping with a Type")
         rtype = node["Type"]
-        if rtype == SERVICE:
-            if transform != TRANSFORM:
-                raise TemplateError("Transform", f"Aliyun::Serverless resources need "
-                                                 f"Transform: '{TRANSFORM}'")
-            raw[logical_id] = RawResource(logical_id, SERVICE,
-                                          {"Properties": node.get("Properties") or {}}, path)
-            for child, child_node in node.items():
-                if child in _RESOURCE_KEYS:
-                    continue
-                raw.update(_function(logical_id, str(child), child_node, f"{path}.{child}"))
-        elif rtype == FUNCTION:
-            raise TemplateError(f"{path}.Type", "a function is declared inside its service")
-        elif rtype in KINDS:
+        if rtype in KINDS:
             extra = sorted(set(node) - _RESOURCE_KEYS)
             if extra:
                 raise TemplateError(f"{path}.{extra[0]}", "resource key not supported locally")
@@ -103,16 +89,6 @@ def _collect(resources: Any, transform: Any) -> dict[str, RawResource]:
             raise TemplateError(f"{path}.Type", f"resource type {rtype!r} is not supported "
                                                 f"locally (supported: {known})")
     return raw
-
-
-def _function(service: str, name: str, node: Any, path: str) -> dict[str, RawResource]:
-    if not isinstance(node, dict) or node.get("Type") != FUNCTION:
-        raise TemplateError(path, f"inside a service only {FUNCTION} children are allowed")
-    extra = sorted(set(node) - _FUNCTION_KEYS)
-    if extra:
-        raise TemplateError(f"{path}.{extra[0]}", "function key not supported locally")
-    body = {"Properties": node.get("Properties") or {}, "Events": node.get("Events")}
-    return {f"{service}.{name}": RawResource(f"{service}.{name}", FUNCTION, body, path, service)}
 
 
 def _outputs(outputs: Any, resolver: Resolver) -> dict[str, Any]:

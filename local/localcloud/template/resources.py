@@ -1,5 +1,5 @@
-"""The resource types the local cloud understands: their allowed properties (as ROS and Funcraft
-document them), what `Ref` returns and which `Fn::GetAtt` attributes they have.
+"""The resource types the local cloud understands: their allowed properties (as ROS documents
+them), what `Ref` returns and which `Fn::GetAtt` attributes they have.
 
 `ResourceGraph` resolves a resource's properties on first use, so references between resources
 work in any order; a property a type does not document is an error, never silently ignored.
@@ -14,8 +14,6 @@ from typing import Any
 from .intrinsics import Resolver
 from .model import TemplateError
 
-SERVICE = "Aliyun::Serverless::Service"
-FUNCTION = "Aliyun::Serverless::Function"
 FC_SERVICE = "ALIYUN::FC::Service"
 FC_FUNCTION = "ALIYUN::FC::Function"
 FC_TRIGGER = "ALIYUN::FC::Trigger"
@@ -32,9 +30,8 @@ class Stack:
 class RawResource:
     logical_id: str
     type: str
-    node: Mapping[str, Any]  # the part that gets resolved (Properties, and Events for functions)
+    node: Mapping[str, Any]  # the part that gets resolved (Properties)
     path: str
-    service: str | None = None  # a function's service logical id
 
 
 Attr = Callable[[Stack, str, Mapping[str, Any]], Any]
@@ -67,15 +64,6 @@ def _ots_endpoint(kind: str) -> Attr:
     hosts = {"PublicEndpoint": "ots.aliyuncs.com", "PrivateEndpoint": "ots-internal.aliyuncs.com",
              "VpcEndpoint": "vpc.tablestore.aliyuncs.com"}
     return lambda s, lid, p: f"https://{p['InstanceName']}.{s.region}.{hosts[kind]}"
-
-
-def _service_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
-    return f"acs:fc:{s.region}:{s.account_id}:services/{lid}"
-
-
-def _function_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
-    service, _, function = lid.partition(".")
-    return f"acs:fc:{s.region}:{s.account_id}:services/{service}/functions/{function}"
 
 
 def _fc_service_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
@@ -135,29 +123,6 @@ KINDS: dict[str, Kind] = {
         frozenset({"PolicyName", "PolicyType", "RoleName"}),
         frozenset({"PolicyName", "PolicyType", "RoleName"}),
         lambda s, lid, p: f"{p['RoleName']}/{p['PolicyName']}", {}),
-    SERVICE: Kind(
-        frozenset({"Role", "LogConfig", "Policies", "InternetAccess", "Description"}),
-        frozenset(), lambda s, lid, p: lid,
-        {"ServiceName": lambda s, lid, p: lid,
-         "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", lid),
-         "ARN": _service_arn, "Role": lambda s, lid, p: p.get("Role", ""),
-         "LogProject": lambda s, lid, p: (p.get("LogConfig") or {}).get("Project", ""),
-         "Logstore": lambda s, lid, p: (p.get("LogConfig") or {}).get("Logstore", "")},
-        {"VpcConfig": "no VPCs locally", "NasConfig": "no NAS locally",
-         "TracingConfig": "no tracing locally"}),
-    FUNCTION: Kind(
-        frozenset({"Handler", "Runtime", "CodeUri", "Initializer", "InitializationTimeout",
-                   "Timeout", "MemorySize", "InstanceConcurrency", "EnvironmentVariables",
-                   "Description", "InstanceType"}),
-        frozenset({"Handler", "Runtime", "CodeUri"}), lambda s, lid, p: lid.partition(".")[2],
-        {"FunctionName": lambda s, lid, p: lid.partition(".")[2],
-         "ServiceName": lambda s, lid, p: lid.partition(".")[0],
-         "FunctionId": lambda s, lid, p: _fake_id(s.account_id, "function", lid),
-         "ARN": _function_arn},
-        {"CAPort": "custom runtimes are not emulated",
-         "CustomContainerConfig": "custom containers are not emulated",
-         "Layers": "layers are not emulated", "AsyncConfiguration": "not emulated",
-         "InstanceLifecycleConfig": "not emulated"}),
     # Plain ROS Function Compute resources (property names as the ROS CDK's fc package has them).
     FC_SERVICE: Kind(
         frozenset({"ServiceName", "Description", "Role", "LogConfig", "InternetAccess", "Tags",

@@ -146,18 +146,6 @@ class RoleBook:
             raise TemplateError(path, f"role {role_name!r} is not declared in the template")
         role["policies"].append(dict(policy))
 
-    def attach_by_arn(self, arn: str, policy: Mapping[str, Any]) -> None:
-        for role in self._roles.values():
-            if role["arn"].lower() == arn.lower():
-                role["policies"].append(dict(policy))
-
-    def generated(self, name: str, policies: list[dict[str, Any]]) -> str:
-        """A role made for a service that lists Policies without a Role, as Funcraft does."""
-        arn = role_arn(self._stack.account_id, name)
-        self._roles[name.lower()] = {"name": name, "arn": arn, "max_session_duration": 3600,
-                                     "policies": list(policies), "assume_role_policy": None}
-        return arn
-
     def freeze(self) -> tuple[RoleDecl, ...]:
         return tuple(RoleDecl(r["name"], r["arn"], r["max_session_duration"],
                               tuple(r["policies"]), r["assume_role_policy"])

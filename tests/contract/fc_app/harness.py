@@ -24,6 +24,11 @@ APP = Path(__file__).parent
 PARAMETERS = {"ApiSecret": "not-a-real-secret"}
 
 
+def unpacked_code(bucket: str, key: str, path: str) -> Path:
+    """Every function's OSS package is the code/ folder (no upload, no unzip for these tests)."""
+    return APP / "code"
+
+
 class Issuer:
     """Stands in for the STS emulator: issues straight from the credential book."""
 
@@ -94,7 +99,7 @@ def running_cloud(state: Path) -> Iterator[Cloud]:
     book = CredentialBook(account, state / "credentials.sqlite3", clock)
     faults = FaultBoard()
     template = load_template(APP / "template.yml", PARAMETERS, account_id=account.account_id,
-                             region=account.region)
+                             region=account.region, code=unpacked_code)
     sink = RecordingSink()
     emulator = FunctionComputeEmulator(
         template=template, account=account, credentials=book, clock=clock, faults=faults,
