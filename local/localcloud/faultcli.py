@@ -6,16 +6,19 @@ import argparse
 from typing import Any
 
 from .admin import known_fault_kinds
-from .faults import SERVICES
+from .faults import ALIASES, SERVICES
 from .running import admin_call
 
 
 def catalogue() -> str:
-    """Every service's fault kinds, one per line: `fault kinds` and `fault set --help`."""
+    """Every service's fault kinds, one per line, then the old names still accepted: `fault
+    kinds` and `fault set --help`."""
     lines = []
     for service, kinds in known_fault_kinds().items():
         lines.append(f"{service}:")
         lines += [f"  {kind:<15} {description}" for kind, description in kinds.items()]
+    lines.append("old names, still accepted: " + ", ".join(
+        f"{old} = {kind}" for old, kind in sorted(ALIASES.items())))
     return "\n".join(lines)
 
 
