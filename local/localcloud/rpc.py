@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from .credentials import CredentialBook, Principal
 from .errors import ServiceError
-from .faults import Fault, FaultApplier, FaultBoard
+from .faults import ANSWERS, Fault, FaultApplier, FaultBoard
 from .httpshell import HttpRequest, HttpResponse, json_response
 from .rpcauth import RpcAuthenticator
 
@@ -78,6 +78,9 @@ class RpcShell:
 
     def __init__(self, api: RpcApi, credentials: CredentialBook,
                  faults: FaultBoard | None = None) -> None:
+        if api.service is not None and set(api.faults) != set(ANSWERS[api.service]):
+            raise ValueError(f"{api.product} must answer exactly the fault kinds faults.py gives "
+                             f"{api.service}: {', '.join(sorted(ANSWERS[api.service]))}")
         self._api = api
         self._auth = RpcAuthenticator(credentials, api.version, RpcError)
         self._faults = (FaultApplier(faults, api.service)

@@ -64,6 +64,14 @@ def test_the_board_counts_a_fault_set_by_its_old_name_under_its_one_name():
     assert board.injected == {"tablestore:busy": 1}
 
 
+def test_fc_and_tablestore_answer_exactly_the_kinds_the_vocabulary_gives_them():
+    from localcloud.fc import emulator as fc
+    from localcloud.tablestore import emulator as tablestore
+
+    assert set(fc.FAULT_ERRORS) == set(ANSWERS["fc"])
+    assert set(tablestore.FAULT_ERRORS) == set(ANSWERS["tablestore"])
+
+
 def test_a_fault_from_json_takes_old_names_too():
     assert Fault.from_dict({"service": "sls", "kind": "unreachable"}).to_dict()["kind"] == "down"
 

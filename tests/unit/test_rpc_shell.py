@@ -136,6 +136,12 @@ def test_a_fault_of_the_apis_own_kind_answers_its_error_under_the_faults_code(sh
     assert answer(shell.app(signed("Refuse")))[1]["Code"] == "Forbidden.ResourceNotFound"
 
 
+def test_an_api_must_answer_exactly_its_services_own_fault_kinds():
+    with pytest.raises(ValueError, match="must answer exactly the fault kinds"):
+        RpcShell(RpcApi(product="Sts", host_id="sts.aliyuncs.com", version=VERSION,
+                        actions={}, service="sts", faults={}), Keys())  # type: ignore[arg-type]
+
+
 def test_an_api_without_a_fault_service_takes_no_faults(board):
     shell = RpcShell(RpcApi(product="ROS", host_id="ros.aliyuncs.com", version=VERSION,
                             actions={"Describe": describe}), Keys(), board)  # type: ignore[arg-type]

@@ -34,7 +34,8 @@ from .workers import Throttled
 log = logging.getLogger("localcloud.fc")
 
 FAULT_KINDS = kinds_of("fc")
-_FAULT_ERRORS = {"busy": errors.throttled, "internal_error": errors.internal_error}
+# What FC answers for its own fault kinds (faults.ANSWERS["fc"]).
+FAULT_ERRORS = {"busy": errors.throttled, "internal_error": errors.internal_error}
 ACTION = "fc:InvokeFunction"
 # FC can run many invocations at once (10 instances per function here, plus the admin board).
 FRONT_END_THREADS = 64
@@ -74,7 +75,7 @@ class FunctionComputeEmulator:
             api = "InvokeFunction" if _INVOKE.fullmatch(request.path) else None
 
         def refuse(fault: Fault) -> HttpResponse:
-            return _FAULT_ERRORS[fault.kind]().with_code(fault.code).response(request_id)
+            return FAULT_ERRORS[fault.kind]().with_code(fault.code).response(request_id)
 
         return self._faults.around(api, lambda: self._answer(request, request_id), refuse)
 

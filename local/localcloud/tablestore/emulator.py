@@ -33,7 +33,8 @@ FAULT_KINDS = kinds_of(SERVICE)
 # Tablestore's instance naming rule: 3-16 letters, digits and '-', starting with a letter and not
 # ending with '-'.
 _INSTANCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,14}[A-Za-z0-9]")
-_FAULT_ERRORS = {
+# What Tablestore answers for its own fault kinds (faults.ANSWERS["tablestore"]).
+FAULT_ERRORS = {
     "busy": TablestoreError("OTSServerBusy", "Server is busy."),
     "internal_error": TablestoreError("OTSInternalServerError", "Internal server error."),
 }
@@ -139,4 +140,4 @@ class TablestoreEmulator:
                                                  self._addressed(request)[0])
         except TablestoreError:
             caller = None
-        return error_response(api, _FAULT_ERRORS[fault.kind].with_code(fault.code), caller)
+        return error_response(api, FAULT_ERRORS[fault.kind].with_code(fault.code), caller)
