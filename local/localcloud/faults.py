@@ -158,7 +158,7 @@ class FaultBoard:
             return fault
 
 
-# A service's own answer to a fault of one of its own kinds (it may raise its error instead).
+# A service's answer, in its wire format, to a fault of one of its own kinds.
 Answer = Callable[[Fault], "HttpResponse"]
 
 
