@@ -9,12 +9,12 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import pytest
 
-from localcloud.credentials import Principal
+from localcloud.credentials import CredentialBook, Principal
 from localcloud.faults import Fault, FaultBoard
 from localcloud.httpshell import HttpRequest, HttpResponse
 from localcloud.rpc import RpcApi, RpcCall, RpcError, RpcShell
@@ -31,6 +31,9 @@ class Keys:
     def resolve(self, access_key_id: str, security_token: str | None) -> Principal:
         assert access_key_id == KEY_ID
         return Principal(KEY_ID, SECRET, is_root=True)
+
+
+KEYS = cast(CredentialBook, Keys())
 
 
 class LookupRefused(RpcError):
@@ -77,7 +80,7 @@ def board() -> FaultBoard:
 
 @pytest.fixture
 def shell(board: FaultBoard) -> RpcShell:
-    return RpcShell(API, Keys(), board)  # type: ignore[arg-type]
+    return RpcShell(API, KEYS, board)
 
 
 def test_an_action_answers_its_fields_beside_a_request_id(shell):
@@ -139,11 +142,11 @@ def test_a_fault_of_the_apis_own_kind_answers_its_error_under_the_faults_code(sh
 def test_an_api_must_answer_exactly_its_services_own_fault_kinds():
     with pytest.raises(ValueError, match="must answer exactly the fault kinds"):
         RpcShell(RpcApi(product="Sts", host_id="sts.aliyuncs.com", version=VERSION,
-                        actions={}, service="sts", faults={}), Keys())  # type: ignore[arg-type]
+                        actions={}, service="sts", faults={}), KEYS)
 
 
 def test_an_api_without_a_fault_service_takes_no_faults(board):
     shell = RpcShell(RpcApi(product="ROS", host_id="ros.aliyuncs.com", version=VERSION,
-                            actions={"Describe": describe}), Keys(), board)  # type: ignore[arg-type]
+                            actions={"Describe": describe}), KEYS, board)
     board.set(Fault("sts", "down"))
     assert answer(shell.app(signed("Describe", Name="db")))[0] == 200
