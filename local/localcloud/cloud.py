@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from .account import Account, load_or_create_account
+from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminApp
 from .clock import Clock, ShiftableClock
 from .console import CONSOLE_PATH, ConsoleApp
 from .credentials import CredentialBook
 from .devstack import DevStack, DevStackFailed
 from .faults import FaultBoard
+from .guard import SameSiteGuard
 from .httpshell import HttpServer
 from .reload import CodeWatcher
 from .traffic import Traffic
@@ -243,7 +245,9 @@ class LocalCloud:
             runtimes={f.runtime for s in self.template.services for f in s.functions})
         admin = AdminApp(self.faults, self.clock, self.alipay)
         console = ConsoleApp(self)  # the web console, beside the admin endpoint
+        # The admin endpoint and the console sit behind one guard (localcloud.guard).
         self._serve("fc", console.wrap(admin.wrap(self.fc.app)), ports.fc,
+                    screen=SameSiteGuard(ADMIN_PREFIX, self.options.host),
                     **self.fc.server_options())
         self.fc.endpoint = self.url("fc")
         self._start_deploy_services(ports)

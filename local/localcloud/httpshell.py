@@ -15,14 +15,24 @@ fully arrived, and read chunked bodies as empty. What waitress guarantees, and t
 - slow or half-sent requests are read by one event loop, so they hold no worker thread and cannot
   starve other clients; idle connections close after `IDLE_SECONDS`.
 
+Two things happen before a body is read. A server's `screen` sees each request's head (method,
+target, headers; the body empty) as soon as its headers are in, and may answer it instead of the
+app: the local cloud's guard (`localcloud.guard`) and OSS's signature check do. And a refused
+request's answer is written, our side of the connection shut, and what the client still sends is
+read and dropped (up to `DRAIN_BYTES`) before the close: a client that writes its whole body before
+reading, as most do, reads the answer instead of a reset.
+
 HTTP/1.1 keep-alive matters: the SDKs use `requests.Session`, and a server that closed every
 connection would make them reconnect on each call. TCP_NODELAY is on (waitress's default): with
 Nagle, a reply written in two segments waits ~40 ms for the client's delayed ACK.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -30,8 +40,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import Error
 
 from .faults import DropConnection
 
@@ -43,6 +55,8 @@ DEFAULT_MAX_BODY = 1024 * 1024 * 1024  # OSS takes deployment packages; FC sets 
 DEFAULT_THREADS = 32
 CONNECTION_LIMIT = 512  # waitress's 100 would stall a soak whose clients keep connections open
 IDLE_SECONDS = 120  # a connection with no complete request for this long is closed
+# After a refusal, the most a client may still send (read and dropped) before a hard close.
+DRAIN_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class HttpRequest:
     body: bytes
     client_ip: str
     client_port: str = ""  # with client_ip, tells connections apart (LocalCloud.traffic)
+    server_port: int = 0  # the port it came in on
 
     @property
     def path(self) -> str:
@@ -78,6 +93,8 @@ class HttpResponse:
 
 
 App = Callable[[HttpRequest], HttpResponse]
+# Sees a request's head (its body empty, not yet read); an answer refuses the request with it.
+Screen = Callable[[HttpRequest], "HttpResponse | None"]
 
 
 @dataclass(frozen=True)
@@ -111,18 +128,23 @@ def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def _request(environ: Mapping[str, Any]) -> HttpRequest:
-    target = str(environ.get("REQUEST_URI", "") or "/")
+def _raw_path(request_uri: str) -> str:
+    target = request_uri or "/"
     if not target.startswith("/"):  # absolute form (`GET http://host/path`), as proxies send
         target = urlsplit(target).path or "/"
-    raw_path = target.partition("?")[0]
+    return target.partition("?")[0]
+
+
+def _request(environ: Mapping[str, Any]) -> HttpRequest:
     length = int(environ.get("CONTENT_LENGTH") or 0)  # waitress checked it is digits
     body = environ["wsgi.input"].read(length) if length else b""
-    return HttpRequest(method=str(environ["REQUEST_METHOD"]), raw_path=raw_path,
+    return HttpRequest(method=str(environ["REQUEST_METHOD"]),
+                       raw_path=_raw_path(str(environ.get("REQUEST_URI", ""))),
                        query_string=str(environ.get("QUERY_STRING", "")),
                        headers=_headers(environ), body=body,
                        client_ip=str(environ.get("REMOTE_ADDR", "")),
-                       client_port=str(environ.get("REMOTE_PORT", "")))
+                       client_port=str(environ.get("REMOTE_PORT", "")),
+                       server_port=int(environ.get("SERVER_PORT") or 0))
 
 
 def _wsgi(app: App) -> Callable[[dict[str, Any], _START_RESPONSE], Iterable[bytes]]:
@@ -155,16 +177,59 @@ class _AppTask(WSGITask):
             self.close_on_finish = True
 
 
+class _Screened(Error):  # waitress's error shape, for its error task
+    """A request its server's screen answered from the head."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__("")
+        self.code = response.status
+        self.response = response
+
+
+class _Parser(HTTPRequestParser):
+    """waitress's parser, which shows the head to the server's screen once headers are in."""
+
+    def __init__(self, adj: Any, *, screen: Screen | None, server_port: int) -> None:
+        super().__init__(adj)
+        self._screen = screen
+        self._server_port = server_port
+        self._screened = False
+
+    def received(self, data: bytes) -> int:
+        consumed = int(super().received(data))
+        if self.headers_finished and not self._screened:
+            self._screened = True
+            refused_already = getattr(self, "error", None) is not None
+            if self._screen is not None and not refused_already and not self.empty:
+                answer = self._screen(self._head())
+                if answer is not None:
+                    self.error = _Screened(answer)
+                    self.completed = True
+                    self.expect_continue = False  # no "100 Continue" for a refused body
+        return consumed
+
+    def _head(self) -> HttpRequest:
+        headers = {k.lower().replace("_", "-"): v for k, v in self.headers.items()}
+        return HttpRequest(method=str(self.command), raw_path=_raw_path(self.request_uri),
+                           query_string=str(self.query or ""), headers=headers, body=b"",
+                           client_ip="", server_port=self._server_port)
+
+
 class _RefusalTask(ErrorTask):
-    """waitress's error answer, in the service's own format when the server was given one."""
+    """waitress's error answer, in the service's own format when the server was given one; a
+    screen's answer as it is. The connection then drains and closes (_Channel)."""
 
     def execute(self) -> None:
         refuse: Refuse | None = getattr(self.channel.server, "refuse", None)
         error = self.request.error
-        if refuse is None:
+        self.channel.drain_on_close = True
+        if isinstance(error, _Screened):
+            response = error.response
+        elif refuse is None:
             super().execute()
             return
-        response = refuse(Refusal(int(error.code), str(error.body)))
+        else:
+            response = refuse(Refusal(int(error.code), str(error.body)))
         self.status = _status_line(response.status)
         framing = ("content-length", "connection")  # waitress writes these itself
         self.response_headers.extend(
@@ -175,24 +240,68 @@ class _RefusalTask(ErrorTask):
 
 
 class _Channel(HTTPChannel):
+    """waitress's channel; after a refusal's answer it shuts its write side and drops what the
+    client still sends (up to DRAIN_BYTES) until the client closes, instead of resetting."""
+
     task_class = _AppTask
     error_task_class = _RefusalTask
+    drain_on_close = False
+
+    def __init__(self, server: _Server, *args: Any, **kwargs: Any) -> None:
+        super().__init__(server, *args, **kwargs)
+        self.parser_class = functools.partial(_Parser, screen=server.screen,
+                                              server_port=int(server.effective_port))
+        self._drained: int | None = None  # bytes dropped, once draining
+
+    def handle_close(self) -> None:
+        if self.drain_on_close and self._drained is None and self.connected:
+            self._drained = 0
+            self.will_close = False
+            try:
+                self.socket.shutdown(socket.SHUT_WR)  # the answer is out: FIN, not RST
+                return
+            except OSError:
+                pass
+        super().handle_close()
+
+    def readable(self) -> bool:
+        return True if self._drained is not None else bool(super().readable())
+
+    def writable(self) -> bool:
+        # While draining, only the idle timeout's will_close (handle_write then closes).
+        return self.will_close if self._drained is not None else bool(super().writable())
+
+    def handle_read(self) -> None:
+        if self._drained is None:
+            super().handle_read()
+            return
+        try:
+            data = self.recv(self.adj.recv_bytes)  # b"" (and a close) when the client is done
+        except OSError:
+            data = b""
+        self._drained += len(data)
+        if data and self._drained <= DRAIN_BYTES:
+            self.last_activity = time.time()
+        elif self.connected:
+            super().handle_close()
 
 
 class _Server(TcpWSGIServer):
     channel_class = _Channel
     refuse: Refuse | None = None
+    screen: Screen | None = None
 
 
 class HttpServer:
     """Serves one application on host:port (port 0 picks a free one) in a background thread.
 
     `max_body_bytes` is the largest body passed on; `refuse` renders refused requests in the
-    service's error format (waitress answers in plain text otherwise)."""
+    service's error format (waitress answers in plain text otherwise); `screen` sees each
+    request's head before its body is read, and may answer it instead of the app."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY, refuse: Refuse | None = None,
-                 threads: int = DEFAULT_THREADS) -> None:
+                 screen: Screen | None = None, threads: int = DEFAULT_THREADS) -> None:
         self._server = _Server(
             _wsgi(app), host=host, port=port, threads=threads, ident="localcloud",
             # waitress refuses a body whose length is >= the limit; ours is the largest allowed.
@@ -203,6 +312,7 @@ class HttpServer:
             # stop() wakes the loop through its trigger; this only bounds an idle poll.
             asyncore_loop_timeout=1)
         self._server.refuse = refuse
+        self._server.screen = screen
         self._thread = threading.Thread(target=self._server.run, daemon=True,
                                         name=f"localcloud-http-{self.port}")
 

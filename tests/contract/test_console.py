@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from localcloud.miniprogram import MiniProgram
+from tests import rawhttp
 from tests.conftest import (
     BROWSERS,
     ROOT,
@@ -192,3 +193,19 @@ def test_state_exports_resets_and_imports(demo_cloud):
         "imported": ["tablestore", "sls", "alipay"]}
     after = _api(demo_cloud, "GET", "tables/user_data/rows").json()
     assert after["rows"] == before["rows"]
+
+
+@pytest.mark.parametrize("name", ["%00", "app.js%00", "../api.py", "..%2fapi.py", "%2e%2e/state.py",
+                                  "vendor", "vendor/", "static/app.js", "nothing.js", "/etc/hosts"])
+def test_the_console_answers_only_its_own_files_and_404_for_any_other_name(local_cloud, name):
+    port = int(local_cloud.url("fc").rsplit(":", 1)[1])
+    answer, _ = rawhttp.exchange("127.0.0.1", port, (
+        f"GET /_localcloud/console/{name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").encode())
+    assert answer.startswith(b"HTTP/1.1 404 "), answer[:200]
+
+
+def test_the_console_serves_its_page_and_its_vendored_module(local_cloud):
+    base = local_cloud.url("fc") + "/_localcloud/console/"
+    assert "Local cloud console" in requests.get(base, timeout=10).text
+    module = requests.get(base + "vendor/htm-preact-standalone.module.js", timeout=10)
+    assert module.status_code == 200 and "javascript" in module.headers["Content-Type"]

@@ -177,3 +177,52 @@ def test_stop_closes_the_port_with_a_request_in_flight(app):
     thread.join()
     with pytest.raises(OSError):
         socket.create_connection((running.host, running.port), timeout=1).close()
+
+
+def _whole_body_first(server: HttpServer, request: bytes) -> bytes:
+    """Write the whole request before reading anything, as most clients do; what came back."""
+    conn = socket.create_connection((server.host, server.port))
+    conn.settimeout(10)
+    try:
+        conn.sendall(request)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        return received
+    finally:
+        conn.close()
+
+
+def test_a_client_that_writes_an_over_limit_body_first_still_reads_the_refusal(server, app):
+    body = b"x" * (4 * 1024 * 1024)
+    answer = _whole_body_first(server, post("/c", b"Content-Length: %d" % len(body), body=body))
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert app.requests == []
+
+
+def test_a_screen_answers_from_the_head_before_the_body_arrives(app):
+    heads: list[HttpRequest] = []
+
+    def screen(head: HttpRequest) -> HttpResponse | None:
+        heads.append(head)
+        return HttpResponse(403, b"no") if head.path.startswith("/guarded") else None
+
+    running = HttpServer(app, screen=screen).start()
+    try:
+        # Only the headers of a 100,000-byte body: the answer cannot have waited for it.
+        answer, closed = exchange(running, post("/guarded/x?a=1", b"Content-Length: 100000",
+                                                b"X-Mine: yes"))
+        assert answer.startswith(b"HTTP/1.1 403 ") and answer.endswith(b"no") and closed
+        assert app.requests == []
+        assert (heads[0].method, heads[0].raw_path, heads[0].query_string) == \
+            ("POST", "/guarded/x", "a=1")
+        assert heads[0].header("x-mine") == "yes" and heads[0].body == b""
+        assert heads[0].server_port == running.port
+        big = b"y" * (2 * 1024 * 1024)
+        answer = _whole_body_first(running, post("/guarded", b"Content-Length: %d" % len(big),
+                                                 body=big))
+        assert answer.startswith(b"HTTP/1.1 403 ")
+        answer, _ = exchange(running, post("/open", b"Content-Length: 2", body=b"hi"))
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got:hi")
+    finally:
+        running.stop()

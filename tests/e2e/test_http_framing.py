@@ -5,6 +5,7 @@ auth code stays unspent and no session row is written."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from urllib.parse import urlsplit
 
@@ -57,6 +58,23 @@ def test_a_content_length_over_fcs_limit_is_entity_too_large_and_closes(config):
     assert answer.startswith(b"HTTP/1.1 400 ") and closed
     assert body_of(answer)["ErrorCode"] == "EntityTooLarge"
     assert b"x-fc-request-id" in answer.lower()
+
+
+def test_a_client_that_writes_a_body_over_fcs_limit_first_reads_entity_too_large(config):
+    # Most clients send the whole body before reading: they must read FC's answer, not a reset.
+    body = b"x" * (7 * 1024 * 1024)
+    url = urlsplit(config["fcEndpoint"])
+    conn = socket.create_connection((url.hostname, url.port))
+    conn.settimeout(15)
+    try:
+        conn.sendall(login_request(config, b"Content-Length: %d" % len(body), body=body))
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    finally:
+        conn.close()
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert body_of(answer)["ErrorCode"] == "EntityTooLarge"
 
 
 def test_two_conflicting_content_lengths_are_400_and_close(config):

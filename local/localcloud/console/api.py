@@ -15,8 +15,9 @@
     POST   api/state                    replace the local state with such a file
     DELETE api/state                    reset: forget every row, record and user
 
-A call that changes something must carry the header `X-Localcloud-Console: 1`: a page on another
-site can make the browser send a plain form POST to 127.0.0.1, but not with a custom header.
+Every call passes `localcloud.guard` first (this cloud's Host; no other site's Origin). A call that
+changes something must also carry the header `X-Localcloud-Console: 1`: a page on another site
+can make the browser send a plain form POST to 127.0.0.1, but not with a custom header.
 
 A page adds its calls with `ConsoleApp.route` and its view with one entry in `static/app.js`'s
 PAGES (the Stacks page did just that); nothing else changes.
@@ -64,6 +65,8 @@ class ConsoleApp:
     def __init__(self, cloud: Any) -> None:
         self._cloud = cloud  # a started LocalCloud
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._static_files = {p.relative_to(STATIC).as_posix(): p
+                              for p in STATIC.rglob("*") if p.is_file()}
         self.route("GET", r"overview", self._overview)
         self.route("GET", r"users", self._users)
         self.route("POST", r"users", self._new_user)
@@ -96,8 +99,10 @@ class ConsoleApp:
 
     # -- the page ---------------------------------------------------------------------------
     def static(self, name: str) -> HttpResponse:
-        path = (STATIC / (name or "index.html")).resolve()
-        if not path.is_relative_to(STATIC) or not path.is_file():
+        """One of the page's own files, by its exact name; anything else (a path that climbs
+        out, a NUL byte, a folder) is 404 without touching the file system."""
+        path = self._static_files.get(name or "index.html")
+        if path is None:
             return HttpResponse(404, b"not found", (("Content-Type", "text/plain"),))
         return HttpResponse(200, path.read_bytes(), (
             ("Content-Type", CONTENT_TYPES.get(path.suffix, "application/octet-stream")),

@@ -1,0 +1,62 @@
+"""The one guard in front of the local cloud's own routes (`/_localcloud/*`: the admin endpoint
+and the console), which a browser on the same laptop can reach.
+
+It sees each request's head, before any body is read (`HttpServer`'s screen), and refuses with
+403:
+- a `Host` that is not the address the cloud listens on, with its port: loopback names
+  (`localhost`, `127.0.0.1`, `[::1]`) or the `--host` given. A DNS-rebound page sends its own
+  host name, so it reads and changes nothing;
+- a state-changing request (any method but GET, HEAD and OPTIONS) with an `Origin` other than
+  the cloud's own (tools send none), or with neither a JSON content type nor the console's header
+  `X-Localcloud-Console: 1`. A cross-site page can send `text/plain` or a form post without
+  asking the browser's permission, but neither JSON nor a custom header.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .httpshell import HttpRequest, HttpResponse, json_response
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CONSOLE_HEADER = "X-Localcloud-Console"
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # listen everywhere: no name of its own
+
+
+@dataclass(frozen=True)
+class SameSiteGuard:
+    """Guards the paths under `prefix` of a server listening on `listen_host`."""
+
+    prefix: str
+    listen_host: str = "127.0.0.1"
+
+    def __call__(self, head: HttpRequest) -> HttpResponse | None:
+        if not head.path.startswith(self.prefix):
+            return None
+        reason = self.refusal(head)
+        return None if reason is None else json_response(403, {"error": reason})
+
+    def names(self) -> tuple[str, ...]:
+        """The host names this cloud answers its own routes to (without the port)."""
+        host = self.listen_host.lower()
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address, as it appears in Host
+        return LOOPBACK_NAMES + (() if self.listen_host in _WILDCARDS or host in LOOPBACK_NAMES
+                                 else (host,))
+
+    def refusal(self, head: HttpRequest) -> str | None:
+        """Why the request is refused, or None."""
+        host = head.header("host").strip().lower()
+        if host not in {f"{name}:{head.server_port}" for name in self.names()}:
+            return (f"Host {host or '(none)'!r} is not this cloud's address; use "
+                    f"{' or '.join(self.names())} with port {head.server_port}")
+        if head.method in SAFE_METHODS:
+            return None
+        origin = head.header("origin").strip().lower()
+        if origin and origin != f"http://{host}":
+            return f"a cross-site request from {origin} cannot change the local cloud"
+        media_type = head.header("content-type").partition(";")[0].strip().lower()
+        if media_type != "application/json" and head.header(CONSOLE_HEADER) != "1":
+            return (f"a request that changes the local cloud needs Content-Type: "
+                    f"application/json or the header {CONSOLE_HEADER}: 1")
+        return None

@@ -1,0 +1,138 @@
+"""Contract tests: one guard in front of the local cloud's own routes (`/_localcloud/*`: the admin
+endpoint and the console), on raw sockets against the shared cloud. A foreign `Host` (DNS
+rebinding) gets 403 on every route; a request that changes something is refused with 403 when it
+comes from another origin, or is a cross-site "simple" request (text/plain, a form post), before
+its body is read, and changes nothing. The cloud's own tools (no Origin, JSON) and the console
+(its origin, its header) pass."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests import rawhttp
+
+USER = "2088000000000077"
+# Every route that changes something: method, path, a body its own tool would send.
+CHANGES = [
+    ("POST", "/_localcloud/faults", {"service": "sts", "kind": "refuse"}),
+    ("DELETE", "/_localcloud/faults", None),
+    ("POST", "/_localcloud/clock", {"advance": 3600}),
+    ("POST", "/_localcloud/alipay/identity", {"mode": "open_id"}),
+    ("POST", "/_localcloud/api/users", None),
+    ("POST", f"/_localcloud/api/users/{USER}/auth-code", None),
+    ("POST", f"/_localcloud/api/users/{USER}/session", None),
+    ("POST", "/_localcloud/api/state", None),
+    ("DELETE", "/_localcloud/api/state", None),
+]
+READS = ["/_localcloud/health", "/_localcloud/faults", "/_localcloud/alipay",
+         "/_localcloud/console/", "/_localcloud/console/app.js", "/_localcloud/api/overview",
+         "/_localcloud/api/users", "/_localcloud/api/state"]
+
+
+def send(cloud: Any, method: str, path: str, *headers: str, body: bytes = b"",
+         host: str | None = None, announce: int | None = None) -> tuple[int, bytes]:
+    """A raw request to the FC port; (status, body). `announce` sends that Content-Length but
+    only the headers: an answer then proves the body was never waited for."""
+    port = cloud.fc.endpoint.rsplit(":", 1)[1]
+    length = len(body) if announce is None else announce
+    head = [f"{method} {path} HTTP/1.1", f"Host: {host or '127.0.0.1:' + port}",
+            f"Content-Length: {length}", *headers]
+    data = ("\r\n".join(head) + "\r\n\r\n").encode() + (b"" if announce is not None else body)
+    answer, _ = rawhttp.exchange("127.0.0.1", int(port), data, wait=10)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 "), answer
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def state_of(cloud: Any) -> dict[str, Any]:
+    """What the routes above could change."""
+    with cloud.alipay.database.transaction() as conn:
+        users = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        codes = conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0]
+    return {"faults": cloud.faults.active(), "clock_ahead": cloud.clock.now() - time.time() > 60,
+            "identity": [a.to_dict() for a in cloud.alipay.apps.all()], "users": users,
+            "codes": codes, "tables": cloud.tablestore.core.catalog.names()}
+
+
+@pytest.fixture
+def cloud(local_cloud: Any) -> Any:
+    local_cloud.faults.clear()
+    return local_cloud
+
+
+def body_bytes(value: Any) -> bytes:
+    return b"" if value is None else json.dumps(value).encode()
+
+
+@pytest.mark.parametrize("method, path, body", CHANGES)
+def test_a_cross_site_text_plain_request_is_refused_and_changes_nothing(cloud, method, path,
+                                                                        body):
+    before = state_of(cloud)
+    status, answer = send(cloud, method, path, "Origin: http://attacker.example",
+                          "Content-Type: text/plain;charset=UTF-8", body=body_bytes(body))
+    assert status == 403 and "cross-site" in json.loads(answer)["error"]
+    assert state_of(cloud) == before
+
+
+@pytest.mark.parametrize("method, path, body", CHANGES)
+def test_a_form_post_is_refused_before_its_body_is_read(cloud, method, path, body):
+    before = state_of(cloud)
+    # No Origin (as an old browser or a privacy extension may send it), a form's content type.
+    status, answer = send(cloud, method, path,
+                          "Content-Type: application/x-www-form-urlencoded", announce=100_000)
+    assert status == 403 and "X-Localcloud-Console" in json.loads(answer)["error"]
+    assert state_of(cloud) == before
+
+
+@pytest.mark.parametrize("method, path, body", CHANGES)
+def test_json_from_another_origin_is_refused(cloud, method, path, body):
+    before = state_of(cloud)
+    status, _ = send(cloud, method, path, "Origin: http://127.0.0.1:1",
+                     "Content-Type: application/json", "X-Localcloud-Console: 1",
+                     body=body_bytes(body))
+    assert status == 403
+    assert state_of(cloud) == before
+
+
+@pytest.mark.parametrize("path", READS + [p for _, p, _ in CHANGES])
+@pytest.mark.parametrize("host", ["rebind.attacker.example:{port}", "127.0.0.1:1", "127.0.0.1",
+                                  ""])
+def test_a_foreign_host_is_refused_on_every_route(cloud, path, host):
+    port = cloud.fc.endpoint.rsplit(":", 1)[1]
+    method = next((m for m, p, _ in CHANGES if p == path), "GET")
+    before = state_of(cloud)
+    status, answer = send(cloud, method, path, "Content-Type: application/json",
+                          "X-Localcloud-Console: 1", host=host.format(port=port) or " ")
+    assert status == 403 and "is not this cloud's address" in json.loads(answer)["error"]
+    assert state_of(cloud) == before
+
+
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "LOCALHOST"])
+def test_loopback_names_with_the_port_are_answered(cloud, name):
+    port = cloud.fc.endpoint.rsplit(":", 1)[1]
+    status, answer = send(cloud, "GET", "/_localcloud/health", host=f"{name}:{port}")
+    assert (status, json.loads(answer)) == (200, {"ok": True})
+
+
+def test_the_clouds_own_origin_with_json_changes_state(cloud):
+    port = cloud.fc.endpoint.rsplit(":", 1)[1]
+    status, answer = send(cloud, "POST", "/_localcloud/faults", f"Origin: http://127.0.0.1:{port}",
+                          "Content-Type: application/json; charset=utf-8",
+                          body=b'{"service": "sts", "kind": "refuse", "api": "Nothing"}')
+    assert status == 200, answer
+    assert [(f.service, f.api) for f in cloud.faults.active()] == [("sts", "Nothing")]
+    cloud.faults.clear()
+
+
+def test_the_consoles_header_stands_for_json(cloud):
+    status, answer = send(cloud, "DELETE", "/_localcloud/faults", "X-Localcloud-Console: 1")
+    assert status == 200, answer
+
+
+def test_function_compute_routes_are_not_the_guards(cloud):
+    # The session function's trigger answers any Host, as FC's front end does.
+    status, _ = send(cloud, "GET", "/2016-08-15/proxy/none/none/", host="elsewhere.example")
+    assert status != 403
