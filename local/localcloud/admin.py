@@ -6,23 +6,30 @@
                                           {"service", "kind", "api"?, "share"?, "seconds"?, "code"?}
     DELETE /_localcloud/faults[?service=] clear faults (all, or one service's)
     POST   /_localcloud/clock             {"advance": seconds} moves the expiry clock forward
+                                          (0 to ten years)
     GET    /_localcloud/alipay            the Alipay gateway's apps, their signing and identity mode
     POST   /_localcloud/alipay/identity   {"mode": "user_id"|"both"|"open_id", "appId"?} switches an
                                           app (default: the sandbox app) without losing any state
 
 It exists so faults can be switched while the cloud runs (no restart). It listens on loopback
-only, like everything in the local cloud, and is not part of any Alibaba Cloud API.
+only, like everything in the local cloud, behind `localcloud.guard`, and is not part of any
+Alibaba Cloud API. Every value is checked (finite numbers in range, known names); a refusal is a
+400 naming the field and changes nothing.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from . import values
 from .clock import Clock
 from .faults import SERVICES, Fault, FaultBoard
 from .httpshell import App, HttpRequest, HttpResponse, json_response
 
 PREFIX = "/_localcloud/"
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600  # ten years: past every expiry the cloud keeps
+MAX_FAULT_SECONDS = 600.0  # a slow or timeout fault's delay; longer than any client waits
+MAX_TEXT = 256  # an API name, an error code, an app id
 
 
 def known_fault_kinds() -> dict[str, dict[str, str]]:
@@ -54,7 +61,7 @@ class AdminApp:
             if route == "faults":
                 return self._faults_route(request)
             if route == "clock" and request.method == "POST":
-                seconds = float(_json_object(request.body).get("advance", 0))
+                seconds = _advance(_json_object(request.body))
                 advance = getattr(self._clock, "advance", None)
                 if advance is None:
                     return json_response(409, {"error": "this cloud's clock cannot be moved"})
@@ -70,7 +77,7 @@ class AdminApp:
         if request.method == "GET":
             return json_response(200, self.snapshot())
         if request.method == "POST":
-            fault = Fault.from_dict(_json_object(request.body))
+            fault = Fault.from_dict(_fault_fields(_json_object(request.body)))
             kinds = known_fault_kinds()[fault.service]
             if fault.kind not in kinds:
                 raise ValueError(f"{fault.service} has no fault kind {fault.kind!r}; "
@@ -97,8 +104,11 @@ class AdminApp:
             mode, app_id = body.get("mode"), body.get("appId")
             if mode not in IDENTITY_MODES:
                 raise ValueError(f"mode must be one of {', '.join(IDENTITY_MODES)}")
-            if app_id is not None and not isinstance(app_id, str):
-                raise ValueError("appId must be a string")
+            unknown = set(body) - {"mode", "appId"}
+            if unknown:
+                raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+            if app_id is not None:
+                values.text(app_id, "appId", MAX_TEXT)
             try:
                 self._alipay.set_identity(mode, app_id)
             except UnknownApp:
@@ -118,11 +128,33 @@ class AdminApp:
                 "kinds": known_fault_kinds()}
 
 
+def _advance(body: dict[str, Any]) -> float:
+    if set(body) != {"advance"}:
+        raise ValueError('the body must be {"advance": seconds}')
+    return values.number(body["advance"], "advance", 0, MAX_ADVANCE_SECONDS)
+
+
+def _fault_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """What Fault leaves open checked here (finite numbers, a longest delay, short printable
+    texts); Fault checks the rest (names, share in (0, 1], no negative delay)."""
+    for name in ("share", "seconds"):
+        if name in body:
+            values.finite(body[name], f"fault field {name}")
+    if "seconds" in body and body["seconds"] > MAX_FAULT_SECONDS:
+        raise ValueError(f"fault field seconds must be at most {MAX_FAULT_SECONDS:g}")
+    for name in ("api", "code"):
+        if body.get(name) is not None:
+            values.text(body[name], f"fault field {name}", MAX_TEXT)
+    return body
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body or b"{}")
     except json.JSONDecodeError as exc:
         raise ValueError(f"body is not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError("body is not JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("body must be a JSON object")
     return data

@@ -296,3 +296,58 @@ def test_the_cli_says_when_no_cloud_has_run(tmp_path):
                            "fault", "list"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "no local cloud has run" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def post_admin(cloud: Any, route: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(f"{cloud.url('fc')}/_localcloud/{route}", data=raw,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize("advance", [b"NaN", b"Infinity", b"-Infinity", b"-1", b"1e400",
+                                     b"400000000", b"true", b'"60"', b"null"])
+def test_the_clock_refuses_an_advance_that_is_not_a_finite_forward_step(cloud, advance):
+    before = cloud.clock.now()
+    status, answer = post_admin(cloud, "clock", b'{"advance": ' + advance + b"}")
+    assert status == 400 and "advance" in answer["error"]
+    assert cloud.clock.now() - before < 60  # not moved (only real time passed)
+
+
+@pytest.mark.parametrize("body", [b"{}", b'{"advance": 1, "rewind": 1}', b"[1]", b"[" * 100_000])
+def test_the_clock_refuses_a_body_of_another_shape(cloud, body):
+    status, answer = post_admin(cloud, "clock", body)
+    assert status == 400 and answer["error"]
+
+
+@pytest.mark.parametrize("field, value", [("share", b"NaN"), ("share", b"Infinity"),
+                                          ("share", b"-Infinity"), ("seconds", b"NaN"),
+                                          ("seconds", b"Infinity"), ("seconds", b"1e400"),
+                                          ("seconds", b"86400"), ("seconds", b"false")])
+def test_a_fault_number_that_is_not_finite_and_in_range_is_refused(cloud, field, value):
+    raw = b'{"service": "sts", "kind": "slow", "' + field.encode() + b'": ' + value + b"}"
+    status, answer = admin(cloud, "POST", raw=raw)
+    assert status == 400 and f"fault field {field}" in answer["error"]
+    assert cloud.faults.active() == []
+
+
+@pytest.mark.parametrize("field, value", [("api", "x" * 300), ("code", "bad\ncode"),
+                                          ("api", 7)])
+def test_a_fault_text_that_is_not_short_printable_text_is_refused(cloud, field, value):
+    status, answer = admin(cloud, "POST", {"service": "sts", "kind": "refuse", field: value})
+    assert status == 400 and f"fault field {field}" in answer["error"]
+    assert cloud.faults.active() == []
+
+
+@pytest.mark.parametrize("body, says", [({"mode": "everyone"}, "mode must be one of"),
+                                        ({"mode": ["open_id"]}, "mode must be one of"),
+                                        ({"mode": "open_id", "appId": 9}, "appId"),
+                                        ({"mode": "open_id", "also": 1}, "unknown fields: also")])
+def test_the_identity_switch_refuses_an_unknown_mode_or_field(cloud, body, says):
+    before = [app.to_dict() for app in cloud.alipay.apps.all()]
+    status, answer = post_admin(cloud, "alipay/identity", json.dumps(body).encode())
+    assert status == 400 and says in answer["error"]
+    assert [app.to_dict() for app in cloud.alipay.apps.all()] == before

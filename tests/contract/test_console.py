@@ -209,3 +209,16 @@ def test_the_console_serves_its_page_and_its_vendored_module(local_cloud):
     assert "Local cloud console" in requests.get(base, timeout=10).text
     module = requests.get(base + "vendor/htm-preact-standalone.module.js", timeout=10)
     assert module.status_code == 200 and "javascript" in module.headers["Content-Type"]
+
+
+@pytest.mark.parametrize("query, field", [("logs?minutes=inf", "minutes"),
+                                          ("logs?minutes=nan", "minutes"),
+                                          ("logs?minutes=-5", "minutes"),
+                                          ("logs?limit=abc", "limit"),
+                                          ("logs?offset=-1", "offset"),
+                                          ("invocations?limit=1e3", "limit"),
+                                          ("tables/session/rows?offset=99999999999999999999",
+                                           "offset")])
+def test_a_console_query_value_out_of_range_is_a_400_naming_it(local_cloud, query, field):
+    answer = _api(local_cloud, "GET", query)
+    assert answer.status_code == 400 and field in answer.json()["error"]

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import values
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
 from ..logcli import expanded
 from . import state
@@ -47,6 +48,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 MUTATION_HEADER = "x-localcloud-console"
 MAX_ROWS_SCANNED = 10_000  # a local table past this is cut short (the page says so)
 MAX_PAGE = 100
+MAX_LOG_MINUTES = 366 * 24 * 60  # how far back the Logs page may look
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 # Column names whose values are never shown, whatever their type.
 SECRET_NAME = re.compile(r"token|secret|password|private|_enc$|signature", re.I)
@@ -268,7 +270,7 @@ class ConsoleApp:
 
         config = self._cloud.cloud_config()
         offset, limit = _paging(request)
-        minutes = float(request.query.get("minutes") or 60)
+        minutes = values.query_number(request.query, "minutes", 60, 1, MAX_LOG_MINUTES)
         now = int(time.time())
         try:
             result = self._cloud.sls.storage.query(
@@ -330,11 +332,8 @@ class ConsoleApp:
 
 
 def _paging(request: HttpRequest) -> tuple[int, int]:
-    offset = int(request.query.get("offset") or 0)
-    limit = int(request.query.get("limit") or 50)
-    if offset < 0 or not 1 <= limit <= MAX_PAGE:
-        raise ValueError(f"offset must be >= 0 and limit in 1..{MAX_PAGE}")
-    return offset, limit
+    return (values.query_integer(request.query, "offset", 0, 0, MAX_ROWS_SCANNED),
+            values.query_integer(request.query, "limit", 50, 1, MAX_PAGE))
 
 
 def _shown(name: str, value: Any) -> Any:
