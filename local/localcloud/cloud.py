@@ -280,7 +280,7 @@ class LocalCloud:
                                credentials=self.credentials,
                                account_id=self.account.account_id, region=self.options.region)
         self.ros.stacks.restore()
-        self._serve("oss", self.oss.app, ports.oss)
+        self._serve("oss", self.oss.app, ports.oss, screen=self.oss.screen)
         self._serve("ros", self.ros.app, ports.ros)
 
     def dev_stack(self) -> DevStack:

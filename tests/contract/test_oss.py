@@ -2,8 +2,10 @@
 ListObjectsV2, signature V1 with the root key and STS tokens, and OSS's error codes."""
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import oss2
 import pytest
@@ -13,6 +15,7 @@ from localcloud.clock import ShiftableClock
 from localcloud.credentials import CredentialBook
 from localcloud.httpshell import HttpServer
 from localcloud.oss import ObjectStore, OssEmulator
+from tests import rawhttp
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oss]:
     credentials = CredentialBook(account, state / "credentials.sqlite3", clock)
     emulator = OssEmulator(store=ObjectStore(state / "oss.sqlite3", clock), account=account,
                            credentials=credentials)
-    server = HttpServer(emulator.app).start()
+    server = HttpServer(emulator.app, screen=emulator.screen).start()
     try:
         yield Oss(server.url, account, credentials)
     finally:
@@ -161,3 +164,45 @@ def test_delete_bucket_refuses_a_bucket_with_objects(oss, bucket):
     bucket.delete_bucket()
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         bucket.get_bucket_info()
+
+
+def raw_put(oss: Oss, *headers: str, announce: int) -> tuple[bytes, str]:
+    """A PUT of `announce` bytes of which only the headers are sent; (status line, body)."""
+    url = urlsplit(oss.endpoint)
+    assert url.hostname and url.port
+    head = ["PUT /raw-bucket/big.bin HTTP/1.1", f"Host: {url.netloc}",
+            f"Content-Length: {announce}", *headers]
+    answer, _ = rawhttp.exchange(url.hostname, url.port, ("\r\n".join(head) + "\r\n\r\n").encode())
+    status, _, rest = answer.partition(b"\r\n")
+    return status, rest.partition(b"\r\n\r\n")[2].decode()
+
+
+def test_an_unsigned_upload_is_refused_before_its_body_is_read(oss):
+    # Only the headers of a 1 GiB body are sent: the answer proves none of it was waited for.
+    status, body = raw_put(oss, "Date: " + email.utils.formatdate(usegmt=True),
+                           announce=1024 ** 3)
+    assert status.startswith(b"HTTP/1.1 403 ") and "<Code>AccessDenied</Code>" in body
+
+
+def test_a_badly_signed_upload_is_refused_before_its_body_is_read(oss):
+    status, body = raw_put(oss, "Date: " + email.utils.formatdate(usegmt=True),
+                           f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
+                           announce=1024 ** 3)
+    assert status.startswith(b"HTTP/1.1 403 ") and "<Code>SignatureDoesNotMatch</Code>" in body
+
+
+@pytest.mark.parametrize("date", ["yesterday", "Mon, 99 Foo 2026 99:99:99 GMT", "20261207T101010Z",
+                                  ""])
+def test_a_malformed_date_is_access_denied_as_oss_answers(oss, date):
+    status, body = raw_put(oss, f"Date: {date}",
+                           f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
+                           announce=0)
+    assert status.startswith(b"HTTP/1.1 403 ")
+    assert "<Code>AccessDenied</Code>" in body and "<EC>0002-00000503</EC>" in body
+
+
+def test_a_date_too_far_from_now_is_request_time_too_skewed(oss):
+    status, body = raw_put(oss, "Date: Mon, 07 Dec 2020 10:00:00 GMT",
+                           f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
+                           announce=0)
+    assert status.startswith(b"HTTP/1.1 403 ") and "<Code>RequestTimeTooSkewed</Code>" in body

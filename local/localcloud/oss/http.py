@@ -6,11 +6,13 @@ Content-Type + `\\n` + Date + `\\n` + the sorted `x-oss-*` headers as `k:v\\n` +
 `/{bucket}/{key}` with the sub-resources of the query (`?acl`, `?bucketInfo`, ...) sorted. STS
 callers add `x-oss-security-token` and are held to their policy (`oss:{Api}` on
 `acs:oss:*:{account}:{bucket}/{key}`). oss2 2.19's `oss2.Auth` signs V1; V4 is opt-in
-(`oss2.AuthV4`) and is refused here with a clear message.
+(`oss2.AuthV4`) and is refused here with a clear message. The signature covers headers only,
+so it is checked from the head, before a body is read (`OssEmulator.screen`).
 """
 from __future__ import annotations
 
 import base64
+import datetime
 import email.utils
 import hashlib
 import hmac
@@ -69,17 +71,25 @@ class OssEmulator:
         self._account = account
         self._credentials = credentials
 
+    def screen(self, head: HttpRequest) -> HttpResponse | None:
+        """The signature, checked from the headers before any body is read (the HTTP server
+        calls this): an unsigned or badly signed upload is refused without being received."""
+        try:
+            self._authenticate(head, *_bucket_and_key(head))
+        except OssError as exc:
+            request_id = _request_id()
+            return _answer(head, _error(head, exc, request_id), request_id)
+        return None
+
     def app(self, request: HttpRequest) -> HttpResponse:
-        request_id = uuid.uuid4().hex[:24].upper()
-        bucket, _, key = request.raw_path.lstrip("/").partition("/")
-        bucket, key = unquote(bucket), unquote(key)
+        request_id = _request_id()
+        bucket, key = _bucket_and_key(request)
         try:
             principal = self._authenticate(request, bucket, key)
             response = self._route(request, principal, bucket, key)
         except OssError as exc:
             response = _error(request, exc, request_id)
-        return response.with_headers(("x-oss-request-id", request_id), ("Server", "AliyunOSS"),
-                                     ("Date", email.utils.formatdate(usegmt=True)))
+        return _answer(request, response, request_id)
 
     # -- operations ------------------------------------------------------------------------------
     def _route(self, request: HttpRequest, who: Principal, bucket: str, key: str) -> HttpResponse:
@@ -218,10 +228,15 @@ class OssEmulator:
 
     @staticmethod
     def _check_date(value: str) -> None:
-        parsed = email.utils.parsedate_to_datetime(value).timestamp() if value else None
-        if parsed is None:
-            raise OssError(403, "AccessDenied", "AccessDenied: the Date header is missing.")
-        if abs(time.time() - parsed) > MAX_CLOCK_SKEW:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            # OSS's answer (EC 0002-00000503) to a missing or unreadable Date
+            raise OssError(403, "AccessDenied", "AccessDenied: OSS authentication requires a "
+                                                "valid Date.", EC="0002-00000503") from None
+        if when.tzinfo is None:  # "-0000": UTC with no zone information
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        if abs(time.time() - when.timestamp()) > MAX_CLOCK_SKEW:
             raise OssError(403, "RequestTimeTooSkewed", "The difference between the request "
                                                         "time and the current time is too large.")
 
@@ -232,6 +247,20 @@ class OssEmulator:
         if not is_allowed(who.policy, f"oss:{api}", resource):
             raise OssError(403, "AccessDenied", "You have no right to access this object "
                                                 "because of bucket acl or policy.")
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex[:24].upper()
+
+
+def _bucket_and_key(request: HttpRequest) -> tuple[str, str]:
+    bucket, _, key = request.raw_path.lstrip("/").partition("/")
+    return unquote(bucket), unquote(key)
+
+
+def _answer(request: HttpRequest, response: HttpResponse, request_id: str) -> HttpResponse:
+    return response.with_headers(("x-oss-request-id", request_id), ("Server", "AliyunOSS"),
+                                 ("Date", email.utils.formatdate(usegmt=True)))
 
 
 def _object_headers(info: ObjectInfo, data: bytes) -> tuple[tuple[str, str], ...]:
