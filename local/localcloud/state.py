@@ -41,6 +41,11 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
+    def schema(self) -> Schema:
+        """What this database's tables, indexes, views and triggers are (see `schema_of`)."""
+        with self._lock:
+            return schema_of(self._conn)
+
     def copy_to(self, path: Path) -> None:
         """A consistent copy of the whole database in a new file (SQLite's backup API: other
         requests wait, none sees half a copy)."""
@@ -81,6 +86,26 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+# Per object (type, name): a table's columns (name, declared type, not null, primary key
+# position), or another object's SQL.
+Schema = dict[tuple[str, str], object]
+
+
+def schema_of(conn: sqlite3.Connection) -> Schema:
+    """The schema of the database on `conn`, in a form two databases can be compared by."""
+    found: Schema = {}
+    objects = conn.execute("SELECT type, name, sql FROM sqlite_master "
+                           "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").fetchall()
+    for kind, name, sql in objects:
+        if kind == "table":
+            columns = conn.execute('SELECT name, upper(type), "notnull", pk '
+                                   "FROM pragma_table_info(?) ORDER BY cid", (name,)).fetchall()
+            found[(kind, name)] = tuple(tuple(c) for c in columns)
+        else:
+            found[(kind, name)] = " ".join(str(sql).split())
+    return found
 
 
 def _statements(schema: str) -> list[str]:

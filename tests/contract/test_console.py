@@ -5,11 +5,15 @@ from the page makes the next login fail. Also its JSON calls: no secret in any a
 NoEcho parameters included), mutations need the console's header, state export/reset/import."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,6 +198,115 @@ def test_state_exports_resets_and_imports(demo_cloud):
     after = _api(demo_cloud, "GET", "tables/user_data/rows").json()
     assert after["rows"] == before["rows"]
 
+
+
+def _entries(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _zipped(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def _without_table(database: bytes, table: str, tmp_path: Path) -> bytes:
+    path = tmp_path / "edited.sqlite3"
+    path.write_bytes(database)
+    conn = sqlite3.connect(path)
+    conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+def _live_state(cloud: Any) -> tuple[Any, Any]:
+    return (_api(cloud, "GET", "users").json()["users"],
+            _api(cloud, "GET", "tables/user_data/rows?limit=100").json()["rows"])
+
+
+def test_the_export_leaves_out_alipay_tokens_and_unused_auth_codes(demo_cloud):
+    user = _api(demo_cloud, "GET", "users").json()["users"][0]["userId"]
+    assert _api(demo_cloud, "POST", f"users/{user}/session", headers=MUTATE).json()["ok"]
+    unused = _api(demo_cloud, "POST", f"users/{user}/auth-code", headers=MUTATE).json()
+    with demo_cloud.alipay.database.transaction() as conn:
+        secrets = [row[0] for table in ("access_tokens", "refresh_tokens", "auth_codes")
+                   for row in conn.execute(f"SELECT * FROM {table}")]
+    assert unused["authCode"] in secrets and len(secrets) >= 3
+    entries = _entries(_api(demo_cloud, "GET", "state").content)
+    manifest = json.loads(entries["manifest.json"])
+    assert manifest["leftOut"] == {"alipay": ["access_tokens", "refresh_tokens", "auth_codes"]}
+    for content in entries.values():
+        assert not any(secret.encode() in content for secret in secrets)
+    assert set(entries) == {"manifest.json", "tablestore.sqlite3", "sls.sqlite3",
+                            "alipay.sqlite3"}
+
+
+def test_an_import_whose_database_lacks_a_table_is_refused_and_changes_nothing(demo_cloud,
+                                                                              tmp_path):
+    good = _api(demo_cloud, "GET", "state").content
+    entries = _entries(good)
+    entries["alipay.sqlite3"] = _without_table(entries["alipay.sqlite3"], "users", tmp_path)
+    assert _api(demo_cloud, "DELETE", "state", headers=MUTATE).status_code == 200
+    emptied = _live_state(demo_cloud)
+    # The file's Tablestore rows are valid and come first: they must not be taken either.
+    refused = _api(demo_cloud, "POST", "state", data=_zipped(entries), headers=MUTATE)
+    assert refused.status_code == 400
+    said = refused.json()["error"]
+    assert "alipay.sqlite3" in said and "missing: users" in said
+    assert _live_state(demo_cloud) == emptied == ([], [])
+    assert _api(demo_cloud, "POST", "state", data=good, headers=MUTATE).status_code == 200
+    assert _live_state(demo_cloud)[1]
+
+
+@pytest.mark.parametrize("damage", ["not a database", "damaged pages", "extra table",
+                                    "unknown entry", "no manifest"])
+def test_a_broken_state_file_is_refused_and_changes_nothing(demo_cloud, damage, tmp_path):
+    entries = _entries(_api(demo_cloud, "GET", "state").content)
+    before = _live_state(demo_cloud)
+    if damage == "not a database":
+        entries["sls.sqlite3"] = b"SQLite format 3\x00" + b"\xff" * 4096
+    elif damage == "damaged pages":
+        database = bytearray(entries["tablestore.sqlite3"])
+        database[4096:] = b"\x5a" * (len(database) - 4096)
+        entries["tablestore.sqlite3"] = bytes(database)
+    elif damage == "extra table":
+        path = tmp_path / "extra.sqlite3"
+        path.write_bytes(entries["sls.sqlite3"])
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TRIGGER spy AFTER INSERT ON sls_logs BEGIN SELECT 1; END")
+        entries["sls.sqlite3"] = path.read_bytes()
+    elif damage == "unknown entry":
+        entries["../../escape.sqlite3"] = b"x"
+    else:
+        del entries["manifest.json"]
+    refused = _api(demo_cloud, "POST", "state", data=_zipped(entries), headers=MUTATE)
+    assert refused.status_code == 400, refused.text
+    assert _live_state(demo_cloud) == before
+
+
+def test_a_zip_bomb_is_refused_with_memory_bounded_and_changes_nothing(demo_cloud):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps({"format": "localcloud-state",
+                                                      "version": 1}))
+        with archive.open("tablestore.sqlite3", "w", force_zip64=True) as entry:
+            entry.write(b"SQLite format 3\x00")
+            zeros = bytes(1024 * 1024)
+            for _ in range(1024):  # 1 GiB of zeros
+                entry.write(zeros)
+    bomb = out.getvalue()
+    assert len(bomb) < 2 * 1024 * 1024
+    before = _live_state(demo_cloud)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB; the cloud runs in-process
+    refused = _api(demo_cloud, "POST", "state", data=bomb, headers=MUTATE)
+    assert refused.status_code == 400 and "unpacks to more than" in refused.json()["error"]
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    assert grown < 64 * 1024, f"the import took {grown} KiB more at its peak"
+    assert _live_state(demo_cloud) == before
 
 @pytest.mark.parametrize("name", ["%00", "app.js%00", "../api.py", "..%2fapi.py", "%2e%2e/state.py",
                                   "vendor", "vendor/", "static/app.js", "nothing.js", "/etc/hosts"])

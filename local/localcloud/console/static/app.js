@@ -312,8 +312,12 @@ function State() {
   return html`
     <section><h2>The whole local state</h2>
       ${message && html`<div class=${"notice" + (message.error ? " error" : "")}>${message.text}</div>`}
-      <p>Tablestore rows, log records and sandbox users, in one file. Keys stay this cloud's own:
-        sessions from another cloud's file cannot refresh their Alipay tokens.</p>
+      <p>Tablestore rows, log records and sandbox users, in one file. Left out: every key (they
+        stay this cloud's own) and the Alipay sandbox's access and refresh tokens and unused auth
+        codes, so sessions from a file cannot refresh their Alipay tokens and their users log in
+        again.</p>
+      <p class="muted">An import checks the whole file first (each database's schema, its size
+        unpacked); a file it refuses changes nothing.</p>
       <div class="toolbar"><a href=${API + "state"} download><button>Export to a file</button></a></div>
       <div class="toolbar"><input type="file" accept=".zip" ref=${file} />
         <button onClick=${upload}>Import (replaces the state)</button></div>
