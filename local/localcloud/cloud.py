@@ -33,6 +33,7 @@ from .faults import FaultBoard
 from .guard import SameSiteGuard
 from .httpshell import HttpServer
 from .reload import CodeWatcher
+from .state import make_private
 from .traffic import Traffic
 
 log = logging.getLogger("localcloud")
@@ -183,7 +184,7 @@ class LocalCloud:
 
         opts = self.options
         state = opts.state_dir
-        state.mkdir(parents=True, exist_ok=True)
+        make_private(state)  # before anything is read or written: fixes an older state's modes
         self.account: Account = load_or_create_account(state, opts.region)
         self.credentials = CredentialBook(self.account, state / "credentials.sqlite3", self.clock)
         local_params = _local_secret_parameters(state)
@@ -226,6 +227,7 @@ class LocalCloud:
             self.watcher = CodeWatcher(opts.repo_root,
                                        self._redeploy if opts.dev_stack else self.fc.recycle,
                                        self.report, opts.reload_every).start()
+        make_private(state)  # what starting added (key files, stack folders)
         self.write_cloud_file()  # last: its presence says every service listens
         return self
 

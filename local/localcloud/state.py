@@ -5,17 +5,41 @@ writer makes conditional writes (Tablestore conditions, single-use auth codes) a
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def make_private(folder: Path) -> None:
+    """The state folder and everything in it readable by its owner only: folders 0700, files
+    without group or other bits (state written by an earlier version was 0644). Symlinks are
+    left alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(PRIVATE_FOLDER)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(PRIVATE_FOLDER)
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode & 0o700)
+
 
 class Database:
     def __init__(self, path: Path | str, schema: str = "") -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Readable by its owner only from the start; SQLite gives its -wal and -shm files
+            # the database's mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
