@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,6 +130,36 @@ def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(demo_cloud
     finally:
         demo_cloud.faults.clear()
 
+
+def test_a_page_on_another_origin_cannot_change_the_cloud_from_a_browser(demo_cloud):
+    """fetch no-cors and form posts from another origin reach the cloud and are refused."""
+    chromium = _browser()
+    _node_modules()
+    user = _api(demo_cloud, "GET", "users").json()["users"][0]["userId"]
+    routes = ["/_localcloud/faults", "/_localcloud/clock", "/_localcloud/alipay/identity",
+              "/_localcloud/api/users", f"/_localcloud/api/users/{user}/auth-code",
+              f"/_localcloud/api/users/{user}/session", "/_localcloud/api/state"]
+    demo_cloud.faults.clear()
+    before = (_api(demo_cloud, "GET", "users").json(), demo_cloud.alipay.apps.all(),
+              _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"])
+    with demo_cloud.alipay.database.transaction() as conn:
+        codes = conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0]
+    result = subprocess.run(
+        ["node", "attack.mjs"], cwd=CONSOLE_DIR, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "CLOUD_URL": demo_cloud.url("fc"), "CHROMIUM": chromium,
+             "ROUTES": ",".join(routes)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = [line.split() for line in result.stdout.splitlines()]
+    assert sorted((kind, path) for kind, path, _ in answers) == sorted(
+        (kind, path) for path in routes
+        for kind in ("fetch-no-cors", "form-x-www-form-urlencoded", "form-plain"))
+    assert {status for _, _, status in answers} == {"403"}
+    assert demo_cloud.faults.active() == []
+    assert demo_cloud.clock.now() - time.time() < 3600
+    with demo_cloud.alipay.database.transaction() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0] == codes
+    assert (_api(demo_cloud, "GET", "users").json(), demo_cloud.alipay.apps.all(),
+            _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"]) == before
 
 def _api(cloud: Any, method: str, path: str, **kwargs: Any) -> requests.Response:
     return requests.request(method, cloud.url("fc") + "/_localcloud/api/" + path, timeout=30,
