@@ -20,7 +20,6 @@ from .httpshell import HttpRequest, HttpResponse, json_response
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONSOLE_HEADER = "X-Localcloud-Console"
-_WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # listen everywhere: no name of its own
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,13 @@ class SameSiteGuard:
         return None if reason is None else json_response(403, {"error": reason})
 
     def names(self) -> tuple[str, ...]:
-        """The host names this cloud answers its own routes to (without the port)."""
+        """The host names this cloud answers its own routes to (without the port). The listen
+        address counts even when it is `0.0.0.0`: cloud.json's endpoints then name it, and no
+        other site's page can send it as its Host."""
         host = self.listen_host.lower()
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"  # an IPv6 address, as it appears in Host
-        return LOOPBACK_NAMES + (() if self.listen_host in _WILDCARDS or host in LOOPBACK_NAMES
-                                 else (host,))
+        return LOOPBACK_NAMES + (() if host in LOOPBACK_NAMES else (host,))
 
     def refusal(self, head: HttpRequest) -> str | None:
         """Why the request is refused, or None."""

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from localcloud.guard import SameSiteGuard
+from localcloud.httpshell import HttpRequest
 from tests import rawhttp
 
 USER = "2088000000000077"
@@ -136,3 +138,31 @@ def test_function_compute_routes_are_not_the_guards(cloud):
     # The session function's trigger answers any Host, as FC's front end does.
     status, _ = send(cloud, "GET", "/2016-08-15/proxy/none/none/", host="elsewhere.example")
     assert status != 403
+
+
+def head(host: str, method: str = "GET", *headers: tuple[str, str]) -> HttpRequest:
+    return HttpRequest(method=method, raw_path="/_localcloud/faults", query_string="",
+                       headers={"host": host, **dict(headers)}, body=b"", client_ip="",
+                       server_port=9100)
+
+
+@pytest.mark.parametrize("listen, host, allowed", [
+    ("192.168.1.5", "192.168.1.5:9100", True), ("192.168.1.5", "127.0.0.1:9100", True),
+    ("192.168.1.5", "192.168.1.6:9100", False), ("::1", "[::1]:9100", True),
+    ("0.0.0.0", "0.0.0.0:9100", True), ("0.0.0.0", "192.168.1.5:9100", False),
+    ("127.0.0.1", "localhost:9101", False), ("127.0.0.1", "localhost.attacker.example:9100", False),
+])
+def test_the_guard_answers_to_loopback_names_and_the_listen_address_with_the_port(listen, host,
+                                                                                  allowed):
+    guard = SameSiteGuard("/_localcloud/", listen)
+    assert (guard(head(host)) is None) is allowed
+
+
+@pytest.mark.parametrize("origin, allowed", [("http://127.0.0.1:9100", True), ("", True),
+                                             ("http://localhost:9100", False), ("null", False),
+                                             ("https://127.0.0.1:9100", False)])
+def test_a_change_needs_the_clouds_own_origin_or_none(origin, allowed):
+    guard = SameSiteGuard("/_localcloud/")
+    request = head("127.0.0.1:9100", "POST", ("origin", origin),
+                   ("content-type", "application/json"))
+    assert (guard(request) is None) is allowed
