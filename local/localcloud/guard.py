@@ -7,9 +7,12 @@ It sees each request's head, before any body is read (`HttpServer`'s screen), an
   (`localhost`, `127.0.0.1`, `[::1]`) or the `--host` given. A DNS-rebound page sends its own
   host name, so it reads and changes nothing;
 - a state-changing request (any method but GET, HEAD and OPTIONS) with an `Origin` other than
-  the cloud's own (tools send none), or with neither a JSON content type nor the console's header
-  `X-Localcloud-Console: 1`. A cross-site page can send `text/plain` or a form post without
-  asking the browser's permission, but neither JSON nor a custom header.
+  the cloud's own (tools send none);
+- a POST with neither a JSON content type nor the console's header `X-Localcloud-Console: 1`.
+  POST is the one state-changing method a page on another site can send without asking the
+  browser first (a "simple" request: `text/plain`, a form), and then never with JSON or a custom
+  header. For DELETE, PUT or PATCH the browser asks first (a CORS preflight), which the cloud
+  never approves, so tools may send them bare (`curl -X DELETE`).
 """
 from __future__ import annotations
 
@@ -56,7 +59,8 @@ class SameSiteGuard:
         if origin and origin != f"http://{host}":
             return f"a cross-site request from {origin} cannot change the local cloud"
         media_type = head.header("content-type").partition(";")[0].strip().lower()
-        if media_type != "application/json" and head.header(CONSOLE_HEADER) != "1":
+        if head.method == "POST" and media_type != "application/json" \
+                and head.header(CONSOLE_HEADER) != "1":
             return (f"a request that changes the local cloud needs Content-Type: "
                     f"application/json or the header {CONSOLE_HEADER}: 1")
         return None
