@@ -201,12 +201,22 @@ class _Parser(HTTPRequestParser):
             self._screened = True
             refused_already = getattr(self, "error", None) is not None
             if self._screen is not None and not refused_already and not self.empty:
-                answer = self._screen(self._head())
+                answer = self._screened_answer()
                 if answer is not None:
                     self.error = _Screened(answer)
                     self.completed = True
                     self.expect_continue = False  # no "100 Continue" for a refused body
         return consumed
+
+    def _screened_answer(self) -> HttpResponse | None:
+        assert self._screen is not None
+        head = self._head()
+        try:
+            return self._screen(head)
+        except Exception:  # a screen's bug must not take the event loop's connection down
+            log.exception("unhandled error screening %s %s", head.method, head.raw_path)
+            return HttpResponse(500, b'{"error": "emulator internal error"}',
+                                (("Content-Type", "application/json"),))
 
     def _head(self) -> HttpRequest:
         headers = {k.lower().replace("_", "-"): v for k, v in self.headers.items()}

@@ -226,3 +226,16 @@ def test_a_screen_answers_from_the_head_before_the_body_arrives(app):
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got:hi")
     finally:
         running.stop()
+
+
+def test_a_screen_that_fails_is_a_500_and_the_app_sees_nothing(app):
+    def screen(head: HttpRequest) -> HttpResponse | None:
+        raise RuntimeError("a bug in the screen")
+
+    running = HttpServer(app, screen=screen).start()
+    try:
+        answer, closed = exchange(running, post("/c", b"Content-Length: 2", body=b"hi"))
+        assert answer.startswith(b"HTTP/1.1 500 ") and b"emulator internal error" in answer
+        assert app.requests == []
+    finally:
+        running.stop()
