@@ -232,11 +232,16 @@ class LocalCloud:
         return self
 
     def _start_servers(self, emulator: Any) -> None:
+        from .alipay import SANDBOX_PREFIX
+
         ports = self.options.ports
         self._serve("tablestore", self.tablestore.app, ports.tablestore)
         self._serve("sls", self.sls.app, ports.sls)
         self._serve("sts", self.sts.app, ports.sts)
-        self._serve("alipay", self.alipay.app, ports.alipay)
+        # The sandbox's own routes mint auth codes (a login as any test user), so they sit behind
+        # the same guard as the admin endpoint; gateway.do is signed with the app's key.
+        self._serve("alipay", self.alipay.app, ports.alipay,
+                    screen=SameSiteGuard(SANDBOX_PREFIX, self.options.host))
         # FC last: its workers get the other endpoints in their environment.
         self.fc = emulator(
             template=self.base_template, account=self.account, credentials=self.credentials,

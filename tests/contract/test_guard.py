@@ -178,3 +178,40 @@ def test_a_change_needs_the_clouds_own_origin_or_none(origin, allowed):
     request = head("127.0.0.1:9100", "POST", ("origin", origin),
                    ("content-type", "application/json"))
     assert (guard(request) is None) is allowed
+
+
+def send_to_sandbox(cloud: Any, *headers: str, body: bytes, host: str | None = None
+                    ) -> tuple[int, bytes]:
+    """A raw POST to the Alipay sandbox's auth-code route; (status, body)."""
+    port = cloud.url("alipay").rsplit(":", 1)[1]
+    head = ["POST /sandbox/auth_code HTTP/1.1", f"Host: {host or '127.0.0.1:' + port}",
+            f"Content-Length: {len(body)}", *headers]
+    answer, _ = rawhttp.exchange("127.0.0.1", int(port),
+                                 ("\r\n".join(head) + "\r\n\r\n").encode() + body, wait=10)
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+SANDBOX_BODY = json.dumps({"user_id": USER}).encode()
+
+
+@pytest.mark.parametrize("headers, host", [
+    (("Origin: http://attacker.example", "Content-Type: text/plain"), None),
+    (("Origin: http://attacker.example", "Content-Type: application/json"), None),
+    (("Content-Type: application/x-www-form-urlencoded",), None),
+    (("Content-Type: application/json",), "rebind.attacker.example:{port}"),
+])
+def test_the_sandbox_mints_no_auth_code_for_another_site_or_host(cloud, headers, host):
+    """Minting an auth code is logging in as a test user: a page on another site (or rebound to
+    the sandbox's address) must not get one."""
+    port = cloud.url("alipay").rsplit(":", 1)[1]
+    before = state_of(cloud)
+    status, _ = send_to_sandbox(cloud, *headers, body=SANDBOX_BODY,
+                                host=host.format(port=port) if host else None)
+    assert status == 403
+    assert state_of(cloud) == before
+
+
+def test_the_sandbox_mints_an_auth_code_for_a_tool_sending_json(cloud):
+    status, answer = send_to_sandbox(cloud, "Content-Type: application/json", body=SANDBOX_BODY)
+    assert status == 200 and json.loads(answer)["authCode"]

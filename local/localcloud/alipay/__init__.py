@@ -7,7 +7,7 @@ rules (no HTTP), `gateway` the public request checks, `replies` the signed answe
 shell that ties them together.
 """
 from .apps import IDENTITY_MODES
-from .http import FAULT_KINDS, AlipayEmulator
+from .http import FAULT_KINDS, SANDBOX_PREFIX, AlipayEmulator
 from .keys import AlipayKeys
 
-__all__ = ["AlipayEmulator", "AlipayKeys", "FAULT_KINDS", "IDENTITY_MODES"]
+__all__ = ["AlipayEmulator", "AlipayKeys", "FAULT_KINDS", "IDENTITY_MODES", "SANDBOX_PREFIX"]

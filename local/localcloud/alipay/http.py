@@ -7,7 +7,8 @@
 - `POST /sandbox/auth_code` `{"user_id": "2088…", "scopes": [...], "app_id"?: "…"}`: plays the
   Alipay app (`my.getAuthCode`), which cannot run on a laptop; answers what the mini program would
   get. The code is for `app_id` (default: the sandbox app). Not part of Alipay's API, so injected
-  faults leave it alone.
+  faults leave it alone. Like the admin routes, it answers only requests addressed to the cloud's
+  own host, from no foreign origin, with a JSON body (`localcloud.guard`).
 
 The sandbox app (the one the template's AppId names) is registered at start; `register_app` adds
 more (tests use a second app to see that open_ids differ per app), `set_identity` switches an
@@ -35,6 +36,8 @@ from .keys import AlipayKeys, ensure_keys, load_private_key
 from .replies import ReplyWriter
 
 SERVICE = "alipay"
+# The routes that play the Alipay app; the cloud puts them behind its guard (localcloud.guard).
+SANDBOX_PREFIX = "/sandbox/"
 FAULT_KINDS = kinds_of(SERVICE)  # on gateway.do only; the sandbox's own routes are not Alipay's
 CHINA_TIME = timezone(timedelta(hours=8))  # the platform's timestamps are Beijing time
 
@@ -73,7 +76,7 @@ class AlipayEmulator:
             if request.method not in ("GET", "POST"):
                 return _plain_error(405, "MethodNotAllowed", "gateway.do takes GET or POST")
             return self._gateway(request)
-        if request.path == "/sandbox/auth_code":
+        if request.path == SANDBOX_PREFIX + "auth_code":
             if request.method != "POST":
                 return _plain_error(405, "MethodNotAllowed", "use POST with a JSON body")
             return self._sandbox_auth_code(request)
