@@ -125,26 +125,15 @@ class ItemStore(Protocol):
 
 
 class CollectionRows(Protocol):
-    """The rows of the declared collections. Every call names the user (from the session) and the
-    collection: a user's rows of one collection are one contiguous key range, and no call reaches
-    outside it. `Row.item_id` is the item's own id (the collection is not part of it).
-
-    Beside the items, each (user, collection) has one tally row: the item count the quota is
-    checked against, a revision bumped by every write that may change the count, and one marker
-    per write in flight. A marker is written in the same request as the change it covers and
-    removed when the write is settled, so a marker left behind (a lost reply, a crash) tells the
-    next operation to recount (services/collection.py)."""
+    """The items of the declared collections. Every call names the user (from the session) and
+    the collection: a user's items of one collection are one contiguous key range, and no call
+    reaches outside it. `Row.item_id` is the item's own id (the collection is not part of it).
+    Their count is `CountedRows`', with the collection's name as the scope."""
 
     def get(self, user_id: str, collection: str, item_id: str) -> Row | None: ...
 
     def put_new(self, row: Row, collection: str) -> None:
         """Create the row; Conflict if it exists (a re-sent put that finds its own row is fine)."""
-        ...
-
-    def put_new_settling(self, row: Row, collection: str, marker: str) -> Paired:
-        """`put_new` and `settle(marker, 0)` in one request, whose two writes succeed or fail
-        each on its own (`Paired`; `item` is True or the put's error, Conflict as `put_new`).
-        Raises only when the request as a whole failed (nothing is known)."""
         ...
 
     def replace_if_version(self, row: Row, collection: str, expected_version: int) -> None:
@@ -157,82 +146,59 @@ class CollectionRows(Protocol):
         but a re-sent request cannot tell whether this call removed it."""
         ...
 
-    def delete_marking(self, user_id: str, collection: str, item_id: str, marker: str,
-                       now_ms: int) -> Paired:
-        """`mark` and `delete` in one request, each succeeding or failing on its own (`Paired`;
-        `item` answers as `delete` does, or is its error)."""
-        ...
-
     def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
              newest_first: bool = False) -> Page: ...
 
-    def count(self, user_id: str, collection: str) -> int: ...
-
-    def tally(self, user_id: str, collection: str) -> Tally | None: ...
-
-    def create_tally(self, user_id: str, collection: str, count: int) -> None:
-        """Conflict if the tally exists."""
-        ...
-
-    def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
-        """count += 1 with `marker` set, if count < limit: QuotaExceeded if not, NotFound if there
-        is no tally. Not idempotent: never re-sent after an unknown outcome."""
-        ...
-
-    def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
-        """Set `marker` (a removal in flight); NotFound if there is no tally."""
-        ...
-
-    def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
-        """count += delta and drop `marker`, in one request."""
-        ...
-
-    def reset(self, seen: Tally, count: int) -> bool:
-        """Set the count and drop the markers `seen` holds, if the tally's revision is still the
-        one `seen` read. False if it changed meanwhile."""
-        ...
-
 
 class CountedRows(Protocol):
-    """One counted set of each user's rows (a collection, or the 2020 rows) and its tally row:
-    the count the quota is checked against, a revision bumped by every write that may change
-    the count, and one marker per write in flight (see `CollectionRows` and
-    services/exact_count.py, which keeps the count exact with these)."""
+    """Each user's counted sets of rows, one per scope (a collection's name, or `COMPAT_SCOPE`
+    for the 2020 rows), each with one tally row: the count the quota is checked against, a
+    revision bumped by every write that may change the count, and one marker per write in
+    flight. A marker is written in the same request as the change it covers and dropped when the
+    write is settled, so a marker left behind (a lost reply, a crash) tells the next operation
+    to recount (services/exact_count.py)."""
 
-    def count(self, user_id: str) -> int:
+    def count(self, user_id: str, scope: str) -> int:
         """The rows there are, counted from storage."""
         ...
 
-    def tally(self, user_id: str) -> Tally | None:
+    def tally(self, user_id: str, scope: str) -> Tally | None:
         """None if there is none yet. A tally that cannot be trusted (unreadable, or a counter
         from before tallies) reads with count -1, so it is recounted."""
         ...
 
-    def create_tally(self, user_id: str, count: int) -> None:
+    def create_tally(self, user_id: str, scope: str, count: int) -> None:
         """Conflict if the tally exists."""
         ...
 
-    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
+    def reserve(self, user_id: str, scope: str, limit: int, marker: str, now_ms: int) -> None:
         """count += 1 with `marker` set, if count < limit: QuotaExceeded if not, NotFound if there
         is no tally. Not idempotent: never re-sent after an unknown outcome."""
         ...
 
-    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
+    def mark(self, user_id: str, scope: str, marker: str, now_ms: int) -> None:
         """Set `marker` (a removal in flight); NotFound if there is no tally."""
         ...
 
-    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
-        """`mark` and the delete of the row `item_id` in one request, each succeeding or failing
-        on its own (`Paired`; `item` answers as `ItemStore.delete` does, or is its error)."""
-        ...
-
-    def settle(self, user_id: str, marker: str, delta: int) -> None:
+    def settle(self, user_id: str, scope: str, marker: str, delta: int) -> None:
         """count += delta and drop `marker`, in one request."""
         ...
 
     def reset(self, seen: Tally, count: int) -> bool:
         """Set the count and drop the markers `seen` holds, if the tally's revision is still the
         one `seen` read. False if it changed meanwhile."""
+        ...
+
+    def put_new_settling(self, row: Row, scope: str, marker: str) -> Paired:
+        """Create the row (Conflict if it exists, as `CollectionRows.put_new`) and `settle(marker,
+        0)` in one request, whose two writes succeed or fail each on its own (`Paired`; `item`
+        is True or the put's error). Raises only when the request as a whole failed."""
+        ...
+
+    def delete_marking(self, user_id: str, scope: str, item_id: str, marker: str,
+                       now_ms: int) -> Paired:
+        """`mark` and the delete of the row `item_id` in one request, each succeeding or failing
+        on its own (`Paired`; `item` answers as `ItemStore.delete` does, or is its error)."""
         ...
 
 

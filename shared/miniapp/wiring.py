@@ -90,8 +90,8 @@ class DbPorts:
 
     sessions: SessionStore
     items: ItemStore  # the 2020 rows
-    usage: CountedRows  # the 2020 rows' count and tally
-    rows: CollectionRows  # every declared collection
+    rows: CollectionRows  # every declared collection's items
+    counted: CountedRows  # the tallies of the 2020 rows and of each collection
     idempotency: IdempotencyStore
     sink: LogSink
     clock: Clock
@@ -162,12 +162,13 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
         for sealer in sealers:
             sealer(user_id)
 
-    compat = Compat(items=ports.items, usage=ports.usage, clock=ports.clock,
+    compat = Compat(items=ports.items, counted=ports.counted, clock=ports.clock,
                     quota=settings.item_quota, before_todo_shaped_put=seal)
     legacy = Legacy(ports.items, compat.remove)
     served = {c.name: CollectionService(
-        c, rows=ports.rows, idempotency=ports.idempotency, clock=ports.clock,
-        quota=settings.item_quota, cursor_key=cursor_key, legacy=legacy) for c in declarations}
+        c, rows=ports.rows, counted=ports.counted, idempotency=ports.idempotency,
+        clock=ports.clock, quota=settings.item_quota, cursor_key=cursor_key, legacy=legacy)
+        for c in declarations}
     sealers.extend(s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows)
     services = DbServices(compat=compat, collections=served)
     return DbApp(
@@ -225,9 +226,9 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
         ports = DbPorts(
             sessions=tablestore.TablestoreSessions(client, settings.session_table),
             items=tablestore.TablestoreItems(client, settings.data_table),
-            usage=tablestore.TablestoreRowCount(client, settings.usage_table,
-                                                settings.data_table),
             rows=tablestore.TablestoreUserData(client, settings.user_data_table),
+            counted=tablestore.counted_rows(client, settings.user_data_table,
+                                            settings.usage_table, settings.data_table),
             idempotency=tablestore.TablestoreIdempotency(client, settings.guard_table),
             sink=StreamLogSink(),
             clock=SystemClock(),

@@ -35,14 +35,15 @@ from miniapp.adapters.tablestore import (
     TablestoreIdempotency,
     TablestoreItems,
     TablestoreRateLimiter,
-    TablestoreRowCount,
     TablestoreSessionItems,
     TablestoreSessions,
     TablestoreUserData,
+    TallyRows,
+    counted_rows,
     guard_key,
     make_client,
 )
-from miniapp.domain.records import CountedRead, Paired, Row, SessionRecord, Tally
+from miniapp.domain.records import COMPAT_SCOPE, CountedRead, Paired, Row, SessionRecord, Tally
 from miniapp.errors import (
     Conflict,
     Internal,
@@ -356,7 +357,7 @@ def test_unknown_outcome_never_resends_an_increment(cloud: LocalCloud, ots: Any)
     before = cloud.faults.injected["tablestore:internal_error"]
     cloud.faults.set(Fault("tablestore", "internal_error", api="UpdateRow"))
     with pytest.raises(UpstreamUnavailable):
-        _counted(ots).reserve(_user(), 10, "m1", 1)
+        _counted(ots).reserve(_user(), COMPAT_SCOPE, 10, "m1", 1)
     assert cloud.faults.injected["tablestore:internal_error"] - before == 1
 
 
@@ -577,36 +578,41 @@ def test_all_pages_are_the_services_own_pages_of_the_users_rows(ots: Any) -> Non
 
 # -- Tablestore: usage, idempotency, rate limits -------------------------------------------------
 
-def _counted(ots: Any, user: str | None = None) -> TablestoreRowCount:
-    counted = TablestoreRowCount(ots, "usage", "todo")
+SCOPES = ("todos", COMPAT_SCOPE)  # a collection's tally, and the 2020 rows'
+
+
+def _counted(ots: Any, user: str | None = None, scope: str = COMPAT_SCOPE) -> TallyRows:
+    counted = counted_rows(ots, "user_data", "usage", "todo")
     if user is not None:
-        counted.create_tally(user, 0)
+        counted.create_tally(user, scope, 0)
     return counted
 
 
-def test_count_reserve_stops_at_the_limit_and_settle_gives_back(ots: Any) -> None:
+@pytest.mark.parametrize("scope", SCOPES)
+def test_count_reserve_stops_at_the_limit_and_settle_gives_back(ots: Any, scope: str) -> None:
     user = _user()
-    counted = _counted(ots, user)
+    counted = _counted(ots, user, scope)
     for n in range(3):
-        counted.reserve(user, 3, f"m{n}", 1000 + n)
+        counted.reserve(user, scope, 3, f"m{n}", 1000 + n)
     with pytest.raises(QuotaExceeded):
-        counted.reserve(user, 3, "m3", 1003)
-    tally = counted.tally(user)
+        counted.reserve(user, scope, 3, "m3", 1003)
+    tally = counted.tally(user, scope)
     assert tally is not None and (tally.count, dict(tally.markers)) == (
         3, {"m0": 1000, "m1": 1001, "m2": 1002})
-    counted.settle(user, "m0", -1)
-    counted.settle(user, "m1", 0)
-    counted.reserve(user, 3, "m4", 1004)
-    tally = counted.tally(user)
+    counted.settle(user, scope, "m0", -1)
+    counted.settle(user, scope, "m1", 0)
+    counted.reserve(user, scope, 3, "m4", 1004)
+    tally = counted.tally(user, scope)
     assert tally is not None and (tally.count, sorted(tally.markers)) == (3, ["m2", "m4"])
 
 
-def test_count_without_a_tally_is_not_found(ots: Any) -> None:
+@pytest.mark.parametrize("scope", SCOPES)
+def test_count_without_a_tally_is_not_found(ots: Any, scope: str) -> None:
     counted = _counted(ots)
     with pytest.raises(NotFound):
-        counted.reserve(_user(), 3, "m", 1)
+        counted.reserve(_user(), scope, 3, "m", 1)
     with pytest.raises(NotFound):
-        counted.mark(_user(), "m", 1)
+        counted.mark(_user(), scope, "m", 1)
 
 
 def test_count_counts_the_users_2020_rows_only(ots: Any) -> None:
@@ -614,20 +620,31 @@ def test_count_counts_the_users_2020_rows_only(ots: Any) -> None:
     for n in range(3):
         items.put(Row(user, f"r{n}", {"n": n}))
     items.put(Row(_user(), "r0", {"n": 0}))
-    assert _counted(ots).count(user) == 3
+    assert _counted(ots).count(user, COMPAT_SCOPE) == 3
 
 
-def test_count_reset_applies_on_the_revision_it_read_only(ots: Any) -> None:
+def test_count_counts_the_users_items_of_the_collection_only(ots: Any) -> None:
+    rows, user = TablestoreUserData(ots, "user_data"), _user()
+    for n in range(3):
+        rows.put_new(Row(user, f"i{n}", {"text": "a"}), "todos")
+    rows.put_new(Row(user, "i0", {"text": "a"}), "notes")
+    rows.put_new(Row(_user(), "i0", {"text": "a"}), "todos")
+    counted = _counted(ots, user, "todos")  # the tally row is not counted
+    assert counted.count(user, "todos") == 3
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_count_reset_applies_on_the_revision_it_read_only(ots: Any, scope: str) -> None:
     user = _user()
-    counted = _counted(ots, user)
-    counted.reserve(user, 10, "lost", 5)
-    seen = counted.tally(user)
+    counted = _counted(ots, user, scope)
+    counted.reserve(user, scope, 10, "lost", 5)
+    seen = counted.tally(user, scope)
     assert seen is not None
-    counted.mark(user, "other", 6)  # a write in between: the reset must give up
+    counted.mark(user, scope, "other", 6)  # a write in between: the reset must give up
     assert counted.reset(seen, 0) is False
-    seen = counted.tally(user)
+    seen = counted.tally(user, scope)
     assert seen is not None and counted.reset(seen, 0) is True
-    after = counted.tally(user)
+    after = counted.tally(user, scope)
     assert after is not None and (after.count, dict(after.markers)) == (0, {})
 
 
@@ -639,20 +656,21 @@ def test_a_counter_from_before_tallies_reads_untrusted_and_is_reset(ots: Any) ->
     ots.put_row("usage", SdkRow([("key", guard_key("usage", user))], [("count", 7)]),
                 Condition(RowExistenceExpectation.IGNORE))
     counted = _counted(ots)
-    seen = counted.tally(user)
+    seen = counted.tally(user, COMPAT_SCOPE)
     assert seen is not None and (seen.count, seen.revision) == (-1, 0)
     assert counted.reset(seen, 2) is True
-    after = counted.tally(user)
+    after = counted.tally(user, COMPAT_SCOPE)
     assert after is not None and (after.count, after.revision) == (2, 1)
 
 
-def test_count_under_twenty_threads_never_passes_the_limit(ots: Any) -> None:
+@pytest.mark.parametrize("scope", SCOPES)
+def test_count_under_twenty_threads_never_passes_the_limit(ots: Any, scope: str) -> None:
     user = _user()
-    counted = _counted(ots, user)
+    counted = _counted(ots, user, scope)
 
     def reserve(n: int) -> bool:
         try:
-            counted.reserve(user, 5, f"m{n}", n)
+            counted.reserve(user, scope, 5, f"m{n}", n)
             return True
         except QuotaExceeded:
             return False
@@ -674,42 +692,43 @@ def _lose_first_reply(cloud: LocalCloud, api: str) -> int:
 
 def test_an_item_put_and_its_settle_go_in_one_request(cloud: LocalCloud, ots: Any) -> None:
     rows, user = TablestoreUserData(ots, "user_data"), _user()
-    rows.create_tally(user, "todos", 0)
-    rows.reserve(user, "todos", 5, "m1", 1)
-    assert rows.put_new_settling(Row(user, "i1", {"text": "a"}), "todos", "m1") == Paired(
+    counted = _counted(ots, user, "todos")
+    counted.reserve(user, "todos", 5, "m1", 1)
+    assert counted.put_new_settling(Row(user, "i1", {"text": "a"}), "todos", "m1") == Paired(
         True, True)
-    assert rows.tally(user, "todos") == Tally(user, "todos", 1, 1, {})
+    assert counted.tally(user, "todos") == Tally(user, "todos", 1, 1, {})
     # The first answer is lost and the batch re-sent: the put finds its own row, written.
-    rows.reserve(user, "todos", 5, "m2", 2)
+    counted.reserve(user, "todos", 5, "m2", 2)
     before = _lose_first_reply(cloud, "BatchWriteRow")
-    assert rows.put_new_settling(Row(user, "i2", {"text": "b"}), "todos", "m2") == Paired(
+    assert counted.put_new_settling(Row(user, "i2", {"text": "b"}), "todos", "m2") == Paired(
         True, True)
     assert cloud.faults.injected["tablestore:lost_reply"] == before + 1
     cloud.faults.clear()
     # Another row at that id: the put's row fails alone.
-    done = rows.put_new_settling(Row(user, "i2", {"text": "c"}), "todos", "m3")
+    done = counted.put_new_settling(Row(user, "i2", {"text": "c"}), "todos", "m3")
     assert isinstance(done.item, Conflict) and done.tally
     assert rows.get(user, "todos", "i2") == Row(user, "i2", {"text": "b"})
-    assert rows.tally(user, "todos") == Tally(user, "todos", 2, 2, {})
+    assert counted.tally(user, "todos") == Tally(user, "todos", 2, 2, {})
 
 
 def test_a_mark_and_a_delete_go_in_one_request(cloud: LocalCloud, ots: Any) -> None:
     rows, user = TablestoreUserData(ots, "user_data"), _user()
-    rows.create_tally(user, "todos", 2)
+    counted = _counted(ots)
+    counted.create_tally(user, "todos", 2)
     for item_id in ("i1", "i2"):
         rows.put_new(Row(user, item_id, {"text": item_id}), "todos")
-    assert rows.delete_marking(user, "todos", "i1", "m1", 10) == Paired(True, True)
-    assert rows.tally(user, "todos") == Tally(user, "todos", 2, 1, {"m1": 10})
-    assert rows.delete_marking(user, "todos", "i1", "m2", 11) == Paired(False, True)
+    assert counted.delete_marking(user, "todos", "i1", "m1", 10) == Paired(True, True)
+    assert counted.tally(user, "todos") == Tally(user, "todos", 2, 1, {"m1": 10})
+    assert counted.delete_marking(user, "todos", "i1", "m2", 11) == Paired(False, True)
     _lose_first_reply(cloud, "BatchWriteRow")
     # Re-sent after a lost answer: the row is gone, maybe by the first send.
-    assert rows.delete_marking(user, "todos", "i2", "m3", 12) == Paired(None, True)
+    assert counted.delete_marking(user, "todos", "i2", "m3", 12) == Paired(None, True)
     assert rows.get(user, "todos", "i2") is None
     cloud.faults.clear()
     # Without a tally the mark fails alone and the delete is still applied.
     other = _user()
     rows.put_new(Row(other, "i3", {"text": "i3"}), "todos")
-    assert rows.delete_marking(other, "todos", "i3", "m4", 13) == Paired(True, False)
+    assert counted.delete_marking(other, "todos", "i3", "m4", 13) == Paired(True, False)
     assert rows.get(other, "todos", "i3") is None
 
 
@@ -717,9 +736,9 @@ def test_a_2020_row_delete_and_its_mark_go_in_one_request(ots: Any) -> None:
     user = _user()
     counted, items = _counted(ots, user), TablestoreItems(ots, "todo")
     items.put(Row(user, "r1", {"n": 1}))
-    assert counted.delete_marking(user, "r1", "m1", 10) == Paired(True, True)
+    assert counted.delete_marking(user, COMPAT_SCOPE, "r1", "m1", 10) == Paired(True, True)
     assert items.get(user, "r1") is None
-    tally = counted.tally(user)
+    tally = counted.tally(user, COMPAT_SCOPE)
     assert tally is not None and dict(tally.markers) == {"m1": 10}
 
 
@@ -731,7 +750,7 @@ def test_the_session_is_read_with_the_tally_and_the_row_in_one_request(ots: Any)
     assert reader.session_and_tally(record.key, user, "todos", "i1") == (
         record, CountedRead(None, None))
     rows = TablestoreUserData(ots, "user_data")
-    rows.create_tally(user, "todos", 1)
+    _counted(ots).create_tally(user, "todos", 1)
     rows.put_new(Row(user, "i1", {"text": "a"}), "todos")
     assert reader.session_and_tally(record.key, user, "todos", "i1") == (
         record, CountedRead(Tally(user, "todos", 1, 0, {}), Row(user, "i1", {"text": "a"})))

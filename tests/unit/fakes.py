@@ -10,14 +10,14 @@ from miniapp.testing.fakes import (
     InMemoryIdentityLinks,
     InMemoryItems,
     InMemoryRateLimiter,
-    InMemoryRowCount,
     InMemoryRows,
     InMemorySessions,
+    InMemoryTallies,
     ListSink,
 )
 
 __all__ = [
     "BrokenSink", "FakeClock", "FakeIdentity", "FakeIssuer", "Faults", "InMemoryIdempotency",
     "InMemoryIdentityLinks", "InMemoryItems", "InMemoryRateLimiter", "InMemoryRows",
-    "InMemoryRowCount", "InMemorySessions", "ListSink",
+    "InMemorySessions", "InMemoryTallies", "ListSink",
 ]

@@ -5,22 +5,22 @@ from types import SimpleNamespace
 
 import pytest
 
-from miniapp.domain.records import Row
+from miniapp.domain.records import COMPAT_SCOPE, Row
 from miniapp.entrypoints.compat_object import parse_compat_object
 from miniapp.errors import PayloadTooLarge, QuotaExceeded, UpstreamUnavailable
 from miniapp.services.compat import Compat
 
 from .conftest import ALICE, BOB
-from .fakes import FakeClock, InMemoryItems, InMemoryRowCount
+from .fakes import FakeClock, InMemoryItems, InMemoryTallies
 
 
 @pytest.fixture
 def kit() -> SimpleNamespace:
     items = InMemoryItems()
-    usage = InMemoryRowCount(items)
+    tallies = InMemoryTallies(items)
     return SimpleNamespace(
-        items=items, usage=usage, compat=Compat(items=items, usage=usage, clock=FakeClock(),
-                                                quota=3)
+        items=items, tallies=tallies, compat=Compat(items=items, counted=tallies,
+                                                    clock=FakeClock(), quota=3)
     )
 
 
@@ -46,7 +46,7 @@ def test_put_replaces_the_whole_row(kit) -> None:
 def test_replacing_a_row_costs_no_quota(kit) -> None:
     for _ in range(5):
         put(kit, ALICE, id="a", completed=False)
-    assert kit.usage.counts[ALICE] == 1
+    assert kit.tallies.counted(ALICE, COMPAT_SCOPE) == 1
 
 
 def test_put_over_the_quota_is_refused_without_a_write(kit) -> None:
@@ -66,11 +66,11 @@ class CreateFails(InMemoryItems):
 
 def test_a_failed_create_gives_the_quota_back() -> None:
     items = CreateFails()
-    usage = InMemoryRowCount(items)
+    tallies = InMemoryTallies(items)
     with pytest.raises(UpstreamUnavailable):
-        Compat(items=items, usage=usage, clock=FakeClock()).put(
+        Compat(items=items, counted=tallies, clock=FakeClock()).put(
             ALICE, parse_compat_object({"id": "a"}))
-    assert usage.counts[ALICE] == 0 and items.rows == {}
+    assert tallies.counted(ALICE, COMPAT_SCOPE) == 0 and items.rows == {}
 
 
 class CreatedMeanwhile(InMemoryItems):
@@ -84,17 +84,17 @@ class CreatedMeanwhile(InMemoryItems):
 
 def test_a_row_created_concurrently_is_replaced_without_keeping_a_reservation() -> None:
     items = CreatedMeanwhile()
-    usage = InMemoryRowCount(items)
-    Compat(items=items, usage=usage, clock=FakeClock()).put(
+    tallies = InMemoryTallies(items)
+    Compat(items=items, counted=tallies, clock=FakeClock()).put(
         ALICE, parse_compat_object({"id": "a", "new": 1}))
     # Our slot is not kept: the count is the rows' (the row appeared uncounted in this fake;
     # the exact count recounts it rather than trusting the slot it gave back).
     assert items.rows[(ALICE, "a")].columns == {"new": 1}
-    assert usage.counts[ALICE] == len(items.of(ALICE)) == 1
+    assert tallies.counted(ALICE, COMPAT_SCOPE) == len(items.of(ALICE)) == 1
 
 
 def test_list_answers_all_rows_not_the_first_ten(kit) -> None:
-    kit.compat = Compat(items=kit.items, usage=kit.usage, clock=FakeClock(), quota=1000)
+    kit.compat = Compat(items=kit.items, counted=kit.tallies, clock=FakeClock(), quota=1000)
     for n in range(450):
         put(kit, ALICE, id=f"row-{n:04}", n=n)
     rows = kit.compat.list(ALICE)
@@ -149,12 +149,12 @@ def test_the_list_carries_its_json_encoded_once(kit) -> None:
 def test_remove_deletes_and_gives_the_quota_back(kit) -> None:
     put(kit, ALICE, id="a")
     kit.compat.remove(ALICE, "a")
-    assert kit.compat.get(ALICE, "a") is None and kit.usage.counts[ALICE] == 0
+    assert kit.compat.get(ALICE, "a") is None and kit.tallies.counted(ALICE, COMPAT_SCOPE) == 0
 
 
 def test_remove_of_a_missing_row_is_not_an_error(kit) -> None:
     kit.compat.remove(ALICE, "never there")
-    assert kit.usage.counts[ALICE] == 0
+    assert kit.tallies.counted(ALICE, COMPAT_SCOPE) == 0
 
 
 def test_a_user_cannot_remove_another_users_row(kit) -> None:

@@ -144,12 +144,12 @@ def test_a_bad_event_is_an_error_result_and_changes_nothing(
     world.ok(world.v2(sid, "add", text="keep me"))
     before = (
         copy.deepcopy(world.items.rows),
-        dict(world.usage.counts),
+        dict(world.tallies.tallies),
         dict(world.idempotency.claims),
     )
     answer = world.db(raw=raw.replace(b'"S"', json.dumps(sid).encode()))
     assert error_code(answer) == code
-    assert (world.items.rows, dict(world.usage.counts), dict(world.idempotency.claims)) == before
+    assert (world.items.rows, dict(world.tallies.tallies), dict(world.idempotency.claims)) == before
 
 
 def test_validation_happens_before_the_session_lookup(world: World) -> None:
@@ -188,15 +188,15 @@ def test_the_invocation_record_carries_the_user_hash_not_the_user(world: World) 
 
 def test_v2_todos_stored_in_the_2020_table_before_collections_are_moved_and_served(
         world: World) -> None:
-    from miniapp.domain.records import Row
+    from miniapp.domain.records import COMPAT_SCOPE, Row
 
     old_id = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
     world.items.put(Row(ALICE, old_id, {"text": "from before", "completed": True, "createdAt": 5,
                                         "updatedAt": 6, "version": 2}))
     world.items.put(Row(ALICE, "groceries", {"n": 1}))
-    world.usage.create_tally(ALICE, 2)
+    world.tallies.create_tally(ALICE, COMPAT_SCOPE, 2)
     sid = world.login()
     assert world.ok(world.v2(sid, "get", id=old_id))["text"] == "from before"
     assert [t["id"] for t in world.ok(world.v2(sid, "list"))["items"]] == [old_id]
     assert world.ok(world.db({"sid": sid, "op": "list"})) == [{"id": "groceries", "n": 1}]
-    assert (world.usage.counts[ALICE], world.rows.counted(ALICE)) == (1, 1)
+    assert (world.tallies.counted(ALICE, COMPAT_SCOPE), world.tallies.counted(ALICE)) == (1, 1)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from miniapp.collections import declared
+from miniapp.domain.records import COMPAT_SCOPE
 from miniapp.domain.values import is_blank
 from miniapp.entrypoints.json_body import parse_json_object
 from miniapp.errors import MiniAppError
@@ -104,8 +105,8 @@ class TwoUsers(RuleBasedStateMachine):
             rows = self.world.db({"sid": self.sid[user], "op": "list"})["data"]
             assert {r["id"]: r for r in rows if r["id"] in self.rows[user]} == self.rows[user]
             assert len(rows) == self.count(user)
-            assert self.world.usage.counts[user] == self.count(user)
-            assert self.world.rows.counted(user) == self.todo_count(user)
+            assert self.world.tallies.counted(user, COMPAT_SCOPE) == self.count(user)
+            assert self.world.tallies.counted(user) == self.todo_count(user)
 
 
 TestTwoUsers = TwoUsers.TestCase
@@ -144,12 +145,12 @@ def test_a_malformed_event_gets_a_typed_error_and_changes_nothing(
     world.ok(world.v2(sid, "add", text="keep"))
     if with_real_session and "sid" in event:
         event["sid"] = sid
-    before = (copy.deepcopy(world.items.rows), dict(world.usage.counts))
+    before = (copy.deepcopy(world.items.rows), dict(world.tallies.tallies))
     answer = world.db(raw=json.dumps(event).encode())
     assert set(answer) <= {"data", "error"} and len(answer) == 1
     if "error" in answer:
         assert answer["error"]["code"] != "Internal"
-        assert (world.items.rows, dict(world.usage.counts)) == before
+        assert (world.items.rows, dict(world.tallies.tallies)) == before
 
 
 @settings(max_examples=300, deadline=None)

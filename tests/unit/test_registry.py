@@ -52,7 +52,7 @@ def test_a_custom_op_is_one_registered_function_with_the_user_and_the_service() 
     assert world.ok(world.v2(alice, "clearCompleted", collection="todos")) == {"removed": 2}
     assert [t["text"] for t in world.ok(world.v2(alice, "list"))["items"]] == ["a1"]
     assert len(world.ok(world.v2(bob, "list"))["items"]) == 1
-    assert world.rows.counted("2088000000000001") == 1
+    assert world.tallies.counted("2088000000000001") == 1
     assert world.v2(alice, "clearCompleted", extra=1)["error"]["code"] == "InvalidRequest"
 
 

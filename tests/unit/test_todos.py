@@ -18,7 +18,7 @@ from miniapp.services.collection import CollectionService, Legacy
 from miniapp.services.compat import Compat
 
 from .conftest import ALICE, BOB
-from .fakes import FakeClock, InMemoryIdempotency, InMemoryItems, InMemoryRowCount, InMemoryRows
+from .fakes import FakeClock, InMemoryIdempotency, InMemoryItems, InMemoryRows, InMemoryTallies
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,10 @@ def _todo(item: Item) -> Todo:
 
 
 class Todos:
-    def __init__(self, *, rows: InMemoryRows, idempotency: InMemoryIdempotency, clock: FakeClock,
-                 quota: int, legacy: Legacy) -> None:
-        self.service = CollectionService(TODOS, rows=rows, idempotency=idempotency, clock=clock,
+    def __init__(self, *, tallies: InMemoryTallies, idempotency: InMemoryIdempotency,
+                 clock: FakeClock, quota: int, legacy: Legacy) -> None:
+        self.service = CollectionService(TODOS, rows=tallies.rows, counted=tallies,
+                                         idempotency=idempotency, clock=clock,
                                          quota=quota, cursor_key=b"k" * 32, legacy=legacy,
                                          pause=lambda seconds: None)
 
@@ -68,11 +69,11 @@ class Todos:
 def kit() -> SimpleNamespace:
     clock, rows, idem = FakeClock(), InMemoryRows(), InMemoryIdempotency()
     items = InMemoryItems()  # the 2020 table (legacy todos)
-    usage = InMemoryRowCount(items)
-    compat = Compat(items=items, usage=usage, clock=clock)
-    todos = Todos(rows=rows, idempotency=idem, clock=clock, quota=5,
+    tallies = InMemoryTallies(items, rows)
+    compat = Compat(items=items, counted=tallies, clock=clock)
+    todos = Todos(tallies=tallies, idempotency=idem, clock=clock, quota=5,
                   legacy=Legacy(items, compat.remove))
-    return SimpleNamespace(clock=clock, rows=rows, items=items, usage=usage, idem=idem,
+    return SimpleNamespace(clock=clock, rows=rows, items=items, tallies=tallies, idem=idem,
                            todos=todos, compat=compat)
 
 
@@ -85,7 +86,7 @@ def test_an_added_todo_has_a_server_id_version_one_and_timestamps(kit) -> None:
 
 def test_an_add_counts_toward_the_quota(kit) -> None:
     kit.todos.add(ALICE, "milk")
-    assert kit.rows.counted(ALICE) == 1
+    assert kit.tallies.counted(ALICE) == 1
 
 
 def test_an_add_over_the_quota_is_refused_and_writes_nothing(kit) -> None:
@@ -107,14 +108,14 @@ def test_a_failed_write_gives_the_quota_back(kit) -> None:
     kit.rows.fail_next("put_new", UpstreamUnavailable("busy"))
     with pytest.raises(UpstreamUnavailable):
         kit.todos.add(ALICE, "milk")
-    assert kit.rows.counted(ALICE) == 0 and kit.rows.of(ALICE) == {}
+    assert kit.tallies.counted(ALICE) == 0 and kit.rows.of(ALICE) == {}
 
 
 def test_a_retried_add_with_the_same_key_returns_the_same_todo_and_writes_once(kit) -> None:
     first = kit.todos.add(ALICE, "milk", idempotency_key="k1")
     kit.clock.advance(1)
     again = kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    assert again == first and len(kit.rows.of(ALICE)) == 1 and kit.rows.counted(ALICE) == 1
+    assert again == first and len(kit.rows.of(ALICE)) == 1 and kit.tallies.counted(ALICE) == 1
 
 
 def test_idempotency_keys_are_per_user(kit) -> None:
@@ -153,7 +154,7 @@ def test_concurrent_retries_of_one_add_create_one_todo(kit) -> None:
     for t in threads:
         t.join()
     assert len({t.id for t in results}) == 1 and len(kit.rows.of(ALICE)) == 1
-    assert kit.rows.counted(ALICE) == 1
+    assert kit.tallies.counted(ALICE) == 1
 
 
 def test_concurrent_adds_never_exceed_the_quota(kit) -> None:
@@ -237,7 +238,7 @@ def test_a_user_cannot_get_update_or_remove_another_users_todo(kit) -> None:
 def test_remove_deletes_the_todo_and_gives_the_quota_back(kit) -> None:
     todo = kit.todos.add(ALICE, "milk")
     kit.todos.remove(ALICE, todo.id)
-    assert kit.rows.of(ALICE) == {} and kit.rows.counted(ALICE) == 0
+    assert kit.rows.of(ALICE) == {} and kit.tallies.counted(ALICE) == 0
     with pytest.raises(NotFound):
         kit.todos.remove(ALICE, todo.id)
 
@@ -250,7 +251,7 @@ def test_v2_does_not_see_or_remove_2020_rows(kit) -> None:
 
 
 def test_list_pages_through_every_todo_in_creation_order(kit) -> None:
-    kit.todos = Todos(rows=kit.rows, idempotency=kit.idem, clock=kit.clock, quota=100,
+    kit.todos = Todos(tallies=kit.tallies, idempotency=kit.idem, clock=kit.clock, quota=100,
                       legacy=Legacy(kit.items, kit.compat.remove))
     added = []
     for n in range(7):

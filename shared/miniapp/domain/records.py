@@ -72,12 +72,16 @@ class Page:
     next_start: str | None  # the item_id to start after on the next page, or None at the end
 
 
+# The scope of the 2020 rows' tally. A collection's scope is its name, which starts with a letter.
+COMPAT_SCOPE = "2020"
+
+
 @dataclass(frozen=True)
 class Tally:
-    """A (user, collection)'s tally row: see `ports.CollectionRows`."""
+    """A (user, scope)'s tally row: see `ports.CountedRows`."""
 
     user_id: str
-    collection: str
+    scope: str
     count: int
     revision: int
     markers: Mapping[str, int] = field(default_factory=dict)  # marker -> ms when written

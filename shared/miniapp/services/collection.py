@@ -30,10 +30,10 @@ from typing import Any
 from ..domain.cursor import decode_cursor, encode_cursor
 from ..domain.ids import is_item_id, new_item_id
 from ..domain.limits import INT64_MAX
-from ..domain.records import CountedRead, Paired, Row, Tally
+from ..domain.records import CountedRead, Row
 from ..domain.schema import Collection, Item, StoredItemInvalid
 from ..errors import Conflict, CorruptItem, Internal, MiniAppError, NotFound, QuotaExceeded
-from ..ports import Clock, CollectionRows, IdempotencyStore, ItemStore
+from ..ports import Clock, CollectionRows, CountedRows, IdempotencyStore, ItemStore
 from .exact_count import ExactCount, new_marker
 
 log = logging.getLogger("miniapp.collections")
@@ -70,40 +70,8 @@ class Legacy:
     remove: Callable[[str, str], None]
 
 
-@dataclass(frozen=True)
-class _CollectionCount:
-    """`CountedRows` of one collection: its rows and tally in `CollectionRows`."""
-
-    rows: CollectionRows
-    name: str
-
-    def count(self, user_id: str) -> int:
-        return self.rows.count(user_id, self.name)
-
-    def tally(self, user_id: str) -> Tally | None:
-        return self.rows.tally(user_id, self.name)
-
-    def create_tally(self, user_id: str, count: int) -> None:
-        self.rows.create_tally(user_id, self.name, count)
-
-    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
-        self.rows.reserve(user_id, self.name, limit, marker, now_ms)
-
-    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
-        self.rows.mark(user_id, self.name, marker, now_ms)
-
-    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
-        return self.rows.delete_marking(user_id, self.name, item_id, marker, now_ms)
-
-    def settle(self, user_id: str, marker: str, delta: int) -> None:
-        self.rows.settle(user_id, self.name, marker, delta)
-
-    def reset(self, seen: Tally, count: int) -> bool:
-        return self.rows.reset(seen, count)
-
-
 class CollectionService:
-    def __init__(self, declaration: Collection, *, rows: CollectionRows,
+    def __init__(self, declaration: Collection, *, rows: CollectionRows, counted: CountedRows,
                  idempotency: IdempotencyStore, clock: Clock, quota: int, cursor_key: bytes,
                  legacy: Legacy | None = None,
                  random_bytes: Callable[[int], bytes] = secrets.token_bytes,
@@ -118,8 +86,8 @@ class CollectionService:
         self._legacy = legacy if declaration.legacy_rows else None
         self._random_bytes = random_bytes
         self._pause = pause
-        self._count = ExactCount(_CollectionCount(rows, self.name), clock,
-                                 f"collection {self.name}",
+        self._counted = counted
+        self._count = ExactCount(counted, self.name, clock, f"collection {self.name}",
                                  before_first_count=self._move_legacy_rows)
 
     # the five operations
@@ -151,7 +119,7 @@ class CollectionService:
             # goes in the put's request (a keyed add may race a retry of itself: it settles
             # after the put, below, and gives the slot back if the retry wrote first).
             try:
-                done = self._rows.put_new_settling(row, self.name, marker)
+                done = self._counted.put_new_settling(row, self.name, marker)
             except BaseException:
                 self._count.repair_now(user_id, marker)  # the put may have landed
                 raise
@@ -251,7 +219,7 @@ class CollectionService:
     def seal_legacy_rows(self, user_id: str) -> None:
         """Called before a 2020 `put` writes a row shaped like a pre-collection v2 todo: move the
         user's legacy todos now, so that row (and any later one) stays a 2020 row forever."""
-        if self._legacy is not None and self._rows.tally(user_id, self.name) is None:
+        if self._legacy is not None and self._counted.tally(user_id, self.name) is None:
             self._count.establish(user_id)
 
     # reading
@@ -296,7 +264,7 @@ class CollectionService:
         moved). `read`: the tally, if already read."""
         if self._legacy is None:
             return False
-        tally = self._rows.tally(user_id, self.name) if read is None else read.tally
+        tally = self._counted.tally(user_id, self.name) if read is None else read.tally
         if tally is not None:
             return False
         if not self._move_legacy_rows(user_id):

@@ -14,7 +14,7 @@ from .. import gc_pause
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.json_text import ENCODER, EncodedList
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
-from ..domain.records import CountedRead, Row
+from ..domain.records import COMPAT_SCOPE, CountedRead, Row
 from ..errors import Conflict, NotFound, PayloadTooLarge
 from ..ports import Clock, CountedRows, ItemStore
 from .collection import looks_like_legacy_todo
@@ -24,12 +24,12 @@ _PUT_ATTEMPTS = 3
 
 
 class Compat:
-    def __init__(self, *, items: ItemStore, usage: CountedRows, clock: Clock,
+    def __init__(self, *, items: ItemStore, counted: CountedRows, clock: Clock,
                  quota: int = DEFAULT_ITEM_QUOTA,
                  before_todo_shaped_put: Callable[[str], None] | None = None) -> None:
-        """`usage`: the count of `items` per user, with its tally."""
+        """`counted`: the count of `items` per user (the scope `COMPAT_SCOPE`)."""
         self._items = items
-        self._count = ExactCount(usage, clock, "2020 rows")
+        self._count = ExactCount(counted, COMPAT_SCOPE, clock, "2020 rows")
         self._quota = quota
         # v2 todos from before collections still sit in this table until their user's first v2
         # use moves them; a todo-shaped 2020 row must not join them (see services/collection.py).

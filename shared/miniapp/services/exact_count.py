@@ -68,12 +68,14 @@ def new_marker() -> str:
 
 
 class ExactCount:
-    """`what` names the counted rows in logs. `before_first_count(user)` runs before a user's
-    tally is first created from a count (collections move legacy rows in then)."""
+    """The count of one scope's rows in `store`. `what` names them in logs.
+    `before_first_count(user)` runs before a user's tally is first created from a count
+    (collections move legacy rows in then)."""
 
-    def __init__(self, store: CountedRows, clock: Clock, what: str,
+    def __init__(self, store: CountedRows, scope: str, clock: Clock, what: str,
                  before_first_count: Callable[[str], object] | None = None) -> None:
         self._store = store
+        self.scope = scope
         self._clock = clock
         self._what = what
         self._before_first_count = before_first_count
@@ -84,7 +86,7 @@ class ExactCount:
         trusted). With no tally, create it from a count if `create` (a write), else leave it
         (a read writes nothing) and answer False. `read`: the tally, already read with the
         session (else it is read here)."""
-        tally = self._store.tally(user_id) if read is None else read.tally
+        tally = self._store.tally(user_id, self.scope) if read is None else read.tally
         if tally is None:
             if create:
                 self.establish(user_id)
@@ -98,7 +100,8 @@ class ExactCount:
         if self._before_first_count is not None:
             self._before_first_count(user_id)
         try:
-            self._store.create_tally(user_id, self._store.count(user_id))
+            self._store.create_tally(user_id, self.scope,
+                                     self._store.count(user_id, self.scope))
         except Conflict:
             pass  # a concurrent first use created it
 
@@ -108,7 +111,7 @@ class ExactCount:
         established = False
         while True:
             try:
-                self._store.reserve(user_id, limit, marker, self._clock.now_ms())
+                self._store.reserve(user_id, self.scope, limit, marker, self._clock.now_ms())
                 return
             except NotFound:
                 if established:  # created a moment ago, and gone: the store is not keeping it
@@ -128,7 +131,8 @@ class ExactCount:
         `check` first, so the tally exists."""
         marker = new_marker()
         try:
-            done = self._store.delete_marking(user_id, item_id, marker, self._clock.now_ms())
+            done = self._store.delete_marking(user_id, self.scope, item_id, marker,
+                                              self._clock.now_ms())
         except BaseException:
             self.repair_now(user_id, marker)  # the marker stands if the delete may have landed
             raise
@@ -166,7 +170,7 @@ class ExactCount:
     def settle(self, user_id: str, marker: str, delta: int) -> None:
         # Best effort: if this fails, the marker stays and a later operation recounts.
         try:
-            self._store.settle(user_id, marker, delta)
+            self._store.settle(user_id, self.scope, marker, delta)
         except MiniAppError:
             pass
 
@@ -176,7 +180,7 @@ class ExactCount:
         if this mark fails too does the count stay off, logged, until a recount."""
         marker = new_marker()
         try:
-            self._store.mark(user_id, marker, self._clock.now_ms())
+            self._store.mark(user_id, self.scope, marker, self._clock.now_ms())
         except MiniAppError:
             log.error("%s count of a user may be off by %s and no marker says so", self._what,
                       "one" if delta is not None else "an unknown number")
@@ -190,7 +194,7 @@ class ExactCount:
         """After a write with an unknown outcome under `marker`: recount now if no other write is
         in flight; otherwise (or if this fails too) the marker stays for a later operation."""
         try:
-            tally = self._store.tally(user_id)
+            tally = self._store.tally(user_id, self.scope)
             if tally is not None:
                 self._repair(tally, mine=marker)
         except MiniAppError:
@@ -202,6 +206,6 @@ class ExactCount:
         if any(name != mine and now - written < STALE_MARKER_MS
                for name, written in tally.markers.items()):
             return
-        count = self._store.count(tally.user_id)
+        count = self._store.count(tally.user_id, self.scope)
         if self._store.reset(tally, count) and count != tally.count:
             log.warning("%s count of a user repaired: %d -> %d", self._what, tally.count, count)

@@ -26,9 +26,9 @@ from .fakes import (
     InMemoryIdentityLinks,
     InMemoryItems,
     InMemoryRateLimiter,
-    InMemoryRowCount,
     InMemoryRows,
     InMemorySessions,
+    InMemoryTallies,
     ListSink,
 )
 
@@ -55,8 +55,8 @@ class World:
         self.issuer = FakeIssuer()
         self.sessions = InMemorySessions()
         self.items = InMemoryItems()
-        self.usage = InMemoryRowCount(self.items)
         self.rows = InMemoryRows()
+        self.tallies = InMemoryTallies(self.items, self.rows)
         self.idempotency = InMemoryIdempotency()
         self.limiter = InMemoryRateLimiter(self.clock)
         self.links = InMemoryIdentityLinks()
@@ -65,7 +65,7 @@ class World:
             identity=self.identity, issuer=self.issuer, sessions=self.sessions,
             limiter=self.limiter, sink=self.sink, clock=self.clock, links=self.links))
         self.db_app = db_app_from_ports(self.settings, DbPorts(
-            sessions=self.sessions, items=self.items, usage=self.usage, rows=self.rows,
+            sessions=self.sessions, items=self.items, rows=self.rows, counted=self.tallies,
             idempotency=self.idempotency, sink=self.sink, clock=self.clock), collections)
 
     def post(self, path: str = "/", body: Any = None, *, raw: bytes | None = None,

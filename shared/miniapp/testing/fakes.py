@@ -11,8 +11,10 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..domain.records import (
+    COMPAT_SCOPE,
     AlipayGrant,
     Page,
     Paired,
@@ -239,12 +241,11 @@ class InMemoryItems(Faults):
 
 
 class InMemoryRows(Faults):
-    """CollectionRows: items keyed (user, collection, id) and one tally per (user, collection)."""
+    """CollectionRows: items keyed (user, collection, id)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[tuple[str, str, str], Row] = {}
-        self.tallies: dict[tuple[str, str], Tally] = {}
         self.writes = 0
 
     def get(self, user_id: str, collection: str, item_id: str) -> Row | None:
@@ -261,39 +262,6 @@ class InMemoryRows(Faults):
             self.rows[key] = Row(row.user_id, row.item_id, dict(row.columns))
             self.writes += 1
             self._leave("put_new")
-
-    def put_new_settling(self, row: Row, collection: str, marker: str) -> Paired:
-        """One request: faults set for `put_new` or `settle` hit it (a lost reply loses both)."""
-        with self._lock:
-            self._enter("put_new")
-            self._enter("settle")
-            key = (row.user_id, collection, row.item_id)
-            item: bool | Conflict = Conflict("row exists")
-            if key not in self.rows:
-                self.rows[key] = Row(row.user_id, row.item_id, dict(row.columns))
-                self.writes += 1
-                item = True
-            settled = (row.user_id, collection) in self.tallies
-            if settled:
-                self._change(row.user_id, collection, 0, 0, {}, (marker,))
-            self._leave("put_new")
-            self._leave("settle")
-            return Paired(item, settled)
-
-    def delete_marking(self, user_id: str, collection: str, item_id: str, marker: str,
-                       now_ms: int) -> Paired:
-        """One request: faults set for `mark` or `delete` hit it (a lost reply loses both)."""
-        with self._lock:
-            self._enter("mark")
-            self._enter("delete")
-            marked = (user_id, collection) in self.tallies
-            if marked:
-                self._change(user_id, collection, 0, 1, {marker: now_ms})
-            self.writes += 1
-            found = self.rows.pop((user_id, collection, item_id), None) is not None
-            self._leave("mark")
-            self._leave("delete")
-            return Paired(found, marked)
 
     def replace_if_version(self, row: Row, collection: str, expected_version: int) -> None:
         with self._lock:
@@ -328,140 +296,130 @@ class InMemoryRows(Faults):
             return Page(tuple(self.rows[(user_id, collection, i)] for i in chosen),
                         chosen[-1] if len(ids) > limit else None)
 
-    def count(self, user_id: str, collection: str) -> int:
+    def of(self, user_id: str, collection: str = "todos") -> dict[str, Row]:
+        return {i: r for (u, c, i), r in self.rows.items() if (u, c) == (user_id, collection)}
+
+
+
+class InMemoryTallies(Faults):
+    """CountedRows of every scope: one tally per (user, scope) over the rows of `items` (the
+    2020 rows, `COMPAT_SCOPE`) and `rows` (a collection's, the scope being its name). A
+    two-row request (`put_new_settling`, `delete_marking`) is hit by the faults set for either
+    of its writes: `settle` or `mark` here, `put_new` / `put` or `delete` on the rows' fake."""
+
+    def __init__(self, items: InMemoryItems | None = None,
+                 rows: InMemoryRows | None = None) -> None:
+        super().__init__()
+        self.items = InMemoryItems() if items is None else items
+        self.rows = InMemoryRows() if rows is None else rows
+        self.tallies: dict[tuple[str, str], Tally] = {}
+
+    def counted(self, user_id: str, scope: str = "todos") -> int:
+        """The count the user's tally holds (0 without one)."""
+        tally = self.tallies.get((user_id, scope))
+        return 0 if tally is None else tally.count
+
+    def _store(self, user_id: str, scope: str, item_id: str
+               ) -> tuple[InMemoryItems | InMemoryRows, dict[Any, Row], tuple[str, ...]]:
+        """The fake holding the scope's rows, its rows, and the key of `item_id` there."""
+        if scope == COMPAT_SCOPE:
+            return self.items, self.items.rows, (user_id, item_id)
+        return self.rows, self.rows.rows, (user_id, scope, item_id)
+
+    def count(self, user_id: str, scope: str) -> int:
         with self._lock:
             self._enter("count")
-            return sum(1 for (u, c, _) in self.rows if (u, c) == (user_id, collection))
+            if scope == COMPAT_SCOPE:
+                return len(self.items.of(user_id))
+            return len(self.rows.of(user_id, scope))
 
-    def tally(self, user_id: str, collection: str) -> Tally | None:
+    def tally(self, user_id: str, scope: str) -> Tally | None:
         with self._lock:
             self._enter("tally")
-            return self.tallies.get((user_id, collection))
+            return self.tallies.get((user_id, scope))
 
-    def create_tally(self, user_id: str, collection: str, count: int) -> None:
+    def create_tally(self, user_id: str, scope: str, count: int) -> None:
         with self._lock:
             self._enter("create_tally")
-            if (user_id, collection) in self.tallies:
+            if (user_id, scope) in self.tallies:
                 raise Conflict("tally exists")
-            self.tallies[(user_id, collection)] = Tally(user_id, collection, count, 0, {})
+            self.tallies[(user_id, scope)] = Tally(user_id, scope, count, 0, {})
 
-    def _change(self, user_id: str, collection: str, delta: int, revision: int,
+    def _change(self, user_id: str, scope: str, delta: int, revision: int,
                 put: dict[str, int], drop: tuple[str, ...] = ()) -> None:
-        t = self.tallies[(user_id, collection)]
+        t = self.tallies[(user_id, scope)]
         markers = {k: v for k, v in {**t.markers, **put}.items() if k not in drop}
-        self.tallies[(user_id, collection)] = Tally(user_id, collection, t.count + delta,
-                                                    t.revision + revision, markers)
+        self.tallies[(user_id, scope)] = Tally(user_id, scope, t.count + delta,
+                                               t.revision + revision, markers)
 
-    def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
+    def reserve(self, user_id: str, scope: str, limit: int, marker: str, now_ms: int) -> None:
         with self._lock:
             self._enter("reserve")
-            tally = self.tallies.get((user_id, collection))
+            tally = self.tallies.get((user_id, scope))
             if tally is None:
                 raise NotFound("no tally")
             if tally.count >= limit:
                 raise QuotaExceeded()
-            self._change(user_id, collection, 1, 1, {marker: now_ms})
+            self._change(user_id, scope, 1, 1, {marker: now_ms})
             self._leave("reserve")
 
-    def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
+    def mark(self, user_id: str, scope: str, marker: str, now_ms: int) -> None:
         with self._lock:
             self._enter("mark")
-            if (user_id, collection) not in self.tallies:
+            if (user_id, scope) not in self.tallies:
                 raise NotFound("no tally")
-            self._change(user_id, collection, 0, 1, {marker: now_ms})
+            self._change(user_id, scope, 0, 1, {marker: now_ms})
             self._leave("mark")
 
-    def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
+    def settle(self, user_id: str, scope: str, marker: str, delta: int) -> None:
         with self._lock:
             self._enter("settle")
-            if (user_id, collection) in self.tallies:
-                self._change(user_id, collection, delta, 1 if delta else 0, {}, (marker,))
+            if (user_id, scope) in self.tallies:
+                self._change(user_id, scope, delta, 1 if delta else 0, {}, (marker,))
             self._leave("settle")
 
     def reset(self, seen: Tally, count: int) -> bool:
         with self._lock:
             self._enter("reset")
-            current = self.tallies.get((seen.user_id, seen.collection))
+            current = self.tallies.get((seen.user_id, seen.scope))
             if current is None or current.revision != seen.revision:
                 return False
-            self._change(seen.user_id, seen.collection, count - current.count, 1, {},
+            self._change(seen.user_id, seen.scope, count - current.count, 1, {},
                          tuple(seen.markers))
             return True
 
-    def of(self, user_id: str, collection: str = "todos") -> dict[str, Row]:
-        return {i: r for (u, c, i), r in self.rows.items() if (u, c) == (user_id, collection)}
-
-    def counted(self, user_id: str, collection: str = "todos") -> int:
-        tally = self.tallies.get((user_id, collection))
-        return 0 if tally is None else tally.count
-
-
-class InMemoryRowCount(Faults):
-    """CountedRows of the 2020 rows: the count of an `InMemoryItems`, and one tally per user
-    (kept by an `InMemoryRows`, whose tally rules are the port's). `counts`: user -> count."""
-
-    SCOPE = "2020"
-
-    def __init__(self, items: InMemoryItems) -> None:
-        super().__init__()
-        self._items = items
-        self._tallies = InMemoryRows()
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return defaultdict(int, {user: t.count for (user, _), t in self._tallies.tallies.items()})
-
-    def count(self, user_id: str) -> int:
-        with self._lock:
-            self._enter("count")
-            return len(self._items.of(user_id))
-
-    def tally(self, user_id: str) -> Tally | None:
-        with self._lock:
-            self._enter("tally")
-            return self._tallies.tally(user_id, self.SCOPE)
-
-    def create_tally(self, user_id: str, count: int) -> None:
-        with self._lock:
-            self._enter("create_tally")
-            self._tallies.create_tally(user_id, self.SCOPE, count)
-
-    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
-        with self._lock:
-            self._enter("reserve")
-            self._tallies.reserve(user_id, self.SCOPE, limit, marker, now_ms)
-            self._leave("reserve")
-
-    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
-        with self._lock:
-            self._enter("mark")
-            self._tallies.mark(user_id, self.SCOPE, marker, now_ms)
-            self._leave("mark")
-
-    def settle(self, user_id: str, marker: str, delta: int) -> None:
-        with self._lock:
+    def put_new_settling(self, row: Row, scope: str, marker: str) -> Paired:
+        store, rows, key = self._store(row.user_id, scope, row.item_id)
+        put = "put" if store is self.items else "put_new"
+        with self._lock, store._lock:
+            store._enter(put)
             self._enter("settle")
-            self._tallies.settle(user_id, self.SCOPE, marker, delta)
+            item: bool | Conflict = Conflict("row exists")
+            if key not in rows:
+                rows[key] = Row(row.user_id, row.item_id, dict(row.columns))
+                store.writes += 1
+                item = True
+            settled = (row.user_id, scope) in self.tallies
+            if settled:
+                self._change(row.user_id, scope, 0, 0, {}, (marker,))
+            store._leave(put)
             self._leave("settle")
+            return Paired(item, settled)
 
-    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
-        """One request: faults set for `mark` here or for `delete` on the items hit it."""
-        with self._lock, self._items._lock:
+    def delete_marking(self, user_id: str, scope: str, item_id: str, marker: str,
+                       now_ms: int) -> Paired:
+        store, rows, key = self._store(user_id, scope, item_id)
+        with self._lock, store._lock:
             self._enter("mark")
-            self._items._enter("delete")
-            marked = (user_id, self.SCOPE) in self._tallies.tallies
+            store._enter("delete")
+            marked = (user_id, scope) in self.tallies
             if marked:
-                self._tallies._change(user_id, self.SCOPE, 0, 1, {marker: now_ms})
-            self._items.writes += 1
-            found = self._items.rows.pop((user_id, item_id), None) is not None
+                self._change(user_id, scope, 0, 1, {marker: now_ms})
+            store.writes += 1
+            found = rows.pop(key, None) is not None
             self._leave("mark")
-            self._items._leave("delete")
+            store._leave("delete")
             return Paired(found, marked)
-
-    def reset(self, seen: Tally, count: int) -> bool:
-        with self._lock:
-            self._enter("reset")
-            return self._tallies.reset(seen, count)
 
 
 class InMemoryIdempotency(Faults):

@@ -1,5 +1,6 @@
-"""Counters and claims that keep the service honest under concurrency: the 2020 rows' count
-(CountedRows), idempotency keys (IdempotencyStore) and fixed-window rate limits (RateLimiter).
+"""Counters and claims that keep the service honest under concurrency: the key of the 2020 rows'
+tally (tally.py, scopes.py), idempotency keys (IdempotencyStore) and fixed-window rate limits
+(RateLimiter).
 
 All three use tables with primary key (`key` STRING) and one row per guarded thing:
 
@@ -25,20 +26,17 @@ from typing import Any
 from tablestore import (
     ComparatorType,
     Condition,
-    DeleteRowItem,
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
     UpdateRowItem,
 )
 
-from ...domain.records import Paired, RateLimit, Tally
-from ...errors import Conflict, MiniAppError, QuotaExceeded, RateLimited
+from ...domain.records import RateLimit
+from ...errors import Conflict, MiniAppError, RateLimited
 from ...ports import Clock
 from ..clock import SystemClock
-from .calls import ConditionFailed, deleted, run, write_batch
-from .items import TablestoreItems, row_key
-from .tally import TallyRows
+from .calls import ConditionFailed, run, write_batch
 
 MAX_KEY_BYTES = 1024  # Tablestore's limit for a STRING primary key column
 COUNT = "count"
@@ -76,54 +74,6 @@ def _bounded_increment(client: Any, table: str, key: str, limit: int, what: str)
     """`_increment_below` in one UpdateRow; ConditionFailed if the count was at the limit."""
     row, condition = _increment_below(key, limit)
     run(what, lambda: client.update_row(table, row, condition))
-
-
-class TablestoreRowCount:
-    """CountedRows of the 2020 rows. The tally is the user's `usage#<uid>` row in the usage table
-    (where the best-effort counter of old was: such a row is recounted on first use, tally.py);
-    the count is a range read of the user's rows in the data table. `usage_table` must have no
-    TTL."""
-
-    SCOPE = "2020"
-
-    def __init__(self, client: Any, usage_table: str, data_table: str) -> None:
-        self._client = client
-        self._data_table = data_table
-        self._tallies = TallyRows(client, usage_table, lambda user_id, _: usage_pk(user_id))
-        self._rows = TablestoreItems(client, data_table)
-
-    def count(self, user_id: str) -> int:
-        return self._rows.count(user_id)
-
-    def tally(self, user_id: str) -> Tally | None:
-        return self._tallies.tally(user_id, self.SCOPE)
-
-    def create_tally(self, user_id: str, count: int) -> None:
-        self._tallies.create(user_id, self.SCOPE, count)
-
-    def reserve(self, user_id: str, limit: int, marker: str, now_ms: int) -> None:
-        if limit <= 0:
-            raise QuotaExceeded()
-        self._tallies.reserve(user_id, self.SCOPE, limit, marker, now_ms)
-
-    def mark(self, user_id: str, marker: str, now_ms: int) -> None:
-        self._tallies.mark(user_id, self.SCOPE, marker, now_ms)
-
-    def delete_marking(self, user_id: str, item_id: str, marker: str, now_ms: int) -> Paired:
-        """`mark` and the row's delete, in one BatchWriteRow (two tables); `item` answers as
-        `ItemStore.delete` does. Both rows are safe to send twice."""
-        mark, delete = write_batch("tally mark and row delete", self._client, [
-            (self._tallies.table, self._tallies.mark_item(user_id, self.SCOPE, marker, now_ms)),
-            (self._data_table, DeleteRowItem(Row(row_key(user_id, item_id)),
-                                             Condition(RowExistenceExpectation.EXPECT_EXIST)))],
-            idempotent=True)
-        return Paired(deleted(delete), mark is None)
-
-    def settle(self, user_id: str, marker: str, delta: int) -> None:
-        self._tallies.settle(user_id, self.SCOPE, marker, delta)
-
-    def reset(self, seen: Tally, count: int) -> bool:
-        return self._tallies.reset(seen, count)
 
 
 class TablestoreIdempotency:

@@ -8,7 +8,6 @@ reads as no session. The TTL must therefore be at least the absolute session lif
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from tablestore import (
@@ -19,7 +18,7 @@ from tablestore import (
     TableInBatchGetRowItem,
 )
 
-from ...domain.records import CountedRead, SessionRecord
+from ...domain.records import COMPAT_SCOPE, CountedRead, SessionRecord
 from ...domain.records import Row as Item
 from ...errors import (
     Conflict,
@@ -29,12 +28,9 @@ from ...errors import (
 )
 from .calls import ConditionFailed, run
 from .client import is_transient
-from .guard import TablestoreRowCount, usage_pk
-from .items import row_from_sdk, row_key
 from .ranges import PrimaryKey
-from .tally import TallyRows, tally_from_row
-from .user_data import item_from_row, item_key, tally_key
-from .user_data import pk as user_data_pk
+from .scopes import places
+from .tally import tally_from_row
 
 
 class TablestoreSessions:
@@ -115,48 +111,40 @@ class TablestoreSessionItems:
                  usage_table: str, data_table: str) -> None:
         self._client = client
         self._sessions = session_table
-        self._items = user_data_table
-        self._collection_tallies = TallyRows(client, user_data_table,
-                                             lambda user, c: user_data_pk(user, tally_key(c)))
-        self._usage = usage_table
-        self._data = data_table
+        self._place = places(user_data_table, usage_table, data_table)
 
     def session_and_item(self, key: str, user_id: str, collection: str,
                          item_id: str) -> tuple[SessionRecord | None, Item | None]:
-        record, (row,) = self._with_session(
-            key, [(self._items, user_data_pk(user_id, item_key(collection, item_id)))], "item")
-        return record, None if row is None else item_from_row(user_id, collection, row)
+        return self._one(key, user_id, collection, item_id, "item")
 
     def session_and_tally(self, key: str, user_id: str, collection: str,
                           item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
-        tallies = self._collection_tallies
-        item_at = None if item_id is None else (
-            self._items, user_data_pk(user_id, item_key(collection, item_id)))
-        return self._counted(key, user_id, collection,
-                             (tallies.table, tallies.key(user_id, collection)), item_at,
-                             lambda row: item_from_row(user_id, collection, row), "tally")
+        return self._counted(key, user_id, collection, item_id, "tally")
 
     def session_and_2020(self, key: str, user_id: str,
                          item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
-        row_at = None if item_id is None else (self._data, row_key(user_id, item_id))
-        return self._counted(key, user_id, TablestoreRowCount.SCOPE,
-                             (self._usage, usage_pk(user_id)), row_at,
-                             lambda row: row_from_sdk(user_id, row), "2020 tally")
+        return self._counted(key, user_id, COMPAT_SCOPE, item_id, "2020 tally")
 
     def session_and_row(self, key: str, user_id: str,
                         item_id: str) -> tuple[SessionRecord | None, Item | None]:
-        record, (row,) = self._with_session(key, [(self._data, row_key(user_id, item_id))],
-                                            "2020 row")
-        return record, None if row is None else row_from_sdk(user_id, row)
+        return self._one(key, user_id, COMPAT_SCOPE, item_id, "2020 row")
 
-    def _counted(self, key: str, user_id: str, scope: str, tally_at: tuple[str, PrimaryKey],
-                 row_at: tuple[str, PrimaryKey] | None, row: Callable[[Any], Item],
+    def _one(self, key: str, user_id: str, scope: str, item_id: str,
+             what: str) -> tuple[SessionRecord | None, Item | None]:
+        at = self._place(user_id, scope)
+        record, (row,) = self._with_session(key, [(at.rows_table, at.row_key(item_id))], what)
+        return record, None if row is None else at.decode(row)
+
+    def _counted(self, key: str, user_id: str, scope: str, item_id: str | None,
                  what: str) -> tuple[SessionRecord | None, CountedRead]:
-        """The session row, a tally (at `tally_at`) and, if `row_at`, the row a counted
-        operation works on, decoded by `row`."""
-        record, rows = self._with_session(key, [tally_at] if row_at is None
-                                          else [tally_at, row_at], what)
-        item = None if row_at is None or rows[1] is None else row(rows[1])
+        """The session row, the scope's tally and, if `item_id`, the row a counted operation
+        works on."""
+        at = self._place(user_id, scope)
+        reads = [(at.tally_table, at.tally_key)]
+        if item_id is not None:
+            reads.append((at.rows_table, at.row_key(item_id)))
+        record, rows = self._with_session(key, reads, what)
+        item = None if item_id is None or rows[1] is None else at.decode(rows[1])
         return record, CountedRead(tally_from_row(user_id, scope, rows[0]), item)
 
     def _with_session(self, key: str, reads: list[tuple[str, PrimaryKey]],

@@ -2,7 +2,8 @@
 (`user_data`, primary key `uid` STRING, `id` STRING), so adding a collection changes no template,
 policy or wiring.
 
-    (uid, "<collection>!")          the tally: count, rev, and m<marker> columns (tally.py)
+    (uid, "<collection>!")          the tally: count, rev, and m<marker> columns (tally.py,
+                                    scopes.py)
     (uid, "<collection>#<item id>") an item: its declared fields, createdAt, updatedAt, version
 
 Collection names are letters and digits, so the keys of one collection lie between
@@ -17,20 +18,17 @@ from typing import Any
 from tablestore import (
     ComparatorType,
     Condition,
-    DeleteRowItem,
     Direction,
-    PutRowItem,
     Row,
     RowExistenceExpectation,
     SingleColumnCondition,
 )
 
-from ...domain.records import Page, Paired, Scalar, Tally
+from ...domain.records import Page, Scalar
 from ...domain.records import Row as Item
-from ...errors import Conflict, Internal, MiniAppError, NotFound
-from .calls import ConditionFailed, deleted, run, write_batch
-from .ranges import count_range, page_range
-from .tally import TallyRows
+from ...errors import Conflict, Internal, NotFound
+from .calls import ConditionFailed, run
+from .ranges import page_range
 
 VERSION = "version"
 
@@ -47,7 +45,6 @@ class TablestoreUserData:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
         self._table = table
-        self._tallies = TallyRows(client, table, lambda user, c: pk(user, tally_key(c)))
 
     # items
 
@@ -65,35 +62,6 @@ class TablestoreUserData:
             if current is not None and dict(current.columns) == dict(row.columns):
                 return  # the first send was applied
             raise Conflict("an item with this id exists") from None
-
-    def put_new_settling(self, row: Item, collection: str, marker: str) -> Paired:
-        """`put_new` and a settle that drops `marker`, in one BatchWriteRow. Both rows are safe
-        to send twice (a re-sent put that finds its own row counts as written)."""
-        sdk_row = Row(pk(row.user_id, item_key(collection, row.item_id)),
-                      [(name, value) for name, value in row.columns.items()])
-        put, drop = write_batch("item put and tally settle", self._client, [
-            (self._table, PutRowItem(sdk_row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST))),
-            (self._table, self._tallies.drop_item(row.user_id, collection, marker))],
-            idempotent=True)
-        item: bool | MiniAppError = True
-        if isinstance(put, ConditionFailed):
-            current = self.get(row.user_id, collection, row.item_id) if put.maybe_ours else None
-            if current is None or dict(current.columns) != dict(row.columns):
-                item = Conflict("an item with this id exists")
-        elif put is not None:
-            item = put
-        return Paired(item, drop is None)
-
-    def delete_marking(self, user_id: str, collection: str, item_id: str, marker: str,
-                       now_ms: int) -> Paired:
-        """`mark` and `delete`, in one BatchWriteRow; `item` answers as `delete` does. Both rows
-        are safe to send twice."""
-        mark, delete = write_batch("tally mark and item delete", self._client, [
-            (self._table, self._tallies.mark_item(user_id, collection, marker, now_ms)),
-            (self._table, DeleteRowItem(Row(pk(user_id, item_key(collection, item_id))),
-                                        Condition(RowExistenceExpectation.EXPECT_EXIST)))],
-            idempotent=True)
-        return Paired(deleted(delete), mark is None)
 
     def replace_if_version(self, row: Item, collection: str, expected_version: int) -> None:
         condition = Condition(
@@ -136,37 +104,12 @@ class TablestoreUserData:
         return page_range(self._client, self._table, direction, start, end, start_after, limit,
                           lambda row: item_from_row(user_id, collection, row))
 
-    def count(self, user_id: str, collection: str) -> int:
-        return count_range(self._client, self._table, pk(user_id, f"{collection}#"),
-                           pk(user_id, f"{collection}$"))
-
     def _put(self, row: Item, collection: str, condition: Condition) -> None:
         sdk_row = Row(pk(row.user_id, item_key(collection, row.item_id)),
                       [(name, value) for name, value in row.columns.items()])
         # A re-sent put writes the same row; the conditional ones are recognised above.
         run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
             idempotent=True)
-
-    # the tally (tally.py)
-
-    def tally(self, user_id: str, collection: str) -> Tally | None:
-        return self._tallies.tally(user_id, collection)
-
-    def create_tally(self, user_id: str, collection: str, count: int) -> None:
-        self._tallies.create(user_id, collection, count)
-
-    def reserve(self, user_id: str, collection: str, limit: int, marker: str, now_ms: int) -> None:
-        self._tallies.reserve(user_id, collection, limit, marker, now_ms)
-
-    def mark(self, user_id: str, collection: str, marker: str, now_ms: int) -> None:
-        self._tallies.mark(user_id, collection, marker, now_ms)
-
-    def settle(self, user_id: str, collection: str, marker: str, delta: int) -> None:
-        self._tallies.settle(user_id, collection, marker, delta)
-
-    def reset(self, seen: Tally, count: int) -> bool:
-        return self._tallies.reset(seen, count)
-
 
 def pk(user_id: str, key: Any) -> list[tuple[str, Any]]:
     return [("uid", user_id), ("id", key)]
