@@ -16,7 +16,7 @@ from typing import Any
 from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
 from miniapp.domain.json_text import render
-from miniapp.services.db_app import DbApp
+from miniapp.entrypoints.db_app import DbApp
 from miniapp.services.failures import report_bug, report_misconfiguration
 from miniapp.wiring import AppCache, build_db_app
 

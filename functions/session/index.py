@@ -26,8 +26,8 @@ from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
 from miniapp.domain.limits import MAX_BODY_BYTES
 from miniapp.entrypoints.json_body import BodyHead
+from miniapp.entrypoints.session_app import HttpAnswer, SessionApp
 from miniapp.services.failures import report_bug, report_misconfiguration
-from miniapp.services.session_app import HttpAnswer, SessionApp
 from miniapp.wiring import AppCache, build_session_app
 
 APPS: AppCache[SessionApp] = AppCache("session", build_session_app)

@@ -3,7 +3,7 @@ running cloud's logstore, oldest first, through the official `aliyun-log-python-
 with the local root key — the same client and query language a developer uses on the cloud.
 
 The endpoint is an IP with a port, which the SDK would address as `{project}.127.0.0.1`:
-`miniapp.adapters.sls.log_client` is the one place that handles that.
+`localcloud.logclient.log_client` is the one place that handles that.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],
 
 
 def client_for(config: dict[str, str]) -> Any:
-    from miniapp.adapters.sls import log_client
+    from .logclient import log_client
 
     return log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
 

@@ -7,13 +7,11 @@ importing a handler stays cheap. `AppCache` keeps one app per FC instance.
 """
 from __future__ import annotations
 
-import json
 import os
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import gc_pause
 from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
@@ -38,37 +36,9 @@ from .services.telemetry import Telemetry
 
 if TYPE_CHECKING:  # each function imports only its own services, inside its builder (cold start)
     from .domain.schema import Collection
+    from .entrypoints.db_app import DbApp
     from .entrypoints.registry import Registry
-    from .services.db_app import DbApp
-    from .services.session_app import SessionApp
-
-
-class StreamLogSink:
-    """One JSON line per record on stdout (or `stream`): the functions' only log sink.
-
-    Why stdout and not a PutLogs from the function: FC ships every line a function writes to
-    stdout/stderr to the service's `LogConfig` logstore by itself, off the request path, and keeps
-    lines an instance wrote before it stopped. A PutLogs of our own cost every invocation a wait
-    (87% of an invalid event's 3.1 ms, 18-33% of a warm v2 op, issue 10) and every cold start the
-    import of aliyun-log-python-sdk (0.6-0.8 s on python3.10 here); buffering through FC's
-    PreFreeze/PreStop hooks would keep that import and lose the buffer of an instance killed on a
-    timeout. A line costs 13-27 us. The template's JSON index on the `message` field makes each
-    record's keys searchable (`message.kind: audit`).
-
-    An audit record is written (and flushed) before the answer leaves the function, as before."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream
-
-    def emit(self, record: Mapping[str, object]) -> None:
-        try:
-            out = self._stream or sys.stdout
-            # One line per record: FC cuts the output into log entries at newlines, and
-            # json.dumps escapes every newline inside a value.
-            out.write(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n")
-            out.flush()
-        except Exception:  # noqa: BLE001 - a log sink never raises
-            pass
+    from .entrypoints.session_app import SessionApp
 
 
 @dataclass(frozen=True)
@@ -116,9 +86,9 @@ def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionAp
     """`settings` must be complete (`Settings.with_context`)."""
     from .crypto import TokenCipher
     from .domain.access import DbFunctionRef
+    from .entrypoints.session_app import SessionApp
     from .services.identity import Identities
     from .services.login import Login, LoginLimits
-    from .services.session_app import SessionApp
 
     hasher = _hasher(settings)
     login = Login(
@@ -150,9 +120,9 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
                       collections: tuple[Collection, ...] | None = None) -> DbApp:
     """`collections`: the declared ones (`miniapp.collections.REGISTERED`) unless given."""
     from .collections import declared
+    from .entrypoints.db_app import DbApp, DbServices
     from .services.collection import CollectionService, Legacy
     from .services.compat import Compat
-    from .services.db_app import DbApp, DbServices
 
     declarations = declared() if collections is None else collections
     cursor_key = derive_key(settings.data_key, "cursor/v1")
@@ -193,6 +163,7 @@ def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
     try:
         from .adapters import alipay, sts, tablestore
         from .adapters.clock import SystemClock
+        from .adapters.log_lines import StreamLogSink
 
         client = _tablestore_client(settings, creds)
         ports = SessionPorts(
@@ -221,6 +192,7 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
     try:
         from .adapters import tablestore
         from .adapters.clock import SystemClock
+        from .adapters.log_lines import StreamLogSink
 
         client = _tablestore_client(settings, creds)
         ports = DbPorts(

@@ -2,7 +2,7 @@
 
 Loopback: LogClient sends to `http://{project}.{host}:{port}`, which does not resolve for
 127.0.0.1, and only recognises a bare IP without a port as an IP. Every client here is therefore
-made by the project's `miniapp.adapters.sls.log_client`, which applies that rule to IPv4
+made by the project's `localcloud.logclient.log_client`, which applies that rule to IPv4
 endpoints with a port: the client connects to the bare endpoint and still names the project in
 the Host header.
 """
@@ -33,8 +33,8 @@ from localcloud.clock import ShiftableClock
 from localcloud.credentials import CredentialBook
 from localcloud.faults import Fault, FaultBoard
 from localcloud.httpshell import HttpServer
+from localcloud.logclient import log_client
 from localcloud.sls import LogServiceEmulator
-from miniapp.adapters.sls import log_client
 
 PROJECT = "miniapp-logs"
 

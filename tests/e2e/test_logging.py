@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from miniapp.adapters.sls import log_client
+from localcloud.logclient import log_client
 
 
 def _records(config: dict[str, str], query: str, expected: int, since: int,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from fc2.fc_exceptions import FcError
 
+from localcloud.logclient import log_client
 from localcloud.miniprogram import MiniProgram, Session
-from miniapp.adapters.sls import log_client
 
 from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 from .calls import invoke_raw, refreshed

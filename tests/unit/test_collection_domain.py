@@ -110,7 +110,7 @@ def test_a_declaration_checks_numbers_choices_and_defaults() -> None:
     notes = Collection("notes", {"title": Text(max_chars=5), "stars": Number(0, 5, default=0),
                                  "color": Choice(("red", "blue"), default="red"),
                                  "pinned": Boolean()})
-    assert notes.check_new({"title": "hi"}) == {"title": "hi", "stars": 0, "color": "red",
+    assert notes.check_new({"title": "hi"}).values == {"title": "hi", "stars": 0, "color": "red",
                                                 "pinned": False}
     for bad in ({"title": "toolong"}, {"title": "hi", "stars": 6}, {"title": "hi", "stars": 1.5},
                 {"title": "hi", "color": "green"}, {"title": "hi", "pinned": 1}, {}):

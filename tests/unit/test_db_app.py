@@ -200,3 +200,25 @@ def test_v2_todos_stored_in_the_2020_table_before_collections_are_moved_and_serv
     assert [t["id"] for t in world.ok(world.v2(sid, "list"))["items"]] == [old_id]
     assert world.ok(world.db({"sid": sid, "op": "list"})) == [{"id": "groceries", "n": 1}]
     assert (world.tallies.counted(ALICE, COMPAT_SCOPE), world.tallies.counted(ALICE)) == (1, 1)
+
+
+def test_an_add_and_an_update_check_each_value_once() -> None:
+    from dataclasses import dataclass
+
+    from miniapp.domain.schema import Collection, Text
+
+    checked: list[object] = []
+
+    @dataclass(frozen=True)
+    class Counted(Text):
+        def check(self, name, value):
+            checked.append(value)
+            return super().check(name, value)
+
+    world = World(collections=(Collection("notes", fields={"title": Counted()}),))
+    sid = world.login()
+    note = world.ok(world.v2(sid, "add", collection="notes", title="one"))
+    assert checked == ["one"]
+    world.ok(world.v2(sid, "update", collection="notes", id=note["id"], expectedVersion=1,
+                      title="two"))
+    assert checked.count("two") == 1  # (and "one" again: the stored item is checked as read)

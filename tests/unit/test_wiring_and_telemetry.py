@@ -6,9 +6,10 @@ import os
 
 import pytest
 
+from miniapp.adapters.log_lines import StreamLogSink
 from miniapp.config import FcContext, ServiceCredentials, Settings
 from miniapp.services.telemetry import Telemetry
-from miniapp.wiring import AppCache, StreamLogSink
+from miniapp.wiring import AppCache
 
 from .fakes import BrokenSink, FakeClock, ListSink
 
@@ -155,8 +156,8 @@ FC = FcContext(request_id="r", region="cn-hangzhou", account_id="1", service_nam
 
 
 def test_the_real_adapters_compose_into_both_apps_without_network() -> None:
-    from miniapp.services.db_app import DbApp
-    from miniapp.services.session_app import SessionApp
+    from miniapp.entrypoints.db_app import DbApp
+    from miniapp.entrypoints.session_app import SessionApp
     from miniapp.wiring import build_db_app, build_session_app
 
     private, public = _rsa_pems()

@@ -1,6 +1,6 @@
 """The ports implemented with the real SDKs: python-alipay-sdk (`alipay`), aliyun-python-sdk-sts
-(`sts`), tablestore (`tablestore/`) and the system clock (`clock`); `sls` holds the logstore reader
-(aliyun-log-python-sdk) that operators and tests use, never a function.
+(`sts`), tablestore (`tablestore/`), the log sink on stdout (`log_lines`) and the system clock
+(`clock`).
 
 Rules every adapter keeps:
 

@@ -153,6 +153,17 @@ class CustomOp:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """Values that passed a collection's `check_new` (`new`: defaults filled in) or
+    `check_changes`. The service takes them as they are, so a value is checked once, where the
+    event is read."""
+
+    collection: str
+    new: bool
+    values: Mapping[str, Scalar]
+
+
+@dataclass(frozen=True)
 class Collection:
     """A declared collection: see this module's docstring."""
 
@@ -190,7 +201,7 @@ class Collection:
         if problems:
             raise ValueError(f"collection {self.name!r}: " + "; ".join(problems))
 
-    def check_new(self, given: Mapping[str, Any]) -> dict[str, Scalar]:
+    def check_new(self, given: Mapping[str, Any]) -> Checked:
         """The values of a new item: each given field checked, defaults filled in, required ones
         present."""
         values: dict[str, Scalar] = {}
@@ -201,15 +212,15 @@ class Collection:
                 values[name] = spec.default
             elif spec.required:
                 raise InvalidRequest(f"'{name}' is required")
-        return values
+        return Checked(self.name, True, values)
 
-    def check_changes(self, given: Mapping[str, Any]) -> dict[str, Scalar]:
+    def check_changes(self, given: Mapping[str, Any]) -> Checked:
         changes = {name: spec.check(name, given[name])
                    for name, spec in self.fields.items() if name in given}
         if not changes:
             names = ", ".join(f"'{n}'" for n in self.fields)
             raise InvalidRequest(f"an update needs at least one of {names}")
-        return changes
+        return Checked(self.name, False, changes)
 
     def item_from_columns(self, item_id: str, columns: Mapping[str, Any]) -> Item:
         """The item a stored row holds, checked against the declaration as strictly as what a

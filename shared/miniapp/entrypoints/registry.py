@@ -68,6 +68,11 @@ class Parsed:
     sid: str
     args: Any
 
+    @property
+    def label(self) -> tuple[str, str]:
+        """(protocol, op) for the log record."""
+        return (self.command.protocol, self.command.label)
+
 
 @dataclass
 class Registry:
@@ -130,8 +135,9 @@ class Registry:
         return command
 
     def label(self, event: Mapping[str, Any] | None) -> tuple[str, str]:
-        """(protocol, op) for the log record, from the client's values only when they are ones
-        we know: a client string never reaches the logs verbatim."""
+        """(protocol, op) for the log record of an event that did not parse, from the client's
+        values only when they are ones we know: a client string never reaches the logs
+        verbatim."""
         if not isinstance(event, Mapping):
             return ("unknown", "unknown")
         try:

@@ -11,7 +11,7 @@ from typing import Any
 from ..domain.cursor import check_cursor_shape
 from ..domain.ids import check_item_id
 from ..domain.limits import IDEMPOTENCY_KEY_MAX, INT64_MAX, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
-from ..domain.schema import Collection, CustomOp
+from ..domain.schema import Checked, Collection, CustomOp
 from ..errors import InvalidRequest
 from .fields import matching, optional_int, optional_str, required_int, required_str
 from .registry import Command, Shape
@@ -24,7 +24,7 @@ EXAMPLE_ID = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
 class Add:
     """A v2 add: the new item's values and the optional idempotency key."""
 
-    values: Mapping[str, Any]
+    values: Checked
     idempotency_key: str | None
 
 
@@ -34,7 +34,7 @@ class Update:
 
     id: str
     expected_version: int | None
-    changes: Mapping[str, Any]
+    changes: Checked
 
 
 @dataclass(frozen=True)

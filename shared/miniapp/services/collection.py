@@ -31,7 +31,7 @@ from ..domain.cursor import decode_cursor, encode_cursor
 from ..domain.ids import is_item_id, new_item_id
 from ..domain.limits import INT64_MAX
 from ..domain.records import CountedRead, Row
-from ..domain.schema import Collection, Item, StoredItemInvalid
+from ..domain.schema import Checked, Collection, Item, StoredItemInvalid
 from ..errors import Conflict, CorruptItem, Internal, MiniAppError, NotFound, QuotaExceeded
 from ..ports import Clock, CollectionRows, CountedRows, IdempotencyStore, ItemStore
 from .exact_count import ExactCount, new_marker
@@ -92,10 +92,10 @@ class CollectionService:
 
     # the five operations
 
-    def add(self, user_id: str, values: Mapping[str, Any],
+    def add(self, user_id: str, values: Mapping[str, Any] | Checked,
             idempotency_key: str | None = None, read: CountedRead | None = None) -> Item:
         """`read`: the tally, already read with the session."""
-        checked = self.declaration.check_new(values)
+        checked = self._checked(values, new=True)
         now = self._clock.now_ms()
         item_id = new_item_id(now, self._random_bytes)
         if idempotency_key is not None:
@@ -144,9 +144,10 @@ class CollectionService:
         return item
 
     def update(self, user_id: str, item_id: str, expected_version: int | None,
-               changes: Mapping[str, Any], read: tuple[Row | None] | None = None) -> Item:
+               changes: Mapping[str, Any] | Checked,
+               read: tuple[Row | None] | None = None) -> Item:
         """`read`: the item row, already read with the session, for the first attempt."""
-        checked = self.declaration.check_changes(changes)
+        checked = self._checked(changes, new=False)
         for _ in range(_UPDATE_ATTEMPTS):
             current = self.get(user_id, item_id, read)
             read = None  # a next attempt reads the item again
@@ -223,6 +224,15 @@ class CollectionService:
             self._count.establish(user_id)
 
     # reading
+
+    def _checked(self, given: Mapping[str, Any] | Checked, new: bool) -> Mapping[str, Any]:
+        """`given` checked against the declaration, unless the parser checked it already."""
+        if isinstance(given, Checked):
+            if (given.collection, given.new) == (self.name, new):
+                return given.values
+            given = given.values  # another declaration's check: check again
+        check = self.declaration.check_new if new else self.declaration.check_changes
+        return check(given).values
 
     def _item(self, row: Row) -> Item:
         try:

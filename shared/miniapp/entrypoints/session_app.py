@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..entrypoints.json_body import parse_json_object
-from ..entrypoints.session_requests import parse_auth_code_request, parse_session_request
 from ..errors import MethodNotAllowed, MiniAppError, NotFound, RateLimited
-from .failures import report_bug
-from .login import Login
-from .telemetry import Telemetry
+from ..services.failures import report_bug
+from ..services.login import Login
+from ..services.telemetry import Telemetry
+from .json_body import parse_json_object
+from .session_requests import parse_auth_code_request, parse_session_request
 
 _ROUTES = {"": "open", "/refresh": "refresh", "/logout": "logout"}
 _JSON = ("Content-Type", "application/json; charset=utf-8")

@@ -1,8 +1,6 @@
-"""Reading the logstore with aliyun-log-python-sdk: `log_client` for operators, scripts and tests.
-
-The functions never call Log Service: they write their records as JSON lines to stdout, and FC
-ships those to the service's `LogConfig` logstore (`miniapp.wiring.StreamLogSink` says why). So
-nothing here is imported by a function, and the SDK is not in their packages.
+"""Reading the logstore with aliyun-log-python-sdk: `log_client` for `localcloud logs`, scripts
+and tests. The functions never call Log Service: they write JSON lines to stdout, which FC ships
+to the logstore (`miniapp.adapters.log_lines` says why), so this lives with the local cloud.
 """
 from __future__ import annotations
 

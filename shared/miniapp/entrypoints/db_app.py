@@ -9,15 +9,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..entrypoints.json_body import parse_json_object
-from ..entrypoints.registry import Registry
 from ..errors import MiniAppError
 from ..ports import SessionItemReader
-from .collection import CollectionService
-from .compat import Compat
-from .failures import report_bug
-from .sessions import Sessions
-from .telemetry import Telemetry
+from ..services.collection import CollectionService
+from ..services.compat import Compat
+from ..services.failures import report_bug
+from ..services.sessions import Sessions
+from ..services.telemetry import Telemetry
+from .json_body import parse_json_object
+from .registry import Parsed, Registry
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class DbApp:
     def handle(self, event: bytes, request_id: str) -> dict[str, Any]:
         started = self._timer()
         fields: Mapping[str, Any] | None = None
+        parsed: Parsed | None = None
         user_id: str | None = None
         try:
             fields = parse_json_object(event)
@@ -72,7 +73,7 @@ class DbApp:
         except Exception as exc:  # noqa: BLE001 - a bug: Internal, details to stderr only
             bug = report_bug(exc, request_id)
             answer, outcome = bug.to_body(), bug.code
-        protocol, op = self.registry.label(fields)
+        protocol, op = self.registry.label(fields) if parsed is None else parsed.label
         self._telemetry.invocation(
             request_id=request_id, function="db", protocol=protocol, op=op, outcome=outcome,
             latency_ms=round((self._timer() - started) * 1000), user_id=user_id)
