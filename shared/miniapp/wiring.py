@@ -65,7 +65,7 @@ class DbPorts:
     idempotency: IdempotencyStore
     sink: LogSink
     clock: Clock
-    # the session row read with an operation's first rows: a warm v2 get in one request
+    # the session row read with a command's first rows: a warm v2 get in one request
     session_items: SessionItemReader | None = None
 
 
@@ -142,10 +142,9 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
     sealers.extend(s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows)
     services = DbServices(compat=compat, collections=served)
     return DbApp(
-        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
+        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings), ports.session_items),
         services=services, registry=registry_of(declarations),
-        telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)),
-        session_items=ports.session_items)
+        telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)))
 
 
 def _tablestore_client(settings: Settings, creds: ServiceCredentials) -> Any:  # an OTSClient

@@ -43,7 +43,15 @@ from miniapp.adapters.tablestore import (
     guard_key,
     make_client,
 )
-from miniapp.domain.records import COMPAT_SCOPE, CountedRead, Paired, Row, SessionRecord, Tally
+from miniapp.domain.records import (
+    COMPAT_SCOPE,
+    FirstRead,
+    Paired,
+    ReadAhead,
+    Row,
+    SessionRecord,
+    Tally,
+)
 from miniapp.errors import (
     Conflict,
     Internal,
@@ -742,28 +750,27 @@ def test_a_2020_row_delete_and_its_mark_go_in_one_request(ots: Any) -> None:
     assert tally is not None and dict(tally.markers) == {"m1": 10}
 
 
-def test_the_session_is_read_with_the_tally_and_the_row_in_one_request(ots: Any) -> None:
+def test_the_session_is_read_with_the_first_reads_in_one_request(ots: Any) -> None:
     reader = TablestoreSessionItems(ots, "session", "user_data", "usage", "todo")
     record = _session()
     TablestoreSessions(ots, "session").create(record)
     user = record.user_id
-    assert reader.session_and_tally(record.key, user, "todos", "i1") == (
-        record, CountedRead(None, None))
-    rows = TablestoreUserData(ots, "user_data")
+    todo_tally, todo, row = FirstRead("todos"), FirstRead("todos", "i1"), FirstRead(
+        COMPAT_SCOPE, "r1")
+    assert reader.session_and(record.key, user, (todo_tally, todo)) == (
+        record, ReadAhead({"todos": None}, {("todos", "i1"): None}))
     _counted(ots).create_tally(user, "todos", 1)
-    rows.put_new(Row(user, "i1", {"text": "a"}), "todos")
-    assert reader.session_and_tally(record.key, user, "todos", "i1") == (
-        record, CountedRead(Tally(user, "todos", 1, 0, {}), Row(user, "i1", {"text": "a"})))
-    assert reader.session_and_tally(record.key, user, "todos", None) == (
-        record, CountedRead(Tally(user, "todos", 1, 0, {}), None))
+    TablestoreUserData(ots, "user_data").put_new(Row(user, "i1", {"text": "a"}), "todos")
     _counted(ots, user)
     TablestoreItems(ots, "todo").put(Row(user, "r1", {"n": 1}))
-    assert reader.session_and_2020(record.key, user, "r1") == (
-        record, CountedRead(Tally(user, "2020", 0, 0, {}), Row(user, "r1", {"n": 1})))
-    assert reader.session_and_2020("0" * 64, user, None) == (
-        None, CountedRead(Tally(user, "2020", 0, 0, {}), None))
-    assert reader.session_and_row(record.key, user, "r1") == (record, Row(user, "r1", {"n": 1}))
-    assert reader.session_and_row(record.key, user, "r2") == (record, None)
+    # Three tables, the user_data one with two keys, and a read named twice: one request.
+    assert reader.session_and(record.key, user, (
+        todo_tally, todo, FirstRead(COMPAT_SCOPE), row, todo)) == (record, ReadAhead(
+            {"todos": Tally(user, "todos", 1, 0, {}), COMPAT_SCOPE: Tally(user, "2020", 0, 0, {})},
+            {("todos", "i1"): Row(user, "i1", {"text": "a"}),
+             (COMPAT_SCOPE, "r1"): Row(user, "r1", {"n": 1})}))
+    assert reader.session_and("0" * 64, user, (FirstRead(COMPAT_SCOPE, "r2"),)) == (
+        None, ReadAhead({}, {(COMPAT_SCOPE, "r2"): None}))
 
 
 def test_idempotency_claim_returns_the_first_id(ots: Any) -> None:

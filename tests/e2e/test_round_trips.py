@@ -1,6 +1,5 @@
 """Upstream requests per operation, counted at the emulators (`LocalCloud.traffic`) on warm
-instances: a change that adds a round trip fails here. The figures, and where issue 10's goals
-are not met, why:
+instances: a change that adds a round trip fails here. The figures, and why they are not lower:
 
 - login: 5 for a user the warm instance has seen (IP and user rate limits, Alipay, STS, the
   session row): the instance remembers which internal id an Alipay id resolved to, as link rows
@@ -8,24 +7,24 @@ are not met, why:
   identity link: 6 (tests/e2e/test_alipay_identity.py).
 - refresh: 3 (the session row, its per-session and per-user rate limits in one BatchWriteRow,
   STS); logout: 2 (the session row, its delete), no limit.
-- v2 get: 1 BatchGetRow of the session row and the item, once the instance has seen the
-  session (the item's key holds the user id, which only the session row gives; the instance
-  remembers that pairing, never whether the session is live). A session's first request on an
-  instance reads the two in turn.
-- v2 list: 2 for a first page (the session row and the tally it checks in one BatchGetRow, one
-  GetRange), 2 for a next page (no tally).
+- Each db command names the rows it reads first; once the instance has seen the session (the
+  rows' keys hold the user id, which only the session row gives), they are read with the session
+  row in one BatchGetRow (docs/design/warm-read.md). A session's first request on an instance
+  reads them in turn.
+- v2 get: 1 (the session row and the item). v2 list: 2 for a first page (the session row and
+  the tally it checks, one GetRange), 2 for a next page (no tally).
 - v2 update: 2 (the item read with the session row, then the conditional write).
 - v2 add 3: the session row and the tally; the reservation; the put with the settle in one
   BatchWriteRow. A keyed add 5 (its key is claimed first, and it settles apart: it may race a
   retry of itself).
 - v2 remove 3: the session row, the tally and the item; the mark with the delete in one
   BatchWriteRow; the settle.
-- 2020 get: 1 BatchGetRow of the session row and the row, as the v2 get.
-- 2020 put of a new id 4 (read, reserve, put, settle: two clients may create one id at once, so
-  it settles apart), of an existing id 2; 2020 remove 3, as the v2 remove.
-- The goal of 2 for add and remove is not met: the exact count (issue 9) needs its reservation
-  (or mark) in place before the row write can land and a settle after its answer, and a
-  BatchWriteRow is not atomic (services/exact_count.py says why in full).
+- 2020 get 1 and list 2, as the v2 get and first page. 2020 put of a new id 4 (read, reserve,
+  put, settle: two clients may create one id at once, so it settles apart), of an existing id 2;
+  2020 remove 3, as the v2 remove.
+- An add or remove is not 2: the exact count needs its reservation (or mark) in place before the
+  row write can land and a settle after its answer, and a BatchWriteRow is not atomic
+  (docs/design/exact-counts.md).
 - The session's activity is written at most once per tenth of the idle window, so none of
   these requests is a touch.
 """
@@ -153,7 +152,8 @@ def test_2020_operations(local_cloud, user):
     _, counts = upstream(local_cloud, lambda: call({"op": "get", "id": "rt"}))
     assert counts == {"tablestore:BatchGetRow": 1}  # the session row and the row
     _, counts = upstream(local_cloud, lambda: call({"op": "list"}))
-    assert counts == {"tablestore:GetRow": 2, "tablestore:GetRange": 1}  # the count checked
+    # the session row and the tally it checks, then the rows
+    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:GetRange": 1}
     _, counts = upstream(local_cloud, lambda: call({"op": "remove", "id": "rt"}))
     assert counts == {"tablestore:BatchGetRow": 1, "tablestore:BatchWriteRow": 1,
                       "tablestore:UpdateRow": 1}

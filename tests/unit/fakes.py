@@ -11,6 +11,7 @@ from miniapp.testing.fakes import (
     InMemoryItems,
     InMemoryRateLimiter,
     InMemoryRows,
+    InMemorySessionItems,
     InMemorySessions,
     InMemoryTallies,
     ListSink,
@@ -19,5 +20,5 @@ from miniapp.testing.fakes import (
 __all__ = [
     "BrokenSink", "FakeClock", "FakeIdentity", "FakeIssuer", "Faults", "InMemoryIdempotency",
     "InMemoryIdentityLinks", "InMemoryItems", "InMemoryRateLimiter", "InMemoryRows",
-    "InMemorySessions", "InMemoryTallies", "ListSink",
+    "InMemorySessionItems", "InMemorySessions", "InMemoryTallies", "ListSink",
 ]

@@ -222,3 +222,23 @@ def test_an_add_and_an_update_check_each_value_once() -> None:
     world.ok(world.v2(sid, "update", collection="notes", id=note["id"], expectedVersion=1,
                       title="two"))
     assert checked.count("two") == 1  # (and "one" again: the stored item is checked as read)
+
+
+def test_a_warm_instance_reads_the_session_with_each_commands_first_rows(world: World) -> None:
+    sid = world.login()
+    item = world.ok(world.v2(sid, "add", text="a"))  # the session's first use: read in turn
+
+    def reads() -> tuple[int, ...]:
+        return (world.sessions.calls["get"], world.rows.calls["get"], world.items.calls["get"],
+                world.tallies.calls["tally"], world.session_items.calls["session_and"])
+
+    before = reads()
+    world.ok(world.v2(sid, "get", id=item["id"]))
+    world.ok(world.v2(sid, "update", id=item["id"], expectedVersion=1, completed=True))
+    world.ok(world.v2(sid, "list"))
+    world.ok(world.v2(sid, "remove", id=item["id"]))
+    world.ok(world.db({"sid": sid, "op": "put", "obj": {"id": "r", "n": 1}}))
+    world.ok(world.db({"sid": sid, "op": "get", "id": "r"}))
+    world.ok(world.db({"sid": sid, "op": "list"}))
+    world.ok(world.db({"sid": sid, "op": "remove", "id": "r"}))
+    assert reads() == (*before[:4], before[4] + 8)

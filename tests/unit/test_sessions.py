@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from miniapp import prefetch
 from miniapp.crypto import TokenCipher, UserHasher
 from miniapp.domain.access import DbFunctionRef
+from miniapp.domain.records import FirstRead, Row
 from miniapp.errors import (
     InvalidAuthCode,
     RateLimited,
@@ -28,7 +30,9 @@ from .fakes import (
     FakeIssuer,
     InMemoryIdentityLinks,
     InMemoryRateLimiter,
+    InMemorySessionItems,
     InMemorySessions,
+    InMemoryTallies,
 )
 
 DAY = 24 * 3600
@@ -37,9 +41,11 @@ DAY = 24 * 3600
 @pytest.fixture
 def kit() -> SimpleNamespace:
     clock = FakeClock()
-    store = InMemorySessions()
+    store, tallies = InMemorySessions(), InMemoryTallies()
+    reader = InMemorySessionItems(store, tallies)
     sessions = Sessions(store, clock, SessionLifetime(absolute_ms=7 * DAY * 1000,
-                                                      idle_ms=DAY * 1000, touch_every_ms=60_000))
+                                                      idle_ms=DAY * 1000, touch_every_ms=60_000),
+                        reader)
     identity, issuer, limiter = FakeIdentity(), FakeIssuer(), InMemoryRateLimiter(clock)
     data_key = os.urandom(32)
     login = Login(identity=identity, identities=Identities(InMemoryIdentityLinks(), "test-app"),
@@ -48,6 +54,7 @@ def kit() -> SimpleNamespace:
                   db_function=DbFunctionRef("cn-hangzhou", "123", "todo", "db"),
                   limits=LoginLimits(per_ip=5, per_user=3, window_seconds=60))
     return SimpleNamespace(clock=clock, store=store, sessions=sessions, identity=identity,
+                           reader=reader, rows=tallies.rows,
                            issuer=issuer, limiter=limiter, login=login, data_key=data_key)
 
 
@@ -276,61 +283,64 @@ def test_a_session_logged_out_while_being_touched_is_not_found(kit) -> None:
         kit.sessions.resolve(session_id)
 
 
-class SessionAndItem:
-    """SessionItemReader over the in-memory session store and a dict of items."""
-
-    def __init__(self, store: InMemorySessions) -> None:
-        self.store = store
-        self.items: dict[tuple[str, str, str], object] = {}
-        self.reads: list[tuple[str, str, str]] = []
-
-    def session_and_item(self, key, user_id, collection, item_id):
-        self.reads.append((user_id, collection, item_id))
-        return self.store.rows.get(key), self.items.get((user_id, collection, item_id))
+TODO = FirstRead("todos", "i1")
 
 
-def resolve_with_item(kit, session_id: str, reader: SessionAndItem, item_id: str = "i1"):
-    """`Sessions.resolve_with`, reading the session row with one todo, as the db function does."""
-    return kit.sessions.resolve_with(session_id, lambda key, user_id: reader.session_and_item(
-        key, user_id, "todos", item_id))
+def resolve_naming_a_todo(kit, session_id: str):
+    """`Sessions.resolve` naming one todo as its first read, as the db function does."""
+    return kit.sessions.resolve(session_id, (TODO,))
 
 
-def test_a_session_seen_before_is_read_with_its_item_in_one_request(kit) -> None:
-    reader = SessionAndItem(kit.store)
-    reader.items[(ALICE, "todos", "i1")] = "the row"
+def test_a_session_seen_before_is_read_with_its_first_rows_in_one_request(kit) -> None:
+    kit.rows.put_new(Row(ALICE, "i1", {"text": "the row"}), "todos")
     session_id = open_for(kit).session_id
-    assert resolve_with_item(kit, session_id, reader) is None
-    kit.sessions.resolve(session_id)  # the first request of this session on the instance
+    with prefetch.invocation():  # the session's first request on this instance: in turn
+        resolve_naming_a_todo(kit, session_id)
+        assert kit.reader.calls["session_and"] == 0
     reads_before = kit.store.calls["get"]
-    record, row = resolve_with_item(kit, session_id, reader)
-    assert (record.user_id, row) == (ALICE, "the row")
-    assert reader.reads == [(ALICE, "todos", "i1")] and kit.store.calls["get"] == reads_before
+    with prefetch.invocation():
+        assert resolve_naming_a_todo(kit, session_id).user_id == ALICE
+        assert kit.rows.get(ALICE, "todos", "i1") == Row(ALICE, "i1", {"text": "the row"})
+        assert kit.rows.get(ALICE, "todos", "i1") is not None  # read again: from the store
+    assert kit.reader.calls["session_and"] == 1 and kit.store.calls["get"] == reads_before
+    assert kit.rows.calls["get"] == 1
 
 
-def _remembered(kit) -> tuple[SessionAndItem, str]:
-    """A reader, and a session this instance has resolved once."""
+def test_rows_read_ahead_are_gone_when_the_invocation_ends(kit) -> None:
     session_id = open_for(kit).session_id
     kit.sessions.resolve(session_id)
-    return SessionAndItem(kit.store), session_id
+    with prefetch.invocation():
+        resolve_naming_a_todo(kit, session_id)
+    kit.rows.put_new(Row(ALICE, "i1", {"text": "written later"}), "todos")
+    assert kit.rows.get(ALICE, "todos", "i1") is not None
+
+
+def _remembered(kit) -> str:
+    """A session this instance has resolved once."""
+    session_id = open_for(kit).session_id
+    kit.sessions.resolve(session_id)
+    return session_id
 
 
 def test_a_logout_counts_at_once_for_a_remembered_session(kit) -> None:
-    reader, session_id = _remembered(kit)
+    session_id = _remembered(kit)
     kit.login.logout(session_id)
     with pytest.raises(SessionNotFound):
-        resolve_with_item(kit, session_id, reader)
-    assert resolve_with_item(kit, session_id, reader) is None  # forgotten
+        resolve_naming_a_todo(kit, session_id)
+    assert kit.reader.calls["session_and"] == 1
+    with pytest.raises(SessionNotFound):
+        resolve_naming_a_todo(kit, session_id)  # forgotten: read in turn
+    assert kit.reader.calls["session_and"] == 1
 
 
 def test_an_idle_remembered_session_expires_as_before(kit) -> None:
-    reader, session_id = _remembered(kit)
+    session_id = _remembered(kit)
     kit.clock.advance(DAY)
     with pytest.raises(SessionExpired):
-        resolve_with_item(kit, session_id, reader)
+        resolve_naming_a_todo(kit, session_id)
 
 
 def test_a_malformed_session_id_is_not_found_without_a_read(kit) -> None:
-    reader = SessionAndItem(kit.store)
     with pytest.raises(SessionNotFound):
-        resolve_with_item(kit, "not a session id", reader)
-    assert reader.reads == []
+        resolve_naming_a_todo(kit, "not a session id")
+    assert kit.reader.calls["session_and"] == 0 and kit.store.calls["get"] == 0

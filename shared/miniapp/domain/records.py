@@ -88,13 +88,22 @@ class Tally:
 
 
 @dataclass(frozen=True)
-class CountedRead:
-    """What a counted operation (an add, a remove, a first list page, a 2020 put or remove) read
-    with the session row in one request: the user's tally (None: there is none yet) and the row
-    the operation names (None: there is none, or none was asked for)."""
+class FirstRead:
+    """A row a command reads first, named before the session is resolved so that it can be read
+    with the session row: a counted scope's tally (`item_id` None) or one of the scope's rows
+    (a collection's item, or a 2020 row when the scope is `COMPAT_SCOPE`)."""
 
-    tally: Tally | None
-    row: Row | None = None
+    scope: str
+    item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """The first reads done with the session row: the tallies by scope and the rows by (scope,
+    item id), None where there is none."""
+
+    tallies: Mapping[str, Tally | None] = field(default_factory=dict)
+    rows: Mapping[tuple[str, str], Row | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..domain.records import COMPAT_SCOPE, FirstRead
 from ..errors import InvalidRequest
 from .compat_object import check_item_id, parse_compat_object
 from .registry import Command, Shape
 
 _BASE = {"sid": "sid", "op": "op"}
 _ROW_ID = "groceries"
+_TALLY = FirstRead(COMPAT_SCOPE)  # checked by put, list and remove
 
 
 def _obj(event: Mapping[str, Any]) -> Any:
@@ -45,23 +47,19 @@ COMMANDS = (
                                         {"obj": {"id": _ROW_ID, "n": 2, "done": True}}),
             _obj, _put, '`{"sid", "op": "put", "obj": {"id": "...", ...}}`',
             "`null` — creates or replaces the whole row",
-            read_with_session=lambda obj: lambda r, key, u: r.session_and_2020(key, u, obj.id),
-            run_with=lambda s, u, obj, read: s.compat.put(u, obj, read)),
+            first_reads=lambda obj: (_TALLY, FirstRead(COMPAT_SCOPE, obj.id))),
     Command("2020", None, "get", _shape("get", {"id": "item_id"}, {"id": _ROW_ID}),
             _id, lambda s, u, item_id: s.compat.get(u, item_id),
             '`{"sid", "op": "get", "id": "..."}`',
             "the row object `{\"id\", ...columns}`, or `null` if there is none",
-            read_with_session=lambda item_id: lambda r, key, u: r.session_and_row(
-                key, u, item_id),
-            run_with=lambda s, u, item_id, row: s.compat.get(u, item_id, (row,))),
+            first_reads=lambda item_id: (FirstRead(COMPAT_SCOPE, item_id),)),
     Command("2020", None, "list", _shape("list", {}, {}),
             lambda event: None, lambda s, u, _: s.compat.list(u),
             '`{"sid", "op": "list"}`',
-            "an array of **all** the user's row objects, in `id` order"),
+            "an array of **all** the user's row objects, in `id` order",
+            first_reads=lambda _: (_TALLY,)),
     Command("2020", None, "remove", _shape("remove", {"id": "item_id"}, {"id": _ROW_ID}),
             _id, _remove, '`{"sid", "op": "remove", "id": "..."}`',
             "`null` — also when there was no such row",
-            read_with_session=lambda item_id: lambda r, key, u: r.session_and_2020(
-                key, u, item_id),
-            run_with=lambda s, u, item_id, read: s.compat.remove(u, item_id, read)),
+            first_reads=lambda item_id: (_TALLY, FirstRead(COMPAT_SCOPE, item_id))),
 )

@@ -1,7 +1,8 @@
 """The db function's behaviour for one event, independent of FC: find the command in the registry
-and validate the event, resolve the caller from `sid` (and from nothing else), run the command,
-answer `{"data": ...}` or `{"error": {...}}`. Errors are answers, never exceptions: an exception
-would reach the client as FC's UnhandledInvocationError with a stack trace."""
+and validate the event, resolve the caller from `sid` (and from nothing else), reading the
+command's first rows with the session row when it can (`prefetch`), run the command, answer
+`{"data": ...}` or `{"error": {...}}`. Errors are answers, never exceptions: an exception would
+reach the client as FC's UnhandledInvocationError with a stack trace."""
 from __future__ import annotations
 
 import time
@@ -9,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import prefetch
 from ..errors import MiniAppError
-from ..ports import SessionItemReader
 from ..services.collection import CollectionService
 from ..services.compat import Compat
 from ..services.failures import report_bug
@@ -30,14 +31,12 @@ class DbServices:
 
 class DbApp:
     def __init__(self, sessions: Sessions, services: DbServices, registry: Registry,
-                 telemetry: Telemetry, timer: Callable[[], float] = time.monotonic,
-                 session_items: SessionItemReader | None = None) -> None:
+                 telemetry: Telemetry, timer: Callable[[], float] = time.monotonic) -> None:
         self._sessions = sessions
         self.services = services
         self.registry = registry
         self._telemetry = telemetry
         self._timer = timer
-        self._session_items = session_items
 
     def handle(self, event: bytes, request_id: str) -> dict[str, Any]:
         started = self._timer()
@@ -47,25 +46,10 @@ class DbApp:
         try:
             fields = parse_json_object(event)
             parsed = self.registry.parse(fields)
-            command = parsed.command
-            together = None
-            reader = self._session_items
-            plan = (command.read_with_session(parsed.args)
-                    if reader is not None and command.read_with_session is not None
-                    and command.run_with is not None else None)
-            if plan is not None:
-                # Warm: the session row and the command's first read in one request (Sessions
-                # says when).
-                together = self._sessions.resolve_with(
-                    parsed.sid, lambda key, uid: plan(reader, key, uid))
-            if together is None:
-                user_id = self._sessions.resolve(parsed.sid).user_id
-                data = command.run(self.services, user_id, parsed.args)
-            else:
-                record, read = together
-                user_id = record.user_id
-                assert command.run_with is not None  # checked above; for mypy
-                data = command.run_with(self.services, user_id, parsed.args, read)
+            with prefetch.invocation():
+                user_id = self._sessions.resolve(
+                    parsed.sid, parsed.command.first_reads(parsed.args)).user_id
+                data = parsed.command.run(self.services, user_id, parsed.args)
             answer: dict[str, Any] = {"data": data}
             outcome = "ok"
         except MiniAppError as error:

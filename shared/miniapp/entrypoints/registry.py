@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.records import FirstRead
 from ..domain.values import is_int
 from ..errors import InvalidRequest
 from .fields import reject_unknown, required_str
@@ -45,13 +46,9 @@ class Command:
     event_doc: str
     answer_doc: str
     summary: str = ""
-    # A command whose first read can go with the session row's (one request less when warm):
-    # `read_with_session(arguments)` answers how to make that read, (SessionItemReader,
-    # session key, user_id) -> (session record, what it read), or None when these arguments
-    # have nothing to read together; `run_with` runs the command given what was read:
-    # (services, user_id, arguments, read) -> the answer's data.
-    read_with_session: Callable[[Any], Callable[[Any, str, str], Any] | None] | None = None
-    run_with: Callable[[Any, str, Any, Any], Any] | None = None
+    # The rows `run` reads first, given the arguments: read with the session row when the
+    # instance knows the session (Sessions.resolve), so a warm request costs one round trip less.
+    first_reads: Callable[[Any], tuple[FirstRead, ...]] = lambda arguments: ()
 
     @property
     def label(self) -> str:

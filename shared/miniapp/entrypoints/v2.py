@@ -11,6 +11,7 @@ from typing import Any
 from ..domain.cursor import check_cursor_shape
 from ..domain.ids import check_item_id
 from ..domain.limits import IDEMPOTENCY_KEY_MAX, INT64_MAX, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
+from ..domain.records import FirstRead
 from ..domain.schema import Checked, Collection, CustomOp
 from ..errors import InvalidRequest
 from .fields import matching, optional_int, optional_str, required_int, required_str
@@ -96,16 +97,14 @@ def commands(collection: Collection) -> tuple[Command, ...]:
     head = f'{{"v": 2, "collection": "{name}", "sid", "op": '
     add_kinds = {**fields, **({"idempotencyKey": "key"} if collection.idempotent_adds else {})}
     add_body = {**example, **({"idempotencyKey": "fuzz-1"} if collection.idempotent_adds else {})}
+    tally = FirstRead(name)
     found = [
         Command("v2", name, "add",
                 shape("add", add_kinds, required_fields, add_body),
                 parse_add, lambda s, u, a: s.collections[name].add(
                     u, a.values, a.idempotency_key).to_wire(),
                 f'`{head}"add", {field_doc}{key_doc}}}`', "the new item",
-                read_with_session=lambda a: lambda r, key, u: r.session_and_tally(
-                    key, u, name, None),
-                run_with=lambda s, u, a, read: s.collections[name].add(
-                    u, a.values, a.idempotency_key, read).to_wire()),
+                first_reads=lambda a: (tally,)),
         Command("v2", name, "update",
                 shape("update", {"id": "item_id", "expectedVersion": "version", **fields},
                       {"id", *(["expectedVersion"] if collection.versioned else [])},
@@ -114,18 +113,11 @@ def commands(collection: Collection) -> tuple[Command, ...]:
                 parse_update, lambda s, u, a: s.collections[name].update(
                     u, a.id, a.expected_version, a.changes).to_wire(),
                 f'`{head}"update", "id", {version_doc}, {updatable}}}` (at least one field)',
-                "the updated item",
-                read_with_session=lambda a: lambda r, key, u: r.session_and_item(
-                    key, u, name, a.id),
-                run_with=lambda s, u, a, row: s.collections[name].update(
-                    u, a.id, a.expected_version, a.changes, (row,)).to_wire()),
+                "the updated item", first_reads=lambda a: (FirstRead(name, a.id),)),
         Command("v2", name, "get", shape("get", {"id": "item_id"}, {"id"}, {"id": EXAMPLE_ID}),
                 parse_id, lambda s, u, item_id: s.collections[name].get(u, item_id).to_wire(),
                 f'`{head}"get", "id"}}`', "the item",
-                read_with_session=lambda item_id: lambda r, key, u: r.session_and_item(
-                    key, u, name, item_id),
-                run_with=lambda s, u, item_id, row: s.collections[name].get(
-                    u, item_id, (row,)).to_wire()),
+                first_reads=lambda item_id: (FirstRead(name, item_id),)),
         Command("v2", name, "list",
                 shape("list", {"limit": "limit", "cursor": "cursor"}, set(),
                       {"limit": 5, "cursor": None}),
@@ -133,18 +125,12 @@ def commands(collection: Collection) -> tuple[Command, ...]:
                     u, a.limit, a.cursor).to_wire(),
                 f'`{head}"list", "limit"?, "cursor"?}}`',
                 '`{"items": [item, ...], "cursor": "..." \\| null}`',
-                # A first page checks the tally, read with the session; a next page reads none.
-                read_with_session=lambda a: None if a.cursor is not None else (
-                    lambda r, key, u: r.session_and_tally(key, u, name, None)),
-                run_with=lambda s, u, a, read: s.collections[name].list(
-                    u, a.limit, a.cursor, read).to_wire()),
+                # A first page checks the tally; a next page reads none.
+                first_reads=lambda a: () if a.cursor is not None else (tally,)),
         Command("v2", name, "remove", shape("remove", {"id": "item_id"}, {"id"},
                                             {"id": EXAMPLE_ID}),
                 parse_id, run_remove, f'`{head}"remove", "id"}}`', "`null`",
-                read_with_session=lambda item_id: lambda r, key, u: r.session_and_tally(
-                    key, u, name, item_id),
-                run_with=lambda s, u, item_id, read: s.collections[name].remove(
-                    u, item_id, read)),
+                first_reads=lambda item_id: (tally, FirstRead(name, item_id))),
     ]
     found += [_custom(collection, op, shape) for op in collection.ops]
     return tuple(found)

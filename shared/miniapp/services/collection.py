@@ -30,7 +30,7 @@ from typing import Any
 from ..domain.cursor import decode_cursor, encode_cursor
 from ..domain.ids import is_item_id, new_item_id
 from ..domain.limits import INT64_MAX
-from ..domain.records import CountedRead, Row
+from ..domain.records import Row
 from ..domain.schema import Checked, Collection, Item, StoredItemInvalid
 from ..errors import Conflict, CorruptItem, Internal, MiniAppError, NotFound, QuotaExceeded
 from ..ports import Clock, CollectionRows, CountedRows, IdempotencyStore, ItemStore
@@ -93,8 +93,7 @@ class CollectionService:
     # the five operations
 
     def add(self, user_id: str, values: Mapping[str, Any] | Checked,
-            idempotency_key: str | None = None, read: CountedRead | None = None) -> Item:
-        """`read`: the tally, already read with the session."""
+            idempotency_key: str | None = None) -> Item:
         checked = self._checked(values, new=True)
         now = self._clock.now_ms()
         item_id = new_item_id(now, self._random_bytes)
@@ -108,7 +107,7 @@ class CollectionService:
                     return earlier
                 item_id = claimed  # the first attempt has not written (yet): write it now
         item = Item(item_id, checked, now, now, 1)
-        self._count.check(user_id, read=read)
+        self._count.check(user_id)
         marker = new_marker()
         written = self._reserve(user_id, item_id, marker, keyed=idempotency_key is not None)
         if written is not None:
@@ -144,13 +143,10 @@ class CollectionService:
         return item
 
     def update(self, user_id: str, item_id: str, expected_version: int | None,
-               changes: Mapping[str, Any] | Checked,
-               read: tuple[Row | None] | None = None) -> Item:
-        """`read`: the item row, already read with the session, for the first attempt."""
+               changes: Mapping[str, Any] | Checked) -> Item:
         checked = self._checked(changes, new=False)
         for _ in range(_UPDATE_ATTEMPTS):
-            current = self.get(user_id, item_id, read)
-            read = None  # a next attempt reads the item again
+            current = self.get(user_id, item_id)  # each attempt reads it anew
             if expected_version is not None and current.version != expected_version:
                 raise Conflict(f"stale expectedVersion: the item is at version {current.version}")
             if current.version >= INT64_MAX:
@@ -169,22 +165,19 @@ class CollectionService:
                     raise
         raise Conflict("the item kept changing while it was updated; retry")
 
-    def get(self, user_id: str, item_id: str, read: tuple[Row | None] | None = None) -> Item:
-        """`read`: the item row, already read with the session (`Sessions.resolve_with`)."""
-        row = self._rows.get(user_id, self.name, item_id) if read is None else read[0]
+    def get(self, user_id: str, item_id: str) -> Item:
+        row = self._rows.get(user_id, self.name, item_id)
         if row is None and self._moved_legacy_rows(user_id):
             row = self._rows.get(user_id, self.name, item_id)
         if row is None:
             raise NotFound("no such item")
         return self._item(row)
 
-    def list(self, user_id: str, limit: int, cursor: str | None = None,
-             read: CountedRead | None = None) -> ItemPage:
-        """`read`: the tally, already read with the session (a first page)."""
+    def list(self, user_id: str, limit: int, cursor: str | None = None) -> ItemPage:
         if cursor is None:
             # The first page checks the count (a read writes nothing unless it has legacy rows
             # to move).
-            if (not self._count.check(user_id, create=False, read=read)
+            if (not self._count.check(user_id, create=False)
                     and self._move_legacy_rows(user_id)):
                 self._count.establish(user_id)
             start_after = None
@@ -203,16 +196,14 @@ class CollectionService:
             self._cursor_key, user_id, self.name, page.next_start)
         return ItemPage(tuple(items), next_cursor)
 
-    def remove(self, user_id: str, item_id: str, read: CountedRead | None = None) -> None:
-        """`read`: the tally and the item, already read with the session."""
+    def remove(self, user_id: str, item_id: str) -> None:
         # A row that breaks the declaration can still be removed: that is how a user clears it.
-        row = self._rows.get(user_id, self.name, item_id) if read is None else read.row
-        if row is None and self._moved_legacy_rows(user_id, read):
+        row = self._rows.get(user_id, self.name, item_id)
+        if row is None and self._moved_legacy_rows(user_id):
             row = self._rows.get(user_id, self.name, item_id)
-            read = None  # the legacy move changed the tally
         if row is None:
             raise NotFound("no such item")
-        self._count.check(user_id, read=read)
+        self._count.check(user_id)
         removed = self._count.remove(user_id, item_id)
         if removed is False:
             raise NotFound("no such item")
@@ -269,13 +260,12 @@ class CollectionService:
                     raise
                 self._pause(pauses.pop(0))
 
-    def _moved_legacy_rows(self, user_id: str, read: CountedRead | None = None) -> bool:
+    def _moved_legacy_rows(self, user_id: str) -> bool:
         """On a miss: if this user never wrote to the collection, move legacy rows (True if any
-        moved). `read`: the tally, if already read."""
+        moved)."""
         if self._legacy is None:
             return False
-        tally = self._counted.tally(user_id, self.name) if read is None else read.tally
-        if tally is not None:
+        if self._counted.tally(user_id, self.name) is not None:
             return False
         if not self._move_legacy_rows(user_id):
             return False

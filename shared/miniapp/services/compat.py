@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import gc_pause
+from .. import gc_pause, prefetch
 from ..domain.compat import CompatObject, row_to_compat
 from ..domain.json_text import ENCODER, EncodedList
 from ..domain.limits import COMPAT_LIST_MAX_RESPONSE_BYTES, DEFAULT_ITEM_QUOTA
-from ..domain.records import COMPAT_SCOPE, CountedRead, Row
+from ..domain.records import COMPAT_SCOPE
 from ..errors import Conflict, NotFound, PayloadTooLarge
 from ..ports import Clock, CountedRows, ItemStore
 from .collection import looks_like_legacy_todo
@@ -35,17 +35,17 @@ class Compat:
         # use moves them; a todo-shaped 2020 row must not join them (see services/collection.py).
         self._before_todo_shaped_put = before_todo_shaped_put
 
-    def put(self, user_id: str, obj: CompatObject, read: CountedRead | None = None) -> None:
+    def put(self, user_id: str, obj: CompatObject) -> None:
         """Create or replace. Replacing costs no quota; creating reserves one slot first. Each
         write is conditional, so a row created or removed concurrently is noticed and the loop
-        takes the other branch. `read`: the tally and the row, already read with the session
-        (the first turn then starts on the branch the row's presence says)."""
+        takes the other branch. The first turn starts on the branch the row's presence says when
+        it was read with the session (`prefetch`), else on a replace."""
         row = obj.to_row(user_id)
         if self._before_todo_shaped_put is not None and looks_like_legacy_todo(row.item_id,
                                                                                row.columns):
             self._before_todo_shaped_put(user_id)
-        self._count.check(user_id, read=read)
-        exists = True if read is None else read.row is not None
+        self._count.check(user_id)
+        exists = prefetch.row_was_there(user_id, COMPAT_SCOPE, row.item_id) is not False
         for _ in range(_PUT_ATTEMPTS):
             if exists:
                 try:
@@ -71,11 +71,8 @@ class Compat:
             return
         raise Conflict("the row kept changing while it was written; retry")
 
-    def get(self, user_id: str, item_id: str,
-            read: tuple[Row | None] | None = None) -> dict[str, Any] | None:
-        """`read`: `(row,)` when the row was already read with the session (`(None,)`: there is
-        none), or None when it was not read yet; the 1-tuple keeps "absent" apart from "unread"."""
-        row = self._items.get(user_id, item_id) if read is None else read[0]
+    def get(self, user_id: str, item_id: str) -> dict[str, Any] | None:
+        row = self._items.get(user_id, item_id)
         return None if row is None else row_to_compat(row)
 
     def list(self, user_id: str) -> list[dict[str, Any]]:
@@ -101,9 +98,8 @@ class Compat:
                 texts.append(text)
             return EncodedList(rows, texts)
 
-    def remove(self, user_id: str, item_id: str, read: CountedRead | None = None) -> None:
-        """`read`: the tally and the row, already read with the session."""
-        if (self._items.get(user_id, item_id) if read is None else read.row) is None:
+    def remove(self, user_id: str, item_id: str) -> None:
+        if self._items.get(user_id, item_id) is None:
             return  # nothing to remove, and nothing written (a miss creates no tally)
-        self._count.check(user_id, read=read)
+        self._count.check(user_id)
         self._count.remove(user_id, item_id)

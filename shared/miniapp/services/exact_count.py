@@ -54,7 +54,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from ..domain.records import CountedRead, Paired, Tally
+from ..domain.records import Paired, Tally
 from ..errors import Conflict, MiniAppError, NotFound, QuotaExceeded, UpstreamUnavailable
 from ..ports import Clock, CountedRows
 
@@ -80,13 +80,11 @@ class ExactCount:
         self._what = what
         self._before_first_count = before_first_count
 
-    def check(self, user_id: str, *, create: bool = True,
-              read: CountedRead | None = None) -> bool:
+    def check(self, user_id: str, *, create: bool = True) -> bool:
         """Before an operation: recount when a write left a stale marker (or the count cannot be
         trusted). With no tally, create it from a count if `create` (a write), else leave it
-        (a read writes nothing) and answer False. `read`: the tally, already read with the
-        session (else it is read here)."""
-        tally = self._store.tally(user_id, self.scope) if read is None else read.tally
+        (a read writes nothing) and answer False."""
+        tally = self._store.tally(user_id, self.scope)
         if tally is None:
             if create:
                 self.establish(user_id)

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from .. import deadline
-from ..domain.records import SessionRecord
+from .. import deadline, prefetch
+from ..domain.records import FirstRead, SessionRecord
 from ..domain.session_id import is_session_id, session_key
 from ..errors import Conflict, MiniAppError, SessionExpired, SessionNotFound, UpstreamUnavailable
-from ..ports import Clock, SessionStore
+from ..ports import Clock, SessionItemReader, SessionStore
 
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
 DEFAULT_IDLE_SECONDS = 24 * 3600
-T = TypeVar("T")
 REMEMBERED_SESSIONS = 4096  # about 0.5 MB: one 64-character key and one user id each
 
 
@@ -31,11 +28,14 @@ class SessionLifetime:
 
 
 class Sessions:
-    def __init__(self, store: SessionStore, clock: Clock, lifetime: SessionLifetime) -> None:
+    def __init__(self, store: SessionStore, clock: Clock, lifetime: SessionLifetime,
+                 reader: SessionItemReader | None = None) -> None:
+        """`reader`: reads the session row with a request's first rows (`resolve`)."""
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
-        # session key -> user id, for the sessions this instance served (resolve_with)
+        self._reader = reader
+        # session key -> user id, for the sessions this instance served (resolve)
         self._users: OrderedDict[str, str] = OrderedDict()
         self._users_lock = threading.Lock()
 
@@ -64,35 +64,29 @@ class Sessions:
         with deadline.cleanup():
             self._forget(key)
 
-    def resolve(self, session_id: str) -> SessionRecord:
-        """The live session, with its activity recorded; SessionNotFound or SessionExpired."""
-        if not is_session_id(session_id):
-            raise SessionNotFound()
-        key = session_key(session_id)
-        return self._live(key, self._store.get(key))
+    def resolve(self, session_id: str,
+                first_reads: tuple[FirstRead, ...] = ()) -> SessionRecord:
+        """The live session, with its activity recorded; SessionNotFound or SessionExpired.
 
-    def resolve_with(self, session_id: str,
-                     read: Callable[[str, str], tuple[SessionRecord | None, T]]
-                     ) -> tuple[SessionRecord, T] | None:
-        """`resolve`, and whatever `read(key, user_id)` reads with the session row in the same
-        request, when this instance has seen the session before and so knows its user (the other
-        row's key starts with the user id); None otherwise, and the caller reads in turn. Only
-        the session → user pairing is remembered, which never changes for a session row: whether
-        the session is still live is decided by the row read in the same request, so a logout or
-        expiry counts at once."""
+        `first_reads`: rows the caller will read next. When this instance has seen the session
+        before, it knows the user (whose id the rows' keys hold) and reads them with the session
+        row, in one request, for `prefetch` to answer. Only the session -> user pairing is
+        remembered, which never changes for a session row: whether the session is still live is
+        decided by the row read in that same request, so a logout or expiry counts at once."""
         if not is_session_id(session_id):
             raise SessionNotFound()
         key = session_key(session_id)
         with self._users_lock:
             user_id = self._users.get(key)
-        if user_id is None:
-            return None
-        record, row = read(key, user_id)
+        if user_id is None or not first_reads or self._reader is None:
+            return self._live(key, self._store.get(key))
+        record, read = self._reader.session_and(key, user_id, first_reads)
         live = self._live(key, record)
         if live.user_id != user_id:  # cannot happen: a session row's user never changes
             self._forget_user(key)
             raise SessionNotFound()
-        return live, row
+        prefetch.keep(user_id, read)
+        return live
 
     def _live(self, key: str, record: SessionRecord | None) -> SessionRecord:
         if record is None:

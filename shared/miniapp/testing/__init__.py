@@ -27,6 +27,7 @@ from .fakes import (
     InMemoryItems,
     InMemoryRateLimiter,
     InMemoryRows,
+    InMemorySessionItems,
     InMemorySessions,
     InMemoryTallies,
     ListSink,
@@ -57,6 +58,8 @@ class World:
         self.items = InMemoryItems()
         self.rows = InMemoryRows()
         self.tallies = InMemoryTallies(self.items, self.rows)
+        # The session row with a command's first rows, as the db function reads them warm.
+        self.session_items = InMemorySessionItems(self.sessions, self.tallies)
         self.idempotency = InMemoryIdempotency()
         self.limiter = InMemoryRateLimiter(self.clock)
         self.links = InMemoryIdentityLinks()
@@ -66,7 +69,8 @@ class World:
             limiter=self.limiter, sink=self.sink, clock=self.clock, links=self.links))
         self.db_app = db_app_from_ports(self.settings, DbPorts(
             sessions=self.sessions, items=self.items, rows=self.rows, counted=self.tallies,
-            idempotency=self.idempotency, sink=self.sink, clock=self.clock), collections)
+            idempotency=self.idempotency, sink=self.sink, clock=self.clock,
+            session_items=self.session_items), collections)
 
     def post(self, path: str = "/", body: Any = None, *, raw: bytes | None = None,
              method: str = "POST", ip: str = IP) -> Any:

@@ -13,12 +13,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from .. import prefetch
 from ..domain.records import (
     COMPAT_SCOPE,
     AlipayGrant,
+    FirstRead,
     Page,
     Paired,
     RateLimit,
+    ReadAhead,
     Row,
     SessionRecord,
     StsCredentials,
@@ -176,6 +179,9 @@ class InMemoryItems(Faults):
         self.writes = 0
 
     def get(self, user_id: str, item_id: str) -> Row | None:
+        return prefetch.row(user_id, COMPAT_SCOPE, item_id, lambda: self._get(user_id, item_id))
+
+    def _get(self, user_id: str, item_id: str) -> Row | None:
         with self._lock:
             self._enter("get")
             return self.rows.get((user_id, item_id))
@@ -249,6 +255,10 @@ class InMemoryRows(Faults):
         self.writes = 0
 
     def get(self, user_id: str, collection: str, item_id: str) -> Row | None:
+        return prefetch.row(user_id, collection, item_id,
+                            lambda: self._get(user_id, collection, item_id))
+
+    def _get(self, user_id: str, collection: str, item_id: str) -> Row | None:
         with self._lock:
             self._enter("get")
             return self.rows.get((user_id, collection, item_id))
@@ -334,6 +344,9 @@ class InMemoryTallies(Faults):
             return len(self.rows.of(user_id, scope))
 
     def tally(self, user_id: str, scope: str) -> Tally | None:
+        return prefetch.tally(user_id, scope, lambda: self._tally(user_id, scope))
+
+    def _tally(self, user_id: str, scope: str) -> Tally | None:
         with self._lock:
             self._enter("tally")
             return self.tallies.get((user_id, scope))
@@ -420,6 +433,31 @@ class InMemoryTallies(Faults):
             self._leave("mark")
             store._leave("delete")
             return Paired(found, marked)
+
+
+class InMemorySessionItems(Faults):
+    """SessionItemReader over the fakes: the session row and the first reads in one call
+    (`calls["session_and"]`), as one BatchGetRow."""
+
+    def __init__(self, sessions: InMemorySessions, tallies: InMemoryTallies) -> None:
+        super().__init__()
+        self._sessions = sessions
+        self._tallies = tallies
+
+    def session_and(self, key: str, user_id: str,
+                    reads: tuple[FirstRead, ...]) -> tuple[SessionRecord | None, ReadAhead]:
+        tallies, items, rows = self._tallies, self._tallies.items, self._tallies.rows
+        with self._lock, self._sessions._lock, tallies._lock, items._lock, rows._lock:
+            self._enter("session_and")
+            found: dict[tuple[str, str], Row | None] = {}
+            for read in reads:
+                if read.item_id is not None:
+                    found[(read.scope, read.item_id)] = (
+                        items.rows.get((user_id, read.item_id)) if read.scope == COMPAT_SCOPE
+                        else rows.rows.get((user_id, read.scope, read.item_id)))
+            return self._sessions.rows.get(key), ReadAhead(
+                {r.scope: tallies.tallies.get((user_id, r.scope))
+                 for r in reads if r.item_id is None}, found)
 
 
 class InMemoryIdempotency(Faults):

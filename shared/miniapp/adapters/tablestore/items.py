@@ -20,7 +20,8 @@ from tablestore import (
     SingleColumnCondition,
 )
 
-from ...domain.records import Page, Scalar
+from ... import prefetch
+from ...domain.records import COMPAT_SCOPE, Page, Scalar
 from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
 from .calls import ConditionFailed, run
@@ -35,6 +36,9 @@ class TablestoreItems:
         self._table = table
 
     def get(self, user_id: str, item_id: str) -> Item | None:
+        return prefetch.row(user_id, COMPAT_SCOPE, item_id, lambda: self._get(user_id, item_id))
+
+    def _get(self, user_id: str, item_id: str) -> Item | None:
         _, row, _ = run("item get", lambda: self._client.get_row(
             self._table, row_key(user_id, item_id), max_version=1))
         if row is None:
@@ -65,7 +69,7 @@ class TablestoreItems:
             self._put(row, condition)
         except ConditionFailed as failed:
             # One condition covers both "no row" and "other version"; a read tells them apart.
-            current = self.get(row.user_id, row.item_id)
+            current = self._get(row.user_id, row.item_id)
             if current is None:
                 raise NotFound() from None
             if failed.maybe_ours and dict(current.columns) == dict(row.columns):
@@ -106,7 +110,7 @@ class TablestoreItems:
             idempotent=True)
 
     def _holds(self, row: Item) -> bool:
-        current = self.get(row.user_id, row.item_id)
+        current = self._get(row.user_id, row.item_id)
         return current is not None and dict(current.columns) == dict(row.columns)
 
 

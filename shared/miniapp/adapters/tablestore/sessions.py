@@ -18,7 +18,7 @@ from tablestore import (
     TableInBatchGetRowItem,
 )
 
-from ...domain.records import COMPAT_SCOPE, CountedRead, SessionRecord
+from ...domain.records import FirstRead, ReadAhead, SessionRecord, Tally
 from ...domain.records import Row as Item
 from ...errors import (
     Conflict,
@@ -104,8 +104,8 @@ def _record(key: str, row: Any) -> SessionRecord | None:
 
 
 class TablestoreSessionItems:
-    """SessionItemReader: the session row and the rows an operation reads first, in one
-    BatchGetRow (each table once, with all its keys)."""
+    """SessionItemReader: the session row and a command's first reads in one BatchGetRow (each
+    table once, with all its keys)."""
 
     def __init__(self, client: Any, session_table: str, user_data_table: str,
                  usage_table: str, data_table: str) -> None:
@@ -113,39 +113,22 @@ class TablestoreSessionItems:
         self._sessions = session_table
         self._place = places(user_data_table, usage_table, data_table)
 
-    def session_and_item(self, key: str, user_id: str, collection: str,
-                         item_id: str) -> tuple[SessionRecord | None, Item | None]:
-        return self._one(key, user_id, collection, item_id, "item")
-
-    def session_and_tally(self, key: str, user_id: str, collection: str,
-                          item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
-        return self._counted(key, user_id, collection, item_id, "tally")
-
-    def session_and_2020(self, key: str, user_id: str,
-                         item_id: str | None) -> tuple[SessionRecord | None, CountedRead]:
-        return self._counted(key, user_id, COMPAT_SCOPE, item_id, "2020 tally")
-
-    def session_and_row(self, key: str, user_id: str,
-                        item_id: str) -> tuple[SessionRecord | None, Item | None]:
-        return self._one(key, user_id, COMPAT_SCOPE, item_id, "2020 row")
-
-    def _one(self, key: str, user_id: str, scope: str, item_id: str,
-             what: str) -> tuple[SessionRecord | None, Item | None]:
-        at = self._place(user_id, scope)
-        record, (row,) = self._with_session(key, [(at.rows_table, at.row_key(item_id))], what)
-        return record, None if row is None else at.decode(row)
-
-    def _counted(self, key: str, user_id: str, scope: str, item_id: str | None,
-                 what: str) -> tuple[SessionRecord | None, CountedRead]:
-        """The session row, the scope's tally and, if `item_id`, the row a counted operation
-        works on."""
-        at = self._place(user_id, scope)
-        reads = [(at.tally_table, at.tally_key)]
-        if item_id is not None:
-            reads.append((at.rows_table, at.row_key(item_id)))
-        record, rows = self._with_session(key, reads, what)
-        item = None if item_id is None or rows[1] is None else at.decode(rows[1])
-        return record, CountedRead(tally_from_row(user_id, scope, rows[0]), item)
+    def session_and(self, key: str, user_id: str,
+                    reads: tuple[FirstRead, ...]) -> tuple[SessionRecord | None, ReadAhead]:
+        reads = tuple(dict.fromkeys(reads))  # a key asked twice would be refused
+        where = [self._place(user_id, read.scope) for read in reads]
+        record, rows = self._with_session(key, [
+            (at.tally_table, at.tally_key) if read.item_id is None
+            else (at.rows_table, at.row_key(read.item_id))
+            for read, at in zip(reads, where, strict=True)], "first reads")
+        tallies: dict[str, Tally | None] = {}
+        found: dict[tuple[str, str], Item | None] = {}
+        for read, at, row in zip(reads, where, rows, strict=True):
+            if read.item_id is None:
+                tallies[read.scope] = tally_from_row(user_id, read.scope, row)
+            else:
+                found[(read.scope, read.item_id)] = None if row is None else at.decode(row)
+        return record, ReadAhead(tallies, found)
 
     def _with_session(self, key: str, reads: list[tuple[str, PrimaryKey]],
                       what: str) -> tuple[SessionRecord | None, list[Any]]:

@@ -24,7 +24,7 @@ from tablestore import (
     UpdateRowItem,
 )
 
-from ... import deadline
+from ... import deadline, prefetch
 from ...domain.records import Paired, Tally
 from ...domain.records import Row as Item
 from ...errors import Conflict, MiniAppError, NotFound, QuotaExceeded
@@ -76,6 +76,9 @@ class TallyRows:
         return count_range(self._client, at.rows_table, at.first, at.end)
 
     def tally(self, user_id: str, scope: str) -> Tally | None:
+        return prefetch.tally(user_id, scope, lambda: self._tally(user_id, scope))
+
+    def _tally(self, user_id: str, scope: str) -> Tally | None:
         at = self.place(user_id, scope)
         _, row, _ = run("tally get", lambda: self._client.get_row(
             at.tally_table, at.tally_key, max_version=1))
@@ -106,7 +109,7 @@ class TallyRows:
         try:
             run("tally reserve", lambda: self._client.update_row(at.tally_table, row, condition))
         except ConditionFailed:
-            if self.tally(user_id, scope) is None:
+            if self._tally(user_id, scope) is None:
                 raise NotFound("no tally") from None
             raise QuotaExceeded() from None
 

@@ -24,6 +24,7 @@ from tablestore import (
     SingleColumnCondition,
 )
 
+from ... import prefetch
 from ...domain.records import Page, Scalar
 from ...domain.records import Row as Item
 from ...errors import Conflict, Internal, NotFound
@@ -49,6 +50,10 @@ class TablestoreUserData:
     # items
 
     def get(self, user_id: str, collection: str, item_id: str) -> Item | None:
+        return prefetch.row(user_id, collection, item_id,
+                            lambda: self._get(user_id, collection, item_id))
+
+    def _get(self, user_id: str, collection: str, item_id: str) -> Item | None:
         _, row, _ = run("item get", lambda: self._client.get_row(
             self._table, pk(user_id, item_key(collection, item_id)), max_version=1))
         return None if row is None else item_from_row(user_id, collection, row)
@@ -58,7 +63,7 @@ class TablestoreUserData:
         try:
             self._put(row, collection, condition)
         except ConditionFailed as failed:
-            current = self.get(row.user_id, collection, row.item_id) if failed.maybe_ours else None
+            current = self._get(row.user_id, collection, row.item_id) if failed.maybe_ours else None
             if current is not None and dict(current.columns) == dict(row.columns):
                 return  # the first send was applied
             raise Conflict("an item with this id exists") from None
@@ -71,7 +76,7 @@ class TablestoreUserData:
         try:
             self._put(row, collection, condition)
         except ConditionFailed as failed:
-            current = self.get(row.user_id, collection, row.item_id)
+            current = self._get(row.user_id, collection, row.item_id)
             if current is None:
                 raise NotFound() from None
             if failed.maybe_ours and dict(current.columns) == dict(row.columns):
