@@ -64,7 +64,7 @@ client-config:
 soak: $(STAMP) package
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_USERS=$(SOAK_USERS) SOAK_SEED=$(SOAK_SEED) $(PY) scripts/soak.py
 
-# Issue 10's figures side by side (cold start vs `node -e 0`, warm latency and upstream requests
+# The speed figures side by side (cold start vs `node -e 0`, warm latency and upstream requests
 # per operation, 2020 list and v2 page at 10/1,000/10,000 rows, package sizes), on an ephemeral
 # local cloud; a few minutes of both cores, so nothing else should run meanwhile.
 bench: $(STAMP) package

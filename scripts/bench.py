@@ -1,4 +1,4 @@
-"""`make bench`: the figures of issue 10, measured side by side in one run, printed as one table.
+"""`make bench`: the speed figures, measured side by side in one run, printed as one table.
 
 On its own local cloud (ephemeral ports, a throw-away state folder, the packages `make package`
 built), it measures:

@@ -53,7 +53,7 @@ PRUNE = {
     # cffi's Python half (session). cryptography needs only cffi's `_cffi_backend` extension,
     # which stays. The only importer of `cffi/` itself would be pycryptodomex (python-alipay-sdk),
     # which prefers cffi when it can import it and then parses its C declarations with pycparser
-    # at every cold start (about 0.1 s on python3.10 here, issue 10); without it pycryptodomex
+    # at every cold start (about 0.1 s on python3.10 here); without it pycryptodomex
     # opens the very same native libraries with ctypes, its documented fallback. pycparser is
     # left out of the lock (functions/session/excludes.txt).
     "cffi",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from miniapp import gc_pause
 
 # No cyclic garbage collection until the app is built (miniapp.gc_pause): what the instance
-# imports lives as long as it does (issue 10, cold start).
+# imports lives as long as it does (docs/design/gc-pause.md).
 gc_pause.hold_for_start()
 
 import json

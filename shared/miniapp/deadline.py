@@ -1,9 +1,9 @@
 """One deadline per invocation, shared by every upstream call the invocation makes.
 
-Each adapter used to have its own limit (Alipay 5 s, STS 5 s, each Tablestore call 3 s plus its
-retries), and together they could pass the function's timeout: FC then killed the function and
-answered `UnhandledInvocationError`, possibly after a session row was written whose id the client
-never got. Now the handler opens an invocation with FC's timeout (`invocation`), which keeps back
+Why: each adapter's own limit (Alipay 5 s, STS 5 s, each Tablestore call 3 s plus its retries)
+could add up past the function's timeout, and FC would then kill the function and answer
+`UnhandledInvocationError`, possibly after a session row was written whose id the client never
+got. So the handler opens an invocation with FC's timeout (`invocation`), which keeps back
 `RESERVE_SECONDS` for answering; every upstream call asks `budget(...)` for its timeout, which is
 its own limit or what is left, whichever is less; and a call that would start with less than
 `MIN_CALL_SECONDS` left is not started: it raises `UpstreamUnavailable`, which the client gets as a

@@ -1,26 +1,9 @@
 """When Python's cyclic garbage collector runs: paused while a handler imports and builds its app
-(then what was built is frozen), and while a request builds a large answer of plain data. One
-module, so that a pause of one kind never ends a pause of the other.
-
-Start-up (issue 10, cold start). The handlers call `hold_for_start` before their imports, and
-`AppCache` builds inside `building`: the SDKs' modules and the app live as long as the instance,
-so collecting them again and again finds nothing (3% of a db cold start's instructions on
-python3.10 here). After a build they are set aside for good (`gc.freeze`); reference counting
-still frees what is dropped, and a rebuild (new service-role credentials) first collects what the
-last build froze (`thaw`): a collection service holds its own bound method, and with it an SDK
-client and its connections, which would otherwise stay for the instance's life, one app per
-rotation.
-
-Answers.
-Why: a 2020 `list` of 10,000 rows creates some 100,000 container objects (the SDK's rows, our
-items and objects) that all stay alive until the answer is sent. CPython starts a collection
-every few hundred new containers, and as these survivors pile up its older-generation passes
-traverse them again and again, finding nothing: in the packaged db function that was more CPU
-than decoding and encoding the rows together. Nothing the list builds holds a reference cycle,
-so reference counting frees all of it; collection resumes afterwards.
-
-Pauses nest and may overlap across threads (an instance may serve several requests at once):
+(then what was built is frozen: it lives as long as the instance), and while a request builds a
+large answer of plain data (a 2020 list: no cycles, many survivors). One module, so that a pause
+of one kind never ends a pause of the other. Pauses nest and may overlap across threads:
 collection resumes when the last one ends, and only if it was enabled when the first began.
+docs/design/gc-pause.md has the measurements behind both pauses.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The simple in-memory model the end-to-end property test holds the backend to: per user, the
 items stored under (user, id) — v2 todos and 2020 rows in one id namespace (the test never
-reuses an id across them) though stored apart since issue 9 — and the idempotency keys the user
+reuses an id across them) though stored apart — and the idempotency keys the user
 has spent.
 
 Views give what each API must answer: the v2 wire todo, the 2020 row object (a todo seen through
@@ -50,7 +50,7 @@ Item = TodoItem | RowItem
 class UserModel:
     items: dict[str, Item] = field(default_factory=dict)  # v2 todos
     keys: dict[str, str] = field(default_factory=dict)  # idempotencyKey -> todo id it created
-    rows: dict[str, RowItem] = field(default_factory=dict)  # 2020 rows, apart since issue 9
+    rows: dict[str, RowItem] = field(default_factory=dict)  # 2020 rows, stored apart
 
     def todo(self, item_id: str) -> TodoItem | None:
         item = self.items.get(item_id)

@@ -62,7 +62,7 @@ def identity_rows(cloud: Any) -> dict[str, str]:
 
 def todo_owners(cloud: Any, texts: set[str]) -> set[str]:
     """The uid of every stored row whose text is one of `texts`: v2 todos live in user_data,
-    2020 rows in todo_list (issue 9)."""
+    2020 rows in todo_list."""
     from tablestore import INF_MAX, INF_MIN, Direction
 
     client = ots_client(cloud)
@@ -192,7 +192,7 @@ def session_owner(cloud: Any, session: Session) -> str:
 
 def test_a_warm_instance_skips_the_identity_read_and_keeps_users_apart(
         alipay_mode: Any, config: dict[str, str]) -> None:
-    """Issue 10's login of 5 requests: a warm instance remembers what an Alipay id resolved to
+    """The login of 5 requests: a warm instance remembers what an Alipay id resolved to
     (services/identity.py). A new instance still reads the link and finds the same user, and
     two users logging in on one warm instance keep their own internal ids and todos."""
     from .test_round_trips import upstream

@@ -103,7 +103,7 @@ def test_concurrent_adds_never_exceed_the_per_user_quota(quota_cloud):
     throttles = Throttles()
 
     # Twelve writers race for the last slots: six v2 adds for the QUOTA - 1 free todo slots and six
-    # 2020 puts of new ids for the QUOTA - 1 free row slots (since issue 9 each has its quota).
+    # 2020 puts of new ids for the QUOTA - 1 free row slots (each has its own quota).
     def write(i: int) -> Any:
         if i % 2:
             event = {"sid": session.session_id, "op": "put", "obj": {"id": f"row {i}"}}

@@ -123,7 +123,7 @@ def test_the_db_function_answers_every_malformed_event_with_its_typed_error(
     assert snapshot() == before, f"malformed events changed stored data (seed {SEED})"
     # The flood broke nothing for the real user either.
     assert app.db(session, "get", v=2, id=todo["id"])["data"] == todo
-    # Since issue 9 the 2020 list holds the 2020 rows only: v2 todos live apart.
+    # The 2020 list holds the 2020 rows only: v2 todos live apart.
     assert app.db(session, "list") == {"data": [{"id": "row-1", "n": 1}]}
     assert app.db(session, "list", v=2)["data"]["items"] == [todo]
     record("malformed_inputs", sent)

@@ -63,7 +63,7 @@ def test_lists_show_only_the_callers_own_items(alice, miniprogram, snapshot):
     assert bob.db(session, "list") == {"data": []}
     assert snapshot_diff(before, snapshot()) == {}
 
-    # Since issue 9 Alice's 2020 list holds her 2020 rows only; her todo is in her v2 list.
+    # Alice's 2020 list holds her 2020 rows only; her todo is in her v2 list.
     listed = alice["app"].db(alice["session"], "list")["data"]
     assert {row["id"] for row in listed} == {alice["row_id"]}
     todos = alice["app"].db(alice["session"], "list", v=2)["data"]["items"]
@@ -81,7 +81,7 @@ def test_a_cursor_from_the_other_users_list_pages_only_the_callers_todos(alice, 
         session = bob.login()
         bob.db(session, "add", v=2, text="bob's")  # created after Alice's todos
         listed = bob.db(session, "list", v=2, cursor=page["cursor"])
-        # Since issue 9 a cursor is bound to its user and collection: another user's is refused
+        # A cursor is bound to its user and collection: another user's is refused
         # (it used to position Bob inside his own todos).
         assert error_code(listed) == "InvalidRequest"
     finally:

@@ -1,6 +1,6 @@
 """Every dataclass the functions ship has a docstring. Python 3.10's `@dataclass` gives a class
 without one a docstring built from `inspect.signature(cls)`, at import: 16 such classes cost
-20-30 ms of every cold start on python3.10 here (issue 10), more than the other 14 dataclasses
+20-30 ms of every cold start on python3.10 here, more than the other 14 dataclasses
 on the db function's path together."""
 from __future__ import annotations
 

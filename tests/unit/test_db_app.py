@@ -54,8 +54,7 @@ def test_the_2020_flow_answers_the_2020_shapes(world: World) -> None:
     assert world.db({"sid": sid, "op": "get", "id": "buy milk"}) == {"data": None}
 
 
-# Issue 9 reversed this test's old assertion (the 2020 list used to include v2 todos): the two
-# protocols' rows are kept apart, so neither can read, shadow or corrupt the other's.
+# The two protocols' rows are kept apart, so neither can read, shadow or corrupt the other's.
 def test_a_v2_todo_never_reaches_a_2020_list_or_get(world: World) -> None:
     sid = world.login()
     todo = world.ok(world.v2(sid, "add", text="x"))

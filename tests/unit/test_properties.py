@@ -35,7 +35,7 @@ class TwoUsers(RuleBasedStateMachine):
         self.rows: dict[str, dict[str, dict]] = {u: {} for u in USERS}
         self.known_ids: list[str] = ["0" * 26]
 
-    # Since issue 9, todos and 2020 rows live apart, each with its own quota and counter.
+    # Todos and 2020 rows live apart, each with its own quota and counter.
     def count(self, user: str) -> int:
         return len(self.rows[user])
 

@@ -295,7 +295,7 @@ def test_a_page_cut_short_by_many_2020_rows_still_leads_to_the_todos(kit) -> Non
         kit.items.put(Row(ALICE, f"0-2020-row-{n:02}", {"n": n}))
     todo = kit.todos.add(ALICE, "milk")
     first = kit.todos.list(ALICE, 1)
-    # Since issue 9 the 2020 rows live apart and no longer cut the page short.
+    # The 2020 rows live apart and do not cut the page short.
     found, cursor = list(first.items), first.cursor
     while cursor is not None:
         page = kit.todos.list(ALICE, 1, cursor)

@@ -34,7 +34,7 @@ def test_the_app_is_rebuilt_when_fc_rotates_the_service_credentials() -> None:
 
 
 def test_an_app_replaced_on_rotation_is_freed_though_the_build_froze_it() -> None:
-    """The build freezes what it made (cold start, issue 10); a rebuild must not keep the old
+    """The build freezes what it made (cold start); a rebuild must not keep the old
     app's reference cycles alive for the instance's life."""
     import gc
     import weakref

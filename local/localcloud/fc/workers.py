@@ -34,7 +34,7 @@ RUNTIME_SCRIPT = Path(__file__).resolve().with_name("runtime.py")
 # How a worker starts: load runtime.py as a module rather than run it as a script, so that its
 # bytecode (and protocol.py's), compiled once per interpreter by `compile_runtime`, is used. A
 # script is compiled from source at every start: 10 ms of every cold start on python3.10 here
-# (issue 10), a cost of this emulator that FC's own runtime does not charge a function.
+# (cold start), a cost of this emulator that FC's own runtime does not charge a function.
 _BOOT = ("import importlib.util, sys\n"
          "spec = importlib.util.spec_from_file_location('_localcloud_fc_runtime', sys.argv[1])\n"
          "runtime = importlib.util.module_from_spec(spec)\n"

@@ -90,7 +90,7 @@ def _pooled_client(sdk_class: type, app_private_key: RsaKey) -> type:
 
     Its constructor loads both keys (`_load_key`) with `RSA.importKey`, which for the private
     key means pycryptodomex's consistency check, primality tests included: 60-100 ms of every
-    cold start on python3.10 here (issue 10), for the very key `keys.private_key` parsed and
+    cold start on python3.10 here, for the very key `keys.private_key` parsed and
     checked a moment before. This subclass hands the SDK that key object, and loads the public
     key as the SDK does."""
     import urllib3

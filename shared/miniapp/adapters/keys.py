@@ -47,7 +47,7 @@ def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
     """The private key, parsed and checked.
 
     With `check_primes` (what `make deploy` checks a key with): pycryptodomex's consistency
-    check, which tests that both factors are prime, about 85 ms on python3.10 here (issue 10).
+    check, which tests that both factors are prime, about 85 ms on python3.10 here.
     Without (what the session function does at every cold start): the key is parsed by
     `cryptography` and checked for everything a damaged or mispasted key gets wrong: the factors
     multiply to the modulus and the exponents invert each other modulo lcm(p-1, q-1), the other

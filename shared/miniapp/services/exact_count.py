@@ -1,52 +1,9 @@
 """The per-user row count a quota is checked against, kept exact under lost replies, busy
-answers and timeouts. One mechanism for every counted set of rows: each declared collection
-(services/collection.py) and the 2020 rows (services/compat.py).
-
-Why it is exact. Each add or remove writes a marker into the user's tally row in the same
-request that changes the count (`reserve`, for an add) or no later than the request that deletes
-(`remove`: the mark and the delete in one request), and drops it once the row write is settled
-(`settle`, which also applies the remove's -1, or gives back an add that did not write). A
-request whose reply is lost therefore leaves either nothing (not applied) or a marker: the count
-can only be wrong while a marker stands. A marker older than any request can live
-(`STALE_MARKER_MS`, above the function's timeout) belongs to a write that will never settle it:
-the next operation of that user that checks the tally (`check`) counts the rows in storage and
-sets the count, conditional on the tally's revision, so a write racing the recount makes the
-recount give up rather than set a stale number (and its own marker makes the next one try
-again). A failing call tries that repair at once for its own marker (`repair_now`). So once
-faults clear, the count equals the rows, or the user's next operation makes it so.
-
-Requests (issue 10). The tally is read with the session row (one BatchGetRow; with the item for
-a remove, the row for a 2020 put or remove). Then an add reserves (UpdateRow) and sends its put
-with the settle (one BatchWriteRow); a remove sends its mark with the delete (one BatchWriteRow)
-and settles (UpdateRow). So 3 each on a warm instance, against 2 in issue 10's goal:
-
-- Tablestore applies the rows of a BatchWriteRow one by one, never atomically (the Python SDK's
-  protocol has no atomic batch; a local transaction costs a start and a commit request more).
-- The quota must hold under concurrent adds: the conditional reservation has to succeed before
-  the item is written. In one batch, a reservation refused by a concurrent add would not stop
-  the put beside it, and a crash before the undo would leave a row over the quota and uncounted.
-- The marker must be in place when the row write may land, and may go only once its outcome is
-  known: covering the write needs the reservation (or mark) no later than the write, dropping it
-  needs one more write after the write's answer. An add's settle can ride with its put because a
-  put of a new id fails only on a re-send of itself; a remove's cannot ride with its delete,
-  because a delete fails whenever a concurrent remove took the row first. For the same reason a
-  keyed add (which may race a retry of itself; 5 with its claim) and a 2020 put of a new id (two
-  clients may create one id at once; 4) settle apart.
-- Leaving markers in place for the user's next write to drop (the settle deferred) would make 2,
-  but every marker left when a user goes idle, or moves to another instance, costs a full
-  recount (one GetRange per 1,000 rows) on the next operation: more requests, not fewer.
-
-When the two rows of one request disagree anyway (a row-level failure in the cloud), the side
-that could leave the count off without a marker is repaired under a new marker (`unwritten`,
-`_unmarked`); only a failure of that repair too leaves the count off, and it is logged. One
-case is not seen: rows that disagreed with no marker left (a remove's mark failed while its
-delete landed, or an add's settle landed while its put failed) in a request whose answer was
-then lost, every re-send failing as a whole and the recount tried at once (`repair_now`)
-failing too. The count then stays one too high, unlogged, until a later fault's marker makes
-the user's rows be counted again. It takes three faults in one call.
-
-We chose this over Tablestore local transactions: a commit whose reply is lost is just as
-uncertain, so a recount is needed either way, and it costs no new emulator API.
+answers and timeouts, for every counted scope: each declared collection (services/collection.py)
+and the 2020 rows (services/compat.py). Each write leaves a marker in the scope's tally until it
+is settled, so the count can only be off while a marker stands, and a stale marker makes the
+user's next operation recount. docs/design/exact-counts.md says why this is exact, what it
+costs in requests, and what was weighed against it.
 """
 from __future__ import annotations
 

@@ -9,28 +9,11 @@
     any of these again on a warm instance         none (remembered, see below)
 
 A warm instance remembers what it resolved, per (user_id, open_id) pair exactly as Alipay named
-the user, for `REMEMBER_SECONDS`, the `REMEMBERED_USERS` most recent pairs. That is what makes a
-returning user's warm login 5 upstream requests instead of 6 (issue 10; `services/login.py` says
-why this and not the other ways to 5). Why it is safe:
-
-- The answer for a pair comes from link rows, and links are only ever added, each with "only if
-  absent" (`adapters/tablestore/identity.py`): no code path changes or deletes one, account
-  deletion included (there is none), and docs/alipay.md tells operators not to delete them. A
-  pair that names an open_id resolves through that open_id's link, which once read or claimed
-  never changes: remembering it is remembering a fact.
-- The one answer that can change is a user_id-only pair whose answer came from the *absence* of
-  its `uid#` link (the user_id is its own id): a later reply carrying both, for a user first seen
-  by open_id alone, adds that link. When this instance adds it, it updates what it remembers at
-  once. When another instance does, this one learns it when the entry ages out, within
-  `REMEMBER_SECONDS`. Getting there takes an app going from openid mode (skipping the verification
-  phase, see docs/alipay.md) through both back to user_id mode; the bound is for that, and for an
-  operator who edits the table against the docs' advice: warm instances see the edit within
-  `REMEMBER_SECONDS` (or at once if the function is updated, which recycles its instances).
-- Two Alipay users cannot share an id through it: an entry is keyed by the whole pair (so a
-  user_id and an open_id with the same text are different keys, as their links are), holds only
-  the id resolve returned for that pair, and is written only after resolve succeeded.
-- It never decides whether anyone may log in: the rate limits, Alipay's auth code exchange and
-  STS still run on every login, and sessions are not cached here at all.
+the user, for `REMEMBER_SECONDS`, the `REMEMBERED_USERS` most recent pairs: a returning user's
+warm login is 5 upstream requests instead of 6. That is safe because links are only ever added;
+the one answer that can change (a user_id-only pair resolved by the absence of its link) is
+updated at once by this instance and within `REMEMBER_SECONDS` by the others
+(docs/design/identity-links.md has the whole argument, and the other ways to 5 that were weighed).
 """
 from __future__ import annotations
 

@@ -20,21 +20,9 @@ ambiguously, so no row ever outlives a failed request.
 
 Upstream requests: a warm instance's login of a user it has seen makes 5 (the two limits'
 UpdateRows, Alipay, STS, the session row's PutRow): step 3 is answered from what the instance
-remembers of the identity links (`services.identity` says why that is safe and what bounds it).
-A first login, or a login on a new instance, also reads the link (6), and creates it the first
-time. The other ways to 5 that were weighed, and why not:
-- Counting the per-user limit in the session row's BatchWriteRow: an increment in a batch cannot
-  be re-sent after a lost reply, so a login whose first reply is lost would fail where today it
-  recognises its own row (tests/e2e/test_faults.py `ots-put-first-reply-lost`). Built and
-  reverted at stop 17.
-- A per-user limit written idempotently (a conditional update on the count read before) so it can
-  share the batch with the session row: the count must then be read first, which is the request
-  saved; BatchWriteRow is not atomic across rows, so a session row could land while its limit row
-  lost a race and would have to be deleted again; and the limit would move after STS, so a user
-  over the limit would still have credentials issued.
-- Keying the per-user limit by the Alipay id instead of the internal id: it saves nothing by
-  itself (Tablestore cannot read one row and update another in one request), and a user's bucket
-  would change with the name Alipay gives them (user_id, then open_id after the app's move).
+remembers of the identity links. A first login, or a login on a new instance, also reads the link
+(6), and creates it the first time. docs/design/identity-links.md says why that is safe and why
+not the other ways to 5.
 
 A refresh makes 3: the session row's GetRow, its two limits (per session, per user) in one
 BatchWriteRow, STS. Its user is known only from the row, so the limits follow the read; they

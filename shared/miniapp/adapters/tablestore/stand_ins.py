@@ -3,7 +3,7 @@
 
 `import tablestore` imports, at module level:
 - `aiohttp`, for `AsyncOTSClient`'s transport (`tablestore.connection`): 0.36 s of a db cold
-  start's 0.56 s of imports on python3.10 here (issue 10), with its seven dependencies;
+  start's 0.56 s of imports on python3.10 here, with its seven dependencies;
 - `crc32c`, to checksum time-series rows (`tablestore.encoder`): 38 ms more, most of it the
   `importlib.metadata` and `argparse` its own `__init__` imports.
 
