@@ -1,6 +1,7 @@
 """What the services need from the outside world. Adapters implement these with the real SDKs;
 unit tests implement them with in-memory fakes. Every method raises only `miniapp.errors` types:
-adapters translate vendor exceptions (an SDK error never reaches a service)."""
+adapters translate vendor exceptions (an SDK error never reaches a service). A `get` or `tally`
+of a row the invocation read ahead with the session row answers from `miniapp.prefetch`, once."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence

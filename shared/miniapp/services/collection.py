@@ -15,8 +15,8 @@ What it owns:
   that move for its user (`seal_legacy_rows`), so no 2020 row written later is ever taken for
   a todo.
 
-The count: services/exact_count.py keeps it exact (and says why), here for the collection's
-tally row, as for the 2020 rows.
+The count: services/exact_count.py keeps it exact, with the collection's name as the scope of
+its tally, as for the 2020 rows (docs/design/exact-counts.md says why it is exact).
 """
 from __future__ import annotations
 
