@@ -24,6 +24,8 @@ from tablestore import (
     CompositeColumnCondition,
     Condition,
     DeleteRowItem,
+    FieldSchema,
+    FieldType,
     LogicalOperator,
     OTSClient,
     OTSServiceError,
@@ -31,6 +33,7 @@ from tablestore import (
     ReservedThroughput,
     ReturnType,
     Row,
+    SearchIndexMeta,
     SingleColumnCondition,
     TableInBatchGetRowItem,
     TableInBatchWriteRowItem,
@@ -280,22 +283,62 @@ def test_row_operation_on_missing_table_is_object_not_exist(client):
 
 
 # -- primary key schema ------------------------------------------------------------------------
-@pytest.mark.parametrize("key", [
-    [("other", "k")],  # wrong name
-    [("pk", 1)],  # wrong type
-    [("pk", "k"), ("extra", "x")],  # wrong size
-    [("pk", "x" * 1025)],  # STRING key over 1 KB
-], ids=["name", "type", "size", "too-long"])
-def test_primary_key_not_matching_the_schema_is_parameter_invalid(client, new_table, key):
+# The SDK's own row tests (tests/row_op_test.py) expect OTSInvalidPK, 400, with these words.
+WRONG_KEYS = {
+    "name": ([("other", "k")], "Validate PK name fail. Input: other, Meta: pk."),
+    "type": ([("pk", 1)], "Validate PK type fail. Input: VT_INTEGER, Meta: VT_STRING."),
+    "size": ([("pk", "k"), ("extra", "x")], "Validate PK size fail. Input: 2, Meta: 1."),
+}
+SINGLE_ROW_CALLS = {
+    "get_row": lambda c, t, key: c.get_row(t, key, max_version=1),
+    "put_row": lambda c, t, key: c.put_row(t, Row(key, [("a", 1)])),
+    "update_row": lambda c, t, key: c.update_row(t, Row(key, {"put": [("a", 1)]}),
+                                                 Condition("IGNORE")),
+    "delete_row": lambda c, t, key: c.delete_row(t, Row(key), Condition("IGNORE")),
+}
+
+
+@pytest.mark.parametrize("call", SINGLE_ROW_CALLS.values(), ids=SINGLE_ROW_CALLS.keys())
+@pytest.mark.parametrize("wrong", WRONG_KEYS.values(), ids=WRONG_KEYS.keys())
+def test_primary_key_of_the_wrong_name_type_or_size_is_invalid_pk(client, new_table, call, wrong):
     table = new_table()
-    error = error_of(lambda: client.put_row(table, Row(key, [("a", 1)])))
+    key, message = wrong
+    error = error_of(lambda: call(client, table, key))
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400, "OTSInvalidPK", message)
+
+
+def test_batch_write_row_answers_invalid_pk_for_the_row(client, new_table):
+    table = new_table()
+    key, message = WRONG_KEYS["name"]
+    request = BatchWriteRowRequest()
+    request.add(TableInBatchWriteRowItem(table, [
+        UpdateRowItem(Row(key, {"put": [("a", 1)]}), Condition("IGNORE"))]))
+    [failed] = client.batch_write_row(request).get_update_by_table(table)
+    assert (failed.is_ok, failed.error_code, failed.error_message) == (
+        False, "OTSInvalidPK", message)
+
+
+def test_batch_get_row_answers_invalid_pk_for_the_row(client, new_table):
+    table = new_table()
+    key, message = WRONG_KEYS["size"]
+    request = BatchGetRowRequest()
+    request.add(TableInBatchGetRowItem(table, [key], max_version=1))
+    [failed] = client.batch_get_row(request).get_result_by_table(table)
+    assert (failed.is_ok, failed.error_code, failed.error_message) == (
+        False, "OTSInvalidPK", message)
+
+
+def test_string_key_over_1_kb_is_parameter_invalid(client, new_table):
+    table = new_table()
+    error = error_of(lambda: client.put_row(table, Row([("pk", "x" * 1025)], [("a", 1)])))
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
 
 
-def test_primary_key_columns_in_wrong_order_are_parameter_invalid(client, new_table):
+def test_primary_key_columns_in_wrong_order_are_invalid_pk(client, new_table):
     table = new_table(("a", "STRING"), ("b", "INTEGER"))
     error = error_of(lambda: client.put_row(table, Row([("b", 1), ("a", "x")], [("v", 1)])))
-    assert error.get_error_code() == "OTSParameterInvalid"
+    assert error.get_error_code() == "OTSInvalidPK"
 
 
 def test_auto_increment_key_is_assigned_and_returned_with_rt_pk(client):
@@ -539,6 +582,15 @@ def test_get_range_with_start_after_end_is_parameter_invalid(client, new_table):
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
 
 
+@pytest.mark.parametrize("limit", [0, -1])
+def test_get_range_limit_below_one_is_parameter_invalid(client, new_table, limit):
+    table = new_table()
+    error = error_of(lambda: client.get_range(table, "FORWARD", [("pk", INF_MIN)],
+                                              [("pk", INF_MAX)], limit=limit))
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400, "OTSParameterInvalid", "The limit must be greater than 0.")
+
+
 def test_get_range_pages_10k_rows_of_one_partition_5000_at_a_time(client, new_table):
     table = new_table(("uid", "STRING"), ("id", "INTEGER"))
     for start in range(0, 10_000, 200):
@@ -608,6 +660,50 @@ def test_batch_write_row_over_200_rows_is_parameter_invalid(client, new_table):
     error = error_of(lambda: client.batch_write_row(request))
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
     assert scan(client, table) == []
+
+
+@pytest.mark.parametrize("second", ["update", "delete"])
+def test_batch_write_row_naming_a_row_twice_applies_both_in_order(client, new_table, second):
+    table = new_table()
+    key = [("pk", "twice")]
+    then = (UpdateRowItem(Row(key, {"put": [("b", 2)]}), Condition("IGNORE"))
+            if second == "update" else DeleteRowItem(Row(key), Condition("IGNORE")))
+    request = BatchWriteRowRequest()
+    request.add(TableInBatchWriteRowItem(table, [
+        PutRowItem(Row(key, [("a", 1)]), Condition("IGNORE")), then]))
+    assert client.batch_write_row(request).is_all_succeed()
+    row = get(client, table, "twice")
+    assert (columns(row) if row else None) == ({"a": 1, "b": 2} if second == "update" else None)
+
+
+def test_batch_write_row_with_a_table_of_no_rows_is_parameter_invalid(client, new_table):
+    table = new_table()
+    request = BatchWriteRowRequest()
+    request.add(TableInBatchWriteRowItem(table, []))
+    error = error_of(lambda: client.batch_write_row(request))
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400, "OTSParameterInvalid", f"No operation is specified for table: '{table}'.")
+
+
+def test_empty_batch_write_row_is_parameter_invalid(client):
+    error = error_of(lambda: client.batch_write_row(BatchWriteRowRequest()))
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400, "OTSParameterInvalid", "No row is specified in BatchWriteRow.")
+
+
+def test_empty_batch_get_row_is_parameter_invalid(client):
+    error = error_of(lambda: client.batch_get_row(BatchGetRowRequest()))
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400, "OTSParameterInvalid", "No row specified in the request of BatchGetRow.")
+
+
+def test_batch_get_row_naming_a_row_twice_answers_it_twice(client, new_table):
+    table = new_table()
+    put(client, table, "k", a=1)
+    request = BatchGetRowRequest()
+    request.add(TableInBatchGetRowItem(table, [[("pk", "k")], [("pk", "k")]], max_version=1))
+    rows = client.batch_get_row(request).get_result_by_table(table)
+    assert [columns(r.row) for r in rows] == [{"a": 1}, {"a": 1}]
 
 
 def test_batch_get_row_over_100_rows_is_parameter_invalid(client, new_table):
@@ -703,9 +799,24 @@ def test_v4_signed_requests_are_accepted(cloud, client, new_table):
     assert columns(get(v4_client, table, "k")) == {"a": 1}
 
 
-def test_unsupported_operation_is_parameter_invalid(client):
-    error = error_of(lambda: client.list_search_index("anything"))
-    assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
+# -- search indexes and everything else not emulated -------------------------------------------
+def test_list_search_index_answers_no_index(client, new_table):
+    assert client.list_search_index(new_table()) == []
+
+
+KEYWORD_INDEX = SearchIndexMeta([FieldSchema("a", FieldType.KEYWORD)])
+
+
+@pytest.mark.parametrize("call, api", [
+    (lambda c, t: c.create_search_index(t, "idx", KEYWORD_INDEX), "CreateSearchIndex"),
+    (lambda c, t: c.describe_search_index(t, "idx"), "DescribeSearchIndex"),
+    (lambda c, t: c.start_local_transaction(t, [("pk", "k")]), "StartLocalTransaction"),
+], ids=["CreateSearchIndex", "DescribeSearchIndex", "StartLocalTransaction"])
+def test_api_outside_the_emulated_set_is_unsupport_operation(client, new_table, call, api):
+    table = new_table()
+    error = error_of(lambda: call(client, table))
+    assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
+        400, "OTSUnsupportOperation", f"Unsupported operation: '{api}'.")
 
 
 # -- faults ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .model import (
     PrimaryKey,
     TableMeta,
     invalid,
+    invalid_pk,
 )
 
 _MIN, _VALUE, _MAX = b"\x00", b"\x01", b"\x02"
@@ -40,11 +41,12 @@ def check_key(meta: TableMeta, key: PrimaryKey, *, bounds: bool = False,
     """Names, order and types must be the table's. `bounds` allows INF_MIN / INF_MAX (range
     ends); `auto_increment` allows the AUTO_INCREMENT placeholder in auto-increment columns."""
     schema = meta.primary_key
+    # Wording of the size and name refusals as the SDK's row tests assert them.
     if len(key) != len(schema):
-        raise invalid(f"Validate PK size fail. Input: {len(key)}, Meta: {len(schema)}.")
+        raise invalid_pk(f"Validate PK size fail. Input: {len(key)}, Meta: {len(schema)}.")
     for (name, value), column in zip(key, schema, strict=True):
         if name != column.name:
-            raise invalid(f"Validate PK name fail. Input: {name}, Meta: {column.name}.")
+            raise invalid_pk(f"Validate PK name fail. Input: {name}, Meta: {column.name}.")
         if value is KeyBound.INF_MIN or value is KeyBound.INF_MAX:
             if not bounds:
                 raise invalid(f"INF_MIN or INF_MAX is not allowed in primary key column: {name}.")
@@ -54,7 +56,7 @@ def check_key(meta: TableMeta, key: PrimaryKey, *, bounds: bool = False,
                 raise invalid(f"AUTO_INCREMENT is not allowed in primary key column: {name}.")
             continue
         if _wire_type(value) != _WIRE_TYPE[column.type]:
-            raise invalid(f"Validate PK type fail. Input: {_wire_type(value)}, "
+            raise invalid_pk(f"Validate PK type fail. Input: {_wire_type(value)}, "
                           f"Meta: {_WIRE_TYPE[column.type]}.")
         if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
             raise invalid(f"Primary key value out of int64 range: {name}.")

@@ -41,6 +41,8 @@ PRIMARY_KEY_TYPES = ("INTEGER", "STRING", "BINARY")
 # -- errors ------------------------------------------------------------------------------------
 ERROR_STATUS = {
     "OTSParameterInvalid": 400,
+    "OTSInvalidPK": 400,
+    "OTSUnsupportOperation": 400,
     "OTSAuthFailed": 403,
     "OTSNoPermissionAccess": 403,
     "OTSConditionCheckFail": 403,
@@ -67,6 +69,18 @@ class TablestoreError(ServiceError):
 
 def invalid(message: str) -> TablestoreError:
     return TablestoreError("OTSParameterInvalid", message)
+
+
+def invalid_pk(message: str) -> TablestoreError:
+    """A primary key of the wrong shape or type for its table (the SDK's own row tests expect
+    OTSInvalidPK, 400: aliyun-tablestore-python-sdk tests/row_op_test.py)."""
+    return TablestoreError("OTSInvalidPK", message)
+
+
+def unsupported(api: str) -> TablestoreError:
+    """The cloud's answer to an API it does not serve (the SDK's own test_operation_not_supported
+    asserts 400 OTSUnsupportOperation "Unsupported operation: 'HelloWorld'.")."""
+    return TablestoreError("OTSUnsupportOperation", f"Unsupported operation: '{api}'.")
 
 
 def table_not_found() -> TablestoreError:
