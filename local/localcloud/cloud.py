@@ -316,7 +316,8 @@ class LocalCloud:
             self.tablestore.ensure_table(TableSpec(table.name, table.primary_key,
                                                    table.ttl_seconds, table.max_versions))
         for logstore in self.template.logstores:
-            self.sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
+            self.sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days,
+                                     logstore.index)
 
     def stop(self) -> None:
         if self.watcher is not None:

@@ -154,7 +154,8 @@ def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> N
         tablestore.ensure_table(TableSpec(table.name, table.primary_key, table.ttl_seconds,
                                           table.max_versions), table.instance)
     for logstore in template.logstores:
-        sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days)
+        sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days,
+                            logstore.index)
 
 
 def deprovision(template: Template, kept: list[Template], tablestore: Any, sls: Any) -> None:

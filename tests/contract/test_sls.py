@@ -18,8 +18,13 @@ from types import SimpleNamespace
 
 import pytest
 from aliyun.log import (
+    GetHistogramsRequest,
     GetLogsRequest,
+    IndexConfig,
+    IndexKeyConfig,
+    IndexLineConfig,
     ListLogstoresRequest,
+    ListTopicsRequest,
     LogClient,
     LogException,
     LogItem,
@@ -287,6 +292,51 @@ def test_get_logs_in_the_older_get_form(client, sample):
     assert response.is_completed()
 
 
+def test_get_logs_in_the_older_get_form_reads_the_query_back_from_its_headers(client, sample):
+    client._get_logs_v2_enabled = False
+    now = int(time.time())
+    response = client.get_log(PROJECT, sample, now - 600, now + 600, query="level: error")
+    assert (response.get_where_query(), response.get_agg_query(), response.get_has_sql()) == (
+        "level: error", "", False)
+
+
+# ---- GetHistograms / ListTopics ------------------------------------------------------------------
+
+
+def test_get_histograms_counts_the_matching_logs_per_interval(client, logstore):
+    now = int(time.time())
+    put(client, logstore, {"level": "error"}, {"level": "info"}, when=now - 100)
+    put(client, logstore, {"level": "error"}, when=now - 10)
+    response = client.get_histograms(GetHistogramsRequest(
+        PROJECT, logstore, now - 120, now, query="level: error"))
+    counts = {h.get_from(): h.get_count() for h in response.get_histograms() if h.get_count()}
+    assert (response.get_total_count(), response.is_completed()) == (2, True)
+    assert counts == {now - 100: 1, now - 10: 1}
+
+
+def test_get_histograms_splits_the_range_into_at_most_60_intervals(client, logstore):
+    now = int(time.time())
+    response = client.get_histograms(GetHistogramsRequest(PROJECT, logstore, now - 3600, now))
+    histograms = response.get_histograms()
+    assert len(histograms) == 60 and histograms[0].get_from() == now - 3600
+    assert histograms[-1].get_to() == now
+
+
+def test_list_topics_names_each_topic_once_in_order(client, logstore):
+    for topic in ("beta", "alpha", "beta"):
+        put(client, logstore, {"msg": "x"}, topic=topic)
+    response = client.list_topics(ListTopicsRequest(PROJECT, logstore))
+    assert (response.get_topics(), response.get_count()) == (["alpha", "beta"], "2")
+
+
+def test_list_topics_pages_with_the_next_token(client, logstore):
+    for topic in ("a", "b", "c"):
+        put(client, logstore, {"msg": "x"}, topic=topic)
+    first = client.list_topics(ListTopicsRequest(PROJECT, logstore, line=2))
+    rest = client.list_topics(ListTopicsRequest(PROJECT, logstore, token=first.get_next_token()))
+    assert (first.get_topics(), rest.get_topics()) == (["a", "b"], ["c"])
+
+
 # ---- logstores -----------------------------------------------------------------------------------
 
 
@@ -321,11 +371,104 @@ def test_unknown_logstore_is_logstore_not_exist(client, call):
     assert (err.get_error_code(), err.resp_status) == ("LogStoreNotExist", 404)
 
 
-def test_an_unsupported_api_is_refused(client):
-    from aliyun.log import ListTopicsRequest
+def test_create_logstore_then_get_logstore_reports_it(client):
+    name = f"made-{uuid.uuid4().hex[:8]}"
+    client.create_logstore(PROJECT, name, ttl=14, shard_count=4)
+    made = client.get_logstore(PROJECT, name)
+    assert (made.get_ttl(), made.get_shard_count()) == (14, 4)
 
-    err = error_of(lambda: client.list_topics(ListTopicsRequest(PROJECT, "requests")))
-    assert (err.get_error_code(), err.resp_status) == ("ParameterInvalid", 400)
+
+def test_create_existing_logstore_is_logstore_already_exist(client, logstore):
+    err = error_of(lambda: client.create_logstore(PROJECT, logstore))
+    assert (err.get_error_code(), err.resp_status) == ("LogStoreAlreadyExist", 400)
+
+
+def test_create_logstore_with_an_invalid_name_is_logstore_info_invalid(client):
+    err = error_of(lambda: client.create_logstore(PROJECT, "Bad_Name!"))
+    assert (err.get_error_code(), err.resp_status) == ("LogStoreInfoInvalid", 400)
+
+
+def test_create_logstore_in_an_unknown_project_is_project_not_exist(client):
+    err = error_of(lambda: client.create_logstore("no-such-project", "anything"))
+    assert (err.get_error_code(), err.resp_status) == ("ProjectNotExist", 404)
+
+
+def test_delete_logstore_removes_it_and_its_logs(client):
+    name = f"gone-{uuid.uuid4().hex[:8]}"
+    client.create_logstore(PROJECT, name)
+    put(client, name, {"msg": "x"})
+    client.delete_logstore(PROJECT, name)
+    err = error_of(lambda: client.get_logstore(PROJECT, name))
+    assert (err.get_error_code(), err.resp_status) == ("LogStoreNotExist", 404)
+
+
+def test_delete_unknown_logstore_is_logstore_not_exist(client):
+    err = error_of(lambda: client.delete_logstore(PROJECT, "no-such-store"))
+    assert (err.get_error_code(), err.resp_status) == ("LogStoreNotExist", 404)
+
+
+# ---- indexes -------------------------------------------------------------------------------------
+
+
+def key_index(*names: str) -> IndexConfig:
+    return IndexConfig(line_config=IndexLineConfig([",", " "]),
+                       key_config_list={n: IndexKeyConfig([",", " "]) for n in names})
+
+
+def test_create_index_then_get_index_config_reads_it_back(client, logstore):
+    client.create_index(PROJECT, logstore, key_index("level"))
+    config = client.get_index_config(PROJECT, logstore).get_index_config()
+    assert list(config.key_config_list) == ["level"]
+    assert config.line_config.token_list == [",", " "]
+
+
+def test_update_index_replaces_the_index(client, logstore):
+    client.create_index(PROJECT, logstore, key_index("level"))
+    client.update_index(PROJECT, logstore, key_index("level", "userHash"))
+    config = client.get_index_config(PROJECT, logstore).get_index_config()
+    assert sorted(config.key_config_list) == ["level", "userHash"]
+
+
+def test_create_index_twice_is_index_already_exist(client, logstore):
+    client.create_index(PROJECT, logstore, key_index("level"))
+    err = error_of(lambda: client.create_index(PROJECT, logstore, key_index("level")))
+    assert (err.get_error_code(), err.resp_status, err.get_error_message()) == (
+        "IndexAlreadyExist", 400, "Logstore index is already created.")
+
+
+@pytest.mark.parametrize("call", ["get", "update", "delete"])
+def test_index_of_a_logstore_without_one_is_index_config_not_exist(client, logstore, call):
+    actions = {"get": lambda: client.get_index_config(PROJECT, logstore),
+               "update": lambda: client.update_index(PROJECT, logstore, key_index("a")),
+               "delete": lambda: client.delete_index(PROJECT, logstore)}
+    err = error_of(actions[call])
+    assert (err.get_error_code(), err.resp_status) == ("IndexConfigNotExist", 400)
+
+
+def test_index_without_tokens_is_index_info_invalid(client, logstore):
+    config = IndexConfig(key_config_list={"level": IndexKeyConfig([])})
+    err = error_of(lambda: client.create_index(PROJECT, logstore, config))
+    assert (err.get_error_code(), err.resp_status) == ("IndexInfoInvalid", 400)
+
+
+def test_a_declared_index_is_readable_through_the_sdk(cloud, client):
+    cloud.sls.ensure_logstore(PROJECT, "declared", declared_index={
+        "FullTextIndex": {"Enable": True},
+        "KeyIndices": [{"Name": "message", "Type": "json",
+                        "JsonKeyIndices": [{"Name": "latencyMs", "Type": "long"}]}]})
+    config = client.get_index_config(PROJECT, "declared").get_index_config()
+    message = config.key_config_list["message"]
+    assert config.line_config is not None and message.index_type == "json"
+    assert message.json_key_config.json_keys == {"latencyMs": {"type": "long", "doc_value": True}}
+
+
+# ---- everything else -----------------------------------------------------------------------------
+
+
+def test_an_api_outside_the_emulated_set_is_invalid_method(client, logstore):
+    err = error_of(lambda: client.update_logstore(PROJECT, logstore, ttl=7))
+    assert (err.get_error_code(), err.resp_status) == ("InvalidMethod", 405)
+    assert err.get_error_message() == f"invalid request method : /logstores/{logstore}"
 
 
 # ---- who may call --------------------------------------------------------------------------------

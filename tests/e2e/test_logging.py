@@ -147,3 +147,12 @@ def test_the_functions_never_call_log_service(local_cloud, config):
     served = local_cloud.traffic.by_service(local_cloud.traffic.since(before))
     assert served.get("tablestore", 0) > 0 and served.get("sts") == 1  # counted at all
     assert "sls" not in served
+
+
+def test_the_templates_index_is_readable_through_the_sdk(config: dict[str, str]) -> None:
+    client = log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
+    index = client.get_index_config(config["slsProject"], "function-logs").get_index_config()
+    message = index.key_config_list["message"]
+    assert index.line_config is not None and message.index_type == "json"
+    assert {"kind", "event", "latencyMs"} <= set(message.json_key_config.json_keys)
+    assert message.json_key_config.json_keys["latencyMs"]["type"] == "long"

@@ -77,6 +77,8 @@ class LogstoreDecl:
     project: str
     name: str
     ttl_days: int = 30
+    # the logstore's ALIYUN::SLS::Index properties (resolved), if the template declares one
+    index: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,13 @@ def tables(graph: ResourceGraph) -> tuple[TableDecl, ...]:
 
 
 def logstores(graph: ResourceGraph) -> tuple[LogstoreDecl, ...]:
+    indexes = {(str(p["ProjectName"]), str(p["LogstoreName"])): p
+               for raw in graph.of_type("ALIYUN::SLS::Index")
+               for p in [graph.properties(raw.logical_id)]}
     return tuple(
         LogstoreDecl(project=str(p["ProjectName"]), name=str(p["LogstoreName"]),
-                     ttl_days=integer(f"{raw.path}.Properties.TTL", p.get("TTL"), 30, 1, 3650))
+                     ttl_days=integer(f"{raw.path}.Properties.TTL", p.get("TTL"), 30, 1, 3650),
+                     index=indexes.get((str(p["ProjectName"]), str(p["LogstoreName"]))))
         for raw in graph.of_type("ALIYUN::SLS::Logstore")
         for p in [graph.properties(raw.logical_id)])
 
