@@ -206,3 +206,16 @@ def test_a_date_too_far_from_now_is_request_time_too_skewed(oss):
                            f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
                            announce=0)
     assert status.startswith(b"HTTP/1.1 403 ") and "<Code>RequestTimeTooSkewed</Code>" in body
+
+
+@pytest.mark.parametrize("call", [
+    lambda b: b.append_object("log.txt", 0, b"line"),
+    lambda b: b.init_multipart_upload("big.zip"),
+    lambda b: b.put_object_acl("k", oss2.OBJECT_ACL_PUBLIC_READ),
+    lambda b: b.get_bucket_acl(),
+], ids=["AppendObject", "InitiateMultipartUpload", "PutObjectACL", "GetBucketAcl"])
+def test_an_api_outside_the_emulated_set_is_not_implemented_after_a_valid_signature(bucket, call):
+    bucket.put_object("k", b"v")
+    with pytest.raises(oss2.exceptions.NotImplemented) as info:
+        call(bucket)
+    assert (info.value.status, info.value.code) == (400, "NotImplemented")

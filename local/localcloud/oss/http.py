@@ -38,12 +38,28 @@ from .core import MAX_LIST_KEYS, ObjectInfo, ObjectStore, OssError
 
 MAX_CLOCK_SKEW = 15 * 60
 HOST_ID = "oss.localcloud"
-# Query parameters that are part of the signed resource (the subset of oss2's list that the
-# operations emulated here can carry).
-SUB_RESOURCES = frozenset({"acl", "bucketInfo", "location", "security-token",
-                           "continuation-token", "response-content-type", "objectMeta",
-                           "stat", "uploads", "uploadId", "partNumber", "tagging", "versionId",
-                           "versioning", "policy", "delete", "cors", "lifecycle", "website"})
+# Query parameters that are part of the signed resource: every one oss2 signs
+# (`oss2.Auth._subresource_key_set`), so that a call outside the emulated set (AppendObject's
+# `?append&position=`, `?uploads`, `?acl`, ...) verifies and is then refused as not implemented
+# (400 NotImplemented, as oss2's exception table has it), never as a signature mismatch.
+SUB_RESOURCES = frozenset({
+    "response-content-type", "response-content-language", "response-cache-control", "logging",
+    "response-content-encoding", "acl", "uploadId", "uploads", "partNumber", "group", "link",
+    "delete", "website", "location", "objectInfo", "objectMeta", "response-expires",
+    "response-content-disposition", "cors", "lifecycle", "restore", "qos", "referer", "stat",
+    "bucketInfo", "append", "position", "security-token", "live", "comp", "status", "vod",
+    "startTime", "endTime", "x-oss-process", "symlink", "callback", "callback-var", "tagging",
+    "encryption", "versions", "versioning", "versionId", "policy", "requestPayment",
+    "x-oss-traffic-limit", "qosInfo", "asyncFetch", "x-oss-request-payer", "sequential",
+    "inventory", "inventoryId", "continuation-token", "worm", "wormId", "wormExtend",
+    "replication", "replicationLocation", "replicationProgress", "transferAcceleration", "cname",
+    "metaQuery", "x-oss-ac-source-ip", "x-oss-ac-subnet-mask", "x-oss-ac-vpc-id",
+    "x-oss-ac-forward-allow", "resourceGroup", "style", "styleName", "x-oss-async-process",
+    "regionList", "x-oss-write-get-object-response", "bucketArchiveDirectRead", "httpsConfig",
+    "redundancyTransition", "x-oss-target-redundancy-type", "x-oss-redundancy-transition-taskid",
+    "accessPoint", "accessPointPolicy", "publicAccessBlock", "x-oss-access-point-name",
+    "requesterQosInfo", "qosRequester", "resourcePoolInfo", "resourcePool",
+    "resourcePoolBuckets"})
 # CRC-64/ECMA as OSS reports it in x-oss-hash-crc64ecma; oss2 compares it with its own.
 _crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
 
