@@ -16,9 +16,11 @@ import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkros.request.v20190910 import (
+    CreateChangeSetRequest,
     CreateStackRequest,
     DeleteStackRequest,
     GetStackRequest,
+    ListStackEventsRequest,
     ListStackResourcesRequest,
     ListStacksRequest,
     UpdateStackRequest,
@@ -341,6 +343,15 @@ def test_unknown_stack_and_duplicate_name_errors(ros):
     with pytest.raises(ServerException) as info:
         ros.create("twice", {"ServiceName": "ros-twice-2"})
     assert info.value.get_error_code() == "StackExists"
+
+
+@pytest.mark.parametrize("request_type", [ListStackEventsRequest.ListStackEventsRequest,
+                                          CreateChangeSetRequest.CreateChangeSetRequest])
+def test_an_api_outside_the_emulated_set_is_invalid_action_not_found(ros, request_type):
+    request = request_type()
+    request.set_StackId("00000000-0000-0000-0000-000000000000")
+    error = error_of(ros, request)
+    assert (error.get_http_status(), error.get_error_code()) == (404, "InvalidAction.NotFound")
 
 
 def test_a_wrong_secret_is_refused(ros):

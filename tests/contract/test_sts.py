@@ -19,6 +19,8 @@ from aliyunsdkcore.auth.credentials import StsTokenCredential
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.utils import parameter_helper
 from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
+from aliyunsdksts.request.v20150401.AssumeRoleWithOIDCRequest import AssumeRoleWithOIDCRequest
+from aliyunsdksts.request.v20150401.AssumeRoleWithSAMLRequest import AssumeRoleWithSAMLRequest
 from aliyunsdksts.request.v20150401.GetCallerIdentityRequest import GetCallerIdentityRequest
 
 from localcloud.account import Account, load_or_create_account
@@ -200,6 +202,17 @@ def test_session_name_may_use_dots_at_signs_dashes_underscores(cloud, client):
 def test_bad_policy_is_refused(cloud, client, policy):
     err = server_error(client, assume_request(cloud, policy=policy))
     assert code_and_status(err) == ("InvalidParameter.PolicyGrammar", 400)
+
+
+@pytest.mark.parametrize("request_type", [AssumeRoleWithOIDCRequest, AssumeRoleWithSAMLRequest])
+def test_an_api_outside_the_emulated_set_is_invalid_action_not_found(cloud, client,
+                                                                     request_type):
+    request = request_type()
+    request.set_endpoint(f"127.0.0.1:{cloud.server.port}")
+    request.set_protocol_type("http")
+    request.set_RoleArn(cloud.session_role)
+    err = server_error(client, request)
+    assert code_and_status(err) == ("InvalidAction.NotFound", 404)
 
 
 def test_unknown_role_is_entity_not_exist(cloud, client):

@@ -70,6 +70,7 @@ def method_not_allowed(method: str) -> FcApiError:
 
 
 def path_not_supported(method: str, path: str) -> FcApiError:
+    # FC's answer to an API path it does not serve (FC 2.0 error codes: 400 PathNotSupported).
     return FcApiError(400, "PathNotSupported", f"'{method}' against '{path}' is not supported")
 
 
