@@ -116,6 +116,21 @@ def test_wrong_secret_is_signature_does_not_match(oss, bucket):
     assert info.value.status == 403 and "StringToSign" in info.value.details
 
 
+def test_put_object_with_a_wrong_content_md5_is_invalid_digest(bucket):
+    with pytest.raises(oss2.exceptions.ServerError) as info:
+        bucket.put_object("k", b"v", headers={"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="})
+    assert (info.value.status, info.value.code) == (400, "InvalidDigest")
+    with pytest.raises(oss2.exceptions.NoSuchKey):
+        bucket.get_object("k")
+
+
+def test_request_dated_over_15_minutes_away_is_request_time_too_skewed(bucket, monkeypatch):
+    monkeypatch.setattr(oss2.utils, "http_date", lambda: "Mon, 07 Dec 2020 10:00:00 GMT")
+    with pytest.raises(oss2.exceptions.ServerError) as info:
+        bucket.get_object("k")
+    assert (info.value.status, info.value.code) == (403, "RequestTimeTooSkewed")
+
+
 def test_unknown_key_id_is_refused(oss, bucket):
     bad = oss.bucket(bucket.bucket_name, oss2.Auth("LTAInobodyhasthiskey", "secret"))
     with pytest.raises(oss2.exceptions.ServerError) as info:

@@ -5,6 +5,12 @@ Loopback: LogClient sends to `http://{project}.{host}:{port}`, which does not re
 made by the project's `localcloud.logclient.log_client`, which applies that rule to IPv4
 endpoints with a port: the client connects to the bare endpoint and still names the project in
 the Host header.
+
+Sections follow the API reference (PutLogs/GetLogs, GetHistograms/ListTopics, logstores, indexes,
+other APIs), then who may call, state and faults. Error codes with a test: ProjectNotExist,
+LogStoreNotExist, LogStoreAlreadyExist, LogStoreInfoInvalid, IndexAlreadyExist,
+IndexConfigNotExist, IndexInfoInvalid, ParameterInvalid, PostBodyInvalid, InvalidMethod,
+Unauthorized, SignatureNotMatch, RequestTimeExpired, InternalServerError.
 """
 from __future__ import annotations
 

@@ -3,6 +3,12 @@
 Every call goes through the SDK: its request signing, its response signature and MD5 checks,
 its protobuf and PlainBuffer codecs. Clients use `NoRetryPolicy`, so a 5xx or a dropped
 connection is reported at once. Each test makes its own tables; the clock only moves forward.
+
+Sections follow the API reference (tables, single rows, GetRange, batches, search indexes and
+other APIs), then who may call and faults. The documented error codes the template's code paths
+can meet each have a test: OTSConditionCheckFail, OTSObjectNotExist, OTSObjectAlreadyExist,
+OTSInvalidPK, OTSParameterInvalid, OTSRequestBodyTooLarge, OTSAuthFailed, OTSNoPermissionAccess,
+OTSUnsupportOperation, OTSServerBusy, OTSInternalServerError.
 """
 from __future__ import annotations
 
@@ -275,6 +281,14 @@ def test_delete_row_removes_the_row(client, new_table):
     put(client, table, "k", a=1)
     client.delete_row(table, Row([("pk", "k")]), Condition("IGNORE"))
     assert get(client, table, "k") is None
+
+
+def test_request_body_over_5_mb_is_request_body_too_large(client, new_table):
+    table = new_table()
+    cells = [(f"c{n}", "x" * (2 * 1024 * 1024)) for n in range(3)]
+    error = error_of(lambda: client.put_row(table, Row([("pk", "big")], cells)))
+    assert (error.get_http_status(), error.get_error_code()) == (413, "OTSRequestBodyTooLarge")
+    assert get(client, table, "big") is None
 
 
 def test_row_operation_on_missing_table_is_object_not_exist(client):
