@@ -37,7 +37,7 @@ CHUNK = 1024 * 1024
 # Per database, the tables that define things (a reset keeps them: the template's tables and
 # logstores stay declared).
 DEFINITIONS = {"tablestore": frozenset({"ots_tables"}),
-               "sls": frozenset({"sls_projects", "sls_logstores"}),
+               "sls": frozenset({"sls_projects", "sls_logstores", "sls_indexes"}),
                "alipay": frozenset({"apps"})}
 # Tables that stay this cloud's own on import (the sandbox app registered with this cloud's keys).
 OWN = {"alipay": frozenset({"apps"})}
