@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -277,14 +278,6 @@ class LogServiceEmulator:
         self._storage.set_index(project, logstore, config, create=create)
         return HttpResponse(200)
 
-    def _create_index(self, request: HttpRequest, project: str,
-                      logstore: str | None) -> HttpResponse:
-        return self._set_index(request, project, logstore, create=True)
-
-    def _update_index(self, request: HttpRequest, project: str,
-                      logstore: str | None) -> HttpResponse:
-        return self._set_index(request, project, logstore, create=False)
-
     def _delete_index(self, request: HttpRequest, project: str,
                       logstore: str | None) -> HttpResponse:
         assert logstore is not None
@@ -327,8 +320,8 @@ _LOGSTORE_ROUTES: dict[tuple[str, str, str], tuple[str, str, Callable[..., HttpR
     ("GET", "", "topic"): ("ListTopics", "log:ListTopics", _H._topics),
     ("GET", "", ""): ("GetLogStore", "log:GetLogStore", _H._get_logstore),
     ("DELETE", "", ""): ("DeleteLogStore", "log:DeleteLogStore", _H._delete_logstore),
-    ("POST", "/index", ""): ("CreateIndex", "log:CreateIndex", _H._create_index),
-    ("PUT", "/index", ""): ("UpdateIndex", "log:UpdateIndex", _H._update_index),
+    ("POST", "/index", ""): ("CreateIndex", "log:CreateIndex", partial(_H._set_index, create=True)),
+    ("PUT", "/index", ""): ("UpdateIndex", "log:UpdateIndex", partial(_H._set_index, create=False)),
     ("GET", "/index", ""): ("GetIndex", "log:GetIndex", _H._get_index),
     ("DELETE", "/index", ""): ("DeleteIndex", "log:DeleteIndex", _H._delete_index),
 }
