@@ -124,13 +124,6 @@ def test_put_object_with_a_wrong_content_md5_is_invalid_digest(bucket):
         bucket.get_object("k")
 
 
-def test_request_dated_over_15_minutes_away_is_request_time_too_skewed(bucket, monkeypatch):
-    monkeypatch.setattr(oss2.utils, "http_date", lambda: "Mon, 07 Dec 2020 10:00:00 GMT")
-    with pytest.raises(oss2.exceptions.ServerError) as info:
-        bucket.get_object("k")
-    assert (info.value.status, info.value.code) == (403, "RequestTimeTooSkewed")
-
-
 def test_unknown_key_id_is_refused(oss, bucket):
     bad = oss.bucket(bucket.bucket_name, oss2.Auth("LTAInobodyhasthiskey", "secret"))
     with pytest.raises(oss2.exceptions.ServerError) as info:
