@@ -12,9 +12,8 @@ from miniapp.adapters.tablestore.client import BoundedRetryPolicy
 from miniapp.config import FcContext
 from miniapp.errors import UpstreamUnavailable
 
-from .conftest import ALICE, IP
+from .conftest import ALICE, IP, World
 from .fakes import InMemorySessions
-from .test_sessions import kit  # noqa: F401 - the fixture
 
 
 class Monotonic:
@@ -93,17 +92,16 @@ def test_the_timeout_comes_from_fcs_context() -> None:
     assert FcContext.from_fc(SimpleNamespace()).timeout_seconds == 0.0
 
 
-# `kit` is the fixture imported from test_sessions, not a redefinition.
-def test_a_session_row_written_after_the_deadline_is_deleted_and_503(kit, clock) -> None:  # noqa: F811
+def test_a_session_row_written_after_the_deadline_is_deleted_and_503(clock) -> None:
     class LateStore(InMemorySessions):
         def create(self, record):
             super().create(record)
             clock.now += 5.0  # the write landed, but its answer came after the deadline
 
     store = LateStore()
-    kit.sessions._store = store
+    world = World(sessions=store)
     with deadline.invocation(10.0, reserve=2.5, clock=clock):
         clock.now += 4.0
         with pytest.raises(UpstreamUnavailable):
-            kit.login.open_session(kit.identity.mint(ALICE), IP)
+            world.login_service.open_session(world.identity.mint(ALICE), IP)
     assert store.rows == {}

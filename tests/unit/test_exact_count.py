@@ -14,13 +14,11 @@ from miniapp.collections.todos import COLLECTION as TODOS
 from miniapp.domain.records import COMPAT_SCOPE, Paired
 from miniapp.entrypoints.compat_object import parse_compat_object
 from miniapp.errors import Conflict, MiniAppError, UpstreamUnavailable
-from miniapp.services.collection import CollectionService
-from miniapp.services.compat import Compat
 from miniapp.services.exact_count import STALE_MARKER_MS
 from miniapp.testing.fakes import Faults
 
-from .conftest import ALICE
-from .fakes import FakeClock, InMemoryIdempotency, InMemoryTallies
+from .conftest import ALICE, World
+from .fakes import FakeClock, InMemoryTallies
 
 SCOPES = ("todos", COMPAT_SCOPE)
 # The count's own writes, on the tallies; "write" and "delete" are the rows' (Counted.rows).
@@ -67,20 +65,20 @@ class Counted:
 
 
 def counted(scope: str, tallies: InMemoryTallies | None = None) -> Counted:
-    tallies, clock = tallies or InMemoryTallies(), FakeClock()
+    """The scope's service as a `World` over `tallies` composes it."""
+    world = World(item_quota=1000, tallies=tallies)
     if scope == COMPAT_SCOPE:
-        compat = Compat(items=tallies.items, counted=tallies, clock=clock, quota=1000)
+        compat = world.compat
 
         def put(n: int) -> str:
             compat.put(ALICE, parse_compat_object({"id": f"r{n}", "n": n}))
             return f"r{n}"
 
-        return Counted(scope, tallies, clock, put, lambda i: compat.remove(ALICE, i),
+        return Counted(scope, world.tallies, world.clock, put, lambda i: compat.remove(ALICE, i),
                        lambda: compat.list(ALICE), "put")
-    todos = CollectionService(TODOS, rows=tallies.rows, counted=tallies,
-                              idempotency=InMemoryIdempotency(), clock=clock, quota=1000,
-                              cursor_key=b"k" * 32, pause=lambda s: None)
-    return Counted(scope, tallies, clock, lambda n: todos.add(ALICE, {"text": f"t{n}"}).id,
+    todos = world.collection(TODOS.name)
+    return Counted(scope, world.tallies, world.clock,
+                   lambda n: todos.add(ALICE, {"text": f"t{n}"}).id,
                    lambda i: todos.remove(ALICE, i), lambda: todos.list(ALICE, 10), "put_new")
 
 

@@ -1,6 +1,6 @@
 """The v2 todo service: add, update with versions, get, list with cursors, remove, quota and
 idempotency. Todos are the `todos` declaration served by the base collection service; `Todos`
-below only keeps these tests' original, todo-shaped call surface."""
+below only keeps these tests' original, todo-shaped call surface over the `World`'s service."""
 from __future__ import annotations
 
 import threading
@@ -14,11 +14,9 @@ from miniapp.domain.ids import is_item_id as is_todo_id
 from miniapp.domain.records import Row
 from miniapp.domain.schema import Item
 from miniapp.errors import Conflict, NotFound, QuotaExceeded, UpstreamUnavailable
-from miniapp.services.collection import CollectionService, Legacy
-from miniapp.services.compat import Compat
+from miniapp.services.collection import CollectionService
 
-from .conftest import ALICE, BOB
-from .fakes import FakeClock, InMemoryIdempotency, InMemoryItems, InMemoryRows, InMemoryTallies
+from .conftest import ALICE, BOB, World
 
 
 @dataclass(frozen=True)
@@ -37,12 +35,9 @@ def _todo(item: Item) -> Todo:
 
 
 class Todos:
-    def __init__(self, *, tallies: InMemoryTallies, idempotency: InMemoryIdempotency,
-                 clock: FakeClock, quota: int, legacy: Legacy) -> None:
-        self.service = CollectionService(TODOS, rows=tallies.rows, counted=tallies,
-                                         idempotency=idempotency, clock=clock,
-                                         quota=quota, cursor_key=b"k" * 32, legacy=legacy,
-                                         pause=lambda seconds: None)
+    def __init__(self, service: CollectionService) -> None:
+        assert service.declaration is TODOS
+        self.service = service
 
     def add(self, user_id: str, text: str, completed: bool | None = None,
             idempotency_key: str | None = None) -> Todo:
@@ -65,105 +60,107 @@ class Todos:
         self.service.remove(user_id, todo_id)
 
 
+class TodoWorld(World):
+    """A `World` with the todo-shaped surface over its todos (`items` is the 2020 table, where
+    legacy todos were kept)."""
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(item_quota=quota)
+        self.todos = Todos(self.collection("todos"))
+
+
 @pytest.fixture
-def kit() -> SimpleNamespace:
-    clock, rows, idem = FakeClock(), InMemoryRows(), InMemoryIdempotency()
-    items = InMemoryItems()  # the 2020 table (legacy todos)
-    tallies = InMemoryTallies(items, rows)
-    compat = Compat(items=items, counted=tallies, clock=clock)
-    todos = Todos(tallies=tallies, idempotency=idem, clock=clock, quota=5,
-                  legacy=Legacy(items, compat.remove))
-    return SimpleNamespace(clock=clock, rows=rows, items=items, tallies=tallies, idem=idem,
-                           todos=todos, compat=compat)
+def world() -> TodoWorld:
+    return TodoWorld(quota=5)
 
 
-def test_an_added_todo_has_a_server_id_version_one_and_timestamps(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk")
+def test_an_added_todo_has_a_server_id_version_one_and_timestamps(world) -> None:
+    todo = world.todos.add(ALICE, "milk")
     assert is_todo_id(todo.id) and todo.version == 1 and todo.completed is False
-    assert todo.created_at == todo.updated_at == kit.clock.now_ms()
-    assert kit.todos.get(ALICE, todo.id) == todo
+    assert todo.created_at == todo.updated_at == world.clock.now_ms()
+    assert world.todos.get(ALICE, todo.id) == todo
 
 
-def test_an_add_counts_toward_the_quota(kit) -> None:
-    kit.todos.add(ALICE, "milk")
-    assert kit.tallies.counted(ALICE) == 1
+def test_an_add_counts_toward_the_quota(world) -> None:
+    world.todos.add(ALICE, "milk")
+    assert world.tallies.counted(ALICE) == 1
 
 
-def test_an_add_over_the_quota_is_refused_and_writes_nothing(kit) -> None:
+def test_an_add_over_the_quota_is_refused_and_writes_nothing(world) -> None:
     for n in range(5):
-        kit.todos.add(ALICE, f"t{n}")
-    writes = kit.rows.writes
+        world.todos.add(ALICE, f"t{n}")
+    writes = world.rows.writes
     with pytest.raises(QuotaExceeded):
-        kit.todos.add(ALICE, "one too many")
-    assert kit.rows.writes == writes and len(kit.rows.of(ALICE)) == 5
+        world.todos.add(ALICE, "one too many")
+    assert world.rows.writes == writes and len(world.rows.of(ALICE)) == 5
 
 
-def test_the_quota_is_per_user(kit) -> None:
+def test_the_quota_is_per_user(world) -> None:
     for n in range(5):
-        kit.todos.add(ALICE, f"t{n}")
-    assert kit.todos.add(BOB, "mine").text == "mine"
+        world.todos.add(ALICE, f"t{n}")
+    assert world.todos.add(BOB, "mine").text == "mine"
 
 
-def test_a_failed_write_gives_the_quota_back(kit) -> None:
-    kit.rows.fail_next("put_new", UpstreamUnavailable("busy"))
+def test_a_failed_write_gives_the_quota_back(world) -> None:
+    world.rows.fail_next("put_new", UpstreamUnavailable("busy"))
     with pytest.raises(UpstreamUnavailable):
-        kit.todos.add(ALICE, "milk")
-    assert kit.tallies.counted(ALICE) == 0 and kit.rows.of(ALICE) == {}
+        world.todos.add(ALICE, "milk")
+    assert world.tallies.counted(ALICE) == 0 and world.rows.of(ALICE) == {}
 
 
-def test_a_retried_add_with_the_same_key_returns_the_same_todo_and_writes_once(kit) -> None:
-    first = kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    kit.clock.advance(1)
-    again = kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    assert again == first and len(kit.rows.of(ALICE)) == 1 and kit.tallies.counted(ALICE) == 1
+def test_a_retried_add_with_the_same_key_returns_the_same_todo_and_writes_once(world) -> None:
+    first = world.todos.add(ALICE, "milk", idempotency_key="k1")
+    world.clock.advance(1)
+    again = world.todos.add(ALICE, "milk", idempotency_key="k1")
+    assert again == first and len(world.rows.of(ALICE)) == 1 and world.tallies.counted(ALICE) == 1
 
 
-def test_idempotency_keys_are_per_user(kit) -> None:
-    mine = kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    theirs = kit.todos.add(BOB, "eggs", idempotency_key="k1")
+def test_idempotency_keys_are_per_user(world) -> None:
+    mine = world.todos.add(ALICE, "milk", idempotency_key="k1")
+    theirs = world.todos.add(BOB, "eggs", idempotency_key="k1")
     assert theirs.id != mine.id and theirs.text == "eggs"
 
 
-def test_a_retry_after_a_failed_first_attempt_writes_under_the_claimed_id(kit) -> None:
-    kit.rows.fail_next("put_new", UpstreamUnavailable("busy"))
+def test_a_retry_after_a_failed_first_attempt_writes_under_the_claimed_id(world) -> None:
+    world.rows.fail_next("put_new", UpstreamUnavailable("busy"))
     with pytest.raises(UpstreamUnavailable):
-        kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    claimed = kit.idem.claims[(ALICE, "todos/k1")]
-    todo = kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    assert todo.id == claimed and len(kit.rows.of(ALICE)) == 1
+        world.todos.add(ALICE, "milk", idempotency_key="k1")
+    claimed = world.idempotency.claims[(ALICE, "todos/k1")]
+    todo = world.todos.add(ALICE, "milk", idempotency_key="k1")
+    assert todo.id == claimed and len(world.rows.of(ALICE)) == 1
 
 
-def test_a_retry_whose_first_write_landed_but_timed_out_does_not_write_twice(kit) -> None:
-    kit.rows.fail_after("put_new", UpstreamUnavailable("timed out"))
+def test_a_retry_whose_first_write_landed_but_timed_out_does_not_write_twice(world) -> None:
+    world.rows.fail_after("put_new", UpstreamUnavailable("timed out"))
     with pytest.raises(UpstreamUnavailable):
-        kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    todo = kit.todos.add(ALICE, "milk", idempotency_key="k1")
-    assert list(kit.rows.of(ALICE)) == [todo.id]
+        world.todos.add(ALICE, "milk", idempotency_key="k1")
+    todo = world.todos.add(ALICE, "milk", idempotency_key="k1")
+    assert list(world.rows.of(ALICE)) == [todo.id]
 
 
-def test_concurrent_retries_of_one_add_create_one_todo(kit) -> None:
+def test_concurrent_retries_of_one_add_create_one_todo(world) -> None:
     results, barrier = [], threading.Barrier(8)
 
     def add() -> None:
         barrier.wait()
-        results.append(kit.todos.add(ALICE, "milk", idempotency_key="same"))
+        results.append(world.todos.add(ALICE, "milk", idempotency_key="same"))
 
     threads = [threading.Thread(target=add) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len({t.id for t in results}) == 1 and len(kit.rows.of(ALICE)) == 1
-    assert kit.tallies.counted(ALICE) == 1
+    assert len({t.id for t in results}) == 1 and len(world.rows.of(ALICE)) == 1
+    assert world.tallies.counted(ALICE) == 1
 
 
-def test_concurrent_adds_never_exceed_the_quota(kit) -> None:
+def test_concurrent_adds_never_exceed_the_quota(world) -> None:
     outcomes, barrier = [], threading.Barrier(12)
 
     def add(n: int) -> None:
         barrier.wait()
         try:
-            kit.todos.add(ALICE, f"t{n}")
+            world.todos.add(ALICE, f"t{n}")
             outcomes.append("ok")
         except QuotaExceeded:
             outcomes.append("quota")
@@ -173,40 +170,40 @@ def test_concurrent_adds_never_exceed_the_quota(kit) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert outcomes.count("ok") == 5 and len(kit.rows.of(ALICE)) == 5
+    assert outcomes.count("ok") == 5 and len(world.rows.of(ALICE)) == 5
 
 
-def test_an_update_bumps_the_version_and_updated_at(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk")
-    kit.clock.advance(2)
-    updated = kit.todos.update(ALICE, todo.id, 1, completed=True)
+def test_an_update_bumps_the_version_and_updated_at(world) -> None:
+    todo = world.todos.add(ALICE, "milk")
+    world.clock.advance(2)
+    updated = world.todos.update(ALICE, todo.id, 1, completed=True)
     assert (updated.version, updated.completed, updated.text) == (2, True, "milk")
     assert updated.updated_at == todo.created_at + 2000 and updated.created_at == todo.created_at
-    assert kit.todos.get(ALICE, todo.id) == updated
+    assert world.todos.get(ALICE, todo.id) == updated
 
 
-def test_an_update_may_change_the_text_only(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk", completed=True)
-    updated = kit.todos.update(ALICE, todo.id, 1, text="oat milk")
+def test_an_update_may_change_the_text_only(world) -> None:
+    todo = world.todos.add(ALICE, "milk", completed=True)
+    updated = world.todos.update(ALICE, todo.id, 1, text="oat milk")
     assert (updated.text, updated.completed) == ("oat milk", True)
 
 
-def test_an_update_with_a_stale_version_is_a_conflict_and_changes_nothing(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk")
-    kit.todos.update(ALICE, todo.id, 1, text="v2")
+def test_an_update_with_a_stale_version_is_a_conflict_and_changes_nothing(world) -> None:
+    todo = world.todos.add(ALICE, "milk")
+    world.todos.update(ALICE, todo.id, 1, text="v2")
     with pytest.raises(Conflict):
-        kit.todos.update(ALICE, todo.id, 1, text="lost update")
-    assert kit.todos.get(ALICE, todo.id).text == "v2"
+        world.todos.update(ALICE, todo.id, 1, text="lost update")
+    assert world.todos.get(ALICE, todo.id).text == "v2"
 
 
-def test_of_concurrent_updates_with_one_version_exactly_one_wins(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk")
+def test_of_concurrent_updates_with_one_version_exactly_one_wins(world) -> None:
+    todo = world.todos.add(ALICE, "milk")
     won, conflicts, barrier = [], [], threading.Barrier(20)
 
     def update(n: int) -> None:
         barrier.wait()
         try:
-            won.append(kit.todos.update(ALICE, todo.id, 1, text=f"writer {n}"))
+            won.append(world.todos.update(ALICE, todo.id, 1, text=f"writer {n}"))
         except Conflict:
             conflicts.append(n)
 
@@ -216,50 +213,49 @@ def test_of_concurrent_updates_with_one_version_exactly_one_wins(kit) -> None:
     for t in threads:
         t.join()
     assert len(won) == 1 and len(conflicts) == 19
-    assert kit.todos.get(ALICE, todo.id) == won[0]
+    assert world.todos.get(ALICE, todo.id) == won[0]
 
 
-def test_an_update_of_a_missing_todo_is_not_found(kit) -> None:
+def test_an_update_of_a_missing_todo_is_not_found(world) -> None:
     with pytest.raises(NotFound):
-        kit.todos.update(ALICE, "0" * 26, 1, text="x")
+        world.todos.update(ALICE, "0" * 26, 1, text="x")
 
 
-def test_a_user_cannot_get_update_or_remove_another_users_todo(kit) -> None:
-    todo = kit.todos.add(ALICE, "secret")
+def test_a_user_cannot_get_update_or_remove_another_users_todo(world) -> None:
+    todo = world.todos.add(ALICE, "secret")
     with pytest.raises(NotFound):
-        kit.todos.get(BOB, todo.id)
+        world.todos.get(BOB, todo.id)
     with pytest.raises(NotFound):
-        kit.todos.update(BOB, todo.id, 1, text="mine now")
+        world.todos.update(BOB, todo.id, 1, text="mine now")
     with pytest.raises(NotFound):
-        kit.todos.remove(BOB, todo.id)
-    assert kit.todos.get(ALICE, todo.id) == todo
+        world.todos.remove(BOB, todo.id)
+    assert world.todos.get(ALICE, todo.id) == todo
 
 
-def test_remove_deletes_the_todo_and_gives_the_quota_back(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk")
-    kit.todos.remove(ALICE, todo.id)
-    assert kit.rows.of(ALICE) == {} and kit.tallies.counted(ALICE) == 0
+def test_remove_deletes_the_todo_and_gives_the_quota_back(world) -> None:
+    todo = world.todos.add(ALICE, "milk")
+    world.todos.remove(ALICE, todo.id)
+    assert world.rows.of(ALICE) == {} and world.tallies.counted(ALICE) == 0
     with pytest.raises(NotFound):
-        kit.todos.remove(ALICE, todo.id)
+        world.todos.remove(ALICE, todo.id)
 
 
-def test_v2_does_not_see_or_remove_2020_rows(kit) -> None:
-    kit.items.put(Row(ALICE, "buy milk", {"completed": False}))
-    assert kit.todos.list(ALICE, 10).items == ()
+def test_v2_does_not_see_or_remove_2020_rows(world) -> None:
+    world.items.put(Row(ALICE, "buy milk", {"completed": False}))
+    assert world.todos.list(ALICE, 10).items == ()
     with pytest.raises(NotFound):
-        kit.todos.get(ALICE, "buy milk")
+        world.todos.get(ALICE, "buy milk")
 
 
-def test_list_pages_through_every_todo_in_creation_order(kit) -> None:
-    kit.todos = Todos(tallies=kit.tallies, idempotency=kit.idem, clock=kit.clock, quota=100,
-                      legacy=Legacy(kit.items, kit.compat.remove))
+def test_list_pages_through_every_todo_in_creation_order() -> None:
+    world = TodoWorld(quota=100)
     added = []
     for n in range(7):
-        kit.clock.advance(1)
-        added.append(kit.todos.add(ALICE, f"t{n}"))
+        world.clock.advance(1)
+        added.append(world.todos.add(ALICE, f"t{n}"))
     seen, cursor, pages = [], None, 0
     while True:
-        page = kit.todos.list(ALICE, 3, cursor)
+        page = world.todos.list(ALICE, 3, cursor)
         seen.extend(page.items)
         pages += 1
         cursor = page.cursor
@@ -268,37 +264,37 @@ def test_list_pages_through_every_todo_in_creation_order(kit) -> None:
     assert seen == added and pages == 3
 
 
-def test_a_full_last_page_has_no_cursor(kit) -> None:
+def test_a_full_last_page_has_no_cursor(world) -> None:
     for n in range(3):
-        kit.todos.add(ALICE, f"t{n}")
-    page = kit.todos.list(ALICE, 3)
+        world.todos.add(ALICE, f"t{n}")
+    page = world.todos.list(ALICE, 3)
     assert len(page.items) == 3 and page.cursor is None
 
 
-def test_list_skips_2020_rows_between_todos(kit) -> None:
-    todo = kit.todos.add(ALICE, "milk")
+def test_list_skips_2020_rows_between_todos(world) -> None:
+    todo = world.todos.add(ALICE, "milk")
     for n in range(4):
-        kit.items.put(Row(ALICE, f"zz-2020-row-{n}", {"completed": False}))
-        kit.items.put(Row(ALICE, f"00-2020-row-{n}", {"completed": True}))
-    page = kit.todos.list(ALICE, 2)
+        world.items.put(Row(ALICE, f"zz-2020-row-{n}", {"completed": False}))
+        world.items.put(Row(ALICE, f"00-2020-row-{n}", {"completed": True}))
+    page = world.todos.list(ALICE, 2)
     assert page.items == (todo,) and page.cursor is None
 
 
-def test_list_shows_only_the_callers_todos(kit) -> None:
-    kit.todos.add(BOB, "bob's")
-    mine = kit.todos.add(ALICE, "alice's")
-    assert kit.todos.list(ALICE, 100).items == (mine,)
+def test_list_shows_only_the_callers_todos(world) -> None:
+    world.todos.add(BOB, "bob's")
+    mine = world.todos.add(ALICE, "alice's")
+    assert world.todos.list(ALICE, 100).items == (mine,)
 
 
-def test_a_page_cut_short_by_many_2020_rows_still_leads_to_the_todos(kit) -> None:
+def test_a_page_cut_short_by_many_2020_rows_still_leads_to_the_todos(world) -> None:
     for n in range(20):
-        kit.items.put(Row(ALICE, f"0-2020-row-{n:02}", {"n": n}))
-    todo = kit.todos.add(ALICE, "milk")
-    first = kit.todos.list(ALICE, 1)
+        world.items.put(Row(ALICE, f"0-2020-row-{n:02}", {"n": n}))
+    todo = world.todos.add(ALICE, "milk")
+    first = world.todos.list(ALICE, 1)
     # The 2020 rows live apart and do not cut the page short.
     found, cursor = list(first.items), first.cursor
     while cursor is not None:
-        page = kit.todos.list(ALICE, 1, cursor)
+        page = world.todos.list(ALICE, 1, cursor)
         found.extend(page.items)
         cursor = page.cursor
     assert found == [todo]

@@ -32,7 +32,7 @@ class DbServices:
 class DbApp:
     def __init__(self, sessions: Sessions, services: DbServices, registry: Registry,
                  telemetry: Telemetry, timer: Callable[[], float] = time.monotonic) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
         self.services = services
         self.registry = registry
         self._telemetry = telemetry
@@ -47,7 +47,7 @@ class DbApp:
             fields = parse_json_object(event)
             parsed = self.registry.parse(fields)
             with prefetch.invocation():
-                user_id = self._sessions.resolve(
+                user_id = self.sessions.resolve(
                     parsed.sid, parsed.command.first_reads(parsed.args)).user_id
                 data = parsed.command.run(self.services, user_id, parsed.args)
             answer: dict[str, Any] = {"data": data}

@@ -50,7 +50,7 @@ class SessionApp:
         telemetry: Telemetry,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._login = login
+        self.login = login
         self._telemetry = telemetry
         self._timer = timer
 
@@ -83,7 +83,7 @@ class SessionApp:
         fields = parse_json_object(body)
         if op == "open":
             request = parse_auth_code_request(fields)
-            opened = self._login.open_session(
+            opened = self.login.open_session(
                 request.auth_code, client_ip, on_identified=user.append
             )
             self._telemetry.audit(request_id=request_id, event="login", outcome="ok",
@@ -93,11 +93,11 @@ class SessionApp:
                                     "sts": opened.credentials.to_wire()})
         session_id = parse_session_request(fields).session_id
         if op == "refresh":
-            refreshed = self._login.refresh(session_id, on_identified=user.append)
+            refreshed = self.login.refresh(session_id, on_identified=user.append)
             self._telemetry.audit(request_id=request_id, event="refresh", outcome="ok",
                                   user_id=refreshed.user_id)
             return HttpAnswer(200, {"sts": refreshed.credentials.to_wire()})
-        ended = self._login.logout(session_id)
+        ended = self.login.logout(session_id)
         if ended is not None:
             user.append(ended)
         self._telemetry.audit(request_id=request_id, event="logout",

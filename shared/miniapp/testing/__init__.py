@@ -7,13 +7,18 @@ own tests can drive their collections and custom ops without a cloud:
     sid = world.login("2088000000000001")
     world.ok(world.v2(sid, "add", collection="notes", title="hi"))
 
-`World(collections=...)` serves other declarations than the registered ones. No I/O, no SDKs.
+`World(collections=...)` serves other declarations than the registered ones; keyword settings
+(`World(item_quota=3)`) go to `Settings`; `sessions=`, `items=` or `tallies=` put a fake of the
+test's own (a subclass that fails a certain way) in place of the default one. A test that drives
+one service below the front ends takes it from the composed apps: `world.compat`,
+`world.collection("todos")`, `world.login_service` (the session function's), `world.resolver`
+(the db function's session resolution, with its read-ahead). No I/O, no SDKs.
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..domain.schema import Collection
@@ -33,6 +38,12 @@ from .fakes import (
     ListSink,
 )
 
+if TYPE_CHECKING:
+    from ..services.collection import CollectionService
+    from ..services.compat import Compat
+    from ..services.login import Login
+    from ..services.sessions import Sessions
+
 ALICE, BOB = "2088000000000001", "2088000000000002"
 IP = "203.0.113.7"
 
@@ -48,16 +59,18 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 class World:
-    def __init__(self, sink: Any = None, collections: tuple[Collection, ...] | None = None,
-                 **settings: Any) -> None:
+    def __init__(self, sink: Any = None, collections: tuple[Collection, ...] | None = None, *,
+                 sessions: InMemorySessions | None = None, items: InMemoryItems | None = None,
+                 tallies: InMemoryTallies | None = None, **settings: Any) -> None:
+        if items is not None and tallies is not None:
+            raise ValueError("give items or tallies (which holds its own items), not both")
         self.settings = make_settings(**settings)
         self.clock = FakeClock()
         self.identity = FakeIdentity()
         self.issuer = FakeIssuer()
-        self.sessions = InMemorySessions()
-        self.items = InMemoryItems()
-        self.rows = InMemoryRows()
-        self.tallies = InMemoryTallies(self.items, self.rows)
+        self.sessions = InMemorySessions() if sessions is None else sessions
+        self.tallies = InMemoryTallies(items, InMemoryRows()) if tallies is None else tallies
+        self.items, self.rows = self.tallies.items, self.tallies.rows
         # The session row with a command's first rows, as the db function reads them warm.
         self.session_items = InMemorySessionItems(self.sessions, self.tallies)
         self.idempotency = InMemoryIdempotency()
@@ -71,6 +84,27 @@ class World:
             sessions=self.sessions, items=self.items, rows=self.rows, counted=self.tallies,
             idempotency=self.idempotency, sink=self.sink, clock=self.clock,
             session_items=self.session_items), collections)
+
+    # The services as the two apps compose them, for tests of one service's rules.
+
+    @property
+    def login_service(self) -> Login:
+        """The session function's logins, refreshes and logouts."""
+        return self.session_app.login
+
+    @property
+    def resolver(self) -> Sessions:
+        """The db function's session resolution (it reads a command's first rows with the
+        session row once it has seen the session)."""
+        return self.db_app.sessions
+
+    @property
+    def compat(self) -> Compat:
+        """The 2020 protocol's rows."""
+        return self.db_app.services.compat
+
+    def collection(self, name: str = "todos") -> CollectionService:
+        return self.db_app.services.collections[name]
 
     def post(self, path: str = "/", body: Any = None, *, raw: bytes | None = None,
              method: str = "POST", ip: str = IP) -> Any:
