@@ -6,8 +6,9 @@ import { MiniProgramRuntime } from './runtime.mjs';
 
 const env = process.env;
 
-// The clouds test_client_node.py started: `main` (rate limits lifted) and `short` (3-second idle
-// timeout). Without them (node --test run by hand) the tests that need a cloud are skipped.
+// The cloud test_client_node.py names: `main` (rate limits lifted), and `short` when it has set
+// that cloud's session idle timeout to 3 seconds (a run of its own). Without them (node --test
+// run by hand) the tests that need a cloud are skipped.
 export const CLOUDS = {
   main: env.CLIENT_CONFIG && {
     configFile: env.CLIENT_CONFIG, alipaySandbox: env.ALIPAY_SANDBOX, admin: env.LOCALCLOUD_ADMIN,

@@ -152,6 +152,9 @@ def test_they_last_the_sts_duration(config, local_cloud):
 
 
 # -- expiry, in a cloud of its own -------------------------------------------------------------
+# The test moves the cloud's clock past the credentials' life, and a clock only moves forward:
+# on the shared cloud that would stay, and the client tests there compare STS expirations with a
+# phone's clock at real time. So this one cloud is started for it.
 
 @pytest.fixture(scope="module")
 def own_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
