@@ -397,18 +397,28 @@ class LocalCloud:
     def set_parameters(self, values: Mapping[str, str]) -> None:
         """Serve the template again with `values` over the parameters the cloud started with ({}:
         back to those), as a stack update with new parameters would: each function's next call
-        cold-starts with its new environment. Tests switch limits, lifetimes and quotas so, on
-        one cloud. Not with make dev's stack, whose parameters are `make deploy`'s."""
-        from .template import load_template
+        cold-starts with its new environment. Tests switch limits, lifetimes, quotas and the
+        Alipay signing mode (`AlipaySignMode`, the gateway's app with it) so, on one cloud. Not
+        with make dev's stack, whose parameters are `make deploy`'s."""
+        from .template import declared_parameters, load_template
 
         if self.options.dev_stack:
             raise ValueError("make dev's stack takes its parameters from make deploy")
         if not hasattr(self, "_started_with"):
             self._started_with = dict(self._parameters)
         params = {**self._started_with, **values}
-        self.template = self.base_template = load_template(
+        signing = params.get("AlipaySignMode", "key")
+        if signing != self._started_with.get("AlipaySignMode", "key"):
+            # The other signing mode: the keys or certificates the functions need for it.
+            declared = declared_parameters(self.options.template_path)
+            generated = {k: v for k, v in self._alipay_parameters(signing).items()
+                         if k in declared}
+            params = {**self._started_with, **generated, **values}
+        template = load_template(
             self.options.template_path, params, account_id=self.account.account_id,
             region=self.options.region, code=self._built_package)
+        self.alipay.set_signing(signing)  # the gateway's app signs as the functions will
+        self.template = self.base_template = template
         self._parameters = params
         self.fc.deploy(self.template)
 

@@ -1,4 +1,5 @@
-"""Certificate mode end to end: a local cloud whose template says `AlipaySignMode: cert`. The local
+"""Certificate mode end to end: the shared local cloud with `AlipaySignMode: cert` set on its
+template for each test (`parameters_set`; its gateway's app then signs with certificates). The local
 Alipay gateway is the certificate authority (it issued the app's and Alipay's certificates from
 its own root at first start); the session function signs with the app's private key, sends both
 serial numbers and verifies the replies with Alipay's public key certificate (python-alipay-sdk's
@@ -14,16 +15,15 @@ import pytest
 
 from localcloud.miniprogram import MiniProgram
 
-from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
+from ..conftest import parameters_set
 
 FC_ENVIRONMENT_LIMIT = 4096  # bytes, all variables of one function together
 
 
 
-@pytest.fixture(scope="module")
-def cert_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_local_cloud(tmp_path_factory.mktemp("cert-cloud"),
-                             {**SHARED_CLOUD_PARAMETERS, "AlipaySignMode": "cert"}) as cloud:
+@pytest.fixture
+def cert_cloud(local_cloud: Any) -> Iterator[Any]:
+    with parameters_set(local_cloud, {"AlipaySignMode": "cert"}) as cloud:
         warm(cloud)
         yield cloud
 
@@ -92,9 +92,10 @@ def test_a_certificate_the_gateway_no_longer_knows_is_refused(cert_cloud: Any) -
     assert MiniProgram(cert_cloud.cloud_config()).login().session_id
 
 
-def test_the_session_environment_fits_fcs_limit_in_either_mode(cert_cloud: Any,
-                                                              local_cloud: Any) -> None:
-    key_mode, cert_mode = session_environment(local_cloud), session_environment(cert_cloud)
+def test_the_session_environment_fits_fcs_limit_in_either_mode(local_cloud: Any) -> None:
+    key_mode = session_environment(local_cloud)
+    with parameters_set(local_cloud, {"AlipaySignMode": "cert"}) as cert_cloud:
+        cert_mode = session_environment(cert_cloud)
     assert key_mode["ALIPAY_SIGN_MODE"] == "key"
     figures = {"key mode": weight(key_mode), "certificate mode": weight(cert_mode),
                "Alipay certificate": len(cert_mode["ALIPAY_PUBLIC_KEY"].encode()),

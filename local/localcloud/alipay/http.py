@@ -61,6 +61,13 @@ class AlipayEmulator:
                            identity=identity)
         self._faults = FaultApplier(faults, SERVICE)
 
+    def set_signing(self, signing: str) -> App:
+        """Switch the sandbox app to "key" or "cert" signing, as a developer would in Alipay's
+        console; users, codes, tokens and its identity mode stay."""
+        return self.apps.register(
+            self.app_id, self.keys.app_public_key_file.read_text(), signing=signing,
+            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "")
+
     def register_app(self, app_id: str, public_key_pem: str, *,
                      identity: str | None = None) -> App:
         """Another app (key mode) of some developer, with its own uploaded public key."""
