@@ -41,7 +41,8 @@ STACK, STACK_SERVICE = "console-stack", "console-todo"
 
 @pytest.fixture(scope="module")
 def demo_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A cloud of its own on which `make demo` ran (the demo finds it from its cloud.json)."""
+    """A cloud of its own on which `make demo` ran (the demo finds it from its cloud.json): the
+    console's reset and import here replace the whole state, which no shared cloud may lose."""
     state = tmp_path_factory.mktemp("console-state")
     with running_local_cloud(state, SHARED_CLOUD_PARAMETERS) as cloud:
         warm_up(cloud.cloud_config())

@@ -102,6 +102,8 @@ class Ros:
         return self.fc.invoke_function(service, "greet", payload=b"you").data
 
 
+# A cloud of its own: its stacks create and delete services, tables and Tablestore instances, and
+# the listings are checked against exactly the stacks made here.
 @pytest.fixture(scope="module")
 def ros(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ros]:
     with running_local_cloud(tmp_path_factory.mktemp("ros-state")) as cloud:

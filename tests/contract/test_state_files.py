@@ -36,6 +36,7 @@ def assert_private(folder: Path) -> None:
     assert set(files.values()) == {0o600}, files
 
 
+# Clouds of its own: what is checked is what starting a cloud does to its state folder.
 def test_a_started_cloud_keeps_every_state_file_private_and_fixes_older_ones(tmp_path):
     state = tmp_path / "state"
     with running_local_cloud(state):

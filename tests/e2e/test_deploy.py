@@ -114,6 +114,8 @@ class Deployer:
                 break
 
 
+# A cloud of its own: `make deploy` creates, updates and deletes whole stacks here (deleting one
+# deletes its tables and logstores), which the shared cloud's functions must keep.
 @pytest.fixture(scope="module")
 def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
     with running_local_cloud(tmp_path_factory.mktemp("deploy-state")) as cloud:
