@@ -3,7 +3,7 @@
 // was idle replaced by a new login without the user noticing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOUDS, advanceCloudClock, needsCloud, needsShortCloud, shown, sleep, startPhone, warmUp } from './support.mjs';
+import { CLOUDS, advanceCloudClock, needsCloud, needsShortCloud, onCloudTime, shown, sleep, startPhone, warmUp } from './support.mjs';
 
 const MINUTE = 60 * 1000;
 
@@ -13,6 +13,7 @@ function refreshes(phone) {
 
 test('STS credentials are refreshed before they expire', { skip: needsCloud }, async () => {
   const { phone, runtime, backend } = startPhone();
+  await onCloudTime(CLOUDS.main, runtime);
   const page = await runtime.openHome();
   const first = phone.session().sts;
   assert.equal(refreshes(phone), 0);
@@ -39,6 +40,7 @@ test('STS credentials are refreshed before they expire', { skip: needsCloud }, a
 
 test('credentials FC calls expired (a phone clock behind) are refreshed and the call repeated', { skip: needsCloud }, async () => {
   const { phone, runtime } = startPhone();
+  await onCloudTime(CLOUDS.main, runtime);
   const page = await runtime.openHome();
   await advanceCloudClock(CLOUDS.main, 16 * 60); // the phone's clock stays where it was
   await warmUp(CLOUDS.main);
@@ -53,6 +55,7 @@ test('credentials FC calls expired (a phone clock behind) are refreshed and the 
 test('a session that expired while idle is replaced by a new login', { skip: needsShortCloud }, async () => {
   const cloud = CLOUDS.short;
   const { phone, runtime, backend } = startPhone(cloud);
+  await onCloudTime(cloud, runtime);
   const page = await runtime.openHome();
   await backend.addTodo('survives re-login', 'k-survives');
   await page.reload();

@@ -6,9 +6,9 @@ import { MiniProgramRuntime } from './runtime.mjs';
 
 const env = process.env;
 
-// The cloud test_client_node.py names: `main` (rate limits lifted), and `short` when it has set
-// that cloud's session idle timeout to 3 seconds (a run of its own). Without them (node --test
-// run by hand) the tests that need a cloud are skipped.
+// The cloud test_client_node.py names (the shared test cloud): `main` (rate limits lifted), and
+// `short` when it has set that cloud's session idle timeout to 3 seconds (a run of its own).
+// Without them (node --test run by hand) the tests that need a cloud are skipped.
 export const CLOUDS = {
   main: env.CLIENT_CONFIG && {
     configFile: env.CLIENT_CONFIG, alipaySandbox: env.ALIPAY_SANDBOX, admin: env.LOCALCLOUD_ADMIN,
@@ -51,13 +51,24 @@ export async function injectedFaults(cloud) {
   return Object.values(body.injected).reduce((a, b) => a + b, 0);
 }
 
-// Moves the cloud's expiry clock (STS expirations, Tablestore TTLs) forward.
+// Moves the cloud's expiry clock (STS expirations, Tablestore TTLs) forward; answers its time
+// (seconds).
 export async function advanceCloudClock(cloud, seconds) {
   const resp = await fetch(cloud.admin + '/clock', {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ advance: seconds }),
   });
-  assert.equal(resp.status, 200, await resp.text());
+  const body = await resp.text();
+  assert.equal(resp.status, 200, body);
+  return JSON.parse(body).now;
+}
+
+// Sets a phone's clock to the cloud's, as a phone keeps to the network's time: the shared cloud's
+// clock may have been moved on by an earlier test, and what the phone reads from the
+// credentials' expiry must agree with the cloud that wrote it.
+export async function onCloudTime(cloud, runtime) {
+  const ahead = (await advanceCloudClock(cloud, 0)) * 1000 - Date.now();
+  if (ahead > 0) runtime.advanceClock(ahead);
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

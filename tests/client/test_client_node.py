@@ -82,8 +82,21 @@ def run_node(env: dict[str, str], *args: str) -> dict[str, int]:
         r"^# (tests|pass|fail|skipped|todo|cancelled) (\d+)$", result.stdout, re.M)}
 
 
-# First: the main run moves the cloud's clock 16 minutes on for good, and this test compares the
-# credentials' expiry with the phone's clock, which stays at real time.
+# This run moves the shared cloud's clock 16 minutes on, for good: the emulators' signature checks
+# keep to real time, and a phone here sets its clock to the cloud's (support.mjs onCloudTime).
+def test_the_mini_program_runs_against_the_local_cloud(local_cloud, node_modules, tmp_path):
+    warm(local_cloud)
+    config = local_cloud.cloud_config()
+    counts = run_node({
+        "CLIENT_CONFIG": str(client_config_for(local_cloud, tmp_path / "main")),
+        "ALIPAY_SANDBOX": config["alipaySandbox"],
+        "LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud"})
+    # Every test ran and passed but the idle one (the next test runs it): none skipped for want
+    # of a cloud, none cancelled.
+    assert counts.get("tests", 0) >= 19, counts
+    assert counts.get("skipped") == 1 and counts.get("pass") == counts["tests"] - 1, counts
+
+
 def test_a_session_that_idled_out_is_replaced_by_a_new_login(short_idle_cloud, node_modules,
                                                               tmp_path):
     warm(short_idle_cloud)
@@ -95,19 +108,3 @@ def test_a_session_that_idled_out_is_replaced_by_a_new_login(short_idle_cloud, n
         "SHORT_IDLE_SECONDS": str(IDLE_SECONDS)}, f"--test-name-pattern={IDLE_TEST}",
         "sessions.test.mjs")
     assert counts.get("pass") == 1 and counts.get("fail") == 0, counts
-
-
-# This run moves the shared cloud's clock 16 minutes on, for good: the emulators' signature checks
-# keep to real time and no other test compares the cloud's clock with it (the STS expiry test,
-# which would, has a cloud of its own).
-def test_the_mini_program_runs_against_the_local_cloud(local_cloud, node_modules, tmp_path):
-    warm(local_cloud)
-    config = local_cloud.cloud_config()
-    counts = run_node({
-        "CLIENT_CONFIG": str(client_config_for(local_cloud, tmp_path / "main")),
-        "ALIPAY_SANDBOX": config["alipaySandbox"],
-        "LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud"})
-    # Every test ran and passed but the idle one (the test above runs it): none skipped for want
-    # of a cloud, none cancelled.
-    assert counts.get("tests", 0) >= 19, counts
-    assert counts.get("skipped") == 1 and counts.get("pass") == counts["tests"] - 1, counts

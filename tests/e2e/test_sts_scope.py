@@ -18,7 +18,7 @@ from fc2.fc_exceptions import FcError
 from localcloud.logclient import log_client
 from localcloud.miniprogram import MiniProgram, Session
 
-from ..conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
+from ..conftest import warm_up
 from .calls import invoke_raw, refreshed
 
 STS_DURATION_SECONDS = 900
@@ -151,25 +151,24 @@ def test_they_last_the_sts_duration(config, local_cloud):
     assert before + STS_DURATION_SECONDS <= principal.expires_at <= after + STS_DURATION_SECONDS
 
 
-# -- expiry, in a cloud of its own -------------------------------------------------------------
-# The test moves the cloud's clock past the credentials' life, and a clock only moves forward:
-# on the shared cloud that would stay, and the client tests there compare STS expirations with a
-# phone's clock at real time. So this one cloud is started for it.
+# -- expiry --------------------------------------------------------------------------------------
+# The shared cloud's clock moves on past the credentials' life, for good (a clock never goes
+# back): nothing on it compares that clock with real time but a phone's, which the client tests
+# set to the cloud's. Moving it stops the idle instances, so the functions are warmed after.
 
-@pytest.fixture(scope="module")
-def own_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_local_cloud(tmp_path_factory.mktemp("sts-expiry"),
-                             SHARED_CLOUD_PARAMETERS) as cloud:
-        yield cloud
+@pytest.fixture
+def moved_cloud(local_cloud: Any) -> Iterator[Any]:
+    yield local_cloud
+    warm_up(local_cloud.cloud_config())
 
 
-def test_expired_credentials_are_refused_and_a_refresh_replaces_them(own_cloud):
-    app = MiniProgram(own_cloud.cloud_config())
+def test_expired_credentials_are_refused_and_a_refresh_replaces_them(moved_cloud):
+    app = MiniProgram(moved_cloud.cloud_config())
     session = app.login()
     event = json.dumps({"sid": session.session_id, "op": "list", "v": 2})
     assert json.loads(invoke_raw(app, session.sts, event))["data"]["items"] == []
 
-    own_cloud.clock.advance(STS_DURATION_SECONDS + 1)
+    moved_cloud.clock.advance(STS_DURATION_SECONDS + 1)
 
     for qualifier in (None, "LATEST"):
         with pytest.raises(FcError) as info:
