@@ -12,12 +12,14 @@ The commands other than `serve` find the running cloud from `{state-dir}/cloud.j
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import alipaycli, faultcli, logcli
 from .alipay.apps import IDENTITY_MODES
@@ -41,12 +43,49 @@ DEFAULT_REPO_ROOT = "."
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults after each option, and epilogs (the fault catalogue) kept as written. An option
-    whose default is "not given" (None, False) says what that means in its own help instead."""
+    whose default is "not given" (None, False, "") or that says its default itself keeps its
+    own help as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False:
+        if action.default in (None, False, "") or "(default:" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """Errors in one line, without the usage block: the line names the option and the value."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"localcloud: {message} (see {self.prog} --help)\n")
+
+
+SERVICE_COUNT = len(Ports.services())
+HIGHEST_BASE = 65535 - (SERVICE_COUNT - 1)
+
+
+def port(text: str) -> int:
+    """A service's own port: 1-65535, or 0 for an ephemeral one."""
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: choose 1-65535 (0: ephemeral)")
+    return value
+
+
+def base_port(text: str) -> int:
+    """The first of the seven consecutive ports, so the last one still exists."""
+    value = _integer(text)
+    if not 0 <= value <= HIGHEST_BASE:
+        raise argparse.ArgumentTypeError(
+            f"{value} leaves no room for the {SERVICE_COUNT} services on ports {value}-"
+            f"{value + SERVICE_COUNT - 1}: choose 1-{HIGHEST_BASE} (0: every port ephemeral)")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -67,6 +106,9 @@ def _serve(args: argparse.Namespace) -> int:
         reset_state(state_dir)
     else:
         _refuse_a_second_cloud(state_dir)
+    client_config = args.client_config or client_config_for(Path(args.state_dir))
+    config_path = options.resolved().repo_root / client_config
+    _refuse_another_clouds_client_config(config_path)
     # Before starting: cloud.json appears inside start(), and a Ctrl-C (or a tool that saw the
     # file) from then on must stop the cloud cleanly, not kill it half-way with a traceback.
     stop = threading.Event()
@@ -83,11 +125,10 @@ def _serve(args: argparse.Namespace) -> int:
     except DevStackFailed as exc:
         print(f"localcloud: make dev's stack did not deploy: {exc}", file=sys.stderr)
         return 1
-    config_path = options.resolved().repo_root / args.client_config
     cloud.write_client_config(config_path)
     cloud_file = cloud.cloud_file
     runtimes = [(runtime, python.describe()) for runtime, python in cloud.fc.interpreters.items()]
-    _print_banner(cloud.cloud_config(), runtimes, args.client_config, cloud_file, options)
+    _print_banner(cloud.cloud_config(), runtimes, config_path, cloud_file, options)
     # One line per invocation, as it finishes: what `make dev` shows while you click around.
     cloud.fc.invocations.subscribe(lambda invocation: print(invocation.line(), flush=True))
 
@@ -110,7 +151,38 @@ def _refuse_a_second_cloud(state_dir: Path) -> None:
         raise SystemExit(2)
 
 
-def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], client_config: str,
+def client_config_for(state_dir: Path) -> Path:
+    """Each state dir's cloud has its own client config: `.local` writes client-config/local.json,
+    `.local-b` local-b.json, any other `x` local-x.json (a stack name for `make client-config`)."""
+    name = state_dir.name.lstrip(".") or "local"
+    return Path("client-config") / f"{name if name.startswith('local') else 'local-' + name}.json"
+
+
+def _refuse_another_clouds_client_config(path: Path) -> None:
+    """A client config whose endpoint answers is a running cloud's: overwriting it would point
+    that cloud's mini program at this one, and at nothing once this one stops."""
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(config, dict) and isinstance(config.get("fcEndpoint"), str) \
+            and is_answering(config, timeout=1.0):
+        print(f"localcloud: {path} belongs to the local cloud running at {config['fcEndpoint']}; "
+              f"stop it first, or give this one another --client-config", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _shown(path: Path, root: Path) -> Path:
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def _python_command(root: Path) -> str:
+    """How to run this Python from the repository: the venv's path (not `python`, which outside
+    the venv lacks the packages)."""
+    return str(_shown(Path(sys.executable), root))
+
+
+def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], client_config: Path,
                   cloud_file: Path, options: CloudOptions) -> None:
     rows = [("Function Compute", config["fcEndpoint"]),
             ("  session (HTTP)", config["sessionUrl"]),
@@ -125,7 +197,8 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
             ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults"),
             ("Console", config["consoleUrl"])]
     root = options.resolved().repo_root
-    shown = cloud_file.relative_to(root) if cloud_file.is_relative_to(root) else cloud_file
+    shown = _shown(cloud_file, root)
+    client = _shown(client_config, root)
     print("\nLocal cloud running (Ctrl-C stops it)\n")
     for name, value in rows:
         print(f"  {name:<18} {value}")
@@ -137,9 +210,13 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
     print(f"\n  account {config['accountId']}  region {config['region']}")
     # The secret stays in the file: a terminal is shared, scrolled back and screenshotted.
     print(f"  root key  {config['accessKeyId']} (secret in {shown})")
-    print(f"  client config written to {client_config}")
-    print(f"  developer config written to {shown}")
-    print("  logs: make logs, or python -m localcloud logs --follow [QUERY]\n")
+    print(f"  client config written to {client} (the mini program's: "
+          f"make client-config STACK={client.stem} makes client/config.js from it)")
+    print(f"  developer config written to {shown} (the tools' and the demo's: it holds the keys)")
+    state = "" if options.state_dir == Path(DEFAULT_STATE_DIR) else \
+        f" --state-dir {options.state_dir}"
+    print(f"  logs: make logs ARGS=\"--follow{state}\", or "
+          f"{_python_command(root)} -m localcloud logs --follow{state} [QUERY]\n")
     print("  invocations (time, function, op, outcome, latency, cold/warm):", flush=True)
 
 
@@ -180,7 +257,7 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG, formatter_class=HelpFormatter,
         description="The local cloud: emulators of Function Compute, Tablestore, Log Service, "
                     "STS, the Alipay gateway, OSS and ROS that the real SDKs talk to. With no "
@@ -189,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Options shared by every command, accepted before or after the command word. On a
     # subcommand their default is SUPPRESS so a value given before the word is not overwritten;
     # the help says the default in words instead.
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     for p, main in ((parser, True), (common, False)):
         p.add_argument("--repo-root", default=DEFAULT_REPO_ROOT if main else argparse.SUPPRESS,
                        help="the repository (template, build/, client-config/ are under it)"
@@ -224,13 +301,13 @@ def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
     option("--host", default="127.0.0.1",
            help="address every service listens on; anything but loopback exposes the root key's "
                 "power to the network")
-    option("--base-port", type=int, default=DEFAULT_BASE_PORT,
+    option("--base-port", type=base_port, default=DEFAULT_BASE_PORT, metavar="PORT",
            help="port of Function Compute; the other services take the next ones in the order "
                 + ", ".join(SERVICE_LABELS[s] for s in Ports.services())
                 + " (0: every port ephemeral)")
     for index, name in enumerate(Ports.services()):
         label = SERVICE_LABELS[name]
-        option(f"--{name}-port", type=int, default=None, metavar="PORT",
+        option(f"--{name}-port", type=port, default=None, metavar="PORT",
                help=f"port of {label}, overriding --base-port (default: base port"
                     + (f" + {index})" if index else ")"))
     option("--alipay-identity", choices=IDENTITY_MODES, default=None,
@@ -246,9 +323,45 @@ def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
     option("--template", default="template.yml", help="the ROS template to run")
     option("--parameters", default="local.parameters.json",
            help="JSON object overriding template parameters (used if the file exists)")
-    option("--client-config", default="client-config/local.json",
-           help="where to write what a mini program needs (no secrets)")
+    option("--client-config", default=None,
+           help="where to write what a mini program needs (no secrets) (default: "
+                "client-config/local.json for the state dir .local, client-config/local-NAME"
+                ".json for another state dir NAME)")
     option("--region", default="cn-hangzhou", help="region the cloud claims to be")
+
+
+def unknown_option(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """The first option no command knows, named with the nearest known one. Without this,
+    argparse would take `--base-prot 9800` as the command `9800`, and name only that."""
+    known = {flag for p in _parsers(parser) for action in p._actions
+             for flag in action.option_strings}
+    for token in argv:
+        if token == "--":
+            return None
+        flag = token.split("=", 1)[0]
+        if not flag.startswith("-") or flag == "-" or _is_number(flag) \
+                or any(k.startswith(flag) for k in known):  # argparse takes unique prefixes
+            continue
+        near = difflib.get_close_matches(flag, sorted(known), n=1)
+        return f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "")
+    return None
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += _parsers(child)
+    return found
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     # its pure-Python parts, and the warning would stand above every help and fault output.
     logging.getLogger("tablestore").setLevel(logging.ERROR)
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    unknown = unknown_option(parser, argv)
+    if unknown:
+        parser.error(unknown)
     args = parser.parse_args(argv)
     if args.command == "fault":
         return _fault(args)

@@ -1,5 +1,7 @@
-"""Plays the Alipay mini program against a deployment described by a client config (the keys of
-`client-config/local.json`): gets an auth code from the sandbox (where a phone would call
+"""Plays the Alipay mini program against a running local cloud, described by the cloud's own
+`{state-dir}/cloud.json` (`.local/cloud.json` for `make dev`): the client config's keys
+(`fcEndpoint`, `sessionUrl`, `serviceName`, `dbFunctionName`) and `alipaySandbox`, which only the
+cloud file has. It gets an auth code from the sandbox (where a phone would call
 `my.getAuthCode`), opens a session over the session function's HTTP trigger, and invokes the db
 function through `aliyun-fc2` with the STS credentials it was given — exactly the client's path.
 

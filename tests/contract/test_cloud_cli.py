@@ -184,6 +184,97 @@ def test_a_port_in_use_is_named_in_one_line_with_its_service_and_flag(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("flag, value", [("--base-port", "70000"), ("--base-port", "65530"),
+                                         ("--fc-port", "65536"), ("--sls-port", "-1")])
+def test_a_port_out_of_range_is_refused_in_one_line_naming_the_flag_and_the_range(
+        tmp_path, flag, value):
+    result = cli("--state-dir", str(tmp_path / "state"), flag, value)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert flag in lines[0] and value in lines[0]
+    assert ("1-65529" if flag == "--base-port" else "1-65535") in lines[0]
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_misspelt_option_is_named_in_one_line_with_the_one_meant(tmp_path):
+    result = cli("--state-dir", str(tmp_path / "state"), "--base-prot", "9800")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "localcloud: unknown option --base-prot; did you mean --base-port? "
+        "(see python -m localcloud --help)"]
+
+
+# -- one client config per cloud --------------------------------------------------------------
+def _repo_beside(root: Path) -> Path:
+    """A repository root of its own (its client-config/ and state dirs), serving this
+    checkout's built packages: the real tree's client-config/ stays untouched."""
+    root.mkdir()
+    for name in ("build", "template.yml"):
+        (root / name).symlink_to(ROOT / name)
+    return root
+
+
+def _serve_until_banner(repo: Path, state: str) -> tuple[subprocess.Popen[str], list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localcloud", "--repo-root", str(repo), "--state-dir", state,
+         "--base-port", "0", "--direct", "--no-reload"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    banner: list[str] = []
+    for line in proc.stdout:
+        banner.append(line.rstrip("\n"))
+        if line.strip().startswith("invocations ("):
+            return proc, banner
+    raise AssertionError(proc.communicate())
+
+
+def test_two_clouds_with_their_own_state_dirs_keep_their_own_client_configs(tmp_path):
+    build_packages()
+    repo = _repo_beside(tmp_path / "repo")
+    first, first_banner = _serve_until_banner(repo, ".local")
+    try:
+        second, second_banner = _serve_until_banner(repo, ".local-b")
+        try:
+            mine = json.loads((repo / "client-config" / "local.json").read_text())
+            theirs = json.loads((repo / "client-config" / "local-b.json").read_text())
+            assert mine["fcEndpoint"] == json.loads(
+                (repo / ".local" / "cloud.json").read_text())["fcEndpoint"]
+            assert theirs["fcEndpoint"] == json.loads(
+                (repo / ".local-b" / "cloud.json").read_text())["fcEndpoint"]
+            assert mine["fcEndpoint"] != theirs["fcEndpoint"]
+            assert any("client-config/local-b.json" in line and "STACK=local-b" in line
+                       for line in second_banner), second_banner
+            # Naming the first cloud's file outright is refused, with the fix.
+            third = cli("--repo-root", str(repo), "--state-dir", ".local-c", "--base-port", "0",
+                        "--client-config", "client-config/local.json")
+            assert third.returncode == 2
+            assert "belongs to the local cloud running at" in third.stderr
+            assert "--client-config" in third.stderr
+            assert json.loads((repo / "client-config" / "local.json").read_text()) == mine
+        finally:
+            _stop(second)
+    finally:
+        _stop(first)
+    assert any("client-config/local.json" in line and "STACK=local " in line
+               for line in first_banner), first_banner
+
+
+def test_the_logs_hint_of_the_banner_runs_as_printed(tmp_path):
+    build_packages()
+    repo = _repo_beside(tmp_path / "repo")
+    proc, banner = _serve_until_banner(repo, ".local-hint")
+    try:
+        hint = next(line for line in banner if line.strip().startswith("logs:"))
+        command = hint.split(", or ", 1)[1].replace(" --follow", "").replace(" [QUERY]", "")
+        result = subprocess.run(command.split() + ["--repo-root", str(repo)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        _stop(proc)
+    assert result.returncode == 0, (command, result.stderr)
+    assert "make logs" in hint
+
+
 # -- the fault and alipay CLIs follow the cloud ---------------------------------------------------
 def test_the_fault_and_alipay_clis_follow_a_cloud_on_other_ports_and_print_only_what_changed(
         tmp_path):

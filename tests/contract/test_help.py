@@ -68,6 +68,7 @@ def test_localcloud_help_describes_every_option(args):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: python -m localcloud")
     assert not _options_without_description(result.stdout)
+    assert not re.search(r"\(default:[^()]*\) \(default:", " ".join(result.stdout.split()))
     assert result.stderr == ""
 
 

@@ -164,6 +164,25 @@ class Checked:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One broken rule of a declaration: where (`fields['title'].default`) and which rule."""
+
+    field: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}"
+
+
+class DeclarationError(ValueError):
+    """A declaration breaks its rules; `problems` names each one."""
+
+    def __init__(self, problems: tuple[Problem, ...]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(map(str, problems)))
+
+
+@dataclass(frozen=True)
 class Collection:
     """A declared collection: see this module's docstring."""
 
@@ -179,27 +198,34 @@ class Collection:
     legacy_rows: bool = False
 
     def __post_init__(self) -> None:
-        problems = []
+        problems: list[Problem] = []
         if not COLLECTION_NAME.fullmatch(self.name):
-            problems.append(f"collection name {self.name!r} must match {COLLECTION_NAME.pattern}")
+            problems.append(Problem("name", f"{self.name!r} must match {COLLECTION_NAME.pattern}"))
         for name, spec in self.fields.items():
+            if not isinstance(spec, (Text, Number, Boolean, Choice)):
+                problems.append(Problem(f"fields[{name!r}]",
+                                        "must be a Text, Number, Boolean or Choice"))
+                continue
             if not FIELD_NAME.fullmatch(name) or name in RESERVED_NAMES:
-                problems.append(f"field name {name!r} is reserved or not {FIELD_NAME.pattern}")
+                problems.append(Problem(f"fields[{name!r}]", "the name is reserved or not "
+                                        f"{FIELD_NAME.pattern}"))
             if spec.default is not None:
                 try:
                     spec.check(name, spec.default)
                 except InvalidRequest as exc:
-                    problems.append(f"default of {name!r}: {exc.message}")
+                    problems.append(Problem(f"fields[{name!r}].default", exc.message))
             if isinstance(spec, Number) and not (
                     INT64_MIN <= spec.minimum <= spec.maximum <= INT64_MAX):
-                problems.append(f"bounds of {name!r} must lie in the signed 64-bit range")
+                problems.append(Problem(f"fields[{name!r}]",
+                                        "the bounds must lie in the signed 64-bit range"))
         for op in self.ops:
             if not OP_NAME.fullmatch(op.name) or op.name in BUILT_IN_OPS:
-                problems.append(f"custom op name {op.name!r} is built in or not {OP_NAME.pattern}")
+                problems.append(Problem(f"ops[{op.name!r}]",
+                                        f"the name is built in or not {OP_NAME.pattern}"))
         if self.quota is not None and self.quota < 1:
-            problems.append("quota must be positive")
+            problems.append(Problem("quota", "must be positive"))
         if problems:
-            raise ValueError(f"collection {self.name!r}: " + "; ".join(problems))
+            raise DeclarationError(tuple(problems))
 
     def check_new(self, given: Mapping[str, Any]) -> Checked:
         """The values of a new item: each given field checked, defaults filled in, required ones
