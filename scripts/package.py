@@ -65,6 +65,26 @@ class PackageError(Exception):
     """The packages cannot be built as asked; the message says what to do."""
 
 
+# Run in a fresh interpreter with this tree's shared/ first on the path: the script's own
+# interpreter may import miniapp from another checkout (the venv's editable install).
+_CHECK = ("import sys\nfrom miniapp.collections import problems\nfound = problems()\n"
+          "print('\\n'.join(found))\nsys.exit(1 if found else 0)\n")
+
+
+def check_declarations(shared: Path) -> None:
+    """The collection declarations under `shared/` as the db function will load them, checked
+    before anything is built: a package whose declarations fail never replaces a good one."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(shared), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run([sys.executable, "-c", _CHECK], env=env, capture_output=True,
+                            text=True)
+    if result.returncode:
+        found = result.stdout.strip().splitlines() or \
+            (result.stderr.strip().splitlines() or ["the check failed with no output"])[-1:]
+        raise PackageError("the collection declarations break their rules, nothing was built:\n"
+                           + "\n".join(f"  {line}" for line in found))
+
+
 def _uv(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "uv", *args], check=True)
 
@@ -239,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         from localcloud.fc.interpreters import NoMatchingPython, find_python
 
         try:
+            check_declarations(ROOT / "shared")
             python = find_python(RUNTIME)
             for name in FUNCTIONS:
                 build_function(name, python.path, python.version)

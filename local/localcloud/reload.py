@@ -48,6 +48,14 @@ def changed(before: Snapshot, after: Snapshot) -> list[Path]:
     return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
 
 
+def build_failure(output: str) -> list[str]:
+    """What the package script said about its failure: from its last `make package:` line on
+    (every broken declaration rule, one a line), else the last line of its output."""
+    lines = output.strip().splitlines() or ["no output"]
+    starts = [i for i, line in enumerate(lines) if line.startswith("make package:")]
+    return lines[starts[-1]:] if starts else lines[-1:]
+
+
 class CodeWatcher:
     """Background thread: poll, then on a settled change rebuild and call `recycle`."""
 
@@ -97,9 +105,10 @@ class CodeWatcher:
         build = subprocess.run([sys.executable, str(self._root / "scripts" / "package.py")],
                                cwd=self._root, capture_output=True, text=True)
         if build.returncode != 0:
-            last = (build.stderr or build.stdout).strip().splitlines()[-1:] or ["no output"]
-            self._report(f"reload: {', '.join(names)}{more} changed; the package build failed "
-                         f"({last[0]}); instances keep the previous code")
+            self._report(f"reload: {', '.join(names)}{more} changed; the package build failed, "
+                         f"so the cloud keeps serving the last good package:\n"
+                         + "\n".join(f"  {line}" for line in build_failure(build.stderr
+                                                                        or build.stdout)))
             return
         self._recycle()
         self.reloads += 1

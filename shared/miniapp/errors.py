@@ -14,6 +14,7 @@
     ├── CorruptItem           409  a stored item breaks its collection's declaration
     ├── RateLimited           429  too many logins or refreshes; carries retry_after seconds
     ├── UpstreamUnavailable   503  Alipay, STS or Tablestore failed or timed out
+    ├── Misconfigured         500  the deployment's settings or declarations are invalid
     └── Internal              500  a bug; the message never carries details
 """
 from __future__ import annotations
@@ -95,6 +96,15 @@ class UpstreamUnavailable(MiniAppError):
         503,
         "an upstream service is unavailable",
     )
+
+
+class Misconfigured(MiniAppError):
+    """The function cannot serve as deployed (a setting missing or invalid, a collection
+    declaration breaking its rules). Not the client's fault and not a bug in the code: the
+    operator finds the reason in the function's log."""
+
+    code, http_status, default_message = ("Misconfigured", 500,
+                                          "the function is misconfigured; see its logs")
 
 
 class Internal(MiniAppError):

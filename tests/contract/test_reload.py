@@ -115,3 +115,59 @@ def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path,
         assert len([line for line in reports if line == "stack local: UPDATE_COMPLETE  "
                     "Stack UPDATE completed successfully"]) >= 2, reports
     assert any("functions/db/index.py" in line for line in reports), reports
+
+
+# -- a declaration that breaks its rules never reaches a package ------------------------------
+BAD_NOTES = '''from ..domain.schema import Collection, Text
+
+COLLECTION = Collection(name="notes", fields={"Title": Text(max_chars=200)})
+'''
+BAD_RULE = ("shared/miniapp/collections/notes.py: COLLECTION.fields['Title']: the name is "
+            "reserved or not [a-z][A-Za-z0-9]{0,63}")
+
+
+def _declare_bad_notes(repo: Path) -> None:
+    (repo / "shared" / "miniapp" / "collections" / "notes.py").write_text(BAD_NOTES)
+    registry = repo / "shared" / "miniapp" / "collections" / "__init__.py"
+    registry.write_text(registry.read_text().replace('"todos",\n', '"todos",\n    "notes",\n'))
+
+
+def test_a_bad_declaration_stops_the_package_build_naming_file_field_and_rule(tmp_path):
+    build_packages()
+    repo = _copy_repo(tmp_path / "repo")
+    _declare_bad_notes(repo)
+    built = subprocess.run([sys.executable, str(repo / "scripts" / "package.py")],
+                           capture_output=True, text=True)
+    assert built.returncode == 2
+    assert built.stderr.splitlines() == [
+        "make package: the collection declarations break their rules, nothing was built:",
+        f"  {BAD_RULE}"]
+    assert not (repo / "build" / "db").exists()
+
+
+def test_a_running_cloud_keeps_serving_the_last_good_package_and_says_why(tmp_path):
+    from localcloud.cloud import CloudOptions, LocalCloud, Ports
+
+    build_packages()
+    repo = _copy_repo(tmp_path / "repo")
+    subprocess.run([sys.executable, str(repo / "scripts" / "package.py")], check=True,
+                   capture_output=True)
+    reports: list[str] = []
+    options = CloudOptions(repo_root=repo, state_dir=Path(".local"),
+                           template_path=Path("template.yml"), ports=Ports.ephemeral(),
+                           reload=True, reload_every=0.2)
+    with LocalCloud(options, report=reports.append) as cloud:
+        config = cloud.cloud_config()
+        before = _wait_for_answer(config, lambda answer: answer is not None)
+        _declare_bad_notes(repo)
+        deadline = time.time() + 120
+        while not any("keeps serving the last good package" in r for r in reports):
+            assert time.time() < deadline, reports
+            time.sleep(0.2)
+        cloud.fc.recycle()  # a cold start too loads the last good package
+        after = _wait_for_answer(config, lambda answer: answer is not None)
+    assert before["error"]["code"] == after["error"]["code"] != "Misconfigured"
+    failed = next(r for r in reports if "keeps serving" in r)
+    assert failed.splitlines()[1:] == [
+        "  make package: the collection declarations break their rules, nothing was built:",
+        f"    {BAD_RULE}"]

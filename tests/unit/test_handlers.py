@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from miniapp.services import failures
 from miniapp.wiring import AppCache
 
 from .conftest import ALICE, World, load_handler
+from .test_config import DB_ENV
 
 SESSION = load_handler("session")
 DB = load_handler("db")
@@ -131,16 +133,34 @@ def test_a_misconfigured_session_function_answers_500_and_logs_the_variables(
 ) -> None:
     monkeypatch.setattr(SESSION, "APPS", AppCache("session", lambda s, c: None, environ={}))
     status, _, body = call_wsgi(b"{}")
-    assert status.startswith("500") and body["error"]["code"] == "Internal"
+    assert status.startswith("500") and body["error"]["code"] == "Misconfigured"
     assert (
         "misconfigured" in body["error"]["message"] and "DATA_KEY" not in body["error"]["message"]
     )
     assert "DATA_KEY" in capsys.readouterr().err
 
 
-def test_a_misconfigured_db_function_answers_an_internal_result(monkeypatch) -> None:
+def test_a_misconfigured_db_function_answers_misconfigured(monkeypatch) -> None:
     monkeypatch.setattr(DB, "APPS", AppCache("db", lambda s, c: None, environ={}))
-    assert json.loads(DB.handler(b"{}", fc_context()))["error"]["code"] == "Internal"
+    assert json.loads(DB.handler(b"{}", fc_context()))["error"]["code"] == "Misconfigured"
+
+
+def test_a_broken_declaration_answers_misconfigured_and_is_logged_once_per_instance(
+    monkeypatch, capsys
+) -> None:
+    from miniapp.collections import DeclarationsInvalid
+
+    def build(settings, ctx):
+        raise DeclarationsInvalid(("shared/miniapp/collections/notes.py: COLLECTION.fields"
+                                   "['Title']: the name is reserved or not [a-z]",))
+
+    monkeypatch.setattr(failures, "_REPORTED", set())
+    monkeypatch.setattr(DB, "APPS", AppCache("db", build, environ=dict(DB_ENV)))
+    answers = [json.loads(DB.handler(b"{}", fc_context())) for _ in range(3)]
+    assert answers == [{"error": {"code": "Misconfigured",
+                                  "message": "the function is misconfigured; see its logs"}}] * 3
+    logged = capsys.readouterr().err
+    assert logged.count("configuration error") == 1 and "fields['Title']" in logged
 
 
 @pytest.mark.parametrize("content_length", [True, False])

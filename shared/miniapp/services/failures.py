@@ -7,7 +7,9 @@ import sys
 import traceback
 from typing import TextIO
 
-from ..errors import Internal
+from ..errors import Internal, Misconfigured
+
+_REPORTED: set[str] = set()  # misconfigurations this instance has logged already
 
 
 def report_bug(exc: BaseException, request_id: str, stream: TextIO | None = None) -> Internal:
@@ -22,13 +24,17 @@ def report_bug(exc: BaseException, request_id: str, stream: TextIO | None = None
 
 
 def report_misconfiguration(exc: BaseException, request_id: str,
-                            stream: TextIO | None = None) -> Internal:
-    """A ConfigError: the operator gets the variable names on stderr; the client only learns that
-    the deployment is misconfigured, which is what it needs to report."""
-    out = stream or sys.stderr
-    try:
-        out.write(f"[{request_id}] configuration error: {exc}\n")
-        out.flush()
-    except Exception:  # noqa: BLE001 - as above: reporting must not fail the request
-        pass
-    return Internal("the function is misconfigured; see its logs")
+                            stream: TextIO | None = None) -> Misconfigured:
+    """A ConfigError: the operator gets the reason on stderr, once per instance (every request
+    of a misconfigured instance fails the same way); the client learns that the deployment is
+    misconfigured, which is what it needs to report."""
+    reason = str(exc)
+    if reason not in _REPORTED:
+        _REPORTED.add(reason)
+        out = stream or sys.stderr
+        try:
+            out.write(f"[{request_id}] configuration error: {reason}\n")
+            out.flush()
+        except Exception:  # noqa: BLE001 - as above: reporting must not fail the request
+            pass
+    return Misconfigured()
