@@ -7,7 +7,7 @@ import sys
 import traceback
 from typing import TextIO
 
-from ..errors import Internal, Misconfigured
+from ..errors import Internal, MiniAppError, Misconfigured
 
 _REPORTED: set[str] = set()  # misconfigurations this instance has logged already
 
@@ -24,7 +24,7 @@ def report_bug(exc: BaseException, request_id: str, stream: TextIO | None = None
 
 
 def report_misconfiguration(exc: BaseException, request_id: str,
-                            stream: TextIO | None = None) -> Misconfigured:
+                            stream: TextIO | None = None) -> MiniAppError:
     """A ConfigError: the operator gets the reason on stderr, once per instance (every request
     of a misconfigured instance fails the same way); the client learns that the deployment is
     misconfigured, which is what it needs to report."""
