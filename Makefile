@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test unit lint demo logs package lock deploy reliability soak bench clean client-config
+.PHONY: dev test unit lint docs demo logs package lock deploy reliability soak bench clean client-config
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+
+# Regenerate the tables of docs/ that are generated from the code (docs/api.md's command tables).
+docs: $(STAMP)
+	$(PY) scripts/docs.py
 
 demo: $(STAMP) package
 	$(PY) scripts/demo.py

@@ -17,7 +17,7 @@ LOCALCLOUD_HELPS = [["--help"], ["serve", "--help"], ["fault", "--help"],
                     ["alipay", "--help"], ["alipay", "identity", "--help"],
                     ["alipay", "show", "--help"]]
 SCRIPTS = ["demo.py", "package.py", "reliability.py", "client_config.py", "deploy.py",
-           "local_inputs.py", "soak.py", "bench.py", "bench_http.py", "alipay_certs.py"]
+           "local_inputs.py", "soak.py", "bench.py", "bench_http.py", "alipay_certs.py", "docs.py"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:

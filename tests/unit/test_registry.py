@@ -18,7 +18,8 @@ def test_the_api_docs_tables_are_the_registry() -> None:
     for protocol in ("2020", "v2"):
         found = re.search(
             rf"<!-- registry:{protocol} [^>]*-->\n(.*?)\n<!-- /registry:{protocol} -->", text, re.S)
-        assert found and found.group(1) == registry.markdown(protocol), protocol
+        assert found and found.group(1) == registry.markdown(protocol), (
+            f"docs/api.md's {protocol} table differs from the command registry: run make docs")
 
 
 def test_the_unknown_op_message_lists_the_registered_ops() -> None:
