@@ -33,11 +33,10 @@ def with_tables(text: str, tables: dict[str, str]) -> str:
     for protocol, table in tables.items():
         block = re.compile(rf"(<!-- registry:{protocol} [^>]*-->\n)(.*?)(\n<!-- /registry:"
                            rf"{protocol} -->)", re.S)
-        if not block.search(text):  # the markers were edited away
+        found = block.search(text)
+        if found is None:  # the markers were edited away
             raise SystemExit(f"make docs: {API.relative_to(ROOT)} has no registry:{protocol} "
                              "block")
-        found = block.search(text)
-        assert found is not None
         text = text[:found.start(2)] + table + text[found.end(2):]
     return text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from docs.examples.clear_completed import clear_completed
 from miniapp.collections import declared
 from miniapp.collections.todos import COLLECTION as TODOS
 from miniapp.domain.schema import Boolean, Collection, CustomOp, Text
@@ -28,19 +29,6 @@ def test_the_unknown_op_message_lists_the_registered_ops() -> None:
     answer = world.v2(sid, "drop")
     assert answer["error"]["message"] == ("'op' must be one of add, update, get, list, remove "
                                           "for the collection 'todos'")
-
-
-def clear_completed(user_id: str, items, args) -> dict:
-    removed, cursor = 0, None
-    while True:
-        page = items.list(user_id, 100, cursor)
-        for item in page.items:
-            if item.values["completed"]:
-                items.remove(user_id, item.id)
-                removed += 1
-        cursor = page.cursor
-        if cursor is None:
-            return {"removed": removed}
 
 
 def test_a_custom_op_is_one_registered_function_with_the_user_and_the_service() -> None:
