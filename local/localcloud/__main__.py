@@ -130,7 +130,8 @@ def _serve(args: argparse.Namespace) -> int:
     runtimes = [(runtime, python.describe()) for runtime, python in cloud.fc.interpreters.items()]
     _print_banner(cloud.cloud_config(), runtimes, config_path, cloud_file, options)
     # One line per invocation, as it finishes: what `make dev` shows while you click around.
-    cloud.fc.invocations.subscribe(lambda invocation: print(invocation.line(), flush=True))
+    cloud.fc.invocations.subscribe(lambda invocation: print(
+        invocation.line(stack=cloud.deployment.stack_of(invocation.service)), flush=True))
 
     stop.wait()
     print("stopping ...", flush=True)
@@ -217,7 +218,8 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
         f" --state-dir {options.state_dir}"
     print(f"  logs: make logs ARGS=\"--follow{state}\", or "
           f"{_python_command(root)} -m localcloud logs --follow{state} [QUERY]\n")
-    print("  invocations (time, function, op, outcome, latency, cold/warm):", flush=True)
+    print("  invocations (time, [stack/]function, [collection.]op, outcome, latency, cold/warm):",
+          flush=True)
 
 
 def _fault(args: argparse.Namespace) -> int:

@@ -283,6 +283,7 @@ class LocalCloud:
             provision=lambda t: provision(t, self.tablestore, self.sls,
                                           self.tablestore_instance),
             deprovision=lambda t, kept: deprovision(t, kept, self.tablestore, self.sls))
+        self.deployment = deployment  # which stack serves which FC service
         self.ros = RosEmulator(stacks=StackBook(state / "ros.sqlite3", self.clock, deployment),
                                credentials=self.credentials,
                                account_id=self.account.account_id, region=self.options.region)

@@ -99,6 +99,12 @@ class CloudDeployment:
                 if self._deprovision is not None:
                     self._deprovision(template, [self._base(), *self._live.values()])
 
+    def stack_of(self, service: str) -> str | None:
+        """The name of the stack serving FC service `service` (None: the cloud's own)."""
+        with self._lock:
+            return next((name for name, template in self._live.items()
+                         if any(s.name == service for s in template.services)), None)
+
     def _merged(self) -> Template:
         base = self._base()
         services = base.services + tuple(s for t in self._live.values() for s in t.services)

@@ -26,6 +26,10 @@ try {
   await page.goto(url + "#data?table=user_data");
   await page.locator("#rows").getByText("Write the mini program").waitFor(WAIT);
   console.log("data: the demo's todo row shows");
+  await page.locator("#rows").getByText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/).first().waitFor(WAIT);
+  await page.locator("#tallies").getByText("todos!").first().waitFor(WAIT);
+  if (await page.locator("#rows").getByText("todos!").count() !== 0) throw new Error("a tally among the items");
+  console.log("data: times as dates, tallies apart from the items");
 
   await page.goto(url + "#logs");
   await page.locator("#logs").getByText("event=login").first().waitFor(WAIT);

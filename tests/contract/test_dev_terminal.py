@@ -99,9 +99,25 @@ def test_the_terminal_shows_one_line_per_invocation(dev):
              if re.match(r"^\d\d:\d\d:\d\d  \S+\s+.+ ms  (cold|warm)$", line)]
     assert any(re.search(r"session\s+POST /\s+200\s+\d+ ms  (cold|warm)$", line)
                for line in lines), out
-    assert any(re.search(r"db\s+list\s+\S.*\d+ ms  cold$", line) for line in lines), out
-    assert any(re.search(r"db\s+list\s+ok\s+\d+ ms  warm$", line) for line in lines), out
-    assert any(re.search(r"db\s+get\s+InvalidRequest\s+\d+ ms  warm$", line) for line in lines), out
+    assert any(re.search(r"db\s+todos\.list\s+\S.*\d+ ms  cold$", line) for line in lines), out
+    assert any(re.search(r"db\s+todos\.list\s+ok\s+\d+ ms  warm$", line) for line in lines), out
+    assert any(re.search(r"db\s+todos\.get\s+InvalidRequest\s+\d+ ms  warm$", line)
+               for line in lines), out
+
+
+def test_an_invocation_line_names_the_stack_unless_local_and_the_collection():
+    from localcloud.fc.invocations import Invocation, collection_of
+
+    event = {"op": "invoke"}
+    assert collection_of(event, b'{"v": 2, "op": "add", "collection": "notes"}') == "notes"
+    assert collection_of(event, b'{"v": 2, "op": "list"}') == "todos"
+    assert collection_of(event, b'{"op": "list"}') == ""  # the 2020 protocol has none
+    assert collection_of({"op": "http"}, b'{"v": 2}') == ""
+    call = Invocation(time=0.0, service="s", function="db", request_id="r", op="add",
+                      outcome="ok", latency_ms=3.0, cold=False, collection="notes")
+    assert call.line(stack="staging").split()[1:3] == ["staging/db", "notes.add"]
+    assert call.line(stack="local").split()[1:3] == ["db", "notes.add"]
+    assert call.line().split()[1:3] == ["db", "notes.add"]
 
 
 def test_the_invocation_line_of_any_event_is_well_formed():

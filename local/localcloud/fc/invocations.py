@@ -34,14 +34,18 @@ class Invocation:
     outcome: str
     latency_ms: float
     cold: bool
+    collection: str = ""  # the db protocol's collection, when the event is a v2 one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def line(self) -> str:
-        """The terminal line `make dev` prints."""
+    def line(self, stack: str | None = None) -> str:
+        """The terminal line `make dev` prints: the function (after its stack's name, for a
+        stack other than make dev's own `local`), the collection and op, outcome, latency."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.time))
-        return (f"{clock}  {self.function:<10} {self.op:<16} {self.outcome:<22} "
+        who = self.function if stack in (None, "local") else f"{stack}/{self.function}"
+        what = f"{self.collection}.{self.op}" if self.collection else self.op
+        return (f"{clock}  {who:<10} {what:<16} {self.outcome:<22} "
                 f"{self.latency_ms:>7.0f} ms  {'cold' if self.cold else 'warm'}")
 
 
@@ -84,12 +88,28 @@ def op_of(message: dict[str, Any], event: bytes) -> str:
     if message.get("op") == "http":
         environ = message.get("environ") or {}
         return _short(f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO') or '/'}")
+    op = _event_object(event).get("op")
+    return _short(op) if isinstance(op, str) and op else "-"
+
+
+def collection_of(message: dict[str, Any], event: bytes) -> str:
+    """A v2 event's collection: the one it names, else `todos` (the protocol's default,
+    docs/api.md); "" for any other event."""
+    if message.get("op") == "http":
+        return ""
+    data = _event_object(event)
+    if data.get("v") != 2 or isinstance(data.get("v"), bool):
+        return ""
+    collection = data.get("collection", "todos")
+    return _short(collection) if isinstance(collection, str) and collection else "?"
+
+
+def _event_object(event: bytes) -> dict[str, Any]:
     try:
         data = json.loads(event)
     except (ValueError, RecursionError):  # any bytes may come: the function judges them, not us
-        return "-"
-    op = data.get("op") if isinstance(data, dict) else None
-    return _short(op) if isinstance(op, str) and op else "-"
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def outcome_of(error: dict[str, Any] | None, body: bytes, status: str | None) -> str:

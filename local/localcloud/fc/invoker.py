@@ -17,7 +17,7 @@ from ..template import FunctionDecl, ServiceDecl, Template
 from . import errors, protocol
 from .context import CredentialIssuer, RoleCredentialCache, context_dict, instance_environment
 from .interpreters import Interpreter, find_python
-from .invocations import Invocation, InvocationLog, op_of, outcome_of
+from .invocations import Invocation, InvocationLog, collection_of, op_of, outcome_of
 from .workers import (
     FunctionPool,
     Instance,
@@ -243,6 +243,7 @@ class Invoker:
             self.invocations.add(Invocation(
                 time=time.time(), service=service.name, function=function.name,
                 request_id=outcome.request_id, op=op_of(message, event),
+                collection=collection_of(message, event),
                 outcome=outcome_of(outcome.error, outcome.body, outcome.status),
                 latency_ms=outcome.duration_ms, cold=cold))
         except Exception:  # what the developer watches must never fail the invocation itself

@@ -111,6 +111,25 @@ function Users() {
 }
 
 // -- Data -----------------------------------------------------------------------------------
+// The db function keeps a count per (user, collection) beside the items, keyed `<collection>!`
+// (items are `<collection>#<id>`): shown in a table of their own.
+const isTally = (row) => Object.values(row.key).some((v) => typeof v === "string" && v.endsWith("!"));
+// Times the functions store as epoch milliseconds (createdAt, updatedAt, expiresAt, ...).
+const isTime = (name, value) => typeof value === "number" && /(At|Time|time)$/.test(name) && value > 1e11;
+const shown = (name, value) => isTime(name, value)
+  ? new Date(value).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") : String(value);
+
+function RowTable({ id, rows, primaryKey }) {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.columns)))].sort();
+  return html`<table id=${id}><tr>
+      ${primaryKey.map((k) => html`<th>${k} <span class="muted">(key)</span></th>`)}
+      ${columns.map((c) => html`<th>${c}</th>`)}</tr>
+    ${rows.map((r) => html`<tr>
+      ${primaryKey.map((k) => html`<td class="mono">${String(r.key[k])}</td>`)}
+      ${columns.map((c) => html`<td class="mono" title=${c in r.columns ? String(r.columns[c]) : ""}>${c in r.columns ? shown(c, r.columns[c]) : ""}</td>`)}
+    </tr>`)}</table>`;
+}
+
 function Data({ params }) {
   const [tables, error] = usePoll(API + "tables", 5000);
   const table = params.table || (tables && tables.tables[0] && tables.tables[0].name);
@@ -137,13 +156,12 @@ function Data({ params }) {
         <button type="button" disabled=${offset === 0} onClick=${() => go({ offset: Math.max(0, offset - limit) })}>Previous</button>
         <button type="button" disabled=${!rows || offset + limit >= rows.total} onClick=${() => go({ offset: offset + limit })}>Next</button>
       </form>
-      ${rows && rows.rows && html`<table id="rows"><tr>
-          ${rows.primaryKey.map((k) => html`<th>${k} <span class="muted">(key)</span></th>`)}
-          ${rows.columns.map((c) => html`<th>${c}</th>`)}</tr>
-        ${rows.rows.map((r) => html`<tr>
-          ${rows.primaryKey.map((k) => html`<td class="mono">${String(r.key[k])}</td>`)}
-          ${rows.columns.map((c) => html`<td class="mono">${c in r.columns ? String(r.columns[c]) : ""}</td>`)}
-        </tr>`)}</table>`}
+      ${rows && rows.rows && html`<${RowTable} id="rows" primaryKey=${rows.primaryKey}
+          rows=${rows.rows.filter((r) => !isTally(r))} />`}
+      ${rows && rows.rows && rows.rows.some(isTally) && html`<h3>Tallies</h3>
+        <p class="muted">The db function's count of each user's items per collection (key
+          <span class="mono">collection!</span>), kept beside the items.</p>
+        <${RowTable} id="tallies" primaryKey=${rows.primaryKey} rows=${rows.rows.filter(isTally)} />`}
     </section>`;
 }
 
