@@ -8,21 +8,28 @@ STAMP := $(VENV)/.installed
 
 .PHONY: dev test unit lint docs demo logs package lock deploy reliability soak bench clean client-config
 
+# A line per step, and pip's own progress for the long one (about a minute on a first run).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@echo "setting up $(VENV) with $(PYTHON) (first run, or requirements changed) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "installing the dependencies (requirements-dev.txt) ..."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@echo "$(VENV) ready"
 	touch $(STAMP)
 
+# The venv's tools (uv) on PATH: where no python3.10 is found, uv gets one for the functions.
+WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
 dev: $(STAMP) package
-	$(PY) -m localcloud $(ARGS)
+	$(WITH_VENV) $(PY) -m localcloud $(ARGS)
 
 # Every test, the files spread over TEST_WORKERS processes (pytest-xdist; each file stays in one,
 # each process starts its own shared local cloud on ephemeral ports).
 TEST_WORKERS ?= 2
 test: lint package
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(WITH_VENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # tests/unit only (marked `unit` by tests/conftest.py, which fails any that starts a process or
 # opens a connection); needs the venv, not the packages.
@@ -46,7 +53,7 @@ logs: $(STAMP)
 
 # Per-function packages for FC's python3.10 (build/<fn>/ and build/<fn>.zip), from the locks.
 package: $(STAMP)
-	$(PY) scripts/package.py
+	$(WITH_VENV) $(PY) scripts/package.py
 
 # Ship template.yml as a ROS stack (README, "Deploying"): make deploy ARGS="--stack-name NAME"
 deploy: $(STAMP) package

@@ -33,6 +33,8 @@ CLEAN = {
     # Untyped on purpose: the local cloud is checked, not strict.
     "local/localcloud/emulator.py": '"""An emulator."""\n\n\ndef answer(x):\n    return x\n',
     "scripts/tool.py": '"""A script."""\n\nprint("hi")\n',
+    "docs/examples/example.py": (
+        '"""An example."""\n\n\ndef double(n: int) -> int:\n    return 2 * n\n'),
 }
 
 UNTYPED = '"""Untyped."""\n\n\ndef answer(x):\n    return x\n'

@@ -1,6 +1,6 @@
 """The local cloud runs a function only on a Python matching its Runtime: it finds one (named by
-LOCALCLOUD_PYTHON310, python3.10 on PATH, or pyenv), and where none exists it refuses loudly with
-the fix instead of running the function on another Python."""
+LOCALCLOUD_PYTHON310, python3.10 on PATH, pyenv, or uv), and where none exists it refuses loudly
+with the fix instead of running the function on another Python."""
 from __future__ import annotations
 
 import os
@@ -42,3 +42,29 @@ def test_no_interpreter_means_a_refusal_that_says_how_to_get_one(tmp_path: Path)
 def test_a_runtime_the_worker_cannot_run_is_refused() -> None:
     with pytest.raises(NoMatchingPython, match="cannot run locally"):
         find_python("python3")
+
+
+def _fake_uv(folder: Path, finds: str) -> None:
+    """A `uv` that finds `finds` (nothing when empty) and whose install fails (offline)."""
+    uv = folder / "uv"
+    uv.write_text(f'#!/bin/sh\n[ "$1 $2" = "python find" ] && [ -n "{finds}" ] && '
+                  f'echo "{finds}" && exit 0\nexit 1\n')
+    uv.chmod(0o755)
+
+
+def test_where_none_is_found_uv_gets_its_managed_python(tmp_path: Path) -> None:
+    real = find_python("python3.10").path
+    _fake_uv(tmp_path, real)
+    found = find_python("python3.10", {"PATH": str(tmp_path)})
+    assert (found.path, found.found_by) == (real, "uv's managed Python")
+
+
+def test_where_uv_cannot_get_one_the_refusal_says_in_one_line_what_to_install(
+        tmp_path: Path) -> None:
+    _fake_uv(tmp_path, "")
+    with pytest.raises(NoMatchingPython) as refused:
+        find_python("python3.10", {"PATH": str(tmp_path)})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "uv python install 3.10 (failed: offline?)" in message
+    assert "pyenv install 3.10.13" in message and "`uv python install 3.10`" in message

@@ -9,7 +9,8 @@ pyenv shim named `python3.10` exists even when it would refuse to run):
 1. the interpreter named by `LOCALCLOUD_PYTHON310` (`LOCALCLOUD_PYTHON39` for python3.9);
    a named interpreter of the wrong version is an error, never skipped;
 2. `python3.10` on PATH;
-3. the newest 3.10.x that pyenv has installed (`pyenv versions`, `pyenv prefix`).
+3. the newest 3.10.x that pyenv has installed (`pyenv versions`, `pyenv prefix`);
+4. uv's managed Python (`uv` on PATH): the one it has, else one `uv python install` downloads.
 
 None found is an error that says how to get one: the local cloud refuses to start rather than
 run a function on another Python (see README, "Function Compute").
@@ -20,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -54,7 +56,8 @@ def env_variable(runtime: str) -> str:
 def fix_hint(runtime: str) -> str:
     major, minor = _version_of(runtime)
     patch = {(3, 10): "3.10.13", (3, 9): "3.9.18"}[(major, minor)]
-    return (f"install one with `pyenv install {patch}` (https://github.com/pyenv/pyenv), or set "
+    return (f"install one with `pyenv install {patch}` (https://github.com/pyenv/pyenv) or "
+            f"`uv python install {major}.{minor}` (https://docs.astral.sh/uv/), or set "
             f"{env_variable(runtime)}=/path/to/python{major}.{minor}")
 
 
@@ -96,6 +99,15 @@ def _find(runtime: str, named: str, path: str) -> Interpreter:
         tried.append(f"pyenv (no working {wanted}.x installed)")
     else:
         tried.append("pyenv (not installed)")
+    uv = shutil.which("uv", path=path)
+    if uv:
+        managed = _uv_python(uv, wanted)
+        found = _probe(managed) if managed else None
+        if managed and found is not None and _matches(found, wanted):
+            return Interpreter(managed, found[0], "uv's managed Python")
+        tried.append(f"uv python install {wanted} (failed: offline?)")
+    else:
+        tried.append("uv (not installed)")
     raise NoMatchingPython(
         f"Runtime {runtime} needs Python {wanted} for {PLATFORM} and none was found "
         f"(tried: {'; '.join(tried)}). To run functions as FC would, {fix_hint(runtime)}.")
@@ -133,6 +145,22 @@ def _matches(found: tuple[str, str], wanted: str) -> bool:
 
 def _what(found: tuple[str, str] | None) -> str:
     return "does not run" if found is None else f"it is Python {found[0]} for {found[1]}"
+
+
+def _uv_python(uv: str, wanted: str) -> str | None:
+    """A Python `wanted` that uv manages: one it has, else one it downloads now (uv prints its
+    own progress; a first `make dev` on a machine without one takes a minute)."""
+    found = _run([uv, "python", "find", "--managed-python", wanted])
+    if not found:
+        print(f"localcloud: no Python {wanted} found; getting one with uv python install "
+              f"{wanted} ...", file=sys.stderr, flush=True)
+        try:
+            subprocess.run([uv, "python", "install", wanted], timeout=600,
+                           stdin=subprocess.DEVNULL, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        found = _run([uv, "python", "find", "--managed-python", wanted])
+    return found.strip() if found else None
 
 
 def _run(cmd: list[str]) -> str | None:
