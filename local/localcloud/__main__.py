@@ -335,7 +335,7 @@ def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
 def unknown_option(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
     """The first option no command knows, named with the nearest known one. Without this,
     argparse would take `--base-prot 9800` as the command `9800`, and name only that."""
-    known = {flag for p in _parsers(parser) for action in p._actions
+    known = {flag for p in parsers(parser) for action in p._actions
              for flag in action.option_strings}
     for token in argv:
         if token == "--":
@@ -349,12 +349,13 @@ def unknown_option(parser: argparse.ArgumentParser, argv: list[str]) -> str | No
     return None
 
 
-def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+def parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and every parser of its commands, depth first."""
     found = [parser]
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
-                found += _parsers(child)
+                found += parsers(child)
     return found
 
 

@@ -25,15 +25,6 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
                           timeout=60)
 
 
-def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    found = [parser]
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
-                found += _parsers(child)
-    return found
-
-
 def _options_without_description(help_text: str) -> list[str]:
     """Option lines of an argparse help with no text beside or below them."""
     lines = help_text.splitlines()
@@ -49,9 +40,9 @@ def _options_without_description(help_text: str) -> list[str]:
 
 
 def test_every_localcloud_option_has_a_description_and_says_its_default():
-    from localcloud.__main__ import build_parser
+    from localcloud.__main__ import build_parser, parsers
 
-    for parser in _parsers(build_parser()):
+    for parser in parsers(build_parser()):
         for action in parser._actions:
             if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue

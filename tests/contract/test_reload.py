@@ -76,20 +76,29 @@ def _cold_since(cloud: Any, moment: float) -> bool:
     return any(i.cold for i in cloud.fc.invocations.recent("db") if i.time >= moment)
 
 
-# make dev's default (dev_stack: the rebuilt zips go out through make deploy) and --direct
-@pytest.mark.parametrize("dev_stack", [True, False], ids=["through-the-stack", "direct"])
-def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path, dev_stack):
-    from localcloud.cloud import CloudOptions, LocalCloud, Ports
-
-    build_packages()  # this checkout's build/_deps must exist
+def _built_copy(tmp_path: Path) -> Path:
+    """A copy of the repository with its packages built (this checkout's build/_deps reused)."""
+    build_packages()
     repo = _copy_repo(tmp_path / "repo")
     subprocess.run([sys.executable, str(repo / "scripts" / "package.py")], check=True,
                    capture_output=True)
-    reports: list[str] = []
+    return repo
+
+
+def _reloading_cloud(repo: Path, reports: list[str], dev_stack: bool) -> Any:
+    from localcloud.cloud import CloudOptions, LocalCloud, Ports
+
     options = CloudOptions(repo_root=repo, state_dir=Path(".local"),
                            template_path=Path("template.yml"), ports=Ports.ephemeral(),
                            reload=True, reload_every=0.2, dev_stack=dev_stack)
-    with LocalCloud(options, report=reports.append) as cloud:
+    return LocalCloud(options, report=reports.append)
+
+
+# make dev's default (dev_stack: the rebuilt zips go out through make deploy) and --direct
+@pytest.mark.parametrize("dev_stack", [True, False], ids=["through-the-stack", "direct"])
+def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path, dev_stack):
+    repo, reports = _built_copy(tmp_path), []
+    with _reloading_cloud(repo, reports, dev_stack) as cloud:
         config = cloud.cloud_config()
         before = _wait_for_answer(config, lambda answer: answer is not None)
         assert "error" in before  # no session id: the real db function refuses
@@ -146,17 +155,8 @@ def test_a_bad_declaration_stops_the_package_build_naming_file_field_and_rule(tm
 
 
 def test_a_running_cloud_keeps_serving_the_last_good_package_and_says_why(tmp_path):
-    from localcloud.cloud import CloudOptions, LocalCloud, Ports
-
-    build_packages()
-    repo = _copy_repo(tmp_path / "repo")
-    subprocess.run([sys.executable, str(repo / "scripts" / "package.py")], check=True,
-                   capture_output=True)
-    reports: list[str] = []
-    options = CloudOptions(repo_root=repo, state_dir=Path(".local"),
-                           template_path=Path("template.yml"), ports=Ports.ephemeral(),
-                           reload=True, reload_every=0.2)
-    with LocalCloud(options, report=reports.append) as cloud:
+    repo, reports = _built_copy(tmp_path), []
+    with _reloading_cloud(repo, reports, dev_stack=False) as cloud:
         config = cloud.cloud_config()
         before = _wait_for_answer(config, lambda answer: answer is not None)
         _declare_bad_notes(repo)
