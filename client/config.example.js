@@ -3,7 +3,8 @@
 module.exports = {
   accountId: '1234567890123456',
   region: 'cn-hangzhou',
-  serviceName: 'miniapp-todo',
+  serviceName: 'miniapp-todo', // the db function's service (what the client invokes)
+  sessionServiceName: 'miniapp-todo-session', // the session function's service (its URL)
   sessionFunctionName: 'session',
   dbFunctionName: 'db',
   // https://{accountId}.{region}.fc.aliyuncs.com in the cloud; the local cloud's FC endpoint locally

@@ -2,9 +2,11 @@
 client config, `client-config/<name>.json` (`make dev` writes `local.json`; a deployed stack's
 file has the same keys).
 
-Only what the mini program needs is copied: `accountId`, `region`, `serviceName`,
-`sessionFunctionName`, `dbFunctionName` and the FC `endpoint` (the file's `fcEndpoint`, or FC's
-public endpoint `https://{accountId}.{region}.fc.aliyuncs.com` when it has none). Keys and secrets
+Only what the mini program needs is copied: `accountId`, `region`, `serviceName` (the db
+function's service), `sessionServiceName` (the session function's; a file written before the two
+services split has none, and `serviceName` serves), `sessionFunctionName`, `dbFunctionName` and the
+FC `endpoint` (the file's `fcEndpoint`, or FC's public endpoint
+`https://{accountId}.{region}.fc.aliyuncs.com` when it has none). Keys and secrets
 in the file (the local cloud's root key, say) never reach the client.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ _PATTERNS = {
     "accountId": re.compile(r"[0-9]{1,32}"),
     "region": re.compile(r"[a-z]{2,}(-[a-z0-9]+)+"),
     "serviceName": re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}"),
+    "sessionServiceName": re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}"),
     "sessionFunctionName": re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}"),
     "dbFunctionName": re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}"),
 }
@@ -41,6 +44,7 @@ class ClientConfig:
     accountId: str
     region: str
     serviceName: str
+    sessionServiceName: str
     sessionFunctionName: str
     dbFunctionName: str
     endpoint: str
@@ -53,6 +57,11 @@ class ClientConfig:
             if not isinstance(value, str) or not _PATTERNS[key].fullmatch(value):
                 raise ClientConfigError(f"{key} is missing or malformed: {value!r}")
             values[key] = value
+        session_service = stack.get("sessionServiceName", values["serviceName"])
+        if not isinstance(session_service, str) or \
+                not _PATTERNS["sessionServiceName"].fullmatch(session_service):
+            raise ClientConfigError(f"sessionServiceName is malformed: {session_service!r}")
+        values["sessionServiceName"] = session_service
         endpoint = stack.get("fcEndpoint") or \
             f"https://{values['accountId']}.{values['region']}.fc.aliyuncs.com"
         if not isinstance(endpoint, str) or not _ENDPOINT.fullmatch(endpoint):

@@ -12,9 +12,14 @@ The same script serves both clouds; only endpoints and credentials differ:
   (~/.aliyun/config.json, AccessKey mode);
 - region: --region or ALIBABA_CLOUD_REGION_ID (default cn-hangzhou);
 - endpoints: ROS_ENDPOINT, OSS_ENDPOINT, FC_ENDPOINT (defaults: the region's public endpoints).
-Secrets (AlipayAppPrivateKey, DataKey) come from a JSON secrets file (--secrets-file, default
-deploy.secrets.json) or the environment (MINIAPP_ALIPAY_APP_PRIVATE_KEY, MINIAPP_DATA_KEY),
-never from the command line. Other parameters: --parameters-file (JSON) and --parameter K=V.
+Secrets (AlipayAppPrivateKey, DataKey, HashKey) come from a JSON secrets file (--secrets-file,
+default deploy.secrets.json) or the environment (MINIAPP_ALIPAY_APP_PRIVATE_KEY,
+MINIAPP_DATA_KEY, MINIAPP_HASH_KEY), never from the command line; the stack stores them in KMS
+Secrets Manager. Other parameters: --parameters-file (JSON) and --parameter K=V.
+
+Rotating the data key: `--rotate-data-key` adds a fresh key in front of the DataKey key ring in
+the secrets file (the file is rewritten, still 0600), then deploys. New tokens are sealed with the
+new key; tokens sealed before stay readable with the old keys, which stay in the ring.
 
 Every problem ends with one line naming it and the fix, and exit status 2 (bad input) or 1 (the
 stack failed). Objects are uploaded before the stack refers to them and never overwritten (the
@@ -41,7 +46,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PARAMETERS = {"AlipayAppPrivateKey": "MINIAPP_ALIPAY_APP_PRIVATE_KEY",
-                     "DataKey": "MINIAPP_DATA_KEY"}
+                     "DataKey": "MINIAPP_DATA_KEY", "HashKey": "MINIAPP_HASH_KEY"}
 FUNCTION_TYPE = "ALIYUN::FC::Function"
 DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE")
 
@@ -139,17 +144,54 @@ def check_secrets(values: Mapping[str, str], where: str) -> None:
     parsers, before anything is uploaded: a stack that deploys but cannot log anyone in is worse
     than a deploy that stops. Messages never quote a secret."""
     from miniapp.adapters.keys import KeyFormatError, private_key_pem
-    from miniapp.crypto import DATA_KEY_BYTES, parse_data_key
+    from miniapp.crypto import DATA_KEY_BYTES, parse_data_key, parse_key_ring
 
     try:
         private_key_pem(values["AlipayAppPrivateKey"])
     except KeyFormatError as exc:
         raise DeployError(f"AlipayAppPrivateKey in {where}: {exc}; give the app's RSA2 private "
                           f"key (PEM, or the bare base64 Alipay's tools give)") from None
-    if parse_data_key(values["DataKey"]) is None:
-        raise DeployError(f"DataKey in {where}: not {DATA_KEY_BYTES} bytes in base64; make one "
-                          f"with `openssl rand -base64 32` (and keep it: a new key makes stored "
-                          f"Alipay tokens unreadable)")
+    if parse_key_ring(values["DataKey"]) is None:
+        raise DeployError(f"DataKey in {where}: not a key ring of {DATA_KEY_BYTES}-byte keys in "
+                          f"base64 (id:key entries joined by commas, or one bare key); make one "
+                          f"with `openssl rand -base64 32`, rotate with --rotate-data-key (and "
+                          f"keep old keys: dropping one makes the tokens it sealed unreadable)")
+    if parse_data_key(values["HashKey"]) is None:
+        raise DeployError(f"HashKey in {where}: not {DATA_KEY_BYTES} bytes in base64; make one "
+                          f"with `openssl rand -base64 32` (and keep it: a new one changes every "
+                          f"userHash in the logs and ends open list cursors)")
+
+
+def rotate_data_key(path: Path, secrets: Mapping[str, str]) -> dict[str, str]:
+    """Put a fresh data key in front of the ring in the secrets file `path` (rewritten 0600)."""
+    import secrets as random
+
+    from miniapp.crypto import DATA_KEY_BYTES, parse_key_ring
+
+    if not path.exists():
+        raise DeployError(f"--rotate-data-key rewrites the secrets file, and {path} does not "
+                          f"exist; put the secrets in it first (README, 'Deploying')")
+    ring = parse_key_ring(secrets["DataKey"])
+    assert ring is not None  # check_secrets refused anything else
+    numbers = [int(k) for k in ring.keys if k.isdigit()]
+    rotated = ring.rotated(str(max(numbers, default=0) + 1), random.token_bytes(DATA_KEY_BYTES))
+    values = {**json.loads(path.read_text()), "DataKey": rotated.text()}
+    check_secrets({**secrets, **values}, str(path))
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(values, indent=2) + "\n")
+    tmp.replace(path)
+    print(f"data key rotated in {path.name}: new key {rotated.current_id}, "
+          f"{len(rotated.keys) - 1} older kept")
+    return {**secrets, "DataKey": rotated.text()}
+
+
+def secrets_version(secrets: Mapping[str, str]) -> str:
+    """The KMS secrets' VersionId: a hash of their values, so a changed secret (a rotated key)
+    gets a new version and an unchanged deploy changes nothing."""
+    text = json.dumps(dict(sorted(secrets.items())), separators=(",", ":"))
+    return "v-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def read_parameters(path: Path | None, pairs: list[str]) -> dict[str, str]:
@@ -361,11 +403,13 @@ def client_config(outputs: Mapping[str, str], fc_endpoint: str) -> dict[str, str
     """What a mini program needs to reach the stack, and nothing else (the keys of
     client-config/local.json that `make dev` writes)."""
     service, session = outputs["ServiceName"], outputs["SessionFunctionName"]
+    session_service = outputs.get("SessionServiceName", service)  # a stack from before the split
     return {"accountId": outputs["AccountId"],
             "region": outputs["Region"], "serviceName": service,
+            "sessionServiceName": session_service,
             "sessionFunctionName": session, "dbFunctionName": outputs["DBFunctionName"],
             "fcEndpoint": fc_endpoint,
-            "sessionUrl": f"{fc_endpoint}/2016-08-15/proxy/{service}/{session}/"}
+            "sessionUrl": f"{fc_endpoint}/2016-08-15/proxy/{session_service}/{session}/"}
 
 
 def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -375,6 +419,8 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     secrets_file = Path(args.secrets_file or env.get("MINIAPP_SECRETS_FILE")
                         or ROOT / "deploy.secrets.json")
     secrets = read_secrets(secrets_file, env, explicit=bool(args.secrets_file))
+    if args.rotate_data_key:
+        secrets = rotate_data_key(secrets_file, secrets)
     params = read_parameters(Path(args.parameters_file) if args.parameters_file else None,
                              args.parameter or [])
     declared = set(template.get("Parameters") or {})
@@ -398,7 +444,8 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     existing = ros.find(stack_name)
     before = ros.statuses(existing) if existing else {}
     stack_id = ros.create_or_update(stack_name, existing, body,
-                                    {**params, **secrets, "CodeBucket": bucket})
+                                    {**params, **secrets, "CodeBucket": bucket,
+                                     "SecretsVersion": secrets_version(secrets)})
     stack = ros.follow(stack_id, args.poll_seconds, before)
     print(f"stack {stack_name}: {stack['Status']}  {stack['StatusReason']}")
     if stack["Status"] not in DONE:
@@ -429,8 +476,11 @@ def _parser() -> argparse.ArgumentParser:
                                          "<stack-name>-code-<region>, created if missing)")
     parser.add_argument("--region", help="region (default: ALIBABA_CLOUD_REGION_ID or "
                                          "cn-hangzhou)")
-    parser.add_argument("--secrets-file", help="JSON file with AlipayAppPrivateKey and DataKey "
-                                               "(default: deploy.secrets.json)")
+    parser.add_argument("--secrets-file", help="JSON file with AlipayAppPrivateKey, DataKey and "
+                                               "HashKey (default: deploy.secrets.json)")
+    parser.add_argument("--rotate-data-key", action="store_true",
+                        help="add a new current key to the DataKey ring in the secrets file, "
+                             "then deploy (old keys stay, so old tokens stay readable)")
     parser.add_argument("--parameters-file", help="JSON object of other template parameters")
     parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
                         help="a template parameter (not a secret); repeatable")

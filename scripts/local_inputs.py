@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     secret_values = {
         "AlipayAppPrivateKey": (ROOT / config["alipayAppPrivateKeyFile"]).read_text(),
         "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "HashKey": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     params_file = ROOT / f"deploy.{args.stack}.parameters.json"
     secrets_file = ROOT / f"deploy.{args.stack}.secrets.json"

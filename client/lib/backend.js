@@ -98,9 +98,11 @@ function header(headers, name) {
   return found;
 }
 
+// The session function has a service of its own (its own role); a config written before that
+// has none, and both functions were in serviceName.
 function sessionUrl(config) {
-  return config.endpoint + '/' + fcsign.API_VERSION + '/proxy/' + config.serviceName + '/' +
-    config.sessionFunctionName + '/';
+  return config.endpoint + '/' + fcsign.API_VERSION + '/proxy/' +
+    (config.sessionServiceName || config.serviceName) + '/' + config.sessionFunctionName + '/';
 }
 
 // An idempotency key for one todo the user means to add: 32 of [A-Za-z0-9]. Math.random is

@@ -17,7 +17,8 @@ from miniapp import deadline
 from miniapp.config import ConfigError, FcContext
 from miniapp.domain.json_text import render
 from miniapp.entrypoints.db_app import DbApp
-from miniapp.services.failures import report_bug, report_misconfiguration
+from miniapp.errors import MiniAppError
+from miniapp.services.failures import report_bug, report_misconfiguration, report_start_failure
 from miniapp.wiring import AppCache, build_db_app
 
 APPS: AppCache[DbApp] = AppCache("db", build_db_app)
@@ -47,6 +48,8 @@ def _handle(ctx: FcContext, event: Any) -> str:
         answer = APPS.get(ctx).handle(bytes(raw), ctx.request_id)
     except ConfigError as exc:
         answer = report_misconfiguration(exc, ctx.request_id).to_body()
+    except MiniAppError as exc:  # the app could not be built (KMS); retried on the next request
+        answer = report_start_failure(exc, ctx.request_id).to_body()
     except Exception as exc:  # noqa: BLE001 - errors are results, never unhandled
         answer = report_bug(exc, ctx.request_id).to_body()
     # Compact separators and raw UTF-8, as the 2020 Node function's JSON.stringify answered; a

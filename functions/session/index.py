@@ -27,7 +27,8 @@ from miniapp.config import ConfigError, FcContext
 from miniapp.domain.limits import MAX_BODY_BYTES
 from miniapp.entrypoints.json_body import BodyHead
 from miniapp.entrypoints.session_app import HttpAnswer, SessionApp
-from miniapp.services.failures import report_bug, report_misconfiguration
+from miniapp.errors import MiniAppError
+from miniapp.services.failures import report_bug, report_misconfiguration, report_start_failure
 from miniapp.wiring import AppCache, build_session_app
 
 APPS: AppCache[SessionApp] = AppCache("session", build_session_app)
@@ -60,6 +61,9 @@ def _handle(ctx: FcContext, environ: WSGIEnvironment,
     except ConfigError as exc:
         error = report_misconfiguration(exc, request_id)
         answer = HttpAnswer(error.http_status, error.to_body())
+    except MiniAppError as exc:  # the app could not be built (KMS); retried on the next request
+        failure = report_start_failure(exc, request_id)
+        answer = HttpAnswer(failure.http_status, failure.to_body())
     except Exception as exc:  # noqa: BLE001 - never a stack trace to the client
         error = report_bug(exc, request_id)
         answer = HttpAnswer(error.http_status, error.to_body())

@@ -33,10 +33,10 @@ MAX_TEXT = 256  # an API name, an error code, an app id
 
 
 def known_fault_kinds() -> dict[str, dict[str, str]]:
-    from . import alipay, fc, sls, sts, tablestore
+    from . import alipay, fc, kms, sls, sts, tablestore
 
     return {"fc": fc.FAULT_KINDS, "tablestore": tablestore.FAULT_KINDS, "sls": sls.FAULT_KINDS,
-            "sts": sts.FAULT_KINDS, "alipay": alipay.FAULT_KINDS}
+            "sts": sts.FAULT_KINDS, "alipay": alipay.FAULT_KINDS, "kms": kms.FAULT_KINDS}
 
 
 class AdminApp:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import secrets
 import shutil
 from collections.abc import Callable, Mapping
@@ -44,19 +45,20 @@ DIRECT_CODE_BUCKET = "local-packages"
 CLOUD_FILE = "cloud.json"  # in the state folder: the running cloud, for the developer's tools
 # What a mini program needs, and nothing else: client-config/ may be given to anyone.
 CLIENT_CONFIG_KEYS = (
-    "accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName", "fcEndpoint",
-    "sessionUrl",
+    "accountId", "region", "serviceName", "sessionServiceName", "sessionFunctionName",
+    "dbFunctionName", "fcEndpoint", "sessionUrl",
 )
 CLOUD_CONFIG_KEYS = CLIENT_CONFIG_KEYS + (
     "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
     "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
     "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
-    "consoleUrl",
+    "consoleUrl", "kmsEndpoint",
 )
 DEFAULT_BASE_PORT = 9100
 # How each service is named to a person, for messages about its port.
 SERVICE_LABELS = {"fc": "Function Compute", "tablestore": "Tablestore", "sls": "Log Service",
-                  "sts": "STS", "alipay": "Alipay gateway", "oss": "OSS", "ros": "ROS"}
+                  "sts": "STS", "alipay": "Alipay gateway", "oss": "OSS", "ros": "ROS",
+                  "kms": "KMS"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Ports:
     alipay: int = DEFAULT_BASE_PORT + 4
     oss: int = DEFAULT_BASE_PORT + 5
     ros: int = DEFAULT_BASE_PORT + 6
+    kms: int = DEFAULT_BASE_PORT + 7
 
     @classmethod
     def ephemeral(cls) -> Ports:
@@ -144,19 +147,23 @@ def reset_state(state_dir: Path) -> None:
 def _local_secret_parameters(state_dir: Path) -> dict[str, str]:
     """Values the developer would paste from the Alipay console and a key vault in the cloud; the
     local cloud makes its own on first start and keeps them (the data key must stay stable or the
-    stored tokens become unreadable)."""
-    path = state_dir / LOCAL_PARAMETERS_FILE
-    if path.exists():
-        return json.loads(path.read_text())
+    stored tokens become unreadable). A value a newer template needs is added to an older file."""
     import base64
 
-    values = {
+    path = state_dir / LOCAL_PARAMETERS_FILE
+    values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    made = {
         # Local app ids start with 9 so they can never be mistaken for a real Alipay AppId.
-        "AppId": "9" + "".join(secrets.choice("0123456789") for _ in range(15)),
-        "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "AppId": lambda: "9" + "".join(secrets.choice("0123456789") for _ in range(15)),
+        "DataKey": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "HashKey": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     }
-    path.write_text(json.dumps(values, indent=2))
-    path.chmod(0o600)
+    missing = {name: make() for name, make in made.items() if name not in values}
+    if missing:
+        values.update(missing)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(values, indent=2))
     return values
 
 
@@ -177,6 +184,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         from .alipay import AlipayEmulator
         from .fc import FunctionComputeEmulator
+        from .kms import KmsEmulator
         from .sls import LogServiceEmulator
         from .sts import RoleSpec, StsEmulator
         from .tablestore import TablestoreEmulator
@@ -200,7 +208,7 @@ class LocalCloud:
         self.template = self._load_template(load_template, generated, overrides)
         # What is served outside any stack. With make dev's stack, no service and no role: the
         # stack brings them. The tables and logstores are declared either way.
-        self.base_template = (replace(self.template, services=(), roles=())
+        self.base_template = (replace(self.template, services=(), roles=(), secrets=())
                               if opts.dev_stack else self.template)
 
         self.tablestore = TablestoreEmulator(
@@ -215,6 +223,9 @@ class LocalCloud:
                  for r in self.base_template.roles}
         self.sts = StsEmulator(account=self.account, credentials=self.credentials,
                                clock=self.clock, faults=self.faults, roles=roles)
+        self.kms = KmsEmulator(credentials=self.credentials, faults=self.faults,
+                               region=opts.region)
+        self.serve_grants(self.base_template)
 
         try:
             self._start_servers(FunctionComputeEmulator)
@@ -242,6 +253,7 @@ class LocalCloud:
         # the same guard as the admin endpoint; gateway.do is signed with the app's key.
         self._serve("alipay", self.alipay.app, ports.alipay,
                     screen=SameSiteGuard(SANDBOX_PREFIX, self.options.host))
+        self._serve("kms", self.kms.app, ports.kms)
         # FC last: its workers get the other endpoints in their environment.
         self.fc = emulator(
             template=self.base_template, account=self.account, credentials=self.credentials,
@@ -276,6 +288,7 @@ class LocalCloud:
             self.fc.deploy(merged)
             self.sts.set_roles({r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
                                 for r in merged.roles})
+            self.serve_grants(merged)
 
         deployment = CloudDeployment(
             state_dir=state / "ros", store=self.oss.store, account_id=self.account.account_id,
@@ -290,6 +303,15 @@ class LocalCloud:
         self.ros.stacks.restore()
         self._serve("oss", self.oss.app, ports.oss, screen=self.oss.screen)
         self._serve("ros", self.ros.app, ports.ros)
+
+    def serve_grants(self, template: Any) -> None:
+        """KMS serves the template's secrets, and KMS and Tablestore apply its roles' policies."""
+        from .policy import role_policies_of
+
+        role_policies = role_policies_of(template.roles)
+        self.kms.set_role_policies(role_policies)
+        self.tablestore.set_role_policies(role_policies)
+        self.kms.set_secrets((s.name, s.data) for s in template.secrets)
 
     def dev_stack(self) -> DevStack:
         """make dev's stack: this cloud's template and parameters, deployed by make deploy."""
@@ -422,6 +444,7 @@ class LocalCloud:
         self.template = self.base_template = template
         self._parameters = params
         self.fc.deploy(self.template)
+        self.serve_grants(self.template)
 
     def _built_package(self, bucket: str, key: str, path: str) -> Path:
         """Run a function's package straight from `make package`'s output: the object
@@ -443,6 +466,7 @@ class LocalCloud:
         return {
             "OTS_ENDPOINT": self.url("tablestore"),
             "STS_ENDPOINT": self.url("sts"),
+            "KMS_ENDPOINT": self.url("kms"),
             "ALIPAY_GATEWAY": self.url("alipay") + "/gateway.do",
         }
 
@@ -451,6 +475,7 @@ class LocalCloud:
         every endpoint, the resource names, the local root key and the sandbox app's key files."""
         outputs = {k: str(v) for k, v in self.template.outputs.items()}
         service = outputs.get("ServiceName", "")
+        session_service = outputs.get("SessionServiceName", service)
         session_fn = outputs.get("SessionFunctionName", "")
         logstore = next(iter(self.template.logstores), None)
         keys = self.alipay.keys
@@ -464,10 +489,11 @@ class LocalCloud:
             "accountId": self.account.account_id,
             "region": self.options.region,
             "serviceName": service,
+            "sessionServiceName": session_service,
             "sessionFunctionName": session_fn,
             "dbFunctionName": outputs.get("DBFunctionName", ""),
             "fcEndpoint": self.url("fc"),
-            "sessionUrl": f"{self.url('fc')}/2016-08-15/proxy/{service}/{session_fn}/",
+            "sessionUrl": f"{self.url('fc')}/2016-08-15/proxy/{session_service}/{session_fn}/",
             "otsEndpoint": self.url("tablestore"),
             "otsInstance": self.tablestore_instance,
             "slsEndpoint": self.url("sls"),
@@ -484,6 +510,7 @@ class LocalCloud:
             "ossEndpoint": self.url("oss"),
             "rosEndpoint": self.url("ros"),
             "consoleUrl": self.url("fc") + CONSOLE_PATH,
+            "kmsEndpoint": self.url("kms"),
         }
         assert tuple(config) == CLOUD_CONFIG_KEYS
         return config

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEV_STACK = "local"  # the stack `make dev` serves; others (staging, prod) may stand beside it
-SECRET_PARAMETERS = ("AlipayAppPrivateKey", "DataKey")
+SECRET_PARAMETERS = ("AlipayAppPrivateKey", "DataKey", "HashKey")
 # What deploy.py would otherwise take from the developer's shell: never for the local cloud.
 _NOT_PASSED_ON = ("ALIBABA_CLOUD_", "MINIAPP_", "ROS_ENDPOINT", "OSS_ENDPOINT", "FC_ENDPOINT")
 

@@ -50,6 +50,8 @@ ANSWERS: Mapping[str, Mapping[str, str]] = {
                               "times, 1 s apart"},
     "sts": {"refuse": "answer 403 NoPermission (or `code`), as a RAM denial would",
             "internal_error": "answer 500 InternalError (or `code`)"},
+    "kms": {"refuse": "answer 403 Forbidden.RAM (or `code`), as a RAM denial would",
+            "internal_error": "answer 500 InternalFailure (or `code`)"},
     "alipay": {"internal_error": "error_response 20000 with sub_code `code` or isp.unknow-error",
                "bad_signature": "a well-formed reply whose sign does not verify (the SDK must "
                                 "reject it)"},

@@ -15,7 +15,7 @@ naming another one is refused by the template reader rather than guessed at.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -53,6 +53,17 @@ def fc_function_resource(region: str, account_id: str, service: str, function: s
     `{service}.{qualifier}`, an unqualified one the bare service."""
     svc = f"{service}.{qualifier}" if qualifier else service
     return f"acs:fc:{region}:{account_id}:services/{svc}/functions/{function}"
+
+
+def role_policies_of(roles: Iterable[Any]) -> Callable[[str], tuple[Any, ...] | None]:
+    """A lookup of declared roles' policies by role ARN (RAM ARNs are case-insensitive); None for
+    a role not declared. `roles` are the template's RoleDecls."""
+    table = {r.arn.lower(): tuple(r.policies) for r in roles}
+
+    def lookup(arn: str) -> tuple[Any, ...] | None:
+        return table.get(arn.lower())
+
+    return lookup
 
 
 def is_allowed(policy: Mapping[str, Any], action: str, resource: str) -> bool:

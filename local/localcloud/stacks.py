@@ -83,6 +83,12 @@ class CloudDeployment:
                     raise Refused("ALIYUN::RAM::Role", index,
                                   f"EntityAlreadyExists.Role: RAM role {role.name!r} "
                                   f"already exists")
+            secrets = {x.name for t in others for x in t.secrets}
+            for index, secret in enumerate(template.secrets):
+                if secret.name in secrets:
+                    raise Refused("ALIYUN::KMS::Secret", index,
+                                  f"Rejected.ResourceExist: secret {secret.name!r} already "
+                                  f"exists in this account and region")
             self._provision(template)
             previous = self._live.get(stack.name)
             self._live[stack.name] = template
@@ -109,7 +115,8 @@ class CloudDeployment:
         base = self._base()
         services = base.services + tuple(s for t in self._live.values() for s in t.services)
         roles = base.roles + tuple(r for t in self._live.values() for r in t.roles)
-        return replace(base, services=services, roles=roles)
+        secrets = base.secrets + tuple(x for t in self._live.values() for x in t.secrets)
+        return replace(base, services=services, roles=roles, secrets=secrets)
 
     def _code(self, bucket: str, key: str, path: str) -> Path:
         """The unpacked package of `oss://bucket/key`, or a TemplateError naming the object."""

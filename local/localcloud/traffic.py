@@ -25,8 +25,8 @@ def api_name(service: str, request: HttpRequest) -> str:
     """The API a request calls, named as the service's documentation names it."""
     if service == "tablestore":
         return request.path.rstrip("/").rsplit("/", 1)[-1]
-    if service in ("sts", "alipay"):
-        field = "Action" if service == "sts" else "method"
+    if service in ("sts", "kms", "alipay"):
+        field = "method" if service == "alipay" else "Action"
         params = request.query
         if field not in params and request.body:
             params.update(parse_qsl(request.body.decode("utf-8", "replace")))

@@ -1,8 +1,9 @@
 """Configuration: `Settings`, read from environment variables when a handler is first built
 (never at import), and `FcContext`, what FC's context object tells an instance (region, account,
 service, the service role's credentials). `Settings.with_context` fills the values FC knows and
-derives default endpoints, so adapters read one complete object. Every problem found is reported
-at once, by variable name, in a ConfigError; values are never echoed (some are secrets).
+derives default endpoints; `Settings.with_secrets` adds the secrets read from KMS (the
+environment holds only their names), so adapters read one complete object. Every problem found
+is reported at once, by variable name, in a ConfigError; values are never echoed.
 The variables are documented in docs/configuration.md.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .crypto import DATA_KEY_BYTES, parse_data_key
+from .crypto import DATA_KEY_BYTES, KeyRing, parse_data_key, parse_key_ring
 
 Function = Literal["session", "db"]
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -20,6 +21,11 @@ _ROLE_ARN = re.compile(r"acs:ram::[0-9]+:role/[A-Za-z0-9.-]{1,64}")
 _URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 _CERT_SN = re.compile(r"[0-9a-f]{32}")
 _ROOT_CERT_SN = re.compile(r"[0-9a-f]{32}(_[0-9a-f]{32})*")
+_SECRET_NAME = re.compile(r"[A-Za-z0-9_/+=.@-]{1,192}")
+# The variables naming each function's KMS secrets (the only secrets it holds).
+SECRET_VARIABLES: dict[str, tuple[str, ...]] = {
+    "db": ("HASH_KEY_SECRET",),
+    "session": ("HASH_KEY_SECRET", "DATA_KEY_SECRET", "ALIPAY_APP_PRIVATE_KEY_SECRET")}
 SIGN_MODES = ("key", "cert")
 
 
@@ -82,14 +88,17 @@ class Settings:
     """The function's configuration, from `from_env` and completed by `with_context`."""
 
     # both functions
-    data_key: bytes = field(repr=False)
     ots_instance: str
+    kms_endpoint: str = ""  # default https://kms.{region}.aliyuncs.com
+    secret_names: Mapping[str, str] = field(default_factory=dict)  # variable -> KMS secret name
+    hash_key: bytes = field(default=b"", repr=False)  # keys user hashes and list cursors
     ots_endpoint: str = ""  # default https://{instance}.{region}.ots.aliyuncs.com
     session_table: str = "session"
     data_table: str = "todo_list"  # the 2020 protocol's rows
     user_data_table: str = "user_data"  # the rows of every declared collection
     usage_table: str = "usage"
-    guard_table: str = "guard"
+    guard_table: str = "guard"  # the session function's rate limits
+    idempotency_table: str = "idempotency"  # the db function's idempotency keys
     identity_table: str = "identity"  # the session function only
     session_ttl_seconds: int = 7 * 24 * 3600
     session_idle_seconds: int = 24 * 3600
@@ -99,6 +108,7 @@ class Settings:
     region: str = ""  # default: FC's context
     account_id: str = ""  # default: FC's context
     # the session function only
+    data_keys: KeyRing | None = field(default=None, repr=False)  # seal Alipay tokens
     alipay_app_id: str = ""
     alipay_app_private_key: str = field(default="", repr=False)
     alipay_public_key: str = ""
@@ -109,6 +119,7 @@ class Settings:
     sts_endpoint: str = "sts.aliyuncs.com"
     client_role_arn: str = ""
     db_function_name: str = ""
+    db_service_name: str = ""  # the db function's service; default: this function's own
     fc_service_name: str = ""  # default: FC's context
     sts_duration_seconds: int = 900
     rate_limit_per_ip: int = 30
@@ -120,15 +131,20 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], function: Function) -> Settings:
         reader = _Reader(env)
+        if function not in SECRET_VARIABLES:
+            raise ValueError(f"unknown function {function!r}")
         values: dict[str, Any] = dict(
-            data_key=reader.data_key("DATA_KEY"),
             ots_instance=reader.text("OTS_INSTANCE", required=True),
+            kms_endpoint=reader.url("KMS_ENDPOINT"),
+            secret_names={name: reader.matching(name, _SECRET_NAME, "a KMS secret name")
+                          for name in SECRET_VARIABLES[function]},
             ots_endpoint=reader.url("OTS_ENDPOINT"),
             session_table=reader.table("SESSION_TABLE", "session"),
             data_table=reader.table("DATA_TABLE", "todo_list"),
             user_data_table=reader.table("USER_DATA_TABLE", "user_data"),
             usage_table=reader.table("USAGE_TABLE", "usage"),
             guard_table=reader.table("GUARD_TABLE", "guard"),
+            idempotency_table=reader.table("IDEMPOTENCY_TABLE", "idempotency"),
             session_ttl_seconds=reader.integer(
                 "SESSION_TTL_SECONDS", 7 * 24 * 3600, 1, 10 * 365 * 86400
             ),
@@ -146,9 +162,6 @@ class Settings:
         if function == "session":
             values.update(
                 alipay_app_id=reader.text("ALIPAY_APP_ID", required=True),
-                # Key text is checked and normalised to PEM by the Alipay adapter when the app is
-                # built (bare base64, PKCS#1 or #8, escaped newlines); a bad key fails that build.
-                alipay_app_private_key=reader.text("ALIPAY_APP_PRIVATE_KEY", required=True),
                 alipay_public_key=reader.text("ALIPAY_PUBLIC_KEY", required=True),
                 alipay_gateway=reader.url("ALIPAY_GATEWAY") or cls.alipay_gateway,
                 identity_table=reader.table("IDENTITY_TABLE", "identity"),
@@ -157,6 +170,7 @@ class Settings:
                 client_role_arn=reader.matching("CLIENT_ROLE_ARN", _ROLE_ARN,
                                                 "acs:ram::<account>:role/<name>"),
                 db_function_name=reader.text("DB_FUNCTION_NAME", required=True),
+                db_service_name=reader.text("DB_SERVICE_NAME"),
                 fc_service_name=reader.text("FC_SERVICE_NAME"),
                 sts_duration_seconds=reader.integer("STS_DURATION_SECONDS", 900, 900, 43200),
                 rate_limit_per_ip=reader.integer("RATE_LIMIT_PER_IP", 30, 1, 1_000_000),
@@ -166,10 +180,38 @@ class Settings:
                     "REFRESH_LIMIT_PER_SESSION", 10, 1, 1_000_000),
                 refresh_limit_per_user=reader.integer("REFRESH_LIMIT_PER_USER", 30, 1, 1_000_000),
             )
-        elif function != "db":
-            raise ValueError(f"unknown function {function!r}")
         reader.raise_if_problems()
         return cls(**values)
+
+    @property
+    def secrets_loaded(self) -> bool:
+        return bool(self.hash_key)
+
+    def with_secrets(self, values: Mapping[str, str]) -> Settings:
+        """The settings with the secrets read from KMS, by the variable naming each; ConfigError
+        (naming the variable, never the value) when one is not what the function needs.
+        The Alipay key's text is checked and normalised to PEM by the Alipay adapter when the
+        app is built (bare base64, PKCS#1 or #8, escaped newlines)."""
+        values = {k: v for k, v in values.items() if k in self.secret_names}  # its own only
+        problems = []
+        hash_key = parse_data_key(values.get("HASH_KEY_SECRET", ""))
+        if hash_key is None:
+            problems.append(f"the secret HASH_KEY_SECRET names must be {DATA_KEY_BYTES} random "
+                            "bytes in base64")
+        ring = None
+        if "DATA_KEY_SECRET" in self.secret_names:
+            ring = parse_key_ring(values.get("DATA_KEY_SECRET", ""))
+            if ring is None:
+                problems.append("the secret DATA_KEY_SECRET names must be a key ring: id:base64 "
+                                f"entries of {DATA_KEY_BYTES} bytes, comma-separated, current "
+                                "first (or one bare base64 key)")
+        if ("ALIPAY_APP_PRIVATE_KEY_SECRET" in self.secret_names
+                and not values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", "").strip()):
+            problems.append("the secret ALIPAY_APP_PRIVATE_KEY_SECRET names is empty")
+        if problems:
+            raise ConfigError("invalid secrets: " + "; ".join(problems))
+        return replace(self, hash_key=hash_key or b"", data_keys=ring,
+                       alipay_app_private_key=values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", ""))
 
     def with_context(self, ctx: FcContext, function: Function) -> Settings:
         """The settings completed with what FC's context knows; ConfigError if still incomplete."""
@@ -177,7 +219,9 @@ class Settings:
         resolved = replace(
             self, region=region, account_id=self.account_id or ctx.account_id,
             fc_service_name=self.fc_service_name or ctx.service_name,
-            ots_endpoint=self.ots_endpoint or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com")
+            ots_endpoint=(self.ots_endpoint
+                          or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com"),
+            kms_endpoint=self.kms_endpoint or f"https://kms.{region}.aliyuncs.com")
         missing = [name for name, value in (("REGION", resolved.region),
                                             ("ACCOUNT_ID", resolved.account_id)) if not value]
         if function == "session" and not resolved.fc_service_name:
@@ -250,17 +294,6 @@ class _Reader:
         if not low <= value <= high:
             self.problems.append(f"{name} must be between {low} and {high}")
         return value
-
-    def data_key(self, name: str) -> bytes:
-        raw = self.text(name, required=True)
-        if not raw:
-            return b""
-        key = parse_data_key(raw)
-        if key is None:
-            self.problems.append(f"{name} must be {DATA_KEY_BYTES} random bytes in base64 "
-                                 "(e.g. `openssl rand -base64 32`)")
-            return b""
-        return key
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         raw = self.text(name)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import gc_pause
 from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
-from .crypto import UserHasher, derive_key
+from .crypto import KeyRing, UserHasher, derive_key
 from .errors import MiniAppError
 from .ports import (
     Clock,
@@ -79,11 +79,11 @@ def _lifetime(settings: Settings) -> SessionLifetime:
 
 
 def _hasher(settings: Settings) -> UserHasher:
-    return UserHasher(derive_key(settings.data_key, "user-hash/v1"))
+    return UserHasher(derive_key(settings.hash_key, "user-hash/v1"))
 
 
 def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionApp:
-    """`settings` must be complete (`Settings.with_context`)."""
+    """`settings` must be complete (`Settings.with_context`, `Settings.with_secrets`)."""
     from .crypto import TokenCipher
     from .domain.access import DbFunctionRef
     from .entrypoints.session_app import SessionApp
@@ -95,14 +95,21 @@ def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionAp
         identity=ports.identity, identities=Identities(ports.links, settings.alipay_app_id),
         issuer=ports.issuer,
         sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
-        limiter=ports.limiter, cipher=TokenCipher(settings.data_key), hasher=hasher,
+        limiter=ports.limiter, cipher=TokenCipher(_data_keys(settings)), hasher=hasher,
         db_function=DbFunctionRef(settings.region, settings.account_id,
-                                  settings.fc_service_name, settings.db_function_name),
+                                  settings.db_service_name or settings.fc_service_name,
+                                  settings.db_function_name),
         sts_duration_seconds=settings.sts_duration_seconds,
         limits=LoginLimits(settings.rate_limit_per_ip, settings.rate_limit_per_user,
                            settings.rate_limit_window_seconds, settings.refresh_limit_per_session,
                            settings.refresh_limit_per_user))
     return SessionApp(login, Telemetry(ports.sink, ports.clock, hasher))
+
+
+def _data_keys(settings: Settings) -> KeyRing:
+    if settings.data_keys is None:
+        raise ConfigError("the session function's settings hold no data key ring")
+    return settings.data_keys
 
 
 def registry_of(collections: tuple[Collection, ...]) -> Registry:
@@ -125,7 +132,7 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
     from .services.compat import Compat
 
     declarations = declared() if collections is None else collections
-    cursor_key = derive_key(settings.data_key, "cursor/v1")
+    cursor_key = derive_key(settings.hash_key, "cursor/v1")
     sealers: list[Callable[[str], None]] = []
 
     def seal(user_id: str) -> None:
@@ -142,7 +149,10 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
     sealers.extend(s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows)
     services = DbServices(compat=compat, collections=served)
     return DbApp(
-        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings), ports.session_items),
+        # The db function's role may not delete a session row: an expired one is refused here
+        # and deleted by the table's TTL (or the session function, on a refresh or logout).
+        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings), ports.session_items,
+                          delete_expired=False),
         services=services, registry=registry_of(declarations),
         telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)))
 
@@ -156,8 +166,24 @@ def _tablestore_client(settings: Settings, creds: ServiceCredentials) -> Any:  #
                                   max_retry_seconds=settings.ots_retry_seconds)
 
 
+def with_kms_secrets(settings: Settings, creds: ServiceCredentials) -> Settings:
+    """The settings with the secrets they name, read from KMS with the function's role (once per
+    instance: when its app is built). Settings that hold their secrets already are kept. KMS
+    refusing or failing raises UpstreamUnavailable, which the caller answers and retries on the
+    next request."""
+    if settings.secrets_loaded:
+        return settings
+    from .adapters.kms import KmsSecrets
+
+    kms = KmsSecrets(settings.kms_endpoint, settings.region, creds.access_key_id,
+                     creds.access_key_secret, creds.security_token or None,
+                     settings.upstream_timeout_seconds)
+    return settings.with_secrets({variable: kms.get(name, variable)
+                                  for variable, name in settings.secret_names.items()})
+
+
 def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
-    settings = settings.with_context(ctx, "session")
+    settings = with_kms_secrets(settings.with_context(ctx, "session"), ctx.credentials)
     creds = ctx.credentials
     try:
         from .adapters import alipay, sts, tablestore
@@ -186,7 +212,7 @@ def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
 
 
 def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
-    settings = settings.with_context(ctx, "db")
+    settings = with_kms_secrets(settings.with_context(ctx, "db"), ctx.credentials)
     creds = ctx.credentials
     try:
         from .adapters import tablestore
@@ -200,7 +226,7 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
             rows=tablestore.TablestoreUserData(client, settings.user_data_table),
             counted=tablestore.counted_rows(client, settings.user_data_table,
                                             settings.usage_table, settings.data_table),
-            idempotency=tablestore.TablestoreIdempotency(client, settings.guard_table),
+            idempotency=tablestore.TablestoreIdempotency(client, settings.idempotency_table),
             sink=StreamLogSink(),
             clock=SystemClock(),
             session_items=tablestore.TablestoreSessionItems(

@@ -56,7 +56,8 @@ try {
     const stack = page.locator(`#stacks section[data-stack="${process.env.STACK}"]`);
     await stack.locator("h2").getByText("CREATE_COMPLETE", { exact: true }).waitFor(WAIT);
     await stack.locator(".outputs").getByText(process.env.STACK_SERVICE, { exact: true }).waitFor(WAIT);
-    await stack.locator(".resources").getByText("ALIYUN::FC::Service", { exact: true }).waitFor(WAIT);
+    await stack.locator(".resources").getByText("ALIYUN::FC::Service", { exact: true }).first().waitFor(WAIT);
+    await stack.locator(".resources").getByText("ALIYUN::KMS::Secret", { exact: true }).first().waitFor(WAIT);
     if (await stack.getByText("PRIVATE KEY").count()) throw new Error("a private key is shown");
     console.log("stacks: the deployed stack shows its status and outputs");
   }

@@ -143,7 +143,7 @@ def test_every_kind_the_issue_names_is_offered_and_described(cloud):
     status, state = admin(cloud, "GET")
     assert status == 200 and state["faults"] == []
     kinds = state["kinds"]
-    assert set(kinds) == {"fc", "tablestore", "sls", "sts", "alipay"}
+    assert set(kinds) == {"fc", "tablestore", "sls", "sts", "alipay", "kms"}
     for service, wanted in ISSUE_KINDS.items():
         assert {ALIASES.get(kind, kind) for kind in wanted} <= set(kinds[service]), service
     assert all(
@@ -246,7 +246,7 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     [
         (
             {"service": "mq", "kind": "down"},
-            "unknown service 'mq'; one of fc, tablestore, sls, sts, alipay",
+            "unknown service 'mq'; one of fc, tablestore, sls, sts, kms, alipay",
         ),
         ({"service": "sts", "kind": "explode"}, "sts has no fault kind 'explode'; one of "),
         ({"service": "sts", "kind": "refuse", "share": 0}, "share must be in (0, 1]"),

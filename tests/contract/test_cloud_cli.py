@@ -17,13 +17,14 @@ import requests
 
 from tests.conftest import ROOT, build_packages
 
-CLIENT_KEYS = ["accountId", "region", "serviceName", "sessionFunctionName", "dbFunctionName",
+CLIENT_KEYS = ["accountId", "region", "serviceName", "sessionServiceName", "sessionFunctionName",
+               "dbFunctionName",
                "fcEndpoint", "sessionUrl"]
 CLOUD_KEYS = CLIENT_KEYS + [
     "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
     "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
     "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
-    "consoleUrl"]
+    "consoleUrl", "kmsEndpoint"]
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -79,7 +80,9 @@ def test_client_config_holds_only_what_a_mini_program_needs(first_run):
     assert list(client) == CLIENT_KEYS
     assert client == {key: cloud[key] for key in CLIENT_KEYS}
     assert client["sessionUrl"] == (f"{client['fcEndpoint']}/2016-08-15/proxy/"
-                                    f"{client['serviceName']}/{client['sessionFunctionName']}/")
+                                    f"{client['sessionServiceName']}/"
+                                    f"{client['sessionFunctionName']}/")
+    assert client["sessionServiceName"] == client["serviceName"] + "-session"
 
 
 def test_client_config_holds_no_secret(first_run):
@@ -168,6 +171,7 @@ def test_the_base_port_places_the_seven_services_and_a_flag_moves_one(tmp_path):
     assert cloud["alipayGateway"] == f"http://127.0.0.1:{base + 4}/gateway.do"
     assert cloud["ossEndpoint"] == f"http://127.0.0.1:{base + 5}"
     assert cloud["rosEndpoint"] == f"http://127.0.0.1:{base + 6}"
+    assert cloud["kmsEndpoint"] == f"http://127.0.0.1:{base + 7}"
 
 
 def test_a_port_in_use_is_named_in_one_line_with_its_service_and_flag(tmp_path):

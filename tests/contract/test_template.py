@@ -461,10 +461,10 @@ def test_project_template_loads_with_plain_safe_load():
 
 def test_project_template_names_the_service_by_its_parameter_everywhere(tmp_path):
     params = {"ServiceName": "todo-staging", "CodeBucket": "some-bucket", "AppId": "9000",
-              "AlipayAppPrivateKey": "k", "AlipayPublicKey": "p", "DataKey": "d"}
+              "AlipayAppPrivateKey": "k", "AlipayPublicKey": "p", "DataKey": "d", "HashKey": "h"}
     template, asked = load_plain(tmp_path, (ROOT / "template.yml").read_text(), params)
     assert sorted(asked) == [("some-bucket", "db.zip"), ("some-bucket", "session.zip")]
-    assert [s.name for s in template.services] == ["todo-staging"]
+    assert [s.name for s in template.services] == ["todo-staging", "todo-staging-session"]
     assert template.outputs["ServiceName"] == "todo-staging"
     client_policy = next(r for r in template.roles if r.name.endswith("-client")).policies[0]
     resources = client_policy["Statement"][0]["Resource"]

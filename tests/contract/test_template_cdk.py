@@ -36,13 +36,31 @@ def oracle() -> Any:
     return check
 
 
+# Types with no ROS CDK package on the npm registry (no @alicloud/ros-cdk-kms is published):
+# checked against the properties ROS documents for them (the local loader's list) instead.
+NO_CDK_PACKAGE = {"ALIYUN::KMS::Secret"}
+
+
 def test_every_resource_of_the_template_passes_the_ros_cdk_validators(oracle):
     resources = yaml.safe_load((ROOT / "template.yml").read_text())["Resources"]
     assert all(r["Type"].startswith("ALIYUN::") for r in resources.values())
-    problems = oracle(resources)
-    assert set(problems) == set(resources)
+    checked = {k: r for k, r in resources.items() if r["Type"] not in NO_CDK_PACKAGE}
+    problems = oracle(checked)
+    assert set(problems) == set(checked)
     assert {k: v for k, v in problems.items() if v} == {}
-    print(f"{len(resources)} resources checked by the ROS CDK validators, 0 problems")
+    print(f"{len(checked)} resources checked by the ROS CDK validators, 0 problems")
+
+
+def test_kms_secrets_use_only_the_properties_ros_documents():
+    from localcloud.template.resources import KINDS
+
+    kind = KINDS["ALIYUN::KMS::Secret"]
+    secrets = [r for r in yaml.safe_load((ROOT / "template.yml").read_text())["Resources"]
+               .values() if r["Type"] in NO_CDK_PACKAGE]
+    assert len(secrets) == 3
+    for secret in secrets:
+        props = set(secret["Properties"])
+        assert kind.required <= props <= kind.properties
 
 
 def test_the_oracle_refuses_an_unknown_property(oracle):

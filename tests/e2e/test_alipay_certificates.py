@@ -46,7 +46,7 @@ def warm(cloud: Any) -> None:
 def session_environment(cloud: Any) -> dict[str, str]:
     """What the template gives the session function (the endpoints the local cloud adds for its
     own emulators are left out: in the cloud the template sets those same variables)."""
-    service = cloud.template.service(cloud.cloud_config()["serviceName"])
+    service = cloud.template.service(cloud.cloud_config()["sessionServiceName"])
     return dict(service.function("session").environment)
 
 
@@ -97,9 +97,10 @@ def test_the_session_environment_fits_fcs_limit_in_either_mode(local_cloud: Any)
     with parameters_set(local_cloud, {"AlipaySignMode": "cert"}) as cert_cloud:
         cert_mode = session_environment(cert_cloud)
     assert key_mode["ALIPAY_SIGN_MODE"] == "key"
+    # The app's private key lives in KMS, not in the environment.
+    assert "ALIPAY_APP_PRIVATE_KEY" not in cert_mode and "ALIPAY_APP_PRIVATE_KEY" not in key_mode
     figures = {"key mode": weight(key_mode), "certificate mode": weight(cert_mode),
-               "Alipay certificate": len(cert_mode["ALIPAY_PUBLIC_KEY"].encode()),
-               "app private key": len(cert_mode["ALIPAY_APP_PRIVATE_KEY"].encode())}
+               "Alipay certificate": len(cert_mode["ALIPAY_PUBLIC_KEY"].encode())}
     print("\nsession function environment (bytes, JSON):",
           ", ".join(f"{name} {value}" for name, value in figures.items()))
     assert figures["key mode"] <= FC_ENVIRONMENT_LIMIT

@@ -53,7 +53,8 @@ class Deployer:
         self.secrets = workdir / "deploy.secrets.json"
         self.secrets.write_text(json.dumps({
             "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
-            "DataKey": base64.b64encode(secrets.token_bytes(32)).decode()}))
+            "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "HashKey": base64.b64encode(secrets.token_bytes(32)).decode()}))
         self.parameters = workdir / "deploy.parameters.json"
         self.parameters.write_text(json.dumps({
             "AppId": cloud.alipay_app_id,
@@ -120,7 +121,8 @@ class Deployer:
 def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
     with running_local_cloud(tmp_path_factory.mktemp("deploy-state")) as cloud:
         yield Deployer(cloud, tmp_path_factory.mktemp("deploy-work"))
-    for stack in ("deploy-staging", "deploy-prod", "deploy-broken", "deploy-half"):
+    for stack in ("deploy-staging", "deploy-prod", "deploy-broken", "deploy-half",
+                  "deploy-rotate"):
         (ROOT / "client-config" / f"{stack}.json").unlink(missing_ok=True)
 
 
@@ -161,11 +163,13 @@ def patched_build(tmp_path: Path, function: str, extra_code: str) -> Path:
 def test_deploy_writes_a_client_config_without_secrets(staging, deployer):
     assert staging["serviceName"] == "todo-staging"
     assert (staging["sessionFunctionName"], staging["dbFunctionName"]) == ("session", "db")
+    assert staging["sessionServiceName"] == "todo-staging-session"
     assert staging["sessionUrl"] == (f"{deployer.cloud.url('fc')}/2016-08-15/proxy/"
-                                     f"todo-staging/session/")
+                                     f"todo-staging-session/session/")
     text = (ROOT / "client-config" / "deploy-staging.json").read_text()
     # the keys of make dev's client-config/local.json, and nothing else
-    assert list(json.loads(text)) == ["accountId", "region", "serviceName", "sessionFunctionName",
+    assert list(json.loads(text)) == ["accountId", "region", "serviceName", "sessionServiceName",
+                                      "sessionFunctionName",
                                       "dbFunctionName", "fcEndpoint", "sessionUrl"]
     assert "PRIVATE KEY" not in text and json.loads(deployer.secrets.read_text())["DataKey"] \
         not in text
@@ -285,9 +289,13 @@ def secrets_text(deployer: Deployer, case: str) -> str:
     public_key = Path(deployer.cloud.alipay.keys.alipay_public_key_file).read_text()
     return {"not json": "{not json",
             "not an object": '["AlipayAppPrivateKey", "DataKey"]',
-            "a missing secret": json.dumps({"DataKey": good["DataKey"]}),
+            "a missing secret": json.dumps({"DataKey": good["DataKey"],
+                                            "HashKey": good["HashKey"]}),
             "an unknown key": json.dumps({**good, "AppId": "2021"}),
             "a short data key": json.dumps({**good, "DataKey": "c2hvcnQ="}),
+            "a malformed key ring": json.dumps({**good,
+                                                "DataKey": f"2:c2hvcnQ=,1:{good['DataKey']}"}),
+            "a short hash key": json.dumps({**good, "HashKey": "c2hvcnQ="}),
             "a public key": json.dumps({**good, "AlipayAppPrivateKey": public_key}),
             }[case]
 
@@ -298,6 +306,8 @@ def secrets_text(deployer: Deployer, case: str) -> str:
     ("a missing secret", "missing secrets AlipayAppPrivateKey: put them in"),
     ("an unknown key", "unknown keys ['AppId']; it holds only"),
     ("a short data key", "DataKey in "),
+    ("a malformed key ring", "DataKey in "),
+    ("a short hash key", "HashKey in "),
     ("a public key", "AlipayAppPrivateKey in "),
 ])
 def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(deployer, tmp_path, case,
@@ -311,7 +321,7 @@ def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(deployer, tmp_
     good = json.loads(deployer.secrets.read_text())
     for secret in (good["DataKey"], good["AlipayAppPrivateKey"].splitlines()[1], "c2hvcnQ="):
         assert secret not in line  # no secret quoted back
-    if case == "a short data key":
+    if case in ("a short data key", "a malformed key ring", "a short hash key"):
         assert "openssl rand -base64 32" in line
     if case == "a public key":
         assert "expected an RSA private key" in line
@@ -320,7 +330,7 @@ def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(deployer, tmp_
 def test_a_missing_secrets_file_names_the_fix(deployer, tmp_path):
     line = failure(deployer.run("deploy-broken", secrets_file=tmp_path / "nowhere.json"))
     assert "nowhere.json does not exist; create it" in line
-    assert "MINIAPP_ALIPAY_APP_PRIVATE_KEY, MINIAPP_DATA_KEY" in line
+    assert "MINIAPP_ALIPAY_APP_PRIVATE_KEY, MINIAPP_DATA_KEY, MINIAPP_HASH_KEY" in line
 
 
 def test_a_malformed_parameters_file_names_the_fix(deployer, tmp_path):
@@ -394,3 +404,58 @@ def test_a_failed_update_keeps_the_previous_version_serving(staging, deployer):
     app = MiniProgram(staging)  # still the stack's previous version
     session = app.login()
     assert app.db(session, "list") == {"data": []}
+
+
+def sealed_key_id(deployer: Deployer, session_id: str) -> str:
+    """The id of the data key that sealed a session's Alipay access token (stored beside it)."""
+    from miniapp.domain.session_id import session_key
+    from tests.e2e.support import ots_client
+
+    _, row, _ = ots_client(deployer.cloud).get_row(
+        "session", [("id", session_key(session_id))], columns_to_get=["access_token_enc"],
+        max_version=1)
+    blob = bytes(dict((c[0], c[1]) for c in row.attribute_columns)["access_token_enc"])
+    assert blob[:1] == b"\x02"  # the layout with a key id
+    return blob[2:2 + blob[1]].decode()
+
+
+def test_after_a_data_key_rotation_a_user_who_logged_in_before_logs_out_and_in_and_keeps_data(
+        deployer, tmp_path):
+    secrets_file = tmp_path / "rotate.secrets.json"
+    shutil.copy(deployer.secrets, secrets_file)
+    config = deployer.deploy("deploy-rotate", "todo-rotate", secrets_file=secrets_file)
+    app = MiniProgram(config)
+    before = app.login()
+    todo = app.invoke(before, {"v": 2, "sid": before.session_id, "op": "add",
+                               "text": "sealed under key 1"})["data"]
+    assert app.db(before, "put", obj={"id": "r1", "title": "2020 row"}) == {"data": None}
+    assert sealed_key_id(deployer, before.session_id) == "1"
+    old_key = json.loads(secrets_file.read_text())["DataKey"]
+
+    rotated = deployer.run("deploy-rotate", "--parameter", "ServiceName=todo-rotate",
+                           "--parameter", "RoleNamePrefix=todo-rotate",
+                           "--parameter", "LogProjectName=todo-rotate-logs", "--rotate-data-key",
+                           secrets_file=secrets_file)
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    assert "data key rotated in rotate.secrets.json: new key 2, 1 older kept" in rotated.stdout
+    ring = json.loads(secrets_file.read_text())["DataKey"]
+    assert ring.startswith("2:") and ring.endswith(f",1:{old_key}")
+    assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+
+    assert app.post_session({"sessionId": before.session_id}, path="logout").json() == {"ok": True}
+    after = app.login()  # the same Alipay user
+    assert sealed_key_id(deployer, after.session_id) == "2"
+    listed = app.invoke(after, {"v": 2, "sid": after.session_id, "op": "list"})["data"]
+    assert [t["id"] for t in listed["items"]] == [todo["id"]]
+    assert app.db(after, "get", id="r1")["data"]["title"] == "2020 row"
+
+
+def test_a_rotation_of_a_malformed_ring_is_refused_before_anything_is_uploaded(deployer, tmp_path):
+    secrets_file = tmp_path / "bad.secrets.json"
+    good = json.loads(deployer.secrets.read_text())
+    secrets_file.write_text(json.dumps({**good, "DataKey": f"1:{good['DataKey']},1:c2hvcnQ="}))
+    before = secrets_file.read_text()
+    deployer.puts.clear()
+    line = failure(deployer.run("deploy-broken", "--rotate-data-key", secrets_file=secrets_file))
+    assert "DataKey in " in line and "key ring" in line
+    assert deployer.puts == [] and secrets_file.read_text() == before

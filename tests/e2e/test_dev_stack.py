@@ -72,7 +72,7 @@ def test_the_functions_run_the_uploaded_zip(first_start, state_dir):
     session = app.login()
     assert app.db(session, "put", obj={"id": "d1", "title": "from the stack"}) == {"data": None}
     unpacked = state_dir / "ros" / "code" / zip_hash("session")
-    files, _ = cloud.fc.loaded_modules("miniapp-todo", "session")
+    files, _ = cloud.fc.loaded_modules("miniapp-todo-session", "session")
     ours = [f for f in files if "/miniapp/" in f]
     assert ours and all(f.startswith(str(unpacked)) for f in ours), ours[:3]
 

@@ -53,7 +53,7 @@ def _ok(answer: Any) -> Any:
 
 def _session_decl(cloud: Any) -> Any:
     config = cloud.cloud_config()
-    service = cloud.template.service(config["serviceName"])
+    service = cloud.template.service(config["sessionServiceName"])
     return service.function(config["sessionFunctionName"])
 
 

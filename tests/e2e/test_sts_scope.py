@@ -40,7 +40,8 @@ def refused(app: MiniProgram, session: Session, **where: Any) -> FcError:
 @pytest.mark.parametrize("qualifier", [None, "LATEST"])
 def test_they_cannot_invoke_the_session_function(client, qualifier):
     app, session = client
-    error = refused(app, session, function=app.config["sessionFunctionName"], qualifier=qualifier)
+    error = refused(app, session, service=app.config["sessionServiceName"],
+                    function=app.config["sessionFunctionName"], qualifier=qualifier)
     assert (error.status_code, error.err_code) == (403, "AccessDenied")
 
 

@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 
 # What the library imports from outside the standard library (see shared/miniapp/adapters).
 LIBRARY_NEEDS = {"tablestore", "aliyun-log-python-sdk", "python-alipay-sdk",
-                 "aliyun-python-sdk-sts", "aliyun-python-sdk-core", "cryptography"}
+                 "aliyun-python-sdk-sts", "aliyun-python-sdk-kms", "aliyun-python-sdk-core",
+                 "cryptography"}
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;#\\]+)", re.M)
 
 

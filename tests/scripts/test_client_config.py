@@ -1,5 +1,5 @@
 """`scripts/client_config.py` (`make client-config`): the mini program's config from a stack's
-client config, with nothing but the six values it needs."""
+client config, with nothing but the seven values it needs."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "client_config.py"
 LOCAL = {
     "accountId": "1000000000000001", "region": "cn-hangzhou", "serviceName": "miniapp-todo",
-    "sessionFunctionName": "session", "dbFunctionName": "db",
-    "fcEndpoint": "http://127.0.0.1:9100", "accessKeyId": "LTAIroot",
+    "sessionServiceName": "miniapp-todo-session", "sessionFunctionName": "session",
+    "dbFunctionName": "db", "fcEndpoint": "http://127.0.0.1:9100", "accessKeyId": "LTAIroot",
     "accessKeySecret": "root-secret", "alipayAppPrivateKeyFile": ".local/app.pem",
 }
 
@@ -38,9 +38,16 @@ def test_local_stack_keeps_its_endpoint_and_no_secret(tmp_path):
     assert result.returncode == 0, result.stderr
     assert exported(out) == {
         "accountId": "1000000000000001", "region": "cn-hangzhou", "serviceName": "miniapp-todo",
-        "sessionFunctionName": "session", "dbFunctionName": "db",
-        "endpoint": "http://127.0.0.1:9100"}
+        "sessionServiceName": "miniapp-todo-session", "sessionFunctionName": "session",
+        "dbFunctionName": "db", "endpoint": "http://127.0.0.1:9100"}
     assert "root-secret" not in out.read_text() and "LTAIroot" not in out.read_text()
+
+
+def test_a_stack_file_from_before_the_session_service_uses_one_service_for_both(tmp_path):
+    older = {k: v for k, v in LOCAL.items() if k != "sessionServiceName"}
+    result, out = run(tmp_path, older)
+    assert result.returncode == 0, result.stderr
+    assert exported(out)["sessionServiceName"] == "miniapp-todo"
 
 
 def test_deployed_stack_gets_fc_public_endpoint(tmp_path):
@@ -54,6 +61,7 @@ def test_deployed_stack_gets_fc_public_endpoint(tmp_path):
     ({**LOCAL, "dbFunctionName": ""}, "dbFunctionName is missing or malformed"),
     ({k: v for k, v in LOCAL.items() if k != "region"}, "region is missing or malformed"),
     ({**LOCAL, "serviceName": "x'; alert(1)"}, "serviceName is missing or malformed"),
+    ({**LOCAL, "sessionServiceName": "x'; alert(1)"}, "sessionServiceName is malformed"),
     ({**LOCAL, "fcEndpoint": "javascript:alert(1)"}, "fcEndpoint is malformed"),
     ("[1, 2]", "must hold a JSON object"),
     ("{not json", "is not JSON"),

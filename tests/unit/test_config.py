@@ -10,17 +10,24 @@ import pytest
 from miniapp.config import ConfigError, FcContext, Settings
 
 DATA_KEY = base64.b64encode(os.urandom(32)).decode()
-DB_ENV = {"DATA_KEY": DATA_KEY, "OTS_INSTANCE": "inst"}
-SESSION_ENV = {**DB_ENV, "ALIPAY_APP_ID": "test-app", "ALIPAY_APP_PRIVATE_KEY": "UFJJVg==",
+HASH_KEY = base64.b64encode(os.urandom(32)).decode()
+DB_ENV = {"HASH_KEY_SECRET": "todo/hash-key", "OTS_INSTANCE": "inst"}
+SESSION_ENV = {**DB_ENV, "ALIPAY_APP_ID": "test-app", "DATA_KEY_SECRET": "todo/data-key",
+               "ALIPAY_APP_PRIVATE_KEY_SECRET": "todo/alipay-app-private-key",
                "ALIPAY_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\\nQUJD\\n-----END PUBLIC KEY-----",
                "CLIENT_ROLE_ARN": "acs:ram::123:role/client", "DB_FUNCTION_NAME": "db"}
 CONTEXT = FcContext(request_id="r", region="cn-shanghai", account_id="123", service_name="todo",
                     function_name="session", log_project="proj", log_store="store")
 
 
-def test_the_db_function_needs_only_the_data_key_and_the_instance() -> None:
+SECRETS = {"HASH_KEY_SECRET": HASH_KEY, "DATA_KEY_SECRET": DATA_KEY,
+           "ALIPAY_APP_PRIVATE_KEY_SECRET": "UFJJVg=="}
+
+
+def test_the_db_function_needs_only_its_secret_name_and_the_instance() -> None:
     settings = Settings.from_env(DB_ENV, "db")
-    assert settings.data_key == base64.b64decode(DATA_KEY)
+    assert settings.secret_names == {"HASH_KEY_SECRET": "todo/hash-key"}
+    assert not settings.secrets_loaded
     assert (settings.session_table, settings.data_table) == ("session", "todo_list")
     assert settings.session_ttl_seconds == 7 * 24 * 3600 and settings.session_idle_seconds == 86400
 
@@ -33,9 +40,41 @@ def test_the_session_function_reads_its_defaults() -> None:
     assert (settings.refresh_limit_per_session, settings.refresh_limit_per_user) == (10, 30)
 
 
-def test_alipay_keys_are_passed_on_as_given_for_the_adapter_to_check() -> None:
+def test_the_session_function_names_three_secrets_and_holds_none() -> None:
     settings = Settings.from_env(SESSION_ENV, "session")
+    assert set(settings.secret_names) == {"HASH_KEY_SECRET", "DATA_KEY_SECRET",
+                                          "ALIPAY_APP_PRIVATE_KEY_SECRET"}
+    assert (settings.hash_key, settings.data_keys, settings.alipay_app_private_key) == (
+        b"", None, "")
+
+
+def test_secrets_read_from_kms_complete_the_settings() -> None:
+    settings = Settings.from_env(SESSION_ENV, "session").with_secrets(SECRETS)
+    assert settings.secrets_loaded and settings.hash_key == base64.b64decode(HASH_KEY)
+    assert settings.data_keys is not None
+    assert settings.data_keys.keys == {"1": base64.b64decode(DATA_KEY)}
+    # passed on as given, for the Alipay adapter to check
     assert settings.alipay_app_private_key == "UFJJVg=="
+
+
+def test_the_db_function_takes_no_data_key_even_when_offered() -> None:
+    settings = Settings.from_env(DB_ENV, "db").with_secrets(SECRETS)
+    assert settings.data_keys is None and settings.alipay_app_private_key == ""
+
+
+@pytest.mark.parametrize("name, value", [
+    ("HASH_KEY_SECRET", base64.b64encode(b"x" * 16).decode()),
+    ("DATA_KEY_SECRET", "not base64 at all!"),
+    ("DATA_KEY_SECRET", f"2:{DATA_KEY},2:{DATA_KEY}"),
+    ("DATA_KEY_SECRET", f"bad id:{DATA_KEY}"),
+    ("ALIPAY_APP_PRIVATE_KEY_SECRET", " "),
+], ids=["short hash key", "ring not base64", "ring id twice", "ring id with a space",
+        "blank private key"])
+def test_a_malformed_secret_is_a_config_error_naming_its_variable_not_its_value(
+        name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(SESSION_ENV, "session").with_secrets({**SECRETS, name: value})
+    assert name in str(caught.value) and DATA_KEY not in str(caught.value)
 
 
 def test_timeouts_may_be_fractional_seconds() -> None:
@@ -48,14 +87,15 @@ def test_timeouts_may_be_fractional_seconds() -> None:
 def test_every_missing_variable_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({}, "session")
-    for name in ("DATA_KEY", "OTS_INSTANCE", "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY",
-                 "ALIPAY_PUBLIC_KEY", "CLIENT_ROLE_ARN", "DB_FUNCTION_NAME"):
+    for name in ("HASH_KEY_SECRET", "DATA_KEY_SECRET", "OTS_INSTANCE", "ALIPAY_APP_ID",
+                 "ALIPAY_APP_PRIVATE_KEY_SECRET", "ALIPAY_PUBLIC_KEY", "CLIENT_ROLE_ARN",
+                 "DB_FUNCTION_NAME"):
         assert name in str(caught.value)
 
 
 @pytest.mark.parametrize("name, value", [
-    ("DATA_KEY", base64.b64encode(b"x" * 16).decode()),
-    ("DATA_KEY", "not base64 at all!"),
+    ("DATA_KEY_SECRET", "a name with spaces"),
+    ("KMS_ENDPOINT", "kms.example"),
     ("SESSION_TTL_SECONDS", "seven days"),
     ("SESSION_IDLE_SECONDS", "0"),
     ("STS_DURATION_SECONDS", "600"),
@@ -78,7 +118,8 @@ def test_an_invalid_value_is_a_config_error_naming_the_variable(name: str, value
 def test_a_config_error_never_shows_a_value() -> None:
     secret = base64.b64encode(b"s" * 20).decode()
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({**SESSION_ENV, "DATA_KEY": secret}, "session")
+        Settings.from_env(SESSION_ENV, "session").with_secrets(
+            {**SECRETS, "HASH_KEY_SECRET": secret})
     assert secret not in str(caught.value)
 
 
@@ -97,6 +138,7 @@ def test_the_context_fills_region_account_service_and_endpoints() -> None:
         "todo",
     )
     assert settings.ots_endpoint == "https://inst.cn-shanghai.ots.aliyuncs.com"
+    assert settings.kms_endpoint == "https://kms.cn-shanghai.aliyuncs.com"
 
 
 def test_the_environment_wins_over_the_context() -> None:
@@ -112,8 +154,9 @@ def test_a_context_without_region_or_account_is_a_config_error() -> None:
 
 
 def test_settings_never_show_secrets_in_a_repr() -> None:
-    settings = Settings.from_env(SESSION_ENV, "session")
-    assert "UFJJVg" not in repr(settings) and "data_key" not in repr(settings)
+    settings = Settings.from_env(SESSION_ENV, "session").with_secrets(SECRETS)
+    assert "UFJJVg" not in repr(settings) and "data_keys" not in repr(settings)
+    assert "hash_key=" not in repr(settings)
 
 
 def test_the_fc_context_object_is_read_by_attribute() -> None:

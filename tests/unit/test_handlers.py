@@ -169,3 +169,36 @@ def test_a_too_large_body_is_refused_with_its_real_size(world: World, content_le
                                   content_length=content_length)
     assert status.startswith("413")
     assert answer["error"]["message"] == "body is 70016 bytes; the limit is 65536"
+
+
+def _refused_by_kms(builds: list[int]):
+    from miniapp.errors import UpstreamUnavailable
+
+    def build(settings, ctx):
+        builds.append(1)
+        raise UpstreamUnavailable("KMS GetSecretValue of HASH_KEY_SECRET failed: Forbidden.RAM "
+                                  "(HTTP 403)")
+    return build
+
+
+def test_a_db_instance_kms_refuses_answers_upstream_unavailable_and_retries(monkeypatch, capsys):
+    builds: list[int] = []
+    env = {"HASH_KEY_SECRET": "todo/hash-key", "OTS_INSTANCE": "inst"}
+    monkeypatch.setattr(DB, "APPS", AppCache("db", _refused_by_kms(builds), environ=env))
+    for _ in range(2):
+        answer = json.loads(DB.handler(b"{}", fc_context()))
+        assert answer["error"]["code"] == "UpstreamUnavailable"
+        assert "Forbidden.RAM" in answer["error"]["message"]
+        assert "Traceback" not in json.dumps(answer)
+    assert len(builds) == 2  # nothing cached: each request tries KMS again
+    err = capsys.readouterr().err
+    assert "could not start: UpstreamUnavailable" in err and "Traceback" not in err
+
+
+def test_a_session_instance_kms_refuses_answers_503(monkeypatch):
+    env = {"HASH_KEY_SECRET": "a", "DATA_KEY_SECRET": "b", "ALIPAY_APP_PRIVATE_KEY_SECRET": "c",
+           "OTS_INSTANCE": "inst", "ALIPAY_APP_ID": "app", "ALIPAY_PUBLIC_KEY": "k",
+           "CLIENT_ROLE_ARN": "acs:ram::1:role/client", "DB_FUNCTION_NAME": "db"}
+    monkeypatch.setattr(SESSION, "APPS", AppCache("session", _refused_by_kms([]), environ=env))
+    status, _, body = call_wsgi(b"{}")
+    assert status.startswith("503") and body["error"]["code"] == "UpstreamUnavailable"

@@ -13,7 +13,8 @@ from miniapp.wiring import AppCache
 
 from .fakes import BrokenSink, FakeClock, ListSink
 
-ENV = {"DATA_KEY": base64.b64encode(os.urandom(32)).decode(), "OTS_INSTANCE": "inst"}
+ENV = {"HASH_KEY_SECRET": "todo/hash-key", "OTS_INSTANCE": "inst"}
+KEY = base64.b64encode(os.urandom(32)).decode()
 
 
 def context(key_id: str = "STS.1") -> FcContext:
@@ -144,11 +145,15 @@ def _rsa_pems() -> tuple[str, str]:
     return private, public
 
 
-def _session_env(private: str, public: str) -> dict[str, str]:
-    return {**ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "ALIPAY_APP_ID": "test-app",
-            "ALIPAY_APP_PRIVATE_KEY": private, "ALIPAY_PUBLIC_KEY": public,
-            "CLIENT_ROLE_ARN": "acs:ram::1:role/client", "DB_FUNCTION_NAME": "db",
-            "STS_ENDPOINT": "http://127.0.0.1:9", "ALIPAY_GATEWAY": "http://127.0.0.1:9/gateway.do"}
+def _session_settings(private: str, public: str) -> Settings:
+    """Session settings with their secrets already read (as KMS would give them)."""
+    env = {**ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "ALIPAY_APP_ID": "test-app",
+           "DATA_KEY_SECRET": "todo/data-key", "ALIPAY_APP_PRIVATE_KEY_SECRET": "todo/alipay",
+           "ALIPAY_PUBLIC_KEY": public, "CLIENT_ROLE_ARN": "acs:ram::1:role/client",
+           "DB_FUNCTION_NAME": "db", "STS_ENDPOINT": "http://127.0.0.1:9",
+           "ALIPAY_GATEWAY": "http://127.0.0.1:9/gateway.do"}
+    return Settings.from_env(env, "session").with_secrets({
+        "HASH_KEY_SECRET": KEY, "DATA_KEY_SECRET": KEY, "ALIPAY_APP_PRIVATE_KEY_SECRET": private})
 
 
 FC = FcContext(request_id="r", region="cn-hangzhou", account_id="1", service_name="todo",
@@ -161,11 +166,9 @@ def test_the_real_adapters_compose_into_both_apps_without_network() -> None:
     from miniapp.wiring import build_db_app, build_session_app
 
     private, public = _rsa_pems()
-    assert isinstance(
-        build_session_app(Settings.from_env(_session_env(private, public), "session"), FC),
-        SessionApp,
-    )
-    assert isinstance(build_db_app(Settings.from_env(ENV, "db"), FC), DbApp)
+    assert isinstance(build_session_app(_session_settings(private, public), FC), SessionApp)
+    db_settings = Settings.from_env(ENV, "db").with_secrets({"HASH_KEY_SECRET": KEY})
+    assert isinstance(build_db_app(db_settings, FC), DbApp)
 
 
 def test_a_bad_alipay_key_is_a_config_error_when_the_app_is_built() -> None:
@@ -174,7 +177,7 @@ def test_a_bad_alipay_key_is_a_config_error_when_the_app_is_built() -> None:
 
     _, public = _rsa_pems()
     with pytest.raises(ConfigError):
-        build_session_app(Settings.from_env(_session_env("bm90IGEga2V5", public), "session"), FC)
+        build_session_app(_session_settings("bm90IGEga2V5", public), FC)
 
 
 @pytest.mark.parametrize("idle_seconds", ["86400", "2", "600"])

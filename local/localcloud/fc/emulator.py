@@ -1,5 +1,5 @@
-"""The Function Compute emulator's HTTP face: InvokeFunction and HTTP triggers, with FC's
-signatures, RAM checks, limits, error codes and injected faults. Running functions is the
+"""The Function Compute emulator's HTTP face: InvokeFunction, GetFunction and HTTP triggers,
+with FC's signatures, RAM checks, limits, error codes and injected faults. Running functions is the
 invoker's job; this module decides whether a request may run and how the answer looks.
 """
 from __future__ import annotations
@@ -22,6 +22,8 @@ from ..httpshell import HttpRequest, HttpResponse
 from ..policy import PolicyError, any_allows, fc_function_resource, is_allowed
 from ..template import FunctionDecl, ServiceDecl, Template
 from . import errors, protocol
+from .configuration import ACTION as GET_FUNCTION
+from .configuration import function_configuration
 from .context import CredentialIssuer
 from .errors import FcApiError
 from .interpreters import Interpreter
@@ -40,6 +42,7 @@ ACTION = "fc:InvokeFunction"
 # FC can run many invocations at once (10 instances per function here, plus the admin board).
 FRONT_END_THREADS = 64
 _INVOKE = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)/invocations")
+_FUNCTION = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)")
 
 
 class FunctionComputeEmulator:
@@ -72,7 +75,8 @@ class FunctionComputeEmulator:
         if request.path.startswith(PROXY_PREFIX):
             api: str | None = "HttpTrigger"
         else:
-            api = "InvokeFunction" if _INVOKE.fullmatch(request.path) else None
+            api = ("InvokeFunction" if _INVOKE.fullmatch(request.path) else
+                   "GetFunction" if _FUNCTION.fullmatch(request.path) else None)
 
         def refuse(fault: Fault) -> HttpResponse:
             return FAULT_ERRORS[fault.kind]().with_code(fault.code).response(request_id)
@@ -83,6 +87,9 @@ class FunctionComputeEmulator:
         try:
             if request.path.startswith(PROXY_PREFIX):
                 return self._http_trigger(request, request_id)
+            function = _FUNCTION.fullmatch(request.path)
+            if function is not None and request.method == "GET":
+                return self._get_function(request, request_id, *function.groups())
             invoke = _INVOKE.fullmatch(request.path)
             if invoke is None or request.method != "POST":
                 raise errors.path_not_supported(request.method, request.path)
@@ -191,6 +198,17 @@ class FunctionComputeEmulator:
         except Exception:  # pragma: no cover - an emulator bug; keep the thread from dying loud
             log.exception("async invocation %s failed", request_id)
 
+    # -- GetFunction -------------------------------------------------------------------------
+    def _get_function(self, request: HttpRequest, request_id: str, service_part: str,
+                      function_name: str) -> HttpResponse:
+        principal = authenticate(request, self._book, with_queries=False)
+        service_name, _, qualifier = service_part.partition(".")
+        self._authorize(principal, service_name, function_name, qualifier or None, GET_FUNCTION)
+        service, function = self._lookup(service_name, function_name)
+        body = json.dumps(function_configuration(service, function)).encode()
+        return HttpResponse(200, body, (("x-fc-request-id", request_id),
+                                        ("Content-Type", "application/json")))
+
     # -- HTTP triggers -----------------------------------------------------------------------
     def _http_trigger(self, request: HttpRequest, request_id: str) -> HttpResponse:
         target = parse_target(request.raw_path)
@@ -230,7 +248,7 @@ class FunctionComputeEmulator:
         return service, function
 
     def _authorize(self, principal: Principal, service: str, function: str,
-                   qualifier: str | None) -> None:
+                   qualifier: str | None, action: str = ACTION) -> None:
         """Root may do anything. STS credentials need their inline policy to allow the call
         and, when the role is declared in the template with policies, the role's policies too
         (STS's intersection). A role the template does not declare, or declares without any
@@ -241,13 +259,13 @@ class FunctionComputeEmulator:
                                         function, qualifier)
         role = self._template.role_by_arn(principal.role_arn) if principal.role_arn else None
         try:
-            allowed = ((principal.policy is None or is_allowed(principal.policy, ACTION, resource))
+            allowed = ((principal.policy is None or is_allowed(principal.policy, action, resource))
                        and (role is None or not role.policies
-                            or any_allows(role.policies, ACTION, resource)))
+                            or any_allows(role.policies, action, resource)))
         except PolicyError:
             allowed = False
         if not allowed:
-            raise errors.access_denied(resource)
+            raise errors.access_denied(resource, action)
 
     def _run(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
              request_id: str, message: dict[str, Any]) -> Outcome:

@@ -46,9 +46,9 @@ def expired_token() -> FcApiError:
     return FcApiError(403, "SecurityTokenExpired", "the security token you provided has expired")
 
 
-def access_denied(resource: str) -> FcApiError:
+def access_denied(resource: str, action: str = "fc:InvokeFunction") -> FcApiError:
     return FcApiError(403, "AccessDenied", f"the caller is not authorized to perform "
-                      f"'fc:InvokeFunction' on resource '{resource}'")
+                      f"'{action}' on resource '{resource}'")
 
 
 def service_not_found(service: str) -> FcApiError:

@@ -53,6 +53,11 @@ class TablestoreEmulator:
         self._instances: dict[str, tuple[Tablestore, Protocol]] = {
             instance_name: (self.core, Protocol(self.core))}
         self._lock = threading.Lock()
+        self._role_policies: policy.RolePolicies = lambda arn: None
+
+    def set_role_policies(self, role_policies: policy.RolePolicies) -> None:
+        """The policies of the roles the deployed templates declare, by role ARN."""
+        self._role_policies = role_policies
 
     @property
     def database(self) -> Database:
@@ -124,7 +129,7 @@ class TablestoreEmulator:
 
             def authorize(action: str, table: str | None) -> None:
                 policy.authorize(principal, self._account.region, self._account.account_id,
-                                 instance, action, table)
+                                 instance, action, table, self._role_policies)
 
             return respond(api, 200, protocol.handle(api, request.body, authorize), caller)
         except TablestoreError as exc:

@@ -5,8 +5,9 @@ Supported: `ALIYUN::FC::Service`, `ALIYUN::FC::Function` (python3 runtimes, code
 object) and `ALIYUN::FC::Trigger` (http and timer), and the ROS resources
 `ALIYUN::OTS::Instance`, `ALIYUN::OTS::Table`, `ALIYUN::SLS::Project`,
 `ALIYUN::SLS::Logstore`, `ALIYUN::SLS::Index`, `ALIYUN::RAM::Role`, `ALIYUN::RAM::ManagedPolicy`,
-`ALIYUN::RAM::AttachPolicyToRole`; intrinsics `Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::Join`,
-`Fn::Select` in long and `!Tag` form; String/Number/Boolean/CommaDelimitedList parameters.
+`ALIYUN::RAM::AttachPolicyToRole`, `ALIYUN::KMS::Secret`; intrinsics `Ref`, `Fn::Sub`,
+`Fn::GetAtt`, `Fn::Join`, `Fn::Select` in long and `!Tag` form; String/Number/Boolean/
+CommaDelimitedList parameters.
 Anything else raises `TemplateError` naming the YAML path.
 """
 from .loader import load_template
@@ -15,6 +16,7 @@ from .model import (
                     HttpTriggerDecl,
                     LogstoreDecl,
                     RoleDecl,
+                    SecretDecl,
                     ServiceDecl,
                     TableDecl,
                     Template,
@@ -26,4 +28,5 @@ from .yamlio import declared_parameters
 __all__ = [
     "load_template", "declared_parameters", "Template", "TemplateError", "ServiceDecl",
     "FunctionDecl", "HttpTriggerDecl", "TimerDecl", "TableDecl", "LogstoreDecl", "RoleDecl",
+    "SecretDecl",
 ]

@@ -66,6 +66,7 @@ def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, accou
         ots_instances=ros.names(graph, "ALIYUN::OTS::Instance", "InstanceName"),
         log_projects=ros.names(graph, "ALIYUN::SLS::Project", "Name"),
         no_echo=params.no_echo,
+        secrets=ros.secrets(graph),
     )
 
 

@@ -91,6 +91,15 @@ class RoleDecl:
 
 
 @dataclass(frozen=True)
+class SecretDecl:
+    """An `ALIYUN::KMS::Secret`: its name and current value (a secret: kept out of repr)."""
+
+    name: str
+    data: str = field(repr=False)
+    version_id: str = ""
+
+
+@dataclass(frozen=True)
 class Template:
     services: tuple[ServiceDecl, ...]
     tables: tuple[TableDecl, ...]
@@ -102,6 +111,7 @@ class Template:
     ots_instances: tuple[str, ...] = ()
     log_projects: tuple[str, ...] = ()
     no_echo: frozenset[str] = field(default_factory=frozenset)  # parameter names not to print
+    secrets: tuple[SecretDecl, ...] = ()  # KMS secrets (ALIYUN::KMS::Secret)
 
     def service(self, name: str) -> ServiceDecl | None:
         return next((s for s in self.services if s.name == name), None)

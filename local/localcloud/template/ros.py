@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..policy import SYSTEM_POLICIES
-from .model import LogstoreDecl, RoleDecl, TableDecl, TemplateError
+from .model import LogstoreDecl, RoleDecl, SecretDecl, TableDecl, TemplateError
 from .resources import ResourceGraph, Stack, role_arn
 
 PK_TYPES = ("STRING", "INTEGER", "BINARY")
@@ -62,6 +62,23 @@ def logstores(graph: ResourceGraph) -> tuple[LogstoreDecl, ...]:
                      index=indexes.get((str(p["ProjectName"]), str(p["LogstoreName"]))))
         for raw in graph.of_type("ALIYUN::SLS::Logstore")
         for p in [graph.properties(raw.logical_id)])
+
+
+def secrets(graph: ResourceGraph) -> tuple[SecretDecl, ...]:
+    result = []
+    for raw in graph.of_type("ALIYUN::KMS::Secret"):
+        props = graph.properties(raw.logical_id)
+        data_type = str(props.get("SecretDataType") or "text")
+        if data_type != "text":
+            raise TemplateError(f"{raw.path}.Properties.SecretDataType",
+                                "only text secrets are emulated")
+        result.append(SecretDecl(str(props["SecretName"]), str(props["SecretData"]),
+                                 str(props["VersionId"])))
+    names = [s.name for s in result]
+    for name in names:
+        if names.count(name) > 1:
+            raise TemplateError("Resources", f"two KMS secrets are named {name!r}")
+    return tuple(result)
 
 
 def names(graph: ResourceGraph, type_name: str, prop: str) -> tuple[str, ...]:

@@ -31,10 +31,22 @@ def report_misconfiguration(exc: BaseException, request_id: str,
     reason = str(exc)
     if reason not in _REPORTED:
         _REPORTED.add(reason)
-        out = stream or sys.stderr
-        try:
-            out.write(f"[{request_id}] configuration error: {reason}\n")
-            out.flush()
-        except Exception:  # noqa: BLE001 - as above: reporting must not fail the request
-            pass
+        _log_line(f"[{request_id}] configuration error: {reason}", stream)
     return Misconfigured()
+
+
+def report_start_failure(exc: MiniAppError, request_id: str,
+                         stream: TextIO | None = None) -> MiniAppError:
+    """The app could not be built because an upstream refused or failed (KMS at cold start): the
+    operator gets the reason on stderr, the client the typed error; the next request tries
+    again."""
+    _log_line(f"[{request_id}] could not start: {exc.code}: {exc.message}", stream)
+    return exc
+
+
+def _log_line(line: str, stream: TextIO | None) -> None:
+    out = stream or sys.stderr
+    try:
+        out.write(line + "\n")
+        out.flush()
+    except Exception:  # noqa: BLE001 - as above: reporting must not fail the request

@@ -29,12 +29,15 @@ class SessionLifetime:
 
 class Sessions:
     def __init__(self, store: SessionStore, clock: Clock, lifetime: SessionLifetime,
-                 reader: SessionItemReader | None = None) -> None:
-        """`reader`: reads the session row with a request's first rows (`resolve`)."""
+                 reader: SessionItemReader | None = None, *,
+                 delete_expired: bool = True) -> None:
+        """`reader`: reads the session row with a request's first rows (`resolve`);
+        `delete_expired`: False where the role may not delete session rows."""
         self._store = store
         self._clock = clock
         self._lifetime = lifetime
         self._reader = reader
+        self._delete_expired = delete_expired
         # session key -> user id, for the sessions this instance served (resolve)
         self._users: OrderedDict[str, str] = OrderedDict()
         self._users_lock = threading.Lock()
@@ -132,6 +135,8 @@ class Sessions:
     def _forget(self, key: str) -> None:
         # An expired session is deleted when found, so it cannot be refreshed in the window before
         # the table's TTL sweeps it; failing to delete it changes nothing for the caller.
+        if not self._delete_expired:
+            return
         try:
             self._store.delete(key)
         except MiniAppError:

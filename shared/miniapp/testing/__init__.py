@@ -21,6 +21,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..crypto import KeyRing
 from ..domain.schema import Collection
 from ..wiring import DbPorts, SessionPorts, db_app_from_ports, session_app_from_ports
 from .fakes import (
@@ -50,7 +51,8 @@ IP = "203.0.113.7"
 
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
-        data_key=os.urandom(32), ots_instance="testinstance", region="cn-hangzhou",
+        hash_key=os.urandom(32), data_keys=KeyRing.single(os.urandom(32)),
+        ots_instance="testinstance", region="cn-hangzhou",
         account_id="1234567890123456", fc_service_name="todo", db_function_name="db",
         alipay_app_id="test-app", alipay_app_private_key="unused", alipay_public_key="unused",
         client_role_arn="acs:ram::1234567890123456:role/miniapp-client")
