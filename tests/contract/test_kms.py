@@ -150,3 +150,15 @@ def test_an_unreachable_kms_is_an_http_error_of_the_sdk(cloud, faults):
 def test_a_refuse_fault_answers_forbidden(cloud, faults):
     faults.set(Fault("kms", "refuse"))
     assert refusal(cloud, root_client(cloud), "app/data-key") == ("Forbidden.RAM", 403)
+
+
+def test_an_api_outside_the_emulated_set_is_an_unknown_action(cloud):
+    from aliyunsdkkms.request.v20160120.ListSecretsRequest import ListSecretsRequest
+
+    request = ListSecretsRequest()
+    request.set_endpoint(f"127.0.0.1:{cloud.server.port}")
+    request.set_protocol_type("http")
+    with pytest.raises(ServerException) as info:
+        root_client(cloud).do_action_with_exception(request)
+    assert (info.value.get_error_code(), info.value.get_http_status()) == (
+        "InvalidAction.NotFound", 404)
