@@ -50,3 +50,4 @@ def _log_line(line: str, stream: TextIO | None) -> None:
         out.write(line + "\n")
         out.flush()
     except Exception:  # noqa: BLE001 - as above: reporting must not fail the request
+        pass
