@@ -34,6 +34,7 @@ from .faults import FaultBoard
 from .guard import SameSiteGuard
 from .httpshell import HttpServer
 from .reload import CodeWatcher
+from .schedule import Scheduler
 from .state import make_private
 from .traffic import Traffic
 
@@ -176,6 +177,7 @@ class LocalCloud:
         self.faults = faults or FaultBoard()
         self.report = report or log.info  # one-line news for the developer (reloads)
         self._servers: dict[str, HttpServer] = {}
+        self.scheduler = Scheduler(self.clock)  # timer triggers, Alipay notifies
         self.fc: Any = None
         self.watcher: CodeWatcher | None = None
         self.traffic = Traffic()  # requests served, by emulator and API (round-trip counts)
@@ -203,7 +205,7 @@ class LocalCloud:
         self.alipay = AlipayEmulator(db_path=state / "alipay.sqlite3", keys_dir=state / "alipay",
                                      clock=self.clock, faults=self.faults,
                                      app_id=self.alipay_app_id, signing=signing,
-                                     identity=opts.alipay_identity)
+                                     identity=opts.alipay_identity, scheduler=self.scheduler)
         generated = {**local_params, **self._alipay_parameters(signing)}
         self.template = self._load_template(load_template, generated, overrides)
         # What is served outside any stack. With make dev's stack, no service and no role: the
@@ -239,6 +241,7 @@ class LocalCloud:
                                        self._redeploy if opts.dev_stack else self.fc.recycle,
                                        self.report, opts.reload_every).start()
         make_private(state)  # what starting added (key files, stack folders)
+        self.scheduler.start()
         self.write_cloud_file()  # last: its presence says every service listens
         return self
 
@@ -261,7 +264,8 @@ class LocalCloud:
             extra_env=self.function_environment(), region=self.options.region,
             # make dev's stack brings the functions later: their Python is found (or the cloud
             # refuses to start) now, as when the template is served directly
-            runtimes={f.runtime for s in self.template.services for f in s.functions})
+            runtimes={f.runtime for s in self.template.services for f in s.functions},
+            scheduler=self.scheduler)
         admin = AdminApp(self.faults, self.clock, self.alipay)
         console = ConsoleApp(self)  # the web console, beside the admin endpoint
         # The admin endpoint and the console sit behind one guard (localcloud.guard).
@@ -343,6 +347,7 @@ class LocalCloud:
                                      logstore.index)
 
     def stop(self) -> None:
+        self.scheduler.stop()
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None

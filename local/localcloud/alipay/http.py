@@ -24,6 +24,7 @@ from pathlib import Path
 from ..clock import Clock
 from ..faults import Fault, FaultApplier, FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse, json_response
+from ..schedule import Scheduler
 from ..state import Database
 from . import errors
 from .apps import SCHEMA as APPS_SCHEMA
@@ -45,7 +46,7 @@ CHINA_TIME = timezone(timedelta(hours=8))  # the platform's timestamps are Beiji
 class AlipayEmulator:
     def __init__(self, *, db_path: Path | str, keys_dir: Path | str, clock: Clock,
                  faults: FaultBoard, app_id: str, signing: str = "key",
-                 identity: str | None = None) -> None:
+                 identity: str | None = None, scheduler: Scheduler | None = None) -> None:
         """`signing` is how the sandbox app `app_id` signs ("key" or "cert"); `identity` its
         identity mode, None to keep the one it had (user_id at first start)."""
         self.keys: AlipayKeys = ensure_keys(keys_dir)

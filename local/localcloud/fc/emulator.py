@@ -20,7 +20,8 @@ from ..credentials import CredentialBook, Principal
 from ..faults import DropConnection, Fault, FaultApplier, FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse
 from ..policy import PolicyError, any_allows, fc_function_resource, is_allowed
-from ..template import FunctionDecl, ServiceDecl, Template
+from ..schedule import Scheduler
+from ..template import FunctionDecl, ServiceDecl, Template, TimerDecl
 from . import errors, protocol
 from .configuration import ACTION as GET_FUNCTION
 from .configuration import function_configuration
@@ -30,6 +31,7 @@ from .interpreters import Interpreter
 from .invocations import InvocationLog
 from .invoker import Invoker, LogSink, Outcome
 from .signing import authenticate
+from .timers import TimerTriggers
 from .triggers import PROXY_PREFIX, parse_target, wsgi_environ, wsgi_response
 from .workers import Throttled
 
@@ -49,7 +51,8 @@ class FunctionComputeEmulator:
     def __init__(self, *, template: Template, account: Account, credentials: CredentialBook,
                  clock: Clock, faults: FaultBoard, issuer: CredentialIssuer,
                  log_sink: LogSink | None, extra_env: Mapping[str, str], region: str,
-                 runtimes: Iterable[str] = ()) -> None:
+                 runtimes: Iterable[str] = (), scheduler: Scheduler | None = None) -> None:
+        """`scheduler` runs the timer triggers (the cloud's shared one; None: one of its own)."""
         self._template = template
         self._account = account
         self._book = credentials
@@ -61,6 +64,11 @@ class FunctionComputeEmulator:
         # Where this emulator is served (set it once the HttpServer runs); only
         # `http_trigger_url` needs it.
         self.endpoint: str | None = None
+        self.timers = TimerTriggers(clock, self._fire)
+        self.timers.arm(template)
+        self._own_scheduler = scheduler is None
+        self._scheduler = scheduler or Scheduler(clock).start()
+        self._scheduler.add(self.timers)
 
     # -- public API --------------------------------------------------------------------------
     @staticmethod
@@ -126,7 +134,9 @@ class FunctionComputeEmulator:
         self._invoker.recycle()
 
     def close(self) -> None:
-        """Stop every function instance."""
+        """Stop every function instance (and the timers, when the scheduler is this one's)."""
+        if self._own_scheduler:
+            self._scheduler.stop()
         self._invoker.close()
 
     def deploy(self, template: Template) -> None:
@@ -134,6 +144,7 @@ class FunctionComputeEmulator:
         with it). Instances of services whose code or settings may have changed are stopped,
         so the next call cold-starts the new version, as after an FC UpdateFunction."""
         old = {s.name for s in self._template.services}
+        self.timers.arm(template)  # first: a wrong CronExpression deploys nothing
         self._template = template
         for name in old | {s.name for s in template.services}:
             self._invoker.retire(name)
@@ -144,14 +155,31 @@ class FunctionComputeEmulator:
         return f"{self.endpoint.rstrip('/')}{PROXY_PREFIX}{service}/{function}/"
 
     def fire_timer(self, service: str, function: str, trigger: str) -> Outcome:
-        """Run a Timer trigger once, with the event FC sends (no cron scheduling locally)."""
+        """Run a Timer trigger once now, off its schedule, with the event FC sends."""
         svc, fn = self._lookup(service, function)
         timer = next((t for t in fn.timers if t.name == trigger), None)
         if timer is None:
             raise KeyError(f"{service}/{function} has no timer trigger {trigger!r}")
-        event = {"triggerTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        event = {"triggerTime": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                              time.gmtime(self.timers.now())),
                  "triggerName": timer.name, "payload": timer.payload}
-        return self._invoker.run(svc, fn, None, str(uuid.uuid4()), {
+        return self._run_timer(svc, fn, event)
+
+    def _fire(self, service: str, function: str, decl: TimerDecl,
+              event: dict[str, str]) -> tuple[bytes, dict[str, Any] | None]:
+        """A scheduled firing: FC invokes timer functions asynchronously, so a throttled or
+        failed run is logged, never raised into the scheduler."""
+        try:
+            svc, fn = self._lookup(service, function)
+            outcome = self._run_timer(svc, fn, event)
+        except (Throttled, FcApiError) as exc:
+            log.warning("timer %s of %s/%s did not run: %s", decl.name, service, function, exc)
+            return b"", {"errorMessage": str(exc), "errorType": type(exc).__name__}
+        return outcome.body, outcome.error
+
+    def _run_timer(self, service: ServiceDecl, function: FunctionDecl,
+                   event: dict[str, str]) -> Outcome:
+        return self._invoker.run(service, function, None, str(uuid.uuid4()), {
             "op": "invoke", "event": protocol.encode_bytes(json.dumps(event).encode())})
 
     # -- InvokeFunction ----------------------------------------------------------------------
