@@ -36,6 +36,12 @@ KINDS = {
     "internal_error": "answer the service's internal error, before anything is read or written",
     "refuse": "answer a permission denial, as RAM would",
     "bad_signature": "answer well-formed, with a signature that does not verify",
+    # A service that calls out (Alipay's asynchronous notifies) does these to one attempt.
+    "notify_lost": "the attempt never reaches the receiver (it counts as failed and is retried)",
+    "notify_duplicated": "the attempt is sent twice",
+    "notify_delayed": "the attempt waits `seconds` of the local clock",
+    "notify_out_of_order": "the attempt waits until the next one to the same receiver has gone",
+    "notify_forged": "a forged copy, whose signature does not verify, goes first",
 }
 # Every service offers these; the applier does them alike for all.
 COMMON_KINDS = ("down", "slow", "timeout", "lost_reply")
@@ -54,7 +60,16 @@ ANSWERS: Mapping[str, Mapping[str, str]] = {
             "internal_error": "answer 500 InternalFailure (or `code`)"},
     "alipay": {"internal_error": "error_response 20000 with sub_code `code` or isp.unknow-error",
                "bad_signature": "a well-formed reply whose sign does not verify (the SDK must "
-                                "reject it)"},
+                                "reject it)",
+               # Asynchronous notifies (alipay/notify.py), with or without `api` "notify"; the
+               # gateway's requests ignore them.
+               "notify_lost": "the notify never reaches the receiver; Alipay retries",
+               "notify_duplicated": "the notify is sent twice, with one notify_id",
+               "notify_delayed": "the notify waits `seconds` (default 60) of local clock",
+               "notify_out_of_order": "the notify waits until the next one to the same URL has "
+                                      "gone (or `seconds`, default 240, of local clock)",
+               "notify_forged": "a copy for one fen more, signed with a key not Alipay's, goes "
+                                "first"},
 }
 # Names earlier versions used, still accepted (CLI, admin endpoint, tests); a fault is kept and
 # counted under the name it maps to.

@@ -271,7 +271,7 @@ def test_missing_method_is_refused(cloud: Cloud) -> None:
 
 def test_unknown_method_is_refused(cloud: Cloud) -> None:
     with pytest.raises(AliPayException) as exc:
-        cloud.client().server_api("alipay.trade.query", biz_content={"out_trade_no": "1"})
+        cloud.client().server_api("alipay.trade.pay", biz_content={"out_trade_no": "1"})
     assert error_of(exc)["sub_code"] == "isv.invalid-method"
 
 
@@ -353,7 +353,8 @@ def test_keys_and_state_survive_a_restart(cloud: Cloud) -> None:
 
 def test_fault_kinds_are_described() -> None:
     assert set(FAULT_KINDS) == {"down", "slow", "timeout", "lost_reply", "bad_signature",
-                                "internal_error"}
+                                "internal_error", "notify_lost", "notify_duplicated",
+                                "notify_delayed", "notify_out_of_order", "notify_forged"}
 
 
 def test_down_hangs_up_and_spends_nothing(cloud: Cloud) -> None:

@@ -17,6 +17,7 @@ documents no format, so clients must treat it as an opaque string, and so does t
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 import sqlite3
 import string
@@ -59,7 +60,8 @@ class App:
     identity: str  # one of IDENTITY_MODES
 
     def to_dict(self) -> dict[str, str]:
-        return {"appId": self.app_id, "signing": self.signing, "identity": self.identity}
+        return {"appId": self.app_id, "signing": self.signing, "identity": self.identity,
+                "sellerId": seller_id(self.app_id)}
 
 
 class AppRegistry:
@@ -130,6 +132,13 @@ class AppRegistry:
                     continue  # another user already has this open_id (62^46 to one, but still)
                 return candidate
 
+    def user_of_open_id(self, app_id: str, open_id: str) -> str | None:
+        """The user an open_id of this app stands for (None: no such open_id for this app)."""
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT user_id FROM open_ids WHERE app_id = ? AND open_id = ?",
+                               (app_id, open_id)).fetchone()
+        return str(row["user_id"]) if row is not None else None
+
     def identity_fields(self, app: App, user_id: str) -> dict[str, str]:
         """How a reply to `app` names the user, by the app's current mode."""
         fields: dict[str, str] = {}
@@ -138,6 +147,13 @@ class AppRegistry:
         if app.identity in ("both", "user_id"):
             fields["user_id"] = user_id
         return fields
+
+
+def seller_id(app_id: str) -> str:
+    """The merchant (partner) id behind an app, the `seller_id` of its notifies: 2088 and 12
+    digits, stable per app."""
+    digits = str(int(hashlib.sha256(app_id.encode()).hexdigest(), 16))[-12:]
+    return "2088" + digits.rjust(12, "0")
 
 
 def _check_mode(mode: str) -> None:

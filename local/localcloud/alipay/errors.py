@@ -100,3 +100,21 @@ def system_error(sub_code: str | None) -> AlipayError:
         if sub_code in (None, known.sub_code):
             return AlipayError(known)
     return AlipayError(ErrorCode(*_SYSTEM, str(sub_code), "服务暂不可用"))
+
+# 40004: the call was well formed but the business refused it. The trade APIs answer these
+# under the method's own key, signed (python-alipay-sdk returns them, it does not raise). The
+# ACQ.* sub-codes are the ones Alipay's trade API pages list; the sub_msg texts are theirs.
+_BUSINESS = ("40004", "Business Failed")
+ACQ_INVALID_PARAMETER = ErrorCode(*_BUSINESS, "ACQ.INVALID_PARAMETER", "参数无效")
+ACQ_BUYER_NOT_EXIST = ErrorCode(*_BUSINESS, "ACQ.BUYER_NOT_EXIST", "买家不存在")
+ACQ_TRADE_NOT_EXIST = ErrorCode(*_BUSINESS, "ACQ.TRADE_NOT_EXIST", "交易不存在")
+ACQ_TRADE_HAS_SUCCESS = ErrorCode(*_BUSINESS, "ACQ.TRADE_HAS_SUCCESS", "交易已被支付")
+ACQ_TRADE_HAS_CLOSE = ErrorCode(*_BUSINESS, "ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
+ACQ_TRADE_HAS_FINISHED = ErrorCode(*_BUSINESS, "ACQ.TRADE_HAS_FINISHED", "交易已完结")
+ACQ_CONTEXT_INCONSISTENT = ErrorCode(*_BUSINESS, "ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
+ACQ_TOTAL_FEE_EXCEED = ErrorCode(*_BUSINESS, "ACQ.TOTAL_FEE_EXCEED", "订单总金额不在允许范围内")
+ACQ_TRADE_STATUS_ERROR = ErrorCode(*_BUSINESS, "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+ACQ_REFUND_AMT_NOT_EQUAL_TOTAL = ErrorCode(*_BUSINESS, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                                           "退款金额超限")
+ACQ_DISCORDANT_REPEAT_REQUEST = ErrorCode(*_BUSINESS, "ACQ.DISCORDANT_REPEAT_REQUEST",
+                                          "不一致的请求")

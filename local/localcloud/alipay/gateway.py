@@ -26,7 +26,13 @@ from .keys import rsa2_verify
 
 OAUTH_TOKEN = "alipay.system.oauth.token"
 USER_INFO_SHARE = "alipay.user.info.share"
-METHODS = (OAUTH_TOKEN, USER_INFO_SHARE)
+TRADE_CREATE = "alipay.trade.create"
+TRADE_QUERY = "alipay.trade.query"
+TRADE_CLOSE = "alipay.trade.close"
+TRADE_REFUND = "alipay.trade.refund"
+TRADE_REFUND_QUERY = "alipay.trade.fastpay.refund.query"
+TRADE_METHODS = (TRADE_CREATE, TRADE_QUERY, TRADE_CLOSE, TRADE_REFUND, TRADE_REFUND_QUERY)
+METHODS = (OAUTH_TOKEN, USER_INFO_SHARE, *TRADE_METHODS)
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 CHARSETS = ("utf-8", "utf8")  # the platform also takes GBK; we only decode UTF-8
 

@@ -4,11 +4,17 @@
   `alipay.user.info.share`), request signatures checked with the calling app's public key (and,
   in certificate mode, its certificate serial numbers), replies signed with the Alipay private key
   and naming the user as the app's identity mode says (`apps.py`).
+  The trade methods (`alipay.trade.create`, `.query`, `.close`, `.refund`,
+  `.fastpay.refund.query`) are `payments.py`'s; their notifies go out from `notify.py`, run by
+  the scheduler on the local clock.
 - `POST /sandbox/auth_code` `{"user_id": "2088…", "scopes": [...], "app_id"?: "…"}`: plays the
   Alipay app (`my.getAuthCode`), which cannot run on a laptop; answers what the mini program would
   get. The code is for `app_id` (default: the sandbox app). Not part of Alipay's API, so injected
   faults leave it alone. Like the admin routes, it answers only requests addressed to the cloud's
   own host, from no foreign origin, with a JSON body (`localcloud.guard`).
+- `POST /sandbox/pay` `{"tradeNo", "user_id", "result"}`: plays `my.tradePay` (the cashier,
+  `payments.py`), answering `{"resultCode", "memo"}`. Faults leave it alone too, and the same
+  guard stands before it.
 
 The sandbox app (the one the template's AppId names) is registered at start; `register_app` adds
 more (tests use a second app to see that open_ids differ per app), `set_identity` switches an
@@ -20,6 +26,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from ..clock import Clock
 from ..faults import Fault, FaultApplier, FaultBoard, kinds_of
@@ -32,14 +39,19 @@ from .apps import App, AppRegistry
 from .certs import AlipayCertificates, ensure_certificates
 from .core import SCHEMA, AuthorizationServer, InvalidSandboxRequest, TokenGrant, migrate
 from .errors import AlipayError, system_error
-from .gateway import OAUTH_TOKEN, GatewayCall, check_call, read_params
+from .gateway import OAUTH_TOKEN, TRADE_METHODS, GatewayCall, check_call, read_params
 from .keys import AlipayKeys, ensure_keys, load_private_key
+from .notify import NOTIFY_FAULT_KINDS, Notifier
+from .notify import SCHEMA as NOTIFY_SCHEMA
+from .payments import Payments
 from .replies import ReplyWriter
+from .trades import SCHEMA as TRADES_SCHEMA
+from .trades import TradeBook
 
 SERVICE = "alipay"
 # The routes that play the Alipay app; the cloud puts them behind its guard (localcloud.guard).
 SANDBOX_PREFIX = "/sandbox/"
-FAULT_KINDS = kinds_of(SERVICE)  # on gateway.do only; the sandbox's own routes are not Alipay's
+FAULT_KINDS = kinds_of(SERVICE)  # notify_* act on notifies (notify.py), the rest on gateway.do
 CHINA_TIME = timezone(timedelta(hours=8))  # the platform's timestamps are Beijing time
 
 
@@ -52,8 +64,10 @@ class AlipayEmulator:
         self.keys: AlipayKeys = ensure_keys(keys_dir)
         self.certs: AlipayCertificates = ensure_certificates(keys_dir, self.keys, app_id)
         self.app_id = app_id
-        self._replies = ReplyWriter(load_private_key(self.keys.alipay_private_key_file))
-        db = self.database = Database(db_path, SCHEMA + ";" + APPS_SCHEMA)  # public: the console
+        alipay_key = load_private_key(self.keys.alipay_private_key_file)
+        self._replies = ReplyWriter(alipay_key)
+        db = self.database = Database(  # public: the console
+            db_path, ";".join((SCHEMA, APPS_SCHEMA, TRADES_SCHEMA, NOTIFY_SCHEMA)))
         migrate(db, app_id)
         self._auth = self.authorization = AuthorizationServer(db, clock)
         self.apps = AppRegistry(db)
@@ -61,6 +75,17 @@ class AlipayEmulator:
                            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
                            identity=identity)
         self._faults = FaultApplier(faults, SERVICE)
+        self.trades = TradeBook(db, clock, self.apps)
+        self.notifies = Notifier(db, clock, faults, alipay_key)
+        self._own_scheduler = scheduler is None
+        self._scheduler = scheduler or Scheduler(clock).start()
+        self._scheduler.add(self.notifies)
+        self._payments = Payments(self.trades, self.apps, self.notifies, self._scheduler.wake)
+
+    def close(self) -> None:
+        """Stop sending notifies (when the scheduler is this gateway's own)."""
+        if self._own_scheduler:
+            self._scheduler.stop()
 
     def set_signing(self, signing: str) -> App:
         """Switch the sandbox app to "key" or "cert" signing, as a developer would in Alipay's
@@ -84,9 +109,11 @@ class AlipayEmulator:
             if request.method not in ("GET", "POST"):
                 return _plain_error(405, "MethodNotAllowed", "gateway.do takes GET or POST")
             return self._gateway(request)
-        if request.path == SANDBOX_PREFIX + "auth_code":
+        if request.path in (SANDBOX_PREFIX + "auth_code", SANDBOX_PREFIX + "pay"):
             if request.method != "POST":
                 return _plain_error(405, "MethodNotAllowed", "use POST with a JSON body")
+            if request.path == SANDBOX_PREFIX + "pay":
+                return self._sandbox_pay(request)
             return self._sandbox_auth_code(request)
         return _plain_error(404, "NotFound", f"no such path: {request.path}")
 
@@ -97,6 +124,8 @@ class AlipayEmulator:
         method = params.get("method", "")
 
         def refuse(fault: Fault) -> HttpResponse:  # answered before any state is read or changed
+            if fault.kind in NOTIFY_FAULT_KINDS:
+                return self._call(params)  # a notify's fault: the gateway answers as ever
             cert_sn = self._cert_sn(self.apps.find(params.get("app_id", "")))
             if fault.kind == "bad_signature":
                 return self._replies.forged(method, cert_sn=cert_sn)
@@ -111,6 +140,14 @@ class AlipayEmulator:
         except AlipayError as err:
             app = self.apps.find(params.get("app_id", ""))
             return self._replies.error(err, signed=app is not None, cert_sn=self._cert_sn(app))
+        if call.method in TRADE_METHODS:
+            fields: dict[str, object]
+            try:
+                fields = self._payments.call(call)
+            except AlipayError as err:
+                # Trade refusals (40004 ACQ.*) come under the method's key, signed.
+                fields = dict(err.body())
+            return self._replies.result(call.method, fields, cert_sn=self._cert_sn(call.app))
         if call.method == OAUTH_TOKEN:
             return self._oauth_token(call)
         return self._user_info_share(call)
@@ -153,12 +190,18 @@ class AlipayEmulator:
 
     # -- sandbox -----------------------------------------------------------------------------
 
-    def _sandbox_auth_code(self, request: HttpRequest) -> HttpResponse:
-        try:
-            payload = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+    def _sandbox_pay(self, request: HttpRequest) -> HttpResponse:
+        payload = _json_object(request.body)
+        if payload is None:
             return _plain_error(400, "InvalidJson", "the body must be a JSON object")
-        if not isinstance(payload, dict):
+        try:
+            return json_response(200, self._payments.cashier(payload))
+        except InvalidSandboxRequest as err:
+            return _plain_error(400, "InvalidParameter", str(err))
+
+    def _sandbox_auth_code(self, request: HttpRequest) -> HttpResponse:
+        payload = _json_object(request.body)
+        if payload is None:
             return _plain_error(400, "InvalidJson", "the body must be a JSON object")
         unknown = set(payload) - {"user_id", "scopes", "app_id"}
         if unknown:
@@ -189,6 +232,14 @@ def _grant_fields(grant: TokenGrant, identity: dict[str, str]) -> dict[str, obje
         **identity,
     }
     return dict(sorted(fields.items()))
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _plain_error(status: int, code: str, message: str) -> HttpResponse:
