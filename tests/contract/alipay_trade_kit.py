@@ -123,7 +123,8 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/notify"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, str]]:
         """The forms once `count` have arrived (a bound on waiting, not a timing assertion)."""
