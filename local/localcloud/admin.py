@@ -10,6 +10,8 @@
     GET    /_localcloud/alipay            the Alipay gateway's apps, their signing and identity mode
     POST   /_localcloud/alipay/identity   {"mode": "user_id"|"both"|"open_id", "appId"?} switches an
                                           app (default: the sandbox app) without losing any state
+    GET    /_localcloud/alipay/notifies[?tradeNo=]  the gateway's notifies: state, attempts, when
+                                          the next attempt is due (local clock)
 
 It exists so faults can be switched while the cloud runs (no restart). It listens on loopback
 only, like everything in the local cloud, behind `localcloud.guard`, and is not part of any
@@ -114,6 +116,10 @@ class AdminApp:
             except UnknownApp:
                 raise ValueError("appId names no app of the local Alipay gateway") from None
             return json_response(200, self.alipay_snapshot())
+        if route == "alipay/notifies" and request.method == "GET":
+            trade_no = request.query.get("tradeNo") or None
+            return json_response(200, {"notifies": [
+                n.to_dict() for n in self._alipay.notifies.all(trade_no)]})
         return json_response(405, {"error": "method not allowed"})
 
     def alipay_snapshot(self) -> dict[str, Any]:

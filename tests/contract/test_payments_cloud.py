@@ -1,0 +1,64 @@
+"""The payment routes of the whole local cloud (the shared one): the gateway's trade methods at
+`alipayGateway`, the cashier at `alipaySandbox/pay`, notifies sent by the cloud's scheduler at
+once and retried when the admin clock is advanced, and the admin list of notifies."""
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from typing import Any
+
+import pytest
+from alipay import AliPay
+from alipay_trade_kit import Receiver, new_user, receiver
+
+from localcloud.alipay.notify import RETRY_AFTER
+
+
+def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+@pytest.fixture
+def merchant() -> Any:
+    with receiver() as running:
+        yield running
+
+
+def client(cloud: Any) -> AliPay:
+    keys = cloud.alipay.keys
+    sdk = AliPay(cloud.alipay_app_id, None,
+                 app_private_key_string=keys.app_private_key_file.read_text(),
+                 alipay_public_key_string=keys.alipay_public_key_file.read_text(),
+                 sign_type="RSA2")
+    sdk._gateway = cloud.cloud_config()["alipayGateway"]
+    return sdk
+
+
+def test_a_payment_in_the_cloud_notifies_at_once_and_retries_on_the_admin_clock(
+        local_cloud: Any, merchant: Receiver) -> None:
+    config, user = local_cloud.cloud_config(), new_user()
+    sdk = client(local_cloud)
+    merchant.answers = [b"fail"]
+    trade = sdk.api_alipay_trade_create(subject="Pro", out_trade_no="T" + secrets.token_hex(8),
+                                        total_amount="9.90", notify_url=merchant.url,
+                                        buyer_id=user, product_code="JSAPI_PAY")
+    paid = post(config["alipaySandbox"] + "/pay",
+                {"tradeNo": trade["trade_no"], "user_id": user, "result": "success"})
+    assert paid["resultCode"] == "9000"
+    assert len(merchant.wait_for(1)) == 1  # the scheduler's thread sent it, the clock unmoved
+    post(config["fcEndpoint"] + "/_localcloud/clock", {"advance": RETRY_AFTER[0]})
+    assert len(merchant.forms) == 2  # sent before the admin call answered
+    data = dict(merchant.forms[1])
+    assert sdk.verify(data, data.pop("sign"))
+    listed = get(f"{config['fcEndpoint']}/_localcloud/alipay/notifies?tradeNo={trade['trade_no']}")
+    assert [(n["state"], n["attempts"], n["tradeStatus"]) for n in listed["notifies"]] == [
+        ("delivered", 2, "TRADE_SUCCESS")]
