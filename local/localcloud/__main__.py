@@ -5,6 +5,8 @@ its logs. `python -m localcloud --help` (and `COMMAND --help`) says every option
     python -m localcloud fault set tablestore server_busy [--api PutRow] [--share 0.5]
     python -m localcloud fault clear [SERVICE] | fault list | fault kinds
     python -m localcloud alipay identity user_id|both|open_id [--app-id A] | alipay show
+    python -m localcloud alipay pay TRADE_NO USER_ID [--result cancel] | alipay notifies
+    python -m localcloud clock advance SECONDS
     python -m localcloud logs [--follow] [--since MINUTES] [QUERY]
 
 The commands other than `serve` find the running cloud from `{state-dir}/cloud.json`.
@@ -34,7 +36,14 @@ from .cloud import (
 )
 from .devstack import DEV_STACK, DevStackFailed
 from .fc.interpreters import NoMatchingPython
-from .running import AdminCallFailed, NoRunningCloud, is_answering, read_cloud_file, running_cloud
+from .running import (
+    AdminCallFailed,
+    NoRunningCloud,
+    admin_call,
+    is_answering,
+    read_cloud_file,
+    running_cloud,
+)
 
 PROG = "python -m localcloud"
 DEFAULT_STATE_DIR = ".local"
@@ -236,10 +245,22 @@ def _fault(args: argparse.Namespace) -> int:
 
 def _alipay(args: argparse.Namespace) -> int:
     try:
-        print(alipaycli.run(args, running_cloud(_state_dir(args))["fcEndpoint"]))
+        print(alipaycli.run(args, running_cloud(_state_dir(args))))
     except (NoRunningCloud, AdminCallFailed) as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _clock(args: argparse.Namespace) -> int:
+    try:
+        endpoint = running_cloud(_state_dir(args))["fcEndpoint"]
+        now = admin_call(endpoint + "/_localcloud/clock", "POST", {"advance": args.seconds})
+    except (NoRunningCloud, AdminCallFailed) as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        return 1
+    print(f"local clock advanced {args.seconds:g} s; timers and notifies due by then have run "
+          f"(now {now['now']:.0f})")
     return 0
 
 
@@ -286,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
     faultcli.add_parser(sub, HelpFormatter, common)
     alipaycli.add_parser(sub, HelpFormatter, common)
     logcli.add_parser(sub, HelpFormatter, common)
+    clock = sub.add_parser("clock", help="move the local clock forward",
+                           description="Move the running cloud's clock (expiry, timer triggers, "
+                                       "Alipay notify retries) forward; it never goes back.",
+                           formatter_class=HelpFormatter, parents=[common])
+    actions = clock.add_subparsers(dest="action", required=True, metavar="ACTION")
+    advance = actions.add_parser("advance", help="move it SECONDS forward",
+                                 description="Move the clock SECONDS forward and run what "
+                                             "became due.",
+                                 formatter_class=HelpFormatter, parents=[common])
+    advance.add_argument("seconds", type=float, metavar="SECONDS",
+                         help="how far to move it, in seconds")
     return parser
 
 
@@ -384,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         return _logs(args)
     if args.command == "alipay":
         return _alipay(args)
+    if args.command == "clock":
+        return _clock(args)
     return _serve(args)
 
 

@@ -68,7 +68,9 @@ def admin_call(url: str, method: str = "GET",
             return answer
     except urllib.error.HTTPError as exc:
         try:
-            message = json.loads(exc.read()).get("error", exc.reason)
+            body = json.loads(exc.read())
+            # The admin endpoint says `error`; the Alipay sandbox `message`.
+            message = body.get("error") or body.get("message") or exc.reason
         except ValueError:
             message = exc.reason
         raise AdminCallFailed(f"the local cloud refused: {message}") from None

@@ -311,6 +311,7 @@ def test_the_fault_and_alipay_clis_follow_a_cloud_on_other_ports_and_print_only_
         unknown = cli("--state-dir", str(state), "alipay", "identity", "both", "--app-id", "2021")
         assert unknown.returncode == 1 and "the local cloud refused" in unknown.stderr
         assert "Traceback" not in unknown.stderr
+        _pays_and_retries_a_notify(state, cloud)
         second = cli("--state-dir", str(state), "--base-port", "0")
         assert second.returncode == 2 and "already runs" in second.stderr
     finally:
@@ -318,3 +319,25 @@ def test_the_fault_and_alipay_clis_follow_a_cloud_on_other_ports_and_print_only_
     gone = cli("--state-dir", str(state), "fault", "list")
     assert gone.returncode == 1
     assert "does not answer" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def _pays_and_retries_a_notify(state: Path, cloud: dict[str, str]) -> None:
+    """`alipay pay` plays my.tradePay, `alipay notifies` lists the notify it queued and
+    `clock advance` runs its retry (nothing listens at the notify_url)."""
+    from alipay import AliPay
+
+    assert cli("--state-dir", str(state), "alipay", "identity", "user_id").returncode == 0
+    sdk = AliPay(cloud["alipayAppId"], None,
+                 app_private_key_string=Path(cloud["alipayAppPrivateKeyFile"]).read_text(),
+                 alipay_public_key_string=Path(cloud["alipayPublicKeyFile"]).read_text())
+    sdk._gateway = cloud["alipayGateway"]
+    trade = sdk.api_alipay_trade_create(subject="Pro", out_trade_no="cli-1", total_amount="1.00",
+                                        notify_url="http://127.0.0.1:9/notify",
+                                        buyer_id="2088000000000001")
+    paid = cli("--state-dir", str(state), "alipay", "pay", trade["trade_no"], "2088000000000001")
+    assert json.loads(paid.stdout)["resultCode"] == "9000", paid.stderr
+    advanced = cli("--state-dir", str(state), "clock", "advance", "240")
+    assert advanced.returncode == 0, advanced.stderr
+    listed = json.loads(cli("--state-dir", str(state), "alipay", "notifies", "--trade-no",
+                            trade["trade_no"]).stdout)["notifies"]
+    assert [(n["attempts"], n["state"]) for n in listed] == [(2, "pending")]

@@ -15,7 +15,9 @@ LOCALCLOUD_HELPS = [["--help"], ["serve", "--help"], ["fault", "--help"],
                     ["fault", "set", "--help"], ["fault", "clear", "--help"],
                     ["fault", "list", "--help"], ["fault", "kinds", "--help"], ["logs", "--help"],
                     ["alipay", "--help"], ["alipay", "identity", "--help"],
-                    ["alipay", "show", "--help"]]
+                    ["alipay", "show", "--help"], ["alipay", "pay", "--help"],
+                    ["alipay", "notifies", "--help"], ["clock", "--help"],
+                    ["clock", "advance", "--help"]]
 SCRIPTS = ["demo.py", "package.py", "reliability.py", "client_config.py", "deploy.py",
            "local_inputs.py", "soak.py", "bench.py", "bench_http.py", "alipay_certs.py", "docs.py"]
 
