@@ -20,6 +20,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -259,8 +260,9 @@ def _clock(args: argparse.Namespace) -> int:
     except (NoRunningCloud, AdminCallFailed) as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 1
-    print(f"local clock advanced {args.seconds:g} s; timers and notifies due by then have run "
-          f"(now {now['now']:.0f})")
+    moment = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now["now"]))
+    print(f"local clock advanced {args.seconds:g} s to {moment}; the timers and notifies due by "
+          f"then have run")
     return 0
 
 

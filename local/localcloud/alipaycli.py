@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, config: dict[str, str]) -> str:
         answer = admin_call(base + "/identity", "POST", payload)
     else:
         answer = admin_call(base)
-    return json.dumps(answer, indent=2)
+    return json.dumps(answer, indent=2, ensure_ascii=False)
 
 
 def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],
