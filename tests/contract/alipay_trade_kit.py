@@ -36,6 +36,27 @@ def out_no() -> str:
     return "T" + secrets.token_hex(8)
 
 
+def post_json(url: str, body: bytes) -> tuple[int, Any]:
+    """POST a JSON body (as given, malformed or not); the status and the JSON answer."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@contextmanager
+def gateway_for(request: Any, tmp: Path) -> Iterator[Gateway]:
+    """The gateway a parametrized fixture asks for: `request.param` is (signing, identity)."""
+    signing, identity = request.param
+    running = Gateway(tmp, signing, identity)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
 class Gateway:
     def __init__(self, tmp: Path, signing: str, identity: str = "user_id") -> None:
         self.app_id = "9" + "".join(secrets.choice("0123456789") for _ in range(15))
@@ -81,13 +102,7 @@ class Gateway:
                                             "result": result}).encode())
 
     def sandbox_pay(self, body: bytes) -> tuple[int, Any]:
-        request = urllib.request.Request(self.server.url + "/sandbox/pay", data=body,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
+        return post_json(self.server.url + "/sandbox/pay", body)
 
     def close(self) -> None:
         self.server.stop()

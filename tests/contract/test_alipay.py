@@ -21,6 +21,7 @@ import pytest
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
+from alipay_trade_kit import post_json
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -73,13 +74,7 @@ class Cloud:
         return str(reply["authCode"])
 
     def sandbox(self, body: bytes) -> tuple[int, Any]:
-        request = urllib.request.Request(self.server.url + "/sandbox/auth_code", data=body,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
+        return post_json(self.server.url + "/sandbox/auth_code", body)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from alipay_trade_kit import Gateway, Receiver, new_user, out_no, receiver
+from alipay_trade_kit import Gateway, Receiver, gateway_for, new_user, out_no, receiver
 
 from localcloud.alipay.notify import ATTEMPTS, RETRY_AFTER
 from localcloud.faults import Fault
@@ -21,10 +21,8 @@ logging.getLogger("python-alipay-sdk").setLevel(logging.CRITICAL)
                                         ("key", "open_id")], ids=lambda p: "-".join(p))
 def gateway(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    signing, identity = request.param
-    running = Gateway(tmp_path_factory.mktemp(f"notify-{signing}-{identity}"), signing, identity)
-    yield running
-    running.close()
+    with gateway_for(request, tmp_path_factory.mktemp("notify")) as running:
+        yield running
 
 
 @pytest.fixture
