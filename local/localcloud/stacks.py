@@ -92,7 +92,15 @@ class CloudDeployment:
             self._provision(template)
             previous = self._live.get(stack.name)
             self._live[stack.name] = template
-            self._publish(self._merged())
+            try:
+                self._publish(self._merged())
+            except ValueError:
+                # FC refused the template (a timer's CronExpression): keep serving the old one
+                if previous is None:
+                    del self._live[stack.name]
+                else:
+                    self._live[stack.name] = previous
+                raise
             if previous is not None and self._deprovision is not None:
                 # an update deletes the resources the new template no longer declares
                 self._deprovision(previous, [template, *others])

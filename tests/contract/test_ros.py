@@ -365,3 +365,41 @@ def test_a_wrong_secret_is_refused(ros):
         ros.call(request, client)
     assert "InvalidAccessKeySecret" in str(info.value) or "SignatureDoesNotMatch" in str(
         info.value)
+
+
+TIMER = TEMPLATE.replace("Outputs:", """\
+  Tick:
+    Type: ALIYUN::FC::Trigger
+    Properties:
+      ServiceName: {'Fn::GetAtt': [Svc, ServiceName]}
+      FunctionName: {'Fn::GetAtt': [Fn, FunctionName]}
+      TriggerName: tick
+      TriggerType: timer
+      TriggerConfig: {CronExpression: CRON, Enable: true, Payload: from-the-stack}
+Outputs:""")
+
+
+def fired(ros: Ros, service: str) -> list[Any]:
+    return [f for f in ros.cloud.fc.timers.fired if f.service == service]
+
+
+def test_a_stacks_timer_trigger_fires_on_the_cloud_clock(ros):
+    stack = ros.settle(ros.create("timer-ok", {"ServiceName": "ros-timer"},
+                                  TIMER.replace("CRON", "'@every 5m'")))
+    assert stack["Status"] == "CREATE_COMPLETE"
+    ros.cloud.clock.advance(5 * 60)
+    (fire,) = fired(ros, "ros-timer")
+    assert fire.event["payload"] == "from-the-stack"
+    assert fire.body.startswith(b"hello ") and b'"triggerName": "tick"' in fire.body
+
+
+def test_a_timer_fc_would_refuse_fails_the_update_and_the_old_one_keeps_firing(ros):
+    stack_id = ros.settle(ros.create("timer-bad", {"ServiceName": "ros-timer-bad"},
+                                     TIMER.replace("CRON", "'@every 5m'")))["StackId"]
+    ros.call(update(stack_id, {"ServiceName": "ros-timer-bad"},
+                    body=TIMER.replace("CRON", "'every so often'")))
+    stack = ros.settle(stack_id)
+    assert stack["Status"] == "UPDATE_FAILED" and "ros-timer-bad/greet timer trigger tick" in \
+        stack["StatusReason"]
+    ros.cloud.clock.advance(5 * 60)
+    assert len(fired(ros, "ros-timer-bad")) == 1

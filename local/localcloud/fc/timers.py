@@ -129,7 +129,11 @@ class TimerTriggers:
         for service in template.services:
             for function in service.functions:
                 for decl in function.timers:
-                    schedule = Schedule(decl.cron_expression)
+                    try:
+                        schedule = Schedule(decl.cron_expression)
+                    except InvalidSchedule as exc:
+                        raise InvalidSchedule(f"{service.name}/{function.name} timer trigger "
+                                              f"{decl.name}: {exc}") from None
                     if decl.enable:
                         armed.append(_Armed(service.name, function.name, decl, schedule,
                                             schedule.next_after(now)))
