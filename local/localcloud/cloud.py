@@ -383,8 +383,12 @@ class LocalCloud:
         Alipay's public key, or in certificate mode Alipay's public key certificate and the serial
         numbers of the app's certificate and of Alipay's root (docs/alipay.md says why serial
         numbers, not those two certificates, travel in the template)."""
+        from .alipay.apps import seller_id
+
         keys, certs = self.alipay.keys, self.alipay.certs
-        values = {"AlipayAppPrivateKey": keys.app_private_key_file.read_text()}
+        # The merchant id the gateway's notifies name (for a template that checks seller_id).
+        values = {"AlipayAppPrivateKey": keys.app_private_key_file.read_text(),
+                  "AlipaySellerId": seller_id(self.alipay_app_id)}
         if signing == "cert":
             # As scripts/alipay_certs.py prints it: one line of base64, the lightest form in
             # FC's 4 KB of environment variables.
