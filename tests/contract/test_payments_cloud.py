@@ -62,3 +62,10 @@ def test_a_payment_in_the_cloud_notifies_at_once_and_retries_on_the_admin_clock(
     listed = get(f"{config['fcEndpoint']}/_localcloud/alipay/notifies?tradeNo={trade['trade_no']}")
     assert [(n["state"], n["attempts"], n["tradeStatus"]) for n in listed["notifies"]] == [
         ("delivered", 2, "TRADE_SUCCESS")]
+
+
+def test_a_template_parameter_alipay_seller_id_is_the_seller_of_the_notifies(
+        local_cloud: Any) -> None:
+    app = local_cloud.alipay.apps.get(local_cloud.alipay_app_id).to_dict()
+    assert local_cloud._alipay_parameters("key")["AlipaySellerId"] == app["sellerId"]
+    assert app["sellerId"].startswith("2088") and len(app["sellerId"]) == 16
