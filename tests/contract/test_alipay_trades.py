@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -302,3 +303,27 @@ def test_a_trade_finishes_when_its_refund_window_ends(gateway):
     gateway.clock.advance(REFUND_WINDOW)
     assert query(gateway, trade)["trade_status"] == "TRADE_FINISHED"
     assert sub_code(refund(gateway, trade, "1.00")) == ("40004", "ACQ.TRADE_HAS_FINISHED")
+
+
+def test_concurrent_refunds_never_sum_past_the_total(gateway):
+    trade, _ = paid(gateway)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda n: refund(gateway, trade, "2.00", f"c{n}"), range(8)))
+    assert sorted(sub_code(r)[1] for r in replies) == [""] * 6 + [
+        "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"] * 2
+    assert refund(gateway, trade, "0.30", "last")["refund_fee"] == "12.30"
+
+
+def test_a_trade_paid_and_closed_at_once_ends_one_way(gateway):
+    user = new_user()
+    trade = created(gateway, user)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        paying = pool.submit(gateway.pay, trade["trade_no"], user)
+        closing = pool.submit(gateway.client().api_alipay_trade_close,
+                              trade_no=trade["trade_no"])
+        paid_code, closed = paying.result()[1]["resultCode"], closing.result()
+    status = query(gateway, trade)["trade_status"]
+    if status == "TRADE_SUCCESS":
+        assert paid_code == "9000" and sub_code(closed) == ("40004", "ACQ.TRADE_STATUS_ERROR")
+    else:
+        assert status == "TRADE_CLOSED" and paid_code == "4000" and closed["code"] == "10000"

@@ -163,7 +163,8 @@ class Notifier:
             self._set(notify, attempts=attempts, state="given_up")
         else:
             self._set(notify, attempts=attempts, due_at=now + RETRY_AFTER[attempts - 1])
-        self._release_overtaken(notify, now)
+        if kind != "notify_lost":
+            self._release_overtaken(notify, now)
 
     def _release_overtaken(self, sent: Notify, now: float) -> None:
         """Notifies held back out of order go right after a later one to the same URL."""

@@ -175,22 +175,22 @@ class TradeBook:
             return self._current(conn, _trade(row), self._clock.now())
 
     def close(self, app: App, biz: Mapping[str, object]) -> Trade:
-        trade = self.find(app, biz)
-        if trade.status != WAIT_BUYER_PAY:
-            raise AlipayError(errors.ACQ_TRADE_STATUS_ERROR)
-        with self._db.transaction() as conn:
-            conn.execute("UPDATE trades SET status = ? WHERE trade_no = ? AND status = ?",
-                         (TRADE_CLOSED, trade.trade_no, WAIT_BUYER_PAY))
+        with self._db.transaction() as conn:  # one transaction: no payment slips in between
+            trade = self.find(app, biz)
+            if trade.status != WAIT_BUYER_PAY:
+                raise AlipayError(errors.ACQ_TRADE_STATUS_ERROR)
+            conn.execute("UPDATE trades SET status = ? WHERE trade_no = ?",
+                         (TRADE_CLOSED, trade.trade_no))
             return self._get(conn, trade.trade_no)
 
     def refund(self, app: App, biz: Mapping[str, object]) -> tuple[Trade, Refund, bool]:
         """The trade after the refund, the refund, and whether money moved (False when the same
         out_request_no was refunded before)."""
-        trade = self.find(app, biz)
-        amount = to_fen(biz.get("refund_amount"), "refund_amount")
-        request_no = _out_no(biz, "out_request_no", required=False) or trade.out_trade_no
-        now = self._clock.now()
-        with self._db.transaction() as conn:
+        with self._db.transaction() as conn:  # one transaction: refunds never race the total
+            trade = self.find(app, biz)
+            amount = to_fen(biz.get("refund_amount"), "refund_amount")
+            request_no = _out_no(biz, "out_request_no", required=False) or trade.out_trade_no
+            now = self._clock.now()
             earlier = conn.execute("SELECT * FROM refunds WHERE trade_no = ? AND"
                                    " out_request_no = ?", (trade.trade_no, request_no)).fetchone()
             if earlier is not None:
