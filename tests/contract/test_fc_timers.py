@@ -104,3 +104,9 @@ def test_cron_tz_reads_the_fields_in_that_zone():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
     fired = datetime.fromtimestamp(schedule.next_after(start), timezone.utc)
     assert (fired.hour, fired.minute) == (0, 0)  # 08:00 in Shanghai is midnight UTC
+
+
+def test_a_firing_is_an_invocation_named_after_its_trigger(cloud):
+    with_timers(cloud, TimerDecl("tick", "@every 1m", True, ""))
+    cloud.clock.advance(60)
+    assert cloud.emulator.invocations.last("echo").op == "timer tick"

@@ -3,9 +3,10 @@ outcome, latency, cold or warm), kept in a bounded `InvocationLog` for the conso
 listeners as it happens (`make dev` prints one line each).
 
 Reading `op` and the outcome code from the request and reply is a convenience of the local
-cloud, not something FC records: `op` is the event's `"op"` (the db protocol) or, for an HTTP
-trigger, the method and path; the outcome is the project's error code when the reply is
-`{"error": {"code": ...}}`, else "ok" (and the HTTP status for triggers).
+cloud, not something FC records: `op` is the event's `"op"` (the db protocol), `timer NAME` for
+a timer trigger's event or, for an HTTP trigger, the method and path; the outcome is the
+project's error code when the reply is `{"error": {"code": ...}}`, else "ok" (and the HTTP status
+for triggers).
 """
 from __future__ import annotations
 
@@ -88,7 +89,10 @@ def op_of(message: dict[str, Any], event: bytes) -> str:
     if message.get("op") == "http":
         environ = message.get("environ") or {}
         return _short(f"{environ.get('REQUEST_METHOD', '?')} {environ.get('PATH_INFO') or '/'}")
-    op = _event_object(event).get("op")
+    data = _event_object(event)
+    if set(data) == {"triggerTime", "triggerName", "payload"}:
+        return _short(f"timer {data['triggerName']}")  # FC's timer event
+    op = data.get("op")
     return _short(op) if isinstance(op, str) and op else "-"
 
 
