@@ -202,7 +202,7 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
                             f"logstore {config['slsLogstore']}"),
             ("STS", config["stsEndpoint"]),
             ("Alipay gateway", config["alipayGateway"]),
-            ("Alipay sandbox", config["alipaySandbox"] + "/auth_code"),
+            ("Alipay sandbox", config["alipaySandbox"] + "/auth_code, /pay"),
             ("OSS (deploy)", config["ossEndpoint"]),
             ("ROS (deploy)", config["rosEndpoint"]),
             ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults"),
