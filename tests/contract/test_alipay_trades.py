@@ -3,10 +3,7 @@ python-alipay-sdk only (`AliPay` in key mode, `DCAliPay` in certificate mode), f
 user_id mode and one in open_id mode."""
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -330,17 +327,3 @@ def test_a_trade_paid_and_closed_at_once_ends_one_way(gateway):
         assert paid_code == "9000" and sub_code(closed) == ("40004", "ACQ.TRADE_STATUS_ERROR")
     else:
         assert status == "TRADE_CLOSED" and paid_code == "4000" and closed["code"] == "10000"
-
-
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
-def test_the_cashier_takes_json_only_so_no_page_can_pay(gateway, content_type):
-    user = new_user()
-    trade = created(gateway, user)
-    body = json.dumps({"tradeNo": trade["trade_no"], "user_id": user, "result": "success"})
-    request = urllib.request.Request(gateway.server.url + "/sandbox/pay", data=body.encode(),
-                                     headers={"Content-Type": content_type} if content_type
-                                     else {})
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=5)
-    assert refused.value.code == 415
-    assert query(gateway, trade)["trade_status"] == "WAIT_BUYER_PAY"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -69,3 +70,23 @@ def test_a_template_parameter_alipay_seller_id_is_the_seller_of_the_notifies(
     app = local_cloud.alipay.apps.get(local_cloud.alipay_app_id).to_dict()
     assert local_cloud._alipay_parameters("key")["AlipaySellerId"] == app["sellerId"]
     assert app["sellerId"].startswith("2088") and len(app["sellerId"]) == 16
+
+
+@pytest.mark.parametrize("headers", [
+    {"Content-Type": "text/plain"},
+    {"Content-Type": "application/json", "Origin": "http://elsewhere.example"},
+    {"Content-Type": "application/json", "Host": "elsewhere.example"},
+])
+def test_the_cashier_sits_behind_the_guard(local_cloud: Any, headers: dict[str, str]) -> None:
+    config, user = local_cloud.cloud_config(), new_user()
+    trade = client(local_cloud).api_alipay_trade_create(
+        subject="Pro", out_trade_no="T" + secrets.token_hex(8), total_amount="1.00",
+        buyer_id=user)
+    body = json.dumps({"tradeNo": trade["trade_no"], "user_id": user, "result": "success"})
+    request = urllib.request.Request(config["alipaySandbox"] + "/pay", data=body.encode(),
+                                     headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+    state = client(local_cloud).api_alipay_trade_query(trade_no=trade["trade_no"])
+    assert state["trade_status"] == "WAIT_BUYER_PAY"
