@@ -103,7 +103,8 @@ def system_error(sub_code: str | None) -> AlipayError:
 
 # 40004: the call was well formed but the business refused it. The trade APIs answer these
 # under the method's own key, signed (python-alipay-sdk returns them, it does not raise). The
-# ACQ.* sub-codes are the ones Alipay's trade API pages list; the sub_msg texts are theirs.
+# ACQ.* sub-codes are the ones Alipay's trade API pages list; the sub_msg texts follow those
+# pages' descriptions and were not checked against the real gateway's answers.
 _BUSINESS = ("40004", "Business Failed")
 ACQ_INVALID_PARAMETER = ErrorCode(*_BUSINESS, "ACQ.INVALID_PARAMETER", "参数无效")
 ACQ_BUYER_NOT_EXIST = ErrorCode(*_BUSINESS, "ACQ.BUYER_NOT_EXIST", "买家不存在")
