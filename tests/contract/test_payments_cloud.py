@@ -1,12 +1,14 @@
-"""The payment routes of the whole local cloud (the shared one): the gateway's trade methods at
-`alipayGateway`, the cashier at `alipaySandbox/pay`, notifies sent by the cloud's scheduler at
-once and retried when the admin clock is advanced, and the admin list of notifies."""
+"""The payment routes of a whole local cloud: the gateway's trade methods at `alipayGateway`, the
+cashier at `alipaySandbox/pay` behind the sandbox's guard, notifies sent by the cloud's scheduler
+at once and retried when the admin clock is advanced, and the admin list of notifies. The cloud is
+this module's own: moving the clock of the shared one would move it for every later test."""
 from __future__ import annotations
 
 import json
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from alipay import AliPay
 from alipay_trade_kit import Receiver, new_user, receiver
 
 from localcloud.alipay.notify import RETRY_AFTER
+from tests.conftest import running_local_cloud
 
 
 def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +29,12 @@ def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 def get(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=10) as response:
         return dict(json.loads(response.read()))
+
+
+@pytest.fixture(scope="module")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with running_local_cloud(tmp_path_factory.mktemp("payments-cloud")) as cloud:
+        yield cloud
 
 
 @pytest.fixture
