@@ -285,7 +285,8 @@ class LocalCloud:
 
         state = self.options.state_dir
         self.oss = OssEmulator(store=ObjectStore(state / "oss.sqlite3", self.clock),
-                               account=self.account, credentials=self.credentials)
+                               account=self.account, credentials=self.credentials,
+                               clock=self.clock)
         base = self.base_template
 
         def publish(merged: Any) -> None:
@@ -305,7 +306,8 @@ class LocalCloud:
                                credentials=self.credentials,
                                account_id=self.account.account_id, region=self.options.region)
         self.ros.stacks.restore()
-        self._serve("oss", self.oss.app, ports.oss, screen=self.oss.screen)
+        self._serve("oss", self.oss.app, ports.oss, screen=self.oss.screen,
+                    **self.oss.server_options())
         self._serve("ros", self.ros.app, ports.ros)
 
     def serve_grants(self, template: Any) -> None:

@@ -33,10 +33,10 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from waitress.channel import HTTPChannel
@@ -69,6 +69,18 @@ class HttpRequest:
     client_ip: str
     client_port: str = ""  # with client_ip, tells connections apart (LocalCloud.traffic)
     server_port: int = 0  # the port it came in on
+    # With `HttpServer(stream_bodies=True)`: the body unread (waitress holds it, in a temporary
+    # file once large), `body` empty; for an app that stores uploads without holding them.
+    body_file: BinaryIO | None = field(default=None, compare=False)
+
+    def body_chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The body in chunks, read from `body_file` when there is one."""
+        if self.body_file is None:
+            if self.body:
+                yield self.body
+            return
+        while chunk := self.body_file.read(size):
+            yield chunk
 
     @property
     def path(self) -> str:
@@ -87,9 +99,12 @@ class HttpResponse:
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # A body written as it is produced (a large file), instead of `body`; its Content-Length
+    # must be among the headers.
+    stream: Iterable[bytes] | None = field(default=None, compare=False)
 
     def with_headers(self, *extra: tuple[str, str]) -> HttpResponse:
-        return HttpResponse(self.status, self.body, self.headers + tuple(extra))
+        return HttpResponse(self.status, self.body, self.headers + tuple(extra), self.stream)
 
 
 App = Callable[[HttpRequest], HttpResponse]
@@ -135,21 +150,23 @@ def _raw_path(request_uri: str) -> str:
     return target.partition("?")[0]
 
 
-def _request(environ: Mapping[str, Any]) -> HttpRequest:
+def _request(environ: Mapping[str, Any], stream_bodies: bool = False) -> HttpRequest:
     length = int(environ.get("CONTENT_LENGTH") or 0)  # waitress checked it is digits
-    body = environ["wsgi.input"].read(length) if length else b""
+    body = environ["wsgi.input"].read(length) if length and not stream_bodies else b""
     return HttpRequest(method=str(environ["REQUEST_METHOD"]),
                        raw_path=_raw_path(str(environ.get("REQUEST_URI", ""))),
                        query_string=str(environ.get("QUERY_STRING", "")),
                        headers=_headers(environ), body=body,
                        client_ip=str(environ.get("REMOTE_ADDR", "")),
                        client_port=str(environ.get("REMOTE_PORT", "")),
-                       server_port=int(environ.get("SERVER_PORT") or 0))
+                       server_port=int(environ.get("SERVER_PORT") or 0),
+                       body_file=environ["wsgi.input"] if stream_bodies else None)
 
 
-def _wsgi(app: App) -> Callable[[dict[str, Any], _START_RESPONSE], Iterable[bytes]]:
-    def application(environ: dict[str, Any], start_response: _START_RESPONSE) -> list[bytes]:
-        request = _request(environ)
+def _wsgi(app: App, stream_bodies: bool = False) -> Callable[[dict[str, Any], _START_RESPONSE],
+                                                             Iterable[bytes]]:
+    def application(environ: dict[str, Any], start_response: _START_RESPONSE) -> Iterable[bytes]:
+        request = _request(environ, stream_bodies)
         try:
             response = app(request)
         except DropConnection:
@@ -162,6 +179,8 @@ def _wsgi(app: App) -> Callable[[dict[str, Any], _START_RESPONSE], Iterable[byte
         if not any(k.lower() == "content-length" for k, _ in headers):
             headers.append(("Content-Length", str(len(response.body))))
         start_response(_status_line(response.status), headers)
+        if response.stream is not None and request.method != "HEAD":
+            return response.stream
         return [b"" if request.method == "HEAD" else response.body]
 
     return application
@@ -307,13 +326,15 @@ class HttpServer:
 
     `max_body_bytes` is the largest body passed on; `refuse` renders refused requests in the
     service's error format (waitress answers in plain text otherwise); `screen` sees each
-    request's head before its body is read, and may answer it instead of the app."""
+    request's head before its body is read, and may answer it instead of the app;
+    `stream_bodies` hands the app each body unread (`HttpRequest.body_file`)."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY, refuse: Refuse | None = None,
-                 screen: Screen | None = None, threads: int = DEFAULT_THREADS) -> None:
+                 screen: Screen | None = None, threads: int = DEFAULT_THREADS,
+                 stream_bodies: bool = False) -> None:
         self._server = _Server(
-            _wsgi(app), host=host, port=port, threads=threads, ident="localcloud",
+            _wsgi(app, stream_bodies), host=host, port=port, threads=threads, ident="localcloud",
             # waitress refuses a body whose length is >= the limit; ours is the largest allowed.
             max_request_body_size=max_body_bytes + 1,
             connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import oss2
@@ -23,6 +24,8 @@ class Oss:
     endpoint: str
     account: Account
     credentials: CredentialBook
+    clock: ShiftableClock
+    state: Path
 
     def auth(self) -> oss2.Auth:
         return oss2.Auth(self.account.access_key_id, self.account.access_key_secret)
@@ -38,10 +41,10 @@ def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oss]:
     clock = ShiftableClock()
     credentials = CredentialBook(account, state / "credentials.sqlite3", clock)
     emulator = OssEmulator(store=ObjectStore(state / "oss.sqlite3", clock), account=account,
-                           credentials=credentials)
-    server = HttpServer(emulator.app, screen=emulator.screen).start()
+                           credentials=credentials, clock=clock)
+    server = HttpServer(emulator.app, screen=emulator.screen, **emulator.server_options()).start()
     try:
-        yield Oss(server.url, account, credentials)
+        yield Oss(server.url, account, credentials, clock, state)
     finally:
         server.stop()
 

@@ -1,97 +1,67 @@
 """The OSS wire protocol as `oss2` speaks it: path-style URLs (`/{bucket}/{key}`, what oss2 builds
-for an IP or localhost endpoint), signature V1, XML bodies and OSS's XML error format.
+for an IP or localhost endpoint), signature V1 (`oss.auth`), XML bodies (`oss.xml`) and OSS's XML
+error format.
 
-Signature V1 (`Authorization: OSS {ak}:{sig}`): HMAC-SHA1 over `METHOD\\n` + Content-MD5 + `\\n` +
-Content-Type + `\\n` + Date + `\\n` + the sorted `x-oss-*` headers as `k:v\\n` + the resource
-`/{bucket}/{key}` with the sub-resources of the query (`?acl`, `?bucketInfo`, ...) sorted. STS
-callers add `x-oss-security-token` and are held to their policy (`oss:{Api}` on
-`acs:oss:*:{account}:{bucket}/{key}`). oss2 2.19's `oss2.Auth` signs V1; V4 is opt-in
-(`oss2.AuthV4`) and is refused here with a clear message. The signature covers headers only,
-so it is checked from the head, before a body is read (`OssEmulator.screen`).
+Served: PutBucket, GetBucketInfo, DeleteBucket, ListObjects (v1 and v2, with prefix, delimiter,
+marker/continuation and max-keys), PutObject (with `x-oss-meta-*` and Content-MD5), GetObject and
+HeadObject (`Range`, conditional headers, `oss.reads`), GetObjectMeta, DeleteObject,
+DeleteMultipleObjects, PostObject (`oss.postobject`), signed URLs, and multipart upload
+(initiate, upload part, complete, abort, list parts, list uploads). Anything else is
+NotImplemented. STS callers are held to their token's policy (`oss:{Api}` on
+`acs:oss:*:{account}:{bucket}/{key}`). The signature covers headers only, so it is checked from
+the head, before a body is read (`OssEmulator.screen`); bodies then stream to disk
+(`server_options`), so a large upload never sits in memory.
 """
 from __future__ import annotations
 
 import base64
-import datetime
+import binascii
 import email.utils
 import hashlib
-import hmac
-import time
 import uuid
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
-import crcmod
-
 from ..account import Account
-from ..credentials import (
-    CredentialBook,
-    CredentialError,
-    ExpiredSecurityToken,
-    Principal,
-    UnknownAccessKey,
-)
+from ..clock import Clock, SystemClock
+from ..credentials import CredentialBook, Principal
 from ..httpshell import HttpRequest, HttpResponse
-from ..policy import is_allowed
-from .core import MAX_LIST_KEYS, ObjectInfo, ObjectStore, OssError
+from . import reads, xml
+from .auth import Authenticator
+from .core import MAX_LIST_KEYS, ObjectStore, OssError
+from .postobject import PostObject
 
-MAX_CLOCK_SKEW = 15 * 60
 HOST_ID = "oss.localcloud"
-# Query parameters that are part of the signed resource: every one oss2 signs
-# (`oss2.Auth._subresource_key_set`), so that a call outside the emulated set (AppendObject's
-# `?append&position=`, `?uploads`, `?acl`, ...) verifies and is then refused as not implemented
-# (400 NotImplemented, as oss2's exception table has it), never as a signature mismatch.
-SUB_RESOURCES = frozenset({
-    "response-content-type", "response-content-language", "response-cache-control", "logging",
-    "response-content-encoding", "acl", "uploadId", "uploads", "partNumber", "group", "link",
-    "delete", "website", "location", "objectInfo", "objectMeta", "response-expires",
-    "response-content-disposition", "cors", "lifecycle", "restore", "qos", "referer", "stat",
-    "bucketInfo", "append", "position", "security-token", "live", "comp", "status", "vod",
-    "startTime", "endTime", "x-oss-process", "symlink", "callback", "callback-var", "tagging",
-    "encryption", "versions", "versioning", "versionId", "policy", "requestPayment",
-    "x-oss-traffic-limit", "qosInfo", "asyncFetch", "x-oss-request-payer", "sequential",
-    "inventory", "inventoryId", "continuation-token", "worm", "wormId", "wormExtend",
-    "replication", "replicationLocation", "replicationProgress", "transferAcceleration", "cname",
-    "metaQuery", "x-oss-ac-source-ip", "x-oss-ac-subnet-mask", "x-oss-ac-vpc-id",
-    "x-oss-ac-forward-allow", "resourceGroup", "style", "styleName", "x-oss-async-process",
-    "regionList", "x-oss-write-get-object-response", "bucketArchiveDirectRead", "httpsConfig",
-    "redundancyTransition", "x-oss-target-redundancy-type", "x-oss-redundancy-transition-taskid",
-    "accessPoint", "accessPointPolicy", "publicAccessBlock", "x-oss-access-point-name",
-    "requesterQosInfo", "qosRequester", "resourcePoolInfo", "resourcePool",
-    "resourcePoolBuckets"})
-# CRC-64/ECMA as OSS reports it in x-oss-hash-crc64ecma; oss2 compares it with its own.
-_crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
+# Object sub-resources served; any other sub-resource of an object is NotImplemented.
+_OBJECT_QUERY = frozenset({"objectMeta", "uploads", "uploadId", "partNumber", "encoding-type",
+                           "max-parts", "part-number-marker"})
 
 
-def string_to_sign(request: HttpRequest, bucket: str, key: str) -> str:
-    headers = sorted((k, v) for k, v in request.headers.items() if k.startswith("x-oss-"))
-    canonical = "".join(f"{k}:{v}\n" for k, v in headers)
-    subs = sorted((k, v) for k, v in request.query.items() if k in SUB_RESOURCES)
-    query = "&".join(f"{k}={v}" if v else k for k, v in subs)
-    resource = f"/{bucket}/{key}" if bucket else "/"
-    return "\n".join([request.method, request.header("content-md5"),
-                      request.header("content-type"), request.header("x-oss-date")
-                      or request.header("date"),
-                      canonical + resource + (f"?{query}" if query else "")])
-
-
-def _iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(timestamp))
+def _not_implemented(what: str) -> OssError:
+    return OssError(400, "NotImplemented", f"{what} is not emulated locally.")
 
 
 class OssEmulator:
-    def __init__(self, *, store: ObjectStore, account: Account,
-                 credentials: CredentialBook) -> None:
+    def __init__(self, *, store: ObjectStore, account: Account, credentials: CredentialBook,
+                 clock: Clock | None = None) -> None:
         self.store = store
         self._account = account
-        self._credentials = credentials
+        self._clock = clock or SystemClock()
+        self._auth = Authenticator(account, credentials, self._clock)
+        self._post = PostObject(store, self._auth, self._clock.now)
+
+    @staticmethod
+    def server_options() -> dict[str, Any]:
+        """HttpServer options: bodies are handed over unread, to be streamed to disk."""
+        return {"stream_bodies": True}
 
     def screen(self, head: HttpRequest) -> HttpResponse | None:
         """The signature, checked from the headers before any body is read (the HTTP server
         calls this): an unsigned or badly signed upload is refused without being received."""
         try:
-            self._authenticate(head, *_bucket_and_key(head))
+            self._auth.request(head, *_bucket_and_key(head))
         except OssError as exc:
             request_id = _request_id()
             return _answer(head, _error(head, exc, request_id), request_id)
@@ -101,168 +71,222 @@ class OssEmulator:
         request_id = _request_id()
         bucket, key = _bucket_and_key(request)
         try:
-            principal = self._authenticate(request, bucket, key)
-            response = self._route(request, principal, bucket, key)
+            principal = self._auth.request(request, bucket, key)
+            if principal is None:  # a form upload, signed in its body
+                response = self._post_object(request, bucket)
+            else:
+                response = self._route(request, principal, bucket, key)
         except OssError as exc:
             response = _error(request, exc, request_id)
         return _answer(request, response, request_id)
 
-    # -- operations ------------------------------------------------------------------------------
+    # -- routing ---------------------------------------------------------------------------------
     def _route(self, request: HttpRequest, who: Principal, bucket: str, key: str) -> HttpResponse:
-        method, query = request.method, request.query
         if not bucket:
             raise OssError(405, "MethodNotAllowed", "The specified method is not allowed "
                                                     "against this resource (ListBuckets is not "
                                                     "emulated).")
         if not key:
-            if method == "PUT" and not query:
-                self._allow(who, "PutBucket", bucket, "")
-                self.store.create_bucket(bucket)
-                return HttpResponse(200, headers=(("Location", f"/{bucket}"),))
-            if method == "GET" and "bucketInfo" in query:
-                self._allow(who, "GetBucketInfo", bucket, "")
-                return _xml(200, self._bucket_info(bucket))
-            if method == "GET" and query.get("list-type") == "2":
-                self._allow(who, "ListObjects", bucket, "")
-                return _xml(200, self._list_v2(bucket, query))
-            if method == "DELETE" and not query:
-                self._allow(who, "DeleteBucket", bucket, "")
-                self.store.delete_bucket(bucket)
-                return HttpResponse(204)
-            raise OssError(400, "NotImplemented", "This bucket operation is not emulated "
-                                                  "locally (PutBucket, GetBucketInfo, "
-                                                  "ListObjectsV2, DeleteBucket are).")
-        if query and set(query) - {"objectMeta"}:
-            raise OssError(400, "NotImplemented", "Object sub-resources are not emulated.")
+            return self._bucket(request, who, bucket)
+        method, query = request.method, request.query
+        unknown = set(query) - _OBJECT_QUERY - {"Signature", "OSSAccessKeyId", "Expires",
+                                                "security-token"}
+        if unknown:
+            raise _not_implemented(f"The object sub-resource {sorted(unknown)[0]!r}")
+        if "uploadId" in query:
+            return self._multipart(request, who, bucket, key, query["uploadId"])
+        if method == "POST" and "uploads" in query:
+            self._auth.allow(who, "PutObject", bucket, key)
+            upload = self.store.initiate(bucket, key, _content_type(request), _meta(request))
+            return _xml(200, xml.initiated(upload))
         if method == "PUT":
-            self._allow(who, "PutObject", bucket, key)
-            content_md5 = request.header("content-md5")
-            if content_md5 and content_md5 != base64.b64encode(
-                    hashlib.md5(request.body).digest()).decode():
-                raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not "
-                                                     "valid.")
-            info = self.store.put(bucket, key, request.body,
-                                  request.header("content-type") or "application/octet-stream")
+            self._auth.allow(who, "PutObject", bucket, key)
+            info = self.store.put(bucket, key, request.body_chunks(), _content_type(request),
+                                  _meta(request), content_md5=_content_md5(request))
             return HttpResponse(200, headers=(("ETag", f'"{info.etag}"'),
-                                              ("x-oss-hash-crc64ecma",
-                                               str(_crc64(request.body)))))
+                                              ("x-oss-hash-crc64ecma", info.crc64)))
         if method in ("GET", "HEAD"):
-            self._allow(who, "GetObject", bucket, key)
-            info, data = self.store.get(bucket, key)
-            headers = _object_headers(info, data)
-            if method == "HEAD":
-                return HttpResponse(200, headers=headers + (("Content-Length", str(info.size)),))
-            return HttpResponse(200, data, headers)
+            self._auth.allow(who, "GetObject", bucket, key)
+            return self._get(request, bucket, key)
         if method == "DELETE":
-            self._allow(who, "DeleteObject", bucket, key)
+            self._auth.allow(who, "DeleteObject", bucket, key)
             self.store.delete(bucket, key)
             return HttpResponse(204)
         raise OssError(405, "MethodNotAllowed", "The specified method is not allowed against "
                                                 "this resource.")
 
+    def _bucket(self, request: HttpRequest, who: Principal, bucket: str) -> HttpResponse:
+        method, query = request.method, request.query
+        listing = set(query) <= {"prefix", "delimiter", "marker", "max-keys", "encoding-type",
+                                 "list-type", "continuation-token", "start-after",
+                                 "fetch-owner", "Signature", "OSSAccessKeyId", "Expires",
+                                 "security-token"}
+        if method == "PUT" and not query:
+            self._auth.allow(who, "PutBucket", bucket)
+            self.store.create_bucket(bucket)
+            return HttpResponse(200, headers=(("Location", f"/{bucket}"),))
+        if method == "GET" and "bucketInfo" in query:
+            self._auth.allow(who, "GetBucketInfo", bucket)
+            return _xml(200, self._bucket_info(bucket))
+        if method == "GET" and "uploads" in query:
+            self._auth.allow(who, "ListMultipartUploads", bucket)
+            prefix = query.get("prefix", "")
+            url = query.get("encoding-type") == "url"
+            limit = _integer(query, "max-uploads", 1000, 1, 1000)
+            found = self.store.uploads(bucket, prefix)
+            return _xml(200, xml.uploads(bucket, prefix, found[:limit], len(found) > limit, url))
+        if method == "GET" and listing:
+            self._auth.allow(who, "ListObjects", bucket)
+            return _xml(200, self._list(bucket, query))
+        if method == "POST" and "delete" in query:
+            return self._delete_many(request, who, bucket)
+        if method == "DELETE" and not query:
+            self._auth.allow(who, "DeleteBucket", bucket)
+            self.store.delete_bucket(bucket)
+            return HttpResponse(204)
+        raise _not_implemented("This bucket operation")
+
+    # -- objects ---------------------------------------------------------------------------------
+    def _get(self, request: HttpRequest, bucket: str, key: str) -> HttpResponse:
+        info = self.store.head(bucket, key)
+        if request.method == "HEAD" and "objectMeta" in request.query:
+            return HttpResponse(200, headers=reads.object_headers(info)[1:3] + (
+                ("Content-Length", str(info.size)),))
+        not_modified = reads.precondition(request, info)
+        if not_modified is not None:
+            return not_modified
+        wanted = reads.byte_range(request, info.size)
+        if request.method == "HEAD":
+            return reads.answer(request, info, None)
+        if wanted is None:
+            return reads.answer(request, info, self.store.read(info))
+        first, last = wanted
+        return reads.answer(request, info, self.store.read(info, first, last), first, last,
+                            partial=True)
+
+    def _delete_many(self, request: HttpRequest, who: Principal, bucket: str) -> HttpResponse:
+        body = b"".join(request.body_chunks())
+        if len(body) > xml.MAX_XML_BYTES:
+            raise xml.malformed()
+        expected = _content_md5(request)
+        if expected is None:
+            raise OssError(400, "InvalidDigest", "Content-MD5 is required by "
+                                                 "DeleteMultipleObjects.")
+        if hashlib.md5(body).digest() != expected:
+            raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+        keys, quiet = xml.read_delete(body)
+        self.store.bucket_created(bucket)
+        for key in keys:  # all or nothing: every key must be allowed first
+            self._auth.allow(who, "DeleteObject", bucket, key)
+        for key in keys:
+            self.store.delete(bucket, key)
+        url = request.query.get("encoding-type") == "url"
+        return _xml(200, xml.deleted([] if quiet else keys, url))
+
+    def _post_object(self, request: HttpRequest, bucket: str) -> HttpResponse:
+        posted = self._post.handle(request, bucket)
+        headers = (("ETag", f'"{posted.info.etag}"'), ("x-oss-hash-crc64ecma", posted.info.crc64),
+                   ("Location", f"/{bucket}/{posted.info.key}"))
+        if posted.status == 201:
+            body = (f"<PostResponse><Bucket>{bucket}</Bucket>"
+                    f"<Location>/{bucket}/{escape(posted.info.key)}</Location>"
+                    f"<Key>{escape(posted.info.key)}</Key><ETag>\"{posted.info.etag}\"</ETag>"
+                    f"</PostResponse>")
+            return _xml(201, body).with_headers(*headers)
+        return HttpResponse(posted.status, headers=headers)
+
+    # -- multipart upload ------------------------------------------------------------------------
+    def _multipart(self, request: HttpRequest, who: Principal, bucket: str, key: str,
+                   upload_id: str) -> HttpResponse:
+        method, query = request.method, request.query
+        if method == "PUT" and "partNumber" in query:
+            self._auth.allow(who, "PutObject", bucket, key)
+            upload = self.store.upload(bucket, key, upload_id)
+            number = _integer(query, "partNumber", 0, 1, 10_000)
+            part = self.store.put_part(upload, number, request.body_chunks(),
+                                       _content_md5(request))
+            return HttpResponse(200, headers=(("ETag", f'"{part.etag}"'),
+                                              ("x-oss-hash-crc64ecma", part.crc64)))
+        if method == "POST":
+            self._auth.allow(who, "PutObject", bucket, key)
+            upload = self.store.upload(bucket, key, upload_id)
+            chosen = xml.read_complete(b"".join(request.body_chunks()))
+            info = self.store.complete(upload, chosen)
+            return _xml(200, xml.completed(bucket, info, f"/{bucket}/{key}")).with_headers(
+                ("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", info.crc64))
+        if method == "DELETE":
+            self._auth.allow(who, "AbortMultipartUpload", bucket, key)
+            self.store.abort(self.store.upload(bucket, key, upload_id))
+            return HttpResponse(204)
+        if method == "GET":
+            self._auth.allow(who, "ListParts", bucket, key)
+            upload = self.store.upload(bucket, key, upload_id)
+            marker = _integer(query, "part-number-marker", 0, 0, 10_000)
+            limit = _integer(query, "max-parts", 1000, 1, 1000)
+            after = [p for p in self.store.parts(upload) if p.number > marker]
+            return _xml(200, xml.parts(upload, after[:limit], marker, limit, len(after) > limit))
+        raise OssError(405, "MethodNotAllowed", "The specified method is not allowed against "
+                                                "this resource.")
+
+    # -- buckets ---------------------------------------------------------------------------------
     def _bucket_info(self, bucket: str) -> str:
         created = self.store.bucket_created(bucket)
         region = self._account.region
         owner = self._account.account_id
         return (f"<BucketInfo><Bucket><Name>{bucket}</Name>"
-                f"<CreationDate>{_iso(created)}</CreationDate><StorageClass>Standard"
+                f"<CreationDate>{xml.iso(created)}</CreationDate><StorageClass>Standard"
                 f"</StorageClass><ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>"
                 f"<IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>"
                 f"<Location>oss-{region}</Location><Owner><DisplayName>{owner}</DisplayName>"
                 f"<ID>{owner}</ID></Owner><AccessControlList><Grant>private</Grant>"
                 f"</AccessControlList></Bucket></BucketInfo>")
 
-    def _list_v2(self, bucket: str, query: Mapping[str, str]) -> str:
-        try:
-            max_keys = int(query.get("max-keys") or 100)
-        except ValueError:
-            max_keys = -1
-        if not 1 <= max_keys <= MAX_LIST_KEYS:
-            raise OssError(400, "InvalidArgument", f"max-keys must be 1..{MAX_LIST_KEYS}.")
-        if query.get("delimiter"):
-            raise OssError(400, "NotImplemented", "delimiter is not emulated locally.")
+    def _list(self, bucket: str, query: Mapping[str, str]) -> str:
+        max_keys = _integer(query, "max-keys", 100, 1, MAX_LIST_KEYS)
         url = query.get("encoding-type") == "url"
-        token = query.get("continuation-token") or ""
-        start = unquote(token) if token else query.get("start-after", "")
-        prefix = query.get("prefix", "")
-        page, truncated = self.store.list(bucket, prefix, start, max_keys)
+        prefix, delimiter = query.get("prefix", ""), query.get("delimiter", "")
+        if query.get("list-type") == "2":
+            token = query.get("continuation-token") or ""
+            start = unquote(token) if token else query.get("start-after", "")
+            page = self.store.listing(bucket, prefix, start, max_keys, delimiter)
+            return xml.list_v2(bucket, prefix, delimiter, max_keys, page, url)
+        marker = query.get("marker", "")
+        page = self.store.listing(bucket, prefix, marker, max_keys, delimiter)
+        return xml.list_v1(bucket, prefix, marker, delimiter, max_keys, page, url)
 
-        def text(value: str) -> str:
-            from urllib.parse import quote
-            return quote(value, safe="") if url else escape(value)
 
-        contents = "".join(
-            f"<Contents><Key>{text(o.key)}</Key><LastModified>{_iso(o.modified)}</LastModified>"
-            f"<ETag>\"{o.etag}\"</ETag><Type>Normal</Type><Size>{o.size}</Size>"
-            f"<StorageClass>Standard</StorageClass></Contents>" for o in page)
-        next_token = (f"<NextContinuationToken>{text(page[-1].key)}</NextContinuationToken>"
-                      if truncated else "")
-        return (f"<ListBucketResult><Name>{bucket}</Name><Prefix>{text(prefix)}</Prefix>"
-                f"<MaxKeys>{max_keys}</MaxKeys><KeyCount>{len(page)}</KeyCount>"
-                f"{'<EncodingType>url</EncodingType>' if url else ''}"
-                f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>{next_token}"
-                f"{contents}</ListBucketResult>")
+def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        if default < low:
+            raise OssError(400, "InvalidArgument", f"{name} is required.", ArgumentName=name)
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise OssError(400, "InvalidArgument", f"{name} must be an integer in {low}..{high}.",
+                       ArgumentName=name, ArgumentValue=raw[:64])
+    return int(raw)
 
-    # -- authentication and authorisation ------------------------------------------------------
-    def _authenticate(self, request: HttpRequest, bucket: str, key: str) -> Principal:
-        auth = request.header("authorization")
-        if not auth:
-            raise OssError(403, "AccessDenied", "AccessDenied: anonymous access is not allowed "
-                                                "locally; sign the request.")
-        if auth.startswith("OSS4-HMAC-SHA256"):
-            raise OssError(400, "NotImplemented", "Signature V4 is not emulated locally; use "
-                                                  "oss2.Auth (V1).")
-        scheme, _, rest = auth.partition(" ")
-        access_key_id, _, signature = rest.rpartition(":")
-        if scheme != "OSS" or not access_key_id:
-            raise OssError(400, "InvalidArgument", "Authorization header is invalid.")
-        self._check_date(request.header("x-oss-date") or request.header("date"))
-        principal = self._resolve(access_key_id, request.header("x-oss-security-token") or None)
-        text = string_to_sign(request, bucket, key)
-        expected = base64.b64encode(hmac.new(principal.access_key_secret.encode(), text.encode(),
-                                             hashlib.sha1).digest()).decode()
-        if not hmac.compare_digest(expected, signature):
-            raise OssError(403, "SignatureDoesNotMatch", "The request signature we calculated "
-                                                         "does not match the signature you "
-                                                         "provided.",
-                           OSSAccessKeyId=access_key_id, StringToSign=text)
-        return principal
 
-    def _resolve(self, access_key_id: str, token: str | None) -> Principal:
-        try:
-            return self._credentials.resolve(access_key_id, token)
-        except UnknownAccessKey:
-            raise OssError(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does "
-                                                      "not exist in our records.",
-                           OSSAccessKeyId=access_key_id) from None
-        except ExpiredSecurityToken:
-            raise OssError(403, "InvalidAccessKeyId", "The security token you provided has "
-                                                      "expired.") from None
-        except CredentialError:
-            raise OssError(403, "InvalidAccessKeyId", "The security token you provided is "
-                                                      "invalid.") from None
+def _content_type(request: HttpRequest) -> str:
+    return request.header("content-type") or "application/octet-stream"
 
-    @staticmethod
-    def _check_date(value: str) -> None:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            # OSS's answer (EC 0002-00000503) to a missing or unreadable Date
-            raise OssError(403, "AccessDenied", "AccessDenied: OSS authentication requires a "
-                                                "valid Date.", EC="0002-00000503") from None
-        if when.tzinfo is None:  # "-0000": UTC with no zone information
-            when = when.replace(tzinfo=datetime.timezone.utc)
-        if abs(time.time() - when.timestamp()) > MAX_CLOCK_SKEW:
-            raise OssError(403, "RequestTimeTooSkewed", "The difference between the request "
-                                                        "time and the current time is too large.")
 
-    def _allow(self, who: Principal, api: str, bucket: str, key: str) -> None:
-        if who.policy is None:  # the root key, or a role assumed without an inline policy
-            return
-        resource = f"acs:oss:*:{self._account.account_id}:{bucket}" + (f"/{key}" if key else "")
-        if not is_allowed(who.policy, f"oss:{api}", resource):
-            raise OssError(403, "AccessDenied", "You have no right to access this object "
-                                                "because of bucket acl or policy.")
+def _meta(request: HttpRequest) -> dict[str, str]:
+    """User metadata: the x-oss-meta-* headers, names lower-cased, values as sent."""
+    return {k: v for k, v in request.headers.items() if k.startswith("x-oss-meta-")}
+
+
+def _content_md5(request: HttpRequest) -> bytes | None:
+    value = request.header("content-md5")
+    if not value:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+    return digest
 
 
 def _request_id() -> str:
@@ -279,16 +303,8 @@ def _answer(request: HttpRequest, response: HttpResponse, request_id: str) -> Ht
                                  ("Date", email.utils.formatdate(usegmt=True)))
 
 
-def _object_headers(info: ObjectInfo, data: bytes) -> tuple[tuple[str, str], ...]:
-    return (("Content-Type", info.content_type), ("ETag", f'"{info.etag}"'),
-            ("Last-Modified", email.utils.formatdate(info.modified, usegmt=True)),
-            ("x-oss-object-type", "Normal"), ("x-oss-storage-class", "Standard"),
-            ("x-oss-hash-crc64ecma", str(_crc64(data))))
-
-
 def _xml(status: int, body: str) -> HttpResponse:
-    return HttpResponse(status, ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode(),
-                        (("Content-Type", "application/xml"),))
+    return HttpResponse(status, xml.document(body), (("Content-Type", "application/xml"),))
 
 
 def _error(request: HttpRequest, exc: OssError, request_id: str) -> HttpResponse:
