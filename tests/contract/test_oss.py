@@ -3,58 +3,13 @@ ListObjectsV2, signature V1 with the root key and STS tokens, and OSS's error co
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import oss2
 import pytest
 
-from localcloud.account import Account, load_or_create_account
-from localcloud.clock import ShiftableClock
-from localcloud.credentials import CredentialBook
-from localcloud.httpshell import HttpServer
-from localcloud.oss import ObjectStore, OssEmulator
 from tests import rawhttp
-
-
-@dataclass(frozen=True)
-class Oss:
-    endpoint: str
-    account: Account
-    credentials: CredentialBook
-    clock: ShiftableClock
-    state: Path
-
-    def auth(self) -> oss2.Auth:
-        return oss2.Auth(self.account.access_key_id, self.account.access_key_secret)
-
-    def bucket(self, name: str, auth: oss2.AuthBase | None = None) -> oss2.Bucket:
-        return oss2.Bucket(auth or self.auth(), self.endpoint, name)
-
-
-@pytest.fixture(scope="module")
-def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oss]:
-    state = tmp_path_factory.mktemp("oss-state")
-    account = load_or_create_account(state)
-    clock = ShiftableClock()
-    credentials = CredentialBook(account, state / "credentials.sqlite3", clock)
-    emulator = OssEmulator(store=ObjectStore(state / "oss.sqlite3", clock), account=account,
-                           credentials=credentials, clock=clock)
-    server = HttpServer(emulator.app, screen=emulator.screen, **emulator.server_options()).start()
-    try:
-        yield Oss(server.url, account, credentials, clock, state)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def bucket(oss: Oss, request: pytest.FixtureRequest) -> oss2.Bucket:
-    name = "b-" + request.node.name.replace("_", "-")[:50].lower().rstrip("-")
-    bucket = oss.bucket(name)
-    bucket.create_bucket()
-    return bucket
+from tests.contract.osskit import Oss
 
 
 def test_create_bucket_then_it_exists_with_its_info(oss):
