@@ -1,6 +1,7 @@
 """Fixtures of the contract tests: the local OSS on an ephemeral port, a bucket per test."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import oss2
@@ -31,7 +32,7 @@ def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oss]:
 
 @pytest.fixture
 def bucket(oss: Oss, request: pytest.FixtureRequest) -> oss2.Bucket:
-    name = "b-" + request.node.name.replace("_", "-")[:50].lower().rstrip("-")
+    name = "b-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].rstrip("-")
     bucket = oss.bucket(name)
     bucket.create_bucket()
     return bucket

@@ -36,14 +36,19 @@ class Oss:
         return oss2.Bucket(auth or self.auth(), self.endpoint, name)
 
 
-def sts_auth(oss: Oss, bucket: str, actions: list[str], resource: str) -> oss2.StsAuth:
-    """STS credentials allowed `actions` on `acs:oss:*:{account}:{bucket}/{resource}`."""
+def sts_keys(oss: Oss, bucket: str, actions: list[str], resource: str) -> tuple[str, str, str]:
+    """STS credentials (key id, secret, token) allowed `actions` on
+    `acs:oss:*:{account}:{bucket}/{resource}`."""
     policy = {"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": actions,
         "Resource": [f"acs:oss:*:{oss.account.account_id}:{bucket}/{resource}"]}]}
     issued = oss.credentials.issue("acs:ram::1:role/files", "user-1", policy, 900)
-    return oss2.StsAuth(issued.principal.access_key_id, issued.principal.access_key_secret,
-                        issued.security_token)
+    return (issued.principal.access_key_id, issued.principal.access_key_secret,
+            issued.security_token)
+
+
+def sts_auth(oss: Oss, bucket: str, actions: list[str], resource: str) -> oss2.StsAuth:
+    return oss2.StsAuth(*sts_keys(oss, bucket, actions, resource))
 
 
 def post_policy(oss: Oss, conditions: list[Any], lifetime: float = 300) -> str:
