@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import oss2
 import pytest
 import requests
 
@@ -205,6 +206,26 @@ def test_the_stacks_call_shows_a_stack_without_its_secrets(demo_cloud, stack_sec
     for secret in stack_secrets.values():
         assert secret not in text
     assert "PRIVATE KEY" not in text and "PUBLIC KEY" not in text
+
+
+def test_the_files_call_lists_a_users_folder_with_signed_urls(demo_cloud):
+    config = demo_cloud.cloud_config()
+    bucket = oss2.Bucket(oss2.Auth(config["accessKeyId"], config["accessKeySecret"]),
+                         demo_cloud.url("oss"), "user-files")
+    bucket.create_bucket()
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    bucket.put_object("users/u1/a.png", picture, headers={"Content-Type": "image/png"})
+    bucket.put_object("users/u1/deep/b.txt", b"b")
+    bucket.put_object("users/u2/c.png", b"c")
+    answer = _api(demo_cloud, "GET", "files?bucket=user-files&prefix=users/u1/").json()
+    assert [o["key"] for o in answer["objects"]] == ["users/u1/a.png"]
+    assert answer["prefixes"] == ["users/u1/deep/"] and "user-files" in answer["buckets"]
+    shown = answer["objects"][0]
+    assert shown["contentType"] == "image/png" and shown["size"] == len(picture)
+    assert requests.get(shown["url"], timeout=10).content == picture  # what the preview loads
+    assert config["accessKeySecret"] not in json.dumps(answer)
+    refused = _api(demo_cloud, "GET", "files?bucket=user-files&prefix=%00")
+    assert refused.status_code == 400 and "prefix" in refused.json()["error"]
 
 
 def test_console_calls_that_change_state_need_its_header(demo_cloud):

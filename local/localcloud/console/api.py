@@ -11,6 +11,7 @@
     GET    api/logs                     records, newest first (?query, ?minutes, ?offset, ?limit)
     GET    api/invocations              recent invocations (?function, ?limit)
     GET    api/stacks                   the local ROS's stacks: status, resources, outputs
+    GET    api/files                    a bucket's objects under ?prefix (?bucket), signed URLs
     GET    api/state                    the whole local state as a file (zip)
     POST   api/state                    replace the local state with such a file
     DELETE api/state                    reset: forget every row, record and user
@@ -38,6 +39,7 @@ from .. import values
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
 from ..logcli import expanded
 from . import state
+from .files import files_view
 from .stacks import stack_views
 
 CONSOLE_PATH = "/_localcloud/console/"
@@ -79,6 +81,7 @@ class ConsoleApp:
         self.route("GET", r"logs", self._logs)
         self.route("GET", r"invocations", self._invocations)
         self.route("GET", r"stacks", self._stacks)
+        self.route("GET", r"files", self._files)
         self.route("GET", r"state", self._export)
         self.route("POST", r"state", self._import)
         self.route("DELETE", r"state", self._reset)
@@ -292,6 +295,9 @@ class ConsoleApp:
         function = request.query.get("function") or None
         items = self._cloud.fc.invocations.recent(function, limit)
         return json_response(200, {"invocations": [i.to_dict() for i in items]})
+
+    def _files(self, request: HttpRequest, _: list[str]) -> HttpResponse:
+        return json_response(200, files_view(self._cloud, request.query))
 
     def _stacks(self, request: HttpRequest, _: list[str]) -> HttpResponse:
         return json_response(200, {"endpoint": self._cloud.cloud_config()["rosEndpoint"],

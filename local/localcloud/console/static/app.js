@@ -315,6 +315,35 @@ function Stacks() {
       </section>`)}</div>`;
 }
 
+// -- Files ----------------------------------------------------------------------------------
+// A bucket's objects one folder at a time (users/{id}/ is a user's files); images are shown
+// through the signed URL the call returns (15 minutes on the local clock).
+function Files({ params }) {
+  const query = new URLSearchParams({ bucket: params.bucket || "", prefix: params.prefix || "" });
+  const [data, error] = usePoll(API + "files?" + query, 5000);
+  const go = (prefix, bucket = data.bucket) => { location.hash = link("files", { bucket, prefix }); };
+  const up = (prefix) => prefix.replace(/[^/]*\/$/, "");
+  return html`
+    <${Problem} error=${error} />
+    <section><h2>Files ${data && html`<span class="muted mono">${data.bucket}/${data.prefix}</span>`}</h2>
+      ${data && !data.buckets.length && html`<p class="muted">No bucket yet.</p>`}
+      ${data && data.buckets.length > 0 && html`<div class="toolbar">
+        <select onChange=${(e) => go("", e.target.value)}>${data.buckets.map((b) => html`
+          <option selected=${b === data.bucket}>${b}</option>`)}</select>
+        <input placeholder="prefix, e.g. users/2088.../" value=${data.prefix}
+          onChange=${(e) => go(e.target.value)} />
+        ${data.prefix && html`<button onClick=${() => go(up(data.prefix))}>Up</button>`}</div>`}
+      ${data && html`<table id="files"><tr><th>key</th><th>type</th><th>size</th><th>modified</th><th>preview</th></tr>
+        ${data.prefixes.map((p) => html`<tr><td class="mono"><a href=${link("files", { bucket: data.bucket, prefix: p })}>${p}</a></td>
+          <td class="muted">folder</td><td></td><td></td><td></td></tr>`)}
+        ${data.objects.map((o) => html`<tr data-key=${o.key}><td class="mono"><a href=${o.url} target="_blank" rel="noreferrer">${o.key}</a></td>
+          <td class="mono">${o.contentType}</td><td>${o.size}</td><td>${when(o.modified)}</td>
+          <td>${o.contentType.startsWith("image/") && html`<img class="preview" src=${o.url} alt=${o.key} />`}</td></tr>`)}
+      </table>`}
+      ${data && data.truncated && html`<p class="muted">Only the first ones are shown.</p>`}
+    </section>`;
+}
+
 // -- State ----------------------------------------------------------------------------------
 function State() {
   const [message, setMessage] = useState(null);
@@ -353,6 +382,7 @@ const PAGES = [
   { id: "invocations", title: "Invocations", view: Invocations },
   { id: "faults", title: "Faults", view: Faults },
   { id: "stacks", title: "Stacks", view: Stacks },
+  { id: "files", title: "Files", view: Files },
   { id: "state", title: "Export / import", view: State },
 ];
 
