@@ -12,7 +12,8 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,32 +185,47 @@ class ObjectStore:
         stored on a refusal."""
         self._check_key(key)
         self.bucket_created(bucket)
+        blob = self._write(chunks, limit, content_md5, minimum)
+        return self._commit(bucket, key, blob, content_type, meta or {})
+
+    def _write(self, chunks: Iterable[bytes] | bytes, limit: int, content_md5: bytes | None,
+               minimum: int = 0) -> Blob:
+        """A new file of `chunks`, kept only if its size and MD5 are as required."""
         try:
             blob = self._blobs.write([chunks] if isinstance(chunks, bytes) else chunks, limit)
         except OverflowError:
             raise too_large() from None
+        refusal = None
         if blob.size < minimum:
+            refusal = OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the "
+                                                      "minimum allowed size.")
+        elif content_md5 is not None and content_md5 != blob.md5:
+            refusal = OssError(400, "InvalidDigest", "The Content-MD5 you specified is not "
+                                                     "valid.")
+        if refusal is not None:
             self._blobs.remove(blob.name)
-            raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the "
-                                                  "minimum allowed size.")
-        if content_md5 is not None and content_md5 != blob.md5:
+            raise refusal
+        return blob
+
+    @contextmanager
+    def _recording(self, blob: Blob) -> Iterator[sqlite3.Connection]:
+        """A transaction that records `blob`; should it fail, the file goes too."""
+        try:
+            with self._db.transaction() as conn:
+                yield conn
+        except BaseException:
             self._blobs.remove(blob.name)
-            raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
-        return self._commit(bucket, key, blob, content_type, meta or {})
+            raise
 
     def _commit(self, bucket: str, key: str, blob: Blob, content_type: str,
                 meta: Mapping[str, str], etag: str = "",
                 object_type: str = "Normal") -> ObjectInfo:
-        try:
-            with self._db.transaction() as conn:
-                self.bucket_created(bucket)
-                old = conn.execute("SELECT blob FROM objects WHERE bucket = ? AND key = ?",
-                                   (bucket, key)).fetchone()
-                info = self._insert(conn, bucket, key, blob, content_type, meta,
-                                    self._clock.now(), etag, object_type)
-        except BaseException:
-            self._blobs.remove(blob.name)
-            raise
+        with self._recording(blob) as conn:
+            self.bucket_created(bucket)
+            old = conn.execute("SELECT blob FROM objects WHERE bucket = ? AND key = ?",
+                               (bucket, key)).fetchone()
+            info = self._insert(conn, bucket, key, blob, content_type, meta,
+                                self._clock.now(), etag, object_type)
         if old is not None:
             self._blobs.remove(old["blob"])
         return info
@@ -314,27 +330,16 @@ class ObjectStore:
         if not 1 <= number <= MAX_PART_NUMBER:
             raise OssError(400, "InvalidArgument", f"Part number must be an integer between 1 "
                                                    f"and {MAX_PART_NUMBER}, inclusive.")
-        try:
-            blob = self._blobs.write([chunks] if isinstance(chunks, bytes) else chunks,
-                                     MAX_OBJECT_BYTES)
-        except OverflowError:
-            raise too_large() from None
-        if content_md5 is not None and content_md5 != blob.md5:
-            self._blobs.remove(blob.name)
-            raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+        blob = self._write(chunks, MAX_OBJECT_BYTES, content_md5)
         part = Part(number, blob.size, blob.md5.hex().upper(), self._clock.now(),
                     str(blob.crc64), blob.name)
-        try:
-            with self._db.transaction() as conn:
-                self.upload(upload.bucket, upload.key, upload.upload_id)  # not aborted meanwhile
-                old = conn.execute("SELECT blob FROM parts WHERE upload_id = ? AND number = ?",
-                                   (upload.upload_id, number)).fetchone()
-                conn.execute("INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (upload.upload_id, number, blob.name, blob.size, part.etag,
-                              part.crc64, part.modified))
-        except BaseException:
-            self._blobs.remove(blob.name)
-            raise
+        with self._recording(blob) as conn:
+            self.upload(upload.bucket, upload.key, upload.upload_id)  # not aborted meanwhile
+            old = conn.execute("SELECT blob FROM parts WHERE upload_id = ? AND number = ?",
+                               (upload.upload_id, number)).fetchone()
+            conn.execute("INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (upload.upload_id, number, blob.name, blob.size, part.etag,
+                          part.crc64, part.modified))
         if old is not None:
             self._blobs.remove(old["blob"])
         return part
