@@ -61,8 +61,8 @@ def test_make_dev_deploys_its_template_through_make_deploy(first_start):
     assert set(cloud.fc.interpreters) == {"python3.10"}
     # the service is the stack's: its ServiceName, its code objects in the local OSS
     assert cloud.client_config()["serviceName"] == "miniapp-todo"
-    keys = sorted(o.key for o in cloud.oss.store.list(f"{DEV_STACK}-code-cn-hangzhou",
-                                                      "packages/", "", 100)[0])
+    keys = sorted(o.key for o in cloud.oss.store.listing(f"{DEV_STACK}-code-cn-hangzhou",
+                                                         "packages/", "", 100).objects)
     assert keys == sorted(f"packages/{fn}-{zip_hash(fn)[:20]}.zip" for fn in ("db", "session"))
 
 

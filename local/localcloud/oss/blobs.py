@@ -86,6 +86,3 @@ class BlobFolder:
     def remove(self, *names: str) -> None:
         for name in names:
             self.path(name).unlink(missing_ok=True)
-
-    def names(self) -> set[str]:
-        return {p.name for p in self._folder.iterdir() if not p.name.startswith(".")}
