@@ -8,6 +8,7 @@ prints `AlipayAppCertSN`, `AlipayRootCertSN` and `AlipayPublicKey` (Alipay's cer
 line of base64, the form that is easiest to pass as a parameter). Certificates are public; the
 app's private key is not needed and not read.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ def parameters(app_cert: str, alipay_cert: str, root_cert: str) -> dict[str, str
     from alipay import DCAliPay  # the SDK the session function runs
     from OpenSSL.crypto import Error as OpenSSLError
 
-    body = "".join(line for line in alipay_cert.strip().splitlines()
-                   if line and not line.startswith("-----"))
+    body = "".join(
+        line for line in alipay_cert.strip().splitlines() if line and not line.startswith("-----")
+    )
     try:
         app_sn, root_sn = DCAliPay.get_cert_sn(app_cert), DCAliPay.get_root_cert_sn(root_cert)
         DCAliPay.get_cert_sn(alipay_cert)  # only to refuse a file that is no certificate
@@ -29,21 +31,27 @@ def parameters(app_cert: str, alipay_cert: str, root_cert: str) -> dict[str, str
         raise ValueError("not a PEM certificate") from exc
     if not root_sn:
         raise ValueError("the root chain holds no RSA certificate")
-    return {"AlipayAppCertSN": app_sn, "AlipayRootCertSN": root_sn, "AlipayPublicKey": body,
-            "AlipaySignMode": "cert"}
+    return {
+        "AlipayAppCertSN": app_sn,
+        "AlipayRootCertSN": root_sn,
+        "AlipayPublicKey": body,
+        "AlipaySignMode": "cert",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/alipay_certs.py",
-        description="Template parameters of Alipay's certificate mode, from the console's files.")
+        description="Template parameters of Alipay's certificate mode, from the console's files.",
+    )
     parser.add_argument("app_cert", type=Path, help="appCertPublicKey_<AppId>.crt")
     parser.add_argument("alipay_cert", type=Path, help="alipayCertPublicKey_RSA2.crt")
     parser.add_argument("root_cert", type=Path, help="alipayRootCert.crt")
     args = parser.parse_args(argv)
     try:
-        values = parameters(*(path.read_text() for path in
-                              (args.app_cert, args.alipay_cert, args.root_cert)))
+        values = parameters(
+            *(path.read_text() for path in (args.app_cert, args.alipay_cert, args.root_cert))
+        )
     except (OSError, ValueError) as exc:
         print(f"cannot read the certificates: {exc}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ built), it measures:
 Rows for the list figures are written straight into the tables with the Tablestore SDK (in the
 layout the functions use), so seeding 10,000 rows takes seconds, not 10,000 invocations.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,18 +107,22 @@ class Bench:
             import tablestore
 
             self._ots = tablestore.OTSClient(
-                self.cloud.url("tablestore"), self.cloud.account.access_key_id,
-                self.cloud.account.access_key_secret, self.cloud.tablestore_instance,
-                logger_name="bench.tablestore")
+                self.cloud.url("tablestore"),
+                self.cloud.account.access_key_id,
+                self.cloud.account.access_key_secret,
+                self.cloud.tablestore_instance,
+                logger_name="bench.tablestore",
+            )
         return self._ots
 
     def write_rows(self, table: str, rows: list[tuple[list[Any], list[Any]]]) -> None:
         import tablestore
 
         for at in range(0, len(rows), 200):
-            items = [tablestore.PutRowItem(tablestore.Row(pk, columns),
-                                           tablestore.Condition("IGNORE"))
-                     for pk, columns in rows[at:at + 200]]
+            items = [
+                tablestore.PutRowItem(tablestore.Row(pk, columns), tablestore.Condition("IGNORE"))
+                for pk, columns in rows[at : at + 200]
+            ]
             request = tablestore.BatchWriteRowRequest()
             request.add(tablestore.TableInBatchWriteRowItem(table, items))
             result = self.ots().batch_write_row(request)
@@ -147,8 +152,9 @@ class Bench:
             client = app.fc_client(session.sts)  # built before the clock starts, like a client
             payload = f'{{"v": 2, "sid": "{session.session_id}", "op": "list"}}'
             started = time.perf_counter()
-            client.invoke_function(self.config["serviceName"], self.config["dbFunctionName"],
-                                   payload=payload)
+            client.invoke_function(
+                self.config["serviceName"], self.config["dbFunctionName"], payload=payload
+            )
             timings["db"].append(time.perf_counter() - started)
             timings["node -e 0"].append(_node())
         return timings
@@ -159,8 +165,11 @@ class Bench:
         self.db(session, {"op": "put", "obj": {"id": "bench", "n": 0}})
         results = []
 
-        def op(name: str, call: Callable[[int, Any], Any],
-               prepare: Callable[[int], Any] = lambda n: None) -> None:
+        def op(
+            name: str,
+            call: Callable[[int, Any], Any],
+            prepare: Callable[[int], Any] = lambda n: None,
+        ) -> None:
             """`prepare(n)` is the client's own step before call n (not timed)."""
             times: list[float] = []
             counts: dict[str, int] = {}
@@ -171,15 +180,28 @@ class Bench:
                 times.append(time.perf_counter() - started)
             results.append((name, times, counts))
 
-        op("login", lambda n, code: self.app.post_session({"authCode": code}),
-           prepare=lambda n: self.app.get_auth_code())
+        op(
+            "login",
+            lambda n, code: self.app.post_session({"authCode": code}),
+            prepare=lambda n: self.app.get_auth_code(),
+        )
         sid = session.session_id
         op("refresh", lambda n, _: self.app.post_session({"sessionId": sid}, path="refresh"))
         op("v2 add", lambda n, _: self.db(session, {"v": 2, "op": "add", "text": f"t{n}"}))
         op("v2 get", lambda n, _: self.db(session, {"v": 2, "op": "get", "id": item["id"]}))
-        op("v2 update", lambda n, _: self.db(session, {"v": 2, "op": "update", "id": item["id"],
-                                                    "expectedVersion": n + 1,
-                                                    "completed": n % 2 == 0}))
+        op(
+            "v2 update",
+            lambda n, _: self.db(
+                session,
+                {
+                    "v": 2,
+                    "op": "update",
+                    "id": item["id"],
+                    "expectedVersion": n + 1,
+                    "completed": n % 2 == 0,
+                },
+            ),
+        )
         op("v2 list", lambda n, _: self.db(session, {"v": 2, "op": "list"}))
         added = [self.db(session, {"v": 2, "op": "add", "text": "r"})["id"] for _ in range(runs)]
         op("v2 remove", lambda n, _: self.db(session, {"v": 2, "op": "remove", "id": added[n]}))
@@ -199,19 +221,38 @@ class Bench:
             # One user for the 2020 rows and one for the v2 items: a first v2 use would move
             # legacy-shaped 2020 rows, and these must stay put.
             old, new = MiniProgram(self.config), MiniProgram(self.config)
-            self.write_rows("todo_list", [
-                ([("uid", old.user_id), ("id", f"row-{i:06d}")],
-                 [("text", f"row {i} of the 2020 list"), ("done", i % 2 == 0), ("n", i)])
-                for i in range(size)])
+            self.write_rows(
+                "todo_list",
+                [
+                    (
+                        [("uid", old.user_id), ("id", f"row-{i:06d}")],
+                        [("text", f"row {i} of the 2020 list"), ("done", i % 2 == 0), ("n", i)],
+                    )
+                    for i in range(size)
+                ],
+            )
             now = int(time.time() * 1000)
-            self.write_rows("user_data", [
-                ([("uid", new.user_id), ("id", "todos#" + new_item_id(now + i, os.urandom))],
-                 [("text", f"item {i}"), ("completed", False), ("createdAt", now + i),
-                  ("updatedAt", now + i), ("version", 1)])
-                for i in range(size)] + [
-                ([("uid", new.user_id), ("id", "todos!")], [("count", size), ("rev", 0)])])
-            for app, name, event in ((old, "2020 list", {"op": "list"}),
-                                     (new, "v2 page (20)", {"v": 2, "op": "list"})):
+            self.write_rows(
+                "user_data",
+                [
+                    (
+                        [("uid", new.user_id), ("id", "todos#" + new_item_id(now + i, os.urandom))],
+                        [
+                            ("text", f"item {i}"),
+                            ("completed", False),
+                            ("createdAt", now + i),
+                            ("updatedAt", now + i),
+                            ("version", 1),
+                        ],
+                    )
+                    for i in range(size)
+                ]
+                + [([("uid", new.user_id), ("id", "todos!")], [("count", size), ("rev", 0)])],
+            )
+            for app, name, event in (
+                (old, "2020 list", {"op": "list"}),
+                (new, "v2 page (20)", {"v": 2, "op": "list"}),
+            ):
                 session = app.login()
                 answer = self.db(session, event)  # once untimed: the same path, warm
                 got = len(answer) if isinstance(answer, list) else len(answer["items"])
@@ -219,20 +260,26 @@ class Bench:
                     raise SystemExit(f"{name} of {size} rows answered {got}")
                 figures[name][size] = statistics.median(
                     _timed(lambda: self.db(session, event))  # noqa: B023 - called right here
-                    for _ in range(runs))
+                    for _ in range(runs)
+                )
         return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cold", type=int, default=5,
-                        help="cold starts per function (default: 5)")
-    parser.add_argument("--warm", type=int, default=20,
-                        help="calls per warm operation (default: 20)")
-    parser.add_argument("--list-runs", type=int, default=3,
-                        help="timed lists per size (default: 3)")
-    parser.add_argument("--only", choices=("cold", "warm", "lists", "packages"), action="append",
-                        help="measure and print only this part (repeatable; default: all)")
+    parser.add_argument("--cold", type=int, default=5, help="cold starts per function (default: 5)")
+    parser.add_argument(
+        "--warm", type=int, default=20, help="calls per warm operation (default: 20)"
+    )
+    parser.add_argument(
+        "--list-runs", type=int, default=3, help="timed lists per size (default: 3)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("cold", "warm", "lists", "packages"),
+        action="append",
+        help="measure and print only this part (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
     parts = set(args.only or ("cold", "warm", "lists", "packages"))
     sys.path[:0] = [str(ROOT / "local"), str(ROOT / "shared")]  # this checkout, not an install
@@ -241,25 +288,38 @@ def main(argv: list[str] | None = None) -> int:
 
     load_before, loop_before, spread_before = _noise()
     clock = ShiftableClock()
-    with tempfile.TemporaryDirectory() as state, LocalCloud(CloudOptions(
-            repo_root=ROOT, state_dir=Path(state), template_path=ROOT / "template.yml",
-            ports=Ports.ephemeral(),
-            # Every login comes from 127.0.0.1 and one session is refreshed again and again:
-            # lift the login and refresh limits as the tests do.
-            parameters={"SessionRateLimitPerIp": "1000000",
-                        "SessionRateLimitPerUser": "1000000",
-                        "RefreshRateLimitPerSession": "1000000",
-                        "RefreshRateLimitPerUser": "1000000"}), clock=clock) as cloud:
+    with (
+        tempfile.TemporaryDirectory() as state,
+        LocalCloud(
+            CloudOptions(
+                repo_root=ROOT,
+                state_dir=Path(state),
+                template_path=ROOT / "template.yml",
+                ports=Ports.ephemeral(),
+                # Every login comes from 127.0.0.1 and one session is refreshed again and again:
+                # lift the login and refresh limits as the tests do.
+                parameters={
+                    "SessionRateLimitPerIp": "1000000",
+                    "SessionRateLimitPerUser": "1000000",
+                    "RefreshRateLimitPerSession": "1000000",
+                    "RefreshRateLimitPerUser": "1000000",
+                },
+            ),
+            clock=clock,
+        ) as cloud,
+    ):
         bench = Bench(cloud, clock)
         cold = bench.cold_starts(args.cold) if "cold" in parts else {}
         warm = bench.warm(args.warm) if "warm" in parts else []
         lists = bench.lists(args.list_runs) if "lists" in parts else {}
     load_after, loop_after, spread_after = _noise()
 
-    print(f"make bench: {os.cpu_count()} CPUs; load average {load_before:.2f} before, "
-          f"{load_after:.2f} after; a fixed CPU loop took {_ms(loop_before)} / "
-          f"{_ms(loop_after)} (median), slowest/fastest {spread_before:.2f} / "
-          f"{spread_after:.2f} (1.00 = a quiet machine)")
+    print(
+        f"make bench: {os.cpu_count()} CPUs; load average {load_before:.2f} before, "
+        f"{load_after:.2f} after; a fixed CPU loop took {_ms(loop_before)} / "
+        f"{_ms(loop_after)} (median), slowest/fastest {spread_before:.2f} / "
+        f"{spread_after:.2f} (1.00 = a quiet machine)"
+    )
     if cold:
         _print_cold(cold, args.cold)
     if warm:
@@ -274,15 +334,21 @@ def main(argv: list[str] | None = None) -> int:
 def _print_cold(cold: dict[str, list[float]], runs: int) -> None:
     node = statistics.median(cold["node -e 0"])
     print()
-    print(f"Cold start: fresh worker to first answer, {runs} tries; "
-          f"`node -e 0` {_ms(node)} median (min {_ms(min(cold['node -e 0']))}) in the same run")
-    print(f"| {'function':8} | {'median':>9} | {'min':>9} | {'median / node':>13} "
-          f"| {'min / node min':>14} |")
+    print(
+        f"Cold start: fresh worker to first answer, {runs} tries; "
+        f"`node -e 0` {_ms(node)} median (min {_ms(min(cold['node -e 0']))}) in the same run"
+    )
+    print(
+        f"| {'function':8} | {'median':>9} | {'min':>9} | {'median / node':>13} "
+        f"| {'min / node min':>14} |"
+    )
     print(f"|{'-' * 10}|{'-' * 11}|{'-' * 11}|{'-' * 15}|{'-' * 16}|")
     for name in FUNCTIONS:
         med, low = statistics.median(cold[name]), min(cold[name])
-        print(f"| {name:8} | {_ms(med):>9} | {_ms(low):>9} | {med / node:12.1f}x "
-              f"| {low / min(cold['node -e 0']):13.1f}x |")
+        print(
+            f"| {name:8} | {_ms(med):>9} | {_ms(low):>9} | {med / node:12.1f}x "
+            f"| {low / min(cold['node -e 0']):13.1f}x |"
+        )
 
 
 def _print_warm(warm: list[tuple[str, list[float], dict[str, int]]], runs: int) -> None:
@@ -292,8 +358,9 @@ def _print_warm(warm: list[tuple[str, list[float], dict[str, int]]], runs: int) 
     print(f"|{'-' * 15}|{'-' * 10}|{'-' * 10}|{'-' * 32}|")
     for name, times, counts in warm:
         up = ", ".join(f"{service} {n}" for service, n in sorted(counts.items())) or "none"
-        print(f"| {name:13} | {_ms(statistics.median(times)):>8} | {_ms(_p95(times)):>8} "
-              f"| {up:30} |")
+        print(
+            f"| {name:13} | {_ms(statistics.median(times)):>8} | {_ms(_p95(times)):>8} | {up:30} |"
+        )
 
 
 def _print_lists(lists: dict[str, dict[int, float]], runs: int) -> None:
@@ -317,8 +384,10 @@ def _print_packages() -> None:
     for name in FUNCTIONS:
         folder = ROOT / "build" / name
         zipped = (ROOT / "build" / f"{name}.zip").stat().st_size
-        print(f"| {name:8} | {zipped / 1e6:5.1f}MB | "
-              f"{_unpacked_bytes(folder) / 1e6:6.1f}MB | {_distributions(folder):13} |")
+        print(
+            f"| {name:8} | {zipped / 1e6:5.1f}MB | "
+            f"{_unpacked_bytes(folder) / 1e6:6.1f}MB | {_distributions(folder):13} |"
+        )
 
 
 if __name__ == "__main__":

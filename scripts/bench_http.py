@@ -5,6 +5,7 @@ client's delayed ACK).
 
     .venv/bin/python scripts/bench_http.py [--requests 500]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,7 @@ def app(request: HttpRequest) -> HttpResponse:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--requests", type=int, default=500,
-                        help="requests timed (default: 500)")
+    parser.add_argument("--requests", type=int, default=500, help="requests timed (default: 500)")
     args = parser.parse_args()
     server = HttpServer(app).start()
     try:
@@ -38,8 +38,10 @@ def main() -> None:
     finally:
         server.stop()
     times.sort()
-    print(f"requests {len(times)}  median {statistics.median(times):.2f} ms  "
-          f"p90 {times[int(len(times) * 0.9)]:.2f} ms")
+    print(
+        f"requests {len(times)}  median {statistics.median(times):.2f} ms  "
+        f"p90 {times[int(len(times) * 0.9)]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ FC `endpoint` (the file's `fcEndpoint`, or FC's public endpoint
 `https://{accountId}.{region}.fc.aliyuncs.com` when it has none). Keys and secrets
 in the file (the local cloud's root key, say) never reach the client.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,29 +59,36 @@ class ClientConfig:
                 raise ClientConfigError(f"{key} is missing or malformed: {value!r}")
             values[key] = value
         session_service = stack.get("sessionServiceName", values["serviceName"])
-        if not isinstance(session_service, str) or \
-                not _PATTERNS["sessionServiceName"].fullmatch(session_service):
+        if not isinstance(session_service, str) or not _PATTERNS["sessionServiceName"].fullmatch(
+            session_service
+        ):
             raise ClientConfigError(f"sessionServiceName is malformed: {session_service!r}")
         values["sessionServiceName"] = session_service
-        endpoint = stack.get("fcEndpoint") or \
-            f"https://{values['accountId']}.{values['region']}.fc.aliyuncs.com"
+        endpoint = (
+            stack.get("fcEndpoint")
+            or f"https://{values['accountId']}.{values['region']}.fc.aliyuncs.com"
+        )
         if not isinstance(endpoint, str) or not _ENDPOINT.fullmatch(endpoint):
             raise ClientConfigError(f"fcEndpoint is malformed: {endpoint!r}")
         return cls(endpoint=endpoint, **values)
 
     def to_js(self, source: str) -> str:
         body = json.dumps(self.__dict__, indent=2)
-        return (f"// Written by `make client-config` from {source}; do not edit (git-ignored).\n"
-                f"module.exports = {body};\n")
+        return (
+            f"// Written by `make client-config` from {source}; do not edit (git-ignored).\n"
+            f"module.exports = {body};\n"
+        )
 
 
 def write(stack_file: Path, out: Path) -> ClientConfig:
     try:
         stack = json.loads(stack_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ClientConfigError(f"{stack_file} does not exist (`make dev` writes "
-                                "client-config/local.json; a deployed stack's file holds its "
-                                "outputs)") from None
+        raise ClientConfigError(
+            f"{stack_file} does not exist (`make dev` writes "
+            "client-config/local.json; a deployed stack's file holds its "
+            "outputs)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ClientConfigError(f"{stack_file} is not JSON: {exc.msg}") from None
     if not isinstance(stack, dict):
@@ -92,14 +100,24 @@ def write(stack_file: Path, out: Path) -> ClientConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="local",
-                        help="read client-config/STACK.json (default: local)")
-    parser.add_argument("--from", dest="source", type=Path,
-                        help="read this file instead of client-config/STACK.json")
-    parser.add_argument("--out", type=Path, default=ROOT / "client" / "config.js",
-                        help="where to write (default: client/config.js)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--stack", default="local", help="read client-config/STACK.json (default: local)"
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="read this file instead of client-config/STACK.json",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "client" / "config.js",
+        help="where to write (default: client/config.js)",
+    )
     args = parser.parse_args(argv)
     if args.source is None and not re.fullmatch(r"[A-Za-z0-9_.-]+", args.stack):
         parser.error(f"STACK must be a plain name, not {args.stack!r}")

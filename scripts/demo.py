@@ -4,6 +4,7 @@ Uses the local cloud that `make dev` started (found from the `.local/cloud.json`
 its FC endpoint answers); otherwise starts its own on ephemeral ports with a throw-away state
 folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,10 +50,16 @@ def run(config: dict[str, str]) -> None:
     from localcloud.miniprogram import Session
 
     session = Session(body["sessionId"], body["sts"])
-    _show("POST sessionUrl -> session + STS credentials",
-          {"sessionId": session.session_id[:8] + "...",
-           "sts": {"AccessKeyId": session.sts["AccessKeyId"][:10] + "...",
-                   "Expiration": session.sts["Expiration"]}})
+    _show(
+        "POST sessionUrl -> session + STS credentials",
+        {
+            "sessionId": session.session_id[:8] + "...",
+            "sts": {
+                "AccessKeyId": session.sts["AccessKeyId"][:10] + "...",
+                "Expiration": session.sts["Expiration"],
+            },
+        },
+    )
 
     def db(op: str, **fields: Any) -> Any:
         result = app.db(session, op, v=2, **fields)
@@ -77,11 +84,15 @@ def run(config: dict[str, str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Play the todo mini program against the local cloud, step by step (it "
-                    "writes a sandbox user's todos). Uses the cloud `make dev` runs, or starts "
-                    "a throw-away one.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--state-dir", default=".local",
-                        help="state folder of the running cloud (its cloud.json), relative to "
-                             "the repository")
+        "writes a sandbox user's todos). Uses the cloud `make dev` runs, or starts "
+        "a throw-away one.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=".local",
+        help="state folder of the running cloud (its cloud.json), relative to the repository",
+    )
     args = parser.parse_args(argv)
     config = _running_config(ROOT / args.state_dir)
     with ExitStack() as stack:
@@ -90,9 +101,16 @@ def main(argv: list[str] | None = None) -> int:
 
             print("no local cloud running: starting one on ephemeral ports")
             state = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            cloud = stack.enter_context(LocalCloud(CloudOptions(
-                repo_root=ROOT, state_dir=state, template_path=ROOT / "template.yml",
-                ports=Ports.ephemeral())))
+            cloud = stack.enter_context(
+                LocalCloud(
+                    CloudOptions(
+                        repo_root=ROOT,
+                        state_dir=state,
+                        template_path=ROOT / "template.yml",
+                        ports=Ports.ephemeral(),
+                    )
+                )
+            )
             config = cloud.cloud_config()
         else:
             print(f"using the running local cloud at {config['fcEndpoint']}")

@@ -5,6 +5,7 @@ fails, naming this command, when they differ.
 
 `--check` writes nothing and exits 1 when a table is out of date.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,23 +32,29 @@ def registry_tables() -> dict[str, str]:
 def with_tables(text: str, tables: dict[str, str]) -> str:
     """`text` with each registry block's body replaced by its table (the markers stay)."""
     for protocol, table in tables.items():
-        block = re.compile(rf"(<!-- registry:{protocol} [^>]*-->\n)(.*?)(\n<!-- /registry:"
-                           rf"{protocol} -->)", re.S)
+        block = re.compile(
+            rf"(<!-- registry:{protocol} [^>]*-->\n)(.*?)(\n<!-- /registry:"
+            rf"{protocol} -->)",
+            re.S,
+        )
         found = block.search(text)
         if found is None:  # the markers were edited away
-            raise SystemExit(f"make docs: {API.relative_to(ROOT)} has no registry:{protocol} "
-                             "block")
-        text = text[:found.start(2)] + table + text[found.end(2):]
+            raise SystemExit(f"make docs: {API.relative_to(ROOT)} has no registry:{protocol} block")
+        text = text[: found.start(2)] + table + text[found.end(2) :]
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Regenerate the generated tables of docs/ (docs/api.md's command tables, "
-                    "from the command registry).")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a table is out of date (default: rewrite "
-                             "the tables that differ)")
+        "from the command registry)."
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a table is out of date (default: rewrite "
+        "the tables that differ)",
+    )
     args = parser.parse_args(argv)
     before = API.read_text()
     after = with_tables(before, registry_tables())
@@ -55,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{API.relative_to(ROOT)}: the tables are up to date")
         return 0
     if args.check:
-        print(f"{API.relative_to(ROOT)}: the tables are out of date; run make docs",
-              file=sys.stderr)
+        print(
+            f"{API.relative_to(ROOT)}: the tables are out of date; run make docs", file=sys.stderr
+        )
         return 1
     API.write_text(after)
     print(f"{API.relative_to(ROOT)}: tables regenerated")

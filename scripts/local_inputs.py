@@ -3,6 +3,7 @@ deploy.<stack>.parameters.json (the sandbox's AppId and Alipay public key, and a
 RoleNamePrefix, LogProjectName and Tablestore instance of the stack's own) and
 deploy.<stack>.secrets.json (the sandbox app's private key and a fresh data key). On Alibaba
 Cloud you write these two files yourself (README, "Deploying")."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,21 +30,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help="stack name; also the ServiceName and role prefix")
     # The developer's config, not client-config/local.json: the sandbox app's key files and the
     # Tablestore instance are not a mini program's business.
-    parser.add_argument("--config", default=str(ROOT / ".local" / "cloud.json"),
-                        help="the running local cloud's developer config "
-                             "(default: .local/cloud.json, written by `make dev`)")
+    parser.add_argument(
+        "--config",
+        default=str(ROOT / ".local" / "cloud.json"),
+        help="the running local cloud's developer config "
+        "(default: .local/cloud.json, written by `make dev`)",
+    )
     args = parser.parse_args(argv)
     config_path = Path(args.config)
     if not config_path.exists():
-        print(f"{config_path} does not exist: start the local cloud with `make dev` first",
-              file=sys.stderr)
+        print(
+            f"{config_path} does not exist: start the local cloud with `make dev` first",
+            file=sys.stderr,
+        )
         return 2
     config = json.loads(config_path.read_text())
     parameters = {
         "AppId": config["alipayAppId"],
         "AlipayPublicKey": (ROOT / config["alipayPublicKeyFile"]).read_text(),
         "DBInstanceName": instance_name(args.stack),
-        "ServiceName": args.stack, "RoleNamePrefix": args.stack,
+        "ServiceName": args.stack,
+        "RoleNamePrefix": args.stack,
         "LogProjectName": f"{args.stack}-logs",
     }
     secret_values = {

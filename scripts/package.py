@@ -16,6 +16,7 @@ finds it, see localcloud/fc/interpreters.py), so no FC instance compiles at cold
 `make lock` (`--lock`) re-resolves functions/<fn>/requirements.in into the committed lock
 (excluding what functions/<fn>/excludes.txt names); `make package` installs exactly the lock.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,22 +68,29 @@ class PackageError(Exception):
 
 # Run in a fresh interpreter with this tree's shared/ first on the path: the script's own
 # interpreter may import miniapp from another checkout (the venv's editable install).
-_CHECK = ("import sys\nfrom miniapp.collections import problems\nfound = problems()\n"
-          "print('\\n'.join(found))\nsys.exit(1 if found else 0)\n")
+_CHECK = (
+    "import sys\nfrom miniapp.collections import problems\nfound = problems()\n"
+    "print('\\n'.join(found))\nsys.exit(1 if found else 0)\n"
+)
 
 
 def check_declarations(shared: Path) -> None:
     """The collection declarations under `shared/` as the db function will load them, checked
     before anything is built: a package whose declarations fail never replaces a good one."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(shared), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    result = subprocess.run([sys.executable, "-c", _CHECK], env=env, capture_output=True,
-                            text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(shared), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    result = subprocess.run([sys.executable, "-c", _CHECK], env=env, capture_output=True, text=True)
     if result.returncode:
-        found = result.stdout.strip().splitlines() or \
-            (result.stderr.strip().splitlines() or ["the check failed with no output"])[-1:]
-        raise PackageError("the collection declarations break their rules, nothing was built:\n"
-                           + "\n".join(f"  {line}" for line in found))
+        found = (
+            result.stdout.strip().splitlines()
+            or (result.stderr.strip().splitlines() or ["the check failed with no output"])[-1:]
+        )
+        raise PackageError(
+            "the collection declarations break their rules, nothing was built:\n"
+            + "\n".join(f"  {line}" for line in found)
+        )
 
 
 def _uv(*args: str) -> None:
@@ -103,9 +111,18 @@ def lock(name: str) -> None:
     folder = ROOT / "functions" / name
     out = folder / "requirements.lock"
     excludes = folder / "excludes.txt"
-    _uv("pip", "compile", "--quiet", *TARGET, "--custom-compile-command", "make lock",
+    _uv(
+        "pip",
+        "compile",
+        "--quiet",
+        *TARGET,
+        "--custom-compile-command",
+        "make lock",
         *(["--excludes", str(excludes)] if excludes.exists() else []),
-        str(folder / "requirements.in"), "-o", str(out))
+        str(folder / "requirements.in"),
+        "-o",
+        str(out),
+    )
     text = out.read_text()
     out.write_text(f"# inputs-sha256: {_inputs_digest(name)}\n{text}")
 
@@ -117,8 +134,10 @@ def _pins(name: str) -> list[tuple[str, str]]:
         raise PackageError(f"{path.relative_to(ROOT)} is missing: run `make lock`")
     text = path.read_text()
     if not text.startswith(f"# inputs-sha256: {_inputs_digest(name)}\n"):
-        raise PackageError(f"functions/{name}/requirements.in or excludes.txt changed since "
-                           f"{path.relative_to(ROOT)} was made: run `make lock`")
+        raise PackageError(
+            f"functions/{name}/requirements.in or excludes.txt changed since "
+            f"{path.relative_to(ROOT)} was made: run `make lock`"
+        )
     return [(m.group(1).lower(), m.group(2)) for m in map(_PIN.match, text.splitlines()) if m]
 
 
@@ -130,9 +149,21 @@ def _build_source_only_wheels(pins: list[tuple[str, str]]) -> None:
     for dist, version in pins:
         if dist not in SOURCE_ONLY or list(WHEELS.glob(f"{_normalized(dist)}-{version}-*.whl")):
             continue
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                        "--disable-pip-version-check", "--wheel-dir", str(WHEELS),
-                        f"{dist}=={version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--wheel-dir",
+                str(WHEELS),
+                f"{dist}=={version}",
+            ],
+            check=True,
+        )
 
 
 def _install(name: str, pins: list[tuple[str, str]]) -> Path:
@@ -147,9 +178,24 @@ def _install(name: str, pins: list[tuple[str, str]]) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     stamp.unlink(missing_ok=True)
     # --no-deps: the lock is the complete list (excludes.txt says what is left out and why).
-    _uv("pip", "install", "--quiet", "--target", str(target), *TARGET, "--only-binary", ":all:",
-        "--no-deps", "--no-compile", "--find-links", str(WHEELS), "--python", sys.executable,
-        "-r", str(lockfile))
+    _uv(
+        "pip",
+        "install",
+        "--quiet",
+        "--target",
+        str(target),
+        *TARGET,
+        "--only-binary",
+        ":all:",
+        "--no-deps",
+        "--no-compile",
+        "--find-links",
+        str(WHEELS),
+        "--python",
+        sys.executable,
+        "-r",
+        str(lockfile),
+    )
     stamp.write_text(digest)
     return target
 
@@ -157,8 +203,11 @@ def _install(name: str, pins: list[tuple[str, str]]) -> Path:
 def _fingerprint(name: str, python_version: str) -> str:
     """What a package is built from: handler, shared library, lock, this script, the compiler."""
     digest = hashlib.sha256(python_version.encode())
-    sources = [*(ROOT / "functions" / name).rglob("*"), *(ROOT / "shared" / "miniapp").rglob("*"),
-               Path(__file__)]
+    sources = [
+        *(ROOT / "functions" / name).rglob("*"),
+        *(ROOT / "shared" / "miniapp").rglob("*"),
+        Path(__file__),
+    ]
     for path in sorted(p for p in sources if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -170,9 +219,27 @@ def _compile(python: str, folder: Path) -> None:
     only to 2 seconds in local time, so timestamp-checked .pyc would all look stale once FC
     unpacks the zip (and /code is read-only: recompiled at every cold start). The package is
     immutable once built, so nothing can make a .pyc disagree with its source."""
-    subprocess.run([python, "-I", "-S", "-m", "compileall", "-q", "-j", "0",
-                    "--invalidation-mode", "unchecked-hash", "-s", str(folder),
-                    "-p", FC_CODE_DIR, str(folder)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            python,
+            "-I",
+            "-S",
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(folder),
+            "-p",
+            FC_CODE_DIR,
+            str(folder),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _zip(folder: Path, dest: Path) -> None:
@@ -194,8 +261,12 @@ def build_function(name: str, python: str, python_version: str) -> Path:
     final = BUILD / name
     fingerprint = _fingerprint(name, python_version)
     stamp = BUILD / f".{name}.fingerprint"  # beside the package: not part of what is deployed
-    if final.exists() and (BUILD / f"{name}.zip").exists() and stamp.exists() \
-            and stamp.read_text() == fingerprint:
+    if (
+        final.exists()
+        and (BUILD / f"{name}.zip").exists()
+        and stamp.exists()
+        and stamp.read_text() == fingerprint
+    ):
         return final
     site = _install(name, _pins(name))
     out = BUILD / f".{name}.new-{os.getpid()}"
@@ -232,20 +303,25 @@ def describe(name: str) -> str:
     folder = BUILD / name
     files = [f for f in folder.rglob("*") if f.is_file()]
     dists = sorted(d.name.split("-")[0] for d in folder.glob("*.dist-info"))
-    return (f"packaged build/{name}: {sum(f.stat().st_size for f in files) / 1e6:.1f} MB "
-            f"unpacked, {len(files)} files; build/{name}.zip "
-            f"{(BUILD / f'{name}.zip').stat().st_size / 1e6:.1f} MB; "
-            f"{len(dists)} distributions: {', '.join(dists)}")
+    return (
+        f"packaged build/{name}: {sum(f.stat().st_size for f in files) / 1e6:.1f} MB "
+        f"unpacked, {len(files)} files; build/{name}.zip "
+        f"{(BUILD / f'{name}.zip').stat().st_size / 1e6:.1f} MB; "
+        f"{len(dists)} distributions: {', '.join(dists)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Build each function's code package for FC's python3.10 under build/ "
-                    "(build/<fn>/ and build/<fn>.zip, where template.yml's CodeUri points).",
+        "(build/<fn>/ and build/<fn>.zip, where template.yml's CodeUri points).",
     )
-    parser.add_argument("--lock", action="store_true",
-                        help="re-resolve functions/*/requirements.in into requirements.lock "
-                             "instead (default: build the packages from the locks)")
+    parser.add_argument(
+        "--lock",
+        action="store_true",
+        help="re-resolve functions/*/requirements.in into requirements.lock "
+        "instead (default: build the packages from the locks)",
+    )
     args = parser.parse_args(argv)
     BUILD.mkdir(exist_ok=True)
     # One builder at a time (make and a test run may both ask for a build).

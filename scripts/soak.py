@@ -8,6 +8,7 @@ violation.
 SOAK_SECONDS, SOAK_USERS and SOAK_SEED set the same from the environment (as `make soak
 SOAK_SECONDS=600` does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,33 +24,58 @@ sys.path.insert(0, str(ROOT))
 
 # The soak logs in all the time from one address: lift the login and refresh rate
 # limits, as the tests do.
-PARAMETERS = {"SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000",
-              "RefreshRateLimitPerSession": "1000000", "RefreshRateLimitPerUser": "1000000"}
+PARAMETERS = {
+    "SessionRateLimitPerIp": "1000000",
+    "SessionRateLimitPerUser": "1000000",
+    "RefreshRateLimitPerSession": "1000000",
+    "RefreshRateLimitPerUser": "1000000",
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     env = os.environ
-    parser.add_argument("--seconds", type=float, default=float(env.get("SOAK_SECONDS") or 180),
-                        help="how long the users run (default: SOAK_SECONDS or 180)")
-    parser.add_argument("--users", type=int, default=int(env.get("SOAK_USERS") or 8),
-                        help="simulated users at once (default: SOAK_USERS or 8)")
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED") or
-                                                        random.randrange(2**31)),
-                        help="seed of every random choice, to repeat a run (default: SOAK_SEED "
-                             "or a random one, printed)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=float(env.get("SOAK_SECONDS") or 180),
+        help="how long the users run (default: SOAK_SECONDS or 180)",
+    )
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=int(env.get("SOAK_USERS") or 8),
+        help="simulated users at once (default: SOAK_USERS or 8)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(os.environ.get("SOAK_SEED") or random.randrange(2**31)),
+        help="seed of every random choice, to repeat a run (default: SOAK_SEED "
+        "or a random one, printed)",
+    )
     args = parser.parse_args()
 
     from tests.conftest import running_local_cloud
     from tests.e2e.soak import run_soak
 
-    print(f"soak seed {args.seed} ({args.seconds:.0f} s, {args.users} users); replay with "
-          f"SOAK_SEED={args.seed}", flush=True)
+    print(
+        f"soak seed {args.seed} ({args.seconds:.0f} s, {args.users} users); replay with "
+        f"SOAK_SEED={args.seed}",
+        flush=True,
+    )
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="soak-") as state, \
-            running_local_cloud(Path(state), PARAMETERS) as cloud:
-        result = run_soak(cloud, seconds=args.seconds, users=args.users, seed=args.seed,
-                          log=lambda line: print(line, flush=True))
+    with (
+        tempfile.TemporaryDirectory(prefix="soak-") as state,
+        running_local_cloud(Path(state), PARAMETERS) as cloud,
+    ):
+        result = run_soak(
+            cloud,
+            seconds=args.seconds,
+            users=args.users,
+            seed=args.seed,
+            log=lambda line: print(line, flush=True),
+        )
     print()
     print(result.table())
     print(f"wall time {time.monotonic() - started:.0f} s; seed {args.seed}")

@@ -9,6 +9,7 @@ cloud.
 Every test under tests/unit/ is marked `unit` (`make unit` runs them alone) and may neither start a
 process nor open a connection: it runs on fakes in this process, or it belongs to another folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CLOUD_PARAMETERS = {
-    "SessionRateLimitPerIp": "1000000", "SessionRateLimitPerUser": "1000000",
-    "RefreshRateLimitPerSession": "1000000", "RefreshRateLimitPerUser": "1000000"}
+    "SessionRateLimitPerIp": "1000000",
+    "SessionRateLimitPerUser": "1000000",
+    "RefreshRateLimitPerSession": "1000000",
+    "RefreshRateLimitPerUser": "1000000",
+}
 UNIT_TESTS = ROOT / "tests" / "unit"
 # Where the console's browser test finds a browser, in this order; .ci/run looks for the same and
 # installs Debian's chromium where there is none.
@@ -58,8 +62,11 @@ def _unit_tests_do_no_io(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
 
     def refuse(what: str) -> Any:
         def refused(*args: Any, **kwargs: Any) -> Any:
-            raise AssertionError(f"a unit test does no I/O, yet it called {what}: move it out of "
-                                 "tests/unit/ or give it a fake")
+            raise AssertionError(
+                f"a unit test does no I/O, yet it called {what}: move it out of "
+                "tests/unit/ or give it a fake"
+            )
+
         return refused
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse("subprocess.Popen"))
@@ -72,8 +79,12 @@ def build_packages() -> None:
     once per test session so a test never runs yesterday's code."""
     global _built
     if not _built and not os.environ.get(_BUILT):
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py")], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "package.py")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _built = True
 
 
@@ -83,8 +94,9 @@ def npm_installed(node_dir: Path) -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed")
     if not (node_dir / "node_modules" / "@alicloud" / "fc2").is_dir():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=node_dir, check=True,
-                       timeout=300)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"], cwd=node_dir, check=True, timeout=300
+        )
     return node_dir / "node_modules"
 
 
@@ -92,19 +104,27 @@ def find_browser(path: str | None = None) -> str | None:
     """$CHROMIUM if set, else the first of BROWSERS on the PATH: Debian's chromium, or the Google
     Chrome that GitHub's runners ship."""
     return os.environ.get("CHROMIUM") or next(
-        (found for name in BROWSERS if (found := shutil.which(name, path=path))), None)
+        (found for name in BROWSERS if (found := shutil.which(name, path=path))), None
+    )
 
 
 @contextmanager
-def running_local_cloud(state_dir: Path,
-                        parameters: Mapping[str, str] | None = None) -> Iterator[Any]:
+def running_local_cloud(
+    state_dir: Path, parameters: Mapping[str, str] | None = None
+) -> Iterator[Any]:
     """A local cloud on ephemeral ports running this repo's template, stopped on exit."""
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
 
     build_packages()
-    with LocalCloud(CloudOptions(repo_root=ROOT, state_dir=state_dir,
-                                 template_path=ROOT / "template.yml", ports=Ports.ephemeral(),
-                                 parameters=dict(parameters or {}))) as cloud:
+    with LocalCloud(
+        CloudOptions(
+            repo_root=ROOT,
+            state_dir=state_dir,
+            template_path=ROOT / "template.yml",
+            ports=Ports.ephemeral(),
+            parameters=dict(parameters or {}),
+        )
+    ) as cloud:
         yield cloud
 
 
@@ -144,6 +164,7 @@ def warm_up(config: Mapping[str, str], tries: int = 5) -> None:
 
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_local_cloud(tmp_path_factory.mktemp("localcloud-state"),
-                             SHARED_CLOUD_PARAMETERS) as cloud:
+    with running_local_cloud(
+        tmp_path_factory.mktemp("localcloud-state"), SHARED_CLOUD_PARAMETERS
+    ) as cloud:
         yield cloud

@@ -11,6 +11,7 @@ environment) recording does nothing. Names in use:
     records_lost         acknowledged writes missing at the end (must stay 0)
     records_duplicated   writes stored twice, e.g. by a retry (must stay 0)
 """
+
 from __future__ import annotations
 
 import json

@@ -1,13 +1,15 @@
 """Raw HTTP/1.1 over a socket, for the framing tests that no HTTP client would send
 (tests/contract/test_httpshell.py against the bare server, tests/e2e/test_http_framing.py
 against the FC front end)."""
+
 from __future__ import annotations
 
 import socket
 
 
-def exchange(host: str, port: int, data: bytes, *, shut_write: bool = False,
-             wait: float = 3.0) -> tuple[bytes, bool]:
+def exchange(
+    host: str, port: int, data: bytes, *, shut_write: bool = False, wait: float = 3.0
+) -> tuple[bytes, bool]:
     """Send raw bytes; return what came back and whether the server closed the connection.
     Once a whole answer (by its Content-Length) is in, wait at most 2 s more for the close."""
     conn = socket.create_connection((host, port))

@@ -1,4 +1,5 @@
 """Todos with a custom op: `clearCompleted` removes the user's completed items."""
+
 from collections.abc import Mapping
 
 from miniapp.domain.records import Scalar
@@ -6,8 +7,9 @@ from miniapp.domain.schema import Boolean, Collection, CustomOp, Text
 from miniapp.services.collection import CollectionService
 
 
-def clear_completed(user_id: str, items: CollectionService,
-                    args: Mapping[str, Scalar]) -> dict[str, int]:
+def clear_completed(
+    user_id: str, items: CollectionService, args: Mapping[str, Scalar]
+) -> dict[str, int]:
     removed, cursor = 0, None
     while True:
         page = items.list(user_id, 100, cursor)

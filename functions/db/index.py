@@ -2,6 +2,7 @@
 the event goes to `DbApp.handle`, the answer comes back as JSON text. It answers errors as
 results (`{"error": {...}}`) and never raises: a raised exception would reach the client as
 FC's UnhandledInvocationError, stack trace included."""
+
 from __future__ import annotations
 
 from miniapp import gc_pause

@@ -6,6 +6,7 @@ The client IP is REMOTE_ADDR, which FC's front end sets to the address the reque
 X-Forwarded-For header is not used: the client writes it, so a bot could put a fresh address in
 every request and never hit the per-IP rate limit.
 """
+
 from __future__ import annotations
 
 from miniapp import gc_pause
@@ -50,14 +51,19 @@ def handler(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable
         return _handle(ctx, environ, start_response)
 
 
-def _handle(ctx: FcContext, environ: WSGIEnvironment,
-            start_response: StartResponse) -> Iterable[bytes]:
+def _handle(
+    ctx: FcContext, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
     request_id = ctx.request_id or str(environ.get("HTTP_X_FC_REQUEST_ID", ""))
     try:
         app = APPS.get(ctx)
-        answer = app.handle(method=str(environ.get("REQUEST_METHOD", "")),
-                            path=str(environ.get("PATH_INFO", "")), body=_read_body(environ),
-                            client_ip=str(environ.get("REMOTE_ADDR", "")), request_id=request_id)
+        answer = app.handle(
+            method=str(environ.get("REQUEST_METHOD", "")),
+            path=str(environ.get("PATH_INFO", "")),
+            body=_read_body(environ),
+            client_ip=str(environ.get("REMOTE_ADDR", "")),
+            request_id=request_id,
+        )
     except ConfigError as exc:
         error = report_misconfiguration(exc, request_id)
         answer = HttpAnswer(error.http_status, error.to_body())
@@ -72,8 +78,10 @@ def _handle(ctx: FcContext, environ: WSGIEnvironment,
     except Exception as exc:  # noqa: BLE001 - e.g. a value JSON cannot hold; never a stack trace
         answer = HttpAnswer(500, report_bug(exc, request_id).to_body())
         payload = json.dumps(answer.body).encode("utf-8")
-    start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}",
-                   [*answer.headers, ("Content-Length", str(len(payload)))])
+    start_response(
+        f"{answer.status} {HTTPStatus(answer.status).phrase}",
+        [*answer.headers, ("Content-Length", str(len(payload)))],
+    )
     return [payload]
 
 

@@ -11,6 +11,7 @@ its logs. `python -m localcloud --help` (and `COMMAND --help`) says every option
 
 The commands other than `serve` find the running cloud from `{state-dir}/cloud.json`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,8 @@ def base_port(text: str) -> int:
     if not 0 <= value <= HIGHEST_BASE:
         raise argparse.ArgumentTypeError(
             f"{value} leaves no room for the {SERVICE_COUNT} services on ports {value}-"
-            f"{value + SERVICE_COUNT - 1}: choose 1-{HIGHEST_BASE} (0: every port ephemeral)")
+            f"{value + SERVICE_COUNT - 1}: choose 1-{HIGHEST_BASE} (0: every port ephemeral)"
+        )
     return value
 
 
@@ -100,12 +102,14 @@ def _integer(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     options = CloudOptions(
-        repo_root=Path(args.repo_root), state_dir=Path(args.state_dir),
+        repo_root=Path(args.repo_root),
+        state_dir=Path(args.state_dir),
         template_path=Path(args.template),
         parameters_file=Path(args.parameters) if args.parameters else None,
         host=args.host,
-        ports=Ports.from_base(args.base_port, **{name: getattr(args, f"{name}_port")
-                                                 for name in Ports.services()}),
+        ports=Ports.from_base(
+            args.base_port, **{name: getattr(args, f"{name}_port") for name in Ports.services()}
+        ),
         region=args.region,
         alipay_identity=args.alipay_identity,
         reload=not args.no_reload,
@@ -140,8 +144,11 @@ def _serve(args: argparse.Namespace) -> int:
     runtimes = [(runtime, python.describe()) for runtime, python in cloud.fc.interpreters.items()]
     _print_banner(cloud.cloud_config(), runtimes, config_path, cloud_file, options)
     # One line per invocation, as it finishes: what `make dev` shows while you click around.
-    cloud.fc.invocations.subscribe(lambda invocation: print(
-        invocation.line(stack=cloud.deployment.stack_of(invocation.service)), flush=True))
+    cloud.fc.invocations.subscribe(
+        lambda invocation: print(
+            invocation.line(stack=cloud.deployment.stack_of(invocation.service)), flush=True
+        )
+    )
 
     stop.wait()
     print("stopping ...", flush=True)
@@ -156,9 +163,11 @@ def _refuse_a_second_cloud(state_dir: Path) -> None:
     except NoRunningCloud:
         return
     if is_answering(config, timeout=1.0):
-        print(f"localcloud: a local cloud already runs from {state_dir} at "
-              f"{config['fcEndpoint']}; stop it first, or give this one another --state-dir",
-              file=sys.stderr)
+        print(
+            f"localcloud: a local cloud already runs from {state_dir} at "
+            f"{config['fcEndpoint']}; stop it first, or give this one another --state-dir",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 
@@ -176,10 +185,16 @@ def _refuse_another_clouds_client_config(path: Path) -> None:
         config = json.loads(path.read_text())
     except (OSError, ValueError):
         return
-    if isinstance(config, dict) and isinstance(config.get("fcEndpoint"), str) \
-            and is_answering(config, timeout=1.0):
-        print(f"localcloud: {path} belongs to the local cloud running at {config['fcEndpoint']}; "
-              f"stop it first, or give this one another --client-config", file=sys.stderr)
+    if (
+        isinstance(config, dict)
+        and isinstance(config.get("fcEndpoint"), str)
+        and is_answering(config, timeout=1.0)
+    ):
+        print(
+            f"localcloud: {path} belongs to the local cloud running at {config['fcEndpoint']}; "
+            f"stop it first, or give this one another --client-config",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 
@@ -193,20 +208,30 @@ def _python_command(root: Path) -> str:
     return str(_shown(Path(sys.executable), root))
 
 
-def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], client_config: Path,
-                  cloud_file: Path, options: CloudOptions) -> None:
-    rows = [("Function Compute", config["fcEndpoint"]),
-            ("  session (HTTP)", config["sessionUrl"]),
-            ("Tablestore", f"{config['otsEndpoint']}  instance {config['otsInstance']}"),
-            ("Log Service", f"{config['slsEndpoint']}  project {config['slsProject']}  "
-                            f"logstore {config['slsLogstore']}"),
-            ("STS", config["stsEndpoint"]),
-            ("Alipay gateway", config["alipayGateway"]),
-            ("Alipay sandbox", config["alipaySandbox"] + "/auth_code, /pay"),
-            ("OSS (deploy)", config["ossEndpoint"]),
-            ("ROS (deploy)", config["rosEndpoint"]),
-            ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults"),
-            ("Console", config["consoleUrl"])]
+def _print_banner(
+    config: dict[str, str],
+    runtimes: list[tuple[str, str]],
+    client_config: Path,
+    cloud_file: Path,
+    options: CloudOptions,
+) -> None:
+    rows = [
+        ("Function Compute", config["fcEndpoint"]),
+        ("  session (HTTP)", config["sessionUrl"]),
+        ("Tablestore", f"{config['otsEndpoint']}  instance {config['otsInstance']}"),
+        (
+            "Log Service",
+            f"{config['slsEndpoint']}  project {config['slsProject']}  "
+            f"logstore {config['slsLogstore']}",
+        ),
+        ("STS", config["stsEndpoint"]),
+        ("Alipay gateway", config["alipayGateway"]),
+        ("Alipay sandbox", config["alipaySandbox"] + "/auth_code, /pay"),
+        ("OSS (deploy)", config["ossEndpoint"]),
+        ("ROS (deploy)", config["rosEndpoint"]),
+        ("Admin (faults)", config["fcEndpoint"] + "/_localcloud/faults"),
+        ("Console", config["consoleUrl"]),
+    ]
     root = options.resolved().repo_root
     shown = _shown(cloud_file, root)
     client = _shown(client_config, root)
@@ -215,27 +240,38 @@ def _print_banner(config: dict[str, str], runtimes: list[tuple[str, str]], clien
         print(f"  {name:<18} {value}")
     for runtime, interpreter in runtimes:
         print(f"  {'Runtime ' + runtime:<18} {interpreter}")
-    served = (f"ROS stack {DEV_STACK!r}, deployed by make deploy's script" if options.dev_stack
-              else "build/ directly (--direct)")
+    served = (
+        f"ROS stack {DEV_STACK!r}, deployed by make deploy's script"
+        if options.dev_stack
+        else "build/ directly (--direct)"
+    )
     print(f"  {'Functions from':<18} {served}")
     print(f"\n  account {config['accountId']}  region {config['region']}")
     # The secret stays in the file: a terminal is shared, scrolled back and screenshotted.
     print(f"  root key  {config['accessKeyId']} (secret in {shown})")
-    print(f"  client config written to {client} (the mini program's: "
-          f"make client-config STACK={client.stem} makes client/config.js from it)")
+    print(
+        f"  client config written to {client} (the mini program's: "
+        f"make client-config STACK={client.stem} makes client/config.js from it)"
+    )
     print(f"  developer config written to {shown} (the tools' and the demo's: it holds the keys)")
-    state = "" if options.state_dir == Path(DEFAULT_STATE_DIR) else \
-        f" --state-dir {options.state_dir}"
-    print(f"  logs: make logs ARGS=\"--follow{state}\", or "
-          f"{_python_command(root)} -m localcloud logs --follow{state} [QUERY]\n")
-    print("  invocations (time, [stack/]function, [collection.]op, outcome, latency, cold/warm):",
-          flush=True)
+    state = (
+        "" if options.state_dir == Path(DEFAULT_STATE_DIR) else f" --state-dir {options.state_dir}"
+    )
+    print(
+        f'  logs: make logs ARGS="--follow{state}", or '
+        f"{_python_command(root)} -m localcloud logs --follow{state} [QUERY]\n"
+    )
+    print(
+        "  invocations (time, [stack/]function, [collection.]op, outcome, latency, cold/warm):",
+        flush=True,
+    )
 
 
 def _fault(args: argparse.Namespace) -> int:
     try:
-        fc_endpoint = "" if args.action == "kinds" else \
-            running_cloud(_state_dir(args))["fcEndpoint"]
+        fc_endpoint = (
+            "" if args.action == "kinds" else running_cloud(_state_dir(args))["fcEndpoint"]
+        )
         for line in faultcli.run(args, fc_endpoint):
             print(line)
     except (NoRunningCloud, AdminCallFailed) as exc:
@@ -261,8 +297,10 @@ def _clock(args: argparse.Namespace) -> int:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 1
     moment = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now["now"]))
-    print(f"local clock advanced {args.seconds:g} s to {moment}; the timers and notifies due by "
-          f"then have run")
+    print(
+        f"local clock advanced {args.seconds:g} s to {moment}; the timers and notifies due by "
+        f"then have run"
+    )
     return 0
 
 
@@ -283,43 +321,62 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
-        prog=PROG, formatter_class=HelpFormatter,
+        prog=PROG,
+        formatter_class=HelpFormatter,
         description="The local cloud: emulators of Function Compute, Tablestore, Log Service, "
-                    "STS, the Alipay gateway, OSS and ROS that the real SDKs talk to. With no "
-                    "command (or `serve`) it starts them; `fault` switches faults of the running "
-                    "cloud, `logs` prints its logstore's records.")
+        "STS, the Alipay gateway, OSS and ROS that the real SDKs talk to. With no "
+        "command (or `serve`) it starts them; `fault` switches faults of the running "
+        "cloud, `logs` prints its logstore's records.",
+    )
     # Options shared by every command, accepted before or after the command word. On a
     # subcommand their default is SUPPRESS so a value given before the word is not overwritten;
     # the help says the default in words instead.
     common = Parser(add_help=False)
     for p, main in ((parser, True), (common, False)):
-        p.add_argument("--repo-root", default=DEFAULT_REPO_ROOT if main else argparse.SUPPRESS,
-                       help="the repository (template, build/, client-config/ are under it)"
-                       + ("" if main else f" (default: {DEFAULT_REPO_ROOT})"))
-        p.add_argument("--state-dir", default=DEFAULT_STATE_DIR if main else argparse.SUPPRESS,
-                       help="folder of the cloud's state and of the cloud.json it writes, "
-                            "relative to --repo-root"
-                       + ("" if main else f" (default: {DEFAULT_STATE_DIR})"))
+        p.add_argument(
+            "--repo-root",
+            default=DEFAULT_REPO_ROOT if main else argparse.SUPPRESS,
+            help="the repository (template, build/, client-config/ are under it)"
+            + ("" if main else f" (default: {DEFAULT_REPO_ROOT})"),
+        )
+        p.add_argument(
+            "--state-dir",
+            default=DEFAULT_STATE_DIR if main else argparse.SUPPRESS,
+            help="folder of the cloud's state and of the cloud.json it writes, "
+            "relative to --repo-root" + ("" if main else f" (default: {DEFAULT_STATE_DIR})"),
+        )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="start every emulator (the default command)",
-                           description="Start every emulator and keep running until Ctrl-C.",
-                           formatter_class=HelpFormatter, parents=[common])
+    serve = sub.add_parser(
+        "serve",
+        help="start every emulator (the default command)",
+        description="Start every emulator and keep running until Ctrl-C.",
+        formatter_class=HelpFormatter,
+        parents=[common],
+    )
     for p, main in ((parser, True), (serve, False)):
         _add_serve_options(p, main)
     faultcli.add_parser(sub, HelpFormatter, common)
     alipaycli.add_parser(sub, HelpFormatter, common)
     logcli.add_parser(sub, HelpFormatter, common)
-    clock = sub.add_parser("clock", help="move the local clock forward",
-                           description="Move the running cloud's clock (expiry, timer triggers, "
-                                       "Alipay notify retries) forward; it never goes back.",
-                           formatter_class=HelpFormatter, parents=[common])
+    clock = sub.add_parser(
+        "clock",
+        help="move the local clock forward",
+        description="Move the running cloud's clock (expiry, timer triggers, "
+        "Alipay notify retries) forward; it never goes back.",
+        formatter_class=HelpFormatter,
+        parents=[common],
+    )
     actions = clock.add_subparsers(dest="action", required=True, metavar="ACTION")
-    advance = actions.add_parser("advance", help="move it SECONDS forward",
-                                 description="Move the clock SECONDS forward and run what "
-                                             "became due.",
-                                 formatter_class=HelpFormatter, parents=[common])
-    advance.add_argument("seconds", type=float, metavar="SECONDS",
-                         help="how far to move it, in seconds")
+    advance = actions.add_parser(
+        "advance",
+        help="move it SECONDS forward",
+        description="Move the clock SECONDS forward and run what became due.",
+        formatter_class=HelpFormatter,
+        parents=[common],
+    )
+    advance.add_argument(
+        "seconds", type=float, metavar="SECONDS", help="how far to move it, in seconds"
+    )
     return parser
 
 
@@ -331,52 +388,92 @@ def _add_serve_options(p: argparse.ArgumentParser, main: bool) -> None:
             shown = "" if default is None or default is False else f" (default: {default})"
             p.add_argument(*flags, default=argparse.SUPPRESS, help=help + shown, **kwargs)
 
-    option("--reset", action="store_true", default=False,
-           help="forget all local state (tables, logs, users, keys) before starting "
-                "(default: keep it)")
-    option("--host", default="127.0.0.1",
-           help="address every service listens on; anything but loopback exposes the root key's "
-                "power to the network")
-    option("--base-port", type=base_port, default=DEFAULT_BASE_PORT, metavar="PORT",
-           help="port of Function Compute; the other services take the next ones in the order "
-                + ", ".join(SERVICE_LABELS[s] for s in Ports.services())
-                + " (0: every port ephemeral)")
+    option(
+        "--reset",
+        action="store_true",
+        default=False,
+        help="forget all local state (tables, logs, users, keys) before starting "
+        "(default: keep it)",
+    )
+    option(
+        "--host",
+        default="127.0.0.1",
+        help="address every service listens on; anything but loopback exposes the root key's "
+        "power to the network",
+    )
+    option(
+        "--base-port",
+        type=base_port,
+        default=DEFAULT_BASE_PORT,
+        metavar="PORT",
+        help="port of Function Compute; the other services take the next ones in the order "
+        + ", ".join(SERVICE_LABELS[s] for s in Ports.services())
+        + " (0: every port ephemeral)",
+    )
     for index, name in enumerate(Ports.services()):
         label = SERVICE_LABELS[name]
-        option(f"--{name}-port", type=port, default=None, metavar="PORT",
-               help=f"port of {label}, overriding --base-port (default: base port"
-                    + (f" + {index})" if index else ")"))
-    option("--alipay-identity", choices=IDENTITY_MODES, default=None,
-           help="how the Alipay gateway names users to the sandbox app: user_id (at first "
-                "start), both, open_id (default: the mode it had)")
-    option("--direct", action="store_true", default=False,
-           help="run the functions from build/ directly (default: deploy the template as the "
-                f"ROS stack '{DEV_STACK}' with make deploy's script, the packages uploaded to "
-                "the local OSS, so what runs is what make deploy would ship)")
-    option("--no-reload", action="store_true", default=False,
-           help="do not watch functions/ and shared/ (default: on an edit, rebuild the packages "
-                "and recycle the instances)")
+        option(
+            f"--{name}-port",
+            type=port,
+            default=None,
+            metavar="PORT",
+            help=f"port of {label}, overriding --base-port (default: base port"
+            + (f" + {index})" if index else ")"),
+        )
+    option(
+        "--alipay-identity",
+        choices=IDENTITY_MODES,
+        default=None,
+        help="how the Alipay gateway names users to the sandbox app: user_id (at first "
+        "start), both, open_id (default: the mode it had)",
+    )
+    option(
+        "--direct",
+        action="store_true",
+        default=False,
+        help="run the functions from build/ directly (default: deploy the template as the "
+        f"ROS stack '{DEV_STACK}' with make deploy's script, the packages uploaded to "
+        "the local OSS, so what runs is what make deploy would ship)",
+    )
+    option(
+        "--no-reload",
+        action="store_true",
+        default=False,
+        help="do not watch functions/ and shared/ (default: on an edit, rebuild the packages "
+        "and recycle the instances)",
+    )
     option("--template", default="template.yml", help="the ROS template to run")
-    option("--parameters", default="local.parameters.json",
-           help="JSON object overriding template parameters (used if the file exists)")
-    option("--client-config", default=None,
-           help="where to write what a mini program needs (no secrets) (default: "
-                "client-config/local.json for the state dir .local, client-config/local-NAME"
-                ".json for another state dir NAME)")
+    option(
+        "--parameters",
+        default="local.parameters.json",
+        help="JSON object overriding template parameters (used if the file exists)",
+    )
+    option(
+        "--client-config",
+        default=None,
+        help="where to write what a mini program needs (no secrets) (default: "
+        "client-config/local.json for the state dir .local, client-config/local-NAME"
+        ".json for another state dir NAME)",
+    )
     option("--region", default="cn-hangzhou", help="region the cloud claims to be")
 
 
 def unknown_option(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
     """The first option no command knows, named with the nearest known one. Without this,
     argparse would take `--base-prot 9800` as the command `9800`, and name only that."""
-    known = {flag for p in parsers(parser) for action in p._actions
-             for flag in action.option_strings}
+    known = {
+        flag for p in parsers(parser) for action in p._actions for flag in action.option_strings
+    }
     for token in argv:
         if token == "--":
             return None
         flag = token.split("=", 1)[0]
-        if not flag.startswith("-") or flag == "-" or _is_number(flag) \
-                or any(k.startswith(flag) for k in known):  # argparse takes unique prefixes
+        if (
+            not flag.startswith("-")
+            or flag == "-"
+            or _is_number(flag)
+            or any(k.startswith(flag) for k in known)
+        ):  # argparse takes unique prefixes
             continue
         near = difflib.get_close_matches(flag, sorted(known), n=1)
         return f"unknown option {flag}" + (f"; did you mean {near[0]}?" if near else "")

@@ -1,5 +1,6 @@
 """The local account: its id, region and root key pair, generated on first start and kept in the
 state folder so that client configs written earlier stay valid across restarts."""
+
 from __future__ import annotations
 
 import json

@@ -18,6 +18,7 @@ only, like everything in the local cloud, behind `localcloud.guard`, and is not 
 Alibaba Cloud API. Every value is checked (finite numbers in range, known names); a refusal is a
 400 naming the field and changes nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,14 @@ MAX_TEXT = 256  # an API name, an error code, an app id
 def known_fault_kinds() -> dict[str, dict[str, str]]:
     from . import alipay, fc, kms, sls, sts, tablestore
 
-    return {"fc": fc.FAULT_KINDS, "tablestore": tablestore.FAULT_KINDS, "sls": sls.FAULT_KINDS,
-            "sts": sts.FAULT_KINDS, "alipay": alipay.FAULT_KINDS, "kms": kms.FAULT_KINDS}
+    return {
+        "fc": fc.FAULT_KINDS,
+        "tablestore": tablestore.FAULT_KINDS,
+        "sls": sls.FAULT_KINDS,
+        "sts": sts.FAULT_KINDS,
+        "alipay": alipay.FAULT_KINDS,
+        "kms": kms.FAULT_KINDS,
+    }
 
 
 class AdminApp:
@@ -56,7 +63,7 @@ class AdminApp:
         return routed
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        route = request.path[len(PREFIX):].strip("/")
+        route = request.path[len(PREFIX) :].strip("/")
         try:
             if route == "health" and request.method == "GET":
                 return json_response(200, {"ok": True})
@@ -82,8 +89,10 @@ class AdminApp:
             fault = Fault.from_dict(_fault_fields(_json_object(request.body)))
             kinds = known_fault_kinds()[fault.service]
             if fault.kind not in kinds:
-                raise ValueError(f"{fault.service} has no fault kind {fault.kind!r}; "
-                                 f"one of {', '.join(sorted(kinds))}")
+                raise ValueError(
+                    f"{fault.service} has no fault kind {fault.kind!r}; "
+                    f"one of {', '.join(sorted(kinds))}"
+                )
             self._faults.set(fault)
             return json_response(200, self.snapshot())
         if request.method == "DELETE":
@@ -118,20 +127,26 @@ class AdminApp:
             return json_response(200, self.alipay_snapshot())
         if route == "alipay/notifies" and request.method == "GET":
             trade_no = request.query.get("tradeNo") or None
-            return json_response(200, {"notifies": [
-                n.to_dict() for n in self._alipay.notifies.all(trade_no)]})
+            return json_response(
+                200, {"notifies": [n.to_dict() for n in self._alipay.notifies.all(trade_no)]}
+            )
         return json_response(405, {"error": "method not allowed"})
 
     def alipay_snapshot(self) -> dict[str, Any]:
         from .alipay import IDENTITY_MODES
 
-        return {"sandboxAppId": self._alipay.app_id, "identityModes": list(IDENTITY_MODES),
-                "apps": [app.to_dict() for app in self._alipay.apps.all()]}
+        return {
+            "sandboxAppId": self._alipay.app_id,
+            "identityModes": list(IDENTITY_MODES),
+            "apps": [app.to_dict() for app in self._alipay.apps.all()],
+        }
 
     def snapshot(self) -> dict[str, Any]:
-        return {"faults": [f.to_dict() for f in self._faults.active()],
-                "injected": dict(self._faults.injected),
-                "kinds": known_fault_kinds()}
+        return {
+            "faults": [f.to_dict() for f in self._faults.active()],
+            "injected": dict(self._faults.injected),
+            "kinds": known_fault_kinds(),
+        }
 
 
 def _advance(body: dict[str, Any]) -> float:

@@ -1,5 +1,6 @@
 """Clocks. Expiry and TTL rules read an injectable clock so tests can move time forward; protocol
 date headers (which the SDKs check against their own wall clock) always use real time."""
+
 from __future__ import annotations
 
 import threading

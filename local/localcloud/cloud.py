@@ -10,6 +10,7 @@ Two files describe a running cloud:
   the sandbox app's key files included. The CLIs (`fault`, `logs`) and the demo find the running
   cloud from it, never from a default port.
 """
+
 from __future__ import annotations
 
 import errno
@@ -46,20 +47,46 @@ DIRECT_CODE_BUCKET = "local-packages"
 CLOUD_FILE = "cloud.json"  # in the state folder: the running cloud, for the developer's tools
 # What a mini program needs, and nothing else: client-config/ may be given to anyone.
 CLIENT_CONFIG_KEYS = (
-    "accountId", "region", "serviceName", "sessionServiceName", "sessionFunctionName",
-    "dbFunctionName", "fcEndpoint", "sessionUrl",
+    "accountId",
+    "region",
+    "serviceName",
+    "sessionServiceName",
+    "sessionFunctionName",
+    "dbFunctionName",
+    "fcEndpoint",
+    "sessionUrl",
 )
 CLOUD_CONFIG_KEYS = CLIENT_CONFIG_KEYS + (
-    "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
-    "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
-    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
-    "consoleUrl", "kmsEndpoint",
+    "otsEndpoint",
+    "otsInstance",
+    "slsEndpoint",
+    "slsProject",
+    "slsLogstore",
+    "stsEndpoint",
+    "alipayGateway",
+    "alipaySandbox",
+    "alipayAppId",
+    "alipayAppPrivateKeyFile",
+    "alipayPublicKeyFile",
+    "accessKeyId",
+    "accessKeySecret",
+    "ossEndpoint",
+    "rosEndpoint",
+    "consoleUrl",
+    "kmsEndpoint",
 )
 DEFAULT_BASE_PORT = 9100
 # How each service is named to a person, for messages about its port.
-SERVICE_LABELS = {"fc": "Function Compute", "tablestore": "Tablestore", "sls": "Log Service",
-                  "sts": "STS", "alipay": "Alipay gateway", "oss": "OSS", "ros": "ROS",
-                  "kms": "KMS"}
+SERVICE_LABELS = {
+    "fc": "Function Compute",
+    "tablestore": "Tablestore",
+    "sls": "Log Service",
+    "sts": "STS",
+    "alipay": "Alipay gateway",
+    "oss": "OSS",
+    "ros": "ROS",
+    "kms": "KMS",
+}
 
 
 @dataclass(frozen=True)
@@ -108,7 +135,8 @@ class PortUnavailable(Exception):
         super().__init__(
             f"port {port} ({SERVICE_LABELS.get(service, service)}) on {host} {reason}; "
             f"choose another with --{service}-port PORT, or move every service with "
-            f"--base-port PORT")
+            f"--base-port PORT"
+        )
 
 
 @dataclass(frozen=True)
@@ -133,10 +161,15 @@ class CloudOptions:
 
     def resolved(self) -> CloudOptions:
         root = self.repo_root.resolve()
-        return replace(self, repo_root=root, state_dir=(root / self.state_dir).resolve(),
-                       template_path=(root / self.template_path).resolve(),
-                       parameters_file=(root / self.parameters_file).resolve()
-                       if self.parameters_file else None)
+        return replace(
+            self,
+            repo_root=root,
+            state_dir=(root / self.state_dir).resolve(),
+            template_path=(root / self.template_path).resolve(),
+            parameters_file=(root / self.parameters_file).resolve()
+            if self.parameters_file
+            else None,
+        )
 
 
 def reset_state(state_dir: Path) -> None:
@@ -169,9 +202,14 @@ def _local_secret_parameters(state_dir: Path) -> dict[str, str]:
 
 
 class LocalCloud:
-    def __init__(self, options: CloudOptions, *, clock: Clock | None = None,
-                 faults: FaultBoard | None = None,
-                 report: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        options: CloudOptions,
+        *,
+        clock: Clock | None = None,
+        faults: FaultBoard | None = None,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
         self.options = options.resolved()
         self.clock = clock or ShiftableClock()
         self.faults = faults or FaultBoard()
@@ -202,31 +240,54 @@ class LocalCloud:
         overrides = self._parameter_overrides()
         # The gateway's app signs as the template's functions are configured to.
         signing = overrides.get("AlipaySignMode", "key")
-        self.alipay = AlipayEmulator(db_path=state / "alipay.sqlite3", keys_dir=state / "alipay",
-                                     clock=self.clock, faults=self.faults,
-                                     app_id=self.alipay_app_id, signing=signing,
-                                     identity=opts.alipay_identity, scheduler=self.scheduler)
+        self.alipay = AlipayEmulator(
+            db_path=state / "alipay.sqlite3",
+            keys_dir=state / "alipay",
+            clock=self.clock,
+            faults=self.faults,
+            app_id=self.alipay_app_id,
+            signing=signing,
+            identity=opts.alipay_identity,
+            scheduler=self.scheduler,
+        )
         generated = {**local_params, **self._alipay_parameters(signing)}
         self.template = self._load_template(load_template, generated, overrides)
         # What is served outside any stack. With make dev's stack, no service and no role: the
         # stack brings them. The tables and logstores are declared either way.
-        self.base_template = (replace(self.template, services=(), roles=(), secrets=())
-                              if opts.dev_stack else self.template)
+        self.base_template = (
+            replace(self.template, services=(), roles=(), secrets=())
+            if opts.dev_stack
+            else self.template
+        )
 
         self.tablestore = TablestoreEmulator(
-            db_path=state / "tablestore.sqlite3", account=self.account,
-            credentials=self.credentials, clock=self.clock, faults=self.faults,
-            instance_name=self.tablestore_instance)
-        self.sls = LogServiceEmulator(db_path=state / "sls.sqlite3", account=self.account,
-                                      credentials=self.credentials, clock=self.clock,
-                                      faults=self.faults)
+            db_path=state / "tablestore.sqlite3",
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+            instance_name=self.tablestore_instance,
+        )
+        self.sls = LogServiceEmulator(
+            db_path=state / "sls.sqlite3",
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+        )
         self.ensure_declared()
-        roles = {r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
-                 for r in self.base_template.roles}
-        self.sts = StsEmulator(account=self.account, credentials=self.credentials,
-                               clock=self.clock, faults=self.faults, roles=roles)
-        self.kms = KmsEmulator(credentials=self.credentials, faults=self.faults,
-                               region=opts.region)
+        roles = {
+            r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
+            for r in self.base_template.roles
+        }
+        self.sts = StsEmulator(
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+            roles=roles,
+        )
+        self.kms = KmsEmulator(credentials=self.credentials, faults=self.faults, region=opts.region)
         self.serve_grants(self.base_template)
 
         try:
@@ -237,9 +298,12 @@ class LocalCloud:
             self.stop()  # no half-started cloud keeps ports or workers
             raise
         if opts.reload:
-            self.watcher = CodeWatcher(opts.repo_root,
-                                       self._redeploy if opts.dev_stack else self.fc.recycle,
-                                       self.report, opts.reload_every).start()
+            self.watcher = CodeWatcher(
+                opts.repo_root,
+                self._redeploy if opts.dev_stack else self.fc.recycle,
+                self.report,
+                opts.reload_every,
+            ).start()
         make_private(state)  # what starting added (key files, stack folders)
         self.scheduler.start()
         self.write_cloud_file()  # last: its presence says every service listens
@@ -254,24 +318,39 @@ class LocalCloud:
         self._serve("sts", self.sts.app, ports.sts)
         # The sandbox's own routes mint auth codes (a login as any test user), so they sit behind
         # the same guard as the admin endpoint; gateway.do is signed with the app's key.
-        self._serve("alipay", self.alipay.app, ports.alipay,
-                    screen=SameSiteGuard(SANDBOX_PREFIX, self.options.host))
+        self._serve(
+            "alipay",
+            self.alipay.app,
+            ports.alipay,
+            screen=SameSiteGuard(SANDBOX_PREFIX, self.options.host),
+        )
         self._serve("kms", self.kms.app, ports.kms)
         # FC last: its workers get the other endpoints in their environment.
         self.fc = emulator(
-            template=self.base_template, account=self.account, credentials=self.credentials,
-            clock=self.clock, faults=self.faults, issuer=self.sts, log_sink=self.sls,
-            extra_env=self.function_environment(), region=self.options.region,
+            template=self.base_template,
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+            issuer=self.sts,
+            log_sink=self.sls,
+            extra_env=self.function_environment(),
+            region=self.options.region,
             # make dev's stack brings the functions later: their Python is found (or the cloud
             # refuses to start) now, as when the template is served directly
             runtimes={f.runtime for s in self.template.services for f in s.functions},
-            scheduler=self.scheduler)
+            scheduler=self.scheduler,
+        )
         admin = AdminApp(self.faults, self.clock, self.alipay)
         console = ConsoleApp(self)  # the web console, beside the admin endpoint
         # The admin endpoint and the console sit behind one guard (localcloud.guard).
-        self._serve("fc", console.wrap(admin.wrap(self.fc.app)), ports.fc,
-                    screen=SameSiteGuard(ADMIN_PREFIX, self.options.host),
-                    **self.fc.server_options())
+        self._serve(
+            "fc",
+            console.wrap(admin.wrap(self.fc.app)),
+            ports.fc,
+            screen=SameSiteGuard(ADMIN_PREFIX, self.options.host),
+            **self.fc.server_options(),
+        )
         self.fc.endpoint = self.url("fc")
         self._start_deploy_services(ports)
 
@@ -284,30 +363,45 @@ class LocalCloud:
         from .sts import RoleSpec
 
         state = self.options.state_dir
-        self.oss = OssEmulator(store=ObjectStore(state / "oss.sqlite3", self.clock),
-                               account=self.account, credentials=self.credentials,
-                               clock=self.clock)
+        self.oss = OssEmulator(
+            store=ObjectStore(state / "oss.sqlite3", self.clock),
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+        )
         base = self.base_template
 
         def publish(merged: Any) -> None:
             self.fc.deploy(merged)
-            self.sts.set_roles({r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
-                                for r in merged.roles})
+            self.sts.set_roles(
+                {
+                    r.name.lower(): RoleSpec(r.name, r.arn, r.max_session_duration)
+                    for r in merged.roles
+                }
+            )
             self.serve_grants(merged)
 
         deployment = CloudDeployment(
-            state_dir=state / "ros", store=self.oss.store, account_id=self.account.account_id,
-            region=self.options.region, base=lambda: base, publish=publish,
-            provision=lambda t: provision(t, self.tablestore, self.sls,
-                                          self.tablestore_instance),
-            deprovision=lambda t, kept: deprovision(t, kept, self.tablestore, self.sls))
+            state_dir=state / "ros",
+            store=self.oss.store,
+            account_id=self.account.account_id,
+            region=self.options.region,
+            base=lambda: base,
+            publish=publish,
+            provision=lambda t: provision(t, self.tablestore, self.sls, self.tablestore_instance),
+            deprovision=lambda t, kept: deprovision(t, kept, self.tablestore, self.sls),
+        )
         self.deployment = deployment  # which stack serves which FC service
-        self.ros = RosEmulator(stacks=StackBook(state / "ros.sqlite3", self.clock, deployment),
-                               credentials=self.credentials,
-                               account_id=self.account.account_id, region=self.options.region)
+        self.ros = RosEmulator(
+            stacks=StackBook(state / "ros.sqlite3", self.clock, deployment),
+            credentials=self.credentials,
+            account_id=self.account.account_id,
+            region=self.options.region,
+        )
         self.ros.stacks.restore()
-        self._serve("oss", self.oss.app, ports.oss, screen=self.oss.screen,
-                    **self.oss.server_options())
+        self._serve(
+            "oss", self.oss.app, ports.oss, screen=self.oss.screen, **self.oss.server_options()
+        )
         self._serve("ros", self.ros.app, ports.ros)
 
     def serve_grants(self, template: Any) -> None:
@@ -321,11 +415,15 @@ class LocalCloud:
 
     def dev_stack(self) -> DevStack:
         """make dev's stack: this cloud's template and parameters, deployed by make deploy."""
-        return DevStack(repo_root=self.options.repo_root, state_dir=self.options.state_dir,
-                        region=self.options.region, access_key_id=self.account.access_key_id,
-                        access_key_secret=self.account.access_key_secret,
-                        endpoints={name: self.url(name) for name in ("ros", "oss", "fc")},
-                        parameters=self._parameters)
+        return DevStack(
+            repo_root=self.options.repo_root,
+            state_dir=self.options.state_dir,
+            region=self.options.region,
+            access_key_id=self.account.access_key_id,
+            access_key_secret=self.account.access_key_secret,
+            endpoints={name: self.url(name) for name in ("ros", "oss", "fc")},
+            parameters=self._parameters,
+        )
 
     def _redeploy(self) -> None:
         """After a reload's rebuild: ship the new packages as make deploy would (an unchanged
@@ -333,8 +431,9 @@ class LocalCloud:
         try:
             self.dev_stack().deploy(self.report)
         except DevStackFailed as exc:
-            self.report(f"reload: the stack update failed ({exc}); instances keep the previous "
-                        f"code")
+            self.report(
+                f"reload: the stack update failed ({exc}); instances keep the previous code"
+            )
 
     def ensure_declared(self) -> None:
         """Create the tables and logstores the template declares, where missing (at start, and
@@ -342,11 +441,13 @@ class LocalCloud:
         from .tablestore import TableSpec
 
         for table in self.template.tables:
-            self.tablestore.ensure_table(TableSpec(table.name, table.primary_key,
-                                                   table.ttl_seconds, table.max_versions))
+            self.tablestore.ensure_table(
+                TableSpec(table.name, table.primary_key, table.ttl_seconds, table.max_versions)
+            )
         for logstore in self.template.logstores:
-            self.sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days,
-                                     logstore.index)
+            self.sls.ensure_logstore(
+                logstore.project, logstore.name, logstore.ttl_days, logstore.index
+            )
 
     def stop(self) -> None:
         self.scheduler.stop()
@@ -369,14 +470,16 @@ class LocalCloud:
     # -- helpers ----------------------------------------------------------------------------
     def _serve(self, name: str, app: Any, port: int, **server_options: Any) -> None:
         try:
-            server = HttpServer(self.traffic.wrap(name, app), self.options.host, port,
-                                **server_options)
+            server = HttpServer(
+                self.traffic.wrap(name, app), self.options.host, port, **server_options
+            )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortUnavailable(name, self.options.host, port, "is already in use") from None
             if exc.errno in (errno.EACCES, errno.EADDRNOTAVAIL):
-                raise PortUnavailable(name, self.options.host, port,
-                                      f"cannot be bound ({exc.strerror})") from None
+                raise PortUnavailable(
+                    name, self.options.host, port, f"cannot be bound ({exc.strerror})"
+                ) from None
             raise
         self._servers[name] = server.start()
 
@@ -389,16 +492,19 @@ class LocalCloud:
 
         keys, certs = self.alipay.keys, self.alipay.certs
         # The merchant id the gateway's notifies name (for a template that checks seller_id).
-        values = {"AlipayAppPrivateKey": keys.app_private_key_file.read_text(),
-                  "AlipaySellerId": seller_id(self.alipay_app_id)}
+        values = {
+            "AlipayAppPrivateKey": keys.app_private_key_file.read_text(),
+            "AlipaySellerId": seller_id(self.alipay_app_id),
+        }
         if signing == "cert":
             # As scripts/alipay_certs.py prints it: one line of base64, the lightest form in
             # FC's 4 KB of environment variables.
             pem_lines = certs.alipay_cert_file.read_text().splitlines()
-            values.update(AlipayPublicKey="".join(line for line in pem_lines
-                                                  if not line.startswith("-----")),
-                          AlipayAppCertSN=certs.app_cert_sn,
-                          AlipayRootCertSN=certs.root_cert_sn)
+            values.update(
+                AlipayPublicKey="".join(line for line in pem_lines if not line.startswith("-----")),
+                AlipayAppCertSN=certs.app_cert_sn,
+                AlipayRootCertSN=certs.root_cert_sn,
+            )
         else:
             values["AlipayPublicKey"] = keys.alipay_public_key_file.read_text()
         return values
@@ -414,8 +520,9 @@ class LocalCloud:
         values.update({str(k): str(v) for k, v in self.options.parameters.items()})
         return values
 
-    def _load_template(self, load_template: Any, generated: Mapping[str, str],
-                       overrides: Mapping[str, str]) -> Any:
+    def _load_template(
+        self, load_template: Any, generated: Mapping[str, str], overrides: Mapping[str, str]
+    ) -> Any:
         from .template import declared_parameters
 
         declared = declared_parameters(self.options.template_path)
@@ -424,9 +531,13 @@ class LocalCloud:
         params.setdefault("CodeBucket", DIRECT_CODE_BUCKET)
         params.update(overrides)
         self._parameters = dict(params)
-        return load_template(self.options.template_path, params,
-                             account_id=self.account.account_id, region=self.options.region,
-                             code=self._built_package)
+        return load_template(
+            self.options.template_path,
+            params,
+            account_id=self.account.account_id,
+            region=self.options.region,
+            code=self._built_package,
+        )
 
     def set_parameters(self, values: Mapping[str, str]) -> None:
         """Serve the template again with `values` over the parameters the cloud started with ({}:
@@ -445,12 +556,15 @@ class LocalCloud:
         if signing != self._started_with.get("AlipaySignMode", "key"):
             # The other signing mode: the keys or certificates the functions need for it.
             declared = declared_parameters(self.options.template_path)
-            generated = {k: v for k, v in self._alipay_parameters(signing).items()
-                         if k in declared}
+            generated = {k: v for k, v in self._alipay_parameters(signing).items() if k in declared}
             params = {**self._started_with, **generated, **values}
         template = load_template(
-            self.options.template_path, params, account_id=self.account.account_id,
-            region=self.options.region, code=self._built_package)
+            self.options.template_path,
+            params,
+            account_id=self.account.account_id,
+            region=self.options.region,
+            code=self._built_package,
+        )
         self.alipay.set_signing(signing)  # the gateway's app signs as the functions will
         self.template = self.base_template = template
         self._parameters = params
@@ -464,8 +578,11 @@ class LocalCloud:
 
         folder = self.options.repo_root / "build" / Path(key).stem
         if not key.endswith(".zip") or not folder.is_dir():
-            raise TemplateError(path, f"no package for {key!r}: expected the folder "
-                                      f"build/{Path(key).stem} (run `make package`)")
+            raise TemplateError(
+                path,
+                f"no package for {key!r}: expected the folder "
+                f"build/{Path(key).stem} (run `make package`)",
+            )
         return folder
 
     def url(self, name: str) -> str:

@@ -4,6 +4,7 @@ STS credentials are kept here (not in the STS emulator) because every other emul
 them: an access key id `STS.xxx` is only valid together with its security token, until it expires,
 and it carries the role and inline policy it was issued with so Function Compute can evaluate them.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,9 @@ class CredentialBook:
     def account(self) -> Account:
         return self._account
 
-    def issue(self, role_arn: str, session_name: str, policy: dict[str, Any] | None,
-              duration_seconds: int) -> IssuedCredentials:
+    def issue(
+        self, role_arn: str, session_name: str, policy: dict[str, Any] | None, duration_seconds: int
+    ) -> IssuedCredentials:
         alnum = string.ascii_letters + string.digits
         principal = Principal(
             access_key_id="STS." + _random(alnum, 28),
@@ -93,9 +95,15 @@ class CredentialBook:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO sts_credentials VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (principal.access_key_id, principal.access_key_secret, token, role_arn,
-                 session_name, json.dumps(policy) if policy is not None else None,
-                 principal.expires_at),
+                (
+                    principal.access_key_id,
+                    principal.access_key_secret,
+                    token,
+                    role_arn,
+                    session_name,
+                    json.dumps(policy) if policy is not None else None,
+                    principal.expires_at,
+                ),
             )
         return IssuedCredentials(principal, token)
 
@@ -104,8 +112,9 @@ class CredentialBook:
         if access_key_id == self._account.access_key_id:
             return Principal(access_key_id, self._account.access_key_secret, is_root=True)
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT * FROM sts_credentials WHERE access_key_id = ?",
-                               (access_key_id,)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM sts_credentials WHERE access_key_id = ?", (access_key_id,)
+            ).fetchone()
         if row is None:
             raise UnknownAccessKey(access_key_id)
         if not security_token or not secrets.compare_digest(security_token, row["security_token"]):

@@ -8,6 +8,7 @@ the developer's `local.parameters.json`); the two secrets go in a 0600 file unde
 folder, never on a command line. A developer's own cloud credentials or secrets in the
 environment are not passed on: this deploy only ever talks to the local cloud.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,24 +55,52 @@ class DevStack:
         self.folder.mkdir(parents=True, exist_ok=True)
         params_file = self.folder / f"{self.name}.parameters.json"
         secrets_file = self.folder / f"{self.name}.secrets.json"
-        params_file.write_text(json.dumps(
-            {k: v for k, v in self.parameters.items()
-             if k not in SECRET_PARAMETERS and k != "CodeBucket"}, indent=2))
+        params_file.write_text(
+            json.dumps(
+                {
+                    k: v
+                    for k, v in self.parameters.items()
+                    if k not in SECRET_PARAMETERS and k != "CodeBucket"
+                },
+                indent=2,
+            )
+        )
         fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(json.dumps({k: self.parameters[k] for k in SECRET_PARAMETERS}))
         env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_PASSED_ON)}
-        env.update(ALIBABA_CLOUD_ACCESS_KEY_ID=self.access_key_id,
-                   ALIBABA_CLOUD_ACCESS_KEY_SECRET=self.access_key_secret,
-                   ALIBABA_CLOUD_REGION_ID=self.region, ROS_ENDPOINT=self.endpoints["ros"],
-                   OSS_ENDPOINT=self.endpoints["oss"], FC_ENDPOINT=self.endpoints["fc"])
-        argv = [sys.executable, str(self.repo_root / "scripts" / "deploy.py"),
-                "--stack-name", self.name, "--parameters-file", str(params_file),
-                "--secrets-file", str(secrets_file),
-                "--build-dir", str(self.repo_root / "build"),
-                "--client-config", str(self.client_config_path), "--poll-seconds", "0.2"]
-        process = subprocess.Popen(argv, cwd=self.repo_root, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        env.update(
+            ALIBABA_CLOUD_ACCESS_KEY_ID=self.access_key_id,
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET=self.access_key_secret,
+            ALIBABA_CLOUD_REGION_ID=self.region,
+            ROS_ENDPOINT=self.endpoints["ros"],
+            OSS_ENDPOINT=self.endpoints["oss"],
+            FC_ENDPOINT=self.endpoints["fc"],
+        )
+        argv = [
+            sys.executable,
+            str(self.repo_root / "scripts" / "deploy.py"),
+            "--stack-name",
+            self.name,
+            "--parameters-file",
+            str(params_file),
+            "--secrets-file",
+            str(secrets_file),
+            "--build-dir",
+            str(self.repo_root / "build"),
+            "--client-config",
+            str(self.client_config_path),
+            "--poll-seconds",
+            "0.2",
+        ]
+        process = subprocess.Popen(
+            argv,
+            cwd=self.repo_root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert process.stdout is not None
         last = ""
         for line in process.stdout:

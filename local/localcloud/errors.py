@@ -13,6 +13,7 @@ Each emulator family keeps only what puts the error on its wire::
     ├── OssError          oss/core.py           XML <Error><Code/><Message/>...</Error>
     └── AlipayError       alipay/errors.py      JSON {code, msg, sub_code, sub_msg}, HTTP 200
 """
+
 from __future__ import annotations
 
 from typing import TypeVar

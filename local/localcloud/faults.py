@@ -11,6 +11,7 @@ injected, under the kind's one name, so a report can say how many faults were su
 The vocabulary (KINDS, what each service answers in ANSWERS, the old names in ALIASES) is
 documented here and nowhere else in code; README's "Faults" section shows it to users.
 """
+
 from __future__ import annotations
 
 import random
@@ -31,7 +32,7 @@ KINDS = {
     "slow": "wait `seconds`, then answer normally",
     "timeout": "wait `seconds`, then hang up without an answer",
     "lost_reply": "handle the request, then hang up without the answer (a write is applied, the "
-                  "caller cannot know)",
+    "caller cannot know)",
     "busy": "refuse for load, before anything is read or written",
     "internal_error": "answer the service's internal error, before anything is read or written",
     "refuse": "answer a permission denial, as RAM would",
@@ -47,34 +48,48 @@ KINDS = {
 COMMON_KINDS = ("down", "slow", "timeout", "lost_reply")
 # The kinds a service answers itself, in its own terms.
 ANSWERS: Mapping[str, Mapping[str, str]] = {
-    "fc": {"busy": "answer 429 ResourceThrottled (or `code`) without running the function",
-           "internal_error": "answer 500 InternalServerError (or `code`)"},
-    "tablestore": {"busy": "answer 503 OTSServerBusy (or `code`); nothing is read or written",
-                   "internal_error": "answer 500 OTSInternalServerError (or `code`); nothing is "
-                                     "read or written"},
-    "sls": {"internal_error": "answer 500 InternalServerError (or `code`); the SDK retries 10 "
-                              "times, 1 s apart"},
-    "sts": {"refuse": "answer 403 NoPermission (or `code`), as a RAM denial would",
-            "internal_error": "answer 500 InternalError (or `code`)"},
-    "kms": {"refuse": "answer 403 Forbidden.RAM (or `code`), as a RAM denial would",
-            "internal_error": "answer 500 InternalFailure (or `code`)"},
-    "alipay": {"internal_error": "error_response 20000 with sub_code `code` or isp.unknow-error",
-               "bad_signature": "a well-formed reply whose sign does not verify (the SDK must "
-                                "reject it)",
-               # Asynchronous notifies (alipay/notify.py), with or without `api` "notify"; the
-               # gateway's requests ignore them.
-               "notify_lost": "the notify never reaches the receiver; Alipay retries",
-               "notify_duplicated": "the notify is sent twice, with one notify_id",
-               "notify_delayed": "the notify waits `seconds` (default 60) of local clock",
-               "notify_out_of_order": "the notify waits until the next one to the same URL has "
-                                      "gone (or `seconds`, default 240, of local clock)",
-               "notify_forged": "a copy for one fen more, signed with a key not Alipay's, goes "
-                                "first"},
+    "fc": {
+        "busy": "answer 429 ResourceThrottled (or `code`) without running the function",
+        "internal_error": "answer 500 InternalServerError (or `code`)",
+    },
+    "tablestore": {
+        "busy": "answer 503 OTSServerBusy (or `code`); nothing is read or written",
+        "internal_error": "answer 500 OTSInternalServerError (or `code`); nothing is "
+        "read or written",
+    },
+    "sls": {
+        "internal_error": "answer 500 InternalServerError (or `code`); the SDK retries 10 "
+        "times, 1 s apart"
+    },
+    "sts": {
+        "refuse": "answer 403 NoPermission (or `code`), as a RAM denial would",
+        "internal_error": "answer 500 InternalError (or `code`)",
+    },
+    "kms": {
+        "refuse": "answer 403 Forbidden.RAM (or `code`), as a RAM denial would",
+        "internal_error": "answer 500 InternalFailure (or `code`)",
+    },
+    "alipay": {
+        "internal_error": "error_response 20000 with sub_code `code` or isp.unknow-error",
+        "bad_signature": "a well-formed reply whose sign does not verify (the SDK must reject it)",
+        # Asynchronous notifies (alipay/notify.py), with or without `api` "notify"; the
+        # gateway's requests ignore them.
+        "notify_lost": "the notify never reaches the receiver; Alipay retries",
+        "notify_duplicated": "the notify is sent twice, with one notify_id",
+        "notify_delayed": "the notify waits `seconds` (default 60) of local clock",
+        "notify_out_of_order": "the notify waits until the next one to the same URL has "
+        "gone (or `seconds`, default 240, of local clock)",
+        "notify_forged": "a copy for one fen more, signed with a key not Alipay's, goes first",
+    },
 }
 # Names earlier versions used, still accepted (CLI, admin endpoint, tests); a fault is kept and
 # counted under the name it maps to.
-ALIASES = {"unreachable": "down", "throttle": "busy", "server_busy": "busy",
-           "error_response": "internal_error"}
+ALIASES = {
+    "unreachable": "down",
+    "throttle": "busy",
+    "server_busy": "busy",
+    "error_response": "internal_error",
+}
 SERVICES = tuple(ANSWERS)
 
 
@@ -90,8 +105,10 @@ def canonical_kind(service: str, kind: str) -> str:
     offered = kinds_of(service)
     if name not in offered:
         old = sorted(alias for alias, target in ALIASES.items() if target in offered)
-        raise ValueError(f"{service} has no fault kind {kind!r}; one of "
-                         f"{', '.join(sorted(offered))} (old names: {', '.join(old)})")
+        raise ValueError(
+            f"{service} has no fault kind {kind!r}; one of "
+            f"{', '.join(sorted(offered))} (old names: {', '.join(old)})"
+        )
     return name
 
 
@@ -182,14 +199,16 @@ Answer = Callable[[Fault], "HttpResponse"]
 class FaultApplier:
     """One service's side of the board: applies the fault picked for each request."""
 
-    def __init__(self, board: FaultBoard, service: str,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, board: FaultBoard, service: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._board = board
         self._service = service
         self._sleep = sleep
 
-    def around(self, api: str | None, serve: Callable[[], HttpResponse],
-               answer: Answer) -> HttpResponse:
+    def around(
+        self, api: str | None, serve: Callable[[], HttpResponse], answer: Answer
+    ) -> HttpResponse:
         """`serve()`'s answer, or what the fault on `api` makes of the request."""
         fault = self._board.pick(self._service, api)
         if fault is None:

@@ -14,6 +14,7 @@ It sees each request's head, before any body is read (`HttpServer`'s screen), an
   header. For DELETE, PUT or PATCH the browser asks first (a CORS preflight), which the cloud
   never approves, so tools may send them bare (`curl -X DELETE`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,16 +52,23 @@ class SameSiteGuard:
         """Why the request is refused, or None."""
         host = head.header("host").strip().lower()
         if host not in {f"{name}:{head.server_port}" for name in self.names()}:
-            return (f"Host {host or '(none)'!r} is not this cloud's address; use "
-                    f"{' or '.join(self.names())} with port {head.server_port}")
+            return (
+                f"Host {host or '(none)'!r} is not this cloud's address; use "
+                f"{' or '.join(self.names())} with port {head.server_port}"
+            )
         if head.method in SAFE_METHODS:
             return None
         origin = head.header("origin").strip().lower()
         if origin and origin != f"http://{host}":
             return f"a cross-site request from {origin} cannot change the local cloud"
         media_type = head.header("content-type").partition(";")[0].strip().lower()
-        if head.method == "POST" and media_type != "application/json" \
-                and head.header(CONSOLE_HEADER) != "1":
-            return (f"a request that changes the local cloud needs Content-Type: "
-                    f"application/json or the header {CONSOLE_HEADER}: 1")
+        if (
+            head.method == "POST"
+            and media_type != "application/json"
+            and head.header(CONSOLE_HEADER) != "1"
+        ):
+            return (
+                f"a request that changes the local cloud needs Content-Type: "
+                f"application/json or the header {CONSOLE_HEADER}: 1"
+            )
         return None

@@ -26,6 +26,7 @@ HTTP/1.1 keep-alive matters: the SDKs use `requests.Session`, and a server that 
 connection would make them reconnect on each call. TCP_NODELAY is on (waitress's default): with
 Nagle, a reply written in two segments waits ~40 ms for the client's delayed ACK.
 """
+
 from __future__ import annotations
 
 import functools
@@ -153,18 +154,22 @@ def _raw_path(request_uri: str) -> str:
 def _request(environ: Mapping[str, Any], stream_bodies: bool = False) -> HttpRequest:
     length = int(environ.get("CONTENT_LENGTH") or 0)  # waitress checked it is digits
     body = environ["wsgi.input"].read(length) if length and not stream_bodies else b""
-    return HttpRequest(method=str(environ["REQUEST_METHOD"]),
-                       raw_path=_raw_path(str(environ.get("REQUEST_URI", ""))),
-                       query_string=str(environ.get("QUERY_STRING", "")),
-                       headers=_headers(environ), body=body,
-                       client_ip=str(environ.get("REMOTE_ADDR", "")),
-                       client_port=str(environ.get("REMOTE_PORT", "")),
-                       server_port=int(environ.get("SERVER_PORT") or 0),
-                       body_file=environ["wsgi.input"] if stream_bodies else None)
+    return HttpRequest(
+        method=str(environ["REQUEST_METHOD"]),
+        raw_path=_raw_path(str(environ.get("REQUEST_URI", ""))),
+        query_string=str(environ.get("QUERY_STRING", "")),
+        headers=_headers(environ),
+        body=body,
+        client_ip=str(environ.get("REMOTE_ADDR", "")),
+        client_port=str(environ.get("REMOTE_PORT", "")),
+        server_port=int(environ.get("SERVER_PORT") or 0),
+        body_file=environ["wsgi.input"] if stream_bodies else None,
+    )
 
 
-def _wsgi(app: App, stream_bodies: bool = False) -> Callable[[dict[str, Any], _START_RESPONSE],
-                                                             Iterable[bytes]]:
+def _wsgi(
+    app: App, stream_bodies: bool = False
+) -> Callable[[dict[str, Any], _START_RESPONSE], Iterable[bytes]]:
     def application(environ: dict[str, Any], start_response: _START_RESPONSE) -> Iterable[bytes]:
         request = _request(environ, stream_bodies)
         try:
@@ -173,8 +178,11 @@ def _wsgi(app: App, stream_bodies: bool = False) -> Callable[[dict[str, Any], _S
             raise  # _AppTask hangs up
         except Exception:  # an emulator bug must not kill the connection silently
             log.exception("unhandled error in %s %s", request.method, request.raw_path)
-            response = HttpResponse(500, b'{"error": "emulator internal error"}',
-                                    (("Content-Type", "application/json"),))
+            response = HttpResponse(
+                500,
+                b'{"error": "emulator internal error"}',
+                (("Content-Type", "application/json"),),
+            )
         headers = list(response.headers)
         if not any(k.lower() == "content-length" for k, _ in headers):
             headers.append(("Content-Length", str(len(response.body))))
@@ -234,14 +242,23 @@ class _Parser(HTTPRequestParser):
             return self._screen(head)
         except Exception:  # a screen's bug must not take the event loop's connection down
             log.exception("unhandled error screening %s %s", head.method, head.raw_path)
-            return HttpResponse(500, b'{"error": "emulator internal error"}',
-                                (("Content-Type", "application/json"),))
+            return HttpResponse(
+                500,
+                b'{"error": "emulator internal error"}',
+                (("Content-Type", "application/json"),),
+            )
 
     def _head(self) -> HttpRequest:
         headers = {k.lower().replace("_", "-"): v for k, v in self.headers.items()}
-        return HttpRequest(method=str(self.command), raw_path=_raw_path(self.request_uri),
-                           query_string=str(self.query or ""), headers=headers, body=b"",
-                           client_ip="", server_port=self._server_port)
+        return HttpRequest(
+            method=str(self.command),
+            raw_path=_raw_path(self.request_uri),
+            query_string=str(self.query or ""),
+            headers=headers,
+            body=b"",
+            client_ip="",
+            server_port=self._server_port,
+        )
 
 
 class _RefusalTask(ErrorTask):
@@ -262,7 +279,8 @@ class _RefusalTask(ErrorTask):
         self.status = _status_line(response.status)
         framing = ("content-length", "connection")  # waitress writes these itself
         self.response_headers.extend(
-            (k, v) for k, v in response.headers if k.lower() not in framing)
+            (k, v) for k, v in response.headers if k.lower() not in framing
+        )
         self.set_close_on_finish()  # the framing is lost: nothing after it can be trusted
         self.content_length = len(response.body)
         self.write(response.body)
@@ -278,8 +296,9 @@ class _Channel(HTTPChannel):
 
     def __init__(self, server: _Server, *args: Any, **kwargs: Any) -> None:
         super().__init__(server, *args, **kwargs)
-        self.parser_class = functools.partial(_Parser, screen=server.screen,
-                                              server_port=int(server.effective_port))
+        self.parser_class = functools.partial(
+            _Parser, screen=server.screen, server_port=int(server.effective_port)
+        )
         self._drained: int | None = None  # bytes dropped, once draining
 
     def handle_close(self) -> None:
@@ -329,23 +348,38 @@ class HttpServer:
     request's head before its body is read, and may answer it instead of the app;
     `stream_bodies` hands the app each body unread (`HttpRequest.body_file`)."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, *,
-                 max_body_bytes: int = DEFAULT_MAX_BODY, refuse: Refuse | None = None,
-                 screen: Screen | None = None, threads: int = DEFAULT_THREADS,
-                 stream_bodies: bool = False) -> None:
+    def __init__(
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        refuse: Refuse | None = None,
+        screen: Screen | None = None,
+        threads: int = DEFAULT_THREADS,
+        stream_bodies: bool = False,
+    ) -> None:
         self._server = _Server(
-            _wsgi(app, stream_bodies), host=host, port=port, threads=threads, ident="localcloud",
+            _wsgi(app, stream_bodies),
+            host=host,
+            port=port,
+            threads=threads,
+            ident="localcloud",
             # waitress refuses a body whose length is >= the limit; ours is the largest allowed.
             max_request_body_size=max_body_bytes + 1,
-            connection_limit=CONNECTION_LIMIT, channel_timeout=IDLE_SECONDS,
+            connection_limit=CONNECTION_LIMIT,
+            channel_timeout=IDLE_SECONDS,
             # An emulator passes on what the client sent; waitress would drop X-Forwarded-*.
             clear_untrusted_proxy_headers=False,
             # stop() wakes the loop through its trigger; this only bounds an idle poll.
-            asyncore_loop_timeout=1)
+            asyncore_loop_timeout=1,
+        )
         self._server.refuse = refuse
         self._server.screen = screen
-        self._thread = threading.Thread(target=self._server.run, daemon=True,
-                                        name=f"localcloud-http-{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run, daemon=True, name=f"localcloud-http-{self.port}"
+        )
 
     @property
     def host(self) -> str:

@@ -5,6 +5,7 @@ with the local root key — the same client and query language a developer uses 
 The endpoint is an IP with a port, which the SDK would address as `{project}.127.0.0.1`:
 `localcloud.logclient.log_client` is the one place that handles that.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,27 +24,55 @@ class LogsFailed(Exception):
     """The logstore refused the query (bad query, unknown logstore) or could not be reached."""
 
 
-def add_parser(sub: Any, formatter: type[argparse.HelpFormatter],
-               common: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: Any, formatter: type[argparse.HelpFormatter], common: argparse.ArgumentParser
+) -> None:
     logs = sub.add_parser(
-        "logs", help="print the records of the running cloud's logstore",
+        "logs",
+        help="print the records of the running cloud's logstore",
         description="Print the records of the running cloud's logstore (the project and "
-                    "logstore of its cloud.json), oldest first. QUERY is Log Service's search "
-                    "syntax as the emulator supports it: words, key: value, wildcards, and/or/"
-                    "not, parentheses.", formatter_class=formatter, parents=[common])
-    logs.add_argument("query", nargs="?", default="", metavar="QUERY",
-                      help="search query, e.g. 'message.kind: invocation and message.outcome: "
-                           "ok' (the functions' records are JSON in `message`) "
-                           "(default: every record)")
-    logs.add_argument("--since", type=float, default=15.0, metavar="MINUTES",
-                      help="how far back to look, in minutes")
-    logs.add_argument("--limit", type=int, default=50,
-                      help="print at most this many of the newest matching records")
-    logs.add_argument("--follow", "-f", action="store_true", default=False,
-                      help="keep printing new records as they arrive, until Ctrl-C "
-                           "(default: print and exit)")
-    logs.add_argument("--every", type=float, default=1.0, metavar="SECONDS",
-                      help="how often --follow asks for new records")
+        "logstore of its cloud.json), oldest first. QUERY is Log Service's search "
+        "syntax as the emulator supports it: words, key: value, wildcards, and/or/"
+        "not, parentheses.",
+        formatter_class=formatter,
+        parents=[common],
+    )
+    logs.add_argument(
+        "query",
+        nargs="?",
+        default="",
+        metavar="QUERY",
+        help="search query, e.g. 'message.kind: invocation and message.outcome: "
+        "ok' (the functions' records are JSON in `message`) "
+        "(default: every record)",
+    )
+    logs.add_argument(
+        "--since",
+        type=float,
+        default=15.0,
+        metavar="MINUTES",
+        help="how far back to look, in minutes",
+    )
+    logs.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="print at most this many of the newest matching records",
+    )
+    logs.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        default=False,
+        help="keep printing new records as they arrive, until Ctrl-C (default: print and exit)",
+    )
+    logs.add_argument(
+        "--every",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often --follow asks for new records",
+    )
 
 
 def client_for(config: dict[str, str]) -> Any:
@@ -52,8 +81,9 @@ def client_for(config: dict[str, str]) -> Any:
     return log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
 
 
-def fetch(client: Any, config: dict[str, str], query: str, from_time: int, to_time: int,
-          limit: int) -> list[dict[str, str]]:
+def fetch(
+    client: Any, config: dict[str, str], query: str, from_time: int, to_time: int, limit: int
+) -> list[dict[str, str]]:
     """The newest `limit` records in [from_time, to_time), oldest first; each record's fields
     with `__time__`."""
     from aliyun.log import LogException
@@ -61,9 +91,16 @@ def fetch(client: Any, config: dict[str, str], query: str, from_time: int, to_ti
     found: list[dict[str, str]] = []
     try:
         while len(found) < limit:
-            response = client.get_log(config["slsProject"], config["slsLogstore"], from_time,
-                                      to_time, query=query or None, reverse=True,
-                                      offset=len(found), size=min(PAGE, limit - len(found)))
+            response = client.get_log(
+                config["slsProject"],
+                config["slsLogstore"],
+                from_time,
+                to_time,
+                query=query or None,
+                reverse=True,
+                offset=len(found),
+                size=min(PAGE, limit - len(found)),
+            )
             page = response.get_logs()
             for item in page:
                 found.append({"__time__": str(item.get_time()), **item.get_contents()})
@@ -100,8 +137,11 @@ def render(record: dict[str, str]) -> str:
         if record.get(key):
             value = record[key]
             parts.append(value.rstrip("\n") if key == "message" else f"{key}={value}")
-    parts += [f"{key}={value}" for key, value in record.items()
-              if key not in LEADING and key not in HIDDEN and value != ""]
+    parts += [
+        f"{key}={value}"
+        for key, value in record.items()
+        if key not in LEADING and key not in HIDDEN and value != ""
+    ]
     return "  ".join(parts)
 
 
@@ -109,8 +149,9 @@ def _print(line: str) -> None:
     print(line, flush=True)  # flushed: --follow often writes into a pipe (| grep)
 
 
-def run(args: argparse.Namespace, config: dict[str, str],
-        out: Callable[[str], None] = _print) -> None:
+def run(
+    args: argparse.Namespace, config: dict[str, str], out: Callable[[str], None] = _print
+) -> None:
     client = client_for(config)
     now = int(time.time())
     since = now - int(args.since * 60)

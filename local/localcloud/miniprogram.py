@@ -7,6 +7,7 @@ function through `aliyun-fc2` with the STS credentials it was given — exactly 
 
 Used by `make demo` and by the end-to-end tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ class Session:
 
 
 class MiniProgram:
-    def __init__(self, config: Mapping[str, str], user_id: str | None = None,
-                 timeout: float = 15.0) -> None:
+    def __init__(
+        self, config: Mapping[str, str], user_id: str | None = None, timeout: float = 15.0
+    ) -> None:
         self.config = config
         self.user_id = user_id or new_user_id()
         self.timeout = timeout
@@ -39,17 +41,29 @@ class MiniProgram:
 
     # -- what my.getAuthCode gives the mini program ------------------------------------------
     def get_auth_code(self) -> str:
-        resp = self.http.post(self.config["alipaySandbox"] + "/auth_code",
-                              json={"user_id": self.user_id}, timeout=self.timeout)
+        resp = self.http.post(
+            self.config["alipaySandbox"] + "/auth_code",
+            json={"user_id": self.user_id},
+            timeout=self.timeout,
+        )
         resp.raise_for_status()
         return str(resp.json()["authCode"])
 
     # -- the session function ---------------------------------------------------------------
-    def post_session(self, body: Any, path: str = "", raw: bytes | None = None,
-                     headers: Mapping[str, str] | None = None) -> requests.Response:
+    def post_session(
+        self,
+        body: Any,
+        path: str = "",
+        raw: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         data = raw if raw is not None else json.dumps(body).encode()
-        return self.http.post(self.config["sessionUrl"] + path, data=data, timeout=self.timeout,
-                              headers={"Content-Type": "application/json", **(headers or {})})
+        return self.http.post(
+            self.config["sessionUrl"] + path,
+            data=data,
+            timeout=self.timeout,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
 
     def login(self) -> Session:
         code = self.get_auth_code()
@@ -63,16 +77,23 @@ class MiniProgram:
     def fc_client(self, sts: Mapping[str, str]) -> Any:
         import fc2
 
-        return fc2.Client(endpoint=self.config["fcEndpoint"], accessKeyID=sts["AccessKeyId"],
-                          accessKeySecret=sts["AccessKeySecret"],
-                          securityToken=sts["SecurityToken"], Timeout=self.timeout)
+        return fc2.Client(
+            endpoint=self.config["fcEndpoint"],
+            accessKeyID=sts["AccessKeyId"],
+            accessKeySecret=sts["AccessKeySecret"],
+            securityToken=sts["SecurityToken"],
+            Timeout=self.timeout,
+        )
 
-    def invoke(self, session: Session, event: Mapping[str, Any],
-               function: str | None = None) -> Any:
+    def invoke(
+        self, session: Session, event: Mapping[str, Any], function: str | None = None
+    ) -> Any:
         client = self.fc_client(session.sts)
-        resp = client.invoke_function(self.config["serviceName"],
-                                      function or self.config["dbFunctionName"],
-                                      payload=json.dumps(event))
+        resp = client.invoke_function(
+            self.config["serviceName"],
+            function or self.config["dbFunctionName"],
+            payload=json.dumps(event),
+        )
         return json.loads(resp.data)
 
     def db(self, session: Session, op: str, **fields: Any) -> Any:

@@ -12,6 +12,7 @@ Rules (RAM's, reduced to what the emulators use):
 `SYSTEM_POLICIES` holds the few Alibaba-managed policies a template may attach by name; a template
 naming another one is refused by the template reader rather than guessed at.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,25 +22,48 @@ from typing import Any
 
 # Alibaba's system policies as published (only the statements that matter locally).
 SYSTEM_POLICIES: dict[str, dict[str, Any]] = {
-    "AliyunFCFullAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": "fc:*", "Resource": "*"}]},
-    "AliyunFCInvocationAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["fc:InvokeFunction"], "Resource": "*"}]},
-    "AliyunFCReadOnlyAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["fc:Get*", "fc:List*"], "Resource": "*"}]},
-    "AliyunOTSFullAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": "ots:*", "Resource": "*"}]},
-    "AliyunOTSReadOnlyAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["ots:BatchGet*", "ots:Describe*", "ots:Get*",
-                                       "ots:List*"], "Resource": "*"}]},
-    "AliyunLogFullAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": "log:*", "Resource": "*"}]},
-    "AliyunLogReadOnlyAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["log:Get*", "log:List*"], "Resource": "*"}]},
-    "AliyunSTSAssumeRoleAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
-    "AliyunRAMReadOnlyAccess": {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["ram:Get*", "ram:List*"], "Resource": "*"}]},
+    "AliyunFCFullAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "fc:*", "Resource": "*"}],
+    },
+    "AliyunFCInvocationAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": ["fc:InvokeFunction"], "Resource": "*"}],
+    },
+    "AliyunFCReadOnlyAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": ["fc:Get*", "fc:List*"], "Resource": "*"}],
+    },
+    "AliyunOTSFullAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "ots:*", "Resource": "*"}],
+    },
+    "AliyunOTSReadOnlyAccess": {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ots:BatchGet*", "ots:Describe*", "ots:Get*", "ots:List*"],
+                "Resource": "*",
+            }
+        ],
+    },
+    "AliyunLogFullAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "log:*", "Resource": "*"}],
+    },
+    "AliyunLogReadOnlyAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": ["log:Get*", "log:List*"], "Resource": "*"}],
+    },
+    "AliyunSTSAssumeRoleAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+    },
+    "AliyunRAMReadOnlyAccess": {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": ["ram:Get*", "ram:List*"], "Resource": "*"}],
+    },
 }
 
 
@@ -47,8 +71,9 @@ class PolicyError(ValueError):
     """The policy document is not a RAM policy (wrong shape or Effect)."""
 
 
-def fc_function_resource(region: str, account_id: str, service: str, function: str,
-                         qualifier: str | None = None) -> str:
+def fc_function_resource(
+    region: str, account_id: str, service: str, function: str, qualifier: str | None = None
+) -> str:
     """The resource string FC checks for InvokeFunction; a qualified call names
     `{service}.{qualifier}`, an unqualified one the bare service."""
     svc = f"{service}.{qualifier}" if qualifier else service

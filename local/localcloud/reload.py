@@ -9,6 +9,7 @@ Linux, macOS and inside containers or network mounts (where inotify misses edits
 no compiled dependency in the developer's environment. An editor's burst of saves is taken as
 one change: the rebuild starts once the tree has been quiet for one poll.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,14 +54,19 @@ def build_failure(output: str) -> list[str]:
     (every broken declaration rule, one a line), else the last line of its output."""
     lines = output.strip().splitlines() or ["no output"]
     starts = [i for i, line in enumerate(lines) if line.startswith("make package:")]
-    return lines[starts[-1]:] if starts else lines[-1:]
+    return lines[starts[-1] :] if starts else lines[-1:]
 
 
 class CodeWatcher:
     """Background thread: poll, then on a settled change rebuild and call `recycle`."""
 
-    def __init__(self, repo_root: Path, recycle: Callable[[], None],
-                 report: Callable[[str], None], every: float = 1.0) -> None:
+    def __init__(
+        self,
+        repo_root: Path,
+        recycle: Callable[[], None],
+        report: Callable[[str], None],
+        every: float = 1.0,
+    ) -> None:
         self._root = repo_root
         self._roots = [repo_root / name for name in WATCHED]
         self._recycle = recycle
@@ -102,16 +108,23 @@ class CodeWatcher:
         names = [str(p.relative_to(self._root)) for p in edits[:3]]
         more = f" and {len(edits) - 3} more" if len(edits) > 3 else ""
         started = time.monotonic()
-        build = subprocess.run([sys.executable, str(self._root / "scripts" / "package.py")],
-                               cwd=self._root, capture_output=True, text=True)
+        build = subprocess.run(
+            [sys.executable, str(self._root / "scripts" / "package.py")],
+            cwd=self._root,
+            capture_output=True,
+            text=True,
+        )
         if build.returncode != 0:
-            self._report(f"reload: {', '.join(names)}{more} changed; the package build failed, "
-                         f"so the cloud keeps serving the last good package:\n"
-                         + "\n".join(f"  {line}" for line in build_failure(build.stderr
-                                                                        or build.stdout)))
+            self._report(
+                f"reload: {', '.join(names)}{more} changed; the package build failed, "
+                f"so the cloud keeps serving the last good package:\n"
+                + "\n".join(f"  {line}" for line in build_failure(build.stderr or build.stdout))
+            )
             return
         self._recycle()
         self.reloads += 1
-        self._report(f"reload: {', '.join(names)}{more} changed; packages rebuilt in "
-                     f"{time.monotonic() - started:.1f} s, instances recycled (next invocation "
-                     f"starts cold on the new code)")
+        self._report(
+            f"reload: {', '.join(names)}{more} changed; packages rebuilt in "
+            f"{time.monotonic() - started:.1f} s, instances recycled (next invocation "
+            f"starts cold on the new code)"
+        )

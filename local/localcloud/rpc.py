@@ -7,6 +7,7 @@ An API is an `RpcApi`: its version, host, action table and how it answers the fa
 An action is a function of an `RpcCall` (the authenticated caller and the parameters) returning
 the answer's fields; it raises `RpcError` (or the API's subclass) to refuse.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,24 +68,34 @@ class RpcApi:
     faults: Mapping[str, RpcError] = field(default_factory=dict)
 
 
-_UNKNOWN_ACTION = RpcError(404, "InvalidAction.NotFound",
-                           "Specified api is not found, please check your url and method.")
-INTERNAL_ERROR = RpcError(500, "InternalError", "The request processing has failed due to some "
-                           "unknown error, exception or failure.")
+_UNKNOWN_ACTION = RpcError(
+    404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
+)
+INTERNAL_ERROR = RpcError(
+    500,
+    "InternalError",
+    "The request processing has failed due to some unknown error, exception or failure.",
+)
 
 
 class RpcShell:
     """Serves one `RpcApi`: parameters, faults, Action lookup, signature, then the action."""
 
-    def __init__(self, api: RpcApi, credentials: CredentialBook,
-                 faults: FaultBoard | None = None) -> None:
+    def __init__(
+        self, api: RpcApi, credentials: CredentialBook, faults: FaultBoard | None = None
+    ) -> None:
         if api.service is not None and set(api.faults) != set(ANSWERS[api.service]):
-            raise ValueError(f"{api.product} must answer exactly the fault kinds faults.py gives "
-                             f"{api.service}: {', '.join(sorted(ANSWERS[api.service]))}")
+            raise ValueError(
+                f"{api.product} must answer exactly the fault kinds faults.py gives "
+                f"{api.service}: {', '.join(sorted(ANSWERS[api.service]))}"
+            )
         self._api = api
         self._auth = RpcAuthenticator(credentials, api.version, RpcError)
-        self._faults = (FaultApplier(faults, api.service)
-                        if faults is not None and api.service is not None else None)
+        self._faults = (
+            FaultApplier(faults, api.service)
+            if faults is not None and api.service is not None
+            else None
+        )
 
     def app(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4()).upper()
@@ -100,11 +111,11 @@ class RpcShell:
         def refuse(fault: Fault) -> HttpResponse:
             return self._error(self._api.faults[fault.kind].with_code(fault.code), request_id)
 
-        return self._faults.around(action if action in self._api.actions else None, serve,
-                                   refuse)
+        return self._faults.around(action if action in self._api.actions else None, serve, refuse)
 
-    def _serve(self, method: str, action: str, params: Mapping[str, str],
-               request_id: str) -> HttpResponse:
+    def _serve(
+        self, method: str, action: str, params: Mapping[str, str], request_id: str
+    ) -> HttpResponse:
         try:
             handler = self._api.actions.get(action)
             if handler is None:
@@ -119,11 +130,17 @@ class RpcShell:
             return self._error(INTERNAL_ERROR, request_id)
 
     def _error(self, exc: RpcError, request_id: str) -> HttpResponse:
-        return json_response(exc.status, {
-            "RequestId": request_id, "HostId": self._api.host_id, "Code": exc.code,
-            "Message": exc.message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}"
-                         f"&product={self._api.product}"})
+        return json_response(
+            exc.status,
+            {
+                "RequestId": request_id,
+                "HostId": self._api.host_id,
+                "Code": exc.code,
+                "Message": exc.message,
+                "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}"
+                f"&product={self._api.product}",
+            },
+        )
 
 
 def _params(request: HttpRequest) -> dict[str, str]:

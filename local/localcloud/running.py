@@ -4,6 +4,7 @@ Every CLI of the local cloud (`fault`, `logs`, `alipay`) and `make demo` start h
 default port: on a shared machine the cloud on 9100 may be someone else's. `admin_call` is how
 the CLIs then talk to its admin endpoint.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ def read_cloud_file(state_dir: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise NoRunningCloud(f"no local cloud has run from {state_dir} ({path.name} is missing); "
-                             f"start one with `make dev`") from None
+        raise NoRunningCloud(
+            f"no local cloud has run from {state_dir} ({path.name} is missing); "
+            f"start one with `make dev`"
+        ) from None
     except (OSError, ValueError) as exc:
         raise NoRunningCloud(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict) or "fcEndpoint" not in data:
@@ -39,8 +42,9 @@ def read_cloud_file(state_dir: Path) -> dict[str, str]:
 
 def is_answering(config: dict[str, str], timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(config["fcEndpoint"] + "/_localcloud/health",
-                                    timeout=timeout) as resp:
+        with urllib.request.urlopen(
+            config["fcEndpoint"] + "/_localcloud/health", timeout=timeout
+        ) as resp:
             return bool(resp.status == 200)
     except (OSError, urllib.error.URLError, ValueError):
         return False
@@ -50,18 +54,22 @@ def running_cloud(state_dir: Path, timeout: float = 2.0) -> dict[str, str]:
     """The cloud config of the cloud running from `state_dir`; NoRunningCloud if none answers."""
     config = read_cloud_file(state_dir)
     if not is_answering(config, timeout):
-        raise NoRunningCloud(f"the local cloud of {state_dir} ({config['fcEndpoint']}) does not "
-                             f"answer; start it with `make dev`")
+        raise NoRunningCloud(
+            f"the local cloud of {state_dir} ({config['fcEndpoint']}) does not "
+            f"answer; start it with `make dev`"
+        )
     return config
 
 
-def admin_call(url: str, method: str = "GET",
-               payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def admin_call(
+    url: str, method: str = "GET", payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One call to the running cloud's admin endpoint (`{fcEndpoint}/_localcloud/...`): its JSON
     answer, or AdminCallFailed with the cloud's own `error` message."""
     data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
             answer: dict[str, Any] = json.loads(resp.read())

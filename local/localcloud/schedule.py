@@ -7,6 +7,7 @@ real time, and at once whenever the clock is advanced, before `advance` returns:
 moves time sees the work done (a timer fired, a notify retried) when its call comes back. Jobs
 run one at a time, in the order they were added.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,9 @@ class Scheduler:
     def start(self) -> Scheduler:
         if self._thread is None:
             self._stopped.clear()
-            self._thread = threading.Thread(target=self._loop, daemon=True,
-                                            name="localcloud-scheduler")
+            self._thread = threading.Thread(
+                target=self._loop, daemon=True, name="localcloud-scheduler"
+            )
             self._thread.start()
         return self
 

@@ -5,6 +5,7 @@ roles served by Function Compute and STS next to those of every other stack.
 Names that are unique in an account on the cloud are unique here too: a stack whose service or
 RAM role another stack already has fails, as ROS would (`EntityAlreadyExists`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,10 +36,18 @@ class Refused(ValueError):
 
 
 class CloudDeployment:
-    def __init__(self, *, state_dir: Path, store: ObjectStore, account_id: str, region: str,
-                 base: Callable[[], Template], publish: Callable[[Template], None],
-                 provision: Callable[[Template], None],
-                 deprovision: Callable[[Template, list[Template]], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        store: ObjectStore,
+        account_id: str,
+        region: str,
+        base: Callable[[], Template],
+        publish: Callable[[Template], None],
+        provision: Callable[[Template], None],
+        deprovision: Callable[[Template, list[Template]], None] | None = None,
+    ) -> None:
         self._dir = state_dir
         self._store = store
         self._account_id = account_id
@@ -55,16 +64,25 @@ class CloudDeployment:
         path = self._dir / "templates" / f"{stack.id}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(stack.template)
-        return load_template(path, stack.parameters, account_id=self._account_id,
-                             region=self._region, stack_name=stack.name, code=self._code)
+        return load_template(
+            path,
+            stack.parameters,
+            account_id=self._account_id,
+            region=self._region,
+            stack_name=stack.name,
+            code=self._code,
+        )
 
     def apply(self, stack: Stack, template: Template) -> None:
         """Serve the stack; a TemplateError naming the failing resource when refused."""
         try:
             self._apply(stack, template)
         except Refused as exc:
-            ids = [str(k) for k, v in (yaml.safe_load(stack.template)["Resources"]).items()
-                   if isinstance(v, dict) and v.get("Type") == exc.resource_type]
+            ids = [
+                str(k)
+                for k, v in (yaml.safe_load(stack.template)["Resources"]).items()
+                if isinstance(v, dict) and v.get("Type") == exc.resource_type
+            ]
             where = f"Resources.{ids[exc.index]}" if exc.index < len(ids) else "Resources"
             raise TemplateError(where, str(exc)) from None
 
@@ -74,21 +92,29 @@ class CloudDeployment:
             taken = {s.name: s for t in others for s in t.services}
             for index, service in enumerate(template.services):
                 if service.name in taken:
-                    raise Refused("ALIYUN::FC::Service", index,
-                                  f"EntityAlreadyExists.Service: service {service.name!r} "
-                                  f"already exists in this account and region")
+                    raise Refused(
+                        "ALIYUN::FC::Service",
+                        index,
+                        f"EntityAlreadyExists.Service: service {service.name!r} "
+                        f"already exists in this account and region",
+                    )
             roles = {r.name.lower() for t in others for r in t.roles}
             for index, role in enumerate(template.roles):
                 if role.name.lower() in roles:
-                    raise Refused("ALIYUN::RAM::Role", index,
-                                  f"EntityAlreadyExists.Role: RAM role {role.name!r} "
-                                  f"already exists")
+                    raise Refused(
+                        "ALIYUN::RAM::Role",
+                        index,
+                        f"EntityAlreadyExists.Role: RAM role {role.name!r} already exists",
+                    )
             secrets = {x.name for t in others for x in t.secrets}
             for index, secret in enumerate(template.secrets):
                 if secret.name in secrets:
-                    raise Refused("ALIYUN::KMS::Secret", index,
-                                  f"Rejected.ResourceExist: secret {secret.name!r} already "
-                                  f"exists in this account and region")
+                    raise Refused(
+                        "ALIYUN::KMS::Secret",
+                        index,
+                        f"Rejected.ResourceExist: secret {secret.name!r} already "
+                        f"exists in this account and region",
+                    )
             self._provision(template)
             previous = self._live.get(stack.name)
             self._live[stack.name] = template
@@ -116,8 +142,14 @@ class CloudDeployment:
     def stack_of(self, service: str) -> str | None:
         """The name of the stack serving FC service `service` (None: the cloud's own)."""
         with self._lock:
-            return next((name for name, template in self._live.items()
-                         if any(s.name == service for s in template.services)), None)
+            return next(
+                (
+                    name
+                    for name, template in self._live.items()
+                    if any(s.name == service for s in template.services)
+                ),
+                None,
+            )
 
     def _merged(self) -> Template:
         base = self._base()
@@ -131,8 +163,9 @@ class CloudDeployment:
         try:
             _, data = self._store.get(bucket, key)
         except OssError as exc:
-            raise TemplateError(path, f"cannot read code object oss://{bucket}/{key}: "
-                                      f"{exc.code}") from None
+            raise TemplateError(
+                path, f"cannot read code object oss://{bucket}/{key}: {exc.code}"
+            ) from None
         folder = self._dir / "code" / hashlib.sha256(data).hexdigest()
         if folder.is_dir():
             return folder
@@ -147,8 +180,9 @@ class CloudDeployment:
             # runs here is what FC would unpack, byte for byte.
             (staging / "code").rename(folder)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise TemplateError(path, f"code object oss://{bucket}/{key} is not a zip file "
-                                      f"FC can unpack: {exc}") from None
+            raise TemplateError(
+                path, f"code object oss://{bucket}/{key} is not a zip file FC can unpack: {exc}"
+            ) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return folder
@@ -168,23 +202,28 @@ def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> N
     known = {instance, *tablestore.instances()}
     for index, table in enumerate(template.tables):
         if table.instance not in known:
-            raise Refused("ALIYUN::OTS::Table", index,
-                          f"OTSObjectNotExist: Tablestore instance {table.instance!r} does not "
-                          f"exist; declare it (ALIYUN::OTS::Instance) or use {instance!r}")
+            raise Refused(
+                "ALIYUN::OTS::Table",
+                index,
+                f"OTSObjectNotExist: Tablestore instance {table.instance!r} does not "
+                f"exist; declare it (ALIYUN::OTS::Instance) or use {instance!r}",
+            )
     for table in template.tables:
-        tablestore.ensure_table(TableSpec(table.name, table.primary_key, table.ttl_seconds,
-                                          table.max_versions), table.instance)
+        tablestore.ensure_table(
+            TableSpec(table.name, table.primary_key, table.ttl_seconds, table.max_versions),
+            table.instance,
+        )
     for logstore in template.logstores:
-        sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days,
-                            logstore.index)
+        sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days, logstore.index)
 
 
 def deprovision(template: Template, kept: list[Template], tablestore: Any, sls: Any) -> None:
     """Delete the tables, Tablestore instances and logstores `template` declares that no
     template in `kept` declares, with their rows and logs, as ROS deletes a stack's resources."""
     tables = {(t.instance, t.name) for k in kept for t in k.tables}
-    instances = {i for k in kept for i in k.ots_instances} | {t.instance for k in kept
-                                                                  for t in k.tables}
+    instances = {i for k in kept for i in k.ots_instances} | {
+        t.instance for k in kept for t in k.tables
+    }
     logstores = {(s.project, s.name) for k in kept for s in k.logstores}
     for table in template.tables:
         if (table.instance, table.name) not in tables:

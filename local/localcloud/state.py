@@ -3,6 +3,7 @@
 One connection per database, serialised by a lock: an emulator's traffic is small, and a single
 writer makes conditional writes (Tablestore conditions, single-use auth codes) atomic for free.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,9 @@ class Database:
         source = sqlite3.connect(str(path))
         try:
             with self._lock:
-                kept = {name: self._conn.execute(f'SELECT * FROM "{name}"').fetchall()
-                        for name in keep}
+                kept = {
+                    name: self._conn.execute(f'SELECT * FROM "{name}"').fetchall() for name in keep
+                }
                 source.backup(self._conn)
                 with self.transaction() as conn:
                     for name, rows in kept.items():
@@ -101,8 +103,13 @@ class Database:
     def clear(self, keep: frozenset[str] = frozenset()) -> None:
         """Delete every row of every table but those named in `keep` (their definitions)."""
         with self.transaction() as conn:
-            names = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master "
+                    "WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
             for name in names:
                 if name not in keep:
                     conn.execute(f'DELETE FROM "{name}"')
@@ -120,12 +127,16 @@ Schema = dict[tuple[str, str], object]
 def schema_of(conn: sqlite3.Connection) -> Schema:
     """The schema of the database on `conn`, in a form two databases can be compared by."""
     found: Schema = {}
-    objects = conn.execute("SELECT type, name, sql FROM sqlite_master "
-                           "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").fetchall()
+    objects = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master "
+        "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+    ).fetchall()
     for kind, name, sql in objects:
         if kind == "table":
-            columns = conn.execute('SELECT name, upper(type), "notnull", pk '
-                                   "FROM pragma_table_info(?) ORDER BY cid", (name,)).fetchall()
+            columns = conn.execute(
+                'SELECT name, upper(type), "notnull", pk FROM pragma_table_info(?) ORDER BY cid',
+                (name,),
+            ).fetchall()
             found[(kind, name)] = tuple(tuple(c) for c in columns)
         else:
             found[(kind, name)] = " ".join(str(sql).split())

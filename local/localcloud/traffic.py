@@ -8,6 +8,7 @@ and `since(snapshot)` after it, and assert the counts, so a change that adds a r
 connection alive (`connections`). The emulators' own in-process calls (FC shipping a function's
 stdout to the logstore) are not requests and are not counted.
 """
+
 from __future__ import annotations
 
 import threading
@@ -55,8 +56,10 @@ class Traffic:
             with self._lock:
                 self._counts[key] += 1
                 self._connections.setdefault(service, set()).add(
-                    (request.client_ip, request.client_port))
+                    (request.client_ip, request.client_port)
+                )
             return app(request)
+
         return counted
 
     def snapshot(self) -> Mapping[Key, int]:

@@ -1,5 +1,6 @@
 """Checks for the values the admin endpoint and the console take: each failure is a ValueError
 whose message names the field, which both answer as a 400."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,9 @@ def number(value: Any, field: str, low: float, high: float) -> float:
     return float(value)
 
 
-def query_number(query: Mapping[str, str], field: str, default: float, low: float,
-                 high: float) -> float:
+def query_number(
+    query: Mapping[str, str], field: str, default: float, low: float, high: float
+) -> float:
     """A query parameter read as a number, `default` when absent or empty."""
     text = query.get(field) or ""
     if not text:

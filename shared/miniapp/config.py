@@ -6,6 +6,7 @@ environment holds only their names), so adapters read one complete object. Every
 is reported at once, by variable name, in a ConfigError; values are never echoed.
 The variables are documented in docs/configuration.md.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,8 @@ _SECRET_NAME = re.compile(r"[A-Za-z0-9_/+=.@-]{1,192}")
 # The variables naming each function's KMS secrets (the only secrets it holds).
 SECRET_VARIABLES: dict[str, tuple[str, ...]] = {
     "db": ("HASH_KEY_SECRET",),
-    "session": ("HASH_KEY_SECRET", "DATA_KEY_SECRET", "ALIPAY_APP_PRIVATE_KEY_SECRET")}
+    "session": ("HASH_KEY_SECRET", "DATA_KEY_SECRET", "ALIPAY_APP_PRIVATE_KEY_SECRET"),
+}
 SIGN_MODES = ("key", "cert")
 
 
@@ -67,20 +69,28 @@ class FcContext:
     @classmethod
     def from_fc(cls, context: Any) -> FcContext:
         """From FC's Python runtime context object (attributes as documented by FC)."""
-        creds, service, function = (getattr(context, name, None)
-                                    for name in ("credentials", "service", "function"))
+        creds, service, function = (
+            getattr(context, name, None) for name in ("credentials", "service", "function")
+        )
+
         def text(obj: Any, name: str) -> str:
             return str(getattr(obj, name, "") or "")
 
         return cls(
-            request_id=text(context, "request_id"), region=text(context, "region"),
-            account_id=text(context, "account_id"), service_name=text(service, "name"),
-            function_name=text(function, "name"), log_project=text(service, "log_project"),
+            request_id=text(context, "request_id"),
+            region=text(context, "region"),
+            account_id=text(context, "account_id"),
+            service_name=text(service, "name"),
+            function_name=text(function, "name"),
+            log_project=text(service, "log_project"),
             log_store=text(service, "log_store"),
-            credentials=ServiceCredentials(text(creds, "access_key_id"),
-                                           text(creds, "access_key_secret"),
-                                           text(creds, "security_token")),
-            timeout_seconds=_seconds(getattr(function, "timeout", 0)))
+            credentials=ServiceCredentials(
+                text(creds, "access_key_id"),
+                text(creds, "access_key_secret"),
+                text(creds, "security_token"),
+            ),
+            timeout_seconds=_seconds(getattr(function, "timeout", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -136,8 +146,10 @@ class Settings:
         values: dict[str, Any] = dict(
             ots_instance=reader.text("OTS_INSTANCE", required=True),
             kms_endpoint=reader.url("KMS_ENDPOINT"),
-            secret_names={name: reader.matching(name, _SECRET_NAME, "a KMS secret name")
-                          for name in SECRET_VARIABLES[function]},
+            secret_names={
+                name: reader.matching(name, _SECRET_NAME, "a KMS secret name")
+                for name in SECRET_VARIABLES[function]
+            },
             ots_endpoint=reader.url("OTS_ENDPOINT"),
             session_table=reader.table("SESSION_TABLE", "session"),
             data_table=reader.table("DATA_TABLE", "todo_list"),
@@ -167,8 +179,9 @@ class Settings:
                 identity_table=reader.table("IDENTITY_TABLE", "identity"),
                 **reader.alipay_signing(),
                 sts_endpoint=reader.text("STS_ENDPOINT") or cls.sts_endpoint,
-                client_role_arn=reader.matching("CLIENT_ROLE_ARN", _ROLE_ARN,
-                                                "acs:ram::<account>:role/<name>"),
+                client_role_arn=reader.matching(
+                    "CLIENT_ROLE_ARN", _ROLE_ARN, "acs:ram::<account>:role/<name>"
+                ),
                 db_function_name=reader.text("DB_FUNCTION_NAME", required=True),
                 db_service_name=reader.text("DB_SERVICE_NAME"),
                 fc_service_name=reader.text("FC_SERVICE_NAME"),
@@ -177,7 +190,8 @@ class Settings:
                 rate_limit_per_user=reader.integer("RATE_LIMIT_PER_USER", 10, 1, 1_000_000),
                 rate_limit_window_seconds=reader.integer("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
                 refresh_limit_per_session=reader.integer(
-                    "REFRESH_LIMIT_PER_SESSION", 10, 1, 1_000_000),
+                    "REFRESH_LIMIT_PER_SESSION", 10, 1, 1_000_000
+                ),
                 refresh_limit_per_user=reader.integer("REFRESH_LIMIT_PER_USER", 30, 1, 1_000_000),
             )
         reader.raise_if_problems()
@@ -196,39 +210,56 @@ class Settings:
         problems = []
         hash_key = parse_data_key(values.get("HASH_KEY_SECRET", ""))
         if hash_key is None:
-            problems.append(f"the secret HASH_KEY_SECRET names must be {DATA_KEY_BYTES} random "
-                            "bytes in base64")
+            problems.append(
+                f"the secret HASH_KEY_SECRET names must be {DATA_KEY_BYTES} random bytes in base64"
+            )
         ring = None
         if "DATA_KEY_SECRET" in self.secret_names:
             ring = parse_key_ring(values.get("DATA_KEY_SECRET", ""))
             if ring is None:
-                problems.append("the secret DATA_KEY_SECRET names must be a key ring: id:base64 "
-                                f"entries of {DATA_KEY_BYTES} bytes, comma-separated, current "
-                                "first (or one bare base64 key)")
-        if ("ALIPAY_APP_PRIVATE_KEY_SECRET" in self.secret_names
-                and not values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", "").strip()):
+                problems.append(
+                    "the secret DATA_KEY_SECRET names must be a key ring: id:base64 "
+                    f"entries of {DATA_KEY_BYTES} bytes, comma-separated, current "
+                    "first (or one bare base64 key)"
+                )
+        if (
+            "ALIPAY_APP_PRIVATE_KEY_SECRET" in self.secret_names
+            and not values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", "").strip()
+        ):
             problems.append("the secret ALIPAY_APP_PRIVATE_KEY_SECRET names is empty")
         if problems:
             raise ConfigError("invalid secrets: " + "; ".join(problems))
-        return replace(self, hash_key=hash_key or b"", data_keys=ring,
-                       alipay_app_private_key=values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", ""))
+        return replace(
+            self,
+            hash_key=hash_key or b"",
+            data_keys=ring,
+            alipay_app_private_key=values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", ""),
+        )
 
     def with_context(self, ctx: FcContext, function: Function) -> Settings:
         """The settings completed with what FC's context knows; ConfigError if still incomplete."""
         region = self.region or ctx.region
         resolved = replace(
-            self, region=region, account_id=self.account_id or ctx.account_id,
+            self,
+            region=region,
+            account_id=self.account_id or ctx.account_id,
             fc_service_name=self.fc_service_name or ctx.service_name,
-            ots_endpoint=(self.ots_endpoint
-                          or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com"),
-            kms_endpoint=self.kms_endpoint or f"https://kms.{region}.aliyuncs.com")
-        missing = [name for name, value in (("REGION", resolved.region),
-                                            ("ACCOUNT_ID", resolved.account_id)) if not value]
+            ots_endpoint=(
+                self.ots_endpoint or f"https://{self.ots_instance}.{region}.ots.aliyuncs.com"
+            ),
+            kms_endpoint=self.kms_endpoint or f"https://kms.{region}.aliyuncs.com",
+        )
+        missing = [
+            name
+            for name, value in (("REGION", resolved.region), ("ACCOUNT_ID", resolved.account_id))
+            if not value
+        ]
         if function == "session" and not resolved.fc_service_name:
             missing.append("FC_SERVICE_NAME")
         if missing:
-            raise ConfigError("neither the environment nor FC's context gives "
-                              + ", ".join(missing))
+            raise ConfigError(
+                "neither the environment nor FC's context gives " + ", ".join(missing)
+            )
         return resolved
 
 
@@ -270,17 +301,24 @@ class _Reader:
             self.problems.append("ALIPAY_SIGN_MODE must be key or cert")
         app_sn, root_sn = self.text("ALIPAY_APP_CERT_SN"), self.text("ALIPAY_ROOT_CERT_SN")
         if mode == "cert":
-            for name, value, pattern in (("ALIPAY_APP_CERT_SN", app_sn, _CERT_SN),
-                                         ("ALIPAY_ROOT_CERT_SN", root_sn, _ROOT_CERT_SN)):
+            for name, value, pattern in (
+                ("ALIPAY_APP_CERT_SN", app_sn, _CERT_SN),
+                ("ALIPAY_ROOT_CERT_SN", root_sn, _ROOT_CERT_SN),
+            ):
                 if not value:
                     self.problems.append(f"{name} is required when ALIPAY_SIGN_MODE is cert")
                 elif not pattern.fullmatch(value):
-                    self.problems.append(f"{name} must be a certificate serial number "
-                                         "(32 lower-case hex digits; the root's joined by _)")
+                    self.problems.append(
+                        f"{name} must be a certificate serial number "
+                        "(32 lower-case hex digits; the root's joined by _)"
+                    )
         else:
             app_sn = root_sn = ""  # key mode ignores them, so a leftover value changes nothing
-        return {"alipay_sign_mode": mode, "alipay_app_cert_sn": app_sn,
-                "alipay_root_cert_sn": root_sn}
+        return {
+            "alipay_sign_mode": mode,
+            "alipay_app_cert_sn": app_sn,
+            "alipay_root_cert_sn": root_sn,
+        }
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name)

@@ -13,6 +13,7 @@
   without holding the Alipay user id. Its key is derived with a label from the hash key, a
   secret both functions hold; the db function holds no data key.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,9 @@ def parse_data_key(text: str) -> bytes | None:
     it is not DATA_KEY_BYTES bytes. `make deploy` checks the DataKey with this same rule."""
     raw = text.strip()
     try:
-        key = base64.b64decode(raw.replace("-", "+").replace("_", "/") + "=" * (-len(raw) % 4),
-                               validate=True)
+        key = base64.b64decode(
+            raw.replace("-", "+").replace("_", "/") + "=" * (-len(raw) % 4), validate=True
+        )
     except (binascii.Error, ValueError):
         return None
     return key if len(key) == DATA_KEY_BYTES else None
@@ -53,9 +55,12 @@ class KeyRing:
 
     def __post_init__(self) -> None:
         if self.current_id not in self.keys or not all(
-                _KEY_ID.fullmatch(k) and len(v) == DATA_KEY_BYTES for k, v in self.keys.items()):
-            raise ValueError("a key ring holds 32-byte keys under ids of [A-Za-z0-9_-]{1,32}, "
-                             "the current one among them")
+            _KEY_ID.fullmatch(k) and len(v) == DATA_KEY_BYTES for k, v in self.keys.items()
+        ):
+            raise ValueError(
+                "a key ring holds 32-byte keys under ids of [A-Za-z0-9_-]{1,32}, "
+                "the current one among them"
+            )
 
     @classmethod
     def single(cls, key: bytes, key_id: str = "1") -> KeyRing:
@@ -118,9 +123,15 @@ class TokenCipher:
     def seal(self, plaintext: str, associated: str) -> bytes:
         nonce = self._random_bytes(_NONCE_BYTES)
         key_id = self._current.encode("ascii")
-        return (_VERSION + bytes([len(key_id)]) + key_id + nonce
-                + self._aeads[self._current].encrypt(nonce, plaintext.encode("utf-8"),
-                                                     associated.encode("utf-8")))
+        return (
+            _VERSION
+            + bytes([len(key_id)])
+            + key_id
+            + nonce
+            + self._aeads[self._current].encrypt(
+                nonce, plaintext.encode("utf-8"), associated.encode("utf-8")
+            )
+        )
 
     def open(self, blob: bytes, associated: str) -> str:
         from cryptography.exceptions import InvalidTag
@@ -132,7 +143,7 @@ class TokenCipher:
             end, aeads = 1, list(self._aeads.values())  # sealed before rings: any key may fit
         else:
             raise DecryptionFailed("not a sealed value")
-        nonce, sealed = blob[end:end + _NONCE_BYTES], blob[end + _NONCE_BYTES:]
+        nonce, sealed = blob[end : end + _NONCE_BYTES], blob[end + _NONCE_BYTES :]
         if len(nonce) < _NONCE_BYTES or len(sealed) < _TAG_BYTES or aeads == [None]:
             raise DecryptionFailed("not a sealed value, or sealed with a key not in the ring")
         for aead in aeads:

@@ -13,6 +13,7 @@ The deadline is ambient (a context variable) rather than a parameter of every po
 take no per-call deadline either, and the adapters are where their timeouts are set. Without an
 open invocation (unit tests, scripts) there is no deadline and every call keeps its own limit.
 """
+
 from __future__ import annotations
 
 import time
@@ -57,8 +58,9 @@ def current() -> Deadline | None:
 
 
 @contextmanager
-def invocation(timeout_seconds: float, *, reserve: float = RESERVE_SECONDS,
-               clock: Clock = time.monotonic) -> Iterator[Deadline | None]:
+def invocation(
+    timeout_seconds: float, *, reserve: float = RESERVE_SECONDS, clock: Clock = time.monotonic
+) -> Iterator[Deadline | None]:
     """The deadline of one invocation whose function times out after `timeout_seconds` (FC's
     context `function.timeout`), counted from now. A timeout of 0 (unknown) sets none."""
     deadline = Deadline(clock() + timeout_seconds - reserve, clock) if timeout_seconds > 0 else None

@@ -17,6 +17,7 @@
     ├── Misconfigured         500  the deployment's settings or declarations are invalid
     └── Internal              500  a bug; the message never carries details
 """
+
 from __future__ import annotations
 
 
@@ -78,8 +79,11 @@ class CorruptItem(MiniAppError):
     the API, or under an older declaration that had no default for a new field). The client can
     remove it; it never reads as Internal."""
 
-    code, http_status, default_message = ("CorruptItem", 409,
-                                          "the stored item breaks its collection's declaration")
+    code, http_status, default_message = (
+        "CorruptItem",
+        409,
+        "the stored item breaks its collection's declaration",
+    )
 
 
 class RateLimited(MiniAppError):
@@ -103,8 +107,11 @@ class Misconfigured(MiniAppError):
     declaration breaking its rules). Not the client's fault and not a bug in the code: the
     operator finds the reason in the function's log."""
 
-    code, http_status, default_message = ("Misconfigured", 500,
-                                          "the function is misconfigured; see its logs")
+    code, http_status, default_message = (
+        "Misconfigured",
+        500,
+        "the function is misconfigured; see its logs",
+    )
 
 
 class Internal(MiniAppError):

@@ -5,6 +5,7 @@ of one kind never ends a pause of the other. Pauses nest and may overlap across 
 collection resumes when the last one ends, and only if it was enabled when the first began.
 docs/design/gc-pause.md has the measurements behind both pauses.
 """
+
 from __future__ import annotations
 
 import gc

@@ -2,6 +2,7 @@
 unit tests implement them with in-memory fakes. Every method raises only `miniapp.errors` types:
 adapters translate vendor exceptions (an SDK error never reaches a service). A `get` or `tally`
 of a row the invocation read ahead with the session row answers from `miniapp.prefetch`, once."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,8 +45,9 @@ class IdentityLinks(Protocol):
 
 
 class CredentialIssuer(Protocol):
-    def issue(self, session_name: str, policy: Mapping[str, object],
-              duration_seconds: int) -> StsCredentials:
+    def issue(
+        self, session_name: str, policy: Mapping[str, object], duration_seconds: int
+    ) -> StsCredentials:
         """STS AssumeRole on the client role with an inline policy.
         UpstreamUnavailable on failure."""
         ...
@@ -73,8 +75,9 @@ class SessionItemReader(Protocol):
     must already know whose session it is (`Sessions` remembers it per instance); the session
     row read here is what decides, before anything is answered."""
 
-    def session_and(self, key: str, user_id: str,
-                    reads: tuple[FirstRead, ...]) -> tuple[SessionRecord | None, ReadAhead]: ...
+    def session_and(
+        self, key: str, user_id: str, reads: tuple[FirstRead, ...]
+    ) -> tuple[SessionRecord | None, ReadAhead]: ...
 
 
 class ItemStore(Protocol):
@@ -131,8 +134,14 @@ class CollectionRows(Protocol):
         but a re-sent request cannot tell whether this call removed it."""
         ...
 
-    def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
-             newest_first: bool = False) -> Page: ...
+    def page(
+        self,
+        user_id: str,
+        collection: str,
+        start_after: str | None,
+        limit: int,
+        newest_first: bool = False,
+    ) -> Page: ...
 
 
 class CountedRows(Protocol):
@@ -180,8 +189,9 @@ class CountedRows(Protocol):
         is True or the put's error). Raises only when the request as a whole failed."""
         ...
 
-    def delete_marking(self, user_id: str, scope: str, item_id: str, marker: str,
-                       now_ms: int) -> Paired:
+    def delete_marking(
+        self, user_id: str, scope: str, item_id: str, marker: str, now_ms: int
+    ) -> Paired:
         """`mark` and the delete of the row `item_id` in one request, each succeeding or failing
         on its own (`Paired`; `item` answers as `ItemStore.delete` does, or is its error)."""
         ...

@@ -10,6 +10,7 @@ since.
 Ambient (a context variable), as `deadline`: the SDK-facing adapters are where reads happen, and
 no service signature changes with it. Outside an open `invocation` nothing is kept.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

@@ -5,6 +5,7 @@ the ports (unit tests pass fakes); `build_session_app` / `build_db_app` construc
 adapters and call them. SDKs are imported only inside the build functions, on first use, so
 importing a handler stays cheap. `AppCache` keeps one app per FC instance.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,11 @@ def _lifetime(settings: Settings) -> SessionLifetime:
     # Activity is written at most once per tenth of the idle window (2.4 h of the default 24 h),
     # not on every request: a warm read stays one read. The price: the recorded activity may lag
     # by that tenth, so an idle session can end after 90% of the idle window instead of 100%.
-    return SessionLifetime(absolute_ms=settings.session_ttl_seconds * 1000, idle_ms=idle_ms,
-                           touch_every_ms=max(1, idle_ms // 10))
+    return SessionLifetime(
+        absolute_ms=settings.session_ttl_seconds * 1000,
+        idle_ms=idle_ms,
+        touch_every_ms=max(1, idle_ms // 10),
+    )
 
 
 def _hasher(settings: Settings) -> UserHasher:
@@ -92,17 +96,28 @@ def session_app_from_ports(settings: Settings, ports: SessionPorts) -> SessionAp
 
     hasher = _hasher(settings)
     login = Login(
-        identity=ports.identity, identities=Identities(ports.links, settings.alipay_app_id),
+        identity=ports.identity,
+        identities=Identities(ports.links, settings.alipay_app_id),
         issuer=ports.issuer,
         sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings)),
-        limiter=ports.limiter, cipher=TokenCipher(_data_keys(settings)), hasher=hasher,
-        db_function=DbFunctionRef(settings.region, settings.account_id,
-                                  settings.db_service_name or settings.fc_service_name,
-                                  settings.db_function_name),
+        limiter=ports.limiter,
+        cipher=TokenCipher(_data_keys(settings)),
+        hasher=hasher,
+        db_function=DbFunctionRef(
+            settings.region,
+            settings.account_id,
+            settings.db_service_name or settings.fc_service_name,
+            settings.db_function_name,
+        ),
         sts_duration_seconds=settings.sts_duration_seconds,
-        limits=LoginLimits(settings.rate_limit_per_ip, settings.rate_limit_per_user,
-                           settings.rate_limit_window_seconds, settings.refresh_limit_per_session,
-                           settings.refresh_limit_per_user))
+        limits=LoginLimits(
+            settings.rate_limit_per_ip,
+            settings.rate_limit_per_user,
+            settings.rate_limit_window_seconds,
+            settings.refresh_limit_per_session,
+            settings.refresh_limit_per_user,
+        ),
+    )
     return SessionApp(login, Telemetry(ports.sink, ports.clock, hasher))
 
 
@@ -123,8 +138,9 @@ def registry_of(collections: tuple[Collection, ...]) -> Registry:
     return registry
 
 
-def db_app_from_ports(settings: Settings, ports: DbPorts,
-                      collections: tuple[Collection, ...] | None = None) -> DbApp:
+def db_app_from_ports(
+    settings: Settings, ports: DbPorts, collections: tuple[Collection, ...] | None = None
+) -> DbApp:
     """`collections`: the declared ones (`miniapp.collections.REGISTERED`) unless given."""
     from .collections import declared
     from .entrypoints.db_app import DbApp, DbServices
@@ -139,31 +155,56 @@ def db_app_from_ports(settings: Settings, ports: DbPorts,
         for sealer in sealers:
             sealer(user_id)
 
-    compat = Compat(items=ports.items, counted=ports.counted, clock=ports.clock,
-                    quota=settings.item_quota, before_todo_shaped_put=seal)
+    compat = Compat(
+        items=ports.items,
+        counted=ports.counted,
+        clock=ports.clock,
+        quota=settings.item_quota,
+        before_todo_shaped_put=seal,
+    )
     legacy = Legacy(ports.items, compat.remove)
-    served = {c.name: CollectionService(
-        c, rows=ports.rows, counted=ports.counted, idempotency=ports.idempotency,
-        clock=ports.clock, quota=settings.item_quota, cursor_key=cursor_key, legacy=legacy)
-        for c in declarations}
+    served = {
+        c.name: CollectionService(
+            c,
+            rows=ports.rows,
+            counted=ports.counted,
+            idempotency=ports.idempotency,
+            clock=ports.clock,
+            quota=settings.item_quota,
+            cursor_key=cursor_key,
+            legacy=legacy,
+        )
+        for c in declarations
+    }
     sealers.extend(s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows)
     services = DbServices(compat=compat, collections=served)
     return DbApp(
         # The db function's role may not delete a session row: an expired one is refused here
         # and deleted by the table's TTL (or the session function, on a refresh or logout).
-        sessions=Sessions(ports.sessions, ports.clock, _lifetime(settings), ports.session_items,
-                          delete_expired=False),
-        services=services, registry=registry_of(declarations),
-        telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)))
+        sessions=Sessions(
+            ports.sessions,
+            ports.clock,
+            _lifetime(settings),
+            ports.session_items,
+            delete_expired=False,
+        ),
+        services=services,
+        registry=registry_of(declarations),
+        telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)),
+    )
 
 
 def _tablestore_client(settings: Settings, creds: ServiceCredentials) -> Any:  # an OTSClient
     from .adapters import tablestore
 
-    return tablestore.make_client(settings.ots_endpoint, settings.ots_instance,
-                                  creds.access_key_id, creds.access_key_secret,
-                                  creds.security_token or None,
-                                  max_retry_seconds=settings.ots_retry_seconds)
+    return tablestore.make_client(
+        settings.ots_endpoint,
+        settings.ots_instance,
+        creds.access_key_id,
+        creds.access_key_secret,
+        creds.security_token or None,
+        max_retry_seconds=settings.ots_retry_seconds,
+    )
 
 
 def with_kms_secrets(settings: Settings, creds: ServiceCredentials) -> Settings:
@@ -175,11 +216,17 @@ def with_kms_secrets(settings: Settings, creds: ServiceCredentials) -> Settings:
         return settings
     from .adapters.kms import KmsSecrets
 
-    kms = KmsSecrets(settings.kms_endpoint, settings.region, creds.access_key_id,
-                     creds.access_key_secret, creds.security_token or None,
-                     settings.upstream_timeout_seconds)
-    return settings.with_secrets({variable: kms.get(name, variable)
-                                  for variable, name in settings.secret_names.items()})
+    kms = KmsSecrets(
+        settings.kms_endpoint,
+        settings.region,
+        creds.access_key_id,
+        creds.access_key_secret,
+        creds.security_token or None,
+        settings.upstream_timeout_seconds,
+    )
+    return settings.with_secrets(
+        {variable: kms.get(name, variable) for variable, name in settings.secret_names.items()}
+    )
 
 
 def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
@@ -193,19 +240,29 @@ def build_session_app(settings: Settings, ctx: FcContext) -> SessionApp:
         client = _tablestore_client(settings, creds)
         ports = SessionPorts(
             identity=alipay.AlipayIdentityProvider(
-                settings.alipay_app_id, settings.alipay_app_private_key,
-                settings.alipay_public_key, settings.alipay_gateway,
-                settings.upstream_timeout_seconds, app_cert_sn=settings.alipay_app_cert_sn,
-                root_cert_sn=settings.alipay_root_cert_sn),
+                settings.alipay_app_id,
+                settings.alipay_app_private_key,
+                settings.alipay_public_key,
+                settings.alipay_gateway,
+                settings.upstream_timeout_seconds,
+                app_cert_sn=settings.alipay_app_cert_sn,
+                root_cert_sn=settings.alipay_root_cert_sn,
+            ),
             issuer=sts.StsCredentialIssuer(
-                settings.sts_endpoint, settings.region, creds.access_key_id,
-                creds.access_key_secret, creds.security_token or None, settings.client_role_arn,
-                settings.upstream_timeout_seconds),
+                settings.sts_endpoint,
+                settings.region,
+                creds.access_key_id,
+                creds.access_key_secret,
+                creds.security_token or None,
+                settings.client_role_arn,
+                settings.upstream_timeout_seconds,
+            ),
             sessions=tablestore.TablestoreSessions(client, settings.session_table),
             limiter=tablestore.TablestoreRateLimiter(client, settings.guard_table),
             sink=StreamLogSink(),
             clock=SystemClock(),
-            links=tablestore.TablestoreIdentityLinks(client, settings.identity_table))
+            links=tablestore.TablestoreIdentityLinks(client, settings.identity_table),
+        )
     except MiniAppError as exc:  # an adapter refused its configuration (a bad key, a bad URL)
         raise ConfigError(exc.message) from None
     return session_app_from_ports(settings, ports)
@@ -224,14 +281,20 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
             sessions=tablestore.TablestoreSessions(client, settings.session_table),
             items=tablestore.TablestoreItems(client, settings.data_table),
             rows=tablestore.TablestoreUserData(client, settings.user_data_table),
-            counted=tablestore.counted_rows(client, settings.user_data_table,
-                                            settings.usage_table, settings.data_table),
+            counted=tablestore.counted_rows(
+                client, settings.user_data_table, settings.usage_table, settings.data_table
+            ),
             idempotency=tablestore.TablestoreIdempotency(client, settings.idempotency_table),
             sink=StreamLogSink(),
             clock=SystemClock(),
             session_items=tablestore.TablestoreSessionItems(
-                client, settings.session_table, settings.user_data_table,
-                settings.usage_table, settings.data_table))
+                client,
+                settings.session_table,
+                settings.user_data_table,
+                settings.usage_table,
+                settings.data_table,
+            ),
+        )
     except MiniAppError as exc:
         raise ConfigError(exc.message) from None
     return db_app_from_ports(settings, ports)
@@ -246,8 +309,12 @@ class AppCache(Generic[App]):
     (they are temporary, and the SDK clients hold the ones they were built with). A failed build
     is not cached: the next request tries again."""
 
-    def __init__(self, function: Function, build: Callable[[Settings, FcContext], App],
-                 environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        function: Function,
+        build: Callable[[Settings, FcContext], App],
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._function = function
         self._build = build
         self._environ = environ

@@ -3,6 +3,7 @@ lifted for many logins): writes a client config with `scripts/client_config.py` 
 tests/client with node's own test runner; then, with the cloud's session idle timeout set to 3
 seconds, the one test that waits for a session to idle out. Installs the npm dependencies on
 first use (the npm registry must be reachable then)."""
+
 from __future__ import annotations
 
 import os
@@ -64,22 +65,41 @@ def client_config_for(cloud: Any, folder: Path) -> Path:
     stack_file = folder / "stack.json"
     cloud.write_client_config(stack_file)
     out = folder / "config.js"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "client_config.py"),
-                    "--from", str(stack_file), "--out", str(out)], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "client_config.py"),
+            "--from",
+            str(stack_file),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out
 
 
 def run_node(env: dict[str, str], *args: str) -> dict[str, int]:
     """node --test in tests/client with `env` naming the cloud(s); the run's counts by outcome."""
-    result = subprocess.run(["node", "--test", "--test-concurrency=1", *args], cwd=NODE_DIR,
-                            env={**os.environ, **env}, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        ["node", "--test", "--test-concurrency=1", *args],
+        cwd=NODE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     print(result.stdout)
     print(result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr
-    return {name: int(n) for name, n in re.findall(
-        r"^# (tests|pass|fail|skipped|todo|cancelled) (\d+)$", result.stdout, re.M)}
+    return {
+        name: int(n)
+        for name, n in re.findall(
+            r"^# (tests|pass|fail|skipped|todo|cancelled) (\d+)$", result.stdout, re.M
+        )
+    }
 
 
 # This run moves the shared cloud's clock 16 minutes on, for good: the emulators' signature checks
@@ -87,24 +107,32 @@ def run_node(env: dict[str, str], *args: str) -> dict[str, int]:
 def test_the_mini_program_runs_against_the_local_cloud(local_cloud, node_modules, tmp_path):
     warm(local_cloud)
     config = local_cloud.cloud_config()
-    counts = run_node({
-        "CLIENT_CONFIG": str(client_config_for(local_cloud, tmp_path / "main")),
-        "ALIPAY_SANDBOX": config["alipaySandbox"],
-        "LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud"})
+    counts = run_node(
+        {
+            "CLIENT_CONFIG": str(client_config_for(local_cloud, tmp_path / "main")),
+            "ALIPAY_SANDBOX": config["alipaySandbox"],
+            "LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud",
+        }
+    )
     # Every test ran and passed but the idle one (the next test runs it): none skipped for want
     # of a cloud, none cancelled.
     assert counts.get("tests", 0) >= 19, counts
     assert counts.get("skipped") == 1 and counts.get("pass") == counts["tests"] - 1, counts
 
 
-def test_a_session_that_idled_out_is_replaced_by_a_new_login(short_idle_cloud, node_modules,
-                                                              tmp_path):
+def test_a_session_that_idled_out_is_replaced_by_a_new_login(
+    short_idle_cloud, node_modules, tmp_path
+):
     warm(short_idle_cloud)
     config = short_idle_cloud.cloud_config()
-    counts = run_node({
-        "SHORT_CLIENT_CONFIG": str(client_config_for(short_idle_cloud, tmp_path / "short")),
-        "SHORT_ALIPAY_SANDBOX": config["alipaySandbox"],
-        "SHORT_LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud",
-        "SHORT_IDLE_SECONDS": str(IDLE_SECONDS)}, f"--test-name-pattern={IDLE_TEST}",
-        "sessions.test.mjs")
+    counts = run_node(
+        {
+            "SHORT_CLIENT_CONFIG": str(client_config_for(short_idle_cloud, tmp_path / "short")),
+            "SHORT_ALIPAY_SANDBOX": config["alipaySandbox"],
+            "SHORT_LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud",
+            "SHORT_IDLE_SECONDS": str(IDLE_SECONDS),
+        },
+        f"--test-name-pattern={IDLE_TEST}",
+        "sessions.test.mjs",
+    )
     assert counts.get("pass") == 1 and counts.get("fail") == 0, counts

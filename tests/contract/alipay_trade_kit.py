@@ -2,6 +2,7 @@
 port with its own clock and a scheduler that runs only when told (`tick`) or when the clock
 moves, python-alipay-sdk clients in key and certificate mode, the sandbox cashier and a loopback
 notify receiver."""
+
 from __future__ import annotations
 
 import json
@@ -64,9 +65,15 @@ class Gateway:
         self.faults = FaultBoard(seed=1)
         self.scheduler = Scheduler(self.clock)  # not started: the test says when it looks
         self.emulator = AlipayEmulator(
-            db_path=tmp / "alipay.db", keys_dir=tmp / "keys", clock=self.clock,
-            faults=self.faults, app_id=self.app_id, signing=signing, identity=identity,
-            scheduler=self.scheduler)
+            db_path=tmp / "alipay.db",
+            keys_dir=tmp / "keys",
+            clock=self.clock,
+            faults=self.faults,
+            app_id=self.app_id,
+            signing=signing,
+            identity=identity,
+            scheduler=self.scheduler,
+        )
         self.signing = signing
         self.server = HttpServer(self.emulator.app).start()
 
@@ -75,31 +82,41 @@ class Gateway:
         client: AliPay
         if self.signing == "cert":
             client = DCAliPay(
-                appid=self.app_id, app_private_key_string=keys.app_private_key_file.read_text(),
+                appid=self.app_id,
+                app_private_key_string=keys.app_private_key_file.read_text(),
                 app_public_key_cert_string=certs.app_cert_file.read_text(),
                 alipay_public_key_cert_string=certs.alipay_cert_file.read_text(),
-                alipay_root_cert_string=certs.root_cert_file.read_text())
+                alipay_root_cert_string=certs.root_cert_file.read_text(),
+            )
         else:
-            client = AliPay(self.app_id, None,
-                            app_private_key_string=keys.app_private_key_file.read_text(),
-                            alipay_public_key_string=keys.alipay_public_key_file.read_text(),
-                            sign_type="RSA2", config=AliPayConfig(timeout=5))
+            client = AliPay(
+                self.app_id,
+                None,
+                app_private_key_string=keys.app_private_key_file.read_text(),
+                alipay_public_key_string=keys.alipay_public_key_file.read_text(),
+                sign_type="RSA2",
+                config=AliPayConfig(timeout=5),
+            )
         client._gateway = self.server.url + "/gateway.do"  # no constructor parameter for it
         return client
 
     def open_id(self, user: str) -> str:
         """The user's open_id for the app, as the app learns it: from a login."""
         request = urllib.request.Request(
-            self.server.url + "/sandbox/auth_code", data=json.dumps({"user_id": user}).encode(),
-            headers={"Content-Type": "application/json"})
+            self.server.url + "/sandbox/auth_code",
+            data=json.dumps({"user_id": user}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             code = json.loads(response.read())["authCode"]
-        return str(self.client().server_api(OAUTH, grant_type="authorization_code",
-                                            code=code)["open_id"])
+        return str(
+            self.client().server_api(OAUTH, grant_type="authorization_code", code=code)["open_id"]
+        )
 
     def pay(self, trade_no: str, user: str, result: str = "success") -> tuple[int, Any]:
-        return self.sandbox_pay(json.dumps({"tradeNo": trade_no, "user_id": user,
-                                            "result": result}).encode())
+        return self.sandbox_pay(
+            json.dumps({"tradeNo": trade_no, "user_id": user, "result": result}).encode()
+        )
 
     def sandbox_pay(self, body: bytes) -> tuple[int, Any]:
         return post_json(self.server.url + "/sandbox/pay", body)
@@ -123,8 +140,9 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._arrived:
-                    receiver.forms.append(dict(parse_qsl(body.decode("utf-8"),
-                                                         keep_blank_values=True)))
+                    receiver.forms.append(
+                        dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+                    )
                     receiver.content_types.append(self.headers.get("Content-Type", ""))
                     answer = receiver.answers.pop(0) if receiver.answers else b"success"
                     receiver._arrived.notify_all()
@@ -138,8 +156,9 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/notify"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, str]]:
         """The forms once `count` have arrived (a bound on waiting, not a timing assertion)."""

@@ -1,4 +1,5 @@
 """Fixtures of the contract tests: the local OSS on an ephemeral port, a bucket per test."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,12 @@ def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oss]:
     account = load_or_create_account(state)
     clock = ShiftableClock()
     credentials = CredentialBook(account, state / "credentials.sqlite3", clock)
-    emulator = OssEmulator(store=ObjectStore(state / "oss.sqlite3", clock), account=account,
-                           credentials=credentials, clock=clock)
+    emulator = OssEmulator(
+        store=ObjectStore(state / "oss.sqlite3", clock),
+        account=account,
+        credentials=credentials,
+        clock=clock,
+    )
     server = HttpServer(emulator.app, screen=emulator.screen, **emulator.server_options()).start()
     try:
         yield Oss(server.url, account, credentials, clock, state)

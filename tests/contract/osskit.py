@@ -1,6 +1,7 @@
 """What the local OSS's contract tests share (the fixtures are in conftest.py): the cloud they
 talk to, STS credentials held to a policy, and PostObject forms posted as `my.uploadFile` posts
 them."""
+
 from __future__ import annotations
 
 import base64
@@ -39,12 +40,22 @@ class Oss:
 def sts_keys(oss: Oss, bucket: str, actions: list[str], resource: str) -> tuple[str, str, str]:
     """STS credentials (key id, secret, token) allowed `actions` on
     `acs:oss:*:{account}:{bucket}/{resource}`."""
-    policy = {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": actions,
-        "Resource": [f"acs:oss:*:{oss.account.account_id}:{bucket}/{resource}"]}]}
+    policy = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [f"acs:oss:*:{oss.account.account_id}:{bucket}/{resource}"],
+            }
+        ],
+    }
     issued = oss.credentials.issue("acs:ram::1:role/files", "user-1", policy, 900)
-    return (issued.principal.access_key_id, issued.principal.access_key_secret,
-            issued.security_token)
+    return (
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        issued.security_token,
+    )
 
 
 def sts_auth(oss: Oss, bucket: str, actions: list[str], resource: str) -> oss2.StsAuth:
@@ -54,20 +65,29 @@ def sts_auth(oss: Oss, bucket: str, actions: list[str], resource: str) -> oss2.S
 def post_policy(oss: Oss, conditions: list[Any], lifetime: float = 300) -> str:
     """A base64 POST policy expiring `lifetime` seconds from the local clock's now."""
     expires = datetime.datetime.fromtimestamp(oss.clock.now() + lifetime, datetime.timezone.utc)
-    document = {"expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                "conditions": conditions}
+    document = {"expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "conditions": conditions}
     return base64.b64encode(json.dumps(document).encode()).decode()
 
 
 def signed_form(policy: str, key_id: str, secret: str, **fields: str) -> dict[str, str]:
-    signature = base64.b64encode(hmac.new(secret.encode(), policy.encode(),
-                                          hashlib.sha1).digest()).decode()
+    signature = base64.b64encode(
+        hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()
+    ).decode()
     return {**fields, "policy": policy, "OSSAccessKeyId": key_id, "Signature": signature}
 
 
-def post_form(oss: Oss, bucket: str, form: Mapping[str, str], content: bytes,
-              filename: str = "photo.jpg",
-              file_type: str = "image/jpeg") -> requests.Response:
+def post_form(
+    oss: Oss,
+    bucket: str,
+    form: Mapping[str, str],
+    content: bytes,
+    filename: str = "photo.jpg",
+    file_type: str = "image/jpeg",
+) -> requests.Response:
     """A multipart/form-data POST to the bucket, the file last, as my.uploadFile sends it."""
-    return requests.post(f"{oss.endpoint}/{bucket}", data=dict(form),
-                         files={"file": (filename, content, file_type)}, timeout=10)
+    return requests.post(
+        f"{oss.endpoint}/{bucket}",
+        data=dict(form),
+        files={"file": (filename, content, file_type)},
+        timeout=10,
+    )

@@ -3,6 +3,7 @@ call's timeout is cut to what is left, a call with nothing left is not sent, and
 retries stop at the deadline however long their own budget is. Each slow fault here is one the
 adapter waits out without a deadline (its own limit is longer), so only the deadline can have
 cut it short."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -80,8 +81,9 @@ def test_a_tablestore_call_gets_only_what_is_left(cloud: LocalCloud) -> None:
 def test_tablestore_retries_stop_at_the_deadline_whatever_their_budget(cloud: LocalCloud) -> None:
     cloud.faults.set(Fault("tablestore", "server_busy", api="GetRow"))
     max_retries = 2000  # ~50 s of this back-off: what it would do without the deadline
-    client = _ots(cloud, BoundedRetryPolicy(600.0, base_delay=0.05, max_delay=0.05,
-                                            max_retries=max_retries))
+    client = _ots(
+        cloud, BoundedRetryPolicy(600.0, base_delay=0.05, max_delay=0.05, max_retries=max_retries)
+    )
     before = injected(cloud)
     left = 3.0
     with deadline.invocation(deadline.RESERVE_SECONDS + left), pytest.raises(UpstreamUnavailable):

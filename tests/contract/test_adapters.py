@@ -6,6 +6,7 @@ What they pin down: the happy path of every method, the translation of every ven
 (the 2020 rows' count, idempotency claims, rate limits) under concurrency. Keys, account and app
 id are made up at run time.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,38 +81,67 @@ class LocalCloud:
     def __init__(self, tmp: Path) -> None:
         alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
         self.account = Account(
-            account_id="1" + _digits(15), region="cn-hangzhou",
+            account_id="1" + _digits(15),
+            region="cn-hangzhou",
             access_key_id="LTAI" + "".join(secrets.choice(alnum) for _ in range(20)),
-            access_key_secret="".join(secrets.choice(alnum) for _ in range(30)))
+            access_key_secret="".join(secrets.choice(alnum) for _ in range(30)),
+        )
         self.clock = ShiftableClock()
         self.faults = FaultBoard(seed=20240521)  # seeded: "half the requests" is reproducible
         self.credentials = CredentialBook(self.account, tmp / "credentials.db", self.clock)
         self.app_id = "9" + _digits(15)
-        self.alipay = AlipayEmulator(db_path=tmp / "alipay.db", keys_dir=tmp / "keys",
-                                     clock=self.clock, faults=self.faults, app_id=self.app_id)
+        self.alipay = AlipayEmulator(
+            db_path=tmp / "alipay.db",
+            keys_dir=tmp / "keys",
+            clock=self.clock,
+            faults=self.faults,
+            app_id=self.app_id,
+        )
         self.function_role = f"acs:ram::{self.account.account_id}:role/miniapp-fc"
         self.client_role = f"acs:ram::{self.account.account_id}:role/miniapp-client"
-        self.sts = StsEmulator(account=self.account, credentials=self.credentials,
-                               clock=self.clock, faults=self.faults, roles={
-                                   "miniapp-fc": RoleSpec("miniapp-fc", self.function_role),
-                                   "miniapp-client": RoleSpec("miniapp-client",
-                                                              self.client_role)})
+        self.sts = StsEmulator(
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+            roles={
+                "miniapp-fc": RoleSpec("miniapp-fc", self.function_role),
+                "miniapp-client": RoleSpec("miniapp-client", self.client_role),
+            },
+        )
         self.tablestore = TablestoreEmulator(
-            db_path=tmp / "ots.db", account=self.account, credentials=self.credentials,
-            clock=self.clock, faults=self.faults, instance_name="miniapp")
-        for spec in (TableSpec("session", (("id", "STRING"),), ttl_seconds=8 * 86400),
-                     TableSpec("todo", (("uid", "STRING"), ("id", "STRING"))),
-                     TableSpec("guard", (("key", "STRING"),), ttl_seconds=86400),
-                     TableSpec("usage", (("key", "STRING"),)),
-                     TableSpec("user_data", (("uid", "STRING"), ("id", "STRING")))):
+            db_path=tmp / "ots.db",
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+            instance_name="miniapp",
+        )
+        for spec in (
+            TableSpec("session", (("id", "STRING"),), ttl_seconds=8 * 86400),
+            TableSpec("todo", (("uid", "STRING"), ("id", "STRING"))),
+            TableSpec("guard", (("key", "STRING"),), ttl_seconds=86400),
+            TableSpec("usage", (("key", "STRING"),)),
+            TableSpec("user_data", (("uid", "STRING"), ("id", "STRING"))),
+        ):
             self.tablestore.ensure_table(spec)
-        self.sls = LogServiceEmulator(db_path=tmp / "sls.db", account=self.account,
-                                      credentials=self.credentials, clock=self.clock,
-                                      faults=self.faults)
+        self.sls = LogServiceEmulator(
+            db_path=tmp / "sls.db",
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+            faults=self.faults,
+        )
         self.sls.ensure_logstore("miniapp-logs", "requests")
-        self.servers = {name: HttpServer(app).start() for name, app in (
-            ("alipay", self.alipay.app), ("sts", self.sts.app),
-            ("tablestore", self.tablestore.app), ("sls", self.sls.app))}
+        self.servers = {
+            name: HttpServer(app).start()
+            for name, app in (
+                ("alipay", self.alipay.app),
+                ("sts", self.sts.app),
+                ("tablestore", self.tablestore.app),
+                ("sls", self.sls.app),
+            )
+        }
 
     def url(self, service: str) -> str:
         return self.servers[service].url
@@ -119,8 +149,11 @@ class LocalCloud:
     def function_credentials(self) -> tuple[str, str, str]:
         """What FC hands a function: STS credentials of its service role."""
         issued = self.sts.assume_role(self.function_role, "fc-session", None, 3600)
-        return (issued.principal.access_key_id, issued.principal.access_key_secret,
-                issued.security_token)
+        return (
+            issued.principal.access_key_id,
+            issued.principal.access_key_secret,
+            issued.security_token,
+        )
 
     def stop(self) -> None:
         for server in self.servers.values():
@@ -142,21 +175,30 @@ def no_faults_left(cloud: LocalCloud) -> Iterator[None]:
 
 # -- Alipay --------------------------------------------------------------------------------------
 
-def _identity(cloud: LocalCloud, *, private_key: str | None = None,
-              public_key: str | None = None, timeout: float = 3.0) -> AlipayIdentityProvider:
+
+def _identity(
+    cloud: LocalCloud,
+    *,
+    private_key: str | None = None,
+    public_key: str | None = None,
+    timeout: float = 3.0,
+) -> AlipayIdentityProvider:
     keys = cloud.alipay.keys
     return AlipayIdentityProvider(
         cloud.app_id,
         private_key or keys.app_private_key_file.read_text(),
         public_key or keys.alipay_public_key_file.read_text(),
-        cloud.url("alipay") + "/gateway.do", timeout)
+        cloud.url("alipay") + "/gateway.do",
+        timeout,
+    )
 
 
 def _auth_code(cloud: LocalCloud, user_id: str) -> str:
     request = urllib.request.Request(
         cloud.url("alipay") + "/sandbox/auth_code",
         data=json.dumps({"user_id": user_id}).encode(),
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return str(json.loads(response.read())["authCode"])
 
@@ -188,9 +230,11 @@ def test_alipay_unknown_code_is_invalid_auth_code(cloud: LocalCloud) -> None:
 
 def test_alipay_keys_as_bare_base64_work(cloud: LocalCloud) -> None:
     keys = cloud.alipay.keys
-    identity = _identity(cloud,
-                         private_key=_bare_base64(keys.app_private_key_file.read_text()),
-                         public_key=_bare_base64(keys.alipay_public_key_file.read_text()))
+    identity = _identity(
+        cloud,
+        private_key=_bare_base64(keys.app_private_key_file.read_text()),
+        public_key=_bare_base64(keys.alipay_public_key_file.read_text()),
+    )
     user = _alipay_user()
     assert identity.exchange_auth_code(_auth_code(cloud, user)).user_id == user
 
@@ -236,15 +280,34 @@ def test_alipay_slower_than_the_timeout_is_upstream_unavailable(cloud: LocalClou
 
 # -- STS -----------------------------------------------------------------------------------------
 
-POLICY = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["fc:InvokeFunction"],
-                                         "Resource": ["acs:fc:*:*:services/s/functions/db"]}]}
+POLICY = {
+    "Version": "1",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["fc:InvokeFunction"],
+            "Resource": ["acs:fc:*:*:services/s/functions/db"],
+        }
+    ],
+}
 
 
-def _issuer(cloud: LocalCloud, *, role_arn: str | None = None,
-            credentials: tuple[str, str, str] | None = None) -> StsCredentialIssuer:
+def _issuer(
+    cloud: LocalCloud,
+    *,
+    role_arn: str | None = None,
+    credentials: tuple[str, str, str] | None = None,
+) -> StsCredentialIssuer:
     key_id, secret, token = credentials or cloud.function_credentials()
-    return StsCredentialIssuer(cloud.url("sts"), cloud.account.region, key_id, secret, token,
-                               role_arn or cloud.client_role, 3.0)
+    return StsCredentialIssuer(
+        cloud.url("sts"),
+        cloud.account.region,
+        key_id,
+        secret,
+        token,
+        role_arn or cloud.client_role,
+        3.0,
+    )
 
 
 def test_sts_issue_returns_credentials_bound_to_the_policy(cloud: LocalCloud) -> None:
@@ -286,6 +349,7 @@ def test_sts_unreachable_is_upstream_unavailable(cloud: LocalCloud) -> None:
 
 # -- Tablestore: client and retries --------------------------------------------------------------
 
+
 class RecordingPolicy(BoundedRetryPolicy):
     """The real policy, remembering the sleeps it asked the SDK for."""
 
@@ -300,9 +364,15 @@ class RecordingPolicy(BoundedRetryPolicy):
 
 
 def _ots(cloud: LocalCloud, policy: BoundedRetryPolicy | None = None) -> Any:
-    client = make_client(cloud.url("tablestore"), "miniapp", cloud.account.access_key_id,
-                         cloud.account.access_key_secret, None,
-                         max_retry_seconds=MAX_RETRY_SECONDS, socket_timeout_seconds=2.0)
+    client = make_client(
+        cloud.url("tablestore"),
+        "miniapp",
+        cloud.account.access_key_id,
+        cloud.account.access_key_secret,
+        None,
+        max_retry_seconds=MAX_RETRY_SECONDS,
+        socket_timeout_seconds=2.0,
+    )
     if policy is not None:
         client.retry_policy = policy
     return client
@@ -319,8 +389,14 @@ def _user() -> str:
 
 def test_tablestore_works_with_the_functions_sts_credentials(cloud: LocalCloud) -> None:
     key_id, secret, token = cloud.function_credentials()
-    client = make_client(cloud.url("tablestore"), "miniapp", key_id, secret, token,
-                         max_retry_seconds=MAX_RETRY_SECONDS)
+    client = make_client(
+        cloud.url("tablestore"),
+        "miniapp",
+        key_id,
+        secret,
+        token,
+        max_retry_seconds=MAX_RETRY_SECONDS,
+    )
     items = TablestoreItems(client, "todo")
     user = _user()
     items.put(Row(user, "a", {"text": "hello"}))
@@ -337,12 +413,14 @@ def test_throttling_on_half_the_requests_is_retried_to_success(cloud: LocalCloud
     for n in range(8):
         items.put(Row(user, f"item-{n}", {"n": n}), must_not_exist=True)
     assert [row.item_id for row in items.page(user, None, 100).rows] == [
-        f"item-{n}" for n in range(8)]
+        f"item-{n}" for n in range(8)
+    ]
     assert cloud.faults.injected["tablestore:busy"] > before
 
 
 def test_throttling_that_persists_is_upstream_unavailable_within_the_bound(
-        cloud: LocalCloud) -> None:
+    cloud: LocalCloud,
+) -> None:
     policy = RecordingPolicy(MAX_RETRY_SECONDS)
     items = TablestoreItems(_ots(cloud, policy), "todo")
     cloud.faults.set(Fault("tablestore", "server_busy"))
@@ -382,12 +460,17 @@ def test_missing_table_is_internal(ots: Any) -> None:
 
 # -- Tablestore: sessions ------------------------------------------------------------------------
 
+
 def _session(key: str | None = None) -> SessionRecord:
-    return SessionRecord(key=key or secrets.token_hex(32), user_id=_user(),
-                         created_at_ms=1_700_000_000_000, last_seen_ms=1_700_000_000_000,
-                         expires_at_ms=1_700_604_800_000,
-                         access_token_enc=secrets.token_bytes(40) + b"\x00\xff",
-                         refresh_token_enc=secrets.token_bytes(40))
+    return SessionRecord(
+        key=key or secrets.token_hex(32),
+        user_id=_user(),
+        created_at_ms=1_700_000_000_000,
+        last_seen_ms=1_700_000_000_000,
+        expires_at_ms=1_700_604_800_000,
+        access_token_enc=secrets.token_bytes(40) + b"\x00\xff",
+        refresh_token_enc=secrets.token_bytes(40),
+    )
 
 
 def test_session_created_reads_back_byte_for_byte(ots: Any) -> None:
@@ -430,6 +513,7 @@ def test_session_delete_answers_whether_it_existed(ots: Any) -> None:
 
 
 # -- Tablestore: items ---------------------------------------------------------------------------
+
 
 def test_item_columns_keep_their_types(ots: Any) -> None:
     items = TablestoreItems(ots, "todo")
@@ -569,13 +653,24 @@ def test_all_pages_are_the_services_own_pages_of_the_users_rows(ots: Any) -> Non
     ids = [f"r{n:05d}" for n in range(5001)]
     for at in range(0, len(ids), 200):
         request = BatchWriteRowRequest()
-        request.add(TableInBatchWriteRowItem("todo", [
-            PutRowItem(SdkRow([("uid", user), ("id", i)], [("n", n)]), SdkCondition("IGNORE"))
-            for n, i in enumerate(ids[at:at + 200], start=at)]))
+        request.add(
+            TableInBatchWriteRowItem(
+                "todo",
+                [
+                    PutRowItem(
+                        SdkRow([("uid", user), ("id", i)], [("n", n)]), SdkCondition("IGNORE")
+                    )
+                    for n, i in enumerate(ids[at : at + 200], start=at)
+                ],
+            )
+        )
         assert ots.batch_write_row(request).is_all_succeed()
     # A BINARY value (no 2020 client writes one) reads as text.
-    ots.put_row("todo", SdkRow([("uid", user), ("id", ids[-1])], [("b", bytearray(b"bin"))]),
-                SdkCondition("IGNORE"))
+    ots.put_row(
+        "todo",
+        SdkRow([("uid", user), ("id", ids[-1])], [("b", bytearray(b"bin"))]),
+        SdkCondition("IGNORE"),
+    )
     pages = list(items.pages(user))
     assert [len(page) for page in pages] == [5000, 1] and counted.ranges == 2
     rows = [row for page in pages for row in page]
@@ -606,7 +701,9 @@ def test_count_reserve_stops_at_the_limit_and_settle_gives_back(ots: Any, scope:
         counted.reserve(user, scope, 3, "m3", 1003)
     tally = counted.tally(user, scope)
     assert tally is not None and (tally.count, dict(tally.markers)) == (
-        3, {"m0": 1000, "m1": 1001, "m2": 1002})
+        3,
+        {"m0": 1000, "m1": 1001, "m2": 1002},
+    )
     counted.settle(user, scope, "m0", -1)
     counted.settle(user, scope, "m1", 0)
     counted.reserve(user, scope, 3, "m4", 1004)
@@ -661,8 +758,11 @@ def test_a_counter_from_before_tallies_reads_untrusted_and_is_reset(ots: Any) ->
     from tablestore import Row as SdkRow
 
     user = _user()
-    ots.put_row("usage", SdkRow([("key", guard_key("usage", user))], [("count", 7)]),
-                Condition(RowExistenceExpectation.IGNORE))
+    ots.put_row(
+        "usage",
+        SdkRow([("key", guard_key("usage", user))], [("count", 7)]),
+        Condition(RowExistenceExpectation.IGNORE),
+    )
     counted = _counted(ots)
     seen = counted.tally(user, COMPAT_SCOPE)
     assert seen is not None and (seen.count, seen.revision) == (-1, 0)
@@ -703,13 +803,15 @@ def test_an_item_put_and_its_settle_go_in_one_request(cloud: LocalCloud, ots: An
     counted = _counted(ots, user, "todos")
     counted.reserve(user, "todos", 5, "m1", 1)
     assert counted.put_new_settling(Row(user, "i1", {"text": "a"}), "todos", "m1") == Paired(
-        True, True)
+        True, True
+    )
     assert counted.tally(user, "todos") == Tally(user, "todos", 1, 1, {})
     # The first answer is lost and the batch re-sent: the put finds its own row, written.
     counted.reserve(user, "todos", 5, "m2", 2)
     before = _lose_first_reply(cloud, "BatchWriteRow")
     assert counted.put_new_settling(Row(user, "i2", {"text": "b"}), "todos", "m2") == Paired(
-        True, True)
+        True, True
+    )
     assert cloud.faults.injected["tablestore:lost_reply"] == before + 1
     cloud.faults.clear()
     # Another row at that id: the put's row fails alone.
@@ -755,22 +857,36 @@ def test_the_session_is_read_with_the_first_reads_in_one_request(ots: Any) -> No
     record = _session()
     TablestoreSessions(ots, "session").create(record)
     user = record.user_id
-    todo_tally, todo, row = FirstRead("todos"), FirstRead("todos", "i1"), FirstRead(
-        COMPAT_SCOPE, "r1")
+    todo_tally, todo, row = (
+        FirstRead("todos"),
+        FirstRead("todos", "i1"),
+        FirstRead(COMPAT_SCOPE, "r1"),
+    )
     assert reader.session_and(record.key, user, (todo_tally, todo)) == (
-        record, ReadAhead({"todos": None}, {("todos", "i1"): None}))
+        record,
+        ReadAhead({"todos": None}, {("todos", "i1"): None}),
+    )
     _counted(ots).create_tally(user, "todos", 1)
     TablestoreUserData(ots, "user_data").put_new(Row(user, "i1", {"text": "a"}), "todos")
     _counted(ots, user)
     TablestoreItems(ots, "todo").put(Row(user, "r1", {"n": 1}))
     # Three tables, the user_data one with two keys, and a read named twice: one request.
-    assert reader.session_and(record.key, user, (
-        todo_tally, todo, FirstRead(COMPAT_SCOPE), row, todo)) == (record, ReadAhead(
+    assert reader.session_and(
+        record.key, user, (todo_tally, todo, FirstRead(COMPAT_SCOPE), row, todo)
+    ) == (
+        record,
+        ReadAhead(
             {"todos": Tally(user, "todos", 1, 0, {}), COMPAT_SCOPE: Tally(user, "2020", 0, 0, {})},
-            {("todos", "i1"): Row(user, "i1", {"text": "a"}),
-             (COMPAT_SCOPE, "r1"): Row(user, "r1", {"n": 1})}))
+            {
+                ("todos", "i1"): Row(user, "i1", {"text": "a"}),
+                (COMPAT_SCOPE, "r1"): Row(user, "r1", {"n": 1}),
+            },
+        ),
+    )
     assert reader.session_and("0" * 64, user, (FirstRead(COMPAT_SCOPE, "r2"),)) == (
-        None, ReadAhead({}, {(COMPAT_SCOPE, "r2"): None}))
+        None,
+        ReadAhead({}, {(COMPAT_SCOPE, "r2"): None}),
+    )
 
 
 def test_idempotency_claim_returns_the_first_id(ots: Any) -> None:

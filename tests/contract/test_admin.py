@@ -4,6 +4,7 @@ its admin endpoint (`/_localcloud/faults` on the FC port) and through the CLI
 official SDKs talking to the emulators. Unknown services and kinds are refused, saying what
 exists. The cloud is the shared one, started in-process on ephemeral ports.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,16 @@ def cloud(local_cloud: Any) -> Iterator[Any]:
         local_cloud.faults.clear()
 
 
-def admin(cloud: Any, method: str, body: Any = None, query: str = "",
-          raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+def admin(
+    cloud: Any, method: str, body: Any = None, query: str = "", raw: bytes | None = None
+) -> tuple[int, dict[str, Any]]:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(f"{cloud.url('fc')}/_localcloud/faults{query}", data=data,
-                                     method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{cloud.url('fc')}/_localcloud/faults{query}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -59,8 +65,9 @@ def cli(cloud: Any, *args: str, state_first: bool = False) -> subprocess.Complet
     """The fault CLI, finding this cloud from the cloud.json in its state folder."""
     state = ["--state-dir", str(cloud.options.state_dir)]
     argv = [*state, *args] if state_first else [*args, *state]
-    return subprocess.run([sys.executable, "-m", "localcloud", *argv], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "localcloud", *argv], capture_output=True, text=True, timeout=60
+    )
 
 
 def injected(cloud: Any) -> int:
@@ -73,9 +80,14 @@ def ots(cloud: Any) -> Any:
     from tablestore.retry import NoRetryPolicy
 
     config = cloud.cloud_config()
-    return tablestore.OTSClient(config["otsEndpoint"], config["accessKeyId"],
-                                config["accessKeySecret"], config["otsInstance"],
-                                retry_policy=NoRetryPolicy(), logger_name="contract-admin")
+    return tablestore.OTSClient(
+        config["otsEndpoint"],
+        config["accessKeyId"],
+        config["accessKeySecret"],
+        config["otsInstance"],
+        retry_policy=NoRetryPolicy(),
+        logger_name="contract-admin",
+    )
 
 
 def ots_get(cloud: Any) -> Any:
@@ -88,8 +100,9 @@ def ots_range(cloud: Any) -> list[Any]:
     from tablestore import Direction
 
     key = uuid.uuid4().hex
-    _, _, rows, _ = ots(cloud).get_range("session", Direction.FORWARD, [("id", key)],
-                                         [("id", key + "0")], limit=1)
+    _, _, rows, _ = ots(cloud).get_range(
+        "session", Direction.FORWARD, [("id", key)], [("id", key + "0")], limit=1
+    )
     return rows
 
 
@@ -103,8 +116,9 @@ def ots_error(cloud: Any) -> tuple[int, str]:
 
 def sts_identity(cloud: Any) -> dict[str, Any]:
     config = cloud.cloud_config()
-    client = AcsClient(config["accessKeyId"], config["accessKeySecret"], config["region"],
-                       auto_retry=False)
+    client = AcsClient(
+        config["accessKeyId"], config["accessKeySecret"], config["region"], auto_retry=False
+    )
     request = GetCallerIdentityRequest()
     request.set_endpoint(urlsplit(config["stsEndpoint"]).netloc)
     request.set_protocol_type("http")
@@ -125,15 +139,21 @@ def alipay_exchange(cloud: Any) -> dict[str, Any]:
 
     config = cloud.cloud_config()
     keys = cloud.alipay.keys
-    request = urllib.request.Request(config["alipaySandbox"] + "/auth_code",
-                                     data=json.dumps({"user_id": "2088000000000001"}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        config["alipaySandbox"] + "/auth_code",
+        data=json.dumps({"user_id": "2088000000000001"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as resp:
         code = json.loads(resp.read())["authCode"]
-    client = AliPay(config["alipayAppId"], None,
-                    app_private_key_string=open(keys.app_private_key_file).read(),
-                    alipay_public_key_string=open(keys.alipay_public_key_file).read(),
-                    sign_type="RSA2", config=AliPayConfig(timeout=5))
+    client = AliPay(
+        config["alipayAppId"],
+        None,
+        app_private_key_string=open(keys.app_private_key_file).read(),
+        alipay_public_key_string=open(keys.alipay_public_key_file).read(),
+        sign_type="RSA2",
+        config=AliPayConfig(timeout=5),
+    )
     client._gateway = config["alipayGateway"]  # the SDK has no parameter for it
     return client.server_api(OAUTH, grant_type="authorization_code", code=code)
 
@@ -157,8 +177,14 @@ def test_every_offered_kind_can_be_switched_on_and_off_while_the_cloud_runs(clou
         for kind in kinds:
             status, after = admin(cloud, "POST", {"service": service, "kind": kind, "api": "X"})
             assert status == 200, after
-            assert {"service": service, "kind": kind, "api": "X", "share": 1.0, "seconds": 0.0,
-                    "code": None} in after["faults"]
+            assert {
+                "service": service,
+                "kind": kind,
+                "api": "X",
+                "share": 1.0,
+                "seconds": 0.0,
+                "code": None,
+            } in after["faults"]
         status, after = admin(cloud, "DELETE", query=f"?service={service}")
         assert status == 200 and after["faults"] == []
 
@@ -167,14 +193,23 @@ def test_every_offered_kind_can_be_switched_on_and_off_while_the_cloud_runs(clou
 def test_the_admin_endpoint_switches_a_tablestore_fault_on_one_api(cloud):
     assert ots_get(cloud) is None
     start = injected(cloud)
-    status, state = admin(cloud, "POST", {"service": "tablestore", "kind": "server_busy",
-                                          "api": "GetRow"})
+    status, state = admin(
+        cloud, "POST", {"service": "tablestore", "kind": "server_busy", "api": "GetRow"}
+    )
     assert status == 200
     assert ots_error(cloud) == (503, "OTSServerBusy")
     assert ots_range(cloud) == []  # another API of the same service is untouched
     _, state = admin(cloud, "GET")
-    assert state["faults"] == [{"service": "tablestore", "kind": "busy", "api": "GetRow",
-                                "share": 1.0, "seconds": 0.0, "code": None}]
+    assert state["faults"] == [
+        {
+            "service": "tablestore",
+            "kind": "busy",
+            "api": "GetRow",
+            "share": 1.0,
+            "seconds": 0.0,
+            "code": None,
+        }
+    ]
     assert injected(cloud) - start == 1
     status, state = admin(cloud, "DELETE", query="?service=tablestore")
     assert status == 200 and state["faults"] == []
@@ -208,8 +243,18 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     assert ots_error(cloud) == (503, "OTSServerBusy")
 
     # The state folder may also come first; --code reaches the wire.
-    done = cli(cloud, "fault", "set", "alipay", "error_response", "--api", OAUTH,
-               "--code", "isp.unknow-error", state_first=True)
+    done = cli(
+        cloud,
+        "fault",
+        "set",
+        "alipay",
+        "error_response",
+        "--api",
+        OAUTH,
+        "--code",
+        "isp.unknow-error",
+        state_first=True,
+    )
     assert done.returncode == 0, done.stderr
     with pytest.raises(AliPayException) as info:
         alipay_exchange(cloud)
@@ -222,7 +267,8 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     assert set(listed[:3]) == {
         "fault on: tablestore busy --api GetRow",
         f"fault on: alipay internal_error --api {OAUTH} --code isp.unknow-error",
-        "fault on: sls down --share 0.5"}
+        "fault on: sls down --share 0.5",
+    }
     assert listed[3].startswith("injected since start: ") and "tablestore:busy" in listed[3]
 
     done = cli(cloud, "fault", "clear", "tablestore")
@@ -234,8 +280,9 @@ def test_the_cli_switches_faults_of_the_running_cloud(cloud):
     assert cli(cloud, "fault", "list").stdout.startswith("no fault is set\n")
     assert alipay_exchange(cloud)["user_id"] == "2088000000000001"
     now = cloud.faults.injected
-    hits = {key: now[key] - start.get(key, 0) for key in ("tablestore:busy",
-                                                          "alipay:internal_error")}
+    hits = {
+        key: now[key] - start.get(key, 0) for key in ("tablestore:busy", "alipay:internal_error")
+    }
     assert hits == {"tablestore:busy": 1, "alipay:internal_error": 2}
     record("faults_injected", sum(hits.values()))
 
@@ -292,15 +339,23 @@ def test_the_cli_refuses_what_does_not_exist_and_says_why(cloud):
 
 
 def test_the_cli_says_when_no_cloud_has_run(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "localcloud", "--state-dir", str(tmp_path),
-                           "fault", "list"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "localcloud", "--state-dir", str(tmp_path), "fault", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and "no local cloud has run" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def post_admin(cloud: Any, route: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(f"{cloud.url('fc')}/_localcloud/{route}", data=raw,
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{cloud.url('fc')}/_localcloud/{route}",
+        data=raw,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -308,8 +363,10 @@ def post_admin(cloud: Any, route: str, raw: bytes) -> tuple[int, dict[str, Any]]
         return err.code, json.loads(err.read())
 
 
-@pytest.mark.parametrize("advance", [b"NaN", b"Infinity", b"-Infinity", b"-1", b"1e400",
-                                     b"400000000", b"true", b'"60"', b"null"])
+@pytest.mark.parametrize(
+    "advance",
+    [b"NaN", b"Infinity", b"-Infinity", b"-1", b"1e400", b"400000000", b"true", b'"60"', b"null"],
+)
 def test_the_clock_refuses_an_advance_that_is_not_a_finite_forward_step(cloud, advance):
     before = cloud.clock.now()
     status, answer = post_admin(cloud, "clock", b'{"advance": ' + advance + b"}")
@@ -323,10 +380,19 @@ def test_the_clock_refuses_a_body_of_another_shape(cloud, body):
     assert status == 400 and answer["error"]
 
 
-@pytest.mark.parametrize("field, value", [("share", b"NaN"), ("share", b"Infinity"),
-                                          ("share", b"-Infinity"), ("seconds", b"NaN"),
-                                          ("seconds", b"Infinity"), ("seconds", b"1e400"),
-                                          ("seconds", b"86400"), ("seconds", b"false")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("share", b"NaN"),
+        ("share", b"Infinity"),
+        ("share", b"-Infinity"),
+        ("seconds", b"NaN"),
+        ("seconds", b"Infinity"),
+        ("seconds", b"1e400"),
+        ("seconds", b"86400"),
+        ("seconds", b"false"),
+    ],
+)
 def test_a_fault_number_that_is_not_finite_and_in_range_is_refused(cloud, field, value):
     raw = b'{"service": "sts", "kind": "slow", "' + field.encode() + b'": ' + value + b"}"
     status, answer = admin(cloud, "POST", raw=raw)
@@ -334,18 +400,22 @@ def test_a_fault_number_that_is_not_finite_and_in_range_is_refused(cloud, field,
     assert cloud.faults.active() == []
 
 
-@pytest.mark.parametrize("field, value", [("api", "x" * 300), ("code", "bad\ncode"),
-                                          ("api", 7)])
+@pytest.mark.parametrize("field, value", [("api", "x" * 300), ("code", "bad\ncode"), ("api", 7)])
 def test_a_fault_text_that_is_not_short_printable_text_is_refused(cloud, field, value):
     status, answer = admin(cloud, "POST", {"service": "sts", "kind": "refuse", field: value})
     assert status == 400 and f"fault field {field}" in answer["error"]
     assert cloud.faults.active() == []
 
 
-@pytest.mark.parametrize("body, says", [({"mode": "everyone"}, "mode must be one of"),
-                                        ({"mode": ["open_id"]}, "mode must be one of"),
-                                        ({"mode": "open_id", "appId": 9}, "appId"),
-                                        ({"mode": "open_id", "also": 1}, "unknown fields: also")])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ({"mode": "everyone"}, "mode must be one of"),
+        ({"mode": ["open_id"]}, "mode must be one of"),
+        ({"mode": "open_id", "appId": 9}, "appId"),
+        ({"mode": "open_id", "also": 1}, "unknown fields: also"),
+    ],
+)
 def test_the_identity_switch_refuses_an_unknown_mode_or_field(cloud, body, says):
     before = [app.to_dict() for app in cloud.alipay.apps.all()]
     status, answer = post_admin(cloud, "alipay/identity", json.dumps(body).encode())

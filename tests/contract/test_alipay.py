@@ -4,6 +4,7 @@ HTTP for the sandbox, which plays the Alipay app and has no SDK).
 The emulator runs once per module on an ephemeral port with keys generated into a temporary
 directory and an app id made up at run time (real AppIds start with 20…; ours start with 9).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,13 @@ class Cloud:
         self.server = HttpServer(self.emulator.app).start()
 
     def build(self) -> AlipayEmulator:
-        return AlipayEmulator(db_path=self.tmp / "alipay.db", keys_dir=self.tmp / "keys",
-                              clock=self.clock, faults=self.faults, app_id=self.app_id)
+        return AlipayEmulator(
+            db_path=self.tmp / "alipay.db",
+            keys_dir=self.tmp / "keys",
+            clock=self.clock,
+            faults=self.faults,
+            app_id=self.app_id,
+        )
 
     @property
     def gateway(self) -> str:
@@ -58,10 +64,13 @@ class Cloud:
     def client(self, *, app_id: str | None = None, private_key: str | None = None) -> AliPay:
         keys = self.emulator.keys
         client = AliPay(
-            app_id or self.app_id, None,
+            app_id or self.app_id,
+            None,
             app_private_key_string=private_key or keys.app_private_key_file.read_text(),
             alipay_public_key_string=keys.alipay_public_key_file.read_text(),
-            sign_type="RSA2", config=AliPayConfig(timeout=5))
+            sign_type="RSA2",
+            config=AliPayConfig(timeout=5),
+        )
         client._gateway = self.gateway  # the SDK has no parameter for it; see cloud-protocols.md
         return client
 
@@ -107,12 +116,15 @@ def error_of(exc: pytest.ExceptionInfo[AliPayException]) -> dict[str, Any]:
 
 def other_private_key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM,
-                             serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 # -- alipay.system.oauth.token --------------------------------------------------------------------
+
 
 def test_auth_code_exchanges_for_tokens_of_its_user(cloud: Cloud) -> None:
     user = new_user()
@@ -131,8 +143,12 @@ def test_auth_code_works_only_once(cloud: Cloud) -> None:
     exchange(client, code)
     with pytest.raises(AliPayException) as exc:
         exchange(client, code)
-    assert error_of(exc) == {"code": "40002", "msg": "Invalid Arguments",
-                             "sub_code": "isv.code-invalid", "sub_msg": "授权码code无效"}
+    assert error_of(exc) == {
+        "code": "40002",
+        "msg": "Invalid Arguments",
+        "sub_code": "isv.code-invalid",
+        "sub_msg": "授权码code无效",
+    }
 
 
 def test_unknown_auth_code_is_refused(cloud: Cloud) -> None:
@@ -156,18 +172,23 @@ def test_refresh_rotates_the_token_pair(cloud: Cloud) -> None:
     client = cloud.client()
     user = new_user()
     first = exchange(client, cloud.auth_code(user))
-    second = client.server_api(OAUTH, grant_type="refresh_token",
-                               refresh_token=first["refresh_token"])
+    second = client.server_api(
+        OAUTH, grant_type="refresh_token", refresh_token=first["refresh_token"]
+    )
     assert second["user_id"] == user
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
     with pytest.raises(AliPayException) as exc:
         client.server_api(OAUTH, grant_type="refresh_token", refresh_token=first["refresh_token"])
-    assert error_of(exc) == {"code": "40002", "msg": "Invalid Arguments",
-                             "sub_code": "isv.refresh-token-invalid",
-                             "sub_msg": "刷新令牌refresh_token无效"}
-    third = client.server_api(OAUTH, grant_type="refresh_token",
-                              refresh_token=second["refresh_token"])
+    assert error_of(exc) == {
+        "code": "40002",
+        "msg": "Invalid Arguments",
+        "sub_code": "isv.refresh-token-invalid",
+        "sub_msg": "刷新令牌refresh_token无效",
+    }
+    third = client.server_api(
+        OAUTH, grant_type="refresh_token", refresh_token=second["refresh_token"]
+    )
     assert third["user_id"] == user
 
 
@@ -194,6 +215,7 @@ def test_unknown_grant_type_is_refused(cloud: Cloud) -> None:
 
 # -- alipay.user.info.share -------------------------------------------------------------------
 
+
 def test_user_info_answers_the_profile_of_the_token_owner(cloud: Cloud) -> None:
     client = cloud.client()
     user = new_user()
@@ -208,8 +230,12 @@ def test_user_info_answers_the_profile_of_the_token_owner(cloud: Cloud) -> None:
 def test_user_info_with_unknown_token_is_a_20001_result(cloud: Cloud) -> None:
     # The platform answers token problems under the method key, signed: the SDK returns them.
     info = cloud.client().server_api(USER_INFO, auth_token="authusrBunknown")
-    assert info == {"code": "20001", "msg": "Insufficient Token Permissions",
-                    "sub_code": "aop.invalid-auth-token", "sub_msg": "无效的访问令牌"}
+    assert info == {
+        "code": "20001",
+        "msg": "Insufficient Token Permissions",
+        "sub_code": "aop.invalid-auth-token",
+        "sub_msg": "无效的访问令牌",
+    }
 
 
 def test_user_info_needs_the_auth_user_scope(cloud: Cloud) -> None:
@@ -229,6 +255,7 @@ def test_user_info_with_expired_token_is_refused(cloud: Cloud) -> None:
 
 # -- public checks of gateway.do ----------------------------------------------------------------
 
+
 def test_request_signed_with_another_key_is_refused(cloud: Cloud) -> None:
     client = cloud.client(private_key=other_private_key())
     code = cloud.auth_code(new_user())
@@ -240,17 +267,21 @@ def test_request_signed_with_another_key_is_refused(cloud: Cloud) -> None:
     assert exchange(cloud.client(), code)["access_token"]  # a refused call spends no code
 
 
-@pytest.mark.parametrize("params, code, sub_code", [
-    ({"timestamp": ""}, "40001", "isv.missing-timestamp"),
-    ({"timestamp": "2024/01/01 10:00"}, "40002", "isv.invalid-timestamp"),
-    ({"version": ""}, "40001", "isv.missing-version"),
-    ({"charset": "latin-1"}, "40002", "isv.invalid-charset"),
-    ({"sign_type": "RSA"}, "40002", "isv.missing-signature-config"),
-    ({"sign_type": "MD5"}, "40002", "isv.invalid-signature-type"),
-    ({"extra": ""}, "40002", "isv.invalid-signature"),  # the SDK signs empty values; Alipay not
-])
-def test_bad_public_parameters_are_refused(cloud: Cloud, params: dict[str, str], code: str,
-                                           sub_code: str) -> None:
+@pytest.mark.parametrize(
+    "params, code, sub_code",
+    [
+        ({"timestamp": ""}, "40001", "isv.missing-timestamp"),
+        ({"timestamp": "2024/01/01 10:00"}, "40002", "isv.invalid-timestamp"),
+        ({"version": ""}, "40001", "isv.missing-version"),
+        ({"charset": "latin-1"}, "40002", "isv.invalid-charset"),
+        ({"sign_type": "RSA"}, "40002", "isv.missing-signature-config"),
+        ({"sign_type": "MD5"}, "40002", "isv.invalid-signature-type"),
+        ({"extra": ""}, "40002", "isv.invalid-signature"),  # the SDK signs empty values; Alipay not
+    ],
+)
+def test_bad_public_parameters_are_refused(
+    cloud: Cloud, params: dict[str, str], code: str, sub_code: str
+) -> None:
     with pytest.raises(AliPayException) as exc:
         cloud.client().server_api(OAUTH, grant_type="authorization_code", code="x", **params)
     error = error_of(exc)
@@ -260,8 +291,12 @@ def test_bad_public_parameters_are_refused(cloud: Cloud, params: dict[str, str],
 def test_missing_method_is_refused(cloud: Cloud) -> None:
     with pytest.raises(AliPayException) as exc:
         cloud.client().server_api("")
-    assert error_of(exc) == {"code": "40001", "msg": "Missing Required Arguments",
-                             "sub_code": "isv.missing-method", "sub_msg": "缺少方法名参数"}
+    assert error_of(exc) == {
+        "code": "40001",
+        "msg": "Missing Required Arguments",
+        "sub_code": "isv.missing-method",
+        "sub_msg": "缺少方法名参数",
+    }
 
 
 def test_unknown_method_is_refused(cloud: Cloud) -> None:
@@ -280,11 +315,14 @@ def test_gateway_takes_a_form_post(cloud: Cloud) -> None:
     # Official SDKs other than python-alipay-sdk POST the signed parameters as a form.
     client = cloud.client()
     user = new_user()
-    form = client.client_api(OAUTH, grant_type="authorization_code",
-                             code=cloud.auth_code(user)).encode()
+    form = client.client_api(
+        OAUTH, grant_type="authorization_code", code=cloud.auth_code(user)
+    ).encode()
     request = urllib.request.Request(
-        cloud.gateway, data=form,
-        headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+        cloud.gateway,
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         raw = response.read().decode()
     result = client._verify_and_return_sync_response(raw, "alipay_system_oauth_token_response")
@@ -299,24 +337,29 @@ def test_other_paths_are_not_found(cloud: Cloud) -> None:
 
 # -- sandbox ----------------------------------------------------------------------------------
 
+
 def test_sandbox_answers_like_my_get_auth_code(cloud: Cloud) -> None:
-    status, reply = cloud.sandbox(json.dumps({"user_id": new_user(),
-                                              "scopes": ["auth_user"]}).encode())
+    status, reply = cloud.sandbox(
+        json.dumps({"user_id": new_user(), "scopes": ["auth_user"]}).encode()
+    )
     assert status == 200
     assert reply["authCode"] and reply["authSuccessScopes"] == ["auth_user"]
 
 
-@pytest.mark.parametrize("body", [
-    b"not json",
-    b"[]",
-    json.dumps({}).encode(),
-    json.dumps({"user_id": "2088123"}).encode(),
-    json.dumps({"user_id": "1234567890123456"}).encode(),
-    json.dumps({"user_id": 2088123456789012}).encode(),
-    json.dumps({"user_id": "2088123456789012", "scopes": ["auth_everything"]}).encode(),
-    json.dumps({"user_id": "2088123456789012", "scopes": []}).encode(),
-    json.dumps({"user_id": "2088123456789012", "admin": True}).encode(),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        json.dumps({}).encode(),
+        json.dumps({"user_id": "2088123"}).encode(),
+        json.dumps({"user_id": "1234567890123456"}).encode(),
+        json.dumps({"user_id": 2088123456789012}).encode(),
+        json.dumps({"user_id": "2088123456789012", "scopes": ["auth_everything"]}).encode(),
+        json.dumps({"user_id": "2088123456789012", "scopes": []}).encode(),
+        json.dumps({"user_id": "2088123456789012", "admin": True}).encode(),
+    ],
+)
 def test_sandbox_refuses_bad_input(cloud: Cloud, body: bytes) -> None:
     status, reply = cloud.sandbox(body)
     assert status == 400
@@ -324,6 +367,7 @@ def test_sandbox_refuses_bad_input(cloud: Cloud, body: bytes) -> None:
 
 
 # -- persistence ------------------------------------------------------------------------------
+
 
 def test_keys_and_state_survive_a_restart(cloud: Cloud) -> None:
     keys = cloud.emulator.keys
@@ -346,10 +390,21 @@ def test_keys_and_state_survive_a_restart(cloud: Cloud) -> None:
 
 # -- faults -----------------------------------------------------------------------------------
 
+
 def test_fault_kinds_are_described() -> None:
-    assert set(FAULT_KINDS) == {"down", "slow", "timeout", "lost_reply", "bad_signature",
-                                "internal_error", "notify_lost", "notify_duplicated",
-                                "notify_delayed", "notify_out_of_order", "notify_forged"}
+    assert set(FAULT_KINDS) == {
+        "down",
+        "slow",
+        "timeout",
+        "lost_reply",
+        "bad_signature",
+        "internal_error",
+        "notify_lost",
+        "notify_duplicated",
+        "notify_delayed",
+        "notify_out_of_order",
+        "notify_forged",
+    }
 
 
 def test_down_hangs_up_and_spends_nothing(cloud: Cloud) -> None:
@@ -377,19 +432,26 @@ def test_bad_signature_is_rejected_by_the_sdk(cloud: Cloud) -> None:
     assert exchange(cloud.client(), code)["access_token"]
 
 
-@pytest.mark.parametrize("fault_code, sub_code", [
-    (None, "isp.unknow-error"),
-    ("aop.unknow-error", "aop.unknow-error"),
-])
-def test_error_response_is_a_system_error(cloud: Cloud, fault_code: str | None,
-                                          sub_code: str) -> None:
+@pytest.mark.parametrize(
+    "fault_code, sub_code",
+    [
+        (None, "isp.unknow-error"),
+        ("aop.unknow-error", "aop.unknow-error"),
+    ],
+)
+def test_error_response_is_a_system_error(
+    cloud: Cloud, fault_code: str | None, sub_code: str
+) -> None:
     code = cloud.auth_code(new_user())
     cloud.faults.set(Fault(service="alipay", kind="error_response", code=fault_code))
     with pytest.raises(AliPayException) as exc:
         exchange(cloud.client(), code)
     error = error_of(exc)
     assert (error["code"], error["msg"], error["sub_code"]) == (
-        "20000", "Service Currently Unavailable", sub_code)
+        "20000",
+        "Service Currently Unavailable",
+        sub_code,
+    )
     cloud.faults.clear()
     assert exchange(cloud.client(), code)["access_token"]
 

@@ -2,6 +2,7 @@
 python-alipay-sdk) against the local gateway in its other modes: an app in openid mode, and an
 app in certificate mode (the SDK's DCAliPay), with the serial numbers `scripts/alipay_certs.py`
 prints from the certificate files."""
+
 from __future__ import annotations
 
 import json
@@ -27,32 +28,51 @@ ROOT = Path(__file__).resolve().parents[2]
 class Gateway:
     def __init__(self, tmp: Path, signing: str) -> None:
         self.app_id = "9" + "".join(secrets.choice("0123456789") for _ in range(15))
-        self.emulator = AlipayEmulator(db_path=tmp / "alipay.db", keys_dir=tmp / "keys",
-                                       clock=ShiftableClock(), faults=FaultBoard(seed=3),
-                                       app_id=self.app_id, signing=signing)
+        self.emulator = AlipayEmulator(
+            db_path=tmp / "alipay.db",
+            keys_dir=tmp / "keys",
+            clock=ShiftableClock(),
+            faults=FaultBoard(seed=3),
+            app_id=self.app_id,
+            signing=signing,
+        )
         self.server = HttpServer(self.emulator.app).start()
 
     def auth_code(self, user_id: str) -> str:
-        request = urllib.request.Request(self.server.url + "/sandbox/auth_code",
-                                         data=json.dumps({"user_id": user_id}).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.server.url + "/sandbox/auth_code",
+            data=json.dumps({"user_id": user_id}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             return str(json.loads(response.read())["authCode"])
 
-    def provider(self, *, public: str | None = None, app_cert_sn: str | None = None,
-                 root_cert_sn: str | None = None) -> AlipayIdentityProvider:
+    def provider(
+        self,
+        *,
+        public: str | None = None,
+        app_cert_sn: str | None = None,
+        root_cert_sn: str | None = None,
+    ) -> AlipayIdentityProvider:
         keys, certs = self.emulator.keys, self.emulator.certs
         cert_mode = self.emulator.apps.get(self.app_id).signing == "cert"
         if public is None:
-            public = (certs.alipay_cert_file if cert_mode
-                      else keys.alipay_public_key_file).read_text()
+            public = (
+                certs.alipay_cert_file if cert_mode else keys.alipay_public_key_file
+            ).read_text()
         return AlipayIdentityProvider(
-            self.app_id, keys.app_private_key_file.read_text(), public,
-            self.server.url + "/gateway.do", 3.0,
-            app_cert_sn=certs.app_cert_sn if app_cert_sn is None and cert_mode else
-            (app_cert_sn or ""),
-            root_cert_sn=certs.root_cert_sn if root_cert_sn is None and cert_mode else
-            (root_cert_sn or ""))
+            self.app_id,
+            keys.app_private_key_file.read_text(),
+            public,
+            self.server.url + "/gateway.do",
+            3.0,
+            app_cert_sn=certs.app_cert_sn
+            if app_cert_sn is None and cert_mode
+            else (app_cert_sn or ""),
+            root_cert_sn=certs.root_cert_sn
+            if root_cert_sn is None and cert_mode
+            else (root_cert_sn or ""),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +93,13 @@ def new_user() -> str:
     return "2088" + "".join(secrets.choice("0123456789") for _ in range(12))
 
 
-@pytest.mark.parametrize("mode, named", [("user_id", {"user_id"}), ("both", {"user_id", "open_id"}),
-                                         ("open_id", {"open_id"})])
-def test_the_grant_names_the_user_as_the_app_is_told(key_gateway: Gateway, mode: str,
-                                                     named: set[str]) -> None:
+@pytest.mark.parametrize(
+    "mode, named",
+    [("user_id", {"user_id"}), ("both", {"user_id", "open_id"}), ("open_id", {"open_id"})],
+)
+def test_the_grant_names_the_user_as_the_app_is_told(
+    key_gateway: Gateway, mode: str, named: set[str]
+) -> None:
     key_gateway.emulator.set_identity(mode)
     try:
         user = new_user()
@@ -102,12 +125,16 @@ def test_certificate_mode_takes_alipays_certificate_as_bare_base64(cert_gateway:
     assert grant.user_id == user
 
 
-@pytest.mark.parametrize("wrong, sub_code", [
-    ({"app_cert_sn": "0" * 32}, "isv.app-cert-not-exist"),
-    ({"root_cert_sn": "1" * 32}, "isv.invalid-alipay-root-cert-sn"),
-])
+@pytest.mark.parametrize(
+    "wrong, sub_code",
+    [
+        ({"app_cert_sn": "0" * 32}, "isv.app-cert-not-exist"),
+        ({"root_cert_sn": "1" * 32}, "isv.invalid-alipay-root-cert-sn"),
+    ],
+)
 def test_a_wrong_serial_number_is_upstream_unavailable_naming_the_sub_code(
-        cert_gateway: Gateway, wrong: dict[str, str], sub_code: str) -> None:
+    cert_gateway: Gateway, wrong: dict[str, str], sub_code: str
+) -> None:
     with pytest.raises(UpstreamUnavailable) as raised:
         cert_gateway.provider(**wrong).exchange_auth_code(cert_gateway.auth_code(new_user()))
     assert sub_code in raised.value.message
@@ -118,12 +145,14 @@ def test_replies_verified_with_another_certificate_are_refused(cert_gateway: Gat
     app_cert = cert_gateway.emulator.certs.app_cert_file.read_text()
     with pytest.raises(UpstreamUnavailable) as raised:
         cert_gateway.provider(public=app_cert).exchange_auth_code(
-            cert_gateway.auth_code(new_user()))
+            cert_gateway.auth_code(new_user())
+        )
     assert "signature" in raised.value.message
 
 
 def test_a_public_key_where_the_certificate_belongs_is_a_configuration_error(
-        cert_gateway: Gateway) -> None:
+    cert_gateway: Gateway,
+) -> None:
     key = cert_gateway.emulator.keys.alipay_public_key_file.read_text()
     with pytest.raises(Internal) as raised:
         cert_gateway.provider(public=key)
@@ -132,9 +161,18 @@ def test_a_public_key_where_the_certificate_belongs_is_a_configuration_error(
 
 def test_the_script_prints_the_parameters_the_gateway_expects(cert_gateway: Gateway) -> None:
     certs = cert_gateway.emulator.certs
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "alipay_certs.py"),
-                           str(certs.app_cert_file), str(certs.alipay_cert_file),
-                           str(certs.root_cert_file)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "alipay_certs.py"),
+            str(certs.app_cert_file),
+            str(certs.alipay_cert_file),
+            str(certs.root_cert_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     printed = dict(line.split("=", 1) for line in done.stdout.splitlines())
     assert printed["AlipayAppCertSN"] == certs.app_cert_sn
@@ -142,22 +180,33 @@ def test_the_script_prints_the_parameters_the_gateway_expects(cert_gateway: Gate
     assert printed["AlipaySignMode"] == "cert"
     user = new_user()
     grant = cert_gateway.provider(public=printed["AlipayPublicKey"]).exchange_auth_code(
-        cert_gateway.auth_code(user))
+        cert_gateway.auth_code(user)
+    )
     assert grant.user_id == user
 
 
 def test_the_script_refuses_a_file_that_is_no_certificate(tmp_path: Path) -> None:
     junk = tmp_path / "junk.crt"
     junk.write_text("not a certificate")
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "alipay_certs.py"),
-                           str(junk), str(junk), str(junk)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "alipay_certs.py"),
+            str(junk),
+            str(junk),
+            str(junk),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and "certificate" in done.stderr
 
 
 @pytest.mark.parametrize("mode", ["key", "cert"])
-def test_a_cold_start_runs_no_primality_test(key_gateway: Gateway, cert_gateway: Gateway,
-                                             monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+def test_a_cold_start_runs_no_primality_test(
+    key_gateway: Gateway, cert_gateway: Gateway, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
     """pycryptodomex's consistency check of a private key (two primality tests) took 85 ms or
     more of every cold start on python3.10, and the SDK ran it again on the same key: the
     client checks the key without them (`keys.private_key`, which `make deploy` runs in full)

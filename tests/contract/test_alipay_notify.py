@@ -2,6 +2,7 @@
 notify_url receives (verified with python-alipay-sdk's `verify`, in key and certificate mode),
 retries on Alipay's schedule on the local clock until the receiver answers `success`, and each
 notify fault."""
+
 from __future__ import annotations
 
 import logging
@@ -17,10 +18,14 @@ from localcloud.faults import Fault
 logging.getLogger("python-alipay-sdk").setLevel(logging.CRITICAL)
 
 
-@pytest.fixture(scope="module", params=[("key", "user_id"), ("cert", "user_id"),
-                                        ("key", "open_id")], ids=lambda p: "-".join(p))
-def gateway(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+@pytest.fixture(
+    scope="module",
+    params=[("key", "user_id"), ("cert", "user_id"), ("key", "open_id")],
+    ids=lambda p: "-".join(p),
+)
+def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
     with gateway_for(request, tmp_path_factory.mktemp("notify")) as running:
         yield running
 
@@ -32,17 +37,25 @@ def merchant(gateway: Gateway) -> Iterator[Receiver]:
     gateway.faults.clear()
 
 
-def pay(gateway: Gateway, notify_url: str | None, subject: str = "Pro",
-        amount: str = "12.30") -> tuple[dict[str, Any], str]:
+def pay(
+    gateway: Gateway, notify_url: str | None, subject: str = "Pro", amount: str = "12.30"
+) -> tuple[dict[str, Any], str]:
     """A trade created with `notify_url` and paid in the cashier; the notify is queued."""
     user = new_user()
     if gateway.emulator.apps.get(gateway.app_id).identity == "open_id":
         named = {"buyer_open_id": gateway.open_id(user)}
     else:
         named = {"buyer_id": user}
-    trade = dict(gateway.client().api_alipay_trade_create(
-        subject=subject, out_trade_no=out_no(), total_amount=amount, notify_url=notify_url,
-        product_code="JSAPI_PAY", **named))
+    trade = dict(
+        gateway.client().api_alipay_trade_create(
+            subject=subject,
+            out_trade_no=out_no(),
+            total_amount=amount,
+            notify_url=notify_url,
+            product_code="JSAPI_PAY",
+            **named,
+        )
+    )
     assert gateway.pay(trade["trade_no"], user)[1]["resultCode"] == "9000"
     return trade, user
 
@@ -60,6 +73,7 @@ def ticks(gateway: Gateway, *seconds: float) -> None:
 
 # -- what arrives -----------------------------------------------------------------------------
 
+
 def test_a_payment_notifies_a_form_alipay_signed(gateway, merchant):
     trade, user = pay(gateway, merchant.url)
     gateway.scheduler.tick()
@@ -67,11 +81,28 @@ def test_a_payment_notifies_a_form_alipay_signed(gateway, merchant):
     assert merchant.content_types == ["application/x-www-form-urlencoded; charset=utf-8"]
     assert verifies(gateway, form)
     app = gateway.emulator.apps.get(gateway.app_id).to_dict()
-    assert {k: form[k] for k in ("trade_status", "app_id", "seller_id", "out_trade_no",
-                                 "trade_no", "total_amount", "charset", "sign_type")} == {
-        "trade_status": "TRADE_SUCCESS", "app_id": gateway.app_id, "seller_id": app["sellerId"],
-        "out_trade_no": trade["out_trade_no"], "trade_no": trade["trade_no"],
-        "total_amount": "12.30", "charset": "utf-8", "sign_type": "RSA2"}
+    assert {
+        k: form[k]
+        for k in (
+            "trade_status",
+            "app_id",
+            "seller_id",
+            "out_trade_no",
+            "trade_no",
+            "total_amount",
+            "charset",
+            "sign_type",
+        )
+    } == {
+        "trade_status": "TRADE_SUCCESS",
+        "app_id": gateway.app_id,
+        "seller_id": app["sellerId"],
+        "out_trade_no": trade["out_trade_no"],
+        "trade_no": trade["trade_no"],
+        "total_amount": "12.30",
+        "charset": "utf-8",
+        "sign_type": "RSA2",
+    }
     assert form["notify_id"] and form["notify_time"] and form["gmt_payment"]
 
 
@@ -114,9 +145,15 @@ def test_refunds_notify_their_fee_and_a_full_one_the_close(gateway, merchant):
     paid, partial, full = merchant.forms
     assert all(verifies(gateway, form) for form in merchant.forms)
     assert (partial["trade_status"], partial["refund_fee"], partial["out_biz_no"]) == (
-        "TRADE_SUCCESS", "2.30", "r1")
+        "TRADE_SUCCESS",
+        "2.30",
+        "r1",
+    )
     assert (full["trade_status"], full["refund_fee"], full["out_biz_no"]) == (
-        "TRADE_CLOSED", "12.30", "r2")
+        "TRADE_CLOSED",
+        "12.30",
+        "r2",
+    )
 
 
 def test_the_first_attempt_goes_at_once_without_the_clock_moving(tmp_path):
@@ -132,6 +169,7 @@ def test_the_first_attempt_goes_at_once_without_the_clock_moving(tmp_path):
 
 
 # -- retries ----------------------------------------------------------------------------------
+
 
 def test_a_refused_notify_is_retried_on_alipays_schedule(gateway, merchant):
     merchant.answers = [b"fail", b"fail", b"fail"]
@@ -180,6 +218,7 @@ def test_an_unreachable_receiver_is_retried_too(gateway, merchant):
 
 # -- faults -----------------------------------------------------------------------------------
 
+
 def test_a_lost_notify_never_arrives_and_is_retried(gateway, merchant):
     gateway.faults.set(Fault("alipay", "notify_lost", api="notify"))
     pay(gateway, merchant.url)
@@ -215,8 +254,7 @@ def test_an_out_of_order_notify_arrives_after_the_next_one(gateway, merchant):
     gateway.faults.clear()
     second, _ = pay(gateway, merchant.url)
     gateway.scheduler.tick()
-    assert [form["trade_no"] for form in merchant.forms] == [second["trade_no"],
-                                                              first["trade_no"]]
+    assert [form["trade_no"] for form in merchant.forms] == [second["trade_no"], first["trade_no"]]
 
 
 def test_an_out_of_order_notify_alone_goes_after_its_seconds(gateway, merchant):

@@ -2,6 +2,7 @@
 (only what a mini program needs) and the developer's cloud.json, keeps its state across restarts,
 `--reset` clears it, Ctrl-C stops it; ports come from one base port or one flag each, a taken
 port is named in one line; the `fault` CLI finds the cloud from its cloud.json."""
+
 from __future__ import annotations
 
 import json
@@ -17,19 +18,45 @@ import requests
 
 from tests.conftest import ROOT, build_packages
 
-CLIENT_KEYS = ["accountId", "region", "serviceName", "sessionServiceName", "sessionFunctionName",
-               "dbFunctionName",
-               "fcEndpoint", "sessionUrl"]
+CLIENT_KEYS = [
+    "accountId",
+    "region",
+    "serviceName",
+    "sessionServiceName",
+    "sessionFunctionName",
+    "dbFunctionName",
+    "fcEndpoint",
+    "sessionUrl",
+]
 CLOUD_KEYS = CLIENT_KEYS + [
-    "otsEndpoint", "otsInstance", "slsEndpoint", "slsProject", "slsLogstore", "stsEndpoint",
-    "alipayGateway", "alipaySandbox", "alipayAppId", "alipayAppPrivateKeyFile",
-    "alipayPublicKeyFile", "accessKeyId", "accessKeySecret", "ossEndpoint", "rosEndpoint",
-    "consoleUrl", "kmsEndpoint"]
+    "otsEndpoint",
+    "otsInstance",
+    "slsEndpoint",
+    "slsProject",
+    "slsLogstore",
+    "stsEndpoint",
+    "alipayGateway",
+    "alipaySandbox",
+    "alipayAppId",
+    "alipayAppPrivateKeyFile",
+    "alipayPublicKeyFile",
+    "accessKeyId",
+    "accessKeySecret",
+    "ossEndpoint",
+    "rosEndpoint",
+    "consoleUrl",
+    "kmsEndpoint",
+]
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "localcloud", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "localcloud", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _start(state: Path, config: Path, *extra: str) -> subprocess.Popen[str]:
@@ -37,9 +64,22 @@ def _start(state: Path, config: Path, *extra: str) -> subprocess.Popen[str]:
     (state / "cloud.json").unlink(missing_ok=True)
     ports = [] if any(a.startswith("--base-port") for a in extra) else ["--base-port", "0"]
     return subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--state-dir", str(state), "--client-config",
-         str(config), *ports, *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "--state-dir",
+            str(state),
+            "--client-config",
+            str(config),
+            *ports,
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(state: Path, proc: subprocess.Popen[str]) -> dict[str, str]:
@@ -62,8 +102,9 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory
-              ) -> tuple[Path, dict[str, str], dict[str, str], str]:
+def first_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, str], dict[str, str], str]:
     build_packages()
     base = tmp_path_factory.mktemp("cli")
     proc = _start(base / "state", base / "local.json")
@@ -79,9 +120,11 @@ def test_client_config_holds_only_what_a_mini_program_needs(first_run):
     _, client, cloud, _ = first_run
     assert list(client) == CLIENT_KEYS
     assert client == {key: cloud[key] for key in CLIENT_KEYS}
-    assert client["sessionUrl"] == (f"{client['fcEndpoint']}/2016-08-15/proxy/"
-                                    f"{client['sessionServiceName']}/"
-                                    f"{client['sessionFunctionName']}/")
+    assert client["sessionUrl"] == (
+        f"{client['fcEndpoint']}/2016-08-15/proxy/"
+        f"{client['sessionServiceName']}/"
+        f"{client['sessionFunctionName']}/"
+    )
     assert client["sessionServiceName"] == client["serviceName"] + "-session"
 
 
@@ -89,8 +132,12 @@ def test_client_config_holds_no_secret(first_run):
     base, _, cloud, _ = first_run
     text = (base / "local.json").read_text()
     private_key = (ROOT / cloud["alipayAppPrivateKeyFile"]).read_text()  # absolute stays so
-    for secret in (cloud["accessKeySecret"], cloud["accessKeyId"],
-                   cloud["alipayAppPrivateKeyFile"], cloud["alipayPublicKeyFile"]):
+    for secret in (
+        cloud["accessKeySecret"],
+        cloud["accessKeyId"],
+        cloud["alipayAppPrivateKeyFile"],
+        cloud["alipayPublicKeyFile"],
+    ):
         assert secret not in text
     assert "PRIVATE KEY" not in text and private_key.splitlines()[1] not in text
     assert not any(word in text.lower() for word in ("secret", "keyfile", "accesskey"))
@@ -106,9 +153,16 @@ def test_cloud_json_holds_what_the_tools_need_for_its_owner_only(first_run):
 
 def test_the_banner_shows_endpoints_and_the_key_id_but_not_its_secret(first_run):
     _, _, cloud, out = first_run
-    for value in (cloud["fcEndpoint"], cloud["otsEndpoint"], cloud["slsEndpoint"],
-                  cloud["stsEndpoint"], cloud["alipayGateway"], cloud["accessKeyId"],
-                  cloud["slsLogstore"], cloud["consoleUrl"]):
+    for value in (
+        cloud["fcEndpoint"],
+        cloud["otsEndpoint"],
+        cloud["slsEndpoint"],
+        cloud["stsEndpoint"],
+        cloud["alipayGateway"],
+        cloud["accessKeyId"],
+        cloud["slsLogstore"],
+        cloud["consoleUrl"],
+    ):
         assert value in out
     assert cloud["accessKeySecret"] not in out
     assert "stopping" in out
@@ -120,7 +174,10 @@ def test_state_survives_a_restart_and_reset_clears_it(first_run):
     again = _wait_for(base / "state", proc)
     _stop(proc)
     assert (again["accountId"], again["accessKeySecret"], again["alipayAppId"]) == (
-        cloud["accountId"], cloud["accessKeySecret"], cloud["alipayAppId"])
+        cloud["accountId"],
+        cloud["accessKeySecret"],
+        cloud["alipayAppId"],
+    )
     proc = _start(base / "state", base / "local.json", "--reset")
     fresh = _wait_for(base / "state", proc)
     _stop(proc)
@@ -158,8 +215,14 @@ def test_the_base_port_places_the_seven_services_and_a_flag_moves_one(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         sts_port = probe.getsockname()[1]
-    proc = _start(tmp_path / "state", tmp_path / "local.json", "--base-port", str(base),
-                  "--sts-port", str(sts_port))
+    proc = _start(
+        tmp_path / "state",
+        tmp_path / "local.json",
+        "--base-port",
+        str(base),
+        "--sts-port",
+        str(sts_port),
+    )
     try:
         cloud = _wait_for(tmp_path / "state", proc)
     finally:
@@ -179,8 +242,16 @@ def test_a_port_in_use_is_named_in_one_line_with_its_service_and_flag(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = cli("--state-dir", str(tmp_path / "state"), "--client-config",
-                     str(tmp_path / "local.json"), "--base-port", "0", "--sls-port", str(port))
+        result = cli(
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--client-config",
+            str(tmp_path / "local.json"),
+            "--base-port",
+            "0",
+            "--sls-port",
+            str(port),
+        )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -188,10 +259,18 @@ def test_a_port_in_use_is_named_in_one_line_with_its_service_and_flag(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("flag, value", [("--base-port", "70000"), ("--base-port", "65529"),
-                                         ("--fc-port", "65536"), ("--sls-port", "-1")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--base-port", "70000"),
+        ("--base-port", "65529"),
+        ("--fc-port", "65536"),
+        ("--sls-port", "-1"),
+    ],
+)
 def test_a_port_out_of_range_is_refused_in_one_line_naming_the_flag_and_the_range(
-        tmp_path, flag, value):
+    tmp_path, flag, value
+):
     result = cli("--state-dir", str(tmp_path / "state"), flag, value)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -206,7 +285,8 @@ def test_a_misspelt_option_is_named_in_one_line_with_the_one_meant(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "localcloud: unknown option --base-prot; did you mean --base-port? "
-        "(see python -m localcloud --help)"]
+        "(see python -m localcloud --help)"
+    ]
 
 
 # -- one client config per cloud --------------------------------------------------------------
@@ -221,9 +301,24 @@ def _repo_beside(root: Path) -> Path:
 
 def _serve_until_banner(repo: Path, state: str) -> tuple[subprocess.Popen[str], list[str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--repo-root", str(repo), "--state-dir", state,
-         "--base-port", "0", "--direct", "--no-reload"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "--repo-root",
+            str(repo),
+            "--state-dir",
+            state,
+            "--base-port",
+            "0",
+            "--direct",
+            "--no-reload",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     banner: list[str] = []
     for line in proc.stdout:
@@ -242,16 +337,30 @@ def test_two_clouds_with_their_own_state_dirs_keep_their_own_client_configs(tmp_
         try:
             mine = json.loads((repo / "client-config" / "local.json").read_text())
             theirs = json.loads((repo / "client-config" / "local-b.json").read_text())
-            assert mine["fcEndpoint"] == json.loads(
-                (repo / ".local" / "cloud.json").read_text())["fcEndpoint"]
-            assert theirs["fcEndpoint"] == json.loads(
-                (repo / ".local-b" / "cloud.json").read_text())["fcEndpoint"]
+            assert (
+                mine["fcEndpoint"]
+                == json.loads((repo / ".local" / "cloud.json").read_text())["fcEndpoint"]
+            )
+            assert (
+                theirs["fcEndpoint"]
+                == json.loads((repo / ".local-b" / "cloud.json").read_text())["fcEndpoint"]
+            )
             assert mine["fcEndpoint"] != theirs["fcEndpoint"]
-            assert any("client-config/local-b.json" in line and "STACK=local-b" in line
-                       for line in second_banner), second_banner
+            assert any(
+                "client-config/local-b.json" in line and "STACK=local-b" in line
+                for line in second_banner
+            ), second_banner
             # Naming the first cloud's file outright is refused, with the fix.
-            third = cli("--repo-root", str(repo), "--state-dir", ".local-c", "--base-port", "0",
-                        "--client-config", "client-config/local.json")
+            third = cli(
+                "--repo-root",
+                str(repo),
+                "--state-dir",
+                ".local-c",
+                "--base-port",
+                "0",
+                "--client-config",
+                "client-config/local.json",
+            )
             assert third.returncode == 2
             assert "belongs to the local cloud running at" in third.stderr
             assert "--client-config" in third.stderr
@@ -260,8 +369,9 @@ def test_two_clouds_with_their_own_state_dirs_keep_their_own_client_configs(tmp_
             _stop(second)
     finally:
         _stop(first)
-    assert any("client-config/local.json" in line and "STACK=local " in line
-               for line in first_banner), first_banner
+    assert any(
+        "client-config/local.json" in line and "STACK=local " in line for line in first_banner
+    ), first_banner
 
 
 def test_the_logs_hint_of_the_banner_runs_as_printed(tmp_path):
@@ -271,8 +381,13 @@ def test_the_logs_hint_of_the_banner_runs_as_printed(tmp_path):
     try:
         hint = next(line for line in banner if line.strip().startswith("logs:"))
         command = hint.split(", or ", 1)[1].replace(" --follow", "").replace(" [QUERY]", "")
-        result = subprocess.run(command.split() + ["--repo-root", str(repo)], cwd=ROOT,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            command.split() + ["--repo-root", str(repo)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         _stop(proc)
     assert result.returncode == 0, (command, result.stderr)
@@ -281,22 +396,39 @@ def test_the_logs_hint_of_the_banner_runs_as_printed(tmp_path):
 
 # -- the fault and alipay CLIs follow the cloud ---------------------------------------------------
 def test_the_fault_and_alipay_clis_follow_a_cloud_on_other_ports_and_print_only_what_changed(
-        tmp_path):
+    tmp_path,
+):
     build_packages()
     state = tmp_path / "state"
     proc = _start(state, tmp_path / "local.json")
     try:
         cloud = _wait_for(state, proc)
         board = cloud["fcEndpoint"] + "/_localcloud/faults"
-        put = cli("--state-dir", str(state), "fault", "set", "tablestore", "server_busy",
-                  "--api", "PutRow", "--share", "0.5")
+        put = cli(
+            "--state-dir",
+            str(state),
+            "fault",
+            "set",
+            "tablestore",
+            "server_busy",
+            "--api",
+            "PutRow",
+            "--share",
+            "0.5",
+        )
         assert put.returncode == 0, put.stderr
-        assert put.stdout.strip() == \
-            "fault set: tablestore server_busy --api PutRow --share 0.5"
+        assert put.stdout.strip() == "fault set: tablestore server_busy --api PutRow --share 0.5"
         # The old name is taken; the board holds the fault under the vocabulary's name.
         assert requests.get(board, timeout=5).json()["faults"] == [
-            {"service": "tablestore", "kind": "busy", "api": "PutRow", "share": 0.5,
-             "seconds": 0.0, "code": None}]
+            {
+                "service": "tablestore",
+                "kind": "busy",
+                "api": "PutRow",
+                "share": 0.5,
+                "seconds": 0.0,
+                "code": None,
+            }
+        ]
         listed = cli("fault", "list", "--state-dir", str(state))
         assert listed.stdout.strip() == "fault on: tablestore busy --api PutRow --share 0.5"
         cleared = cli("fault", "clear", "--state-dir", str(state))
@@ -327,17 +459,25 @@ def _pays_and_retries_a_notify(state: Path, cloud: dict[str, str]) -> None:
     from alipay import AliPay
 
     assert cli("--state-dir", str(state), "alipay", "identity", "user_id").returncode == 0
-    sdk = AliPay(cloud["alipayAppId"], None,
-                 app_private_key_string=Path(cloud["alipayAppPrivateKeyFile"]).read_text(),
-                 alipay_public_key_string=Path(cloud["alipayPublicKeyFile"]).read_text())
+    sdk = AliPay(
+        cloud["alipayAppId"],
+        None,
+        app_private_key_string=Path(cloud["alipayAppPrivateKeyFile"]).read_text(),
+        alipay_public_key_string=Path(cloud["alipayPublicKeyFile"]).read_text(),
+    )
     sdk._gateway = cloud["alipayGateway"]
-    trade = sdk.api_alipay_trade_create(subject="Pro", out_trade_no="cli-1", total_amount="1.00",
-                                        notify_url="http://127.0.0.1:9/notify",
-                                        buyer_id="2088000000000001")
+    trade = sdk.api_alipay_trade_create(
+        subject="Pro",
+        out_trade_no="cli-1",
+        total_amount="1.00",
+        notify_url="http://127.0.0.1:9/notify",
+        buyer_id="2088000000000001",
+    )
     paid = cli("--state-dir", str(state), "alipay", "pay", trade["trade_no"], "2088000000000001")
     assert json.loads(paid.stdout)["resultCode"] == "9000", paid.stderr
     advanced = cli("--state-dir", str(state), "clock", "advance", "240")
     assert advanced.returncode == 0, advanced.stderr
-    listed = json.loads(cli("--state-dir", str(state), "alipay", "notifies", "--trade-no",
-                            trade["trade_no"]).stdout)["notifies"]
+    listed = json.loads(
+        cli("--state-dir", str(state), "alipay", "notifies", "--trade-no", trade["trade_no"]).stdout
+    )["notifies"]
     assert [(n["attempts"], n["state"]) for n in listed] == [(2, "pending")]

@@ -3,6 +3,7 @@ tests/console/console.mjs): after a demo run it shows the demo's todo rows, log 
 invocations, a stack deployed with `make deploy` with its status and outputs, and a fault set
 from the page makes the next login fail. Also its JSON calls: no secret in any answer (a stack's
 NoEcho parameters included), mutations need the console's header, state export/reset/import."""
+
 from __future__ import annotations
 
 import io
@@ -48,9 +49,13 @@ def demo_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with running_local_cloud(state, SHARED_CLOUD_PARAMETERS) as cloud:
         warm_up(cloud.cloud_config())
         for _ in range(3):  # on a loaded machine a step can overrun a function's timeout
-            demo = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"),
-                                   "--state-dir", str(state)], cwd=ROOT, capture_output=True,
-                                  text=True, timeout=300)
+            demo = subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "demo.py"), "--state-dir", str(state)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             if demo.returncode == 0:
                 break
         assert demo.returncode == 0, demo.stdout + demo.stderr
@@ -64,18 +69,27 @@ def stack_secrets(demo_cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     the local endpoints); the secrets it was given."""
     work = tmp_path_factory.mktemp("console-deploy")
     deployer = Deployer(demo_cloud, work)
-    result = deployer.run(STACK, "--parameter", f"ServiceName={STACK_SERVICE}",
-                          "--parameter", f"RoleNamePrefix={STACK_SERVICE}",
-                          "--parameter", f"LogProjectName={STACK_SERVICE}-logs",
-                          "--client-config", str(work / "client.json"))
+    result = deployer.run(
+        STACK,
+        "--parameter",
+        f"ServiceName={STACK_SERVICE}",
+        "--parameter",
+        f"RoleNamePrefix={STACK_SERVICE}",
+        "--parameter",
+        f"LogProjectName={STACK_SERVICE}-logs",
+        "--client-config",
+        str(work / "client.json"),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return {str(k): str(v) for k, v in json.loads(deployer.secrets.read_text()).items()}
 
 
 def _browser() -> str:
     found = find_browser()
-    assert found, (f"the browser test needs one of {', '.join(BROWSERS)} on the PATH (or "
-                   "CHROMIUM=/path/to/it): apt-get install -y chromium (.ci/run does it)")
+    assert found, (
+        f"the browser test needs one of {', '.join(BROWSERS)} on the PATH (or "
+        "CHROMIUM=/path/to/it): apt-get install -y chromium (.ci/run does it)"
+    )
     return found
 
 
@@ -104,20 +118,33 @@ def test_debians_chromium_comes_first_and_chromium_names_any_browser(tmp_path, m
 def _node_modules() -> None:
     assert shutil.which("node") and shutil.which("npm"), "the browser test needs node and npm"
     if not (CONSOLE_DIR / "node_modules" / "playwright-core").is_dir():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=CONSOLE_DIR,
-                       check=True, timeout=300)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"], cwd=CONSOLE_DIR, check=True, timeout=300
+        )
 
 
-def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(demo_cloud, stack_secrets,
-                                                                       tmp_path):
+def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(
+    demo_cloud, stack_secrets, tmp_path
+):
     chromium = _browser()
     _node_modules()
     config = demo_cloud.cloud_config()
     screenshot = Path(os.environ.get("CONSOLE_SCREENSHOT") or tmp_path / "console.png")
     result = subprocess.run(
-        ["node", "console.mjs"], cwd=CONSOLE_DIR, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "CONSOLE_URL": config["consoleUrl"], "CHROMIUM": chromium,
-             "SCREENSHOT": str(screenshot), "STACK": STACK, "STACK_SERVICE": STACK_SERVICE})
+        ["node", "console.mjs"],
+        cwd=CONSOLE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "CONSOLE_URL": config["consoleUrl"],
+            "CHROMIUM": chromium,
+            "SCREENSHOT": str(screenshot),
+            "STACK": STACK,
+            "STACK_SERVICE": STACK_SERVICE,
+        },
+    )
     print(result.stdout, result.stderr)
     try:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -138,34 +165,59 @@ def test_a_page_on_another_origin_cannot_change_the_cloud_from_a_browser(demo_cl
     chromium = _browser()
     _node_modules()
     user = _api(demo_cloud, "GET", "users").json()["users"][0]["userId"]
-    routes = ["/_localcloud/faults", "/_localcloud/clock", "/_localcloud/alipay/identity",
-              "/_localcloud/api/users", f"/_localcloud/api/users/{user}/auth-code",
-              f"/_localcloud/api/users/{user}/session", "/_localcloud/api/state"]
+    routes = [
+        "/_localcloud/faults",
+        "/_localcloud/clock",
+        "/_localcloud/alipay/identity",
+        "/_localcloud/api/users",
+        f"/_localcloud/api/users/{user}/auth-code",
+        f"/_localcloud/api/users/{user}/session",
+        "/_localcloud/api/state",
+    ]
     demo_cloud.faults.clear()
-    before = (_api(demo_cloud, "GET", "users").json(), demo_cloud.alipay.apps.all(),
-              _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"])
+    before = (
+        _api(demo_cloud, "GET", "users").json(),
+        demo_cloud.alipay.apps.all(),
+        _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"],
+    )
     with demo_cloud.alipay.database.transaction() as conn:
         codes = conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0]
     result = subprocess.run(
-        ["node", "attack.mjs"], cwd=CONSOLE_DIR, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "CLOUD_URL": demo_cloud.url("fc"), "CHROMIUM": chromium,
-             "ROUTES": ",".join(routes)})
+        ["node", "attack.mjs"],
+        cwd=CONSOLE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "CLOUD_URL": demo_cloud.url("fc"),
+            "CHROMIUM": chromium,
+            "ROUTES": ",".join(routes),
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     answers = [line.split() for line in result.stdout.splitlines()]
     assert sorted((kind, path) for kind, path, _ in answers) == sorted(
-        (kind, path) for path in routes
-        for kind in ("fetch-no-cors", "form-x-www-form-urlencoded", "form-plain"))
+        (kind, path)
+        for path in routes
+        for kind in ("fetch-no-cors", "form-x-www-form-urlencoded", "form-plain")
+    )
     assert {status for _, _, status in answers} == {"403"}
     assert demo_cloud.faults.active() == []
     assert demo_cloud.clock.now() - time.time() < 3600
     with demo_cloud.alipay.database.transaction() as conn:
         assert conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0] == codes
-    assert (_api(demo_cloud, "GET", "users").json(), demo_cloud.alipay.apps.all(),
-            _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"]) == before
+    assert (
+        _api(demo_cloud, "GET", "users").json(),
+        demo_cloud.alipay.apps.all(),
+        _api(demo_cloud, "GET", "tables/user_data/rows").json()["total"],
+    ) == before
+
 
 def _api(cloud: Any, method: str, path: str, **kwargs: Any) -> requests.Response:
-    return requests.request(method, cloud.url("fc") + "/_localcloud/api/" + path, timeout=30,
-                            **kwargs)
+    return requests.request(
+        method, cloud.url("fc") + "/_localcloud/api/" + path, timeout=30, **kwargs
+    )
 
 
 def test_no_console_answer_holds_a_secret(demo_cloud):
@@ -173,9 +225,19 @@ def test_no_console_answer_holds_a_secret(demo_cloud):
     user = _api(demo_cloud, "GET", "users").json()["users"][0]["userId"]
     opened = _api(demo_cloud, "POST", f"users/{user}/session", headers=MUTATE).json()
     assert opened["ok"] and len(opened["sessionHash"]) == 64
-    answers = [opened] + [_api(demo_cloud, "GET", path).json() for path in (
-        "overview", "users", "tables", "tables/session/rows", "tables/todo_list/rows",
-        "tables/user_data/rows", "logs?limit=100", "invocations")]
+    answers = [opened] + [
+        _api(demo_cloud, "GET", path).json()
+        for path in (
+            "overview",
+            "users",
+            "tables",
+            "tables/session/rows",
+            "tables/todo_list/rows",
+            "tables/user_data/rows",
+            "logs?limit=100",
+            "invocations",
+        )
+    ]
     text = json.dumps(answers)
     for secret in (config["accessKeySecret"], "SecurityToken", "AccessKeySecret", "PRIVATE KEY"):
         assert secret not in text
@@ -210,8 +272,11 @@ def test_the_stacks_call_shows_a_stack_without_its_secrets(demo_cloud, stack_sec
 
 def test_the_files_call_lists_a_users_folder_with_signed_urls(demo_cloud):
     config = demo_cloud.cloud_config()
-    bucket = oss2.Bucket(oss2.Auth(config["accessKeyId"], config["accessKeySecret"]),
-                         demo_cloud.url("oss"), "user-files")
+    bucket = oss2.Bucket(
+        oss2.Auth(config["accessKeyId"], config["accessKeySecret"]),
+        demo_cloud.url("oss"),
+        "user-files",
+    )
     bucket.create_bucket()
     picture = b"\x89PNG\r\n\x1a\n" + bytes(64)
     bucket.put_object("users/u1/a.png", picture, headers={"Content-Type": "image/png"})
@@ -247,10 +312,10 @@ def test_state_exports_resets_and_imports(demo_cloud):
     refused = _api(demo_cloud, "POST", "state", data=b"not a zip", headers=MUTATE)
     assert refused.status_code == 400 and "not a local cloud state export" in refused.text
     assert _api(demo_cloud, "POST", "state", data=exported.content, headers=MUTATE).json() == {
-        "imported": ["tablestore", "sls", "alipay"]}
+        "imported": ["tablestore", "sls", "alipay"]
+    }
     after = _api(demo_cloud, "GET", "tables/user_data/rows").json()
     assert after["rows"] == before["rows"]
-
 
 
 def _entries(data: bytes) -> dict[str, bytes]:
@@ -277,8 +342,10 @@ def _without_table(database: bytes, table: str, tmp_path: Path) -> bytes:
 
 
 def _live_state(cloud: Any) -> tuple[Any, Any]:
-    return (_api(cloud, "GET", "users").json()["users"],
-            _api(cloud, "GET", "tables/user_data/rows?limit=100").json()["rows"])
+    return (
+        _api(cloud, "GET", "users").json()["users"],
+        _api(cloud, "GET", "tables/user_data/rows?limit=100").json()["rows"],
+    )
 
 
 def test_the_export_leaves_out_alipay_tokens_and_unused_auth_codes(demo_cloud):
@@ -286,20 +353,23 @@ def test_the_export_leaves_out_alipay_tokens_and_unused_auth_codes(demo_cloud):
     assert _api(demo_cloud, "POST", f"users/{user}/session", headers=MUTATE).json()["ok"]
     unused = _api(demo_cloud, "POST", f"users/{user}/auth-code", headers=MUTATE).json()
     with demo_cloud.alipay.database.transaction() as conn:
-        secrets = [row[0] for table in ("access_tokens", "refresh_tokens", "auth_codes")
-                   for row in conn.execute(f"SELECT * FROM {table}")]
+        secrets = [
+            row[0]
+            for table in ("access_tokens", "refresh_tokens", "auth_codes")
+            for row in conn.execute(f"SELECT * FROM {table}")
+        ]
     assert unused["authCode"] in secrets and len(secrets) >= 3
     entries = _entries(_api(demo_cloud, "GET", "state").content)
     manifest = json.loads(entries["manifest.json"])
     assert manifest["leftOut"] == {"alipay": ["access_tokens", "refresh_tokens", "auth_codes"]}
     for content in entries.values():
         assert not any(secret.encode() in content for secret in secrets)
-    assert set(entries) == {"manifest.json", "tablestore.sqlite3", "sls.sqlite3",
-                            "alipay.sqlite3"}
+    assert set(entries) == {"manifest.json", "tablestore.sqlite3", "sls.sqlite3", "alipay.sqlite3"}
 
 
-def test_an_import_whose_database_lacks_a_table_is_refused_and_changes_nothing(demo_cloud,
-                                                                              tmp_path):
+def test_an_import_whose_database_lacks_a_table_is_refused_and_changes_nothing(
+    demo_cloud, tmp_path
+):
     good = _api(demo_cloud, "GET", "state").content
     entries = _entries(good)
     entries["alipay.sqlite3"] = _without_table(entries["alipay.sqlite3"], "users", tmp_path)
@@ -315,8 +385,9 @@ def test_an_import_whose_database_lacks_a_table_is_refused_and_changes_nothing(d
     assert _live_state(demo_cloud)[1]
 
 
-@pytest.mark.parametrize("damage", ["not a database", "damaged pages", "extra table",
-                                    "unknown entry", "no manifest"])
+@pytest.mark.parametrize(
+    "damage", ["not a database", "damaged pages", "extra table", "unknown entry", "no manifest"]
+)
 def test_a_broken_state_file_is_refused_and_changes_nothing(demo_cloud, damage, tmp_path):
     entries = _entries(_api(demo_cloud, "GET", "state").content)
     before = _live_state(demo_cloud)
@@ -344,8 +415,7 @@ def test_a_broken_state_file_is_refused_and_changes_nothing(demo_cloud, damage, 
 def test_a_zip_bomb_is_refused_with_memory_bounded_and_changes_nothing(demo_cloud):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", json.dumps({"format": "localcloud-state",
-                                                      "version": 1}))
+        archive.writestr("manifest.json", json.dumps({"format": "localcloud-state", "version": 1}))
         with archive.open("tablestore.sqlite3", "w", force_zip64=True) as entry:
             entry.write(b"SQLite format 3\x00")
             zeros = bytes(1024 * 1024)
@@ -361,12 +431,29 @@ def test_a_zip_bomb_is_refused_with_memory_bounded_and_changes_nothing(demo_clou
     assert grown < 64 * 1024, f"the import took {grown} KiB more at its peak"
     assert _live_state(demo_cloud) == before
 
-@pytest.mark.parametrize("name", ["%00", "app.js%00", "../api.py", "..%2fapi.py", "%2e%2e/state.py",
-                                  "vendor", "vendor/", "static/app.js", "nothing.js", "/etc/hosts"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "%00",
+        "app.js%00",
+        "../api.py",
+        "..%2fapi.py",
+        "%2e%2e/state.py",
+        "vendor",
+        "vendor/",
+        "static/app.js",
+        "nothing.js",
+        "/etc/hosts",
+    ],
+)
 def test_the_console_answers_only_its_own_files_and_404_for_any_other_name(local_cloud, name):
     port = int(local_cloud.url("fc").rsplit(":", 1)[1])
-    answer, _ = rawhttp.exchange("127.0.0.1", port, (
-        f"GET /_localcloud/console/{name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").encode())
+    answer, _ = rawhttp.exchange(
+        "127.0.0.1",
+        port,
+        (f"GET /_localcloud/console/{name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").encode(),
+    )
     assert answer.startswith(b"HTTP/1.1 404 "), answer[:200]
 
 
@@ -377,14 +464,18 @@ def test_the_console_serves_its_page_and_its_vendored_module(local_cloud):
     assert module.status_code == 200 and "javascript" in module.headers["Content-Type"]
 
 
-@pytest.mark.parametrize("query, field", [("logs?minutes=inf", "minutes"),
-                                          ("logs?minutes=nan", "minutes"),
-                                          ("logs?minutes=-5", "minutes"),
-                                          ("logs?limit=abc", "limit"),
-                                          ("logs?offset=-1", "offset"),
-                                          ("invocations?limit=1e3", "limit"),
-                                          ("tables/session/rows?offset=99999999999999999999",
-                                           "offset")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("logs?minutes=inf", "minutes"),
+        ("logs?minutes=nan", "minutes"),
+        ("logs?minutes=-5", "minutes"),
+        ("logs?limit=abc", "limit"),
+        ("logs?offset=-1", "offset"),
+        ("invocations?limit=1e3", "limit"),
+        ("tables/session/rows?offset=99999999999999999999", "offset"),
+    ],
+)
 def test_a_console_query_value_out_of_range_is_a_400_naming_it(local_cloud, query, field):
     answer = _api(local_cloud, "GET", query)
     assert answer.status_code == 400 and field in answer.json()["error"]

@@ -1,6 +1,7 @@
 """What `make dev` shows in the terminal: one line per invocation (time, function, op, outcome,
 latency, cold or warm), and `python -m localcloud logs` printing the logstore's records of a
 request just made, once or following."""
+
 from __future__ import annotations
 
 import queue
@@ -51,8 +52,9 @@ def test_logs_prints_the_records_of_a_request_just_made(dev):
     lines = [line for line in result.stdout.splitlines() if f"requestId={request_id}" in line]
     assert any("kind=audit" in line and "event=login" in line for line in lines), result.stdout
     assert any("FC Invoke Start" in line for line in lines), result.stdout
-    only_audits = cli("--state-dir", str(state), "logs",
-                      "message.kind: audit and message.event: login")
+    only_audits = cli(
+        "--state-dir", str(state), "logs", "message.kind: audit and message.event: login"
+    )
     assert only_audits.stdout.strip()
     assert all("event=login" in line for line in only_audits.stdout.splitlines())
 
@@ -61,9 +63,25 @@ def test_logs_follow_prints_records_as_they_arrive(dev):
     state, config, _ = dev
     _, before, _ = _login(config)
     follow = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--state-dir", str(state), "logs", "--follow",
-         "--since", "5", "--every", "0.2", "message.kind: audit"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "--state-dir",
+            str(state),
+            "logs",
+            "--follow",
+            "--since",
+            "5",
+            "--every",
+            "0.2",
+            "message.kind: audit",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     assert follow.stdout is not None
     stream = follow.stdout
@@ -95,14 +113,19 @@ def test_the_terminal_shows_one_line_per_invocation(dev):
         assert "data" in app.db(session, "list", v=2)
     assert app.db(session, "get", v=2, id="not an id")["error"]["code"] == "InvalidRequest"
     out = _stop(proc)
-    lines = [line for line in out.splitlines()
-             if re.match(r"^\d\d:\d\d:\d\d  \S+\s+.+ ms  (cold|warm)$", line)]
-    assert any(re.search(r"session\s+POST /\s+200\s+\d+ ms  (cold|warm)$", line)
-               for line in lines), out
+    lines = [
+        line
+        for line in out.splitlines()
+        if re.match(r"^\d\d:\d\d:\d\d  \S+\s+.+ ms  (cold|warm)$", line)
+    ]
+    assert any(
+        re.search(r"session\s+POST /\s+200\s+\d+ ms  (cold|warm)$", line) for line in lines
+    ), out
     assert any(re.search(r"db\s+todos\.list\s+\S.*\d+ ms  cold$", line) for line in lines), out
     assert any(re.search(r"db\s+todos\.list\s+ok\s+\d+ ms  warm$", line) for line in lines), out
-    assert any(re.search(r"db\s+todos\.get\s+InvalidRequest\s+\d+ ms  warm$", line)
-               for line in lines), out
+    assert any(
+        re.search(r"db\s+todos\.get\s+InvalidRequest\s+\d+ ms  warm$", line) for line in lines
+    ), out
 
 
 def test_an_invocation_line_names_the_stack_unless_local_and_the_collection():
@@ -113,8 +136,17 @@ def test_an_invocation_line_names_the_stack_unless_local_and_the_collection():
     assert collection_of(event, b'{"v": 2, "op": "list"}') == "todos"
     assert collection_of(event, b'{"op": "list"}') == ""  # the 2020 protocol has none
     assert collection_of({"op": "http"}, b'{"v": 2}') == ""
-    call = Invocation(time=0.0, service="s", function="db", request_id="r", op="add",
-                      outcome="ok", latency_ms=3.0, cold=False, collection="notes")
+    call = Invocation(
+        time=0.0,
+        service="s",
+        function="db",
+        request_id="r",
+        op="add",
+        outcome="ok",
+        latency_ms=3.0,
+        cold=False,
+        collection="notes",
+    )
     assert call.line(stack="staging").split()[1:3] == ["staging/db", "notes.add"]
     assert call.line(stack="local").split()[1:3] == ["db", "notes.add"]
     assert call.line().split()[1:3] == ["db", "notes.add"]

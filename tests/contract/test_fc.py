@@ -1,5 +1,6 @@
 """Contract tests of the local Function Compute, driven through the official `fc2` SDK (and
 `requests` for HTTP triggers, as a browser or mini program would call them)."""
+
 from __future__ import annotations
 
 import base64
@@ -63,12 +64,23 @@ def test_dict_result_is_json_and_context_is_fcs(cloud):
     data = json.loads(response.data)
     context = data["context"]
     assert context["request_id"] == response.headers["x-fc-request-id"]
-    assert (context["region"], context["account_id"]) == (cloud.account.region,
-                                                          cloud.account.account_id)
-    assert context["function"] == {"name": "inspect", "handler": "basic.inspect", "memory": 256,
-                                   "timeout": 10, "initializer": ""}
-    assert context["service"] == {"name": "fctest", "log_project": "fc-test-logs",
-                                  "log_store": "fc-logs", "qualifier": "LATEST"}
+    assert (context["region"], context["account_id"]) == (
+        cloud.account.region,
+        cloud.account.account_id,
+    )
+    assert context["function"] == {
+        "name": "inspect",
+        "handler": "basic.inspect",
+        "memory": 256,
+        "timeout": 10,
+        "initializer": "",
+    }
+    assert context["service"] == {
+        "name": "fctest",
+        "log_project": "fc-test-logs",
+        "log_store": "fc-logs",
+        "qualifier": "LATEST",
+    }
 
 
 def test_function_environment_has_template_local_and_fc_variables(cloud):
@@ -98,14 +110,21 @@ def test_role_credentials_are_sts_credentials_for_the_service_role(cloud):
     assert principal.access_key_secret == creds["access_key_secret"]
     env = data["env"]
     assert env["ALIBABA_CLOUD_ACCESS_KEY_ID"].startswith("STS.")
-    assert cloud.book.resolve(env["ALIBABA_CLOUD_ACCESS_KEY_ID"],
-                              env["ALIBABA_CLOUD_SECURITY_TOKEN"]).role_arn == principal.role_arn
+    assert (
+        cloud.book.resolve(
+            env["ALIBABA_CLOUD_ACCESS_KEY_ID"], env["ALIBABA_CLOUD_SECURITY_TOKEN"]
+        ).role_arn
+        == principal.role_arn
+    )
 
 
 def test_service_without_role_gets_empty_credentials(cloud):
     data = json.loads(cloud.client().invoke_function("norole", "inspect").data)
-    assert data["context"]["credentials"] == {"access_key_id": "", "access_key_secret": "",
-                                              "security_token": ""}
+    assert data["context"]["credentials"] == {
+        "access_key_id": "",
+        "access_key_secret": "",
+        "security_token": "",
+    }
     assert data["context"]["service"]["log_project"] == ""
 
 
@@ -164,8 +183,9 @@ def test_idle_instance_is_reaped_and_next_call_is_cold(cloud):
 def _barrier_calls(cloud, function: str, folder: Path) -> list[dict[str, Any]]:
     event = json.dumps({"dir": str(folder), "n": 2}).encode()
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(cloud.client().invoke_function, "fctest", function, event)
-                   for _ in range(2)]
+        futures = [
+            pool.submit(cloud.client().invoke_function, "fctest", function, event) for _ in range(2)
+        ]
         return [json.loads(f.result().data) for f in futures]
 
 
@@ -186,8 +206,12 @@ def test_instance_concurrency_lets_one_instance_take_both(cloud, tmp_path):
 
 
 def test_async_invocation_answers_202_and_runs_in_background(cloud):
-    response = signed_post(cloud, "/2016-08-15/services/fctest/functions/printer/invocations",
-                           b"", {"x-fc-invocation-type": "Async"})
+    response = signed_post(
+        cloud,
+        "/2016-08-15/services/fctest/functions/printer/invocations",
+        b"",
+        {"x-fc-invocation-type": "Async"},
+    )
     assert response.status_code == 202
     request_id = response.headers["x-fc-request-id"]
     for _ in range(400):  # the logs prove the function ran; poll, no timing assumption
@@ -198,14 +222,16 @@ def test_async_invocation_answers_202_and_runs_in_background(cloud):
 
 
 def test_async_through_the_sdk_returns_empty_data(cloud):
-    response = cloud.client().invoke_function("fctest", "echo", payload=b"later",
-                                              headers={"x-fc-invocation-type": "Async"})
+    response = cloud.client().invoke_function(
+        "fctest", "echo", payload=b"later", headers={"x-fc-invocation-type": "Async"}
+    )
     assert response.data == b"" and response.headers["x-fc-request-id"]
 
 
 def test_tail_log_has_the_invocations_output_and_pipe_survives_fd1_writes(cloud):
-    response = cloud.client().invoke_function("fctest", "printer",
-                                              headers={"x-fc-log-type": "Tail"})
+    response = cloud.client().invoke_function(
+        "fctest", "printer", headers={"x-fc-log-type": "Tail"}
+    )
     assert response.data == b"printed"
     tail = base64.b64decode(response.headers["x-fc-log-result"]).decode()
     request_id = response.headers["x-fc-request-id"]
@@ -219,8 +245,13 @@ def test_logs_are_shipped_to_the_services_logstore(cloud):
     response = cloud.client().invoke_function("fctest", "printer")
     request_id = response.headers["x-fc-request-id"]
     records = cloud.sink.records_for(request_id)
-    assert {"message": "line from print", "serviceName": "fctest", "functionName": "printer",
-            "qualifier": "LATEST", "requestId": request_id} in records
+    assert {
+        "message": "line from print",
+        "serviceName": "fctest",
+        "functionName": "printer",
+        "qualifier": "LATEST",
+        "requestId": request_id,
+    } in records
     (write,) = [w for w in cloud.sink.writes if any(r["requestId"] == request_id for r in w[2])]
     assert write[:2] == ("fc-test-logs", "fc-logs")
 
@@ -243,8 +274,11 @@ def test_unknown_service_and_function_are_404(cloud):
 
 
 def test_payload_over_6_mb_is_refused(cloud):
-    error = error_of(lambda: cloud.client().invoke_function(
-        "fctest", "echo", payload=b"x" * (6 * 1024 * 1024 + 1)))
+    error = error_of(
+        lambda: cloud.client().invoke_function(
+            "fctest", "echo", payload=b"x" * (6 * 1024 * 1024 + 1)
+        )
+    )
     assert (error.status_code, error.err_code) == (400, "EntityTooLarge")
 
 
@@ -269,8 +303,9 @@ def test_unknown_key_is_invalid_access_key(cloud):
 
 def test_sts_key_with_wrong_token_is_invalid_token(cloud):
     issued = cloud.book.issue("acs:ram::1:role/r", "s", None, 3600)
-    client = cloud.client(issued.principal.access_key_id, issued.principal.access_key_secret,
-                          "CAISwrong")
+    client = cloud.client(
+        issued.principal.access_key_id, issued.principal.access_key_secret, "CAISwrong"
+    )
     error = error_of(lambda: client.invoke_function("fctest", "echo"))
     assert (error.status_code, error.err_code) == (403, "InvalidSecurityToken")
 
@@ -293,20 +328,24 @@ def test_inline_policy_allows_only_its_function(cloud):
 
 def test_qualified_call_needs_the_qualified_resource(cloud):
     unqualified_only = cloud.sts_client(policy(allow(cloud.resource("echo"))))
-    error = error_of(lambda: unqualified_only.invoke_function("fctest", "echo",
-                                                              qualifier="LATEST"))
+    error = error_of(lambda: unqualified_only.invoke_function("fctest", "echo", qualifier="LATEST"))
     assert error.err_code == "AccessDenied"
     qualified = cloud.resource("echo").replace("services/fctest/", "services/fctest.*/")
     qualified_only = cloud.sts_client(policy(allow(qualified)))
     assert qualified_only.invoke_function("fctest", "echo", b"q", qualifier="LATEST").data == b"q"
-    assert error_of(lambda: qualified_only.invoke_function("fctest", "echo")).err_code == \
-        "AccessDenied"
+    assert (
+        error_of(lambda: qualified_only.invoke_function("fctest", "echo")).err_code
+        == "AccessDenied"
+    )
 
 
 def test_deny_wins_over_allow(cloud):
-    client = cloud.sts_client(policy(
-        {"Effect": "Allow", "Action": "fc:*", "Resource": "*"},
-        {"Effect": "Deny", "Action": "fc:invokefunction", "Resource": cloud.resource("echo")}))
+    client = cloud.sts_client(
+        policy(
+            {"Effect": "Allow", "Action": "fc:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "fc:invokefunction", "Resource": cloud.resource("echo")},
+        )
+    )
     assert error_of(lambda: client.invoke_function("fctest", "echo")).err_code == "AccessDenied"
     assert client.invoke_function("fctest", "inspect").headers["x-fc-request-id"]
 
@@ -314,8 +353,7 @@ def test_deny_wins_over_allow(cloud):
 def test_template_role_policies_intersect_with_the_inline_policy(cloud):
     client = cloud.sts_client(policy(allow("*")), role="TestClientRole")
     assert client.invoke_function("fctest", "echo", payload=b"r").data == b"r"
-    assert error_of(lambda: client.invoke_function("fctest", "inspect")).err_code == \
-        "AccessDenied"
+    assert error_of(lambda: client.invoke_function("fctest", "inspect")).err_code == "AccessDenied"
 
 
 def test_role_unknown_to_the_template_is_limited_by_the_inline_policy_only(cloud):
@@ -324,14 +362,21 @@ def test_role_unknown_to_the_template_is_limited_by_the_inline_policy_only(cloud
 
 
 def test_policy_wildcards_and_case_rules():
-    doc = policy({"Effect": "Allow", "Action": "fc:Invoke*",
-                  "Resource": "acs:fc:*:*:services/s?c/functions/*"})
+    doc = policy(
+        {
+            "Effect": "Allow",
+            "Action": "fc:Invoke*",
+            "Resource": "acs:fc:*:*:services/s?c/functions/*",
+        }
+    )
     assert is_allowed(doc, "FC:INVOKEFUNCTION", "acs:fc:r:1:services/svc/functions/f")
     assert not is_allowed(doc, "fc:InvokeFunction", "acs:fc:r:1:services/SVC/functions/f")
     assert not is_allowed(doc, "fc:GetFunction", "acs:fc:r:1:services/svc/functions/f")
     assert not is_allowed({"Version": "1", "Statement": []}, "fc:InvokeFunction", "*")
-    single = {"Version": "1", "Statement": {"Effect": "Allow", "NotAction": "fc:Delete*",
-                                            "Resource": "*"}}
+    single = {
+        "Version": "1",
+        "Statement": {"Effect": "Allow", "NotAction": "fc:Delete*", "Resource": "*"},
+    }
     assert is_allowed(single, "fc:InvokeFunction", "x")
     assert not is_allowed(single, "fc:DeleteService", "x")
 
@@ -351,14 +396,18 @@ def test_anonymous_trigger_gets_wsgi_environ(cloud):
 
 def test_trigger_relays_status_headers_and_body(cloud):
     url = cloud.emulator.http_trigger_url("fctest", "web")
-    response = requests.post(url, data=b'{"k": 1}', headers={"Content-Type": "application/json"},
-                             timeout=30)
+    response = requests.post(
+        url, data=b'{"k": 1}', headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code == 201
     assert response.headers["X-Answer"] == "yes"
     assert response.cookies.get("a") == "1" and response.cookies.get("b") == "2"
     data = response.json()
     assert (data["body"], data["content_type"], data["content_length"]) == (
-        '{"k": 1}', "application/json", "8")
+        '{"k": 1}',
+        "application/json",
+        "8",
+    )
     assert data["path"] == "/"
 
 
@@ -386,8 +435,9 @@ def test_function_auth_trigger_refuses_unsigned_requests(cloud):
 
 
 def test_function_auth_trigger_accepts_sdk_signed_requests(cloud):
-    response = cloud.client().do_http_request("POST", "fctest", "secureweb", "/p/q",
-                                              params={"a": "1 2", "b": "x"}, body=b"signed")
+    response = cloud.client().do_http_request(
+        "POST", "fctest", "secureweb", "/p/q", params={"a": "1 2", "b": "x"}, body=b"signed"
+    )
     assert response.status_code == 201
     data = response.json()
     assert (data["path"], data["body"]) == ("/p/q", "signed")
@@ -456,8 +506,12 @@ def test_down_fault_drops_the_connection(cloud, faults):
 def test_lost_reply_fault_runs_the_function_then_drops_the_connection(cloud, faults):
     def printed() -> int:
         with cloud.sink.lock:
-            return sum(1 for _, _, records, _ in cloud.sink.writes for r in records
-                       if r["message"] == "line from print")
+            return sum(
+                1
+                for _, _, records, _ in cloud.sink.writes
+                for r in records
+                if r["message"] == "line from print"
+            )
 
     before = printed()
     faults.set(Fault("fc", "lost_reply", api="InvokeFunction"))
@@ -474,11 +528,15 @@ def test_fault_for_http_trigger_leaves_invoke_alone_and_may_set_the_code(cloud, 
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def signed_post(cloud, path: str, body: bytes,
-                extra: dict[str, str] | None = None) -> requests.Response:
+def signed_post(
+    cloud, path: str, body: bytes, extra: dict[str, str] | None = None
+) -> requests.Response:
     """A raw request signed with the SDK's own signer, to see statuses the client hides."""
-    headers = {"date": email.utils.formatdate(usegmt=True), "content-type": "application/json",
-               **(extra or {})}
+    headers = {
+        "date": email.utils.formatdate(usegmt=True),
+        "content-type": "application/json",
+        **(extra or {}),
+    }
     auth = Auth(cloud.account.access_key_id, cloud.account.access_key_secret)
     headers["authorization"] = auth.sign_request("POST", path, headers)
     return requests.post(cloud.url + path, data=body, headers=headers, timeout=30)

@@ -1,6 +1,7 @@
 """The Node SDK (`@alicloud/fc2`) against the local Function Compute: runs tests/node with
 node's own test runner, pointed at an emulator started here. Installs the npm dependencies on
 first use (the npm registry must be reachable then)."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,12 @@ def node_modules() -> Path:
 
 def test_node_sdk_invokes_the_local_function_compute(cloud, node_modules):
     echo = cloud.resource("echo")
-    issued = cloud.issue({"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["fc:InvokeFunction"], "Resource": [echo]}]})
+    issued = cloud.issue(
+        {
+            "Version": "1",
+            "Statement": [{"Effect": "Allow", "Action": ["fc:InvokeFunction"], "Resource": [echo]}],
+        }
+    )
     env = {
         **os.environ,
         "FC_ENDPOINT": cloud.url,
@@ -45,8 +50,9 @@ def test_node_sdk_invokes_the_local_function_compute(cloud, node_modules):
         "FC_FUNCTION": "echo",
         "FC_ERROR_FUNCTION": "fail",
     }
-    result = subprocess.run(["node", "--test"], cwd=NODE_DIR, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        ["node", "--test"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     print(result.stdout)
     print(result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,5 +1,6 @@
 """Timer triggers of the local Function Compute fire on their schedule, on the local clock: a
 test moves the clock and the function has run with FC's timer event when `advance` returns."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ def with_timers(cloud: Cloud, *timers: TimerDecl) -> None:
     """Deploy the test stack with `timers` on the echo function (which answers its event)."""
     services = []
     for service in cloud.template.services:
-        functions = tuple(replace(f, timers=timers) if f.name == "echo" else f
-                          for f in service.functions)
+        functions = tuple(
+            replace(f, timers=timers) if f.name == "echo" else f for f in service.functions
+        )
         services.append(replace(service, functions=functions))
     cloud.emulator.deploy(replace(cloud.template, services=tuple(services)))
 
@@ -50,8 +52,11 @@ def test_timer_event_names_the_scheduled_time_in_utc(cloud):
     after = cloud.clock.now()
     cloud.clock.advance(3600)
     event = fires(cloud, "tick")[0]
-    fired_at = datetime.strptime(event["triggerTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=timezone.utc).timestamp()
+    fired_at = (
+        datetime.strptime(event["triggerTime"], "%Y-%m-%dT%H:%M:%SZ")
+        .replace(tzinfo=timezone.utc)
+        .timestamp()
+    )
     assert int(before) + 3600 <= fired_at <= after + 3600  # the schedule's time, not the run's
     assert set(event) == {"triggerTime", "triggerName", "payload"}
 
@@ -84,10 +89,17 @@ def test_a_deploy_without_the_timer_stops_it(cloud):
     assert fires(cloud, "tick") == []
 
 
-@pytest.mark.parametrize("expression", [
-    "@every 30s", "@every", "every 5m", "0 0 4 * *", "61 0 4 * * *",
-    "CRON_TZ=Nowhere/Else 0 0 4 * * *",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "@every 30s",
+        "@every",
+        "every 5m",
+        "0 0 4 * *",
+        "61 0 4 * * *",
+        "CRON_TZ=Nowhere/Else 0 0 4 * * *",
+    ],
+)
 def test_expressions_fc_refuses_are_refused(expression):
     with pytest.raises(InvalidSchedule):
         Schedule(expression)

@@ -4,6 +4,7 @@ rebinding) gets 403 on every route; a request that changes something is refused 
 comes from another origin, or is a cross-site "simple" request (text/plain, a form post), before
 its body is read, and changes nothing. The cloud's own tools (no Origin, JSON) and the console
 (its origin, its header) pass."""
+
 from __future__ import annotations
 
 import json
@@ -29,19 +30,37 @@ CHANGES = [
     ("POST", "/_localcloud/api/state", None),
     ("DELETE", "/_localcloud/api/state", None),
 ]
-READS = ["/_localcloud/health", "/_localcloud/faults", "/_localcloud/alipay",
-         "/_localcloud/console/", "/_localcloud/console/app.js", "/_localcloud/api/overview",
-         "/_localcloud/api/users", "/_localcloud/api/state"]
+READS = [
+    "/_localcloud/health",
+    "/_localcloud/faults",
+    "/_localcloud/alipay",
+    "/_localcloud/console/",
+    "/_localcloud/console/app.js",
+    "/_localcloud/api/overview",
+    "/_localcloud/api/users",
+    "/_localcloud/api/state",
+]
 
 
-def send(cloud: Any, method: str, path: str, *headers: str, body: bytes = b"",
-         host: str | None = None, announce: int | None = None) -> tuple[int, bytes]:
+def send(
+    cloud: Any,
+    method: str,
+    path: str,
+    *headers: str,
+    body: bytes = b"",
+    host: str | None = None,
+    announce: int | None = None,
+) -> tuple[int, bytes]:
     """A raw request to the FC port; (status, body). `announce` sends that Content-Length but
     only the headers: an answer then proves the body was never waited for."""
     port = cloud.fc.endpoint.rsplit(":", 1)[1]
     length = len(body) if announce is None else announce
-    head = [f"{method} {path} HTTP/1.1", f"Host: {host or '127.0.0.1:' + port}",
-            f"Content-Length: {length}", *headers]
+    head = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host or '127.0.0.1:' + port}",
+        f"Content-Length: {length}",
+        *headers,
+    ]
     data = ("\r\n".join(head) + "\r\n\r\n").encode() + (b"" if announce is not None else body)
     answer, _ = rawhttp.exchange("127.0.0.1", int(port), data, wait=10)
     status_line, _, rest = answer.partition(b"\r\n")
@@ -54,9 +73,14 @@ def state_of(cloud: Any) -> dict[str, Any]:
     with cloud.alipay.database.transaction() as conn:
         users = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
         codes = conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0]
-    return {"faults": cloud.faults.active(), "clock_ahead": cloud.clock.now() - time.time() > 60,
-            "identity": [a.to_dict() for a in cloud.alipay.apps.all()], "users": users,
-            "codes": codes, "tables": cloud.tablestore.core.catalog.names()}
+    return {
+        "faults": cloud.faults.active(),
+        "clock_ahead": cloud.clock.now() - time.time() > 60,
+        "identity": [a.to_dict() for a in cloud.alipay.apps.all()],
+        "users": users,
+        "codes": codes,
+        "tables": cloud.tablestore.core.catalog.names(),
+    }
 
 
 @pytest.fixture
@@ -70,25 +94,32 @@ def body_bytes(value: Any) -> bytes:
 
 
 @pytest.mark.parametrize("method, path, body", CHANGES)
-def test_a_cross_site_text_plain_request_is_refused_and_changes_nothing(cloud, method, path,
-                                                                        body):
+def test_a_cross_site_text_plain_request_is_refused_and_changes_nothing(cloud, method, path, body):
     before = state_of(cloud)
-    status, answer = send(cloud, method, path, "Origin: http://attacker.example",
-                          "Content-Type: text/plain;charset=UTF-8", body=body_bytes(body))
+    status, answer = send(
+        cloud,
+        method,
+        path,
+        "Origin: http://attacker.example",
+        "Content-Type: text/plain;charset=UTF-8",
+        body=body_bytes(body),
+    )
     assert status == 403 and "cross-site" in json.loads(answer)["error"]
     assert state_of(cloud) == before
 
 
 @pytest.mark.parametrize("path", [p for m, p, _ in CHANGES if m == "POST"])
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain",
-                                          "multipart/form-data; boundary=x", None])
-def test_a_post_a_page_could_send_cross_site_is_refused_before_its_body_is_read(cloud, path,
-                                                                                content_type):
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", None],
+)
+def test_a_post_a_page_could_send_cross_site_is_refused_before_its_body_is_read(
+    cloud, path, content_type
+):
     before = state_of(cloud)
     # No Origin (as an old browser or a privacy extension may send it), a form's content type.
     kind = () if content_type is None else (f"Content-Type: {content_type}",)
-    status, answer = send(cloud, "POST", path, *kind,
-                          announce=100_000)
+    status, answer = send(cloud, "POST", path, *kind, announce=100_000)
     assert status == 403 and "X-Localcloud-Console" in json.loads(answer)["error"]
     assert state_of(cloud) == before
 
@@ -96,22 +127,33 @@ def test_a_post_a_page_could_send_cross_site_is_refused_before_its_body_is_read(
 @pytest.mark.parametrize("method, path, body", CHANGES)
 def test_json_from_another_origin_is_refused(cloud, method, path, body):
     before = state_of(cloud)
-    status, _ = send(cloud, method, path, "Origin: http://127.0.0.1:1",
-                     "Content-Type: application/json", "X-Localcloud-Console: 1",
-                     body=body_bytes(body))
+    status, _ = send(
+        cloud,
+        method,
+        path,
+        "Origin: http://127.0.0.1:1",
+        "Content-Type: application/json",
+        "X-Localcloud-Console: 1",
+        body=body_bytes(body),
+    )
     assert status == 403
     assert state_of(cloud) == before
 
 
 @pytest.mark.parametrize("path", READS + [p for _, p, _ in CHANGES])
-@pytest.mark.parametrize("host", ["rebind.attacker.example:{port}", "127.0.0.1:1", "127.0.0.1",
-                                  ""])
+@pytest.mark.parametrize("host", ["rebind.attacker.example:{port}", "127.0.0.1:1", "127.0.0.1", ""])
 def test_a_foreign_host_is_refused_on_every_route(cloud, path, host):
     port = cloud.fc.endpoint.rsplit(":", 1)[1]
     method = next((m for m, p, _ in CHANGES if p == path), "GET")
     before = state_of(cloud)
-    status, answer = send(cloud, method, path, "Content-Type: application/json",
-                          "X-Localcloud-Console: 1", host=host.format(port=port) or " ")
+    status, answer = send(
+        cloud,
+        method,
+        path,
+        "Content-Type: application/json",
+        "X-Localcloud-Console: 1",
+        host=host.format(port=port) or " ",
+    )
     assert status == 403 and "is not this cloud's address" in json.loads(answer)["error"]
     assert state_of(cloud) == before
 
@@ -125,17 +167,27 @@ def test_loopback_names_with_the_port_are_answered(cloud, name):
 
 def test_the_clouds_own_origin_with_json_changes_state(cloud):
     port = cloud.fc.endpoint.rsplit(":", 1)[1]
-    status, answer = send(cloud, "POST", "/_localcloud/faults", f"Origin: http://127.0.0.1:{port}",
-                          "Content-Type: application/json; charset=utf-8",
-                          body=b'{"service": "sts", "kind": "refuse", "api": "Nothing"}')
+    status, answer = send(
+        cloud,
+        "POST",
+        "/_localcloud/faults",
+        f"Origin: http://127.0.0.1:{port}",
+        "Content-Type: application/json; charset=utf-8",
+        body=b'{"service": "sts", "kind": "refuse", "api": "Nothing"}',
+    )
     assert status == 200, answer
     assert [(f.service, f.api) for f in cloud.faults.active()] == [("sts", "Nothing")]
     cloud.faults.clear()
 
 
 def test_the_consoles_header_stands_for_json(cloud):
-    status, answer = send(cloud, "POST", "/_localcloud/faults", "X-Localcloud-Console: 1",
-                          body=b'{"service": "sts", "kind": "refuse", "api": "Nothing"}')
+    status, answer = send(
+        cloud,
+        "POST",
+        "/_localcloud/faults",
+        "X-Localcloud-Console: 1",
+        body=b'{"service": "sts", "kind": "refuse", "api": "Nothing"}',
+    )
     assert status == 200, answer
     cloud.faults.clear()
 
@@ -153,41 +205,69 @@ def test_function_compute_routes_are_not_the_guards(cloud):
 
 
 def head(host: str, method: str = "GET", *headers: tuple[str, str]) -> HttpRequest:
-    return HttpRequest(method=method, raw_path="/_localcloud/faults", query_string="",
-                       headers={"host": host, **dict(headers)}, body=b"", client_ip="",
-                       server_port=9100)
+    return HttpRequest(
+        method=method,
+        raw_path="/_localcloud/faults",
+        query_string="",
+        headers={"host": host, **dict(headers)},
+        body=b"",
+        client_ip="",
+        server_port=9100,
+    )
 
 
-@pytest.mark.parametrize("listen, host, allowed", [
-    ("192.168.1.5", "192.168.1.5:9100", True), ("192.168.1.5", "127.0.0.1:9100", True),
-    ("192.168.1.5", "192.168.1.6:9100", False), ("::1", "[::1]:9100", True),
-    ("0.0.0.0", "0.0.0.0:9100", True), ("0.0.0.0", "192.168.1.5:9100", False),
-    ("127.0.0.1", "localhost:9101", False), ("127.0.0.1", "localhost.attacker.example:9100", False),
-])
-def test_the_guard_answers_to_loopback_names_and_the_listen_address_with_the_port(listen, host,
-                                                                                  allowed):
+@pytest.mark.parametrize(
+    "listen, host, allowed",
+    [
+        ("192.168.1.5", "192.168.1.5:9100", True),
+        ("192.168.1.5", "127.0.0.1:9100", True),
+        ("192.168.1.5", "192.168.1.6:9100", False),
+        ("::1", "[::1]:9100", True),
+        ("0.0.0.0", "0.0.0.0:9100", True),
+        ("0.0.0.0", "192.168.1.5:9100", False),
+        ("127.0.0.1", "localhost:9101", False),
+        ("127.0.0.1", "localhost.attacker.example:9100", False),
+    ],
+)
+def test_the_guard_answers_to_loopback_names_and_the_listen_address_with_the_port(
+    listen, host, allowed
+):
     guard = SameSiteGuard("/_localcloud/", listen)
     assert (guard(head(host)) is None) is allowed
 
 
-@pytest.mark.parametrize("origin, allowed", [("http://127.0.0.1:9100", True), ("", True),
-                                             ("http://localhost:9100", False), ("null", False),
-                                             ("https://127.0.0.1:9100", False)])
+@pytest.mark.parametrize(
+    "origin, allowed",
+    [
+        ("http://127.0.0.1:9100", True),
+        ("", True),
+        ("http://localhost:9100", False),
+        ("null", False),
+        ("https://127.0.0.1:9100", False),
+    ],
+)
 def test_a_change_needs_the_clouds_own_origin_or_none(origin, allowed):
     guard = SameSiteGuard("/_localcloud/")
-    request = head("127.0.0.1:9100", "POST", ("origin", origin),
-                   ("content-type", "application/json"))
+    request = head(
+        "127.0.0.1:9100", "POST", ("origin", origin), ("content-type", "application/json")
+    )
     assert (guard(request) is None) is allowed
 
 
-def send_to_sandbox(cloud: Any, *headers: str, body: bytes, host: str | None = None
-                    ) -> tuple[int, bytes]:
+def send_to_sandbox(
+    cloud: Any, *headers: str, body: bytes, host: str | None = None
+) -> tuple[int, bytes]:
     """A raw POST to the Alipay sandbox's auth-code route; (status, body)."""
     port = cloud.url("alipay").rsplit(":", 1)[1]
-    head = ["POST /sandbox/auth_code HTTP/1.1", f"Host: {host or '127.0.0.1:' + port}",
-            f"Content-Length: {len(body)}", *headers]
-    answer, _ = rawhttp.exchange("127.0.0.1", int(port),
-                                 ("\r\n".join(head) + "\r\n\r\n").encode() + body, wait=10)
+    head = [
+        "POST /sandbox/auth_code HTTP/1.1",
+        f"Host: {host or '127.0.0.1:' + port}",
+        f"Content-Length: {len(body)}",
+        *headers,
+    ]
+    answer, _ = rawhttp.exchange(
+        "127.0.0.1", int(port), ("\r\n".join(head) + "\r\n\r\n").encode() + body, wait=10
+    )
     status_line, _, rest = answer.partition(b"\r\n")
     return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
 
@@ -195,19 +275,23 @@ def send_to_sandbox(cloud: Any, *headers: str, body: bytes, host: str | None = N
 SANDBOX_BODY = json.dumps({"user_id": USER}).encode()
 
 
-@pytest.mark.parametrize("headers, host", [
-    (("Origin: http://attacker.example", "Content-Type: text/plain"), None),
-    (("Origin: http://attacker.example", "Content-Type: application/json"), None),
-    (("Content-Type: application/x-www-form-urlencoded",), None),
-    (("Content-Type: application/json",), "rebind.attacker.example:{port}"),
-])
+@pytest.mark.parametrize(
+    "headers, host",
+    [
+        (("Origin: http://attacker.example", "Content-Type: text/plain"), None),
+        (("Origin: http://attacker.example", "Content-Type: application/json"), None),
+        (("Content-Type: application/x-www-form-urlencoded",), None),
+        (("Content-Type: application/json",), "rebind.attacker.example:{port}"),
+    ],
+)
 def test_the_sandbox_mints_no_auth_code_for_another_site_or_host(cloud, headers, host):
     """Minting an auth code is logging in as a test user: a page on another site (or rebound to
     the sandbox's address) must not get one."""
     port = cloud.url("alipay").rsplit(":", 1)[1]
     before = state_of(cloud)
-    status, _ = send_to_sandbox(cloud, *headers, body=SANDBOX_BODY,
-                                host=host.format(port=port) if host else None)
+    status, _ = send_to_sandbox(
+        cloud, *headers, body=SANDBOX_BODY, host=host.format(port=port) if host else None
+    )
     assert status == 403
     assert state_of(cloud) == before
 

@@ -1,5 +1,6 @@
 """Every command-line tool answers `--help` with a description and the default of each option,
 and does nothing else: no cloud started, no package built, no data written."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,20 +12,42 @@ import pytest
 
 from tests.conftest import ROOT
 
-LOCALCLOUD_HELPS = [["--help"], ["serve", "--help"], ["fault", "--help"],
-                    ["fault", "set", "--help"], ["fault", "clear", "--help"],
-                    ["fault", "list", "--help"], ["fault", "kinds", "--help"], ["logs", "--help"],
-                    ["alipay", "--help"], ["alipay", "identity", "--help"],
-                    ["alipay", "show", "--help"], ["alipay", "pay", "--help"],
-                    ["alipay", "notifies", "--help"], ["clock", "--help"],
-                    ["clock", "advance", "--help"]]
-SCRIPTS = ["demo.py", "package.py", "reliability.py", "client_config.py", "deploy.py",
-           "local_inputs.py", "soak.py", "bench.py", "bench_http.py", "alipay_certs.py", "docs.py"]
+LOCALCLOUD_HELPS = [
+    ["--help"],
+    ["serve", "--help"],
+    ["fault", "--help"],
+    ["fault", "set", "--help"],
+    ["fault", "clear", "--help"],
+    ["fault", "list", "--help"],
+    ["fault", "kinds", "--help"],
+    ["logs", "--help"],
+    ["alipay", "--help"],
+    ["alipay", "identity", "--help"],
+    ["alipay", "show", "--help"],
+    ["alipay", "pay", "--help"],
+    ["alipay", "notifies", "--help"],
+    ["clock", "--help"],
+    ["clock", "advance", "--help"],
+]
+SCRIPTS = [
+    "demo.py",
+    "package.py",
+    "reliability.py",
+    "client_config.py",
+    "deploy.py",
+    "local_inputs.py",
+    "soak.py",
+    "bench.py",
+    "bench_http.py",
+    "alipay_certs.py",
+    "docs.py",
+]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def _options_without_description(help_text: str) -> list[str]:

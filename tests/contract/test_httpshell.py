@@ -1,6 +1,7 @@
 """The emulators' HTTP front end on raw sockets: how it frames requests (RFC 9112 §6), what it
 passes on, and what it never passes on. The app records every request it is handed, so a test can
 prove that a refused or incomplete request reached nothing."""
+
 from __future__ import annotations
 
 import socket
@@ -47,14 +48,21 @@ def server(app: Recorder) -> Iterator[HttpServer]:
         running.stop()
 
 
-def exchange(server: HttpServer, data: bytes, *, shut_write: bool = False,
-             wait: float = 3.0) -> tuple[bytes, bool]:
+def exchange(
+    server: HttpServer, data: bytes, *, shut_write: bool = False, wait: float = 3.0
+) -> tuple[bytes, bool]:
     return rawhttp.exchange(server.host, server.port, data, shut_write=shut_write, wait=wait)
 
 
 def post(path: str, *headers: bytes, body: bytes = b"") -> bytes:
-    return (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: test\r\n" +
-            b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body)
+    return (
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: test\r\n"
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+        + body
+    )
 
 
 def test_a_chunked_body_is_decoded(server, app):
@@ -89,8 +97,9 @@ def test_a_length_over_the_limit_is_refused_before_the_body_is_read(server, app)
 
 def test_a_chunked_body_over_the_limit_is_refused(server, app):
     chunk = b"%x\r\n" % 600 + b"x" * 600 + b"\r\n"
-    answer, closed = exchange(server, post("/c", b"Transfer-Encoding: chunked",
-                                           body=chunk + chunk + b"0\r\n\r\n"))
+    answer, closed = exchange(
+        server, post("/c", b"Transfer-Encoding: chunked", body=chunk + chunk + b"0\r\n\r\n")
+    )
     assert answer.startswith(b"HTTP/1.1 413 ") and closed
     assert app.requests == []
 
@@ -118,8 +127,9 @@ def test_a_body_cut_short_by_a_hang_up_is_never_passed_on(server, app):
 
 def test_a_refusal_can_speak_the_services_format(app):
     def refuse(refusal: Refusal) -> HttpResponse:
-        return HttpResponse(400, f'{{"Code": {refusal.status}}}'.encode(),
-                            (("Content-Type", "application/json"),))
+        return HttpResponse(
+            400, f'{{"Code": {refusal.status}}}'.encode(), (("Content-Type", "application/json"),)
+        )
 
     running = HttpServer(app, max_body_bytes=LIMIT, refuse=refuse).start()
     try:
@@ -210,17 +220,22 @@ def test_a_screen_answers_from_the_head_before_the_body_arrives(app):
     running = HttpServer(app, screen=screen).start()
     try:
         # Only the headers of a 100,000-byte body: the answer cannot have waited for it.
-        answer, closed = exchange(running, post("/guarded/x?a=1", b"Content-Length: 100000",
-                                                b"X-Mine: yes"))
+        answer, closed = exchange(
+            running, post("/guarded/x?a=1", b"Content-Length: 100000", b"X-Mine: yes")
+        )
         assert answer.startswith(b"HTTP/1.1 403 ") and answer.endswith(b"no") and closed
         assert app.requests == []
-        assert (heads[0].method, heads[0].raw_path, heads[0].query_string) == \
-            ("POST", "/guarded/x", "a=1")
+        assert (heads[0].method, heads[0].raw_path, heads[0].query_string) == (
+            "POST",
+            "/guarded/x",
+            "a=1",
+        )
         assert heads[0].header("x-mine") == "yes" and heads[0].body == b""
         assert heads[0].server_port == running.port
         big = b"y" * (2 * 1024 * 1024)
-        answer = _whole_body_first(running, post("/guarded", b"Content-Length: %d" % len(big),
-                                                 body=big))
+        answer = _whole_body_first(
+            running, post("/guarded", b"Content-Length: %d" % len(big), body=big)
+        )
         assert answer.startswith(b"HTTP/1.1 403 ")
         answer, _ = exchange(running, post("/open", b"Content-Length: 2", body=b"hi"))
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got:hi")

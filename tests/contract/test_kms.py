@@ -3,6 +3,7 @@ KMS. A secret is read by the root key or by STS credentials of a role whose poli
 `kms:GetSecretValue` on it; everyone else gets KMS's `Forbidden.*` codes. Clients run with
 `auto_retry=False` so a refusal or a dropped connection is reported at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,12 @@ from localcloud.policy import role_policies_of
 
 
 def read_policy(*resources: str) -> dict[str, Any]:
-    return {"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["kms:GetSecretValue"],
-                                           "Resource": list(resources)}]}
+    return {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["kms:GetSecretValue"], "Resource": list(resources)}
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +44,21 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
     faults = FaultBoard(seed=1)
     kms = KmsEmulator(credentials=book, faults=faults, region="cn-hangzhou")
     data_key = secret_arn("cn-hangzhou", account.account_id, "app/data-key")
-    reader = SimpleNamespace(arn=f"acs:ram::{account.account_id}:role/reader",
-                             policies=(read_policy(data_key),))
+    reader = SimpleNamespace(
+        arn=f"acs:ram::{account.account_id}:role/reader", policies=(read_policy(data_key),)
+    )
     kms.set_role_policies(role_policies_of([reader]))
     kms.set_secrets([("app/data-key", "first value"), ("app/alipay-key", "PEM text")])
     server = HttpServer(kms.app).start()
-    yield SimpleNamespace(account=account, clock=clock, book=book, faults=faults, kms=kms,
-                          server=server, reader=reader.arn)
+    yield SimpleNamespace(
+        account=account,
+        clock=clock,
+        book=book,
+        faults=faults,
+        kms=kms,
+        server=server,
+        reader=reader.arn,
+    )
     server.stop()
 
 
@@ -55,19 +68,29 @@ def faults(cloud: SimpleNamespace) -> Iterator[FaultBoard]:
     cloud.faults.clear()
 
 
-def role_client(cloud: SimpleNamespace, role_arn: str | None = None,
-                policy: dict[str, Any] | None = None, seconds: int = 3600) -> AcsClient:
-    issued: IssuedCredentials = cloud.book.issue(role_arn or cloud.reader, "fc-db", policy,
-                                                 seconds)
+def role_client(
+    cloud: SimpleNamespace,
+    role_arn: str | None = None,
+    policy: dict[str, Any] | None = None,
+    seconds: int = 3600,
+) -> AcsClient:
+    issued: IssuedCredentials = cloud.book.issue(role_arn or cloud.reader, "fc-db", policy, seconds)
     p = issued.principal
-    return AcsClient(region_id="cn-hangzhou", auto_retry=False,
-                     credential=StsTokenCredential(p.access_key_id, p.access_key_secret,
-                                                   issued.security_token))
+    return AcsClient(
+        region_id="cn-hangzhou",
+        auto_retry=False,
+        credential=StsTokenCredential(p.access_key_id, p.access_key_secret, issued.security_token),
+    )
 
 
 def root_client(cloud: SimpleNamespace, secret: str | None = None) -> AcsClient:
-    return AcsClient(region_id="cn-hangzhou", auto_retry=False, credential=AccessKeyCredential(
-        cloud.account.access_key_id, secret or cloud.account.access_key_secret))
+    return AcsClient(
+        region_id="cn-hangzhou",
+        auto_retry=False,
+        credential=AccessKeyCredential(
+            cloud.account.access_key_id, secret or cloud.account.access_key_secret
+        ),
+    )
 
 
 def get(cloud: SimpleNamespace, client: AcsClient, name: str) -> dict[str, Any]:
@@ -112,8 +135,7 @@ def test_an_inline_policy_narrows_the_role(cloud):
 
 
 def test_a_secret_that_does_not_exist_is_not_found(cloud):
-    assert refusal(cloud, root_client(cloud), "app/missing") == ("Forbidden.ResourceNotFound",
-                                                                  404)
+    assert refusal(cloud, root_client(cloud), "app/missing") == ("Forbidden.ResourceNotFound", 404)
 
 
 def test_a_new_value_is_a_new_version(cloud):
@@ -131,7 +153,9 @@ def test_a_new_value_is_a_new_version(cloud):
 def test_a_wrong_secret_key_is_refused_as_the_sdk_reports_it(cloud):
     # The SDK compares our string to sign with its own: equal, so only the secret was wrong.
     assert refusal(cloud, root_client(cloud, secret="wrong"), "app/data-key") == (
-        "InvalidAccessKeySecret", 400)
+        "InvalidAccessKeySecret",
+        400,
+    )
 
 
 def test_an_expired_token_is_refused(cloud):
@@ -161,4 +185,6 @@ def test_an_api_outside_the_emulated_set_is_an_unknown_action(cloud):
     with pytest.raises(ServerException) as info:
         root_client(cloud).do_action_with_exception(request)
     assert (info.value.get_error_code(), info.value.get_http_status()) == (
-        "InvalidAction.NotFound", 404)
+        "InvalidAction.NotFound",
+        404,
+    )

@@ -1,5 +1,6 @@
 """The local OSS through `oss2` only: buckets, PutObject, GetObject, HeadObject, DeleteObject,
 ListObjectsV2, signature V1 with the root key and STS tokens, and OSS's error codes."""
+
 from __future__ import annotations
 
 import email.utils
@@ -42,8 +43,9 @@ def test_list_objects_v2_pages_by_prefix(bucket):
     first = bucket.list_objects_v2(prefix="code/", max_keys=3)
     assert [o.key for o in first.object_list] == ["code/0.zip", "code/1.zip", "code/2.zip"]
     assert first.is_truncated and [o.size for o in first.object_list] == [0, 1, 2]
-    rest = bucket.list_objects_v2(prefix="code/", max_keys=3,
-                                  continuation_token=first.next_continuation_token)
+    rest = bucket.list_objects_v2(
+        prefix="code/", max_keys=3, continuation_token=first.next_continuation_token
+    )
     assert [o.key for o in rest.object_list] == ["code/3.zip", "code/4.zip"]
     assert not rest.is_truncated
     keys = [o.key for o in oss2.ObjectIteratorV2(bucket)]
@@ -52,8 +54,11 @@ def test_list_objects_v2_pages_by_prefix(bucket):
 
 def test_missing_bucket_is_no_such_bucket(oss):
     bucket = oss.bucket("never-created")
-    for call in (lambda: bucket.put_object("k", b"v"), lambda: bucket.get_object("k"),
-                 lambda: bucket.list_objects_v2()):
+    for call in (
+        lambda: bucket.put_object("k", b"v"),
+        lambda: bucket.get_object("k"),
+        lambda: bucket.list_objects_v2(),
+    ):
         with pytest.raises(oss2.exceptions.NoSuchBucket) as info:
             call()
         assert info.value.status == 404 and info.value.request_id
@@ -101,22 +106,36 @@ def test_invalid_bucket_name_is_refused_by_the_server(oss):
 
 
 def test_sts_token_is_held_to_its_policy(oss, bucket):
-    policy = {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["oss:GetObject"],
-        "Resource": [f"acs:oss:*:{oss.account.account_id}:{bucket.bucket_name}/public/*"]}]}
+    policy = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["oss:GetObject"],
+                "Resource": [f"acs:oss:*:{oss.account.account_id}:{bucket.bucket_name}/public/*"],
+            }
+        ],
+    }
     issued = oss.credentials.issue("acs:ram::1:role/reader", "s", policy, 900)
     bucket.put_object("public/a.txt", b"a")
     bucket.put_object("private/b.txt", b"b")
-    auth = oss2.StsAuth(issued.principal.access_key_id, issued.principal.access_key_secret,
-                        issued.security_token)
+    auth = oss2.StsAuth(
+        issued.principal.access_key_id, issued.principal.access_key_secret, issued.security_token
+    )
     reader = oss.bucket(bucket.bucket_name, auth)
     assert reader.get_object("public/a.txt").read() == b"a"
-    for call in (lambda: reader.get_object("private/b.txt"),
-                 lambda: reader.put_object("public/c.txt", b"c")):
+    for call in (
+        lambda: reader.get_object("private/b.txt"),
+        lambda: reader.put_object("public/c.txt", b"c"),
+    ):
         with pytest.raises(oss2.exceptions.AccessDenied):
             call()
-    forged = oss.bucket(bucket.bucket_name, oss2.StsAuth(
-        issued.principal.access_key_id, issued.principal.access_key_secret, "CAISforged"))
+    forged = oss.bucket(
+        bucket.bucket_name,
+        oss2.StsAuth(
+            issued.principal.access_key_id, issued.principal.access_key_secret, "CAISforged"
+        ),
+    )
     with pytest.raises(oss2.exceptions.ServerError) as info:
         forged.get_object("public/a.txt")
     assert info.value.code == "InvalidAccessKeyId"
@@ -136,8 +155,12 @@ def raw_put(oss: Oss, *headers: str, announce: int) -> tuple[bytes, str]:
     """A PUT of `announce` bytes of which only the headers are sent; (status line, body)."""
     url = urlsplit(oss.endpoint)
     assert url.hostname and url.port
-    head = ["PUT /raw-bucket/big.bin HTTP/1.1", f"Host: {url.netloc}",
-            f"Content-Length: {announce}", *headers]
+    head = [
+        "PUT /raw-bucket/big.bin HTTP/1.1",
+        f"Host: {url.netloc}",
+        f"Content-Length: {announce}",
+        *headers,
+    ]
     answer, _ = rawhttp.exchange(url.hostname, url.port, ("\r\n".join(head) + "\r\n\r\n").encode())
     status, _, rest = answer.partition(b"\r\n")
     return status, rest.partition(b"\r\n\r\n")[2].decode()
@@ -145,41 +168,51 @@ def raw_put(oss: Oss, *headers: str, announce: int) -> tuple[bytes, str]:
 
 def test_an_unsigned_upload_is_refused_before_its_body_is_read(oss):
     # Only the headers of a 1 GiB body are sent: the answer proves none of it was waited for.
-    status, body = raw_put(oss, "Date: " + email.utils.formatdate(usegmt=True),
-                           announce=1024 ** 3)
+    status, body = raw_put(oss, "Date: " + email.utils.formatdate(usegmt=True), announce=1024**3)
     assert status.startswith(b"HTTP/1.1 403 ") and "<Code>AccessDenied</Code>" in body
 
 
 def test_a_badly_signed_upload_is_refused_before_its_body_is_read(oss):
-    status, body = raw_put(oss, "Date: " + email.utils.formatdate(usegmt=True),
-                           f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
-                           announce=1024 ** 3)
+    status, body = raw_put(
+        oss,
+        "Date: " + email.utils.formatdate(usegmt=True),
+        f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
+        announce=1024**3,
+    )
     assert status.startswith(b"HTTP/1.1 403 ") and "<Code>SignatureDoesNotMatch</Code>" in body
 
 
-@pytest.mark.parametrize("date", ["yesterday", "Mon, 99 Foo 2026 99:99:99 GMT", "20261207T101010Z",
-                                  ""])
+@pytest.mark.parametrize(
+    "date", ["yesterday", "Mon, 99 Foo 2026 99:99:99 GMT", "20261207T101010Z", ""]
+)
 def test_a_malformed_date_is_access_denied_as_oss_answers(oss, date):
-    status, body = raw_put(oss, f"Date: {date}",
-                           f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
-                           announce=0)
+    status, body = raw_put(
+        oss, f"Date: {date}", f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0", announce=0
+    )
     assert status.startswith(b"HTTP/1.1 403 ")
     assert "<Code>AccessDenied</Code>" in body and "<EC>0002-00000503</EC>" in body
 
 
 def test_a_date_too_far_from_now_is_request_time_too_skewed(oss):
-    status, body = raw_put(oss, "Date: Mon, 07 Dec 2020 10:00:00 GMT",
-                           f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
-                           announce=0)
+    status, body = raw_put(
+        oss,
+        "Date: Mon, 07 Dec 2020 10:00:00 GMT",
+        f"Authorization: OSS {oss.account.access_key_id}:bm90IGl0",
+        announce=0,
+    )
     assert status.startswith(b"HTTP/1.1 403 ") and "<Code>RequestTimeTooSkewed</Code>" in body
 
 
-@pytest.mark.parametrize("call", [
-    lambda b: b.append_object("log.txt", 0, b"line"),
-    lambda b: b.put_object_tagging("k", oss2.models.Tagging()),
-    lambda b: b.put_object_acl("k", oss2.OBJECT_ACL_PUBLIC_READ),
-    lambda b: b.get_bucket_acl(),
-], ids=["AppendObject", "PutObjectTagging", "PutObjectACL", "GetBucketAcl"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda b: b.append_object("log.txt", 0, b"line"),
+        lambda b: b.put_object_tagging("k", oss2.models.Tagging()),
+        lambda b: b.put_object_acl("k", oss2.OBJECT_ACL_PUBLIC_READ),
+        lambda b: b.get_bucket_acl(),
+    ],
+    ids=["AppendObject", "PutObjectTagging", "PutObjectACL", "GetBucketAcl"],
+)
 def test_an_api_outside_the_emulated_set_is_not_implemented_after_a_valid_signature(bucket, call):
     bucket.put_object("k", b"v")
     with pytest.raises(oss2.exceptions.NotImplemented) as info:

@@ -1,6 +1,7 @@
 """Who may do what on the local OSS: signed URLs (oss2's `Bucket.sign_url`), PostObject forms
 as `my.uploadFile` posts them, and STS credentials scoped to one user's prefix. Each refusal is
 OSS's status and code, and stores nothing."""
+
 from __future__ import annotations
 
 import oss2
@@ -27,8 +28,9 @@ def test_a_signed_url_reads_the_object(bucket):
 
 def test_a_signed_url_serves_a_range(bucket):
     bucket.put_object(KEY, PHOTO)
-    answer = requests.get(bucket.sign_url("GET", KEY, 3600), headers={"Range": "bytes=0-3"},
-                          timeout=10)
+    answer = requests.get(
+        bucket.sign_url("GET", KEY, 3600), headers={"Range": "bytes=0-3"}, timeout=10
+    )
     assert answer.status_code == 206 and answer.content == PHOTO[:4]
 
 
@@ -45,8 +47,7 @@ def test_a_tampered_signed_url_is_403_signature_does_not_match(bucket):
     bucket.put_object(KEY, PHOTO)
     bucket.put_object("users/u1/photo-2.jpg", PHOTO)
     url = bucket.sign_url("GET", KEY, 3600)
-    for tampered in (url.replace("photo-1", "photo-2"),
-                     url.replace("Expires=", "Expires=9")):
+    for tampered in (url.replace("photo-1", "photo-2"), url.replace("Expires=", "Expires=9")):
         answer = requests.get(tampered, timeout=10)
         assert answer.status_code == 403 and error_code(answer) == "SignatureDoesNotMatch"
 
@@ -54,26 +55,43 @@ def test_a_tampered_signed_url_is_403_signature_does_not_match(bucket):
 def test_a_url_signed_with_sts_credentials_is_held_to_their_policy(oss, bucket):
     bucket.put_object(KEY, PHOTO)
     bucket.put_object("users/u2/photo.jpg", PHOTO)
-    reader = oss.bucket(bucket.bucket_name,
-                        sts_auth(oss, bucket.bucket_name, ["oss:GetObject"], "users/u1/*"))
+    reader = oss.bucket(
+        bucket.bucket_name, sts_auth(oss, bucket.bucket_name, ["oss:GetObject"], "users/u1/*")
+    )
     assert requests.get(reader.sign_url("GET", KEY, 3600), timeout=10).content == PHOTO
     other = requests.get(reader.sign_url("GET", "users/u2/photo.jpg", 3600), timeout=10)
     assert other.status_code == 403 and error_code(other) == "AccessDenied"
 
 
 # -- PostObject ---------------------------------------------------------------------------------
-def ticket(oss, bucket_name, key=KEY, max_size=PHOTO_SIZE, content_type="image/jpeg",
-           lifetime=300, sts=None, **fields):
+def ticket(
+    oss,
+    bucket_name,
+    key=KEY,
+    max_size=PHOTO_SIZE,
+    content_type="image/jpeg",
+    lifetime=300,
+    sts=None,
+    **fields,
+):
     """A form like the server's upload ticket: one key, one type, a size range, short-lived."""
-    policy = post_policy(oss, [{"bucket": bucket_name}, ["eq", "$key", key],
-                               ["eq", "$Content-Type", content_type],
-                               ["content-length-range", 1, max_size]], lifetime)
+    policy = post_policy(
+        oss,
+        [
+            {"bucket": bucket_name},
+            ["eq", "$key", key],
+            ["eq", "$Content-Type", content_type],
+            ["content-length-range", 1, max_size],
+        ],
+        lifetime,
+    )
     key_id, secret = (oss.account.access_key_id, oss.account.access_key_secret)
     extra = {}
     if sts is not None:
         key_id, secret, extra["x-oss-security-token"] = sts
-    return signed_form(policy, key_id, secret, key=key, **{"Content-Type": content_type},
-                       **extra, **fields)
+    return signed_form(
+        policy, key_id, secret, key=key, **{"Content-Type": content_type}, **extra, **fields
+    )
 
 
 def test_a_form_upload_stores_the_file(oss, bucket):
@@ -146,8 +164,9 @@ def test_a_tampered_policy_is_signature_does_not_match(oss, bucket):
 
 
 def test_a_policy_that_is_not_json_is_invalid_policy_document(oss, bucket):
-    form = signed_form("bm90IGpzb24=", oss.account.access_key_id, oss.account.access_key_secret,
-                       key=KEY)
+    form = signed_form(
+        "bm90IGpzb24=", oss.account.access_key_id, oss.account.access_key_secret, key=KEY
+    )
     assert refused(oss, bucket, form)[:2] == (400, "InvalidPolicyDocument")
 
 
@@ -167,18 +186,28 @@ def test_a_form_signed_with_sts_credentials_is_held_to_their_policy(oss, bucket)
 # -- STS credentials scoped to a prefix ---------------------------------------------------------
 def test_sts_credentials_for_a_prefix_cannot_reach_outside_it(oss, bucket):
     bucket.put_object("users/u2/theirs.jpg", PHOTO)
-    mine = oss.bucket(bucket.bucket_name, sts_auth(
-        oss, bucket.bucket_name, ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"],
-        "users/u1/*"))
+    mine = oss.bucket(
+        bucket.bucket_name,
+        sts_auth(
+            oss,
+            bucket.bucket_name,
+            ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"],
+            "users/u1/*",
+        ),
+    )
     mine.put_object("users/u1/mine.jpg", PHOTO)
     assert mine.get_object("users/u1/mine.jpg").read() == PHOTO
     outside = "users/u2/theirs.jpg"
-    for call in (lambda: mine.get_object(outside), lambda: mine.put_object(outside, b"x"),
-                 lambda: mine.delete_object(outside), lambda: mine.head_object(outside),
-                 lambda: mine.batch_delete_objects(["users/u1/mine.jpg", outside]),
-                 lambda: mine.init_multipart_upload(outside),
-                 lambda: mine.list_objects(prefix="users/u2/"),
-                 lambda: mine.list_objects_v2(prefix="users/u1/")):
+    for call in (
+        lambda: mine.get_object(outside),
+        lambda: mine.put_object(outside, b"x"),
+        lambda: mine.delete_object(outside),
+        lambda: mine.head_object(outside),
+        lambda: mine.batch_delete_objects(["users/u1/mine.jpg", outside]),
+        lambda: mine.init_multipart_upload(outside),
+        lambda: mine.list_objects(prefix="users/u2/"),
+        lambda: mine.list_objects_v2(prefix="users/u1/"),
+    ):
         with pytest.raises(oss2.exceptions.ServerError) as info:
             call()
         assert info.value.status == 403

@@ -1,6 +1,7 @@
 """The local OSS's object operations through `oss2` only: user metadata, Range, conditional GETs,
 ListObjects v1 with delimiters, DeleteMultipleObjects, multipart upload, and objects kept on
 disk."""
+
 from __future__ import annotations
 
 import stat
@@ -18,8 +19,9 @@ DATA = bytes(range(256)) * 4  # 1 KiB
 
 def test_user_metadata_comes_back_with_the_object(bucket):
     # oss2 signs a header's UTF-8 bytes: non-ASCII values go as those bytes, as OSS reads them.
-    bucket.put_object("a.txt", b"a", headers={"x-oss-meta-owner": "user-1",
-                                              "x-oss-meta-title": "中文".encode()})
+    bucket.put_object(
+        "a.txt", b"a", headers={"x-oss-meta-owner": "user-1", "x-oss-meta-title": "中文".encode()}
+    )
     meta = bucket.head_object("a.txt").headers
     assert meta["x-oss-meta-owner"] == "user-1"
     assert meta["x-oss-meta-title"].encode("latin-1").decode() == "中文"
@@ -41,8 +43,9 @@ def test_an_unsatisfiable_range_is_ignored_as_oss_does(bucket):
     whole = bucket.get_object("r.bin", byte_range=(5000, 6000))
     assert whole.status == 200 and whole.read() == DATA
     with pytest.raises(oss2.exceptions.ServerError) as info:
-        bucket.get_object("r.bin", byte_range=(5000, 6000),
-                          headers={"x-oss-range-behavior": "standard"})
+        bucket.get_object(
+            "r.bin", byte_range=(5000, 6000), headers={"x-oss-range-behavior": "standard"}
+        )
     assert (info.value.status, info.value.code) == (416, "InvalidRange")
 
 
@@ -54,17 +57,28 @@ def test_conditional_gets_answer_304_and_412(bucket):
     for headers in ({"If-None-Match": f'"{etag}"'}, {"If-Modified-Since": later}):
         with pytest.raises(oss2.exceptions.NotModified):
             bucket.get_object("c.txt", headers=headers)
-    for headers in ({"If-Match": '"0123456789ABCDEF0123456789ABCDEF"'},
-                    {"If-Unmodified-Since": earlier}):
+    for headers in (
+        {"If-Match": '"0123456789ABCDEF0123456789ABCDEF"'},
+        {"If-Unmodified-Since": earlier},
+    ):
         with pytest.raises(oss2.exceptions.PreconditionFailed):
             bucket.get_object("c.txt", headers=headers)
-    assert bucket.get_object("c.txt", headers={"If-Match": f'"{etag}"',
-                                               "If-Modified-Since": earlier}).read() == b"c"
+    assert (
+        bucket.get_object(
+            "c.txt", headers={"If-Match": f'"{etag}"', "If-Modified-Since": earlier}
+        ).read()
+        == b"c"
+    )
 
 
 def test_list_objects_v1_rolls_keys_up_by_delimiter(bucket):
-    for key in ("users/u1/a.jpg", "users/u1/b.jpg", "users/u2/c.jpg", "users/readme.txt",
-                "top.txt"):
+    for key in (
+        "users/u1/a.jpg",
+        "users/u1/b.jpg",
+        "users/u2/c.jpg",
+        "users/readme.txt",
+        "top.txt",
+    ):
         bucket.put_object(key, b"x")
     listed = bucket.list_objects(prefix="users/", delimiter="/")
     assert [o.key for o in listed.object_list] == ["users/readme.txt"]
@@ -96,8 +110,10 @@ def test_delete_multiple_objects_deletes_each_key(bucket):
 def test_multipart_upload_initiate_parts_list_complete(bucket):
     first, last = b"a" * (100 * 1024), b"tail"
     upload_id = bucket.init_multipart_upload("big.bin").upload_id
-    parts = [oss2.models.PartInfo(1, bucket.upload_part("big.bin", upload_id, 1, first).etag),
-             oss2.models.PartInfo(2, bucket.upload_part("big.bin", upload_id, 2, last).etag)]
+    parts = [
+        oss2.models.PartInfo(1, bucket.upload_part("big.bin", upload_id, 1, first).etag),
+        oss2.models.PartInfo(2, bucket.upload_part("big.bin", upload_id, 2, last).etag),
+    ]
     listed = bucket.list_parts("big.bin", upload_id)
     assert [(p.part_number, p.size) for p in listed.parts] == [(1, len(first)), (2, len(last))]
     uploads = bucket.list_multipart_uploads()
@@ -122,12 +138,14 @@ def test_complete_refuses_a_small_part_or_a_wrong_etag(bucket):
     upload_id = bucket.init_multipart_upload("s.bin").upload_id
     etags = [bucket.upload_part("s.bin", upload_id, n, b"small").etag for n in (1, 2)]
     with pytest.raises(oss2.exceptions.ServerError) as info:
-        bucket.complete_multipart_upload("s.bin", upload_id, [
-            oss2.models.PartInfo(n, etag) for n, etag in zip((1, 2), etags, strict=True)])
+        bucket.complete_multipart_upload(
+            "s.bin",
+            upload_id,
+            [oss2.models.PartInfo(n, etag) for n, etag in zip((1, 2), etags, strict=True)],
+        )
     assert info.value.code == "EntityTooSmall"
     with pytest.raises(oss2.exceptions.ServerError) as info:
-        bucket.complete_multipart_upload("s.bin", upload_id, [
-            oss2.models.PartInfo(1, "0" * 32)])
+        bucket.complete_multipart_upload("s.bin", upload_id, [oss2.models.PartInfo(1, "0" * 32)])
     assert (info.value.status, info.value.code) == (400, "InvalidPart")
     assert not bucket.object_exists("s.bin")
 
@@ -145,15 +163,20 @@ def test_objects_live_on_disk_owner_only(oss, bucket):
 
 
 def test_objects_stored_in_rows_by_an_older_version_move_to_disk(tmp_path):
-    old = Database(tmp_path / "oss.sqlite3", """
+    old = Database(
+        tmp_path / "oss.sqlite3",
+        """
         CREATE TABLE buckets (name TEXT PRIMARY KEY, created REAL NOT NULL);
         CREATE TABLE objects (bucket TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL,
             etag TEXT NOT NULL, content_type TEXT NOT NULL, modified REAL NOT NULL,
-            PRIMARY KEY (bucket, key))""")
+            PRIMARY KEY (bucket, key))""",
+    )
     with old.transaction() as conn:
         conn.execute("INSERT INTO buckets VALUES ('pkgs', ?)", (time.time(),))
-        conn.execute("INSERT INTO objects VALUES ('pkgs', 'a.zip', ?, 'E', 'application/zip', ?)",
-                     (b"PK-old", time.time()))
+        conn.execute(
+            "INSERT INTO objects VALUES ('pkgs', 'a.zip', ?, 'E', 'application/zip', ?)",
+            (b"PK-old", time.time()),
+        )
     old.close()
     store = ObjectStore(tmp_path / "oss.sqlite3", ShiftableClock())
     info, data = store.get("pkgs", "a.zip")

@@ -3,6 +3,7 @@ the instances, so the next invocation is a cold start on the new code, with no r
 
 The test edits a copy of the repository (functions, shared library, package script, template) so
 the real tree is never touched; the copy's build reuses this checkout's installed dependencies."""
+
 from __future__ import annotations
 
 import json
@@ -18,20 +19,21 @@ import pytest
 
 from tests.conftest import ROOT, build_packages
 
-OVERRIDE = '''
+OVERRIDE = """
 
 import miniapp as _miniapp
 
 
 def handler(event, context):  # noqa: F811 - the edit under test replaces the handler
     return json.dumps({"mark": getattr(_miniapp, "RELOAD_MARK", None)})
-'''
+"""
 
 
 def _copy_repo(target: Path) -> Path:
     for name in ("functions", "shared", "scripts"):
-        shutil.copytree(ROOT / name, target / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     for path in [ROOT / "template.yml", *ROOT.glob("requirements*.txt")]:
         shutil.copy2(path, target / path.name)
     (target / "build").mkdir()
@@ -50,12 +52,18 @@ def _invoke_db(config: dict[str, str]) -> Any:
     import fc2
     from fc2.fc_exceptions import FcError
 
-    client = fc2.Client(endpoint=config["fcEndpoint"], accessKeyID=config["accessKeyId"],
-                        accessKeySecret=config["accessKeySecret"], Timeout=30)
+    client = fc2.Client(
+        endpoint=config["fcEndpoint"],
+        accessKeyID=config["accessKeyId"],
+        accessKeySecret=config["accessKeySecret"],
+        Timeout=30,
+    )
     try:
-        return json.loads(client.invoke_function(
-            config["serviceName"], config["dbFunctionName"],
-            payload=json.dumps({"op": "list"})).data)
+        return json.loads(
+            client.invoke_function(
+                config["serviceName"], config["dbFunctionName"], payload=json.dumps({"op": "list"})
+            ).data
+        )
     except FcError:
         return None
 
@@ -80,17 +88,24 @@ def _built_copy(tmp_path: Path) -> Path:
     """A copy of the repository with its packages built (this checkout's build/_deps reused)."""
     build_packages()
     repo = _copy_repo(tmp_path / "repo")
-    subprocess.run([sys.executable, str(repo / "scripts" / "package.py")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(repo / "scripts" / "package.py")], check=True, capture_output=True
+    )
     return repo
 
 
 def _reloading_cloud(repo: Path, reports: list[str], dev_stack: bool) -> Any:
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
 
-    options = CloudOptions(repo_root=repo, state_dir=Path(".local"),
-                           template_path=Path("template.yml"), ports=Ports.ephemeral(),
-                           reload=True, reload_every=0.2, dev_stack=dev_stack)
+    options = CloudOptions(
+        repo_root=repo,
+        state_dir=Path(".local"),
+        template_path=Path("template.yml"),
+        ports=Ports.ephemeral(),
+        reload=True,
+        reload_every=0.2,
+        dev_stack=dev_stack,
+    )
     return LocalCloud(options, report=reports.append)
 
 
@@ -121,18 +136,28 @@ def test_an_edit_is_picked_up_by_the_next_invocation_without_a_restart(tmp_path,
 
     assert len([line for line in reports if "instances recycled" in line]) >= 2, reports
     if dev_stack:  # each reload was an update of make dev's stack, with the rebuilt zips
-        assert len([line for line in reports if line == "stack local: UPDATE_COMPLETE  "
-                    "Stack UPDATE completed successfully"]) >= 2, reports
+        assert (
+            len(
+                [
+                    line
+                    for line in reports
+                    if line == "stack local: UPDATE_COMPLETE  Stack UPDATE completed successfully"
+                ]
+            )
+            >= 2
+        ), reports
     assert any("functions/db/index.py" in line for line in reports), reports
 
 
 # -- a declaration that breaks its rules never reaches a package ------------------------------
-BAD_NOTES = '''from ..domain.schema import Collection, Text
+BAD_NOTES = """from ..domain.schema import Collection, Text
 
 COLLECTION = Collection(name="notes", fields={"Title": Text(max_chars=200)})
-'''
-BAD_RULE = ("shared/miniapp/collections/notes.py: COLLECTION.fields['Title']: the name is "
-            "reserved or not [a-z][A-Za-z0-9]{0,63}")
+"""
+BAD_RULE = (
+    "shared/miniapp/collections/notes.py: COLLECTION.fields['Title']: the name is "
+    "reserved or not [a-z][A-Za-z0-9]{0,63}"
+)
 
 
 def _declare_bad_notes(repo: Path) -> None:
@@ -145,12 +170,14 @@ def test_a_bad_declaration_stops_the_package_build_naming_file_field_and_rule(tm
     build_packages()
     repo = _copy_repo(tmp_path / "repo")
     _declare_bad_notes(repo)
-    built = subprocess.run([sys.executable, str(repo / "scripts" / "package.py")],
-                           capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, str(repo / "scripts" / "package.py")], capture_output=True, text=True
+    )
     assert built.returncode == 2
     assert built.stderr.splitlines() == [
         "make package: the collection declarations break their rules, nothing was built:",
-        f"  {BAD_RULE}"]
+        f"  {BAD_RULE}",
+    ]
     assert not (repo / "build" / "db").exists()
 
 
@@ -170,4 +197,5 @@ def test_a_running_cloud_keeps_serving_the_last_good_package_and_says_why(tmp_pa
     failed = next(r for r in reports if "keeps serving" in r)
     assert failed.splitlines()[1:] == [
         "  make package: the collection declarations break their rules, nothing was built:",
-        f"    {BAD_RULE}"]
+        f"    {BAD_RULE}",
+    ]

@@ -1,6 +1,7 @@
 """The local ROS through `aliyun-python-sdk-ros` only: CreateStack, UpdateStack, GetStack,
 ListStacks, DeleteStack, ListStackResources, ValidateTemplate, ROS's statuses and errors, with
 function code taken from the local OSS and served by the local Function Compute."""
+
 from __future__ import annotations
 
 import io
@@ -57,8 +58,9 @@ Outputs:
 def package(greeting: str) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("index.py", f"def handler(event, context):\n"
-                                     f"    return b'{greeting} ' + event\n")
+        archive.writestr(
+            "index.py", f"def handler(event, context):\n    return b'{greeting} ' + event\n"
+        )
     return buf.getvalue()
 
 
@@ -67,8 +69,11 @@ class Ros:
         self.cloud = cloud
         account = cloud.account
         self.client = AcsClient(account.access_key_id, account.access_key_secret, "cn-hangzhou")
-        self.fc = fc2.Client(endpoint=cloud.url("fc"), accessKeyID=account.access_key_id,
-                             accessKeySecret=account.access_key_secret)
+        self.fc = fc2.Client(
+            endpoint=cloud.url("fc"),
+            accessKeyID=account.access_key_id,
+            accessKeySecret=account.access_key_secret,
+        )
 
     def call(self, request: Any, client: AcsClient | None = None) -> dict[str, Any]:
         request.set_endpoint(self.cloud.url("ros").split("//", 1)[1])
@@ -79,8 +84,9 @@ class Ros:
         request = CreateStackRequest.CreateStackRequest()
         request.set_StackName(name)
         request.set_TemplateBody(body)
-        request.set_Parameterss([{"ParameterKey": k, "ParameterValue": v}
-                                 for k, v in params.items()])
+        request.set_Parameterss(
+            [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()]
+        )
         return self.call(request)["StackId"]
 
     def settle(self, stack_id: str) -> dict[str, Any]:
@@ -108,8 +114,9 @@ class Ros:
 def ros(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ros]:
     with running_local_cloud(tmp_path_factory.mktemp("ros-state")) as cloud:
         account = cloud.account
-        bucket = oss2.Bucket(oss2.Auth(account.access_key_id, account.access_key_secret),
-                             cloud.url("oss"), BUCKET)
+        bucket = oss2.Bucket(
+            oss2.Auth(account.access_key_id, account.access_key_secret), cloud.url("oss"), BUCKET
+        )
         bucket.create_bucket()
         bucket.put_object("v1.zip", package("hello"))
         bucket.put_object("v2.zip", package("welcome"))
@@ -124,8 +131,10 @@ def test_create_stack_completes_with_outputs_and_resources(ros):
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["FunctionArn"].endswith(":services/ros-create/functions/greet")
     resources = ros.resources(stack_id)
-    assert {k: r["Status"] for k, r in resources.items()} == {"Svc": "CREATE_COMPLETE",
-                                                            "Fn": "CREATE_COMPLETE"}
+    assert {k: r["Status"] for k, r in resources.items()} == {
+        "Svc": "CREATE_COMPLETE",
+        "Fn": "CREATE_COMPLETE",
+    }
     assert resources["Fn"]["ResourceType"] == "ALIYUN::FC::Function"
     assert ros.greet("ros-create") == b"hello you"
 
@@ -136,15 +145,24 @@ def test_update_stack_serves_the_new_code(ros):
     request = UpdateStackRequest.UpdateStackRequest()
     request.set_StackId(stack_id)
     request.set_TemplateBody(TEMPLATE)
-    request.set_Parameterss([{"ParameterKey": "ServiceName", "ParameterValue": "ros-update"},
-                             {"ParameterKey": "CodeObject", "ParameterValue": "v2.zip"}])
+    request.set_Parameterss(
+        [
+            {"ParameterKey": "ServiceName", "ParameterValue": "ros-update"},
+            {"ParameterKey": "CodeObject", "ParameterValue": "v2.zip"},
+        ]
+    )
     ros.call(request)
     assert ros.settle(stack_id)["Status"] == "UPDATE_COMPLETE"
     assert ros.greet("ros-update") == b"welcome you"
 
 
-def update(stack_id: str, params: dict[str, str], *, body: str | None = TEMPLATE,
-           use_previous: bool = False) -> Any:
+def update(
+    stack_id: str,
+    params: dict[str, str],
+    *,
+    body: str | None = TEMPLATE,
+    use_previous: bool = False,
+) -> Any:
     request = UpdateStackRequest.UpdateStackRequest()
     request.set_StackId(stack_id)
     if body is not None:
@@ -155,11 +173,14 @@ def update(stack_id: str, params: dict[str, str], *, body: str | None = TEMPLATE
     return request
 
 
-@pytest.mark.parametrize("params, use_previous", [
-    ({"ServiceName": "ros-same"}, False),
-    ({"ServiceName": "ros-same", "CodeObject": "v1.zip"}, False),  # the default, spelled out
-    ({}, True),
-])
+@pytest.mark.parametrize(
+    "params, use_previous",
+    [
+        ({"ServiceName": "ros-same"}, False),
+        ({"ServiceName": "ros-same", "CodeObject": "v1.zip"}, False),  # the default, spelled out
+        ({}, True),
+    ],
+)
 def test_an_update_that_changes_nothing_is_refused_as_ros_does(ros, params, use_previous):
     name = f"same-{len(params)}-{use_previous}".lower()
     stack = ros.settle(ros.create(name, {"ServiceName": "ros-same"}))
@@ -185,8 +206,7 @@ def test_an_update_after_a_failed_one_may_repeat_it(ros):
 
 def test_two_stacks_with_different_service_names_coexist(ros):
     first = ros.settle(ros.create("side-a", {"ServiceName": "ros-side-a"}))
-    second = ros.settle(ros.create("side-b", {"ServiceName": "ros-side-b",
-                                              "CodeObject": "v2.zip"}))
+    second = ros.settle(ros.create("side-b", {"ServiceName": "ros-side-b", "CodeObject": "v2.zip"}))
     assert first["Status"] == second["Status"] == "CREATE_COMPLETE"
     assert (ros.greet("ros-side-a"), ros.greet("ros-side-b")) == (b"hello you", b"welcome you")
 
@@ -258,20 +278,26 @@ def test_unknown_resource_type_is_refused(ros):
 
 
 def test_unknown_property_fails_the_stack_naming_the_resource(ros):
-    body = TEMPLATE.replace("Properties: {ServiceName: {Ref: ServiceName}}",
-                            "Properties: {ServiceName: {Ref: ServiceName}, Colour: blue}")
+    body = TEMPLATE.replace(
+        "Properties: {ServiceName: {Ref: ServiceName}}",
+        "Properties: {ServiceName: {Ref: ServiceName}, Colour: blue}",
+    )
     stack = ros.settle(ros.create("bad-prop", {"ServiceName": "ros-bad-prop"}, body))
     assert stack["Status"] == "CREATE_FAILED"
     assert stack["StatusReason"].startswith("Resource Svc create failed")
     assert ros.resources(stack["StackId"])["Svc"]["Status"] == "CREATE_FAILED"
 
 
-@pytest.mark.parametrize("code_object, reason", [("missing.zip", "NoSuchKey"),
-                                                 ("broken.zip", "not a zip file")])
+@pytest.mark.parametrize(
+    "code_object, reason", [("missing.zip", "NoSuchKey"), ("broken.zip", "not a zip file")]
+)
 def test_a_missing_or_broken_code_object_fails_the_stack(ros, code_object, reason):
-    stack = ros.settle(ros.create(f"code-{code_object[:-4]}",
-                                  {"ServiceName": f"ros-{code_object[:-4]}",
-                                   "CodeObject": code_object}))
+    stack = ros.settle(
+        ros.create(
+            f"code-{code_object[:-4]}",
+            {"ServiceName": f"ros-{code_object[:-4]}", "CodeObject": code_object},
+        )
+    )
     assert stack["Status"] == "CREATE_FAILED"
     assert "Resource Fn" in stack["StatusReason"] and reason in stack["StatusReason"]
     resource = ros.resources(stack["StackId"])["Fn"]
@@ -297,24 +323,38 @@ Resources:
 
 
 def test_a_stack_gets_a_tablestore_instance_of_its_own(ros):
-    stack = ros.settle(ros.create("own-db", {"Instance": "own-db", "TableInstance": "own-db"},
-                                  TABLES))
+    stack = ros.settle(
+        ros.create("own-db", {"Instance": "own-db", "TableInstance": "own-db"}, TABLES)
+    )
     assert stack["Status"] == "CREATE_COMPLETE"
     tablestore = ros.cloud.tablestore
     assert "own-db" in tablestore.instances()
     account = ros.cloud.account
-    own = OTSClient(ros.cloud.url("tablestore"), account.access_key_id,
-                    account.access_key_secret, "own-db", retry_policy=NoRetryPolicy())
+    own = OTSClient(
+        ros.cloud.url("tablestore"),
+        account.access_key_id,
+        account.access_key_secret,
+        "own-db",
+        retry_policy=NoRetryPolicy(),
+    )
     assert list(own.list_table()) == ["notes"]  # nothing of the cloud's own instance
     own.put_row("notes", Row([("id", "n1")], [("text", "hi")]))
-    assert "notes" not in OTSClient(ros.cloud.url("tablestore"), account.access_key_id,
-                                    account.access_key_secret, tablestore.instance_name,
-                                    retry_policy=NoRetryPolicy()).list_table()
+    assert (
+        "notes"
+        not in OTSClient(
+            ros.cloud.url("tablestore"),
+            account.access_key_id,
+            account.access_key_secret,
+            tablestore.instance_name,
+            retry_policy=NoRetryPolicy(),
+        ).list_table()
+    )
 
 
 def test_a_table_in_an_instance_nobody_declared_fails_the_stack(ros):
-    stack = ros.settle(ros.create("no-db", {"Instance": "no-db", "TableInstance": "nowhere"},
-                                  TABLES))
+    stack = ros.settle(
+        ros.create("no-db", {"Instance": "no-db", "TableInstance": "nowhere"}, TABLES)
+    )
     assert stack["Status"] == "CREATE_FAILED"
     assert stack["StatusReason"].startswith("Resource Notes create failed: OTSObjectNotExist")
     assert ros.resources(stack["StackId"])["Notes"]["Status"] == "CREATE_FAILED"
@@ -324,8 +364,13 @@ def test_deleting_a_stack_deletes_its_tables_and_instance(ros):
     params = {"Instance": "gone-db", "TableInstance": "gone-db"}
     stack_id = ros.settle(ros.create("gone-db", params, TABLES))["StackId"]
     account = ros.cloud.account
-    client = OTSClient(ros.cloud.url("tablestore"), account.access_key_id,
-                       account.access_key_secret, "gone-db", retry_policy=NoRetryPolicy())
+    client = OTSClient(
+        ros.cloud.url("tablestore"),
+        account.access_key_id,
+        account.access_key_secret,
+        "gone-db",
+        retry_policy=NoRetryPolicy(),
+    )
     client.put_row("notes", Row([("id", "n1")], [("text", "kept?")]))
     ros.call(delete_request(stack_id))
     assert ros.settle(stack_id)["Status"] == "DELETE_COMPLETE"
@@ -347,8 +392,10 @@ def test_unknown_stack_and_duplicate_name_errors(ros):
     assert info.value.get_error_code() == "StackExists"
 
 
-@pytest.mark.parametrize("request_type", [ListStackEventsRequest.ListStackEventsRequest,
-                                          CreateChangeSetRequest.CreateChangeSetRequest])
+@pytest.mark.parametrize(
+    "request_type",
+    [ListStackEventsRequest.ListStackEventsRequest, CreateChangeSetRequest.CreateChangeSetRequest],
+)
 def test_an_api_outside_the_emulated_set_is_invalid_action_not_found(ros, request_type):
     request = request_type()
     request.set_StackId("00000000-0000-0000-0000-000000000000")
@@ -363,11 +410,12 @@ def test_a_wrong_secret_is_refused(ros):
     request.set_TemplateBody(TEMPLATE)
     with pytest.raises(Exception) as info:
         ros.call(request, client)
-    assert "InvalidAccessKeySecret" in str(info.value) or "SignatureDoesNotMatch" in str(
-        info.value)
+    assert "InvalidAccessKeySecret" in str(info.value) or "SignatureDoesNotMatch" in str(info.value)
 
 
-TIMER = TEMPLATE.replace("Outputs:", """\
+TIMER = TEMPLATE.replace(
+    "Outputs:",
+    """\
   Tick:
     Type: ALIYUN::FC::Trigger
     Properties:
@@ -376,7 +424,8 @@ TIMER = TEMPLATE.replace("Outputs:", """\
       TriggerName: tick
       TriggerType: timer
       TriggerConfig: {CronExpression: CRON, Enable: true, Payload: from-the-stack}
-Outputs:""")
+Outputs:""",
+)
 
 
 def fired(ros: Ros, service: str) -> list[Any]:
@@ -384,8 +433,9 @@ def fired(ros: Ros, service: str) -> list[Any]:
 
 
 def test_a_stacks_timer_trigger_fires_on_the_cloud_clock(ros):
-    stack = ros.settle(ros.create("timer-ok", {"ServiceName": "ros-timer"},
-                                  TIMER.replace("CRON", "'@every 5m'")))
+    stack = ros.settle(
+        ros.create("timer-ok", {"ServiceName": "ros-timer"}, TIMER.replace("CRON", "'@every 5m'"))
+    )
     assert stack["Status"] == "CREATE_COMPLETE"
     ros.cloud.clock.advance(5 * 60)
     (fire,) = fired(ros, "ros-timer")
@@ -394,12 +444,22 @@ def test_a_stacks_timer_trigger_fires_on_the_cloud_clock(ros):
 
 
 def test_a_timer_fc_would_refuse_fails_the_update_and_the_old_one_keeps_firing(ros):
-    stack_id = ros.settle(ros.create("timer-bad", {"ServiceName": "ros-timer-bad"},
-                                     TIMER.replace("CRON", "'@every 5m'")))["StackId"]
-    ros.call(update(stack_id, {"ServiceName": "ros-timer-bad"},
-                    body=TIMER.replace("CRON", "'every so often'")))
+    stack_id = ros.settle(
+        ros.create(
+            "timer-bad", {"ServiceName": "ros-timer-bad"}, TIMER.replace("CRON", "'@every 5m'")
+        )
+    )["StackId"]
+    ros.call(
+        update(
+            stack_id,
+            {"ServiceName": "ros-timer-bad"},
+            body=TIMER.replace("CRON", "'every so often'"),
+        )
+    )
     stack = ros.settle(stack_id)
-    assert stack["Status"] == "UPDATE_FAILED" and "ros-timer-bad/greet timer trigger tick" in \
-        stack["StatusReason"]
+    assert (
+        stack["Status"] == "UPDATE_FAILED"
+        and "ros-timer-bad/greet timer trigger tick" in stack["StatusReason"]
+    )
     ros.cloud.clock.advance(5 * 60)
     assert len(fired(ros, "ros-timer-bad")) == 1

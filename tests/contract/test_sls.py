@@ -12,6 +12,7 @@ LogStoreNotExist, LogStoreAlreadyExist, LogStoreInfoInvalid, IndexAlreadyExist,
 IndexConfigNotExist, IndexInfoInvalid, ParameterInvalid, PostBodyInvalid, InvalidMethod,
 Unauthorized, SignatureNotMatch, RequestTimeExpired, InternalServerError.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,17 +68,26 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     clock = ShiftableClock()
     book = CredentialBook(account, state_dir / "credentials.db", clock)
     faults = FaultBoard(seed=1)
-    sls = LogServiceEmulator(db_path=state_dir / "sls.db", account=account, credentials=book,
-                             clock=clock, faults=faults)
+    sls = LogServiceEmulator(
+        db_path=state_dir / "sls.db", account=account, credentials=book, clock=clock, faults=faults
+    )
     sls.ensure_logstore(PROJECT, "requests")
     server = HttpServer(sls.app).start()
-    yield Cloud(account=account, clock=clock, book=book, faults=faults, sls=sls, server=server,
-                state_dir=state_dir)
+    yield Cloud(
+        account=account,
+        clock=clock,
+        book=book,
+        faults=faults,
+        sls=sls,
+        server=server,
+        state_dir=state_dir,
+    )
     server.stop()
 
 
-def make_client(url: str, access_key_id: str, secret: str, token: str | None = None,
-                **options: object) -> LogClient:
+def make_client(
+    url: str, access_key_id: str, secret: str, token: str | None = None, **options: object
+) -> LogClient:
     client = log_client(url, access_key_id, secret, token, **options)
     client.set_source("10.0.0.7")  # a fixed source the queries below can search for
     return client
@@ -85,8 +95,9 @@ def make_client(url: str, access_key_id: str, secret: str, token: str | None = N
 
 @pytest.fixture
 def client(cloud: Cloud) -> LogClient:
-    return make_client(cloud.server.url, cloud.account.access_key_id,
-                       cloud.account.access_key_secret)
+    return make_client(
+        cloud.server.url, cloud.account.access_key_id, cloud.account.access_key_secret
+    )
 
 
 @pytest.fixture
@@ -103,8 +114,14 @@ def faults(cloud: Cloud) -> Iterator[FaultBoard]:
     cloud.faults.clear()
 
 
-def put(client: LogClient, logstore: str, *rows: dict[str, str], when: int | None = None,
-        topic: str = "", **request_args: object) -> None:
+def put(
+    client: LogClient,
+    logstore: str,
+    *rows: dict[str, str],
+    when: int | None = None,
+    topic: str = "",
+    **request_args: object,
+) -> None:
     stamp = int(time.time()) if when is None else when
     items = [LogItem(stamp, list(row.items())) for row in rows]
     client.put_logs(PutLogsRequest(PROJECT, logstore, topic, None, items, **request_args))
@@ -132,13 +149,19 @@ def error_of(call: Callable[[], object]) -> LogException:
 
 def test_put_logs_lz4_by_default_is_read_back_with_topic_source_and_tags(client, logstore):
     items = [LogItem(int(time.time()), [("msg", "hello"), ("level", "info")])]
-    client.put_logs(PutLogsRequest(PROJECT, logstore, "api", "fc-instance-1", items,
-                                   logtags=[("env", "local")]))
-    [log] = client.get_logs(GetLogsRequest(PROJECT, logstore, int(time.time()) - 60,
-                                           int(time.time()) + 60)).get_logs()
+    client.put_logs(
+        PutLogsRequest(PROJECT, logstore, "api", "fc-instance-1", items, logtags=[("env", "local")])
+    )
+    [log] = client.get_logs(
+        GetLogsRequest(PROJECT, logstore, int(time.time()) - 60, int(time.time()) + 60)
+    ).get_logs()
     assert log.get_source() == "fc-instance-1"
-    assert log.get_contents() == {"msg": "hello", "level": "info", "__topic__": "api",
-                                  "__tag__:env": "local"}
+    assert log.get_contents() == {
+        "msg": "hello",
+        "level": "info",
+        "__topic__": "api",
+        "__tag__:env": "local",
+    }
 
 
 def test_put_logs_uncompressed(client, logstore):
@@ -161,31 +184,62 @@ def test_put_logs_deflate_body(client, logstore):
     content = log.Contents.add()
     content.Key, content.Value = "msg", b"deflated"
     raw = group.SerializeToString()
-    client._send("POST", PROJECT, zlib.compress(raw), f"/logstores/{logstore}/shards/lb", {},
-                 {"x-log-bodyrawsize": str(len(raw)), "x-log-compresstype": "deflate",
-                  "Content-Type": "application/x-protobuf"})
+    client._send(
+        "POST",
+        PROJECT,
+        zlib.compress(raw),
+        f"/logstores/{logstore}/shards/lb",
+        {},
+        {
+            "x-log-bodyrawsize": str(len(raw)),
+            "x-log-compresstype": "deflate",
+            "Content-Type": "application/x-protobuf",
+        },
+    )
     assert messages(query(client, logstore)) == ["deflated"]
 
 
 def test_put_logs_with_unknown_compress_type_is_refused(client, logstore):
-    err = error_of(lambda: client._send(
-        "POST", PROJECT, b"xx", f"/logstores/{logstore}/shards/lb", {},
-        {"x-log-bodyrawsize": "2", "x-log-compresstype": "snappy",
-         "Content-Type": "application/x-protobuf"}))
+    err = error_of(
+        lambda: client._send(
+            "POST",
+            PROJECT,
+            b"xx",
+            f"/logstores/{logstore}/shards/lb",
+            {},
+            {
+                "x-log-bodyrawsize": "2",
+                "x-log-compresstype": "snappy",
+                "Content-Type": "application/x-protobuf",
+            },
+        )
+    )
     assert (err.get_error_code(), err.resp_status) == ("InvalidCompressType", 400)
 
 
 def test_put_logs_with_a_body_that_is_not_a_log_group_is_refused(client, logstore):
-    err = error_of(lambda: client._send(
-        "POST", PROJECT, b"\xff\xfenot protobuf", f"/logstores/{logstore}/shards/lb", {},
-        {"x-log-bodyrawsize": "14", "Content-Type": "application/x-protobuf"}))
+    err = error_of(
+        lambda: client._send(
+            "POST",
+            PROJECT,
+            b"\xff\xfenot protobuf",
+            f"/logstores/{logstore}/shards/lb",
+            {},
+            {"x-log-bodyrawsize": "14", "Content-Type": "application/x-protobuf"},
+        )
+    )
     assert (err.get_error_code(), err.resp_status) == ("PostBodyInvalid", 400)
     assert query(client, logstore) == []
 
 
 def test_emulator_write_is_visible_through_get_logs(cloud, client, logstore):
-    cloud.sls.write(PROJECT, logstore, [{"msg": "from fc", "requestId": "r-1"}],
-                    topic="FCLogs:session", source="fc")
+    cloud.sls.write(
+        PROJECT,
+        logstore,
+        [{"msg": "from fc", "requestId": "r-1"}],
+        topic="FCLogs:session",
+        source="fc",
+    )
     [log] = query(client, logstore)
     assert log == {"msg": "from fc", "requestId": "r-1", "__topic__": "FCLogs:session"}
 
@@ -195,31 +249,37 @@ def test_emulator_write_is_visible_through_get_logs(cloud, client, logstore):
 
 @pytest.fixture
 def sample(client, logstore) -> str:
-    put(client, logstore,
+    put(
+        client,
+        logstore,
         {"msg": "login ok", "level": "info", "path": "/api/session"},
         {"msg": "todo saved", "level": "info", "path": "/api/todo"},
         {"msg": "todo failed", "level": "error", "path": "/api/todo"},
-        {"msg": "Timeout talking to alipay", "level": "error", "path": "/api/session"})
+        {"msg": "Timeout talking to alipay", "level": "error", "path": "/api/session"},
+    )
     return logstore
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("*", ["login ok", "todo saved", "todo failed", "Timeout talking to alipay"]),
-    ("", ["login ok", "todo saved", "todo failed", "Timeout talking to alipay"]),
-    ("todo", ["todo saved", "todo failed"]),
-    ("TIMEOUT", ["Timeout talking to alipay"]),
-    ("level: error", ["todo failed", "Timeout talking to alipay"]),
-    ("level:error and path: /api/todo", ["todo failed"]),
-    ("level: error path: /api/todo", ["todo failed"]),
-    ("todo or alipay", ["todo saved", "todo failed", "Timeout talking to alipay"]),
-    ("todo and not failed", ["todo saved"]),
-    ("not level: info", ["todo failed", "Timeout talking to alipay"]),
-    ("(saved or failed) and level: error", ["todo failed"]),
-    ("fail*", ["todo failed"]),
-    ('msg: "login ok"', ["login ok"]),
-    ("level: warn", []),
-    ("nosuchfield: error", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("*", ["login ok", "todo saved", "todo failed", "Timeout talking to alipay"]),
+        ("", ["login ok", "todo saved", "todo failed", "Timeout talking to alipay"]),
+        ("todo", ["todo saved", "todo failed"]),
+        ("TIMEOUT", ["Timeout talking to alipay"]),
+        ("level: error", ["todo failed", "Timeout talking to alipay"]),
+        ("level:error and path: /api/todo", ["todo failed"]),
+        ("level: error path: /api/todo", ["todo failed"]),
+        ("todo or alipay", ["todo saved", "todo failed", "Timeout talking to alipay"]),
+        ("todo and not failed", ["todo saved"]),
+        ("not level: info", ["todo failed", "Timeout talking to alipay"]),
+        ("(saved or failed) and level: error", ["todo failed"]),
+        ("fail*", ["todo failed"]),
+        ('msg: "login ok"', ["login ok"]),
+        ("level: warn", []),
+        ("nosuchfield: error", []),
+    ],
+)
 def test_search_query_forms(client, sample, text, expected):
     assert messages(query(client, sample, text)) == expected
 
@@ -233,10 +293,13 @@ def test_query_by_reserved_fields(client, logstore):
 
 def test_keys_inside_a_json_field_are_searchable_as_a_json_index_allows(client, logstore):
     """FC ships a function's JSON line as `message`; the template's JSON index on it."""
-    put(client, logstore,
+    put(
+        client,
+        logstore,
         {"msg": "a", "message": '{"kind": "audit", "event": "login", "latencyMs": 7}'},
         {"msg": "b", "message": '{"kind": "invocation", "ctx": {"op": "add"}}'},
-        {"msg": "c", "message": "not json: kind audit"})
+        {"msg": "c", "message": "not json: kind audit"},
+    )
     assert messages(query(client, logstore, "message.kind: audit")) == ["a"]
     assert messages(query(client, logstore, "message.latencyMs: 7")) == ["a"]
     assert messages(query(client, logstore, "message.ctx.op: add")) == ["b"]
@@ -293,8 +356,10 @@ def test_get_logs_in_the_older_get_form(client, sample):
     client._get_logs_v2_enabled = False  # the SDK's switch to GET /logstores/{name}?type=log
     now = int(time.time())
     response = client.get_log(PROJECT, sample, now - 600, now + 600, query="level: error")
-    assert [log.get_contents()["msg"] for log in response.get_logs()] == \
-        ["todo failed", "Timeout talking to alipay"]
+    assert [log.get_contents()["msg"] for log in response.get_logs()] == [
+        "todo failed",
+        "Timeout talking to alipay",
+    ]
     assert response.is_completed()
 
 
@@ -303,7 +368,10 @@ def test_get_logs_in_the_older_get_form_reads_the_query_back_from_its_headers(cl
     now = int(time.time())
     response = client.get_log(PROJECT, sample, now - 600, now + 600, query="level: error")
     assert (response.get_where_query(), response.get_agg_query(), response.get_has_sql()) == (
-        "level: error", "", False)
+        "level: error",
+        "",
+        False,
+    )
 
 
 # ---- GetHistograms / ListTopics ------------------------------------------------------------------
@@ -313,8 +381,9 @@ def test_get_histograms_counts_the_matching_logs_per_interval(client, logstore):
     now = int(time.time())
     put(client, logstore, {"level": "error"}, {"level": "info"}, when=now - 100)
     put(client, logstore, {"level": "error"}, when=now - 10)
-    response = client.get_histograms(GetHistogramsRequest(
-        PROJECT, logstore, now - 120, now, query="level: error"))
+    response = client.get_histograms(
+        GetHistogramsRequest(PROJECT, logstore, now - 120, now, query="level: error")
+    )
     counts = {h.get_from(): h.get_count() for h in response.get_histograms() if h.get_count()}
     assert (response.get_total_count(), response.is_completed()) == (2, True)
     assert counts == {now - 100: 1, now - 10: 1}
@@ -370,9 +439,11 @@ def test_unknown_project_is_project_not_exist(client):
 
 @pytest.mark.parametrize("call", ["put", "get", "describe"])
 def test_unknown_logstore_is_logstore_not_exist(client, call):
-    actions = {"put": lambda: put(client, "no-such-store", {"msg": "x"}),
-               "get": lambda: query(client, "no-such-store"),
-               "describe": lambda: client.get_logstore(PROJECT, "no-such-store")}
+    actions = {
+        "put": lambda: put(client, "no-such-store", {"msg": "x"}),
+        "get": lambda: query(client, "no-such-store"),
+        "describe": lambda: client.get_logstore(PROJECT, "no-such-store"),
+    }
     err = error_of(actions[call])
     assert (err.get_error_code(), err.resp_status) == ("LogStoreNotExist", 404)
 
@@ -417,8 +488,10 @@ def test_delete_unknown_logstore_is_logstore_not_exist(client):
 
 
 def key_index(*names: str) -> IndexConfig:
-    return IndexConfig(line_config=IndexLineConfig([",", " "]),
-                       key_config_list={n: IndexKeyConfig([",", " "]) for n in names})
+    return IndexConfig(
+        line_config=IndexLineConfig([",", " "]),
+        key_config_list={n: IndexKeyConfig([",", " "]) for n in names},
+    )
 
 
 def test_create_index_then_get_index_config_reads_it_back(client, logstore):
@@ -439,14 +512,19 @@ def test_create_index_twice_is_index_already_exist(client, logstore):
     client.create_index(PROJECT, logstore, key_index("level"))
     err = error_of(lambda: client.create_index(PROJECT, logstore, key_index("level")))
     assert (err.get_error_code(), err.resp_status, err.get_error_message()) == (
-        "IndexAlreadyExist", 400, "Logstore index is already created.")
+        "IndexAlreadyExist",
+        400,
+        "Logstore index is already created.",
+    )
 
 
 @pytest.mark.parametrize("call", ["get", "update", "delete"])
 def test_index_of_a_logstore_without_one_is_index_config_not_exist(client, logstore, call):
-    actions = {"get": lambda: client.get_index_config(PROJECT, logstore),
-               "update": lambda: client.update_index(PROJECT, logstore, key_index("a")),
-               "delete": lambda: client.delete_index(PROJECT, logstore)}
+    actions = {
+        "get": lambda: client.get_index_config(PROJECT, logstore),
+        "update": lambda: client.update_index(PROJECT, logstore, key_index("a")),
+        "delete": lambda: client.delete_index(PROJECT, logstore),
+    }
     err = error_of(actions[call])
     assert (err.get_error_code(), err.resp_status) == ("IndexConfigNotExist", 400)
 
@@ -458,10 +536,20 @@ def test_index_without_tokens_is_index_info_invalid(client, logstore):
 
 
 def test_a_declared_index_is_readable_through_the_sdk(cloud, client):
-    cloud.sls.ensure_logstore(PROJECT, "declared", declared_index={
-        "FullTextIndex": {"Enable": True},
-        "KeyIndices": [{"Name": "message", "Type": "json",
-                        "JsonKeyIndices": [{"Name": "latencyMs", "Type": "long"}]}]})
+    cloud.sls.ensure_logstore(
+        PROJECT,
+        "declared",
+        declared_index={
+            "FullTextIndex": {"Enable": True},
+            "KeyIndices": [
+                {
+                    "Name": "message",
+                    "Type": "json",
+                    "JsonKeyIndices": [{"Name": "latencyMs", "Type": "long"}],
+                }
+            ],
+        },
+    )
     config = client.get_index_config(PROJECT, "declared").get_index_config()
     message = config.key_config_list["message"]
     assert config.line_config is not None and message.index_type == "json"
@@ -500,9 +588,13 @@ def test_unsigned_request_is_unauthorized(cloud):
 
 
 def test_signature_v4_is_refused_with_a_clear_message(cloud):
-    v4 = make_client(cloud.server.url, cloud.account.access_key_id,
-                     cloud.account.access_key_secret, auth_version=AUTH_VERSION_4,
-                     region="cn-hangzhou")
+    v4 = make_client(
+        cloud.server.url,
+        cloud.account.access_key_id,
+        cloud.account.access_key_secret,
+        auth_version=AUTH_VERSION_4,
+        region="cn-hangzhou",
+    )
     err = error_of(lambda: v4.list_logstores(ListLogstoresRequest(PROJECT)))
     assert (err.get_error_code(), err.resp_status) == ("Unauthorized", 401)
     assert "version 4" in err.get_error_message()
@@ -516,29 +608,44 @@ def test_request_dated_outside_15_minutes_is_refused(cloud, client, monkeypatch)
 
 
 def test_sts_credentials_can_put_and_get(cloud, logstore):
-    issued = cloud.book.issue(f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", None,
-                              3600)
-    sts = make_client(cloud.server.url, issued.principal.access_key_id,
-                      issued.principal.access_key_secret, issued.security_token)
+    issued = cloud.book.issue(
+        f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", None, 3600
+    )
+    sts = make_client(
+        cloud.server.url,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        issued.security_token,
+    )
     put(sts, logstore, {"msg": "as a role"})
     assert messages(query(sts, logstore)) == ["as a role"]
 
 
 def test_sts_key_with_a_wrong_token_is_unauthorized(cloud):
-    issued = cloud.book.issue(f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", None,
-                              3600)
-    sts = make_client(cloud.server.url, issued.principal.access_key_id,
-                      issued.principal.access_key_secret, "CAISforged")
+    issued = cloud.book.issue(
+        f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", None, 3600
+    )
+    sts = make_client(
+        cloud.server.url,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        "CAISforged",
+    )
     err = error_of(lambda: sts.list_logstores(ListLogstoresRequest(PROJECT)))
     assert (err.get_error_code(), err.resp_status) == ("Unauthorized", 401)
     assert "security token you provided is invalid" in err.get_error_message()
 
 
 def test_expired_sts_token_is_unauthorized(cloud):
-    issued = cloud.book.issue(f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", None,
-                              900)
-    sts = make_client(cloud.server.url, issued.principal.access_key_id,
-                      issued.principal.access_key_secret, issued.security_token)
+    issued = cloud.book.issue(
+        f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", None, 900
+    )
+    sts = make_client(
+        cloud.server.url,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        issued.security_token,
+    )
     cloud.clock.advance(901)
     err = error_of(lambda: sts.list_logstores(ListLogstoresRequest(PROJECT)))
     assert (err.get_error_code(), err.resp_status) == ("Unauthorized", 401)
@@ -546,16 +653,30 @@ def test_expired_sts_token_is_unauthorized(cloud):
 
 
 def test_inline_policy_limits_sts_credentials_to_what_it_allows(cloud, logstore):
-    policy = {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["log:PostLogStoreLogs"],
-        "Resource": [f"acs:log:*:*:project/{PROJECT}/logstore/{logstore}"]}]}
-    issued = cloud.book.issue(f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc",
-                              policy, 3600)
-    sts = make_client(cloud.server.url, issued.principal.access_key_id,
-                      issued.principal.access_key_secret, issued.security_token)
+    policy = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["log:PostLogStoreLogs"],
+                "Resource": [f"acs:log:*:*:project/{PROJECT}/logstore/{logstore}"],
+            }
+        ],
+    }
+    issued = cloud.book.issue(
+        f"acs:ram::{cloud.account.account_id}:role/fc-service", "fc", policy, 3600
+    )
+    sts = make_client(
+        cloud.server.url,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        issued.security_token,
+    )
     put(sts, logstore, {"msg": "allowed"})
-    for denied in (lambda: put(sts, "requests", {"msg": "other store"}),
-                   lambda: query(sts, logstore)):
+    for denied in (
+        lambda: put(sts, "requests", {"msg": "other store"}),
+        lambda: query(sts, logstore),
+    ):
         err = error_of(denied)
         assert (err.get_error_code(), err.resp_status) == ("Unauthorized", 401)
         assert "denied by sts or ram" in err.get_error_message()
@@ -566,12 +687,18 @@ def test_inline_policy_limits_sts_credentials_to_what_it_allows(cloud, logstore)
 
 def test_logs_survive_a_restart(cloud, client, logstore):
     put(client, logstore, {"msg": "durable"})
-    again = LogServiceEmulator(db_path=cloud.state_dir / "sls.db", account=cloud.account,
-                               credentials=cloud.book, clock=cloud.clock, faults=FaultBoard())
+    again = LogServiceEmulator(
+        db_path=cloud.state_dir / "sls.db",
+        account=cloud.account,
+        credentials=cloud.book,
+        clock=cloud.clock,
+        faults=FaultBoard(),
+    )
     server = HttpServer(again.app).start()
     try:
-        fresh = make_client(server.url, cloud.account.access_key_id,
-                            cloud.account.access_key_secret)
+        fresh = make_client(
+            server.url, cloud.account.access_key_id, cloud.account.access_key_secret
+        )
         assert messages(query(fresh, logstore)) == ["durable"]
     finally:
         server.stop()
@@ -579,14 +706,20 @@ def test_logs_survive_a_restart(cloud, client, logstore):
 
 def test_logs_older_than_the_ttl_are_dropped(tmp_path, cloud):
     clock = ShiftableClock()
-    sls = LogServiceEmulator(db_path=tmp_path / "sls.db", account=cloud.account,
-                             credentials=cloud.book, clock=clock, faults=FaultBoard())
+    sls = LogServiceEmulator(
+        db_path=tmp_path / "sls.db",
+        account=cloud.account,
+        credentials=cloud.book,
+        clock=clock,
+        faults=FaultBoard(),
+    )
     sls.ensure_logstore(PROJECT, "brief", ttl_days=1)
     sls.write(PROJECT, "brief", [{"msg": "old"}])
     server = HttpServer(sls.app).start()
     try:
-        client = make_client(server.url, cloud.account.access_key_id,
-                             cloud.account.access_key_secret)
+        client = make_client(
+            server.url, cloud.account.access_key_id, cloud.account.access_key_secret
+        )
         assert messages(query(client, "brief")) == ["old"]
         clock.advance(86400 + 1)
         assert query(client, "brief") == []
@@ -609,8 +742,9 @@ def test_unreachable_fault_drops_the_connection(client, faults):
 
 def test_internal_error_fault_is_retried_by_the_sdk_then_raised(client, faults, monkeypatch):
     # The SDK retries >= 500 ten times, 1 s apart: skip its sleeps, keep its behaviour.
-    monkeypatch.setattr(logclient_module, "time", SimpleNamespace(sleep=lambda s: None,
-                                                                 time=time.time))
+    monkeypatch.setattr(
+        logclient_module, "time", SimpleNamespace(sleep=lambda s: None, time=time.time)
+    )
     faults.set(Fault(service="sls", kind="internal_error", api="GetLogs"))
     before = faults.injected["sls:internal_error"]
     err = error_of(lambda: query(client, "requests"))

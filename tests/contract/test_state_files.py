@@ -1,6 +1,7 @@
 """Contract tests: the local cloud's state folder is its owner's alone. After a start, the folder
 and every folder in it are 0700 and every file 0600 (SQLite databases with their write-ahead
 logs, key files, cloud.json), including what an earlier version left 0644 and 0755."""
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,15 @@ def test_a_started_cloud_keeps_every_state_file_private_and_fixes_older_ones(tmp
     state = tmp_path / "state"
     with running_local_cloud(state):
         assert_private(state)
-        secrets = {"account.json", "cloud.json", "parameters.json", "credentials.sqlite3",
-                   "ros.sqlite3", "alipay.sqlite3", "alipay/app_private_key.pem"}
+        secrets = {
+            "account.json",
+            "cloud.json",
+            "parameters.json",
+            "credentials.sqlite3",
+            "ros.sqlite3",
+            "alipay.sqlite3",
+            "alipay/app_private_key.pem",
+        }
         assert secrets <= set(modes(state))
     loosen(state)
     assert set(modes(state).values()) == {0o755, 0o644}

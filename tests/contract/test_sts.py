@@ -4,6 +4,7 @@ As on the cloud, AssumeRole is called with a role's STS credentials (the functio
 service role's), never with the root key. Clients run with `auto_retry=False` so a 5xx answer or
 a dropped connection is reported at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,11 @@ class Cloud(SimpleNamespace):
 
 
 def roles_of(account_id: str) -> dict[str, RoleSpec]:
-    specs = [RoleSpec("MiniappClientRole", f"acs:ram::{account_id}:role/miniappclientrole"),
-             RoleSpec("MiniappServiceRole", f"acs:ram::{account_id}:role/miniappservicerole"),
-             RoleSpec("ReportRole", f"acs:ram::{account_id}:role/reportrole",
-                      max_session_duration=7200)]
+    specs = [
+        RoleSpec("MiniappClientRole", f"acs:ram::{account_id}:role/miniappclientrole"),
+        RoleSpec("MiniappServiceRole", f"acs:ram::{account_id}:role/miniappservicerole"),
+        RoleSpec("ReportRole", f"acs:ram::{account_id}:role/reportrole", max_session_duration=7200),
+    ]
     return {spec.name.lower(): spec for spec in specs}
 
 
@@ -61,9 +63,17 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     roles = roles_of(account.account_id)
     sts = StsEmulator(account=account, credentials=book, clock=clock, faults=faults, roles=roles)
     server = HttpServer(sts.app).start()
-    yield Cloud(account=account, clock=clock, book=book, faults=faults, sts=sts, server=server,
-                session_role=roles["miniappclientrole"].arn,
-                service_role=roles["miniappservicerole"].arn, long_role=roles["reportrole"].arn)
+    yield Cloud(
+        account=account,
+        clock=clock,
+        book=book,
+        faults=faults,
+        sts=sts,
+        server=server,
+        session_role=roles["miniappclientrole"].arn,
+        service_role=roles["miniappservicerole"].arn,
+        long_role=roles["reportrole"].arn,
+    )
     server.stop()
 
 
@@ -80,9 +90,11 @@ def service_credentials(cloud: Cloud, policy: dict | None = None) -> IssuedCrede
 
 def client_for(issued: IssuedCredentials) -> AcsClient:
     p = issued.principal
-    return AcsClient(region_id="cn-hangzhou", auto_retry=False,
-                     credential=StsTokenCredential(p.access_key_id, p.access_key_secret,
-                                                   issued.security_token))
+    return AcsClient(
+        region_id="cn-hangzhou",
+        auto_retry=False,
+        credential=StsTokenCredential(p.access_key_id, p.access_key_secret, issued.security_token),
+    )
 
 
 @pytest.fixture
@@ -90,8 +102,13 @@ def client(cloud: Cloud) -> AcsClient:
     return client_for(service_credentials(cloud))
 
 
-def assume_request(cloud: Cloud, role_arn: str | None = None, session: str | None = "user-1",
-                   policy: str | None = None, duration: int | None = None) -> AssumeRoleRequest:
+def assume_request(
+    cloud: Cloud,
+    role_arn: str | None = None,
+    session: str | None = "user-1",
+    policy: str | None = None,
+    duration: int | None = None,
+) -> AssumeRoleRequest:
     request = AssumeRoleRequest()
     request.set_endpoint(f"127.0.0.1:{cloud.server.port}")
     request.set_protocol_type("http")
@@ -119,9 +136,16 @@ def code_and_status(err: ServerException) -> tuple[str, int]:
     return err.get_error_code(), err.get_http_status()
 
 
-INVOKE_DB = {"Version": "1", "Statement": [{
-    "Effect": "Allow", "Action": ["fc:InvokeFunction"],
-    "Resource": ["acs:fc:cn-hangzhou:*:services/miniapp/functions/db"]}]}
+INVOKE_DB = {
+    "Version": "1",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["fc:InvokeFunction"],
+            "Resource": ["acs:fc:cn-hangzhou:*:services/miniapp/functions/db"],
+        }
+    ],
+}
 
 
 # ---- AssumeRole ----------------------------------------------------------------------------------
@@ -137,15 +161,19 @@ def test_assume_role_answers_the_documented_shape(cloud, client):
     assert set(creds) == {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}
     assert creds["AccessKeyId"].startswith("STS.")
     principal = cloud.book.resolve(creds["AccessKeyId"], creds["SecurityToken"])
-    assert creds["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                time.gmtime(principal.expires_at))
+    assert creds["Expiration"] == time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(principal.expires_at)
+    )
 
 
 def test_issued_credentials_remember_role_session_and_policy(cloud, client):
     creds = call(client, assume_request(cloud, policy=json.dumps(INVOKE_DB)))["Credentials"]
     principal = cloud.book.resolve(creds["AccessKeyId"], creds["SecurityToken"])
-    assert (principal.role_arn, principal.session_name, principal.policy) == \
-        (cloud.session_role, "user-1", INVOKE_DB)
+    assert (principal.role_arn, principal.session_name, principal.policy) == (
+        cloud.session_role,
+        "user-1",
+        INVOKE_DB,
+    )
 
 
 def test_default_duration_is_one_hour(cloud, client):
@@ -163,19 +191,23 @@ def test_role_names_are_case_insensitive(cloud, client):
     assert reply["AssumedRoleUser"]["Arn"] == f"{cloud.session_role}/user-1"
 
 
-@pytest.mark.parametrize("duration, role", [(900, "session_role"), (3600, "session_role"),
-                                            (7200, "long_role")])
+@pytest.mark.parametrize(
+    "duration, role", [(900, "session_role"), (3600, "session_role"), (7200, "long_role")]
+)
 def test_duration_within_limits_is_accepted(cloud, client, duration, role):
-    creds = call(client, assume_request(cloud, role_arn=getattr(cloud, role),
-                                        duration=duration))["Credentials"]
+    creds = call(client, assume_request(cloud, role_arn=getattr(cloud, role), duration=duration))[
+        "Credentials"
+    ]
     assert cloud.book.resolve(creds["AccessKeyId"], creds["SecurityToken"])
 
 
-@pytest.mark.parametrize("duration, role", [(899, "session_role"), (3601, "session_role"),
-                                            (7201, "long_role")])
+@pytest.mark.parametrize(
+    "duration, role", [(899, "session_role"), (3601, "session_role"), (7201, "long_role")]
+)
 def test_duration_outside_limits_is_refused(cloud, client, duration, role):
-    err = server_error(client, assume_request(cloud, role_arn=getattr(cloud, role),
-                                              duration=duration))
+    err = server_error(
+        client, assume_request(cloud, role_arn=getattr(cloud, role), duration=duration)
+    )
     assert code_and_status(err) == ("InvalidParameter.DurationSeconds", 400)
 
 
@@ -190,23 +222,30 @@ def test_session_name_may_use_dots_at_signs_dashes_underscores(cloud, client):
     assert reply["AssumedRoleUser"]["Arn"].endswith("/a.b@c-d_e")
 
 
-@pytest.mark.parametrize("policy", [
-    "{not json",
-    json.dumps({"Statement": INVOKE_DB["Statement"]}),  # no Version
-    json.dumps({"Version": "1", "Statement": []}),
-    json.dumps({"Version": "1", "Statement": [{"Effect": "Maybe", "Action": "*",
-                                               "Resource": "*"}]}),
-    json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*",
-                                               "Resource": ["r" * 40] * 60}]}),  # > 2048 chars
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "{not json",
+        json.dumps({"Statement": INVOKE_DB["Statement"]}),  # no Version
+        json.dumps({"Version": "1", "Statement": []}),
+        json.dumps(
+            {"Version": "1", "Statement": [{"Effect": "Maybe", "Action": "*", "Resource": "*"}]}
+        ),
+        json.dumps(
+            {
+                "Version": "1",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": ["r" * 40] * 60}],
+            }
+        ),  # > 2048 chars
+    ],
+)
 def test_bad_policy_is_refused(cloud, client, policy):
     err = server_error(client, assume_request(cloud, policy=policy))
     assert code_and_status(err) == ("InvalidParameter.PolicyGrammar", 400)
 
 
 @pytest.mark.parametrize("request_type", [AssumeRoleWithOIDCRequest, AssumeRoleWithSAMLRequest])
-def test_an_api_outside_the_emulated_set_is_invalid_action_not_found(cloud, client,
-                                                                     request_type):
+def test_an_api_outside_the_emulated_set_is_invalid_action_not_found(cloud, client, request_type):
     request = request_type()
     request.set_endpoint(f"127.0.0.1:{cloud.server.port}")
     request.set_protocol_type("http")
@@ -216,14 +255,17 @@ def test_an_api_outside_the_emulated_set_is_invalid_action_not_found(cloud, clie
 
 
 def test_unknown_role_is_entity_not_exist(cloud, client):
-    err = server_error(client, assume_request(
-        cloud, role_arn=f"acs:ram::{cloud.account.account_id}:role/nosuchrole"))
+    err = server_error(
+        client,
+        assume_request(cloud, role_arn=f"acs:ram::{cloud.account.account_id}:role/nosuchrole"),
+    )
     assert code_and_status(err) == ("EntityNotExist.Role", 404)
 
 
 def test_role_of_another_account_is_entity_not_exist(cloud, client):
-    err = server_error(client, assume_request(
-        cloud, role_arn="acs:ram::1111111111111111:role/miniappclientrole"))
+    err = server_error(
+        client, assume_request(cloud, role_arn="acs:ram::1111111111111111:role/miniappclientrole")
+    )
     assert code_and_status(err) == ("EntityNotExist.Role", 404)
 
 
@@ -256,8 +298,12 @@ def test_core_call_applies_the_same_rules(cloud):
 
 
 def test_root_key_may_not_assume_roles(cloud):
-    root = AcsClient(cloud.account.access_key_id, cloud.account.access_key_secret, "cn-hangzhou",
-                     auto_retry=False)
+    root = AcsClient(
+        cloud.account.access_key_id,
+        cloud.account.access_key_secret,
+        "cn-hangzhou",
+        auto_retry=False,
+    )
     err = server_error(root, assume_request(cloud))
     assert code_and_status(err) == ("NoPermission", 403)
 
@@ -272,16 +318,24 @@ def test_wrong_secret_is_reported_by_the_sdk_as_invalid_secret(cloud):
     # The server answers SignatureDoesNotMatch with its string to sign; the SDK sees it equals its
     # own (only the secret differs) and reports InvalidAccessKeySecret.
     issued = service_credentials(cloud)
-    wrong = AcsClient(region_id="cn-hangzhou", auto_retry=False, credential=StsTokenCredential(
-        issued.principal.access_key_id, "not-the-secret", issued.security_token))
+    wrong = AcsClient(
+        region_id="cn-hangzhou",
+        auto_retry=False,
+        credential=StsTokenCredential(
+            issued.principal.access_key_id, "not-the-secret", issued.security_token
+        ),
+    )
     err = server_error(wrong, assume_request(cloud))
     assert code_and_status(err) == ("InvalidAccessKeySecret", 400)
 
 
 def test_signature_over_other_parameters_is_signature_does_not_match(cloud, client, monkeypatch):
     compose = getattr(rpc_signature_composer, "__compose_string_to_sign")
-    monkeypatch.setattr(rpc_signature_composer, "__compose_string_to_sign",
-                        lambda method, queries: compose(method, {**queries, "Extra": "1"}))
+    monkeypatch.setattr(
+        rpc_signature_composer,
+        "__compose_string_to_sign",
+        lambda method, queries: compose(method, {**queries, "Extra": "1"}),
+    )
     err = server_error(client, assume_request(cloud))
     assert code_and_status(err) == ("SignatureDoesNotMatch", 400)
 
@@ -294,16 +348,25 @@ def test_unknown_access_key_is_not_found(cloud):
 
 def test_sts_key_without_its_token_is_refused(cloud):
     issued = service_credentials(cloud)
-    bare = AcsClient(issued.principal.access_key_id, issued.principal.access_key_secret,
-                     "cn-hangzhou", auto_retry=False)
+    bare = AcsClient(
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        "cn-hangzhou",
+        auto_retry=False,
+    )
     err = server_error(bare, assume_request(cloud))
     assert code_and_status(err) == ("MissingSecurityToken", 400)
 
 
 def test_sts_key_with_another_token_is_refused(cloud):
     issued, other = service_credentials(cloud), service_credentials(cloud)
-    mixed = AcsClient(region_id="cn-hangzhou", auto_retry=False, credential=StsTokenCredential(
-        issued.principal.access_key_id, issued.principal.access_key_secret, other.security_token))
+    mixed = AcsClient(
+        region_id="cn-hangzhou",
+        auto_retry=False,
+        credential=StsTokenCredential(
+            issued.principal.access_key_id, issued.principal.access_key_secret, other.security_token
+        ),
+    )
     err = server_error(mixed, assume_request(cloud))
     assert code_and_status(err) == ("InvalidSecurityToken.MismatchWithAccessKey", 400)
 
@@ -341,18 +404,27 @@ def identity_request(cloud: Cloud) -> GetCallerIdentityRequest:
 
 def test_caller_identity_of_role_credentials(cloud, client):
     reply = call(client, identity_request(cloud))
-    assert (reply["IdentityType"], reply["AccountId"]) == ("AssumedRoleUser",
-                                                           cloud.account.account_id)
-    assert reply["Arn"] == (f"acs:ram::{cloud.account.account_id}:assumed-role/"
-                            "miniappservicerole/fc-session")
+    assert (reply["IdentityType"], reply["AccountId"]) == (
+        "AssumedRoleUser",
+        cloud.account.account_id,
+    )
+    assert reply["Arn"] == (
+        f"acs:ram::{cloud.account.account_id}:assumed-role/miniappservicerole/fc-session"
+    )
 
 
 def test_caller_identity_of_the_root_key(cloud):
-    root = AcsClient(cloud.account.access_key_id, cloud.account.access_key_secret, "cn-hangzhou",
-                     auto_retry=False)
+    root = AcsClient(
+        cloud.account.access_key_id,
+        cloud.account.access_key_secret,
+        "cn-hangzhou",
+        auto_retry=False,
+    )
     reply = call(root, identity_request(cloud))
     assert (reply["IdentityType"], reply["Arn"]) == (
-        "Account", f"acs:ram::{cloud.account.account_id}:root")
+        "Account",
+        f"acs:ram::{cloud.account.account_id}:root",
+    )
 
 
 # ---- faults --------------------------------------------------------------------------------------

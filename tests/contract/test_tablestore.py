@@ -10,6 +10,7 @@ can meet each have a test: OTSConditionCheckFail, OTSObjectNotExist, OTSObjectAl
 OTSInvalidPK, OTSParameterInvalid, OTSRequestBodyTooLarge, OTSAuthFailed, OTSNoPermissionAccess,
 OTSUnsupportOperation, OTSServerBusy, OTSInternalServerError.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -69,19 +70,38 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
     credentials = CredentialBook(account, state_dir / "credentials.db", clock)
     faults = FaultBoard(seed=7)
     db_path = state_dir / "tablestore.db"
-    emulator = TablestoreEmulator(db_path=db_path, account=account, credentials=credentials,
-                                  clock=clock, faults=faults, instance_name=INSTANCE)
+    emulator = TablestoreEmulator(
+        db_path=db_path,
+        account=account,
+        credentials=credentials,
+        clock=clock,
+        faults=faults,
+        instance_name=INSTANCE,
+    )
     server = HttpServer(emulator.app).start()
-    yield SimpleNamespace(account=account, clock=clock, credentials=credentials, faults=faults,
-                          emulator=emulator, server=server, db_path=db_path)
+    yield SimpleNamespace(
+        account=account,
+        clock=clock,
+        credentials=credentials,
+        faults=faults,
+        emulator=emulator,
+        server=server,
+        db_path=db_path,
+    )
     server.stop()
 
 
-def make_client(cloud: SimpleNamespace, key_id: str | None = None, secret: str | None = None,
-                **kwargs: Any) -> OTSClient:
-    return OTSClient(cloud.server.url, key_id or cloud.account.access_key_id,
-                     secret or cloud.account.access_key_secret, kwargs.pop("instance", INSTANCE),
-                     retry_policy=NoRetryPolicy(), **kwargs)
+def make_client(
+    cloud: SimpleNamespace, key_id: str | None = None, secret: str | None = None, **kwargs: Any
+) -> OTSClient:
+    return OTSClient(
+        cloud.server.url,
+        key_id or cloud.account.access_key_id,
+        secret or cloud.account.access_key_secret,
+        kwargs.pop("instance", INSTANCE),
+        retry_policy=NoRetryPolicy(),
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +155,13 @@ def put(client: OTSClient, table: str, key: str, **values: Any) -> None:
     client.put_row(table, Row([("pk", key)], list(values.items())))
 
 
-def update(client: OTSClient, table: str, key: str, changes: dict[str, list[Any]],
-           condition: Condition | None = None) -> Any:
+def update(
+    client: OTSClient,
+    table: str,
+    key: str,
+    changes: dict[str, list[Any]],
+    condition: Condition | None = None,
+) -> Any:
     return client.update_row(table, Row([("pk", key)], changes), condition or Condition("IGNORE"))
 
 
@@ -152,11 +177,15 @@ def scan(client: OTSClient, table: str, direction: str = "FORWARD", **kwargs: An
 
 # -- tables ------------------------------------------------------------------------------------
 def test_create_table_then_describe_returns_schema_and_options(client, new_table):
-    name = new_table(("uid", "STRING"), ("n", "INTEGER"), ("b", "BINARY"), ttl=2 * DAY,
-                     max_versions=3)
+    name = new_table(
+        ("uid", "STRING"), ("n", "INTEGER"), ("b", "BINARY"), ttl=2 * DAY, max_versions=3
+    )
     described = client.describe_table(name)
     assert described.table_meta.schema_of_primary_key == [
-        ("uid", "STRING"), ("n", "INTEGER"), ("b", "BINARY")]
+        ("uid", "STRING"),
+        ("n", "INTEGER"),
+        ("b", "BINARY"),
+    ]
     assert described.table_options.time_to_live == 2 * DAY
     assert described.table_options.max_version == 3
 
@@ -176,14 +205,20 @@ def test_delete_table_makes_it_not_exist(client, new_table):
 
 def test_create_existing_table_is_object_already_exist(client, new_table):
     name = new_table()
-    error = error_of(lambda: client.create_table(TableMeta(name, [("pk", "STRING")]),
-                                                 TableOptions(), NO_RESERVATION))
+    error = error_of(
+        lambda: client.create_table(
+            TableMeta(name, [("pk", "STRING")]), TableOptions(), NO_RESERVATION
+        )
+    )
     assert (error.get_http_status(), error.get_error_code()) == (409, "OTSObjectAlreadyExist")
 
 
 def test_ttl_below_one_day_is_parameter_invalid(client):
-    error = error_of(lambda: client.create_table(TableMeta("short_ttl", [("pk", "STRING")]),
-                                                 TableOptions(3600), NO_RESERVATION))
+    error = error_of(
+        lambda: client.create_table(
+            TableMeta("short_ttl", [("pk", "STRING")]), TableOptions(3600), NO_RESERVATION
+        )
+    )
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
 
 
@@ -201,8 +236,7 @@ def test_put_then_get_row_returns_every_column_type(client, new_table):
     put(client, table, "k", s="héllo", i=-7, f=2.5, t=True, b=bytearray(b"\x00\xff"))
     row = get(client, table, "k")
     assert row.primary_key == [("pk", "k")]
-    assert columns(row) == {"s": "héllo", "i": -7, "f": 2.5, "t": True,
-                            "b": bytearray(b"\x00\xff")}
+    assert columns(row) == {"s": "héllo", "i": -7, "f": 2.5, "t": True, "b": bytearray(b"\x00\xff")}
 
 
 def test_get_missing_row_returns_no_row(client, new_table):
@@ -231,24 +265,29 @@ def test_put_row_replaces_every_column_of_an_existing_row(client, new_table):
 def test_update_row_puts_and_deletes_all_versions(client, new_table):
     table = new_table()
     put(client, table, "k", a=1, b=2)
-    client.update_row(table, Row([("pk", "k")], {"put": [("c", 3)], "delete_all": ["a"]}),
-                      Condition("IGNORE"))
+    client.update_row(
+        table, Row([("pk", "k")], {"put": [("c", 3)], "delete_all": ["a"]}), Condition("IGNORE")
+    )
     assert columns(get(client, table, "k")) == {"b": 2, "c": 3}
 
 
 def test_update_row_increment_adds_to_integer_and_starts_missing_at_zero(client, new_table):
     table = new_table()
     put(client, table, "k", n=10)
-    client.update_row(table, Row([("pk", "k")], {"increment": [("n", 5), ("m", 2)]}),
-                      Condition("EXPECT_EXIST"))
+    client.update_row(
+        table, Row([("pk", "k")], {"increment": [("n", 5), ("m", 2)]}), Condition("EXPECT_EXIST")
+    )
     assert columns(get(client, table, "k")) == {"n": 15, "m": 2}
 
 
 def test_increment_of_a_string_column_is_parameter_invalid(client, new_table):
     table = new_table()
     put(client, table, "k", s="text")
-    error = error_of(lambda: client.update_row(
-        table, Row([("pk", "k")], {"increment": [("s", 1)]}), Condition("IGNORE")))
+    error = error_of(
+        lambda: client.update_row(
+            table, Row([("pk", "k")], {"increment": [("s", 1)]}), Condition("IGNORE")
+        )
+    )
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
 
 
@@ -306,8 +345,9 @@ WRONG_KEYS = {
 SINGLE_ROW_CALLS = {
     "get_row": lambda c, t, key: c.get_row(t, key, max_version=1),
     "put_row": lambda c, t, key: c.put_row(t, Row(key, [("a", 1)])),
-    "update_row": lambda c, t, key: c.update_row(t, Row(key, {"put": [("a", 1)]}),
-                                                 Condition("IGNORE")),
+    "update_row": lambda c, t, key: c.update_row(
+        t, Row(key, {"put": [("a", 1)]}), Condition("IGNORE")
+    ),
     "delete_row": lambda c, t, key: c.delete_row(t, Row(key), Condition("IGNORE")),
 }
 
@@ -319,18 +359,27 @@ def test_primary_key_of_the_wrong_name_type_or_size_is_invalid_pk(client, new_ta
     key, message = wrong
     error = error_of(lambda: call(client, table, key))
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSInvalidPK", message)
+        400,
+        "OTSInvalidPK",
+        message,
+    )
 
 
 def test_batch_write_row_answers_invalid_pk_for_the_row(client, new_table):
     table = new_table()
     key, message = WRONG_KEYS["name"]
     request = BatchWriteRowRequest()
-    request.add(TableInBatchWriteRowItem(table, [
-        UpdateRowItem(Row(key, {"put": [("a", 1)]}), Condition("IGNORE"))]))
+    request.add(
+        TableInBatchWriteRowItem(
+            table, [UpdateRowItem(Row(key, {"put": [("a", 1)]}), Condition("IGNORE"))]
+        )
+    )
     [failed] = client.batch_write_row(request).get_update_by_table(table)
     assert (failed.is_ok, failed.error_code, failed.error_message) == (
-        False, "OTSInvalidPK", message)
+        False,
+        "OTSInvalidPK",
+        message,
+    )
 
 
 def test_batch_get_row_answers_invalid_pk_for_the_row(client, new_table):
@@ -340,7 +389,10 @@ def test_batch_get_row_answers_invalid_pk_for_the_row(client, new_table):
     request.add(TableInBatchGetRowItem(table, [key], max_version=1))
     [failed] = client.batch_get_row(request).get_result_by_table(table)
     assert (failed.is_ok, failed.error_code, failed.error_message) == (
-        False, "OTSInvalidPK", message)
+        False,
+        "OTSInvalidPK",
+        message,
+    )
 
 
 def test_string_key_over_1_kb_is_parameter_invalid(client, new_table):
@@ -356,10 +408,19 @@ def test_primary_key_columns_in_wrong_order_are_invalid_pk(client, new_table):
 
 
 def test_auto_increment_key_is_assigned_and_returned_with_rt_pk(client):
-    client.create_table(TableMeta("auto_inc", [("p", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)]),
-                        TableOptions(), NO_RESERVATION)
-    rows = [client.put_row("auto_inc", Row([("p", "x"), ("seq", PK_AUTO_INCR)], [("v", i)]),
-                           return_type=ReturnType.RT_PK)[1] for i in range(2)]
+    client.create_table(
+        TableMeta("auto_inc", [("p", "STRING"), ("seq", "INTEGER", PK_AUTO_INCR)]),
+        TableOptions(),
+        NO_RESERVATION,
+    )
+    rows = [
+        client.put_row(
+            "auto_inc",
+            Row([("p", "x"), ("seq", PK_AUTO_INCR)], [("v", i)]),
+            return_type=ReturnType.RT_PK,
+        )[1]
+        for i in range(2)
+    ]
     first, second = (r.primary_key[1][1] for r in rows)
     assert first < second
     assert columns(client.get_row("auto_inc", [("p", "x"), ("seq", second)])[1]) == {"v": 1}
@@ -389,8 +450,9 @@ def test_return_type_rt_after_modify_returns_incremented_value(client, new_table
     encoder.api_encode_map["UpdateRow"] = after_modify
     try:
         client.update_row(table, Row([("pk", "k")], {"increment": [("n", 3)]}), Condition("IGNORE"))
-        _, row = client.update_row(table, Row([("pk", "k")], {"increment": [("n", 4)]}),
-                                   Condition("IGNORE"))
+        _, row = client.update_row(
+            table, Row([("pk", "k")], {"increment": [("n", 4)]}), Condition("IGNORE")
+        )
     finally:
         encoder.api_encode_map["UpdateRow"] = original
     assert columns(row) == {"n": 7}
@@ -400,35 +462,51 @@ def test_return_type_rt_after_modify_returns_incremented_value(client, new_table
 def test_expect_not_exist_on_existing_row_is_condition_check_fail(client, new_table):
     table = new_table()
     put(client, table, "k", a=1)
-    error = error_of(lambda: client.put_row(table, Row([("pk", "k")], [("a", 2)]),
-                                            Condition("EXPECT_NOT_EXIST")))
+    error = error_of(
+        lambda: client.put_row(table, Row([("pk", "k")], [("a", 2)]), Condition("EXPECT_NOT_EXIST"))
+    )
     assert (error.get_http_status(), error.get_error_code()) == (403, "OTSConditionCheckFail")
     assert columns(get(client, table, "k")) == {"a": 1}
 
 
 def test_expect_exist_on_missing_row_is_condition_check_fail(client, new_table):
     table = new_table()
-    error = error_of(lambda: client.update_row(table, Row([("pk", "k")], {"put": [("a", 1)]}),
-                                               Condition("EXPECT_EXIST")))
+    error = error_of(
+        lambda: client.update_row(
+            table, Row([("pk", "k")], {"put": [("a", 1)]}), Condition("EXPECT_EXIST")
+        )
+    )
     assert error.get_error_code() == "OTSConditionCheckFail"
     assert get(client, table, "k") is None
 
 
-@pytest.mark.parametrize("comparator, value, passes", [
-    (ComparatorType.EQUAL, 5, True), (ComparatorType.EQUAL, 6, False),
-    (ComparatorType.NOT_EQUAL, 6, True), (ComparatorType.NOT_EQUAL, 5, False),
-    (ComparatorType.GREATER_THAN, 4, True), (ComparatorType.GREATER_THAN, 5, False),
-    (ComparatorType.GREATER_EQUAL, 5, True), (ComparatorType.GREATER_EQUAL, 6, False),
-    (ComparatorType.LESS_THAN, 6, True), (ComparatorType.LESS_THAN, 5, False),
-    (ComparatorType.LESS_EQUAL, 5, True), (ComparatorType.LESS_EQUAL, 4, False),
-])
-def test_single_column_condition_compares_the_column_with_the_value(client, new_table,
-                                                                     comparator, value, passes):
+@pytest.mark.parametrize(
+    "comparator, value, passes",
+    [
+        (ComparatorType.EQUAL, 5, True),
+        (ComparatorType.EQUAL, 6, False),
+        (ComparatorType.NOT_EQUAL, 6, True),
+        (ComparatorType.NOT_EQUAL, 5, False),
+        (ComparatorType.GREATER_THAN, 4, True),
+        (ComparatorType.GREATER_THAN, 5, False),
+        (ComparatorType.GREATER_EQUAL, 5, True),
+        (ComparatorType.GREATER_EQUAL, 6, False),
+        (ComparatorType.LESS_THAN, 6, True),
+        (ComparatorType.LESS_THAN, 5, False),
+        (ComparatorType.LESS_EQUAL, 5, True),
+        (ComparatorType.LESS_EQUAL, 4, False),
+    ],
+)
+def test_single_column_condition_compares_the_column_with_the_value(
+    client, new_table, comparator, value, passes
+):
     table = new_table()
     put(client, table, "k", n=5)
     condition = Condition("EXPECT_EXIST", SingleColumnCondition("n", value, comparator))
+
     def write() -> Any:
         return update(client, table, "k", {"put": [("done", True)]}, condition)
+
     if passes:
         write()
         assert columns(get(client, table, "k"))["done"] is True
@@ -438,14 +516,19 @@ def test_single_column_condition_compares_the_column_with_the_value(client, new_
 
 
 @pytest.mark.parametrize("pass_if_missing", [True, False])
-def test_pass_if_missing_decides_a_condition_on_a_missing_column(client, new_table,
-                                                                 pass_if_missing):
+def test_pass_if_missing_decides_a_condition_on_a_missing_column(
+    client, new_table, pass_if_missing
+):
     table = new_table()
     put(client, table, "k", a=1)
-    condition = Condition("IGNORE", SingleColumnCondition("missing", 1, ComparatorType.EQUAL,
-                                                          pass_if_missing=pass_if_missing))
+    condition = Condition(
+        "IGNORE",
+        SingleColumnCondition("missing", 1, ComparatorType.EQUAL, pass_if_missing=pass_if_missing),
+    )
+
     def write() -> Any:
         return client.put_row(table, Row([("pk", "k")], [("a", 2)]), condition)
+
     if pass_if_missing:
         write()
         assert columns(get(client, table, "k")) == {"a": 2}
@@ -455,14 +538,19 @@ def test_pass_if_missing_decides_a_condition_on_a_missing_column(client, new_tab
 
 @pytest.mark.parametrize("latest_only", [True, False])
 def test_latest_version_only_off_lets_an_older_version_satisfy_the_condition(
-        cloud, client, new_table, latest_only):
+    cloud, client, new_table, latest_only
+):
     table = new_table(max_versions=2)
     now = int(cloud.clock.now() * 1000)
     update(client, table, "k", {"put": [("v", "old", now), ("v", "new", now + 1)]})
-    condition = Condition("IGNORE", SingleColumnCondition("v", "old", ComparatorType.EQUAL,
-                                                          latest_version_only=latest_only))
+    condition = Condition(
+        "IGNORE",
+        SingleColumnCondition("v", "old", ComparatorType.EQUAL, latest_version_only=latest_only),
+    )
+
     def write() -> Any:
         return client.delete_row(table, Row([("pk", "k")]), condition)
+
     if latest_only:
         assert error_of(write).get_error_code() == "OTSConditionCheckFail"
     else:
@@ -470,8 +558,10 @@ def test_latest_version_only_off_lets_an_older_version_satisfy_the_condition(
         assert get(client, table, "k") is None
 
 
-@pytest.mark.parametrize("operator, passes", [
-    (LogicalOperator.AND, False), (LogicalOperator.OR, True), (LogicalOperator.NOT, True)])
+@pytest.mark.parametrize(
+    "operator, passes",
+    [(LogicalOperator.AND, False), (LogicalOperator.OR, True), (LogicalOperator.NOT, True)],
+)
 def test_composite_condition_combines_sub_conditions(client, new_table, operator, passes):
     table = new_table()
     put(client, table, "k", a=1, b=2)
@@ -482,8 +572,10 @@ def test_composite_condition_combines_sub_conditions(client, new_table, operator
         composite.add_sub_condition(SingleColumnCondition("b", 3, ComparatorType.EQUAL))
     else:
         composite.add_sub_condition(SingleColumnCondition("b", 3, ComparatorType.EQUAL))
+
     def write() -> Any:
         return client.put_row(table, Row([("pk", "k")], [("c", 3)]), Condition("IGNORE", composite))
+
     if passes:
         write()
         assert columns(get(client, table, "k")) == {"c": 3}
@@ -495,8 +587,12 @@ def test_composite_condition_combines_sub_conditions(client, new_table, operator
 def test_get_row_filter_hides_a_row_that_does_not_match(client, new_table):
     table = new_table()
     put(client, table, "k", a=1)
-    assert client.get_row(table, [("pk", "k")], column_filter=SingleColumnCondition(
-        "a", 2, ComparatorType.EQUAL))[1] is None
+    assert (
+        client.get_row(
+            table, [("pk", "k")], column_filter=SingleColumnCondition("a", 2, ComparatorType.EQUAL)
+        )[1]
+        is None
+    )
 
 
 # -- ranges ------------------------------------------------------------------------------------
@@ -525,30 +621,39 @@ def test_get_range_orders_binary_keys_by_bytes(client, new_table):
     table = new_table(("pk", "BINARY"))
     for key in (b"\xff", b"\x00\x01", b"\x00", b"\x7f\xff"):
         client.put_row(table, Row([("pk", bytearray(key))], [("v", 1)]))
-    assert scan(client, table) == [bytearray(b"\x00"), bytearray(b"\x00\x01"),
-                                   bytearray(b"\x7f\xff"), bytearray(b"\xff")]
+    assert scan(client, table) == [
+        bytearray(b"\x00"),
+        bytearray(b"\x00\x01"),
+        bytearray(b"\x7f\xff"),
+        bytearray(b"\xff"),
+    ]
 
 
 def test_get_range_inf_bounds_select_one_key_prefix(client, new_table):
     table = new_table(("uid", "STRING"), ("id", "INTEGER"))
     for uid, n in (("u1", 1), ("u2", 5), ("u2", -1), ("u3", 0)):
         client.put_row(table, Row([("uid", uid), ("id", n)], [("v", 1)]))
-    _, _, rows, _ = client.get_range(table, "FORWARD", [("uid", "u2"), ("id", INF_MIN)],
-                                     [("uid", "u2"), ("id", INF_MAX)])
-    assert [r.primary_key for r in rows] == [[("uid", "u2"), ("id", -1)],
-                                             [("uid", "u2"), ("id", 5)]]
+    _, _, rows, _ = client.get_range(
+        table, "FORWARD", [("uid", "u2"), ("id", INF_MIN)], [("uid", "u2"), ("id", INF_MAX)]
+    )
+    assert [r.primary_key for r in rows] == [
+        [("uid", "u2"), ("id", -1)],
+        [("uid", "u2"), ("id", 5)],
+    ]
 
 
 def test_get_range_limit_returns_next_start_primary_key(client, new_table):
     table = new_table(("pk", "INTEGER"))
     for n in range(7):
         client.put_row(table, Row([("pk", n)], [("v", n)]))
-    _, next_start, rows, _ = client.get_range(table, "FORWARD", [("pk", INF_MIN)],
-                                              [("pk", INF_MAX)], limit=3)
+    _, next_start, rows, _ = client.get_range(
+        table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)], limit=3
+    )
     assert [r.primary_key[0][1] for r in rows] == [0, 1, 2]
     assert next_start == [("pk", 3)]
-    _, next_start, rows, _ = client.get_range(table, "FORWARD", next_start, [("pk", INF_MAX)],
-                                              limit=10)
+    _, next_start, rows, _ = client.get_range(
+        table, "FORWARD", next_start, [("pk", INF_MAX)], limit=10
+    )
     assert ([r.primary_key[0][1] for r in rows], next_start) == ([3, 4, 5, 6], None)
 
 
@@ -556,8 +661,9 @@ def test_get_range_columns_to_get_skips_rows_without_them(client, new_table):
     table = new_table()
     put(client, table, "a", x=1, y=2)
     put(client, table, "b", y=3)
-    _, _, rows, _ = client.get_range(table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)],
-                                     columns_to_get=["x"])
+    _, _, rows, _ = client.get_range(
+        table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)], columns_to_get=["x"]
+    )
     assert [(r.primary_key[0][1], columns(r)) for r in rows] == [("a", {"x": 1})]
 
 
@@ -566,27 +672,49 @@ def test_get_range_answers_each_rows_current_content_and_versions(cloud, client,
     # changed since, or read with other versions, must still come back as it is now.
     table = new_table(max_versions=2)
     now = int(cloud.clock.now() * 1000)
-    update(client, table, "a", {"put": [("s", "é\x00x", now), ("i", -(1 << 62), now),
-                                        ("f", 1.5, now), ("b", False, now),
-                                        ("x", bytearray(b"\x00\xff"), now)]})
+    update(
+        client,
+        table,
+        "a",
+        {
+            "put": [
+                ("s", "é\x00x", now),
+                ("i", -(1 << 62), now),
+                ("f", 1.5, now),
+                ("b", False, now),
+                ("x", bytearray(b"\x00\xff"), now),
+            ]
+        },
+    )
     update(client, table, "b", {"put": [("v", 1, now)]})
     assert [r.attribute_columns for r in rows_of(client, table, max_version=1)] == [
-        [("b", False, now), ("f", 1.5, now), ("i", -(1 << 62), now), ("s", "é\x00x", now),
-         ("x", bytearray(b"\x00\xff"), now)],
-        [("v", 1, now)]]
+        [
+            ("b", False, now),
+            ("f", 1.5, now),
+            ("i", -(1 << 62), now),
+            ("s", "é\x00x", now),
+            ("x", bytearray(b"\x00\xff"), now),
+        ],
+        [("v", 1, now)],
+    ]
     update(client, table, "b", {"put": [("v", 2, now + 1)]})
     assert [r.attribute_columns for r in rows_of(client, table, max_version=1)][1] == [
-        ("v", 2, now + 1)]
+        ("v", 2, now + 1)
+    ]
     assert [r.attribute_columns for r in rows_of(client, table, max_version=2)][1] == [
-        ("v", 2, now + 1), ("v", 1, now)]
+        ("v", 2, now + 1),
+        ("v", 1, now),
+    ]
     update(client, table, "b", {"delete": [("v", None, now + 1)]})  # back to an earlier content
     assert [r.attribute_columns for r in rows_of(client, table, max_version=2)][1] == [
-        ("v", 1, now)]
+        ("v", 1, now)
+    ]
 
 
 def rows_of(client: OTSClient, table: str, **kwargs: Any) -> list[Row]:
-    _, _, rows, _ = client.get_range(table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)],
-                                     **kwargs)
+    _, _, rows, _ = client.get_range(
+        table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)], **kwargs
+    )
     return rows
 
 
@@ -599,19 +727,31 @@ def test_get_range_with_start_after_end_is_parameter_invalid(client, new_table):
 @pytest.mark.parametrize("limit", [0, -1])
 def test_get_range_limit_below_one_is_parameter_invalid(client, new_table, limit):
     table = new_table()
-    error = error_of(lambda: client.get_range(table, "FORWARD", [("pk", INF_MIN)],
-                                              [("pk", INF_MAX)], limit=limit))
+    error = error_of(
+        lambda: client.get_range(
+            table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)], limit=limit
+        )
+    )
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSParameterInvalid", "The limit must be greater than 0.")
+        400,
+        "OTSParameterInvalid",
+        "The limit must be greater than 0.",
+    )
 
 
 def test_get_range_pages_10k_rows_of_one_partition_5000_at_a_time(client, new_table):
     table = new_table(("uid", "STRING"), ("id", "INTEGER"))
     for start in range(0, 10_000, 200):
         request = BatchWriteRowRequest()
-        request.add(TableInBatchWriteRowItem(table, [
-            PutRowItem(Row([("uid", "u"), ("id", n)], [("v", n)]), Condition("IGNORE"))
-            for n in range(start, start + 200)]))
+        request.add(
+            TableInBatchWriteRowItem(
+                table,
+                [
+                    PutRowItem(Row([("uid", "u"), ("id", n)], [("v", n)]), Condition("IGNORE"))
+                    for n in range(start, start + 200)
+                ],
+            )
+        )
         assert client.batch_write_row(request).is_all_succeed()
     start_key, end_key = [("uid", "u"), ("id", INF_MIN)], [("uid", "u"), ("id", INF_MAX)]
     _, next_start, rows, _ = client.get_range(table, "FORWARD", start_key, end_key)
@@ -640,11 +780,18 @@ def test_batch_write_row_applies_put_update_and_delete(client, new_table):
     put(client, table, "upd", a=1)
     put(client, table, "del", a=1)
     request = BatchWriteRowRequest()
-    request.add(TableInBatchWriteRowItem(table, [
-        PutRowItem(Row([("pk", "new")], [("a", 2)]), Condition("EXPECT_NOT_EXIST")),
-        UpdateRowItem(Row([("pk", "upd")], {"increment": [("a", 9)]}), Condition("EXPECT_EXIST")),
-        DeleteRowItem(Row([("pk", "del")]), Condition("EXPECT_EXIST")),
-    ]))
+    request.add(
+        TableInBatchWriteRowItem(
+            table,
+            [
+                PutRowItem(Row([("pk", "new")], [("a", 2)]), Condition("EXPECT_NOT_EXIST")),
+                UpdateRowItem(
+                    Row([("pk", "upd")], {"increment": [("a", 9)]}), Condition("EXPECT_EXIST")
+                ),
+                DeleteRowItem(Row([("pk", "del")]), Condition("EXPECT_EXIST")),
+            ],
+        )
+    )
     assert client.batch_write_row(request).is_all_succeed()
     assert columns(get(client, table, "new")) == {"a": 2}
     assert columns(get(client, table, "upd")) == {"a": 10}
@@ -655,10 +802,15 @@ def test_batch_write_row_reports_a_failed_row_and_keeps_the_others(client, new_t
     table = new_table()
     put(client, table, "taken", a=1)
     request = BatchWriteRowRequest()
-    request.add(TableInBatchWriteRowItem(table, [
-        PutRowItem(Row([("pk", "taken")], [("a", 2)]), Condition("EXPECT_NOT_EXIST")),
-        PutRowItem(Row([("pk", "free")], [("a", 3)]), Condition("EXPECT_NOT_EXIST")),
-    ]))
+    request.add(
+        TableInBatchWriteRowItem(
+            table,
+            [
+                PutRowItem(Row([("pk", "taken")], [("a", 2)]), Condition("EXPECT_NOT_EXIST")),
+                PutRowItem(Row([("pk", "free")], [("a", 3)]), Condition("EXPECT_NOT_EXIST")),
+            ],
+        )
+    )
     failed, succeeded = client.batch_write_row(request).get_put_by_table(table)
     assert (failed.is_ok, failed.error_code) == (False, "OTSConditionCheckFail")
     assert succeeded.is_ok
@@ -669,8 +821,15 @@ def test_batch_write_row_reports_a_failed_row_and_keeps_the_others(client, new_t
 def test_batch_write_row_over_200_rows_is_parameter_invalid(client, new_table):
     table = new_table()
     request = BatchWriteRowRequest()
-    request.add(TableInBatchWriteRowItem(table, [
-        PutRowItem(Row([("pk", str(n))], [("a", n)]), Condition("IGNORE")) for n in range(201)]))
+    request.add(
+        TableInBatchWriteRowItem(
+            table,
+            [
+                PutRowItem(Row([("pk", str(n))], [("a", n)]), Condition("IGNORE"))
+                for n in range(201)
+            ],
+        )
+    )
     error = error_of(lambda: client.batch_write_row(request))
     assert (error.get_http_status(), error.get_error_code()) == (400, "OTSParameterInvalid")
     assert scan(client, table) == []
@@ -680,11 +839,17 @@ def test_batch_write_row_over_200_rows_is_parameter_invalid(client, new_table):
 def test_batch_write_row_naming_a_row_twice_applies_both_in_order(client, new_table, second):
     table = new_table()
     key = [("pk", "twice")]
-    then = (UpdateRowItem(Row(key, {"put": [("b", 2)]}), Condition("IGNORE"))
-            if second == "update" else DeleteRowItem(Row(key), Condition("IGNORE")))
+    then = (
+        UpdateRowItem(Row(key, {"put": [("b", 2)]}), Condition("IGNORE"))
+        if second == "update"
+        else DeleteRowItem(Row(key), Condition("IGNORE"))
+    )
     request = BatchWriteRowRequest()
-    request.add(TableInBatchWriteRowItem(table, [
-        PutRowItem(Row(key, [("a", 1)]), Condition("IGNORE")), then]))
+    request.add(
+        TableInBatchWriteRowItem(
+            table, [PutRowItem(Row(key, [("a", 1)]), Condition("IGNORE")), then]
+        )
+    )
     assert client.batch_write_row(request).is_all_succeed()
     row = get(client, table, "twice")
     assert (columns(row) if row else None) == ({"a": 1, "b": 2} if second == "update" else None)
@@ -696,19 +861,28 @@ def test_batch_write_row_with_a_table_of_no_rows_is_parameter_invalid(client, ne
     request.add(TableInBatchWriteRowItem(table, []))
     error = error_of(lambda: client.batch_write_row(request))
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSParameterInvalid", f"No operation is specified for table: '{table}'.")
+        400,
+        "OTSParameterInvalid",
+        f"No operation is specified for table: '{table}'.",
+    )
 
 
 def test_empty_batch_write_row_is_parameter_invalid(client):
     error = error_of(lambda: client.batch_write_row(BatchWriteRowRequest()))
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSParameterInvalid", "No row is specified in BatchWriteRow.")
+        400,
+        "OTSParameterInvalid",
+        "No row is specified in BatchWriteRow.",
+    )
 
 
 def test_empty_batch_get_row_is_parameter_invalid(client):
     error = error_of(lambda: client.batch_get_row(BatchGetRowRequest()))
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSParameterInvalid", "No row specified in the request of BatchGetRow.")
+        400,
+        "OTSParameterInvalid",
+        "No row specified in the request of BatchGetRow.",
+    )
 
 
 def test_batch_get_row_naming_a_row_twice_answers_it_twice(client, new_table):
@@ -752,7 +926,10 @@ def test_wrong_secret_is_auth_failed(cloud, new_table):
     wrong = make_client(cloud, secret="not-the-secret")
     error = error_of(lambda: get(wrong, table, "k"))
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        403, "OTSAuthFailed", "Signature mismatch.")
+        403,
+        "OTSAuthFailed",
+        "Signature mismatch.",
+    )
 
 
 def test_unknown_access_key_is_auth_failed(cloud):
@@ -768,8 +945,12 @@ def test_other_instance_name_is_auth_failed(cloud):
 def test_valid_sts_token_reads_and_writes(cloud, client, new_table):
     table = new_table()
     issued = cloud.credentials.issue("acs:ram::1:role/svc", "fc", None, 3600)
-    sts_client = make_client(cloud, issued.principal.access_key_id,
-                             issued.principal.access_key_secret, sts_token=issued.security_token)
+    sts_client = make_client(
+        cloud,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        sts_token=issued.security_token,
+    )
     put(sts_client, table, "k", a=1)
     assert columns(get(sts_client, table, "k")) == {"a": 1}
 
@@ -777,8 +958,12 @@ def test_valid_sts_token_reads_and_writes(cloud, client, new_table):
 def test_expired_sts_token_is_auth_failed(cloud, new_table):
     table = new_table()
     issued = cloud.credentials.issue("acs:ram::1:role/svc", "fc", None, 900)
-    sts_client = make_client(cloud, issued.principal.access_key_id,
-                             issued.principal.access_key_secret, sts_token=issued.security_token)
+    sts_client = make_client(
+        cloud,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        sts_token=issued.security_token,
+    )
     cloud.clock.advance(901)
     error = error_of(lambda: get(sts_client, table, "k"))
     assert (error.get_http_status(), error.get_error_code()) == (403, "OTSAuthFailed")
@@ -787,20 +972,35 @@ def test_expired_sts_token_is_auth_failed(cloud, new_table):
 def test_sts_key_with_a_wrong_token_is_auth_failed(cloud, new_table):
     table = new_table()
     issued = cloud.credentials.issue("acs:ram::1:role/svc", "fc", None, 3600)
-    sts_client = make_client(cloud, issued.principal.access_key_id,
-                             issued.principal.access_key_secret, sts_token="CAISforged")
+    sts_client = make_client(
+        cloud,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        sts_token="CAISforged",
+    )
     assert error_of(lambda: get(sts_client, table, "k")).get_error_code() == "OTSAuthFailed"
 
 
 def test_sts_policy_without_the_table_is_no_permission(cloud, new_table):
     allowed, other = new_table(), new_table()
     a = cloud.account
-    policy = {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["ots:GetRow", "ots:PutRow"],
-        "Resource": [f"acs:ots:*:{a.account_id}:instance/{INSTANCE}/table/{allowed}"]}]}
+    policy = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ots:GetRow", "ots:PutRow"],
+                "Resource": [f"acs:ots:*:{a.account_id}:instance/{INSTANCE}/table/{allowed}"],
+            }
+        ],
+    }
     issued = cloud.credentials.issue("acs:ram::1:role/svc", "fc", policy, 3600)
-    sts_client = make_client(cloud, issued.principal.access_key_id,
-                             issued.principal.access_key_secret, sts_token=issued.security_token)
+    sts_client = make_client(
+        cloud,
+        issued.principal.access_key_id,
+        issued.principal.access_key_secret,
+        sts_token=issued.security_token,
+    )
     put(sts_client, allowed, "k", a=1)
     error = error_of(lambda: put(sts_client, other, "k", a=1))
     assert (error.get_http_status(), error.get_error_code()) == (403, "OTSNoPermissionAccess")
@@ -821,16 +1021,23 @@ def test_list_search_index_answers_no_index(client, new_table):
 KEYWORD_INDEX = SearchIndexMeta([FieldSchema("a", FieldType.KEYWORD)])
 
 
-@pytest.mark.parametrize("call, api", [
-    (lambda c, t: c.create_search_index(t, "idx", KEYWORD_INDEX), "CreateSearchIndex"),
-    (lambda c, t: c.describe_search_index(t, "idx"), "DescribeSearchIndex"),
-    (lambda c, t: c.start_local_transaction(t, [("pk", "k")]), "StartLocalTransaction"),
-], ids=["CreateSearchIndex", "DescribeSearchIndex", "StartLocalTransaction"])
+@pytest.mark.parametrize(
+    "call, api",
+    [
+        (lambda c, t: c.create_search_index(t, "idx", KEYWORD_INDEX), "CreateSearchIndex"),
+        (lambda c, t: c.describe_search_index(t, "idx"), "DescribeSearchIndex"),
+        (lambda c, t: c.start_local_transaction(t, [("pk", "k")]), "StartLocalTransaction"),
+    ],
+    ids=["CreateSearchIndex", "DescribeSearchIndex", "StartLocalTransaction"],
+)
 def test_api_outside_the_emulated_set_is_unsupport_operation(client, new_table, call, api):
     table = new_table()
     error = error_of(lambda: call(client, table))
     assert (error.get_http_status(), error.get_error_code(), error.get_error_message()) == (
-        400, "OTSUnsupportOperation", f"Unsupported operation: '{api}'.")
+        400,
+        "OTSUnsupportOperation",
+        f"Unsupported operation: '{api}'.",
+    )
 
 
 # -- faults ------------------------------------------------------------------------------------
@@ -889,13 +1096,23 @@ def test_fault_on_one_api_leaves_the_others_alone(client, new_table, faults):
 def test_rows_survive_an_emulator_restart(cloud, client, new_table):
     table = new_table()
     put(client, table, "k", a="kept")
-    restarted = TablestoreEmulator(db_path=cloud.db_path, account=cloud.account,
-                                   credentials=cloud.credentials, clock=cloud.clock,
-                                   faults=FaultBoard(), instance_name=INSTANCE)
+    restarted = TablestoreEmulator(
+        db_path=cloud.db_path,
+        account=cloud.account,
+        credentials=cloud.credentials,
+        clock=cloud.clock,
+        faults=FaultBoard(),
+        instance_name=INSTANCE,
+    )
     server = HttpServer(restarted.app).start()
     try:
-        fresh = OTSClient(server.url, cloud.account.access_key_id, cloud.account.access_key_secret,
-                          INSTANCE, retry_policy=NoRetryPolicy())
+        fresh = OTSClient(
+            server.url,
+            cloud.account.access_key_id,
+            cloud.account.access_key_secret,
+            INSTANCE,
+            retry_policy=NoRetryPolicy(),
+        )
         assert columns(get(fresh, table, "k")) == {"a": "kept"}
         assert table in fresh.list_table()
     finally:

@@ -1,5 +1,6 @@
 """The template reader: what it understands of a ROS template.yml, and how it refuses what it
 does not (a TemplateError naming the YAML path, never a silent skip)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -37,8 +38,9 @@ FUNCTION = """\
 
 def load_app(**overrides: str):
     params = {"ApiSecret": "not-a-real-secret", **overrides}
-    return load_template(APP / "template.yml", params, account_id=ACCOUNT, region=REGION,
-                         code=unpacked_code)
+    return load_template(
+        APP / "template.yml", params, account_id=ACCOUNT, region=REGION, code=unpacked_code
+    )
 
 
 D = textwrap.dedent
@@ -53,8 +55,13 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 def load_text(tmp_path: Path, body: str, params: dict[str, str] | None = None):
-    return load_template(write(tmp_path, body), params or {}, account_id=ACCOUNT, region=REGION,
-                         code=lambda bucket, key, path: tmp_path / "code")
+    return load_template(
+        write(tmp_path, body),
+        params or {},
+        account_id=ACCOUNT,
+        region=REGION,
+        code=lambda bucket, key, path: tmp_path / "code",
+    )
 
 
 def error_of(tmp_path: Path, body: str, params: dict[str, str] | None = None) -> TemplateError:
@@ -105,7 +112,11 @@ def test_http_and_timer_triggers_are_read():
     assert service.function("echo").http_trigger is None
     (timer,) = service.function("echo").timers
     assert (timer.name, timer.cron_expression, timer.enable, timer.payload) == (
-        "nightly", "0 0 2 * * *", False, "nightly-run")
+        "nightly",
+        "0 0 2 * * *",
+        False,
+        "nightly-run",
+    )
 
 
 def test_tables_logstores_and_instances_are_read():
@@ -125,16 +136,20 @@ def test_roles_have_lower_case_arns_and_their_policies():
     service_role = template.role_by_arn(f"acs:ram::{ACCOUNT}:role/TestFcServiceRole")
     assert service_role is not None and service_role.name == "TestFcServiceRole"
     assert service_role.arn == f"acs:ram::{ACCOUNT}:role/testfcservicerole"
-    assert service_role.policies == (SYSTEM_POLICIES["AliyunOTSFullAccess"],
-                                     SYSTEM_POLICIES["AliyunLogFullAccess"])
+    assert service_role.policies == (
+        SYSTEM_POLICIES["AliyunOTSFullAccess"],
+        SYSTEM_POLICIES["AliyunLogFullAccess"],
+    )
     assert template.service("fctest").role_arn == service_role.arn
     client = template.role_by_arn(f"acs:ram::{ACCOUNT}:role/testclientrole")
     assert client.max_session_duration == 7200
     (policy,) = client.policies
     assert policy["Statement"][0]["Resource"][0] == (
-        f"acs:fc:{REGION}:{ACCOUNT}:services/fctest/functions/echo")
+        f"acs:fc:{REGION}:{ACCOUNT}:services/fctest/functions/echo"
+    )
     assert client.assume_role_policy["Statement"][0]["Principal"]["RAM"] == [
-        f"acs:ram::{ACCOUNT}:root"]
+        f"acs:ram::{ACCOUNT}:root"
+    ]
     assert template.service("norole").role_arn is None
 
 
@@ -156,15 +171,21 @@ def test_no_echo_parameters_stay_out_of_repr():
 
 def test_declared_parameters_reads_a_template_with_short_tags():
     assert set(declared_parameters(APP / "template.yml")) == {
-        "Greeting", "RoleNamePrefix", "DBInstanceName", "LogProjectName", "SleepyTimeout",
-        "ApiSecret"}
+        "Greeting",
+        "RoleNamePrefix",
+        "DBInstanceName",
+        "LogProjectName",
+        "SleepyTimeout",
+        "ApiSecret",
+    }
 
 
 # -- parameters -------------------------------------------------------------------------------
 def test_parameter_without_default_or_value_is_an_error():
     with pytest.raises(TemplateError) as info:
-        load_template(APP / "template.yml", {}, account_id=ACCOUNT, region=REGION,
-                      code=unpacked_code)
+        load_template(
+            APP / "template.yml", {}, account_id=ACCOUNT, region=REGION, code=unpacked_code
+        )
     assert info.value.path == "Parameters.ApiSecret"
 
 
@@ -175,14 +196,19 @@ def test_value_outside_allowed_values_is_refused():
 
 
 def test_no_echo_value_is_not_shown_in_errors(tmp_path):
-    error = error_of(tmp_path, D("""\
+    error = error_of(
+        tmp_path,
+        D("""\
         Parameters:
           Key:
             Type: String
             NoEcho: true
             AllowedValues: [a, b]
         Resources:
-        """) + FUNCTION, {"Key": "secret-value"})
+        """)
+        + FUNCTION,
+        {"Key": "secret-value"},
+    )
     assert "secret-value" not in str(error)
 
 
@@ -199,19 +225,25 @@ def test_value_for_undeclared_parameter_is_refused():
 
 
 def test_unsupported_parameter_type_is_refused(tmp_path):
-    error = error_of(tmp_path, D("""\
+    error = error_of(
+        tmp_path,
+        D("""\
         Parameters:
           Doc:
             Type: Json
             Default: '{}'
         Resources:
-        """) + FUNCTION)
+        """)
+        + FUNCTION,
+    )
     assert error.path == "Parameters.Doc.Type"
 
 
 # -- intrinsics -------------------------------------------------------------------------------
 def test_long_forms_equal_short_tags(tmp_path):
-    template = load_text(tmp_path, D("""\
+    template = load_text(
+        tmp_path,
+        D("""\
         Parameters:
           Name:
             Type: String
@@ -222,7 +254,9 @@ def test_long_forms_equal_short_tags(tmp_path):
             Properties:
               RoleName: {"Fn::Join": ["-", [{"Ref": "Name"}, "role"]]}
               AssumeRolePolicyDocument: {Version: '1', Statement: []}
-        """) + FUNCTION + D("""\
+        """)
+        + FUNCTION
+        + D("""\
         Outputs:
           A:
             Value: {"Fn::Sub": ["${Greeting} ${Name} ${ALIYUN::AccountId}", {"Greeting": "hi"}]}
@@ -234,28 +268,38 @@ def test_long_forms_equal_short_tags(tmp_path):
             Value: {"Fn::Select": ["0", [{"Ref": "ALIYUN::StackName"}]]}
           E:
             Value: !Sub '${Role.Arn}'
-        """))
+        """),
+    )
     assert template.outputs == {
-        "A": f"hi world {ACCOUNT}", "B": f"acs:ram::{ACCOUNT}:role/world-role",
-        "C": "world-role", "D": "localcloud", "E": f"acs:ram::{ACCOUNT}:role/world-role"}
+        "A": f"hi world {ACCOUNT}",
+        "B": f"acs:ram::{ACCOUNT}:role/world-role",
+        "C": "world-role",
+        "D": "localcloud",
+        "E": f"acs:ram::{ACCOUNT}:role/world-role",
+    }
 
 
-@pytest.mark.parametrize("value, path_end", [
-    ("!If [cond, a, b]", "Outputs.X.Value.Fn::If"),
-    ('{"Fn::FindInMap": [m, a, b]}', "Outputs.X.Value.Fn::FindInMap"),
-    ("!Ref Nowhere", "Outputs.X.Value.Ref"),
-    ("!GetAtt svc.NoSuchAttribute", "Outputs.X.Value.Fn::GetAtt"),
-    ("!GetAtt Ghost.Arn", "Outputs.X.Value.Fn::GetAtt"),
-    ("!Sub '${Missing}'", "Outputs.X.Value.Fn::Sub"),
-    ("!Select [5, [a]]", "Outputs.X.Value.Fn::Select"),
-])
+@pytest.mark.parametrize(
+    "value, path_end",
+    [
+        ("!If [cond, a, b]", "Outputs.X.Value.Fn::If"),
+        ('{"Fn::FindInMap": [m, a, b]}', "Outputs.X.Value.Fn::FindInMap"),
+        ("!Ref Nowhere", "Outputs.X.Value.Ref"),
+        ("!GetAtt svc.NoSuchAttribute", "Outputs.X.Value.Fn::GetAtt"),
+        ("!GetAtt Ghost.Arn", "Outputs.X.Value.Fn::GetAtt"),
+        ("!Sub '${Missing}'", "Outputs.X.Value.Fn::Sub"),
+        ("!Select [5, [a]]", "Outputs.X.Value.Fn::Select"),
+    ],
+)
 def test_bad_intrinsic_is_refused_with_its_path(tmp_path, value, path_end):
     error = error_of(tmp_path, "Resources:\n" + FUNCTION + f"Outputs:\n  X:\n    Value: {value}\n")
     assert error.path == path_end
 
 
 def test_reference_cycle_is_reported(tmp_path):
-    error = error_of(tmp_path, D("""\
+    error = error_of(
+        tmp_path,
+        D("""\
         Resources:
           A:
             Type: ALIYUN::SLS::Project
@@ -265,19 +309,25 @@ def test_reference_cycle_is_reported(tmp_path):
             Type: ALIYUN::SLS::Project
             Properties:
               Name: !GetAtt A.Name
-        """) + FUNCTION)
+        """)
+        + FUNCTION,
+    )
     assert "cycle" in str(error)
 
 
 # -- resources --------------------------------------------------------------------------------
 def test_unknown_resource_type_is_refused(tmp_path):
-    error = error_of(tmp_path, D("""\
+    error = error_of(
+        tmp_path,
+        D("""\
         Resources:
           Bucket:
             Type: ALIYUN::OSS::Bucket
             Properties:
               BucketName: b
-        """) + FUNCTION)
+        """)
+        + FUNCTION,
+    )
     assert error.path == "Resources.Bucket.Type" and "ALIYUN::OSS::Bucket" in str(error)
 
 
@@ -297,14 +347,20 @@ def test_handler_module_must_exist(tmp_path):
 
 
 def test_unsupported_service_property_is_refused(tmp_path):
-    error = error_of(tmp_path, "Resources:\n" + FUNCTION.replace(
-        "      ServiceName: svc\n", "      ServiceName: svc\n      VpcConfig: {}\n"))
+    error = error_of(
+        tmp_path,
+        "Resources:\n"
+        + FUNCTION.replace(
+            "      ServiceName: svc\n", "      ServiceName: svc\n      VpcConfig: {}\n"
+        ),
+    )
     assert error.path == "Resources.svc.Properties.VpcConfig"
 
 
 def test_the_serverless_transform_is_refused_with_what_to_use_instead(tmp_path):
-    error = error_of(tmp_path, "Transform: 'Aliyun::Serverless-2018-04-03'\nResources:\n"
-                     + FUNCTION)
+    error = error_of(
+        tmp_path, "Transform: 'Aliyun::Serverless-2018-04-03'\nResources:\n" + FUNCTION
+    )
     assert error.path == "Transform" and "ALIYUN::FC::" in str(error)
 
 
@@ -319,7 +375,9 @@ def test_duplicate_keys_are_refused(tmp_path):
 
 
 def test_managed_and_attached_policies_join_the_role(tmp_path):
-    template = load_text(tmp_path, D("""\
+    template = load_text(
+        tmp_path,
+        D("""\
         Resources:
           Role:
             Type: ALIYUN::RAM::Role
@@ -340,14 +398,18 @@ def test_managed_and_attached_policies_join_the_role(tmp_path):
               PolicyName: AliyunLogFullAccess
               PolicyType: System
               RoleName: APP
-        """) + FUNCTION)
+        """)
+        + FUNCTION,
+    )
     (role,) = template.roles
     assert role.policies[0]["Statement"][0]["Action"] == "fc:InvokeFunction"
     assert role.policies[1] == SYSTEM_POLICIES["AliyunLogFullAccess"]
 
 
 def test_unknown_system_policy_is_refused(tmp_path):
-    error = error_of(tmp_path, D("""\
+    error = error_of(
+        tmp_path,
+        D("""\
         Resources:
           Role:
             Type: ALIYUN::RAM::Role
@@ -356,12 +418,16 @@ def test_unknown_system_policy_is_refused(tmp_path):
               AssumeRolePolicyDocument: {Version: '1', Statement: []}
               PolicyAttachments:
                 System: [AliyunEverythingAccess]
-        """) + FUNCTION)
+        """)
+        + FUNCTION,
+    )
     assert error.path == "Resources.Role.Properties.PolicyAttachments.System[0]"
 
 
 def test_table_primary_key_types_are_checked(tmp_path):
-    error = error_of(tmp_path, D("""\
+    error = error_of(
+        tmp_path,
+        D("""\
         Resources:
           T:
             Type: ALIYUN::OTS::Table
@@ -369,7 +435,9 @@ def test_table_primary_key_types_are_checked(tmp_path):
               InstanceName: db
               TableName: t
               PrimaryKey: [{Name: id, Type: FLOAT}]
-        """) + FUNCTION)
+        """)
+        + FUNCTION,
+    )
     assert error.path == "Resources.T.Properties.PrimaryKey[0].Type"
 
 
@@ -432,15 +500,19 @@ def test_plain_fc_service_takes_its_name_from_a_parameter(tmp_path):
 
 
 def test_plain_fc_function_of_an_undeclared_service_is_refused(tmp_path):
-    body = PLAIN.replace("ServiceName: {'Fn::GetAtt': [Svc, ServiceName]}\n      FunctionName: fn",
-                         "ServiceName: elsewhere\n      FunctionName: fn")
+    body = PLAIN.replace(
+        "ServiceName: {'Fn::GetAtt': [Svc, ServiceName]}\n      FunctionName: fn",
+        "ServiceName: elsewhere\n      FunctionName: fn",
+    )
     with pytest.raises(TemplateError, match="elsewhere"):
         load_plain(tmp_path, body)
 
 
 def test_plain_fc_inline_code_is_refused(tmp_path):
-    body = PLAIN.replace("Code: {OssBucketName: code-bucket, OssObjectName: fn.zip}",
-                         "Code: {SourceCode: 'def handler(e, c): return e'}")
+    body = PLAIN.replace(
+        "Code: {OssBucketName: code-bucket, OssObjectName: fn.zip}",
+        "Code: {SourceCode: 'def handler(e, c): return e'}",
+    )
     with pytest.raises(TemplateError) as info:
         load_plain(tmp_path, body)
     assert info.value.path == "Resources.Fn.Properties.Code"
@@ -460,8 +532,15 @@ def test_project_template_loads_with_plain_safe_load():
 
 
 def test_project_template_names_the_service_by_its_parameter_everywhere(tmp_path):
-    params = {"ServiceName": "todo-staging", "CodeBucket": "some-bucket", "AppId": "9000",
-              "AlipayAppPrivateKey": "k", "AlipayPublicKey": "p", "DataKey": "d", "HashKey": "h"}
+    params = {
+        "ServiceName": "todo-staging",
+        "CodeBucket": "some-bucket",
+        "AppId": "9000",
+        "AlipayAppPrivateKey": "k",
+        "AlipayPublicKey": "p",
+        "DataKey": "d",
+        "HashKey": "h",
+    }
     template, asked = load_plain(tmp_path, (ROOT / "template.yml").read_text(), params)
     assert sorted(asked) == [("some-bucket", "db.zip"), ("some-bucket", "session.zip")]
     assert [s.name for s in template.services] == ["todo-staging", "todo-staging-session"]
@@ -476,5 +555,7 @@ def test_project_template_log_config_depends_on_the_logstore():
     # Fn::GetAtt of the logstore (not Ref of a parameter) is what makes ROS order them.
     doc = yaml.safe_load((ROOT / "template.yml").read_text())
     log = doc["Resources"]["Service"]["Properties"]["LogConfig"]
-    assert log == {"Project": {"Fn::GetAtt": ["LogStore", "ProjectName"]},
-                   "Logstore": {"Fn::GetAtt": ["LogStore", "LogstoreName"]}}
+    assert log == {
+        "Project": {"Fn::GetAtt": ["LogStore", "ProjectName"]},
+        "Logstore": {"Fn::GetAtt": ["LogStore", "LogstoreName"]},
+    }

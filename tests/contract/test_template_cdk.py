@@ -3,6 +3,7 @@ ROS CDK npm packages (@alicloud/ros-cdk-core, -fc, -ots, -ram, -sls), driven by
 tests/ros_cdk/validate.js. Unknown properties, wrong types and missing required properties of any
 plain ALIYUN::* resource fail. Installs the npm packages on first use (the registry must be
 reachable then)."""
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,19 @@ def oracle() -> Any:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed")
     if not (ORACLE_DIR / "node_modules" / "@alicloud" / "ros-cdk-fc").is_dir():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=ORACLE_DIR,
-                       check=True, timeout=300)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund"], cwd=ORACLE_DIR, check=True, timeout=300
+        )
 
     def check(resources: dict[str, Any]) -> dict[str, list[str]]:
-        result = subprocess.run(["node", "validate.js"], cwd=ORACLE_DIR,
-                                input=json.dumps(resources), capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(
+            ["node", "validate.js"],
+            cwd=ORACLE_DIR,
+            input=json.dumps(resources),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
@@ -55,8 +62,11 @@ def test_kms_secrets_use_only_the_properties_ros_documents():
     from localcloud.template.resources import KINDS
 
     kind = KINDS["ALIYUN::KMS::Secret"]
-    secrets = [r for r in yaml.safe_load((ROOT / "template.yml").read_text())["Resources"]
-               .values() if r["Type"] in NO_CDK_PACKAGE]
+    secrets = [
+        r
+        for r in yaml.safe_load((ROOT / "template.yml").read_text())["Resources"].values()
+        if r["Type"] in NO_CDK_PACKAGE
+    ]
     assert len(secrets) == 3
     for secret in secrets:
         props = set(secret["Properties"])
@@ -64,24 +74,55 @@ def test_kms_secrets_use_only_the_properties_ros_documents():
 
 
 def test_the_oracle_refuses_an_unknown_property(oracle):
-    problems = oracle({"S": {"Type": "ALIYUN::FC::Service", "Properties": {
-        "ServiceName": "svc", "LogConfig": {"Project": "p", "Logstore": "l", "Store": "x"},
-        "Name": "svc"}}})["S"]
-    assert problems == ["Properties.LogConfig.Store: unknown property",
-                        "Properties.Name: unknown property"]
+    problems = oracle(
+        {
+            "S": {
+                "Type": "ALIYUN::FC::Service",
+                "Properties": {
+                    "ServiceName": "svc",
+                    "LogConfig": {"Project": "p", "Logstore": "l", "Store": "x"},
+                    "Name": "svc",
+                },
+            }
+        }
+    )["S"]
+    assert problems == [
+        "Properties.LogConfig.Store: unknown property",
+        "Properties.Name: unknown property",
+    ]
 
 
 def test_the_oracle_refuses_a_wrong_type(oracle):
-    problems = oracle({"T": {"Type": "ALIYUN::OTS::Table", "Properties": {
-        "InstanceName": "todo-db", "TableName": "t", "TimeToLive": "forever",
-        "PrimaryKey": [{"Name": "id", "Type": "STRING"}]}}})["T"]
+    problems = oracle(
+        {
+            "T": {
+                "Type": "ALIYUN::OTS::Table",
+                "Properties": {
+                    "InstanceName": "todo-db",
+                    "TableName": "t",
+                    "TimeToLive": "forever",
+                    "PrimaryKey": [{"Name": "id", "Type": "STRING"}],
+                },
+            }
+        }
+    )["T"]
     assert len(problems) == 1 and 'timeToLive: "forever" should be a number' in problems[0]
 
 
 def test_the_oracle_refuses_a_missing_required_property(oracle):
-    problems = oracle({"F": {"Type": "ALIYUN::FC::Function", "Properties": {
-        "ServiceName": "svc", "Handler": "index.handler", "Runtime": "python3.10",
-        "Code": {"OssBucketName": "b", "OssObjectName": "f.zip"}}}})["F"]
+    problems = oracle(
+        {
+            "F": {
+                "Type": "ALIYUN::FC::Function",
+                "Properties": {
+                    "ServiceName": "svc",
+                    "Handler": "index.handler",
+                    "Runtime": "python3.10",
+                    "Code": {"OssBucketName": "b", "OssObjectName": "f.zip"},
+                },
+            }
+        }
+    )["F"]
     assert len(problems) == 1 and "functionName: required but missing" in problems[0]
 
 

@@ -2,6 +2,7 @@
 service's role, evaluated with RAM's rules by `localcloud.policy`) allows exactly the tables,
 logstores, secrets and roles its design needs. On FC 2.0 a role belongs to a service, so each
 function has a service and a role of its own (docs/security.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,9 +15,18 @@ from localcloud.template import Template, load_template
 from tests.conftest import ROOT
 
 ACCOUNT, REGION = "1234567890123456", "cn-hangzhou"
-PARAMS = {"ServiceName": "todo", "CodeBucket": "code-bucket", "AppId": "9000",
-          "AlipayAppPrivateKey": "k", "AlipayPublicKey": "p", "DataKey": "d", "HashKey": "h",
-          "DBInstanceName": "todo-db", "LogProjectName": "todo-logs", "RoleNamePrefix": "todo"}
+PARAMS = {
+    "ServiceName": "todo",
+    "CodeBucket": "code-bucket",
+    "AppId": "9000",
+    "AlipayAppPrivateKey": "k",
+    "AlipayPublicKey": "p",
+    "DataKey": "d",
+    "HashKey": "h",
+    "DBInstanceName": "todo-db",
+    "LogProjectName": "todo-logs",
+    "RoleNamePrefix": "todo",
+}
 TABLES = ("todo_list", "user_data", "usage", "idempotency", "session", "identity", "guard")
 OTS = ("GetRow", "PutRow", "UpdateRow", "DeleteRow", "GetRange", "BatchGetRow", "BatchWriteRow")
 SECRETS = ("alipay-app-private-key", "data-key", "hash-key")
@@ -31,8 +41,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     def locate(bucket: str, key: str, path: str) -> Path:
         return code
 
-    return load_template(ROOT / "template.yml", PARAMS, account_id=ACCOUNT, region=REGION,
-                         code=locate)
+    return load_template(
+        ROOT / "template.yml", PARAMS, account_id=ACCOUNT, region=REGION, code=locate
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,25 +65,39 @@ def allowed(policies: tuple[dict[str, Any], ...], action: str, resource: str) ->
 
 def table_grants(policies: tuple[dict[str, Any], ...]) -> dict[str, set[str]]:
     base = f"acs:ots:{REGION}:{ACCOUNT}:instance/todo-db/table/"
-    grants = {table: {api for api in OTS if allowed(policies, f"ots:{api}", base + table)}
-              for table in TABLES}
+    grants = {
+        table: {api for api in OTS if allowed(policies, f"ots:{api}", base + table)}
+        for table in TABLES
+    }
     return {table: apis for table, apis in grants.items() if apis}
 
 
 def secret_grants(policies: tuple[dict[str, Any], ...]) -> set[str]:
-    return {name for name in SECRETS if allowed(
-        policies, "kms:GetSecretValue", f"acs:kms:{REGION}:{ACCOUNT}:secret/todo/{name}")}
+    return {
+        name
+        for name in SECRETS
+        if allowed(policies, "kms:GetSecretValue", f"acs:kms:{REGION}:{ACCOUNT}:secret/todo/{name}")
+    }
 
 
 def role_grants(policies: tuple[dict[str, Any], ...]) -> set[str]:
-    return {name for name in ROLES
-            if allowed(policies, "sts:AssumeRole", f"acs:ram::{ACCOUNT}:role/{name}")}
+    return {
+        name
+        for name in ROLES
+        if allowed(policies, "sts:AssumeRole", f"acs:ram::{ACCOUNT}:role/{name}")
+    }
 
 
 def logstore_grants(policies: tuple[dict[str, Any], ...]) -> set[str]:
-    return {store for store in ("function-logs", "other") if allowed(
-        policies, "log:PostLogStoreLogs",
-        f"acs:log:{REGION}:{ACCOUNT}:project/todo-logs/logstore/{store}")}
+    return {
+        store
+        for store in ("function-logs", "other")
+        if allowed(
+            policies,
+            "log:PostLogStoreLogs",
+            f"acs:log:{REGION}:{ACCOUNT}:project/todo-logs/logstore/{store}",
+        )
+    }
 
 
 def test_each_function_has_a_service_and_a_role_of_its_own(policies):
@@ -83,9 +108,13 @@ def test_each_function_has_a_service_and_a_role_of_its_own(policies):
 def test_db_reaches_user_data_and_only_reads_and_touches_sessions(policies):
     every = set(OTS)
     assert table_grants(policies["db"]) == {
-        "todo_list": every, "user_data": every, "usage": every, "idempotency": every,
+        "todo_list": every,
+        "user_data": every,
+        "usage": every,
+        "idempotency": every,
         # resolve the caller and record the session's use; never create or delete one
-        "session": {"GetRow", "BatchGetRow", "UpdateRow"}}
+        "session": {"GetRow", "BatchGetRow", "UpdateRow"},
+    }
 
 
 def test_db_reaches_neither_identity_nor_login_limits_nor_any_role_nor_the_token_key(policies):
@@ -99,7 +128,8 @@ def test_session_reaches_no_user_data(policies):
     assert table_grants(policies["session"]) == {
         "session": {"GetRow", "PutRow", "UpdateRow", "DeleteRow"},
         "identity": {"GetRow", "PutRow", "UpdateRow", "DeleteRow"},
-        "guard": {"GetRow", "PutRow", "UpdateRow", "BatchWriteRow"}}
+        "guard": {"GetRow", "PutRow", "UpdateRow", "BatchWriteRow"},
+    }
 
 
 def test_session_assumes_only_the_client_role_and_reads_its_three_secrets(policies):
@@ -114,10 +144,16 @@ def test_both_functions_write_only_their_logstore(policies):
 
 def test_no_function_may_invoke_functions_or_read_other_secrets(policies):
     for function in ("session", "db"):
-        assert not allowed(policies[function], "fc:InvokeFunction",
-                           f"acs:fc:{REGION}:{ACCOUNT}:services/todo/functions/db")
-        assert not allowed(policies[function], "kms:GetSecretValue",
-                           f"acs:kms:{REGION}:{ACCOUNT}:secret/other/data-key")
+        assert not allowed(
+            policies[function],
+            "fc:InvokeFunction",
+            f"acs:fc:{REGION}:{ACCOUNT}:services/todo/functions/db",
+        )
+        assert not allowed(
+            policies[function],
+            "kms:GetSecretValue",
+            f"acs:kms:{REGION}:{ACCOUNT}:secret/other/data-key",
+        )
 
 
 def test_the_client_role_still_invokes_only_the_db_function(template):

@@ -1,6 +1,7 @@
 """Small helpers the end-to-end tests share: the v2 session endpoints (refresh, logout), raw
 InvokeFunction calls (to see the exact bytes the db function answered), and a diff of two
 snapshots that names every row that appeared, vanished or changed."""
+
 from __future__ import annotations
 
 import json
@@ -28,14 +29,22 @@ def refreshed(app: MiniProgram, session: Session) -> Session:
     return Session(session.session_id, resp.json()["sts"])
 
 
-def invoke_raw(app: MiniProgram, sts: Mapping[str, str], payload: bytes | str,
-               function: str | None = None, qualifier: str | None = None,
-               service: str | None = None) -> bytes:
+def invoke_raw(
+    app: MiniProgram,
+    sts: Mapping[str, str],
+    payload: bytes | str,
+    function: str | None = None,
+    qualifier: str | None = None,
+    service: str | None = None,
+) -> bytes:
     """InvokeFunction through aliyun-fc2 with the client's STS credentials; the answer's bytes."""
     client = app.fc_client(sts)
-    resp = client.invoke_function(service or app.config["serviceName"],
-                                  function or app.config["dbFunctionName"],
-                                  payload=payload, qualifier=qualifier)
+    resp = client.invoke_function(
+        service or app.config["serviceName"],
+        function or app.config["dbFunctionName"],
+        payload=payload,
+        qualifier=qualifier,
+    )
     return bytes(resp.data)
 
 

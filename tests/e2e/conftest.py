@@ -1,5 +1,6 @@
 """End-to-end fixtures: the mini program client, the cloud's fault board, and a snapshot of every
 Tablestore row so a test can prove that a refused request changed nothing."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

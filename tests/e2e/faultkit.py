@@ -3,6 +3,7 @@ way the functions lay it out, count what the fault board injected, and call the 
 a careful client would when Function Compute itself throttles (HTTP 429 ResourceThrottled: FC
 refused before running the function, so sending the request again cannot do anything twice).
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,11 @@ def age_write_markers(cloud: Any) -> int:
         for key, columns in state[table.name]:
             if not {COUNT, REVISION} <= {name for name, _ in columns}:
                 continue  # not a tally row
-            markers = [(name, value - STALE_MARKER_MS - 1000) for name, value in columns
-                       if name.startswith(MARKER_PREFIX) and isinstance(value, int)]
+            markers = [
+                (name, value - STALE_MARKER_MS - 1000)
+                for name, value in columns
+                if name.startswith(MARKER_PREFIX) and isinstance(value, int)
+            ]
             if markers:
                 row = Row(list(zip(names, key, strict=True)), {"put": markers})
                 client.update_row(table.name, row, Condition(RowExistenceExpectation.EXPECT_EXIST))
@@ -105,8 +109,9 @@ def age_write_markers(cloud: Any) -> int:
     return aged
 
 
-def counters_when_faults_clear(cloud: Any, user_id: str, next_operation: Callable[[], Any]
-                               ) -> tuple[tuple[int, int], tuple[int, int]]:
+def counters_when_faults_clear(
+    cloud: Any, user_id: str, next_operation: Callable[[], Any]
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """Clear the faults, then (counter, items) of the user twice: at once, and after the user's
     next operation once every write marker is stale (services/exact_count.py)."""
     cloud.faults.clear()
@@ -121,8 +126,9 @@ def counters_when_faults_clear(cloud: Any, user_id: str, next_operation: Callabl
 def fc_error_type(app: MiniProgram, session: Session, event: Mapping[str, Any]) -> tuple[Any, str]:
     """Invoke db with fc2 and return (payload, FC's x-fc-error-type header or "")."""
     client = app.fc_client(session.sts)
-    resp = client.invoke_function(app.config["serviceName"], app.config["dbFunctionName"],
-                                  payload=json.dumps(event))
+    resp = client.invoke_function(
+        app.config["serviceName"], app.config["dbFunctionName"], payload=json.dumps(event)
+    )
     headers = {k.lower(): v for k, v in resp.headers.items()}
     return json.loads(resp.data), headers.get("x-fc-error-type", "")
 
@@ -140,8 +146,9 @@ class Throttles:
             self.count += 1
 
 
-def invoke_through_throttling(app: MiniProgram, session: Session, event: Mapping[str, Any],
-                              throttles: Throttles) -> Any:
+def invoke_through_throttling(
+    app: MiniProgram, session: Session, event: Mapping[str, Any], throttles: Throttles
+) -> Any:
     from fc2.fc_exceptions import FcError
 
     for _ in range(MAX_THROTTLED_TRIES):
@@ -155,8 +162,9 @@ def invoke_through_throttling(app: MiniProgram, session: Session, event: Mapping
     raise AssertionError("Function Compute throttled the db function without end")
 
 
-def post_through_throttling(app: MiniProgram, body: Any, throttles: Throttles,
-                            headers: Mapping[str, str] | None = None) -> requests.Response:
+def post_through_throttling(
+    app: MiniProgram, body: Any, throttles: Throttles, headers: Mapping[str, str] | None = None
+) -> requests.Response:
     for _ in range(MAX_THROTTLED_TRIES):
         resp = app.post_session(body, headers=headers)
         if resp.status_code == 429 and _fc_error_code(resp) == THROTTLED:

@@ -17,6 +17,7 @@ the body and every field (InvalidRequest), then the session (SessionNotFound, fo
 is well formed but names a forged `sid`). For the session function a path that is none of its
 three endpoints is NotFound whatever the body.
 """
+
 from __future__ import annotations
 
 import base64
@@ -58,20 +59,44 @@ def _pick(rng: random.Random, *options: Callable[[], Any]) -> Any:
 
 def bad_string(rng: random.Random, invalid: list[str]) -> str:
     """A string a string field rejects: from `invalid`, or with a lone surrogate."""
-    return _pick(rng, lambda: rng.choice(invalid), lambda: rng.choice(LONE_SURROGATES),
-                 lambda: "ok" + rng.choice(LONE_SURROGATES) + "ok")
+    return _pick(
+        rng,
+        lambda: rng.choice(invalid),
+        lambda: rng.choice(LONE_SURROGATES),
+        lambda: "ok" + rng.choice(LONE_SURROGATES) + "ok",
+    )
 
 
 CONTROL = ["\x00", "\x01", "\x1b[31m", "\x7f", "\x85", "\x9f", "\r", "\x0b", "\x0c"]
 
 
 def bad_text(rng: random.Random) -> str:
-    whitespace = ["", " ", "\n", "\t\n ", "\u3000", "\u2028\u2029", "\u00a0\u1680", " " * 1000,
-                  "\u200b", "\u2800", "\u3164\ufeff\u00ad"]  # blank, though not whitespace
-    return bad_string(rng, whitespace + [
-        "a" + rng.choice(CONTROL) + "b", rng.choice(CONTROL), "x" * 1001,
-        "🙂" * 1001, random_text(rng, rng.randint(1001, 3000)),
-        "\u202e" * 1001, "x" * rng.choice([20_000, 60_000, 70_000])])
+    whitespace = [
+        "",
+        " ",
+        "\n",
+        "\t\n ",
+        "\u3000",
+        "\u2028\u2029",
+        "\u00a0\u1680",
+        " " * 1000,
+        "\u200b",
+        "\u2800",
+        "\u3164\ufeff\u00ad",
+    ]  # blank, though not whitespace
+    return bad_string(
+        rng,
+        whitespace
+        + [
+            "a" + rng.choice(CONTROL) + "b",
+            rng.choice(CONTROL),
+            "x" * 1001,
+            "🙂" * 1001,
+            random_text(rng, rng.randint(1001, 3000)),
+            "\u202e" * 1001,
+            "x" * rng.choice([20_000, 60_000, 70_000]),
+        ],
+    )
 
 
 def bad_todo_id(rng: random.Random) -> str:
@@ -98,51 +123,152 @@ def bad_todo_id(rng: random.Random) -> str:
 
 
 def bad_item_id(rng: random.Random) -> str:
-    return bad_string(rng, [
-        "", "x" * 257, "🙂" * 257, "a" + rng.choice(CONTROL) + "b", "\n", "\t", "a\nb",
-        unicode_edge(rng) + "\x00", "x" * 5000])
+    return bad_string(
+        rng,
+        [
+            "",
+            "x" * 257,
+            "🙂" * 257,
+            "a" + rng.choice(CONTROL) + "b",
+            "\n",
+            "\t",
+            "a\nb",
+            unicode_edge(rng) + "\x00",
+            "x" * 5000,
+        ],
+    )
 
 
 def bad_key(rng: random.Random) -> str:
-    return bad_string(rng, ["", "x" * 65, "a b", "ключ", "k\x00", "k/1", "🙂", "k.1", "k+1",
-                            "k=", unicode_edge(rng), "\u200bk", "k" * 5000])
+    return bad_string(
+        rng,
+        [
+            "",
+            "x" * 65,
+            "a b",
+            "ключ",
+            "k\x00",
+            "k/1",
+            "🙂",
+            "k.1",
+            "k+1",
+            "k=",
+            unicode_edge(rng),
+            "\u200bk",
+            "k" * 5000,
+        ],
+    )
 
 
 def bad_cursor(rng: random.Random) -> str:
     # A one-line helper, kept next to its only use.
     b64 = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
-    return bad_string(rng, [
-        "", "!!!", "a+b", "a/b", "YQ==", "a b", "é", "🙂", "a", "YR", "YWJ", "x" * 1367,
-        b64(b"\x00"), b64(b"\xff\xfe"), b64(b"\xed\xa0\x80"), b64(b"x" * 257), b64(b"a\nb"),
-        b64(unicode_edge(rng).encode("utf-8", "surrogatepass") + b"\x01")])
+    return bad_string(
+        rng,
+        [
+            "",
+            "!!!",
+            "a+b",
+            "a/b",
+            "YQ==",
+            "a b",
+            "é",
+            "🙂",
+            "a",
+            "YR",
+            "YWJ",
+            "x" * 1367,
+            b64(b"\x00"),
+            b64(b"\xff\xfe"),
+            b64(b"\xed\xa0\x80"),
+            b64(b"x" * 257),
+            b64(b"a\nb"),
+            b64(unicode_edge(rng).encode("utf-8", "surrogatepass") + b"\x01"),
+        ],
+    )
 
 
 def bad_op(rng: random.Random, valid: set[str]) -> str:
-    ops = ["", "ADD", "add ", " add", "add\x00", "add\u200f", "ａｄｄ", "🙂", "put", "add",
-           "update", "list", "get", "remove", "__proto__", "constructor", "toString", "PUT",
-           "Get", "lis", "removee", "x" * 10_000, "delete", "batch", unicode_edge(rng)]
+    ops = [
+        "",
+        "ADD",
+        "add ",
+        " add",
+        "add\x00",
+        "add\u200f",
+        "ａｄｄ",
+        "🙂",
+        "put",
+        "add",
+        "update",
+        "list",
+        "get",
+        "remove",
+        "__proto__",
+        "constructor",
+        "toString",
+        "PUT",
+        "Get",
+        "lis",
+        "removee",
+        "x" * 10_000,
+        "delete",
+        "batch",
+        unicode_edge(rng),
+    ]
     return rng.choice([op for op in ops if op not in valid])
 
 
 def forged_sid(rng: random.Random) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return rng.choice([
-        "".join(rng.choice(alphabet) for _ in range(43)), "", "x", "null", "undefined",
-        "A" * 43, "A" * 44, unicode_edge(rng), "x" * 60_000, "sid\x00", "' OR '1'='1",
-        "../session", random_text(rng, 43)])
+    return rng.choice(
+        [
+            "".join(rng.choice(alphabet) for _ in range(43)),
+            "",
+            "x",
+            "null",
+            "undefined",
+            "A" * 43,
+            "A" * 44,
+            unicode_edge(rng),
+            "x" * 60_000,
+            "sid\x00",
+            "' OR '1'='1",
+            "../session",
+            random_text(rng, 43),
+        ]
+    )
 
 
 def bad_value(kind: str, rng: random.Random, ops: set[str]) -> Any:
     """A value the field `kind` must reject; about a third of them of a wrong JSON type (a
     5000-digit number or `1e400` is wrong for every field: no field takes a float)."""
-    types = {"v": {"int"}, "sid": {"str"}, "op": {"str"}, "text": {"str"}, "bool": {"bool"},
-             "key": {"str"}, "todo_id": {"str"}, "item_id": {"str"}, "version": {"int"},
-             "limit": {"int"}, "cursor": {"str", "null"}, "obj": {"object"}, "auth": {"str"},
-             "collection": {"str"}, "number": {"int"}, "choice": {"str"}}
+    types = {
+        "v": {"int"},
+        "sid": {"str"},
+        "op": {"str"},
+        "text": {"str"},
+        "bool": {"bool"},
+        "key": {"str"},
+        "todo_id": {"str"},
+        "item_id": {"str"},
+        "version": {"int"},
+        "limit": {"int"},
+        "cursor": {"str", "null"},
+        "obj": {"object"},
+        "auth": {"str"},
+        "collection": {"str"},
+        "number": {"int"},
+        "choice": {"str"},
+    }
     if rng.random() < 0.35:
-        return _pick(rng, lambda: wrong_type(rng, types[kind]), lambda: HUGE_INTEGERS[0],
-                     lambda: rng.choice([Raw("1e400"), Raw("-1e400")]),
-                     lambda: nested(rng.choice([5, 200, 900]), rng.choice(["list", "object"])))
+        return _pick(
+            rng,
+            lambda: wrong_type(rng, types[kind]),
+            lambda: HUGE_INTEGERS[0],
+            lambda: rng.choice([Raw("1e400"), Raw("-1e400")]),
+            lambda: nested(rng.choice([5, 200, 900]), rng.choice(["list", "object"])),
+        )
     if kind == "v":
         return rng.choice([0, 1, 3, -2, 2**64, 20, Raw("2.0"), Raw("2e0"), "2", True, None])
     if kind == "sid":
@@ -202,12 +328,45 @@ def bad_obj(rng: random.Random) -> Any:
     elif how == 1:
         good["id"] = rng.choice([bad_item_id(rng), wrong_type(rng, {"str"})])
     elif how == 2:
-        good[rng.choice(["uid", "", "1a", "a-b", "a b", "x" * 65, "ключ", "n\u200f", "🙂", "a.b",
-                         "id ", "\x00", "$where", "ＩＤ", "n" + rng.choice(LONE_SURROGATES)])] = 1
+        good[
+            rng.choice(
+                [
+                    "uid",
+                    "",
+                    "1a",
+                    "a-b",
+                    "a b",
+                    "x" * 65,
+                    "ключ",
+                    "n\u200f",
+                    "🙂",
+                    "a.b",
+                    "id ",
+                    "\x00",
+                    "$where",
+                    "ＩＤ",
+                    "n" + rng.choice(LONE_SURROGATES),
+                ]
+            )
+        ] = 1
     elif how == 3:
-        good["n"] = rng.choice([None, [], [1], {}, {"a": 1}, 2**63, -(2**63) - 1, 10**30,
-                                "x" * 8193, Raw("1e400"), Raw("-1e400"), nested(50)]
-                               + [rng.choice(LONE_SURROGATES)])
+        good["n"] = rng.choice(
+            [
+                None,
+                [],
+                [1],
+                {},
+                {"a": 1},
+                2**63,
+                -(2**63) - 1,
+                10**30,
+                "x" * 8193,
+                Raw("1e400"),
+                Raw("-1e400"),
+                nested(50),
+            ]
+            + [rng.choice(LONE_SURROGATES)]
+        )
     elif how == 4:
         good.update({f"c{i}": i for i in range(rng.choice([32, 33, 100]))})  # n + 32: one too many
     else:

@@ -1,6 +1,7 @@
 """The case generators of the handler fuzz: `db_cases` for the db function, `session_cases` for
 the session function. Each draws from valid request templates and breaks them (see
 `fuzz_cases` for the families and the expected answers)."""
+
 from __future__ import annotations
 
 import copy
@@ -25,11 +26,45 @@ from .fuzz_json import (
     unicode_edge,
 )
 
-UNKNOWN_KEYS = ["uid", "userId", "user_id", "table", "TableName", "tableName", "instance", "owner",
-                "Id", "ID", "Text", "Op", "SID", "sid ", "op\u200b", "", "\x00", "🙂", "__proto__",
-                "constructor", "v2", "version", "data", "error", "where", "text", "completed",
-                "idempotencyKey", "expectedVersion", "limit", "cursor", "obj", "id", "sessionId",
-                "authCode", "\u202esid", "s\u0456d"]  # the last one with a Cyrillic i
+UNKNOWN_KEYS = [
+    "uid",
+    "userId",
+    "user_id",
+    "table",
+    "TableName",
+    "tableName",
+    "instance",
+    "owner",
+    "Id",
+    "ID",
+    "Text",
+    "Op",
+    "SID",
+    "sid ",
+    "op\u200b",
+    "",
+    "\x00",
+    "🙂",
+    "__proto__",
+    "constructor",
+    "v2",
+    "version",
+    "data",
+    "error",
+    "where",
+    "text",
+    "completed",
+    "idempotencyKey",
+    "expectedVersion",
+    "limit",
+    "cursor",
+    "obj",
+    "id",
+    "sessionId",
+    "authCode",
+    "\u202esid",
+    "s\u0456d",
+]  # the last one with a Cyrillic i
 
 
 @dataclass(frozen=True)
@@ -67,14 +102,25 @@ def db_templates(sid: str, todo_id: str, row_id: str) -> list[Template]:
             if "id" in body:
                 body["id"] = row_id
             kinds = {k: v for k, v in shape.kinds.items() if k in body}
-            templates.append(Template(
-                f"2020 {command.op}", body, kinds, frozenset(kinds), frozenset(shape.kinds),
-                frozenset(commands.ops("2020")), frozenset(), frozenset(shape.ignored), "sid"))
+            templates.append(
+                Template(
+                    f"2020 {command.op}",
+                    body,
+                    kinds,
+                    frozenset(kinds),
+                    frozenset(shape.kinds),
+                    frozenset(commands.ops("2020")),
+                    frozenset(),
+                    frozenset(shape.ignored),
+                    "sid",
+                )
+            )
             continue
         if "id" in body:
             body["id"] = todo_id
-        kinds = {k: ("todo_id" if v == "item_id" else v) for k, v in shape.kinds.items()
-                 if k in body}
+        kinds = {
+            k: ("todo_id" if v == "item_id" else v) for k, v in shape.kinds.items() if k in body
+        }
         # `collection` may go for todos: v2 events from before collections name none.
         optional = set(body) - set(shape.required) - set(shape.either)
         if command.collection != "todos":
@@ -84,10 +130,20 @@ def db_templates(sid: str, todo_id: str, row_id: str) -> list[Template]:
         required = set(shape.required) - {"v"}
         if command.op not in commands.ops("2020"):
             required.add("v")
-        templates.append(Template(
-            f"v2 {command.label}", body, kinds, frozenset(required),
-            frozenset(shape.kinds), frozenset(commands.ops("v2", command.collection)),
-            frozenset(optional), frozenset(), "sid", tuple(shape.either)))
+        templates.append(
+            Template(
+                f"v2 {command.label}",
+                body,
+                kinds,
+                frozenset(required),
+                frozenset(shape.kinds),
+                frozenset(commands.ops("v2", command.collection)),
+                frozenset(optional),
+                frozenset(),
+                "sid",
+                tuple(shape.either),
+            )
+        )
     return templates
 
 
@@ -96,12 +152,25 @@ def session_templates(fake_session_id: str) -> list[tuple[str, Template]]:
     the rate limiter (which writes), so every `open` case breaks the code itself."""
     scopes = {"authSuccessScopes": ["auth_base"]}
     session = lambda name, forgeable: Template(  # noqa: E731 - a row per line
-        name, {"sessionId": fake_session_id}, {"sessionId": "sid"}, frozenset({"sessionId"}),
-        frozenset({"sessionId"}), forgeable=forgeable)
+        name,
+        {"sessionId": fake_session_id},
+        {"sessionId": "sid"},
+        frozenset({"sessionId"}),
+        frozenset({"sessionId"}),
+        forgeable=forgeable,
+    )
     return [
-        ("", Template("open", {"authCode": "4b203fe6c11548bcabd8da5bb087a83b", **scopes},
-                      {"authCode": "auth"}, frozenset({"authCode"}), frozenset(),
-                      ignored=frozenset({"*"}))),
+        (
+            "",
+            Template(
+                "open",
+                {"authCode": "4b203fe6c11548bcabd8da5bb087a83b", **scopes},
+                {"authCode": "auth"},
+                frozenset({"authCode"}),
+                frozenset(),
+                ignored=frozenset({"*"}),
+            ),
+        ),
         ("refresh", session("refresh", "sessionId")),
         ("logout", session("logout", None)),  # logout of an unknown session is a success
     ]
@@ -154,9 +223,14 @@ def field_case(t: Template, rng: random.Random) -> tuple[str, dict[str, Any], st
         if rng.random() < 0.3:
             body.pop(name, None)
     if t.ignored and rng.random() < 0.3:  # noise: fields the handler must ignore, any value
-        for key in ({"*"} if t.ignored == {"*"} else t.ignored):
-            name = rng.choice(["authErrorScopes", "authSuccessScopes", "errorMessage", "x",
-                               unicode_edge(rng)]) if key == "*" else key
+        for key in {"*"} if t.ignored == {"*"} else t.ignored:
+            name = (
+                rng.choice(
+                    ["authErrorScopes", "authSuccessScopes", "errorMessage", "x", unicode_edge(rng)]
+                )
+                if key == "*"
+                else key
+            )
             body[name] = rng.choice([any_value(rng), Raw("1e400"), "x" * rng.randint(0, 2000)])
     return ", ".join(labels), body, "InvalidRequest" if invalid else "SessionNotFound"
 
@@ -230,9 +304,27 @@ def db_cases(sid: str, todo_id: str, row_id: str, rng: random.Random) -> Iterato
     return cases([("", t) for t in db_templates(sid, todo_id, row_id)], rng)
 
 
-UNKNOWN_PATHS = ["x", "login", "refresh/x", "REFRESH", "Logout", "%2e%2e", "refresh%00",
-                 "%F0%9F%99%82", "logout;x", "a" * 300, "session", "refresh/logout", "%2Frefresh",
-                 "refresh%20", "open", "index.html", "..%2f..%2fetc%2fpasswd", "%ff", "%00"]
+UNKNOWN_PATHS = [
+    "x",
+    "login",
+    "refresh/x",
+    "REFRESH",
+    "Logout",
+    "%2e%2e",
+    "refresh%00",
+    "%F0%9F%99%82",
+    "logout;x",
+    "a" * 300,
+    "session",
+    "refresh/logout",
+    "%2Frefresh",
+    "refresh%20",
+    "open",
+    "index.html",
+    "..%2f..%2fetc%2fpasswd",
+    "%ff",
+    "%00",
+]
 
 
 def session_cases(fake_session_id: str, rng: random.Random) -> Iterator[Case]:
@@ -240,8 +332,12 @@ def session_cases(fake_session_id: str, rng: random.Random) -> Iterator[Case]:
     for case in inner:
         roll = rng.random()
         if roll < 0.08:  # not one of the three endpoints: NotFound, whatever the body
-            yield Case(case.label + ", unknown path", case.body, "NotFound",
-                       rng.choice(UNKNOWN_PATHS) + rng.choice(["", "/", "?x=1"]))
+            yield Case(
+                case.label + ", unknown path",
+                case.body,
+                "NotFound",
+                rng.choice(UNKNOWN_PATHS) + rng.choice(["", "/", "?x=1"]),
+            )
         else:  # the same endpoint, spelled with a trailing slash or a query string
             suffix = rng.choice(["", "", "/", "?x=1"]) if case.path else rng.choice(["", "?a=b"])
             yield Case(case.label, case.body, case.expect, case.path + suffix)

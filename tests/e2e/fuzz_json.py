@@ -5,6 +5,7 @@ that it is certainly not UTF-8 JSON.
 
 Every generator takes the caller's `random.Random`, so a run is reproduced by its seed alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,14 @@ def write(value: Any, *, ascii_only: bool = True) -> str:
     if isinstance(value, Raw):
         return str(value)
     if isinstance(value, Pairs):
-        return "{" + ",".join(f"{write(k, ascii_only=ascii_only)}:{write(v, ascii_only=ascii_only)}"
-                              for k, v in value.items) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{write(k, ascii_only=ascii_only)}:{write(v, ascii_only=ascii_only)}"
+                for k, v in value.items
+            )
+            + "}"
+        )
     if isinstance(value, dict):
         return write(Pairs(tuple(value.items())), ascii_only=ascii_only)
     if isinstance(value, (list, tuple)):
@@ -66,12 +73,48 @@ def nested(depth: int, kind: str = "list") -> Raw:
 # -- values -------------------------------------------------------------------------------
 def any_value(rng: random.Random) -> Any:
     """A value of a random JSON type, parseable (no NaN, no 5000-digit numbers, shallow)."""
-    return rng.choice([
-        None, True, False, 0, -1, 1, 2, 2**53 + 1, 2**63, -(2**63) - 1, 10**30, 1.5, -0.0, 1e300,
-        2.0, "", "2", "true", "null", " ", "x" * rng.randint(1, 70), unicode_edge(rng), [], [1],
-        [None, "a"], {}, {"a": 1}, {"": None}, [[[]]], {"v": 2}, nested(rng.randint(2, 60)),
-        nested(rng.randint(2, 60), "object"), Raw("1e400"), Raw("-1e400"), Raw("1e-400"),
-        Raw("123456789012345678901234567890"), Raw("-0"), Raw("1E2")])
+    return rng.choice(
+        [
+            None,
+            True,
+            False,
+            0,
+            -1,
+            1,
+            2,
+            2**53 + 1,
+            2**63,
+            -(2**63) - 1,
+            10**30,
+            1.5,
+            -0.0,
+            1e300,
+            2.0,
+            "",
+            "2",
+            "true",
+            "null",
+            " ",
+            "x" * rng.randint(1, 70),
+            unicode_edge(rng),
+            [],
+            [1],
+            [None, "a"],
+            {},
+            {"a": 1},
+            {"": None},
+            [[[]]],
+            {"v": 2},
+            nested(rng.randint(2, 60)),
+            nested(rng.randint(2, 60), "object"),
+            Raw("1e400"),
+            Raw("-1e400"),
+            Raw("1e-400"),
+            Raw("123456789012345678901234567890"),
+            Raw("-0"),
+            Raw("1E2"),
+        ]
+    )
 
 
 def wrong_type(rng: random.Random, allowed: set[str]) -> Any:
@@ -107,13 +150,50 @@ def json_type(value: Any) -> str:
 
 
 UNICODE_EDGES = [
-    "\u0000", "\u001f", "\u007f", "\u0085", "\u009f",  # C0, DEL, C1
-    "\u200b", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069",  # zero width, bidi
-    "\ufeff", "\ufffe", "\uffff", "\ufffd", "\u00ad", "\u034f", "\u180e",
-    "\u2028", "\u2029", "\u3000", "\u00a0", "\u1680",  # separators and odd spaces
-    "🙂", "👩‍👩‍👧‍👦", "🇺🇳", "🏳️‍🌈", "\U0010ffff", "\U000e0041",  # astral, ZWJ, flags, tags
-    "e\u0301", "\u0301", "ǅ", "ß", "İ", "ﬃ", "Ａ", "٣", "𝟘",  # combining, case oddities, digits
-    "中文", "العربية", "עברית", "\u0e01\u0e34\u0e4a", "Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇",
+    "\u0000",
+    "\u001f",
+    "\u007f",
+    "\u0085",
+    "\u009f",  # C0, DEL, C1
+    "\u200b",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",  # zero width, bidi
+    "\ufeff",
+    "\ufffe",
+    "\uffff",
+    "\ufffd",
+    "\u00ad",
+    "\u034f",
+    "\u180e",
+    "\u2028",
+    "\u2029",
+    "\u3000",
+    "\u00a0",
+    "\u1680",  # separators and odd spaces
+    "🙂",
+    "👩‍👩‍👧‍👦",
+    "🇺🇳",
+    "🏳️‍🌈",
+    "\U0010ffff",
+    "\U000e0041",  # astral, ZWJ, flags, tags
+    "e\u0301",
+    "\u0301",
+    "ǅ",
+    "ß",
+    "İ",
+    "ﬃ",
+    "Ａ",
+    "٣",
+    "𝟘",  # combining, case oddities, digits
+    "中文",
+    "العربية",
+    "עברית",
+    "\u0e01\u0e34\u0e4a",
+    "Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇",
 ]
 LONE_SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff", "a\ud83d", "\ude42b"]
 
@@ -127,8 +207,13 @@ def random_text(rng: random.Random, n: int) -> str:
     out = []
     for _ in range(n):
         plane = rng.random()
-        cp = rng.randint(0x20, 0x7E) if plane < 0.5 else rng.randint(0xA0, 0xD7FF) \
-            if plane < 0.8 else rng.randint(0xE000, 0x10FFFF)
+        cp = (
+            rng.randint(0x20, 0x7E)
+            if plane < 0.5
+            else rng.randint(0xA0, 0xD7FF)
+            if plane < 0.8
+            else rng.randint(0xE000, 0x10FFFF)
+        )
         if 0xD800 <= cp <= 0xDFFF:
             cp = 0x41
         out.append(chr(cp))
@@ -137,17 +222,46 @@ def random_text(rng: random.Random, n: int) -> str:
 
 # -- bodies that cannot be UTF-8 JSON objects -----------------------------------------------
 BAD_UTF8 = [
-    b"\xff", b"\xfe", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf0\x80\x80\xaf",  # impossible, overlong
-    b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xed\xa0\xbd\xed\xb8\x82",  # lone, CESU-8 pair
-    b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\x80", b"\xbf", b"\xe4\xb8", b"\xc3",  # >U+10FFFF
+    b"\xff",
+    b"\xfe",
+    b"\xc0\xaf",
+    b"\xe0\x80\xaf",
+    b"\xf0\x80\x80\xaf",  # impossible, overlong
+    b"\xed\xa0\x80",
+    b"\xed\xbf\xbf",
+    b"\xed\xa0\xbd\xed\xb8\x82",  # lone, CESU-8 pair
+    b"\xf4\x90\x80\x80",
+    b"\xf5\x80\x80\x80",
+    b"\x80",
+    b"\xbf",
+    b"\xe4\xb8",
+    b"\xc3",  # >U+10FFFF
 ]
 NOT_JSON_PREFIXES = [b"\xef\xbb\xbf", b")]}'\n", b"x", b"\x00", b"for(;;);", b"\xfe\xff"]
 NOT_JSON_SUFFIXES = [b"}", b"x", b",", b"{}", b"]", b"\x00", b" 1", b"//c", b"\xff", b"/*", b";"]
-NOT_JSON_TOKENS = [Raw("undefined"), Raw("NaN"), Raw("Infinity"), Raw("-Infinity"), Raw("0x2"),
-                   Raw("+2"), Raw("02"), Raw(".5"), Raw("2."), Raw("True"), Raw("None"),
-                   Raw("'x'"), Raw("1_000"), Raw("[1,]"), Raw('{"a":1,}'), Raw("nul"),
-                   Raw('"\\x41"'), Raw('"\\u12"'), Raw('"tab\there"'), Raw('"nl\nhere"'),
-                   Raw('"\\"')]
+NOT_JSON_TOKENS = [
+    Raw("undefined"),
+    Raw("NaN"),
+    Raw("Infinity"),
+    Raw("-Infinity"),
+    Raw("0x2"),
+    Raw("+2"),
+    Raw("02"),
+    Raw(".5"),
+    Raw("2."),
+    Raw("True"),
+    Raw("None"),
+    Raw("'x'"),
+    Raw("1_000"),
+    Raw("[1,]"),
+    Raw('{"a":1,}'),
+    Raw("nul"),
+    Raw('"\\x41"'),
+    Raw('"\\u12"'),
+    Raw('"tab\there"'),
+    Raw('"nl\nhere"'),
+    Raw('"\\"'),
+]
 HUGE_INTEGERS = [Raw("1" + "0" * 4400), Raw("-" + "9" * 5000)]  # past Python's digit limit
 
 
@@ -179,9 +293,25 @@ def not_an_object(rng: random.Random) -> tuple[str, bytes]:
     """Bodies that are not a JSON object at all."""
     how = rng.randrange(6)
     if how == 0:
-        scalar = rng.choice(["null", "true", "false", "0", "-0", "1e5", "-1.5", '"str"', '""',
-                             '"{\\"v\\":2}"', "[]", "[{}]", '[{"op":"list"}]', "[[[]]]",
-                             "123456789012345678901234567890"])
+        scalar = rng.choice(
+            [
+                "null",
+                "true",
+                "false",
+                "0",
+                "-0",
+                "1e5",
+                "-1.5",
+                '"str"',
+                '""',
+                '"{\\"v\\":2}"',
+                "[]",
+                "[{}]",
+                '[{"op":"list"}]',
+                "[[[]]]",
+                "123456789012345678901234567890",
+            ]
+        )
         return "JSON scalar or array", scalar.encode()
     if how == 1:
         return "empty or blank", rng.choice([b"", b" ", b"\n", b"\t\r\n ", b"\r\n" * 50])

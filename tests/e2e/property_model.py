@@ -8,6 +8,7 @@ the 2020 protocol is a row with the todo's columns), and the columns the table m
 `typed` makes comparisons strict about JSON types (Python says `True == 1` and `1 == 1.0`; a
 client does not).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,13 @@ class TodoItem:
     updated_at: int
 
     def columns(self) -> dict[str, Any]:
-        return {"text": self.text, "completed": self.completed, "createdAt": self.created_at,
-                "updatedAt": self.updated_at, "version": self.version}
+        return {
+            "text": self.text,
+            "completed": self.completed,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "version": self.version,
+        }
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,23 @@ class UserModel:
     def todo_wire(self, item_id: str) -> dict[str, Any]:
         todo = self.todo(item_id)
         assert todo is not None
-        return {"id": item_id, "text": todo.text, "completed": todo.completed,
-                "createdAt": todo.created_at, "updatedAt": todo.updated_at,
-                "version": todo.version}
+        return {
+            "id": item_id,
+            "text": todo.text,
+            "completed": todo.completed,
+            "createdAt": todo.created_at,
+            "updatedAt": todo.updated_at,
+            "version": todo.version,
+        }
 
     def todos_wire(self, after: str | None = None) -> list[dict[str, Any]]:
         """Every todo in id order (the order Tablestore keeps them: UTF-8 byte order, which is
         code point order, which is Python's string order)."""
-        return [self.todo_wire(i) for i in sorted(self.items)
-                if self.todo(i) is not None and (after is None or i > after)]
+        return [
+            self.todo_wire(i)
+            for i in sorted(self.items)
+            if self.todo(i) is not None and (after is None or i > after)
+        ]
 
     def row_object(self, item_id: str) -> dict[str, Any] | None:
         item = self.rows.get(item_id)
@@ -86,13 +100,18 @@ class UserModel:
         """id -> attribute columns of the 2020 rows, as todo_list must hold them."""
         return {i: item.columns() for i, item in self.rows.items()}
 
-    def updated(self, item_id: str, *, text: str | None, completed: bool | None,
-                updated_at: int) -> TodoItem:
+    def updated(
+        self, item_id: str, *, text: str | None, completed: bool | None, updated_at: int
+    ) -> TodoItem:
         todo = self.todo(item_id)
         assert todo is not None
-        new = replace(todo, text=todo.text if text is None else text,
-                      completed=todo.completed if completed is None else completed,
-                      version=todo.version + 1, updated_at=updated_at)
+        new = replace(
+            todo,
+            text=todo.text if text is None else text,
+            completed=todo.completed if completed is None else completed,
+            version=todo.version + 1,
+            updated_at=updated_at,
+        )
         self.items[item_id] = new
         return new
 

@@ -25,6 +25,7 @@ What is checked, and how:
 - no session row whose id was never delivered, beyond one per login whose answer an injected
   fault dropped after the function ran.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,18 @@ FC_REFUSALS = ("ResourceThrottled", "InternalServerError", "SecurityTokenExpired
 def _faults_menu(rng: random.Random) -> Fault:
     """One random fault of any kind on any service."""
     share = rng.choice([0.1, 0.25, 0.5, 1.0])
-    ots_api = rng.choice([None, "PutRow", "GetRow", "UpdateRow", "DeleteRow", "GetRange",
-                          "BatchWriteRow", "BatchGetRow"])
+    ots_api = rng.choice(
+        [
+            None,
+            "PutRow",
+            "GetRow",
+            "UpdateRow",
+            "DeleteRow",
+            "GetRange",
+            "BatchWriteRow",
+            "BatchGetRow",
+        ]
+    )
     menu: list[Callable[[], Fault]] = [
         lambda: Fault("alipay", "down", api=OAUTH, share=share),
         lambda: Fault("alipay", "slow", api=OAUTH, seconds=rng.uniform(0.2, 6.0)),
@@ -64,14 +75,23 @@ def _faults_menu(rng: random.Random) -> Fault:
         lambda: Fault("alipay", "error_response", api=OAUTH, share=share),
         lambda: Fault("tablestore", "server_busy", api=ots_api, share=share),
         lambda: Fault("tablestore", "internal_error", api=ots_api, share=share),
-        lambda: Fault("tablestore", "timeout", api=ots_api, share=min(share, 0.5),
-                      seconds=rng.uniform(0.2, 4.0)),
+        lambda: Fault(
+            "tablestore",
+            "timeout",
+            api=ots_api,
+            share=min(share, 0.5),
+            seconds=rng.uniform(0.2, 4.0),
+        ),
         lambda: Fault("tablestore", "down", api=ots_api, share=share),
         lambda: Fault("tablestore", "lost_reply", api=ots_api, share=share),
         lambda: Fault("sls", rng.choice(["unreachable", "internal_error"])),
         lambda: Fault("sls", "slow", seconds=rng.uniform(0.5, 3.0)),
-        lambda: Fault("sts", rng.choice(["refuse", "unreachable", "internal_error"]),
-                      api="AssumeRole", share=share),
+        lambda: Fault(
+            "sts",
+            rng.choice(["refuse", "unreachable", "internal_error"]),
+            api="AssumeRole",
+            share=share,
+        ),
         lambda: Fault("sts", "slow", api="AssumeRole", seconds=rng.uniform(0.2, 6.0)),
         lambda: Fault("fc", "throttle", share=min(share, 0.25)),
         lambda: Fault("fc", "internal_error", share=min(share, 0.25)),
@@ -113,8 +133,9 @@ class Tally:
 class FaultSwitch:
     """Switches faults on and off at random; remembers when each kind was on."""
 
-    def __init__(self, board: Any, rng: random.Random, tally: Tally,
-                 mean_interval: float = 1.5) -> None:
+    def __init__(
+        self, board: Any, rng: random.Random, tally: Tally, mean_interval: float = 1.5
+    ) -> None:
         self._board = board
         self._rng = rng
         self._tally = tally
@@ -140,10 +161,13 @@ class FaultSwitch:
 
     def was_on(self, service: str, kinds: set[str], start: float, end: float) -> bool:
         with self._lock:
-            spans = list(self._history) + [(f.service, f.kind, since, float("inf"))
-                                           for f, since in self._on.values()]
-        return any(s == service and k in kinds and since <= end and until >= start
-                   for s, k, since, until in spans)
+            spans = list(self._history) + [
+                (f.service, f.kind, since, float("inf")) for f, since in self._on.values()
+            ]
+        return any(
+            s == service and k in kinds and since <= end and until >= start
+            for s, k, since, until in spans
+        )
 
     def _run(self) -> None:
         while not self._stop.wait(self._rng.expovariate(1.0 / self._interval)):
@@ -195,8 +219,14 @@ class Refused(Exception):
 
 
 class SoakUser:
-    def __init__(self, index: int, config: dict[str, str], rng: random.Random, tally: Tally,
-                 switch: FaultSwitch) -> None:
+    def __init__(
+        self,
+        index: int,
+        config: dict[str, str],
+        rng: random.Random,
+        tally: Tally,
+        switch: FaultSwitch,
+    ) -> None:
         self.tag = f"u{index}"
         self.app = MiniProgram(config, timeout=CLIENT_TIMEOUT)
         self.rng = rng
@@ -217,9 +247,19 @@ class SoakUser:
             self.login()
             return
         choices: list[tuple[float, Callable[[], None]]] = [
-            (1, self.login), (2, self.refresh), (1, self.logout),
-            (6, self.add), (3, self.get), (4, self.update), (3, self.list_v2), (3, self.remove),
-            (4, self.put), (2, self.get_row), (2, self.list_2020), (2, self.remove_row)]
+            (1, self.login),
+            (2, self.refresh),
+            (1, self.logout),
+            (6, self.add),
+            (3, self.get),
+            (4, self.update),
+            (3, self.list_v2),
+            (3, self.remove),
+            (4, self.put),
+            (2, self.get_row),
+            (2, self.list_2020),
+            (2, self.remove_row),
+        ]
         if self.pending_adds:
             choices.append((6, self.retry_add))
         weights = [w for w, _ in choices]
@@ -247,17 +287,25 @@ class SoakUser:
         headers = {k.lower() for k in resp.headers}
         if isinstance(body, dict) and "ErrorCode" in body:  # FC itself answered
             return self._fc_refusal("session", name, resp.status_code, body["ErrorCode"], start)
-        typed = (isinstance(body, dict) and "x-fc-error-type" not in headers and
-                 (resp.status_code == 200 or
-                  (set(body) == {"error"} and isinstance(body["error"], dict))))
-        code = "ok" if resp.status_code == 200 else (
-            str(body["error"].get("code")) if typed else "untyped")
+        typed = (
+            isinstance(body, dict)
+            and "x-fc-error-type" not in headers
+            and (
+                resp.status_code == 200
+                or (set(body) == {"error"} and isinstance(body["error"], dict))
+            )
+        )
+        code = (
+            "ok"
+            if resp.status_code == 200
+            else (str(body["error"].get("code")) if typed else "untyped")
+        )
         self.tally.answer(f"session {resp.status_code} {code}")
-        allowed = resp.status_code < 500 or (resp.status_code, code) == (503,
-                                                                          "UpstreamUnavailable")
-        if not self.tally.check(typed and allowed,
-                                f"{self.tag} session {name}: untyped answer {resp.status_code} "
-                                f"{resp.text[:200]}"):
+        allowed = resp.status_code < 500 or (resp.status_code, code) == (503, "UpstreamUnavailable")
+        if not self.tally.check(
+            typed and allowed,
+            f"{self.tag} session {name}: untyped answer {resp.status_code} {resp.text[:200]}",
+        ):
             raise Unknown()
         if code == "UpstreamUnavailable":
             raise Unknown()
@@ -274,9 +322,11 @@ class SoakUser:
         from fc2.fc_exceptions import FcError
 
         try:
-            resp = self._fc_client().invoke_function(self.app.config["serviceName"],
-                                          self.app.config["dbFunctionName"],
-                                          payload=json.dumps(event))
+            resp = self._fc_client().invoke_function(
+                self.app.config["serviceName"],
+                self.app.config["dbFunctionName"],
+                payload=json.dumps(event),
+            )
         except FcError as exc:
             return self._fc_refusal("db", name, exc.status_code, exc.err_code, start)
         except requests.Timeout:
@@ -290,11 +340,19 @@ class SoakUser:
             answer = json.loads(resp.data)
         except ValueError:
             answer = None
-        typed = ("x-fc-error-type" not in headers and isinstance(answer, dict) and
-                 (set(answer) == {"data"} or
-                  (set(answer) == {"error"} and isinstance(answer["error"], dict))))
-        if not self.tally.check(typed, f"{self.tag} db {name}: untyped answer {resp.data[:200]!r} "
-                                       f"{headers.get('x-fc-error-type', '')}"):
+        typed = (
+            "x-fc-error-type" not in headers
+            and isinstance(answer, dict)
+            and (
+                set(answer) == {"data"}
+                or (set(answer) == {"error"} and isinstance(answer["error"], dict))
+            )
+        )
+        if not self.tally.check(
+            typed,
+            f"{self.tag} db {name}: untyped answer {resp.data[:200]!r} "
+            f"{headers.get('x-fc-error-type', '')}",
+        ):
             raise Unknown()
         if "data" in answer:
             self.tally.answer("db ok")
@@ -345,8 +403,9 @@ class SoakUser:
             return
         start = time.monotonic()
         try:
-            body = self._session_call("login", {"authCode": code,
-                                                "authSuccessScopes": ["auth_base"]})
+            body = self._session_call(
+                "login", {"authCode": code, "authSuccessScopes": ["auth_base"]}
+            )
         except Unknown:
             if self.switch.was_on("fc", {"lost_reply"}, start, time.monotonic()):
                 self.lost_logins += 1
@@ -359,13 +418,14 @@ class SoakUser:
     def refresh(self) -> None:
         assert self.session is not None
         try:
-            body = self._session_call("refresh", {"sessionId": self.session.session_id},
-                                      "refresh")
+            body = self._session_call("refresh", {"sessionId": self.session.session_id}, "refresh")
         except Unknown:
             return
         except Refused as refused:
-            self.tally.check(refused.code in FC_REFUSALS,
-                             f"{self.tag} refresh: {refused.code} for a live session")
+            self.tally.check(
+                refused.code in FC_REFUSALS,
+                f"{self.tag} refresh: {refused.code} for a live session",
+            )
             if refused.code in ("SessionNotFound", "SessionExpired"):
                 self.session = None
             return
@@ -403,8 +463,9 @@ class SoakUser:
         known = self.todos.get(todo["id"])
         fresh = Todo(text, False, 1)  # a retried add answers the todo as first created
         # Unknown to the model, or seen by a read before this answer came (the first try landed).
-        ok = _todo_of(todo) == fresh and (known is None or (isinstance(known, Maybe) and
-                                                            fresh in known.options))
+        ok = _todo_of(todo) == fresh and (
+            known is None or (isinstance(known, Maybe) and fresh in known.options)
+        )
         if self.tally.check(ok, f"{self.tag} add {key}: answered {todo}, model {known}"):
             self.todos[todo["id"]] = fresh
 
@@ -437,8 +498,9 @@ class SoakUser:
             fields["text"] = self._text()
         if self.rng.random() < 0.5 or not fields:
             fields["completed"] = not old.completed
-        new = Todo(fields.get("text", old.text), fields.get("completed", old.completed),
-                   old.version + 1)
+        new = Todo(
+            fields.get("text", old.text), fields.get("completed", old.completed), old.version + 1
+        )
         try:
             todo = self._db("update", v=2, id=todo_id, expectedVersion=old.version, **fields)
         except Unknown:
@@ -446,11 +508,15 @@ class SoakUser:
             return
         except Refused as refused:
             if refused.code not in FC_REFUSALS + ("SessionNotFound", "SessionExpired"):
-                self.tally.check(False, f"{self.tag} update {todo_id}: {refused.code} for a "
-                                        f"todo at version {old.version}")
+                self.tally.check(
+                    False,
+                    f"{self.tag} update {todo_id}: {refused.code} for a "
+                    f"todo at version {old.version}",
+                )
             return
-        if self.tally.check(_todo_of(todo) == new, f"{self.tag} update {todo_id}: answered "
-                                                   f"{todo}, expected {new}"):
+        if self.tally.check(
+            _todo_of(todo) == new, f"{self.tag} update {todo_id}: answered {todo}, expected {new}"
+        ):
             self.todos[todo_id] = new
 
     def remove(self) -> None:
@@ -489,12 +555,19 @@ class SoakUser:
     # -- 2020 ----------------------------------------------------------------------------------
     def put(self) -> None:
         rows = sorted(self.rows)
-        row_id = self.rng.choice(rows) if rows and self.rng.random() < 0.4 else \
-            f"{self.tag}-r{self._text().split(':')[1]}"
+        row_id = (
+            self.rng.choice(rows)
+            if rows and self.rng.random() < 0.4
+            else f"{self.tag}-r{self._text().split(':')[1]}"
+        )
         old = self.rows.get(row_id)
         if isinstance(old, Maybe):
             return  # wait until a read settles it
-        columns = {"tag": self.tag, "n": self.rng.randint(0, 10**6), "done": self.rng.random() < .5}
+        columns = {
+            "tag": self.tag,
+            "n": self.rng.randint(0, 10**6),
+            "done": self.rng.random() < 0.5,
+        }
         try:
             self._db("put", obj={"id": row_id, **columns})
         except Unknown:
@@ -553,14 +626,16 @@ class SoakUser:
             if observed is None:
                 return
             landed = observed.text in self.pending_adds.values()
-            self.tally.check(landed, f"{self.tag}: unexpected todo {todo_id} {seen} "
-                                     f"(written twice?)")
+            self.tally.check(
+                landed, f"{self.tag}: unexpected todo {todo_id} {seen} (written twice?)"
+            )
             self.todos[todo_id] = Maybe([observed]) if landed else observed
             return
         if isinstance(known, Maybe):
-            if not self.tally.check(observed in known.options,
-                                    f"{self.tag} todo {todo_id}: {seen} is none of "
-                                    f"{known.options}"):
+            if not self.tally.check(
+                observed in known.options,
+                f"{self.tag} todo {todo_id}: {seen} is none of {known.options}",
+            ):
                 self._resync(self.todos, todo_id, observed)
             else:
                 if observed is None:
@@ -572,19 +647,22 @@ class SoakUser:
                 else:
                     self.todos[todo_id] = observed
             return
-        if not self.tally.check(known == observed,
-                                f"{self.tag} todo {todo_id}: acknowledged {known}, stored {seen}"):
+        if not self.tally.check(
+            known == observed, f"{self.tag} todo {todo_id}: acknowledged {known}, stored {seen}"
+        ):
             self._resync(self.todos, todo_id, observed)
 
     def _settle_row(self, row_id: str, seen: dict[str, Any] | None) -> None:
         known = self.rows.get(row_id)
         if isinstance(known, Maybe):
-            self.tally.check(seen in known.options,
-                             f"{self.tag} row {row_id}: {seen} is none of {known.options}")
+            self.tally.check(
+                seen in known.options, f"{self.tag} row {row_id}: {seen} is none of {known.options}"
+            )
             self._resync(self.rows, row_id, seen)
             return
-        if not self.tally.check(known == seen, f"{self.tag} row {row_id}: acknowledged {known}, "
-                                               f"stored {seen}"):
+        if not self.tally.check(
+            known == seen, f"{self.tag} row {row_id}: acknowledged {known}, stored {seen}"
+        ):
             self._resync(self.rows, row_id, seen)
 
     @staticmethod
@@ -596,8 +674,13 @@ class SoakUser:
         else:
             model[item_id] = seen
 
-    def _settle_all(self, model: dict[str, Any], seen: dict[str, Any],
-                    settle: Callable[[str, Any], None], what: str) -> None:
+    def _settle_all(
+        self,
+        model: dict[str, Any],
+        seen: dict[str, Any],
+        settle: Callable[[str, Any], None],
+        what: str,
+    ) -> None:
         for item_id in sorted(set(model) | set(seen)):
             settle(item_id, seen.get(item_id))
 
@@ -625,8 +708,11 @@ class SoakResult:
 
     def table(self) -> str:
         t = self.tally
-        lines = [f"soak: seed {self.seed}, {self.seconds:.0f} s, {self.users} users",
-                 f"{'measure':<44} {'value':>9}", f"{'-' * 44} {'-' * 9}"]
+        lines = [
+            f"soak: seed {self.seed}, {self.seconds:.0f} s, {self.users} users",
+            f"{'measure':<44} {'value':>9}",
+            f"{'-' * 44} {'-' * 9}",
+        ]
 
         def row(label: str, value: int) -> None:
             lines.append(f"{label:<44} {value:>9,}")
@@ -646,8 +732,15 @@ class SoakResult:
         return "\n".join(lines)
 
 
-def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interval: float = 1.5,
-             log: Callable[[str], None] = lambda s: None) -> SoakResult:
+def run_soak(
+    cloud: Any,
+    *,
+    seconds: float,
+    users: int,
+    seed: int,
+    fault_interval: float = 1.5,
+    log: Callable[[str], None] = lambda s: None,
+) -> SoakResult:
     config = cloud.cloud_config()
     master = random.Random(seed)
     tally = Tally()
@@ -656,8 +749,10 @@ def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interva
     board.reseed(master.randrange(2**32))
     injected_before = sum(board.injected.values())
     switch = FaultSwitch(board, random.Random(master.randrange(2**32)), tally, fault_interval)
-    people = [SoakUser(i, config, random.Random(master.randrange(2**32)), tally, switch)
-              for i in range(users)]
+    people = [
+        SoakUser(i, config, random.Random(master.randrange(2**32)), tally, switch)
+        for i in range(users)
+    ]
     stop_at = 0.0  # set once the warm-up is over
     failures: list[BaseException] = []
 
@@ -678,8 +773,10 @@ def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interva
     reported = 0
     while any(t.is_alive() for t in threads):
         next(t for t in threads if t.is_alive()).join(timeout=5)
-        log(f"  {sum(tally.operations.values()):,} operations, {tally.faults_switched} faults "
-            f"switched, {len(tally.violations)} violations")
+        log(
+            f"  {sum(tally.operations.values()):,} operations, {tally.faults_switched} faults "
+            f"switched, {len(tally.violations)} violations"
+        )
         for violation in tally.violations[reported:]:
             log(f"  ! {violation}")
         reported = len(tally.violations)
@@ -690,8 +787,10 @@ def run_soak(cloud: Any, *, seconds: float, users: int, seed: int, fault_interva
     _until_no_invocation_runs(cloud)
     # A write whose reply a fault lost can leave a marker in its user's tally; the user's next
     # operation recounts once the marker is stale (services/exact_count.py). Age them all.
-    log(f"faults off; {age_write_markers(cloud)} write markers aged past "
-        f"{STALE_MARKER_MS / 1000:g} s")
+    log(
+        f"faults off; {age_write_markers(cloud)} write markers aged past "
+        f"{STALE_MARKER_MS / 1000:g} s"
+    )
     log("settling every user's state")
     for user in people:
         _final_check(cloud, user, tally)
@@ -704,7 +803,8 @@ def _until_no_invocation_runs(cloud: Any, limit: float = CLIENT_TIMEOUT) -> None
     write): wait until no function instance has a request in flight, `limit` seconds at most."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and any(
-            instance["inflight"] for pool in cloud.fc.instances().values() for instance in pool):
+        instance["inflight"] for pool in cloud.fc.instances().values() for instance in pool
+    ):
         time.sleep(0.1)
 
 
@@ -712,6 +812,7 @@ def _warm_up(people: list[SoakUser]) -> None:
     """Start as many instances of each function as there are users, before any fault and
     outside the figures: a burst of cold starts on a loaded machine can pass even the
     initializer's 30 s, which says nothing about the backend under faults."""
+
     def warm(user: SoakUser) -> None:
         for _ in range(5):
             try:
@@ -752,19 +853,27 @@ def _final_check(cloud: Any, user: SoakUser, tally: Tally) -> None:
     state = take_snapshot(cloud)
     stored = user_rows(state, user.app.user_id)
     expected = set(user.todos) | set(user.rows)
-    tally.check(set(stored) == expected,
-                f"{user.tag}: stored ids {sorted(set(stored) ^ expected)} differ from the model")
+    tally.check(
+        set(stored) == expected,
+        f"{user.tag}: stored ids {sorted(set(stored) ^ expected)} differ from the model",
+    )
     count = usage_count(state, user.app.user_id)
-    tally.check(count == len(stored), f"{user.tag}: usage counter {count} but {len(stored)} items "
-                                      f"stored")
+    tally.check(
+        count == len(stored), f"{user.tag}: usage counter {count} but {len(stored)} items stored"
+    )
 
 
 def _check_session_rows(cloud: Any, people: list[SoakUser], tally: Tally) -> None:
     state = take_snapshot(cloud)
     for user in people:
-        keys = [key[0] for key, columns in state["session"]
-                if dict(columns).get("uid") == user.app.user_id]
+        keys = [
+            key[0]
+            for key, columns in state["session"]
+            if dict(columns).get("uid") == user.app.user_id
+        ]
         orphans = [k for k in keys if k not in user.delivered]
-        tally.check(len(orphans) <= user.lost_logins,
-                    f"{user.tag}: {len(orphans)} session rows whose id was never delivered "
-                    f"({user.lost_logins} login answers lost to an injected fault)")
+        tally.check(
+            len(orphans) <= user.lost_logins,
+            f"{user.tag}: {len(orphans)} session rows whose id was never delivered "
+            f"({user.lost_logins} login answers lost to an injected fault)",
+        )

@@ -1,6 +1,7 @@
 """Helpers for end-to-end tests: read every row of every table the template declares, straight
 from the Tablestore emulator through the official SDK (root key), so tests can compare the whole
 stored state before and after a request."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,9 +14,14 @@ def ots_client(cloud: Any) -> Any:
     from tablestore.retry import NoRetryPolicy
 
     config = cloud.cloud_config()
-    return tablestore.OTSClient(config["otsEndpoint"], config["accessKeyId"],
-                                config["accessKeySecret"], config["otsInstance"],
-                                retry_policy=NoRetryPolicy(), logger_name="e2e-snapshot")
+    return tablestore.OTSClient(
+        config["otsEndpoint"],
+        config["accessKeyId"],
+        config["accessKeySecret"],
+        config["otsInstance"],
+        retry_policy=NoRetryPolicy(),
+        logger_name="e2e-snapshot",
+    )
 
 
 def _all_rows(client: Any, table: str, key_names: list[str]) -> list[Any]:

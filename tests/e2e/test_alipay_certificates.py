@@ -5,6 +5,7 @@ its own root at first start); the session function signs with the app's private 
 serial numbers and verifies the replies with Alipay's public key certificate (python-alipay-sdk's
 DCAliPay). Also: what the session function's environment weighs in either mode, against FC's 4 KB
 limit on all its environment variables together."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ from localcloud.miniprogram import MiniProgram
 from ..conftest import parameters_set
 
 FC_ENVIRONMENT_LIMIT = 4096  # bytes, all variables of one function together
-
 
 
 @pytest.fixture
@@ -79,16 +79,16 @@ def test_a_certificate_the_gateway_no_longer_knows_is_refused(cert_cloud: Any) -
     gateway = cert_cloud.alipay
     app_id = gateway.app_id
     registered = gateway.apps.get(app_id)
-    gateway.apps.register(app_id, registered.public_key_pem, signing="cert",
-                          app_cert_sn="0" * 32)
+    gateway.apps.register(app_id, registered.public_key_pem, signing="cert", app_cert_sn="0" * 32)
     try:
         app = MiniProgram(cert_cloud.cloud_config())
         answer = app.post_session({"authCode": app.get_auth_code()})
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == "UpstreamUnavailable"
     finally:
-        gateway.apps.register(app_id, registered.public_key_pem, signing="cert",
-                              app_cert_sn=registered.app_cert_sn)
+        gateway.apps.register(
+            app_id, registered.public_key_pem, signing="cert", app_cert_sn=registered.app_cert_sn
+        )
     assert MiniProgram(cert_cloud.cloud_config()).login().session_id
 
 
@@ -99,9 +99,14 @@ def test_the_session_environment_fits_fcs_limit_in_either_mode(local_cloud: Any)
     assert key_mode["ALIPAY_SIGN_MODE"] == "key"
     # The app's private key lives in KMS, not in the environment.
     assert "ALIPAY_APP_PRIVATE_KEY" not in cert_mode and "ALIPAY_APP_PRIVATE_KEY" not in key_mode
-    figures = {"key mode": weight(key_mode), "certificate mode": weight(cert_mode),
-               "Alipay certificate": len(cert_mode["ALIPAY_PUBLIC_KEY"].encode())}
-    print("\nsession function environment (bytes, JSON):",
-          ", ".join(f"{name} {value}" for name, value in figures.items()))
+    figures = {
+        "key mode": weight(key_mode),
+        "certificate mode": weight(cert_mode),
+        "Alipay certificate": len(cert_mode["ALIPAY_PUBLIC_KEY"].encode()),
+    }
+    print(
+        "\nsession function environment (bytes, JSON):",
+        ", ".join(f"{name} {value}" for name, value in figures.items()),
+    )
     assert figures["key mode"] <= FC_ENVIRONMENT_LIMIT
     assert figures["certificate mode"] <= FC_ENVIRONMENT_LIMIT

@@ -2,6 +2,7 @@
 identity mode (switched at run time through the admin endpoint and the CLI, as Alipay switches an
 app), and the session function keys every user by a stable internal id, so a user's todos survive
 the app's move from user_id through both to open_id."""
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,32 @@ ALIPAY_ID_LINK = "oid#"
 
 
 def set_identity(cloud: Any, mode: str) -> dict[str, Any]:
-    request = urllib.request.Request(f"{cloud.url('fc')}/_localcloud/alipay/identity",
-                                     data=json.dumps({"mode": mode}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{cloud.url('fc')}/_localcloud/alipay/identity",
+        data=json.dumps({"mode": mode}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def cli(cloud: Any, *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI, finding this cloud from the cloud.json in its state folder."""
-    return subprocess.run([sys.executable, "-m", "localcloud", "alipay", *args, "--state-dir",
-                           str(cloud.options.state_dir)], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "alipay",
+            *args,
+            "--state-dir",
+            str(cloud.options.state_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -53,10 +68,17 @@ def identity_rows(cloud: Any) -> dict[str, str]:
     rows: dict[str, str] = {}
     start: Any = [("key", INF_MIN)]
     while start is not None:
-        _, start, page, _ = client.get_range("identity", Direction.FORWARD, start,
-                                             [("key", INF_MAX)], max_version=1)
-        rows.update({row.primary_key[0][1]: dict((c[0], c[1]) for c in row.attribute_columns)
-                     ["internal_id"] for row in page})
+        _, start, page, _ = client.get_range(
+            "identity", Direction.FORWARD, start, [("key", INF_MAX)], max_version=1
+        )
+        rows.update(
+            {
+                row.primary_key[0][1]: dict((c[0], c[1]) for c in row.attribute_columns)[
+                    "internal_id"
+                ]
+                for row in page
+            }
+        )
     return rows
 
 
@@ -70,9 +92,9 @@ def todo_owners(cloud: Any, texts: set[str]) -> set[str]:
     for table in ("todo_list", "user_data"):
         start: Any = [("uid", INF_MIN), ("id", INF_MIN)]
         while start is not None:
-            _, start, page, _ = client.get_range(table, Direction.FORWARD, start,
-                                                 [("uid", INF_MAX), ("id", INF_MAX)],
-                                                 max_version=1)
+            _, start, page, _ = client.get_range(
+                table, Direction.FORWARD, start, [("uid", INF_MAX), ("id", INF_MAX)], max_version=1
+            )
             for row in page:
                 if dict((c[0], c[1]) for c in row.attribute_columns).get("text") in texts:
                     owners.add(row.primary_key[0][1])
@@ -84,8 +106,9 @@ def texts(app: MiniProgram, session: Session) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", ["user_id", "both", "open_id"])
-def test_each_identity_mode_works_end_to_end(alipay_mode: Any, config: dict[str, str],
-                                             mode: str) -> None:
+def test_each_identity_mode_works_end_to_end(
+    alipay_mode: Any, config: dict[str, str], mode: str
+) -> None:
     snapshot = set_identity(alipay_mode, mode)
     (app_entry,) = [a for a in snapshot["apps"] if a["appId"] == config["alipayAppId"]]
     assert (app_entry["signing"], app_entry["identity"]) == ("key", mode)
@@ -94,7 +117,7 @@ def test_each_identity_mode_works_end_to_end(alipay_mode: Any, config: dict[str,
     text = f"first todo in {mode} mode {app.user_id}"
     app.db(session, "add", v=2, text=text)
     assert texts(app, app.login()) == [text]  # a second login is the same user
-    owner, = todo_owners(alipay_mode, {text})
+    (owner,) = todo_owners(alipay_mode, {text})
     if mode == "open_id":
         # A brand-new user of an app in openid mode: a new internal id, never the user_id
         # (the backend never sees it).
@@ -104,7 +127,8 @@ def test_each_identity_mode_works_end_to_end(alipay_mode: Any, config: dict[str,
 
 
 def test_todos_survive_the_apps_move_from_user_id_through_both_to_open_id(
-        alipay_mode: Any, config: dict[str, str]) -> None:
+    alipay_mode: Any, config: dict[str, str]
+) -> None:
     app = MiniProgram(config)
     before = app.login()
     app.db(before, "add", v=2, text=f"written before the move {app.user_id}")
@@ -115,15 +139,17 @@ def test_todos_survive_the_apps_move_from_user_id_through_both_to_open_id(
     during = app.login()
     assert texts(app, during) == [f"written before the move {app.user_id}"]
     app.db(during, "add", v=2, text=f"written during the move {app.user_id}")
-    linked = {key: value for key, value in identity_rows(alipay_mode).items()
-              if key not in links_before}
+    linked = {
+        key: value for key, value in identity_rows(alipay_mode).items() if key not in links_before
+    }
     assert list(linked.values()) == [app.user_id]  # one link: this user's open_id -> user_id
     assert next(iter(linked)).startswith(ALIPAY_ID_LINK)
 
     set_identity(alipay_mode, "open_id")
     after = app.login()
-    assert sorted(texts(app, after)) == sorted([f"written before the move {app.user_id}",
-                                                f"written during the move {app.user_id}"])
+    assert sorted(texts(app, after)) == sorted(
+        [f"written before the move {app.user_id}", f"written during the move {app.user_id}"]
+    )
     # Every row is still keyed by the user_id: nothing was copied or moved.
     assert todo_owners(alipay_mode, set(texts(app, after))) == {app.user_id}
     # The session started before the move still works too.
@@ -141,11 +167,16 @@ def test_the_cli_shows_the_modes(alipay_mode: Any, config: dict[str, str]) -> No
 
 
 def test_the_admin_endpoint_refuses_an_unknown_mode_or_app(alipay_mode: Any) -> None:
-    for body, says in (({"mode": "union_id"}, "mode must be one of user_id, both, open_id"),
-                       ({"mode": "both", "appId": "9000000000000000"}, "names no app")):
+    for body, says in (
+        ({"mode": "union_id"}, "mode must be one of user_id, both, open_id"),
+        ({"mode": "both", "appId": "9000000000000000"}, "names no app"),
+    ):
         request = urllib.request.Request(
-            f"{alipay_mode.url('fc')}/_localcloud/alipay/identity", data=json.dumps(body).encode(),
-            method="POST", headers={"Content-Type": "application/json"})
+            f"{alipay_mode.url('fc')}/_localcloud/alipay/identity",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with pytest.raises(urllib.error.HTTPError) as exc:
             urllib.request.urlopen(request, timeout=10)
         assert exc.value.code == 400 and says in json.loads(exc.value.read())["error"]
@@ -153,7 +184,8 @@ def test_the_admin_endpoint_refuses_an_unknown_mode_or_app(alipay_mode: Any) -> 
 
 
 def test_concurrent_first_logins_of_one_open_id_user_end_with_one_internal_id(
-        alipay_mode: Any, config: dict[str, str]) -> None:
+    alipay_mode: Any, config: dict[str, str]
+) -> None:
     set_identity(alipay_mode, "open_id")
     user = new_user_id()
     phones = [MiniProgram(config, user) for _ in range(4)]
@@ -186,13 +218,15 @@ def session_owner(cloud: Any, session: Session) -> str:
     """The internal id a session row was opened for."""
     from miniapp.domain.session_id import session_key
 
-    _, row, _ = ots_client(cloud).get_row("session", [("id", session_key(session.session_id))],
-                                          columns_to_get=["uid"], max_version=1)
+    _, row, _ = ots_client(cloud).get_row(
+        "session", [("id", session_key(session.session_id))], columns_to_get=["uid"], max_version=1
+    )
     return str(dict((c[0], c[1]) for c in row.attribute_columns)["uid"])
 
 
 def test_a_warm_instance_skips_the_identity_read_and_keeps_users_apart(
-        alipay_mode: Any, config: dict[str, str]) -> None:
+    alipay_mode: Any, config: dict[str, str]
+) -> None:
     """The login of 5 requests: a warm instance remembers what an Alipay id resolved to
     (services/identity.py). A new instance still reads the link and finds the same user, and
     two users logging in on one warm instance keep their own internal ids and todos."""
@@ -207,14 +241,20 @@ def test_a_warm_instance_skips_the_identity_read_and_keeps_users_apart(
 
     def login(app: MiniProgram) -> tuple[Session, dict[str, int]]:
         code = app.get_auth_code()
-        answer, counts = upstream(alipay_mode, lambda: app.post_session(
-            {"authCode": code, "authSuccessScopes": ["auth_base"]}))
+        answer, counts = upstream(
+            alipay_mode,
+            lambda: app.post_session({"authCode": code, "authSuccessScopes": ["auth_base"]}),
+        )
         assert answer.status_code == 200, answer.text
         body = answer.json()
         return Session(body["sessionId"], body["sts"]), counts
 
-    warm = {"alipay:alipay.system.oauth.token": 1, "sts:AssumeRole": 1,
-            "tablestore:UpdateRow": 2, "tablestore:PutRow": 1}
+    warm = {
+        "alipay:alipay.system.oauth.token": 1,
+        "sts:AssumeRole": 1,
+        "tablestore:UpdateRow": 2,
+        "tablestore:PutRow": 1,
+    }
     alipay_mode.fc.recycle()
     session, counts = login(alice)  # a new instance: it reads the link
     assert counts == {**warm, "tablestore:GetRow": 1}

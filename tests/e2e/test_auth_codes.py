@@ -4,6 +4,7 @@ whether it is replayed after the first login or raced against it.
 What a refused login may write: the per-IP rate limit counter is hit before Alipay is asked (so a
 bot cannot spend the app's Alipay quota), so that one guard row counts the attempt. Nothing else
 changes — no session row, no per-user counter."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

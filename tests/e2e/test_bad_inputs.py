@@ -4,6 +4,7 @@ snapshot of every row of every table before and after, ignoring nothing.
 The db cases use a live session (so only the field under test is wrong) and aim at an existing
 todo and an existing 2020 row, so a check that let a bad value through would show up as a
 changed row. The session function's cases also assert the HTTP status of their code."""
+
 from __future__ import annotations
 
 import json
@@ -62,10 +63,16 @@ DB_CASES: list[tuple[str, Event, str]] = [
     ("json-string", lambda t: "list", IR),
     ("json-null", lambda t: None, IR),
     ("nan", raw('{"sid": "{sid}", "op": "put", "obj": {"id": "existing-row", "x": NaN}}'), IR),
-    ("duplicate-key", raw('{"sid": "{sid}", "op": "list", "op": "remove", "id": "existing-row"}'),
-     IR),
-    ("infinity", raw('{"sid": "{sid}", "op": "put", "obj": {"id": "existing-row", "x": Infinity}}'),
-     IR),
+    (
+        "duplicate-key",
+        raw('{"sid": "{sid}", "op": "list", "op": "remove", "id": "existing-row"}'),
+        IR,
+    ),
+    (
+        "infinity",
+        raw('{"sid": "{sid}", "op": "put", "obj": {"id": "existing-row", "x": Infinity}}'),
+        IR,
+    ),
     ("over-64KiB", lambda t: put(t, s="x" * MAX_BODY), TOO_LARGE),
     # sid and op
     ("sid-missing", lambda t: {"op": "list"}, IR),
@@ -111,8 +118,11 @@ DB_CASES: list[tuple[str, Event, str]] = [
     ("expected-version-bool", lambda t: update(t, expectedVersion=True, text="new"), IR),
     ("expected-version-float", lambda t: update(t, expectedVersion=1.0, text="new"), IR),
     ("expected-version-2^63", lambda t: update(t, expectedVersion=2**63, text="new"), IR),
-    ("expected-version-missing",
-     lambda t: {k: v for k, v in update(t, text="new").items() if k != "expectedVersion"}, IR),
+    (
+        "expected-version-missing",
+        lambda t: {k: v for k, v in update(t, text="new").items() if k != "expectedVersion"},
+        IR,
+    ),
     ("update-nothing", lambda t: update(t), IR),
     ("update-text-empty", lambda t: update(t, text=""), IR),
     ("update-completed-string", lambda t: update(t, completed="true"), IR),
@@ -144,8 +154,11 @@ DB_CASES: list[tuple[str, Event, str]] = [
     ("obj-id-control-char", lambda t: {"sid": t.sid, "op": "put", "obj": {"id": "a\nb"}}, IR),
     ("33-columns", lambda t: put(t, **{f"c{i}": i for i in range(33)}), IR),
     ("column-uid", lambda t: put(t, uid="2088000000000000"), IR),
-    ("column-id-twice", raw('{"sid": "{sid}", "op": "put", '
-                            '"obj": {"id": "existing-row", "id": "other"}}'), IR),
+    (
+        "column-id-twice",
+        raw('{"sid": "{sid}", "op": "put", "obj": {"id": "existing-row", "id": "other"}}'),
+        IR,
+    ),
     ("column-name-digit-first", lambda t: put(t, **{"1st": 1}), IR),
     ("column-name-dash", lambda t: put(t, **{"a-b": 1}), IR),
     ("column-name-empty", lambda t: put(t, **{"": 1}), IR),
@@ -155,19 +168,28 @@ DB_CASES: list[tuple[str, Event, str]] = [
     ("column-object", lambda t: put(t, x={"a": 1}), IR),
     ("column-int-2^63", lambda t: put(t, x=2**63), IR),
     ("column-int-below-int64", lambda t: put(t, x=-(2**63) - 1), IR),
-    ("column-number-overflows-double", raw('{"sid": "{sid}", "op": "put", '
-                                           '"obj": {"id": "existing-row", "x": 1e400}}'), IR),
+    (
+        "column-number-overflows-double",
+        raw('{"sid": "{sid}", "op": "put", "obj": {"id": "existing-row", "x": 1e400}}'),
+        IR,
+    ),
     ("column-string-8193-chars", lambda t: put(t, x="s" * 8193), IR),
-    ("column-lone-surrogate", raw('{"sid": "{sid}", "op": "put", '
-                                  '"obj": {"id": "existing-row", "x": "\\udc00"}}'), IR),
+    (
+        "column-lone-surrogate",
+        raw('{"sid": "{sid}", "op": "put", "obj": {"id": "existing-row", "x": "\\udc00"}}'),
+        IR,
+    ),
     ("put-unknown-key", lambda t: {**put(t, x=1), "table": "session"}, IR),
     ("put-with-uid", lambda t: {**put(t, x=1), "uid": "2088000000000000"}, IR),
     # 2020 get / remove / list
     ("compat-get-id-missing", lambda t: {"sid": t.sid, "op": "get"}, IR),
     ("compat-get-id-number", lambda t: {"sid": t.sid, "op": "get", "id": 1}, IR),
     ("compat-remove-id-empty", lambda t: {"sid": t.sid, "op": "remove", "id": ""}, IR),
-    ("compat-remove-id-control", lambda t: {"sid": t.sid, "op": "remove", "id": "existing-row\x7f"},
-     IR),
+    (
+        "compat-remove-id-control",
+        lambda t: {"sid": t.sid, "op": "remove", "id": "existing-row\x7f"},
+        IR,
+    ),
     ("compat-list-with-limit", lambda t: {"sid": t.sid, "op": "list", "limit": 5}, IR),
 ]
 
@@ -182,8 +204,13 @@ SESSION_CASES: list[tuple[str, str, Any, int, str]] = [
     ("utf-16", "", '{"authCode": "abc"}'.encode("utf-16"), 400, IR),
     ("nan", "", b'{"authCode": NaN}', 400, IR),
     ("duplicate-key", "", b'{"authCode": "abc", "authCode": "def"}', 400, IR),
-    ("nested-too-deep", "", b'{"authCode": "abc", "x": ' + b"[" * 30000 + b"]" * 30000 + b"}",
-     400, IR),
+    (
+        "nested-too-deep",
+        "",
+        b'{"authCode": "abc", "x": ' + b"[" * 30000 + b"]" * 30000 + b"}",
+        400,
+        IR,
+    ),
     ("over-64KiB", "", {"authCode": "abc", "pad": "x" * MAX_BODY}, 413, TOO_LARGE),
     ("auth-code-missing", "", {"authSuccessScopes": ["auth_base"]}, 400, IR),
     ("auth-code-number", "", {"authCode": 12345}, 400, IR),
@@ -244,10 +271,12 @@ def test_db_rejects_bad_input_and_changes_nothing(phone, target, snapshot, event
     assert snapshot_diff(before, snapshot()) == {}
 
 
-@pytest.mark.parametrize("path, body, status, code", [c[1:] for c in SESSION_CASES],
-                         ids=[c[0] for c in SESSION_CASES])
-def test_session_function_rejects_bad_input_and_changes_nothing(phone, snapshot, path, body,
-                                                                  status, code):
+@pytest.mark.parametrize(
+    "path, body, status, code", [c[1:] for c in SESSION_CASES], ids=[c[0] for c in SESSION_CASES]
+)
+def test_session_function_rejects_bad_input_and_changes_nothing(
+    phone, snapshot, path, body, status, code
+):
     raw_body = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
     before = snapshot()
 
@@ -290,6 +319,7 @@ def test_values_right_at_the_limits_are_accepted(phone, target):
     assert phone.db(session, "add", v=2, text="line\n\ttab")["data"]["text"] == "line\n\ttab"
     assert phone.db(session, "list", v=2, limit=100)["data"]["cursor"] is None
     assert phone.db(session, "list", v=2, limit=1)["data"]["items"][0]["id"] <= todo["id"]
-    updated = phone.db(session, "update", v=2, id=todo["id"], expectedVersion=1,
-                       completed=True)["data"]
+    updated = phone.db(session, "update", v=2, id=todo["id"], expectedVersion=1, completed=True)[
+        "data"
+    ]
     assert updated["version"] == 2

@@ -1,6 +1,7 @@
 """The 2020 protocol, byte for byte: an unchanged 2020 mini program client (HTTP POST of the
 my.getAuthCode result, then InvokeFunction of db with `{"sid", "op", "obj", "id"}`) gets exactly the
 shapes it got from the Node.js template — except that `list` now answers every row."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ def client(config) -> tuple[MiniProgram, Session]:
 
 
 def put_raw(app: MiniProgram, session: Session, obj: dict) -> bytes:
-    return invoke_raw(app, session.sts, json.dumps({"sid": session.session_id, "op": "put",
-                                                    "obj": obj}))
+    return invoke_raw(
+        app, session.sts, json.dumps({"sid": session.session_id, "op": "put", "obj": obj})
+    )
 
 
 def compact(value: object) -> bytes:
@@ -58,8 +60,7 @@ def test_session_reply_is_exactly_the_2020_shape(config, local_cloud):
     assert ISO_8601_Z.fullmatch(sts["Expiration"])
     issued = local_cloud.credentials.resolve(sts["AccessKeyId"], sts["SecurityToken"])
     assert sts["AccessKeySecret"] == issued.access_key_secret
-    assert sts["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                              time.gmtime(issued.expires_at))
+    assert sts["Expiration"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(issued.expires_at))
 
 
 def test_a_body_sent_without_content_type_still_logs_in(config):
@@ -77,13 +78,23 @@ def test_put_answers_exactly_data_null(client):
 
 def test_get_answers_the_row_with_its_stored_types(client):
     app, session = client
-    obj = {"id": "buy 牛奶", "completed": False, "done": True, "count": 3, "neg": -7,
-           "big": 2**63 - 1, "small": -(2**63), "ratio": 2.5, "note": "with \"quotes\" & ünï",
-           "empty": ""}
+    obj = {
+        "id": "buy 牛奶",
+        "completed": False,
+        "done": True,
+        "count": 3,
+        "neg": -7,
+        "big": 2**63 - 1,
+        "small": -(2**63),
+        "ratio": 2.5,
+        "note": 'with "quotes" & ünï',
+        "empty": "",
+    }
     assert put_raw(app, session, obj) == b'{"data":null}'
 
-    raw = invoke_raw(app, session.sts, json.dumps({"sid": session.session_id, "op": "get",
-                                                   "id": obj["id"]}))
+    raw = invoke_raw(
+        app, session.sts, json.dumps({"sid": session.session_id, "op": "get", "id": obj["id"]})
+    )
     answer = json.loads(raw.decode("utf-8"))
     assert typed(answer) == typed({"data": obj})
     assert raw == compact(answer)  # compact JSON, raw UTF-8
@@ -99,8 +110,7 @@ def test_put_replaces_the_whole_row(client):
 def test_list_answers_all_rows_not_just_the_first_10(config):
     app = MiniProgram(config)
     session = app.login()
-    objs = [{"id": f"row-{i:02d}", "n": i, "even": i % 2 == 0, "label": f"#{i}"}
-            for i in range(27)]
+    objs = [{"id": f"row-{i:02d}", "n": i, "even": i % 2 == 0, "label": f"#{i}"} for i in range(27)]
     for obj in reversed(objs):
         assert put_raw(app, session, obj) == b'{"data":null}'
 

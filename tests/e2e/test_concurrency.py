@@ -5,6 +5,7 @@ that it answers 429 ResourceThrottled without running the function. That is a va
 outcome, so the threads here send a throttled request again (`faultkit`), and every assertion
 counts only answers from the function itself, exactly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -44,16 +45,22 @@ def _ok(answer: Any) -> Any:
     return answer["data"]
 
 
-def test_of_20_concurrent_updates_with_one_expected_version_exactly_one_wins(miniprogram,
-                                                                              snapshot):
+def test_of_20_concurrent_updates_with_one_expected_version_exactly_one_wins(miniprogram, snapshot):
     app = miniprogram()
     session = app.login()
     todo = _ok(app.db(session, "add", v=2, text="original"))
     throttles = Throttles()
 
     def update(i: int) -> Any:
-        event = {"v": 2, "sid": session.session_id, "op": "update", "id": todo["id"],
-                 "expectedVersion": 1, "text": f"writer {i}", "completed": i % 2 == 0}
+        event = {
+            "v": 2,
+            "sid": session.session_id,
+            "op": "update",
+            "id": todo["id"],
+            "expectedVersion": 1,
+            "text": f"writer {i}",
+            "completed": i % 2 == 0,
+        }
         return invoke_through_throttling(app, session, event, throttles)
 
     answers = run_together(update, 20)
@@ -62,13 +69,22 @@ def test_of_20_concurrent_updates_with_one_expected_version_exactly_one_wins(min
     assert len(winners) == 1 and len(conflicts) == 19, answers
     i, won = winners[0]
     assert (won["id"], won["text"], won["completed"], won["version"]) == (
-        todo["id"], f"writer {i}", i % 2 == 0, 2)
+        todo["id"],
+        f"writer {i}",
+        i % 2 == 0,
+        2,
+    )
     assert won["createdAt"] == todo["createdAt"]
     # The stored todo is the winner's write, and nothing else.
     assert _ok(app.db(session, "get", v=2, id=todo["id"])) == won
     row = user_rows(snapshot(), app.user_id)[todo["id"]]
-    assert row == {"text": won["text"], "completed": won["completed"],
-                   "createdAt": won["createdAt"], "updatedAt": won["updatedAt"], "version": 2}
+    assert row == {
+        "text": won["text"],
+        "completed": won["completed"],
+        "createdAt": won["createdAt"],
+        "updatedAt": won["updatedAt"],
+        "version": 2,
+    }
     record("conflicts_resolved", len(conflicts))
     record("acknowledged_writes", 1)
     record("records_lost", 0)
@@ -138,8 +154,13 @@ def test_concurrent_retries_of_one_add_create_one_todo(quota_cloud):
     throttles = Throttles()
 
     def add(i: int) -> Any:
-        event = {"v": 2, "sid": session.session_id, "op": "add", "text": "book dentist",
-                 "idempotencyKey": "dentist-1"}
+        event = {
+            "v": 2,
+            "sid": session.session_id,
+            "op": "add",
+            "text": "book dentist",
+            "idempotencyKey": "dentist-1",
+        }
         return invoke_through_throttling(app, session, event, throttles)
 
     answers = run_together(add, 8)

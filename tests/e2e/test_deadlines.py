@@ -5,6 +5,7 @@ never in FC's timeout (`UnhandledInvocationError`), and leave no session row beh
 Each combination is one the functions used to lose: every delay alone is within its call's own
 limit (Alipay and STS 5 s, a Tablestore call 3 s plus retries), only their sum is not.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,25 +37,45 @@ def _fc_error(resp: Any) -> str:
     return {k.lower(): v for k, v in resp.headers.items()}.get("x-fc-error-type", "")
 
 
-@pytest.mark.parametrize("combination", [
-    pytest.param([Fault("alipay", "slow", api=OAUTH, seconds=4.5),
-                  Fault("tablestore", "timeout", api="PutRow", seconds=12)],
-                 id="alipay-4.5s+putrow-hangs"),
-    pytest.param([Fault("alipay", "slow", api=OAUTH, seconds=4.9),
-                  Fault("sts", "slow", api="AssumeRole", seconds=4.9),
-                  Fault("sls", "slow", seconds=3)],
-                 id="alipay-4.9s+sts-4.9s+sls-slow"),
-    pytest.param([Fault("alipay", "slow", api=OAUTH, seconds=3.5),
-                  Fault("sts", "slow", api="AssumeRole", seconds=3.5),
-                  Fault("tablestore", "timeout", api="PutRow", seconds=12)],
-                 id="alipay-3.5s+sts-3.5s+putrow-hangs"),
-    pytest.param([Fault("sts", "slow", api="AssumeRole", seconds=4.9),
-                  Fault("alipay", "slow", api=OAUTH, seconds=2.0),
-                  Fault("tablestore", "lost_reply", api="PutRow")],
-                 id="alipay-2s+sts-4.9s+putrow-reply-lost"),
-])
+@pytest.mark.parametrize(
+    "combination",
+    [
+        pytest.param(
+            [
+                Fault("alipay", "slow", api=OAUTH, seconds=4.5),
+                Fault("tablestore", "timeout", api="PutRow", seconds=12),
+            ],
+            id="alipay-4.5s+putrow-hangs",
+        ),
+        pytest.param(
+            [
+                Fault("alipay", "slow", api=OAUTH, seconds=4.9),
+                Fault("sts", "slow", api="AssumeRole", seconds=4.9),
+                Fault("sls", "slow", seconds=3),
+            ],
+            id="alipay-4.9s+sts-4.9s+sls-slow",
+        ),
+        pytest.param(
+            [
+                Fault("alipay", "slow", api=OAUTH, seconds=3.5),
+                Fault("sts", "slow", api="AssumeRole", seconds=3.5),
+                Fault("tablestore", "timeout", api="PutRow", seconds=12),
+            ],
+            id="alipay-3.5s+sts-3.5s+putrow-hangs",
+        ),
+        pytest.param(
+            [
+                Fault("sts", "slow", api="AssumeRole", seconds=4.9),
+                Fault("alipay", "slow", api=OAUTH, seconds=2.0),
+                Fault("tablestore", "lost_reply", api="PutRow"),
+            ],
+            id="alipay-2s+sts-4.9s+putrow-reply-lost",
+        ),
+    ],
+)
 def test_slow_upstreams_past_the_timeout_end_in_a_typed_503_and_no_session(
-        combination, local_cloud, faults, miniprogram, snapshot):
+    combination, local_cloud, faults, miniprogram, snapshot
+):
     app = miniprogram()
     _warm_login(app)  # a warm instance: the delays under test are the upstreams', not a cold start
     code = app.get_auth_code()
@@ -82,7 +103,8 @@ def test_slow_upstreams_past_the_timeout_end_in_a_typed_503_and_no_session(
 
 
 def test_a_db_add_under_slow_tablestore_answers_503_and_writes_nothing(
-        local_cloud, faults, miniprogram, snapshot):
+    local_cloud, faults, miniprogram, snapshot
+):
     app = miniprogram()
     session = _warm_login(app)
     app.db(session, "list", v=2)  # the db function warm too
@@ -93,8 +115,9 @@ def test_a_db_add_under_slow_tablestore_answers_503_and_writes_nothing(
     faults.set(Fault("tablestore", "timeout", api="GetRow", seconds=2.5, share=0.5))
     faults.set(Fault("tablestore", "timeout", api="PutRow", seconds=12))
     start = injected(faults)
-    payload, fc_error = fc_error_type(app, session, {"v": 2, "sid": session.session_id,
-                                                     "op": "add", "text": "never stored"})
+    payload, fc_error = fc_error_type(
+        app, session, {"v": 2, "sid": session.session_id, "op": "add", "text": "never stored"}
+    )
     hits = injected(faults) - start
     faults.clear()
 

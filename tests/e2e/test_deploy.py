@@ -2,6 +2,7 @@
 local endpoints and the local root key: the stack builds, the whole todo flow and the 2020
 protocol run through client-config/<stack>.json, a code change updates the stack, two stacks
 with different ServiceNames coexist, and bad input ends with one clear message."""
+
 from __future__ import annotations
 
 import base64
@@ -26,8 +27,14 @@ from tests.conftest import ROOT, running_local_cloud
 
 VERSION_PROBE = b'"deployed-version"'
 BUCKET = "deploy-test-code"
-STAGING = ("--parameter", "ServiceName=todo-staging", "--parameter", "RoleNamePrefix=todo-staging",
-           "--parameter", "LogProjectName=todo-staging-logs")
+STAGING = (
+    "--parameter",
+    "ServiceName=todo-staging",
+    "--parameter",
+    "RoleNamePrefix=todo-staging",
+    "--parameter",
+    "LogProjectName=todo-staging-logs",
+)
 
 
 class Deployer:
@@ -43,48 +50,88 @@ class Deployer:
 
         store.put = counting_put
         account = cloud.account
-        self.env = {**os.environ,
-                    "ALIBABA_CLOUD_ACCESS_KEY_ID": account.access_key_id,
-                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": account.access_key_secret,
-                    "ALIBABA_CLOUD_REGION_ID": account.region,
-                    "ROS_ENDPOINT": cloud.url("ros"), "OSS_ENDPOINT": cloud.url("oss"),
-                    "FC_ENDPOINT": cloud.url("fc")}
+        self.env = {
+            **os.environ,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": account.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": account.access_key_secret,
+            "ALIBABA_CLOUD_REGION_ID": account.region,
+            "ROS_ENDPOINT": cloud.url("ros"),
+            "OSS_ENDPOINT": cloud.url("oss"),
+            "FC_ENDPOINT": cloud.url("fc"),
+        }
         keys = cloud.alipay.keys
         self.secrets = workdir / "deploy.secrets.json"
-        self.secrets.write_text(json.dumps({
-            "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
-            "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
-            "HashKey": base64.b64encode(secrets.token_bytes(32)).decode()}))
+        self.secrets.write_text(
+            json.dumps(
+                {
+                    "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
+                    "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+                    "HashKey": base64.b64encode(secrets.token_bytes(32)).decode(),
+                }
+            )
+        )
         self.parameters = workdir / "deploy.parameters.json"
-        self.parameters.write_text(json.dumps({
-            "AppId": cloud.alipay_app_id,
-            "AlipayPublicKey": Path(keys.alipay_public_key_file).read_text(),
-            "DBInstanceName": cloud.tablestore_instance,
-            # Roles and log projects are named per stack: RAM and SLS names are account-wide.
-            "SessionRateLimitPerIp": "100000", "SessionRateLimitPerUser": "100000"}))
+        self.parameters.write_text(
+            json.dumps(
+                {
+                    "AppId": cloud.alipay_app_id,
+                    "AlipayPublicKey": Path(keys.alipay_public_key_file).read_text(),
+                    "DBInstanceName": cloud.tablestore_instance,
+                    # Roles and log projects are named per stack: RAM and SLS names are
+                    # account-wide.
+                    "SessionRateLimitPerIp": "100000",
+                    "SessionRateLimitPerUser": "100000",
+                }
+            )
+        )
 
-    def run(self, stack: str, *args: str, build: Path | None = None,
-            secrets_file: Path | None = None) -> subprocess.CompletedProcess[str]:
-        argv = ["--stack-name", stack, "--secrets-file", str(secrets_file or self.secrets),
-                "--parameters-file", str(self.parameters), "--bucket", BUCKET,
-                "--poll-seconds", "0.1", *args]  # a later --bucket wins
+    def run(
+        self, stack: str, *args: str, build: Path | None = None, secrets_file: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [
+            "--stack-name",
+            stack,
+            "--secrets-file",
+            str(secrets_file or self.secrets),
+            "--parameters-file",
+            str(self.parameters),
+            "--bucket",
+            BUCKET,
+            "--poll-seconds",
+            "0.1",
+            *args,
+        ]  # a later --bucket wins
         if build is not None:
             argv += ["--build-dir", str(build)]
-        return subprocess.run(["make", "--no-print-directory", "deploy",
-                               "ARGS=" + " ".join(f"'{a}'" for a in argv)],
-                              cwd=ROOT, env=self.env, capture_output=True, text=True,
-                              timeout=600)
+        return subprocess.run(
+            ["make", "--no-print-directory", "deploy", "ARGS=" + " ".join(f"'{a}'" for a in argv)],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     def bucket(self, name: str = BUCKET) -> oss2.Bucket:
         account = self.cloud.account
-        return oss2.Bucket(oss2.Auth(account.access_key_id, account.access_key_secret),
-                           self.cloud.url("oss"), name)
+        return oss2.Bucket(
+            oss2.Auth(account.access_key_id, account.access_key_secret), self.cloud.url("oss"), name
+        )
 
-    def deploy(self, stack: str, service: str, extra: tuple[str, ...] = (),
-               **kwargs: Any) -> dict[str, str]:
-        result = self.run(stack, "--parameter", f"ServiceName={service}",
-                          "--parameter", f"RoleNamePrefix={service}",
-                          "--parameter", f"LogProjectName={service}-logs", *extra, **kwargs)
+    def deploy(
+        self, stack: str, service: str, extra: tuple[str, ...] = (), **kwargs: Any
+    ) -> dict[str, str]:
+        result = self.run(
+            stack,
+            "--parameter",
+            f"ServiceName={service}",
+            "--parameter",
+            f"RoleNamePrefix={service}",
+            "--parameter",
+            f"LogProjectName={service}-logs",
+            *extra,
+            **kwargs,
+        )
         print(result.stdout, result.stderr)
         assert result.returncode == 0, result.stdout + result.stderr
         config = json.loads((ROOT / "client-config" / f"{stack}.json").read_text())
@@ -97,13 +144,18 @@ class Deployer:
         (Tablestore, SLS, Alipay SDKs); on a loaded 2-core CI machine that alone can pass the
         template's 10 s timeout, which FC answers as a timeout, as here. The flow is tested on
         warm instances; the first answers are not what these tests are about."""
-        root = fc2.Client(endpoint=config["fcEndpoint"],
-                          accessKeyID=self.cloud.account.access_key_id,
-                          accessKeySecret=self.cloud.account.access_key_secret)
+        root = fc2.Client(
+            endpoint=config["fcEndpoint"],
+            accessKeyID=self.cloud.account.access_key_id,
+            accessKeySecret=self.cloud.account.access_key_secret,
+        )
         for _ in range(4):
             try:
-                root.invoke_function(config["serviceName"], config["dbFunctionName"],
-                                     payload=json.dumps({"sid": "x" * 43, "op": "list"}))
+                root.invoke_function(
+                    config["serviceName"],
+                    config["dbFunctionName"],
+                    payload=json.dumps({"sid": "x" * 43, "op": "list"}),
+                )
                 break
             except fc2.fc_exceptions.FcError as exc:
                 if "timed out" not in str(exc):
@@ -121,8 +173,7 @@ class Deployer:
 def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
     with running_local_cloud(tmp_path_factory.mktemp("deploy-state")) as cloud:
         yield Deployer(cloud, tmp_path_factory.mktemp("deploy-work"))
-    for stack in ("deploy-staging", "deploy-prod", "deploy-broken", "deploy-half",
-                  "deploy-rotate"):
+    for stack in ("deploy-staging", "deploy-prod", "deploy-broken", "deploy-half", "deploy-rotate"):
         (ROOT / "client-config" / f"{stack}.json").unlink(missing_ok=True)
 
 
@@ -148,8 +199,10 @@ def patched_build(tmp_path: Path, function: str, extra_code: str) -> Path:
         if source.stem != function:
             shutil.copy(source, build / source.name)
             continue
-        with zipfile.ZipFile(source) as old, zipfile.ZipFile(build / source.name, "w",
-                                                             zipfile.ZIP_DEFLATED) as new:
+        with (
+            zipfile.ZipFile(source) as old,
+            zipfile.ZipFile(build / source.name, "w", zipfile.ZIP_DEFLATED) as new,
+        ):
             for info in old.infolist():
                 if info.filename.startswith("__pycache__/index."):
                     continue
@@ -164,22 +217,33 @@ def test_deploy_writes_a_client_config_without_secrets(staging, deployer):
     assert staging["serviceName"] == "todo-staging"
     assert (staging["sessionFunctionName"], staging["dbFunctionName"]) == ("session", "db")
     assert staging["sessionServiceName"] == "todo-staging-session"
-    assert staging["sessionUrl"] == (f"{deployer.cloud.url('fc')}/2016-08-15/proxy/"
-                                     f"todo-staging-session/session/")
+    assert staging["sessionUrl"] == (
+        f"{deployer.cloud.url('fc')}/2016-08-15/proxy/todo-staging-session/session/"
+    )
     text = (ROOT / "client-config" / "deploy-staging.json").read_text()
     # the keys of make dev's client-config/local.json, and nothing else
-    assert list(json.loads(text)) == ["accountId", "region", "serviceName", "sessionServiceName",
-                                      "sessionFunctionName",
-                                      "dbFunctionName", "fcEndpoint", "sessionUrl"]
-    assert "PRIVATE KEY" not in text and json.loads(deployer.secrets.read_text())["DataKey"] \
-        not in text
+    assert list(json.loads(text)) == [
+        "accountId",
+        "region",
+        "serviceName",
+        "sessionServiceName",
+        "sessionFunctionName",
+        "dbFunctionName",
+        "fcEndpoint",
+        "sessionUrl",
+    ]
+    assert (
+        "PRIVATE KEY" not in text
+        and json.loads(deployer.secrets.read_text())["DataKey"] not in text
+    )
 
 
 def test_the_todo_flow_runs_on_the_deployed_stack(staging):
     app = MiniProgram(staging)
     session = app.login()
-    added = app.invoke(session, {"v": 2, "sid": session.session_id, "op": "add",
-                                 "text": "ship it"})["data"]
+    added = app.invoke(
+        session, {"v": 2, "sid": session.session_id, "op": "add", "text": "ship it"}
+    )["data"]
     assert added["text"] == "ship it" and added["completed"] is False
     listed = app.invoke(session, {"v": 2, "sid": session.session_id, "op": "list"})["data"]
     assert [t["id"] for t in listed["items"]] == [added["id"]]
@@ -206,20 +270,29 @@ def test_deploying_an_unchanged_stack_again_is_up_to_date(staging, deployer):
     assert deployer.puts == []  # nothing uploaded
     after = next(s for s in deployer.cloud.ros.stacks.list() if s.name == "deploy-staging")
     assert (after.status, after.updated) == (stack.status, stack.updated)  # no update started
-    assert json.loads((ROOT / "client-config" / "deploy-staging.json").read_text())[
-        "serviceName"] == "todo-staging"
+    assert (
+        json.loads((ROOT / "client-config" / "deploy-staging.json").read_text())["serviceName"]
+        == "todo-staging"
+    )
 
 
 def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deployer, tmp_path):
-    root_fc = fc2.Client(endpoint=deployer.cloud.url("fc"),
-                         accessKeyID=deployer.cloud.account.access_key_id,
-                         accessKeySecret=deployer.cloud.account.access_key_secret)
+    root_fc = fc2.Client(
+        endpoint=deployer.cloud.url("fc"),
+        accessKeyID=deployer.cloud.account.access_key_id,
+        accessKeySecret=deployer.cloud.account.access_key_secret,
+    )
     before = root_fc.invoke_function("todo-staging", "db", payload=VERSION_PROBE).data
     assert b"v2-of-db" not in before
-    build = patched_build(tmp_path, "db", (
-        "\n_previous_handler = handler\n\n\ndef handler(event, context):\n"
-        f"    if event == {VERSION_PROBE!r}:\n        return b'\"v2-of-db\"'\n"
-        "    return _previous_handler(event, context)\n"))
+    build = patched_build(
+        tmp_path,
+        "db",
+        (
+            "\n_previous_handler = handler\n\n\ndef handler(event, context):\n"
+            f"    if event == {VERSION_PROBE!r}:\n        return b'\"v2-of-db\"'\n"
+            "    return _previous_handler(event, context)\n"
+        ),
+    )
     deployer.puts.clear()
     result = deployer.run("deploy-staging", *STAGING, build=build)
     print(result.stdout, result.stderr)
@@ -241,14 +314,16 @@ def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deplo
 
 
 def test_two_stacks_with_different_service_names_coexist(staging, deployer):
-    prod = deployer.deploy("deploy-prod", "todo-prod",
-                           extra=("--parameter", "DBInstanceName=todo-prod-db"))
+    prod = deployer.deploy(
+        "deploy-prod", "todo-prod", extra=("--parameter", "DBInstanceName=todo-prod-db")
+    )
     assert prod["serviceName"] == "todo-prod"
     user = new_user_id()  # one Alipay user of both
     staging_app, prod_app = MiniProgram(staging, user), MiniProgram(prod, user)
     staged = staging_app.login()
-    assert staging_app.db(staged, "put", obj={"id": "t1", "title": "staging only"}) == \
-        {"data": None}
+    assert staging_app.db(staged, "put", obj={"id": "t1", "title": "staging only"}) == {
+        "data": None
+    }
     # prod has its own Tablestore instance: none of staging's rows
     assert prod_app.db(prod_app.login(), "list") == {"data": []}
     assert [row["id"] for row in staging_app.db(staged, "list")["data"]] == ["t1"]
@@ -272,14 +347,22 @@ TAKEN = "miniapp-todo"  # the service the local cloud itself serves (make dev's)
 
 
 def test_a_failing_stack_ends_with_ros_status_and_reason(deployer):
-    result = deployer.run("deploy-broken", "--parameter", f"ServiceName={TAKEN}",
-                          "--parameter", "RoleNamePrefix=todo-broken",
-                          "--parameter", "LogProjectName=todo-broken-logs")
+    result = deployer.run(
+        "deploy-broken",
+        "--parameter",
+        f"ServiceName={TAKEN}",
+        "--parameter",
+        "RoleNamePrefix=todo-broken",
+        "--parameter",
+        "LogProjectName=todo-broken-logs",
+    )
     assert "stack deploy-broken: CREATE_FAILED" in result.stdout
     # the failing resource, with its reason, in the progress lines
-    assert any(line.split()[:3] == ["Service", "ALIYUN::FC::Service", "CREATE_FAILED"]
-               and "EntityAlreadyExists.Service" in line
-               for line in result.stdout.splitlines()), result.stdout
+    assert any(
+        line.split()[:3] == ["Service", "ALIYUN::FC::Service", "CREATE_FAILED"]
+        and "EntityAlreadyExists.Service" in line
+        for line in result.stdout.splitlines()
+    ), result.stdout
     line = failure(result)
     assert "EntityAlreadyExists.Service" in line and "run `make deploy` again" in line
 
@@ -287,31 +370,34 @@ def test_a_failing_stack_ends_with_ros_status_and_reason(deployer):
 def secrets_text(deployer: Deployer, case: str) -> str:
     good = json.loads(deployer.secrets.read_text())
     public_key = Path(deployer.cloud.alipay.keys.alipay_public_key_file).read_text()
-    return {"not json": "{not json",
-            "not an object": '["AlipayAppPrivateKey", "DataKey"]',
-            "a missing secret": json.dumps({"DataKey": good["DataKey"],
-                                            "HashKey": good["HashKey"]}),
-            "an unknown key": json.dumps({**good, "AppId": "2021"}),
-            "a short data key": json.dumps({**good, "DataKey": "c2hvcnQ="}),
-            "a malformed key ring": json.dumps({**good,
-                                                "DataKey": f"2:c2hvcnQ=,1:{good['DataKey']}"}),
-            "a short hash key": json.dumps({**good, "HashKey": "c2hvcnQ="}),
-            "a public key": json.dumps({**good, "AlipayAppPrivateKey": public_key}),
-            }[case]
+    return {
+        "not json": "{not json",
+        "not an object": '["AlipayAppPrivateKey", "DataKey"]',
+        "a missing secret": json.dumps({"DataKey": good["DataKey"], "HashKey": good["HashKey"]}),
+        "an unknown key": json.dumps({**good, "AppId": "2021"}),
+        "a short data key": json.dumps({**good, "DataKey": "c2hvcnQ="}),
+        "a malformed key ring": json.dumps({**good, "DataKey": f"2:c2hvcnQ=,1:{good['DataKey']}"}),
+        "a short hash key": json.dumps({**good, "HashKey": "c2hvcnQ="}),
+        "a public key": json.dumps({**good, "AlipayAppPrivateKey": public_key}),
+    }[case]
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("not json", "not valid JSON"),
-    ("not an object", "expected a JSON object of strings; write"),
-    ("a missing secret", "missing secrets AlipayAppPrivateKey: put them in"),
-    ("an unknown key", "unknown keys ['AppId']; it holds only"),
-    ("a short data key", "DataKey in "),
-    ("a malformed key ring", "DataKey in "),
-    ("a short hash key", "HashKey in "),
-    ("a public key", "AlipayAppPrivateKey in "),
-])
-def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(deployer, tmp_path, case,
-                                                                  expected):
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("not json", "not valid JSON"),
+        ("not an object", "expected a JSON object of strings; write"),
+        ("a missing secret", "missing secrets AlipayAppPrivateKey: put them in"),
+        ("an unknown key", "unknown keys ['AppId']; it holds only"),
+        ("a short data key", "DataKey in "),
+        ("a malformed key ring", "DataKey in "),
+        ("a short hash key", "HashKey in "),
+        ("a public key", "AlipayAppPrivateKey in "),
+    ],
+)
+def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(
+    deployer, tmp_path, case, expected
+):
     secrets_file = tmp_path / "secrets.json"
     secrets_file.write_text(secrets_text(deployer, case))
     deployer.puts.clear()
@@ -364,8 +450,9 @@ def test_a_secret_on_the_command_line_is_refused(deployer):
 
 
 def test_a_bad_bucket_name_is_refused(deployer):
-    assert "is not valid for OSS" in failure(deployer.run("deploy-broken", "--bucket",
-                                                            "Bad_Bucket"))
+    assert "is not valid for OSS" in failure(
+        deployer.run("deploy-broken", "--bucket", "Bad_Bucket")
+    )
 
 
 @pytest.mark.parametrize("service", ["OSS", "ROS"])
@@ -412,30 +499,42 @@ def sealed_key_id(deployer: Deployer, session_id: str) -> str:
     from tests.e2e.support import ots_client
 
     _, row, _ = ots_client(deployer.cloud).get_row(
-        "session", [("id", session_key(session_id))], columns_to_get=["access_token_enc"],
-        max_version=1)
+        "session",
+        [("id", session_key(session_id))],
+        columns_to_get=["access_token_enc"],
+        max_version=1,
+    )
     blob = bytes(dict((c[0], c[1]) for c in row.attribute_columns)["access_token_enc"])
     assert blob[:1] == b"\x02"  # the layout with a key id
-    return blob[2:2 + blob[1]].decode()
+    return blob[2 : 2 + blob[1]].decode()
 
 
 def test_after_a_data_key_rotation_a_user_who_logged_in_before_logs_out_and_in_and_keeps_data(
-        deployer, tmp_path):
+    deployer, tmp_path
+):
     secrets_file = tmp_path / "rotate.secrets.json"
     shutil.copy(deployer.secrets, secrets_file)
     config = deployer.deploy("deploy-rotate", "todo-rotate", secrets_file=secrets_file)
     app = MiniProgram(config)
     before = app.login()
-    todo = app.invoke(before, {"v": 2, "sid": before.session_id, "op": "add",
-                               "text": "sealed under key 1"})["data"]
+    todo = app.invoke(
+        before, {"v": 2, "sid": before.session_id, "op": "add", "text": "sealed under key 1"}
+    )["data"]
     assert app.db(before, "put", obj={"id": "r1", "title": "2020 row"}) == {"data": None}
     assert sealed_key_id(deployer, before.session_id) == "1"
     old_key = json.loads(secrets_file.read_text())["DataKey"]
 
-    rotated = deployer.run("deploy-rotate", "--parameter", "ServiceName=todo-rotate",
-                           "--parameter", "RoleNamePrefix=todo-rotate",
-                           "--parameter", "LogProjectName=todo-rotate-logs", "--rotate-data-key",
-                           secrets_file=secrets_file)
+    rotated = deployer.run(
+        "deploy-rotate",
+        "--parameter",
+        "ServiceName=todo-rotate",
+        "--parameter",
+        "RoleNamePrefix=todo-rotate",
+        "--parameter",
+        "LogProjectName=todo-rotate-logs",
+        "--rotate-data-key",
+        secrets_file=secrets_file,
+    )
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     assert "data key rotated in rotate.secrets.json: new key 2, 1 older kept" in rotated.stdout
     ring = json.loads(secrets_file.read_text())["DataKey"]

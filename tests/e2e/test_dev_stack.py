@@ -2,6 +2,7 @@
 the local cloud: the functions run from the zips `make package` wrote, uploaded to the local OSS
 and unpacked by the local ROS, exactly what `make deploy` would ship. A restart finds the stack up
 to date; other stacks live beside it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,17 @@ SESSION_PARAMETERS = {"SessionRateLimitPerIp": "100000", "SessionRateLimitPerUse
 
 
 def dev_cloud(state_dir: Path, lines: list[str]) -> LocalCloud:
-    return LocalCloud(CloudOptions(repo_root=ROOT, state_dir=state_dir,
-                                   template_path=ROOT / "template.yml",
-                                   ports=Ports.ephemeral(), parameters=SESSION_PARAMETERS,
-                                   dev_stack=True),
-                      report=lines.append)
+    return LocalCloud(
+        CloudOptions(
+            repo_root=ROOT,
+            state_dir=state_dir,
+            template_path=ROOT / "template.yml",
+            ports=Ports.ephemeral(),
+            parameters=SESSION_PARAMETERS,
+            dev_stack=True,
+        ),
+        report=lines.append,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +53,10 @@ def zip_hash(function: str) -> str:
 
 
 def app_of(cloud: LocalCloud, user: str | None = None) -> MiniProgram:
-    config: dict[str, Any] = {**cloud.client_config(),
-                              "alipaySandbox": cloud.url("alipay") + "/sandbox"}
+    config: dict[str, Any] = {
+        **cloud.client_config(),
+        "alipaySandbox": cloud.url("alipay") + "/sandbox",
+    }
     return MiniProgram(config, user)
 
 
@@ -61,8 +70,12 @@ def test_make_dev_deploys_its_template_through_make_deploy(first_start):
     assert set(cloud.fc.interpreters) == {"python3.10"}
     # the service is the stack's: its ServiceName, its code objects in the local OSS
     assert cloud.client_config()["serviceName"] == "miniapp-todo"
-    keys = sorted(o.key for o in cloud.oss.store.listing(f"{DEV_STACK}-code-cn-hangzhou",
-                                                         "packages/", "", 100).objects)
+    keys = sorted(
+        o.key
+        for o in cloud.oss.store.listing(
+            f"{DEV_STACK}-code-cn-hangzhou", "packages/", "", 100
+        ).objects
+    )
     assert keys == sorted(f"packages/{fn}-{zip_hash(fn)[:20]}.zip" for fn in ("db", "session"))
 
 

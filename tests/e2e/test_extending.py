@@ -3,6 +3,7 @@ declaration file and one registration line, nothing else — works end to end. T
 two edits in a copy of this repository (so "nothing else changed" is checked by git), builds that
 copy's packages with its own scripts/package.py, and drives notes through a local cloud running
 the copy's template with the real SDKs."""
+
 from __future__ import annotations
 
 import shutil
@@ -24,8 +25,9 @@ REGISTRY_FILE = Path("shared/miniapp/collections/__init__.py")
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +50,9 @@ def notes_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The documented addition: one file, one line.
     shutil.copy2(EXAMPLE, copy / "shared/miniapp/collections/notes.py")
     registry = copy / REGISTRY_FILE
-    registry.write_text(registry.read_text().replace('    "todos",\n',
-                                                     '    "todos",\n    "notes",\n'))
+    registry.write_text(
+        registry.read_text().replace('    "todos",\n', '    "todos",\n    "notes",\n')
+    )
     _git(copy, "add", "-A")
     stat = _git(copy, "diff", "--cached", "--stat")
     print("\nthe notes addition:\n" + stat)
@@ -57,8 +60,11 @@ def notes_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert changed == {"shared/miniapp/collections/notes.py", str(REGISTRY_FILE)}
     numstat = _git(copy, "diff", "--cached", "--numstat", "--", str(REGISTRY_FILE)).split()
     assert numstat[:2] == ["1", "0"]  # one line added to the registry, none removed
-    subprocess.run([sys.executable, str(copy / "scripts" / "package.py")], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(copy / "scripts" / "package.py")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return copy
 
 
@@ -66,11 +72,15 @@ def notes_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def notes_cloud(notes_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
 
-    with LocalCloud(CloudOptions(repo_root=notes_repo,
-                                 state_dir=tmp_path_factory.mktemp("notes-state"),
-                                 template_path=notes_repo / "template.yml",
-                                 ports=Ports.ephemeral(),
-                                 parameters=dict(SHARED_CLOUD_PARAMETERS))) as cloud:
+    with LocalCloud(
+        CloudOptions(
+            repo_root=notes_repo,
+            state_dir=tmp_path_factory.mktemp("notes-state"),
+            template_path=notes_repo / "template.yml",
+            ports=Ports.ephemeral(),
+            parameters=dict(SHARED_CLOUD_PARAMETERS),
+        )
+    ) as cloud:
         yield cloud
 
 
@@ -88,7 +98,11 @@ def test_a_declared_notes_collection_works_end_to_end(notes_cloud):
 
     first = _data(notes("add", title="call mum", idempotencyKey="n-1"))
     assert (first["title"], first["color"], first["pinned"], first["version"]) == (
-        "call mum", "yellow", False, 1)
+        "call mum",
+        "yellow",
+        False,
+        1,
+    )
     assert _data(notes("add", title="call mum", idempotencyKey="n-1")) == first  # idempotent
     assert _data(notes("get", id=first["id"])) == first
     pinned = _data(notes("update", id=first["id"], expectedVersion=1, pinned=True))

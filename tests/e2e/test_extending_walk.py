@@ -2,6 +2,7 @@
 written with the block below it, the registry block put in place, each command it shows run)
 and its notes test saved where it says, in a copy of this repository; then `make lint` and the
 API tables test pass there. The guide cannot drift into breaking the build."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ from tests.conftest import ROOT
 
 GUIDE = (ROOT / "docs" / "extending.md").read_text()
 # "`path`:" then (maybe after a marker line) a fenced block; or a fenced block of commands.
-NAMED_BLOCK = re.compile(r"`([\w/]+\.py)`:\n\n(?: *<!-- [^\n]* -->\n)?( *)```python\n(.*?)^ *```$",
-                         re.M | re.S)
+NAMED_BLOCK = re.compile(
+    r"`([\w/]+\.py)`:\n\n(?: *<!-- [^\n]* -->\n)?( *)```python\n(.*?)^ *```$", re.M | re.S
+)
 COMMAND_BLOCK = re.compile(r"^ *```sh\n(.*?)^ *```$", re.M | re.S)
 
 
@@ -25,14 +27,16 @@ def _section(title: str) -> str:
 
 
 def _dedent(code: str, indent: str) -> str:
-    return "".join(line[len(indent):] if line.strip() else line
-                   for line in code.splitlines(True))
+    return "".join(line[len(indent) :] if line.strip() else line for line in code.splitlines(True))
 
 
 def _copy_of_the_repository(target: Path) -> Path:
-    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others",
-                            "--exclude-standard"], check=True, capture_output=True,
-                           text=True).stdout.splitlines()
+    files = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
     for name in files:
         if (ROOT / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -45,8 +49,9 @@ def _copy_of_the_repository(target: Path) -> Path:
 def _run(repo: Path, *command: str) -> subprocess.CompletedProcess[str]:
     """`command` in the copy, importing the copy's library (not this checkout's)."""
     env = {**os.environ, "PYTHONPATH": str(repo / "shared")}
-    return subprocess.run(list(command), cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        list(command), cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def _make(repo: Path, line: str) -> subprocess.CompletedProcess[str]:
@@ -55,8 +60,9 @@ def _make(repo: Path, line: str) -> subprocess.CompletedProcess[str]:
     words = line.split()
     assert words[0] == "make", line
     venv = Path(sys.executable).parent.parent
-    return _run(repo, "make", "-o", str(venv / ".installed"), *words[1:], f"VENV={venv}",
-                "PYTHON=false")
+    return _run(
+        repo, "make", "-o", str(venv / ".installed"), *words[1:], f"VENV={venv}", "PYTHON=false"
+    )
 
 
 def test_following_the_guide_keeps_lint_and_the_api_tables_test_green(tmp_path):
@@ -66,16 +72,26 @@ def test_following_the_guide_keeps_lint_and_the_api_tables_test_green(tmp_path):
     for path, indent, code in NAMED_BLOCK.findall(steps):
         code = _dedent(code, indent)
         if code.lstrip().startswith("REGISTERED = ("):  # the block to put in place in the file
-            text, count = re.subn(r"^REGISTERED = \(.*?^\)\n", code.lstrip(),
-                                  (repo / path).read_text(), flags=re.M | re.S)
+            text, count = re.subn(
+                r"^REGISTERED = \(.*?^\)\n",
+                code.lstrip(),
+                (repo / path).read_text(),
+                flags=re.M | re.S,
+            )
             assert count == 1
             code = text
         (repo / path).write_text(code)
         written.append(path)
-    assert written == ["shared/miniapp/collections/notes.py",
-                       "shared/miniapp/collections/__init__.py"]
-    commands = [line.strip() for block in COMMAND_BLOCK.findall(steps)
-                for line in block.splitlines() if line.strip()]
+    assert written == [
+        "shared/miniapp/collections/notes.py",
+        "shared/miniapp/collections/__init__.py",
+    ]
+    commands = [
+        line.strip()
+        for block in COMMAND_BLOCK.findall(steps)
+        for line in block.splitlines()
+        if line.strip()
+    ]
     assert commands == ["make docs"]
     for line in commands:
         ran = _make(repo, line)
@@ -87,8 +103,17 @@ def test_following_the_guide_keeps_lint_and_the_api_tables_test_green(tmp_path):
 
     lint = _make(repo, "make lint")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    tests = _run(repo, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                 "tests/unit/test_registry.py", "tests/unit/test_notes.py",
-                 "tests/unit/test_docs_examples.py")
+    tests = _run(
+        repo,
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/unit/test_registry.py",
+        "tests/unit/test_notes.py",
+        "tests/unit/test_docs_examples.py",
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "| `notes` | `add` |" in (repo / "docs" / "api.md").read_text()

@@ -7,6 +7,7 @@ nothing and answers the right typed error; Tablestore throttling is retried with
 and, when it does not end, answered as UpstreamUnavailable before the function's timeout; a log
 service outage changes nothing for the client; and no retry ever writes twice.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,17 +59,31 @@ def _session_decl(cloud: Any) -> Any:
 
 
 # -- Alipay -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("fault, status, code", [
-    pytest.param(dict(kind="down"), 503, "UpstreamUnavailable", id="down"),
-    pytest.param(dict(kind="bad_signature"), 503, "UpstreamUnavailable", id="bad-signature"),
-    pytest.param(dict(kind="error_response"), 503, "UpstreamUnavailable", id="isp-unknown-error"),
-    pytest.param(dict(kind="error_response", code="aop.unknow-error"), 503,
-                 "UpstreamUnavailable", id="gateway-unknown-error"),
-    pytest.param(dict(kind="error_response", code="isv.code-invalid"), 401, "InvalidAuthCode",
-                 id="code-invalid"),
-])
-def test_a_failed_alipay_exchange_creates_no_session(fault, status, code, faults, miniprogram,
-                                                     snapshot):
+@pytest.mark.parametrize(
+    "fault, status, code",
+    [
+        pytest.param(dict(kind="down"), 503, "UpstreamUnavailable", id="down"),
+        pytest.param(dict(kind="bad_signature"), 503, "UpstreamUnavailable", id="bad-signature"),
+        pytest.param(
+            dict(kind="error_response"), 503, "UpstreamUnavailable", id="isp-unknown-error"
+        ),
+        pytest.param(
+            dict(kind="error_response", code="aop.unknow-error"),
+            503,
+            "UpstreamUnavailable",
+            id="gateway-unknown-error",
+        ),
+        pytest.param(
+            dict(kind="error_response", code="isv.code-invalid"),
+            401,
+            "InvalidAuthCode",
+            id="code-invalid",
+        ),
+    ],
+)
+def test_a_failed_alipay_exchange_creates_no_session(
+    fault, status, code, faults, miniprogram, snapshot
+):
     app = miniprogram()
     auth_code = app.get_auth_code()
     before = session_keys(snapshot())
@@ -95,8 +110,9 @@ def test_an_unknown_auth_code_is_invalid_and_creates_no_session(miniprogram, sna
     assert session_keys(snapshot()) == before
 
 
-def test_a_slow_alipay_is_waited_for_within_the_upstream_timeout(local_cloud, faults, miniprogram,
-                                                                  snapshot):
+def test_a_slow_alipay_is_waited_for_within_the_upstream_timeout(
+    local_cloud, faults, miniprogram, snapshot
+):
     app = miniprogram()
     auth_code = app.get_auth_code()
     before = session_keys(snapshot())
@@ -112,7 +128,8 @@ def test_a_slow_alipay_is_waited_for_within_the_upstream_timeout(local_cloud, fa
 
 
 def test_an_alipay_slower_than_the_upstream_timeout_is_upstream_unavailable(
-        local_cloud, faults, miniprogram, snapshot):
+    local_cloud, faults, miniprogram, snapshot
+):
     function = _session_decl(local_cloud)
     timeout = float(
         function.environment.get("UPSTREAM_TIMEOUT_SECONDS", 5)
@@ -136,39 +153,58 @@ def test_an_alipay_slower_than_the_upstream_timeout_is_upstream_unavailable(
 
 
 # -- a session is never half-created -----------------------------------------------------------
-@pytest.mark.parametrize("fault, status", [
-    pytest.param(Fault("alipay", "down", api=OAUTH), 503, id="alipay-down"),
-    pytest.param(Fault("alipay", "bad_signature", api=OAUTH), 503, id="alipay-bad-signature"),
-    pytest.param(Fault("sts", "refuse", api="AssumeRole"), 503, id="sts-refuses"),
-    pytest.param(Fault("sts", "unreachable", api="AssumeRole"), 503, id="sts-unreachable"),
-    pytest.param(Fault("sts", "internal_error", api="AssumeRole"), 503, id="sts-5xx"),
-    pytest.param(Fault("tablestore", "server_busy", api="PutRow"), 503, id="ots-put-busy"),
-    pytest.param(Fault("tablestore", "internal_error", api="PutRow"), 503, id="ots-put-5xx"),
-    pytest.param(Fault("tablestore", "timeout", api="PutRow", seconds=0.3), 503,
-                 id="ots-put-times-out"),
-    pytest.param(Fault("tablestore", "down", api="PutRow"), 503, id="ots-put-unreachable"),
-    # Every write lands but no answer comes back: the function cannot know, so it deletes the
-    # row it may have written before answering the error.
-    pytest.param(Fault("tablestore", "lost_reply", api="PutRow"), 503, id="ots-put-replies-lost"),
-    # The first answer is lost, the re-send is answered: the function recognises its own row and
-    # the login succeeds with exactly that row.
-    pytest.param(Fault("tablestore", "lost_reply", api="PutRow", share=0.5), 200,
-                 id="ots-put-first-reply-lost"),
-])
+@pytest.mark.parametrize(
+    "fault, status",
+    [
+        pytest.param(Fault("alipay", "down", api=OAUTH), 503, id="alipay-down"),
+        pytest.param(Fault("alipay", "bad_signature", api=OAUTH), 503, id="alipay-bad-signature"),
+        pytest.param(Fault("sts", "refuse", api="AssumeRole"), 503, id="sts-refuses"),
+        pytest.param(Fault("sts", "unreachable", api="AssumeRole"), 503, id="sts-unreachable"),
+        pytest.param(Fault("sts", "internal_error", api="AssumeRole"), 503, id="sts-5xx"),
+        pytest.param(Fault("tablestore", "server_busy", api="PutRow"), 503, id="ots-put-busy"),
+        pytest.param(Fault("tablestore", "internal_error", api="PutRow"), 503, id="ots-put-5xx"),
+        pytest.param(
+            Fault("tablestore", "timeout", api="PutRow", seconds=0.3), 503, id="ots-put-times-out"
+        ),
+        pytest.param(Fault("tablestore", "down", api="PutRow"), 503, id="ots-put-unreachable"),
+        # Every write lands but no answer comes back: the function cannot know, so it deletes the
+        # row it may have written before answering the error.
+        pytest.param(
+            Fault("tablestore", "lost_reply", api="PutRow"), 503, id="ots-put-replies-lost"
+        ),
+        # The first answer is lost, the re-send is answered: the function recognises its own row and
+        # the login succeeds with exactly that row.
+        pytest.param(
+            Fault("tablestore", "lost_reply", api="PutRow", share=0.5),
+            200,
+            id="ots-put-first-reply-lost",
+        ),
+    ],
+)
 def test_a_session_is_never_half_created(fault, status, faults, miniprogram, snapshot):
     _login_under(fault, status, miniprogram(), faults, snapshot)
 
 
-@pytest.mark.parametrize("fault, status", [
-    pytest.param(Fault("sts", "refuse", api="AssumeRole"), 503, id="sts-refuses"),
-    pytest.param(Fault("tablestore", "timeout", api="PutRow", seconds=0.3), 503,
-                 id="ots-put-times-out"),
-    pytest.param(Fault("tablestore", "lost_reply", api="PutRow"), 503, id="ots-put-replies-lost"),
-    pytest.param(Fault("tablestore", "lost_reply", api="PutRow", share=0.5), 200,
-                 id="ots-put-first-reply-lost"),
-])
-def test_a_returning_users_warm_login_is_never_half_created_either(fault, status, faults,
-                                                                    miniprogram, snapshot):
+@pytest.mark.parametrize(
+    "fault, status",
+    [
+        pytest.param(Fault("sts", "refuse", api="AssumeRole"), 503, id="sts-refuses"),
+        pytest.param(
+            Fault("tablestore", "timeout", api="PutRow", seconds=0.3), 503, id="ots-put-times-out"
+        ),
+        pytest.param(
+            Fault("tablestore", "lost_reply", api="PutRow"), 503, id="ots-put-replies-lost"
+        ),
+        pytest.param(
+            Fault("tablestore", "lost_reply", api="PutRow", share=0.5),
+            200,
+            id="ots-put-first-reply-lost",
+        ),
+    ],
+)
+def test_a_returning_users_warm_login_is_never_half_created_either(
+    fault, status, faults, miniprogram, snapshot
+):
     """The same guarantees on the 5-request path, where the warm instance remembers the user's
     internal id and skips the identity read (services/identity.py)."""
     app = miniprogram()
@@ -202,7 +238,8 @@ def _login_under(fault: Fault, status: int, app: MiniProgram, faults: Any, snaps
 
 
 def test_logins_under_faults_at_every_step_leave_exactly_the_sessions_answered(
-        faults, miniprogram, snapshot):
+    faults, miniprogram, snapshot
+):
     """Many logins while Alipay, STS and Tablestore each fail for a share of requests: every
     answer is a whole session (its row stored) or an error (nothing stored), never in between."""
     before = session_keys(snapshot())
@@ -238,8 +275,7 @@ def test_tablestore_throttling_is_retried_until_the_requests_succeed(faults, min
     start = injected(faults)
     session = app.login()  # raises unless 200
     added = _ok(app.db(session, "add", v=2, text="buy milk", idempotencyKey="milk-1"))
-    updated = _ok(app.db(session, "update", v=2, id=added["id"], expectedVersion=1,
-                         completed=True))
+    updated = _ok(app.db(session, "update", v=2, id=added["id"], expectedVersion=1, completed=True))
     listed = _ok(app.db(session, "list", v=2))
     hits = injected(faults) - start
     faults.clear()
@@ -254,15 +290,17 @@ def test_tablestore_throttling_is_retried_until_the_requests_succeed(faults, min
 
 
 def test_throttling_that_does_not_end_is_upstream_unavailable_before_the_function_times_out(
-        faults, miniprogram, snapshot):
+    faults, miniprogram, snapshot
+):
     app = miniprogram()
     session = app.login()
     before = snapshot()
     faults.set(Fault("tablestore", "server_busy"))
     start = injected(faults)
     resp = app.post_session(_login_body(app.get_auth_code()))
-    payload, fc_error = fc_error_type(app, session, {"v": 2, "sid": session.session_id,
-                                                     "op": "add", "text": "never stored"})
+    payload, fc_error = fc_error_type(
+        app, session, {"v": 2, "sid": session.session_id, "op": "add", "text": "never stored"}
+    )
     hits = injected(faults) - start
     faults.clear()
     # The functions gave up themselves, in their own words: not FC's timeout or a crash.
@@ -299,8 +337,14 @@ def _normalised(value: Any, ids: dict[str, str]) -> Any:
     """Server-chosen ids and times replaced by stable placeholders, so two users' answers and rows
     compare equal when they mean the same."""
     if isinstance(value, dict):
-        return {k: ("<ms>" if k in ("createdAt", "updatedAt", "created_at", "updated_at")
-                    else _normalised(v, ids)) for k, v in value.items()}
+        return {
+            k: (
+                "<ms>"
+                if k in ("createdAt", "updatedAt", "created_at", "updated_at")
+                else _normalised(v, ids)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_normalised(v, ids) for v in value]
     if isinstance(value, str) and _TODO_ID.match(value):
@@ -363,8 +407,14 @@ def test_a_retried_update_whose_reply_was_lost_is_not_applied_twice(faults, mini
     app = miniprogram()
     session = app.login()
     todo = _ok(app.db(session, "add", v=2, text="a"))
-    update = {"v": 2, "sid": session.session_id, "op": "update", "id": todo["id"],
-              "expectedVersion": 1, "text": "a, then b"}
+    update = {
+        "v": 2,
+        "sid": session.session_id,
+        "op": "update",
+        "id": todo["id"],
+        "expectedVersion": 1,
+        "text": "a, then b",
+    }
     faults.set(Fault("fc", "lost_reply", api="InvokeFunction"))
     with pytest.raises(requests.exceptions.ConnectionError):
         app.invoke(session, update)
@@ -377,8 +427,9 @@ def test_a_retried_update_whose_reply_was_lost_is_not_applied_twice(faults, mini
     record("conflicts_resolved", 1)
 
 
-def test_an_add_that_failed_before_writing_is_written_once_by_its_retry(faults, miniprogram,
-                                                                         snapshot):
+def test_an_add_that_failed_before_writing_is_written_once_by_its_retry(
+    faults, miniprogram, snapshot
+):
     app = miniprogram()
     session = app.login()
     event = _add_event(session, "renew passport", "passport-1")
@@ -403,7 +454,8 @@ def test_an_add_that_failed_before_writing_is_written_once_by_its_retry(faults, 
 
 
 def test_writes_whose_tablestore_replies_are_lost_are_recognised_not_repeated(
-        faults, miniprogram, snapshot):
+    faults, miniprogram, snapshot
+):
     app = miniprogram()
     session = app.login()
     faults.reseed(LOST_ONCE_SEED)
@@ -425,8 +477,9 @@ def test_writes_whose_tablestore_replies_are_lost_are_recognised_not_repeated(
     record("records_duplicated", 0)
 
 
-def _add_until_acknowledged(app: MiniProgram, session: Session, text: str, key: str,
-                            tries: int = 30) -> dict[str, Any]:
+def _add_until_acknowledged(
+    app: MiniProgram, session: Session, text: str, key: str, tries: int = 30
+) -> dict[str, Any]:
     """What a careful client does: retry the same add (same key) until it is acknowledged."""
     for _ in range(tries):
         try:

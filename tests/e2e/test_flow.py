@@ -1,6 +1,7 @@
 """The whole flow through the local cloud, as a mini program runs it: log in over the HTTP
 trigger, use the v2 todo API through aliyun-fc2 with the STS credentials, page through a list,
 refresh the credentials, log out."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,15 @@ def test_add_update_get_remove_a_todo(miniprogram):
     assert added["text"] == "buy milk" and added["completed"] is False and added["version"] == 1
     assert added["createdAt"] == added["updatedAt"] and isinstance(added["createdAt"], int)
 
-    updated = app.db(session, "update", v=2, id=added["id"], expectedVersion=1,
-                     text="buy oat milk", completed=True)["data"]
+    updated = app.db(
+        session,
+        "update",
+        v=2,
+        id=added["id"],
+        expectedVersion=1,
+        text="buy oat milk",
+        completed=True,
+    )["data"]
     assert updated["id"] == added["id"] and updated["version"] == 2
     assert updated["text"] == "buy oat milk" and updated["completed"] is True
     assert updated["createdAt"] == added["createdAt"]
@@ -41,8 +49,10 @@ def test_add_update_get_remove_a_todo(miniprogram):
 def test_list_pages_through_every_todo_with_limit_and_cursor(miniprogram):
     app = miniprogram()
     session = app.login()
-    added = [app.db(session, "add", v=2, text=f"todo {i}", completed=i % 2 == 0)["data"]
-             for i in range(7)]
+    added = [
+        app.db(session, "add", v=2, text=f"todo {i}", completed=i % 2 == 0)["data"]
+        for i in range(7)
+    ]
 
     pages: list[list[dict]] = []
     cursor = None

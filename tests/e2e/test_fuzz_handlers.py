@@ -9,6 +9,7 @@ failure, and `FUZZ_SEED=<seed>` replays the same inputs. `make test` tries 200 p
 `make reliability` 10,000 (FUZZ_EXAMPLES). Requests go out from a few threads: FC runs up to 10
 instances of a function, so the flood also exercises concurrent instances.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -33,24 +34,35 @@ SEED = int(os.environ.get("FUZZ_SEED") or secrets.randbits(32))
 PER_HANDLER = fuzz_examples(200)
 WORKERS = 4
 CHUNK = 200  # cases generated and held in memory at a time (some are 200 KB)
-CONTENT_TYPES = ["application/json", "text/plain", "", "application/x-www-form-urlencoded",
-                 "application/json; charset=latin-1", "multipart/form-data; boundary=x"]
+CONTENT_TYPES = [
+    "application/json",
+    "text/plain",
+    "",
+    "application/x-www-form-urlencoded",
+    "application/json; charset=latin-1",
+    "multipart/form-data; boundary=x",
+]
 SHOWN_FAILURES = 10
 
 
 def typed_error_problem(answer: Any, expect: str) -> str | None:
     """None if `answer` is exactly {"error": {"code": expect, "message": "..."}}."""
-    if not (isinstance(answer, dict) and set(answer) == {"error"}
-            and isinstance(answer["error"], dict) and set(answer["error"]) == {"code", "message"}
-            and isinstance(answer["error"]["message"], str)):
+    if not (
+        isinstance(answer, dict)
+        and set(answer) == {"error"}
+        and isinstance(answer["error"], dict)
+        and set(answer["error"]) == {"code", "message"}
+        and isinstance(answer["error"]["message"], str)
+    ):
         return f"not a typed error: {str(answer)[:200]}"
     if answer["error"]["code"] != expect:
         return f"answered {answer['error']['code']} ({answer['error']['message'][:120]})"
     return None
 
 
-def run_batch(cases: Iterator[Case], count: int,
-              check: Callable[[int, Case], str | None]) -> tuple[int, list[str], float]:
+def run_batch(
+    cases: Iterator[Case], count: int, check: Callable[[int, Case], str | None]
+) -> tuple[int, list[str], float]:
     """Sends `count` cases from a few threads: (sent, failure descriptions, seconds)."""
     failures: list[str] = []
     sent = 0
@@ -62,18 +74,22 @@ def run_batch(cases: Iterator[Case], count: int,
             problems = pool.map(lambda ic: check(*ic), indexed)
             for (index, case), problem in zip(indexed, problems, strict=True):
                 if problem is not None:
-                    failures.append(f"#{index} {case.label} (expected {case.expect}): {problem}\n"
-                                    f"    path={case.path!r} body={case.body[:300]!r}"
-                                    f"{'...' if len(case.body) > 300 else ''}")
+                    failures.append(
+                        f"#{index} {case.label} (expected {case.expect}): {problem}\n"
+                        f"    path={case.path!r} body={case.body[:300]!r}"
+                        f"{'...' if len(case.body) > 300 else ''}"
+                    )
             sent += len(chunk)
     return sent, failures, time.monotonic() - started
 
 
 def report(handler: str, sent: int, failures: list[str]) -> str:
     shown = "\n".join(failures[:SHOWN_FAILURES])
-    return (f"{len(failures)} of {sent} malformed inputs to the {handler} function were not "
-            f"answered as specified (seed {SEED}; replay with FUZZ_SEED={SEED} "
-            f"FUZZ_EXAMPLES={sent}):\n{shown}")
+    return (
+        f"{len(failures)} of {sent} malformed inputs to the {handler} function were not "
+        f"answered as specified (seed {SEED}; replay with FUZZ_SEED={SEED} "
+        f"FUZZ_EXAMPLES={sent}):\n{shown}"
+    )
 
 
 class DbCaller:
@@ -92,7 +108,8 @@ class DbCaller:
 
 
 def test_the_db_function_answers_every_malformed_event_with_its_typed_error(
-        miniprogram, snapshot, faults):
+    miniprogram, snapshot, faults
+):
     print(f"fuzz seed {SEED}, {PER_HANDLER} events")
     app = miniprogram()
     session = app.login()
@@ -130,7 +147,8 @@ def test_the_db_function_answers_every_malformed_event_with_its_typed_error(
 
 
 def test_the_session_function_answers_every_malformed_request_with_its_typed_error(
-        config, snapshot, faults):
+    config, snapshot, faults
+):
     print(f"fuzz seed {SEED}, {PER_HANDLER} requests")
     local = threading.local()
 
@@ -140,16 +158,19 @@ def test_the_session_function_answers_every_malformed_request_with_its_typed_err
             http = local.http = requests.Session()
         headers = {"Content-Type": CONTENT_TYPES[index % len(CONTENT_TYPES)]}
         try:
-            resp = http.post(config["sessionUrl"] + case.path, data=case.body, headers=headers,
-                             timeout=30)
+            resp = http.post(
+                config["sessionUrl"] + case.path, data=case.body, headers=headers, timeout=30
+            )
         except requests.RequestException as exc:
             return f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
         if resp.headers.get("x-fc-error-type"):
             return f"unhandled error: {resp.status_code} {resp.text[:200]}"
         if resp.status_code != STATUS[case.expect]:
             return f"HTTP {resp.status_code}: {resp.text[:200]}"
-        if not resp.headers.get("Content-Type", "").startswith("application/json") or \
-                resp.headers.get("Cache-Control") != "no-store":
+        if (
+            not resp.headers.get("Content-Type", "").startswith("application/json")
+            or resp.headers.get("Cache-Control") != "no-store"
+        ):
             return f"headers {dict(resp.headers)}"
         try:
             answer = resp.json()

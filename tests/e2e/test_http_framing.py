@@ -2,6 +2,7 @@
 against the session function's HTTP trigger: a chunked login works; a broken Content-Length is
 FC's 400 and a closed connection; a login whose body never fully arrives is never run, so its
 auth code stays unspent and no session row is written."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ from tests import rawhttp
 from .test_auth_codes import sessions_of
 
 
-def send(config: dict[str, str], data: bytes, *, shut_write: bool = False,
-         wait: float = 15.0) -> tuple[bytes, bool]:
+def send(
+    config: dict[str, str], data: bytes, *, shut_write: bool = False, wait: float = 15.0
+) -> tuple[bytes, bool]:
     """Raw bytes to the FC endpoint; (what came back, whether the server closed)."""
     url = urlsplit(config["fcEndpoint"])
     assert url.hostname is not None and url.port is not None
@@ -26,8 +28,14 @@ def send(config: dict[str, str], data: bytes, *, shut_write: bool = False,
 
 def login_request(config: dict[str, str], *headers: bytes, body: bytes = b"") -> bytes:
     path = urlsplit(config["sessionUrl"]).path.encode()
-    return (b"POST " + path + b" HTTP/1.1\r\nHost: fc\r\nContent-Type: application/json\r\n" +
-            b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body)
+    return (
+        b"POST "
+        + path
+        + b" HTTP/1.1\r\nHost: fc\r\nContent-Type: application/json\r\n"
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+        + body
+    )
 
 
 def body_of(answer: bytes) -> dict:
@@ -38,23 +46,26 @@ def test_a_chunked_login_opens_a_session(config, miniprogram):
     app = miniprogram()
     payload = json.dumps({"authCode": app.get_auth_code()}).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:7], payload[7:]))
-    answer, _ = send(config, login_request(config, b"Transfer-Encoding: chunked",
-                                           body=chunks + b"0\r\n\r\n"))
+    answer, _ = send(
+        config, login_request(config, b"Transfer-Encoding: chunked", body=chunks + b"0\r\n\r\n")
+    )
     assert answer.startswith(b"HTTP/1.1 200 "), answer
     assert set(body_of(answer)) == {"sessionId", "sts"}
 
 
 @pytest.mark.parametrize("length", [b"abc", b"1e3", b"-1"])
 def test_an_invalid_content_length_is_fcs_400_and_closes(config, length):
-    answer, closed = send(config, login_request(config, b"Content-Length: " + length,
-                                                body=b'{"authCode": "x"}'))
+    answer, closed = send(
+        config, login_request(config, b"Content-Length: " + length, body=b'{"authCode": "x"}')
+    )
     assert answer.startswith(b"HTTP/1.1 400 ") and closed
     assert body_of(answer)["ErrorCode"] == "InvalidArgument"
 
 
 def test_a_content_length_over_fcs_limit_is_entity_too_large_and_closes(config):
-    answer, closed = send(config, login_request(config, b"Content-Length: 100000000000",
-                                                body=b"{}"))
+    answer, closed = send(
+        config, login_request(config, b"Content-Length: 100000000000", body=b"{}")
+    )
     assert answer.startswith(b"HTTP/1.1 400 ") and closed
     assert body_of(answer)["ErrorCode"] == "EntityTooLarge"
     assert b"x-fc-request-id" in answer.lower()
@@ -79,9 +90,15 @@ def test_a_client_that_writes_a_body_over_fcs_limit_first_reads_entity_too_large
 
 def test_two_conflicting_content_lengths_are_400_and_close(config):
     body = b'{"authCode": "xx"}'
-    answer, closed = send(config, login_request(
-        config, b"Content-Length: %d" % len(body), b"Content-Length: %d" % (len(body) - 2),
-        body=body))
+    answer, closed = send(
+        config,
+        login_request(
+            config,
+            b"Content-Length: %d" % len(body),
+            b"Content-Length: %d" % (len(body) - 2),
+            body=body,
+        ),
+    )
     assert answer.startswith(b"HTTP/1.1 400 ") and closed
     assert body_of(answer)["ErrorCode"] == "InvalidArgument"
 

@@ -4,6 +4,7 @@ user from the session and nothing else, and every stored row's key starts with i
 User A's todo and 2020 row are made once per module; each test logs user B in afresh (so B's
 session is never old enough for the db function to record activity on it, which would change a
 session row) and proves from the whole store's snapshot that B's attempts changed nothing."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,12 @@ def test_v2_get_update_remove_of_the_other_users_todo_are_not_found(alice, minip
     before = snapshot()
 
     assert error_code(bob.db(session, "get", v=2, id=todo_id)) == "NotFound"
-    assert error_code(bob.db(session, "update", v=2, id=todo_id, expectedVersion=1,
-                             text="bob was here")) == "NotFound"
+    assert (
+        error_code(
+            bob.db(session, "update", v=2, id=todo_id, expectedVersion=1, text="bob was here")
+        )
+        == "NotFound"
+    )
     assert error_code(bob.db(session, "remove", v=2, id=todo_id)) == "NotFound"
 
     assert snapshot_diff(before, snapshot()) == {}
@@ -50,7 +55,8 @@ def test_2020_get_and_remove_of_the_other_users_ids_find_nothing(alice, miniprog
 
     assert snapshot_diff(before, snapshot()) == {}
     assert alice["app"].db(alice["session"], "get", id=alice["row_id"]) == {
-        "data": {"id": alice["row_id"], "secret": "a"}}
+        "data": {"id": alice["row_id"], "secret": "a"}
+    }
 
 
 def test_lists_show_only_the_callers_own_items(alice, miniprogram, snapshot):
@@ -88,8 +94,9 @@ def test_a_cursor_from_the_other_users_list_pages_only_the_callers_todos(alice, 
         alice_app.db(alice_session, "remove", v=2, id=more["id"])
 
 
-def test_a_2020_put_with_the_other_users_id_writes_only_the_callers_row(alice, miniprogram,
-                                                                          snapshot):
+def test_a_2020_put_with_the_other_users_id_writes_only_the_callers_row(
+    alice, miniprogram, snapshot
+):
     bob = miniprogram()
     session = bob.login()
     before = snapshot()
@@ -98,14 +105,17 @@ def test_a_2020_put_with_the_other_users_id_writes_only_the_callers_row(alice, m
 
     diff = snapshot_diff(before, snapshot())
     assert set(diff) == {"todo_list", "usage"}
-    assert diff["todo_list"] == {"gone": [], "new": [((bob.user_id, alice["row_id"]),
-                                                      (("secret", "b"),))]}
+    assert diff["todo_list"] == {
+        "gone": [],
+        "new": [((bob.user_id, alice["row_id"]), (("secret", "b"),))],
+    }
     # Bob's item counter, new and at 1 (with its tally revision, and no write left in flight);
     # Alice's is untouched.
     assert diff["usage"]["gone"] == [] and len(diff["usage"]["new"]) == 1
     assert dict(diff["usage"]["new"][0][1]) == {"count": 1, "rev": 1}
     assert alice["app"].db(alice["session"], "get", id=alice["row_id"]) == {
-        "data": {"id": alice["row_id"], "secret": "a"}}
+        "data": {"id": alice["row_id"], "secret": "a"}
+    }
 
 
 def test_a_user_id_sent_by_the_client_is_rejected_never_used(alice, miniprogram, snapshot):
@@ -133,13 +143,20 @@ def test_every_stored_row_is_keyed_by_its_owner(alice, miniprogram, snapshot):
     state = snapshot()
     # 2020 rows in todo_list; v2 items in user_data under "<collection>#<id>" (the tally rows,
     # "<collection>!", are keyed by their owner too, and hold no item).
-    rows = state["todo_list"] + [((key[0], key[1].split("#", 1)[1]), cols)
-                                 for key, cols in state["user_data"] if "#" in key[1]]
+    rows = state["todo_list"] + [
+        ((key[0], key[1].split("#", 1)[1]), cols)
+        for key, cols in state["user_data"]
+        if "#" in key[1]
+    ]
     alice_keys = {key for key, _ in rows if key[0] == alice["app"].user_id}
     bob_keys = {key for key, _ in rows if key[0] == bob.user_id}
-    assert alice_keys == {(alice["app"].user_id, alice["todo"]["id"]),
-                          (alice["app"].user_id, alice["row_id"])}
+    assert alice_keys == {
+        (alice["app"].user_id, alice["todo"]["id"]),
+        (alice["app"].user_id, alice["row_id"]),
+    }
     assert bob_keys == {(bob.user_id, bob_todo["id"]), (bob.user_id, "bob-row")}
     # No session id (nor anything else the client holds) ever keys a data row.
-    assert all(key[0] not in (session.session_id, alice["session"].session_id)
-               for key, _ in state["todo_list"] + state["user_data"])
+    assert all(
+        key[0] not in (session.session_id, alice["session"].session_id)
+        for key, _ in state["todo_list"] + state["user_data"]
+    )

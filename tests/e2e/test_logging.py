@@ -5,6 +5,7 @@ a session id, auth code, token, todo text or the raw user id.
 The functions write each record as a JSON line to stdout; FC ships every line to the service's
 logstore as the `message` field of one log (with serviceName, functionName, qualifier), and the
 template's JSON index on `message` makes `message.kind: audit` searchable."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ import pytest
 from localcloud.logclient import log_client
 
 
-def _records(config: dict[str, str], query: str, expected: int, since: int,
-             request_ids: set[str]) -> list[dict[str, Any]]:
+def _records(
+    config: dict[str, str], query: str, expected: int, since: int, request_ids: set[str]
+) -> list[dict[str, Any]]:
     """This flow's structured records matching `query`: the JSON objects in `message`."""
     logs = _logs(config, query, expected, since, request_ids)
     records = []
@@ -31,8 +33,9 @@ def _records(config: dict[str, str], query: str, expected: int, since: int,
     return records
 
 
-def _logs(config: dict[str, str], query: str, expected: int, since: int,
-          request_ids: set[str]) -> list[dict[str, str]]:
+def _logs(
+    config: dict[str, str], query: str, expected: int, since: int, request_ids: set[str]
+) -> list[dict[str, str]]:
     """This flow's matching logs as stored (FC's fields), waiting briefly for them to arrive."""
     client = log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
     deadline = time.time() + 10
@@ -40,8 +43,15 @@ def _logs(config: dict[str, str], query: str, expected: int, since: int,
         found = []
         offset = 0
         while True:  # page through everything: other tests' records share the logstore
-            resp = client.get_log(config["slsProject"], "function-logs", since,
-                                  int(time.time()) + 60, query=query, offset=offset, size=100)
+            resp = client.get_log(
+                config["slsProject"],
+                "function-logs",
+                since,
+                int(time.time()) + 60,
+                query=query,
+                offset=offset,
+                size=100,
+            )
             page = [log.get_contents() for log in resp.get_logs()]
             found += [r for r in page if r.get("requestId") in request_ids]
             if len(page) < 100:
@@ -66,9 +76,12 @@ def logged_flow(config: dict[str, str]) -> dict[str, Any]:
 
     session = Session(body["sessionId"], body["sts"])
     added = app.fc_client(session.sts).invoke_function(
-        config["serviceName"], config["dbFunctionName"],
-        payload=json.dumps({"v": 2, "sid": session.session_id, "op": "add",
-                            "text": "secret shopping list"}))
+        config["serviceName"],
+        config["dbFunctionName"],
+        payload=json.dumps(
+            {"v": 2, "sid": session.session_id, "op": "add", "text": "secret shopping list"}
+        ),
+    )
     refreshed = app.post_session({"sessionId": session.session_id}, path="refresh")
     logged_out = app.post_session({"sessionId": session.session_id}, path="logout")
     # Other tests share this cloud and its logstore: pick this flow's records by request id.
@@ -76,16 +89,26 @@ def logged_flow(config: dict[str, str]) -> dict[str, Any]:
         resp.headers["x-fc-request-id"] for resp in (opened, replay, refreshed, logged_out)
     }
     request_ids.add(added.headers["x-fc-request-id"])
-    return {"since": since, "code": code, "session": session,
-            "todo": json.loads(added.data)["data"], "user": app.user_id,
-            "replay_status": replay.status_code, "request_ids": request_ids,
-            "add_request_id": added.headers["x-fc-request-id"]}
+    return {
+        "since": since,
+        "code": code,
+        "session": session,
+        "todo": json.loads(added.data)["data"],
+        "user": app.user_id,
+        "replay_status": replay.status_code,
+        "request_ids": request_ids,
+        "add_request_id": added.headers["x-fc-request-id"],
+    }
 
 
 def test_every_invocation_leaves_one_structured_record(config, logged_flow):
-    records = _records(config, "message.kind: invocation and message.function: db", 1,
-                       logged_flow["since"],
-                       {logged_flow["add_request_id"]})
+    records = _records(
+        config,
+        "message.kind: invocation and message.function: db",
+        1,
+        logged_flow["since"],
+        {logged_flow["add_request_id"]},
+    )
     assert len(records) == 1
     record = records[0]
     assert record["op"] == "add"
@@ -97,8 +120,9 @@ def test_every_invocation_leaves_one_structured_record(config, logged_flow):
 
 def test_logins_refreshes_logouts_and_failed_logins_are_audited(config, logged_flow):
     assert logged_flow["replay_status"] == 401
-    records = _records(config, "message.kind: audit", 4, logged_flow["since"],
-                       logged_flow["request_ids"])
+    records = _records(
+        config, "message.kind: audit", 4, logged_flow["since"], logged_flow["request_ids"]
+    )
     events = {r["event"] for r in records}
     assert {"login", "login_failed", "refresh", "logout"} <= events
 
@@ -108,9 +132,14 @@ def test_no_record_holds_a_secret_or_the_user_id(config, logged_flow):
     assert len(records) >= 10  # 5 invocations, 4 audits, FC's own start/end lines
     text = json.dumps(records, ensure_ascii=False)
     session = logged_flow["session"]
-    for secret in (session.session_id, logged_flow["code"], session.sts["AccessKeySecret"],
-                   session.sts["SecurityToken"], logged_flow["todo"]["text"],
-                   logged_flow["user"]):
+    for secret in (
+        session.session_id,
+        logged_flow["code"],
+        session.sts["AccessKeySecret"],
+        session.sts["SecurityToken"],
+        logged_flow["todo"]["text"],
+        logged_flow["user"],
+    ):
         assert secret not in text
 
 
@@ -123,15 +152,19 @@ def test_a_record_survives_its_instance_stopping_right_after_the_request(local_c
     app = MiniProgram(config)
     session = app.login()
     answer = app.fc_client(session.sts).invoke_function(
-        config["serviceName"], config["dbFunctionName"],
-        payload=json.dumps({"v": 2, "sid": session.session_id, "op": "list"}))
+        config["serviceName"],
+        config["dbFunctionName"],
+        payload=json.dumps({"v": 2, "sid": session.session_id, "op": "list"}),
+    )
     request_id = answer.headers["x-fc-request-id"]
     local_cloud.fc.recycle()
     records = _records(config, "message.kind: invocation", 1, since, {request_id})
     assert [(r["function"], r["op"], r["outcome"]) for r in records] == [("db", "list", "ok")]
     [stored] = _logs(config, f"message.requestId: {request_id}", 1, since, {request_id})
     assert (stored["functionName"], stored["serviceName"]) == (
-        config["dbFunctionName"], config["serviceName"])
+        config["dbFunctionName"],
+        config["serviceName"],
+    )
 
 
 def test_the_functions_never_call_log_service(local_cloud, config):

@@ -11,6 +11,7 @@ the per-user quota counter).
 Each step is a real FC invocation (~10 ms), so `make test` runs a few short sequences;
 `make reliability` (FUZZ_EXAMPLES=10000) runs 100.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,19 +34,34 @@ from .support import take_snapshot
 
 USERS = 3
 NEVER_ISSUED = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"  # a well-formed todo id no clock will reach soon
-ROW_IDS = ["buy milk", "a", "Zürich ☕", "🙂", "\u202eevil", "x" * 256, "🙂" * 256, "中" * 256,
-           "0" * 26, "01ARZ3NDEKTSV4RRFFQ69G5FAV"]  # the last two look like todo ids
+ROW_IDS = [
+    "buy milk",
+    "a",
+    "Zürich ☕",
+    "🙂",
+    "\u202eevil",
+    "x" * 256,
+    "🙂" * 256,
+    "中" * 256,
+    "0" * 26,
+    "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+]  # the last two look like todo ids
 # Never all five todo columns, so a 2020 row can never pass for a todo.
 COLUMN_NAMES = ["n", "done", "note", "text", "completed", "_x", "Col9", "a" * 64]
 
-texts = (st.text(alphabet=st.characters(exclude_categories=("Cc", "Cs"))
-                 | st.sampled_from("\n\t🙂\u202e\u200b\u0301中 "), min_size=1, max_size=40)
-         .filter(lambda t: not is_blank(t))
-         | st.sampled_from(["x" * 1000, "🙂" * 1000, "buy milk"]))
-column_values = (st.booleans() | st.integers(-(2**63), 2**63 - 1)
-                 | st.floats(allow_nan=False, allow_infinity=False)
-                 | st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
-                 | st.just("y" * 8192))
+texts = st.text(
+    alphabet=st.characters(exclude_categories=("Cc", "Cs"))
+    | st.sampled_from("\n\t🙂\u202e\u200b\u0301中 "),
+    min_size=1,
+    max_size=40,
+).filter(lambda t: not is_blank(t)) | st.sampled_from(["x" * 1000, "🙂" * 1000, "buy milk"])
+column_values = (
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
+    | st.just("y" * 8192)
+)
 keys = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=64)
 users = st.integers(0, USERS - 1)
 picks = st.integers(0, 12)  # small: the same ids come up again and again
@@ -96,14 +112,25 @@ class Users(RuleBasedStateMachine):
         return ids[pick % len(ids)]
 
     # -- v2 -------------------------------------------------------------------------------
-    @rule(u=users, text=texts, completed=st.none() | st.booleans(),
-          key_kind=st.sampled_from(["none", "new", "mine", "theirs"]), new_key=keys)
+    @rule(
+        u=users,
+        text=texts,
+        completed=st.none() | st.booleans(),
+        key_kind=st.sampled_from(["none", "new", "mine", "theirs"]),
+        new_key=keys,
+    )
     def add(self, u: int, text: str, completed: bool | None, key_kind: str, new_key: str) -> None:
         model = self.models[u]
         key: str | None = None
         if key_kind == "mine":  # a retry; only of a todo still as created, where it is unambiguous
-            key = next((k for k, i in sorted(model.keys.items())
-                        if (t := model.todo(i)) is not None and t.version == 1), None)
+            key = next(
+                (
+                    k
+                    for k, i in sorted(model.keys.items())
+                    if (t := model.todo(i)) is not None and t.version == 1
+                ),
+                None,
+            )
         elif key_kind == "theirs":  # the same key, chosen by another user: scoped per user
             key = next(
                 (k for m in self.models for k in sorted(m.keys) if k not in model.keys), None
@@ -122,18 +149,25 @@ class Users(RuleBasedStateMachine):
         assert TODO_ID.fullmatch(todo["id"]) and todo["id"] not in self.todo_ids
         assert (todo["text"], todo["completed"], todo["version"]) == (text, bool(completed), 1)
         assert todo["createdAt"] == todo["updatedAt"]
-        model.items[todo["id"]] = TodoItem(text, bool(completed), 1, todo["createdAt"],
-                                           todo["updatedAt"])
+        model.items[todo["id"]] = TodoItem(
+            text, bool(completed), 1, todo["createdAt"], todo["updatedAt"]
+        )
         assert typed(todo) == typed(model.todo_wire(todo["id"]))
         if key is not None:
             model.keys[key] = todo["id"]
         self.todo_ids.append(todo["id"])
         self.acknowledged += 1
 
-    @rule(u=users, pick=picks, stale_by=st.sampled_from([0, 0, 0, 1, 7]),
-          text=st.none() | texts, completed=st.none() | st.booleans())
-    def update(self, u: int, pick: int, stale_by: int, text: str | None,
-               completed: bool | None) -> None:
+    @rule(
+        u=users,
+        pick=picks,
+        stale_by=st.sampled_from([0, 0, 0, 1, 7]),
+        text=st.none() | texts,
+        completed=st.none() | st.booleans(),
+    )
+    def update(
+        self, u: int, pick: int, stale_by: int, text: str | None, completed: bool | None
+    ) -> None:
         model, todo_id = self.models[u], self.pick_todo_id(pick)
         if text is None and completed is None:
             completed = True
@@ -188,7 +222,7 @@ class Users(RuleBasedStateMachine):
             return
         items = self.list_all(u, limit, first=answer)
         mine = self.models[u].todos_wire()
-        assert typed(items) == typed(mine[len(mine) - len(items):])
+        assert typed(items) == typed(mine[len(mine) - len(items) :])
 
     def list_all(self, u: int, limit: int, first: dict[str, Any] | None = None) -> list[Any]:
         items: list[Any] = []
@@ -203,8 +237,11 @@ class Users(RuleBasedStateMachine):
         raise AssertionError("list never ended")
 
     # -- 2020 -----------------------------------------------------------------------------
-    @rule(u=users, pick=picks, columns=st.dictionaries(st.sampled_from(COLUMN_NAMES),
-                                                        column_values, max_size=4))
+    @rule(
+        u=users,
+        pick=picks,
+        columns=st.dictionaries(st.sampled_from(COLUMN_NAMES), column_values, max_size=4),
+    )
     def compat_put(self, u: int, pick: int, columns: dict[str, Any]) -> None:
         item_id = self.pick_any_id(pick)
         assert self.phones[u].call(op="put", obj={"id": item_id, **columns}) == {"data": None}
@@ -228,8 +265,12 @@ class Users(RuleBasedStateMachine):
         rows = data(self.phones[u].call(op="list"))
         assert typed(rows) == typed(self.models[u].row_objects())
 
-    @rule(u=users, other=users, name=st.sampled_from(["uid", "userId", "table", "TableName"]),
-          v2=st.booleans())
+    @rule(
+        u=users,
+        other=users,
+        name=st.sampled_from(["uid", "userId", "table", "TableName"]),
+        v2=st.booleans(),
+    )
     def naming_another_owner_is_refused(self, u: int, other: int, name: str, v2: bool) -> None:
         owner = {name: self.phones[other].user_id}
         answer = (
@@ -243,10 +284,14 @@ class Users(RuleBasedStateMachine):
             return  # the constructor failed; hypothesis reports that
         snapshot = take_snapshot(self.cloud)
         for u, (phone, model) in enumerate(zip(self.phones, self.models, strict=True)):
-            stored = {key[1].split("#", 1)[1]: dict(cols) for key, cols in snapshot["user_data"]
-                      if key[0] == phone.user_id and "#" in key[1]}
-            stored_rows = {key[1]: dict(cols) for key, cols in snapshot["todo_list"]
-                           if key[0] == phone.user_id}
+            stored = {
+                key[1].split("#", 1)[1]: dict(cols)
+                for key, cols in snapshot["user_data"]
+                if key[0] == phone.user_id and "#" in key[1]
+            }
+            stored_rows = {
+                key[1]: dict(cols) for key, cols in snapshot["todo_list"] if key[0] == phone.user_id
+            }
             lost, duplicated = (
                 len(set(model.items) - set(stored)),
                 len(set(stored) - set(model.items)),
@@ -264,15 +309,22 @@ class Users(RuleBasedStateMachine):
 
 # Shrinking replays a failing run hundreds of times, each one real invocations: minutes. A failure
 # is reported with its whole step list instead; PROPERTY_SHRINK=1 shrinks it when debugging.
-PHASES = tuple(Phase) if os.environ.get("PROPERTY_SHRINK") else \
-    (Phase.explicit, Phase.reuse, Phase.generate)
+PHASES = (
+    tuple(Phase)
+    if os.environ.get("PROPERTY_SHRINK")
+    else (Phase.explicit, Phase.reuse, Phase.generate)
+)
 
 
 def test_random_operations_of_several_users_match_the_model(miniprogram, local_cloud, faults):
     # `faults` guarantees a clear fault board: these answers must all be the fault-free ones.
     run_state_machine_as_test(
         lambda: Users(miniprogram, local_cloud),
-        settings=settings(max_examples=max(15, fuzz_examples(15) // 100), deadline=None,
-                          stateful_step_count=20, phases=PHASES,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.filter_too_much]))
+        settings=settings(
+            max_examples=max(15, fuzz_examples(15) // 100),
+            deadline=None,
+            stateful_step_count=20,
+            phases=PHASES,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

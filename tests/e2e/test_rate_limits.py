@@ -7,6 +7,7 @@ Windows are fixed and aligned to the epoch, so each burst starts just after a wi
 is checked to have ended inside that window; if the machine was too slow for that, the burst is
 repeated in a later window, so the counts asserted are always those of one window, exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,10 +35,15 @@ BURST_TRIES = 4
 
 @pytest.fixture(scope="module")
 def limited_cloud(local_cloud: Any) -> Iterator[Any]:
-    with parameters_set(local_cloud, {
-        "SessionRateLimitPerIp": str(PER_IP), "SessionRateLimitPerUser": str(PER_USER),
-        "RateLimitWindowSeconds": str(WINDOW),
-        "RefreshRateLimitPerSession": str(PER_SESSION_REFRESHES)}) as cloud:
+    with parameters_set(
+        local_cloud,
+        {
+            "SessionRateLimitPerIp": str(PER_IP),
+            "SessionRateLimitPerUser": str(PER_USER),
+            "RateLimitWindowSeconds": str(WINDOW),
+            "RefreshRateLimitPerSession": str(PER_SESSION_REFRESHES),
+        },
+    ) as cloud:
         yield cloud
 
 
@@ -55,8 +61,9 @@ def _wait_for_a_new_window() -> float:
     return start + WINDOW
 
 
-def _in_one_window(cloud: Any, burst: Callable[[], list[requests.Response]]
-                   ) -> tuple[set[str], list[requests.Response]]:
+def _in_one_window(
+    cloud: Any, burst: Callable[[], list[requests.Response]]
+) -> tuple[set[str], list[requests.Response]]:
     """The session keys stored before the burst, and the burst's answers, from a burst that
     started and ended inside one window."""
     for _ in range(BURST_TRIES):
@@ -72,8 +79,9 @@ def _assert_rate_limited(resp: requests.Response) -> int:
     """The answer is 429 RateLimited with a Retry-After of whole seconds, at most one window;
     returns it."""
     assert resp.status_code == 429, resp.text
-    assert resp.json() == {"error": {"code": "RateLimited",
-                                     "message": resp.json()["error"]["message"]}}
+    assert resp.json() == {
+        "error": {"code": "RateLimited", "message": resp.json()["error"]["message"]}
+    }
     retry_after = resp.headers.get("Retry-After", "")
     assert re.fullmatch(r"[1-9][0-9]*", retry_after), retry_after
     assert 1 <= int(retry_after) <= WINDOW
@@ -81,8 +89,7 @@ def _assert_rate_limited(resp: requests.Response) -> int:
 
 
 def _login(app: MiniProgram, code: str, **headers: str) -> requests.Response:
-    return app.post_session({"authCode": code, "authSuccessScopes": ["auth_base"]},
-                            headers=headers)
+    return app.post_session({"authCode": code, "authSuccessScopes": ["auth_base"]}, headers=headers)
 
 
 def test_one_user_logging_in_again_and_again_is_limited_per_user(limited_cloud, phone):
@@ -96,11 +103,12 @@ def test_one_user_logging_in_again_and_again_is_limited_per_user(limited_cloud, 
         return answers + [_login(other, other.get_auth_code())]
 
     before, answers = _in_one_window(limited_cloud, burst)
-    assert [a.status_code for a in answers] == [200] * PER_USER + [429] * 2 + [200], \
-        [(a.status_code, a.text) for a in answers]
+    assert [a.status_code for a in answers] == [200] * PER_USER + [429] * 2 + [200], [
+        (a.status_code, a.text) for a in answers
+    ]
     opened = {session_key(a.json()["sessionId"]) for a in answers if a.status_code == 200}
     assert session_keys(take_snapshot(limited_cloud)) == before | opened
-    waits = [_assert_rate_limited(a) for a in answers[PER_USER:PER_USER + 2]]
+    waits = [_assert_rate_limited(a) for a in answers[PER_USER : PER_USER + 2]]
     # Once the window has passed, the user logs in again.
     time.sleep(waits[-1])
     assert _login(app, app.get_auth_code()).status_code == 200
@@ -119,18 +127,26 @@ def test_many_users_from_one_ip_are_limited_per_ip_even_at_once(limited_cloud, p
 
     def burst() -> list[requests.Response]:
         codes[:] = [p.get_auth_code() for p in phones]
-        return run_together(lambda i: post_through_throttling(
-            phones[i], {"authCode": codes[i]}, throttles,
-            headers={"X-Forwarded-For": f"203.0.113.{i + 1}"}), count)
+        return run_together(
+            lambda i: post_through_throttling(
+                phones[i],
+                {"authCode": codes[i]},
+                throttles,
+                headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+            ),
+            count,
+        )
 
     before, answers = _in_one_window(limited_cloud, burst)
     opened = [a for a in answers if a.status_code == 200]
     limited = [i for i, a in enumerate(answers) if a.status_code != 200]
-    assert len(opened) == PER_IP and len(limited) == count - PER_IP, \
-        [(a.status_code, a.text) for a in answers]
+    assert len(opened) == PER_IP and len(limited) == count - PER_IP, [
+        (a.status_code, a.text) for a in answers
+    ]
     waits = [_assert_rate_limited(answers[i]) for i in limited]
     assert session_keys(take_snapshot(limited_cloud)) == before | {
-        session_key(a.json()["sessionId"]) for a in opened}
+        session_key(a.json()["sessionId"]) for a in opened
+    }
     # After the window, the phones that were turned away log in with the codes they had: the
     # limit refused them before their codes were spent at Alipay.
     time.sleep(max(waits))
@@ -146,12 +162,16 @@ def test_a_burst_of_refreshes_of_one_session_is_limited_and_never_fails(limited_
     before = limited_cloud.traffic.snapshot()
     first_window = math.floor(time.time() / WINDOW)
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda _: app.post_session({"sessionId": session_id},
-                                                           path="refresh"), range(100)))
+        answers = list(
+            pool.map(
+                lambda _: app.post_session({"sessionId": session_id}, path="refresh"), range(100)
+            )
+        )
     windows = math.floor(time.time() / WINDOW) - first_window + 1
     statuses = [a.status_code for a in answers]
-    assert set(statuses) <= {200, 429}, [(a.status_code, a.text) for a in answers if
-                                         a.status_code not in (200, 429)]
+    assert set(statuses) <= {200, 429}, [
+        (a.status_code, a.text) for a in answers if a.status_code not in (200, 429)
+    ]
     refused = [a for a in answers if a.status_code == 429]
     assert refused and all("of this session" in _rate_limited(a) for a in refused)
     assert statuses.count(200) <= PER_SESSION_REFRESHES * windows

@@ -28,6 +28,7 @@ instances: a change that adds a round trip fails here. The figures, and why they
 - The session's activity is written at most once per tenth of the idle window, so none of
   these requests is a touch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -45,9 +46,11 @@ def upstream(local_cloud: Any, call: Callable[[], Any]) -> tuple[Any, dict[str, 
     {"service:API": n}. The client's own calls (the sandbox's auth code) are left out."""
     before = local_cloud.traffic.snapshot()
     result = call()
-    counts = {f"{service}:{api}": n
-              for (service, api), n in local_cloud.traffic.since(before).items()
-              if service in UPSTREAM and api != "POST /auth_code"}
+    counts = {
+        f"{service}:{api}": n
+        for (service, api), n in local_cloud.traffic.since(before).items()
+        if service in UPSTREAM and api != "POST /auth_code"
+    }
     return result, counts
 
 
@@ -71,21 +74,27 @@ def test_login(local_cloud, user):
     code = app.get_auth_code()
     resp, counts = upstream(local_cloud, lambda: app.post_session({"authCode": code}))
     assert resp.status_code == 200
-    assert counts == {"alipay:alipay.system.oauth.token": 1, "sts:AssumeRole": 1,
-                      "tablestore:UpdateRow": 2, "tablestore:PutRow": 1}  # no identity read
+    assert counts == {
+        "alipay:alipay.system.oauth.token": 1,
+        "sts:AssumeRole": 1,
+        "tablestore:UpdateRow": 2,
+        "tablestore:PutRow": 1,
+    }  # no identity read
     assert sum(counts.values()) == 5
 
 
 def test_refresh_and_logout(local_cloud, user):
     app, _ = user
     session = app.login()
-    resp, counts = upstream(local_cloud, lambda: app.post_session(
-        {"sessionId": session.session_id}, path="refresh"))
+    resp, counts = upstream(
+        local_cloud, lambda: app.post_session({"sessionId": session.session_id}, path="refresh")
+    )
     assert resp.status_code == 200
     # the session row; its two rate limits (per session, per user) in one batch; STS
     assert counts == {"tablestore:GetRow": 1, "tablestore:BatchWriteRow": 1, "sts:AssumeRole": 1}
-    resp, counts = upstream(local_cloud, lambda: app.post_session(
-        {"sessionId": session.session_id}, path="logout"))
+    resp, counts = upstream(
+        local_cloud, lambda: app.post_session({"sessionId": session.session_id}, path="logout")
+    )
     assert resp.status_code == 200
     assert counts == {"tablestore:GetRow": 1, "tablestore:DeleteRow": 1}
 
@@ -94,21 +103,29 @@ def test_v2_operations(local_cloud, user):
     app, session = user
     item, counts = upstream(local_cloud, lambda: v2(app, session, "add", text="a"))
     # the session row and the tally; the reservation; the item and the settle
-    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:UpdateRow": 1,
-                      "tablestore:BatchWriteRow": 1}
+    assert counts == {
+        "tablestore:BatchGetRow": 1,
+        "tablestore:UpdateRow": 1,
+        "tablestore:BatchWriteRow": 1,
+    }
     _, counts = upstream(local_cloud, lambda: v2(app, session, "get", id=item["id"]))
     assert counts == {"tablestore:BatchGetRow": 1}  # the session row and the item
     page, counts = upstream(local_cloud, lambda: v2(app, session, "list", limit=1))
     assert counts == {"tablestore:BatchGetRow": 1, "tablestore:GetRange": 1}  # with the tally
     _, counts = upstream(local_cloud, lambda: v2(app, session, "list", cursor=page["cursor"]))
     assert counts == {"tablestore:GetRow": 1, "tablestore:GetRange": 1}  # no tally read
-    _, counts = upstream(local_cloud, lambda: v2(app, session, "update", id=item["id"],
-                                                 expectedVersion=1, completed=True))
+    _, counts = upstream(
+        local_cloud,
+        lambda: v2(app, session, "update", id=item["id"], expectedVersion=1, completed=True),
+    )
     assert counts == {"tablestore:BatchGetRow": 1, "tablestore:PutRow": 1}
     _, counts = upstream(local_cloud, lambda: v2(app, session, "remove", id=item["id"]))
     # the session row, the tally and the item; the marker and the delete; the settle
-    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:BatchWriteRow": 1,
-                      "tablestore:UpdateRow": 1}
+    assert counts == {
+        "tablestore:BatchGetRow": 1,
+        "tablestore:BatchWriteRow": 1,
+        "tablestore:UpdateRow": 1,
+    }
 
 
 def test_a_get_on_an_instance_new_to_the_session_reads_the_two_in_turn(local_cloud, user):
@@ -129,10 +146,14 @@ def test_a_get_on_an_instance_new_to_the_session_reads_the_two_in_turn(local_clo
 def test_a_keyed_add_claims_its_key_in_one_more_request(local_cloud, user):
     app, session = user
     v2(app, session, "list", limit=1)  # this db instance (maybe new) has seen the session
-    _, counts = upstream(local_cloud, lambda: v2(app, session, "add", text="k",
-                                                 idempotencyKey="round-trips-1"))
-    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:UpdateRow": 2,
-                      "tablestore:PutRow": 2}
+    _, counts = upstream(
+        local_cloud, lambda: v2(app, session, "add", text="k", idempotencyKey="round-trips-1")
+    )
+    assert counts == {
+        "tablestore:BatchGetRow": 1,
+        "tablestore:UpdateRow": 2,
+        "tablestore:PutRow": 2,
+    }
 
 
 def test_2020_operations(local_cloud, user):
@@ -145,8 +166,11 @@ def test_2020_operations(local_cloud, user):
 
     call({"op": "put", "obj": {"id": "rt-first", "a": 0}})  # the user's first 2020 row: counted
     _, counts = upstream(local_cloud, lambda: call({"op": "put", "obj": {"id": "rt", "a": 1}}))
-    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:UpdateRow": 2,
-                      "tablestore:PutRow": 1}
+    assert counts == {
+        "tablestore:BatchGetRow": 1,
+        "tablestore:UpdateRow": 2,
+        "tablestore:PutRow": 1,
+    }
     _, counts = upstream(local_cloud, lambda: call({"op": "put", "obj": {"id": "rt", "a": 2}}))
     assert counts == {"tablestore:BatchGetRow": 1, "tablestore:PutRow": 1}  # a replace
     _, counts = upstream(local_cloud, lambda: call({"op": "get", "id": "rt"}))
@@ -155,14 +179,18 @@ def test_2020_operations(local_cloud, user):
     # the session row and the tally it checks, then the rows
     assert counts == {"tablestore:BatchGetRow": 1, "tablestore:GetRange": 1}
     _, counts = upstream(local_cloud, lambda: call({"op": "remove", "id": "rt"}))
-    assert counts == {"tablestore:BatchGetRow": 1, "tablestore:BatchWriteRow": 1,
-                      "tablestore:UpdateRow": 1}
+    assert counts == {
+        "tablestore:BatchGetRow": 1,
+        "tablestore:BatchWriteRow": 1,
+        "tablestore:UpdateRow": 1,
+    }
 
 
 def test_an_invalid_event_makes_no_request(local_cloud, user):
     app, session = user
-    answer, counts = upstream(local_cloud, lambda: app.invoke(
-        session, {"sid": session.session_id, "v": 2, "op": "get"}))
+    answer, counts = upstream(
+        local_cloud, lambda: app.invoke(session, {"sid": session.session_id, "v": 2, "op": "get"})
+    )
     assert answer["error"]["code"] == "InvalidRequest"
     assert counts == {}
 

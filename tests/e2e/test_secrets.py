@@ -2,6 +2,7 @@
 function (GetFunction, through the fc2 SDK) holds no secret; each cold instance reads its secrets
 from the local KMS with its own role; a denied, missing or unreachable secret answers the typed
 UpstreamUnavailable and the next request tries again."""
+
 from __future__ import annotations
 
 import json
@@ -19,21 +20,30 @@ SECRET_PARAMETERS = ("AlipayAppPrivateKey", "DataKey", "HashKey")
 
 def operator(cloud: Any) -> Any:
     account = cloud.account
-    return fc2.Client(endpoint=cloud.url("fc"), accessKeyID=account.access_key_id,
-                      accessKeySecret=account.access_key_secret)
+    return fc2.Client(
+        endpoint=cloud.url("fc"),
+        accessKeyID=account.access_key_id,
+        accessKeySecret=account.access_key_secret,
+    )
 
 
 def functions(cloud: Any) -> list[tuple[str, str]]:
     config = cloud.client_config()
-    return [(config["sessionServiceName"], config["sessionFunctionName"]),
-            (config["serviceName"], config["dbFunctionName"])]
+    return [
+        (config["sessionServiceName"], config["sessionFunctionName"]),
+        (config["serviceName"], config["dbFunctionName"]),
+    ]
 
 
 def secret_values(cloud: Any) -> list[str]:
     values = [str(cloud.template.parameters[name]) for name in SECRET_PARAMETERS]
     # PEM keys: any line of their body would give them away
-    return [line for value in values for line in value.splitlines()
-            if len(line) > 16 and not line.startswith("-----")]
+    return [
+        line
+        for value in values
+        for line in value.splitlines()
+        if len(line) > 16 and not line.startswith("-----")
+    ]
 
 
 @pytest.fixture
@@ -91,13 +101,17 @@ def db_error(app: MiniProgram, session: Any) -> dict[str, str]:
     return answer["error"]
 
 
-@pytest.mark.parametrize("break_kms, code", [
-    (lambda cloud: cloud.kms.set_role_policies(lambda arn: ()), "Forbidden.RAM"),
-    (lambda cloud: cloud.kms.set_secrets([]), "Forbidden.ResourceNotFound"),
-    (lambda cloud: cloud.faults.set(Fault("kms", "unreachable")), "unreachable"),
-])
+@pytest.mark.parametrize(
+    "break_kms, code",
+    [
+        (lambda cloud: cloud.kms.set_role_policies(lambda arn: ()), "Forbidden.RAM"),
+        (lambda cloud: cloud.kms.set_secrets([]), "Forbidden.ResourceNotFound"),
+        (lambda cloud: cloud.faults.set(Fault("kms", "unreachable")), "unreachable"),
+    ],
+)
 def test_a_cold_start_without_its_secret_answers_upstream_unavailable_then_recovers(
-        fresh, break_kms, code):
+    fresh, break_kms, code
+):
     app = MiniProgram(fresh.cloud_config())
     session = app.login()  # warm now: it read its secrets
     fresh.fc.recycle()

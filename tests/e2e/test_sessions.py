@@ -5,6 +5,7 @@ a 6-second lifetime on the shared cloud and really waits (a few seconds in all).
 Timing margins: the idle sessions are checked 0.5 s or more past their idle timeout and long
 before their lifetime ends; the active session is used every 0.3 s (its activity is recorded every
 idle/10 = 0.2 s) so the last gap before the lifetime check stays well under the idle timeout."""
+
 from __future__ import annotations
 
 import time
@@ -109,4 +110,3 @@ def test_a_logged_out_session_is_not_found(app):
     assert error_code(app.db(session, "get", id="x")) == "SessionNotFound"
     resp = refresh(app, session.session_id)
     assert resp.status_code == 401 and error_code(resp.json()) == "SessionNotFound"
-

@@ -1,4 +1,5 @@
 """The whole flow, once, as the demo runs it: a quick proof the assembled cloud works."""
+
 from __future__ import annotations
 
 

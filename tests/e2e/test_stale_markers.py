@@ -2,6 +2,7 @@
 the marker is fresh its write may still be running, so the count stands; once it is stale, the
 user's next operation recounts (services/exact_count.py). The fault suites age markers this way
 (faultkit.age_write_markers) instead of waiting for them to go stale."""
+
 from __future__ import annotations
 
 import time
@@ -18,15 +19,21 @@ def _doubt_the_count(cloud: Any, user_id: str) -> None:
     is off."""
     from tablestore import Condition, Row, RowExistenceExpectation
 
-    (key,) = [key for key, _ in take_snapshot(cloud)["user_data"]
-              if key[0] == user_id and key[1].endswith("!")]
-    row = Row([("uid", key[0]), ("id", key[1])],
-              {"put": [("count", IN_DOUBT), ("mlost", time.time_ns() // 1_000_000)]})
+    (key,) = [
+        key
+        for key, _ in take_snapshot(cloud)["user_data"]
+        if key[0] == user_id and key[1].endswith("!")
+    ]
+    row = Row(
+        [("uid", key[0]), ("id", key[1])],
+        {"put": [("count", IN_DOUBT), ("mlost", time.time_ns() // 1_000_000)]},
+    )
     ots_client(cloud).update_row("user_data", row, Condition(RowExistenceExpectation.EXPECT_EXIST))
 
 
 def test_a_fresh_marker_holds_the_count_and_an_aged_one_lets_the_next_operation_recount(
-        local_cloud, miniprogram):
+    local_cloud, miniprogram
+):
     app = miniprogram()
     session = app.login()
     for n in range(2):

@@ -5,6 +5,7 @@ credential book.
 
 Expiry needs the cloud's clock moved past the credentials' 900 s, which would also expire every
 other test's credentials, so that test runs in a cloud of its own."""
+
 from __future__ import annotations
 
 import json
@@ -32,27 +33,40 @@ def client(config) -> tuple[MiniProgram, Session]:
 
 def refused(app: MiniProgram, session: Session, **where: Any) -> FcError:
     with pytest.raises(FcError) as info:
-        invoke_raw(app, session.sts, json.dumps({"sid": session.session_id, "op": "list"}),
-                   **where)
+        invoke_raw(app, session.sts, json.dumps({"sid": session.session_id, "op": "list"}), **where)
     return info.value
 
 
 @pytest.mark.parametrize("qualifier", [None, "LATEST"])
 def test_they_cannot_invoke_the_session_function(client, qualifier):
     app, session = client
-    error = refused(app, session, service=app.config["sessionServiceName"],
-                    function=app.config["sessionFunctionName"], qualifier=qualifier)
+    error = refused(
+        app,
+        session,
+        service=app.config["sessionServiceName"],
+        function=app.config["sessionFunctionName"],
+        qualifier=qualifier,
+    )
     assert (error.status_code, error.err_code) == (403, "AccessDenied")
 
 
-@pytest.mark.parametrize("where", [
-    {"function": "admin"},
-    {"function": "db2"},
-    {"function": "db", "service": "other-service"},
-    {"function": "db", "service": "miniapp-todo-admin"},
-    {"function": "session", "service": "other-service", "qualifier": "LATEST"},
-], ids=["made-up-function", "similar-name", "other-service", "prefixed-service",
-        "other-service-qualified"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"function": "admin"},
+        {"function": "db2"},
+        {"function": "db", "service": "other-service"},
+        {"function": "db", "service": "miniapp-todo-admin"},
+        {"function": "session", "service": "other-service", "qualifier": "LATEST"},
+    ],
+    ids=[
+        "made-up-function",
+        "similar-name",
+        "other-service",
+        "prefixed-service",
+        "other-service-qualified",
+    ],
+)
 def test_they_cannot_invoke_any_other_function_or_service(client, where):
     app, session = client
     error = refused(app, session, **where)
@@ -62,8 +76,12 @@ def test_they_cannot_invoke_any_other_function_or_service(client, where):
 @pytest.mark.parametrize("qualifier", [None, "LATEST"])
 def test_they_invoke_the_db_function_unqualified_and_qualified(client, qualifier):
     app, session = client
-    answer = invoke_raw(app, session.sts, json.dumps({"sid": session.session_id, "op": "list",
-                                                      "v": 2}), qualifier=qualifier)
+    answer = invoke_raw(
+        app,
+        session.sts,
+        json.dumps({"sid": session.session_id, "op": "list", "v": 2}),
+        qualifier=qualifier,
+    )
     assert json.loads(answer) == {"data": {"items": [], "cursor": None}}
 
 
@@ -75,16 +93,32 @@ def test_they_cannot_reach_tablestore_directly(client):
 
     app, _ = client
     config, sts = app.config, client[1].sts
-    ots = tablestore.OTSClient(config["otsEndpoint"], sts["AccessKeyId"], sts["AccessKeySecret"],
-                               config["otsInstance"], sts_token=sts["SecurityToken"],
-                               retry_policy=NoRetryPolicy(), logger_name="e2e-sts-scope")
-    for table, key in (("todo_list", ["uid", "id"]), ("user_data", ["uid", "id"]),
-                       ("session", ["id"])):
+    ots = tablestore.OTSClient(
+        config["otsEndpoint"],
+        sts["AccessKeyId"],
+        sts["AccessKeySecret"],
+        config["otsInstance"],
+        sts_token=sts["SecurityToken"],
+        retry_policy=NoRetryPolicy(),
+        logger_name="e2e-sts-scope",
+    )
+    for table, key in (
+        ("todo_list", ["uid", "id"]),
+        ("user_data", ["uid", "id"]),
+        ("session", ["id"]),
+    ):
         with pytest.raises(OTSServiceError) as info:
-            ots.get_range(table, Direction.FORWARD, [(k, INF_MIN) for k in key],
-                          [(k, INF_MAX) for k in key], max_version=1)
+            ots.get_range(
+                table,
+                Direction.FORWARD,
+                [(k, INF_MIN) for k in key],
+                [(k, INF_MAX) for k in key],
+                max_version=1,
+            )
         assert (info.value.get_http_status(), info.value.get_error_code()) == (
-            403, "OTSNoPermissionAccess")
+            403,
+            "OTSNoPermissionAccess",
+        )
 
 
 def test_they_cannot_reach_log_service_directly(client):
@@ -93,8 +127,9 @@ def test_they_cannot_reach_log_service_directly(client):
 
     app, session = client
     config, sts = app.config, session.sts
-    logs = log_client(config["slsEndpoint"], sts["AccessKeyId"], sts["AccessKeySecret"],
-                      sts["SecurityToken"])
+    logs = log_client(
+        config["slsEndpoint"], sts["AccessKeyId"], sts["AccessKeySecret"], sts["SecurityToken"]
+    )
     item = LogItem(contents=[("kind", "audit"), ("event", "forged")])
     with pytest.raises(LogException) as info:
         logs.put_logs(PutLogsRequest(config["slsProject"], "function-logs", logitems=[item]))
@@ -113,32 +148,41 @@ def _get_logs_request(project: str) -> Any:
 
 def test_the_inline_policy_allows_invoking_the_db_function_only(client, local_cloud):
     app, session = client
-    principal = local_cloud.credentials.resolve(session.sts["AccessKeyId"],
-                                                session.sts["SecurityToken"])
+    principal = local_cloud.credentials.resolve(
+        session.sts["AccessKeyId"], session.sts["SecurityToken"]
+    )
     prefix = f"acs:fc:{app.config['region']}:{app.config['accountId']}:services/"
     service, db = app.config["serviceName"], app.config["dbFunctionName"]
-    assert principal.policy == {"Version": "1", "Statement": [{
-        "Effect": "Allow",
-        "Action": ["fc:InvokeFunction"],
-        "Resource": [f"{prefix}{service}/functions/{db}", f"{prefix}{service}.*/functions/{db}"],
-    }]}
+    assert principal.policy == {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["fc:InvokeFunction"],
+                "Resource": [
+                    f"{prefix}{service}/functions/{db}",
+                    f"{prefix}{service}.*/functions/{db}",
+                ],
+            }
+        ],
+    }
     assert principal.role_arn == f"acs:ram::{app.config['accountId']}:role/miniapp-todo-client"
 
 
 def test_the_role_session_name_never_holds_the_session_id_or_user_id(client, local_cloud):
     app, session = client
-    principal = local_cloud.credentials.resolve(session.sts["AccessKeyId"],
-                                                session.sts["SecurityToken"])
+    principal = local_cloud.credentials.resolve(
+        session.sts["AccessKeyId"], session.sts["SecurityToken"]
+    )
     name = principal.session_name
     assert name and name.startswith("u-") and 2 <= len(name) <= 32
     # No 8-character piece of the sessionId, nor the Alipay user id, appears in it.
     sid = session.session_id
-    assert not any(sid[i:i + 8] in name for i in range(len(sid) - 7))
+    assert not any(sid[i : i + 8] in name for i in range(len(sid) - 7))
     assert app.user_id not in name
     # The name is per user, not per session: a second session of the same user has the same.
     second = app.login()
-    again = local_cloud.credentials.resolve(second.sts["AccessKeyId"],
-                                            second.sts["SecurityToken"])
+    again = local_cloud.credentials.resolve(second.sts["AccessKeyId"], second.sts["SecurityToken"])
     assert again.session_name == name
 
 
@@ -147,8 +191,9 @@ def test_they_last_the_sts_duration(config, local_cloud):
     before = local_cloud.clock.now()
     session = app.login()
     after = local_cloud.clock.now()
-    principal = local_cloud.credentials.resolve(session.sts["AccessKeyId"],
-                                                session.sts["SecurityToken"])
+    principal = local_cloud.credentials.resolve(
+        session.sts["AccessKeyId"], session.sts["SecurityToken"]
+    )
     assert before + STS_DURATION_SECONDS <= principal.expires_at <= after + STS_DURATION_SECONDS
 
 
@@ -156,6 +201,7 @@ def test_they_last_the_sts_duration(config, local_cloud):
 # The shared cloud's clock moves on past the credentials' life, for good (a clock never goes
 # back): nothing on it compares that clock with real time but a phone's, which the client tests
 # set to the cloud's. Moving it stops the idle instances, so the functions are warmed after.
+
 
 @pytest.fixture
 def moved_cloud(local_cloud: Any) -> Iterator[Any]:

@@ -2,6 +2,7 @@
 interpreters and Node the README asks for: a fast job (lint and the unit tests), then, once it
 has passed, the full one (`make test`, what .ci/run runs). It runs on GitHub's runners as they
 are: they ship Google Chrome, not Debian's chromium, and the console's browser test finds either."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ def runs(job: str) -> list[str]:
 
 
 def uses(job: str) -> dict[str, Any]:
-    return {step["uses"].split("@")[0]: step.get("with", {})
-            for step in jobs()[job]["steps"] if "uses" in step}
+    return {
+        step["uses"].split("@")[0]: step.get("with", {})
+        for step in jobs()[job]["steps"]
+        if "uses" in step
+    }
 
 
 def readme_commands() -> set[str]:

@@ -6,6 +6,7 @@ the tests follow the Makefile). A clean copy passes, so what fails in the broken
 mistakes put there: one per file, each test looks for its own. The last test checks the real tree:
 every suppression names its rule and says why.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,16 +26,19 @@ CLEAN = {
     "shared/miniapp/values.py": '"""Values."""\n\n\ndef double(n: int) -> int:\n    return 2 * n\n',
     "functions/db/index.py": (
         '"""db."""\nfrom typing import Any\n\nfrom miniapp.values import double\n\n\n'
-        "def handler(event: Any, context: Any) -> str:\n    return str(double(1))\n"),
+        "def handler(event: Any, context: Any) -> str:\n    return str(double(1))\n"
+    ),
     "functions/session/index.py": (
         '"""session."""\nfrom typing import Any\n\n\n'
-        "def handler(environ: Any, start_response: Any) -> list[bytes]:\n    return []\n"),
+        "def handler(environ: Any, start_response: Any) -> list[bytes]:\n    return []\n"
+    ),
     "local/localcloud/__init__.py": '"""The local cloud."""\n',
     # Untyped on purpose: the local cloud is checked, not strict.
     "local/localcloud/emulator.py": '"""An emulator."""\n\n\ndef answer(x):\n    return x\n',
     "scripts/tool.py": '"""A script."""\n\nprint("hi")\n',
     "docs/examples/example.py": (
-        '"""An example."""\n\n\ndef double(n: int) -> int:\n    return 2 * n\n'),
+        '"""An example."""\n\n\ndef double(n: int) -> int:\n    return 2 * n\n'
+    ),
 }
 
 UNTYPED = '"""Untyped."""\n\n\ndef answer(x):\n    return x\n'
@@ -62,10 +66,12 @@ class LintRun:
 
 def lint_commands() -> list[list[str]]:
     """What `make lint` runs, as the Makefile says (its set-up step left out)."""
-    dry = subprocess.run(["make", "-n", "-s", "lint"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
-    commands = [shlex.split(line) for line in dry.splitlines()
-                if re.search(r" -m (ruff|mypy)\b", line)]
+    dry = subprocess.run(
+        ["make", "-n", "-s", "lint"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    commands = [
+        shlex.split(line) for line in dry.splitlines() if re.search(r" -m (ruff|mypy)\b", line)
+    ]
     assert [c[2] for c in commands] == ["ruff", "mypy"], dry
     # The repository's virtualenv, by absolute path: the commands run in another folder.
     return [[sys.executable, *c[1:]] for c in commands]
@@ -153,13 +159,16 @@ def test_a_type_ignore_that_suppresses_nothing_fails(broken: LintRun) -> None:
 # "noqa: CODE - why" or "type: ignore[code]  # why", or the bare pragma under a comment line that
 # says why.
 PRAGMA = re.compile(r"#\s*(noqa|type:\s*ignore)\b(?P<rest>.*)$")
-EXPLAINED = re.compile(r"^(: [A-Z]+[0-9]+(, [A-Z]+[0-9]+)*|\[[a-z-]+(, [a-z-]+)*\])"
-                       r"(?P<why>( - |  # ).+)?$")
+EXPLAINED = re.compile(
+    r"^(: [A-Z]+[0-9]+(, [A-Z]+[0-9]+)*|\[[a-z-]+(, [a-z-]+)*\])"
+    r"(?P<why>( - |  # ).+)?$"
+)
 
 
 def test_every_suppression_in_the_tree_names_its_rule_and_says_why() -> None:
-    files = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     unexplained = []
     for name in files:
         path = ROOT / name

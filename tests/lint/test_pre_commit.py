@@ -1,5 +1,6 @@
 """`.pre-commit-config.yaml` runs ruff's check and its formatter, with the ruff `make lint` pins,
 so a commit meets what CI checks."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """What `make unit` runs is explicit: every test under tests/unit/ is marked `unit`, and one that
 starts a process or opens a connection fails there, while the same test elsewhere runs. Checked
 on a scratch tree with this repo's tests/conftest.py."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-TESTS = '''
+TESTS = """
 import socket
 import subprocess
 
@@ -27,7 +28,7 @@ def test_connection():
 
 def test_pure():
     assert sum([1, 2]) == 3
-'''
+"""
 
 
 def _scratch(tmp_path: Path) -> Path:
@@ -40,9 +41,13 @@ def _scratch(tmp_path: Path) -> Path:
 
 def _pytest(folder: Path, *args: str) -> dict[str, str]:
     """{test id: outcome} of a pytest run in `folder`."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider",
-                             *args, "tests"], cwd=folder, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", *args, "tests"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.findall(r"^(PASSED|FAILED) (\S+)", result.stdout, flags=re.M)
     return {test.split("/")[-1]: outcome for outcome, test in found}
 
@@ -61,5 +66,8 @@ def test_a_unit_test_that_starts_a_process_or_opens_a_connection_fails(tmp_path)
 
 def test_the_unit_marker_selects_the_tests_under_tests_unit(tmp_path):
     outcomes = _pytest(_scratch(tmp_path), "-m", "unit")
-    assert set(outcomes) == {"test_unit_io.py::test_process", "test_unit_io.py::test_connection",
-                             "test_unit_io.py::test_pure"}
+    assert set(outcomes) == {
+        "test_unit_io.py::test_process",
+        "test_unit_io.py::test_connection",
+        "test_unit_io.py::test_pure",
+    }

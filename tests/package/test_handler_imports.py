@@ -1,5 +1,6 @@
 """A handler as a new FC instance meets it: imported by a fresh interpreter, before any request.
 Importing it loads no SDK, and the cyclic collector stays off until its app is built."""
+
 from __future__ import annotations
 
 import os
@@ -37,6 +38,11 @@ def test_a_handler_collects_no_cycles_until_its_app_is_built() -> None:
         "    print(type(exc).__name__)\n"
         "print(gc.isenabled())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PATH": os.defpath})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.defpath},
+    )
     assert out.stdout.split() == ["False", "ConfigError", "True"]

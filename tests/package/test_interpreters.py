@@ -1,6 +1,7 @@
 """The local cloud runs a function only on a Python matching its Runtime: it finds one (named by
 LOCALCLOUD_PYTHON310, python3.10 on PATH, pyenv, or uv), and where none exists it refuses loudly
 with the fix instead of running the function on another Python."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ def test_the_named_interpreter_wins() -> None:
 
 def test_a_named_interpreter_of_another_version_is_refused_not_skipped() -> None:
     with pytest.raises(NoMatchingPython) as refused:
-        find_python("python3.10", {"LOCALCLOUD_PYTHON310": sys.executable,
-                                   "PATH": os.environ.get("PATH", "")})
+        find_python(
+            "python3.10",
+            {"LOCALCLOUD_PYTHON310": sys.executable, "PATH": os.environ.get("PATH", "")},
+        )
     message = str(refused.value)
     assert f"Python {sys.version_info.major}.{sys.version_info.minor}" in message
     assert "pyenv install 3.10.13" in message
@@ -47,8 +50,10 @@ def test_a_runtime_the_worker_cannot_run_is_refused() -> None:
 def _fake_uv(folder: Path, finds: str) -> None:
     """A `uv` that finds `finds` (nothing when empty) and whose install fails (offline)."""
     uv = folder / "uv"
-    uv.write_text(f'#!/bin/sh\n[ "$1 $2" = "python find" ] && [ -n "{finds}" ] && '
-                  f'echo "{finds}" && exit 0\nexit 1\n')
+    uv.write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "python find" ] && [ -n "{finds}" ] && '
+        f'echo "{finds}" && exit 0\nexit 1\n'
+    )
     uv.chmod(0o755)
 
 
@@ -60,7 +65,8 @@ def test_where_none_is_found_uv_gets_its_managed_python(tmp_path: Path) -> None:
 
 
 def test_where_uv_cannot_get_one_the_refusal_says_in_one_line_what_to_install(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     _fake_uv(tmp_path, "")
     with pytest.raises(NoMatchingPython) as refused:
         find_python("python3.10", {"PATH": str(tmp_path)})

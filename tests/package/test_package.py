@@ -3,6 +3,7 @@ that: each function's worker is a Python 3.10 process whose path is the standard
 package, nothing else. Each package carries only the distributions its function imports, with
 compiled extensions for cp310 manylinux x86_64 and bytecode compiled by 3.10, and its zip is the
 folder byte for byte."""
+
 from __future__ import annotations
 
 import subprocess
@@ -27,8 +28,11 @@ def _package(function: str) -> Path:
 
 def _record_files(dist_info: Path) -> set[Path]:
     base = dist_info.parent
-    return {(base / line.split(",")[0]).resolve()
-            for line in (dist_info / "RECORD").read_text().splitlines() if line}
+    return {
+        (base / line.split(",")[0]).resolve()
+        for line in (dist_info / "RECORD").read_text().splitlines()
+        if line
+    }
 
 
 def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]:
@@ -38,8 +42,10 @@ def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]
     session = app.login()
     assert app.db(session, "put", obj={"id": "pkg-probe", "title": "probe"}) == {"data": None}
     assert app.db(session, "get", id="pkg-probe")["data"]["title"] == "probe"
-    names = {"session": (config["sessionServiceName"], config["sessionFunctionName"]),
-             "db": (config["serviceName"], config["dbFunctionName"])}
+    names = {
+        "session": (config["sessionServiceName"], config["sessionFunctionName"]),
+        "db": (config["serviceName"], config["dbFunctionName"]),
+    }
     return {fn: local_cloud.fc.loaded_modules(*names[fn]) for fn in FUNCTIONS}
 
 
@@ -55,7 +61,8 @@ def test_functions_run_on_python_3_10(local_cloud: Any) -> None:
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_a_worker_imports_from_its_package_and_the_standard_library_only(
-        used: dict[str, tuple[set[str], set[str]]], local_cloud: Any, function: str) -> None:
+    used: dict[str, tuple[set[str], set[str]]], local_cloud: Any, function: str
+) -> None:
     files, path = used[function]
     package = _package(function)
     stdlib = Path(local_cloud.fc.interpreters["python3.10"].path).resolve().parent.parent
@@ -63,15 +70,22 @@ def test_a_worker_imports_from_its_package_and_the_standard_library_only(
     assert str(package) in path
     assert all(p == str(package) or Path(p).resolve().is_relative_to(stdlib) for p in path), path
     assert str(package / "index.py") in files
-    strays = [f for f in files if not (Path(f).is_relative_to(package)
-                                       or Path(f).resolve().is_relative_to(stdlib)
-                                       or Path(f).parent == runtime)]
+    strays = [
+        f
+        for f in files
+        if not (
+            Path(f).is_relative_to(package)
+            or Path(f).resolve().is_relative_to(stdlib)
+            or Path(f).parent == runtime
+        )
+    ]
     assert strays == []
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_a_package_holds_no_distribution_its_function_never_imports(
-        used: dict[str, tuple[set[str], set[str]]], function: str) -> None:
+    used: dict[str, tuple[set[str], set[str]]], function: str
+) -> None:
     loaded = {Path(f).resolve() for f in used[function][0]}
     dists = sorted(_package(function).glob("*.dist-info"))
     unused = [d.name for d in dists if not _record_files(d) & loaded]
@@ -82,8 +96,9 @@ def test_db_carries_no_alipay_sts_fc_or_numpy() -> None:
     # aliyun-python-sdk-core (and the cryptography it declares) came with KMS: the db function
     # reads its hash key with aliyun-python-sdk-kms.
     names = {d.name.split("-")[0].lower() for d in _package("db").glob("*.dist-info")}
-    assert names.isdisjoint({"python_alipay_sdk", "aliyun_python_sdk_sts", "aliyun_fc2",
-                             "pycryptodomex", "numpy"}), names
+    assert names.isdisjoint(
+        {"python_alipay_sdk", "aliyun_python_sdk_sts", "aliyun_fc2", "pycryptodomex", "numpy"}
+    ), names
     assert not (_package("db") / "numpy").exists()
 
 
@@ -96,8 +111,11 @@ def test_db_works_without_numpy(local_cloud: Any) -> None:
 
 
 def _wheel_tags(dist_info: Path) -> list[str]:
-    return [line.split(":", 1)[1].strip() for line in (dist_info / "WHEEL").read_text()
-            .splitlines() if line.startswith("Tag:")]
+    return [
+        line.split(":", 1)[1].strip()
+        for line in (dist_info / "WHEEL").read_text().splitlines()
+        if line.startswith("Tag:")
+    ]
 
 
 def _runs_on_cp310_manylinux2014_x86_64(tag: str) -> bool:
@@ -107,9 +125,15 @@ def _runs_on_cp310_manylinux2014_x86_64(tag: str) -> bool:
     version = int(python.removeprefix("cp3"))
     good_abi = abi == "cp310" if python == "cp310" else (abi == "abi3" and version <= 10)
     glibc = {"manylinux1_x86_64": 5, "manylinux2010_x86_64": 12, "manylinux2014_x86_64": 17}
-    minor = glibc.get(platform) if platform in glibc else (
-        int(platform.split("_")[2]) if platform.startswith("manylinux_2_")
-        and platform.endswith("_x86_64") else None)
+    minor = (
+        glibc.get(platform)
+        if platform in glibc
+        else (
+            int(platform.split("_")[2])
+            if platform.startswith("manylinux_2_") and platform.endswith("_x86_64")
+            else None
+        )
+    )
     return good_abi and minor is not None and minor <= 17
 
 
@@ -118,8 +142,9 @@ def test_compiled_distributions_are_built_for_cp310_manylinux_x86_64(function: s
     for dist in _package(function).glob("*.dist-info"):
         tags = _wheel_tags(dist)
         # py2-none-any wheels of pure-Python SDKs (aliyun-python-sdk-*) also say py3 elsewhere.
-        assert any(_runs_on_cp310_manylinux2014_x86_64(t) for t in tags
-                   if not t.startswith("py2-")) or tags == ["py2-none-any"], (dist.name, tags)
+        assert any(
+            _runs_on_cp310_manylinux2014_x86_64(t) for t in tags if not t.startswith("py2-")
+        ) or tags == ["py2-none-any"], (dist.name, tags)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -128,8 +153,9 @@ def test_every_compiled_extension_is_x86_64_linux_for_cpython_3_10(function: str
     assert extensions
     for path in extensions:
         header = path.read_bytes()[:20]
-        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == \
-            ELF_X86_64, path
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == ELF_X86_64, (
+            path
+        )
         tag = path.name.split(".")[1:-1]  # foo.cpython-310-x86_64-linux-gnu.so -> the middle
         assert tag in ([], ["abi3"], ["cpython-310-x86_64-linux-gnu"]), path
 
@@ -139,18 +165,26 @@ def test_every_compiled_extension_loads_on_python_3_10(local_cloud: Any, functio
     package = _package(function)
     # Only Python extension modules (they export PyInit_<name>); pycryptodomex's .so files
     # are plain libraries it opens with ctypes.
-    modules = sorted(".".join(p.relative_to(package).parts[:-1] + (p.name.split(".")[0],))
-                     for p in package.rglob("*.so")
-                     if f"PyInit_{p.name.split('.')[0]}".encode() in p.read_bytes())
+    modules = sorted(
+        ".".join(p.relative_to(package).parts[:-1] + (p.name.split(".")[0],))
+        for p in package.rglob("*.so")
+        if f"PyInit_{p.name.split('.')[0]}".encode() in p.read_bytes()
+    )
     assert modules
     # The stand-ins first, as the functions install them: tablestore's package imports the
     # crc32c and aiohttp the packages leave out (miniapp/adapters/tablestore/stand_ins.py).
-    probe = ("import importlib, sys\nsys.path.insert(0, sys.argv[1])\n"
-             "from miniapp.adapters.tablestore import stand_ins\nstand_ins.install()\n"
-             "for name in sys.argv[2:]:\n    importlib.import_module(name)\nprint('ok')")
+    probe = (
+        "import importlib, sys\nsys.path.insert(0, sys.argv[1])\n"
+        "from miniapp.adapters.tablestore import stand_ins\nstand_ins.install()\n"
+        "for name in sys.argv[2:]:\n    importlib.import_module(name)\nprint('ok')"
+    )
     python = local_cloud.fc.interpreters["python3.10"].path
-    result = subprocess.run([python, "-I", "-S", "-B", "-c", probe, str(package), *modules],
-                            capture_output=True, text=True, cwd=package)
+    result = subprocess.run(
+        [python, "-I", "-S", "-B", "-c", probe, str(package), *modules],
+        capture_output=True,
+        text=True,
+        cwd=package,
+    )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
@@ -158,8 +192,9 @@ def test_every_compiled_extension_loads_on_python_3_10(local_cloud: Any, functio
 def test_every_module_carries_bytecode_compiled_by_3_10_unchecked(function: str) -> None:
     package = _package(function)
     sources = [p for p in package.rglob("*.py")]
-    missing = [p for p in sources
-               if not (p.parent / "__pycache__" / f"{p.stem}.cpython-310.pyc").exists()]
+    missing = [
+        p for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.cpython-310.pyc").exists()
+    ]
     assert sources and missing == []
     for source in sources[:50]:
         pyc = (source.parent / "__pycache__" / f"{source.stem}.cpython-310.pyc").read_bytes()
@@ -181,8 +216,11 @@ def test_template_code_objects_name_the_built_packages() -> None:
     # `OssObjectName: session.zip` is build/session.zip, build/session zipped (make deploy
     # uploads it; the local cloud runs the folder).
     resources = yaml.safe_load((ROOT / "template.yml").read_text())["Resources"]
-    objects = {r["Properties"]["Code"]["OssObjectName"] for r in resources.values()
-               if r["Type"] == "ALIYUN::FC::Function"}
+    objects = {
+        r["Properties"]["Code"]["OssObjectName"]
+        for r in resources.values()
+        if r["Type"] == "ALIYUN::FC::Function"
+    }
     assert objects == {f"{function}.zip" for function in FUNCTIONS}
     for function in FUNCTIONS:
         assert (_package(function) / "index.py").exists()

@@ -1,5 +1,6 @@
 """`scripts/client_config.py` (`make client-config`): the mini program's config from a stack's
 client config, with nothing but the seven values it needs."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,16 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "client_config.py"
 LOCAL = {
-    "accountId": "1000000000000001", "region": "cn-hangzhou", "serviceName": "miniapp-todo",
-    "sessionServiceName": "miniapp-todo-session", "sessionFunctionName": "session",
-    "dbFunctionName": "db", "fcEndpoint": "http://127.0.0.1:9100", "accessKeyId": "LTAIroot",
-    "accessKeySecret": "root-secret", "alipayAppPrivateKeyFile": ".local/app.pem",
+    "accountId": "1000000000000001",
+    "region": "cn-hangzhou",
+    "serviceName": "miniapp-todo",
+    "sessionServiceName": "miniapp-todo-session",
+    "sessionFunctionName": "session",
+    "dbFunctionName": "db",
+    "fcEndpoint": "http://127.0.0.1:9100",
+    "accessKeyId": "LTAIroot",
+    "accessKeySecret": "root-secret",
+    "alipayAppPrivateKeyFile": ".local/app.pem",
 }
 
 
@@ -22,8 +29,11 @@ def run(tmp_path: Path, stack: object) -> tuple[subprocess.CompletedProcess[str]
     source = tmp_path / "stack.json"
     source.write_text(stack if isinstance(stack, str) else json.dumps(stack))
     out = tmp_path / "config.js"
-    result = subprocess.run([sys.executable, str(SCRIPT), "--from", str(source), "--out", str(out)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--from", str(source), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     return result, out
 
 
@@ -37,9 +47,14 @@ def test_local_stack_keeps_its_endpoint_and_no_secret(tmp_path):
     result, out = run(tmp_path, LOCAL)
     assert result.returncode == 0, result.stderr
     assert exported(out) == {
-        "accountId": "1000000000000001", "region": "cn-hangzhou", "serviceName": "miniapp-todo",
-        "sessionServiceName": "miniapp-todo-session", "sessionFunctionName": "session",
-        "dbFunctionName": "db", "endpoint": "http://127.0.0.1:9100"}
+        "accountId": "1000000000000001",
+        "region": "cn-hangzhou",
+        "serviceName": "miniapp-todo",
+        "sessionServiceName": "miniapp-todo-session",
+        "sessionFunctionName": "session",
+        "dbFunctionName": "db",
+        "endpoint": "http://127.0.0.1:9100",
+    }
     assert "root-secret" not in out.read_text() and "LTAIroot" not in out.read_text()
 
 
@@ -57,15 +72,18 @@ def test_deployed_stack_gets_fc_public_endpoint(tmp_path):
     assert exported(out)["endpoint"] == "https://1000000000000001.cn-hangzhou.fc.aliyuncs.com"
 
 
-@pytest.mark.parametrize("stack, message", [
-    ({**LOCAL, "dbFunctionName": ""}, "dbFunctionName is missing or malformed"),
-    ({k: v for k, v in LOCAL.items() if k != "region"}, "region is missing or malformed"),
-    ({**LOCAL, "serviceName": "x'; alert(1)"}, "serviceName is missing or malformed"),
-    ({**LOCAL, "sessionServiceName": "x'; alert(1)"}, "sessionServiceName is malformed"),
-    ({**LOCAL, "fcEndpoint": "javascript:alert(1)"}, "fcEndpoint is malformed"),
-    ("[1, 2]", "must hold a JSON object"),
-    ("{not json", "is not JSON"),
-])
+@pytest.mark.parametrize(
+    "stack, message",
+    [
+        ({**LOCAL, "dbFunctionName": ""}, "dbFunctionName is missing or malformed"),
+        ({k: v for k, v in LOCAL.items() if k != "region"}, "region is missing or malformed"),
+        ({**LOCAL, "serviceName": "x'; alert(1)"}, "serviceName is missing or malformed"),
+        ({**LOCAL, "sessionServiceName": "x'; alert(1)"}, "sessionServiceName is malformed"),
+        ({**LOCAL, "fcEndpoint": "javascript:alert(1)"}, "fcEndpoint is malformed"),
+        ("[1, 2]", "must hold a JSON object"),
+        ("{not json", "is not JSON"),
+    ],
+)
 def test_bad_stack_files_are_refused_clearly_and_write_nothing(tmp_path, stack, message):
     result, out = run(tmp_path, stack)
     assert result.returncode == 1
@@ -74,6 +92,16 @@ def test_bad_stack_files_are_refused_clearly_and_write_nothing(tmp_path, stack, 
 
 
 def test_a_missing_local_stack_says_to_run_make_dev(tmp_path):
-    result = subprocess.run([sys.executable, str(SCRIPT), "--from", str(tmp_path / "local.json"),
-                             "--out", str(tmp_path / "config.js")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--from",
+            str(tmp_path / "local.json"),
+            "--out",
+            str(tmp_path / "config.js"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "make dev" in result.stderr

@@ -1,5 +1,6 @@
 """Fixtures for the unit tests: a `World` of fakes with both apps composed exactly as wiring
 composes them for FC, only with fakes in place of the adapters."""
+
 from __future__ import annotations
 
 import gc

@@ -1,4 +1,5 @@
 """The 2020 protocol's service: put/get/list/remove with the 2020 answers."""
+
 from __future__ import annotations
 
 import pytest
@@ -123,12 +124,14 @@ def test_the_list_carries_its_json_encoded_once(world) -> None:
 
     from miniapp.domain.json_text import EncodedList, render
 
-    put(world, ALICE, id="b", text="ünïcode \"quoted\"", n=2, f=1.5, done=True)
+    put(world, ALICE, id="b", text='ünïcode "quoted"', n=2, f=1.5, done=True)
     put(world, ALICE, id="a")
     rows = world.compat.list(ALICE)
     assert isinstance(rows, EncodedList)
-    assert rows == [{"id": "a"}, {"id": "b", "text": "ünïcode \"quoted\"", "n": 2, "f": 1.5,
-                                   "done": True}]
+    assert rows == [
+        {"id": "a"},
+        {"id": "b", "text": 'ünïcode "quoted"', "n": 2, "f": 1.5, "done": True},
+    ]
     expected = json.dumps({"data": list(rows)}, ensure_ascii=False, separators=(",", ":"))
     assert render({"data": rows}) == expected
     assert render({"error": {"code": "NotFound"}}) == '{"error":{"code":"NotFound"}}'

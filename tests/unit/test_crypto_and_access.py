@@ -1,4 +1,5 @@
 """Tokens at rest, keyed hashes, the client's STS policy and session name."""
+
 from __future__ import annotations
 
 import base64
@@ -70,10 +71,19 @@ def test_derived_keys_differ_by_label() -> None:
 
 def test_the_policy_allows_invoking_the_db_function_only() -> None:
     policy = client_policy(DbFunctionRef("cn-hangzhou", "123", "todo", "db"))
-    assert policy == {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["fc:InvokeFunction"],
-        "Resource": ["acs:fc:cn-hangzhou:123:services/todo/functions/db",
-                     "acs:fc:cn-hangzhou:123:services/todo.*/functions/db"]}]}
+    assert policy == {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["fc:InvokeFunction"],
+                "Resource": [
+                    "acs:fc:cn-hangzhou:123:services/todo/functions/db",
+                    "acs:fc:cn-hangzhou:123:services/todo.*/functions/db",
+                ],
+            }
+        ],
+    }
 
 
 def test_the_role_session_name_fits_sts_rules() -> None:
@@ -106,13 +116,17 @@ def test_the_first_entry_of_a_ring_is_the_current_key() -> None:
     assert parse_key_ring(ring.text()) == ring
 
 
-@pytest.mark.parametrize("text", [
-    _ring_text(("1", b"short")),
-    _ring_text(("1", os.urandom(32)), ("1", os.urandom(32))),
-    _ring_text(("bad id", os.urandom(32))),
-    "1:" + "not base64!" * 4,
-    "",
-], ids=["short key", "id twice", "id with a space", "not base64", "empty"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        _ring_text(("1", b"short")),
+        _ring_text(("1", os.urandom(32)), ("1", os.urandom(32))),
+        _ring_text(("bad id", os.urandom(32))),
+        "1:" + "not base64!" * 4,
+        "",
+    ],
+    ids=["short key", "id twice", "id with a space", "not base64", "empty"],
+)
 def test_a_malformed_ring_is_refused(text: str) -> None:
     assert parse_key_ring(text) is None
 

@@ -1,4 +1,5 @@
 """Cursors and 2020 objects."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,11 +20,23 @@ def test_a_cursor_decodes_to_the_id_it_encodes(item_id: str) -> None:
     assert decode_cursor(KEY, ALICE, "todos", cursor) == item_id
 
 
-@pytest.mark.parametrize("cursor", ["", "!!!!", "a b", "YQ==", "A", "_w", "AA",
-                                    encode_cursor(KEY, ALICE, "todos", "0" * 26) + "=", "x" * 3000,
-                                    encode_cursor(KEY, BOB, "todos", "0" * 26),
-                                    encode_cursor(KEY, ALICE, "notes", "0" * 26),
-                                    encode_cursor(b"x" * 32, ALICE, "todos", "0" * 26)])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!!",
+        "a b",
+        "YQ==",
+        "A",
+        "_w",
+        "AA",
+        encode_cursor(KEY, ALICE, "todos", "0" * 26) + "=",
+        "x" * 3000,
+        encode_cursor(KEY, BOB, "todos", "0" * 26),
+        encode_cursor(KEY, ALICE, "notes", "0" * 26),
+        encode_cursor(b"x" * 32, ALICE, "todos", "0" * 26),
+    ],
+)
 def test_a_forged_cursor_is_invalid_request(cursor: str) -> None:
     with pytest.raises(InvalidRequest):
         decode_cursor(KEY, ALICE, "todos", cursor)
@@ -44,33 +57,36 @@ def test_thirty_two_columns_are_accepted() -> None:
     assert len(parse_compat_object(obj).columns) == 32
 
 
-@pytest.mark.parametrize("obj, why", [
-    ([], "not an object"),
-    ("x", "a string"),
-    ({}, "no id"),
-    ({"id": 5}, "numeric id"),
-    ({"id": ""}, "empty id"),
-    ({"id": "x" * 257}, "id too long"),
-    ({"id": "买" * 342}, "id over 1024 bytes"),
-    ({"id": "a\nb"}, "id with a newline"),
-    ({"id": "\ud800"}, "id with a lone surrogate"),
-    ({"id": "x", "uid": "someone-else"}, "uid column"),
-    ({"id": "x", "1abc": 1}, "name starting with a digit"),
-    ({"id": "x", "a-b": 1}, "name with a dash"),
-    ({"id": "x", "a" * 65: 1}, "name too long"),
-    ({"id": "x", "": 1}, "empty name"),
-    ({"id": "x", "é": 1}, "non-ASCII name"),
-    ({"id": "x", "n": None}, "null value"),
-    ({"id": "x", "n": [1]}, "array value"),
-    ({"id": "x", "n": {"a": 1}}, "object value"),
-    ({"id": "x", "n": 2**63}, "integer over int64"),
-    ({"id": "x", "n": -(2**63) - 1}, "integer under int64"),
-    ({"id": "x", "n": float("inf")}, "infinite number"),
-    ({"id": "x", "n": float("nan")}, "NaN"),
-    ({"id": "x", "s": "x" * 8193}, "string too long"),
-    ({"id": "x", "s": "\udc00"}, "string with a lone surrogate"),
-    ({"id": "x", **{f"c{i}": i for i in range(33)}}, "33 columns"),
-])
+@pytest.mark.parametrize(
+    "obj, why",
+    [
+        ([], "not an object"),
+        ("x", "a string"),
+        ({}, "no id"),
+        ({"id": 5}, "numeric id"),
+        ({"id": ""}, "empty id"),
+        ({"id": "x" * 257}, "id too long"),
+        ({"id": "买" * 342}, "id over 1024 bytes"),
+        ({"id": "a\nb"}, "id with a newline"),
+        ({"id": "\ud800"}, "id with a lone surrogate"),
+        ({"id": "x", "uid": "someone-else"}, "uid column"),
+        ({"id": "x", "1abc": 1}, "name starting with a digit"),
+        ({"id": "x", "a-b": 1}, "name with a dash"),
+        ({"id": "x", "a" * 65: 1}, "name too long"),
+        ({"id": "x", "": 1}, "empty name"),
+        ({"id": "x", "é": 1}, "non-ASCII name"),
+        ({"id": "x", "n": None}, "null value"),
+        ({"id": "x", "n": [1]}, "array value"),
+        ({"id": "x", "n": {"a": 1}}, "object value"),
+        ({"id": "x", "n": 2**63}, "integer over int64"),
+        ({"id": "x", "n": -(2**63) - 1}, "integer under int64"),
+        ({"id": "x", "n": float("inf")}, "infinite number"),
+        ({"id": "x", "n": float("nan")}, "NaN"),
+        ({"id": "x", "s": "x" * 8193}, "string too long"),
+        ({"id": "x", "s": "\udc00"}, "string with a lone surrogate"),
+        ({"id": "x", **{f"c{i}": i for i in range(33)}}, "33 columns"),
+    ],
+)
 def test_a_bad_2020_object_is_invalid_request(obj: object, why: str) -> None:
     with pytest.raises(InvalidRequest):
         parse_compat_object(obj)
@@ -83,4 +99,6 @@ def test_int64_bounds_are_accepted() -> None:
 
 def test_a_2020_row_answers_its_id_merged_with_its_columns_without_the_user() -> None:
     assert row_to_compat(Row("2088", "buy milk", {"completed": True})) == {
-        "id": "buy milk", "completed": True}
+        "id": "buy milk",
+        "completed": True,
+    }

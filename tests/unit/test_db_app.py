@@ -1,4 +1,5 @@
 """The db function's behaviour per event: v2 and 2020 answers, errors as results, isolation."""
+
 from __future__ import annotations
 
 import copy
@@ -46,7 +47,8 @@ def test_the_2020_flow_answers_the_2020_shapes(world: World) -> None:
         "data": None
     }
     assert world.db({"sid": sid, "op": "get", "id": "buy milk"}) == {
-        "data": {"id": "buy milk", "completed": False}}
+        "data": {"id": "buy milk", "completed": False}
+    }
     assert world.db({"sid": sid, "op": "list"}) == {
         "data": [{"id": "buy milk", "completed": False}]
     }
@@ -69,13 +71,28 @@ def test_a_todo_shaped_2020_row_never_reaches_v2(world: World) -> None:
     forged_id = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
     world.ok(world.v2(sid, "list"))  # the user's todos exist before the 2020 put
     for text in ("", " ", "x" * 8192, "a\x00b", "a\x1bb", "fine"):
-        world.ok(world.db({"sid": sid, "op": "put", "obj": {
-            "id": forged_id, "text": text, "completed": False, "createdAt": 1, "updatedAt": 1,
-            "version": 2**63 - 1}}))
+        world.ok(
+            world.db(
+                {
+                    "sid": sid,
+                    "op": "put",
+                    "obj": {
+                        "id": forged_id,
+                        "text": text,
+                        "completed": False,
+                        "createdAt": 1,
+                        "updatedAt": 1,
+                        "version": 2**63 - 1,
+                    },
+                }
+            )
+        )
         assert world.ok(world.v2(sid, "list")) == {"items": [], "cursor": None}
         assert error_code(world.v2(sid, "get", id=forged_id)) == "NotFound"
-        assert error_code(world.v2(sid, "update", id=forged_id, expectedVersion=2**63 - 1,
-                                   text="y")) == "NotFound"
+        assert (
+            error_code(world.v2(sid, "update", id=forged_id, expectedVersion=2**63 - 1, text="y"))
+            == "NotFound"
+        )
 
 
 def test_the_user_comes_from_the_session_only(world: World) -> None:
@@ -170,8 +187,11 @@ def test_each_event_gives_one_invocation_record_with_protocol_and_op(world: Worl
     world.db({"sid": sid, "op": "list"})
     world.v2(sid, "add", text="x")
     world.db(raw=b"junk")
-    records = [(r["protocol"], r["op"], r["outcome"]) for r in world.sink.of_kind("invocation")
-               if r["function"] == "db"]
+    records = [
+        (r["protocol"], r["op"], r["outcome"])
+        for r in world.sink.of_kind("invocation")
+        if r["function"] == "db"
+    ]
     assert records == [
         ("2020", "list", "ok"),
         ("v2", "add", "ok"),
@@ -186,12 +206,24 @@ def test_the_invocation_record_carries_the_user_hash_not_the_user(world: World) 
 
 
 def test_v2_todos_stored_in_the_2020_table_before_collections_are_moved_and_served(
-        world: World) -> None:
+    world: World,
+) -> None:
     from miniapp.domain.records import COMPAT_SCOPE, Row
 
     old_id = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
-    world.items.put(Row(ALICE, old_id, {"text": "from before", "completed": True, "createdAt": 5,
-                                        "updatedAt": 6, "version": 2}))
+    world.items.put(
+        Row(
+            ALICE,
+            old_id,
+            {
+                "text": "from before",
+                "completed": True,
+                "createdAt": 5,
+                "updatedAt": 6,
+                "version": 2,
+            },
+        )
+    )
     world.items.put(Row(ALICE, "groceries", {"n": 1}))
     world.tallies.create_tally(ALICE, COMPAT_SCOPE, 2)
     sid = world.login()
@@ -218,8 +250,9 @@ def test_an_add_and_an_update_check_each_value_once() -> None:
     sid = world.login()
     note = world.ok(world.v2(sid, "add", collection="notes", title="one"))
     assert checked == ["one"]
-    world.ok(world.v2(sid, "update", collection="notes", id=note["id"], expectedVersion=1,
-                      title="two"))
+    world.ok(
+        world.v2(sid, "update", collection="notes", id=note["id"], expectedVersion=1, title="two")
+    )
     assert checked.count("two") == 1  # (and "one" again: the stored item is checked as read)
 
 
@@ -228,8 +261,13 @@ def test_a_warm_instance_reads_the_session_with_each_commands_first_rows(world: 
     item = world.ok(world.v2(sid, "add", text="a"))  # the session's first use: read in turn
 
     def reads() -> tuple[int, ...]:
-        return (world.sessions.calls["get"], world.rows.calls["get"], world.items.calls["get"],
-                world.tallies.calls["tally"], world.session_items.calls["session_and"])
+        return (
+            world.sessions.calls["get"],
+            world.rows.calls["get"],
+            world.items.calls["get"],
+            world.tallies.calls["tally"],
+            world.session_items.calls["session_and"],
+        )
 
     before = reads()
     world.ok(world.v2(sid, "get", id=item["id"]))

@@ -1,5 +1,6 @@
 """Validation of db events into commands (the registry): good events, and bad ones each with
 its reason."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,18 +31,23 @@ def v2(op: str, **fields: object) -> dict:
 
 def test_an_add_defaults_to_not_completed_without_a_key() -> None:
     assert parse(v2("add", text="milk")) == (
-        "v2", "todos", "add",
-        cmd.Add(Checked("todos", True, {"text": "milk", "completed": False}), None))
+        "v2",
+        "todos",
+        "add",
+        cmd.Add(Checked("todos", True, {"text": "milk", "completed": False}), None),
+    )
 
 
 def test_an_add_takes_completed_and_an_idempotency_key() -> None:
     assert parse(v2("add", text="milk", completed=True, idempotencyKey="k-1_A"))[3] == cmd.Add(
-        Checked("todos", True, {"text": "milk", "completed": True}), "k-1_A")
+        Checked("todos", True, {"text": "milk", "completed": True}), "k-1_A"
+    )
 
 
 def test_an_update_may_change_only_completed() -> None:
     assert parse(v2("update", id=TODO_ID, expectedVersion=3, completed=True))[3] == cmd.Update(
-        TODO_ID, 3, Checked("todos", False, {"completed": True}))
+        TODO_ID, 3, Checked("todos", False, {"completed": True})
+    )
 
 
 def test_a_list_defaults_to_twenty_from_the_start() -> None:

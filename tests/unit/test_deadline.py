@@ -1,6 +1,7 @@
 """One deadline per invocation: every upstream call gets what is left of the function's timeout,
 a call with too little left is not started, a cleanup still gets its time, and a session row
 written after the deadline is deleted again."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

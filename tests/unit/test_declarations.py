@@ -1,5 +1,6 @@
 """The registered collection declarations are checked whole: every broken rule of every module is
 named with its file, its field and the rule, so `make package` and the db function can say it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,19 +10,19 @@ import pytest
 import miniapp.collections as registry
 from miniapp.collections import DeclarationsInvalid, declared, problems
 
-RENAMED = '''
+RENAMED = """
 from miniapp.domain.schema import Choice, Collection, Text
 
 COLLECTION = Collection(name="notesbad", fields={
     "Title": Text(max_chars=200),
     "color": Choice(("yellow", "blue"), default="red"),
 })
-'''
-MISNAMED = '''
+"""
+MISNAMED = """
 from miniapp.domain.schema import Collection, Text
 
 COLLECTION = Collection(name="other", fields={"title": Text(max_chars=200)})
-'''
+"""
 
 
 @pytest.fixture
@@ -52,7 +53,8 @@ def test_every_problem_of_every_module_is_named_with_file_field_and_rule(modules
 
 
 def test_loading_broken_declarations_raises_a_configuration_error_naming_them(
-        modules: Path) -> None:
+    modules: Path,
+) -> None:
     (modules / "notesbad.py").write_text(RENAMED)
     with pytest.raises(DeclarationsInvalid) as raised:
         declared(("todos", "notesbad"))

@@ -1,5 +1,6 @@
 """The examples of docs/extending.md are the files under docs/examples/ (typed and linted with the
 rest): each marked block is its file, word for word, and the tests run them."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,8 +19,9 @@ def _blocks() -> list[tuple[str | None, str]]:
     found = []
     for match in BLOCK.finditer(GUIDE.read_text()):
         indent = len(match.group(2))
-        code = "".join(line[indent:] if line.strip() else line
-                       for line in match.group(3).splitlines(True))
+        code = "".join(
+            line[indent:] if line.strip() else line for line in match.group(3).splitlines(True)
+        )
         found.append((match.group(1), code))
     return found
 
@@ -35,8 +37,9 @@ def test_every_python_example_of_the_guide_is_a_file_it_names_or_the_registry_li
 
 
 def test_the_guides_notes_test_passes_on_the_guides_notes(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("miniapp.collections.notes",
-                                                  ROOT / "docs" / "examples" / "notes.py")
+    spec = importlib.util.spec_from_file_location(
+        "miniapp.collections.notes", ROOT / "docs" / "examples" / "notes.py"
+    )
     assert spec and spec.loader
     notes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(notes)

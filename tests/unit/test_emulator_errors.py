@@ -1,5 +1,6 @@
 """The emulators' one error base: every family's refusal is a `ServiceError` with the cloud's HTTP
 status, code and message, whatever wire it is rendered on."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,15 +15,18 @@ from localcloud.sts.core import StsError
 from localcloud.tablestore.model import TablestoreError, table_not_found
 
 
-@pytest.mark.parametrize("error, status, code", [
-    (throttled(), 429, "ResourceThrottled"),
-    (project_not_exist("p"), 404, "ProjectNotExist"),
-    (table_not_found(), 404, "OTSObjectNotExist"),
-    (no_such_bucket("b"), 404, "NoSuchBucket"),
-    (AlipayError(CODE_INVALID), 200, "isv.code-invalid"),
-    (StsError(403, "NoPermission", "You are not authorized"), 403, "NoPermission"),
-    (not_found("s-1"), 404, "StackNotFound"),
-])
+@pytest.mark.parametrize(
+    "error, status, code",
+    [
+        (throttled(), 429, "ResourceThrottled"),
+        (project_not_exist("p"), 404, "ProjectNotExist"),
+        (table_not_found(), 404, "OTSObjectNotExist"),
+        (no_such_bucket("b"), 404, "NoSuchBucket"),
+        (AlipayError(CODE_INVALID), 200, "isv.code-invalid"),
+        (StsError(403, "NoPermission", "You are not authorized"), 403, "NoPermission"),
+        (not_found("s-1"), 404, "StackNotFound"),
+    ],
+)
 def test_every_family_refuses_with_a_service_error(error, status, code):
     assert isinstance(error, ServiceError)
     assert (error.status, error.code) == (status, code)
@@ -44,8 +48,11 @@ def test_with_code_renames_a_refusal_and_keeps_the_rest():
     error = SlsError(500, "InternalServerError", "Internal server error")
     renamed = error.with_code("ServerBusy")
     assert type(renamed) is SlsError
-    assert (renamed.status, renamed.code, renamed.message) == (500, "ServerBusy",
-                                                               "Internal server error")
+    assert (renamed.status, renamed.code, renamed.message) == (
+        500,
+        "ServerBusy",
+        "Internal server error",
+    )
     assert str(renamed) == "ServerBusy: Internal server error"
     assert error.code == "InternalServerError"  # the original is untouched
 

@@ -1,6 +1,7 @@
 """A user's row count stays exact when replies are lost, in every counted scope (a collection,
 the 2020 rows): a write whose outcome the service cannot know leaves a marker in the scope's
 tally, and a stale marker makes the user's next operation recount (services/exact_count.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,9 @@ class Counted:
     def lose_reply(self, method: str) -> None:
         """The store does the work of the next `method` call; its answer is lost."""
         target = self.tallies if method in TALLY_METHODS else self.rows
-        target.fail_after(self.write if method == "write" else method,
-                          UpstreamUnavailable("reply lost"))
+        target.fail_after(
+            self.write if method == "write" else method, UpstreamUnavailable("reply lost")
+        )
 
     def stored(self) -> int:
         if self.scope == COMPAT_SCOPE:
@@ -74,12 +76,25 @@ def counted(scope: str, tallies: InMemoryTallies | None = None) -> Counted:
             compat.put(ALICE, parse_compat_object({"id": f"r{n}", "n": n}))
             return f"r{n}"
 
-        return Counted(scope, world.tallies, world.clock, put, lambda i: compat.remove(ALICE, i),
-                       lambda: compat.list(ALICE), "put")
+        return Counted(
+            scope,
+            world.tallies,
+            world.clock,
+            put,
+            lambda i: compat.remove(ALICE, i),
+            lambda: compat.list(ALICE),
+            "put",
+        )
     todos = world.collection(TODOS.name)
-    return Counted(scope, world.tallies, world.clock,
-                   lambda n: todos.add(ALICE, {"text": f"t{n}"}).id,
-                   lambda i: todos.remove(ALICE, i), lambda: todos.list(ALICE, 10), "put_new")
+    return Counted(
+        scope,
+        world.tallies,
+        world.clock,
+        lambda n: todos.add(ALICE, {"text": f"t{n}"}).id,
+        lambda i: todos.remove(ALICE, i),
+        lambda: todos.list(ALICE, 10),
+        "put_new",
+    )
 
 
 @pytest.mark.parametrize("scope", SCOPES)
@@ -111,8 +126,9 @@ def test_the_count_equals_the_rows_after_random_lost_replies_and_busy_reads(scop
             lost += 1
             kit.lose_reply(rng.choice(("write", "delete") + TALLY_METHODS))
         if rng.random() < 0.1:
-            kit.tallies.fail_next(rng.choice(["tally", "count", "reset"]),
-                                  UpstreamUnavailable("busy"))
+            kit.tallies.fail_next(
+                rng.choice(["tally", "count", "reset"]), UpstreamUnavailable("busy")
+            )
         try:
             if added and rng.random() < 0.4:
                 kit.remove(added.pop(rng.randrange(len(added))))
@@ -163,8 +179,11 @@ class ApplyingOneOfTwo(InMemoryTallies):
             return super().delete_marking(user_id, scope, item_id, marker, now_ms)
         if self.only == "item":
             store = self.items if scope == COMPAT_SCOPE else self.rows
-            deleted = (store.delete(user_id, item_id) if scope == COMPAT_SCOPE
-                       else store.delete(user_id, scope, item_id))
+            deleted = (
+                store.delete(user_id, item_id)
+                if scope == COMPAT_SCOPE
+                else store.delete(user_id, scope, item_id)
+            )
             return Paired(deleted, False)
         self.mark(user_id, scope, marker, now_ms)
         return Paired(UpstreamUnavailable("the delete's row failed"), True)
@@ -173,7 +192,8 @@ class ApplyingOneOfTwo(InMemoryTallies):
 @pytest.mark.parametrize("scope", SCOPES)
 @pytest.mark.parametrize("only", ["item", "tally"])
 def test_a_request_that_applied_one_of_its_two_rows_leaves_the_count_exact(
-        scope: str, only: str) -> None:
+    scope: str, only: str
+) -> None:
     tallies = ApplyingOneOfTwo(only)
     kit = counted(scope, tallies)
     kept = [kit.add(n) for n in range(2)]

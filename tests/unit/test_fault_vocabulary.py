@@ -1,5 +1,6 @@
 """One fault vocabulary for every emulator, the old names kept as aliases, and the one applier that
 does the kinds every service shares."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,13 +24,16 @@ REFUSED = HttpResponse(503, b"refused")
 
 
 # -- the vocabulary --------------------------------------------------------------------------------
-@pytest.mark.parametrize("service, old, name", [
-    ("sls", "unreachable", "down"),
-    ("sts", "unreachable", "down"),
-    ("fc", "throttle", "busy"),
-    ("tablestore", "server_busy", "busy"),
-    ("alipay", "error_response", "internal_error"),
-])
+@pytest.mark.parametrize(
+    "service, old, name",
+    [
+        ("sls", "unreachable", "down"),
+        ("sts", "unreachable", "down"),
+        ("fc", "throttle", "busy"),
+        ("tablestore", "server_busy", "busy"),
+        ("alipay", "error_response", "internal_error"),
+    ],
+)
 def test_an_old_name_sets_the_kind_it_now_has(service, old, name):
     assert Fault(service, old).kind == name
 
@@ -46,8 +50,11 @@ def test_every_service_offers_the_common_kinds_and_only_kinds_of_the_vocabulary(
 
 
 def test_a_kind_the_service_does_not_answer_is_refused_with_what_it_offers():
-    with pytest.raises(ValueError, match="sls has no fault kind 'refuse'; one of down, "
-                                         "internal_error, lost_reply, slow, timeout"):
+    with pytest.raises(
+        ValueError,
+        match="sls has no fault kind 'refuse'; one of down, "
+        "internal_error, lost_reply, slow, timeout",
+    ):
         Fault("sls", "refuse")
 
 

@@ -1,4 +1,5 @@
 """Pausing the cyclic garbage collector (miniapp.gc_pause): nested and overlapping pauses."""
+
 from __future__ import annotations
 
 import gc

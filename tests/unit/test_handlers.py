@@ -1,4 +1,5 @@
 """The two FC handlers, with apps built on fakes injected through their AppCache."""
+
 from __future__ import annotations
 
 import io
@@ -30,10 +31,23 @@ def fc_context(request_id: str = "fc-req-9") -> SimpleNamespace:
     )
 
 
-def call_wsgi(body: bytes, *, method: str = "POST", path: str = "/", content_length: bool = True,
-              remote_addr: str = "203.0.113.9", headers: dict | None = None):
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(body),
-               "REMOTE_ADDR": remote_addr, "fc.context": fc_context(), **(headers or {})}
+def call_wsgi(
+    body: bytes,
+    *,
+    method: str = "POST",
+    path: str = "/",
+    content_length: bool = True,
+    remote_addr: str = "203.0.113.9",
+    headers: dict | None = None,
+):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": remote_addr,
+        "fc.context": fc_context(),
+        **(headers or {}),
+    }
     if content_length:
         environ["CONTENT_LENGTH"] = str(len(body))
     seen = {}
@@ -61,13 +75,16 @@ def test_a_login_over_wsgi_is_200_with_the_2020_body(world: World) -> None:
     assert headers["Content-Type"] == "application/json; charset=utf-8"
 
 
-@pytest.mark.parametrize("method, path, body, status", [
-    ("GET", "/", b"", "405 Method Not Allowed"),
-    ("POST", "/nowhere", b"{}", "404 Not Found"),
-    ("POST", "/", b"{", "400 Bad Request"),
-    ("POST", "/", b'{"authCode": "nope"}', "401 Unauthorized"),
-    ("POST", "/refresh", b'{"sessionId": "' + b"A" * 43 + b'"}', "401 Unauthorized"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("GET", "/", b"", "405 Method Not Allowed"),
+        ("POST", "/nowhere", b"{}", "404 Not Found"),
+        ("POST", "/", b"{", "400 Bad Request"),
+        ("POST", "/", b'{"authCode": "nope"}', "401 Unauthorized"),
+        ("POST", "/refresh", b'{"sessionId": "' + b"A" * 43 + b'"}', "401 Unauthorized"),
+    ],
+)
 def test_wsgi_statuses_match_the_error(
     world: World, method: str, path: str, body: bytes, status: str
 ) -> None:
@@ -76,8 +93,14 @@ def test_wsgi_statuses_match_the_error(
 
 def test_a_huge_body_is_413_and_is_not_read_whole(world: World) -> None:
     stream = io.BytesIO(b"{" + b" " * 10_000_000)
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "wsgi.input": stream,
-               "CONTENT_LENGTH": "10000001", "REMOTE_ADDR": "1.2.3.4", "fc.context": fc_context()}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "wsgi.input": stream,
+        "CONTENT_LENGTH": "10000001",
+        "REMOTE_ADDR": "1.2.3.4",
+        "fc.context": fc_context(),
+    }
     seen = {}
     body = b"".join(SESSION.handler(environ, lambda s, h: seen.update(status=s)))
     assert (
@@ -92,8 +115,11 @@ def test_a_body_without_content_length_is_read(world: World) -> None:
 
 
 def test_the_client_ip_is_remote_addr_not_x_forwarded_for(world: World) -> None:
-    call_wsgi(json.dumps({"authCode": world.identity.mint(ALICE)}).encode(),
-              remote_addr="198.51.100.1", headers={"HTTP_X_FORWARDED_FOR": "10.9.9.9"})
+    call_wsgi(
+        json.dumps({"authCode": world.identity.mint(ALICE)}).encode(),
+        remote_addr="198.51.100.1",
+        headers={"HTTP_X_FORWARDED_FOR": "10.9.9.9"},
+    )
     assert world.limiter.hits[0] == "ip:198.51.100.1"
 
 
@@ -151,22 +177,37 @@ def test_a_broken_declaration_answers_misconfigured_and_is_logged_once_per_insta
     from miniapp.collections import DeclarationsInvalid
 
     def build(settings, ctx):
-        raise DeclarationsInvalid(("shared/miniapp/collections/notes.py: COLLECTION.fields"
-                                   "['Title']: the name is reserved or not [a-z]",))
+        raise DeclarationsInvalid(
+            (
+                "shared/miniapp/collections/notes.py: COLLECTION.fields"
+                "['Title']: the name is reserved or not [a-z]",
+            )
+        )
 
     monkeypatch.setattr(failures, "_REPORTED", set())
     monkeypatch.setattr(DB, "APPS", AppCache("db", build, environ=dict(DB_ENV)))
     answers = [json.loads(DB.handler(b"{}", fc_context())) for _ in range(3)]
-    assert answers == [{"error": {"code": "Misconfigured",
-                                  "message": "the function is misconfigured; see its logs"}}] * 3
+    assert (
+        answers
+        == [
+            {
+                "error": {
+                    "code": "Misconfigured",
+                    "message": "the function is misconfigured; see its logs",
+                }
+            }
+        ]
+        * 3
+    )
     logged = capsys.readouterr().err
     assert logged.count("configuration error") == 1 and "fields['Title']" in logged
 
 
 @pytest.mark.parametrize("content_length", [True, False])
 def test_a_too_large_body_is_refused_with_its_real_size(world: World, content_length: bool) -> None:
-    status, _, answer = call_wsgi(b'{"authCode": "' + b"a" * 70_000 + b'"}',
-                                  content_length=content_length)
+    status, _, answer = call_wsgi(
+        b'{"authCode": "' + b"a" * 70_000 + b'"}', content_length=content_length
+    )
     assert status.startswith("413")
     assert answer["error"]["message"] == "body is 70016 bytes; the limit is 65536"
 
@@ -176,8 +217,10 @@ def _refused_by_kms(builds: list[int]):
 
     def build(settings, ctx):
         builds.append(1)
-        raise UpstreamUnavailable("KMS GetSecretValue of HASH_KEY_SECRET failed: Forbidden.RAM "
-                                  "(HTTP 403)")
+        raise UpstreamUnavailable(
+            "KMS GetSecretValue of HASH_KEY_SECRET failed: Forbidden.RAM (HTTP 403)"
+        )
+
     return build
 
 
@@ -196,9 +239,16 @@ def test_a_db_instance_kms_refuses_answers_upstream_unavailable_and_retries(monk
 
 
 def test_a_session_instance_kms_refuses_answers_503(monkeypatch):
-    env = {"HASH_KEY_SECRET": "a", "DATA_KEY_SECRET": "b", "ALIPAY_APP_PRIVATE_KEY_SECRET": "c",
-           "OTS_INSTANCE": "inst", "ALIPAY_APP_ID": "app", "ALIPAY_PUBLIC_KEY": "k",
-           "CLIENT_ROLE_ARN": "acs:ram::1:role/client", "DB_FUNCTION_NAME": "db"}
+    env = {
+        "HASH_KEY_SECRET": "a",
+        "DATA_KEY_SECRET": "b",
+        "ALIPAY_APP_PRIVATE_KEY_SECRET": "c",
+        "OTS_INSTANCE": "inst",
+        "ALIPAY_APP_ID": "app",
+        "ALIPAY_PUBLIC_KEY": "k",
+        "CLIENT_ROLE_ARN": "acs:ram::1:role/client",
+        "DB_FUNCTION_NAME": "db",
+    }
     monkeypatch.setattr(SESSION, "APPS", AppCache("session", _refused_by_kms([]), environ=env))
     status, _, body = call_wsgi(b"{}")
     assert status.startswith("503") and body["error"]["code"] == "UpstreamUnavailable"

@@ -1,5 +1,6 @@
 """Identity that survives Alipay's move from user_id to open_id: which internal id a login gets,
 and how many identity table round trips it costs."""
+
 from __future__ import annotations
 
 import threading
@@ -132,8 +133,9 @@ class Ticks:
 
 
 @pytest.mark.parametrize("user_id, open_id", [(ALICE, ""), (ALICE, OPEN_A), ("", OPEN_A)])
-def test_a_warm_instance_resolves_a_returning_user_without_a_read(user_id: str,
-                                                                  open_id: str) -> None:
+def test_a_warm_instance_resolves_a_returning_user_without_a_read(
+    user_id: str, open_id: str
+) -> None:
     links = InMemoryIdentityLinks()
     identities = Identities(links, "app")
     first = identities.resolve(user_id, open_id)
@@ -186,8 +188,7 @@ def test_a_link_another_instance_adds_is_seen_once_the_entry_ages_out() -> None:
     assert identities.resolve(BOB, "") == internal
 
 
-def test_an_instance_remembers_a_bounded_number_of_users(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_instance_remembers_a_bounded_number_of_users(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("miniapp.services.identity.REMEMBERED_USERS", 3)
     links = InMemoryIdentityLinks()
     identities = Identities(links, "app")

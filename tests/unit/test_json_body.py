@@ -1,4 +1,5 @@
 """Raw bytes to a JSON object: every malformed body is a typed error."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,26 +25,29 @@ def test_a_body_one_byte_over_the_limit_is_payload_too_large() -> None:
         parse_json_object(body)
 
 
-@pytest.mark.parametrize("body, why", [
-    (b"", "empty"),
-    (b"   ", "blank"),
-    (b"[1, 2]", "an array"),
-    (b'"text"', "a string"),
-    (b"null", "null"),
-    (b"42", "a number"),
-    (b"{", "truncated"),
-    (b"{'a': 1}", "single quotes"),
-    (b'{"a": NaN}', "NaN literal"),
-    (b'{"a": Infinity}', "Infinity literal"),
-    (b'{"a": -Infinity}', "-Infinity literal"),
-    (b'{"a": 1, "a": 2}', "duplicate key"),
-    (b"\xef\xbb\xbf{}", "UTF-8 BOM"),
-    (b'{"a": "\xff"}', "not UTF-8"),
-    ('{"a": 1}'.encode("utf-16"), "UTF-16"),
-    (b'{"a": ' + b"1" * 5000 + b"}", "an integer too long to parse"),
-    (b"[" * 30000 + b"]" * 30000, "nested too deeply"),
-    (b'{"a":' * 10000 + b"1" + b"}" * 10000, "objects nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        (b"", "empty"),
+        (b"   ", "blank"),
+        (b"[1, 2]", "an array"),
+        (b'"text"', "a string"),
+        (b"null", "null"),
+        (b"42", "a number"),
+        (b"{", "truncated"),
+        (b"{'a': 1}", "single quotes"),
+        (b'{"a": NaN}', "NaN literal"),
+        (b'{"a": Infinity}', "Infinity literal"),
+        (b'{"a": -Infinity}', "-Infinity literal"),
+        (b'{"a": 1, "a": 2}', "duplicate key"),
+        (b"\xef\xbb\xbf{}", "UTF-8 BOM"),
+        (b'{"a": "\xff"}', "not UTF-8"),
+        ('{"a": 1}'.encode("utf-16"), "UTF-16"),
+        (b'{"a": ' + b"1" * 5000 + b"}", "an integer too long to parse"),
+        (b"[" * 30000 + b"]" * 30000, "nested too deeply"),
+        (b'{"a":' * 10000 + b"1" + b"}" * 10000, "objects nested too deeply"),
+    ],
+)
 def test_a_malformed_body_is_invalid_request(body: bytes, why: str) -> None:
     with pytest.raises(InvalidRequest):
         parse_json_object(body)

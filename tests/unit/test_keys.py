@@ -1,6 +1,7 @@
 """`adapters.keys.private_key`: the full check (`make deploy`) and the cold start's check without
 the primality tests agree on every key a person can paste, and part only on factors that are not
 prime, which the full check refuses."""
+
 from __future__ import annotations
 
 import base64
@@ -26,8 +27,13 @@ def _bare(pem: bytes) -> str:
 
 def _forms(key: RSA.RsaKey) -> list[str]:
     pkcs1, pkcs8 = key.export_key(pkcs=1), key.export_key(pkcs=8)
-    return [pkcs1.decode(), pkcs8.decode(), _bare(pkcs1), _bare(pkcs8),
-            pkcs1.decode().replace("\n", "\\n")]
+    return [
+        pkcs1.decode(),
+        pkcs8.decode(),
+        _bare(pkcs1),
+        _bare(pkcs8),
+        pkcs1.decode().replace("\n", "\\n"),
+    ]
 
 
 def test_both_checks_read_every_form_to_the_same_key(key: RSA.RsaKey) -> None:
@@ -39,16 +45,16 @@ def test_both_checks_read_every_form_to_the_same_key(key: RSA.RsaKey) -> None:
 
 
 @pytest.mark.parametrize("check_primes", [True, False])
-def test_a_key_whose_exponents_do_not_match_is_refused(key: RSA.RsaKey,
-                                                       check_primes: bool) -> None:
+def test_a_key_whose_exponents_do_not_match_is_refused(key: RSA.RsaKey, check_primes: bool) -> None:
     broken = RSA.construct((key.n, key.e, key.d + 2, key.p, key.q), consistency_check=False)
     with pytest.raises(KeyFormatError):
         private_key(broken.export_key().decode(), check_primes=check_primes)
 
 
 @pytest.mark.parametrize("check_primes", [True, False])
-def test_a_public_key_or_junk_is_refused_without_quoting_it(key: RSA.RsaKey,
-                                                            check_primes: bool) -> None:
+def test_a_public_key_or_junk_is_refused_without_quoting_it(
+    key: RSA.RsaKey, check_primes: bool
+) -> None:
     public = key.public_key().export_key().decode()
     with pytest.raises(KeyFormatError, match="got a public key"):
         private_key(public, check_primes=check_primes)
@@ -68,8 +74,11 @@ def test_only_the_full_check_refuses_a_factor_that_is_not_prime() -> None:
         lcm = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
         if math.gcd(E, lcm) == 1:
             break
-    text = RSA.construct((p * q, E, inverse(E, lcm), p, q),
-                         consistency_check=False).export_key().decode()
+    text = (
+        RSA.construct((p * q, E, inverse(E, lcm), p, q), consistency_check=False)
+        .export_key()
+        .decode()
+    )
     with pytest.raises(KeyFormatError):
         private_key(text)
     assert private_key(text, check_primes=False).n == p * q

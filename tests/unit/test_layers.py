@@ -1,5 +1,6 @@
 """The library's folders are its layers: an import never runs from a lower floor to a higher one
 (the front ends in `entrypoints/` call the services, never the reverse)."""
+
 from __future__ import annotations
 
 import ast
@@ -22,7 +23,7 @@ def imported(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.level:
             package = path.relative_to(LIBRARY).parts[:-1]
-            base = list(package[:len(package) - node.level + 1])
+            base = list(package[: len(package) - node.level + 1])
             parts = base + (node.module.split(".") if node.module else [])
             names.update([parts[0]] if parts else [a.name for a in node.names])
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("miniapp."):
@@ -34,8 +35,10 @@ def imported(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("folder", sorted(BELOW))
 def test_no_module_imports_a_layer_above_its_own(folder: str) -> None:
-    wrong = {str(path.relative_to(LIBRARY)): sorted(imported(path) & set(BELOW[folder]))
-             for path in (LIBRARY / folder).rglob("*.py")}
+    wrong = {
+        str(path.relative_to(LIBRARY)): sorted(imported(path) & set(BELOW[folder]))
+        for path in (LIBRARY / folder).rglob("*.py")
+    }
     assert {path: names for path, names in wrong.items() if names} == {}
 
 

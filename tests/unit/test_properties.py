@@ -1,5 +1,6 @@
 """Properties, with hypothesis: random operation sequences for two users match a simple model and
 never leak across users; malformed events of any shape get a typed error and change nothing."""
+
 from __future__ import annotations
 
 import copy
@@ -20,8 +21,9 @@ from miniapp.wiring import registry_of
 from .conftest import ALICE, BOB, World
 
 USERS = (ALICE, BOB)
-texts = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1,
-                max_size=30).filter(lambda t: not is_blank(t))
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30
+).filter(lambda t: not is_blank(t))
 
 
 class TwoUsers(RuleBasedStateMachine):
@@ -53,14 +55,19 @@ class TwoUsers(RuleBasedStateMachine):
         self.todos[user][todo["id"]] = (text, completed, 1)
         self.known_ids.append(todo["id"])
 
-    @rule(user=st.sampled_from(USERS), pick=st.integers(0, 50), stale=st.booleans(),
-          completed=st.booleans())
+    @rule(
+        user=st.sampled_from(USERS),
+        pick=st.integers(0, 50),
+        stale=st.booleans(),
+        completed=st.booleans(),
+    )
     def update(self, user: str, pick: int, stale: bool, completed: bool) -> None:
         todo_id = self.known_ids[pick % len(self.known_ids)]
         mine = self.todos[user].get(todo_id)
         version = (mine[2] if mine else 1) + (1 if stale else 0)
-        answer = self.world.v2(self.sid[user], "update", id=todo_id, expectedVersion=version,
-                               completed=completed)
+        answer = self.world.v2(
+            self.sid[user], "update", id=todo_id, expectedVersion=version, completed=completed
+        )
         if mine is None:
             assert answer["error"]["code"] == "NotFound"
         elif stale:
@@ -110,8 +117,12 @@ class TwoUsers(RuleBasedStateMachine):
 
 
 TestTwoUsers = TwoUsers.TestCase
-TestTwoUsers.settings = settings(max_examples=40, stateful_step_count=25, deadline=None,
-                                 suppress_health_check=[HealthCheck.too_slow])
+TestTwoUsers.settings = settings(
+    max_examples=40,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 json_values = st.recursive(
     st.none()
@@ -124,8 +135,23 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-keys = st.sampled_from(["v", "sid", "op", "obj", "id", "text", "completed", "expectedVersion",
-                        "limit", "cursor", "idempotencyKey", "uid", "extra"])
+keys = st.sampled_from(
+    [
+        "v",
+        "sid",
+        "op",
+        "obj",
+        "id",
+        "text",
+        "completed",
+        "expectedVersion",
+        "limit",
+        "cursor",
+        "idempotencyKey",
+        "uid",
+        "extra",
+    ]
+)
 ops = st.sampled_from(["put", "get", "list", "remove", "add", "update", "", "PUT", "drop"])
 events = st.fixed_dictionaries(
     {}, optional={"v": st.sampled_from([2, 1, "2", True, 2.0, None]), "op": ops | json_values}
@@ -163,13 +189,17 @@ def test_parsing_any_bytes_raises_only_typed_errors(raw: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(body=json_values | raw_bodies, path=st.sampled_from(["/", "/refresh", "/logout", "/x"]),
-       method=st.sampled_from(["POST", "GET", "PATCH"]))
+@given(
+    body=json_values | raw_bodies,
+    path=st.sampled_from(["/", "/refresh", "/logout", "/x"]),
+    method=st.sampled_from(["POST", "GET", "PATCH"]),
+)
 def test_the_session_app_never_answers_5xx_to_garbage(body, path: str, method: str) -> None:
     world = World()
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    answer = world.session_app.handle(method=method, path=path, body=raw, client_ip="1.2.3.4",
-                                      request_id="r")
+    answer = world.session_app.handle(
+        method=method, path=path, body=raw, client_ip="1.2.3.4", request_id="r"
+    )
     assert 400 <= answer.status < 500 and answer.body["error"]["code"] != "Internal"
     assert world.sessions.rows == {}
 

@@ -1,6 +1,7 @@
 """The GetRange page loops (adapters/tablestore/ranges.py) against a store that answers a page
 without moving on: they answer UpstreamUnavailable at once instead of asking the same page
 until the invocation's deadline, or ending early with rows missing."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,9 @@ class StuckStore:
     def __init__(self) -> None:
         self.calls = 0
 
-    def get_range(self, table: str, direction: Any, start: Any, end: Any,
-                  **_: Any) -> tuple[Any, Any, list[Any], Any]:
+    def get_range(
+        self, table: str, direction: Any, start: Any, end: Any, **_: Any
+    ) -> tuple[Any, Any, list[Any], Any]:
         self.calls += 1
         return None, list(start), [object()], None
 
@@ -30,8 +32,9 @@ class StuckStore:
 class MovingStore(StuckStore):
     """Two pages: the first ends at a next start further on, the second ends the range."""
 
-    def get_range(self, table: str, direction: Any, start: Any, end: Any,
-                  **_: Any) -> tuple[Any, Any, list[Any], Any]:
+    def get_range(
+        self, table: str, direction: Any, start: Any, end: Any, **_: Any
+    ) -> tuple[Any, Any, list[Any], Any]:
         self.calls += 1
         next_start = [("uid", "u1"), ("id", "m")] if self.calls == 1 else None
         return None, next_start, [object()], None

@@ -1,5 +1,6 @@
 """Refreshing credentials is rate limited per session and per user, as logins are per IP and per
 user; logging out never is."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,11 @@ PER_SESSION, PER_USER, WINDOW = 2, 3, 60
 
 @pytest.fixture
 def world() -> World:
-    return World(refresh_limit_per_session=PER_SESSION, refresh_limit_per_user=PER_USER,
-                 rate_limit_window_seconds=WINDOW)
+    return World(
+        refresh_limit_per_session=PER_SESSION,
+        refresh_limit_per_user=PER_USER,
+        rate_limit_window_seconds=WINDOW,
+    )
 
 
 def refresh(world: World, session_id: str) -> Any:
@@ -91,6 +95,9 @@ def test_a_refused_refresh_is_audited_against_its_user(world: World) -> None:
     session_id = world.login()
     for _ in range(PER_SESSION + 1):
         refresh(world, session_id)
-    refused = [r for r in world.sink.of_kind("audit")
-               if r.get("event") == "refresh" and r.get("outcome") == "RateLimited"]
+    refused = [
+        r
+        for r in world.sink.of_kind("audit")
+        if r.get("event") == "refresh" and r.get("outcome") == "RateLimited"
+    ]
     assert len(refused) == 1 and refused[0].get("userHash")

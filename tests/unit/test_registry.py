@@ -1,4 +1,5 @@
 """The command registry: one table that dispatch, messages, docs and fuzzers read; custom ops."""
+
 from __future__ import annotations
 
 import re
@@ -18,17 +19,20 @@ def test_the_api_docs_tables_are_the_registry() -> None:
     registry, text = registry_of(declared()), DOCS.read_text()
     for protocol in ("2020", "v2"):
         found = re.search(
-            rf"<!-- registry:{protocol} [^>]*-->\n(.*?)\n<!-- /registry:{protocol} -->", text, re.S)
+            rf"<!-- registry:{protocol} [^>]*-->\n(.*?)\n<!-- /registry:{protocol} -->", text, re.S
+        )
         assert found and found.group(1) == registry.markdown(protocol), (
-            f"docs/api.md's {protocol} table differs from the command registry: run make docs")
+            f"docs/api.md's {protocol} table differs from the command registry: run make docs"
+        )
 
 
 def test_the_unknown_op_message_lists_the_registered_ops() -> None:
     world = World()
     sid = world.login()
     answer = world.v2(sid, "drop")
-    assert answer["error"]["message"] == ("'op' must be one of add, update, get, list, remove "
-                                          "for the collection 'todos'")
+    assert answer["error"]["message"] == (
+        "'op' must be one of add, update, get, list, remove for the collection 'todos'"
+    )
 
 
 def test_a_custom_op_is_one_registered_function_with_the_user_and_the_service() -> None:
@@ -61,4 +65,5 @@ def test_collections_are_apart_and_cursors_do_not_cross_them() -> None:
     world.ok(world.v2(sid, "add", collection="notes", title="two"))
     assert world.v2(sid, "add", collection="notes", title="3")["error"]["code"] == "QuotaExceeded"
     assert world.v2(sid, "list", collection="tasks")["error"]["message"] == (
-        "'collection' must be one of todos, notes")
+        "'collection' must be one of todos, notes"
+    )

@@ -1,5 +1,6 @@
 """The RPC shell STS and ROS share (and KMS plugs into): an API is an action table; the shell checks
 the signature, dispatches on `Action` and answers errors in the RPC JSON shape."""
+
 from __future__ import annotations
 
 import base64
@@ -52,18 +53,32 @@ def crash(call: RpcCall) -> Mapping[str, Any]:
     raise KeyError("a bug")
 
 
-API = RpcApi(product="Kms", host_id="kms.cn-hangzhou.aliyuncs.com", version=VERSION,
-             actions={"Describe": describe, "Refuse": refuse, "Crash": crash}, service="sts",
-             faults={"refuse": RpcError(403, "Forbidden.RAM", "User not authorized."),
-                     "internal_error": RpcError(500, "InternalFailure", "Internal error.")})
+API = RpcApi(
+    product="Kms",
+    host_id="kms.cn-hangzhou.aliyuncs.com",
+    version=VERSION,
+    actions={"Describe": describe, "Refuse": refuse, "Crash": crash},
+    service="sts",
+    faults={
+        "refuse": RpcError(403, "Forbidden.RAM", "User not authorized."),
+        "internal_error": RpcError(500, "InternalFailure", "Internal error."),
+    },
+)
 
 
 def signed(action: str, **params: str) -> HttpRequest:
     """A request as `aliyunsdkcore.AcsClient` signs it (signature v1, HMAC-SHA1)."""
-    query = {"Action": action, "Version": VERSION, "AccessKeyId": KEY_ID, "Format": "JSON",
-             "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0",
-             "SignatureNonce": secrets.token_hex(8),
-             "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **params}
+    query = {
+        "Action": action,
+        "Version": VERSION,
+        "AccessKeyId": KEY_ID,
+        "Format": "JSON",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": secrets.token_hex(8),
+        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **params,
+    }
     mac = hmac.new(f"{SECRET}&".encode(), string_to_sign("POST", query).encode(), hashlib.sha1)
     query["Signature"] = base64.b64encode(mac.digest()).decode()
     return HttpRequest("POST", "/", urlencode(query), {}, b"", "127.0.0.1")
@@ -92,17 +107,22 @@ def test_an_action_answers_its_fields_beside_a_request_id(shell):
 def test_an_unknown_action_is_not_found_in_the_rpc_error_shape(shell):
     status, body = answer(shell.app(signed("Explode")))
     assert status == 404
-    assert body == {"RequestId": body["RequestId"], "HostId": "kms.cn-hangzhou.aliyuncs.com",
-                    "Code": "InvalidAction.NotFound",
-                    "Message": "Specified api is not found, please check your url and method.",
-                    "Recommend": "https://api.aliyun.com/troubleshoot?q=InvalidAction.NotFound"
-                                 "&product=Kms"}
+    assert body == {
+        "RequestId": body["RequestId"],
+        "HostId": "kms.cn-hangzhou.aliyuncs.com",
+        "Code": "InvalidAction.NotFound",
+        "Message": "Specified api is not found, please check your url and method.",
+        "Recommend": "https://api.aliyun.com/troubleshoot?q=InvalidAction.NotFound&product=Kms",
+    }
 
 
 def test_a_missing_parameter_is_named_in_the_clouds_words(shell):
     status, body = answer(shell.app(signed("Describe")))
     assert (status, body["Code"], body["Message"]) == (
-        400, "MissingName", "Name is mandatory for this action.")
+        400,
+        "MissingName",
+        "Name is mandatory for this action.",
+    )
 
 
 def test_an_actions_own_refusal_keeps_its_status_and_code(shell):
@@ -112,8 +132,9 @@ def test_an_actions_own_refusal_keeps_its_status_and_code(shell):
 
 def test_a_wrong_signature_is_refused_before_any_action_runs(shell):
     request = signed("Describe", Name="db")
-    tampered = HttpRequest("POST", "/", request.query_string.replace("Name=db", "Name=dc"), {},
-                           b"", "127.0.0.1")
+    tampered = HttpRequest(
+        "POST", "/", request.query_string.replace("Name=db", "Name=dc"), {}, b"", "127.0.0.1"
+    )
     status, body = answer(shell.app(tampered))
     assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
 
@@ -126,27 +147,53 @@ def test_an_emulator_bug_answers_internal_error_without_a_trace(shell):
 
 def test_a_form_body_counts_as_parameters(shell):
     request = signed("Describe", Name="db")
-    moved = HttpRequest("POST", "/", "", {"content-type": "application/x-www-form-urlencoded"},
-                        request.query_string.encode(), "127.0.0.1")
+    moved = HttpRequest(
+        "POST",
+        "/",
+        "",
+        {"content-type": "application/x-www-form-urlencoded"},
+        request.query_string.encode(),
+        "127.0.0.1",
+    )
     assert answer(shell.app(moved))[0] == 200
 
 
 def test_a_fault_of_the_apis_own_kind_answers_its_error_under_the_faults_code(shell, board):
     board.set(Fault("sts", "refuse", api="Describe", code="Forbidden.KeyNotFound"))
     status, body = answer(shell.app(signed("Describe", Name="db")))
-    assert (status, body["Code"], body["Message"]) == (403, "Forbidden.KeyNotFound",
-                                                       "User not authorized.")
+    assert (status, body["Code"], body["Message"]) == (
+        403,
+        "Forbidden.KeyNotFound",
+        "User not authorized.",
+    )
     assert answer(shell.app(signed("Refuse")))[1]["Code"] == "Forbidden.ResourceNotFound"
 
 
 def test_an_api_must_answer_exactly_its_services_own_fault_kinds():
     with pytest.raises(ValueError, match="must answer exactly the fault kinds"):
-        RpcShell(RpcApi(product="Sts", host_id="sts.aliyuncs.com", version=VERSION,
-                        actions={}, service="sts", faults={}), KEYS)
+        RpcShell(
+            RpcApi(
+                product="Sts",
+                host_id="sts.aliyuncs.com",
+                version=VERSION,
+                actions={},
+                service="sts",
+                faults={},
+            ),
+            KEYS,
+        )
 
 
 def test_an_api_without_a_fault_service_takes_no_faults(board):
-    shell = RpcShell(RpcApi(product="ROS", host_id="ros.aliyuncs.com", version=VERSION,
-                            actions={"Describe": describe}), KEYS, board)
+    shell = RpcShell(
+        RpcApi(
+            product="ROS",
+            host_id="ros.aliyuncs.com",
+            version=VERSION,
+            actions={"Describe": describe},
+        ),
+        KEYS,
+        board,
+    )
     board.set(Fault("sts", "down"))
     assert answer(shell.app(signed("Describe", Name="db")))[0] == 200

@@ -1,4 +1,5 @@
 """The session function's behaviour per request: routes, statuses, bodies, records."""
+
 from __future__ import annotations
 
 import json
@@ -34,15 +35,18 @@ def test_the_trigger_root_may_come_without_a_slash(world: World) -> None:
     assert world.post("", {"authCode": world.identity.mint(ALICE)}).status == 200
 
 
-@pytest.mark.parametrize("raw, status, code", [
-    (b"", 400, "InvalidRequest"),
-    (b"not json", 400, "InvalidRequest"),
-    (b"[]", 400, "InvalidRequest"),
-    (b'{"authCode": 5}', 400, "InvalidRequest"),
-    (b'{"authcode": "abc"}', 400, "InvalidRequest"),
-    (b'{"authCode": "' + b"a" * 70000 + b'"}', 413, "PayloadTooLarge"),
-    (b'{"authCode": "unknown-code"}', 401, "InvalidAuthCode"),
-])
+@pytest.mark.parametrize(
+    "raw, status, code",
+    [
+        (b"", 400, "InvalidRequest"),
+        (b"not json", 400, "InvalidRequest"),
+        (b"[]", 400, "InvalidRequest"),
+        (b'{"authCode": 5}', 400, "InvalidRequest"),
+        (b'{"authcode": "abc"}', 400, "InvalidRequest"),
+        (b'{"authCode": "' + b"a" * 70000 + b'"}', 413, "PayloadTooLarge"),
+        (b'{"authCode": "unknown-code"}', 401, "InvalidAuthCode"),
+    ],
+)
 def test_a_bad_login_answers_its_status_and_code(
     world: World, raw: bytes, status: int, code: str
 ) -> None:
@@ -118,7 +122,9 @@ def test_one_invocation_record_per_request(world: World) -> None:
     world.post("/", raw=b"junk")
     records = world.sink.of_kind("invocation")
     assert [(r["function"], r["op"], r["outcome"]) for r in records] == [
-        ("session", "open", "ok"), ("session", "open", "InvalidRequest")]
+        ("session", "open", "ok"),
+        ("session", "open", "InvalidRequest"),
+    ]
     assert all(isinstance(r["latencyMs"], int) and r["requestId"] == "req-1" for r in records)
 
 
@@ -128,14 +134,18 @@ def test_audit_records_login_refresh_logout_and_failures(world: World) -> None:
     world.post("/logout", {"sessionId": sid})
     world.post("/", {"authCode": "bogus"})
     audit = [(r["event"], r["outcome"]) for r in world.sink.of_kind("audit")]
-    assert audit == [("login", "ok"), ("refresh", "ok"), ("logout", "ok"),
-                     ("login_failed", "InvalidAuthCode")]
+    assert audit == [
+        ("login", "ok"),
+        ("refresh", "ok"),
+        ("logout", "ok"),
+        ("login_failed", "InvalidAuthCode"),
+    ]
 
 
 def test_a_login_failing_after_alipay_is_audited_against_the_user(world: World) -> None:
     world.issuer.fail_next("issue", UpstreamUnavailable())
     world.post("/", {"authCode": world.identity.mint(ALICE)})
-    failed, = world.sink.of_kind("audit")
+    (failed,) = world.sink.of_kind("audit")
     assert failed["event"] == "login_failed" and failed["userHash"] and failed["clientIp"] == IP
 
 
@@ -147,8 +157,16 @@ def test_no_record_holds_a_session_id_auth_code_token_or_user_id(world: World) -
     world.db({"v": 2, "sid": sid, "op": "add", "text": "TOP-SECRET-TODO"})
     world.post("/logout", {"sessionId": sid})
     logged = json.dumps(world.sink.records)
-    for secret in (sid, code, sts["AccessKeySecret"], sts["SecurityToken"], ALICE,
-                   "access-token-of", "refresh-token-of", "TOP-SECRET-TODO"):
+    for secret in (
+        sid,
+        code,
+        sts["AccessKeySecret"],
+        sts["SecurityToken"],
+        ALICE,
+        "access-token-of",
+        "refresh-token-of",
+        "TOP-SECRET-TODO",
+    ):
         assert secret not in logged
 
 

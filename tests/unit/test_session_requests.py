@@ -1,4 +1,5 @@
 """Validation of the session function's bodies."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,21 +9,27 @@ from miniapp.errors import InvalidRequest
 
 
 def test_the_my_get_auth_code_result_is_accepted_with_its_other_fields() -> None:
-    body = {"authCode": "4b203fe6c11548bcabd8da5bb087a83b", "authSuccessScopes": ["auth_base"],
-            "authErrorScopes": {"scope.userInfo": "40006"}}
+    body = {
+        "authCode": "4b203fe6c11548bcabd8da5bb087a83b",
+        "authSuccessScopes": ["auth_base"],
+        "authErrorScopes": {"scope.userInfo": "40006"},
+    }
     assert parse_auth_code_request(body).auth_code == "4b203fe6c11548bcabd8da5bb087a83b"
 
 
-@pytest.mark.parametrize("body, why", [
-    ({}, "no authCode"),
-    ({"authCode": None}, "null"),
-    ({"authCode": 123}, "a number"),
-    ({"authCode": ""}, "empty"),
-    ({"authCode": "a b"}, "a space"),
-    ({"authCode": "x" * 257}, "too long"),
-    ({"authCode": "código"}, "non-ASCII"),
-    ({"authCode": "a\nb"}, "a newline"),
-])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ({}, "no authCode"),
+        ({"authCode": None}, "null"),
+        ({"authCode": 123}, "a number"),
+        ({"authCode": ""}, "empty"),
+        ({"authCode": "a b"}, "a space"),
+        ({"authCode": "x" * 257}, "too long"),
+        ({"authCode": "código"}, "non-ASCII"),
+        ({"authCode": "a\nb"}, "a newline"),
+    ],
+)
 def test_a_bad_auth_code_is_invalid_request(body: dict, why: str) -> None:
     with pytest.raises(InvalidRequest):
         parse_auth_code_request(body)
@@ -32,8 +39,9 @@ def test_a_session_request_takes_the_session_id() -> None:
     assert parse_session_request({"sessionId": "abc"}).session_id == "abc"
 
 
-@pytest.mark.parametrize("body", [{}, {"sessionId": 1}, {"sessionId": None},
-                                  {"sessionId": "abc", "userId": "2088"}])
+@pytest.mark.parametrize(
+    "body", [{}, {"sessionId": 1}, {"sessionId": None}, {"sessionId": "abc", "userId": "2088"}]
+)
 def test_a_bad_session_request_is_invalid_request(body: dict) -> None:
     with pytest.raises(InvalidRequest):
         parse_session_request(body)

@@ -1,5 +1,6 @@
 """The session lifecycle: open, resolve, expiry (absolute and idle), refresh, logout, and never
 half-created."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,14 @@ TOUCH_EVERY = DAY // 10
 
 # The limits these tests count to; the session table is `world.sessions`, the db function's
 # session resolution (with its read-ahead `world.session_items`) is `world.resolver`.
-SETTINGS = dict(account_id="123", session_ttl_seconds=7 * DAY, session_idle_seconds=DAY,
-                rate_limit_per_ip=5, rate_limit_per_user=3, rate_limit_window_seconds=60)
+SETTINGS = dict(
+    account_id="123",
+    session_ttl_seconds=7 * DAY,
+    session_idle_seconds=DAY,
+    rate_limit_per_ip=5,
+    rate_limit_per_user=3,
+    rate_limit_window_seconds=60,
+)
 
 
 @pytest.fixture
@@ -47,7 +54,8 @@ def test_an_opened_session_resolves_to_its_user(world) -> None:
 def test_the_session_id_is_256_bits_of_base64url(world) -> None:
     session_id = open_for(world).session_id
     assert len(session_id) == 43 and set(session_id) <= set(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
 
 
 def test_only_the_sha256_of_the_session_id_is_stored(world) -> None:
@@ -69,19 +77,25 @@ def test_the_alipay_tokens_are_stored_encrypted_under_the_row_key(world) -> None
 
 def test_the_credentials_allow_invoking_the_db_function_only(world) -> None:
     open_for(world)
-    (name, policy, duration), = world.issuer.issued
+    ((name, policy, duration),) = world.issuer.issued
     assert duration == 900
-    assert policy["Statement"] == [{
-        "Effect": "Allow", "Action": ["fc:InvokeFunction"],
-        "Resource": ["acs:fc:cn-hangzhou:123:services/todo/functions/db",
-                     "acs:fc:cn-hangzhou:123:services/todo.*/functions/db"]}]
+    assert policy["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["fc:InvokeFunction"],
+            "Resource": [
+                "acs:fc:cn-hangzhou:123:services/todo/functions/db",
+                "acs:fc:cn-hangzhou:123:services/todo.*/functions/db",
+            ],
+        }
+    ]
 
 
 def test_the_role_session_name_never_contains_the_session_id(world) -> None:
     opened = open_for(world)
     name = world.issuer.issued[0][0]
     assert 2 <= len(name) <= 32
-    assert not any(opened.session_id[i:i + 6] in name for i in range(len(opened.session_id) - 5))
+    assert not any(opened.session_id[i : i + 6] in name for i in range(len(opened.session_id) - 5))
     assert ALICE not in name
 
 

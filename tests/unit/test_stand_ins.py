@@ -1,5 +1,6 @@
 """The stand-ins the packages rely on for the SDK dependencies they leave out
 (functions/*/excludes.txt)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,6 +1,7 @@
 """The v2 todo service: add, update with versions, get, list with cursors, remove, quota and
 idempotency. Todos are the `todos` declaration served by the base collection service; `Todos`
 below only keeps these tests' original, todo-shaped call surface over the `World`'s service."""
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,14 @@ class Todo:
 
 
 def _todo(item: Item) -> Todo:
-    return Todo(item.id, str(item.values["text"]), bool(item.values["completed"]), item.created_at,
-                item.updated_at, item.version)
+    return Todo(
+        item.id,
+        str(item.values["text"]),
+        bool(item.values["completed"]),
+        item.created_at,
+        item.updated_at,
+        item.version,
+    )
 
 
 class Todos:
@@ -39,13 +46,24 @@ class Todos:
         assert service.declaration is TODOS
         self.service = service
 
-    def add(self, user_id: str, text: str, completed: bool | None = None,
-            idempotency_key: str | None = None) -> Todo:
+    def add(
+        self,
+        user_id: str,
+        text: str,
+        completed: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> Todo:
         values = {"text": text, **({} if completed is None else {"completed": completed})}
         return _todo(self.service.add(user_id, values, idempotency_key))
 
-    def update(self, user_id: str, todo_id: str, expected: int, text: str | None = None,
-               completed: bool | None = None) -> Todo:
+    def update(
+        self,
+        user_id: str,
+        todo_id: str,
+        expected: int,
+        text: str | None = None,
+        completed: bool | None = None,
+    ) -> Todo:
         changes = {k: v for k, v in (("text", text), ("completed", completed)) if v is not None}
         return _todo(self.service.update(user_id, todo_id, expected, changes))
 

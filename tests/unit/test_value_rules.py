@@ -1,6 +1,7 @@
 """The value rules of a declared field: a single-line Text has no line break of any kind, a Text
 that may not be blank has a visible character, and a Number that is not an integer field holds
 every integer it accepts exactly."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -25,8 +26,10 @@ def refused(spec: Text | Number, value: object) -> str:
 
 # -- single-line text -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("sep", ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85",
-                                 "\u2028", "\u2029"])
+
+@pytest.mark.parametrize(
+    "sep", ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
 def test_a_single_line_text_refuses_every_line_or_paragraph_separator(sep: str) -> None:
     assert "one line" in refused(ONE_LINE, f"first{sep}second")
 
@@ -48,19 +51,37 @@ def test_a_single_line_text_keeps_other_characters_exactly() -> None:
 # -- blank text -----------------------------------------------------------------------------
 
 BLANKS = {
-    "space": " ", "tab and newline": "\t\n", "no-break space": "\u00a0",
-    "ideographic space": "\u3000", "en quad": "\u2000", "line separator": "\u2028",
-    "paragraph separator": "\u2029", "zero width space": "\u200b", "zero width joiner": "\u200d",
-    "word joiner": "\u2060", "byte order mark": "\ufeff", "soft hyphen": "\u00ad",
-    "right-to-left override": "\u202e", "left-to-right mark": "\u200e",
-    "arabic letter mark": "\u061c", "mongolian vowel separator": "\u180e",
-    "combining grapheme joiner": "\u034f", "variation selector 16": "\ufe0f",
-    "variation selector 17": "\U000e0100", "tag space": "\U000e0020", "language tag": "\U000e0001",
-    "khmer inherent vowel": "\u17b4", "invisible times": "\u2062",
-    "shorthand format overlap": "\U0001bca0", "musical begin beam": "\U0001d173",
-    "braille pattern blank": "\u2800", "hangul choseong filler": "\u115f",
-    "hangul jungseong filler": "\u1160", "hangul filler": "\u3164",
-    "halfwidth hangul filler": "\uffa0", "a mix": " \u200b\u2800\u3164\ufeff ",
+    "space": " ",
+    "tab and newline": "\t\n",
+    "no-break space": "\u00a0",
+    "ideographic space": "\u3000",
+    "en quad": "\u2000",
+    "line separator": "\u2028",
+    "paragraph separator": "\u2029",
+    "zero width space": "\u200b",
+    "zero width joiner": "\u200d",
+    "word joiner": "\u2060",
+    "byte order mark": "\ufeff",
+    "soft hyphen": "\u00ad",
+    "right-to-left override": "\u202e",
+    "left-to-right mark": "\u200e",
+    "arabic letter mark": "\u061c",
+    "mongolian vowel separator": "\u180e",
+    "combining grapheme joiner": "\u034f",
+    "variation selector 16": "\ufe0f",
+    "variation selector 17": "\U000e0100",
+    "tag space": "\U000e0020",
+    "language tag": "\U000e0001",
+    "khmer inherent vowel": "\u17b4",
+    "invisible times": "\u2062",
+    "shorthand format overlap": "\U0001bca0",
+    "musical begin beam": "\U0001d173",
+    "braille pattern blank": "\u2800",
+    "hangul choseong filler": "\u115f",
+    "hangul jungseong filler": "\u1160",
+    "hangul filler": "\u3164",
+    "halfwidth hangul filler": "\uffa0",
+    "a mix": " \u200b\u2800\u3164\ufeff ",
 }
 
 
@@ -74,8 +95,9 @@ def test_a_field_declared_blank_accepts_it(text: str) -> None:
     assert Text(max_chars=100, blank=True).check("f", text) == text
 
 
-@pytest.mark.parametrize("text", ["a\u200b", "\u2800x", "\u3164한", "🙂", "\u0301", "·", "_",
-                                  "\ue000", "\u3164\u200b."])
+@pytest.mark.parametrize(
+    "text", ["a\u200b", "\u2800x", "\u3164한", "🙂", "\u0301", "·", "_", "\ue000", "\u3164\u200b."]
+)
 def test_one_visible_character_makes_a_text_not_blank(text: str) -> None:
     assert MULTILINE.check("f", text) == text
 
@@ -84,8 +106,9 @@ def test_every_default_ignorable_code_point_and_blank_category_is_blank() -> Non
     for low, high in DEFAULT_IGNORABLE:
         assert all(is_blank_char(chr(c)) for c in range(low, high + 1)), hex(low)
     categories = {"Cc", "Cf", "Zs", "Zl", "Zp"}
-    assert all(is_blank_char(chr(c)) for c in range(0x110000)
-               if unicodedata.category(chr(c)) in categories)
+    assert all(
+        is_blank_char(chr(c)) for c in range(0x110000) if unicodedata.category(chr(c)) in categories
+    )
 
 
 def test_letters_digits_and_symbols_are_not_blank() -> None:
@@ -106,14 +129,17 @@ def test_a_stored_blank_text_reads_as_a_corrupt_item() -> None:
 
 # -- decimal numbers ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [MAX_EXACT_DOUBLE_INT + 1, -MAX_EXACT_DOUBLE_INT - 1, 2**60,
-                                   -(2**62)])
+
+@pytest.mark.parametrize(
+    "value", [MAX_EXACT_DOUBLE_INT + 1, -MAX_EXACT_DOUBLE_INT - 1, 2**60, -(2**62)]
+)
 def test_a_decimal_field_refuses_an_integer_it_cannot_hold_exactly(value: int) -> None:
     assert "2^53" in refused(DECIMAL, value)
 
 
-@pytest.mark.parametrize("value", [0, 1, -7, MAX_EXACT_DOUBLE_INT, -MAX_EXACT_DOUBLE_INT,
-                                   MAX_EXACT_DOUBLE_INT - 1])
+@pytest.mark.parametrize(
+    "value", [0, 1, -7, MAX_EXACT_DOUBLE_INT, -MAX_EXACT_DOUBLE_INT, MAX_EXACT_DOUBLE_INT - 1]
+)
 def test_a_decimal_field_holds_every_integer_within_2_to_the_53_exactly(value: int) -> None:
     stored = DECIMAL.check("f", value)
     assert isinstance(stored, float) and int(stored) == value

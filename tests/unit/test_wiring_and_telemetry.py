@@ -1,4 +1,5 @@
 """AppCache (one app per instance) and the telemetry records."""
+
 from __future__ import annotations
 
 import base64
@@ -81,17 +82,39 @@ def telemetry(sink) -> Telemetry:
 
 def test_an_invocation_record_has_the_documented_fields() -> None:
     sink = ListSink()
-    telemetry(sink).invocation(request_id="r", function="db", protocol="v2", op="add",
-                               outcome="ok", latency_ms=12, user_id="2088")
-    assert sink.records == [{"kind": "invocation", "time": FakeClock().now_ms(), "requestId": "r",
-                             "function": "db", "protocol": "v2", "op": "add", "outcome": "ok",
-                             "latencyMs": 12, "userHash": "h" * 32}]
+    telemetry(sink).invocation(
+        request_id="r",
+        function="db",
+        protocol="v2",
+        op="add",
+        outcome="ok",
+        latency_ms=12,
+        user_id="2088",
+    )
+    assert sink.records == [
+        {
+            "kind": "invocation",
+            "time": FakeClock().now_ms(),
+            "requestId": "r",
+            "function": "db",
+            "protocol": "v2",
+            "op": "add",
+            "outcome": "ok",
+            "latencyMs": 12,
+            "userHash": "h" * 32,
+        }
+    ]
 
 
 def test_an_unknown_user_is_an_empty_hash() -> None:
     sink = ListSink()
-    telemetry(sink).audit(request_id="r", event="login_failed", outcome="InvalidAuthCode",
-                          user_id=None, client_ip="1.2.3.4")
+    telemetry(sink).audit(
+        request_id="r",
+        event="login_failed",
+        outcome="InvalidAuthCode",
+        user_id=None,
+        client_ip="1.2.3.4",
+    )
     assert sink.records[0]["userHash"] == "" and sink.records[0]["clientIp"] == "1.2.3.4"
 
 
@@ -105,8 +128,9 @@ def test_an_unknown_audit_event_is_a_programming_error() -> None:
 @pytest.mark.parametrize("error", [ConnectionError("down"), RuntimeError("bug"), TimeoutError()])
 def test_a_raising_sink_is_ignored(error: Exception) -> None:
     sink = BrokenSink(error)
-    telemetry(sink).invocation(request_id="r", function="db", protocol="", op="x", outcome="ok",
-                               latency_ms=1, user_id=None)
+    telemetry(sink).invocation(
+        request_id="r", function="db", protocol="", op="x", outcome="ok", latency_ms=1, user_id=None
+    )
     assert sink.calls == 1
 
 
@@ -132,32 +156,48 @@ def test_each_invocation_has_written_its_record_when_it_answers() -> None:
     assert [r["function"] for r in world.sink.of_kind("invocation")] == ["session", "db"]
 
 
-
 def _rsa_pems() -> tuple[str, str]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
 def _session_settings(private: str, public: str) -> Settings:
     """Session settings with their secrets already read (as KMS would give them)."""
-    env = {**ENV, "OTS_ENDPOINT": "http://127.0.0.1:9", "ALIPAY_APP_ID": "test-app",
-           "DATA_KEY_SECRET": "todo/data-key", "ALIPAY_APP_PRIVATE_KEY_SECRET": "todo/alipay",
-           "ALIPAY_PUBLIC_KEY": public, "CLIENT_ROLE_ARN": "acs:ram::1:role/client",
-           "DB_FUNCTION_NAME": "db", "STS_ENDPOINT": "http://127.0.0.1:9",
-           "ALIPAY_GATEWAY": "http://127.0.0.1:9/gateway.do"}
-    return Settings.from_env(env, "session").with_secrets({
-        "HASH_KEY_SECRET": KEY, "DATA_KEY_SECRET": KEY, "ALIPAY_APP_PRIVATE_KEY_SECRET": private})
+    env = {
+        **ENV,
+        "OTS_ENDPOINT": "http://127.0.0.1:9",
+        "ALIPAY_APP_ID": "test-app",
+        "DATA_KEY_SECRET": "todo/data-key",
+        "ALIPAY_APP_PRIVATE_KEY_SECRET": "todo/alipay",
+        "ALIPAY_PUBLIC_KEY": public,
+        "CLIENT_ROLE_ARN": "acs:ram::1:role/client",
+        "DB_FUNCTION_NAME": "db",
+        "STS_ENDPOINT": "http://127.0.0.1:9",
+        "ALIPAY_GATEWAY": "http://127.0.0.1:9/gateway.do",
+    }
+    return Settings.from_env(env, "session").with_secrets(
+        {"HASH_KEY_SECRET": KEY, "DATA_KEY_SECRET": KEY, "ALIPAY_APP_PRIVATE_KEY_SECRET": private}
+    )
 
 
-FC = FcContext(request_id="r", region="cn-hangzhou", account_id="1", service_name="todo",
-               credentials=ServiceCredentials("STS.x", "secret", "token"))
+FC = FcContext(
+    request_id="r",
+    region="cn-hangzhou",
+    account_id="1",
+    service_name="todo",
+    credentials=ServiceCredentials("STS.x", "secret", "token"),
+)
 
 
 def test_the_real_adapters_compose_into_both_apps_without_network() -> None:

@@ -8,6 +8,7 @@ rules and `trades` the trade rules (no HTTP; amounts in `money`), `gateway` the 
 checks, `payments` the trade methods and the cashier, `notify` the notifies and their retries,
 `replies` the signed answers and `http` the shell that ties them together.
 """
+
 from .apps import IDENTITY_MODES
 from .http import FAULT_KINDS, SANDBOX_PREFIX, AlipayEmulator
 from .keys import AlipayKeys

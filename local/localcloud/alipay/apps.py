@@ -15,6 +15,7 @@ and kept. Their shape follows the example Alipay's own SDK documentation uses fo
 (`074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5`: 47 letters and digits, starting `0`); Alipay
 documents no format, so clients must treat it as an opaque string, and so does the product.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,16 +61,27 @@ class App:
     identity: str  # one of IDENTITY_MODES
 
     def to_dict(self) -> dict[str, str]:
-        return {"appId": self.app_id, "signing": self.signing, "identity": self.identity,
-                "sellerId": seller_id(self.app_id)}
+        return {
+            "appId": self.app_id,
+            "signing": self.signing,
+            "identity": self.identity,
+            "sellerId": seller_id(self.app_id),
+        }
 
 
 class AppRegistry:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def register(self, app_id: str, public_key_pem: str, *, signing: str = "key",
-                 app_cert_sn: str = "", identity: str | None = None) -> App:
+    def register(
+        self,
+        app_id: str,
+        public_key_pem: str,
+        *,
+        signing: str = "key",
+        app_cert_sn: str = "",
+        identity: str | None = None,
+    ) -> App:
         """Add the app, or update its key and signing mode. `identity` None keeps the mode it
         has (user_id for a new app), so a restart does not undo a switch."""
         if signing not in SIGNING_MODES:
@@ -84,7 +96,8 @@ class AppRegistry:
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT(app_id) DO UPDATE SET"
                 " public_key_pem = excluded.public_key_pem, signing = excluded.signing,"
                 " app_cert_sn = excluded.app_cert_sn, identity = excluded.identity",
-                (app_id, public_key_pem, signing, app_cert_sn, mode))
+                (app_id, public_key_pem, signing, app_cert_sn, mode),
+            )
         return self.get(app_id)
 
     def get(self, app_id: str) -> App:
@@ -92,8 +105,13 @@ class AppRegistry:
             row = conn.execute("SELECT * FROM apps WHERE app_id = ?", (app_id,)).fetchone()
         if row is None:
             raise UnknownApp(app_id)
-        return App(row["app_id"], row["public_key_pem"], row["signing"], row["app_cert_sn"],
-                   row["identity"])
+        return App(
+            row["app_id"],
+            row["public_key_pem"],
+            row["signing"],
+            row["app_cert_sn"],
+            row["identity"],
+        )
 
     def find(self, app_id: str) -> App | None:
         try:
@@ -109,8 +127,9 @@ class AppRegistry:
     def set_identity(self, app_id: str, mode: str) -> App:
         _check_mode(mode)
         with self._db.transaction() as conn:
-            changed = conn.execute("UPDATE apps SET identity = ? WHERE app_id = ?",
-                                   (mode, app_id)).rowcount
+            changed = conn.execute(
+                "UPDATE apps SET identity = ? WHERE app_id = ?", (mode, app_id)
+            ).rowcount
         if not changed:
             raise UnknownApp(app_id)
         return self.get(app_id)
@@ -118,16 +137,20 @@ class AppRegistry:
     def open_id(self, app_id: str, user_id: str) -> str:
         """The user's open_id for this app: made up on first need, the same ever after."""
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT open_id FROM open_ids WHERE app_id = ? AND user_id = ?",
-                               (app_id, user_id)).fetchone()
+            row = conn.execute(
+                "SELECT open_id FROM open_ids WHERE app_id = ? AND user_id = ?", (app_id, user_id)
+            ).fetchone()
             if row is not None:
                 return str(row["open_id"])
             while True:
-                candidate = "0" + "".join(secrets.choice(_OPEN_ID_ALPHABET)
-                                          for _ in range(_OPEN_ID_LENGTH - 1))
+                candidate = "0" + "".join(
+                    secrets.choice(_OPEN_ID_ALPHABET) for _ in range(_OPEN_ID_LENGTH - 1)
+                )
                 try:
-                    conn.execute("INSERT INTO open_ids (app_id, user_id, open_id) VALUES (?, ?, ?)",
-                                 (app_id, user_id, candidate))
+                    conn.execute(
+                        "INSERT INTO open_ids (app_id, user_id, open_id) VALUES (?, ?, ?)",
+                        (app_id, user_id, candidate),
+                    )
                 except sqlite3.IntegrityError:
                     continue  # another user already has this open_id (62^46 to one, but still)
                 return candidate
@@ -135,8 +158,9 @@ class AppRegistry:
     def user_of_open_id(self, app_id: str, open_id: str) -> str | None:
         """The user an open_id of this app stands for (None: no such open_id for this app)."""
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT user_id FROM open_ids WHERE app_id = ? AND open_id = ?",
-                               (app_id, open_id)).fetchone()
+            row = conn.execute(
+                "SELECT user_id FROM open_ids WHERE app_id = ? AND open_id = ?", (app_id, open_id)
+            ).fetchone()
         return str(row["user_id"]) if row is not None else None
 
     def identity_fields(self, app: App, user_id: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ the SNs of the chain's RSA-signed certificates joined by `_`; like Alipay's chai
 a certificate that is not RSA-signed (an ECDSA root, standing in for Alipay's SM2 root), which the
 rule skips. Certificates in the chain are separated by a blank line, as the SDK splits them.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -33,18 +34,22 @@ from cryptography.x509.oid import NameOID
 from .keys import KEY_BITS, AlipayKeys, load_private_key, load_public_key, write_file
 
 VALIDITY = datetime.timedelta(days=3650)
-_ROOT_NAME = x509.Name([
-    x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Local Cloud"),
-    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Local Alipay Gateway"),
-    x509.NameAttribute(NameOID.COMMON_NAME, "Local Alipay Root CA"),
-])
-_EC_ROOT_NAME = x509.Name([
-    x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Local Cloud"),
-    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Local Alipay Gateway"),
-    x509.NameAttribute(NameOID.COMMON_NAME, "Local Alipay Root CA EC"),
-])
+_ROOT_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Local Cloud"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Local Alipay Gateway"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Local Alipay Root CA"),
+    ]
+)
+_EC_ROOT_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Local Cloud"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Local Alipay Gateway"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Local Alipay Root CA EC"),
+    ]
+)
 _RSA_SIGNATURE_OID_PREFIX = "1.2.840.113549.1.1."
 
 
@@ -77,17 +82,21 @@ def ensure_certificates(keys_dir: Path | str, keys: AlipayKeys, app_id: str) -> 
         alipay_file.unlink(missing_ok=True)
     root_cert = read_chain(root_file.read_bytes())[0]
     for path, subject, key_file in (
-            (app_file, app_id, keys.app_public_key_file),
-            (alipay_file, "Local Alipay Gateway RSA2", keys.alipay_public_key_file)):
+        (app_file, app_id, keys.app_public_key_file),
+        (alipay_file, "Local Alipay Gateway RSA2", keys.alipay_public_key_file),
+    ):
         public_key = load_public_key(key_file)
         if not _issued_for(path, public_key, subject):
             cert = _issue(root_cert, root_key, subject, public_key)
             write_file(path, _pem(cert), mode=0o644)
     return AlipayCertificates(
-        root_cert_file=root_file, app_cert_file=app_file, alipay_cert_file=alipay_file,
+        root_cert_file=root_file,
+        app_cert_file=app_file,
+        alipay_cert_file=alipay_file,
         root_cert_sn=root_cert_sn(root_file.read_bytes()),
         app_cert_sn=cert_sn(x509.load_pem_x509_certificate(app_file.read_bytes())),
-        alipay_cert_sn=cert_sn(x509.load_pem_x509_certificate(alipay_file.read_bytes())))
+        alipay_cert_sn=cert_sn(x509.load_pem_x509_certificate(alipay_file.read_bytes())),
+    )
 
 
 def cert_sn(cert: x509.Certificate) -> str:
@@ -98,53 +107,72 @@ def cert_sn(cert: x509.Certificate) -> str:
         # pyOpenSSL answers None for an absent attribute, and the SDK formats it as "None".
         return str(values[0].value) if values else "None"
 
-    name = (f"CN={part(NameOID.COMMON_NAME)},OU={part(NameOID.ORGANIZATIONAL_UNIT_NAME)},"
-            f"O={part(NameOID.ORGANIZATION_NAME)},C={part(NameOID.COUNTRY_NAME)}")
+    name = (
+        f"CN={part(NameOID.COMMON_NAME)},OU={part(NameOID.ORGANIZATIONAL_UNIT_NAME)},"
+        f"O={part(NameOID.ORGANIZATION_NAME)},C={part(NameOID.COUNTRY_NAME)}"
+    )
     return hashlib.md5((name + str(cert.serial_number)).encode()).hexdigest()
 
 
 def root_cert_sn(chain_pem: bytes) -> str:
-    return "_".join(cert_sn(cert) for cert in read_chain(chain_pem)
-                    if cert.signature_algorithm_oid.dotted_string.startswith(
-                        _RSA_SIGNATURE_OID_PREFIX))
+    return "_".join(
+        cert_sn(cert)
+        for cert in read_chain(chain_pem)
+        if cert.signature_algorithm_oid.dotted_string.startswith(_RSA_SIGNATURE_OID_PREFIX)
+    )
 
 
 def read_chain(chain_pem: bytes) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(chain_pem)
 
 
-def issue_certificate(root_file: Path, root_key_file: Path, subject: str,
-                      public_key: rsa.RSAPublicKey) -> bytes:
+def issue_certificate(
+    root_file: Path, root_key_file: Path, subject: str, public_key: rsa.RSAPublicKey
+) -> bytes:
     """A certificate from this gateway's root for any key (tests make foreign ones with it)."""
     root = read_chain(root_file.read_bytes())[0]
     return _pem(_issue(root, load_private_key(root_key_file), subject, public_key))
 
 
-def _issue(root: x509.Certificate, root_key: rsa.RSAPrivateKey, subject: str,
-           public_key: rsa.RSAPublicKey) -> x509.Certificate:
+def _issue(
+    root: x509.Certificate, root_key: rsa.RSAPrivateKey, subject: str, public_key: rsa.RSAPublicKey
+) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Local Cloud"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    return (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(root.subject).public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(root_key, hashes.SHA256()))
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Local Cloud"),
+            x509.NameAttribute(NameOID.COMMON_NAME, subject),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(root.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
 
 
-def _self_signed(name: x509.Name,
-                 key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> x509.Certificate:
+def _self_signed(
+    name: x509.Name, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
-    return (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
 
 
 def _pem(cert: x509.Certificate) -> bytes:
@@ -155,9 +183,15 @@ def _rsa_key(path: Path) -> rsa.RSAPrivateKey:
     if path.exists():
         return load_private_key(path)
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    write_file(path, key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()), mode=0o600)
+    write_file(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ),
+        mode=0o600,
+    )
     return key
 
 
@@ -167,29 +201,41 @@ def _ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key
     key = ec.generate_private_key(ec.SECP256R1())
-    write_file(path, key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()), mode=0o600)
+    write_file(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        mode=0o600,
+    )
     return key
 
 
 def _same_key(a: CertificatePublicKeyTypes, b: CertificatePublicKeyTypes) -> bool:
     def der(key: CertificatePublicKeyTypes) -> bytes:
-        return key.public_bytes(serialization.Encoding.DER,
-                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        return key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
     return der(a) == der(b)
 
 
-def _chain_matches(path: Path, root_key: rsa.RSAPrivateKey,
-                   ec_root_key: ec.EllipticCurvePrivateKey) -> bool:
+def _chain_matches(
+    path: Path, root_key: rsa.RSAPrivateKey, ec_root_key: ec.EllipticCurvePrivateKey
+) -> bool:
     if not path.exists():
         return False
     try:
         chain = read_chain(path.read_bytes())
     except ValueError:
         return False
-    return (len(chain) == 2 and _same_key(chain[0].public_key(), root_key.public_key())
-            and _same_key(chain[1].public_key(), ec_root_key.public_key()))
+    return (
+        len(chain) == 2
+        and _same_key(chain[0].public_key(), root_key.public_key())
+        and _same_key(chain[1].public_key(), ec_root_key.public_key())
+    )
 
 
 def _issued_for(path: Path, public_key: rsa.RSAPublicKey, subject: str) -> bool:
@@ -200,5 +246,4 @@ def _issued_for(path: Path, public_key: rsa.RSAPublicKey, subject: str) -> bool:
     except ValueError:
         return False
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return (_same_key(cert.public_key(), public_key) and bool(names)
-            and names[0].value == subject)
+    return _same_key(cert.public_key(), public_key) and bool(names) and names[0].value == subject

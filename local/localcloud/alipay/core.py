@@ -12,6 +12,7 @@ What the platform documents and we keep:
   they do not exist (and cannot spend them).
 Expiry reads the injected clock, so tests move time instead of waiting.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -107,8 +108,9 @@ class AuthorizationServer:
         self._db = db
         self._clock = clock
 
-    def mint_auth_code(self, app_id: str, user_id: object,
-                       scopes: object = None) -> tuple[str, tuple[str, ...]]:
+    def mint_auth_code(
+        self, app_id: str, user_id: object, scopes: object = None
+    ) -> tuple[str, tuple[str, ...]]:
         """What the Alipay app does when a user authorises the mini program `app_id` (sandbox
         only; the caller checks the app exists)."""
         if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
@@ -118,18 +120,23 @@ class AuthorizationServer:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO users (user_id, nick_name, avatar, gender, province, city)"
-                " VALUES (?, ?, ?, ?, ?, ?)", _profile_for(user_id))
-            conn.execute("INSERT INTO auth_codes (code, user_id, scopes, expires_at, app_id)"
-                         " VALUES (?, ?, ?, ?, ?)",
-                         (code, user_id, ",".join(granted), self._clock.now() + AUTH_CODE_TTL,
-                          app_id))
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                _profile_for(user_id),
+            )
+            conn.execute(
+                "INSERT INTO auth_codes (code, user_id, scopes, expires_at, app_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (code, user_id, ",".join(granted), self._clock.now() + AUTH_CODE_TTL, app_id),
+            )
         return code, granted
 
     def exchange_code(self, app_id: str, code: str) -> TokenGrant:
         now = self._clock.now()
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT user_id, scopes, expires_at FROM auth_codes"
-                               " WHERE code = ? AND app_id = ?", (code, app_id)).fetchone()
+            row = conn.execute(
+                "SELECT user_id, scopes, expires_at FROM auth_codes WHERE code = ? AND app_id = ?",
+                (code, app_id),
+            ).fetchone()
             # Spent by this attempt whatever its outcome (an error here must not roll it back).
             conn.execute("DELETE FROM auth_codes WHERE code = ? AND app_id = ?", (code, app_id))
             grant = None
@@ -142,9 +149,11 @@ class AuthorizationServer:
     def refresh(self, app_id: str, refresh_token: str) -> TokenGrant:
         now = self._clock.now()
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT user_id, scopes, expires_at FROM refresh_tokens"
-                               " WHERE token = ? AND app_id = ?",
-                               (refresh_token, app_id)).fetchone()
+            row = conn.execute(
+                "SELECT user_id, scopes, expires_at FROM refresh_tokens"
+                " WHERE token = ? AND app_id = ?",
+                (refresh_token, app_id),
+            ).fetchone()
             if row is None:
                 failure = errors.REFRESH_TOKEN_INVALID
             elif row["expires_at"] <= now:
@@ -159,16 +168,24 @@ class AuthorizationServer:
             row = conn.execute(
                 "SELECT u.*, t.scopes, t.expires_at FROM access_tokens t"
                 " JOIN users u ON u.user_id = t.user_id WHERE t.token = ? AND t.app_id = ?",
-                (access_token, app_id)).fetchone()
+                (access_token, app_id),
+            ).fetchone()
         if row is None or "auth_user" not in row["scopes"].split(","):
             raise AlipayError(errors.INVALID_AUTH_TOKEN)
         if row["expires_at"] <= self._clock.now():
             raise AlipayError(errors.AUTH_TOKEN_TIME_OUT)
-        return User(row["user_id"], row["nick_name"], row["avatar"], row["gender"],
-                    row["province"], row["city"])
+        return User(
+            row["user_id"],
+            row["nick_name"],
+            row["avatar"],
+            row["gender"],
+            row["province"],
+            row["city"],
+        )
 
-    def _issue(self, conn: sqlite3.Connection, app_id: str, user_id: str, scopes: str,
-               now: float) -> TokenGrant:
+    def _issue(
+        self, conn: sqlite3.Connection, app_id: str, user_id: str, scopes: str, now: float
+    ) -> TokenGrant:
         # The real tokens carry the scope in their prefix (authbseB… / authusrB…); so do ours.
         prefix = "authusrB" if "auth_user" in scopes.split(",") else "authbseB"
         grant = TokenGrant(
@@ -180,20 +197,27 @@ class AuthorizationServer:
             re_expires_in=REFRESH_TOKEN_TTL,
             auth_start=now,
         )
-        conn.execute("INSERT INTO access_tokens (token, user_id, scopes, expires_at, app_id)"
-                     " VALUES (?, ?, ?, ?, ?)",
-                     (grant.access_token, user_id, scopes, now + ACCESS_TOKEN_TTL, app_id))
-        conn.execute("INSERT INTO refresh_tokens (token, user_id, scopes, expires_at, app_id)"
-                     " VALUES (?, ?, ?, ?, ?)",
-                     (grant.refresh_token, user_id, scopes, now + REFRESH_TOKEN_TTL, app_id))
+        conn.execute(
+            "INSERT INTO access_tokens (token, user_id, scopes, expires_at, app_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (grant.access_token, user_id, scopes, now + ACCESS_TOKEN_TTL, app_id),
+        )
+        conn.execute(
+            "INSERT INTO refresh_tokens (token, user_id, scopes, expires_at, app_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (grant.refresh_token, user_id, scopes, now + REFRESH_TOKEN_TTL, app_id),
+        )
         return grant
 
 
 def _validate_scopes(scopes: object) -> tuple[str, ...]:
     if scopes is None:
         return DEFAULT_SCOPES
-    if (not isinstance(scopes, (list, tuple)) or not scopes
-            or not all(isinstance(s, str) and s in SCOPES for s in scopes)):
+    if (
+        not isinstance(scopes, (list, tuple))
+        or not scopes
+        or not all(isinstance(s, str) and s in SCOPES for s in scopes)
+    ):
         raise InvalidSandboxRequest(f"scopes must be a non-empty list of {', '.join(SCOPES)}")
     return tuple(dict.fromkeys(scopes))
 

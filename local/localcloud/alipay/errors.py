@@ -5,6 +5,7 @@ Every refusal is an `AlipayError` carrying one `ErrorCode`; the HTTP shell rende
 `..._response` key where the real gateway does so). The numeric code is a family (40001 missing
 argument, 40002 invalid argument, 20001 token, 20000 system); the sub_code says what exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,12 @@ class AlipayError(ServiceError):
 
     def body(self) -> dict[str, str]:
         e = self.error
-        return {"code": e.code, "msg": e.msg, "sub_code": e.sub_code,
-                "sub_msg": e.sub_msg + self.detail}
+        return {
+            "code": e.code,
+            "msg": e.msg,
+            "sub_code": e.sub_code,
+            "sub_msg": e.sub_msg + self.detail,
+        }
 
 
 _SYSTEM = ("20000", "Service Currently Unavailable")
@@ -64,10 +69,14 @@ INVALID_APP_ID = ErrorCode(*_INVALID, "isv.invalid-app-id", "无效的AppID参�
 INVALID_TIMESTAMP = ErrorCode(*_INVALID, "isv.invalid-timestamp", "非法的时间戳参数")
 INVALID_CHARSET = ErrorCode(*_INVALID, "isv.invalid-charset", "字符集错误")
 INVALID_SIGNATURE_TYPE = ErrorCode(*_INVALID, "isv.invalid-signature-type", "无效签名类型")
-MISSING_SIGNATURE_CONFIG = ErrorCode(*_INVALID, "isv.missing-signature-config",
-                                     "验签出错, 未配置对应签名算法的公钥或者证书")
-INVALID_SIGNATURE = ErrorCode(*_INVALID, "isv.invalid-signature",
-                              "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：")
+MISSING_SIGNATURE_CONFIG = ErrorCode(
+    *_INVALID, "isv.missing-signature-config", "验签出错, 未配置对应签名算法的公钥或者证书"
+)
+INVALID_SIGNATURE = ErrorCode(
+    *_INVALID,
+    "isv.invalid-signature",
+    "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：",
+)
 
 # Certificate mode. Alipay's error page for the public gateway (opendocs common/02kdnf) names
 # isv.missing-app-cert-sn, isv.missing-alipay-root-cert-sn, isv.invalid-alipay-root-cert-sn,
@@ -77,10 +86,12 @@ INVALID_SIGNATURE = ErrorCode(*_INVALID, "isv.invalid-signature",
 # 40002 invalid) follow the rest of the table; the sub_msg texts are ours, not checked against the
 # real gateway.
 MISSING_APP_CERT_SN = ErrorCode(*_MISSING, "isv.missing-app-cert-sn", "缺少应用公钥证书序列号")
-MISSING_ALIPAY_ROOT_CERT_SN = ErrorCode(*_MISSING, "isv.missing-alipay-root-cert-sn",
-                                        "缺少支付宝根证书序列号")
-INVALID_ALIPAY_ROOT_CERT_SN = ErrorCode(*_INVALID, "isv.invalid-alipay-root-cert-sn",
-                                        "无效的支付宝根证书序列号")
+MISSING_ALIPAY_ROOT_CERT_SN = ErrorCode(
+    *_MISSING, "isv.missing-alipay-root-cert-sn", "缺少支付宝根证书序列号"
+)
+INVALID_ALIPAY_ROOT_CERT_SN = ErrorCode(
+    *_INVALID, "isv.invalid-alipay-root-cert-sn", "无效的支付宝根证书序列号"
+)
 APP_CERT_NOT_EXIST = ErrorCode(*_INVALID, "isv.app-cert-not-exist", "应用公钥证书不存在")
 
 # alipay.system.oauth.token
@@ -101,6 +112,7 @@ def system_error(sub_code: str | None) -> AlipayError:
             return AlipayError(known)
     return AlipayError(ErrorCode(*_SYSTEM, str(sub_code), "服务暂不可用"))
 
+
 # 40004: the call was well formed but the business refused it. The trade APIs answer these
 # under the method's own key, signed (python-alipay-sdk returns them, it does not raise). The
 # ACQ.* sub-codes are the ones Alipay's trade API pages list; the sub_msg texts follow those
@@ -115,7 +127,9 @@ ACQ_TRADE_HAS_FINISHED = ErrorCode(*_BUSINESS, "ACQ.TRADE_HAS_FINISHED", "交易
 ACQ_CONTEXT_INCONSISTENT = ErrorCode(*_BUSINESS, "ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
 ACQ_TOTAL_FEE_EXCEED = ErrorCode(*_BUSINESS, "ACQ.TOTAL_FEE_EXCEED", "订单总金额不在允许范围内")
 ACQ_TRADE_STATUS_ERROR = ErrorCode(*_BUSINESS, "ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
-ACQ_REFUND_AMT_NOT_EQUAL_TOTAL = ErrorCode(*_BUSINESS, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
-                                           "退款金额超限")
-ACQ_DISCORDANT_REPEAT_REQUEST = ErrorCode(*_BUSINESS, "ACQ.DISCORDANT_REPEAT_REQUEST",
-                                          "不一致的请求")
+ACQ_REFUND_AMT_NOT_EQUAL_TOTAL = ErrorCode(
+    *_BUSINESS, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限"
+)
+ACQ_DISCORDANT_REPEAT_REQUEST = ErrorCode(
+    *_BUSINESS, "ACQ.DISCORDANT_REPEAT_REQUEST", "不一致的请求"
+)

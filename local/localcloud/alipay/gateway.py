@@ -7,6 +7,7 @@ name, as raw (not URL-encoded) `name=value` pairs joined by `&`. Leaving empty v
 platform's rule (its own SDKs skip them); python-alipay-sdk signs them too, so a call with an empty
 parameter fails here with isv.invalid-signature as it would in the cloud.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -40,6 +41,7 @@ CHARSETS = ("utf-8", "utf8")  # the platform also takes GBK; we only decode UTF-
 @dataclass(frozen=True)
 class GatewayCall:
     """A call that passed every public check: the app, its method and all its parameters."""
+
     app: App
     method: str
     params: Mapping[str, str]
@@ -52,10 +54,12 @@ def read_params(request: HttpRequest) -> dict[str, str]:
     """Query parameters, plus the form body of a POST (official SDKs split them that way)."""
     params = dict(parse_qsl(request.query_string, keep_blank_values=True))
     content_type = request.header("content-type").lower()
-    if request.body and (not content_type or content_type.startswith(
-            "application/x-www-form-urlencoded")):
-        params.update(parse_qsl(request.body.decode("utf-8", errors="replace"),
-                                keep_blank_values=True))
+    if request.body and (
+        not content_type or content_type.startswith("application/x-www-form-urlencoded")
+    ):
+        params.update(
+            parse_qsl(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        )
     return params
 
 
@@ -63,8 +67,9 @@ def signing_content(params: Mapping[str, str]) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v != "")
 
 
-def check_call(params: Mapping[str, str], *, find_app: Callable[[str], App | None],
-               root_cert_sn: str) -> GatewayCall:
+def check_call(
+    params: Mapping[str, str], *, find_app: Callable[[str], App | None], root_cert_sn: str
+) -> GatewayCall:
     """The gateway's checks, most basic first; raises `AlipayError` for the first that fails.
     `root_cert_sn` is the SN of the root chain that apps in certificate mode must name."""
     method = params.get("method", "")

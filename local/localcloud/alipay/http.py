@@ -20,6 +20,7 @@ The sandbox app (the one the template's AppId names) is registered at start; `re
 more (tests use a second app to see that open_ids differ per app), `set_identity` switches an
 app's identity mode while the gateway runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,9 +57,18 @@ CHINA_TIME = timezone(timedelta(hours=8))  # the platform's timestamps are Beiji
 
 
 class AlipayEmulator:
-    def __init__(self, *, db_path: Path | str, keys_dir: Path | str, clock: Clock,
-                 faults: FaultBoard, app_id: str, signing: str = "key",
-                 identity: str | None = None, scheduler: Scheduler | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db_path: Path | str,
+        keys_dir: Path | str,
+        clock: Clock,
+        faults: FaultBoard,
+        app_id: str,
+        signing: str = "key",
+        identity: str | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         """`signing` is how the sandbox app `app_id` signs ("key" or "cert"); `identity` its
         identity mode, None to keep the one it had (user_id at first start)."""
         self.keys: AlipayKeys = ensure_keys(keys_dir)
@@ -67,13 +77,18 @@ class AlipayEmulator:
         alipay_key = load_private_key(self.keys.alipay_private_key_file)
         self._replies = ReplyWriter(alipay_key)
         db = self.database = Database(  # public: the console
-            db_path, ";".join((SCHEMA, APPS_SCHEMA, TRADES_SCHEMA, NOTIFY_SCHEMA)))
+            db_path, ";".join((SCHEMA, APPS_SCHEMA, TRADES_SCHEMA, NOTIFY_SCHEMA))
+        )
         migrate(db, app_id)
         self._auth = self.authorization = AuthorizationServer(db, clock)
         self.apps = AppRegistry(db)
-        self.apps.register(app_id, self.keys.app_public_key_file.read_text(), signing=signing,
-                           app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
-                           identity=identity)
+        self.apps.register(
+            app_id,
+            self.keys.app_public_key_file.read_text(),
+            signing=signing,
+            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
+            identity=identity,
+        )
         self._faults = FaultApplier(faults, SERVICE)
         self.trades = TradeBook(db, clock, self.apps)
         self.notifies = Notifier(db, clock, faults, alipay_key)
@@ -91,11 +106,13 @@ class AlipayEmulator:
         """Switch the sandbox app to "key" or "cert" signing, as a developer would in Alipay's
         console; users, codes, tokens and its identity mode stay."""
         return self.apps.register(
-            self.app_id, self.keys.app_public_key_file.read_text(), signing=signing,
-            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "")
+            self.app_id,
+            self.keys.app_public_key_file.read_text(),
+            signing=signing,
+            app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
+        )
 
-    def register_app(self, app_id: str, public_key_pem: str, *,
-                     identity: str | None = None) -> App:
+    def register_app(self, app_id: str, public_key_pem: str, *, identity: str | None = None) -> App:
         """Another app (key mode) of some developer, with its own uploaded public key."""
         return self.apps.register(app_id, public_key_pem, identity=identity)
 
@@ -135,8 +152,7 @@ class AlipayEmulator:
 
     def _call(self, params: Mapping[str, str]) -> HttpResponse:
         try:
-            call = check_call(params, find_app=self.apps.find,
-                              root_cert_sn=self.certs.root_cert_sn)
+            call = check_call(params, find_app=self.apps.find, root_cert_sn=self.certs.root_cert_sn)
         except AlipayError as err:
             app = self.apps.find(params.get("app_id", ""))
             return self._replies.error(err, signed=app is not None, cert_sn=self._cert_sn(app))
@@ -183,8 +199,14 @@ class AlipayEmulator:
             # result with code 20001 instead of raising.
             return self._replies.result(call.method, err.body(), cert_sn=cert_sn)
         fields: dict[str, object] = {
-            "code": "10000", "msg": "Success", "avatar": user.avatar, "city": user.city,
-            "gender": user.gender, "nick_name": user.nick_name, "province": user.province}
+            "code": "10000",
+            "msg": "Success",
+            "avatar": user.avatar,
+            "city": user.city,
+            "gender": user.gender,
+            "nick_name": user.nick_name,
+            "province": user.province,
+        }
         fields.update(self.apps.identity_fields(call.app, user.user_id))
         return self._replies.result(call.method, fields, cert_sn=cert_sn)
 
@@ -205,19 +227,22 @@ class AlipayEmulator:
             return _plain_error(400, "InvalidJson", "the body must be a JSON object")
         unknown = set(payload) - {"user_id", "scopes", "app_id"}
         if unknown:
-            return _plain_error(400, "InvalidParameter",
-                                f"unknown fields: {', '.join(sorted(unknown))}")
+            return _plain_error(
+                400, "InvalidParameter", f"unknown fields: {', '.join(sorted(unknown))}"
+            )
         app_id = payload.get("app_id", self.app_id)
         if not isinstance(app_id, str) or self.apps.find(app_id) is None:
             return _plain_error(400, "InvalidParameter", "app_id names no registered app")
         try:
-            code, scopes = self._auth.mint_auth_code(app_id, payload.get("user_id"),
-                                                     payload.get("scopes"))
+            code, scopes = self._auth.mint_auth_code(
+                app_id, payload.get("user_id"), payload.get("scopes")
+            )
         except InvalidSandboxRequest as err:
             return _plain_error(400, "InvalidParameter", str(err))
         # The shape my.getAuthCode resolves with, so it can be posted to the session function as is.
-        return json_response(200, {"authCode": code, "authSuccessScopes": list(scopes),
-                                    "authErrorScopes": {}})
+        return json_response(
+            200, {"authCode": code, "authSuccessScopes": list(scopes), "authErrorScopes": {}}
+        )
 
 
 def _grant_fields(grant: TokenGrant, identity: dict[str, str]) -> dict[str, object]:

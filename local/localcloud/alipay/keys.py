@@ -5,6 +5,7 @@ holds the *alipay* pair and publishes its public key. Locally both are generated
 loaded on every later start, so a function configured once keeps working after a restart. PEM with
 header lines because python-alipay-sdk imports keys with `RSA.importKey`, which needs them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -77,13 +78,18 @@ def _ensure_pair(private_file: Path, public_file: Path) -> None:
     else:
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         # PKCS#1 ("BEGIN RSA PRIVATE KEY"), the form python-alipay-sdk's README shows.
-        write_file(private_file, private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        ), mode=0o600)
+        write_file(
+            private_file,
+            private_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            ),
+            mode=0o600,
+        )
     public_pem = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     if not public_file.exists() or public_file.read_bytes() != public_pem:
         # A public key that no longer matches its private key would only produce baffling
         # signature errors; it is derived data, so rewrite it.

@@ -1,6 +1,7 @@
 """Amounts as Alipay writes them: yuan with at most two decimals, kept here as integer fen so no
 float ever rounds a price. A JSON number is read as the Decimal it spells (biz_content is parsed
 with `parse_float=Decimal`), so `0.1` is ten fen and `0.001` is refused, never rounded."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,9 @@ def to_fen(value: object, name: str) -> int:
     text = format(value, "f") if isinstance(value, Decimal) else str(value)
     match = _YUAN.fullmatch(text)
     if match is None:
-        raise AlipayError(errors.ACQ_INVALID_PARAMETER,
-                          f": {name} must be yuan with at most two decimals")
+        raise AlipayError(
+            errors.ACQ_INVALID_PARAMETER, f": {name} must be yuan with at most two decimals"
+        )
     fen = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
     if not MIN_FEN <= fen <= MAX_FEN:
         raise AlipayError(errors.ACQ_TOTAL_FEE_EXCEED, f": {name} out of range")

@@ -12,6 +12,7 @@ failed attempt. Attempts follow Alipay's schedule on the local clock: at once, t
 Faults (service `alipay`, api `notify` or none; NOTIFY_FAULT_KINDS, described in faults.py) act on
 one attempt each.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,13 @@ ATTEMPTS = len(RETRY_AFTER) + 1
 SEND_TIMEOUT = 5.0  # seconds Alipay waits for the receiver's answer
 FAULT_API = "notify"
 # The fault kinds that act on notifies (faults.py describes them, with the rest of the vocabulary).
-NOTIFY_FAULT_KINDS = ("notify_lost", "notify_duplicated", "notify_delayed", "notify_out_of_order",
-                      "notify_forged")
+NOTIFY_FAULT_KINDS = (
+    "notify_lost",
+    "notify_duplicated",
+    "notify_delayed",
+    "notify_out_of_order",
+    "notify_forged",
+)
 CHINA_TIME = timezone(timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -71,9 +77,15 @@ class Notify:
     state: str  # pending | delivered | given_up
 
     def to_dict(self) -> dict[str, object]:
-        return {"notifyId": self.notify_id, "tradeNo": self.trade_no, "url": self.url,
-                "tradeStatus": self.fields.get("trade_status", ""), "attempts": self.attempts,
-                "dueAt": self.due_at, "state": self.state}
+        return {
+            "notifyId": self.notify_id,
+            "tradeNo": self.trade_no,
+            "url": self.url,
+            "tradeStatus": self.fields.get("trade_status", ""),
+            "attempts": self.attempts,
+            "dueAt": self.due_at,
+            "state": self.state,
+        }
 
 
 def beijing(moment: float) -> str:
@@ -81,16 +93,18 @@ def beijing(moment: float) -> str:
 
 
 def signed_form(fields: Mapping[str, str], key: rsa.RSAPrivateKey) -> dict[str, str]:
-    content = "&".join(f"{k}={v}" for k, v in sorted(fields.items())
-                       if k not in ("sign", "sign_type"))
+    content = "&".join(
+        f"{k}={v}" for k, v in sorted(fields.items()) if k not in ("sign", "sign_type")
+    )
     return {**fields, "sign_type": "RSA2", "sign": rsa2_sign(key, content)}
 
 
 class Notifier:
     """The queue of notifies, a scheduler job."""
 
-    def __init__(self, db: Database, clock: Clock, faults: FaultBoard,
-                 key: rsa.RSAPrivateKey) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, faults: FaultBoard, key: rsa.RSAPrivateKey
+    ) -> None:
         self._db = db
         self._clock = clock
         self._faults = faults
@@ -101,38 +115,48 @@ class Notifier:
         fields = {**fields, "notify_id": notify_id}
         with self._db.transaction() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM notifies").fetchone()[0]
-            conn.execute("INSERT INTO notifies (notify_id, seq, trade_no, url, fields, due_at)"
-                         " VALUES (?, ?, ?, ?, ?, ?)",
-                         (notify_id, seq, trade_no, url, json.dumps(dict(fields)),
-                          self._clock.now()))
+            conn.execute(
+                "INSERT INTO notifies (notify_id, seq, trade_no, url, fields, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (notify_id, seq, trade_no, url, json.dumps(dict(fields)), self._clock.now()),
+            )
         return self.get(notify_id)
 
     def get(self, notify_id: str) -> Notify:
         with self._db.transaction() as conn:
-            return _notify(conn.execute("SELECT * FROM notifies WHERE notify_id = ?",
-                                        (notify_id,)).fetchone())
+            return _notify(
+                conn.execute("SELECT * FROM notifies WHERE notify_id = ?", (notify_id,)).fetchone()
+            )
 
     def all(self, trade_no: str | None = None) -> list[Notify]:
         with self._db.transaction() as conn:
-            rows = conn.execute("SELECT * FROM notifies WHERE ? IS NULL OR trade_no = ?"
-                                " ORDER BY seq", (trade_no, trade_no)).fetchall()
+            rows = conn.execute(
+                "SELECT * FROM notifies WHERE ? IS NULL OR trade_no = ? ORDER BY seq",
+                (trade_no, trade_no),
+            ).fetchall()
         return [_notify(row) for row in rows]
 
     # -- the scheduler job -------------------------------------------------------------------
     def next_due(self) -> float | None:
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT MIN(due_at) FROM notifies WHERE state = 'pending'"
-                               ).fetchone()
+            row = conn.execute(
+                "SELECT MIN(due_at) FROM notifies WHERE state = 'pending'"
+            ).fetchone()
         return None if row[0] is None else float(row[0])
 
     def run_due(self, now: float) -> None:
         done: set[str] = set()
         while True:  # again while an attempt released a held one (out of order)
             with self._db.transaction() as conn:
-                rows = [row for row in conn.execute(
-                    "SELECT * FROM notifies WHERE state = 'pending' AND due_at <= ?"
-                    " ORDER BY due_at, seq", (now,)).fetchall()
-                    if row["notify_id"] not in done]
+                rows = [
+                    row
+                    for row in conn.execute(
+                        "SELECT * FROM notifies WHERE state = 'pending' AND due_at <= ?"
+                        " ORDER BY due_at, seq",
+                        (now,),
+                    ).fetchall()
+                    if row["notify_id"] not in done
+                ]
             if not rows:
                 return
             for row in rows:
@@ -145,8 +169,9 @@ class Notifier:
         if kind in ("notify_delayed", "notify_out_of_order"):
             assert fault is not None
             wait = fault.seconds or (60.0 if kind == "notify_delayed" else 240.0)
-            self._set(notify, due_at=now + wait, held=True,
-                      waits_for_next=kind == "notify_out_of_order")
+            self._set(
+                notify, due_at=now + wait, held=True, waits_for_next=kind == "notify_out_of_order"
+            )
             return
         form = signed_form({**notify.fields, "notify_time": beijing(now)}, self._key)
         if kind == "notify_forged":
@@ -169,23 +194,43 @@ class Notifier:
     def _release_overtaken(self, sent: Notify, now: float) -> None:
         """Notifies held back out of order go right after a later one to the same URL."""
         with self._db.transaction() as conn:
-            conn.execute("UPDATE notifies SET due_at = ? WHERE state = 'pending' AND held = 2"
-                         " AND url = ? AND seq < ?", (now, sent.url, sent.seq))
+            conn.execute(
+                "UPDATE notifies SET due_at = ? WHERE state = 'pending' AND held = 2"
+                " AND url = ? AND seq < ?",
+                (now, sent.url, sent.seq),
+            )
 
-    def _set(self, notify: Notify, *, attempts: int | None = None, due_at: float | None = None,
-             state: str | None = None, held: bool = False, waits_for_next: bool = False) -> None:
+    def _set(
+        self,
+        notify: Notify,
+        *,
+        attempts: int | None = None,
+        due_at: float | None = None,
+        state: str | None = None,
+        held: bool = False,
+        waits_for_next: bool = False,
+    ) -> None:
         with self._db.transaction() as conn:
             conn.execute(
                 "UPDATE notifies SET attempts = COALESCE(?, attempts),"
                 " due_at = COALESCE(?, due_at), state = COALESCE(?, state), held = ?"
                 " WHERE notify_id = ?",
-                (attempts, due_at, state, (2 if waits_for_next else 1) if held else 0,
-                 notify.notify_id))
+                (
+                    attempts,
+                    due_at,
+                    state,
+                    (2 if waits_for_next else 1) if held else 0,
+                    notify.notify_id,
+                ),
+            )
 
     def _send(self, url: str, form: Mapping[str, str]) -> bool:
         request = urllib.request.Request(
-            url, data=urlencode(form).encode("utf-8"), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+            url,
+            data=urlencode(form).encode("utf-8"),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=SEND_TIMEOUT) as response:
                 return response.status == 200 and response.read().strip() == b"success"
@@ -205,5 +250,13 @@ def _forged(form: Mapping[str, str]) -> dict[str, str]:
 
 
 def _notify(row: sqlite3.Row) -> Notify:
-    return Notify(row["notify_id"], row["seq"], row["trade_no"], row["url"],
-                  json.loads(row["fields"]), row["attempts"], row["due_at"], row["state"])
+    return Notify(
+        row["notify_id"],
+        row["seq"],
+        row["trade_no"],
+        row["url"],
+        json.loads(row["fields"]),
+        row["attempts"],
+        row["due_at"],
+        row["state"],
+    )

@@ -18,6 +18,7 @@ shape `my.tradePay` resolves with (`{"resultCode", "memo"}`):
 A payment the cashier cannot take (unknown trade, another buyer, not WAIT_BUYER_PAY) is 4000
 with the reason in `memo`.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ CASHIER_RESULTS: dict[str, tuple[str, bool, str]] = {
 
 
 class Payments:
-    def __init__(self, trades: TradeBook, apps: AppRegistry, notifier: Notifier,
-                 wake: Callable[[], None]) -> None:
+    def __init__(
+        self, trades: TradeBook, apps: AppRegistry, notifier: Notifier, wake: Callable[[], None]
+    ) -> None:
         self._trades = trades
         self._apps = apps
         self._notifier = notifier
@@ -64,10 +66,14 @@ class Payments:
             return _ok(out_trade_no=trade.out_trade_no, trade_no=trade.trade_no)
         if call.method == TRADE_QUERY:
             trade = self._trades.find(app, biz)
-            fields = _ok(trade_no=trade.trade_no, out_trade_no=trade.out_trade_no,
-                         trade_status=trade.status, total_amount=yuan(trade.total_fen),
-                         buyer_pay_amount=yuan(trade.total_fen if trade.paid_at else 0),
-                         point_amount="0.00")
+            fields = _ok(
+                trade_no=trade.trade_no,
+                out_trade_no=trade.out_trade_no,
+                trade_status=trade.status,
+                total_amount=yuan(trade.total_fen),
+                buyer_pay_amount=yuan(trade.total_fen if trade.paid_at else 0),
+                point_amount="0.00",
+            )
             if trade.paid_at is not None:
                 fields["send_pay_date"] = beijing(trade.paid_at)
             return {**fields, **self._buyer(app, trade, user_key="buyer_user_id")}
@@ -77,28 +83,42 @@ class Payments:
         if call.method == TRADE_REFUND:
             trade, refund, moved = self._trades.refund(app, biz)
             if moved:
-                self._notify(app, trade, refund_request=refund.out_request_no,
-                             refunded_at=refund.refunded_at)
-            return {**_ok(trade_no=trade.trade_no, out_trade_no=trade.out_trade_no,
-                          fund_change="Y" if moved else "N",
-                          refund_fee=yuan(trade.refunded_fen),
-                          gmt_refund_pay=beijing(refund.refunded_at)),
-                    **self._buyer(app, trade, user_key="buyer_user_id")}
+                self._notify(
+                    app, trade, refund_request=refund.out_request_no, refunded_at=refund.refunded_at
+                )
+            return {
+                **_ok(
+                    trade_no=trade.trade_no,
+                    out_trade_no=trade.out_trade_no,
+                    fund_change="Y" if moved else "N",
+                    refund_fee=yuan(trade.refunded_fen),
+                    gmt_refund_pay=beijing(refund.refunded_at),
+                ),
+                **self._buyer(app, trade, user_key="buyer_user_id"),
+            }
         if call.method == TRADE_REFUND_QUERY:
             trade, found = self._trades.refund_of(app, biz)
             if found is None:
                 return _ok()  # no data: that request refunded nothing
-            return _ok(trade_no=trade.trade_no, out_trade_no=trade.out_trade_no,
-                       out_request_no=found.out_request_no, total_amount=yuan(trade.total_fen),
-                       refund_amount=yuan(found.refund_fen), refund_status="REFUND_SUCCESS")
+            return _ok(
+                trade_no=trade.trade_no,
+                out_trade_no=trade.out_trade_no,
+                out_request_no=found.out_request_no,
+                total_amount=yuan(trade.total_fen),
+                refund_amount=yuan(found.refund_fen),
+                refund_status="REFUND_SUCCESS",
+            )
         raise AssertionError(f"not a trade method: {call.method}")
 
     def cashier(self, payload: Mapping[str, Any]) -> dict[str, str]:
         unknown = set(payload) - {"tradeNo", "user_id", "result"}
         if unknown:
             raise InvalidSandboxRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-        trade_no, user_id, result = (payload.get("tradeNo"), payload.get("user_id"),
-                                     payload.get("result"))
+        trade_no, user_id, result = (
+            payload.get("tradeNo"),
+            payload.get("user_id"),
+            payload.get("result"),
+        )
         if not isinstance(trade_no, str) or not trade_no:
             raise InvalidSandboxRequest("tradeNo must be the trade_no of alipay.trade.create")
         if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
@@ -114,27 +134,47 @@ class Payments:
             self._notify(self._apps.get(trade.app_id), trade)
         return {"resultCode": code, "memo": memo}
 
-    def _notify(self, app: App, trade: Trade, *, refund_request: str | None = None,
-                refunded_at: float | None = None) -> None:
+    def _notify(
+        self,
+        app: App,
+        trade: Trade,
+        *,
+        refund_request: str | None = None,
+        refunded_at: float | None = None,
+    ) -> None:
         if not trade.notify_url:
             return
         total = yuan(trade.total_fen)
         fields = {
-            "notify_type": "trade_status_sync", "app_id": app.app_id, "auth_app_id": app.app_id,
-            "charset": "utf-8", "version": "1.0", "seller_id": seller_id(app.app_id),
-            "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no,
-            "trade_status": trade.status, "subject": trade.subject, "total_amount": total,
-            "receipt_amount": total, "buyer_pay_amount": total, "invoice_amount": total,
-            "point_amount": "0.00", "gmt_create": beijing(trade.created_at),
-            "fund_bill_list": json.dumps([{"amount": total, "fundChannel": "ALIPAYACCOUNT"}],
-                                         separators=(",", ":")),
+            "notify_type": "trade_status_sync",
+            "app_id": app.app_id,
+            "auth_app_id": app.app_id,
+            "charset": "utf-8",
+            "version": "1.0",
+            "seller_id": seller_id(app.app_id),
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade.status,
+            "subject": trade.subject,
+            "total_amount": total,
+            "receipt_amount": total,
+            "buyer_pay_amount": total,
+            "invoice_amount": total,
+            "point_amount": "0.00",
+            "gmt_create": beijing(trade.created_at),
+            "fund_bill_list": json.dumps(
+                [{"amount": total, "fundChannel": "ALIPAYACCOUNT"}], separators=(",", ":")
+            ),
             **self._buyer(app, trade, user_key="buyer_id"),
         }
         if trade.paid_at is not None:
             fields["gmt_payment"] = beijing(trade.paid_at)
         if refund_request is not None and refunded_at is not None:
-            fields.update(out_biz_no=refund_request, refund_fee=yuan(trade.refunded_fen),
-                          gmt_refund=beijing(refunded_at) + ".000")
+            fields.update(
+                out_biz_no=refund_request,
+                refund_fee=yuan(trade.refunded_fen),
+                gmt_refund=beijing(refunded_at) + ".000",
+            )
             if trade.status == TRADE_CLOSED:
                 fields["gmt_close"] = beijing(refunded_at)
         self._notifier.enqueue(trade.trade_no, trade.notify_url, fields)

@@ -10,6 +10,7 @@ To an app in certificate mode a reply also names the certificate it was signed u
 `"alipay_cert_sn"` beside `"sign"`, outside the signed text (as the SDK's docstring shows).
 Alipay answers HTTP 200 for errors too (urllib would raise on anything else), as text/html.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,13 +36,15 @@ class ReplyWriter:
     def __init__(self, alipay_private_key: rsa.RSAPrivateKey) -> None:
         self._key = alipay_private_key
 
-    def result(self, method: str, fields: Mapping[str, object], *,
-               cert_sn: str | None = None) -> HttpResponse:
+    def result(
+        self, method: str, fields: Mapping[str, object], *, cert_sn: str | None = None
+    ) -> HttpResponse:
         """A method's own reply (success, or a business refusal the SDK returns, not raises)."""
         return self._write(response_key(method), fields, signed=True, cert_sn=cert_sn)
 
-    def error(self, error: AlipayError, *, signed: bool = True,
-              cert_sn: str | None = None) -> HttpResponse:
+    def error(
+        self, error: AlipayError, *, signed: bool = True, cert_sn: str | None = None
+    ) -> HttpResponse:
         """`error_response`: the SDK raises AliPayException for it. Unsigned when the app is
         unknown, since the platform then has no key pair to sign with."""
         return self._write("error_response", error.body(), signed=signed, cert_sn=cert_sn)
@@ -53,11 +56,16 @@ class ReplyWriter:
         sign = rsa2_sign(self._key, content + " ")
         return _response(response_key(method), content, sign, cert_sn)
 
-    def _write(self, key: str, fields: Mapping[str, object], *, signed: bool,
-               cert_sn: str | None) -> HttpResponse:
+    def _write(
+        self, key: str, fields: Mapping[str, object], *, signed: bool, cert_sn: str | None
+    ) -> HttpResponse:
         content = _text(fields)
-        return _response(key, content, rsa2_sign(self._key, content) if signed else None,
-                         cert_sn if signed else None)
+        return _response(
+            key,
+            content,
+            rsa2_sign(self._key, content) if signed else None,
+            cert_sn if signed else None,
+        )
 
 
 def _text(fields: Mapping[str, object]) -> str:
@@ -65,8 +73,7 @@ def _text(fields: Mapping[str, object]) -> str:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def _response(key: str, content: str, sign: str | None,
-              cert_sn: str | None = None) -> HttpResponse:
+def _response(key: str, content: str, sign: str | None, cert_sn: str | None = None) -> HttpResponse:
     body = '{"' + key + '":' + content
     if cert_sn:
         body += ',"alipay_cert_sn":' + json.dumps(cert_sn)
@@ -78,10 +85,18 @@ def _response(key: str, content: str, sign: str | None,
 
 def _forged_fields(method: str) -> dict[str, object]:
     if method == OAUTH_TOKEN:
-        return {"access_token": "authusrB" + secrets.token_hex(16), "expires_in": 1209600,
-                "re_expires_in": 15552000, "refresh_token": "authusrB" + secrets.token_hex(16),
-                "user_id": "2088" + "".join(secrets.choice("0123456789") for _ in range(12))}
+        return {
+            "access_token": "authusrB" + secrets.token_hex(16),
+            "expires_in": 1209600,
+            "re_expires_in": 15552000,
+            "refresh_token": "authusrB" + secrets.token_hex(16),
+            "user_id": "2088" + "".join(secrets.choice("0123456789") for _ in range(12)),
+        }
     if method == USER_INFO_SHARE:
-        return {"code": "10000", "msg": "Success", "nick_name": "forged",
-                "user_id": "2088" + "".join(secrets.choice("0123456789") for _ in range(12))}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "nick_name": "forged",
+            "user_id": "2088" + "".join(secrets.choice("0123456789") for _ in range(12)),
+        }
     return {"code": "10000", "msg": "Success"}

@@ -15,6 +15,7 @@ refunded in part or whole (a full refund closes it), and after the refund window
   ACQ.DISCORDANT_REPEAT_REQUEST; refunds never sum past the total (ACQ.REFUND_AMT_NOT_EQUAL_TOTAL).
 Amounts are integer fen (money.py). Times read the injected clock.
 """
+
 from __future__ import annotations
 
 import json
@@ -134,26 +135,41 @@ class TradeBook:
         buyer = self._buyer(app, biz)
         now = self._clock.now()
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT * FROM trades WHERE app_id = ? AND out_trade_no = ?",
-                               (app.app_id, out_trade_no)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM trades WHERE app_id = ? AND out_trade_no = ?",
+                (app.app_id, out_trade_no),
+            ).fetchone()
             if row is not None:
                 trade = self._current(conn, _trade(row), now)
                 if trade.status == TRADE_SUCCESS or trade.status == TRADE_FINISHED:
                     raise AlipayError(errors.ACQ_TRADE_HAS_SUCCESS)
                 if trade.status == TRADE_CLOSED:
                     raise AlipayError(errors.ACQ_TRADE_HAS_CLOSE)
-                if (trade.total_fen, trade.buyer_user_id, trade.subject) != (total, buyer,
-                                                                             subject):
+                if (trade.total_fen, trade.buyer_user_id, trade.subject) != (total, buyer, subject):
                     raise AlipayError(errors.ACQ_CONTEXT_INCONSISTENT)
                 return trade
-            trade_no = (datetime.fromtimestamp(now).strftime("%Y%m%d")
-                        + "22" + "".join(secrets.choice("0123456789") for _ in range(18)))
+            trade_no = (
+                datetime.fromtimestamp(now).strftime("%Y%m%d")
+                + "22"
+                + "".join(secrets.choice("0123456789") for _ in range(18))
+            )
             conn.execute(
                 "INSERT INTO trades (trade_no, app_id, out_trade_no, subject, total_fen,"
                 " buyer_user_id, status, notify_url, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (trade_no, app.app_id, out_trade_no, subject, total, buyer, WAIT_BUYER_PAY,
-                 notify_url, now, now + timeout))
+                (
+                    trade_no,
+                    app.app_id,
+                    out_trade_no,
+                    subject,
+                    total,
+                    buyer,
+                    WAIT_BUYER_PAY,
+                    notify_url,
+                    now,
+                    now + timeout,
+                ),
+            )
             return self._get(conn, trade_no)
 
     def find(self, app: App, biz: Mapping[str, object]) -> Trade:
@@ -161,15 +177,19 @@ class TradeBook:
         trade_no = _out_no(biz, "trade_no", required=False)
         out_trade_no = _out_no(biz, "out_trade_no", required=False)
         if not trade_no and not out_trade_no:
-            raise AlipayError(errors.ACQ_INVALID_PARAMETER,
-                              ": trade_no or out_trade_no is required")
+            raise AlipayError(
+                errors.ACQ_INVALID_PARAMETER, ": trade_no or out_trade_no is required"
+            )
         with self._db.transaction() as conn:
             if trade_no:
-                row = conn.execute("SELECT * FROM trades WHERE trade_no = ? AND app_id = ?",
-                                   (trade_no, app.app_id)).fetchone()
+                row = conn.execute(
+                    "SELECT * FROM trades WHERE trade_no = ? AND app_id = ?", (trade_no, app.app_id)
+                ).fetchone()
             else:
-                row = conn.execute("SELECT * FROM trades WHERE out_trade_no = ? AND app_id = ?",
-                                   (out_trade_no, app.app_id)).fetchone()
+                row = conn.execute(
+                    "SELECT * FROM trades WHERE out_trade_no = ? AND app_id = ?",
+                    (out_trade_no, app.app_id),
+                ).fetchone()
             if row is None:
                 raise AlipayError(errors.ACQ_TRADE_NOT_EXIST)
             return self._current(conn, _trade(row), self._clock.now())
@@ -179,8 +199,9 @@ class TradeBook:
             trade = self.find(app, biz)
             if trade.status != WAIT_BUYER_PAY:
                 raise AlipayError(errors.ACQ_TRADE_STATUS_ERROR)
-            conn.execute("UPDATE trades SET status = ? WHERE trade_no = ?",
-                         (TRADE_CLOSED, trade.trade_no))
+            conn.execute(
+                "UPDATE trades SET status = ? WHERE trade_no = ?", (TRADE_CLOSED, trade.trade_no)
+            )
             return self._get(conn, trade.trade_no)
 
     def refund(self, app: App, biz: Mapping[str, object]) -> tuple[Trade, Refund, bool]:
@@ -191,8 +212,10 @@ class TradeBook:
             amount = to_fen(biz.get("refund_amount"), "refund_amount")
             request_no = _out_no(biz, "out_request_no", required=False) or trade.out_trade_no
             now = self._clock.now()
-            earlier = conn.execute("SELECT * FROM refunds WHERE trade_no = ? AND"
-                                   " out_request_no = ?", (trade.trade_no, request_no)).fetchone()
+            earlier = conn.execute(
+                "SELECT * FROM refunds WHERE trade_no = ? AND out_request_no = ?",
+                (trade.trade_no, request_no),
+            ).fetchone()
             if earlier is not None:
                 if earlier["refund_fen"] != amount:
                     raise AlipayError(errors.ACQ_DISCORDANT_REPEAT_REQUEST)
@@ -205,18 +228,25 @@ class TradeBook:
                 raise AlipayError(errors.ACQ_REFUND_AMT_NOT_EQUAL_TOTAL)
             refunded = trade.refunded_fen + amount
             status = TRADE_CLOSED if refunded == trade.total_fen else TRADE_SUCCESS
-            conn.execute("INSERT INTO refunds (trade_no, out_request_no, refund_fen, refunded_at)"
-                         " VALUES (?, ?, ?, ?)", (trade.trade_no, request_no, amount, now))
-            conn.execute("UPDATE trades SET refunded_fen = ?, status = ? WHERE trade_no = ?",
-                         (refunded, status, trade.trade_no))
+            conn.execute(
+                "INSERT INTO refunds (trade_no, out_request_no, refund_fen, refunded_at)"
+                " VALUES (?, ?, ?, ?)",
+                (trade.trade_no, request_no, amount, now),
+            )
+            conn.execute(
+                "UPDATE trades SET refunded_fen = ?, status = ? WHERE trade_no = ?",
+                (refunded, status, trade.trade_no),
+            )
             return self._get(conn, trade.trade_no), Refund(request_no, amount, now), True
 
     def refund_of(self, app: App, biz: Mapping[str, object]) -> tuple[Trade, Refund | None]:
         trade = self.find(app, biz)
         request_no = _out_no(biz, "out_request_no", required=True)
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT * FROM refunds WHERE trade_no = ? AND out_request_no = ?",
-                               (trade.trade_no, request_no)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM refunds WHERE trade_no = ? AND out_request_no = ?",
+                (trade.trade_no, request_no),
+            ).fetchone()
         return trade, _refund(row) if row is not None else None
 
     # -- the sandbox cashier -----------------------------------------------------------------
@@ -224,8 +254,7 @@ class TradeBook:
         """What the buyer's Alipay app does when they confirm the payment."""
         now = self._clock.now()
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT * FROM trades WHERE trade_no = ?",
-                               (trade_no,)).fetchone()
+            row = conn.execute("SELECT * FROM trades WHERE trade_no = ?", (trade_no,)).fetchone()
             if row is None:
                 raise CashierRefusal("no trade has this tradeNo")
             trade = self._current(conn, _trade(row), now)
@@ -233,23 +262,33 @@ class TradeBook:
                 raise CashierRefusal("the trade is another buyer's")
             if trade.status != WAIT_BUYER_PAY:
                 raise CashierRefusal(f"the trade is {trade.status}, not WAIT_BUYER_PAY")
-            conn.execute("UPDATE trades SET status = ?, paid_at = ? WHERE trade_no = ?",
-                         (TRADE_SUCCESS, now, trade_no))
+            conn.execute(
+                "UPDATE trades SET status = ?, paid_at = ? WHERE trade_no = ?",
+                (TRADE_SUCCESS, now, trade_no),
+            )
             return self._get(conn, trade_no)
 
     # -- helpers -----------------------------------------------------------------------------
     def _buyer(self, app: App, biz: Mapping[str, object]) -> str:
         buyer_id, open_id = biz.get("buyer_id"), biz.get("buyer_open_id")
         if buyer_id is None and open_id is None:
-            raise AlipayError(errors.ACQ_INVALID_PARAMETER,
-                              ": buyer_id or buyer_open_id is required")
+            raise AlipayError(
+                errors.ACQ_INVALID_PARAMETER, ": buyer_id or buyer_open_id is required"
+            )
         if buyer_id is not None:
-            if (app.identity == "open_id" or open_id is not None
-                    or not isinstance(buyer_id, str) or not USER_ID.fullmatch(buyer_id)):
+            if (
+                app.identity == "open_id"
+                or open_id is not None
+                or not isinstance(buyer_id, str)
+                or not USER_ID.fullmatch(buyer_id)
+            ):
                 raise AlipayError(errors.ACQ_BUYER_NOT_EXIST)
             return buyer_id
-        user = (self._apps.user_of_open_id(app.app_id, open_id)
-                if isinstance(open_id, str) and app.identity != "user_id" else None)
+        user = (
+            self._apps.user_of_open_id(app.app_id, open_id)
+            if isinstance(open_id, str) and app.identity != "user_id"
+            else None
+        )
         if user is None:
             raise AlipayError(errors.ACQ_BUYER_NOT_EXIST)
         return user
@@ -260,8 +299,11 @@ class TradeBook:
         status = trade.status
         if status == WAIT_BUYER_PAY and now >= trade.expires_at:
             status = TRADE_CLOSED
-        elif (status == TRADE_SUCCESS and trade.paid_at is not None
-              and now >= trade.paid_at + REFUND_WINDOW):
+        elif (
+            status == TRADE_SUCCESS
+            and trade.paid_at is not None
+            and now >= trade.paid_at + REFUND_WINDOW
+        ):
             status = TRADE_FINISHED
         if status == trade.status:
             return trade
@@ -270,14 +312,26 @@ class TradeBook:
 
     @staticmethod
     def _get(conn: sqlite3.Connection, trade_no: str) -> Trade:
-        return _trade(conn.execute("SELECT * FROM trades WHERE trade_no = ?",
-                                   (trade_no,)).fetchone())
+        return _trade(
+            conn.execute("SELECT * FROM trades WHERE trade_no = ?", (trade_no,)).fetchone()
+        )
 
 
 def _trade(row: sqlite3.Row) -> Trade:
-    return Trade(row["trade_no"], row["app_id"], row["out_trade_no"], row["subject"],
-                 row["total_fen"], row["buyer_user_id"], row["status"], row["notify_url"],
-                 row["created_at"], row["expires_at"], row["paid_at"], row["refunded_fen"])
+    return Trade(
+        row["trade_no"],
+        row["app_id"],
+        row["out_trade_no"],
+        row["subject"],
+        row["total_fen"],
+        row["buyer_user_id"],
+        row["status"],
+        row["notify_url"],
+        row["created_at"],
+        row["expires_at"],
+        row["paid_at"],
+        row["refunded_fen"],
+    )
 
 
 def _refund(row: sqlite3.Row) -> Refund:
@@ -291,8 +345,9 @@ def _out_no(biz: Mapping[str, object], name: str, *, required: bool) -> str:
             raise AlipayError(errors.ACQ_INVALID_PARAMETER, f": {name} is required")
         return ""
     if not isinstance(value, str) or not _OUT_NO.fullmatch(value):
-        raise AlipayError(errors.ACQ_INVALID_PARAMETER,
-                          f": {name} must be 1-64 letters, digits, _ or -")
+        raise AlipayError(
+            errors.ACQ_INVALID_PARAMETER, f": {name} must be 1-64 letters, digits, _ or -"
+        )
     return value
 
 

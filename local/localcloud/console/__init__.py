@@ -11,6 +11,7 @@ vendored ES module, preact + htm: no build step, works offline). Nothing here sh
 no key secret, STS secret or token, no session id (only the hash the session table keys on),
 no binary cell (the encrypted Alipay tokens).
 """
+
 from __future__ import annotations
 
 from .api import CONSOLE_PATH, ConsoleApp

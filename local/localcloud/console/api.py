@@ -23,6 +23,7 @@ can make the browser send a plain form POST to 127.0.0.1, but not with a custom 
 A page adds its calls with `ConsoleApp.route` and its view with one entry in `static/app.js`'s
 PAGES (the Stacks page did just that); nothing else changes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,13 @@ from .stacks import stack_views
 CONSOLE_PATH = "/_localcloud/console/"
 API_PATH = "/_localcloud/api/"
 STATIC = Path(__file__).resolve().parent / "static"
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                 ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
 MUTATION_HEADER = "x-localcloud-console"
 MAX_ROWS_SCANNED = 10_000  # a local table past this is cut short (the page says so)
 MAX_PAGE = 100
@@ -69,8 +75,9 @@ class ConsoleApp:
     def __init__(self, cloud: Any) -> None:
         self._cloud = cloud  # a started LocalCloud
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
-        self._static_files = {p.relative_to(STATIC).as_posix(): p
-                              for p in STATIC.rglob("*") if p.is_file()}
+        self._static_files = {
+            p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()
+        }
         self.route("GET", r"overview", self._overview)
         self.route("GET", r"users", self._users)
         self.route("POST", r"users", self._new_user)
@@ -97,7 +104,7 @@ class ConsoleApp:
             if request.path == CONSOLE_PATH.rstrip("/"):
                 return HttpResponse(301, b"", (("Location", CONSOLE_PATH),))
             if request.path.startswith(CONSOLE_PATH):
-                return self.static(request.path[len(CONSOLE_PATH):])
+                return self.static(request.path[len(CONSOLE_PATH) :])
             return app(request)
 
         return routed
@@ -109,13 +116,18 @@ class ConsoleApp:
         path = self._static_files.get(name or "index.html")
         if path is None:
             return HttpResponse(404, b"not found", (("Content-Type", "text/plain"),))
-        return HttpResponse(200, path.read_bytes(), (
-            ("Content-Type", CONTENT_TYPES.get(path.suffix, "application/octet-stream")),
-            ("Cache-Control", "no-cache")))
+        return HttpResponse(
+            200,
+            path.read_bytes(),
+            (
+                ("Content-Type", CONTENT_TYPES.get(path.suffix, "application/octet-stream")),
+                ("Cache-Control", "no-cache"),
+            ),
+        )
 
     # -- the JSON calls ---------------------------------------------------------------------
     def api(self, request: HttpRequest) -> HttpResponse:
-        route = request.path[len(API_PATH):].strip("/")
+        route = request.path[len(API_PATH) :].strip("/")
         allowed = []
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(route)
@@ -133,8 +145,9 @@ class ConsoleApp:
             except (ValueError, KeyError) as exc:
                 return json_response(400, {"error": str(exc)})
         if allowed:
-            return json_response(405, {"error": f"{request.method} not allowed; "
-                                                f"use {', '.join(allowed)}"})
+            return json_response(
+                405, {"error": f"{request.method} not allowed; use {', '.join(allowed)}"}
+            )
         return json_response(404, {"error": f"no console call {route!r}"})
 
     def _overview(self, request: HttpRequest, _: list[str]) -> HttpResponse:
@@ -145,36 +158,63 @@ class ConsoleApp:
         for service in cloud.template.services:
             for fn in service.functions:
                 last = cloud.fc.invocations.last(fn.name)
-                functions.append({
-                    "service": service.name, "function": fn.name, "runtime": fn.runtime,
-                    "handler": fn.handler, "timeout": fn.timeout, "memory": fn.memory_size,
-                    "trigger": "HTTP" if fn.http_trigger else "event",
-                    "instances": [{**i, "idleSeconds": round(cloud.clock.now() - i["lastUsed"])}
-                                  for i in instances.get((service.name, fn.name), [])],
-                    "lastInvocation": last.to_dict() if last else None})
+                functions.append(
+                    {
+                        "service": service.name,
+                        "function": fn.name,
+                        "runtime": fn.runtime,
+                        "handler": fn.handler,
+                        "timeout": fn.timeout,
+                        "memory": fn.memory_size,
+                        "trigger": "HTTP" if fn.http_trigger else "event",
+                        "instances": [
+                            {**i, "idleSeconds": round(cloud.clock.now() - i["lastUsed"])}
+                            for i in instances.get((service.name, fn.name), [])
+                        ],
+                        "lastInvocation": last.to_dict() if last else None,
+                    }
+                )
         endpoints = {
-            "Function Compute": config["fcEndpoint"], "session function": config["sessionUrl"],
-            "Tablestore": config["otsEndpoint"], "Log Service": config["slsEndpoint"],
-            "STS": config["stsEndpoint"], "Alipay gateway": config["alipayGateway"],
+            "Function Compute": config["fcEndpoint"],
+            "session function": config["sessionUrl"],
+            "Tablestore": config["otsEndpoint"],
+            "Log Service": config["slsEndpoint"],
+            "STS": config["stsEndpoint"],
+            "Alipay gateway": config["alipayGateway"],
             "Alipay sandbox": config["alipaySandbox"] + "/auth_code",
-            "OSS (deploy)": config["ossEndpoint"], "ROS (deploy)": config["rosEndpoint"],
+            "OSS (deploy)": config["ossEndpoint"],
+            "ROS (deploy)": config["rosEndpoint"],
             "faults (admin)": config["fcEndpoint"] + "/_localcloud/faults",
         }
-        return json_response(200, {
-            "endpoints": endpoints, "clientConfig": cloud.client_config(),
-            "names": {"otsInstance": config["otsInstance"], "slsProject": config["slsProject"],
-                      "slsLogstore": config["slsLogstore"], "alipayAppId": config["alipayAppId"]},
-            "account": {"accountId": config["accountId"], "region": config["region"],
-                        "rootKeyId": config["accessKeyId"]},
-            "functions": functions,
-            "reloads": cloud.watcher.reloads if cloud.watcher else None})
+        return json_response(
+            200,
+            {
+                "endpoints": endpoints,
+                "clientConfig": cloud.client_config(),
+                "names": {
+                    "otsInstance": config["otsInstance"],
+                    "slsProject": config["slsProject"],
+                    "slsLogstore": config["slsLogstore"],
+                    "alipayAppId": config["alipayAppId"],
+                },
+                "account": {
+                    "accountId": config["accountId"],
+                    "region": config["region"],
+                    "rootKeyId": config["accessKeyId"],
+                },
+                "functions": functions,
+                "reloads": cloud.watcher.reloads if cloud.watcher else None,
+            },
+        )
 
     # -- users ------------------------------------------------------------------------------
     def _users(self, request: HttpRequest, _: list[str]) -> HttpResponse:
         with self._cloud.alipay.database.transaction() as conn:
             rows = conn.execute("SELECT user_id, nick_name, city FROM users ORDER BY user_id")
-            users = [{"userId": r["user_id"], "nickName": r["nick_name"], "city": r["city"]}
-                     for r in rows]
+            users = [
+                {"userId": r["user_id"], "nickName": r["nick_name"], "city": r["city"]}
+                for r in rows
+            ]
         return json_response(200, {"users": users})
 
     def _new_user(self, request: HttpRequest, _: list[str]) -> HttpResponse:
@@ -193,16 +233,21 @@ class ConsoleApp:
     def _auth_code(self, request: HttpRequest, args: list[str]) -> HttpResponse:
         code, scopes = self._mint(args[0])
         # An auth code is what the developer asked for: single use, gone in 3 minutes.
-        return json_response(200, {"userId": args[0], "authCode": code,
-                                   "authSuccessScopes": list(scopes)})
+        return json_response(
+            200, {"userId": args[0], "authCode": code, "authSuccessScopes": list(scopes)}
+        )
 
     def _open_session(self, request: HttpRequest, args: list[str]) -> HttpResponse:
         """Log in as the user through the real path (the session function's HTTP trigger), and
         show what came back without its secrets."""
         code, _scopes = self._mint(args[0])
         url = self._cloud.cloud_config()["sessionUrl"]
-        call = urllib.request.Request(url, json.dumps({"authCode": code}).encode(),
-                                      {"Content-Type": "application/json"}, method="POST")
+        call = urllib.request.Request(
+            url,
+            json.dumps({"authCode": code}).encode(),
+            {"Content-Type": "application/json"},
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(call, timeout=30) as resp:
                 status, body = resp.status, json.loads(resp.read())
@@ -213,21 +258,32 @@ class ConsoleApp:
         if status != 200 or not isinstance(body, dict) or "sessionId" not in body:
             return json_response(200, {"ok": False, "status": status, "answer": body})
         sts = body.get("sts") or {}
-        return json_response(200, {
-            "ok": True, "status": status,
-            # The session table's key: what the Data page shows for this session.
-            "sessionHash": hashlib.sha256(str(body["sessionId"]).encode()).hexdigest(),
-            "sts": {"AccessKeyId": sts.get("AccessKeyId"), "Expiration": sts.get("Expiration")}})
+        return json_response(
+            200,
+            {
+                "ok": True,
+                "status": status,
+                # The session table's key: what the Data page shows for this session.
+                "sessionHash": hashlib.sha256(str(body["sessionId"]).encode()).hexdigest(),
+                "sts": {"AccessKeyId": sts.get("AccessKeyId"), "Expiration": sts.get("Expiration")},
+            },
+        )
 
     # -- data -------------------------------------------------------------------------------
     def _tables(self, request: HttpRequest, _: list[str]) -> HttpResponse:
         tables = []
         for table in self._cloud.template.tables:
             rows, cut = self._scan(table.name, "")
-            tables.append({"name": table.name, "primaryKey": [n for n, _ in table.primary_key],
-                           "rows": len(rows), "countCut": cut, "ttlSeconds": table.ttl_seconds})
-        return json_response(200, {"instance": self._cloud.tablestore_instance,
-                                   "tables": tables})
+            tables.append(
+                {
+                    "name": table.name,
+                    "primaryKey": [n for n, _ in table.primary_key],
+                    "rows": len(rows),
+                    "countCut": cut,
+                    "ttlSeconds": table.ttl_seconds,
+                }
+            )
+        return json_response(200, {"instance": self._cloud.tablestore_instance, "tables": tables})
 
     def _rows(self, request: HttpRequest, args: list[str]) -> HttpResponse:
         name = args[0]
@@ -236,12 +292,21 @@ class ConsoleApp:
             raise ConsoleError(404, f"no table {name!r}")
         offset, limit = _paging(request)
         rows, cut = self._scan(name, request.query.get("pk", ""))
-        page = rows[offset:offset + limit]
+        page = rows[offset : offset + limit]
         key_names = [n for n, _ in declared.primary_key]
         columns = sorted({c for row in page for c in row["columns"]})
-        return json_response(200, {"table": name, "primaryKey": key_names, "columns": columns,
-                                   "total": len(rows), "countCut": cut, "offset": offset,
-                                   "rows": page})
+        return json_response(
+            200,
+            {
+                "table": name,
+                "primaryKey": key_names,
+                "columns": columns,
+                "total": len(rows),
+                "countCut": cut,
+                "offset": offset,
+                "rows": page,
+            },
+        )
 
     def _scan(self, table: str, pk_text: str) -> tuple[list[dict[str, Any]], bool]:
         from ..tablestore.model import KeyBound, ReadOptions
@@ -262,8 +327,9 @@ class ConsoleApp:
                 key = {k: _shown(k, v) for k, v in row.primary_key}
                 if pk_text and not any(pk_text in str(v) for v in key.values()):
                     continue
-                found.append({"key": key,
-                              "columns": {c.name: _shown(c.name, c.value) for c in row.cells}})
+                found.append(
+                    {"key": key, "columns": {c.name: _shown(c.name, c.value) for c in row.cells}}
+                )
             start = result.next_start
         return found, start is not None
 
@@ -277,18 +343,36 @@ class ConsoleApp:
         now = int(time.time())
         try:
             result = self._cloud.sls.storage.query(
-                config["slsProject"], config["slsLogstore"], from_time=now - int(minutes * 60),
-                to_time=now + 1, query=request.query.get("query") or None, offset=offset,
-                line=limit, reverse=True)
+                config["slsProject"],
+                config["slsLogstore"],
+                from_time=now - int(minutes * 60),
+                to_time=now + 1,
+                query=request.query.get("query") or None,
+                offset=offset,
+                line=limit,
+                reverse=True,
+            )
         except SlsError as exc:
             raise ConsoleError(400, exc.message) from None
         # A function's record is JSON in FC's `message` field: shown as fields (logcli.expanded).
-        records = [{"time": r.time, "topic": r.topic, "source": r.source,
-                    "fields": {k: _shown(k, v) for k, v in expanded(dict(r.contents)).items()}}
-                   for r in result.logs]
-        return json_response(200, {"project": config["slsProject"],
-                                   "logstore": config["slsLogstore"], "offset": offset,
-                                   "records": records})
+        records = [
+            {
+                "time": r.time,
+                "topic": r.topic,
+                "source": r.source,
+                "fields": {k: _shown(k, v) for k, v in expanded(dict(r.contents)).items()},
+            }
+            for r in result.logs
+        ]
+        return json_response(
+            200,
+            {
+                "project": config["slsProject"],
+                "logstore": config["slsLogstore"],
+                "offset": offset,
+                "records": records,
+            },
+        )
 
     def _invocations(self, request: HttpRequest, _: list[str]) -> HttpResponse:
         _offset, limit = _paging(request)
@@ -300,20 +384,34 @@ class ConsoleApp:
         return json_response(200, files_view(self._cloud, request.query))
 
     def _stacks(self, request: HttpRequest, _: list[str]) -> HttpResponse:
-        return json_response(200, {"endpoint": self._cloud.cloud_config()["rosEndpoint"],
-                                   "stacks": stack_views(self._cloud.ros.stacks.list())})
+        return json_response(
+            200,
+            {
+                "endpoint": self._cloud.cloud_config()["rosEndpoint"],
+                "stacks": stack_views(self._cloud.ros.stacks.list()),
+            },
+        )
 
     # -- the whole state --------------------------------------------------------------------
     def _databases(self) -> dict[str, Any]:
         cloud = self._cloud
-        return {"tablestore": cloud.tablestore.database, "sls": cloud.sls.storage.database,
-                "alipay": cloud.alipay.database}
+        return {
+            "tablestore": cloud.tablestore.database,
+            "sls": cloud.sls.storage.database,
+            "alipay": cloud.alipay.database,
+        }
 
     def _export(self, request: HttpRequest, _: list[str]) -> HttpResponse:
         data = state.export_state(self._databases(), self._cloud.account.account_id)
         name = time.strftime("localcloud-state-%Y%m%d-%H%M%S.zip")
-        return HttpResponse(200, data, (("Content-Type", "application/zip"),
-                                        ("Content-Disposition", f'attachment; filename="{name}"')))
+        return HttpResponse(
+            200,
+            data,
+            (
+                ("Content-Type", "application/zip"),
+                ("Content-Disposition", f'attachment; filename="{name}"'),
+            ),
+        )
 
     def _import(self, request: HttpRequest, _: list[str]) -> HttpResponse:
         if len(request.body) > MAX_IMPORT_BYTES:
@@ -338,8 +436,10 @@ class ConsoleApp:
 
 
 def _paging(request: HttpRequest) -> tuple[int, int]:
-    return (values.query_integer(request.query, "offset", 0, 0, MAX_ROWS_SCANNED),
-            values.query_integer(request.query, "limit", 50, 1, MAX_PAGE))
+    return (
+        values.query_integer(request.query, "offset", 0, 0, MAX_ROWS_SCANNED),
+        values.query_integer(request.query, "limit", 50, 1, MAX_PAGE),
+    )
 
 
 def _shown(name: str, value: Any) -> Any:

@@ -6,6 +6,7 @@ Read-only, and without secrets: a parameter declared `NoEcho` (the app's private
 key) or named like a key, secret, token or password is shown as hidden, whatever its value; so is
 an output named that way. ROS itself echoes NoEcho parameters as `****`.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,19 +28,32 @@ def stack_views(stacks: list[Stack]) -> list[dict[str, Any]]:
 
 def _view(stack: Stack) -> dict[str, Any]:
     return {
-        "id": stack.id, "name": stack.name, "status": stack.status, "reason": stack.reason,
-        "created": stack.created, "updated": stack.updated,
+        "id": stack.id,
+        "name": stack.name,
+        "status": stack.status,
+        "reason": stack.reason,
+        "created": stack.created,
+        "updated": stack.updated,
         "parameters": _values(stack.parameters, stack.no_echo),
         "outputs": _values(stack.outputs, frozenset()),
-        "resources": [{"logicalId": r.logical_id, "type": r.type, "status": r.status,
-                       "reason": r.reason, "physicalId": r.physical_id}
-                      for r in stack.resources],
+        "resources": [
+            {
+                "logicalId": r.logical_id,
+                "type": r.type,
+                "status": r.status,
+                "reason": r.reason,
+                "physicalId": r.physical_id,
+            }
+            for r in stack.resources
+        ],
     }
 
 
 def _values(values: Mapping[str, Any], no_echo: frozenset[str]) -> dict[str, Any]:
-    return {name: HIDDEN if name in no_echo or SECRET_NAME.search(name) else _plain(value)
-            for name, value in sorted(values.items())}
+    return {
+        name: HIDDEN if name in no_echo or SECRET_NAME.search(name) else _plain(value)
+        for name, value in sorted(values.items())
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -13,6 +13,7 @@ refused early with little memory), opened read-only, checked, and its schema com
 cloud's. Only then are the databases replaced; should a replacement still fail, every database is
 put back as it was.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,17 +37,25 @@ MAX_MANIFEST_BYTES = 64 * 1024
 CHUNK = 1024 * 1024
 # Per database, the tables that define things (a reset keeps them: the template's tables and
 # logstores stay declared).
-DEFINITIONS = {"tablestore": frozenset({"ots_tables"}),
-               "sls": frozenset({"sls_projects", "sls_logstores", "sls_indexes"}),
-               "alipay": frozenset({"apps"})}
+DEFINITIONS = {
+    "tablestore": frozenset({"ots_tables"}),
+    "sls": frozenset({"sls_projects", "sls_logstores", "sls_indexes"}),
+    "alipay": frozenset({"apps"}),
+}
 # Tables that stay this cloud's own on import (the sandbox app registered with this cloud's keys).
 OWN = {"alipay": frozenset({"apps"})}
 # Tables exported empty: credentials of the sandbox, which a file handed on must not carry.
 LEFT_OUT = {"alipay": ("access_tokens", "refresh_tokens", "auth_codes")}
 
 # What a damaged, encrypted or oddly compressed zip entry raises while it is read.
-UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
-                 OSError)
+UNPACK_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+)
 
 
 class StateFileInvalid(ValueError):
@@ -55,17 +64,29 @@ class StateFileInvalid(ValueError):
 
 def export_state(databases: Mapping[str, Database], account_id: str) -> bytes:
     out = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
         for name, database in databases.items():
             path = Path(tmp) / f"{name}.sqlite3"
             database.copy_to(path)
             _strip(path, LEFT_OUT.get(name, ()))
             archive.write(path, path.name)
-        archive.writestr(MANIFEST, json.dumps({
-            "format": FORMAT, "version": VERSION, "exportedAt": int(time.time()),
-            "fromAccount": account_id, "databases": sorted(databases),
-            "leftOut": {name: list(tables) for name, tables in LEFT_OUT.items()}}, indent=2))
+        archive.writestr(
+            MANIFEST,
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "version": VERSION,
+                    "exportedAt": int(time.time()),
+                    "fromAccount": account_id,
+                    "databases": sorted(databases),
+                    "leftOut": {name: list(tables) for name, tables in LEFT_OUT.items()},
+                },
+                indent=2,
+            ),
+        )
     return out.getvalue()
 
 
@@ -91,8 +112,9 @@ def import_state(databases: Mapping[str, Database], data: bytes) -> list[str]:
     return list(copies)
 
 
-def _checked_copies(databases: Mapping[str, Database], data: bytes,
-                    folder: Path) -> dict[str, Path]:
+def _checked_copies(
+    databases: Mapping[str, Database], data: bytes, folder: Path
+) -> dict[str, Path]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = {info.filename: info for info in archive.infolist()}
@@ -101,8 +123,11 @@ def _checked_copies(databases: Mapping[str, Database], data: bytes,
     if MANIFEST not in entries:
         raise StateFileInvalid(f"not a local cloud state export (a zip with {MANIFEST})")
     manifest = _manifest(archive, entries[MANIFEST])
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
-            or manifest.get("version") != VERSION:
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or manifest.get("version") != VERSION
+    ):
         raise StateFileInvalid(f"not a {FORMAT} file of version {VERSION}")
     known = {f"{name}.sqlite3" for name in databases} | {MANIFEST}
     unknown = sorted(set(entries) - known)
@@ -138,8 +163,10 @@ def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> object:
 def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: int) -> int:
     """Write the entry's content to `path`, refusing it as soon as it passes `budget` bytes
     (whatever size it claims); the bytes written."""
-    too_big = StateFileInvalid(f"{info.filename} in the file unpacks to more than the "
-                               f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MiB an import may hold")
+    too_big = StateFileInvalid(
+        f"{info.filename} in the file unpacks to more than the "
+        f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MiB an import may hold"
+    )
     if info.file_size > budget:
         raise too_big
     written = 0
@@ -174,16 +201,29 @@ def _check_database(path: Path, expected: Schema) -> None:
     if found != expected:
         missing = [name for kind, name in expected if (kind, name) not in found]
         extra = [name for kind, name in found if (kind, name) not in expected]
-        other = [name for key in expected if key in found and found[key] != expected[key]
-                 for name in key[1:]]
-        said = [f"{what}: {', '.join(names)}" for what, names in (
-            ("missing", missing), ("not this cloud's", extra), ("different", other)) if names]
-        raise StateFileInvalid(f"{path.name} in the file does not have this cloud's schema "
-                               f"({'; '.join(said)})")
+        other = [
+            name
+            for key in expected
+            if key in found and found[key] != expected[key]
+            for name in key[1:]
+        ]
+        said = [
+            f"{what}: {', '.join(names)}"
+            for what, names in (
+                ("missing", missing),
+                ("not this cloud's", extra),
+                ("different", other),
+            )
+            if names
+        ]
+        raise StateFileInvalid(
+            f"{path.name} in the file does not have this cloud's schema ({'; '.join(said)})"
+        )
 
 
-def _replace_all(databases: Mapping[str, Database], copies: Mapping[str, Path],
-                 folder: Path) -> None:
+def _replace_all(
+    databases: Mapping[str, Database], copies: Mapping[str, Path], folder: Path
+) -> None:
     """Replace each database with its checked copy; if one fails, put every one back."""
     before = {}
     for name in copies:

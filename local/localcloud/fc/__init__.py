@@ -9,6 +9,7 @@ Modules: `emulator` (HTTP face: routes, signatures, RAM checks, limits, faults),
 The worker imports `localcloud.fc.protocol`, which imports this package: the emulator is only
 loaded on first use (`__getattr__`) so that cold starts stay short.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ into `FCContext`), FC's system environment variables, and the service role's cre
 Role credentials come from the injected issuer (the local STS) and are cached until five minutes
 before they expire, as FC refreshes them; a service without a role gets empty credentials.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ _HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT
 
 
 class CredentialIssuer(Protocol):
-    def assume_role(self, role_arn: str, session_name: str, policy: dict[str, Any] | None,
-                    duration_seconds: int) -> IssuedCredentials: ...
+    def assume_role(
+        self, role_arn: str, session_name: str, policy: dict[str, Any] | None, duration_seconds: int
+    ) -> IssuedCredentials: ...
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,11 @@ class RoleCredentials:
     expires_at: float | None  # None: no role, nothing expires
 
     def as_dict(self) -> dict[str, str]:
-        return {"access_key_id": self.access_key_id,
-                "access_key_secret": self.access_key_secret,
-                "security_token": self.security_token}
+        return {
+            "access_key_id": self.access_key_id,
+            "access_key_secret": self.access_key_secret,
+            "security_token": self.security_token,
+        }
 
 
 NO_CREDENTIALS = RoleCredentials("", "", "", None)
@@ -55,21 +59,28 @@ class RoleCredentialCache:
             return NO_CREDENTIALS
         with self._lock:
             cached = self._cache.get(service.role_arn)
-            if cached and cached.expires_at and \
-                    cached.expires_at - self._clock.now() > REFRESH_MARGIN:
+            if (
+                cached
+                and cached.expires_at
+                and cached.expires_at - self._clock.now() > REFRESH_MARGIN
+            ):
                 return cached
-            issued = self._issuer.assume_role(service.role_arn, _session_name(service.name),
-                                              None, ROLE_SESSION_SECONDS)
+            issued = self._issuer.assume_role(
+                service.role_arn, _session_name(service.name), None, ROLE_SESSION_SECONDS
+            )
             p = issued.principal
-            fresh = RoleCredentials(p.access_key_id, p.access_key_secret, issued.security_token,
-                                    p.expires_at)
+            fresh = RoleCredentials(
+                p.access_key_id, p.access_key_secret, issued.security_token, p.expires_at
+            )
             self._cache[service.role_arn] = fresh
             return fresh
 
     def usable(self, credentials: RoleCredentials) -> bool:
         """May an instance started with these credentials still take requests?"""
-        return credentials.expires_at is None or \
-            credentials.expires_at - self._clock.now() > REFRESH_MARGIN
+        return (
+            credentials.expires_at is None
+            or credentials.expires_at - self._clock.now() > REFRESH_MARGIN
+        )
 
 
 def _session_name(service: str) -> str:
@@ -78,50 +89,74 @@ def _session_name(service: str) -> str:
     return cleaned[:32]
 
 
-def context_dict(*, request_id: str, service: ServiceDecl, function: FunctionDecl,
-                 credentials: RoleCredentials, qualifier: str, region: str,
-                 account_id: str) -> dict[str, Any]:
+def context_dict(
+    *,
+    request_id: str,
+    service: ServiceDecl,
+    function: FunctionDecl,
+    credentials: RoleCredentials,
+    qualifier: str,
+    region: str,
+    account_id: str,
+) -> dict[str, Any]:
     return {
         "request_id": request_id,
         "credentials": credentials.as_dict(),
-        "function": {"name": function.name, "handler": function.handler,
-                     "memory": function.memory_size, "timeout": function.timeout,
-                     "initializer": function.initializer or "",
-                     "initialization_timeout": function.initialization_timeout},
-        "service": {"name": service.name, "log_project": service.log_project or "",
-                    "log_store": service.log_store or "", "qualifier": qualifier,
-                    "version_id": ""},
+        "function": {
+            "name": function.name,
+            "handler": function.handler,
+            "memory": function.memory_size,
+            "timeout": function.timeout,
+            "initializer": function.initializer or "",
+            "initialization_timeout": function.initialization_timeout,
+        },
+        "service": {
+            "name": service.name,
+            "log_project": service.log_project or "",
+            "log_store": service.log_store or "",
+            "qualifier": qualifier,
+            "version_id": "",
+        },
         "region": region,
         "account_id": account_id,
     }
 
 
-def instance_environment(*, service: ServiceDecl, function: FunctionDecl,
-                         credentials: RoleCredentials, extra_env: Mapping[str, str],
-                         qualifier: str, region: str, account_id: str,
-                         instance_id: str) -> dict[str, str]:
+def instance_environment(
+    *,
+    service: ServiceDecl,
+    function: FunctionDecl,
+    credentials: RoleCredentials,
+    extra_env: Mapping[str, str],
+    qualifier: str,
+    region: str,
+    account_id: str,
+    instance_id: str,
+) -> dict[str, str]:
     """The environment FC gives an instance: the template's variables, the local endpoints
     (extra_env), then FC's reserved system variables, which nothing may override."""
     env = {k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ}
     env.update(function.environment)
     env.update(extra_env)
-    env.update({
-        "FC_FUNC_CODE_PATH": str(function.code_dir),
-        "FC_ACCOUNT_ID": account_id,
-        "FC_REGION": region,
-        "FC_SERVICE_NAME": service.name,
-        "FC_FUNCTION_NAME": function.name,
-        "FC_FUNCTION_HANDLER": function.handler,
-        "FC_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-        "FC_QUALIFIER": qualifier,
-        "FC_INSTANCE_ID": instance_id,
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": credentials.access_key_id,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": credentials.access_key_secret,
-        "ALIBABA_CLOUD_SECURITY_TOKEN": credentials.security_token,
-        # The older names FC still sets for its runtimes.
-        "accessKeyID": credentials.access_key_id,
-        "accessKeySecret": credentials.access_key_secret,
-        "securityToken": credentials.security_token,
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "FC_FUNC_CODE_PATH": str(function.code_dir),
+            "FC_ACCOUNT_ID": account_id,
+            "FC_REGION": region,
+            "FC_SERVICE_NAME": service.name,
+            "FC_FUNCTION_NAME": function.name,
+            "FC_FUNCTION_HANDLER": function.handler,
+            "FC_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "FC_QUALIFIER": qualifier,
+            "FC_INSTANCE_ID": instance_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": credentials.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": credentials.access_key_secret,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": credentials.security_token,
+            # The older names FC still sets for its runtimes.
+            "accessKeyID": credentials.access_key_id,
+            "accessKeySecret": credentials.access_key_secret,
+            "securityToken": credentials.security_token,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env

@@ -2,6 +2,7 @@
 with FC's signatures, RAM checks, limits, error codes and injected faults. Running functions is the
 invoker's job; this module decides whether a request may run and how the answer looks.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,19 +49,37 @@ _FUNCTION = re.compile(r"/2016-08-15/services/([^/]+)/functions/([^/]+)")
 
 
 class FunctionComputeEmulator:
-    def __init__(self, *, template: Template, account: Account, credentials: CredentialBook,
-                 clock: Clock, faults: FaultBoard, issuer: CredentialIssuer,
-                 log_sink: LogSink | None, extra_env: Mapping[str, str], region: str,
-                 runtimes: Iterable[str] = (), scheduler: Scheduler | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        template: Template,
+        account: Account,
+        credentials: CredentialBook,
+        clock: Clock,
+        faults: FaultBoard,
+        issuer: CredentialIssuer,
+        log_sink: LogSink | None,
+        extra_env: Mapping[str, str],
+        region: str,
+        runtimes: Iterable[str] = (),
+        scheduler: Scheduler | None = None,
+    ) -> None:
         """`scheduler` runs the timer triggers (the cloud's shared one; None: one of its own)."""
         self._template = template
         self._account = account
         self._book = credentials
         self._faults = FaultApplier(faults, "fc")
         self._region = region
-        self._invoker = Invoker(template=template, account=account, clock=clock, issuer=issuer,
-                                log_sink=log_sink, extra_env=extra_env, region=region,
-                                runtimes=runtimes)
+        self._invoker = Invoker(
+            template=template,
+            account=account,
+            clock=clock,
+            issuer=issuer,
+            log_sink=log_sink,
+            extra_env=extra_env,
+            region=region,
+            runtimes=runtimes,
+        )
         # Where this emulator is served (set it once the HttpServer runs); only
         # `http_trigger_url` needs it.
         self.endpoint: str | None = None
@@ -75,16 +94,24 @@ class FunctionComputeEmulator:
     def server_options() -> dict[str, Any]:
         """How FC's front end is served (`HttpServer` keyword arguments): bodies over FC's
         limit are refused before any function runs, with FC's error body."""
-        return {"max_body_bytes": errors.MAX_SYNC_PAYLOAD, "refuse": errors.refusal,
-                "threads": FRONT_END_THREADS}
+        return {
+            "max_body_bytes": errors.MAX_SYNC_PAYLOAD,
+            "refuse": errors.refusal,
+            "threads": FRONT_END_THREADS,
+        }
 
     def app(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         if request.path.startswith(PROXY_PREFIX):
             api: str | None = "HttpTrigger"
         else:
-            api = ("InvokeFunction" if _INVOKE.fullmatch(request.path) else
-                   "GetFunction" if _FUNCTION.fullmatch(request.path) else None)
+            api = (
+                "InvokeFunction"
+                if _INVOKE.fullmatch(request.path)
+                else "GetFunction"
+                if _FUNCTION.fullmatch(request.path)
+                else None
+            )
 
         def refuse(fault: Fault) -> HttpResponse:
             return FAULT_ERRORS[fault.kind]().with_code(fault.code).response(request_id)
@@ -160,13 +187,16 @@ class FunctionComputeEmulator:
         timer = next((t for t in fn.timers if t.name == trigger), None)
         if timer is None:
             raise KeyError(f"{service}/{function} has no timer trigger {trigger!r}")
-        event = {"triggerTime": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                              time.gmtime(self.timers.now())),
-                 "triggerName": timer.name, "payload": timer.payload}
+        event = {
+            "triggerTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.timers.now())),
+            "triggerName": timer.name,
+            "payload": timer.payload,
+        }
         return self._run_timer(svc, fn, event)
 
-    def _fire(self, service: str, function: str, decl: TimerDecl,
-              event: dict[str, str]) -> tuple[bytes, dict[str, Any] | None]:
+    def _fire(
+        self, service: str, function: str, decl: TimerDecl, event: dict[str, str]
+    ) -> tuple[bytes, dict[str, Any] | None]:
         """A scheduled firing: FC invokes timer functions asynchronously, so a throttled or
         failed run is logged, never raised into the scheduler."""
         try:
@@ -177,14 +207,21 @@ class FunctionComputeEmulator:
             return b"", {"errorMessage": str(exc), "errorType": type(exc).__name__}
         return outcome.body, outcome.error
 
-    def _run_timer(self, service: ServiceDecl, function: FunctionDecl,
-                   event: dict[str, str]) -> Outcome:
-        return self._invoker.run(service, function, None, str(uuid.uuid4()), {
-            "op": "invoke", "event": protocol.encode_bytes(json.dumps(event).encode())})
+    def _run_timer(
+        self, service: ServiceDecl, function: FunctionDecl, event: dict[str, str]
+    ) -> Outcome:
+        return self._invoker.run(
+            service,
+            function,
+            None,
+            str(uuid.uuid4()),
+            {"op": "invoke", "event": protocol.encode_bytes(json.dumps(event).encode())},
+        )
 
     # -- InvokeFunction ----------------------------------------------------------------------
-    def _invoke(self, request: HttpRequest, request_id: str, service_part: str,
-                function_name: str) -> HttpResponse:
+    def _invoke(
+        self, request: HttpRequest, request_id: str, service_part: str, function_name: str
+    ) -> HttpResponse:
         principal = authenticate(request, self._book, with_queries=False)
         service_name, _, qualifier = service_part.partition(".")
         self._authorize(principal, service_name, function_name, qualifier or None)
@@ -197,9 +234,12 @@ class FunctionComputeEmulator:
             raise errors.too_large(limit)
         message = {"op": "invoke", "event": protocol.encode_bytes(request.body)}
         if kind == "Async":
-            threading.Thread(target=self._run_async, daemon=True, name=f"fc-async-{request_id}",
-                             args=(service, function, qualifier or None, request_id,
-                                   message)).start()
+            threading.Thread(
+                target=self._run_async,
+                daemon=True,
+                name=f"fc-async-{request_id}",
+                args=(service, function, qualifier or None, request_id, message),
+            ).start()
             return HttpResponse(202, b"", (("x-fc-request-id", request_id),))
         outcome = self._run(service, function, qualifier or None, request_id, message)
         headers: list[tuple[str, str]] = [
@@ -210,32 +250,43 @@ class FunctionComputeEmulator:
         if request.header("x-fc-log-type") == "Tail":
             headers.append(("x-fc-log-result", base64.b64encode(outcome.log_tail).decode()))
         if outcome.error is not None:
-            headers += [("x-fc-error-type", "UnhandledInvocationError"),
-                        ("Content-Type", "application/json")]
+            headers += [
+                ("x-fc-error-type", "UnhandledInvocationError"),
+                ("Content-Type", "application/json"),
+            ]
             return HttpResponse(200, json.dumps(outcome.error).encode(), tuple(headers))
         headers.append(("Content-Type", "application/octet-stream"))
         return HttpResponse(200, outcome.body, tuple(headers))
 
-    def _run_async(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
-                   request_id: str, message: dict[str, Any]) -> None:
+    def _run_async(
+        self,
+        service: ServiceDecl,
+        function: FunctionDecl,
+        qualifier: str | None,
+        request_id: str,
+        message: dict[str, Any],
+    ) -> None:
         try:
             self._invoker.run(service, function, qualifier, request_id, message)
         except Throttled:
-            log.warning("async invocation %s of %s/%s throttled", request_id, service.name,
-                        function.name)
+            log.warning(
+                "async invocation %s of %s/%s throttled", request_id, service.name, function.name
+            )
         except Exception:  # pragma: no cover - an emulator bug; keep the thread from dying loud
             log.exception("async invocation %s failed", request_id)
 
     # -- GetFunction -------------------------------------------------------------------------
-    def _get_function(self, request: HttpRequest, request_id: str, service_part: str,
-                      function_name: str) -> HttpResponse:
+    def _get_function(
+        self, request: HttpRequest, request_id: str, service_part: str, function_name: str
+    ) -> HttpResponse:
         principal = authenticate(request, self._book, with_queries=False)
         service_name, _, qualifier = service_part.partition(".")
         self._authorize(principal, service_name, function_name, qualifier or None, GET_FUNCTION)
         service, function = self._lookup(service_name, function_name)
         body = json.dumps(function_configuration(service, function)).encode()
-        return HttpResponse(200, body, (("x-fc-request-id", request_id),
-                                        ("Content-Type", "application/json")))
+        return HttpResponse(
+            200, body, (("x-fc-request-id", request_id), ("Content-Type", "application/json"))
+        )
 
     # -- HTTP triggers -----------------------------------------------------------------------
     def _http_trigger(self, request: HttpRequest, request_id: str) -> HttpResponse:
@@ -253,17 +304,32 @@ class FunctionComputeEmulator:
             self._authorize(principal, service.name, function.name, target.qualifier)
         if len(request.body) > errors.MAX_SYNC_PAYLOAD:
             raise errors.too_large(errors.MAX_SYNC_PAYLOAD)
-        outcome = self._run(service, function, target.qualifier, request_id, {
-            "op": "http", "environ": wsgi_environ(request, target),
-            "body": protocol.encode_bytes(request.body)})
+        outcome = self._run(
+            service,
+            function,
+            target.qualifier,
+            request_id,
+            {
+                "op": "http",
+                "environ": wsgi_environ(request, target),
+                "body": protocol.encode_bytes(request.body),
+            },
+        )
         if outcome.error is not None or outcome.status is None:
             # The function failed: FC answers 502 with the error, as for InvokeFunction.
             error = outcome.error or {"errorMessage": "the function returned no response"}
-            return HttpResponse(502, json.dumps(error).encode(), (
-                ("x-fc-request-id", request_id), ("x-fc-error-type", "UnhandledInvocationError"),
-                ("Content-Type", "application/json")))
-        return wsgi_response(outcome.status, [list(h) for h in outcome.headers], outcome.body,
-                             request_id)
+            return HttpResponse(
+                502,
+                json.dumps(error).encode(),
+                (
+                    ("x-fc-request-id", request_id),
+                    ("x-fc-error-type", "UnhandledInvocationError"),
+                    ("Content-Type", "application/json"),
+                ),
+            )
+        return wsgi_response(
+            outcome.status, [list(h) for h in outcome.headers], outcome.body, request_id
+        )
 
     # -- shared steps ------------------------------------------------------------------------
     def _lookup(self, service_name: str, function_name: str) -> tuple[ServiceDecl, FunctionDecl]:
@@ -275,28 +341,41 @@ class FunctionComputeEmulator:
             raise errors.function_not_found(function_name)
         return service, function
 
-    def _authorize(self, principal: Principal, service: str, function: str,
-                   qualifier: str | None, action: str = ACTION) -> None:
+    def _authorize(
+        self,
+        principal: Principal,
+        service: str,
+        function: str,
+        qualifier: str | None,
+        action: str = ACTION,
+    ) -> None:
         """Root may do anything. STS credentials need their inline policy to allow the call
         and, when the role is declared in the template with policies, the role's policies too
         (STS's intersection). A role the template does not declare, or declares without any
         policy, restricts nothing: the local cloud cannot know what it would allow."""
         if principal.is_root:
             return
-        resource = fc_function_resource(self._region, self._account.account_id, service,
-                                        function, qualifier)
+        resource = fc_function_resource(
+            self._region, self._account.account_id, service, function, qualifier
+        )
         role = self._template.role_by_arn(principal.role_arn) if principal.role_arn else None
         try:
-            allowed = ((principal.policy is None or is_allowed(principal.policy, action, resource))
-                       and (role is None or not role.policies
-                            or any_allows(role.policies, action, resource)))
+            allowed = (
+                principal.policy is None or is_allowed(principal.policy, action, resource)
+            ) and (role is None or not role.policies or any_allows(role.policies, action, resource))
         except PolicyError:
             allowed = False
         if not allowed:
             raise errors.access_denied(resource, action)
 
-    def _run(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
-             request_id: str, message: dict[str, Any]) -> Outcome:
+    def _run(
+        self,
+        service: ServiceDecl,
+        function: FunctionDecl,
+        qualifier: str | None,
+        request_id: str,
+        message: dict[str, Any],
+    ) -> Outcome:
         try:
             return self._invoker.run(service, function, qualifier, request_id, message)
         except Throttled:

@@ -4,6 +4,7 @@ The body keys are capitalised because that is what both SDKs read (the docs show
 `fc2` and `@alicloud/fc2` look up `ErrorCode` / `ErrorMessage`; the SDK wins). A non-JSON error
 body would crash the Python SDK with a decode error instead of an `FcError`.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -19,8 +20,11 @@ MAX_ASYNC_PAYLOAD = 128 * 1024
 
 class FcApiError(ServiceError):
     def response(self, request_id: str) -> HttpResponse:
-        return json_response(self.status, {"ErrorCode": self.code, "ErrorMessage": self.message},
-                             ("x-fc-request-id", request_id))
+        return json_response(
+            self.status,
+            {"ErrorCode": self.code, "ErrorMessage": self.message},
+            ("x-fc-request-id", request_id),
+        )
 
 
 def missing_header(name: str) -> FcApiError:
@@ -30,8 +34,12 @@ def missing_header(name: str) -> FcApiError:
 
 
 def signature_mismatch() -> FcApiError:
-    return FcApiError(403, "SignatureNotMatch", "The request signature we calculated does not "
-                      "match the signature you provided. Check your access key and signing method")
+    return FcApiError(
+        403,
+        "SignatureNotMatch",
+        "The request signature we calculated does not "
+        "match the signature you provided. Check your access key and signing method",
+    )
 
 
 def invalid_access_key(key_id: str) -> FcApiError:
@@ -47,8 +55,11 @@ def expired_token() -> FcApiError:
 
 
 def access_denied(resource: str, action: str = "fc:InvokeFunction") -> FcApiError:
-    return FcApiError(403, "AccessDenied", f"the caller is not authorized to perform "
-                      f"'{action}' on resource '{resource}'")
+    return FcApiError(
+        403,
+        "AccessDenied",
+        f"the caller is not authorized to perform '{action}' on resource '{resource}'",
+    )
 
 
 def service_not_found(service: str) -> FcApiError:
@@ -60,13 +71,15 @@ def function_not_found(function: str) -> FcApiError:
 
 
 def trigger_not_found(service: str, function: str) -> FcApiError:
-    return FcApiError(404, "TriggerNotFound",
-                      f"function '{function}' of service '{service}' has no HTTP trigger")
+    return FcApiError(
+        404, "TriggerNotFound", f"function '{function}' of service '{service}' has no HTTP trigger"
+    )
 
 
 def method_not_allowed(method: str) -> FcApiError:
-    return FcApiError(405, "MethodNotAllowed",
-                      f"method '{method}' is not allowed by the function's HTTP trigger")
+    return FcApiError(
+        405, "MethodNotAllowed", f"method '{method}' is not allowed by the function's HTTP trigger"
+    )
 
 
 def path_not_supported(method: str, path: str) -> FcApiError:
@@ -75,8 +88,9 @@ def path_not_supported(method: str, path: str) -> FcApiError:
 
 
 def too_large(limit: int) -> FcApiError:
-    return FcApiError(400, "EntityTooLarge",
-                      f"payload size exceeds maximum allowed size ({limit} bytes)")
+    return FcApiError(
+        400, "EntityTooLarge", f"payload size exceeds maximum allowed size ({limit} bytes)"
+    )
 
 
 def throttled() -> FcApiError:
@@ -100,6 +114,7 @@ def refusal(refused: Refusal) -> HttpResponse:
     if refused.status == 413:
         error = too_large(MAX_SYNC_PAYLOAD)
     else:
-        error = FcApiError(refused.status, "InvalidArgument",
-                           f"malformed HTTP request: {refused.reason}")
+        error = FcApiError(
+            refused.status, "InvalidArgument", f"malformed HTTP request: {refused.reason}"
+        )
     return error.response(str(uuid.uuid4()))

@@ -15,6 +15,7 @@ pyenv shim named `python3.10` exists even when it would refuse to run):
 None found is an error that says how to get one: the local cloud refuses to start rather than
 run a function on another Python (see README, "Function Compute").
 """
+
 from __future__ import annotations
 
 import os
@@ -56,9 +57,11 @@ def env_variable(runtime: str) -> str:
 def fix_hint(runtime: str) -> str:
     major, minor = _version_of(runtime)
     patch = {(3, 10): "3.10.13", (3, 9): "3.9.18"}[(major, minor)]
-    return (f"install one with `pyenv install {patch}` (https://github.com/pyenv/pyenv) or "
-            f"`uv python install {major}.{minor}` (https://docs.astral.sh/uv/), or set "
-            f"{env_variable(runtime)}=/path/to/python{major}.{minor}")
+    return (
+        f"install one with `pyenv install {patch}` (https://github.com/pyenv/pyenv) or "
+        f"`uv python install {major}.{minor}` (https://docs.astral.sh/uv/), or set "
+        f"{env_variable(runtime)}=/path/to/python{major}.{minor}"
+    )
 
 
 def find_python(runtime: str, environ: Mapping[str, str] | None = None) -> Interpreter:
@@ -77,7 +80,8 @@ def _find(runtime: str, named: str, path: str) -> Interpreter:
         if found is None or not _matches(found, wanted):
             raise NoMatchingPython(
                 f"{variable}={named} is not a working Python {wanted} for {PLATFORM} "
-                f"({_what(found)}); {fix_hint(runtime)}")
+                f"({_what(found)}); {fix_hint(runtime)}"
+            )
         return Interpreter(named, found[0], variable)
     tried = [f"{variable} (not set)"]
     on_path = shutil.which(f"python{wanted}", path=path)
@@ -110,15 +114,17 @@ def _find(runtime: str, named: str, path: str) -> Interpreter:
         tried.append("uv (not installed)")
     raise NoMatchingPython(
         f"Runtime {runtime} needs Python {wanted} for {PLATFORM} and none was found "
-        f"(tried: {'; '.join(tried)}). To run functions as FC would, {fix_hint(runtime)}.")
+        f"(tried: {'; '.join(tried)}). To run functions as FC would, {fix_hint(runtime)}."
+    )
 
 
 def _version_of(runtime: str) -> tuple[int, int]:
     try:
         return RUNTIME_VERSIONS[runtime]
     except KeyError:
-        raise NoMatchingPython(f"runtime {runtime!r} cannot run locally (supported: "
-                               f"{', '.join(RUNTIME_VERSIONS)})") from None
+        raise NoMatchingPython(
+            f"runtime {runtime!r} cannot run locally (supported: {', '.join(RUNTIME_VERSIONS)})"
+        ) from None
 
 
 def _pyenv_versions(pyenv: str, wanted: str) -> list[str]:
@@ -152,11 +158,16 @@ def _uv_python(uv: str, wanted: str) -> str | None:
     own progress; a first `make dev` on a machine without one takes a minute)."""
     found = _run([uv, "python", "find", "--managed-python", wanted])
     if not found:
-        print(f"localcloud: no Python {wanted} found; getting one with uv python install "
-              f"{wanted} ...", file=sys.stderr, flush=True)
+        print(
+            f"localcloud: no Python {wanted} found; getting one with uv python install "
+            f"{wanted} ...",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
-            subprocess.run([uv, "python", "install", wanted], timeout=600,
-                           stdin=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                [uv, "python", "install", wanted], timeout=600, stdin=subprocess.DEVNULL, check=True
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         found = _run([uv, "python", "find", "--managed-python", wanted])
@@ -165,8 +176,9 @@ def _uv_python(uv: str, wanted: str) -> str | None:
 
 def _run(cmd: list[str]) -> str | None:
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=20,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout if result.returncode == 0 else None

@@ -8,6 +8,7 @@ a timer trigger's event or, for an HTTP trigger, the method and path; the outcom
 project's error code when the reply is `{"error": {"code": ...}}`, else "ok" (and the HTTP status
 for triggers).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ class Invocation:
         clock = time.strftime("%H:%M:%S", time.localtime(self.time))
         who = self.function if stack in (None, "local") else f"{stack}/{self.function}"
         what = f"{self.collection}.{self.op}" if self.collection else self.op
-        return (f"{clock}  {who:<10} {what:<16} {self.outcome:<22} "
-                f"{self.latency_ms:>7.0f} ms  {'cold' if self.cold else 'warm'}")
+        return (
+            f"{clock}  {who:<10} {what:<16} {self.outcome:<22} "
+            f"{self.latency_ms:>7.0f} ms  {'cold' if self.cold else 'warm'}"
+        )
 
 
 Listener = Callable[[Invocation], None]
@@ -140,4 +143,4 @@ def _error_code(body: bytes) -> str | None:
 
 def _short(text: str) -> str:
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= _MAX_FIELD else text[:_MAX_FIELD - 1] + "…"
+    return text if len(text) <= _MAX_FIELD else text[: _MAX_FIELD - 1] + "…"

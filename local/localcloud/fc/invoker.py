@@ -1,6 +1,7 @@
 """Running one request on a function: pick or start an instance, send the request, turn what
 comes back (or the lack of it) into an `Outcome`, and write the invocation's log where FC would
 (the `x-fc-log-result` tail and the service's logstore)."""
+
 from __future__ import annotations
 
 import atexit
@@ -35,8 +36,14 @@ CRASHED = "Process exited unexpectedly before completing request"
 
 
 class LogSink(Protocol):
-    def write(self, project: str, logstore: str, records: list[dict[str, str]], topic: str = "",
-              source: str = "") -> Any: ...
+    def write(
+        self,
+        project: str,
+        logstore: str,
+        records: list[dict[str, str]],
+        topic: str = "",
+        source: str = "",
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -62,18 +69,28 @@ class _InitFailed(Exception):
 
 
 class Invoker:
-    def __init__(self, *, template: Template, account: Account, clock: Clock,
-                 issuer: CredentialIssuer, log_sink: LogSink | None,
-                 extra_env: Mapping[str, str], region: str,
-                 invocations: InvocationLog | None = None,
-                 runtimes: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        template: Template,
+        account: Account,
+        clock: Clock,
+        issuer: CredentialIssuer,
+        log_sink: LogSink | None,
+        extra_env: Mapping[str, str],
+        region: str,
+        invocations: InvocationLog | None = None,
+        runtimes: Iterable[str] = (),
+    ) -> None:
         # Found now, not at the first call: a runtime the local cloud cannot run faithfully
         # stops it at start (interpreters.NoMatchingPython), with the fix in the message.
         # `runtimes`: those of functions a stack will bring (make dev's), checked now as well.
         self.interpreters: dict[str, Interpreter] = {
             runtime: find_python(runtime)
-            for runtime in sorted({f.runtime for s in template.services for f in s.functions}
-                                  | set(runtimes))}
+            for runtime in sorted(
+                {f.runtime for s in template.services for f in s.functions} | set(runtimes)
+            )
+        }
         for runtime, interpreter in self.interpreters.items():
             log.info("functions with Runtime %s run on %s", runtime, interpreter.describe())
             compile_runtime(interpreter.path)  # now, not in the first cold start
@@ -100,7 +117,9 @@ class Invoker:
             if key not in self._pools:
                 self._pools[key] = FunctionPool(
                     lambda instance_id: self._start(service, function, instance_id),
-                    function.instance_concurrency, self._clock)
+                    function.instance_concurrency,
+                    self._clock,
+                )
             return self._pools[key]
 
     def retire(self, service_name: str) -> None:
@@ -145,8 +164,14 @@ class Invoker:
         for pool in pools:
             pool.close()
 
-    def run(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
-            request_id: str, message: dict[str, Any]) -> Outcome:
+    def run(
+        self,
+        service: ServiceDecl,
+        function: FunctionDecl,
+        qualifier: str | None,
+        request_id: str,
+        message: dict[str, Any],
+    ) -> Outcome:
         """Run `message` ({"op": "invoke", "event": ...} or {"op": "http", ...}); raises
         `workers.Throttled` when no instance can take it."""
         started = time.monotonic()
@@ -155,13 +180,20 @@ class Invoker:
         # The issuer refused (e.g. a role the local STS does not know)
         except Exception as exc:  # noqa: BLE001
             log.warning("assuming %s for %s failed: %s", service.role_arn, service.name, exc)
-            raise errors.FcApiError(403, "AccessDenied", f"Function Compute could not assume "
-                                    f"the service role '{service.role_arn}'") from None
+            raise errors.FcApiError(
+                403,
+                "AccessDenied",
+                f"Function Compute could not assume the service role '{service.role_arn}'",
+            ) from None
         context = context_dict(
-            request_id=request_id, service=service, function=function,
+            request_id=request_id,
+            service=service,
+            function=function,
             credentials=credentials,
-            qualifier=qualifier or "LATEST", region=self._region,
-            account_id=self._account.account_id)
+            qualifier=qualifier or "LATEST",
+            region=self._region,
+            account_id=self._account.account_id,
+        )
         init_log = ""
 
         def initialize(instance: Instance) -> None:
@@ -174,90 +206,163 @@ class Invoker:
         try:
             instance, cold = pool.acquire(initialize)
         except _InitFailed as failed:
-            return self._finish(service, function, qualifier, Outcome(
-                request_id, failed.error, log=failed.log_text,
-                duration_ms=(time.monotonic() - started) * 1000), seen)
+            return self._finish(
+                service,
+                function,
+                qualifier,
+                Outcome(
+                    request_id,
+                    failed.error,
+                    log=failed.log_text,
+                    duration_ms=(time.monotonic() - started) * 1000,
+                ),
+                seen,
+            )
         except InstanceFailed as failed:
-            return self._finish(service, function, qualifier, Outcome(
-                request_id, {"errorMessage": failed.reason}, log=_framed("Invoke", request_id,
-                                                                          failed.reason + "\n"),
-                duration_ms=(time.monotonic() - started) * 1000), seen)
+            return self._finish(
+                service,
+                function,
+                qualifier,
+                Outcome(
+                    request_id,
+                    {"errorMessage": failed.reason},
+                    log=_framed("Invoke", request_id, failed.reason + "\n"),
+                    duration_ms=(time.monotonic() - started) * 1000,
+                ),
+                seen,
+            )
         seen = (message, cold)
         try:
             answer = instance.call({**message, "context": context}, timeout=function.timeout)
         except InstanceFailed as failed:
-            reason = (f"Function timed out after {function.timeout} seconds"
-                      if failed.timed_out else CRASHED)
-            outcome = Outcome(request_id, {"errorMessage": reason},
-                              log=init_log + _framed("Invoke", request_id, reason + "\n"))
+            reason = (
+                f"Function timed out after {function.timeout} seconds"
+                if failed.timed_out
+                else CRASHED
+            )
+            outcome = Outcome(
+                request_id,
+                {"errorMessage": reason},
+                log=init_log + _framed("Invoke", request_id, reason + "\n"),
+            )
         else:
             outcome = Outcome(
-                request_id, None if answer.get("ok") else answer.get("error"),
+                request_id,
+                None if answer.get("ok") else answer.get("error"),
                 body=protocol.decode_bytes(answer.get("body") or ""),
                 status=answer.get("status"),
                 headers=tuple(tuple(h) for h in answer.get("headers") or ()),
-                log=init_log + _framed("Invoke", request_id, answer.get("log", "")))
+                log=init_log + _framed("Invoke", request_id, answer.get("log", "")),
+            )
         finally:
             pool.release(instance)
-        return self._finish(service, function, qualifier, replace(
-            outcome, duration_ms=(time.monotonic() - started) * 1000), seen)
+        return self._finish(
+            service,
+            function,
+            qualifier,
+            replace(outcome, duration_ms=(time.monotonic() - started) * 1000),
+            seen,
+        )
 
     # -- internals ---------------------------------------------------------------------------
     def _start(self, service: ServiceDecl, function: FunctionDecl, instance_id: str) -> Instance:
         credentials = self._credentials.for_service(service)
         env = instance_environment(
-            service=service, function=function, credentials=credentials,
-            extra_env=dict(self._extra_env), qualifier="LATEST", region=self._region,
-            account_id=self._account.account_id, instance_id=instance_id)
+            service=service,
+            function=function,
+            credentials=credentials,
+            extra_env=dict(self._extra_env),
+            qualifier="LATEST",
+            region=self._region,
+            account_id=self._account.account_id,
+            instance_id=instance_id,
+        )
         if function.runtime not in self.interpreters:  # a function deployed after start
             self.interpreters[function.runtime] = find_python(function.runtime)
-        return Instance(self.interpreters[function.runtime].path, str(function.code_dir), env,
-                        instance_id,
-                        lambda: self._credentials.usable(credentials))
+        return Instance(
+            self.interpreters[function.runtime].path,
+            str(function.code_dir),
+            env,
+            instance_id,
+            lambda: self._credentials.usable(credentials),
+        )
 
-    def _initialize(self, instance: Instance, function: FunctionDecl,
-                    context: dict[str, Any]) -> str:
+    def _initialize(
+        self, instance: Instance, function: FunctionDecl, context: dict[str, Any]
+    ) -> str:
         request_id = context["request_id"]
         try:
-            answer = instance.call({"op": "init", "context": context},
-                                   timeout=function.initialization_timeout)
+            answer = instance.call(
+                {"op": "init", "context": context}, timeout=function.initialization_timeout
+            )
         except InstanceFailed as failed:
             instance.kill("initializer failed")
-            reason = (f"Function initialization timed out after "
-                      f"{function.initialization_timeout} seconds" if failed.timed_out
-                      else CRASHED)
-            raise _InitFailed({"errorMessage": reason},
-                              _framed("Initialize", request_id, reason + "\n")) from None
+            reason = (
+                f"Function initialization timed out after {function.initialization_timeout} seconds"
+                if failed.timed_out
+                else CRASHED
+            )
+            raise _InitFailed(
+                {"errorMessage": reason}, _framed("Initialize", request_id, reason + "\n")
+            ) from None
         text = _framed("Initialize", request_id, answer.get("log", ""))
         if not answer.get("ok"):
             instance.kill("initializer failed")
             raise _InitFailed(answer.get("error") or {"errorMessage": "initializer failed"}, text)
         return text
 
-    def _finish(self, service: ServiceDecl, function: FunctionDecl, qualifier: str | None,
-                outcome: Outcome, seen: tuple[dict[str, Any], bool]) -> Outcome:
+    def _finish(
+        self,
+        service: ServiceDecl,
+        function: FunctionDecl,
+        qualifier: str | None,
+        outcome: Outcome,
+        seen: tuple[dict[str, Any], bool],
+    ) -> Outcome:
         message, cold = seen
         try:
-            event = protocol.decode_bytes(message.get("event") or "") \
-                if message.get("op") == "invoke" else b""
-            self.invocations.add(Invocation(
-                time=time.time(), service=service.name, function=function.name,
-                request_id=outcome.request_id, op=op_of(message, event),
-                collection=collection_of(message, event),
-                outcome=outcome_of(outcome.error, outcome.body, outcome.status),
-                latency_ms=outcome.duration_ms, cold=cold))
+            event = (
+                protocol.decode_bytes(message.get("event") or "")
+                if message.get("op") == "invoke"
+                else b""
+            )
+            self.invocations.add(
+                Invocation(
+                    time=time.time(),
+                    service=service.name,
+                    function=function.name,
+                    request_id=outcome.request_id,
+                    op=op_of(message, event),
+                    collection=collection_of(message, event),
+                    outcome=outcome_of(outcome.error, outcome.body, outcome.status),
+                    latency_ms=outcome.duration_ms,
+                    cold=cold,
+                )
+            )
         except Exception:  # what the developer watches must never fail the invocation itself
             log.exception("recording invocation %s failed", outcome.request_id)
         for line in outcome.log.splitlines():
             function_log.info("%s/%s %s", service.name, function.name, line)
         if self._log_sink is not None and service.log_project and service.log_store:
-            records = [{"message": line, "serviceName": service.name,
-                        "functionName": function.name, "qualifier": qualifier or "LATEST",
-                        "requestId": outcome.request_id}
-                       for line in outcome.log.splitlines() if line.strip()]
+            records = [
+                {
+                    "message": line,
+                    "serviceName": service.name,
+                    "functionName": function.name,
+                    "qualifier": qualifier or "LATEST",
+                    "requestId": outcome.request_id,
+                }
+                for line in outcome.log.splitlines()
+                if line.strip()
+            ]
             try:
-                self._log_sink.write(service.log_project, service.log_store, records,
-                                     topic=f"FCLogs:{function.name}", source="localcloud-fc")
+                self._log_sink.write(
+                    service.log_project,
+                    service.log_store,
+                    records,
+                    topic=f"FCLogs:{function.name}",
+                    source="localcloud-fc",
+                )
             except Exception:  # a logstore problem must not fail the invocation
                 log.exception("shipping logs of %s/%s failed", service.name, function.name)
         return outcome
@@ -266,5 +371,6 @@ class Invoker:
 def _framed(phase: str, request_id: str, text: str) -> str:
     if text and not text.endswith("\n"):
         text += "\n"
-    return (f"FC {phase} Start RequestId: {request_id}\n{text}"
-            f"FC {phase} End RequestId: {request_id}\n")
+    return (
+        f"FC {phase} Start RequestId: {request_id}\n{text}FC {phase} End RequestId: {request_id}\n"
+    )

@@ -3,6 +3,7 @@
 The pipes are not the worker's stdout/stderr, so a function that prints (or a C library that
 writes to fd 1) can never corrupt a message. Bytes travel base64-encoded inside the JSON.
 """
+
 from __future__ import annotations
 
 import base64

@@ -15,6 +15,7 @@ It runs under the function's runtime Python (3.10 for `python3.10`), isolated: n
 cloud's interpreter, not its virtualenv. So this file is a standalone script that imports the
 standard library only (and `protocol.py`, loaded from beside it by path) and is valid Python 3.9.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -59,8 +60,9 @@ class Credentials:
 
 
 class ServiceMeta:
-    def __init__(self, name: str, log_project: str, log_store: str, qualifier: str,
-                 version_id: str) -> None:
+    def __init__(
+        self, name: str, log_project: str, log_store: str, qualifier: str, version_id: str
+    ) -> None:
         self.name = name
         self.log_project = log_project
         self.log_store = log_store
@@ -69,8 +71,15 @@ class ServiceMeta:
 
 
 class FunctionMeta:
-    def __init__(self, name: str, handler: str, memory: int, timeout: int, initializer: str,
-                 initialization_timeout: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        handler: str,
+        memory: int,
+        timeout: int,
+        initializer: str,
+        initialization_timeout: int,
+    ) -> None:
         self.name = name
         self.handler = handler
         self.memory = memory
@@ -162,8 +171,10 @@ class _FcFormatter(logging.Formatter):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         log = _log_for_thread()
         request_id = log.request_id if log else "-"
-        text = f"{stamp}.{int(record.msecs):03d}Z {request_id} [{record.levelname}] " \
-               f"{record.getMessage()}"
+        text = (
+            f"{stamp}.{int(record.msecs):03d}Z {request_id} [{record.levelname}] "
+            f"{record.getMessage()}"
+        )
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
@@ -185,10 +196,16 @@ def _resolve(handler: str) -> Callable[..., Any]:
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if os.path.abspath(f.filename) != os.path.abspath(__file__)]
-    return {"errorMessage": str(exc), "errorType": type(exc).__name__,
-            "stackTrace": [line.rstrip("\n") for line in traceback.format_list(frames)]}
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(f.filename) != os.path.abspath(__file__)
+    ]
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "stackTrace": [line.rstrip("\n") for line in traceback.format_list(frames)],
+    }
 
 
 def _result_body(value: Any) -> bytes:
@@ -205,8 +222,9 @@ def _call_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> dict[str, An
     started: dict[str, Any] = {}
     chunks: list[bytes] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]],
-                       exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
         if exc_info and started:
             raise exc_info[1].with_traceback(exc_info[2])
         started["status"], started["headers"] = status, [list(h) for h in headers]
@@ -223,8 +241,11 @@ def _call_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> dict[str, An
             result.close()
     if not started:
         raise RuntimeError("the WSGI application did not call start_response")
-    return {"status": started["status"], "headers": started["headers"],
-            "body": protocol.encode_bytes(b"".join(chunks))}
+    return {
+        "status": started["status"],
+        "headers": started["headers"],
+        "body": protocol.encode_bytes(b"".join(chunks)),
+    }
 
 
 def _handle(message: dict[str, Any], result_fd: int) -> None:
@@ -241,21 +262,28 @@ def _handle(message: dict[str, Any], result_fd: int) -> None:
                 _resolve(context.function.initializer)(context)
             answer["ok"] = True
         elif op == "invoke":
-            value = _resolve(context.function.handler)(protocol.decode_bytes(message["event"]),
-                                                       context)
+            value = _resolve(context.function.handler)(
+                protocol.decode_bytes(message["event"]), context
+            )
             answer.update(ok=True, body=protocol.encode_bytes(_result_body(value)))
         else:  # "http"
             environ = dict(message["environ"])
-            environ.update({
-                "wsgi.version": (1, 0), "wsgi.url_scheme": environ.get("wsgi.url_scheme", "http"),
-                "wsgi.input": io.BytesIO(protocol.decode_bytes(message["body"])),
-                "wsgi.errors": sys.stderr, "wsgi.multithread": True,
-                "wsgi.multiprocess": False, "wsgi.run_once": False, "fc.context": context})
+            environ.update(
+                {
+                    "wsgi.version": (1, 0),
+                    "wsgi.url_scheme": environ.get("wsgi.url_scheme", "http"),
+                    "wsgi.input": io.BytesIO(protocol.decode_bytes(message["body"])),
+                    "wsgi.errors": sys.stderr,
+                    "wsgi.multithread": True,
+                    "wsgi.multiprocess": False,
+                    "wsgi.run_once": False,
+                    "fc.context": context,
+                }
+            )
             answer.update(ok=True, **_call_wsgi(_resolve(context.function.handler), environ))
     except Exception as exc:  # noqa: BLE001 - the function's own failure, reported FC's way
         error = _error(exc)
-        log.write("".join(traceback.format_exception(type(exc), exc,
-                                                    exc.__traceback__)))
+        log.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         answer.update(ok=False, error=error)
     finally:
         _current.log = None
@@ -266,8 +294,10 @@ def _handle(message: dict[str, Any], result_fd: int) -> None:
         try:
             protocol.send(result_fd, answer)
         except (TypeError, ValueError) as exc:  # e.g. WSGI headers that are not strings
-            protocol.send(result_fd, {"id": message["id"], "ok": False, "error": _error(exc),
-                                      "log": answer["log"]})
+            protocol.send(
+                result_fd,
+                {"id": message["id"], "ok": False, "error": _error(exc), "log": answer["log"]},
+            )
 
 
 def main(argv: list[str]) -> int:
@@ -292,14 +322,25 @@ def main(argv: list[str]) -> int:
         if message.get("op") == "exit":
             return 0
         if message.get("op") == "modules":  # what this instance has imported (package tests)
-            files = sorted({str(m.__file__) for m in list(sys.modules.values())
-                            if getattr(m, "__file__", None)})
+            files = sorted(
+                {
+                    str(m.__file__)
+                    for m in list(sys.modules.values())
+                    if getattr(m, "__file__", None)
+                }
+            )
             with _send_lock:
-                protocol.send(result_fd, {"id": message["id"], "ok": True, "files": files,
-                                          "path": list(sys.path)})
+                protocol.send(
+                    result_fd,
+                    {"id": message["id"], "ok": True, "files": files, "path": list(sys.path)},
+                )
             continue
-        threading.Thread(target=_handle, args=(message, result_fd), daemon=True,
-                         name=f"fc-request-{message.get('id')}").start()
+        threading.Thread(
+            target=_handle,
+            args=(message, result_fd),
+            daemon=True,
+            name=f"fc-request-{message.get('id')}",
+        ).start()
 
 
 if __name__ == "__main__":

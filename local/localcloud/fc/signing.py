@@ -6,6 +6,7 @@ String to sign: METHOD, Content-MD5, Content-Type, Date, each on its own line, t
 triggers (and only there) the path is followed by `\\n` and the sorted `key=value` query lines —
 with no query the SDKs still append the `\\n`, and so must we.
 """
+
 from __future__ import annotations
 
 import base64
@@ -26,17 +27,23 @@ from ..httpshell import HttpRequest
 from . import errors
 
 
-def string_to_sign(method: str, headers: Mapping[str, str], path: str,
-                   queries: list[tuple[str, str]] | None) -> str:
-    fc_headers = sorted((k.lower(), v) for k, v in headers.items()
-                        if k.lower().startswith("x-fc-"))
+def string_to_sign(
+    method: str, headers: Mapping[str, str], path: str, queries: list[tuple[str, str]] | None
+) -> str:
+    fc_headers = sorted((k.lower(), v) for k, v in headers.items() if k.lower().startswith("x-fc-"))
     canonical_headers = "".join(f"{k}:{v}\n" for k, v in fc_headers)
     resource = path
     if queries is not None:
         resource += "\n" + "\n".join(sorted(f"{k}={v}" for k, v in queries))
-    return "\n".join([method.upper(), headers.get("content-md5", ""),
-                      headers.get("content-type", ""), headers.get("date", ""),
-                      canonical_headers + resource])
+    return "\n".join(
+        [
+            method.upper(),
+            headers.get("content-md5", ""),
+            headers.get("content-type", ""),
+            headers.get("date", ""),
+            canonical_headers + resource,
+        ]
+    )
 
 
 def sign(secret: str, text: str) -> str:
@@ -48,8 +55,9 @@ def authenticate(request: HttpRequest, book: CredentialBook, *, with_queries: bo
     """The principal that signed the request, or an FcApiError saying why it is refused."""
     authorization = request.header("authorization")
     if not authorization:
-        raise errors.FcApiError(403, "AccessDenied", "the request is not signed "
-                                                     "(no Authorization header)")
+        raise errors.FcApiError(
+            403, "AccessDenied", "the request is not signed (no Authorization header)"
+        )
     if not request.header("date"):
         raise errors.missing_header("Date")
     scheme, _, credential = authorization.partition(" ")
@@ -68,8 +76,10 @@ def authenticate(request: HttpRequest, book: CredentialBook, *, with_queries: bo
     if with_queries:
         # parse_qsl unescapes (the SDKs sign the unescaped keys and values)
         queries = parse_qsl(request.query_string, keep_blank_values=True)
-    expected = sign(principal.access_key_secret,
-                    string_to_sign(request.method, request.headers, request.path, queries))
+    expected = sign(
+        principal.access_key_secret,
+        string_to_sign(request.method, request.headers, request.path, queries),
+    )
     if not hmac.compare_digest(expected, signature):
         raise errors.signature_mismatch()
     return principal

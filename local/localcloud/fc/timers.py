@@ -10,6 +10,7 @@ trigger fires once (its `triggerTime` the last one skipped) and then keeps its s
 cron daemon that was asleep does. The function gets FC's timer event,
 `{"triggerTime": "2026-01-01T00:05:00Z", "triggerName": ..., "payload": ...}`.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,6 +40,7 @@ class InvalidSchedule(ValueError):
 @dataclass(frozen=True)
 class TimerFire:
     """One firing: which trigger, the event the function got and what it answered."""
+
     service: str
     function: str
     trigger: str
@@ -68,8 +70,10 @@ class Schedule:
                 raise InvalidSchedule(f"{expression!r}: unknown time zone") from None
             text = zoned.group(2)
         if len(text.split()) != 6 or not _croniter().is_valid(text, second_at_beginning=True):
-            raise InvalidSchedule(f"{expression!r}: expected @every <duration> or six cron "
-                                  f"fields (second minute hour day month weekday)")
+            raise InvalidSchedule(
+                f"{expression!r}: expected @every <duration> or six cron "
+                f"fields (second minute hour day month weekday)"
+            )
         self._cron = text
 
     def last_between(self, first: float, now: float) -> float:
@@ -132,11 +136,19 @@ class TimerTriggers:
                     try:
                         schedule = Schedule(decl.cron_expression)
                     except InvalidSchedule as exc:
-                        raise InvalidSchedule(f"{service.name}/{function.name} timer trigger "
-                                              f"{decl.name}: {exc}") from None
+                        raise InvalidSchedule(
+                            f"{service.name}/{function.name} timer trigger {decl.name}: {exc}"
+                        ) from None
                     if decl.enable:
-                        armed.append(_Armed(service.name, function.name, decl, schedule,
-                                            schedule.next_after(now)))
+                        armed.append(
+                            _Armed(
+                                service.name,
+                                function.name,
+                                decl,
+                                schedule,
+                                schedule.next_after(now),
+                            )
+                        )
         with self._lock:
             self._armed = armed
 
@@ -151,9 +163,14 @@ class TimerTriggers:
             # Fire times the clock jumped over collapse into the last of them.
             fire_time = armed.schedule.last_between(armed.due, now)
             armed.due = armed.schedule.next_after(fire_time)
-            event = {"triggerTime": datetime.fromtimestamp(fire_time, timezone.utc)
-                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     "triggerName": armed.decl.name, "payload": armed.decl.payload}
+            event = {
+                "triggerTime": datetime.fromtimestamp(fire_time, timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                ),
+                "triggerName": armed.decl.name,
+                "payload": armed.decl.payload,
+            }
             body, error = self._fire(armed.service, armed.function, armed.decl, event)
-            self.fired.append(TimerFire(armed.service, armed.function, armed.decl.name, event,
-                                        body, error))
+            self.fired.append(
+                TimerFire(armed.service, armed.function, armed.decl.name, event, body, error)
+            )

@@ -5,6 +5,7 @@ URL: `/2016-08-15/proxy/{service}[.{qualifier}]/{function}/{path...}`; the funct
 `PATH_INFO` = the part after the function name (at least "/"), `fc.request_uri` = the whole path
 and query as received, `REMOTE_ADDR` = the client's address.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ class TriggerTarget:
 def parse_target(raw_path: str) -> TriggerTarget | None:
     if not raw_path.startswith(PROXY_PREFIX):
         return None
-    rest = raw_path[len(PROXY_PREFIX):]
+    rest = raw_path[len(PROXY_PREFIX) :]
     parts = rest.split("/", 2)
     if len(parts) < 2 or not parts[0] or not parts[1]:
         return None
@@ -55,8 +56,8 @@ def wsgi_environ(request: HttpRequest, target: TriggerTarget) -> dict[str, Any]:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": request.client_ip,
         "wsgi.url_scheme": "http",
-        "fc.request_uri": request.raw_path + (f"?{request.query_string}"
-                                              if request.query_string else ""),
+        "fc.request_uri": request.raw_path
+        + (f"?{request.query_string}" if request.query_string else ""),
     }
     for name, value in request.headers.items():
         if name in ("content-type", "content-length"):
@@ -65,9 +66,11 @@ def wsgi_environ(request: HttpRequest, target: TriggerTarget) -> dict[str, Any]:
     return environ
 
 
-def wsgi_response(status: str, headers: list[list[str]], body: bytes,
-                  request_id: str) -> HttpResponse:
+def wsgi_response(
+    status: str, headers: list[list[str]], body: bytes, request_id: str
+) -> HttpResponse:
     code = int(status.split(" ", 1)[0])
-    kept = tuple((str(k), str(v)) for k, v in headers
-                 if str(k).lower() not in _DROPPED_RESPONSE_HEADERS)
+    kept = tuple(
+        (str(k), str(v)) for k, v in headers if str(k).lower() not in _DROPPED_RESPONSE_HEADERS
+    )
     return HttpResponse(code, body, kept + (("x-fc-request-id", request_id),))

@@ -7,6 +7,7 @@ function, beyond which requests are throttled. Idle instances are stopped after 
 (read on the injected clock, so tests can age them). A request that overruns its timeout kills
 its instance: that is the only way to stop Python code that does not cooperate.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,11 +36,13 @@ RUNTIME_SCRIPT = Path(__file__).resolve().with_name("runtime.py")
 # bytecode (and protocol.py's), compiled once per interpreter by `compile_runtime`, is used. A
 # script is compiled from source at every start: 10 ms of every cold start on python3.10 here
 # (cold start), a cost of this emulator that FC's own runtime does not charge a function.
-_BOOT = ("import importlib.util, sys\n"
-         "spec = importlib.util.spec_from_file_location('_localcloud_fc_runtime', sys.argv[1])\n"
-         "runtime = importlib.util.module_from_spec(spec)\n"
-         "spec.loader.exec_module(runtime)\n"
-         "sys.exit(runtime.main(sys.argv[1:]))\n")
+_BOOT = (
+    "import importlib.util, sys\n"
+    "spec = importlib.util.spec_from_file_location('_localcloud_fc_runtime', sys.argv[1])\n"
+    "runtime = importlib.util.module_from_spec(spec)\n"
+    "spec.loader.exec_module(runtime)\n"
+    "sys.exit(runtime.main(sys.argv[1:]))\n"
+)
 
 
 @functools.cache
@@ -49,9 +52,18 @@ def compile_runtime(python: str) -> None:
     cannot be written, workers compile from source as a script would."""
     sources = [str(RUNTIME_SCRIPT), str(RUNTIME_SCRIPT.with_name("protocol.py"))]
     done = subprocess.run(
-        [python, "-I", "-S", "-c",
-         "import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f, doraise=True)",
-         *sources], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        [
+            python,
+            "-I",
+            "-S",
+            "-c",
+            "import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f, doraise=True)",
+            *sources,
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         log.info("worker bytecode not written for %s: %s", python, done.stderr.strip()[-300:])
 
@@ -79,8 +91,14 @@ class _Pending:
 class Instance:
     """One worker process running one function, on `python` (the runtime's interpreter)."""
 
-    def __init__(self, python: str, code_dir: str, env: dict[str, str], instance_id: str,
-                 credentials_usable: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        python: str,
+        code_dir: str,
+        env: dict[str, str],
+        instance_id: str,
+        credentials_usable: Callable[[], bool],
+    ) -> None:
         self.instance_id = instance_id
         self.credentials_usable = credentials_usable
         self.inflight = 0
@@ -97,17 +115,31 @@ class Instance:
             # -S: no site-packages at all; -B: the code package stays exactly as built. The
             # worker then adds the code folder (its cwd): stdlib + package, as on FC.
             self._process = subprocess.Popen(
-                [python, "-I", "-S", "-B", "-c", _BOOT, str(RUNTIME_SCRIPT), str(cmd_read),
-                 str(result_write)],
-                cwd=code_dir, env=env, stdin=subprocess.DEVNULL, pass_fds=(cmd_read, result_write),
-                start_new_session=True)  # Ctrl-C on the local cloud must not hit functions
+                [
+                    python,
+                    "-I",
+                    "-S",
+                    "-B",
+                    "-c",
+                    _BOOT,
+                    str(RUNTIME_SCRIPT),
+                    str(cmd_read),
+                    str(result_write),
+                ],
+                cwd=code_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                pass_fds=(cmd_read, result_write),
+                start_new_session=True,
+            )  # Ctrl-C on the local cloud must not hit functions
         finally:
             os.close(cmd_read)
             os.close(result_write)
         self._ready = _Pending()
         self._pending["ready"] = self._ready
-        threading.Thread(target=self._read_answers, daemon=True,
-                         name=f"fc-instance-{instance_id}").start()
+        threading.Thread(
+            target=self._read_answers, daemon=True, name=f"fc-instance-{instance_id}"
+        ).start()
 
     @property
     def pid(self) -> int:
@@ -204,8 +236,14 @@ InstanceFactory = Callable[[str], Instance]
 class FunctionPool:
     """The instances of one function."""
 
-    def __init__(self, factory: InstanceFactory, concurrency: int, clock: Clock,
-                 max_instances: int = MAX_INSTANCES, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        factory: InstanceFactory,
+        concurrency: int,
+        clock: Clock,
+        max_instances: int = MAX_INSTANCES,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
         self._factory = factory
         self._concurrency = concurrency
         self._clock = clock
@@ -225,8 +263,11 @@ class FunctionPool:
             if self._closed:
                 raise Throttled()
             for instance in self._instances:
-                if instance.alive and instance.credentials_usable() and \
-                        instance.inflight < self._concurrency:
+                if (
+                    instance.alive
+                    and instance.credentials_usable()
+                    and instance.inflight < self._concurrency
+                ):
                     instance.inflight += 1
                     instance.last_used = self._clock.now()
                     return instance, False
@@ -275,8 +316,12 @@ class FunctionPool:
         """Drop dead instances; stop idle ones and those whose role credentials ran out."""
         now = self._clock.now()
         with self._lock:
-            stale = [i for i in self._instances if i.inflight == 0 and (
-                not i.alive or now - i.last_used > self._idle or not i.credentials_usable())]
+            stale = [
+                i
+                for i in self._instances
+                if i.inflight == 0
+                and (not i.alive or now - i.last_used > self._idle or not i.credentials_usable())
+            ]
             self._instances = [i for i in self._instances if i not in stale]
         for instance in stale:
             instance.stop()
@@ -299,8 +344,11 @@ class FunctionPool:
     def describe(self) -> list[dict[str, Any]]:
         """The live instances, for the console: id, requests running, when last used."""
         with self._lock:
-            return [{"instance": i.instance_id, "inflight": i.inflight, "lastUsed": i.last_used}
-                    for i in self._instances if i.alive]
+            return [
+                {"instance": i.instance_id, "inflight": i.inflight, "lastUsed": i.last_used}
+                for i in self._instances
+                if i.alive
+            ]
 
     def pids(self) -> list[int]:
         with self._lock:

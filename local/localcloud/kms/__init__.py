@@ -7,6 +7,7 @@ nothing from disk, and answers only a principal whose policies allow `kms:GetSec
 secret's ARN: the root key, or STS credentials of a role the template declares with such a grant
 (the role's policies and the token's inline policy must both allow it).
 """
+
 from .core import KmsError, SecretBook, secret_arn
 from .http import API_VERSION, FAULT_KINDS, KmsEmulator
 

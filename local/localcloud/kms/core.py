@@ -3,6 +3,7 @@
 Errors use KMS's documented codes: `Forbidden.ResourceNotFound` (404) for a secret that does not
 exist, `Forbidden.RAM` (403) for a principal RAM does not allow.
 """
+
 from __future__ import annotations
 
 import threading
@@ -25,8 +26,11 @@ class KmsError(RpcError):
     """A refusal in KMS's own terms; the RPC shell renders it as `{Code, Message}`."""
 
 
-FORBIDDEN = KmsError(403, "Forbidden.RAM", "User not authorized to operate on the specified "
-                     "resource, or this API doesn't support RAM.")
+FORBIDDEN = KmsError(
+    403,
+    "Forbidden.RAM",
+    "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+)
 
 
 def not_found() -> KmsError:
@@ -59,8 +63,11 @@ class SecretBook:
             fresh: dict[str, SecretVersion] = {}
             for name, data in secrets:
                 old = self._secrets.get(name)
-                fresh[name] = (old if old is not None and old.data == data else
-                               SecretVersion(name, data, uuid.uuid4().hex, self._now()))
+                fresh[name] = (
+                    old
+                    if old is not None and old.data == data
+                    else SecretVersion(name, data, uuid.uuid4().hex, self._now())
+                )
             self._secrets = fresh
 
     def current(self, name: str) -> SecretVersion:
@@ -83,9 +90,11 @@ def authorize(principal: Principal, role_policies: RolePolicies, resource: str) 
         return
     policies = role_policies(principal.role_arn) if principal.role_arn else None
     try:
-        allowed = (bool(policies) and any_allows(policies or (), ACTION, resource)
-                   and (principal.policy is None or is_allowed(principal.policy, ACTION,
-                                                               resource)))
+        allowed = (
+            bool(policies)
+            and any_allows(policies or (), ACTION, resource)
+            and (principal.policy is None or is_allowed(principal.policy, ACTION, resource))
+        )
     except PolicyError:
         allowed = False
     if not allowed:

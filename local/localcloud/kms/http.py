@@ -2,6 +2,7 @@
 /?Action=GetSecretValue&...`, signature v1, JSON answers and errors) as `aliyunsdkcore.AcsClient`
 sends them with `aliyunsdkkms`.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,17 +33,29 @@ def _iso_now() -> str:
 
 
 class KmsEmulator:
-    def __init__(self, *, credentials: CredentialBook, faults: FaultBoard, region: str,
-                 role_policies: RolePolicies = lambda arn: None) -> None:
+    def __init__(
+        self,
+        *,
+        credentials: CredentialBook,
+        faults: FaultBoard,
+        region: str,
+        role_policies: RolePolicies = lambda arn: None,
+    ) -> None:
         self._account_id = credentials.account.account_id
         self._region = region
         self._role_policies = role_policies
         self.secrets = SecretBook(_iso_now)
         api = RpcApi(
-            product="Kms", host_id=f"kms.{region}.aliyuncs.com", version=API_VERSION,
-            service="kms", actions={"GetSecretValue": self._get_secret_value},
-            faults={"refuse": FORBIDDEN,
-                    "internal_error": KmsError(500, "InternalFailure", "Internal error occurred.")})
+            product="Kms",
+            host_id=f"kms.{region}.aliyuncs.com",
+            version=API_VERSION,
+            service="kms",
+            actions={"GetSecretValue": self._get_secret_value},
+            faults={
+                "refuse": FORBIDDEN,
+                "internal_error": KmsError(500, "InternalFailure", "Internal error occurred."),
+            },
+        )
         self._shell = RpcShell(api, credentials, faults)
 
     def set_role_policies(self, role_policies: RolePolicies) -> None:
@@ -59,13 +72,21 @@ class KmsEmulator:
         name = call.required("SecretName")
         stage = call.params.get("VersionStage") or CURRENT_STAGE
         # Authorization first: a caller without the grant cannot learn which secrets exist.
-        authorize(call.caller, self._role_policies,
-                  secret_arn(self._region, self._account_id, name))
+        authorize(
+            call.caller, self._role_policies, secret_arn(self._region, self._account_id, name)
+        )
         version = self.secrets.current(name)
-        if stage != CURRENT_STAGE or call.params.get("VersionId", version.version_id) != \
-                version.version_id:
+        if (
+            stage != CURRENT_STAGE
+            or call.params.get("VersionId", version.version_id) != version.version_id
+        ):
             raise not_found()
-        return {"SecretName": name, "VersionId": version.version_id,
-                "CreateTime": version.created, "SecretData": version.data,
-                "SecretDataType": "text", "SecretType": "Generic",
-                "VersionStages": {"VersionStage": [CURRENT_STAGE]}}
+        return {
+            "SecretName": name,
+            "VersionId": version.version_id,
+            "CreateTime": version.created,
+            "SecretData": version.data,
+            "SecretDataType": "text",
+            "SecretType": "Generic",
+            "VersionStages": {"VersionStage": [CURRENT_STAGE]},
+        }

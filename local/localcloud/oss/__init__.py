@@ -15,6 +15,7 @@ policy allows `oss:PutObject` on that prefix only; the client posts the form wit
 the server checks the stored object with HeadObject and hands out `Bucket.sign_url` GET URLs.
 Expiry is judged on the local clock, so tests advance it instead of sleeping.
 """
+
 from .core import ObjectInfo, ObjectStore, OssError, is_valid_bucket_name
 from .http import OssEmulator
 

@@ -3,6 +3,7 @@ state folder's `oss/` (0700 folders, 0600 files, as the rest of the state). Each
 to a temporary name in chunks and renamed into place, so a reader never sees half of one and an
 upload never sits in memory whole.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,9 +66,11 @@ class BlobFolder:
 
     def concatenate(self, names: list[str], limit: int) -> Blob:
         """One new file holding the named files one after another (multipart completion)."""
+
         def chunks() -> Iterator[bytes]:
             for name in names:
                 yield from self.read(name, 0, None)
+
         return self.write(chunks(), limit)
 
     def read(self, name: str, start: int, end: int | None) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ NotImplemented. STS callers are held to their token's policy (`oss:{Api}` on
 the head, before a body is read (`OssEmulator.screen`); bodies then stream to disk
 (`server_options`), so a large upload never sits in memory.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,17 @@ from .postobject import PostObject
 
 HOST_ID = "oss.localcloud"
 # Object sub-resources served; any other sub-resource of an object is NotImplemented.
-_OBJECT_QUERY = frozenset({"objectMeta", "uploads", "uploadId", "partNumber", "encoding-type",
-                           "max-parts", "part-number-marker"})
+_OBJECT_QUERY = frozenset(
+    {
+        "objectMeta",
+        "uploads",
+        "uploadId",
+        "partNumber",
+        "encoding-type",
+        "max-parts",
+        "part-number-marker",
+    }
+)
 
 
 def _not_implemented(what: str) -> OssError:
@@ -44,8 +54,14 @@ def _not_implemented(what: str) -> OssError:
 
 
 class OssEmulator:
-    def __init__(self, *, store: ObjectStore, account: Account, credentials: CredentialBook,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: ObjectStore,
+        account: Account,
+        credentials: CredentialBook,
+        clock: Clock | None = None,
+    ) -> None:
         self.store = store
         self._account = account
         self._clock = clock or SystemClock()
@@ -83,14 +99,21 @@ class OssEmulator:
     # -- routing ---------------------------------------------------------------------------------
     def _route(self, request: HttpRequest, who: Principal, bucket: str, key: str) -> HttpResponse:
         if not bucket:
-            raise OssError(405, "MethodNotAllowed", "The specified method is not allowed "
-                                                    "against this resource (ListBuckets is not "
-                                                    "emulated).")
+            raise OssError(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed "
+                "against this resource (ListBuckets is not "
+                "emulated).",
+            )
         if not key:
             return self._bucket(request, who, bucket)
         method, query = request.method, request.query
-        unknown = set(query) - _OBJECT_QUERY - {"Signature", "OSSAccessKeyId", "Expires",
-                                                "security-token"}
+        unknown = (
+            set(query)
+            - _OBJECT_QUERY
+            - {"Signature", "OSSAccessKeyId", "Expires", "security-token"}
+        )
         if unknown:
             raise _not_implemented(f"The object sub-resource {sorted(unknown)[0]!r}")
         if "uploadId" in query:
@@ -101,10 +124,17 @@ class OssEmulator:
             return _xml(200, xml.initiated(upload))
         if method == "PUT":
             self._auth.allow(who, "PutObject", bucket, key)
-            info = self.store.put(bucket, key, request.body_chunks(), _content_type(request),
-                                  _meta(request), content_md5=_content_md5(request))
-            return HttpResponse(200, headers=(("ETag", f'"{info.etag}"'),
-                                              ("x-oss-hash-crc64ecma", info.crc64)))
+            info = self.store.put(
+                bucket,
+                key,
+                request.body_chunks(),
+                _content_type(request),
+                _meta(request),
+                content_md5=_content_md5(request),
+            )
+            return HttpResponse(
+                200, headers=(("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", info.crc64))
+            )
         if method in ("GET", "HEAD"):
             self._auth.allow(who, "GetObject", bucket, key)
             return self._get(request, bucket, key)
@@ -112,15 +142,27 @@ class OssEmulator:
             self._auth.allow(who, "DeleteObject", bucket, key)
             self.store.delete(bucket, key)
             return HttpResponse(204)
-        raise OssError(405, "MethodNotAllowed", "The specified method is not allowed against "
-                                                "this resource.")
+        raise OssError(
+            405, "MethodNotAllowed", "The specified method is not allowed against this resource."
+        )
 
     def _bucket(self, request: HttpRequest, who: Principal, bucket: str) -> HttpResponse:
         method, query = request.method, request.query
-        listing = set(query) <= {"prefix", "delimiter", "marker", "max-keys", "encoding-type",
-                                 "list-type", "continuation-token", "start-after",
-                                 "fetch-owner", "Signature", "OSSAccessKeyId", "Expires",
-                                 "security-token"}
+        listing = set(query) <= {
+            "prefix",
+            "delimiter",
+            "marker",
+            "max-keys",
+            "encoding-type",
+            "list-type",
+            "continuation-token",
+            "start-after",
+            "fetch-owner",
+            "Signature",
+            "OSSAccessKeyId",
+            "Expires",
+            "security-token",
+        }
         if method == "PUT" and not query:
             self._auth.allow(who, "PutBucket", bucket)
             self.store.create_bucket(bucket)
@@ -150,8 +192,9 @@ class OssEmulator:
     def _get(self, request: HttpRequest, bucket: str, key: str) -> HttpResponse:
         info = self.store.head(bucket, key)
         if request.method == "HEAD" and "objectMeta" in request.query:
-            return HttpResponse(200, headers=reads.object_headers(info)[1:3] + (
-                ("Content-Length", str(info.size)),))
+            return HttpResponse(
+                200, headers=reads.object_headers(info)[1:3] + (("Content-Length", str(info.size)),)
+            )
         not_modified = reads.precondition(request, info)
         if not_modified is not None:
             return not_modified
@@ -161,8 +204,9 @@ class OssEmulator:
         if wanted is None:
             return reads.answer(request, info, self.store.read(info))
         first, last = wanted
-        return reads.answer(request, info, self.store.read(info, first, last), first, last,
-                            partial=True)
+        return reads.answer(
+            request, info, self.store.read(info, first, last), first, last, partial=True
+        )
 
     def _delete_many(self, request: HttpRequest, who: Principal, bucket: str) -> HttpResponse:
         body = b"".join(request.body_chunks())
@@ -170,8 +214,9 @@ class OssEmulator:
             raise xml.malformed()
         expected = _content_md5(request)
         if expected is None:
-            raise OssError(400, "InvalidDigest", "Content-MD5 is required by "
-                                                 "DeleteMultipleObjects.")
+            raise OssError(
+                400, "InvalidDigest", "Content-MD5 is required by DeleteMultipleObjects."
+            )
         if hashlib.md5(body).digest() != expected:
             raise OssError(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
         keys, quiet = xml.read_delete(body)
@@ -185,35 +230,42 @@ class OssEmulator:
 
     def _post_object(self, request: HttpRequest, bucket: str) -> HttpResponse:
         posted = self._post.handle(request, bucket)
-        headers = (("ETag", f'"{posted.info.etag}"'), ("x-oss-hash-crc64ecma", posted.info.crc64),
-                   ("Location", f"/{bucket}/{posted.info.key}"))
+        headers = (
+            ("ETag", f'"{posted.info.etag}"'),
+            ("x-oss-hash-crc64ecma", posted.info.crc64),
+            ("Location", f"/{bucket}/{posted.info.key}"),
+        )
         if posted.status == 201:
-            body = (f"<PostResponse><Bucket>{bucket}</Bucket>"
-                    f"<Location>/{bucket}/{escape(posted.info.key)}</Location>"
-                    f"<Key>{escape(posted.info.key)}</Key><ETag>\"{posted.info.etag}\"</ETag>"
-                    f"</PostResponse>")
+            body = (
+                f"<PostResponse><Bucket>{bucket}</Bucket>"
+                f"<Location>/{bucket}/{escape(posted.info.key)}</Location>"
+                f'<Key>{escape(posted.info.key)}</Key><ETag>"{posted.info.etag}"</ETag>'
+                f"</PostResponse>"
+            )
             return _xml(201, body).with_headers(*headers)
         return HttpResponse(posted.status, headers=headers)
 
     # -- multipart upload ------------------------------------------------------------------------
-    def _multipart(self, request: HttpRequest, who: Principal, bucket: str, key: str,
-                   upload_id: str) -> HttpResponse:
+    def _multipart(
+        self, request: HttpRequest, who: Principal, bucket: str, key: str, upload_id: str
+    ) -> HttpResponse:
         method, query = request.method, request.query
         if method == "PUT" and "partNumber" in query:
             self._auth.allow(who, "PutObject", bucket, key)
             upload = self.store.upload(bucket, key, upload_id)
             number = _integer(query, "partNumber", 0, 1, 10_000)
-            part = self.store.put_part(upload, number, request.body_chunks(),
-                                       _content_md5(request))
-            return HttpResponse(200, headers=(("ETag", f'"{part.etag}"'),
-                                              ("x-oss-hash-crc64ecma", part.crc64)))
+            part = self.store.put_part(upload, number, request.body_chunks(), _content_md5(request))
+            return HttpResponse(
+                200, headers=(("ETag", f'"{part.etag}"'), ("x-oss-hash-crc64ecma", part.crc64))
+            )
         if method == "POST":
             self._auth.allow(who, "PutObject", bucket, key)
             upload = self.store.upload(bucket, key, upload_id)
             chosen = xml.read_complete(b"".join(request.body_chunks()))
             info = self.store.complete(upload, chosen)
             return _xml(200, xml.completed(bucket, info, f"/{bucket}/{key}")).with_headers(
-                ("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", info.crc64))
+                ("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", info.crc64)
+            )
         if method == "DELETE":
             self._auth.allow(who, "AbortMultipartUpload", bucket, key)
             self.store.abort(self.store.upload(bucket, key, upload_id))
@@ -225,21 +277,24 @@ class OssEmulator:
             limit = _integer(query, "max-parts", 1000, 1, 1000)
             after = [p for p in self.store.parts(upload) if p.number > marker]
             return _xml(200, xml.parts(upload, after[:limit], marker, limit, len(after) > limit))
-        raise OssError(405, "MethodNotAllowed", "The specified method is not allowed against "
-                                                "this resource.")
+        raise OssError(
+            405, "MethodNotAllowed", "The specified method is not allowed against this resource."
+        )
 
     # -- buckets ---------------------------------------------------------------------------------
     def _bucket_info(self, bucket: str) -> str:
         created = self.store.bucket_created(bucket)
         region = self._account.region
         owner = self._account.account_id
-        return (f"<BucketInfo><Bucket><Name>{bucket}</Name>"
-                f"<CreationDate>{xml.iso(created)}</CreationDate><StorageClass>Standard"
-                f"</StorageClass><ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>"
-                f"<IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>"
-                f"<Location>oss-{region}</Location><Owner><DisplayName>{owner}</DisplayName>"
-                f"<ID>{owner}</ID></Owner><AccessControlList><Grant>private</Grant>"
-                f"</AccessControlList></Bucket></BucketInfo>")
+        return (
+            f"<BucketInfo><Bucket><Name>{bucket}</Name>"
+            f"<CreationDate>{xml.iso(created)}</CreationDate><StorageClass>Standard"
+            f"</StorageClass><ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>"
+            f"<IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>"
+            f"<Location>oss-{region}</Location><Owner><DisplayName>{owner}</DisplayName>"
+            f"<ID>{owner}</ID></Owner><AccessControlList><Grant>private</Grant>"
+            f"</AccessControlList></Bucket></BucketInfo>"
+        )
 
     def _list(self, bucket: str, query: Mapping[str, str]) -> str:
         max_keys = _integer(query, "max-keys", 100, 1, MAX_LIST_KEYS)
@@ -262,8 +317,13 @@ def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: 
             raise OssError(400, "InvalidArgument", f"{name} is required.", ArgumentName=name)
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise OssError(400, "InvalidArgument", f"{name} must be an integer in {low}..{high}.",
-                       ArgumentName=name, ArgumentValue=raw[:64])
+        raise OssError(
+            400,
+            "InvalidArgument",
+            f"{name} must be an integer in {low}..{high}.",
+            ArgumentName=name,
+            ArgumentValue=raw[:64],
+        )
     return int(raw)
 
 
@@ -299,8 +359,11 @@ def _bucket_and_key(request: HttpRequest) -> tuple[str, str]:
 
 
 def _answer(request: HttpRequest, response: HttpResponse, request_id: str) -> HttpResponse:
-    return response.with_headers(("x-oss-request-id", request_id), ("Server", "AliyunOSS"),
-                                 ("Date", email.utils.formatdate(usegmt=True)))
+    return response.with_headers(
+        ("x-oss-request-id", request_id),
+        ("Server", "AliyunOSS"),
+        ("Date", email.utils.formatdate(usegmt=True)),
+    )
 
 
 def _xml(status: int, body: str) -> HttpResponse:
@@ -309,9 +372,11 @@ def _xml(status: int, body: str) -> HttpResponse:
 
 def _error(request: HttpRequest, exc: OssError, request_id: str) -> HttpResponse:
     details = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in exc.details.items())
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
-            f"<Code>{exc.code}</Code><Message>{escape(exc.message)}</Message>"
-            f"<RequestId>{request_id}</RequestId><HostId>{HOST_ID}</HostId>{details}</Error>")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+        f"<Code>{exc.code}</Code><Message>{escape(exc.message)}</Message>"
+        f"<RequestId>{request_id}</RequestId><HostId>{HOST_ID}</HostId>{details}</Error>"
+    )
     headers = [("Content-Type", "application/xml")]
     if request.method == "HEAD":
         # A HEAD answer has no body: OSS repeats the error, base64, in x-oss-err (oss2 reads it).

@@ -13,6 +13,7 @@ Conditions: `{"field": value}` and `["eq", "$field", value]` match exactly, `["s
 "$field", prefix]` by prefix, `["content-length-range", min, max]` bound the file's size; field
 names are matched case-insensitively; `{"bucket": ...}` names the bucket.
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,19 +70,28 @@ def parse_policy(encoded: str) -> Policy:
         try:
             when = datetime.datetime.strptime(str(expiration), "%Y-%m-%dT%H:%M:%SZ")
         except ValueError:
-            raise invalid_policy("Invalid Policy: Invalid 'expiration' value: "
-                                 f"'{expiration}'.") from None
+            raise invalid_policy(
+                f"Invalid Policy: Invalid 'expiration' value: '{expiration}'."
+            ) from None
     size_range = (0, MAX_OBJECT_BYTES)
     for condition in document["conditions"]:
         if isinstance(condition, list) and condition and condition[0] == "content-length-range":
-            if len(condition) != 3 or not all(isinstance(v, int) and not isinstance(v, bool)
-                                              and v >= 0 for v in condition[1:]) \
-                    or condition[1] > condition[2]:
+            if (
+                len(condition) != 3
+                or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in condition[1:]
+                )
+                or condition[1] > condition[2]
+            ):
                 raise invalid_policy("Invalid content-length-range condition.")
             size_range = (max(size_range[0], condition[1]), min(size_range[1], condition[2]))
         elif isinstance(condition, list):
-            if len(condition) != 3 or condition[0] not in ("eq", "starts-with", "in", "not-in") \
-                    or not isinstance(condition[1], str) or not condition[1].startswith("$"):
+            if (
+                len(condition) != 3
+                or condition[0] not in ("eq", "starts-with", "in", "not-in")
+                or not isinstance(condition[1], str)
+                or not condition[1].startswith("$")
+            ):
                 raise invalid_policy(f"Invalid Simple-Condition: {json.dumps(condition)}")
         elif not (isinstance(condition, dict) and len(condition) == 1):
             raise invalid_policy(f"Invalid Simple-Condition: {json.dumps(condition)}")
@@ -93,7 +103,7 @@ def check_conditions(policy: Policy, fields: dict[str, str], bucket: str) -> Non
     values = dict(fields, bucket=bucket)
     for condition in policy.conditions:
         if isinstance(condition, dict):
-            (name, expected), = condition.items()
+            ((name, expected),) = condition.items()
             if values.get(name.lower(), "") != str(expected):
                 raise denied(f"Policy Condition failed: {json.dumps(condition)}")
             continue
@@ -101,10 +111,17 @@ def check_conditions(policy: Policy, fields: dict[str, str], bucket: str) -> Non
         if op == "content-length-range":
             continue
         value, expected = values.get(name, ""), condition[2]
-        held = (value == str(expected) if op == "eq" else
-                value.startswith(str(expected)) if op == "starts-with" else
-                value in expected if op == "in" and isinstance(expected, list) else
-                value not in expected if op == "not-in" and isinstance(expected, list) else False)
+        held = (
+            value == str(expected)
+            if op == "eq"
+            else value.startswith(str(expected))
+            if op == "starts-with"
+            else value in expected
+            if op == "in" and isinstance(expected, list)
+            else value not in expected
+            if op == "not-in" and isinstance(expected, list)
+            else False
+        )
         if not held:
             raise denied(f"Policy Condition failed: {json.dumps(condition)}")
 
@@ -119,40 +136,58 @@ class PostObject:
         _, options = parse_options_header(request.header("content-type"))
         boundary = options.get("boundary", "")
         if not boundary:
-            raise OssError(400, "InvalidArgument", "The body of your POST request is not "
-                                                   "well-formed multipart/form-data.")
+            raise OssError(
+                400,
+                "InvalidArgument",
+                "The body of your POST request is not well-formed multipart/form-data.",
+            )
         self._store.bucket_created(bucket)
         events = self._events(request.body_chunks(64 * 1024), boundary)
         fields: dict[str, str] = {}
         for segment in events:
             if segment.name is None:
-                raise OssError(400, "MalformedPOSTRequest", "The body of your POST request is "
-                                                            "not well-formed "
-                                                            "multipart/form-data.")
+                raise OssError(
+                    400,
+                    "MalformedPOSTRequest",
+                    "The body of your POST request is not well-formed multipart/form-data.",
+                )
             if segment.filename is not None or segment.name.lower() == "file":
                 return self._store_file(bucket, fields, segment, events)
             value = b"".join(self._payload(events, MAX_FIELD_BYTES))
             if len(fields) == MAX_FIELDS:
                 raise OssError(400, "MalformedPOSTRequest", "The form has too many fields.")
             fields[segment.name.lower()] = value.decode("utf-8", "replace")
-        raise OssError(400, "InvalidArgument", "The form has no file (the field named file, "
-                                               "last).", ArgumentName="file")
+        raise OssError(
+            400,
+            "InvalidArgument",
+            "The form has no file (the field named file, last).",
+            ArgumentName="file",
+        )
 
-    def _store_file(self, bucket: str, fields: dict[str, str], segment: MultipartSegment,
-                    events: Iterator[Any]) -> Posted:
+    def _store_file(
+        self, bucket: str, fields: dict[str, str], segment: MultipartSegment, events: Iterator[Any]
+    ) -> Posted:
         key = fields.get("key", "").replace("${filename}", segment.filename or "")
         if not key:
             raise OssError(400, "InvalidArgument", "The form has no key.", ArgumentName="key")
         fields["key"] = key
         policy = self._authorize(bucket, key, fields)
         status = fields.get("success_action_status", "204")
-        content_type = (fields.get("content-type") or segment.content_type
-                        or "application/octet-stream")
+        content_type = (
+            fields.get("content-type") or segment.content_type or "application/octet-stream"
+        )
         meta = {k: v for k, v in fields.items() if k.startswith("x-oss-meta-")}
         low, high = policy.size_range
         try:
-            info = self._store.put(bucket, key, self._payload(events, high, too_large()),
-                                   content_type, meta, limit=high, minimum=low)
+            info = self._store.put(
+                bucket,
+                key,
+                self._payload(events, high, too_large()),
+                content_type,
+                meta,
+                limit=high,
+                minimum=low,
+            )
         except OssError as exc:
             if exc.code == "EntityTooLarge":
                 exc.details.setdefault("EC", "0006-00000003")
@@ -161,21 +196,27 @@ class PostObject:
 
     def _authorize(self, bucket: str, key: str, fields: dict[str, str]) -> Policy:
         if not fields.get("policy"):
-            raise OssError(403, "AccessDenied", "Anonymous access is forbidden for this "
-                                                "operation (the bucket is private; sign a "
-                                                "policy).")
+            raise OssError(
+                403,
+                "AccessDenied",
+                "Anonymous access is forbidden for this "
+                "operation (the bucket is private; sign a "
+                "policy).",
+            )
         for name in ("ossaccesskeyid", "signature"):
             if not fields.get(name):
-                raise OssError(400, "InvalidArgument", f"The form lacks {name}.",
-                               ArgumentName=name)
-        principal = self._auth.principal(fields["ossaccesskeyid"],
-                                         fields.get("x-oss-security-token") or None)
+                raise OssError(400, "InvalidArgument", f"The form lacks {name}.", ArgumentName=name)
+        principal = self._auth.principal(
+            fields["ossaccesskeyid"], fields.get("x-oss-security-token") or None
+        )
         if sign(principal.access_key_secret, fields["policy"].encode()) != fields["signature"]:
-            raise OssError(403, "SignatureDoesNotMatch", "The request signature we calculated "
-                                                         "does not match the signature you "
-                                                         "provided.",
-                           OSSAccessKeyId=principal.access_key_id,
-                           StringToSign=fields["policy"])
+            raise OssError(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                OSSAccessKeyId=principal.access_key_id,
+                StringToSign=fields["policy"],
+            )
         policy = parse_policy(fields["policy"])
         if policy.expiration.timestamp() <= self._now():
             raise denied("Policy expired.")
@@ -192,13 +233,16 @@ class PostObject:
                     yield from parser.parse(chunk)
                 yield from parser.parse(b"")
         except MultipartError as exc:
-            raise OssError(400, "MalformedPOSTRequest", "The body of your POST request is not "
-                                                        f"well-formed multipart/form-data "
-                                                        f"({exc}).") from None
+            raise OssError(
+                400,
+                "MalformedPOSTRequest",
+                f"The body of your POST request is not well-formed multipart/form-data ({exc}).",
+            ) from None
 
     @staticmethod
-    def _payload(events: Iterator[Any], limit: int,
-                 too_big: OssError | None = None) -> Iterator[bytes]:
+    def _payload(
+        events: Iterator[Any], limit: int, too_big: OssError | None = None
+    ) -> Iterator[bytes]:
         """The current segment's body, chunk by chunk, refused past `limit` bytes."""
         size = 0
         for event in events:

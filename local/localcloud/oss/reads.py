@@ -8,6 +8,7 @@
   end) is ignored: the whole object, 200, unless `x-oss-range-behavior: standard` asks for a 416
   InvalidRange.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -21,11 +22,16 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 def object_headers(info: ObjectInfo) -> tuple[tuple[str, str], ...]:
-    return (("Content-Type", info.content_type), ("ETag", f'"{info.etag}"'),
-            ("Last-Modified", email.utils.formatdate(info.modified, usegmt=True)),
-            ("x-oss-object-type", info.object_type), ("x-oss-storage-class", "Standard"),
-            ("x-oss-hash-crc64ecma", info.crc64), ("Accept-Ranges", "bytes"),
-            *info.meta.items())
+    return (
+        ("Content-Type", info.content_type),
+        ("ETag", f'"{info.etag}"'),
+        ("Last-Modified", email.utils.formatdate(info.modified, usegmt=True)),
+        ("x-oss-object-type", info.object_type),
+        ("x-oss-storage-class", "Standard"),
+        ("x-oss-hash-crc64ecma", info.crc64),
+        ("Accept-Ranges", "bytes"),
+        *info.meta.items(),
+    )
 
 
 def _when(value: str) -> float | None:
@@ -46,11 +52,16 @@ def precondition(request: HttpRequest, info: ObjectInfo) -> HttpResponse | None:
     unmodified_since = _when(request.header("if-unmodified-since"))
     modified_since = _when(request.header("if-modified-since"))
     if (if_match and "*" not in if_match and info.etag not in _etags(if_match)) or (
-            unmodified_since is not None and modified > unmodified_since):
-        raise OssError(412, "PreconditionFailed", "At least one of the pre-conditions you "
-                                                  "specified did not hold.")
+        unmodified_since is not None and modified > unmodified_since
+    ):
+        raise OssError(
+            412,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold.",
+        )
     if (if_none and ("*" in if_none or info.etag in _etags(if_none))) or (
-            modified_since is not None and modified <= modified_since):
+        modified_since is not None and modified <= modified_since
+    ):
         return HttpResponse(304, headers=object_headers(info)[:3])
     return None
 
@@ -73,15 +84,25 @@ def byte_range(request: HttpRequest, size: int) -> tuple[int, int] | None:
                 first = None
     if first is None or last is None or first >= size or last < first:
         if request.header("x-oss-range-behavior").lower() == "standard":
-            raise OssError(416, "InvalidRange", "The requested range is not satisfiable.",
-                           ActualObjectSize=str(size), RangeRequested=value)
+            raise OssError(
+                416,
+                "InvalidRange",
+                "The requested range is not satisfiable.",
+                ActualObjectSize=str(size),
+                RangeRequested=value,
+            )
         return None
     return first, min(last, size - 1)
 
 
-def answer(request: HttpRequest, info: ObjectInfo,
-           read: Iterable[bytes] | None, first: int = 0, last: int | None = None,
-           partial: bool = False) -> HttpResponse:
+def answer(
+    request: HttpRequest,
+    info: ObjectInfo,
+    read: Iterable[bytes] | None,
+    first: int = 0,
+    last: int | None = None,
+    partial: bool = False,
+) -> HttpResponse:
     headers = object_headers(info)
     end = info.size - 1 if last is None else last
     length = max(end - first + 1, 0)

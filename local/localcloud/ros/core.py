@@ -8,6 +8,7 @@ updated). A failure in the background marks the failing resource and the stack `
 the reason and changes nothing that was running: an update that fails leaves the previous
 version serving. Stacks are kept in SQLite and re-applied when the local cloud restarts.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,15 @@ CREATE TABLE IF NOT EXISTS stacks (
 )
 """
 _STACK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-LIVE = ("CREATE_IN_PROGRESS", "CREATE_COMPLETE", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE",
-        "UPDATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_FAILED")
+LIVE = (
+    "CREATE_IN_PROGRESS",
+    "CREATE_COMPLETE",
+    "UPDATE_IN_PROGRESS",
+    "UPDATE_COMPLETE",
+    "UPDATE_FAILED",
+    "DELETE_IN_PROGRESS",
+    "DELETE_FAILED",
+)
 _BUSY = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
 _STABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 WAITING = "INIT_COMPLETE"  # ROS's status of a resource not yet created ("to be created")
@@ -88,8 +96,9 @@ class Deployment(Protocol):
 
 
 class StackBook:
-    def __init__(self, db_path: Path, clock: Clock, deployment: Deployment, *,
-                 step_seconds: float = 0.0) -> None:
+    def __init__(
+        self, db_path: Path, clock: Clock, deployment: Deployment, *, step_seconds: float = 0.0
+    ) -> None:
         self._db = Database(db_path, _SCHEMA)
         self._clock = clock
         self._deployment = deployment
@@ -102,59 +111,103 @@ class StackBook:
     def validate(self, body: str) -> dict[str, Any]:
         doc = _parse(body)
         params = doc.get("Parameters") or {}
-        return {"Description": doc.get("Description", ""),
-                "Parameters": [{"ParameterKey": k, "Type": (v or {}).get("Type", ""),
-                                "NoEcho": str((v or {}).get("NoEcho", False)).lower(),
-                                "Description": (v or {}).get("Description", ""),
-                                **({"DefaultValue": str(v["Default"])}
-                                   if isinstance(v, dict) and "Default" in v else {})}
-                               for k, v in params.items()],
-                "Outputs": [{"OutputKey": k, "Description": (v or {}).get("Description", "")}
-                            for k, v in (doc.get("Outputs") or {}).items()]}
+        return {
+            "Description": doc.get("Description", ""),
+            "Parameters": [
+                {
+                    "ParameterKey": k,
+                    "Type": (v or {}).get("Type", ""),
+                    "NoEcho": str((v or {}).get("NoEcho", False)).lower(),
+                    "Description": (v or {}).get("Description", ""),
+                    **(
+                        {"DefaultValue": str(v["Default"])}
+                        if isinstance(v, dict) and "Default" in v
+                        else {}
+                    ),
+                }
+                for k, v in params.items()
+            ],
+            "Outputs": [
+                {"OutputKey": k, "Description": (v or {}).get("Description", "")}
+                for k, v in (doc.get("Outputs") or {}).items()
+            ],
+        }
 
     def create(self, name: str, body: str, parameters: Mapping[str, str]) -> str:
         if not name or len(name) > 255 or set(name) - _STACK_NAME_CHARS or not name[0].isalnum():
-            raise RosError(400, "InvalidParameter", f"StackName '{name}' is invalid: letters, "
-                                                    f"digits, '_' and '-', starting with a "
-                                                    f"letter or digit.")
+            raise RosError(
+                400,
+                "InvalidParameter",
+                f"StackName '{name}' is invalid: letters, "
+                f"digits, '_' and '-', starting with a "
+                f"letter or digit.",
+            )
         no_echo, resources = _check(body, parameters)
         with self._lock:
             if any(s.name == name and s.status != "DELETE_COMPLETE" for s in self.list()):
                 raise RosError(409, "StackExists", f"The Stack ({name}) already exists.")
-            stack = Stack(str(uuid.uuid4()), name, "CREATE_IN_PROGRESS", "Stack CREATE started",
-                          body, dict(parameters), {}, resources, self._clock.now(),
-                          no_echo=no_echo)
+            stack = Stack(
+                str(uuid.uuid4()),
+                name,
+                "CREATE_IN_PROGRESS",
+                "Stack CREATE started",
+                body,
+                dict(parameters),
+                {},
+                resources,
+                self._clock.now(),
+                no_echo=no_echo,
+            )
             self._save(stack)
         self._background(stack, "CREATE", None)
         return stack.id
 
-    def update(self, stack_id: str, body: str | None, parameters: Mapping[str, str],
-               use_previous: bool) -> str:
+    def update(
+        self, stack_id: str, body: str | None, parameters: Mapping[str, str], use_previous: bool
+    ) -> str:
         with self._lock:
             current = self.get(stack_id)
             if current.status in _BUSY or current.status.startswith("DELETE"):
-                raise RosError(409, "StackNotStable", f"The Stack ({current.name}) is in "
-                                                      f"{current.status} and cannot be updated.")
+                raise RosError(
+                    409,
+                    "StackNotStable",
+                    f"The Stack ({current.name}) is in {current.status} and cannot be updated.",
+                )
             values = {**current.parameters, **parameters} if use_previous else dict(parameters)
             body = body if body is not None else current.template
             no_echo, resources = _check(body, values)
-            if current.status in _STABLE and body == current.template and \
-                    _resolved(body, values) == _resolved(current.template, current.parameters):
+            if (
+                current.status in _STABLE
+                and body == current.template
+                and _resolved(body, values) == _resolved(current.template, current.parameters)
+            ):
                 # What ROS answers for an update that changes nothing. The code, the 400 and the
                 # start of the message are what Alibaba's own tools match on (the ROS CDK CLI and
                 # Serverless Devs' ros component: code 'NotSupported', message starting 'Update
                 # the completely same stack'); the rest of the message is ours. Parameters are
                 # compared after defaults are applied; a stack whose last update failed may be
                 # updated again with the same input (our choice: the docs are silent).
-                raise RosError(400, "NotSupported", f"Update the completely same stack "
-                                                    f"({current.name}) is not supported.")
+                raise RosError(
+                    400,
+                    "NotSupported",
+                    f"Update the completely same stack ({current.name}) is not supported.",
+                )
             # A resource the stack already has keeps its status until the update reaches it.
             had = {r.logical_id: r for r in current.resources}
-            resources = tuple(replace(had[r.logical_id], type=r.type) if r.logical_id in had
-                              else r for r in resources)
-            stack = replace(current, status="UPDATE_IN_PROGRESS", reason="Stack UPDATE started",
-                            template=body, parameters=values, updated=self._clock.now(),
-                            resources=resources, no_echo=no_echo)
+            resources = tuple(
+                replace(had[r.logical_id], type=r.type) if r.logical_id in had else r
+                for r in resources
+            )
+            stack = replace(
+                current,
+                status="UPDATE_IN_PROGRESS",
+                reason="Stack UPDATE started",
+                template=body,
+                parameters=values,
+                updated=self._clock.now(),
+                resources=resources,
+                no_echo=no_echo,
+            )
             self._save(stack)
         self._background(stack, "UPDATE", current)
         return stack.id
@@ -165,14 +218,22 @@ class StackBook:
             if current.status == "DELETE_COMPLETE":
                 return
             if current.status in _BUSY:
-                raise RosError(409, "StackNotStable", f"The Stack ({current.name}) is in "
-                                                      f"{current.status}.")
+                raise RosError(
+                    409, "StackNotStable", f"The Stack ({current.name}) is in {current.status}."
+                )
             stack = replace(current, status="DELETE_IN_PROGRESS", reason="Stack DELETE started")
             self._save(stack)
         self._deployment.remove(stack)
         resources = tuple(replace(r, status="DELETE_COMPLETE", reason="") for r in stack.resources)
-        self._save(replace(stack, status="DELETE_COMPLETE", reason="Stack DELETE completed "
-                           "successfully", resources=resources, updated=self._clock.now()))
+        self._save(
+            replace(
+                stack,
+                status="DELETE_COMPLETE",
+                reason="Stack DELETE completed successfully",
+                resources=resources,
+                updated=self._clock.now(),
+            )
+        )
 
     def get(self, stack_id: str) -> Stack:
         with self._db.transaction() as conn:
@@ -193,8 +254,11 @@ class StackBook:
                 try:
                     self._deployment.apply(stack, self._deployment.load(stack))
                 except (TemplateError, ValueError) as exc:
-                    self._save(replace(stack, status="UPDATE_FAILED",
-                                       reason=f"could not be restored: {exc}"))
+                    self._save(
+                        replace(
+                            stack, status="UPDATE_FAILED", reason=f"could not be restored: {exc}"
+                        )
+                    )
 
     def wait(self) -> None:
         """Wait for background work (tests and shutdown)."""
@@ -203,8 +267,12 @@ class StackBook:
 
     # -- background application -----------------------------------------------------------------
     def _background(self, stack: Stack, action: str, previous: Stack | None) -> None:
-        thread = threading.Thread(target=self._run, args=(stack, action, previous), daemon=True,
-                                  name=f"ros-{action.lower()}-{stack.name}")
+        thread = threading.Thread(
+            target=self._run,
+            args=(stack, action, previous),
+            daemon=True,
+            name=f"ros-{action.lower()}-{stack.name}",
+        )
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
@@ -220,50 +288,87 @@ class StackBook:
             return
         done: list[Resource] = []
         for resource in stack.resources:
-            rest = stack.resources[len(done) + 1:]
-            self._save(replace(stack, resources=(
-                *done, replace(resource, status=f"{action}_IN_PROGRESS", reason=""), *rest)))
+            rest = stack.resources[len(done) + 1 :]
+            self._save(
+                replace(
+                    stack,
+                    resources=(
+                        *done,
+                        replace(resource, status=f"{action}_IN_PROGRESS", reason=""),
+                        *rest,
+                    ),
+                )
+            )
             if self._step:
                 time.sleep(self._step)
             done.append(replace(resource, status=f"{action}_COMPLETE", reason="state changed"))
             self._save(replace(stack, resources=(*done, *rest)))
-        self._save(replace(stack, status=f"{action}_COMPLETE",
-                           reason=f"Stack {action} completed successfully",
-                           outputs=dict(template.outputs),
-                           resources=tuple(replace(r, status=f"{action}_COMPLETE",
-                                                   reason="state changed")
-                                           for r in stack.resources)))
+        self._save(
+            replace(
+                stack,
+                status=f"{action}_COMPLETE",
+                reason=f"Stack {action} completed successfully",
+                outputs=dict(template.outputs),
+                resources=tuple(
+                    replace(r, status=f"{action}_COMPLETE", reason="state changed")
+                    for r in stack.resources
+                ),
+            )
+        )
 
     def _fail(self, stack: Stack, action: str, exc: Exception) -> None:
         path = getattr(exc, "path", "")
         failing = path.split(".")[1] if path.startswith("Resources.") else ""
         message = getattr(exc, "message", str(exc))
         resources = tuple(
-            replace(r, status=f"{action}_FAILED", reason=message) if r.logical_id == failing
-            else r for r in stack.resources)
+            replace(r, status=f"{action}_FAILED", reason=message) if r.logical_id == failing else r
+            for r in stack.resources
+        )
         where = f"Resource {failing} " if failing else ""
-        self._save(replace(stack, status=f"{action}_FAILED", resources=resources,
-                           reason=f"{where}{action.lower()} failed: {message}"
-                                  + (f" ({path})" if path else "")))
+        self._save(
+            replace(
+                stack,
+                status=f"{action}_FAILED",
+                resources=resources,
+                reason=f"{where}{action.lower()} failed: {message}"
+                + (f" ({path})" if path else ""),
+            )
+        )
 
     def _save(self, stack: Stack) -> None:
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO stacks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (stack.id, stack.name, stack.status, stack.reason, stack.template,
-                 json.dumps({"values": dict(stack.parameters),
-                             "noEcho": sorted(stack.no_echo)}),
-                 json.dumps(dict(stack.outputs)),
-                 json.dumps([r.__dict__ for r in stack.resources]), stack.created,
-                 stack.updated))
+                (
+                    stack.id,
+                    stack.name,
+                    stack.status,
+                    stack.reason,
+                    stack.template,
+                    json.dumps({"values": dict(stack.parameters), "noEcho": sorted(stack.no_echo)}),
+                    json.dumps(dict(stack.outputs)),
+                    json.dumps([r.__dict__ for r in stack.resources]),
+                    stack.created,
+                    stack.updated,
+                ),
+            )
 
 
 def _stack(row: Any) -> Stack:
     params = json.loads(row["parameters"])
-    return Stack(row["id"], row["name"], row["status"], row["reason"], row["template"],
-                 params["values"], json.loads(row["outputs"]),
-                 tuple(Resource(**r) for r in json.loads(row["resources"])), row["created"],
-                 row["updated"], frozenset(params["noEcho"]))
+    return Stack(
+        row["id"],
+        row["name"],
+        row["status"],
+        row["reason"],
+        row["template"],
+        params["values"],
+        json.loads(row["outputs"]),
+        tuple(Resource(**r) for r in json.loads(row["resources"])),
+        row["created"],
+        row["updated"],
+        frozenset(params["noEcho"]),
+    )
 
 
 def _parse(body: str) -> dict[str, Any]:
@@ -272,8 +377,9 @@ def _parse(body: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise RosError(400, "InvalidTemplate", f"Template format error: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
-        raise RosError(400, "InvalidTemplate", "Template format error: a template is a mapping "
-                                               "with Resources.")
+        raise RosError(
+            400, "InvalidTemplate", "Template format error: a template is a mapping with Resources."
+        )
     return doc
 
 
@@ -292,8 +398,11 @@ def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tu
     for logical_id, node in doc["Resources"].items():
         rtype = node.get("Type") if isinstance(node, dict) else None
         if rtype not in KINDS:
-            raise RosError(400, "StackValidationFailed", f"Unknown resource Type : {rtype} "
-                                                         f"(Resources.{logical_id})")
+            raise RosError(
+                400,
+                "StackValidationFailed",
+                f"Unknown resource Type : {rtype} (Resources.{logical_id})",
+            )
         resources.append(Resource(str(logical_id), str(rtype), WAITING))
     try:
         resolved = resolve_parameters(doc.get("Parameters"), parameters)

@@ -6,6 +6,7 @@ Why this SDK and not `alibabacloud-ros20190910`: it is signed with the same RPC 
 local STS already verifies and rides on `aliyunsdkcore`, which the functions already ship for
 STS; the Tea SDK would add its own stack and the ACS3-HMAC-SHA256 scheme for the same calls.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,54 +31,80 @@ def _iso(timestamp: float | None) -> str:
 
 
 class RosEmulator:
-    def __init__(self, *, stacks: StackBook, credentials: CredentialBook, account_id: str,
-                 region: str) -> None:
+    def __init__(
+        self, *, stacks: StackBook, credentials: CredentialBook, account_id: str, region: str
+    ) -> None:
         self.stacks = stacks
         self._account_id = account_id
         self._region = region
         actions: dict[str, Action] = {
-            "CreateStack": self._create_stack, "UpdateStack": self._update_stack,
-            "GetStack": self._get_stack, "ListStacks": self._list_stacks,
-            "DeleteStack": self._delete_stack, "ListStackResources": self._list_stack_resources,
-            "ValidateTemplate": self._validate_template}
-        self._shell = RpcShell(RpcApi(
-            product="ROS", host_id=HOST_ID, version=API_VERSION,
-            actions={name: self._authorized(name, action) for name, action in actions.items()}),
-            credentials)
+            "CreateStack": self._create_stack,
+            "UpdateStack": self._update_stack,
+            "GetStack": self._get_stack,
+            "ListStacks": self._list_stacks,
+            "DeleteStack": self._delete_stack,
+            "ListStackResources": self._list_stack_resources,
+            "ValidateTemplate": self._validate_template,
+        }
+        self._shell = RpcShell(
+            RpcApi(
+                product="ROS",
+                host_id=HOST_ID,
+                version=API_VERSION,
+                actions={name: self._authorized(name, action) for name, action in actions.items()},
+            ),
+            credentials,
+        )
 
     def app(self, request: HttpRequest) -> HttpResponse:
         return self._shell.app(request)
 
     def _authorized(self, name: str, action: Action) -> Action:
         """Every ROS action asks RAM for `ros:<Action>` on the account's stacks first."""
+
         def checked(call: RpcCall) -> Mapping[str, Any]:
             policy = call.caller.policy
             if policy is not None and not is_allowed(
-                    policy, f"ros:{name}", f"acs:ros:{self._region}:{self._account_id}:*"):
+                policy, f"ros:{name}", f"acs:ros:{self._region}:{self._account_id}:*"
+            ):
                 raise RosError(403, "Forbidden", f"User not authorized to operate ros:{name}.")
             return action(call)
+
         return checked
 
     # -- actions -------------------------------------------------------------------------------
     def _create_stack(self, call: RpcCall) -> dict[str, Any]:
         body = call.required("TemplateBody")
-        return {"StackId": self.stacks.create(call.required("StackName"), body,
-                                              _parameters(call.params))}
+        return {
+            "StackId": self.stacks.create(
+                call.required("StackName"), body, _parameters(call.params)
+            )
+        }
 
     def _update_stack(self, call: RpcCall) -> dict[str, Any]:
         use_previous = call.params.get("UsePreviousParameters", "false").lower() == "true"
-        return {"StackId": self.stacks.update(call.required("StackId"),
-                                              call.params.get("TemplateBody"),
-                                              _parameters(call.params), use_previous)}
+        return {
+            "StackId": self.stacks.update(
+                call.required("StackId"),
+                call.params.get("TemplateBody"),
+                _parameters(call.params),
+                use_previous,
+            )
+        }
 
     def _get_stack(self, call: RpcCall) -> dict[str, Any]:
         stack = self.stacks.get(call.required("StackId"))
-        return {**self._summary(stack),
-                "Parameters": [{"ParameterKey": k,
-                                "ParameterValue": "****" if k in stack.no_echo else str(v)}
-                               for k, v in stack.parameters.items()],
-                "Outputs": [{"OutputKey": k, "OutputValue": v, "Description": ""}
-                            for k, v in stack.outputs.items()]}
+        return {
+            **self._summary(stack),
+            "Parameters": [
+                {"ParameterKey": k, "ParameterValue": "****" if k in stack.no_echo else str(v)}
+                for k, v in stack.parameters.items()
+            ],
+            "Outputs": [
+                {"OutputKey": k, "OutputValue": v, "Description": ""}
+                for k, v in stack.outputs.items()
+            ],
+        }
 
     def _list_stacks(self, call: RpcCall) -> dict[str, Any]:
         params = call.params
@@ -85,13 +112,23 @@ class RosEmulator:
         statuses = {v for k, v in params.items() if k.startswith("Status.")}
         page = _int(params, "PageNumber", 1, 1, 10**6)
         size = _int(params, "PageSize", 10, 1, MAX_PAGE_SIZE)
-        stacks = [s for s in self.stacks.list()
-                  if (not names or s.name in names)
-                  and (s.status in statuses if statuses else s.status in LIVE
-                       or s.status.endswith("FAILED"))]
-        shown = stacks[(page - 1) * size: page * size]
-        return {"Stacks": [self._summary(s) for s in shown], "TotalCount": len(stacks),
-                "PageNumber": page, "PageSize": size}
+        stacks = [
+            s
+            for s in self.stacks.list()
+            if (not names or s.name in names)
+            and (
+                s.status in statuses
+                if statuses
+                else s.status in LIVE or s.status.endswith("FAILED")
+            )
+        ]
+        shown = stacks[(page - 1) * size : page * size]
+        return {
+            "Stacks": [self._summary(s) for s in shown],
+            "TotalCount": len(stacks),
+            "PageNumber": page,
+            "PageSize": size,
+        }
 
     def _delete_stack(self, call: RpcCall) -> dict[str, Any]:
         self.stacks.delete(call.required("StackId"))
@@ -99,19 +136,35 @@ class RosEmulator:
 
     def _list_stack_resources(self, call: RpcCall) -> dict[str, Any]:
         stack = self.stacks.get(call.required("StackId"))
-        return {"Resources": [{"LogicalResourceId": r.logical_id, "ResourceType": r.type,
-                               "Status": r.status, "StatusReason": r.reason,
-                               "PhysicalResourceId": r.physical_id, "StackId": stack.id,
-                               "StackName": stack.name} for r in stack.resources]}
+        return {
+            "Resources": [
+                {
+                    "LogicalResourceId": r.logical_id,
+                    "ResourceType": r.type,
+                    "Status": r.status,
+                    "StatusReason": r.reason,
+                    "PhysicalResourceId": r.physical_id,
+                    "StackId": stack.id,
+                    "StackName": stack.name,
+                }
+                for r in stack.resources
+            ]
+        }
 
     def _validate_template(self, call: RpcCall) -> dict[str, Any]:
         return self.stacks.validate(call.required("TemplateBody"))
 
     def _summary(self, stack: Stack) -> dict[str, Any]:
-        return {"StackId": stack.id, "StackName": stack.name, "Status": stack.status,
-                "StatusReason": stack.reason, "RegionId": self._region,
-                "CreateTime": _iso(stack.created), "UpdateTime": _iso(stack.updated),
-                "DisableRollback": True}
+        return {
+            "StackId": stack.id,
+            "StackName": stack.name,
+            "Status": stack.status,
+            "StatusReason": stack.reason,
+            "RegionId": self._region,
+            "CreateTime": _iso(stack.created),
+            "UpdateTime": _iso(stack.updated),
+            "DisableRollback": True,
+        }
 
 
 def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -133,6 +186,7 @@ def _parameters(params: Mapping[str, str]) -> dict[str, str]:
         if match:
             (keys if match.group(2) == "ParameterKey" else values)[match.group(1)] = value
     if set(keys) != set(values):
-        raise RosError(400, "InvalidParameter", "every Parameters.N needs a ParameterKey and a "
-                                                "ParameterValue")
+        raise RosError(
+            400, "InvalidParameter", "every Parameters.N needs a ParameterKey and a ParameterValue"
+        )
     return {keys[n]: values[n] for n in sorted(keys, key=int)}

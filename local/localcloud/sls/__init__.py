@@ -6,6 +6,7 @@ host is `127.0.0.1`, and `Util.is_row_ip` only recognises an IP without a port. 
 `_isRowIp` flag, set after construction, makes it connect to the bare endpoint while still naming
 the project in the Host header; `localcloud.logclient` sets it for IPv4 endpoints with a port.
 """
+
 from .core import LogRecord, SlsError
 from .http import FAULT_KINDS, LogServiceEmulator
 

@@ -4,6 +4,7 @@ The string to sign is rebuilt exactly as `aliyun.log.auth.AuthV1` builds it. One
 adds `x-log-date` *after* signing (a copy of `Date` for proxies that drop it), so it must be left
 out of the canonical headers here or every signature would mismatch.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,17 +32,22 @@ def _unauthorized(message: str) -> SlsError:
     return SlsError(401, "Unauthorized", message)
 
 
-def string_to_sign(method: str, path: str, query: Mapping[str, str],
-                   headers: Mapping[str, str]) -> str:
+def string_to_sign(
+    method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]
+) -> str:
     canonical_headers = "".join(
-        f"{k}:{headers[k]}\n" for k in sorted(headers)
+        f"{k}:{headers[k]}\n"
+        for k in sorted(headers)
         if (k.startswith("x-log-") and not k.startswith("x-log-meta-") and k not in _UNSIGNED)
-        or k.startswith("x-acs-"))
+        or k.startswith("x-acs-")
+    )
     resource = path
     if query:
         resource += "?" + "&".join(f"{k}={v}" for k, v in sorted(query.items()))
-    return (f"{method}\n{headers.get('content-md5', '')}\n{headers.get('content-type', '')}\n"
-            f"{headers.get('date', '')}\n{canonical_headers}{resource}")
+    return (
+        f"{method}\n{headers.get('content-md5', '')}\n{headers.get('content-type', '')}\n"
+        f"{headers.get('date', '')}\n{canonical_headers}{resource}"
+    )
 
 
 def sign(secret: str, text: str) -> str:
@@ -49,13 +55,20 @@ def sign(secret: str, text: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def authenticate(credentials: CredentialBook, method: str, path: str, query: Mapping[str, str],
-                 headers: Mapping[str, str]) -> Principal:
+def authenticate(
+    credentials: CredentialBook,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> Principal:
     """The principal that signed this request (headers lower-cased), or SlsError."""
     authorization = headers.get("authorization", "")
     if authorization.startswith("SLS4-HMAC-SHA256"):
-        raise _unauthorized("signature version 4 is not supported by the local Log Service; "
-                            "use the SDK's default auth_version v1")
+        raise _unauthorized(
+            "signature version 4 is not supported by the local Log Service; "
+            "use the SDK's default auth_version v1"
+        )
     scheme, _, rest = authorization.partition(" ")
     access_key_id, _, signature = rest.partition(":")
     if scheme != "LOG" or not access_key_id or not signature:
@@ -84,9 +97,12 @@ def _check_date(value: str) -> None:
     except (TypeError, ValueError):
         raise SlsError(400, "InvalidDateFormat", f"Date {value} must follow RFC822.") from None
     if abs(time.time() - sent) > MAX_CLOCK_SKEW:
-        raise SlsError(400, "RequestTimeExpired",
-                       f"Request time {value} has been expired while server time is "
-                       f"{email.utils.formatdate(usegmt=True)}.")
+        raise SlsError(
+            400,
+            "RequestTimeExpired",
+            f"Request time {value} has been expired while server time is "
+            f"{email.utils.formatdate(usegmt=True)}.",
+        )
 
 
 def authorize(principal: Principal, action: str, resource: str) -> None:

@@ -5,6 +5,7 @@ The project is not in the path: the SDK names it in the Host header, `{project}.
 On loopback the SDK still sends that Host header (while connecting to the bare IP when the
 client's `_isRowIp` flag is set), so the project is always the first label of Host.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,15 @@ def _int(value: object, name: str) -> int:
 
 
 class LogServiceEmulator:
-    def __init__(self, *, db_path: Path | str, account: Account, credentials: CredentialBook,
-                 clock: Clock, faults: FaultBoard) -> None:
+    def __init__(
+        self,
+        *,
+        db_path: Path | str,
+        account: Account,
+        credentials: CredentialBook,
+        clock: Clock,
+        faults: FaultBoard,
+    ) -> None:
         self._account = account
         self._credentials = credentials
         self._faults = FaultApplier(faults, "sls")
@@ -74,8 +82,13 @@ class LogServiceEmulator:
 
     # ---- used by the rest of the local cloud ---------------------------------------------------
 
-    def ensure_logstore(self, project: str, logstore: str, ttl_days: int = 30,
-                        declared_index: Mapping[str, Any] | None = None) -> None:
+    def ensure_logstore(
+        self,
+        project: str,
+        logstore: str,
+        ttl_days: int = 30,
+        declared_index: Mapping[str, Any] | None = None,
+    ) -> None:
         """Create a template's logstore; `declared_index` is its ALIYUN::SLS::Index properties,
         kept as the logstore's index (what `get_index_config` reads back)."""
         index = from_template(declared_index) if declared_index is not None else None
@@ -84,16 +97,32 @@ class LogServiceEmulator:
     def delete_logstore(self, project: str, logstore: str) -> None:
         self._storage.delete_logstore(project, logstore)
 
-    def write(self, project: str, logstore: str, records: list[dict[str, str]], topic: str = "",
-              source: str = "") -> None:
+    def write(
+        self,
+        project: str,
+        logstore: str,
+        records: list[dict[str, str]],
+        topic: str = "",
+        source: str = "",
+    ) -> None:
         """Store records as one log group (how FC ships function output); raises SlsError when
         the project or logstore does not exist."""
         now = self._clock.now()
         sec = int(now)
-        self._storage.append(project, logstore, [
-            LogRecord(time=sec, time_ns=int((now - sec) * 1e9), topic=topic, source=source,
-                      contents=tuple((str(k), str(v)) for k, v in r.items()))
-            for r in records])
+        self._storage.append(
+            project,
+            logstore,
+            [
+                LogRecord(
+                    time=sec,
+                    time_ns=int((now - sec) * 1e9),
+                    topic=topic,
+                    source=source,
+                    contents=tuple((str(k), str(v)) for k, v in r.items()),
+                )
+                for r in records
+            ],
+        )
 
     # ---- HTTP ----------------------------------------------------------------------------------
 
@@ -111,8 +140,9 @@ class LogServiceEmulator:
     def _serve(self, request: HttpRequest, route: _Route | None) -> HttpResponse:
         try:
             project = self._project(request)
-            principal = authenticate(self._credentials, request.method, request.path,
-                                     request.query, request.headers)
+            principal = authenticate(
+                self._credentials, request.method, request.path, request.query, request.headers
+            )
             if route is None:  # signed by a known key, but not an API served here
                 raise invalid_method(request.path)
             authorize(principal, route.action, self._resource(project, route.logstore))
@@ -123,10 +153,15 @@ class LogServiceEmulator:
     def _route(self, request: HttpRequest) -> _Route | None:
         path, method = request.path, request.method
         if path == "/logstores":
-            return {"GET": _Route("ListLogStores", "log:ListLogStores", None,
-                                  LogServiceEmulator._list),
-                    "POST": _Route("CreateLogStore", "log:CreateLogStore", None,
-                                   LogServiceEmulator._create_logstore)}.get(method)
+            return {
+                "GET": _Route("ListLogStores", "log:ListLogStores", None, LogServiceEmulator._list),
+                "POST": _Route(
+                    "CreateLogStore",
+                    "log:CreateLogStore",
+                    None,
+                    LogServiceEmulator._create_logstore,
+                ),
+            }.get(method)
         match = _LOGSTORE_PATH.match(path)
         if match is None:
             return None
@@ -134,11 +169,13 @@ class LogServiceEmulator:
         key = (method, rest, request.query.get("type", "") if not rest else "")
         found = _LOGSTORE_ROUTES.get(key)
         return None if found is None else _Route(found[0], found[1], logstore, found[2])
+
     def _project(self, request: HttpRequest) -> str:
         host = request.header("host").split(":")[0]
         if not host or _IPV4.match(host) or host == "localhost":
-            raise SlsError(400, "MissingHost",
-                           "the Host header must name the project: {project}.{endpoint}")
+            raise SlsError(
+                400, "MissingHost", "the Host header must name the project: {project}.{endpoint}"
+            )
         project = host.split(".", 1)[0]
         # Checked before the signature: the cloud needs the project to know whose keys apply.
         if not self._storage.project_exists(project):
@@ -146,8 +183,10 @@ class LogServiceEmulator:
         return project
 
     def _resource(self, project: str, logstore: str | None) -> str:
-        return (f"acs:log:{self._account.region}:{self._account.account_id}:project/{project}"
-                f"/logstore/{logstore or '*'}")
+        return (
+            f"acs:log:{self._account.region}:{self._account.account_id}:project/{project}"
+            f"/logstore/{logstore or '*'}"
+        )
 
     # ---- handlers ------------------------------------------------------------------------------
 
@@ -162,9 +201,10 @@ class LogServiceEmulator:
         assert logstore is not None
         params = _json_body(request, "PostBodyInvalid")
         result, elapsed_ms = self._query(project, logstore, params)
-        payload = {"meta": self._meta(result.processed_rows, len(result.logs), params,
-                                      elapsed_ms),
-                   "data": [wire.log_as_json(r) for r in result.logs]}
+        payload = {
+            "meta": self._meta(result.processed_rows, len(result.logs), params, elapsed_ms),
+            "data": [wire.log_as_json(r) for r in result.logs],
+        }
         body, headers = wire.encode_for(request.header("accept-encoding"), payload)
         return HttpResponse(200, body, (("Content-Type", "application/json"),) + headers)
 
@@ -174,15 +214,20 @@ class LogServiceEmulator:
         result, elapsed_ms = self._query(project, logstore, params)
         # The headers `aliyun.log.GetLogsResponse._from_v1_resp` reads back into its meta.
         return json_response(
-            200, [wire.log_as_json(r) for r in result.logs],
-            ("x-log-progress", "Complete"), ("x-log-count", str(len(result.logs))),
+            200,
+            [wire.log_as_json(r) for r in result.logs],
+            ("x-log-progress", "Complete"),
+            ("x-log-count", str(len(result.logs))),
             ("x-log-processed-rows", str(result.processed_rows)),
-            ("x-log-elapsed-millisecond", str(elapsed_ms)), ("x-log-has-sql", "false"),
+            ("x-log-elapsed-millisecond", str(elapsed_ms)),
+            ("x-log-has-sql", "false"),
             ("x-log-where-query", _header_text(str(params.get("query") or ""))),
-            ("x-log-agg-query", ""), ("x-log-cpu-sec", "0"), ("x-log-cpu-cores", "0"))
+            ("x-log-agg-query", ""),
+            ("x-log-cpu-sec", "0"),
+            ("x-log-cpu-cores", "0"),
+        )
 
-    def _histograms(self, request: HttpRequest, project: str,
-                    logstore: str | None) -> HttpResponse:
+    def _histograms(self, request: HttpRequest, project: str, logstore: str | None) -> HttpResponse:
         """GetHistograms: the matching logs counted per interval of the time range."""
         assert logstore is not None
         params = request.query
@@ -190,16 +235,29 @@ class LogServiceEmulator:
             raise SlsError(400, "ParameterInvalid", "from and to are required")
         start, end = _int(params["from"], "from"), _int(params["to"], "to")
         result = self._storage.matching(
-            project, logstore, from_time=start, to_time=end,
-            topic=str(params.get("topic") or "") or None, query=str(params.get("query") or ""))
+            project,
+            logstore,
+            from_time=start,
+            to_time=end,
+            topic=str(params.get("topic") or "") or None,
+            query=str(params.get("query") or ""),
+        )
         width = max(1, -(-(end - start) // HISTOGRAM_BUCKETS))
         counts = [0] * max(1, -(-(end - start) // width))
         for log in result.logs:
             counts[(log.time - start) // width] += 1
-        body = [{"from": start + i * width, "to": min(start + (i + 1) * width, end),
-                 "count": count, "progress": "Complete"} for i, count in enumerate(counts)]
-        return json_response(200, body, ("x-log-progress", "Complete"),
-                             ("x-log-count", str(len(result.logs))))
+        body = [
+            {
+                "from": start + i * width,
+                "to": min(start + (i + 1) * width, end),
+                "count": count,
+                "progress": "Complete",
+            }
+            for i, count in enumerate(counts)
+        ]
+        return json_response(
+            200, body, ("x-log-progress", "Complete"), ("x-log-count", str(len(result.logs)))
+        )
 
     def _topics(self, request: HttpRequest, project: str, logstore: str | None) -> HttpResponse:
         """ListTopics: distinct topics in order; `token` is the first to list, and the answer's
@@ -208,58 +266,85 @@ class LogServiceEmulator:
         line = _int(request.query.get("line", 100), "line")
         if not 1 <= line <= 1000:
             raise SlsError(400, "ParameterInvalid", "line must be in [1, 1000]")
-        topics = self._storage.topics(project, logstore, request.query.get("token", ""),
-                                      line + 1)
+        topics = self._storage.topics(project, logstore, request.query.get("token", ""), line + 1)
         page, rest = topics[:line], topics[line:]
-        return json_response(200, page, ("x-log-count", str(len(page))),
-                             ("x-log-nexttoken", rest[0] if rest else ""))
+        return json_response(
+            200, page, ("x-log-count", str(len(page))), ("x-log-nexttoken", rest[0] if rest else "")
+        )
 
-    def _query(self, project: str, logstore: str,
-               params: Mapping[str, object]) -> tuple[QueryResult, int]:
+    def _query(
+        self, project: str, logstore: str, params: Mapping[str, object]
+    ) -> tuple[QueryResult, int]:
         started = time.monotonic()
         if "from" not in params or "to" not in params:
             raise SlsError(400, "ParameterInvalid", "from and to are required")
         result = self._storage.query(
-            project, logstore,
-            from_time=_int(params["from"], "from"), to_time=_int(params["to"], "to"),
-            topic=str(params.get("topic") or "") or None, query=str(params.get("query") or ""),
+            project,
+            logstore,
+            from_time=_int(params["from"], "from"),
+            to_time=_int(params["to"], "to"),
+            topic=str(params.get("topic") or "") or None,
+            query=str(params.get("query") or ""),
             offset=_int(params.get("offset", 0), "offset"),
             line=_int(params.get("line", MAX_LINES), "line"),
-            reverse=_bool(params.get("reverse", False)))
+            reverse=_bool(params.get("reverse", False)),
+        )
         return result, int((time.monotonic() - started) * 1000)
 
     @staticmethod
-    def _meta(processed: int, count: int, params: Mapping[str, object],
-              elapsed_ms: int) -> dict[str, object]:
-        return {"progress": "Complete", "count": count, "processedRows": processed,
-                "elapsedMillisecond": elapsed_ms, "hasSQL": False,
-                "whereQuery": params.get("query") or "", "aggQuery": "", "cpuSec": 0.0,
-                "cpuCores": 0, "mode": 0, "isAccurate": True, "keys": [], "terms": []}
+    def _meta(
+        processed: int, count: int, params: Mapping[str, object], elapsed_ms: int
+    ) -> dict[str, object]:
+        return {
+            "progress": "Complete",
+            "count": count,
+            "processedRows": processed,
+            "elapsedMillisecond": elapsed_ms,
+            "hasSQL": False,
+            "whereQuery": params.get("query") or "",
+            "aggQuery": "",
+            "cpuSec": 0.0,
+            "cpuCores": 0,
+            "mode": 0,
+            "isAccurate": True,
+            "keys": [],
+            "terms": [],
+        }
 
     def _list(self, request: HttpRequest, project: str, logstore: str | None) -> HttpResponse:
         query = request.query
         names, total = self._storage.list_logstores(
-            project, query.get("logstoreName", ""), _int(query.get("offset", 0), "offset"),
-            _int(query.get("size", 500), "size"))
+            project,
+            query.get("logstoreName", ""),
+            _int(query.get("offset", 0), "offset"),
+            _int(query.get("size", 500), "size"),
+        )
         return json_response(200, {"count": len(names), "total": total, "logstores": names})
 
-    def _create_logstore(self, request: HttpRequest, project: str,
-                         logstore: str | None) -> HttpResponse:
+    def _create_logstore(
+        self, request: HttpRequest, project: str, logstore: str | None
+    ) -> HttpResponse:
         body = _json_body(request, "LogStoreInfoInvalid")
         name = body.get("logstoreName")
         if not isinstance(name, str) or not _LOGSTORE_NAME.fullmatch(name):
-            raise SlsError(400, "LogStoreInfoInvalid", f"logstore name {name} is invalid: 3-63 "
-                           "of a-z, 0-9, '-' and '_', starting and ending with a letter or digit")
+            raise SlsError(
+                400,
+                "LogStoreInfoInvalid",
+                f"logstore name {name} is invalid: 3-63 "
+                "of a-z, 0-9, '-' and '_', starting and ending with a letter or digit",
+            )
         ttl = _int(body.get("ttl", 30), "ttl")
         shards = _int(body.get("shardCount", 2), "shardCount")
         if not 1 <= ttl <= 3650 or not 1 <= shards <= 256:
-            raise SlsError(400, "LogStoreInfoInvalid",
-                           "ttl must be in [1, 3650] and shardCount in [1, 256]")
+            raise SlsError(
+                400, "LogStoreInfoInvalid", "ttl must be in [1, 3650] and shardCount in [1, 256]"
+            )
         self._storage.create_logstore(project, name, ttl, shards)
         return HttpResponse(200)
 
-    def _delete_logstore(self, request: HttpRequest, project: str,
-                         logstore: str | None) -> HttpResponse:
+    def _delete_logstore(
+        self, request: HttpRequest, project: str, logstore: str | None
+    ) -> HttpResponse:
         assert logstore is not None
         self._storage.drop_logstore(project, logstore)
         return HttpResponse(200)
@@ -268,31 +353,46 @@ class LogServiceEmulator:
         assert logstore is not None
         info = self._storage.index(project, logstore)
         ttl = self._storage.logstore(project, logstore).ttl_days
-        return json_response(200, {**info.config, "ttl": ttl,
-                                   "lastModifyTime": int(info.modified_at)})
+        return json_response(
+            200, {**info.config, "ttl": ttl, "lastModifyTime": int(info.modified_at)}
+        )
 
-    def _set_index(self, request: HttpRequest, project: str, logstore: str | None, *,
-                   create: bool) -> HttpResponse:
+    def _set_index(
+        self, request: HttpRequest, project: str, logstore: str | None, *, create: bool
+    ) -> HttpResponse:
         assert logstore is not None
         config = check_index(_json_body(request, "IndexInfoInvalid"))
         self._storage.set_index(project, logstore, config, create=create)
         return HttpResponse(200)
 
-    def _delete_index(self, request: HttpRequest, project: str,
-                      logstore: str | None) -> HttpResponse:
+    def _delete_index(
+        self, request: HttpRequest, project: str, logstore: str | None
+    ) -> HttpResponse:
         assert logstore is not None
         self._storage.drop_index(project, logstore)
         return HttpResponse(200)
 
-    def _get_logstore(self, request: HttpRequest, project: str,
-                      logstore: str | None) -> HttpResponse:
+    def _get_logstore(
+        self, request: HttpRequest, project: str, logstore: str | None
+    ) -> HttpResponse:
         assert logstore is not None
         info = self._storage.logstore(project, logstore)
-        return json_response(200, {
-            "logstoreName": info.name, "ttl": info.ttl_days, "shardCount": info.shard_count,
-            "enable_tracking": False, "autoSplit": True, "maxSplitShard": 64,
-            "appendMeta": False, "telemetryType": "", "createTime": int(info.created_at),
-            "lastModifyTime": int(info.created_at)})
+        return json_response(
+            200,
+            {
+                "logstoreName": info.name,
+                "ttl": info.ttl_days,
+                "shardCount": info.shard_count,
+                "enable_tracking": False,
+                "autoSplit": True,
+                "maxSplitShard": 64,
+                "appendMeta": False,
+                "telemetryType": "",
+                "createTime": int(info.created_at),
+                "lastModifyTime": int(info.created_at),
+            },
+        )
+
 
 def _json_body(request: HttpRequest, code: str) -> dict[str, object]:
     try:

@@ -4,6 +4,7 @@ reads back, and the same configuration made from a template's `ALIYUN::SLS::Inde
 The local query language does not consult the index (every key is searchable, JSON keys too), so
 an index here is a record kept for reading back, as the console and the SDK show it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,8 +13,30 @@ from typing import Any
 from .core import SlsError
 
 # The tokens the console proposes and ROS uses when a Delimiter is not given.
-DEFAULT_TOKENS = [",", " ", "'", '"', ";", "=", "(", ")", "[", "]", "{", "}", "?", "@", "&",
-                  "<", ">", "/", ":", "\n", "\t", "\r"]
+DEFAULT_TOKENS = [
+    ",",
+    " ",
+    "'",
+    '"',
+    ";",
+    "=",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "?",
+    "@",
+    "&",
+    "<",
+    ">",
+    "/",
+    ":",
+    "\n",
+    "\t",
+    "\r",
+]
 _KEY_TYPES = ("text", "long", "double", "json")
 
 
@@ -60,15 +83,26 @@ def _key(props: Mapping[str, Any]) -> dict[str, Any]:
     kind = str(props.get("Type", "text")).lower()
     out: dict[str, Any] = {"type": kind, "doc_value": bool(props.get("EnableAnalytics", True))}
     if kind in ("text", "json"):
-        out.update(token=_tokens(props), caseSensitive=bool(props.get("CaseSensitive", False)),
-                   chn=bool(props.get("IncludeChinese", False)))
+        out.update(
+            token=_tokens(props),
+            caseSensitive=bool(props.get("CaseSensitive", False)),
+            chn=bool(props.get("IncludeChinese", False)),
+        )
     if props.get("Alias"):
         out["alias"] = str(props["Alias"])
     if kind == "json":
-        out.update(index_all=True, max_depth=-1, json_keys={
-            str(k["Name"]): {key: value for key, value in _key(k).items()
-                             if key in ("type", "doc_value", "alias")}
-            for k in props.get("JsonKeyIndices") or []})
+        out.update(
+            index_all=True,
+            max_depth=-1,
+            json_keys={
+                str(k["Name"]): {
+                    key: value
+                    for key, value in _key(k).items()
+                    if key in ("type", "doc_value", "alias")
+                }
+                for k in props.get("JsonKeyIndices") or []
+            },
+        )
     return out
 
 
@@ -78,9 +112,11 @@ def from_template(props: Mapping[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {"log_reduce": bool(props.get("LogReduce", False))}
     full_text = props.get("FullTextIndex") or {}
     if full_text.get("Enable", False):
-        config["line"] = {"token": _tokens(full_text),
-                          "caseSensitive": bool(full_text.get("CaseSensitive", False)),
-                          "chn": bool(full_text.get("IncludeChinese", False))}
+        config["line"] = {
+            "token": _tokens(full_text),
+            "caseSensitive": bool(full_text.get("CaseSensitive", False)),
+            "chn": bool(full_text.get("IncludeChinese", False)),
+        }
     keys = props.get("KeyIndices") or []
     if keys:
         config["keys"] = {str(k["Name"]): _key(k) for k in keys}

@@ -9,6 +9,7 @@ case-insensitively, so `path: /api/todo` matches a log whose `path` holds the to
 `todo`. Not supported: the analytics part after `|` (SQL), numeric ranges (`latency > 100`), phrase
 search (`#"..."`); those are refused with a `QueryError` whose message says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,7 @@ def split_analytics(query: str) -> tuple[str, str]:
         if ch == '"' and (i == 0 or query[i - 1] != "\\"):
             in_quotes = not in_quotes
         elif ch == "|" and not in_quotes:
-            return query[:i], query[i + 1:]
+            return query[:i], query[i + 1 :]
     return query, ""
 
 
@@ -84,8 +85,10 @@ def _lex(text: str) -> list[_Tok]:
                 j += 1
             word = text[i:j]
             if word[0] in "<>=!":
-                raise QueryError(f"numeric range queries ({word!r}) are not supported by the "
-                                 "local Log Service; use key: value terms")
+                raise QueryError(
+                    f"numeric range queries ({word!r}) are not supported by the "
+                    "local Log Service; use key: value terms"
+                )
             if word.startswith("#"):
                 raise QueryError('phrase search (#"...") is not supported by the local Log Service')
             tokens.append(_Tok("word", word))
@@ -200,7 +203,7 @@ def field_value(fields: Fields, key: str) -> str | None:
             node: object = json.loads(fields[key[:at]])
         except ValueError:
             return None
-        for part in key[at + 1:].split("."):
+        for part in key[at + 1 :].split("."):
             if not isinstance(node, dict) or part not in node:
                 return None
             node = node[part]
@@ -220,6 +223,7 @@ def _field_term(key: str, value: str) -> Predicate:
         if not wanted:  # `key: ""` matches an empty value
             return have == ""
         return _matches(wanted, value_tokens(have))
+
     return pred
 
 
@@ -233,6 +237,7 @@ def _full_text_term(word: str) -> Predicate:
             if not key.startswith("__"):
                 have |= value_tokens(value)
         return _matches(wanted, have)
+
     return pred
 
 
@@ -240,8 +245,10 @@ def compile_query(query: str | None) -> Predicate:
     """A predicate over a log's fields; raises QueryError for what the emulator cannot answer."""
     search, analytics = split_analytics(query or "")
     if analytics.strip():
-        raise QueryError("SQL analytics (the part after '|') is not supported by the local Log "
-                         "Service; send a search query only, e.g. 'level: error and not debug'")
+        raise QueryError(
+            "SQL analytics (the part after '|') is not supported by the local Log "
+            "Service; send a search query only, e.g. 'level: error and not debug'"
+        )
     tokens = _lex(search)
     if not tokens:
         return lambda f: True

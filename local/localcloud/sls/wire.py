@@ -4,6 +4,7 @@ The LogGroup message is the SDK's own generated class (a second copy of the same
 clash in the protobuf descriptor pool); its `Raw` variant keeps values as bytes, so a value that
 is not valid UTF-8 is stored with replacement characters instead of failing the whole group.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,15 +34,21 @@ def decompress(body: bytes, headers: Mapping[str, str]) -> bytes:
         return body
     raw_size_text = headers.get("x-log-bodyrawsize")
     if raw_size_text is None:
-        raise SlsError(400, "MissingBodyRawSize",
-                       "x-log-bodyrawsize does not exist in header when it is necessary.")
+        raise SlsError(
+            400,
+            "MissingBodyRawSize",
+            "x-log-bodyrawsize does not exist in header when it is necessary.",
+        )
     try:
         raw_size = int(raw_size_text)
     except ValueError:
         raise SlsError(400, "InvalidBodyRawSize", "x-log-bodyrawsize is invalid.") from None
     try:
-        raw = (lz4.block.decompress(body, uncompressed_size=raw_size) if kind == "lz4"
-               else zlib.decompress(body))
+        raw = (
+            lz4.block.decompress(body, uncompressed_size=raw_size)
+            if kind == "lz4"
+            else zlib.decompress(body)
+        )
     except Exception:  # noqa: BLE001 - lz4 and zlib raise several types for corrupt input
         raise _invalid(f"the body cannot be decompressed as {kind}") from None
     if len(raw) != raw_size:
@@ -60,8 +67,16 @@ def decode_log_group(raw: bytes) -> list[LogRecord]:
     records = []
     for log in group.Logs:
         contents = tuple((c.Key, c.Value.decode("utf-8", "replace")) for c in log.Contents)
-        records.append(LogRecord(time=log.Time, time_ns=log.Time_ns, contents=contents,
-                                 topic=group.Topic, source=group.Source, tags=tags))
+        records.append(
+            LogRecord(
+                time=log.Time,
+                time_ns=log.Time_ns,
+                contents=contents,
+                topic=group.Topic,
+                source=group.Source,
+                tags=tags,
+            )
+        )
     return records
 
 

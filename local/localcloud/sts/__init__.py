@@ -6,6 +6,7 @@ As on the cloud, AssumeRole refuses the account's root key (403 NoPermission, "R
 assumed by root accounts."): callers use STS credentials of a role (role chaining), which is what
 the functions hold at run time.
 """
+
 from .core import RoleSpec, StsError
 from .http import FAULT_KINDS, StsEmulator
 

@@ -5,6 +5,7 @@ MaxSessionDuration (3600 to 43200, default 3600); RoleSessionName 2-32 character
 `[A-Za-z0-9.@_-]`; Policy a grammar-checked document of at most 2048 characters. Issued
 credentials live in the shared `CredentialBook`, which remembers their role and inline policy.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,9 @@ class RoleSpec:
 
     def __post_init__(self) -> None:
         if not DEFAULT_DURATION <= self.max_session_duration <= MAX_ROLE_SESSION_DURATION:
-            raise ValueError(f"max_session_duration must be in [{DEFAULT_DURATION}, "
-                             f"{MAX_ROLE_SESSION_DURATION}]")
+            raise ValueError(
+                f"max_session_duration must be in [{DEFAULT_DURATION}, {MAX_ROLE_SESSION_DURATION}]"
+            )
         match = _ROLE_ARN.match(self.arn)
         if match is None or match["name"].lower() != self.name.lower():
             raise ValueError(f"role ARN {self.arn!r} must be acs:ram::{{account}}:role/{self.name}")
@@ -54,8 +56,10 @@ def role_id(role_arn: str) -> str:
 def assumed_role_user(principal: Principal) -> tuple[str, str]:
     """(Arn, AssumedRoleId) of an STS principal, as AssumeRole's AssumedRoleUser shows them."""
     assert principal.role_arn is not None and principal.session_name is not None
-    return (f"{principal.role_arn}/{principal.session_name}",
-            f"{role_id(principal.role_arn)}:{principal.session_name}")
+    return (
+        f"{principal.role_arn}/{principal.session_name}",
+        f"{role_id(principal.role_arn)}:{principal.session_name}",
+    )
 
 
 def _invalid(name: str, message: str) -> StsError:
@@ -63,8 +67,9 @@ def _invalid(name: str, message: str) -> StsError:
 
 
 class RoleAssumer:
-    def __init__(self, account: Account, credentials: CredentialBook,
-                 roles: Mapping[str, RoleSpec]) -> None:
+    def __init__(
+        self, account: Account, credentials: CredentialBook, roles: Mapping[str, RoleSpec]
+    ) -> None:
         self._account = account
         self._credentials = credentials
         self._lock = threading.Lock()
@@ -85,22 +90,29 @@ class RoleAssumer:
             raise StsError(404, "EntityNotExist.Role", f"The role not exists: {role_arn}.")
         return spec
 
-    def assume_role(self, role_arn: str, session_name: str, policy: dict[str, Any] | None,
-                    duration_seconds: int) -> IssuedCredentials:
+    def assume_role(
+        self, role_arn: str, session_name: str, policy: dict[str, Any] | None, duration_seconds: int
+    ) -> IssuedCredentials:
         spec = self.role(role_arn)
         if not _SESSION_NAME.match(session_name or ""):
             raise _invalid("RoleSessionName", "The parameter RoleSessionName is wrongly formed.")
         if not MIN_DURATION <= duration_seconds <= spec.max_session_duration:
-            raise _invalid("DurationSeconds", f"The Min/Max value of DurationSeconds is "
-                           f"{MIN_DURATION}/{spec.max_session_duration} seconds.")
+            raise _invalid(
+                "DurationSeconds",
+                f"The Min/Max value of DurationSeconds is "
+                f"{MIN_DURATION}/{spec.max_session_duration} seconds.",
+            )
         if policy is not None:
             try:
                 policies.check_grammar(policy)
             except policies.PolicyGrammarError as exc:
-                raise _invalid("PolicyGrammar", "The parameter Policy has not passed grammar "
-                               f"check: {exc}.") from None
+                raise _invalid(
+                    "PolicyGrammar", f"The parameter Policy has not passed grammar check: {exc}."
+                ) from None
             if policies.compact_length(policy) > policies.MAX_POLICY_LENGTH:
-                raise _invalid("PolicyGrammar", "The parameter Policy is longer than "
-                               f"{policies.MAX_POLICY_LENGTH} characters.")
+                raise _invalid(
+                    "PolicyGrammar",
+                    f"The parameter Policy is longer than {policies.MAX_POLICY_LENGTH} characters.",
+                )
         # The canonical ARN (the role's own spelling), whatever case the caller used.
         return self._credentials.issue(spec.arn, session_name, policy, duration_seconds)

@@ -2,6 +2,7 @@
 /?Action=AssumeRole&...`, signature v1, JSON answers and errors) as `aliyunsdkcore.AcsClient`
 sends them.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,24 +26,38 @@ _NO_PERMISSION = "You are not authorized to do this action. You should be author
 
 
 class StsEmulator:
-    def __init__(self, *, account: Account, credentials: CredentialBook, clock: Clock,
-                 faults: FaultBoard, roles: Mapping[str, RoleSpec]) -> None:
+    def __init__(
+        self,
+        *,
+        account: Account,
+        credentials: CredentialBook,
+        clock: Clock,
+        faults: FaultBoard,
+        roles: Mapping[str, RoleSpec],
+    ) -> None:
         self._account = account
         self._credentials = credentials
         self._clock = clock
         self._roles = RoleAssumer(account, credentials, roles)
         api = RpcApi(
-            product="Sts", host_id="sts.aliyuncs.com", version=API_VERSION, service="sts",
+            product="Sts",
+            host_id="sts.aliyuncs.com",
+            version=API_VERSION,
+            service="sts",
             actions={"AssumeRole": self._assume_role, "GetCallerIdentity": self._caller_identity},
-            faults={"refuse": StsError(403, "NoPermission", _NO_PERMISSION),
-                    "internal_error": INTERNAL_ERROR})
+            faults={
+                "refuse": StsError(403, "NoPermission", _NO_PERMISSION),
+                "internal_error": INTERNAL_ERROR,
+            },
+        )
         self._shell = RpcShell(api, credentials, faults)
 
     def set_roles(self, roles: Mapping[str, RoleSpec]) -> None:
         self._roles.set_roles(roles)
 
-    def assume_role(self, role_arn: str, session_name: str, policy: dict[str, Any] | None,
-                    duration_seconds: int) -> IssuedCredentials:
+    def assume_role(
+        self, role_arn: str, session_name: str, policy: dict[str, Any] | None, duration_seconds: int
+    ) -> IssuedCredentials:
         """The core call (FC issues service-role credentials with it); raises StsError."""
         return self._roles.assume_role(role_arn, session_name, policy, duration_seconds)
 
@@ -56,21 +71,26 @@ class StsEmulator:
             raise StsError(403, "NoPermission", "Roles may not be assumed by root accounts.")
         role_arn, session_name = call.required("RoleArn"), call.required("RoleSessionName")
         role = self._roles.role(role_arn)
-        if caller.policy is not None and not is_allowed(
-                caller.policy, "sts:AssumeRole", role.arn):
+        if caller.policy is not None and not is_allowed(caller.policy, "sts:AssumeRole", role.arn):
             raise StsError(403, "NoPermission", _NO_PERMISSION)
         policy = None
         if params.get("Policy"):
             try:
                 policy = policies.parse(params["Policy"])
             except policies.PolicyGrammarError as exc:
-                raise StsError(400, "InvalidParameter.PolicyGrammar", "The parameter Policy has "
-                               f"not passed grammar check: {exc}.") from None
+                raise StsError(
+                    400,
+                    "InvalidParameter.PolicyGrammar",
+                    f"The parameter Policy has not passed grammar check: {exc}.",
+                ) from None
         try:
             duration = int(params.get("DurationSeconds") or DEFAULT_DURATION)
         except ValueError:
-            raise StsError(400, "InvalidParameter.DurationSeconds",
-                           "The parameter DurationSeconds must be an integer.") from None
+            raise StsError(
+                400,
+                "InvalidParameter.DurationSeconds",
+                "The parameter DurationSeconds must be an integer.",
+            ) from None
         issued = self._roles.assume_role(role_arn, session_name, policy, duration)
         principal = issued.principal
         arn, assumed_role_id = assumed_role_user(principal)
@@ -89,11 +109,19 @@ class StsEmulator:
         caller = call.caller
         account_id = self._account.account_id
         if caller.is_root:
-            return {"IdentityType": "Account", "AccountId": account_id, "PrincipalId": account_id,
-                    "UserId": account_id, "Arn": f"acs:ram::{account_id}:root"}
+            return {
+                "IdentityType": "Account",
+                "AccountId": account_id,
+                "PrincipalId": account_id,
+                "UserId": account_id,
+                "Arn": f"acs:ram::{account_id}:root",
+            }
         assert caller.role_arn is not None
         role_name = caller.role_arn.rsplit("/", 1)[-1]
-        return {"IdentityType": "AssumedRoleUser", "AccountId": account_id,
-                "PrincipalId": f"{role_id(caller.role_arn)}:{caller.session_name}",
-                "RoleId": role_id(caller.role_arn),
-                "Arn": f"acs:ram::{account_id}:assumed-role/{role_name}/{caller.session_name}"}
+        return {
+            "IdentityType": "AssumedRoleUser",
+            "AccountId": account_id,
+            "PrincipalId": f"{role_id(caller.role_arn)}:{caller.session_name}",
+            "RoleId": role_id(caller.role_arn),
+            "Arn": f"acs:ram::{account_id}:assumed-role/{role_name}/{caller.session_name}",
+        }

@@ -2,6 +2,7 @@
 `Policy` with InvalidParameter.PolicyGrammar). Evaluating a policy is `localcloud.policy`'s job,
 shared by every emulator that serves STS credentials.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def check_grammar(policy: Any) -> None:
 def parse(text: str) -> dict[str, Any]:
     """The policy in an AssumeRole `Policy` parameter, checked; PolicyGrammarError otherwise."""
     if len(text) > MAX_POLICY_LENGTH:
-        raise PolicyGrammarError(f"the policy is {len(text)} characters long; at most "
-                                 f"{MAX_POLICY_LENGTH} are allowed")
+        raise PolicyGrammarError(
+            f"the policy is {len(text)} characters long; at most {MAX_POLICY_LENGTH} are allowed"
+        )
     try:
         policy = json.loads(text)
     except ValueError:

@@ -7,6 +7,7 @@ TTL, update operations), `catalog` and `core` (tables and rows in SQLite), `enco
 encoded once, for range reads), `protocol` (protobuf translation), `http` (signatures and error
 bodies), `policy` (STS inline policies), `emulator` (the assembly and its faults).
 """
+
 from .emulator import FAULT_KINDS, TablestoreEmulator
 from .model import TableSpec
 

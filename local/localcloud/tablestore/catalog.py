@@ -4,6 +4,7 @@ names, primary key schemas, TTL and versions. Rows live beside them (see `core`)
 Each table gets a fresh integer id, so a table deleted and created again under the same name
 never sees the old rows, and row keys stay short.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,10 @@ def _meta_from_json(text: str) -> TableMeta:
 def validate_meta(meta: TableMeta) -> None:
     check_name("table", meta.name)
     if not MIN_PRIMARY_KEY_COLUMNS <= len(meta.primary_key) <= MAX_PRIMARY_KEY_COLUMNS:
-        raise invalid("The number of primary key columns must be in range: "
-                      f"[{MIN_PRIMARY_KEY_COLUMNS}, {MAX_PRIMARY_KEY_COLUMNS}].")
+        raise invalid(
+            "The number of primary key columns must be in range: "
+            f"[{MIN_PRIMARY_KEY_COLUMNS}, {MAX_PRIMARY_KEY_COLUMNS}]."
+        )
     seen: set[str] = set()
     for i, column in enumerate(meta.primary_key):
         check_name("primary key column", column.name)
@@ -73,8 +76,10 @@ def validate_meta(meta: TableMeta) -> None:
         if column.type not in PRIMARY_KEY_TYPES:
             raise invalid(f"Unsupported primary key type: {column.type}.")
         if column.auto_increment and (i == 0 or column.type != "INTEGER"):
-            raise invalid("Only an INTEGER primary key column other than the partition key "
-                          "can be auto-increment.")
+            raise invalid(
+                "Only an INTEGER primary key column other than the partition key "
+                "can be auto-increment."
+            )
     for name, _ in meta.defined_columns:
         check_name("defined column", name)
         if name in seen:
@@ -101,28 +106,37 @@ class Catalog:
             count = conn.execute("SELECT COUNT(*) FROM ots_tables").fetchone()[0]
             if count >= MAX_TABLES_PER_INSTANCE:
                 raise TablestoreError("OTSQuotaExhausted", "Number of tables exceeded the quota.")
-            conn.execute("INSERT INTO ots_tables (name, meta) VALUES (?, ?)",
-                         (meta.name, _meta_to_json(meta)))
+            conn.execute(
+                "INSERT INTO ots_tables (name, meta) VALUES (?, ?)",
+                (meta.name, _meta_to_json(meta)),
+            )
 
     def get(self, name: str) -> Table:
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT id, meta FROM ots_tables WHERE name = ?",
-                               (name,)).fetchone()
+            row = conn.execute("SELECT id, meta FROM ots_tables WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise table_not_found()
         return Table(row["id"], _meta_from_json(row["meta"]))
 
     def exists(self, name: str) -> bool:
         with self._db.transaction() as conn:
-            return conn.execute("SELECT 1 FROM ots_tables WHERE name = ?",
-                                (name,)).fetchone() is not None
+            return (
+                conn.execute("SELECT 1 FROM ots_tables WHERE name = ?", (name,)).fetchone()
+                is not None
+            )
 
     def names(self) -> list[str]:
         with self._db.transaction() as conn:
             return [r["name"] for r in conn.execute("SELECT name FROM ots_tables ORDER BY name")]
 
-    def update(self, name: str, *, ttl_seconds: int | None = None, max_versions: int | None = None,
-               max_time_deviation: int | None = None) -> TableMeta:
+    def update(
+        self,
+        name: str,
+        *,
+        ttl_seconds: int | None = None,
+        max_versions: int | None = None,
+        max_time_deviation: int | None = None,
+    ) -> TableMeta:
         with self._db.transaction() as conn:
             table = self.get(name)
             meta = table.meta
@@ -133,8 +147,9 @@ class Catalog:
             if max_time_deviation is not None:
                 meta = replace(meta, max_time_deviation=max_time_deviation)
             validate_meta(meta)
-            conn.execute("UPDATE ots_tables SET meta = ? WHERE id = ?",
-                         (_meta_to_json(meta), table.id))
+            conn.execute(
+                "UPDATE ots_tables SET meta = ? WHERE id = ?", (_meta_to_json(meta), table.id)
+            )
         return meta
 
     def delete(self, name: str) -> None:
@@ -147,9 +162,11 @@ class Catalog:
         """A value larger than every one handed out before: the cloud's are microsecond-sized
         and increasing, and clients only rely on that."""
         with self._db.transaction() as conn:
-            last = conn.execute("SELECT last_auto_increment FROM ots_tables WHERE id = ?",
-                                (table.id,)).fetchone()[0]
+            last = conn.execute(
+                "SELECT last_auto_increment FROM ots_tables WHERE id = ?", (table.id,)
+            ).fetchone()[0]
             value = max(last + 1, int(self._clock.now() * 1_000_000))
-            conn.execute("UPDATE ots_tables SET last_auto_increment = ? WHERE id = ?",
-                         (value, table.id))
+            conn.execute(
+                "UPDATE ots_tables SET last_auto_increment = ? WHERE id = ?", (value, table.id)
+            )
         return value

@@ -4,6 +4,7 @@ read returns of them. Pure functions, no I/O.
 `Columns` maps a column name to its versions `(timestamp_ms, value)`, newest first. Two writes
 with the same timestamp are one version (the later wins), as in the cloud.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,16 +23,17 @@ def _tag(value: CellValue) -> str:
 def dump_columns(columns: Columns) -> str:
     out = {}
     for name, versions in columns.items():
-        out[name] = [[ts, _tag(v), base64.b64encode(v).decode() if isinstance(v, bytes) else v]
-                     for ts, v in versions]
+        out[name] = [
+            [ts, _tag(v), base64.b64encode(v).decode() if isinstance(v, bytes) else v]
+            for ts, v in versions
+        ]
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
 def load_columns(text: str) -> Columns:
     columns: Columns = {}
     for name, versions in json.loads(text).items():
-        columns[name] = [(ts, base64.b64decode(v) if tag == "x" else v)
-                         for ts, tag, v in versions]
+        columns[name] = [(ts, base64.b64decode(v) if tag == "x" else v) for ts, tag, v in versions]
     return columns
 
 
@@ -83,7 +85,7 @@ def project(columns: Columns, read: ReadOptions) -> list[Cell]:
             start, end = read.time_range
             versions = [(ts, v) for ts, v in versions if start <= ts < end]
         if read.max_versions is not None:
-            versions = versions[:read.max_versions]
+            versions = versions[: read.max_versions]
         cells.extend(Cell(name, v, ts) for ts, v in versions)
     return cells
 
@@ -102,7 +104,9 @@ def row_size(key: PrimaryKey, columns: Columns | list[Cell]) -> int:
     timestamp)."""
     size = sum(len(n) + value_size(v) for n, v in key if not isinstance(v, KeyBound))
     if isinstance(columns, dict):
-        return size + sum(len(n) + value_size(v) + 8
-                          for n, versions in columns.items() for _, v in versions)
-    return size + sum(len(c.name) + (value_size(c.value) if c.value is not None else 0)
-                      for c in columns)
+        return size + sum(
+            len(n) + value_size(v) + 8 for n, versions in columns.items() for _, v in versions
+        )
+    return size + sum(
+        len(c.name) + (value_size(c.value) if c.value is not None else 0) for c in columns
+    )

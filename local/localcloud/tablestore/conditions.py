@@ -6,6 +6,7 @@ on a missing column passes unless `filter_if_missing`; with `latest_version_only
 version may satisfy it. Values of different types (INTEGER vs DOUBLE, STRING vs BINARY, ...)
 never satisfy a comparison, as the cloud does not convert between them.
 """
+
 from __future__ import annotations
 
 import operator
@@ -52,8 +53,7 @@ class SingleColumn:
             return not self.filter_if_missing
         compare = _COMPARE[self.comparator]
         candidates = versions[:1] if self.latest_version_only else versions
-        return any(_kind(v) is _kind(self.value) and compare(v, self.value)
-                   for _, v in candidates)
+        return any(_kind(v) is _kind(self.value) and compare(v, self.value) for _, v in candidates)
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,19 @@ def parse_filter(data: bytes) -> ColumnFilter:
         _parse(single, message.filter)
         if single.HasField("value_trans_rule"):
             raise invalid("Regex value transfer rules are not supported by the local Tablestore.")
-        if single.comparator not in _COMPARE and single.comparator not in (fpb.CT_EXIST,
-                                                                           fpb.CT_NOT_EXIST):
+        if single.comparator not in _COMPARE and single.comparator not in (
+            fpb.CT_EXIST,
+            fpb.CT_NOT_EXIST,
+        ):
             raise invalid(f"Invalid comparator type: {single.comparator}.")
         check_name("column", single.column_name)
-        return SingleColumn(single.comparator, single.column_name,
-                            read_variant(single.column_value), single.filter_if_missing,
-                            single.latest_version_only)
+        return SingleColumn(
+            single.comparator,
+            single.column_name,
+            read_variant(single.column_value),
+            single.filter_if_missing,
+            single.latest_version_only,
+        )
     if message.type == fpb.FT_COMPOSITE_COLUMN_VALUE:
         composite = fpb.CompositeColumnValueFilter()
         _parse(composite, message.filter)

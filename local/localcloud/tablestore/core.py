@@ -5,6 +5,7 @@ Every operation runs in one SQLite transaction, so a condition check and the wri
 atomic. Rows past the table's TTL are invisible to reads and to conditions (judged by the
 injected clock); they are overwritten or purged by the next write of that key.
 """
+
 from __future__ import annotations
 
 import math
@@ -98,30 +99,37 @@ class Tablestore:
         ttl = table.meta.ttl_seconds
         return None if ttl == -1 else now_ms - ttl * 1000
 
-    def _load(self, conn: sqlite3.Connection, table: Table, pk: bytes,
-              cutoff: int | None) -> Columns | None:
-        row = conn.execute("SELECT ts, cells FROM ots_rows WHERE table_id = ? AND pk = ?",
-                           (table.id, pk)).fetchone()
+    def _load(
+        self, conn: sqlite3.Connection, table: Table, pk: bytes, cutoff: int | None
+    ) -> Columns | None:
+        row = conn.execute(
+            "SELECT ts, cells FROM ots_rows WHERE table_id = ? AND pk = ?", (table.id, pk)
+        ).fetchone()
         if row is None or (cutoff is not None and row["ts"] <= cutoff):
             return None
         return cellops.without_expired(cellops.load_columns(row["cells"]), cutoff)
 
-    def _store(self, conn: sqlite3.Connection, table: Table, pk: bytes, columns: Columns,
-               now_ms: int) -> None:
+    def _store(
+        self, conn: sqlite3.Connection, table: Table, pk: bytes, columns: Columns, now_ms: int
+    ) -> None:
         ts = cellops.latest_timestamp(columns) or now_ms
         text = cellops.dump_columns(columns)
-        conn.execute("INSERT OR REPLACE INTO ots_rows (table_id, pk, ts, cells) VALUES (?,?,?,?)",
-                     (table.id, pk, ts, text))
+        conn.execute(
+            "INSERT OR REPLACE INTO ots_rows (table_id, pk, ts, cells) VALUES (?,?,?,?)",
+            (table.id, pk, ts, text),
+        )
         encoded.full_row(encoded.layout(table.meta), pk, text, 1)  # primes the cache for reads
 
     # -- reads ------------------------------------------------------------------------------
-    def get_row(self, table_name: str, key: PrimaryKey,
-                read: ReadOptions) -> tuple[ReadRow | None, int]:
+    def get_row(
+        self, table_name: str, key: PrimaryKey, read: ReadOptions
+    ) -> tuple[ReadRow | None, int]:
         with self._db.transaction() as conn:
             return self._get(conn, self.catalog.get(table_name), key, read)
 
-    def _get(self, conn: sqlite3.Connection, table: Table, key: PrimaryKey,
-             read: ReadOptions) -> tuple[ReadRow | None, int]:
+    def _get(
+        self, conn: sqlite3.Connection, table: Table, key: PrimaryKey, read: ReadOptions
+    ) -> tuple[ReadRow | None, int]:
         check_key(table.meta, key)
         columns = self._load(conn, table, encode_key(key), self._cutoff(table, self._now_ms()))
         if columns is None:
@@ -133,8 +141,9 @@ class Tablestore:
             return None, 1
         return ReadRow(key, cells), _capacity_units(cellops.row_size(key, cells))
 
-    def batch_get(self, tables: list[tuple[str, list[PrimaryKey], ReadOptions]]
-                  ) -> list[list[tuple[ReadRow | None, int] | TablestoreError]]:
+    def batch_get(
+        self, tables: list[tuple[str, list[PrimaryKey], ReadOptions]]
+    ) -> list[list[tuple[ReadRow | None, int] | TablestoreError]]:
         if not tables:  # the SDK's row tests' words
             raise invalid("No row specified in the request of BatchGetRow.")
         if sum(len(keys) for _, keys, _ in tables) > MAX_BATCH_GET_ROWS:
@@ -157,8 +166,15 @@ class Tablestore:
                 results.append(out)
         return results
 
-    def get_range(self, table_name: str, forward: bool, start: PrimaryKey, end: PrimaryKey,
-                  limit: int | None, read: ReadOptions) -> RangeResult:
+    def get_range(
+        self,
+        table_name: str,
+        forward: bool,
+        start: PrimaryKey,
+        end: PrimaryKey,
+        limit: int | None,
+        read: ReadOptions,
+    ) -> RangeResult:
         with self._db.transaction() as conn:
             table = self.catalog.get(table_name)
             meta = table.meta
@@ -178,8 +194,10 @@ class Tablestore:
             if cutoff is not None:
                 where += " AND ts > ?"
                 params.append(cutoff)
-            sql = (f"SELECT pk, cells FROM ots_rows WHERE table_id = ? AND {where} "
-                   f"ORDER BY pk {'ASC' if forward else 'DESC'}")
+            sql = (
+                f"SELECT pk, cells FROM ots_rows WHERE table_id = ? AND {where} "
+                f"ORDER BY pk {'ASC' if forward else 'DESC'}"
+            )
             full_row = encoded.is_full_row(read, cutoff)
             key_layout = encoded.layout(meta)
             rows: list[bytes] = []
@@ -191,8 +209,9 @@ class Tablestore:
                     break
                 scanned += 1
                 if full_row:
-                    body, row_size = encoded.full_row(key_layout, record[0], record[1],
-                                                      read.max_versions)
+                    body, row_size = encoded.full_row(
+                        key_layout, record[0], record[1], read.max_versions
+                    )
                     rows.append(body)
                     size += row_size
                     continue
@@ -212,8 +231,9 @@ class Tablestore:
         with self._db.transaction() as conn:
             return self._write(conn, self.catalog.get(table_name), change)
 
-    def batch_write(self, tables: list[tuple[str, list[RowChange]]]
-                    ) -> list[list[WriteResult | TablestoreError]]:
+    def batch_write(
+        self, tables: list[tuple[str, list[RowChange]]]
+    ) -> list[list[WriteResult | TablestoreError]]:
         total = sum(len(changes) for _, changes in tables)
         if total > MAX_BATCH_WRITE_ROWS:
             raise invalid(f"Rows count exceeds the upper limit: {MAX_BATCH_WRITE_ROWS}.")
@@ -257,34 +277,51 @@ class Tablestore:
             check_update_cells(meta, image.cells, now_ms)
         if any(v is KeyBound.AUTO_INCREMENT for _, v in key):
             if condition.existence is not RowExistence.IGNORE:
-                raise invalid("The row existence expectation must be IGNORE when writing a row "
-                              "with an auto-increment primary key.")
-            key = tuple((n, self.catalog.next_auto_increment(table)
-                         if v is KeyBound.AUTO_INCREMENT else v) for n, v in key)
+                raise invalid(
+                    "The row existence expectation must be IGNORE when writing a row "
+                    "with an auto-increment primary key."
+                )
+            key = tuple(
+                (n, self.catalog.next_auto_increment(table) if v is KeyBound.AUTO_INCREMENT else v)
+                for n, v in key
+            )
         pk = encode_key(key)
         current = self._load(conn, table, pk, self._cutoff(table, now_ms))
         condition.check(current is not None, current or {})
-        read_cu = 1 if (condition.existence is not RowExistence.IGNORE
-                        or condition.column_filter is not None) else 0
+        read_cu = (
+            1
+            if (
+                condition.existence is not RowExistence.IGNORE
+                or condition.column_filter is not None
+            )
+            else 0
+        )
         columns: Columns = {}
         if change.kind == "delete":
             conn.execute("DELETE FROM ots_rows WHERE table_id = ? AND pk = ?", (table.id, pk))
         else:
-            written = (put_columns(image.cells, now_ms) if change.kind == "put"
-                       else apply_update(current, image.cells, now_ms))
+            written = (
+                put_columns(image.cells, now_ms)
+                if change.kind == "put"
+                else apply_update(current, image.cells, now_ms)
+            )
             if written is not None:  # None: an update of deletions only, on no row
                 columns = cellops.trimmed(written, meta.max_versions)
                 self._store(conn, table, pk, columns, now_ms)
         returned = self._returned(change.returning, key, columns)
-        return WriteResult(returned, _capacity_units(cellops.row_size(key, list(image.cells))),
-                           read_cu)
+        return WriteResult(
+            returned, _capacity_units(cellops.row_size(key, list(image.cells))), read_cu
+        )
 
     @staticmethod
     def _returned(returning: ReturnContent, key: PrimaryKey, columns: Columns) -> ReadRow | None:
         if returning.kind is ReturnKind.PK:
             return ReadRow(key)
         if returning.kind is ReturnKind.AFTER_MODIFY:
-            cells = [Cell(name, columns[name][0][1], columns[name][0][0])
-                     for name in returning.column_names if columns.get(name)]
+            cells = [
+                Cell(name, columns[name][0][1], columns[name][0][0])
+                for name in returning.column_names
+                if columns.get(name)
+            ]
             return ReadRow(key, cells)
         return None

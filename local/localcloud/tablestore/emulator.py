@@ -7,6 +7,7 @@ It serves the cloud's own instance and any instance a ROS stack declares
 a request reaches the instance its `x-ots-instancename` header names, as the cloud's per-instance
 endpoints do, so two stacks with different `DBInstanceName`s never share a row.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,16 @@ FAULT_ERRORS = {
 
 
 class TablestoreEmulator:
-    def __init__(self, *, db_path: Path | str, account: Account, credentials: CredentialBook,
-                 clock: Clock, faults: FaultBoard, instance_name: str) -> None:
+    def __init__(
+        self,
+        *,
+        db_path: Path | str,
+        account: Account,
+        credentials: CredentialBook,
+        clock: Clock,
+        faults: FaultBoard,
+        instance_name: str,
+    ) -> None:
         self._account = account
         self._credentials = credentials
         self._faults = FaultApplier(faults, SERVICE)
@@ -51,7 +60,8 @@ class TablestoreEmulator:
         self._db_path = Path(db_path)
         self._clock = clock
         self._instances: dict[str, tuple[Tablestore, Protocol]] = {
-            instance_name: (self.core, Protocol(self.core))}
+            instance_name: (self.core, Protocol(self.core))
+        }
         self._lock = threading.Lock()
         self._role_policies: policy.RolePolicies = lambda arn: None
 
@@ -72,8 +82,10 @@ class TablestoreEmulator:
             if name in self._instances:
                 return
             if not _INSTANCE_NAME.fullmatch(name):
-                raise ValueError(f"Tablestore instance name {name!r} is invalid: 3-16 letters, "
-                                 f"digits and '-', starting with a letter")
+                raise ValueError(
+                    f"Tablestore instance name {name!r} is invalid: 3-16 letters, "
+                    f"digits and '-', starting with a letter"
+                )
             path = self._db_path.with_name(f"{self._db_path.stem}.{name}{self._db_path.suffix}")
             core = Tablestore(path, self._clock)
             self._instances[name] = (core, Protocol(core))
@@ -86,8 +98,12 @@ class TablestoreEmulator:
         core = self._instances[instance or self.instance_name][0]
         if core.catalog.exists(spec.name):
             return
-        meta = TableMeta(spec.name, tuple(KeyColumn(n, t) for n, t in spec.primary_key),
-                         ttl_seconds=spec.ttl_seconds, max_versions=spec.max_versions)
+        meta = TableMeta(
+            spec.name,
+            tuple(KeyColumn(n, t) for n, t in spec.primary_key),
+            ttl_seconds=spec.ttl_seconds,
+            max_versions=spec.max_versions,
+        )
         try:
             core.catalog.create(meta)
         except TablestoreError as exc:
@@ -117,8 +133,9 @@ class TablestoreEmulator:
 
     def app(self, request: HttpRequest) -> HttpResponse:
         api = api_name(request)
-        return self._faults.around(api, lambda: self._serve(request, api),
-                                   lambda fault: self._refuse(fault, request, api))
+        return self._faults.around(
+            api, lambda: self._serve(request, api), lambda fault: self._refuse(fault, request, api)
+        )
 
     def _serve(self, request: HttpRequest, api: str) -> HttpResponse:
         caller: Caller | None = None
@@ -128,21 +145,30 @@ class TablestoreEmulator:
             principal = caller.principal
 
             def authorize(action: str, table: str | None) -> None:
-                policy.authorize(principal, self._account.region, self._account.account_id,
-                                 instance, action, table, self._role_policies)
+                policy.authorize(
+                    principal,
+                    self._account.region,
+                    self._account.account_id,
+                    instance,
+                    action,
+                    table,
+                    self._role_policies,
+                )
 
             return respond(api, 200, protocol.handle(api, request.body, authorize), caller)
         except TablestoreError as exc:
             return error_response(api, exc, caller)
         except Exception:  # a bug here must still answer in the cloud's format, without a trace
             log.exception("Tablestore %s failed", api)
-            return error_response(api, TablestoreError("OTSInternalServerError",
-                                                       "Internal server error."), caller)
+            return error_response(
+                api, TablestoreError("OTSInternalServerError", "Internal server error."), caller
+            )
 
     def _refuse(self, fault: Fault, request: HttpRequest, api: str) -> HttpResponse:
         try:  # sign the refusal when we can, as the cloud's front end would
-            caller: Caller | None = authenticate(request, api, self._credentials,
-                                                 self._addressed(request)[0])
+            caller: Caller | None = authenticate(
+                request, api, self._credentials, self._addressed(request)[0]
+            )
         except TablestoreError:
             caller = None
         return error_response(api, FAULT_ERRORS[fault.kind].with_code(fault.code), caller)

@@ -12,6 +12,7 @@ is a different cache key, never a stale answer, and the bytes are the ones `plai
 encoding a full-row read with `max_versions=1` (what the SDK's reads ask for) would answer, so a
 range read after writes encodes nothing. The cache is bounded (least recently used rows go).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -35,8 +36,9 @@ def layout(meta: TableMeta) -> Layout:
 
 
 @lru_cache(maxsize=CACHED_ROWS)
-def full_row(key_layout: Layout, pk: bytes, cells_text: str,
-             max_versions: int | None) -> tuple[bytes, int]:
+def full_row(
+    key_layout: Layout, pk: bytes, cells_text: str, max_versions: int | None
+) -> tuple[bytes, int]:
     """(PlainBuffer row body, row size) of a full-row read of a stored row."""
     meta = TableMeta(name="", primary_key=tuple(KeyColumn(n, t) for n, t in key_layout))
     key = decode_key(meta, pk)
@@ -47,5 +49,9 @@ def full_row(key_layout: Layout, pk: bytes, cells_text: str,
 
 def is_full_row(read: ReadOptions, cutoff_ms: int | None) -> bool:
     """Whether `full_row` answers this read: every column, no time range, no filter, no TTL."""
-    return (not read.columns and read.time_range is None and read.row_filter is None
-            and cutoff_ms is None)
+    return (
+        not read.columns
+        and read.time_range is None
+        and read.row_filter is None
+        and cutoff_ms is None
+    )

@@ -13,6 +13,7 @@ OTS {ak}:{sig}`, sig = HMAC-SHA1 with the request's signing key over the sorted 
 headers + `\n/{Api}`. Errors are a protobuf `Error`; OTSAuthFailed answers go unsigned, as the
 SDK expects (it cannot check them when the key was the problem).
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,13 @@ from ..httpshell import HttpRequest, HttpResponse
 from .model import MAX_REQUEST_BODY_BYTES, MAX_REQUEST_CLOCK_SKEW, TablestoreError
 
 PREFIX = "x-ots-"
-REQUIRED_HEADERS = ("x-ots-date", "x-ots-apiversion", "x-ots-accesskeyid",
-                    "x-ots-instancename", "x-ots-contentmd5")
+REQUIRED_HEADERS = (
+    "x-ots-date",
+    "x-ots-apiversion",
+    "x-ots-accesskeyid",
+    "x-ots-instancename",
+    "x-ots-contentmd5",
+)
 SIGNATURE_V2 = "x-ots-signature"
 SIGNATURE_V4 = "x-ots-signaturev4"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -59,8 +65,9 @@ def _auth_failed(message: str) -> TablestoreError:
 
 
 def _canonical(api: str, headers: dict[str, str], exclude: str) -> str:
-    lines = sorted(f"{k}:{v.strip()}" for k, v in headers.items()
-                   if k.startswith(PREFIX) and k != exclude)
+    lines = sorted(
+        f"{k}:{v.strip()}" for k, v in headers.items() if k.startswith(PREFIX) and k != exclude
+    )
     return f"/{api}\nPOST\n\n" + "\n".join(lines) + "\n"
 
 
@@ -77,8 +84,9 @@ def _v4_key(secret: str, sign_date: str, region: str) -> bytes:
 
 def _check_envelope(request: HttpRequest, instance_name: str) -> None:
     if request.method != "POST":
-        raise TablestoreError("OTSMethodNotAllowed",
-                              "OTSMethodNotAllowedOnly POST method for requests is supported.")
+        raise TablestoreError(
+            "OTSMethodNotAllowed", "OTSMethodNotAllowedOnly POST method for requests is supported."
+        )
     for name in REQUIRED_HEADERS:
         if not request.header(name):
             raise TablestoreError("OTSParameterInvalid", f"Missing header: {name}.")
@@ -86,8 +94,9 @@ def _check_envelope(request: HttpRequest, instance_name: str) -> None:
         raise TablestoreError("OTSRequestBodyTooLarge", "The size of POST data is too large.")
     md5 = base64.b64encode(hashlib.md5(request.body).digest()).decode()
     if not hmac.compare_digest(md5, request.header("x-ots-contentmd5").strip()):
-        raise _auth_failed("Mismatch between MD5 value of request body and x-ots-contentmd5 "
-                           "in header.")
+        raise _auth_failed(
+            "Mismatch between MD5 value of request body and x-ots-contentmd5 in header."
+        )
     date = request.header("x-ots-date").strip()
     try:
         sent = datetime.datetime.strptime(date, DATE_FORMAT).replace(tzinfo=datetime.timezone.utc)
@@ -99,8 +108,9 @@ def _check_envelope(request: HttpRequest, instance_name: str) -> None:
         raise _auth_failed("The instance is not found.")
 
 
-def authenticate(request: HttpRequest, api: str, credentials: CredentialBook,
-                 instance_name: str) -> Caller:
+def authenticate(
+    request: HttpRequest, api: str, credentials: CredentialBook, instance_name: str
+) -> Caller:
     """The principal whose key signed this request, or an OTSAuthFailed / OTSParameterInvalid."""
     _check_envelope(request, instance_name)
     headers = dict(request.headers)
@@ -119,16 +129,19 @@ def authenticate(request: HttpRequest, api: str, credentials: CredentialBook,
         sign_date = request.header("x-ots-signdate").strip()
         region = request.header("x-ots-signregion").strip()
         if not sign_date or not region:
-            raise TablestoreError("OTSParameterInvalid",
-                                  "Missing header: x-ots-signdate or x-ots-signregion.")
+            raise TablestoreError(
+                "OTSParameterInvalid", "Missing header: x-ots-signdate or x-ots-signregion."
+            )
         key = _v4_key(secret, sign_date, region)
-        expected = base64.b64encode(_hmac(key, _canonical(api, headers, SIGNATURE_V4) + "ots",
-                                          "sha256")).decode()
+        expected = base64.b64encode(
+            _hmac(key, _canonical(api, headers, SIGNATURE_V4) + "ots", "sha256")
+        ).decode()
         given = headers[SIGNATURE_V4].strip()
     elif SIGNATURE_V2 in headers:
         key = secret.encode("utf-8")
-        expected = base64.b64encode(_hmac(key, _canonical(api, headers, SIGNATURE_V2),
-                                          "sha1")).decode()
+        expected = base64.b64encode(
+            _hmac(key, _canonical(api, headers, SIGNATURE_V2), "sha1")
+        ).decode()
         given = headers[SIGNATURE_V2].strip()
     else:
         raise TablestoreError("OTSParameterInvalid", f"Missing header: {SIGNATURE_V2}.")

@@ -7,6 +7,7 @@ and BINARY are escaped (0x00 -> 0x00 0xFF) and end with 0x00 0x00, so a shorter 
 before any longer one it prefixes and the next column cannot bleed into the comparison. The
 markers put INF_MIN below and INF_MAX above every value of that column whatever follows.
 """
+
 from __future__ import annotations
 
 import struct
@@ -36,8 +37,9 @@ def _wire_type(value: PkValue) -> str:
     return "VT_STRING" if isinstance(value, str) else "VT_BLOB"
 
 
-def check_key(meta: TableMeta, key: PrimaryKey, *, bounds: bool = False,
-              auto_increment: bool = False) -> None:
+def check_key(
+    meta: TableMeta, key: PrimaryKey, *, bounds: bool = False, auto_increment: bool = False
+) -> None:
     """Names, order and types must be the table's. `bounds` allows INF_MIN / INF_MAX (range
     ends); `auto_increment` allows the AUTO_INCREMENT placeholder in auto-increment columns."""
     schema = meta.primary_key
@@ -56,13 +58,17 @@ def check_key(meta: TableMeta, key: PrimaryKey, *, bounds: bool = False,
                 raise invalid(f"AUTO_INCREMENT is not allowed in primary key column: {name}.")
             continue
         if _wire_type(value) != _WIRE_TYPE[column.type]:
-            raise invalid_pk(f"Validate PK type fail. Input: {_wire_type(value)}, "
-                          f"Meta: {_WIRE_TYPE[column.type]}.")
+            raise invalid_pk(
+                f"Validate PK type fail. Input: {_wire_type(value)}, "
+                f"Meta: {_WIRE_TYPE[column.type]}."
+            )
         if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
             raise invalid(f"Primary key value out of int64 range: {name}.")
         if isinstance(value, (str, bytes)) and _size(value) > MAX_PK_VALUE_BYTES:
-            raise invalid(f"The length of primary key column: '{name}' exceeds the MaxLength: "
-                          f"{MAX_PK_VALUE_BYTES} with CurrentLength: {_size(value)}.")
+            raise invalid(
+                f"The length of primary key column: '{name}' exceeds the MaxLength: "
+                f"{MAX_PK_VALUE_BYTES} with CurrentLength: {_size(value)}."
+            )
 
 
 def _size(value: str | bytes) -> int:
@@ -93,7 +99,7 @@ def decode_key(meta: TableMeta, encoded: bytes) -> PrimaryKey:
     for column in meta.primary_key:
         pos += 1  # the value marker
         if column.type == "INTEGER":
-            key.append((column.name, struct.unpack(">Q", encoded[pos:pos + 8])[0] - (1 << 63)))
+            key.append((column.name, struct.unpack(">Q", encoded[pos : pos + 8])[0] - (1 << 63)))
             pos += 8
             continue
         raw = bytearray()

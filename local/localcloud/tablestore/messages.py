@@ -1,6 +1,7 @@
 """Reading request messages: protobuf parsing and the parts several APIs share (conditions,
 return content, read options), checked against the cloud's limits.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -71,11 +72,15 @@ def read_options(message: Any) -> ReadOptions:
         check_name("column", name)
     for unsupported in ("start_column", "end_column", "token"):
         field = message.DESCRIPTOR.fields_by_name[unsupported]
-        present = (len(getattr(message, unsupported)) if field.label == field.LABEL_REPEATED
-                   else message.HasField(unsupported))
+        present = (
+            len(getattr(message, unsupported))
+            if field.label == field.LABEL_REPEATED
+            else message.HasField(unsupported)
+        )
         if present:
-            raise invalid(f"'{unsupported}' (wide row paging) is not supported by the local "
-                          "Tablestore.")
+            raise invalid(
+                f"'{unsupported}' (wide row paging) is not supported by the local Tablestore."
+            )
     max_versions: int | None = None
     if message.HasField("max_versions"):
         if message.max_versions < 1:
@@ -87,8 +92,10 @@ def read_options(message: Any) -> ReadOptions:
         if tr.HasField("specific_time"):
             time_range = (tr.specific_time, tr.specific_time + 1)
         else:
-            time_range = (tr.start_time if tr.HasField("start_time") else 0,
-                          tr.end_time if tr.HasField("end_time") else _INT64_MAX)
+            time_range = (
+                tr.start_time if tr.HasField("start_time") else 0,
+                tr.end_time if tr.HasField("end_time") else _INT64_MAX,
+            )
     elif max_versions is None:
         max_versions = 1  # the SDK may send neither; the newest version is the useful default
     row_filter = parse_filter(message.filter) if message.HasField("filter") else None

@@ -3,6 +3,7 @@
 The limits are the cloud's published ones (wide column model), so that code which passes locally
 does not fail on its first day in the cloud because a batch or a key was too large.
 """
+
 from __future__ import annotations
 
 import enum
@@ -93,8 +94,12 @@ def condition_failed() -> TablestoreError:
 
 def check_name(kind: str, name: str) -> None:
     """Table and column names: 1-255 bytes of [A-Za-z0-9_], not starting with a digit."""
-    if (not isinstance(name, str) or not name or len(name.encode()) > MAX_NAME_BYTES
-            or not NAME_PATTERN.fullmatch(name)):
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name.encode()) > MAX_NAME_BYTES
+        or not NAME_PATTERN.fullmatch(name)
+    ):
         raise invalid(f"Invalid {kind} name: '{name}'.")
 
 

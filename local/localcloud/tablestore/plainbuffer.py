@@ -8,6 +8,7 @@ TAG_CELL_CHECKSUM. We need our own reader because the SDK's cannot read INF_MIN 
 AUTO_INCREMENT keys or update ops; the checksums are computed in the SDK's order (name, value,
 timestamp, op), which is not the order of the bytes.
 """
+
 from __future__ import annotations
 
 import struct
@@ -21,8 +22,11 @@ TAG_CELL_CHECKSUM = 10
 _HEADER_BYTES = struct.pack("<i", HEADER)
 VT_INTEGER, VT_DOUBLE, VT_BOOLEAN, VT_STRING, VT_BLOB = 0, 1, 2, 3, 7
 VT_INF_MIN, VT_INF_MAX, VT_AUTO_INCREMENT = 9, 10, 11
-_BOUND_TYPES = {VT_INF_MIN: KeyBound.INF_MIN, VT_INF_MAX: KeyBound.INF_MAX,
-                VT_AUTO_INCREMENT: KeyBound.AUTO_INCREMENT}
+_BOUND_TYPES = {
+    VT_INF_MIN: KeyBound.INF_MIN,
+    VT_INF_MAX: KeyBound.INF_MAX,
+    VT_AUTO_INCREMENT: KeyBound.AUTO_INCREMENT,
+}
 _BOUND_CODES = {v: k for k, v in _BOUND_TYPES.items()}
 
 
@@ -62,7 +66,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
             raise invalid("Invalid PlainBuffer: unexpected end of data.")
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -231,8 +235,9 @@ def _payload(value: CellValue | KeyBound) -> bytes:
     return bytes([vtype]) + struct.pack("<i", len(raw)) + raw
 
 
-def _cell_bytes(name: str, value: CellValue | KeyBound | None,
-                timestamp: int | None) -> tuple[bytes, int]:
+def _cell_bytes(
+    name: str, value: CellValue | KeyBound | None, timestamp: int | None
+) -> tuple[bytes, int]:
     raw_name = name.encode("utf-8")
     out = bytearray([TAG_CELL, TAG_CELL_NAME])
     out += struct.pack("<i", len(raw_name)) + raw_name

@@ -6,6 +6,7 @@ The action is `ots:{Api}` and the resource
 ListTable); `localcloud.policy` applies RAM's rules. The root key is not restricted, nor is a role
 the template does not declare or declares without a policy (what it allows is unknown here).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -24,11 +25,21 @@ def resource_arn(region: str, account_id: str, instance: str, table: str | None)
     return base if table is None else f"{base}/table/{table}"
 
 
-def authorize(principal: Principal, region: str, account_id: str, instance: str, api: str,
-              table: str | None, role_policies: RolePolicies = lambda arn: None) -> None:
+def authorize(
+    principal: Principal,
+    region: str,
+    account_id: str,
+    instance: str,
+    api: str,
+    table: str | None,
+    role_policies: RolePolicies = lambda arn: None,
+) -> None:
     resource = resource_arn(region, account_id, instance, table)
     policies = role_policies(principal.role_arn) if principal.role_arn else None
     inline_ok = principal.policy is None or is_allowed(principal.policy, f"ots:{api}", resource)
     if not inline_ok or (policies and not any_allows(policies, f"ots:{api}", resource)):
-        raise TablestoreError("OTSNoPermissionAccess", "You have no permission to access the "
-                              "requested resource, please contact the resource owner.")
+        raise TablestoreError(
+            "OTSNoPermissionAccess",
+            "You have no permission to access the "
+            "requested resource, please contact the resource owner.",
+        )

@@ -4,6 +4,7 @@
 Response messages set every proto2 `required` field (`consumed`, `row`, `rows`, ...) even when
 empty, because the SDK's parser and `SerializeToString` insist on them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,8 +33,13 @@ Authorize = Callable[[str, "str | None"], None]
 
 _KEY_TYPES = {pb.INTEGER: "INTEGER", pb.STRING: "STRING", pb.BINARY: "BINARY"}
 _KEY_CODES = {v: k for k, v in _KEY_TYPES.items()}
-_DEFINED_TYPES = {pb.DCT_INTEGER: "INTEGER", pb.DCT_DOUBLE: "DOUBLE", pb.DCT_BOOLEAN: "BOOLEAN",
-                  pb.DCT_STRING: "STRING", pb.DCT_BLOB: "BINARY"}
+_DEFINED_TYPES = {
+    pb.DCT_INTEGER: "INTEGER",
+    pb.DCT_DOUBLE: "DOUBLE",
+    pb.DCT_BOOLEAN: "BOOLEAN",
+    pb.DCT_STRING: "STRING",
+    pb.DCT_BLOB: "BINARY",
+}
 _DEFINED_CODES = {v: k for k, v in _DEFINED_TYPES.items()}
 _WRITE_KINDS = {pb.PUT: "put", pb.UPDATE: "update", pb.DELETE: "delete"}
 
@@ -51,12 +57,19 @@ class Protocol:
     def __init__(self, core: Tablestore) -> None:
         self._core = core
         self._handlers: dict[str, Callable[[bytes, Authorize], Any]] = {
-            "CreateTable": self.create_table, "DescribeTable": self.describe_table,
-            "ListTable": self.list_table, "DeleteTable": self.delete_table,
-            "UpdateTable": self.update_table, "GetRow": self.get_row, "PutRow": self.put_row,
-            "UpdateRow": self.update_row, "DeleteRow": self.delete_row,
-            "GetRange": self.get_range, "BatchGetRow": self.batch_get_row,
-            "BatchWriteRow": self.batch_write_row, "ListSearchIndex": self.list_search_index,
+            "CreateTable": self.create_table,
+            "DescribeTable": self.describe_table,
+            "ListTable": self.list_table,
+            "DeleteTable": self.delete_table,
+            "UpdateTable": self.update_table,
+            "GetRow": self.get_row,
+            "PutRow": self.put_row,
+            "UpdateRow": self.update_row,
+            "DeleteRow": self.delete_row,
+            "GetRange": self.get_range,
+            "BatchGetRow": self.batch_get_row,
+            "BatchWriteRow": self.batch_write_row,
+            "ListSearchIndex": self.list_search_index,
         }
 
     def handle(self, api: str, body: bytes, authorize: Authorize) -> bytes:
@@ -80,14 +93,19 @@ class Protocol:
             auto = column.HasField("option") and column.option == pb.AUTO_INCREMENT
             key.append(KeyColumn(column.name, _KEY_TYPES[column.type], auto))
         meta = TableMeta(
-            name=tm.table_name, primary_key=tuple(key),
+            name=tm.table_name,
+            primary_key=tuple(key),
             ttl_seconds=options.time_to_live if options.HasField("time_to_live") else -1,
             max_versions=options.max_versions if options.HasField("max_versions") else 1,
-            max_time_deviation=(options.deviation_cell_version_in_sec
-                                if options.HasField("deviation_cell_version_in_sec") else 86400),
+            max_time_deviation=(
+                options.deviation_cell_version_in_sec
+                if options.HasField("deviation_cell_version_in_sec")
+                else 86400
+            ),
             reserved_read=req.reserved_throughput.capacity_unit.read,
             reserved_write=req.reserved_throughput.capacity_unit.write,
-            defined_columns=tuple((c.name, _DEFINED_TYPES[c.type]) for c in tm.defined_column))
+            defined_columns=tuple((c.name, _DEFINED_TYPES[c.type]) for c in tm.defined_column),
+        )
         authorize("CreateTable", meta.name)
         self._core.catalog.create(meta)
         return pb.CreateTableResponse()
@@ -129,8 +147,12 @@ class Protocol:
             req.table_name,
             ttl_seconds=options.time_to_live if options.HasField("time_to_live") else None,
             max_versions=options.max_versions if options.HasField("max_versions") else None,
-            max_time_deviation=(options.deviation_cell_version_in_sec if
-                                options.HasField("deviation_cell_version_in_sec") else None))
+            max_time_deviation=(
+                options.deviation_cell_version_in_sec
+                if options.HasField("deviation_cell_version_in_sec")
+                else None
+            ),
+        )
         resp = pb.UpdateTableResponse()
         self._fill_table_state(resp, meta)
         return resp
@@ -170,16 +192,28 @@ class Protocol:
         resp.row = _row_bytes(row)
         return resp
 
-    def _single_write(self, api: str, kind: str, body: bytes, authorize: Authorize,
-                      request_type: Any, response_type: Any, field: str) -> Any:
+    def _single_write(
+        self,
+        api: str,
+        kind: str,
+        body: bytes,
+        authorize: Authorize,
+        request_type: Any,
+        response_type: Any,
+        field: str,
+    ) -> Any:
         req = parse(request_type, body)
         no_transaction(req)
         authorize(api, req.table_name)
         data = getattr(req, field)
         check_write_size(len(data))
         # `kind` is one of RowChange's three literals (the callers pass them).
-        change = RowChange(kind, read_row(data),  # type: ignore[arg-type]
-                           row_condition(req.condition), return_content(req))
+        change = RowChange(
+            kind,  # type: ignore[arg-type]
+            read_row(data),
+            row_condition(req.condition),
+            return_content(req),
+        )
         result = self._core.write(req.table_name, change)
         resp = response_type()
         _set_consumed(resp.consumed, result.read_cu, result.write_cu)
@@ -188,26 +222,44 @@ class Protocol:
         return resp
 
     def put_row(self, body: bytes, authorize: Authorize) -> Any:
-        return self._single_write("PutRow", "put", body, authorize, pb.PutRowRequest,
-                                  pb.PutRowResponse, "row")
+        return self._single_write(
+            "PutRow", "put", body, authorize, pb.PutRowRequest, pb.PutRowResponse, "row"
+        )
 
     def update_row(self, body: bytes, authorize: Authorize) -> Any:
-        return self._single_write("UpdateRow", "update", body, authorize, pb.UpdateRowRequest,
-                                  pb.UpdateRowResponse, "row_change")
+        return self._single_write(
+            "UpdateRow",
+            "update",
+            body,
+            authorize,
+            pb.UpdateRowRequest,
+            pb.UpdateRowResponse,
+            "row_change",
+        )
 
     def delete_row(self, body: bytes, authorize: Authorize) -> Any:
-        return self._single_write("DeleteRow", "delete", body, authorize, pb.DeleteRowRequest,
-                                  pb.DeleteRowResponse, "primary_key")
+        return self._single_write(
+            "DeleteRow",
+            "delete",
+            body,
+            authorize,
+            pb.DeleteRowRequest,
+            pb.DeleteRowResponse,
+            "primary_key",
+        )
 
     def get_range(self, body: bytes, authorize: Authorize) -> Any:
         req = parse(pb.GetRangeRequest, body)
         no_transaction(req)
         authorize("GetRange", req.table_name)
         result = self._core.get_range(
-            req.table_name, req.direction == pb.FORWARD,
+            req.table_name,
+            req.direction == pb.FORWARD,
             read_row(req.inclusive_start_primary_key).primary_key,
             read_row(req.exclusive_end_primary_key).primary_key,
-            req.limit if req.HasField("limit") else None, read_options(req))
+            req.limit if req.HasField("limit") else None,
+            read_options(req),
+        )
         resp = pb.GetRangeResponse()
         _set_consumed(resp.consumed, result.read_cu, 0)
         resp.rows = write_rows(result.rows)
@@ -243,9 +295,15 @@ class Protocol:
         for table in req.tables:
             authorize("BatchWriteRow", table.table_name)
             # _WRITE_KINDS holds only RowChange's three literals.
-            changes = [RowChange(_WRITE_KINDS[r.type],  # type: ignore[arg-type]
-                                 read_row(r.row_change), row_condition(r.condition),
-                                 return_content(r)) for r in table.rows]
+            changes = [
+                RowChange(
+                    _WRITE_KINDS[r.type],  # type: ignore[arg-type]
+                    read_row(r.row_change),
+                    row_condition(r.condition),
+                    return_content(r),
+                )
+                for r in table.rows
+            ]
             tables.append((table.table_name, changes))
         results = self._core.batch_write(tables)
         resp = pb.BatchWriteRowResponse()

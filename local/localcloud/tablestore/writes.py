@@ -6,6 +6,7 @@ of "now", DELETE (one version) names its version, INCREMENT adds an integer to a
 (a missing column counts as 0) and takes no version, and an update made only of deletions does not
 create a row that did not exist.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -27,8 +28,9 @@ _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 def _check_common(meta: TableMeta, cells: tuple[Cell, ...], now_ms: int) -> None:
     if len(cells) > MAX_COLUMNS_PER_WRITE:
-        raise invalid("The number of attribute columns exceeds the limit: "
-                      f"{MAX_COLUMNS_PER_WRITE}.")
+        raise invalid(
+            f"The number of attribute columns exceeds the limit: {MAX_COLUMNS_PER_WRITE}."
+        )
     key_names = set(meta.key_names)
     deviation_ms = meta.max_time_deviation * 1000
     for cell in cells:
@@ -37,12 +39,16 @@ def _check_common(meta: TableMeta, cells: tuple[Cell, ...], now_ms: int) -> None
             raise invalid(f"The attribute column name is the same as a primary key: {cell.name}.")
         size = cellops.value_size(cell.value) if cell.value is not None else 0
         if isinstance(cell.value, (str, bytes)) and size > MAX_CELL_VALUE_BYTES:
-            raise invalid(f"The length of attribute column: '{cell.name}' exceeds the MaxLength: "
-                          f"{MAX_CELL_VALUE_BYTES} with CurrentLength: {size}.")
+            raise invalid(
+                f"The length of attribute column: '{cell.name}' exceeds the MaxLength: "
+                f"{MAX_CELL_VALUE_BYTES} with CurrentLength: {size}."
+            )
         if cell.timestamp is not None and cell.op is not CellOp.DELETE_ONE:
             if cell.timestamp < 0 or abs(cell.timestamp - now_ms) > deviation_ms:
-                raise invalid(f"The timestamp of column '{cell.name}' is out of the table's max "
-                              f"time deviation: {meta.max_time_deviation} seconds.")
+                raise invalid(
+                    f"The timestamp of column '{cell.name}' is out of the table's max "
+                    f"time deviation: {meta.max_time_deviation} seconds."
+                )
 
 
 def check_put_cells(meta: TableMeta, cells: tuple[Cell, ...], now_ms: int) -> None:

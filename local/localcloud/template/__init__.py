@@ -10,23 +10,33 @@ object) and `ALIYUN::FC::Trigger` (http and timer), and the ROS resources
 CommaDelimitedList parameters.
 Anything else raises `TemplateError` naming the YAML path.
 """
+
 from .loader import load_template
 from .model import (
-                    FunctionDecl,
-                    HttpTriggerDecl,
-                    LogstoreDecl,
-                    RoleDecl,
-                    SecretDecl,
-                    ServiceDecl,
-                    TableDecl,
-                    Template,
-                    TemplateError,
-                    TimerDecl,
+    FunctionDecl,
+    HttpTriggerDecl,
+    LogstoreDecl,
+    RoleDecl,
+    SecretDecl,
+    ServiceDecl,
+    TableDecl,
+    Template,
+    TemplateError,
+    TimerDecl,
 )
 from .yamlio import declared_parameters
 
 __all__ = [
-    "load_template", "declared_parameters", "Template", "TemplateError", "ServiceDecl",
-    "FunctionDecl", "HttpTriggerDecl", "TimerDecl", "TableDecl", "LogstoreDecl", "RoleDecl",
+    "load_template",
+    "declared_parameters",
+    "Template",
+    "TemplateError",
+    "ServiceDecl",
+    "FunctionDecl",
+    "HttpTriggerDecl",
+    "TimerDecl",
+    "TableDecl",
+    "LogstoreDecl",
+    "RoleDecl",
     "SecretDecl",
 ]

@@ -6,6 +6,7 @@ take its service name as a parameter. Function code comes from
 `Code: {OssBucketName, OssObjectName}`; a `CodeLocator` says which folder holds that object's
 unpacked package (the ROS emulator unzips it from the local OSS; a direct load maps names).
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,13 @@ _HTTP_KEYS = {"AuthType", "Methods", "Qualifier"}
 _TIMER_KEYS = {"CronExpression", "Enable", "Payload", "Qualifier"}
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _HANDLER = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+")
-_LOG_CONFIG_KEYS = {"Project", "Logstore", "EnableRequestMetrics", "EnableInstanceMetrics",
-                    "LogBeginRule"}
+_LOG_CONFIG_KEYS = {
+    "Project",
+    "Logstore",
+    "EnableRequestMetrics",
+    "EnableInstanceMetrics",
+    "LogBeginRule",
+}
 
 
 def services(graph: ResourceGraph, code: CodeLocator | None) -> tuple[ServiceDecl, ...]:
@@ -39,11 +45,17 @@ def services(graph: ResourceGraph, code: CodeLocator | None) -> tuple[ServiceDec
     for raw in graph.of_type(FC_FUNCTION):
         props = graph.properties(raw.logical_id)
         service = str(props["ServiceName"])
-        decl = _function(graph, raw.logical_id, code,
-                         triggers.pop((service, str(props["FunctionName"])), ([], [])))
+        decl = _function(
+            graph,
+            raw.logical_id,
+            code,
+            triggers.pop((service, str(props["FunctionName"])), ([], [])),
+        )
         if any(f.name == decl.name for f in functions.get(service, [])):
-            raise TemplateError(f"{raw.path}.Properties.FunctionName",
-                                f"service {service!r} already has a function {decl.name!r}")
+            raise TemplateError(
+                f"{raw.path}.Properties.FunctionName",
+                f"service {service!r} already has a function {decl.name!r}",
+            )
         functions.setdefault(service, []).append(decl)
     result = []
     for raw in graph.of_type(FC_SERVICE):
@@ -58,34 +70,52 @@ def services(graph: ResourceGraph, code: CodeLocator | None) -> tuple[ServiceDec
             raise TemplateError(f"{path}.LogConfig", f"keys: {', '.join(sorted(_LOG_CONFIG_KEYS))}")
         if bool(log.get("Project")) != bool(log.get("Logstore")):
             raise TemplateError(f"{path}.LogConfig", "Project and Logstore go together")
-        result.append(ServiceDecl(
-            name=name, role_arn=role or None,
-            log_project=str(log["Project"]) if log.get("Project") else None,
-            log_store=str(log["Logstore"]) if log.get("Logstore") else None,
-            functions=tuple(functions.pop(name, [])),
-            description=str(props.get("Description") or ""),
-            internet_access=props.get("InternetAccess", True) not in (False, "false", "False")))
+        result.append(
+            ServiceDecl(
+                name=name,
+                role_arn=role or None,
+                log_project=str(log["Project"]) if log.get("Project") else None,
+                log_store=str(log["Logstore"]) if log.get("Logstore") else None,
+                functions=tuple(functions.pop(name, [])),
+                description=str(props.get("Description") or ""),
+                internet_access=props.get("InternetAccess", True) not in (False, "false", "False"),
+            )
+        )
     for service in functions:
-        raise TemplateError("Resources", f"functions of service {service!r}, which the template "
-                                         f"does not declare (ALIYUN::FC::Service)")
-    for (service, function) in triggers:
-        raise TemplateError("Resources", f"a trigger of {service}/{function}, a function the "
-                                         f"template does not declare")
+        raise TemplateError(
+            "Resources",
+            f"functions of service {service!r}, which the template "
+            f"does not declare (ALIYUN::FC::Service)",
+        )
+    for service, function in triggers:
+        raise TemplateError(
+            "Resources",
+            f"a trigger of {service}/{function}, a function the template does not declare",
+        )
     return tuple(result)
 
 
-def _function(graph: ResourceGraph, logical_id: str, code: CodeLocator | None,
-              events: tuple[list[HttpTriggerDecl], list[TimerDecl]]) -> FunctionDecl:
+def _function(
+    graph: ResourceGraph,
+    logical_id: str,
+    code: CodeLocator | None,
+    events: tuple[list[HttpTriggerDecl], list[TimerDecl]],
+) -> FunctionDecl:
     raw = graph.raw(logical_id)
     props = graph.properties(logical_id)
     path = f"{raw.path}.Properties"
     runtime = str(props["Runtime"])
     if runtime not in RUNTIMES:
-        raise TemplateError(f"{path}.Runtime", f"runtime {runtime!r} is not supported locally "
-                                               f"(supported: {', '.join(RUNTIMES)})")
+        raise TemplateError(
+            f"{path}.Runtime",
+            f"runtime {runtime!r} is not supported locally (supported: {', '.join(RUNTIMES)})",
+        )
     handler = handler_name(f"{path}.Handler", props["Handler"])
-    initializer = (handler_name(f"{path}.Initializer", props["Initializer"])
-                   if props.get("Initializer") else None)
+    initializer = (
+        handler_name(f"{path}.Initializer", props["Initializer"])
+        if props.get("Initializer")
+        else None
+    )
     code_dir = _code_dir(f"{path}.Code", props.get("Code"), code)
     module = handler.rpartition(".")[0]
     if not module_exists(code_dir, module):
@@ -94,26 +124,34 @@ def _function(graph: ResourceGraph, logical_id: str, code: CodeLocator | None,
     if len(http) > 1:
         raise TemplateError(raw.path, "a function has at most one HTTP trigger")
     return FunctionDecl(
-        name=str(props["FunctionName"]), handler=handler, runtime=runtime, code_dir=code_dir,
+        name=str(props["FunctionName"]),
+        handler=handler,
+        runtime=runtime,
+        code_dir=code_dir,
         initializer=initializer,
-        initialization_timeout=integer(f"{path}.InitializationTimeout",
-                                       props.get("InitializationTimeout"), 3, 1, 300),
+        initialization_timeout=integer(
+            f"{path}.InitializationTimeout", props.get("InitializationTimeout"), 3, 1, 300
+        ),
         timeout=integer(f"{path}.Timeout", props.get("Timeout"), 3, 1, 86400),
         memory_size=integer(f"{path}.MemorySize", props.get("MemorySize"), 128, 64, 32768),
-        instance_concurrency=integer(f"{path}.InstanceConcurrency",
-                                     props.get("InstanceConcurrency"), 1, 1, 200),
-        environment=environment(f"{path}.EnvironmentVariables",
-                                props.get("EnvironmentVariables")),
-        http_trigger=http[0] if http else None, timers=tuple(timers),
-        description=str(props.get("Description") or ""))
+        instance_concurrency=integer(
+            f"{path}.InstanceConcurrency", props.get("InstanceConcurrency"), 1, 1, 200
+        ),
+        environment=environment(f"{path}.EnvironmentVariables", props.get("EnvironmentVariables")),
+        http_trigger=http[0] if http else None,
+        timers=tuple(timers),
+        description=str(props.get("Description") or ""),
+    )
 
 
 def _code_dir(path: str, value: Any, code: CodeLocator | None) -> Path:
     if not isinstance(value, dict) or set(value) - _CODE_KEYS:
         raise TemplateError(path, "Code is {OssBucketName, OssObjectName}")
     if "SourceCode" in value or "ZipFile" in value:
-        raise TemplateError(path, "inline code (SourceCode, ZipFile) is not supported locally; "
-                                  "upload a package to OSS")
+        raise TemplateError(
+            path,
+            "inline code (SourceCode, ZipFile) is not supported locally; upload a package to OSS",
+        )
     bucket, key = value.get("OssBucketName"), value.get("OssObjectName")
     if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
         raise TemplateError(path, "Code needs OssBucketName and OssObjectName")
@@ -122,14 +160,16 @@ def _code_dir(path: str, value: Any, code: CodeLocator | None) -> Path:
     return code(bucket, key, path)
 
 
-def _triggers(graph: ResourceGraph) -> dict[tuple[str, str],
-                                            tuple[list[HttpTriggerDecl], list[TimerDecl]]]:
+def _triggers(
+    graph: ResourceGraph,
+) -> dict[tuple[str, str], tuple[list[HttpTriggerDecl], list[TimerDecl]]]:
     found: dict[tuple[str, str], tuple[list[HttpTriggerDecl], list[TimerDecl]]] = {}
     for raw in graph.of_type(FC_TRIGGER):
         props = graph.properties(raw.logical_id)
         path = f"{raw.path}.Properties"
-        http, timers = found.setdefault((str(props["ServiceName"]), str(props["FunctionName"])),
-                                        ([], []))
+        http, timers = found.setdefault(
+            (str(props["ServiceName"]), str(props["FunctionName"])), ([], [])
+        )
         kind = str(props["TriggerType"]).lower()
         config = props["TriggerConfig"]
         name = str(props["TriggerName"])
@@ -142,8 +182,10 @@ def _triggers(graph: ResourceGraph) -> dict[tuple[str, str],
         elif kind == "timer":
             timers.append(timer_trigger(f"{path}.TriggerConfig", name, config))
         else:
-            raise TemplateError(f"{path}.TriggerType", f"trigger type {kind!r} is not supported "
-                                                       f"locally (http, timer)")
+            raise TemplateError(
+                f"{path}.TriggerType",
+                f"trigger type {kind!r} is not supported locally (http, timer)",
+            )
     return found
 
 
@@ -166,8 +208,10 @@ def environment(path: str, value: Any) -> dict[str, str]:
     env = {}
     for key, item in value.items():
         if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
-            raise TemplateError(f"{path}.{key}", "a name starts with a letter and has only "
-                                                 "letters, digits and underscores")
+            raise TemplateError(
+                f"{path}.{key}",
+                "a name starts with a letter and has only letters, digits and underscores",
+            )
         if isinstance(item, (dict, list)) or item is None:
             raise TemplateError(f"{path}.{key}", "environment values are scalars")
         env[key] = ("true" if item else "false") if isinstance(item, bool) else str(item)
@@ -196,8 +240,12 @@ def timer_trigger(path: str, name: str, props: Mapping[str, Any]) -> TimerDecl:
         raise TemplateError(f"{path}.CronExpression", "required")
     enable = props.get("Enable", True)
     payload = props.get("Payload", "")
-    return TimerDecl(name, cron, enable not in (False, "false", "False"),
-                     payload if isinstance(payload, str) else str(payload))
+    return TimerDecl(
+        name,
+        cron,
+        enable not in (False, "false", "False"),
+        payload if isinstance(payload, str) else str(payload),
+    )
 
 
 def _known(path: str, props: Any, allowed: set[str]) -> None:

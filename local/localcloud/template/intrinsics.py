@@ -4,6 +4,7 @@ Resources are resolved lazily through a `ResourceLookup` (a resource's `Ref` val
 is computed from its own resolved properties), so the order of resources in the file does not
 matter; a reference cycle is reported instead of recursing forever.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,14 +24,18 @@ class ResourceLookup(Protocol):
 
 
 def is_intrinsic(value: Any) -> bool:
-    return (isinstance(value, dict) and len(value) == 1
-            and isinstance(next(iter(value)), str)
-            and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")))
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and isinstance(next(iter(value)), str)
+        and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
+    )
 
 
 class Resolver:
-    def __init__(self, parameters: Mapping[str, Any], pseudo: Mapping[str, Any],
-                 resources: ResourceLookup) -> None:
+    def __init__(
+        self, parameters: Mapping[str, Any], pseudo: Mapping[str, Any], resources: ResourceLookup
+    ) -> None:
         self._parameters = parameters
         self._pseudo = pseudo
         self._resources = resources
@@ -59,8 +64,11 @@ class Resolver:
             return self._join(arg, path)
         if name == "Fn::Select":
             return self._select(arg, path)
-        raise TemplateError(path, f"intrinsic function {name} is not supported locally "
-                                  f"(supported: {', '.join(SUPPORTED)})")
+        raise TemplateError(
+            path,
+            f"intrinsic function {name} is not supported locally "
+            f"(supported: {', '.join(SUPPORTED)})",
+        )
 
     def _ref(self, name: str, path: str) -> Any:
         if name in self._parameters:
@@ -75,8 +83,9 @@ class Resolver:
         if isinstance(arg, str):
             logical_id, sep, attribute = arg.rpartition(".")
             if not sep:
-                raise TemplateError(path, "GetAtt takes 'Resource.Attribute' or [Resource, "
-                                          "Attribute]")
+                raise TemplateError(
+                    path, "GetAtt takes 'Resource.Attribute' or [Resource, Attribute]"
+                )
         elif isinstance(arg, list) and len(arg) == 2:
             logical_id, attribute = (self.resolve(a, f"{path}[{i}]") for i, a in enumerate(arg))
         else:
@@ -103,8 +112,7 @@ class Resolver:
                 return "${" + name[1:] + "}"
             if name in variables:
                 value = variables[name]
-            elif (name in self._parameters or name in self._pseudo
-                  or self._resources.has(name)):
+            elif name in self._parameters or name in self._pseudo or self._resources.has(name):
                 value = self._ref(name, path)
             elif "." in name:
                 value = self._get_att(name, path)

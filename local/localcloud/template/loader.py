@@ -4,6 +4,7 @@ Every construct is either understood or refused with its YAML path; nothing is s
 because a local cloud that quietly ignores part of the template would pass tests the real
 deployment fails.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,21 +20,36 @@ from .resources import KINDS, RawResource, ResourceGraph, Stack
 from .yamlio import read_yaml
 
 FORMAT_VERSION = "2015-09-01"
-_TOP_LEVEL = {"ROSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Resources",
-              "Outputs"}
+_TOP_LEVEL = {
+    "ROSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Resources",
+    "Outputs",
+}
 _RESOURCE_KEYS = {"Type", "Properties", "DependsOn", "Metadata", "DeletionPolicy"}
 
 
-def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, account_id: str,
-                  region: str, stack_name: str = "localcloud",
-                  code: CodeLocator | None = None) -> Template:
+def load_template(
+    path: Path | str,
+    parameters: Mapping[str, str] = {},
+    *,
+    account_id: str,
+    region: str,
+    stack_name: str = "localcloud",
+    code: CodeLocator | None = None,
+) -> Template:
     """`code` finds the unpacked package of an `ALIYUN::FC::Function`'s OSS object."""
     path = Path(path).resolve()
     doc = read_yaml(path)
     if "Transform" in doc:
-        raise TemplateError("Transform", "the Aliyun::Serverless transform is not supported "
-                                         "locally: declare ALIYUN::FC::Service, "
-                                         "ALIYUN::FC::Function and ALIYUN::FC::Trigger")
+        raise TemplateError(
+            "Transform",
+            "the Aliyun::Serverless transform is not supported "
+            "locally: declare ALIYUN::FC::Service, "
+            "ALIYUN::FC::Function and ALIYUN::FC::Trigger",
+        )
     for key in doc:
         if key not in _TOP_LEVEL:
             raise TemplateError(str(key), "top-level section not supported locally")
@@ -42,8 +58,12 @@ def load_template(path: Path | str, parameters: Mapping[str, str] = {}, *, accou
     stack = Stack(account_id, region, stack_name)
     raw = _collect(doc.get("Resources"))
     params = resolve_parameters(doc.get("Parameters"), parameters)
-    pseudo = {"ALIYUN::AccountId": account_id, "ALIYUN::Region": region,
-              "ALIYUN::StackName": stack_name, "ALIYUN::StackId": f"localcloud-{stack_name}"}
+    pseudo = {
+        "ALIYUN::AccountId": account_id,
+        "ALIYUN::Region": region,
+        "ALIYUN::StackName": stack_name,
+        "ALIYUN::StackId": f"localcloud-{stack_name}",
+    }
     graph = ResourceGraph(raw, stack)
     resolver = Resolver(params.values, pseudo, graph)
     graph.resolver = resolver
@@ -83,12 +103,15 @@ def _collect(resources: Any) -> dict[str, RawResource]:
             extra = sorted(set(node) - _RESOURCE_KEYS)
             if extra:
                 raise TemplateError(f"{path}.{extra[0]}", "resource key not supported locally")
-            raw[logical_id] = RawResource(logical_id, rtype,
-                                          {"Properties": node.get("Properties") or {}}, path)
+            raw[logical_id] = RawResource(
+                logical_id, rtype, {"Properties": node.get("Properties") or {}}, path
+            )
         else:
             known = ", ".join(sorted(KINDS))
-            raise TemplateError(f"{path}.Type", f"resource type {rtype!r} is not supported "
-                                                f"locally (supported: {known})")
+            raise TemplateError(
+                f"{path}.Type",
+                f"resource type {rtype!r} is not supported locally (supported: {known})",
+            )
     return raw
 
 

@@ -1,5 +1,6 @@
 """The values the template reader produces: what the local cloud needs to know about a stack,
 with every intrinsic already resolved. Frozen, so emulators can share them freely."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,6 +1,7 @@
 """Template parameters: declared types and constraints, defaults, and the overrides the local
 cloud supplies (its parameters file). A value that breaks a constraint is an error here, as ROS
 refuses to create the stack."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,23 @@ from .model import TemplateError
 
 SUPPORTED_TYPES = ("String", "Number", "Boolean", "CommaDelimitedList")
 _KNOWN_KEYS = {
-    "Type", "Default", "NoEcho", "AllowedValues", "AllowedPattern", "MinLength", "MaxLength",
-    "MinValue", "MaxValue", "Description", "ConstraintDescription", "Label",
-    "AssociationProperty", "AssociationPropertyMetadata", "Confirm", "TextArea", "Placeholder",
+    "Type",
+    "Default",
+    "NoEcho",
+    "AllowedValues",
+    "AllowedPattern",
+    "MinLength",
+    "MaxLength",
+    "MinValue",
+    "MaxValue",
+    "Description",
+    "ConstraintDescription",
+    "Label",
+    "AssociationProperty",
+    "AssociationPropertyMetadata",
+    "Confirm",
+    "TextArea",
+    "Placeholder",
 }
 
 
@@ -31,8 +46,9 @@ def resolve_parameters(declared: Any, overrides: Mapping[str, str]) -> ResolvedP
         raise TemplateError("Parameters", "must be a mapping")
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
-        raise TemplateError("Parameters", f"values given for undeclared parameters: "
-                                          f"{', '.join(unknown)}")
+        raise TemplateError(
+            "Parameters", f"values given for undeclared parameters: {', '.join(unknown)}"
+        )
     values: dict[str, Any] = {}
     no_echo: set[str] = set()
     for name, spec in declared.items():
@@ -44,15 +60,20 @@ def resolve_parameters(declared: Any, overrides: Mapping[str, str]) -> ResolvedP
             raise TemplateError(path, f"unsupported parameter keys: {', '.join(extra)}")
         ptype = spec.get("Type")
         if ptype not in SUPPORTED_TYPES:
-            raise TemplateError(f"{path}.Type", f"type {ptype!r} is not supported locally "
-                                                f"(supported: {', '.join(SUPPORTED_TYPES)})")
+            raise TemplateError(
+                f"{path}.Type",
+                f"type {ptype!r} is not supported locally "
+                f"(supported: {', '.join(SUPPORTED_TYPES)})",
+            )
         if name in overrides:
             raw: Any = overrides[name]
         elif spec.get("Default") is not None:
             raw = spec["Default"]
         else:
-            raise TemplateError(path, "no value: the parameter has no Default and the local "
-                                      "parameters do not set it")
+            raise TemplateError(
+                path,
+                "no value: the parameter has no Default and the local parameters do not set it",
+            )
         values[name] = _check(path, ptype, raw, spec)
         if _truthy(spec.get("NoEcho", False)):
             no_echo.add(name)

@@ -4,6 +4,7 @@ them), what `Ref` returns and which `Fn::GetAtt` attributes they have.
 `ResourceGraph` resolves a resource's properties on first use, so references between resources
 work in any order; a property a type does not document is an error, never silently ignored.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,8 +62,11 @@ def _fake_id(*parts: str) -> str:
 
 
 def _ots_endpoint(kind: str) -> Attr:
-    hosts = {"PublicEndpoint": "ots.aliyuncs.com", "PrivateEndpoint": "ots-internal.aliyuncs.com",
-             "VpcEndpoint": "vpc.tablestore.aliyuncs.com"}
+    hosts = {
+        "PublicEndpoint": "ots.aliyuncs.com",
+        "PrivateEndpoint": "ots-internal.aliyuncs.com",
+        "VpcEndpoint": "vpc.tablestore.aliyuncs.com",
+    }
     return lambda s, lid, p: f"https://{p['InstanceName']}.{s.region}.{hosts[kind]}"
 
 
@@ -71,122 +75,298 @@ def _fc_service_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
 
 
 def _fc_function_arn(s: Stack, lid: str, p: Mapping[str, Any]) -> str:
-    return (f"acs:fc:{s.region}:{s.account_id}:services/{p['ServiceName']}"
-            f"/functions/{p['FunctionName']}")
+    return (
+        f"acs:fc:{s.region}:{s.account_id}:services/{p['ServiceName']}"
+        f"/functions/{p['FunctionName']}"
+    )
 
 
 def _fc_trigger_url(s: Stack, p: Mapping[str, Any], host: str) -> str:
-    return (f"https://{s.account_id}.{s.region}{host}.fc.aliyuncs.com/2016-08-15/proxy/"
-            f"{p['ServiceName']}/{p['FunctionName']}/")
+    return (
+        f"https://{s.account_id}.{s.region}{host}.fc.aliyuncs.com/2016-08-15/proxy/"
+        f"{p['ServiceName']}/{p['FunctionName']}/"
+    )
 
 
 KINDS: dict[str, Kind] = {
     # KMS Secrets Manager (ROS documents Ref as the secret's name).
     "ALIYUN::KMS::Secret": Kind(
-        frozenset({"SecretName", "SecretData", "VersionId", "SecretDataType", "Description",
-                   "EncryptionKeyId", "Tags", "RecoveryWindowInDays", "ForceDeleteWithoutRecovery",
-                   "SecretType", "ExtendedConfig", "EnableAutomaticRotation", "RotationInterval",
-                   "DKMSInstanceId", "Policy"}),
-        frozenset({"SecretName", "SecretData", "VersionId"}), _prop("SecretName"),
-        {"SecretName": _prop("SecretName"),
-         "Arn": lambda s, lid, p: f"acs:kms:{s.region}:{s.account_id}:secret/{p['SecretName']}"},
-        {"EnableAutomaticRotation": "only Generic secrets are emulated",
-         "ExtendedConfig": "only Generic secrets are emulated",
-         "DKMSInstanceId": "no dedicated KMS instances locally"}),
+        frozenset(
+            {
+                "SecretName",
+                "SecretData",
+                "VersionId",
+                "SecretDataType",
+                "Description",
+                "EncryptionKeyId",
+                "Tags",
+                "RecoveryWindowInDays",
+                "ForceDeleteWithoutRecovery",
+                "SecretType",
+                "ExtendedConfig",
+                "EnableAutomaticRotation",
+                "RotationInterval",
+                "DKMSInstanceId",
+                "Policy",
+            }
+        ),
+        frozenset({"SecretName", "SecretData", "VersionId"}),
+        _prop("SecretName"),
+        {
+            "SecretName": _prop("SecretName"),
+            "Arn": lambda s, lid, p: f"acs:kms:{s.region}:{s.account_id}:secret/{p['SecretName']}",
+        },
+        {
+            "EnableAutomaticRotation": "only Generic secrets are emulated",
+            "ExtendedConfig": "only Generic secrets are emulated",
+            "DKMSInstanceId": "no dedicated KMS instances locally",
+        },
+    ),
     "ALIYUN::OTS::Instance": Kind(
         frozenset({"InstanceName", "Description", "ClusterType", "Network", "Tags"}),
-        frozenset({"InstanceName"}), _prop("InstanceName"),
-        {"InstanceName": _prop("InstanceName"), "PublicEndpoint": _ots_endpoint("PublicEndpoint"),
-         "PrivateEndpoint": _ots_endpoint("PrivateEndpoint"),
-         "VpcEndpoint": _ots_endpoint("VpcEndpoint")}),
+        frozenset({"InstanceName"}),
+        _prop("InstanceName"),
+        {
+            "InstanceName": _prop("InstanceName"),
+            "PublicEndpoint": _ots_endpoint("PublicEndpoint"),
+            "PrivateEndpoint": _ots_endpoint("PrivateEndpoint"),
+            "VpcEndpoint": _ots_endpoint("VpcEndpoint"),
+        },
+    ),
     "ALIYUN::OTS::Table": Kind(
-        frozenset({"InstanceName", "TableName", "PrimaryKey", "TimeToLive", "MaxVersions",
-                   "ReservedThroughput", "DeviationCellVersionInSec", "Columns"}),
-        frozenset({"InstanceName", "TableName", "PrimaryKey"}), _prop("TableName"),
+        frozenset(
+            {
+                "InstanceName",
+                "TableName",
+                "PrimaryKey",
+                "TimeToLive",
+                "MaxVersions",
+                "ReservedThroughput",
+                "DeviationCellVersionInSec",
+                "Columns",
+            }
+        ),
+        frozenset({"InstanceName", "TableName", "PrimaryKey"}),
+        _prop("TableName"),
         {"TableName": _prop("TableName")},
-        {"SecondaryIndices": "the local Tablestore has no secondary indexes"}),
+        {"SecondaryIndices": "the local Tablestore has no secondary indexes"},
+    ),
     "ALIYUN::SLS::Project": Kind(
-        frozenset({"Name", "Description", "Tags"}), frozenset({"Name"}), _prop("Name"),
-        {"Name": _prop("Name")}),
+        frozenset({"Name", "Description", "Tags"}),
+        frozenset({"Name"}),
+        _prop("Name"),
+        {"Name": _prop("Name")},
+    ),
     "ALIYUN::SLS::Logstore": Kind(
-        frozenset({"ProjectName", "LogstoreName", "TTL", "ShardCount", "AutoSplit",
-                   "MaxSplitShard", "AppendMeta", "EnableTracking", "PreserveStorage",
-                   "EncryptConf", "Mode"}),
-        frozenset({"ProjectName", "LogstoreName"}), _prop("LogstoreName"),
-        {"LogstoreName": _prop("LogstoreName"), "ProjectName": _prop("ProjectName")}),
-    "ALIYUN::SLS::Index": Kind(
-        frozenset({"ProjectName", "LogstoreName", "FullTextIndex", "KeyIndices", "LogReduce",
-                   "LogReduceBlackList", "LogReduceWhiteList"}),
+        frozenset(
+            {
+                "ProjectName",
+                "LogstoreName",
+                "TTL",
+                "ShardCount",
+                "AutoSplit",
+                "MaxSplitShard",
+                "AppendMeta",
+                "EnableTracking",
+                "PreserveStorage",
+                "EncryptConf",
+                "Mode",
+            }
+        ),
         frozenset({"ProjectName", "LogstoreName"}),
-        lambda s, lid, p: f"{p['ProjectName']}/{p['LogstoreName']}", {}),
+        _prop("LogstoreName"),
+        {"LogstoreName": _prop("LogstoreName"), "ProjectName": _prop("ProjectName")},
+    ),
+    "ALIYUN::SLS::Index": Kind(
+        frozenset(
+            {
+                "ProjectName",
+                "LogstoreName",
+                "FullTextIndex",
+                "KeyIndices",
+                "LogReduce",
+                "LogReduceBlackList",
+                "LogReduceWhiteList",
+            }
+        ),
+        frozenset({"ProjectName", "LogstoreName"}),
+        lambda s, lid, p: f"{p['ProjectName']}/{p['LogstoreName']}",
+        {},
+    ),
     "ALIYUN::RAM::Role": Kind(
-        frozenset({"RoleName", "Description", "AssumeRolePolicyDocument", "MaxSessionDuration",
-                   "Policies", "IgnoreExisting", "DeletionForce", "PolicyAttachments"}),
-        frozenset({"RoleName", "AssumeRolePolicyDocument"}), _prop("RoleName"),
-        {"RoleName": _prop("RoleName"),
-         "Arn": lambda s, lid, p: role_arn(s.account_id, str(p["RoleName"])),
-         "RoleId": lambda s, lid, p: _fake_id(s.account_id, "role", str(p["RoleName"]).lower())}),
+        frozenset(
+            {
+                "RoleName",
+                "Description",
+                "AssumeRolePolicyDocument",
+                "MaxSessionDuration",
+                "Policies",
+                "IgnoreExisting",
+                "DeletionForce",
+                "PolicyAttachments",
+            }
+        ),
+        frozenset({"RoleName", "AssumeRolePolicyDocument"}),
+        _prop("RoleName"),
+        {
+            "RoleName": _prop("RoleName"),
+            "Arn": lambda s, lid, p: role_arn(s.account_id, str(p["RoleName"])),
+            "RoleId": lambda s, lid, p: _fake_id(s.account_id, "role", str(p["RoleName"]).lower()),
+        },
+    ),
     "ALIYUN::RAM::ManagedPolicy": Kind(
-        frozenset({"PolicyName", "Description", "PolicyDocument", "Groups", "Roles", "Users",
-                   "IgnoreExisting"}),
-        frozenset({"PolicyName", "PolicyDocument"}), _prop("PolicyName"),
-        {"PolicyName": _prop("PolicyName")}),
+        frozenset(
+            {
+                "PolicyName",
+                "Description",
+                "PolicyDocument",
+                "Groups",
+                "Roles",
+                "Users",
+                "IgnoreExisting",
+            }
+        ),
+        frozenset({"PolicyName", "PolicyDocument"}),
+        _prop("PolicyName"),
+        {"PolicyName": _prop("PolicyName")},
+    ),
     "ALIYUN::RAM::AttachPolicyToRole": Kind(
         frozenset({"PolicyName", "PolicyType", "RoleName"}),
         frozenset({"PolicyName", "PolicyType", "RoleName"}),
-        lambda s, lid, p: f"{p['RoleName']}/{p['PolicyName']}", {}),
+        lambda s, lid, p: f"{p['RoleName']}/{p['PolicyName']}",
+        {},
+    ),
     # Plain ROS Function Compute resources (property names as the ROS CDK's fc package has them).
     FC_SERVICE: Kind(
-        frozenset({"ServiceName", "Description", "Role", "LogConfig", "InternetAccess", "Tags",
-                   "DeletionForce", "VpcConfig", "NasConfig", "TracingConfig", "VpcBindings",
-                   "OssMountConfig"}),
+        frozenset(
+            {
+                "ServiceName",
+                "Description",
+                "Role",
+                "LogConfig",
+                "InternetAccess",
+                "Tags",
+                "DeletionForce",
+                "VpcConfig",
+                "NasConfig",
+                "TracingConfig",
+                "VpcBindings",
+                "OssMountConfig",
+            }
+        ),
         frozenset({"ServiceName"}),
         # ROS documents no Ref value for FC services; the id, as for most ROS resources.
         lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
-        {"ServiceName": _prop("ServiceName"),
-         "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
-         "ARN": _fc_service_arn, "Role": lambda s, lid, p: p.get("Role", ""),
-         "LogProject": lambda s, lid, p: (p.get("LogConfig") or {}).get("Project", ""),
-         "Logstore": lambda s, lid, p: (p.get("LogConfig") or {}).get("Logstore", ""),
-         "InternetAccess": lambda s, lid, p: p.get("InternetAccess", True)},
-        {"VpcConfig": "no VPCs locally", "NasConfig": "no NAS locally",
-         "TracingConfig": "no tracing locally", "VpcBindings": "no VPCs locally",
-         "OssMountConfig": "no OSS mounts locally"}),
+        {
+            "ServiceName": _prop("ServiceName"),
+            "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
+            "ARN": _fc_service_arn,
+            "Role": lambda s, lid, p: p.get("Role", ""),
+            "LogProject": lambda s, lid, p: (p.get("LogConfig") or {}).get("Project", ""),
+            "Logstore": lambda s, lid, p: (p.get("LogConfig") or {}).get("Logstore", ""),
+            "InternetAccess": lambda s, lid, p: p.get("InternetAccess", True),
+        },
+        {
+            "VpcConfig": "no VPCs locally",
+            "NasConfig": "no NAS locally",
+            "TracingConfig": "no tracing locally",
+            "VpcBindings": "no VPCs locally",
+            "OssMountConfig": "no OSS mounts locally",
+        },
+    ),
     FC_FUNCTION: Kind(
-        frozenset({"ServiceName", "FunctionName", "Handler", "Runtime", "Code", "Initializer",
-                   "InitializationTimeout", "Timeout", "MemorySize", "InstanceConcurrency",
-                   "EnvironmentVariables", "Description", "InstanceType", "CAPort", "Cpu",
-                   "DiskSize", "GpuMemorySize", "CustomContainerConfig", "CustomDNS",
-                   "CustomHealthCheckConfig", "CustomRuntimeConfig", "AsyncConfiguration",
-                   "InstanceLifecycleConfig", "InstanceSoftConcurrency"}),
+        frozenset(
+            {
+                "ServiceName",
+                "FunctionName",
+                "Handler",
+                "Runtime",
+                "Code",
+                "Initializer",
+                "InitializationTimeout",
+                "Timeout",
+                "MemorySize",
+                "InstanceConcurrency",
+                "EnvironmentVariables",
+                "Description",
+                "InstanceType",
+                "CAPort",
+                "Cpu",
+                "DiskSize",
+                "GpuMemorySize",
+                "CustomContainerConfig",
+                "CustomDNS",
+                "CustomHealthCheckConfig",
+                "CustomRuntimeConfig",
+                "AsyncConfiguration",
+                "InstanceLifecycleConfig",
+                "InstanceSoftConcurrency",
+            }
+        ),
         frozenset({"ServiceName", "FunctionName", "Handler", "Runtime"}),
-        lambda s, lid, p: _fake_id(s.account_id, "function", str(p["ServiceName"]),
-                                   str(p["FunctionName"])),
-        {"FunctionName": _prop("FunctionName"), "ServiceName": _prop("ServiceName"),
-         "FunctionId": lambda s, lid, p: _fake_id(s.account_id, "function", str(p["ServiceName"]),
-                                                  str(p["FunctionName"])),
-         "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
-         "ARN": _fc_function_arn},
-        {"CAPort": "custom runtimes are not emulated",
-         "CustomContainerConfig": "custom containers are not emulated",
-         "CustomRuntimeConfig": "custom runtimes are not emulated",
-         "CustomDNS": "not emulated", "CustomHealthCheckConfig": "not emulated",
-         "AsyncConfiguration": "not emulated", "InstanceLifecycleConfig": "not emulated",
-         "GpuMemorySize": "no GPUs locally"}),
+        lambda s, lid, p: _fake_id(
+            s.account_id, "function", str(p["ServiceName"]), str(p["FunctionName"])
+        ),
+        {
+            "FunctionName": _prop("FunctionName"),
+            "ServiceName": _prop("ServiceName"),
+            "FunctionId": lambda s, lid, p: _fake_id(
+                s.account_id, "function", str(p["ServiceName"]), str(p["FunctionName"])
+            ),
+            "ServiceId": lambda s, lid, p: _fake_id(s.account_id, "service", str(p["ServiceName"])),
+            "ARN": _fc_function_arn,
+        },
+        {
+            "CAPort": "custom runtimes are not emulated",
+            "CustomContainerConfig": "custom containers are not emulated",
+            "CustomRuntimeConfig": "custom runtimes are not emulated",
+            "CustomDNS": "not emulated",
+            "CustomHealthCheckConfig": "not emulated",
+            "AsyncConfiguration": "not emulated",
+            "InstanceLifecycleConfig": "not emulated",
+            "GpuMemorySize": "no GPUs locally",
+        },
+    ),
     FC_TRIGGER: Kind(
-        frozenset({"ServiceName", "FunctionName", "TriggerName", "TriggerType", "TriggerConfig",
-                   "Qualifier", "InvocationRole", "SourceArn"}),
+        frozenset(
+            {
+                "ServiceName",
+                "FunctionName",
+                "TriggerName",
+                "TriggerType",
+                "TriggerConfig",
+                "Qualifier",
+                "InvocationRole",
+                "SourceArn",
+            }
+        ),
         frozenset({"ServiceName", "FunctionName", "TriggerName", "TriggerType", "TriggerConfig"}),
-        lambda s, lid, p: _fake_id(s.account_id, "trigger", str(p["ServiceName"]),
-                                   str(p["FunctionName"]), str(p["TriggerName"])),
-        {"TriggerName": _prop("TriggerName"), "FunctionName": _prop("FunctionName"),
-         "ServiceName": _prop("ServiceName"),
-         "TriggerId": lambda s, lid, p: _fake_id(s.account_id, "trigger", str(p["ServiceName"]),
-                                                 str(p["FunctionName"]), str(p["TriggerName"])),
-         "UrlInternet": lambda s, lid, p: _fc_trigger_url(s, p, ""),
-         "UrlIntranet": lambda s, lid, p: _fc_trigger_url(s, p, "-internal")},
-        {"InvocationRole": "only HTTP and timer triggers are emulated",
-         "SourceArn": "only HTTP and timer triggers are emulated"}),
+        lambda s, lid, p: _fake_id(
+            s.account_id,
+            "trigger",
+            str(p["ServiceName"]),
+            str(p["FunctionName"]),
+            str(p["TriggerName"]),
+        ),
+        {
+            "TriggerName": _prop("TriggerName"),
+            "FunctionName": _prop("FunctionName"),
+            "ServiceName": _prop("ServiceName"),
+            "TriggerId": lambda s, lid, p: _fake_id(
+                s.account_id,
+                "trigger",
+                str(p["ServiceName"]),
+                str(p["FunctionName"]),
+                str(p["TriggerName"]),
+            ),
+            "UrlInternet": lambda s, lid, p: _fc_trigger_url(s, p, ""),
+            "UrlIntranet": lambda s, lid, p: _fc_trigger_url(s, p, "-internal"),
+        },
+        {
+            "InvocationRole": "only HTTP and timer triggers are emulated",
+            "SourceArn": "only HTTP and timer triggers are emulated",
+        },
+    ),
 }
 
 
@@ -215,8 +395,9 @@ class ResourceGraph:
             return self._resolved[logical_id]
         raw = self._raw[logical_id]
         if logical_id in self._in_progress:
-            cycle = " -> ".join(self._in_progress[self._in_progress.index(logical_id):]
-                                + [logical_id])
+            cycle = " -> ".join(
+                self._in_progress[self._in_progress.index(logical_id) :] + [logical_id]
+            )
             raise TemplateError(raw.path, f"reference cycle: {cycle}")
         assert self.resolver is not None
         self._in_progress.append(logical_id)
@@ -241,8 +422,9 @@ class ResourceGraph:
         getter = kind.attributes.get(attribute)
         if getter is None:
             known = ", ".join(sorted(kind.attributes)) or "none"
-            raise TemplateError(path, f"{raw.type} has no attribute {attribute!r} locally "
-                                      f"(known: {known})")
+            raise TemplateError(
+                path, f"{raw.type} has no attribute {attribute!r} locally (known: {known})"
+            )
         return getter(self._stack, logical_id, self.properties(logical_id))
 
     def _check_properties(self, raw: RawResource, props: Mapping[str, Any]) -> None:
@@ -252,8 +434,9 @@ class ResourceGraph:
             raise TemplateError(path, "Properties must be a mapping")
         for name in props:
             if name in kind.unsupported:
-                raise TemplateError(f"{path}.{name}", f"not supported locally: "
-                                                      f"{kind.unsupported[name]}")
+                raise TemplateError(
+                    f"{path}.{name}", f"not supported locally: {kind.unsupported[name]}"
+                )
             if name not in kind.properties:
                 raise TemplateError(f"{path}.{name}", f"unknown property of {raw.type}")
         missing = sorted(kind.required - set(props))

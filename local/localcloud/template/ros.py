@@ -1,5 +1,6 @@
 """Plain ROS resources turned into declarations: Tablestore tables, Log Service logstores and RAM
 roles (with the policies attached to them inline, by name or by separate attachment resources)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,8 +13,9 @@ from .resources import ResourceGraph, Stack, role_arn
 PK_TYPES = ("STRING", "INTEGER", "BINARY")
 
 
-def integer(path: str, value: Any, default: int, low: int | None = None,
-            high: int | None = None) -> int:
+def integer(
+    path: str, value: Any, default: int, low: int | None = None, high: int | None = None
+) -> int:
     if value is None:
         return default
     try:
@@ -44,24 +46,34 @@ def tables(graph: ResourceGraph) -> tuple[TableDecl, ...]:
             if ctype not in PK_TYPES:
                 raise TemplateError(f"{cpath}.Type", f"one of {', '.join(PK_TYPES)}")
             columns.append((str(column["Name"]), ctype))
-        result.append(TableDecl(
-            instance=str(props["InstanceName"]), name=str(props["TableName"]),
-            primary_key=tuple(columns),
-            ttl_seconds=integer(f"{path}.TimeToLive", props.get("TimeToLive"), -1, -1),
-            max_versions=integer(f"{path}.MaxVersions", props.get("MaxVersions"), 1, 1)))
+        result.append(
+            TableDecl(
+                instance=str(props["InstanceName"]),
+                name=str(props["TableName"]),
+                primary_key=tuple(columns),
+                ttl_seconds=integer(f"{path}.TimeToLive", props.get("TimeToLive"), -1, -1),
+                max_versions=integer(f"{path}.MaxVersions", props.get("MaxVersions"), 1, 1),
+            )
+        )
     return tuple(result)
 
 
 def logstores(graph: ResourceGraph) -> tuple[LogstoreDecl, ...]:
-    indexes = {(str(p["ProjectName"]), str(p["LogstoreName"])): p
-               for raw in graph.of_type("ALIYUN::SLS::Index")
-               for p in [graph.properties(raw.logical_id)]}
+    indexes = {
+        (str(p["ProjectName"]), str(p["LogstoreName"])): p
+        for raw in graph.of_type("ALIYUN::SLS::Index")
+        for p in [graph.properties(raw.logical_id)]
+    }
     return tuple(
-        LogstoreDecl(project=str(p["ProjectName"]), name=str(p["LogstoreName"]),
-                     ttl_days=integer(f"{raw.path}.Properties.TTL", p.get("TTL"), 30, 1, 3650),
-                     index=indexes.get((str(p["ProjectName"]), str(p["LogstoreName"]))))
+        LogstoreDecl(
+            project=str(p["ProjectName"]),
+            name=str(p["LogstoreName"]),
+            ttl_days=integer(f"{raw.path}.Properties.TTL", p.get("TTL"), 30, 1, 3650),
+            index=indexes.get((str(p["ProjectName"]), str(p["LogstoreName"]))),
+        )
         for raw in graph.of_type("ALIYUN::SLS::Logstore")
-        for p in [graph.properties(raw.logical_id)])
+        for p in [graph.properties(raw.logical_id)]
+    )
 
 
 def secrets(graph: ResourceGraph) -> tuple[SecretDecl, ...]:
@@ -70,10 +82,12 @@ def secrets(graph: ResourceGraph) -> tuple[SecretDecl, ...]:
         props = graph.properties(raw.logical_id)
         data_type = str(props.get("SecretDataType") or "text")
         if data_type != "text":
-            raise TemplateError(f"{raw.path}.Properties.SecretDataType",
-                                "only text secrets are emulated")
-        result.append(SecretDecl(str(props["SecretName"]), str(props["SecretData"]),
-                                 str(props["VersionId"])))
+            raise TemplateError(
+                f"{raw.path}.Properties.SecretDataType", "only text secrets are emulated"
+            )
+        result.append(
+            SecretDecl(str(props["SecretName"]), str(props["SecretData"]), str(props["VersionId"]))
+        )
     names = [s.name for s in result]
     for name in names:
         if names.count(name) > 1:
@@ -93,8 +107,11 @@ def policy_document(path: str, value: Any) -> dict[str, Any]:
 
 def system_policy(path: str, name: Any) -> dict[str, Any]:
     if name not in SYSTEM_POLICIES:
-        raise TemplateError(path, f"system policy {name!r} is unknown locally (known: "
-                                  f"{', '.join(sorted(SYSTEM_POLICIES))})")
+        raise TemplateError(
+            path,
+            f"system policy {name!r} is unknown locally (known: "
+            f"{', '.join(sorted(SYSTEM_POLICIES))})",
+        )
     return SYSTEM_POLICIES[name]
 
 
@@ -115,13 +132,19 @@ class RoleBook:
         for raw in graph.of_type("ALIYUN::RAM::ManagedPolicy"):
             props = graph.properties(raw.logical_id)
             for i, role in enumerate(props.get("Roles") or []):
-                self.attach(f"{raw.path}.Properties.Roles[{i}]", str(role),
-                            self._managed[str(props["PolicyName"])])
+                self.attach(
+                    f"{raw.path}.Properties.Roles[{i}]",
+                    str(role),
+                    self._managed[str(props["PolicyName"])],
+                )
         for raw in graph.of_type("ALIYUN::RAM::AttachPolicyToRole"):
             props = graph.properties(raw.logical_id)
             path = f"{raw.path}.Properties"
-            self.attach(path, str(props["RoleName"]),
-                        self._named_policy(path, props["PolicyType"], props["PolicyName"]))
+            self.attach(
+                path,
+                str(props["RoleName"]),
+                self._named_policy(path, props["PolicyType"], props["PolicyName"]),
+            )
 
     def _add_role(self, logical_id: str) -> None:
         raw = self._graph.raw(logical_id)
@@ -139,22 +162,30 @@ class RoleBook:
             raise TemplateError(f"{path}.PolicyAttachments", "a mapping of System and Custom lists")
         for kind in ("System", "Custom"):
             for i, policy in enumerate(attachments.get(kind) or []):
-                policies.append(self._named_policy(f"{path}.PolicyAttachments.{kind}[{i}]",
-                                                   kind, policy))
+                policies.append(
+                    self._named_policy(f"{path}.PolicyAttachments.{kind}[{i}]", kind, policy)
+                )
         trust = props["AssumeRolePolicyDocument"]
         self._roles[name.lower()] = {
-            "name": name, "arn": role_arn(self._stack.account_id, name),
-            "max_session_duration": integer(f"{path}.MaxSessionDuration",
-                                            props.get("MaxSessionDuration"), 3600, 900, 43200),
-            "policies": policies, "assume_role_policy": trust if isinstance(trust, dict) else None}
+            "name": name,
+            "arn": role_arn(self._stack.account_id, name),
+            "max_session_duration": integer(
+                f"{path}.MaxSessionDuration", props.get("MaxSessionDuration"), 3600, 900, 43200
+            ),
+            "policies": policies,
+            "assume_role_policy": trust if isinstance(trust, dict) else None,
+        }
 
     def _named_policy(self, path: str, kind: Any, name: Any) -> dict[str, Any]:
         if kind == "System":
             return system_policy(path, name)
         if kind == "Custom":
             if name not in self._managed:
-                raise TemplateError(path, f"custom policy {name!r} is not declared in the "
-                                          f"template (ALIYUN::RAM::ManagedPolicy)")
+                raise TemplateError(
+                    path,
+                    f"custom policy {name!r} is not declared in the "
+                    f"template (ALIYUN::RAM::ManagedPolicy)",
+                )
             return self._managed[name]
         raise TemplateError(path, f"PolicyType must be System or Custom, not {kind!r}")
 
@@ -168,6 +199,13 @@ class RoleBook:
         role["policies"].append(dict(policy))
 
     def freeze(self) -> tuple[RoleDecl, ...]:
-        return tuple(RoleDecl(r["name"], r["arn"], r["max_session_duration"],
-                              tuple(r["policies"]), r["assume_role_policy"])
-                     for r in self._roles.values())
+        return tuple(
+            RoleDecl(
+                r["name"],
+                r["arn"],
+                r["max_session_duration"],
+                tuple(r["policies"]),
+                r["assume_role_policy"],
+            )
+            for r in self._roles.values()
+        )

@@ -2,6 +2,7 @@
 forms (`{"Ref": ...}`, `{"Fn::Sub": ...}`), so the resolver only knows one spelling. Any other
 `!Tag` becomes `{"Fn::Tag": ...}` and is refused later with its path, like an unknown long form.
 Duplicate mapping keys are refused too: YAML would silently keep the last one."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,6 +40,8 @@ def _mapping(loader: _RosLoader, node: yaml.MappingNode, deep: bool = False) -> 
 
 
 _RosLoader.add_multi_constructor("!", _intrinsic)
+
+
 def _deep_mapping(loader: _RosLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     return _mapping(loader, node, deep=True)
 

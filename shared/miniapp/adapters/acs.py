@@ -5,6 +5,7 @@ Every failure is UpstreamUnavailable; the message keeps the service's error code
 NoPermission, Forbidden.RAM, Forbidden.ResourceNotFound) so the operator can tell a missing grant
 from an outage, and never a key, a token or a request parameter.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,9 +16,16 @@ from ..errors import Internal, UpstreamUnavailable
 
 
 class RpcEndpoint:
-    def __init__(self, service: str, endpoint: str, region: str, access_key_id: str,
-                 access_key_secret: str, security_token: str | None,
-                 timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        service: str,
+        endpoint: str,
+        region: str,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str | None,
+        timeout_seconds: float,
+    ) -> None:
         from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
         from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
         from aliyunsdkcore.client import AcsClient
@@ -32,8 +40,11 @@ class RpcEndpoint:
         # constants, never a string we parsed.
         self._protocol = protocol_type.HTTPS if url.scheme == "https" else protocol_type.HTTP
         self._timeout = timeout_seconds
-        credential = (StsTokenCredential(access_key_id, access_key_secret, security_token)
-                      if security_token else AccessKeyCredential(access_key_id, access_key_secret))
+        credential = (
+            StsTokenCredential(access_key_id, access_key_secret, security_token)
+            if security_token
+            else AccessKeyCredential(access_key_id, access_key_secret)
+        )
         self._client = AcsClient(
             region_id=region,
             credential=credential,
@@ -46,8 +57,10 @@ class RpcEndpoint:
         # the credential we pass: with those set, the function's STS token would silently be
         # ignored. Refuse that configuration instead of signing with someone else's key.
         if security_token and not isinstance(self._client._signer, StsTokenSigner):
-            raise Internal("ALIYUN_ACCESS_KEY_ID/ALIYUN_ACCESS_KEY_SECRET in the environment "
-                           "override the function's credentials; unset them")
+            raise Internal(
+                "ALIYUN_ACCESS_KEY_ID/ALIYUN_ACCESS_KEY_SECRET in the environment "
+                "override the function's credentials; unset them"
+            )
 
     def call(self, request: Any, action: str) -> bytes:
         """The reply body of `request` (an aliyunsdk* RpcRequest); `action` names it in errors."""

@@ -19,6 +19,7 @@ A misconfigured app (isv.invalid-app-id, isv.invalid-signature) is also answered
 UpstreamUnavailable, not Internal: the client can do nothing either way, and the message keeps the
 sub_code so the operator sees it in the invocation log.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -106,7 +107,8 @@ def _pooled_client(sdk_class: type, app_private_key: RsaKey) -> type:
             seconds = self._config.timeout  # what is left of the invocation (`CallTimeout`)
             try:
                 response = _gateway_pool().request(
-                    "GET", url, timeout=urllib3.Timeout(connect=seconds, read=seconds))
+                    "GET", url, timeout=urllib3.Timeout(connect=seconds, read=seconds)
+                )
             except urllib3.exceptions.HTTPError as exc:
                 raise GatewayFailure(type(exc).__name__) from exc
             if not 200 <= response.status < 300:
@@ -135,9 +137,17 @@ def _gateway_pool() -> Any:
 
 
 class AlipayIdentityProvider:
-    def __init__(self, app_id: str, app_private_key_pem: str, alipay_public_key_pem: str,
-                 gateway_url: str, timeout_seconds: float, *, app_cert_sn: str = "",
-                 root_cert_sn: str = "") -> None:
+    def __init__(
+        self,
+        app_id: str,
+        app_private_key_pem: str,
+        alipay_public_key_pem: str,
+        gateway_url: str,
+        timeout_seconds: float,
+        *,
+        app_cert_sn: str = "",
+        root_cert_sn: str = "",
+    ) -> None:
         """Key mode, or certificate mode when the serial numbers are given: then
         `alipay_public_key_pem` is Alipay's public key certificate."""
         alipay = _import_sdk()
@@ -149,9 +159,15 @@ class AlipayIdentityProvider:
         try:
             private = private_key(app_private_key_pem, check_primes=False)
             if app_cert_sn:
-                self._client = _certificate_client(alipay, app_id, private,
-                                                   certificate_pem(alipay_public_key_pem),
-                                                   app_cert_sn, root_cert_sn, config)
+                self._client = _certificate_client(
+                    alipay,
+                    app_id,
+                    private,
+                    certificate_pem(alipay_public_key_pem),
+                    app_cert_sn,
+                    root_cert_sn,
+                    config,
+                )
             else:
                 self._client = _pooled_client(alipay.AliPay, private)(
                     appid=app_id,
@@ -176,8 +192,11 @@ class AlipayIdentityProvider:
         deadline.require("Alipay oauth.token")
         try:
             reply = self._client.server_api(
-                OAUTH_TOKEN, grant_type="authorization_code", code=auth_code,
-                timestamp=datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"))
+                OAUTH_TOKEN,
+                grant_type="authorization_code",
+                code=auth_code,
+                timestamp=datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+            )
         except AliPayException as exc:
             raise _refusal(_error_body(exc)) from exc
         except AliPayValidationError as exc:
@@ -193,8 +212,15 @@ class AlipayIdentityProvider:
         return _grant(reply)
 
 
-def _certificate_client(alipay: Any, app_id: str, private: RsaKey, alipay_cert_pem: str,
-                        app_cert_sn: str, root_cert_sn: str, config: Any) -> Any:
+def _certificate_client(
+    alipay: Any,
+    app_id: str,
+    private: RsaKey,
+    alipay_cert_pem: str,
+    app_cert_sn: str,
+    root_cert_sn: str,
+    config: Any,
+) -> Any:
     """`DCAliPay`, which signs like `AliPay`, adds both serial numbers to every request and
     verifies replies with the public key it takes from Alipay's certificate. It computes the serial
     numbers lazily from the app and root certificates and keeps them in `_app_cert_sn` and
@@ -272,7 +298,8 @@ def _grant(reply: Any) -> AlipayGrant:
         raise UpstreamUnavailable("Alipay reply lacks the user id or tokens")
     try:
         return AlipayGrant(
-            user_id=user_id, open_id=open_id,
+            user_id=user_id,
+            open_id=open_id,
             access_token=_text(reply.get("access_token")),
             refresh_token=_text(reply.get("refresh_token")),
             # A missing number is None, whose TypeError is answered below.

@@ -1,4 +1,5 @@
 """The wall clock behind the `Clock` port."""
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ PKCS#8), and template parameters often arrive with their newlines escaped as a l
 The SDK's `RSA.importKey` only understands PEM with header lines, so we parse whatever came and
 write it back as PEM. Errors never quote the key text.
 """
+
 from __future__ import annotations
 
 import base64
@@ -70,7 +71,8 @@ def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
     try:
         # The skipped validation is OpenSSL's RSA_check_key: the primality tests again (50 ms).
         parsed = (load_pem_private_key if is_pem else load_der_private_key)(
-            data, None, unsafe_skip_rsa_key_validation=True)
+            data, None, unsafe_skip_rsa_key_validation=True
+        )
     except (ValueError, TypeError, UnsupportedAlgorithm):
         if _load(text).has_private():  # junk raises here; a public key is told apart
             raise KeyFormatError("not an RSA key in PEM or base64 DER form") from None
@@ -80,9 +82,17 @@ def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
     numbers = parsed.private_numbers()
     n, e = numbers.public_numbers.n, numbers.public_numbers.e
     d, p, q = numbers.d, numbers.p, numbers.q
-    if not (1 < e < n and 1 < d < n and n % 2 == 1 and 2 < p < n and 2 < q < n and p * q == n
-            and math.gcd(n, e) == 1 and math.gcd(n, d) == 1
-            and e * d % ((p - 1) * (q - 1) // math.gcd(p - 1, q - 1)) == 1):
+    if not (
+        1 < e < n
+        and 1 < d < n
+        and n % 2 == 1
+        and 2 < p < n
+        and 2 < q < n
+        and p * q == n
+        and math.gcd(n, e) == 1
+        and math.gcd(n, d) == 1
+        and e * d % ((p - 1) * (q - 1) // math.gcd(p - 1, q - 1)) == 1
+    ):
         raise KeyFormatError("not a consistent RSA private key")
     return RSA.construct((n, e, d, p, q), consistency_check=False)
 
@@ -109,7 +119,8 @@ def certificate_pem(text: str) -> str:
             cert = x509.load_pem_x509_certificate(text.encode("ascii"))
         else:
             cert = x509.load_der_x509_certificate(
-                base64.b64decode("".join(text.split()), validate=True))
+                base64.b64decode("".join(text.split()), validate=True)
+            )
     except (ValueError, UnicodeEncodeError, binascii.Error):
         raise KeyFormatError("not an X.509 certificate in PEM or base64 DER form") from None
     return cert.public_bytes(Encoding.PEM).decode("ascii")

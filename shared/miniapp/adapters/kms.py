@@ -5,6 +5,7 @@ Failures are UpstreamUnavailable with KMS's error code (adapters.acs): Forbidden
 role may not read the secret, Forbidden.ResourceNotFound when it does not exist; the message
 names the variable that names the secret, never the value.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,24 @@ from .acs import RpcEndpoint
 
 
 class KmsSecrets:
-    def __init__(self, endpoint: str, region: str, access_key_id: str, access_key_secret: str,
-                 security_token: str | None, timeout_seconds: float) -> None:
-        self._kms = RpcEndpoint("KMS", endpoint, region, access_key_id, access_key_secret,
-                                security_token, timeout_seconds)
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str | None,
+        timeout_seconds: float,
+    ) -> None:
+        self._kms = RpcEndpoint(
+            "KMS",
+            endpoint,
+            region,
+            access_key_id,
+            access_key_secret,
+            security_token,
+            timeout_seconds,
+        )
 
     def get(self, name: str, variable: str) -> str:
         """The current value of secret `name`; `variable` (the setting naming it) goes into
@@ -30,8 +45,9 @@ class KmsSecrets:
         try:
             value = json.loads(body)["SecretData"]
         except (ValueError, TypeError, KeyError):
-            raise UpstreamUnavailable(f"KMS GetSecretValue of {variable}: malformed reply") \
-                from None
+            raise UpstreamUnavailable(
+                f"KMS GetSecretValue of {variable}: malformed reply"
+            ) from None
         if not isinstance(value, str):
             raise UpstreamUnavailable(f"KMS GetSecretValue of {variable}: malformed reply")
         return value

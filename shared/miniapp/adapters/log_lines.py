@@ -1,4 +1,5 @@
 """LogSink as JSON lines on stdout, which FC ships to the service's logstore."""
+
 from __future__ import annotations
 
 import json

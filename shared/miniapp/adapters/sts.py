@@ -3,6 +3,7 @@
 Failures are UpstreamUnavailable with STS's error code (adapters.acs): e.g. NoPermission,
 EntityNotExist.Role, InvalidParameter.PolicyGrammar; never a key, token or the policy text.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,30 @@ from .acs import RpcEndpoint
 
 
 class StsCredentialIssuer:
-    def __init__(self, endpoint: str, region: str, access_key_id: str, access_key_secret: str,
-                 security_token: str | None, role_arn: str, timeout_seconds: float) -> None:
-        self._sts = RpcEndpoint("STS", endpoint, region, access_key_id, access_key_secret,
-                                security_token, timeout_seconds)
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        access_key_id: str,
+        access_key_secret: str,
+        security_token: str | None,
+        role_arn: str,
+        timeout_seconds: float,
+    ) -> None:
+        self._sts = RpcEndpoint(
+            "STS",
+            endpoint,
+            region,
+            access_key_id,
+            access_key_secret,
+            security_token,
+            timeout_seconds,
+        )
         self._role_arn = role_arn
 
-    def issue(self, session_name: str, policy: Mapping[str, object],
-              duration_seconds: int) -> StsCredentials:
+    def issue(
+        self, session_name: str, policy: Mapping[str, object], duration_seconds: int
+    ) -> StsCredentials:
         from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 
         request = AssumeRoleRequest()

@@ -2,6 +2,7 @@
 domain/schema.py and docs/extending.md), and `REGISTERED` names the modules the db function
 serves. Adding a collection is one file here and one line below; nothing else changes.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -9,9 +10,7 @@ import importlib
 from ..config import ConfigError
 from ..domain.schema import Collection, DeclarationError
 
-REGISTERED = (
-    "todos",
-)
+REGISTERED = ("todos",)
 
 
 REGISTRY_FILE = "shared/miniapp/collections/__init__.py"
@@ -68,6 +67,7 @@ def _load(name: str) -> tuple[Collection | None, list[str]]:
     if not isinstance(collection, Collection):
         return None, [f"{where}: COLLECTION: must be a Collection"]
     if collection.name != name:
-        return None, [f"{where}: COLLECTION.name: {collection.name!r} must equal the module "
-                      f"name {name!r}"]
+        return None, [
+            f"{where}: COLLECTION.name: {collection.name!r} must equal the module name {name!r}"
+        ]
     return collection, []

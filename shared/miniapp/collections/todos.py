@@ -1,5 +1,6 @@
 """The todo list of the demo mini program: the v2 API's default collection (a v2 event without
 `collection` means this one)."""
+
 from ..domain.schema import Boolean, Collection, Text
 
 COLLECTION = Collection(

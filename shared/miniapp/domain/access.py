@@ -1,4 +1,5 @@
 """What the client's STS credentials may do: invoke the db function and nothing else. No I/O."""
+
 from __future__ import annotations
 
 import re
@@ -26,11 +27,13 @@ class DbFunctionRef:
 def client_policy(db: DbFunctionRef) -> dict[str, Any]:
     return {
         "Version": "1",
-        "Statement": [{
-            "Effect": "Allow",
-            "Action": ["fc:InvokeFunction"],
-            "Resource": db.resources(),
-        }],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["fc:InvokeFunction"],
+                "Resource": db.resources(),
+            }
+        ],
     }
 
 

@@ -2,6 +2,7 @@
 the row (user, id) with the other keys as columns, and answered as that object again. Reading
 and checking the object a client sends is the 2020 entry protocol's (entrypoints/compat_object.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

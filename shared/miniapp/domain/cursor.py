@@ -6,6 +6,7 @@ followed by a 16-byte HMAC-SHA256 of (user, collection, id) under a key derived 
 another user or collection, or edited by hand, fails the MAC and is refused: it can never name a
 position, let alone a row, outside the caller's own range.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,7 +55,6 @@ def check_cursor_shape(cursor: str) -> str:
 
 def decode_cursor(key: bytes, user_id: str, collection: str, cursor: str) -> str:
     position, mac = _split(cursor)
-    if not hmac.compare_digest(
-            mac, _mac(key, user_id, collection, position)):
+    if not hmac.compare_digest(mac, _mac(key, user_id, collection, position)):
         raise InvalidRequest(_REFUSED)
     return position

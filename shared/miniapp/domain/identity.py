@@ -15,6 +15,7 @@ carry both. Every row of a user is keyed by the internal id, so the app's move f
 Links live in the identity table, one row per Alipay id (`IdentityLinks`), written with
 "only if absent" so that concurrent first logins of one user agree on one internal id.
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Ids are 128 bits, ULID-style: a 48-bit millisecond timestamp then 80 random bits
 Crockford base32 characters. Sorting ids as strings sorts items by creation time (to the
 millisecond), which is the order Tablestore keeps rows in, so `list` needs no secondary index.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ limit before reading the whole range), and that size is only exact once the rows
 They are encoded then, once, a page at a time; `render` reuses the text. Code that reads the
 answer as data (the services' callers, the tests) sees an ordinary list.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The product's limits as named constants, in one place so docs/api.md and the code agree."""
+
 from __future__ import annotations
 
 MAX_BODY_BYTES = 64 * 1024  # request body (session function) and event (db function)

@@ -1,4 +1,5 @@
 """Values that cross the ports: what the outside world gives the services and what they store."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

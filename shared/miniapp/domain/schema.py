@@ -7,6 +7,7 @@ operations. Everything the base collection service does (validation of what a cl
 of what storage gives back, ids, versions, timestamps) is derived from this value, so a collection
 has no code of its own.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,24 @@ COLLECTION_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,31}")
 FIELD_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
 OP_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
 # Keys of a v2 event or of an item answer that a declared field may not take.
-RESERVED_NAMES = frozenset({"v", "sid", "op", "collection", "id", "expectedVersion",
-                            "idempotencyKey", "limit", "cursor", "createdAt", "updatedAt",
-                            "version", "items", "uid"})
+RESERVED_NAMES = frozenset(
+    {
+        "v",
+        "sid",
+        "op",
+        "collection",
+        "id",
+        "expectedVersion",
+        "idempotencyKey",
+        "limit",
+        "cursor",
+        "createdAt",
+        "updatedAt",
+        "version",
+        "items",
+        "uid",
+    }
+)
 BUILT_IN_OPS = ("add", "update", "get", "list", "remove")
 # Stored meta columns of every item row.
 META_COLUMNS = ("createdAt", "updatedAt", "version")
@@ -57,15 +73,17 @@ class Text:
             raise InvalidRequest(f"'{name}' contains an unpaired surrogate")
         if not self.min_chars <= len(value) <= self.max_chars:
             raise InvalidRequest(
-                f"'{name}' must be {self.min_chars} to {self.max_chars} characters")
+                f"'{name}' must be {self.min_chars} to {self.max_chars} characters"
+            )
         if not self.multiline and has_line_break(value):
             raise InvalidRequest(f"'{name}' must be one line: no line or paragraph separator")
         if has_control_char(value, allowed="\n\t" if self.multiline else ""):
             allowed = " other than newline and tab" if self.multiline else ""
             raise InvalidRequest(f"'{name}' must not contain control characters{allowed}")
         if value and not self.blank and is_blank(value):
-            raise InvalidRequest(f"'{name}' must not be blank (only whitespace or invisible "
-                                 "characters)")
+            raise InvalidRequest(
+                f"'{name}' must not be blank (only whitespace or invisible characters)"
+            )
         return value
 
     def example(self) -> Scalar:
@@ -203,25 +221,32 @@ class Collection:
             problems.append(Problem("name", f"{self.name!r} must match {COLLECTION_NAME.pattern}"))
         for name, spec in self.fields.items():
             if not isinstance(spec, (Text, Number, Boolean, Choice)):
-                problems.append(Problem(f"fields[{name!r}]",
-                                        "must be a Text, Number, Boolean or Choice"))
+                problems.append(
+                    Problem(f"fields[{name!r}]", "must be a Text, Number, Boolean or Choice")
+                )
                 continue
             if not FIELD_NAME.fullmatch(name) or name in RESERVED_NAMES:
-                problems.append(Problem(f"fields[{name!r}]", "the name is reserved or not "
-                                        f"{FIELD_NAME.pattern}"))
+                problems.append(
+                    Problem(
+                        f"fields[{name!r}]", f"the name is reserved or not {FIELD_NAME.pattern}"
+                    )
+                )
             if spec.default is not None:
                 try:
                     spec.check(name, spec.default)
                 except InvalidRequest as exc:
                     problems.append(Problem(f"fields[{name!r}].default", exc.message))
             if isinstance(spec, Number) and not (
-                    INT64_MIN <= spec.minimum <= spec.maximum <= INT64_MAX):
-                problems.append(Problem(f"fields[{name!r}]",
-                                        "the bounds must lie in the signed 64-bit range"))
+                INT64_MIN <= spec.minimum <= spec.maximum <= INT64_MAX
+            ):
+                problems.append(
+                    Problem(f"fields[{name!r}]", "the bounds must lie in the signed 64-bit range")
+                )
         for op in self.ops:
             if not OP_NAME.fullmatch(op.name) or op.name in BUILT_IN_OPS:
-                problems.append(Problem(f"ops[{op.name!r}]",
-                                        f"the name is built in or not {OP_NAME.pattern}"))
+                problems.append(
+                    Problem(f"ops[{op.name!r}]", f"the name is built in or not {OP_NAME.pattern}")
+                )
         if self.quota is not None and self.quota < 1:
             problems.append(Problem("quota", "must be positive"))
         if problems:
@@ -241,8 +266,11 @@ class Collection:
         return Checked(self.name, True, values)
 
     def check_changes(self, given: Mapping[str, Any]) -> Checked:
-        changes = {name: spec.check(name, given[name])
-                   for name, spec in self.fields.items() if name in given}
+        changes = {
+            name: spec.check(name, given[name])
+            for name, spec in self.fields.items()
+            if name in given
+        }
         if not changes:
             names = ", ".join(f"'{n}'" for n in self.fields)
             raise InvalidRequest(f"an update needs at least one of {names}")
@@ -269,8 +297,13 @@ class Collection:
             except InvalidRequest as exc:
                 raise StoredItemInvalid(exc.message) from None
         created, updated, version = (columns.get(c) for c in META_COLUMNS)
-        if not (is_int(created) and is_int(updated) and is_int(version)
-                and 0 <= created <= updated <= INT64_MAX and 1 <= version <= INT64_MAX):
+        if not (
+            is_int(created)
+            and is_int(updated)
+            and is_int(version)
+            and 0 <= created <= updated <= INT64_MAX
+            and 1 <= version <= INT64_MAX
+        ):
             raise StoredItemInvalid("bad createdAt, updatedAt or version")
         return Item(item_id, values, created, updated, version)
 
@@ -291,9 +324,18 @@ class Item:
     version: int  # 1 when added, +1 on every update
 
     def to_wire(self) -> dict[str, Any]:
-        return {"id": self.id, **self.values, "createdAt": self.created_at,
-                "updatedAt": self.updated_at, "version": self.version}
+        return {
+            "id": self.id,
+            **self.values,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "version": self.version,
+        }
 
     def to_columns(self) -> dict[str, Scalar]:
-        return {**self.values, "createdAt": self.created_at, "updatedAt": self.updated_at,
-                "version": self.version}
+        return {
+            **self.values,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "version": self.version,
+        }

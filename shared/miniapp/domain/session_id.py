@@ -1,5 +1,6 @@
 """Session ids and the keys they are stored under. The id is 256 bits from `secrets`, given to the
 client once; the store only ever sees its SHA-256, so a leaked session table opens nothing."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,7 @@
 """The 2020 protocol's four operations, answered as the 2020 function answered them. 2020 events
 may carry the 2020 keys (`sid`, `op`, `obj`, `id`) an op does not use, which the 2020 function
 ignored and 2020 clients may still send, but nothing else."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,8 +31,12 @@ def _id(event: Mapping[str, Any]) -> str:
 
 def _shape(op: str, kinds: Mapping[str, str], example: Mapping[str, Any]) -> Shape:
     all_keys = {"obj", "id"}
-    return Shape(kinds={**_BASE, **kinds}, required=frozenset({"sid", "op", *kinds}),
-                 example={"op": op, **example}, ignored=frozenset(all_keys - set(kinds)))
+    return Shape(
+        kinds={**_BASE, **kinds},
+        required=frozenset({"sid", "op", *kinds}),
+        example={"op": op, **example},
+        ignored=frozenset(all_keys - set(kinds)),
+    )
 
 
 def _put(services: Any, user_id: str, obj: Any) -> None:
@@ -43,23 +48,48 @@ def _remove(services: Any, user_id: str, item_id: str) -> None:
 
 
 COMMANDS = (
-    Command("2020", None, "put", _shape("put", {"obj": "obj"},
-                                        {"obj": {"id": _ROW_ID, "n": 2, "done": True}}),
-            _obj, _put, '`{"sid", "op": "put", "obj": {"id": "...", ...}}`',
-            "`null` — creates or replaces the whole row",
-            first_reads=lambda obj: (_TALLY, FirstRead(COMPAT_SCOPE, obj.id))),
-    Command("2020", None, "get", _shape("get", {"id": "item_id"}, {"id": _ROW_ID}),
-            _id, lambda s, u, item_id: s.compat.get(u, item_id),
-            '`{"sid", "op": "get", "id": "..."}`',
-            "the row object `{\"id\", ...columns}`, or `null` if there is none",
-            first_reads=lambda item_id: (FirstRead(COMPAT_SCOPE, item_id),)),
-    Command("2020", None, "list", _shape("list", {}, {}),
-            lambda event: None, lambda s, u, _: s.compat.list(u),
-            '`{"sid", "op": "list"}`',
-            "an array of **all** the user's row objects, in `id` order",
-            first_reads=lambda _: (_TALLY,)),
-    Command("2020", None, "remove", _shape("remove", {"id": "item_id"}, {"id": _ROW_ID}),
-            _id, _remove, '`{"sid", "op": "remove", "id": "..."}`',
-            "`null` — also when there was no such row",
-            first_reads=lambda item_id: (_TALLY, FirstRead(COMPAT_SCOPE, item_id))),
+    Command(
+        "2020",
+        None,
+        "put",
+        _shape("put", {"obj": "obj"}, {"obj": {"id": _ROW_ID, "n": 2, "done": True}}),
+        _obj,
+        _put,
+        '`{"sid", "op": "put", "obj": {"id": "...", ...}}`',
+        "`null` — creates or replaces the whole row",
+        first_reads=lambda obj: (_TALLY, FirstRead(COMPAT_SCOPE, obj.id)),
+    ),
+    Command(
+        "2020",
+        None,
+        "get",
+        _shape("get", {"id": "item_id"}, {"id": _ROW_ID}),
+        _id,
+        lambda s, u, item_id: s.compat.get(u, item_id),
+        '`{"sid", "op": "get", "id": "..."}`',
+        'the row object `{"id", ...columns}`, or `null` if there is none',
+        first_reads=lambda item_id: (FirstRead(COMPAT_SCOPE, item_id),),
+    ),
+    Command(
+        "2020",
+        None,
+        "list",
+        _shape("list", {}, {}),
+        lambda event: None,
+        lambda s, u, _: s.compat.list(u),
+        '`{"sid", "op": "list"}`',
+        "an array of **all** the user's row objects, in `id` order",
+        first_reads=lambda _: (_TALLY,),
+    ),
+    Command(
+        "2020",
+        None,
+        "remove",
+        _shape("remove", {"id": "item_id"}, {"id": _ROW_ID}),
+        _id,
+        _remove,
+        '`{"sid", "op": "remove", "id": "..."}`',
+        "`null` — also when there was no such row",
+        first_reads=lambda item_id: (_TALLY, FirstRead(COMPAT_SCOPE, item_id)),
+    ),
 )

@@ -1,6 +1,7 @@
 """The 2020 protocol's object as a client sends it, read and checked: `{"id": ..., <column>:
 <value>, ...}` becomes a `CompatObject`. The 2020 function validated nothing; these rules keep
 every row storable in Tablestore and every answer well-formed."""
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,10 @@ def check_item_id(value: Any, name: str = "id") -> str:
         not 1 <= len(value) <= COMPAT_ID_MAX_CHARS
         or len(value.encode("utf-8")) > COMPAT_ID_MAX_BYTES
     ):
-        raise InvalidRequest(f"'{name}' must be 1 to {COMPAT_ID_MAX_CHARS} characters "
-                             f"and at most {COMPAT_ID_MAX_BYTES} bytes")
+        raise InvalidRequest(
+            f"'{name}' must be 1 to {COMPAT_ID_MAX_CHARS} characters "
+            f"and at most {COMPAT_ID_MAX_BYTES} bytes"
+        )
     if has_control_char(value):
         raise InvalidRequest(f"'{name}' must not contain control characters")
     return value
@@ -76,8 +79,10 @@ def parse_compat_object(obj: Any) -> CompatObject:
             continue
         if not COLUMN_NAME.fullmatch(name) or name in RESERVED_COLUMNS:
             shown = repr(name) if len(name) <= 70 else repr(name[:67] + "...")
-            raise InvalidRequest(f"column name {shown} is not allowed: names match "
-                                 "[A-Za-z_][A-Za-z0-9_]{0,63} and are not 'uid' or 'id'")
+            raise InvalidRequest(
+                f"column name {shown} is not allowed: names match "
+                "[A-Za-z_][A-Za-z0-9_]{0,63} and are not 'uid' or 'id'"
+            )
         columns[name] = _check_value(name, value)
     if len(columns) > COMPAT_MAX_COLUMNS:
         raise InvalidRequest(f"'obj' has {len(columns)} columns; the limit is {COMPAT_MAX_COLUMNS}")

@@ -3,6 +3,7 @@ and validate the event, resolve the caller from `sid` (and from nothing else), r
 command's first rows with the session row when it can (`prefetch`), run the command, answer
 `{"data": ...}` or `{"error": {...}}`. Errors are answers, never exceptions: an exception would
 reach the client as FC's UnhandledInvocationError with a stack trace."""
+
 from __future__ import annotations
 
 import time
@@ -30,8 +31,14 @@ class DbServices:
 
 
 class DbApp:
-    def __init__(self, sessions: Sessions, services: DbServices, registry: Registry,
-                 telemetry: Telemetry, timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        services: DbServices,
+        registry: Registry,
+        telemetry: Telemetry,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sessions = sessions
         self.services = services
         self.registry = registry
@@ -48,7 +55,8 @@ class DbApp:
             parsed = self.registry.parse(fields)
             with prefetch.invocation():
                 user_id = self.sessions.resolve(
-                    parsed.sid, parsed.command.first_reads(parsed.args)).user_id
+                    parsed.sid, parsed.command.first_reads(parsed.args)
+                ).user_id
                 data = parsed.command.run(self.services, user_id, parsed.args)
             answer: dict[str, Any] = {"data": data}
             outcome = "ok"
@@ -59,6 +67,12 @@ class DbApp:
             answer, outcome = bug.to_body(), bug.code
         protocol, op = self.registry.label(fields) if parsed is None else parsed.label
         self._telemetry.invocation(
-            request_id=request_id, function="db", protocol=protocol, op=op, outcome=outcome,
-            latency_ms=round((self._timer() - started) * 1000), user_id=user_id)
+            request_id=request_id,
+            function="db",
+            protocol=protocol,
+            op=op,
+            outcome=outcome,
+            latency_ms=round((self._timer() - started) * 1000),
+            user_id=user_id,
+        )
         return answer

@@ -1,6 +1,7 @@
 """Reading typed fields out of a parsed JSON object. Each reader names the field in its error, so
 the client learns exactly which value was wrong. JSON's `true` is a Python bool, which is also an
 int: every integer reader rejects bools explicitly."""
+
 from __future__ import annotations
 
 import re

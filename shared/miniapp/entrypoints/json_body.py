@@ -4,6 +4,7 @@ The parser is stricter than `json.loads` on purpose: UTF-8 only (no BOM, no UTF-
 `NaN`/`Infinity` literals, no duplicate keys (two parsers reading one body differently is a classic
 smuggling trick), and nesting too deep for Python's recursion is an InvalidRequest, not a crash.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,9 @@ def parse_json_object(raw: bytes | bytearray | str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InvalidRequest("body is not UTF-8") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant,
-                           object_pairs_hook=_object_without_duplicates)
+        value = json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates
+        )
     except RecursionError:
         raise InvalidRequest("body is nested too deeply") from None
     except _DuplicateKey:

@@ -7,6 +7,7 @@ An event without `"v"` speaks the 2020 protocol; `"v": 2` selects the v2 API, wh
 defaults to `todos` (v2 events from before collections name none). The discriminator is needed
 because `get`, `list` and `remove` exist in both with different answers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -98,8 +99,9 @@ class Registry:
         return tuple(dict.fromkeys(c.collection for c in self.commands if c.collection))
 
     def ops(self, protocol: str, collection: str | None = None) -> tuple[str, ...]:
-        return tuple(c.op for c in self.commands
-                     if c.protocol == protocol and c.collection == collection)
+        return tuple(
+            c.op for c in self.commands if c.protocol == protocol and c.collection == collection
+        )
 
     def parse(self, event: Mapping[str, Any]) -> Parsed:
         command = self._find(event)
@@ -116,7 +118,8 @@ class Registry:
             if command is None:
                 raise InvalidRequest(
                     f"'op' must be one of {', '.join(self.ops('2020'))} (or "
-                    f"{', '.join(self.ops('v2', DEFAULT_COLLECTION))} with \"v\": 2)")
+                    f'{", ".join(self.ops("v2", DEFAULT_COLLECTION))} with "v": 2)'
+                )
             return command
         v = event["v"]
         if not is_int(v) or v != 2:
@@ -127,8 +130,10 @@ class Registry:
         op = required_str(event, "op")
         command = self._index.get(("v2", collection, op))
         if command is None:
-            raise InvalidRequest(f"'op' must be one of {', '.join(self.ops('v2', collection))} "
-                                 f"for the collection '{collection}'")
+            raise InvalidRequest(
+                f"'op' must be one of {', '.join(self.ops('v2', collection))} "
+                f"for the collection '{collection}'"
+            )
         return command
 
     def label(self, event: Mapping[str, Any] | None) -> tuple[str, str]:
@@ -149,10 +154,16 @@ class Registry:
         """The docs table of one protocol (docs/api.md holds exactly this; a test checks)."""
         if protocol == "2020":
             lines = ["| op | event | `data` |", "|---|---|---|"]
-            lines += [f"| `{c.op}` | {c.event_doc} | {c.answer_doc} |"
-                      for c in self.commands if c.protocol == "2020"]
+            lines += [
+                f"| `{c.op}` | {c.event_doc} | {c.answer_doc} |"
+                for c in self.commands
+                if c.protocol == "2020"
+            ]
         else:
             lines = ["| collection | op | event | `data` |", "|---|---|---|---|"]
-            lines += [f"| `{c.collection}` | `{c.op}` | {c.event_doc} | {c.answer_doc} |"
-                      for c in self.commands if c.protocol == "v2"]
+            lines += [
+                f"| `{c.collection}` | `{c.op}` | {c.event_doc} | {c.answer_doc} |"
+                for c in self.commands
+                if c.protocol == "v2"
+            ]
         return "\n".join(lines)

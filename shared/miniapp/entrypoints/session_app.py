@@ -5,6 +5,7 @@ answer bodies, the invocation record and the audit records.
     POST /refresh   fresh STS credentials for a live session
     POST /logout    end the session
 """
+
 from __future__ import annotations
 
 import time
@@ -54,8 +55,9 @@ class SessionApp:
         self._telemetry = telemetry
         self._timer = timer
 
-    def handle(self, *, method: str, path: str, body: bytes, client_ip: str,
-               request_id: str) -> HttpAnswer:
+    def handle(
+        self, *, method: str, path: str, body: bytes, client_ip: str, request_id: str
+    ) -> HttpAnswer:
         started = self._timer()
         op = _ROUTES.get(path.rstrip("/"), "unknown")
         user: list[str] = []  # filled as soon as the user is known, for the records
@@ -70,12 +72,19 @@ class SessionApp:
             self._audit_failure(op, bug.code, request_id, client_ip, user)
         outcome = "ok" if answer.status == 200 else str(answer.body["error"]["code"])
         self._telemetry.invocation(
-            request_id=request_id, function="session", protocol="", op=op, outcome=outcome,
-            latency_ms=round((self._timer() - started) * 1000), user_id=user[0] if user else None)
+            request_id=request_id,
+            function="session",
+            protocol="",
+            op=op,
+            outcome=outcome,
+            latency_ms=round((self._timer() - started) * 1000),
+            user_id=user[0] if user else None,
+        )
         return answer
 
-    def _route(self, op: str, method: str, body: bytes, client_ip: str, request_id: str,
-               user: list[str]) -> HttpAnswer:
+    def _route(
+        self, op: str, method: str, body: bytes, client_ip: str, request_id: str, user: list[str]
+    ) -> HttpAnswer:
         if op == "unknown":
             raise NotFound("no such endpoint: POST to /, /refresh or /logout")
         if method.upper() != "POST":
@@ -86,32 +95,48 @@ class SessionApp:
             opened = self.login.open_session(
                 request.auth_code, client_ip, on_identified=user.append
             )
-            self._telemetry.audit(request_id=request_id, event="login", outcome="ok",
-                                  user_id=opened.user_id, client_ip=client_ip)
+            self._telemetry.audit(
+                request_id=request_id,
+                event="login",
+                outcome="ok",
+                user_id=opened.user_id,
+                client_ip=client_ip,
+            )
             # Exactly the 2020 answer: existing clients read these two keys.
-            return HttpAnswer(200, {"sessionId": opened.session_id,
-                                    "sts": opened.credentials.to_wire()})
+            return HttpAnswer(
+                200, {"sessionId": opened.session_id, "sts": opened.credentials.to_wire()}
+            )
         session_id = parse_session_request(fields).session_id
         if op == "refresh":
             refreshed = self.login.refresh(session_id, on_identified=user.append)
-            self._telemetry.audit(request_id=request_id, event="refresh", outcome="ok",
-                                  user_id=refreshed.user_id)
+            self._telemetry.audit(
+                request_id=request_id, event="refresh", outcome="ok", user_id=refreshed.user_id
+            )
             return HttpAnswer(200, {"sts": refreshed.credentials.to_wire()})
         ended = self.login.logout(session_id)
         if ended is not None:
             user.append(ended)
-        self._telemetry.audit(request_id=request_id, event="logout",
-                              outcome="ok" if ended is not None else "SessionNotFound",
-                              user_id=ended)
+        self._telemetry.audit(
+            request_id=request_id,
+            event="logout",
+            outcome="ok" if ended is not None else "SessionNotFound",
+            user_id=ended,
+        )
         return HttpAnswer(200, {"ok": True})
 
-    def _audit_failure(self, op: str, code: str, request_id: str, client_ip: str,
-                       user: list[str]) -> None:
+    def _audit_failure(
+        self, op: str, code: str, request_id: str, client_ip: str, user: list[str]
+    ) -> None:
         if code == MethodNotAllowed.code:
             return  # a probe or a browser, not a login attempt
         user_id = user[0] if user else None
         if op == "open":
-            self._telemetry.audit(request_id=request_id, event="login_failed", outcome=code,
-                                  user_id=user_id, client_ip=client_ip)
+            self._telemetry.audit(
+                request_id=request_id,
+                event="login_failed",
+                outcome=code,
+                user_id=user_id,
+                client_ip=client_ip,
+            )
         elif op in ("refresh", "logout"):
             self._telemetry.audit(request_id=request_id, event=op, outcome=code, user_id=user_id)

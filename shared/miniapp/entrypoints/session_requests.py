@@ -6,6 +6,7 @@ of that result (`authSuccessScopes`, `authErrorScopes`, ...) vary between Alipay
 are ignored rather than rejected, so a client upgrade can never break login.
 `POST /refresh` and `POST /logout` take exactly `{"sessionId": "..."}`.
 """
+
 from __future__ import annotations
 
 import re

@@ -18,6 +18,7 @@ What it owns:
 The count: services/exact_count.py keeps it exact, with the collection's name as the scope of
 its tally, as for the 2020 rows (docs/design/exact-counts.md says why it is exact).
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,11 +72,20 @@ class Legacy:
 
 
 class CollectionService:
-    def __init__(self, declaration: Collection, *, rows: CollectionRows, counted: CountedRows,
-                 idempotency: IdempotencyStore, clock: Clock, quota: int, cursor_key: bytes,
-                 legacy: Legacy | None = None,
-                 random_bytes: Callable[[int], bytes] = secrets.token_bytes,
-                 pause: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        declaration: Collection,
+        *,
+        rows: CollectionRows,
+        counted: CountedRows,
+        idempotency: IdempotencyStore,
+        clock: Clock,
+        quota: int,
+        cursor_key: bytes,
+        legacy: Legacy | None = None,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.declaration = declaration
         self.name = declaration.name
         self.quota = declaration.quota or quota
@@ -87,13 +97,19 @@ class CollectionService:
         self._random_bytes = random_bytes
         self._pause = pause
         self._counted = counted
-        self._count = ExactCount(counted, self.name, clock, f"collection {self.name}",
-                                 before_first_count=self._move_legacy_rows)
+        self._count = ExactCount(
+            counted,
+            self.name,
+            clock,
+            f"collection {self.name}",
+            before_first_count=self._move_legacy_rows,
+        )
 
     # the five operations
 
-    def add(self, user_id: str, values: Mapping[str, Any] | Checked,
-            idempotency_key: str | None = None) -> Item:
+    def add(
+        self, user_id: str, values: Mapping[str, Any] | Checked, idempotency_key: str | None = None
+    ) -> Item:
         checked = self._checked(values, new=True)
         now = self._clock.now_ms()
         item_id = new_item_id(now, self._random_bytes)
@@ -142,8 +158,13 @@ class CollectionService:
         self._count.settle(user_id, marker, 0)
         return item
 
-    def update(self, user_id: str, item_id: str, expected_version: int | None,
-               changes: Mapping[str, Any] | Checked) -> Item:
+    def update(
+        self,
+        user_id: str,
+        item_id: str,
+        expected_version: int | None,
+        changes: Mapping[str, Any] | Checked,
+    ) -> Item:
         checked = self._checked(changes, new=False)
         for _ in range(_UPDATE_ATTEMPTS):
             current = self.get(user_id, item_id)  # each attempt reads it anew
@@ -151,14 +172,18 @@ class CollectionService:
                 raise Conflict(f"stale expectedVersion: the item is at version {current.version}")
             if current.version >= INT64_MAX:
                 raise Conflict("the item's version cannot grow further; add a new item")
-            updated = replace(current, values={**current.values, **checked},
-                              updated_at=max(self._clock.now_ms(), current.updated_at),
-                              version=current.version + 1)
+            updated = replace(
+                current,
+                values={**current.values, **checked},
+                updated_at=max(self._clock.now_ms(), current.updated_at),
+                version=current.version + 1,
+            )
             try:
                 # The store re-checks the version atomically: of two updates that both passed
                 # the check above, exactly one is written and the other gets Conflict.
-                self._rows.replace_if_version(Row(user_id, item_id, updated.to_columns()),
-                                              self.name, current.version)
+                self._rows.replace_if_version(
+                    Row(user_id, item_id, updated.to_columns()), self.name, current.version
+                )
                 return updated
             except Conflict:
                 if expected_version is not None:
@@ -177,23 +202,33 @@ class CollectionService:
         if cursor is None:
             # The first page checks the count (a read writes nothing unless it has legacy rows
             # to move).
-            if (not self._count.check(user_id, create=False)
-                    and self._move_legacy_rows(user_id)):
+            if not self._count.check(user_id, create=False) and self._move_legacy_rows(user_id):
                 self._count.establish(user_id)
             start_after = None
         else:
             start_after = decode_cursor(self._cursor_key, user_id, self.name, cursor)
-        page = self._rows.page(user_id, self.name, start_after, limit,
-                               newest_first=self.declaration.order == "newest_first")
+        page = self._rows.page(
+            user_id,
+            self.name,
+            start_after,
+            limit,
+            newest_first=self.declaration.order == "newest_first",
+        )
         items = []
         for row in page.rows:
             try:
                 items.append(self.declaration.item_from_columns(row.item_id, row.columns))
             except StoredItemInvalid as exc:
-                log.warning("list of %s skipped a stored row that breaks the declaration: %s",
-                            self.name, exc)
-        next_cursor = None if page.next_start is None else encode_cursor(
-            self._cursor_key, user_id, self.name, page.next_start)
+                log.warning(
+                    "list of %s skipped a stored row that breaks the declaration: %s",
+                    self.name,
+                    exc,
+                )
+        next_cursor = (
+            None
+            if page.next_start is None
+            else encode_cursor(self._cursor_key, user_id, self.name, page.next_start)
+        )
         return ItemPage(tuple(items), next_cursor)
 
     def remove(self, user_id: str, item_id: str) -> None:
@@ -230,8 +265,9 @@ class CollectionService:
             return self.declaration.item_from_columns(row.item_id, row.columns)
         except StoredItemInvalid as exc:
             log.warning("stored %s item breaks the declaration: %s", self.name, exc)
-            raise CorruptItem(f"the stored item breaks the declaration of '{self.name}'; "
-                              "remove it") from None
+            raise CorruptItem(
+                f"the stored item breaks the declaration of '{self.name}'; remove it"
+            ) from None
 
     def _item_or_none(self, user_id: str, item_id: str) -> Item | None:
         row = self._rows.get(user_id, self.name, item_id)

@@ -5,6 +5,7 @@ counted exactly by the same mechanism as the collections' (services/exact_count.
 reservation or removal marks the user's 2020 tally in the same request, so a lost reply leaves a
 marker, and a stale marker makes the user's next put, remove or list recount the rows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,9 +25,15 @@ _PUT_ATTEMPTS = 3
 
 
 class Compat:
-    def __init__(self, *, items: ItemStore, counted: CountedRows, clock: Clock,
-                 quota: int = DEFAULT_ITEM_QUOTA,
-                 before_todo_shaped_put: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        items: ItemStore,
+        counted: CountedRows,
+        clock: Clock,
+        quota: int = DEFAULT_ITEM_QUOTA,
+        before_todo_shaped_put: Callable[[str], None] | None = None,
+    ) -> None:
         """`counted`: the count of `items` per user (the scope `COMPAT_SCOPE`)."""
         self._items = items
         self._count = ExactCount(counted, COMPAT_SCOPE, clock, "2020 rows")
@@ -41,8 +48,9 @@ class Compat:
         takes the other branch. The first turn starts on the branch the row's presence says when
         it was read with the session (`prefetch`), else on a replace."""
         row = obj.to_row(user_id)
-        if self._before_todo_shaped_put is not None and looks_like_legacy_todo(row.item_id,
-                                                                               row.columns):
+        if self._before_todo_shaped_put is not None and looks_like_legacy_todo(
+            row.item_id, row.columns
+        ):
             self._before_todo_shaped_put(user_id)
         self._count.check(user_id)
         exists = prefetch.row_was_there(user_id, COMPAT_SCOPE, row.item_id) is not False
@@ -92,8 +100,9 @@ class Compat:
                 text = ENCODER.encode(objects)[1:-1]
                 size += len(text.encode("utf-8")) + (1 if texts else 0)  # a comma between pages
                 if size > COMPAT_LIST_MAX_RESPONSE_BYTES:
-                    raise PayloadTooLarge("the rows do not fit in one answer; "
-                                          "use the v2 list with a cursor")
+                    raise PayloadTooLarge(
+                        "the rows do not fit in one answer; use the v2 list with a cursor"
+                    )
                 rows.extend(objects)
                 texts.append(text)
             return EncodedList(rows, texts)

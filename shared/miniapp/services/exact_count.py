@@ -5,6 +5,7 @@ is settled, so the count can only be off while a marker stands, and a stale mark
 user's next operation recount. docs/design/exact-counts.md says why this is exact, what it
 costs in requests, and what was weighed against it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,14 @@ class ExactCount:
     `before_first_count(user)` runs before a user's tally is first created from a count
     (collections move legacy rows in then)."""
 
-    def __init__(self, store: CountedRows, scope: str, clock: Clock, what: str,
-                 before_first_count: Callable[[str], object] | None = None) -> None:
+    def __init__(
+        self,
+        store: CountedRows,
+        scope: str,
+        clock: Clock,
+        what: str,
+        before_first_count: Callable[[str], object] | None = None,
+    ) -> None:
         self._store = store
         self.scope = scope
         self._clock = clock
@@ -55,8 +62,7 @@ class ExactCount:
         if self._before_first_count is not None:
             self._before_first_count(user_id)
         try:
-            self._store.create_tally(user_id, self.scope,
-                                     self._store.count(user_id, self.scope))
+            self._store.create_tally(user_id, self.scope, self._store.count(user_id, self.scope))
         except Conflict:
             pass  # a concurrent first use created it
 
@@ -86,8 +92,9 @@ class ExactCount:
         `check` first, so the tally exists."""
         marker = new_marker()
         try:
-            done = self._store.delete_marking(user_id, self.scope, item_id, marker,
-                                              self._clock.now_ms())
+            done = self._store.delete_marking(
+                user_id, self.scope, item_id, marker, self._clock.now_ms()
+            )
         except BaseException:
             self.repair_now(user_id, marker)  # the marker stands if the delete may have landed
             raise
@@ -137,8 +144,11 @@ class ExactCount:
         try:
             self._store.mark(user_id, self.scope, marker, self._clock.now_ms())
         except MiniAppError:
-            log.error("%s count of a user may be off by %s and no marker says so", self._what,
-                      "one" if delta is not None else "an unknown number")
+            log.error(
+                "%s count of a user may be off by %s and no marker says so",
+                self._what,
+                "one" if delta is not None else "an unknown number",
+            )
             return
         if delta is None:
             self.repair_now(user_id, marker)
@@ -158,8 +168,10 @@ class ExactCount:
     def _repair(self, tally: Tally, mine: str | None) -> None:
         """Recount if every marker but `mine` is stale (its write cannot still be running)."""
         now = self._clock.now_ms()
-        if any(name != mine and now - written < STALE_MARKER_MS
-               for name, written in tally.markers.items()):
+        if any(
+            name != mine and now - written < STALE_MARKER_MS
+            for name, written in tally.markers.items()
+        ):
             return
         count = self._store.count(tally.user_id, self.scope)
         if self._store.reset(tally, count) and count != tally.count:

@@ -1,6 +1,7 @@
 """What both functions do with an exception that is not a MiniAppError: a bug. The client gets
 Internal with no details; stderr (which FC ships to the service's logstore) gets the traceback
 tagged with the request id, so an operator can find it from the client's report."""
+
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,9 @@ def report_bug(exc: BaseException, request_id: str, stream: TextIO | None = None
     return Internal()
 
 
-def report_misconfiguration(exc: BaseException, request_id: str,
-                            stream: TextIO | None = None) -> MiniAppError:
+def report_misconfiguration(
+    exc: BaseException, request_id: str, stream: TextIO | None = None
+) -> MiniAppError:
     """A ConfigError: the operator gets the reason on stderr, once per instance (every request
     of a misconfigured instance fails the same way); the client learns that the deployment is
     misconfigured, which is what it needs to report."""
@@ -35,8 +37,9 @@ def report_misconfiguration(exc: BaseException, request_id: str,
     return Misconfigured()
 
 
-def report_start_failure(exc: MiniAppError, request_id: str,
-                         stream: TextIO | None = None) -> MiniAppError:
+def report_start_failure(
+    exc: MiniAppError, request_id: str, stream: TextIO | None = None
+) -> MiniAppError:
     """The app could not be built because an upstream refused or failed (KMS at cold start): the
     operator gets the reason on stderr, the client the typed error; the next request tries
     again."""

@@ -15,6 +15,7 @@ the one answer that can change (a user_id-only pair resolved by the absence of i
 updated at once by this instance and within `REMEMBER_SECONDS` by the others
 (docs/design/identity-links.md has the whole argument, and the other ways to 5 that were weighed).
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,9 +36,13 @@ def _monotonic_ms() -> int:
 
 
 class Identities:
-    def __init__(self, links: IdentityLinks, app_id: str,
-                 new_id: Callable[[], str] = new_internal_id,
-                 now_ms: Callable[[], int] = _monotonic_ms) -> None:
+    def __init__(
+        self,
+        links: IdentityLinks,
+        app_id: str,
+        new_id: Callable[[], str] = new_internal_id,
+        now_ms: Callable[[], int] = _monotonic_ms,
+    ) -> None:
         self._links = links
         self._app_id = app_id
         self._new_id = new_id
@@ -95,8 +100,9 @@ class Identities:
             self._known.move_to_end(pair)
             return internal
 
-    def _remember(self, pair: tuple[str, str], internal: str,
-                  unless_since_ms: int | None = None) -> None:
+    def _remember(
+        self, pair: tuple[str, str], internal: str, unless_since_ms: int | None = None
+    ) -> None:
         with self._known_lock:
             entry = self._known.get(pair)
             if entry is not None and unless_since_ms is not None and entry[1] >= unless_since_ms:

@@ -30,6 +30,7 @@ share one batch because both are plain increments with no order between them (a 
 not counted, the other still is, as a login refused per user still counts against its IP).
 Logging out counts nothing: it only ends what a login created.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -82,12 +83,21 @@ class RefreshedSession:
 
 
 class Login:
-    def __init__(self, *, identity: IdentityProvider, identities: Identities,
-                 issuer: CredentialIssuer, sessions: Sessions,
-                 limiter: RateLimiter, cipher: TokenCipher, hasher: UserHasher,
-                 db_function: DbFunctionRef, sts_duration_seconds: int = 900,
-                 limits: LoginLimits = LoginLimits(),
-                 new_session_id: Callable[[], str] = new_session_id) -> None:
+    def __init__(
+        self,
+        *,
+        identity: IdentityProvider,
+        identities: Identities,
+        issuer: CredentialIssuer,
+        sessions: Sessions,
+        limiter: RateLimiter,
+        cipher: TokenCipher,
+        hasher: UserHasher,
+        db_function: DbFunctionRef,
+        sts_duration_seconds: int = 900,
+        limits: LoginLimits = LoginLimits(),
+        new_session_id: Callable[[], str] = new_session_id,
+    ) -> None:
         self._identity = identity
         self._identities = identities
         self._issuer = issuer
@@ -100,26 +110,37 @@ class Login:
         self._limits = limits
         self._new_session_id = new_session_id
 
-    def open_session(self, auth_code: str, client_ip: str,
-                     on_identified: Callable[[str], None] = lambda user_id: None) -> OpenedSession:
+    def open_session(
+        self,
+        auth_code: str,
+        client_ip: str,
+        on_identified: Callable[[str], None] = lambda user_id: None,
+    ) -> OpenedSession:
         """`on_identified` learns the user as soon as Alipay names it, so a login that fails
         after that point can still be audited against the user."""
         limits = self._limits
-        self._hit(f"ip:{client_ip or 'unknown'}", limits.per_ip, limits.window_seconds,
-                  "from this IP address")
+        self._hit(
+            f"ip:{client_ip or 'unknown'}",
+            limits.per_ip,
+            limits.window_seconds,
+            "from this IP address",
+        )
         grant = self._identity.exchange_auth_code(auth_code)
         user_id = self._identities.resolve(grant.user_id, grant.open_id)
         on_identified(user_id)
-        self._hit(f"user:{self._hasher(user_id)}", limits.per_user, limits.window_seconds,
-                  "for this user")
+        self._hit(
+            f"user:{self._hasher(user_id)}", limits.per_user, limits.window_seconds, "for this user"
+        )
         credentials = self._issue(user_id)
         session_id = self._new_session_id()
         key = session_key(session_id)
         # Nothing else from Alipay's reply is kept: the tokens (sealed to this row) and the user.
         record = self._sessions.new_record(
-            key, user_id,
+            key,
+            user_id,
             access_token_enc=self._cipher.seal(grant.access_token, key),
-            refresh_token_enc=self._cipher.seal(grant.refresh_token, key))
+            refresh_token_enc=self._cipher.seal(grant.refresh_token, key),
+        )
         self._sessions.save_new(record)
         if deadline.expired():
             # The row landed too late for the answer to reach the client in time: a session
@@ -128,17 +149,32 @@ class Login:
             raise UpstreamUnavailable("the session could not be opened within the timeout")
         return OpenedSession(session_id, credentials, user_id)
 
-    def refresh(self, session_id: str,
-                on_identified: Callable[[str], None] = lambda user_id: None) -> RefreshedSession:
+    def refresh(
+        self, session_id: str, on_identified: Callable[[str], None] = lambda user_id: None
+    ) -> RefreshedSession:
         """Counted per session and per user once the session is found live (an unknown id
         counts nothing), in one request, before STS is asked."""
         record = self._sessions.resolve(session_id)
         on_identified(record.user_id)
         limits = self._limits
-        checked = ((RateLimit(f"refresh-session:{record.key}", limits.refresh_per_session,
-                              limits.window_seconds), "of this session"),
-                   (RateLimit(f"refresh-user:{self._hasher(record.user_id)}",
-                              limits.refresh_per_user, limits.window_seconds), "for this user"))
+        checked = (
+            (
+                RateLimit(
+                    f"refresh-session:{record.key}",
+                    limits.refresh_per_session,
+                    limits.window_seconds,
+                ),
+                "of this session",
+            ),
+            (
+                RateLimit(
+                    f"refresh-user:{self._hasher(record.user_id)}",
+                    limits.refresh_per_user,
+                    limits.window_seconds,
+                ),
+                "for this user",
+            ),
+        )
         refused = self._limiter.hit_all([limit for limit, _ in checked])
         for (limit, whose), retry_after in zip(checked, refused, strict=True):
             if retry_after is not None:
@@ -156,16 +192,21 @@ class Login:
         try:
             self._limiter.hit(bucket, capacity, window_seconds)
         except RateLimited as exc:
-            raise _too_many("logins", whose, RateLimit(bucket, capacity, window_seconds),
-                            exc.retry_after) from None
+            raise _too_many(
+                "logins", whose, RateLimit(bucket, capacity, window_seconds), exc.retry_after
+            ) from None
 
     def _issue(self, user_id: str) -> StsCredentials:
-        return self._issuer.issue(role_session_name(self._hasher(user_id)), self._policy,
-                                  self._duration)
+        return self._issuer.issue(
+            role_session_name(self._hasher(user_id)), self._policy, self._duration
+        )
 
 
 def _too_many(what: str, whose: str, limit: RateLimit, retry_after: int) -> RateLimited:
     """The refusal says which limit was hit, so a developer (and a user behind a shared address)
     can tell an IP limit from a user limit."""
-    return RateLimited(retry_after, f"too many {what} {whose} (at most {limit.capacity} per "
-                                    f"{limit.window_seconds} s); retry after {retry_after} s")
+    return RateLimited(
+        retry_after,
+        f"too many {what} {whose} (at most {limit.capacity} per "
+        f"{limit.window_seconds} s); retry after {retry_after} s",
+    )

@@ -1,6 +1,7 @@
 """The session lifecycle rules: a session lives at most `absolute` after it was opened and dies
 after `idle` without activity. Activity is recorded at most once a `touch_every` so that a busy
 client does not turn every read into a write."""
+
 from __future__ import annotations
 
 import threading
@@ -28,9 +29,15 @@ class SessionLifetime:
 
 
 class Sessions:
-    def __init__(self, store: SessionStore, clock: Clock, lifetime: SessionLifetime,
-                 reader: SessionItemReader | None = None, *,
-                 delete_expired: bool = True) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        clock: Clock,
+        lifetime: SessionLifetime,
+        reader: SessionItemReader | None = None,
+        *,
+        delete_expired: bool = True,
+    ) -> None:
         """`reader`: reads the session row with a request's first rows (`resolve`);
         `delete_expired`: False where the role may not delete session rows."""
         self._store = store
@@ -42,12 +49,19 @@ class Sessions:
         self._users: OrderedDict[str, str] = OrderedDict()
         self._users_lock = threading.Lock()
 
-    def new_record(self, key: str, user_id: str, access_token_enc: bytes,
-                   refresh_token_enc: bytes) -> SessionRecord:
+    def new_record(
+        self, key: str, user_id: str, access_token_enc: bytes, refresh_token_enc: bytes
+    ) -> SessionRecord:
         now = self._clock.now_ms()
-        return SessionRecord(key=key, user_id=user_id, created_at_ms=now, last_seen_ms=now,
-                             expires_at_ms=now + self._lifetime.absolute_ms,
-                             access_token_enc=access_token_enc, refresh_token_enc=refresh_token_enc)
+        return SessionRecord(
+            key=key,
+            user_id=user_id,
+            created_at_ms=now,
+            last_seen_ms=now,
+            expires_at_ms=now + self._lifetime.absolute_ms,
+            access_token_enc=access_token_enc,
+            refresh_token_enc=refresh_token_enc,
+        )
 
     def save_new(self, record: SessionRecord) -> None:
         """Write a new session row, or leave none: a failed or timed-out write may still have
@@ -67,8 +81,7 @@ class Sessions:
         with deadline.cleanup():
             self._forget(key)
 
-    def resolve(self, session_id: str,
-                first_reads: tuple[FirstRead, ...] = ()) -> SessionRecord:
+    def resolve(self, session_id: str, first_reads: tuple[FirstRead, ...] = ()) -> SessionRecord:
         """The live session, with its activity recorded; SessionNotFound or SessionExpired.
 
         `first_reads`: rows the caller will read next. When this instance has seen the session

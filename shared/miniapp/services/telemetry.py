@@ -4,6 +4,7 @@ as a keyed hash, and there is no field for a sessionId, auth code, token or todo
 can leak by accident. A sink that raises (it must not, but adapters have bugs) is ignored: logging
 never fails a request.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,34 +21,48 @@ class Telemetry:
         self._clock = clock
         self._user_hash = user_hash
 
-    def invocation(self, *, request_id: str, function: str, protocol: str, op: str, outcome: str,
-                   latency_ms: int, user_id: str | None) -> None:
-        self._emit({
-            "kind": "invocation",
-            "time": self._clock.now_ms(),
-            "requestId": request_id,
-            "function": function,
-            "protocol": protocol,
-            "op": op,
-            "outcome": outcome,
-            "latencyMs": max(0, int(latency_ms)),
-            "userHash": self._hash(user_id),
-        })
+    def invocation(
+        self,
+        *,
+        request_id: str,
+        function: str,
+        protocol: str,
+        op: str,
+        outcome: str,
+        latency_ms: int,
+        user_id: str | None,
+    ) -> None:
+        self._emit(
+            {
+                "kind": "invocation",
+                "time": self._clock.now_ms(),
+                "requestId": request_id,
+                "function": function,
+                "protocol": protocol,
+                "op": op,
+                "outcome": outcome,
+                "latencyMs": max(0, int(latency_ms)),
+                "userHash": self._hash(user_id),
+            }
+        )
 
-    def audit(self, *, request_id: str, event: str, outcome: str, user_id: str | None,
-              client_ip: str = "") -> None:
+    def audit(
+        self, *, request_id: str, event: str, outcome: str, user_id: str | None, client_ip: str = ""
+    ) -> None:
         """`client_ip` is recorded for logins only: it is what an operator needs to see a bot."""
         if event not in AUDIT_EVENTS:
             raise ValueError(f"unknown audit event {event!r}")
-        self._emit({
-            "kind": "audit",
-            "time": self._clock.now_ms(),
-            "requestId": request_id,
-            "event": event,
-            "outcome": outcome,
-            "userHash": self._hash(user_id),
-            "clientIp": client_ip,
-        })
+        self._emit(
+            {
+                "kind": "audit",
+                "time": self._clock.now_ms(),
+                "requestId": request_id,
+                "event": event,
+                "outcome": outcome,
+                "userHash": self._hash(user_id),
+                "clientIp": client_ip,
+            }
+        )
 
     def user_hash(self, user_id: str | None) -> str:
         return self._hash(user_id)

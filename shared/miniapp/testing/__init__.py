@@ -14,6 +14,7 @@ one service below the front ends takes it from the composed apps: `world.compat`
 `world.collection("todos")`, `world.login_service` (the session function's), `world.resolver`
 (the db function's session resolution, with its read-ahead). No I/O, no SDKs.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,19 +52,33 @@ IP = "203.0.113.7"
 
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
-        hash_key=os.urandom(32), data_keys=KeyRing.single(os.urandom(32)),
-        ots_instance="testinstance", region="cn-hangzhou",
-        account_id="1234567890123456", fc_service_name="todo", db_function_name="db",
-        alipay_app_id="test-app", alipay_app_private_key="unused", alipay_public_key="unused",
-        client_role_arn="acs:ram::1234567890123456:role/miniapp-client")
+        hash_key=os.urandom(32),
+        data_keys=KeyRing.single(os.urandom(32)),
+        ots_instance="testinstance",
+        region="cn-hangzhou",
+        account_id="1234567890123456",
+        fc_service_name="todo",
+        db_function_name="db",
+        alipay_app_id="test-app",
+        alipay_app_private_key="unused",
+        alipay_public_key="unused",
+        client_role_arn="acs:ram::1234567890123456:role/miniapp-client",
+    )
     values.update(overrides)
     return Settings(**values)
 
 
 class World:
-    def __init__(self, sink: Any = None, collections: tuple[Collection, ...] | None = None, *,
-                 sessions: InMemorySessions | None = None, items: InMemoryItems | None = None,
-                 tallies: InMemoryTallies | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        sink: Any = None,
+        collections: tuple[Collection, ...] | None = None,
+        *,
+        sessions: InMemorySessions | None = None,
+        items: InMemoryItems | None = None,
+        tallies: InMemoryTallies | None = None,
+        **settings: Any,
+    ) -> None:
         if items is not None and tallies is not None:
             raise ValueError("give items or tallies (which holds its own items), not both")
         self.settings = make_settings(**settings)
@@ -79,13 +94,32 @@ class World:
         self.limiter = InMemoryRateLimiter(self.clock)
         self.links = InMemoryIdentityLinks()
         self.sink = ListSink() if sink is None else sink
-        self.session_app = session_app_from_ports(self.settings, SessionPorts(
-            identity=self.identity, issuer=self.issuer, sessions=self.sessions,
-            limiter=self.limiter, sink=self.sink, clock=self.clock, links=self.links))
-        self.db_app = db_app_from_ports(self.settings, DbPorts(
-            sessions=self.sessions, items=self.items, rows=self.rows, counted=self.tallies,
-            idempotency=self.idempotency, sink=self.sink, clock=self.clock,
-            session_items=self.session_items), collections)
+        self.session_app = session_app_from_ports(
+            self.settings,
+            SessionPorts(
+                identity=self.identity,
+                issuer=self.issuer,
+                sessions=self.sessions,
+                limiter=self.limiter,
+                sink=self.sink,
+                clock=self.clock,
+                links=self.links,
+            ),
+        )
+        self.db_app = db_app_from_ports(
+            self.settings,
+            DbPorts(
+                sessions=self.sessions,
+                items=self.items,
+                rows=self.rows,
+                counted=self.tallies,
+                idempotency=self.idempotency,
+                sink=self.sink,
+                clock=self.clock,
+                session_items=self.session_items,
+            ),
+            collections,
+        )
 
     # The services as the two apps compose them, for tests of one service's rules.
 
@@ -108,11 +142,19 @@ class World:
     def collection(self, name: str = "todos") -> CollectionService:
         return self.db_app.services.collections[name]
 
-    def post(self, path: str = "/", body: Any = None, *, raw: bytes | None = None,
-             method: str = "POST", ip: str = IP) -> Any:
+    def post(
+        self,
+        path: str = "/",
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        method: str = "POST",
+        ip: str = IP,
+    ) -> Any:
         data = raw if raw is not None else json.dumps(body).encode()
-        return self.session_app.handle(method=method, path=path, body=data, client_ip=ip,
-                                       request_id="req-1")
+        return self.session_app.handle(
+            method=method, path=path, body=data, client_ip=ip, request_id="req-1"
+        )
 
     def login(self, user: str = ALICE, open_id: str = "") -> str:
         """Log in as Alipay names the user: by user_id, by open_id, or by both."""

@@ -5,6 +5,7 @@ under one lock, so services can be driven from several threads. Faults: `fail_ne
 makes the next call of `method` raise `error` without doing anything; `fail_after(method, error)`
 makes it do its work and *then* raise (a write that landed but whose answer was lost).
 """
+
 from __future__ import annotations
 
 import threading
@@ -100,10 +101,14 @@ class FakeIdentity(Faults):
             if named is None:
                 raise InvalidAuthCode()
             user_id, open_id = named
-            return AlipayGrant(user_id=user_id, open_id=open_id,
-                               access_token=f"access-token-of-{user_id or open_id}",
-                               refresh_token=f"refresh-token-of-{user_id or open_id}",
-                               expires_in=1296000, re_expires_in=2592000)
+            return AlipayGrant(
+                user_id=user_id,
+                open_id=open_id,
+                access_token=f"access-token-of-{user_id or open_id}",
+                refresh_token=f"refresh-token-of-{user_id or open_id}",
+                expires_in=1296000,
+                re_expires_in=2592000,
+            )
 
 
 class InMemoryIdentityLinks(Faults):
@@ -129,8 +134,9 @@ class FakeIssuer(Faults):
         super().__init__()
         self.issued: list[tuple[str, Mapping[str, object], int]] = []
 
-    def issue(self, session_name: str, policy: Mapping[str, object],
-              duration_seconds: int) -> StsCredentials:
+    def issue(
+        self, session_name: str, policy: Mapping[str, object], duration_seconds: int
+    ) -> StsCredentials:
         with self._lock:
             self._enter("issue")
             self.issued.append((session_name, policy, duration_seconds))
@@ -221,12 +227,16 @@ class InMemoryItems(Faults):
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         with self._lock:
             self._enter("page")
-            ids = sorted(i for (u, i) in self.rows if u == user_id
-                         and (start_after is None or i > start_after))
+            ids = sorted(
+                i
+                for (u, i) in self.rows
+                if u == user_id and (start_after is None or i > start_after)
+            )
             chosen = ids[:limit]
             more = len(ids) > limit
-            return Page(tuple(self.rows[(user_id, i)] for i in chosen),
-                        chosen[-1] if more else None)
+            return Page(
+                tuple(self.rows[(user_id, i)] for i in chosen), chosen[-1] if more else None
+            )
 
     def pages(self, user_id: str) -> Iterator[tuple[Row, ...]]:
         """Pages of PAGE_ROWS, as Tablestore's GetRange answers them; each counts as a call."""
@@ -234,9 +244,10 @@ class InMemoryItems(Faults):
         while True:
             with self._lock:
                 self._enter("pages")
-                ids = sorted(i for (u, i) in self.rows if u == user_id
-                             and (at is None or i > at))[:self.PAGE_ROWS + 1]
-                page = tuple(self.rows[(user_id, i)] for i in ids[:self.PAGE_ROWS])
+                ids = sorted(i for (u, i) in self.rows if u == user_id and (at is None or i > at))[
+                    : self.PAGE_ROWS + 1
+                ]
+                page = tuple(self.rows[(user_id, i)] for i in ids[: self.PAGE_ROWS])
             yield page
             if len(ids) <= self.PAGE_ROWS:
                 return
@@ -255,8 +266,9 @@ class InMemoryRows(Faults):
         self.writes = 0
 
     def get(self, user_id: str, collection: str, item_id: str) -> Row | None:
-        return prefetch.row(user_id, collection, item_id,
-                            lambda: self._get(user_id, collection, item_id))
+        return prefetch.row(
+            user_id, collection, item_id, lambda: self._get(user_id, collection, item_id)
+        )
 
     def _get(self, user_id: str, collection: str, item_id: str) -> Row | None:
         with self._lock:
@@ -294,21 +306,30 @@ class InMemoryRows(Faults):
             self._leave("delete")
             return found
 
-    def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
-             newest_first: bool = False) -> Page:
+    def page(
+        self,
+        user_id: str,
+        collection: str,
+        start_after: str | None,
+        limit: int,
+        newest_first: bool = False,
+    ) -> Page:
         with self._lock:
             self._enter("page")
-            ids = sorted((i for (u, c, i) in self.rows if u == user_id and c == collection),
-                         reverse=newest_first)
+            ids = sorted(
+                (i for (u, c, i) in self.rows if u == user_id and c == collection),
+                reverse=newest_first,
+            )
             if start_after is not None:
                 ids = [i for i in ids if (i < start_after if newest_first else i > start_after)]
             chosen = ids[:limit]
-            return Page(tuple(self.rows[(user_id, collection, i)] for i in chosen),
-                        chosen[-1] if len(ids) > limit else None)
+            return Page(
+                tuple(self.rows[(user_id, collection, i)] for i in chosen),
+                chosen[-1] if len(ids) > limit else None,
+            )
 
     def of(self, user_id: str, collection: str = "todos") -> dict[str, Row]:
         return {i: r for (u, c, i), r in self.rows.items() if (u, c) == (user_id, collection)}
-
 
 
 class InMemoryTallies(Faults):
@@ -317,8 +338,9 @@ class InMemoryTallies(Faults):
     two-row request (`put_new_settling`, `delete_marking`) is hit by the faults set for either
     of its writes: `settle` or `mark` here, `put_new` / `put` or `delete` on the rows' fake."""
 
-    def __init__(self, items: InMemoryItems | None = None,
-                 rows: InMemoryRows | None = None) -> None:
+    def __init__(
+        self, items: InMemoryItems | None = None, rows: InMemoryRows | None = None
+    ) -> None:
         super().__init__()
         self.items = InMemoryItems() if items is None else items
         self.rows = InMemoryRows() if rows is None else rows
@@ -329,8 +351,9 @@ class InMemoryTallies(Faults):
         tally = self.tallies.get((user_id, scope))
         return 0 if tally is None else tally.count
 
-    def _store(self, user_id: str, scope: str, item_id: str
-               ) -> tuple[InMemoryItems | InMemoryRows, dict[Any, Row], tuple[str, ...]]:
+    def _store(
+        self, user_id: str, scope: str, item_id: str
+    ) -> tuple[InMemoryItems | InMemoryRows, dict[Any, Row], tuple[str, ...]]:
         """The fake holding the scope's rows, its rows, and the key of `item_id` there."""
         if scope == COMPAT_SCOPE:
             return self.items, self.items.rows, (user_id, item_id)
@@ -358,12 +381,20 @@ class InMemoryTallies(Faults):
                 raise Conflict("tally exists")
             self.tallies[(user_id, scope)] = Tally(user_id, scope, count, 0, {})
 
-    def _change(self, user_id: str, scope: str, delta: int, revision: int,
-                put: dict[str, int], drop: tuple[str, ...] = ()) -> None:
+    def _change(
+        self,
+        user_id: str,
+        scope: str,
+        delta: int,
+        revision: int,
+        put: dict[str, int],
+        drop: tuple[str, ...] = (),
+    ) -> None:
         t = self.tallies[(user_id, scope)]
         markers = {k: v for k, v in {**t.markers, **put}.items() if k not in drop}
-        self.tallies[(user_id, scope)] = Tally(user_id, scope, t.count + delta,
-                                               t.revision + revision, markers)
+        self.tallies[(user_id, scope)] = Tally(
+            user_id, scope, t.count + delta, t.revision + revision, markers
+        )
 
     def reserve(self, user_id: str, scope: str, limit: int, marker: str, now_ms: int) -> None:
         with self._lock:
@@ -397,8 +428,9 @@ class InMemoryTallies(Faults):
             current = self.tallies.get((seen.user_id, seen.scope))
             if current is None or current.revision != seen.revision:
                 return False
-            self._change(seen.user_id, seen.scope, count - current.count, 1, {},
-                         tuple(seen.markers))
+            self._change(
+                seen.user_id, seen.scope, count - current.count, 1, {}, tuple(seen.markers)
+            )
             return True
 
     def put_new_settling(self, row: Row, scope: str, marker: str) -> Paired:
@@ -419,8 +451,9 @@ class InMemoryTallies(Faults):
             self._leave("settle")
             return Paired(item, settled)
 
-    def delete_marking(self, user_id: str, scope: str, item_id: str, marker: str,
-                       now_ms: int) -> Paired:
+    def delete_marking(
+        self, user_id: str, scope: str, item_id: str, marker: str, now_ms: int
+    ) -> Paired:
         store, rows, key = self._store(user_id, scope, item_id)
         with self._lock, store._lock:
             self._enter("mark")
@@ -444,8 +477,9 @@ class InMemorySessionItems(Faults):
         self._sessions = sessions
         self._tallies = tallies
 
-    def session_and(self, key: str, user_id: str,
-                    reads: tuple[FirstRead, ...]) -> tuple[SessionRecord | None, ReadAhead]:
+    def session_and(
+        self, key: str, user_id: str, reads: tuple[FirstRead, ...]
+    ) -> tuple[SessionRecord | None, ReadAhead]:
         tallies, items, rows = self._tallies, self._tallies.items, self._tallies.rows
         with self._lock, self._sessions._lock, tallies._lock, items._lock, rows._lock:
             self._enter("session_and")
@@ -453,11 +487,18 @@ class InMemorySessionItems(Faults):
             for read in reads:
                 if read.item_id is not None:
                     found[(read.scope, read.item_id)] = (
-                        items.rows.get((user_id, read.item_id)) if read.scope == COMPAT_SCOPE
-                        else rows.rows.get((user_id, read.scope, read.item_id)))
+                        items.rows.get((user_id, read.item_id))
+                        if read.scope == COMPAT_SCOPE
+                        else rows.rows.get((user_id, read.scope, read.item_id))
+                    )
             return self._sessions.rows.get(key), ReadAhead(
-                {r.scope: tallies.tallies.get((user_id, r.scope))
-                 for r in reads if r.item_id is None}, found)
+                {
+                    r.scope: tallies.tallies.get((user_id, r.scope))
+                    for r in reads
+                    if r.item_id is None
+                },
+                found,
+            )
 
 
 class InMemoryIdempotency(Faults):

@@ -1,6 +1,7 @@
 """Starts the local Function Compute on this test stack for the contract tests (Python and
 Node): account, credential book, shiftable clock, fault board, the template, a recording log
 sink, the emulator and an HTTP server on an ephemeral port."""
+
 from __future__ import annotations
 
 import threading
@@ -35,8 +36,9 @@ class Issuer:
     def __init__(self, book: CredentialBook) -> None:
         self.book = book
 
-    def assume_role(self, role_arn: str, session_name: str, policy: dict[str, Any] | None,
-                    duration_seconds: int) -> IssuedCredentials:
+    def assume_role(
+        self, role_arn: str, session_name: str, policy: dict[str, Any] | None, duration_seconds: int
+    ) -> IssuedCredentials:
         return self.book.issue(role_arn, session_name, policy, duration_seconds)
 
 
@@ -47,15 +49,25 @@ class RecordingSink:
     writes: list[tuple[str, str, list[dict[str, str]], str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def write(self, project: str, logstore: str, records: list[dict[str, str]], topic: str = "",
-              source: str = "") -> None:
+    def write(
+        self,
+        project: str,
+        logstore: str,
+        records: list[dict[str, str]],
+        topic: str = "",
+        source: str = "",
+    ) -> None:
         with self.lock:
             self.writes.append((project, logstore, records, topic))
 
     def records_for(self, request_id: str) -> list[dict[str, str]]:
         with self.lock:
-            return [r for _, _, records, _ in self.writes for r in records
-                    if r["requestId"] == request_id]
+            return [
+                r
+                for _, _, records, _ in self.writes
+                for r in records
+                if r["requestId"] == request_id
+            ]
 
 
 @dataclass
@@ -69,27 +81,39 @@ class Cloud:
     emulator: FunctionComputeEmulator
     url: str
 
-    def client(self, key_id: str | None = None, secret: str | None = None,
-               token: str = "") -> fc2.Client:
-        return fc2.Client(endpoint=self.url,
-                          accessKeyID=key_id or self.account.access_key_id,
-                          accessKeySecret=secret or self.account.access_key_secret,
-                          securityToken=token, Timeout=30)
+    def client(
+        self, key_id: str | None = None, secret: str | None = None, token: str = ""
+    ) -> fc2.Client:
+        return fc2.Client(
+            endpoint=self.url,
+            accessKeyID=key_id or self.account.access_key_id,
+            accessKeySecret=secret or self.account.access_key_secret,
+            securityToken=token,
+            Timeout=30,
+        )
 
-    def issue(self, policy: dict[str, Any] | None, role: str = "someexternalrole",
-              duration: int = 3600) -> IssuedCredentials:
-        return self.book.issue(f"acs:ram::{self.account.account_id}:role/{role}", "tester",
-                               policy, duration)
+    def issue(
+        self, policy: dict[str, Any] | None, role: str = "someexternalrole", duration: int = 3600
+    ) -> IssuedCredentials:
+        return self.book.issue(
+            f"acs:ram::{self.account.account_id}:role/{role}", "tester", policy, duration
+        )
 
-    def sts_client(self, policy: dict[str, Any] | None, role: str = "someexternalrole",
-                   duration: int = 3600) -> fc2.Client:
+    def sts_client(
+        self, policy: dict[str, Any] | None, role: str = "someexternalrole", duration: int = 3600
+    ) -> fc2.Client:
         issued = self.issue(policy, role, duration)
-        return self.client(issued.principal.access_key_id, issued.principal.access_key_secret,
-                           issued.security_token)
+        return self.client(
+            issued.principal.access_key_id,
+            issued.principal.access_key_secret,
+            issued.security_token,
+        )
 
     def resource(self, function: str, service: str = "fctest") -> str:
-        return (f"acs:fc:{self.account.region}:{self.account.account_id}:services/{service}/"
-                f"functions/{function}")
+        return (
+            f"acs:fc:{self.account.region}:{self.account.account_id}:services/{service}/"
+            f"functions/{function}"
+        )
 
 
 @contextmanager
@@ -98,13 +122,25 @@ def running_cloud(state: Path) -> Iterator[Cloud]:
     clock = ShiftableClock()
     book = CredentialBook(account, state / "credentials.sqlite3", clock)
     faults = FaultBoard()
-    template = load_template(APP / "template.yml", PARAMETERS, account_id=account.account_id,
-                             region=account.region, code=unpacked_code)
+    template = load_template(
+        APP / "template.yml",
+        PARAMETERS,
+        account_id=account.account_id,
+        region=account.region,
+        code=unpacked_code,
+    )
     sink = RecordingSink()
     emulator = FunctionComputeEmulator(
-        template=template, account=account, credentials=book, clock=clock, faults=faults,
-        issuer=Issuer(book), log_sink=sink, region=account.region,
-        extra_env={"EXTRA": "from-the-local-cloud", "OTS_ENDPOINT": "http://127.0.0.1:9"})
+        template=template,
+        account=account,
+        credentials=book,
+        clock=clock,
+        faults=faults,
+        issuer=Issuer(book),
+        log_sink=sink,
+        region=account.region,
+        extra_env={"EXTRA": "from-the-local-cloud", "OTS_ENDPOINT": "http://127.0.0.1:9"},
+    )
     server = HttpServer(emulator.app, **emulator.server_options()).start()
     emulator.endpoint = server.url
     try:

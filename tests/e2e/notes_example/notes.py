@@ -1,4 +1,5 @@
 """Notes: short texts a user pins and colours (the worked example of docs/extending.md)."""
+
 from ..domain.schema import Boolean, Choice, Collection, Text
 
 COLLECTION = Collection(

@@ -10,6 +10,7 @@ the guards (idempotency claims, rate limits), all on one `tablestore.OTSClient` 
 Importing this package imports the SDK (about 0.3 s): `miniapp.wiring` imports it only when a
 function needs Tablestore. `client` comes first so the SDK's import-time warnings stay quiet.
 """
+
 from .client import BoundedRetryPolicy, make_client
 from .guard import TablestoreIdempotency, TablestoreRateLimiter, guard_key
 from .identity import TablestoreIdentityLinks
@@ -20,7 +21,16 @@ from .tally import TallyRows
 from .user_data import TablestoreUserData
 
 __all__ = [
-    "BoundedRetryPolicy", "TablestoreIdempotency", "TablestoreIdentityLinks", "TablestoreItems",
-    "TablestoreRateLimiter", "TablestoreSessionItems", "TablestoreSessions", "TablestoreUserData",
-    "TallyRows", "counted_rows", "guard_key", "make_client",
+    "BoundedRetryPolicy",
+    "TablestoreIdempotency",
+    "TablestoreIdentityLinks",
+    "TablestoreItems",
+    "TablestoreRateLimiter",
+    "TablestoreSessionItems",
+    "TablestoreSessions",
+    "TablestoreUserData",
+    "TallyRows",
+    "counted_rows",
+    "guard_key",
+    "make_client",
 ]

@@ -6,6 +6,7 @@ too little left of the invocation's deadline -> UpstreamUnavailable (see `miniap
 a 2xx answer that fails the SDK's checks     -> UpstreamUnavailable
 anything else (bad parameters, auth, a table that does not exist, our bugs) -> Internal
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,8 +65,9 @@ def _run(what: str, call: Callable[[], T], idempotent: bool) -> tuple[T, bool]:
 RowOutcome = ConditionFailed | MiniAppError | None
 
 
-def write_batch(what: str, client: Any, rows: list[tuple[str, Any]], *,
-                idempotent: bool = False) -> list[RowOutcome]:
+def write_batch(
+    what: str, client: Any, rows: list[tuple[str, Any]], *, idempotent: bool = False
+) -> list[RowOutcome]:
     """Send `rows` ((table, SDK PutRowItem / UpdateRowItem / DeleteRowItem)) in one
     BatchWriteRow and answer each row's outcome, in order: None (applied), ConditionFailed (its
     condition did not hold; `maybe_ours` after a re-send), or the error it failed with.
@@ -100,8 +102,12 @@ def write_batch(what: str, client: Any, rows: list[tuple[str, Any]], *,
             log.warning("tablestore %s: a row failed: %s", what, result.error_code)
             outcomes.append(UpstreamUnavailable(f"Tablestore {what} failed: {result.error_code}"))
         else:
-            log.error("tablestore %s: a row was refused: %s %s", what, result.error_code,
-                      result.error_message)
+            log.error(
+                "tablestore %s: a row was refused: %s %s",
+                what,
+                result.error_code,
+                result.error_message,
+            )
             outcomes.append(Internal())
     return outcomes
 

@@ -17,6 +17,7 @@ What the SDK does by itself, and why we replace it:
   codes, so the same policy decides: `ClientConnectFailed` (never sent: safe to retry) and
   `ClientNetworkError` (sent, outcome unknown).
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,14 +51,26 @@ NETWORK_FAILED = "ClientNetworkError"
 
 READ_APIS = frozenset({"GetRow", "BatchGetRow", "GetRange", "DescribeTable", "ListTable"})
 # The server refused the request before doing anything: safe to retry whatever the API.
-REJECTED_CODES = frozenset({
-    "OTSServerBusy", "OTSNotEnoughCapacityUnit", "OTSOperationThrottled", "OTSRowOperationConflict",
-    "OTSTableNotReady", "OTSPartitionUnavailable", CONNECT_FAILED,
-})
+REJECTED_CODES = frozenset(
+    {
+        "OTSServerBusy",
+        "OTSNotEnoughCapacityUnit",
+        "OTSOperationThrottled",
+        "OTSRowOperationConflict",
+        "OTSTableNotReady",
+        "OTSPartitionUnavailable",
+        CONNECT_FAILED,
+    }
+)
 # The request may or may not have been applied.
-UNKNOWN_OUTCOME_CODES = frozenset({
-    "OTSTimeout", "OTSInternalServerError", "OTSServerUnavailable", NETWORK_FAILED,
-})
+UNKNOWN_OUTCOME_CODES = frozenset(
+    {
+        "OTSTimeout",
+        "OTSInternalServerError",
+        "OTSServerUnavailable",
+        NETWORK_FAILED,
+    }
+)
 TRANSIENT_CODES = REJECTED_CODES | UNKNOWN_OUTCOME_CODES
 
 # The SDK logs an ERROR line for every failed request, OTSConditionCheckFail included, which is
@@ -97,10 +110,16 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[misc]  # the SDK has no t
     the next sleep would end more than `max_retry_seconds` after the first failure, or after
     `max_retries` retries. One instance serves many threads: timing state is per thread."""
 
-    def __init__(self, max_retry_seconds: float, *, base_delay: float = 0.05,
-                 max_delay: float = 1.0, max_retries: int = 10,
-                 rng: random.Random | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_retry_seconds: float,
+        *,
+        base_delay: float = 0.05,
+        max_delay: float = 1.0,
+        max_retries: int = 10,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_retry_seconds = max(0.0, float(max_retry_seconds))
         self._base = base_delay
         self._cap = max_delay
@@ -127,7 +146,7 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[misc]  # the SDK has no t
         now = self._monotonic()
         if retry_times == 0:
             self._local.first_failure = now
-        delay = self._rng.uniform(0.0, min(self._cap, self._base * (2 ** retry_times)))
+        delay = self._rng.uniform(0.0, min(self._cap, self._base * (2**retry_times)))
         if now - self._local.first_failure + delay > self.max_retry_seconds:
             return False
         left = deadline.remaining()
@@ -148,10 +167,12 @@ class NetworkAwareConnectionPool(ConnectionPool):  # type: ignore[misc]  # as ab
     the SDK only knows one timeout per client. A request with too little time left is not sent
     (UpstreamUnavailable, which the SDK's retry loop lets through)."""
 
-    def __init__(self, host: str, path: str, *, timeout: float, maxsize: int,
-                 client_ssl_version: Any) -> None:
-        super().__init__(host, path, timeout=timeout, maxsize=maxsize,
-                         client_ssl_version=client_ssl_version)
+    def __init__(
+        self, host: str, path: str, *, timeout: float, maxsize: int, client_ssl_version: Any
+    ) -> None:
+        super().__init__(
+            host, path, timeout=timeout, maxsize=maxsize, client_ssl_version=client_ssl_version
+        )
         self._timeout = timeout
 
     def send_receive(self, url: str, request_headers: Any, request_body: Any) -> Any:
@@ -159,9 +180,14 @@ class NetworkAwareConnectionPool(ConnectionPool):  # type: ignore[misc]  # as ab
         try:
             # What ConnectionPool.send_receive does, with this request's timeout.
             response = self.pool.urlopen(
-                "POST", self.host + self.path + url, body=request_body, headers=request_headers,
-                redirect=False, assert_same_host=False,
-                timeout=urllib3.Timeout(connect=seconds, read=seconds))
+                "POST",
+                self.host + self.path + url,
+                body=request_body,
+                headers=request_headers,
+                redirect=False,
+                assert_same_host=False,
+                timeout=urllib3.Timeout(connect=seconds, read=seconds),
+            )
             return response.status, response.reason, dict(response.headers), response.data
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             reason = getattr(exc, "reason", exc)  # MaxRetryError wraps the last failure
@@ -171,15 +197,26 @@ class NetworkAwareConnectionPool(ConnectionPool):  # type: ignore[misc]  # as ab
             raise OTSServiceError(None, code, type(reason).__name__, "") from exc
 
 
-def make_client(endpoint: str, instance: str, access_key_id: str, access_key_secret: str,
-                security_token: str | None, *, max_retry_seconds: float,
-                socket_timeout_seconds: float = 3.0, max_connections: int = 16) -> Any:
+def make_client(
+    endpoint: str,
+    instance: str,
+    access_key_id: str,
+    access_key_secret: str,
+    security_token: str | None,
+    *,
+    max_retry_seconds: float,
+    socket_timeout_seconds: float = 3.0,
+    max_connections: int = 16,
+) -> Any:
     """An OTSClient for `instance` at `endpoint` (http or https URL). `max_retry_seconds` bounds
     the back-off of one call; a call can take at most about that plus two socket timeouts."""
     logging.getLogger(_SDK_LOGGER).setLevel(logging.CRITICAL)
     try:
         client = tablestore.OTSClient(
-            endpoint, access_key_id, access_key_secret, instance,
+            endpoint,
+            access_key_id,
+            access_key_secret,
+            instance,
             sts_token=security_token or None,
             retry_policy=BoundedRetryPolicy(max_retry_seconds),
             socket_timeout=socket_timeout_seconds,
@@ -189,6 +226,10 @@ def make_client(endpoint: str, instance: str, access_key_id: str, access_key_sec
     except OTSClientError as exc:
         raise Internal(f"Tablestore client configuration: {exc.message}") from None
     client.connection = NetworkAwareConnectionPool(
-        client.host, client.path, timeout=socket_timeout_seconds, maxsize=max_connections,
-        client_ssl_version=client.ssl_version)
+        client.host,
+        client.path,
+        timeout=socket_timeout_seconds,
+        maxsize=max_connections,
+        client_ssl_version=client.ssl_version,
+    )
     return client

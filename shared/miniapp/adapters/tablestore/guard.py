@@ -16,6 +16,7 @@ read-then-write: an INCREMENT guarded by `count < limit` cannot pass the limit h
 requests race. (The Python SDK cannot ask UpdateRow for the row after the change, so the limit
 goes into the condition instead of being checked on a returned count.)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,7 +67,8 @@ def _increment_below(key: str, limit: int) -> tuple[Row, Condition]:
     row = Row(_pk(key), {"increment": [(COUNT, 1)]})
     condition = Condition(
         RowExistenceExpectation.IGNORE,
-        SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN, pass_if_missing=True))
+        SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN, pass_if_missing=True),
+    )
     return row, condition
 
 
@@ -88,8 +90,11 @@ class TablestoreIdempotency:
         for _ in range(3):
             try:
                 # Safe to re-send: a replay fails the condition and reads back our own id.
-                run("idempotency claim",
-                    lambda: self._client.put_row(self._table, row, condition), idempotent=True)
+                run(
+                    "idempotency claim",
+                    lambda: self._client.put_row(self._table, row, condition),
+                    idempotent=True,
+                )
                 return item_id
             except ConditionFailed:
                 bound = self._bound(pk)
@@ -99,8 +104,12 @@ class TablestoreIdempotency:
         raise Conflict("idempotency key is being claimed concurrently")
 
     def _bound(self, pk: list[tuple[str, str]]) -> str | None:
-        _, row, _ = run("idempotency read", lambda: self._client.get_row(
-            self._table, pk, columns_to_get=["item_id"], max_version=1))
+        _, row, _ = run(
+            "idempotency read",
+            lambda: self._client.get_row(
+                self._table, pk, columns_to_get=["item_id"], max_version=1
+            ),
+        )
         if row is None:
             return None
         for cell in row.attribute_columns or ():
@@ -133,10 +142,12 @@ class TablestoreRateLimiter:
 
     def hit_all(self, limits: Sequence[RateLimit]) -> list[int | None]:
         """The limits' windows in one BatchWriteRow (each row its own conditional INCREMENT)."""
-        windows = [(limit, *self._window(limit.bucket, limit.window_seconds))
-                   for limit in limits]
-        rows = [(self._table, UpdateRowItem(*_increment_below(key, limit.capacity)))
-                for limit, key, _ in windows if limit.capacity > 0]
+        windows = [(limit, *self._window(limit.bucket, limit.window_seconds)) for limit in limits]
+        rows = [
+            (self._table, UpdateRowItem(*_increment_below(key, limit.capacity)))
+            for limit, key, _ in windows
+            if limit.capacity > 0
+        ]
         outcomes = iter(write_batch("rate limits", self._client, rows) if rows else [])
         answer: list[int | None] = []
         for limit, _, retry_after in windows:

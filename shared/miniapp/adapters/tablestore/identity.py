@@ -4,6 +4,7 @@ must outlive any absence of its user. Rows are only ever added, never changed: a
 PutRow with EXPECT_NOT_EXIST, and the loser of a race reads the winner's id. `services.identity`
 relies on that when a warm instance remembers what a link said.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,12 @@ class TablestoreIdentityLinks:
         self._table = table
 
     def get(self, key: str) -> str | None:
-        _, row, _ = run("identity read", lambda: self._client.get_row(
-            self._table, [("key", key)], columns_to_get=[COLUMN], max_version=1))
+        _, row, _ = run(
+            "identity read",
+            lambda: self._client.get_row(
+                self._table, [("key", key)], columns_to_get=[COLUMN], max_version=1
+            ),
+        )
         if row is None:
             return None
         for cell in row.attribute_columns or ():
@@ -36,8 +41,11 @@ class TablestoreIdentityLinks:
         condition = Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
         try:
             # Safe to re-send: a replay fails the condition and reads back our own id.
-            run("identity claim", lambda: self._client.put_row(self._table, row, condition),
-                idempotent=True)
+            run(
+                "identity claim",
+                lambda: self._client.put_row(self._table, row, condition),
+                idempotent=True,
+            )
             return internal_id
         except ConditionFailed:
             bound = self.get(key)

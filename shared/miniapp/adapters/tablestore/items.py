@@ -4,6 +4,7 @@ attribute columns (str -> STRING, int -> INTEGER, float -> DOUBLE, bool -> BOOLE
 Every request names the user as the first key column, and ranges run from (uid, ...) to
 (uid, INF_MAX): no call can reach another user's partition.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -39,8 +40,10 @@ class TablestoreItems:
         return prefetch.row(user_id, COMPAT_SCOPE, item_id, lambda: self._get(user_id, item_id))
 
     def _get(self, user_id: str, item_id: str) -> Item | None:
-        _, row, _ = run("item get", lambda: self._client.get_row(
-            self._table, row_key(user_id, item_id), max_version=1))
+        _, row, _ = run(
+            "item get",
+            lambda: self._client.get_row(self._table, row_key(user_id, item_id), max_version=1),
+        )
         if row is None:
             return None
         return row_from_sdk(user_id, row)
@@ -48,9 +51,13 @@ class TablestoreItems:
     def put(self, row: Item, *, must_not_exist: bool = False, must_exist: bool = False) -> None:
         if must_not_exist and must_exist:
             raise Internal("put cannot both require and forbid an existing row")
-        expectation = (RowExistenceExpectation.EXPECT_NOT_EXIST if must_not_exist
-                       else RowExistenceExpectation.EXPECT_EXIST if must_exist
-                       else RowExistenceExpectation.IGNORE)
+        expectation = (
+            RowExistenceExpectation.EXPECT_NOT_EXIST
+            if must_not_exist
+            else RowExistenceExpectation.EXPECT_EXIST
+            if must_exist
+            else RowExistenceExpectation.IGNORE
+        )
         try:
             self._put(row, Condition(expectation))
         except ConditionFailed as failed:
@@ -63,8 +70,10 @@ class TablestoreItems:
     def replace_if_version(self, row: Item, expected_version: int) -> None:
         condition = Condition(
             RowExistenceExpectation.EXPECT_EXIST,
-            SingleColumnCondition(VERSION_COLUMN, int(expected_version), ComparatorType.EQUAL,
-                                  pass_if_missing=False))
+            SingleColumnCondition(
+                VERSION_COLUMN, int(expected_version), ComparatorType.EQUAL, pass_if_missing=False
+            ),
+        )
         try:
             self._put(row, condition)
         except ConditionFailed as failed:
@@ -79,16 +88,22 @@ class TablestoreItems:
     def delete(self, user_id: str, item_id: str) -> bool | None:
         condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
         try:
-            run("item delete", lambda: self._client.delete_row(
-                self._table, Row(row_key(user_id, item_id)), condition), idempotent=True)
+            run(
+                "item delete",
+                lambda: self._client.delete_row(
+                    self._table, Row(row_key(user_id, item_id)), condition
+                ),
+                idempotent=True,
+            )
         except ConditionFailed as failed:
             # A re-send that finds no row may follow our own delete, or another's.
             return None if failed.maybe_ours else False
         return True
 
     def count(self, user_id: str) -> int:
-        return count_range(self._client, self._table, row_key(user_id, INF_MIN),
-                           row_key(user_id, INF_MAX))
+        return count_range(
+            self._client, self._table, row_key(user_id, INF_MIN), row_key(user_id, INF_MAX)
+        )
 
     def page(self, user_id: str, start_after: str | None, limit: int) -> Page:
         if limit < 1:
@@ -96,18 +111,34 @@ class TablestoreItems:
         # GetRange starts inclusively: start *at* start_after and skip that one row.
         start = row_key(user_id, INF_MIN if start_after is None else start_after)
         end = row_key(user_id, INF_MAX)
-        return page_range(self._client, self._table, Direction.FORWARD, start, end, start_after,
-                          limit, lambda row: row_from_sdk(user_id, row))
+        return page_range(
+            self._client,
+            self._table,
+            Direction.FORWARD,
+            start,
+            end,
+            start_after,
+            limit,
+            lambda row: row_from_sdk(user_id, row),
+        )
 
     def pages(self, user_id: str) -> Iterator[tuple[Item, ...]]:
-        return range_pages(self._client, self._table, row_key(user_id, INF_MIN),
-                           row_key(user_id, INF_MAX), lambda row: row_from_sdk(user_id, row))
+        return range_pages(
+            self._client,
+            self._table,
+            row_key(user_id, INF_MIN),
+            row_key(user_id, INF_MAX),
+            lambda row: row_from_sdk(user_id, row),
+        )
 
     def _put(self, row: Item, condition: Condition) -> None:
         sdk_row = Row(row_key(row.user_id, row.item_id), _columns(row.columns))
         # A re-sent put writes the same row; the conditional ones are recognised by the callers.
-        run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
-            idempotent=True)
+        run(
+            "item put",
+            lambda: self._client.put_row(self._table, sdk_row, condition),
+            idempotent=True,
+        )
 
     def _holds(self, row: Item) -> bool:
         current = self._get(row.user_id, row.item_id)
@@ -139,7 +170,10 @@ def row_from_sdk(user_id: str, row: Any) -> Item:
         raise Internal("row outside the user's partition")
     columns: dict[str, Any] = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
     if not _SCALARS.issuperset(map(type, columns.values())):
-        columns = {name: bytes(value).decode("utf-8", "replace")
-                   if isinstance(value, (bytes, bytearray)) else value
-                   for name, value in columns.items()}
+        columns = {
+            name: bytes(value).decode("utf-8", "replace")
+            if isinstance(value, (bytes, bytearray))
+            else value
+            for name, value in columns.items()
+        }
     return Item(user_id, item_id, columns)

@@ -1,9 +1,11 @@
 """Reading a key range of one table in GetRange pages: counting its rows, one page of items
 after a cursor, and every item in the service's own pages, for the 2020 rows (items.py) and the
 collections (user_data.py) alike."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from tablestore import Direction
@@ -23,16 +25,27 @@ def count_range(client: Any, table: str, start: PrimaryKey, end: PrimaryKey) -> 
     total = 0
     while at is not None:
         asked = at
-        _, at, rows, _ = run("item count", lambda: client.get_range(
-            # B023: run() calls this (and its retries) before the loop moves on.
-            table, Direction.FORWARD, at, end, limit=_COUNT_PAGE, max_version=1))  # noqa: B023
+        _, at, rows, _ = run(
+            "item count",
+            partial(
+                # Bound now: run() calls it (and its retries) with this page's key.
+                client.get_range,
+                table,
+                Direction.FORWARD,
+                at,
+                end,
+                limit=_COUNT_PAGE,
+                max_version=1,
+            ),
+        )
         _must_move_on(asked, at)
         total += len(rows)
     return total
 
 
-def range_pages(client: Any, table: str, start: PrimaryKey, end: PrimaryKey,
-                item: Callable[[Any], Item]) -> Iterator[tuple[Item, ...]]:
+def range_pages(
+    client: Any, table: str, start: PrimaryKey, end: PrimaryKey, item: Callable[[Any], Item]
+) -> Iterator[tuple[Item, ...]]:
     """Every item in [start, end), forward, one GetRange per page as large as the service
     answers (5,000 rows or 4 MB), the next one read only when the caller asks for it. With no
     limit to ask one row more for, a page ends where the service says the range goes on, so N
@@ -40,15 +53,32 @@ def range_pages(client: Any, table: str, start: PrimaryKey, end: PrimaryKey,
     at: PrimaryKey | None = start
     while at is not None:
         asked = at
-        _, at, rows, _ = run("item pages", lambda: client.get_range(
-            # B023: run() calls this (and its retries) before the loop moves on.
-            table, Direction.FORWARD, at, end, max_version=1))  # noqa: B023
+        _, at, rows, _ = run(
+            "item pages",
+            partial(
+                # Bound now: run() calls it (and its retries) with this page's key.
+                client.get_range,
+                table,
+                Direction.FORWARD,
+                at,
+                end,
+                max_version=1,
+            ),
+        )
         _must_move_on(asked, at)
         yield tuple(item(row) for row in rows)
 
 
-def page_range(client: Any, table: str, direction: Any, start: PrimaryKey, end: PrimaryKey,
-               start_after: str | None, limit: int, item: Callable[[Any], Item]) -> Page:
+def page_range(
+    client: Any,
+    table: str,
+    direction: Any,
+    start: PrimaryKey,
+    end: PrimaryKey,
+    start_after: str | None,
+    limit: int,
+    item: Callable[[Any], Item],
+) -> Page:
     """Up to `limit` items from `start` towards `end`, skipping the row of `start_after` (the
     previous page's last item, where `start` then points: GetRange starts inclusively). The
     cursor is set only when a next item exists."""
@@ -57,9 +87,19 @@ def page_range(client: Any, table: str, direction: Any, start: PrimaryKey, end: 
         # Ask for one more than we still need, to learn whether a next page exists. The server
         # may answer with fewer (size limits) and a next start key; then we continue.
         want = limit - len(items) + 1 + (1 if start_after is not None else 0)
-        _, next_start, rows, _ = run("item page", lambda: client.get_range(
-            # B023: run() calls this (and its retries) before the loop moves on.
-            table, direction, start, end, limit=want, max_version=1))  # noqa: B023
+        _, next_start, rows, _ = run(
+            "item page",
+            partial(
+                # Bound now: run() calls it (and its retries) with this page's key.
+                client.get_range,
+                table,
+                direction,
+                start,
+                end,
+                limit=want,
+                max_version=1,
+            ),
+        )
         for row in rows:
             decoded = item(row)
             if decoded.item_id != start_after:

@@ -6,6 +6,7 @@ The table's TTL only sweeps: Tablestore expires *cells* by their write time, and
 only `last_seen_ms`, so a row older than the TTL can come back with some columns gone. Such a row
 reads as no session. The TTL must therefore be at least the absolute session lifetime.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,19 +40,25 @@ class TablestoreSessions:
         self._table = table
 
     def create(self, record: SessionRecord) -> None:
-        row = Row(_pk(record.key), [
-            ("uid", record.user_id),
-            ("created_at_ms", record.created_at_ms),
-            ("last_seen_ms", record.last_seen_ms),
-            ("expires_at_ms", record.expires_at_ms),
-            # The SDK writes `bytes` as STRING; only a bytearray becomes BINARY.
-            ("access_token_enc", bytearray(record.access_token_enc)),
-            ("refresh_token_enc", bytearray(record.refresh_token_enc)),
-        ])
+        row = Row(
+            _pk(record.key),
+            [
+                ("uid", record.user_id),
+                ("created_at_ms", record.created_at_ms),
+                ("last_seen_ms", record.last_seen_ms),
+                ("expires_at_ms", record.expires_at_ms),
+                # The SDK writes `bytes` as STRING; only a bytearray becomes BINARY.
+                ("access_token_enc", bytearray(record.access_token_enc)),
+                ("refresh_token_enc", bytearray(record.refresh_token_enc)),
+            ],
+        )
         condition = Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
         try:
-            run("session create",
-                lambda: self._client.put_row(self._table, row, condition), idempotent=True)
+            run(
+                "session create",
+                lambda: self._client.put_row(self._table, row, condition),
+                idempotent=True,
+            )
         except ConditionFailed as failed:
             # A re-sent put may find the row its first send wrote: that is success, not Conflict.
             if failed.maybe_ours and self.get(record.key) == record:
@@ -59,16 +66,20 @@ class TablestoreSessions:
             raise Conflict("session already exists") from None
 
     def get(self, key: str) -> SessionRecord | None:
-        _, row, _ = run("session get",
-                        lambda: self._client.get_row(self._table, _pk(key), max_version=1))
+        _, row, _ = run(
+            "session get", lambda: self._client.get_row(self._table, _pk(key), max_version=1)
+        )
         return _record(key, row)
 
     def touch(self, key: str, last_seen_ms: int) -> None:
         row = Row(_pk(key), {"put": [("last_seen_ms", int(last_seen_ms))]})
         condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
         try:
-            run("session touch",
-                lambda: self._client.update_row(self._table, row, condition), idempotent=True)
+            run(
+                "session touch",
+                lambda: self._client.update_row(self._table, row, condition),
+                idempotent=True,
+            )
         except ConditionFailed:
             raise SessionNotFound() from None
 
@@ -77,9 +88,11 @@ class TablestoreSessions:
         try:
             # Re-sending a delete is harmless; if the first send was applied, the second finds
             # no row and we answer False, which is true by then.
-            run("session delete",
+            run(
+                "session delete",
                 lambda: self._client.delete_row(self._table, Row(_pk(key)), condition),
-                idempotent=True)
+                idempotent=True,
+            )
         except ConditionFailed:
             return False
         return True
@@ -107,20 +120,33 @@ class TablestoreSessionItems:
     """SessionItemReader: the session row and a command's first reads in one BatchGetRow (each
     table once, with all its keys)."""
 
-    def __init__(self, client: Any, session_table: str, user_data_table: str,
-                 usage_table: str, data_table: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        session_table: str,
+        user_data_table: str,
+        usage_table: str,
+        data_table: str,
+    ) -> None:
         self._client = client
         self._sessions = session_table
         self._place = places(user_data_table, usage_table, data_table)
 
-    def session_and(self, key: str, user_id: str,
-                    reads: tuple[FirstRead, ...]) -> tuple[SessionRecord | None, ReadAhead]:
+    def session_and(
+        self, key: str, user_id: str, reads: tuple[FirstRead, ...]
+    ) -> tuple[SessionRecord | None, ReadAhead]:
         reads = tuple(dict.fromkeys(reads))  # a key asked twice would be refused
         where = [self._place(user_id, read.scope) for read in reads]
-        record, rows = self._with_session(key, [
-            (at.tally_table, at.tally_key) if read.item_id is None
-            else (at.rows_table, at.row_key(read.item_id))
-            for read, at in zip(reads, where, strict=True)], "first reads")
+        record, rows = self._with_session(
+            key,
+            [
+                (at.tally_table, at.tally_key)
+                if read.item_id is None
+                else (at.rows_table, at.row_key(read.item_id))
+                for read, at in zip(reads, where, strict=True)
+            ],
+            "first reads",
+        )
         tallies: dict[str, Tally | None] = {}
         found: dict[tuple[str, str], Item | None] = {}
         for read, at, row in zip(reads, where, rows, strict=True):
@@ -130,8 +156,9 @@ class TablestoreSessionItems:
                 found[(read.scope, read.item_id)] = None if row is None else at.decode(row)
         return record, ReadAhead(tallies, found)
 
-    def _with_session(self, key: str, reads: list[tuple[str, PrimaryKey]],
-                      what: str) -> tuple[SessionRecord | None, list[Any]]:
+    def _with_session(
+        self, key: str, reads: list[tuple[str, PrimaryKey]], what: str
+    ) -> tuple[SessionRecord | None, list[Any]]:
         """The session row and the rows at `reads` (table, key): each table goes in once with
         all its keys (BatchGetRow refuses a table named twice)."""
         keys: dict[str, list[PrimaryKey]] = {self._sessions: [_pk(key)]}
@@ -142,8 +169,10 @@ class TablestoreSessionItems:
             request.add(TableInBatchGetRowItem(table, pks, max_version=1))
         what = f"session and {what} get"
         result = run(what, lambda: self._client.batch_get_row(request))
-        answered = {table: _read(result.get_result_by_table(table), len(pks), what)
-                    for table, pks in keys.items()}
+        answered = {
+            table: _read(result.get_result_by_table(table), len(pks), what)
+            for table, pks in keys.items()
+        }
         taken = {table: 0 for table in keys}
         rows = []
         for table, _ in [(self._sessions, None), *reads]:

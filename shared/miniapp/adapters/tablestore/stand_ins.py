@@ -13,6 +13,7 @@ stand-in under each name first, holding only the names the SDK refers to. Using 
 nothing can silently run on it. Where the real distribution is installed (the developer's
 virtualenv) it is left alone.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,11 +21,12 @@ import sys
 import types
 from typing import Any
 
-_WHY = ("is not in this package: the functions use tablestore's synchronous OTSClient on wide-"
-        "column tables only (miniapp/adapters/tablestore/stand_ins.py)")
+_WHY = (
+    "is not in this package: the functions use tablestore's synchronous OTSClient on wide-"
+    "column tables only (miniapp/adapters/tablestore/stand_ins.py)"
+)
 # module -> the names the SDK refers to in it
-STAND_INS = {"aiohttp": ("ClientTimeout", "ClientSession", "TCPConnector"),
-             "crc32c": ("crc32c",)}
+STAND_INS = {"aiohttp": ("ClientTimeout", "ClientSession", "TCPConnector"), "crc32c": ("crc32c",)}
 
 
 def _refusing(module: str, name: str) -> type:

@@ -7,6 +7,7 @@ A tally row's columns: `count` INTEGER, `rev` INTEGER, and `m<marker>` INTEGER (
 marker was written) per write in flight. A row without `rev` is a counter from before tallies
 (the 2020 usage counter, which was best effort): it reads with count -1, so it is recounted once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,8 +41,11 @@ def tally_from_row(user_id: str, scope: str, row: Any) -> Tally | None:
     if row is None:
         return None
     columns = {cell[0]: cell[1] for cell in row.attribute_columns or ()}
-    markers = {name[len(MARKER_PREFIX):]: value for name, value in columns.items()
-               if name.startswith(MARKER_PREFIX) and isinstance(value, int)}
+    markers = {
+        name[len(MARKER_PREFIX) :]: value
+        for name, value in columns.items()
+        if name.startswith(MARKER_PREFIX) and isinstance(value, int)
+    }
     count, revision = columns.get(COUNT, 0), columns.get(REVISION)
     if revision is None:
         count, revision = -1, 0  # a counter from before tallies: recount it
@@ -80,17 +84,22 @@ class TallyRows:
 
     def _tally(self, user_id: str, scope: str) -> Tally | None:
         at = self.place(user_id, scope)
-        _, row, _ = run("tally get", lambda: self._client.get_row(
-            at.tally_table, at.tally_key, max_version=1))
+        _, row, _ = run(
+            "tally get", lambda: self._client.get_row(at.tally_table, at.tally_key, max_version=1)
+        )
         return tally_from_row(user_id, scope, row)
 
     def create_tally(self, user_id: str, scope: str, count: int) -> None:
         at = self.place(user_id, scope)
         row = Row(at.tally_key, [(COUNT, int(count)), (REVISION, 0)])
         try:
-            run("tally create", lambda: self._client.put_row(
-                at.tally_table, row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)),
-                idempotent=True)
+            run(
+                "tally create",
+                lambda: self._client.put_row(
+                    at.tally_table, row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
+                ),
+                idempotent=True,
+            )
         except ConditionFailed as failed:
             if not failed.maybe_ours:
                 raise Conflict("the tally exists") from None
@@ -99,13 +108,19 @@ class TallyRows:
         if limit <= 0:
             raise QuotaExceeded()  # else a tally read as -1 (to recount) would pass `count < 0`
         at = self.place(user_id, scope)
-        row = Row(at.tally_key, {
-            "increment": [(COUNT, 1), (REVISION, 1)],
-            "put": [(MARKER_PREFIX + marker, int(now_ms))]})
+        row = Row(
+            at.tally_key,
+            {
+                "increment": [(COUNT, 1), (REVISION, 1)],
+                "put": [(MARKER_PREFIX + marker, int(now_ms))],
+            },
+        )
         condition = Condition(
             RowExistenceExpectation.EXPECT_EXIST,
-            SingleColumnCondition(COUNT, int(limit), ComparatorType.LESS_THAN,
-                                  pass_if_missing=False))
+            SingleColumnCondition(
+                COUNT, int(limit), ComparatorType.LESS_THAN, pass_if_missing=False
+            ),
+        )
         try:
             run("tally reserve", lambda: self._client.update_row(at.tally_table, row, condition))
         except ConditionFailed:
@@ -117,8 +132,10 @@ class TallyRows:
         at = self.place(user_id, scope)
         item = _mark_item(at, marker, now_ms)
         try:
-            run("tally mark", lambda: self._client.update_row(at.tally_table, item.row,
-                                                              item.condition))
+            run(
+                "tally mark",
+                lambda: self._client.update_row(at.tally_table, item.row, item.condition),
+            )
         except ConditionFailed:
             raise NotFound("no tally") from None
 
@@ -133,29 +150,42 @@ class TallyRows:
             # back a slot or drops a marker of a write that happened: it runs even when the
             # invocation's deadline has just passed (else a recount must repair it later).
             with deadline.cleanup():
-                run("tally settle", lambda: self._client.update_row(
-                    at.tally_table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)),
-                    idempotent=not delta)
+                run(
+                    "tally settle",
+                    lambda: self._client.update_row(
+                        at.tally_table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)
+                    ),
+                    idempotent=not delta,
+                )
         except ConditionFailed:
             pass  # no tally: the next operation creates it from a count
 
     def reset(self, seen: Tally, count: int) -> bool:
         # The revision is put (seen + 1) rather than incremented, so a counter from before
         # tallies, which has none, gets one; the condition makes both the same.
-        columns: dict[str, list[Any]] = {"put": [(COUNT, int(count)),
-                                                 (REVISION, int(seen.revision) + 1)]}
+        columns: dict[str, list[Any]] = {
+            "put": [(COUNT, int(count)), (REVISION, int(seen.revision) + 1)]
+        }
         if seen.markers:
             columns["delete_all"] = [MARKER_PREFIX + m for m in seen.markers]
         at = self.place(seen.user_id, seen.scope)
         row = Row(at.tally_key, columns)
         condition = Condition(
             RowExistenceExpectation.EXPECT_EXIST,
-            SingleColumnCondition(REVISION, int(seen.revision), ComparatorType.EQUAL,
-                                  pass_if_missing=seen.revision == 0))
+            SingleColumnCondition(
+                REVISION,
+                int(seen.revision),
+                ComparatorType.EQUAL,
+                pass_if_missing=seen.revision == 0,
+            ),
+        )
         try:
             # The revision condition makes a replay fail instead of applying twice.
-            run("tally reset", lambda: self._client.update_row(at.tally_table, row, condition),
-                idempotent=True)
+            run(
+                "tally reset",
+                lambda: self._client.update_row(at.tally_table, row, condition),
+                idempotent=True,
+            )
         except ConditionFailed as failed:
             return failed.maybe_ours
         return True
@@ -165,10 +195,18 @@ class TallyRows:
         to send twice (a re-sent put that finds its own row counts as written)."""
         at = self.place(row.user_id, scope)
         sdk_row = Row(at.row_key(row.item_id), list(row.columns.items()))
-        put, drop = write_batch("row put and tally settle", self._client, [
-            (at.rows_table, PutRowItem(sdk_row,
-                                       Condition(RowExistenceExpectation.EXPECT_NOT_EXIST))),
-            (at.tally_table, _drop_item(at, marker))], idempotent=True)
+        put, drop = write_batch(
+            "row put and tally settle",
+            self._client,
+            [
+                (
+                    at.rows_table,
+                    PutRowItem(sdk_row, Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)),
+                ),
+                (at.tally_table, _drop_item(at, marker)),
+            ],
+            idempotent=True,
+        )
         item: bool | MiniAppError = True
         if isinstance(put, ConditionFailed):
             current = self._row(at, row.item_id) if put.maybe_ours else None
@@ -178,29 +216,42 @@ class TallyRows:
             item = put
         return Paired(item, drop is None)
 
-    def delete_marking(self, user_id: str, scope: str, item_id: str, marker: str,
-                       now_ms: int) -> Paired:
+    def delete_marking(
+        self, user_id: str, scope: str, item_id: str, marker: str, now_ms: int
+    ) -> Paired:
         """The mark and the delete, in one BatchWriteRow (across two tables for the 2020 rows);
         `item` answers as `delete` does. Both rows are safe to send twice."""
         at = self.place(user_id, scope)
-        mark, delete = write_batch("tally mark and row delete", self._client, [
-            (at.tally_table, _mark_item(at, marker, now_ms)),
-            (at.rows_table, DeleteRowItem(Row(at.row_key(item_id)),
-                                          Condition(RowExistenceExpectation.EXPECT_EXIST)))],
-            idempotent=True)
+        mark, delete = write_batch(
+            "tally mark and row delete",
+            self._client,
+            [
+                (at.tally_table, _mark_item(at, marker, now_ms)),
+                (
+                    at.rows_table,
+                    DeleteRowItem(
+                        Row(at.row_key(item_id)), Condition(RowExistenceExpectation.EXPECT_EXIST)
+                    ),
+                ),
+            ],
+            idempotent=True,
+        )
         return Paired(deleted(delete), mark is None)
 
     def _row(self, at: Place, item_id: str) -> Item | None:
-        _, row, _ = run("row get", lambda: self._client.get_row(
-            at.rows_table, at.row_key(item_id), max_version=1))
+        _, row, _ = run(
+            "row get",
+            lambda: self._client.get_row(at.rows_table, at.row_key(item_id), max_version=1),
+        )
         return None if row is None else at.decode(row)
 
 
 def _mark_item(at: Place, marker: str, now_ms: int) -> UpdateRowItem:
     """`mark` as a row of a BatchWriteRow (calls.write_batch). Sending it twice bumps the
     revision twice, which only makes a concurrent recount give up."""
-    row = Row(at.tally_key, {
-        "increment": [(REVISION, 1)], "put": [(MARKER_PREFIX + marker, int(now_ms))]})
+    row = Row(
+        at.tally_key, {"increment": [(REVISION, 1)], "put": [(MARKER_PREFIX + marker, int(now_ms))]}
+    )
     return UpdateRowItem(row, Condition(RowExistenceExpectation.EXPECT_EXIST))
 
 

@@ -11,6 +11,7 @@ Collection names are letters and digits, so the keys of one collection lie betwe
 items of one collection are one contiguous range, with the tally just in front of it, all in the
 user's partition (one partition key, as Tablestore local transactions and BatchGetRow want).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,12 +51,17 @@ class TablestoreUserData:
     # items
 
     def get(self, user_id: str, collection: str, item_id: str) -> Item | None:
-        return prefetch.row(user_id, collection, item_id,
-                            lambda: self._get(user_id, collection, item_id))
+        return prefetch.row(
+            user_id, collection, item_id, lambda: self._get(user_id, collection, item_id)
+        )
 
     def _get(self, user_id: str, collection: str, item_id: str) -> Item | None:
-        _, row, _ = run("item get", lambda: self._client.get_row(
-            self._table, pk(user_id, item_key(collection, item_id)), max_version=1))
+        _, row, _ = run(
+            "item get",
+            lambda: self._client.get_row(
+                self._table, pk(user_id, item_key(collection, item_id)), max_version=1
+            ),
+        )
         return None if row is None else item_from_row(user_id, collection, row)
 
     def put_new(self, row: Item, collection: str) -> None:
@@ -71,8 +77,10 @@ class TablestoreUserData:
     def replace_if_version(self, row: Item, collection: str, expected_version: int) -> None:
         condition = Condition(
             RowExistenceExpectation.EXPECT_EXIST,
-            SingleColumnCondition(VERSION, int(expected_version), ComparatorType.EQUAL,
-                                  pass_if_missing=False))
+            SingleColumnCondition(
+                VERSION, int(expected_version), ComparatorType.EQUAL, pass_if_missing=False
+            ),
+        )
         try:
             self._put(row, collection, condition)
         except ConditionFailed as failed:
@@ -86,15 +94,25 @@ class TablestoreUserData:
     def delete(self, user_id: str, collection: str, item_id: str) -> bool | None:
         condition = Condition(RowExistenceExpectation.EXPECT_EXIST)
         try:
-            run("item delete", lambda: self._client.delete_row(
-                self._table, Row(pk(user_id, item_key(collection, item_id))), condition),
-                idempotent=True)
+            run(
+                "item delete",
+                lambda: self._client.delete_row(
+                    self._table, Row(pk(user_id, item_key(collection, item_id))), condition
+                ),
+                idempotent=True,
+            )
         except ConditionFailed as failed:
             return None if failed.maybe_ours else False
         return True
 
-    def page(self, user_id: str, collection: str, start_after: str | None, limit: int,
-             newest_first: bool = False) -> Page:
+    def page(
+        self,
+        user_id: str,
+        collection: str,
+        start_after: str | None,
+        limit: int,
+        newest_first: bool = False,
+    ) -> Page:
         if limit < 1:
             raise Internal("page limit must be positive")
         low, high = f"{collection}#", f"{collection}$"
@@ -106,15 +124,29 @@ class TablestoreUserData:
             direction = Direction.FORWARD
             start = pk(user_id, low if start_after is None else item_key(collection, start_after))
             end = pk(user_id, high)
-        return page_range(self._client, self._table, direction, start, end, start_after, limit,
-                          lambda row: item_from_row(user_id, collection, row))
+        return page_range(
+            self._client,
+            self._table,
+            direction,
+            start,
+            end,
+            start_after,
+            limit,
+            lambda row: item_from_row(user_id, collection, row),
+        )
 
     def _put(self, row: Item, collection: str, condition: Condition) -> None:
-        sdk_row = Row(pk(row.user_id, item_key(collection, row.item_id)),
-                      [(name, value) for name, value in row.columns.items()])
+        sdk_row = Row(
+            pk(row.user_id, item_key(collection, row.item_id)),
+            [(name, value) for name, value in row.columns.items()],
+        )
         # A re-sent put writes the same row; the conditional ones are recognised above.
-        run("item put", lambda: self._client.put_row(self._table, sdk_row, condition),
-            idempotent=True)
+        run(
+            "item put",
+            lambda: self._client.put_row(self._table, sdk_row, condition),
+            idempotent=True,
+        )
+
 
 def pk(user_id: str, key: Any) -> list[tuple[str, Any]]:
     return [("uid", user_id), ("id", key)]
@@ -130,9 +162,12 @@ def item_from_row(user_id: str, collection: str, row: Any) -> Item:
     columns: dict[str, Scalar] = {}
     for cell in row.attribute_columns or ():
         value = cell[1]
-        columns[cell[0]] = bytes(value).decode("utf-8", "replace") if isinstance(
-            value, (bytes, bytearray)) else value
-    return Item(user_id=user_id, item_id=stored[len(prefix):], columns=columns)
+        columns[cell[0]] = (
+            bytes(value).decode("utf-8", "replace")
+            if isinstance(value, (bytes, bytearray))
+            else value
+        )
+    return Item(user_id=user_id, item_id=stored[len(prefix) :], columns=columns)
 
 
 __all__ = ["TablestoreUserData", "item_from_row", "item_key", "pk", "tally_key"]

@@ -1,5 +1,6 @@
 """A rendezvous for concurrency tests: each call leaves a mark in a shared folder and waits
 until `n` marks exist (or 8 s pass), then reports its pid and how many marks it saw."""
+
 import json
 import os
 import time

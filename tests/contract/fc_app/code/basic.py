@@ -1,4 +1,5 @@
 """Event functions for the FC contract tests: each shows one runtime behaviour."""
+
 import json
 import logging
 import os
@@ -24,11 +25,25 @@ def sleepy(event, context):
 
 
 def inspect(event, context):
-    names = ["GREETING", "STACK_INFO", "TABLE_NAME", "OTS_ENDPOINT", "API_SECRET", "EXTRA",
-             "FC_FUNCTION_NAME", "FC_SERVICE_NAME", "FC_REGION", "FC_ACCOUNT_ID",
-             "FC_FUNCTION_HANDLER", "FC_FUNCTION_MEMORY_SIZE", "FC_QUALIFIER",
-             "FC_FUNC_CODE_PATH", "ALIBABA_CLOUD_ACCESS_KEY_ID",
-             "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"]
+    names = [
+        "GREETING",
+        "STACK_INFO",
+        "TABLE_NAME",
+        "OTS_ENDPOINT",
+        "API_SECRET",
+        "EXTRA",
+        "FC_FUNCTION_NAME",
+        "FC_SERVICE_NAME",
+        "FC_REGION",
+        "FC_ACCOUNT_ID",
+        "FC_FUNCTION_HANDLER",
+        "FC_FUNCTION_MEMORY_SIZE",
+        "FC_QUALIFIER",
+        "FC_FUNC_CODE_PATH",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+    ]
     return {
         "env": {n: os.environ.get(n) for n in names},
         "cwd": os.getcwd(),
@@ -42,12 +57,19 @@ def inspect(event, context):
                 "access_key_secret": context.credentials.access_key_secret,
                 "security_token": context.credentials.security_token,
             },
-            "function": {"name": context.function.name, "handler": context.function.handler,
-                         "memory": context.function.memory, "timeout": context.function.timeout,
-                         "initializer": context.function.initializer},
-            "service": {"name": context.service.name, "log_project": context.service.log_project,
-                        "log_store": context.service.log_store,
-                        "qualifier": context.service.qualifier},
+            "function": {
+                "name": context.function.name,
+                "handler": context.function.handler,
+                "memory": context.function.memory,
+                "timeout": context.function.timeout,
+                "initializer": context.function.initializer,
+            },
+            "service": {
+                "name": context.service.name,
+                "log_project": context.service.log_project,
+                "log_store": context.service.log_store,
+                "qualifier": context.service.qualifier,
+            },
         },
     }
 
@@ -64,8 +86,9 @@ def broken_initializer(context):
 
 
 def counter(event, context):
-    return json.dumps({"pid": os.getpid(), "init_calls": _init_calls,
-                       "init_request": _init_request})
+    return json.dumps(
+        {"pid": os.getpid(), "init_calls": _init_calls, "init_request": _init_request}
+    )
 
 
 def printer(event, context):

@@ -1,4 +1,5 @@
 """WSGI functions for the HTTP trigger contract tests."""
+
 import json
 
 
@@ -19,8 +20,15 @@ def app(environ, start_response):
         "body": body.decode("utf-8"),
     }
     status = "201 Created" if environ["REQUEST_METHOD"] == "POST" else "200 OK"
-    start_response(status, [("Content-Type", "application/json"), ("X-Answer", "yes"),
-                            ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("X-Answer", "yes"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+        ],
+    )
     return [json.dumps(answer).encode("utf-8")]
 
 
