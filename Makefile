@@ -36,9 +36,11 @@ test: lint package
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -m unit -q $(PYTEST_ARGS)
 
-# ruff and mypy with the settings in pyproject.toml (what they check, and how strictly, is there).
+# ruff (lint and format) and mypy with the settings in pyproject.toml (what they check, and how
+# strictly, is there). `.venv/bin/ruff format .` writes what the format check asks for.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 # Regenerate the tables of docs/ that are generated from the code (docs/api.md's command tables).
