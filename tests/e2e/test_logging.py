@@ -36,7 +36,9 @@ def _records(
 def _logs(
     config: dict[str, str], query: str, expected: int, since: int, request_ids: set[str]
 ) -> list[dict[str, str]]:
-    """This flow's matching logs as stored (FC's fields), waiting briefly for them to arrive."""
+    """This flow's matching logs as stored (FC's fields), waiting briefly for them to arrive.
+    `since` is on the cloud's clock, which stamps the records: another test may have moved the
+    shared cloud's clock ahead of real time."""
     client = log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
     deadline = time.time() + 10
     while True:
@@ -47,7 +49,7 @@ def _logs(
                 config["slsProject"],
                 "function-logs",
                 since,
-                int(time.time()) + 60,
+                since + 600,
                 query=query,
                 offset=offset,
                 size=100,
@@ -63,10 +65,10 @@ def _logs(
 
 
 @pytest.fixture(scope="module")
-def logged_flow(config: dict[str, str]) -> dict[str, Any]:
+def logged_flow(local_cloud: Any, config: dict[str, str]) -> dict[str, Any]:
     from localcloud.miniprogram import MiniProgram
 
-    since = int(time.time()) - 1
+    since = int(local_cloud.clock.now()) - 1
     app = MiniProgram(config)
     code = app.get_auth_code()
     opened = app.post_session({"authCode": code})
@@ -148,7 +150,7 @@ def test_a_record_survives_its_instance_stopping_right_after_the_request(local_c
     answer, so stopping every instance at once loses nothing."""
     from localcloud.miniprogram import MiniProgram
 
-    since = int(time.time()) - 1
+    since = int(local_cloud.clock.now()) - 1
     app = MiniProgram(config)
     session = app.login()
     answer = app.fc_client(session.sts).invoke_function(
