@@ -36,11 +36,9 @@ test: lint package
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -m unit -q $(PYTEST_ARGS)
 
-# ruff (lint and format) and mypy with the settings in pyproject.toml (what they check, and how
-# strictly, is there). `.venv/bin/ruff format .` writes what the format check asks for.
+# ruff and mypy with the settings in pyproject.toml (what they check, and how strictly, is there).
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 # Regenerate the tables of docs/ that are generated from the code (docs/api.md's command tables).
