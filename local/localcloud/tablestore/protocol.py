@@ -207,8 +207,8 @@ class Protocol:
         authorize(api, req.table_name)
         data = getattr(req, field)
         check_write_size(len(data))
-        # `kind` is one of RowChange's three literals (the callers pass them).
         change = RowChange(
+            # `kind` is one of RowChange's three literals (the callers pass them).
             kind,  # type: ignore[arg-type]
             read_row(data),
             row_condition(req.condition),
@@ -294,9 +294,9 @@ class Protocol:
         tables = []
         for table in req.tables:
             authorize("BatchWriteRow", table.table_name)
-            # _WRITE_KINDS holds only RowChange's three literals.
             changes = [
                 RowChange(
+                    # _WRITE_KINDS holds only RowChange's three literals.
                     _WRITE_KINDS[r.type],  # type: ignore[arg-type]
                     read_row(r.row_change),
                     row_condition(r.condition),

@@ -10,7 +10,10 @@ import importlib
 from ..config import ConfigError
 from ..domain.schema import Collection, DeclarationError
 
-REGISTERED = ("todos",)
+REGISTERED = (
+    "todos",
+    # one line per collection module (docs/extending.md)
+)
 
 
 REGISTRY_FILE = "shared/miniapp/collections/__init__.py"
