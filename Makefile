@@ -55,7 +55,7 @@ logs: $(STAMP)
 package: $(STAMP)
 	$(WITH_VENV) $(PY) scripts/package.py
 
-# Ship template.yml as a ROS stack (README, "Deploying"): make deploy ARGS="--stack-name NAME"
+# Ship template.yml as a ROS stack (docs/deploy.md): make deploy ARGS="--stack-name NAME"
 deploy: $(STAMP) package
 	$(PY) scripts/deploy.py $(ARGS)
 

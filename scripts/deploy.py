@@ -143,8 +143,8 @@ def read_secrets(path: Path, env: Mapping[str, str], explicit: bool) -> dict[str
         values.update(data)
     elif explicit:
         raise DeployError(
-            f"secrets file {path} does not exist; create it (see README, "
-            f"'Deploying') or set {', '.join(SECRET_PARAMETERS.values())}"
+            f"secrets file {path} does not exist; create it (see docs/deploy.md) "
+            f"or set {', '.join(SECRET_PARAMETERS.values())}"
         )
     for name, variable in SECRET_PARAMETERS.items():
         if env.get(variable):
@@ -197,7 +197,7 @@ def rotate_data_key(path: Path, secrets: Mapping[str, str]) -> dict[str, str]:
     if not path.exists():
         raise DeployError(
             f"--rotate-data-key rewrites the secrets file, and {path} does not "
-            f"exist; put the secrets in it first (README, 'Deploying')"
+            f"exist; put the secrets in it first (docs/deploy.md)"
         )
     ring = parse_key_ring(secrets["DataKey"])
     assert ring is not None  # check_secrets refused anything else

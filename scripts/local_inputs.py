@@ -2,7 +2,7 @@
 deploy.<stack>.parameters.json (the sandbox's AppId and Alipay public key, and a ServiceName,
 RoleNamePrefix, LogProjectName and Tablestore instance of the stack's own) and
 deploy.<stack>.secrets.json (the sandbox app's private key and a fresh data key). On Alibaba
-Cloud you write these two files yourself (README, "Deploying")."""
+Cloud you write these two files yourself (docs/deploy.md)."""
 
 from __future__ import annotations
 

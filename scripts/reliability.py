@@ -1,6 +1,6 @@
 """`make reliability`: runs the reliability suites against a fresh local cloud — faults,
 concurrency, abuse limits, properties and the 10,000-input handler fuzz — and prints the figures
-the README quotes, as a plain-text table.
+docs/reliability.md quotes, as a plain-text table.
 
 The suites report what they survived through `tests/metrics.py` (`record(name, n)`, one JSON line
 per call into the file RELIABILITY_METRICS names); test outcomes come from pytest's JUnit XML.

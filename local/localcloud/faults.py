@@ -9,7 +9,7 @@ the fraction of matching requests it hits. The applier does the kinds every serv
 injected, under the kind's one name, so a report can say how many faults were survived.
 
 The vocabulary (KINDS, what each service answers in ANSWERS, the old names in ALIASES) is
-documented here and nowhere else in code; README's "Faults" section shows it to users.
+documented here and nowhere else in code; docs/faults.md shows it to users.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def demo_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def stack_secrets(demo_cloud: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A stack deployed on the demo's cloud the way the README deploys one (`make deploy` with
+    """A stack deployed on the demo's cloud the way docs/deploy.md deploys one (`make deploy` with
     the local endpoints); the secrets it was given."""
     work = tmp_path_factory.mktemp("console-deploy")
     deployer = Deployer(demo_cloud, work)

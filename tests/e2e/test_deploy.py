@@ -1,4 +1,4 @@
-"""`make deploy` against the local cloud, exactly as the README gives it for Alibaba Cloud, with
+"""`make deploy` against the local cloud, exactly as docs/deploy.md gives it for Alibaba Cloud, with
 local endpoints and the local root key: the stack builds, the whole todo flow and the 2020
 protocol run through client-config/<stack>.json, a code change updates the stack, two stacks
 with different ServiceNames coexist, and bad input ends with one clear message."""

@@ -1,7 +1,8 @@
-"""The GitHub Actions workflow runs what the README tells a contributor to run, with the
-interpreters and Node the README asks for: a fast job (lint and the unit tests), then, once it
-has passed, the full one (`make test`, what .ci/run runs). It runs on GitHub's runners as they
-are: they ship Google Chrome, not Debian's chromium, and the console's browser test finds either."""
+"""The GitHub Actions workflow runs what README.md and docs/contributing.md tell a contributor to
+run, with the interpreters and Node the README asks for: a fast job (lint and the unit tests),
+then, once it has passed, the full one (`make test`, what .ci/run runs). It runs on GitHub's
+runners as they are: they ship Google Chrome, not Debian's chromium, and the console's browser
+test finds either."""
 
 from __future__ import annotations
 
@@ -39,8 +40,11 @@ def uses(job: str) -> dict[str, Any]:
 
 
 def readme_commands() -> set[str]:
-    """Every command line in the README's sh blocks, without its trailing comment."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Every command line in the sh blocks of the README and docs/contributing.md (where the
+    quick checks are), without its trailing comment."""
+    text = "".join(
+        (ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/contributing.md")
+    )
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
     lines = (line.split("#")[0].strip() for block in blocks for line in block.splitlines())
     return {line for line in lines if line}

@@ -13,7 +13,7 @@ pyenv shim named `python3.10` exists even when it would refuse to run):
 4. uv's managed Python (`uv` on PATH): the one it has, else one `uv python install` downloads.
 
 None found is an error that says how to get one: the local cloud refuses to start rather than
-run a function on another Python (see README, "Function Compute").
+run a function on another Python (see docs/local-cloud.md, "Function Compute").
 """
 
 from __future__ import annotations
