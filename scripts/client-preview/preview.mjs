@@ -7,9 +7,12 @@
 //   npm install --prefix scripts/client-preview     (once; and `apt-get install chromium`)
 //   node scripts/client-preview/preview.mjs [out.png]  (default docs/client-todos.png)
 //
-// The data is the page's `data` after a load (`todos` of {id, text, completed}); the texts are
-// examples. Set CHROMIUM to use another browser binary than /usr/bin/chromium.
+// The data is the page's `data` after a load (`todos` of {id, text, completed}, and `s`, the
+// page's strings from client/lib/i18n, whose title is the title bar's); the todos' texts are
+// examples. LANGUAGE picks the strings (`en`, the default here, or `zh`); CHROMIUM another browser
+// binary than /usr/bin/chromium.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -17,6 +20,8 @@ import { chromium } from 'playwright-core';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLIENT = path.join(ROOT, 'client');
 const out = path.resolve(process.argv[2] || path.join(ROOT, 'docs', 'client-todos.png'));
+const strings = createRequire(import.meta.url)(path.join(CLIENT, 'lib/i18n/index.js'))
+  .forLanguage(process.env.LANGUAGE || 'en');
 
 const data = {
   todos: [
@@ -27,6 +32,7 @@ const data = {
     { id: '01JD3QAB2C4D6E8F0G2H4J6K8M', text: 'Water the plants', completed: false },
   ],
   loading: false, loadingMore: false, hasMore: false, error: null, signedOut: false,
+  s: strings.page('todos'),
 };
 
 // -- a small AXML parser: elements, attributes, text --------------------------------------------
@@ -115,7 +121,7 @@ const rpx = (css) => css.replace(/(-?\d*\.?\d+)rpx/g, (_, n) => `${Number(n) / 2
 const axml = fs.readFileSync(path.join(CLIENT, 'pages/todos/todos.axml'), 'utf8');
 const css = rpx(fs.readFileSync(path.join(CLIENT, 'app.acss'), 'utf8') +
   fs.readFileSync(path.join(CLIENT, 'pages/todos/todos.acss'), 'utf8'));
-const title = JSON.parse(fs.readFileSync(path.join(CLIENT, 'pages/todos/todos.json'), 'utf8')).defaultTitle;
+const title = strings.t('todos.title'); // the page sets it with my.setNavigationBar
 const titleColor = JSON.parse(fs.readFileSync(path.join(CLIENT, 'app.json'), 'utf8')).window.titleBarColor;
 
 const html = `<!doctype html><html><head><meta charset="utf-8"><style>

@@ -6,7 +6,9 @@
 // - request goes to the local cloud with fetch; an HTTP status outside 2xx calls `fail` with
 //   `error: 19` and the response (as newer base libraries do); no answer at all is `error: 12`;
 // - storage is in memory, holding copies (as the real storage holds serialised data);
-// - showToast, navigateTo and navigateBack are recorded; navigation drives the runtime's stack.
+// - getSystemInfoSync answers the phone's language setting (`language`, as Alipay names it);
+// - showToast, setNavigationBar, navigateTo and navigateBack are recorded; navigation drives the
+//   runtime's stack.
 export function newUserId() {
   let digits = '';
   for (let i = 0; i < 12; i++) digits += Math.floor(Math.random() * 10);
@@ -14,9 +16,11 @@ export function newUserId() {
 }
 
 export class FakeMy {
-  constructor({ alipaySandbox, userId = newUserId() }) {
+  constructor({ alipaySandbox, userId = newUserId(), language = 'zh-Hans' }) {
     this.alipaySandbox = alipaySandbox;
     this.userId = userId;
+    this.language = language;
+    this.titles = [];        // every navigation bar title set, in order
     this.storage = new Map();
     this.authCodes = 0;      // how many times the app asked for an auth code (= logins started)
     this.requests = [];      // {url, method, status} of every my.request
@@ -81,8 +85,16 @@ export class FakeMy {
         self.storage.delete(key);
       },
 
+      getSystemInfoSync() {
+        return { language: self.language, platform: 'Android', app: 'alipay' };
+      },
+
       showToast(options) {
         self.toasts.push(options);
+      },
+      setNavigationBar(options) {
+        self.titles.push(options.title);
+        options.success?.({});
       },
       navigateTo({ url }) {
         self.navigations.push(['navigateTo', url]);

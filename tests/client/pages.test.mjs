@@ -2,7 +2,7 @@
 // setData applied to page.data), with the real client code against the local cloud.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOUDS, clearFaults, injectedFaults, needsCloud, setFault, shown, startPhone } from './support.mjs';
+import { CLOUDS, S, clearFaults, injectedFaults, needsCloud, setFault, shown, startPhone } from './support.mjs';
 
 const skip = needsCloud;
 const TODOS = 'pages/todos/todos';
@@ -31,6 +31,9 @@ test('first login shows the empty state; adding, toggling and removing go throug
   assert.deepEqual(page.data.todos, []);
   assert.equal(page.data.loading, false);
   assert.equal(page.data.error, null);
+  // In the phone's language: the page's strings, its title.
+  assert.deepEqual(page.data.s, S.page('todos'));
+  assert.deepEqual(phone.titles, [S.t('todos.title')]);
 
   // An empty text is refused on the page, without a request.
   page.addTodo();
@@ -38,7 +41,8 @@ test('first login shows the empty state; adding, toggling and removing go throug
   const before = phone.requests.length;
   await runtime.currentPage.add();
   assert.equal(phone.requests.length, before);
-  assert.equal(phone.toasts.at(-1).content, 'Type a todo first');
+  assert.equal(phone.toasts.at(-1).content, S.t('addTodo.typeFirst'));
+  assert.deepEqual(runtime.currentPage.data.s, S.page('addTodo'));
   runtime.phone.api.navigateBack();
   await runtime.settle();
 
@@ -87,7 +91,7 @@ test('a Conflict reloads that todo as the server has it', { skip }, async () => 
   await page.onTodoChanged({ detail: { value: [] } }); // this phone still shows it unchecked; the tap unchecks nothing...
   assert.equal(phone.toasts.length, toasts, 'no change, no call');
   await page.onTodoChanged({ detail: { value: [todo.id] } }); // ...so check it, from version 1
-  assert.match(phone.toasts.at(-1).content, /changed elsewhere/);
+  assert.equal(phone.toasts.at(-1).content, S.t('todos.changedElsewhere'));
   assert.deepEqual(shown(page), [{ text: 'call mum tonight', completed: true }]);
   // Reloaded with its new version: the next toggle goes through.
   await page.onTodoChanged({ detail: { value: [] } });
@@ -136,7 +140,9 @@ test('a retried Add after a lost reply creates one todo (idempotency key)', { sk
   }
   assert.equal(runtime.currentPage, page, 'still on the add page');
   assert.equal(page.data.error.code, 'NetworkError');
+  assert.equal(page.data.error.message, S.t('errors.NetworkError'));
   assert.equal(phone.toasts.at(-1).type, 'fail');
+  assert.equal(phone.toasts.at(-1).content, S.t('errors.NetworkError'));
   await page.add(); // the user taps Add again
   await runtime.settle();
   assert.equal(runtime.currentPage, list);
@@ -156,7 +162,7 @@ test('UpstreamUnavailable is shown with a retry that works once the store is bac
   }
   assert.equal(page.data.loading, false);
   assert.equal(page.data.error.code, 'UpstreamUnavailable');
-  assert.ok(page.data.error.message.length > 0);
+  assert.equal(page.data.error.message, S.t('errors.UpstreamUnavailable'));
   assert.deepEqual(shown(page), [{ text: 'water the plants', completed: false }], 'the list stays');
   await page.retry(); // the Retry button
   assert.equal(page.data.error, null);
@@ -172,7 +178,7 @@ test('logout ends the session on the server; signing in again shows the same tod
   assert.equal(phone.session(), null);
   assert.equal(page.data.signedOut, true);
   assert.deepEqual(page.data.todos, []);
-  assert.equal(phone.toasts.at(-1).content, 'Signed out');
+  assert.equal(phone.toasts.at(-1).content, S.t('todos.signedOutToast'));
   // The old session is dead for the db function.
   const other = startPhone(CLOUDS.main, phone.userId);
   other.phone.api.setStorageSync({ key: 'miniapp.session', data: old });

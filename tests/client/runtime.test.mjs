@@ -28,8 +28,9 @@ test('the app and both pages load with no require of a Node built-in or npm pack
   }
   const files = [...runtime.modules.keys()].map((f) => path.relative(CLIENT_DIR, f)).sort();
   assert.deepEqual(files, ['app.js', 'config.js', 'lib/backend.js', 'lib/base64.js',
-    'lib/fcsign.js', 'lib/request.js', 'lib/vendor/blueimp-md5.js', 'lib/vendor/js-sha256.js',
-    'pages/add-todo/add-todo.js', 'pages/todos/todos.js']);
+    'lib/fcsign.js', 'lib/i18n/en.js', 'lib/i18n/index.js', 'lib/i18n/zh.js', 'lib/request.js',
+    'lib/vendor/blueimp-md5.js', 'lib/vendor/js-sha256.js', 'pages/add-todo/add-todo.js',
+    'pages/todos/todos.js']);
 });
 
 test('the context the code runs in has none of Node\'s globals', () => {
@@ -52,26 +53,74 @@ test('the check fails for code that requires a Node built-in', () => {
   }
 });
 
-test('no file under client/, vendored ones included, names a Node built-in', () => {
-  // A mini program build that resolves require() statically refuses a Node module name even in a
-  // branch that never runs (as js-md5's Node branch was), so the names must not appear at all.
+// Where a source names a Node built-in module: a require() or import of one (`node:` prefixed or
+// not, subpaths like `fs/promises` too), a require() whose argument is not a string literal (it
+// could compute one), and in JavaScript any string literal that is a built-in's name (a bundler's
+// table, `var m = 'crypto'`). A mini program build that resolves require() statically refuses a
+// Node module name even in a branch that never runs (as js-md5's Node branch was).
+const BUILTINS = new Set(builtinModules.filter((name) => !name.startsWith('_')));
+const isBuiltin = (spec) => spec.startsWith('node:') || BUILTINS.has(spec);
+
+export function nodeBuiltinsNamed(source, { javascript = true } = {}) {
+  const found = [];
+  const code = javascript ? source.replace(/\/\*[\s\S]*?\*\/|(^|[^:\\])\/\/.*$/gm, '$1') : source;
+  for (const [, spec] of code.matchAll(/\b(?:require|import)\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g)) {
+    if (isBuiltin(spec)) found.push(spec);
+  }
+  for (const [, spec] of code.matchAll(/\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g)) {
+    if (isBuiltin(spec)) found.push(spec);
+  }
+  if (javascript) {
+    for (const [call] of code.matchAll(/\brequire\s*\((?!\s*['"`])[^)]*\)/g)) found.push(call);
+    for (const [, , spec] of code.matchAll(/(['"`])([\w:/]+)\1/g)) {
+      if (isBuiltin(spec)) found.push(spec);
+    }
+  }
+  return [...new Set(found)];
+}
+
+test('the built-in check finds each way of naming one, and nothing in ordinary code', () => {
+  const named = {
+    "module.exports = require('crypto');": ['crypto'],
+    'var b = require("buffer").Buffer;': ['buffer'],
+    "require('node:fs')": ['node:fs'],
+    "require( 'fs/promises' )": ['fs/promises'],
+    "import os from 'os';": ['os'],
+    "const { join } = await import('path');": ['path'],
+    "var name = 'crypto'; var c = require(name);": ['require(name)', 'crypto'],
+    "if (typeof window === 'undefined') { nodeCrypto = require('crypto'); }": ['crypto'],
+  };
+  for (const [source, expected] of Object.entries(named)) {
+    assert.deepEqual(nodeBuiltinsNamed(source).sort(), expected.sort(), source);
+  }
+  // Not JavaScript (a README): only require/import of a built-in counts, not the word.
+  assert.deepEqual(nodeBuiltinsNamed("`require('crypto')` and the crypto module",
+    { javascript: false }), ['crypto']);
+  assert.deepEqual(nodeBuiltinsNamed("Node's crypto and buffer modules", { javascript: false }), []);
+  for (const source of ["var x = require('./lib/backend.js');", "// require('crypto') in a comment",
+    "/* import fs from 'fs' */", "var kind = 'object'; var url = config.url;",
+    "my.request({ url: 'https://example.com/path' });"]) {
+    assert.deepEqual(nodeBuiltinsNamed(source), [], source);
+  }
+});
+
+test('no file under client/, vendored ones included, names a Node built-in anywhere', () => {
   const files = [];
   const walk = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && entry.name !== 'node_modules') walk(full);
-      else if (entry.name.endsWith('.js')) files.push(full);
+      if (entry.isDirectory()) walk(full);
+      else files.push(full);
     }
   };
   walk(CLIENT_DIR);
-  assert.ok(files.some((f) => f.includes(`${path.sep}vendor${path.sep}`)), 'vendor is scanned');
+  assert.ok(files.some((f) => f.includes(`${path.sep}vendor${path.sep}`) && f.endsWith('.js')),
+    'vendor is scanned');
+  assert.ok(files.some((f) => f.endsWith('.axml')) && files.some((f) => f.endsWith('.md')));
   for (const file of files) {
     const source = fs.readFileSync(file, 'utf8');
-    for (const [, spec] of source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-      const name = spec.replace(/^node:/, '');
-      assert.ok(!builtinModules.includes(name) && !spec.startsWith('node:'),
-        `${path.relative(CLIENT_DIR, file)} names the Node built-in ${spec}`);
-    }
+    const named = nodeBuiltinsNamed(source, { javascript: file.endsWith('.js') });
+    assert.deepEqual(named, [], `${path.relative(CLIENT_DIR, file)} names Node built-ins`);
   }
 });
 

@@ -1,6 +1,7 @@
 // What the client tests share: the cloud under test (from the environment test_client_node.py
 // sets), phones running the mini program, and the cloud's admin board (faults, clock).
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { FakeMy, newUserId } from './my.mjs';
 import { MiniProgramRuntime } from './runtime.mjs';
 
@@ -18,12 +19,18 @@ export const CLOUDS = {
     admin: env.SHORT_LOCALCLOUD_ADMIN, idleSeconds: Number(env.SHORT_IDLE_SECONDS),
   },
 };
+// The phone's language setting for this run (test_client_node.py runs the tests once per
+// language), and the client's own strings for it: what the pages must show.
+export const LANGUAGE = env.CLIENT_LANGUAGE || 'zh-Hans';
+const i18n = createRequire(import.meta.url)('../../client/lib/i18n/index.js');
+export const S = i18n.forLanguage(LANGUAGE);
+
 export const needsCloud = CLOUDS.main ? false : 'no cloud (run through tests/client/test_client_node.py)';
 export const needsShortCloud = CLOUDS.short ? false : 'no short-idle cloud (run through test_client_node.py)';
 
 // A phone running the mini program for a user (a new sandbox user unless userId is given).
 export function startPhone(cloud = CLOUDS.main, userId = newUserId()) {
-  const phone = new FakeMy({ alipaySandbox: cloud.alipaySandbox, userId });
+  const phone = new FakeMy({ alipaySandbox: cloud.alipaySandbox, userId, language: LANGUAGE });
   const runtime = new MiniProgramRuntime({ phone, configFile: cloud.configFile }).launch();
   return { phone, runtime, backend: runtime.app.backend };
 }

@@ -1,8 +1,9 @@
 """The todo mini program (client/) under Node against the shared local cloud (its login limits
 lifted for many logins): writes a client config with `scripts/client_config.py` and runs
 tests/client with node's own test runner; then, with the cloud's session idle timeout set to 3
-seconds, the one test that waits for a session to idle out. Installs the npm dependencies on
-first use (the npm registry must be reachable then)."""
+seconds, the one test that waits for a session to idle out. Each runs once per language the mini
+program speaks (the phone's `my.getSystemInfoSync().language`: Chinese, the default, and
+English). Installs the npm dependencies on first use (the npm registry must be reachable then)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from ..conftest import ROOT, npm_installed, parameters_set
 NODE_DIR = Path(__file__).resolve().parent
 IDLE_SECONDS = 3
 IDLE_TEST = "a session that expired while idle is replaced by a new login"
+# The phone's language setting as Alipay reports it, one run each (client/lib/i18n).
+LANGUAGES = pytest.mark.parametrize("language", ["zh-Hans", "en-US"])
 
 
 @pytest.fixture(scope="module")
@@ -104,11 +107,15 @@ def run_node(env: dict[str, str], *args: str) -> dict[str, int]:
 
 # This run moves the shared cloud's clock 16 minutes on, for good: the emulators' signature checks
 # keep to real time, and a phone here sets its clock to the cloud's (support.mjs onCloudTime).
-def test_the_mini_program_runs_against_the_local_cloud(local_cloud, node_modules, tmp_path):
+@LANGUAGES
+def test_the_mini_program_runs_against_the_local_cloud(
+    local_cloud, node_modules, tmp_path, language
+):
     warm(local_cloud)
     config = local_cloud.cloud_config()
     counts = run_node(
         {
+            "CLIENT_LANGUAGE": language,
             "CLIENT_CONFIG": str(client_config_for(local_cloud, tmp_path / "main")),
             "ALIPAY_SANDBOX": config["alipaySandbox"],
             "LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud",
@@ -116,17 +123,19 @@ def test_the_mini_program_runs_against_the_local_cloud(local_cloud, node_modules
     )
     # Every test ran and passed but the idle one (the next test runs it): none skipped for want
     # of a cloud, none cancelled.
-    assert counts.get("tests", 0) >= 19, counts
+    assert counts.get("tests", 0) >= 40, counts
     assert counts.get("skipped") == 1 and counts.get("pass") == counts["tests"] - 1, counts
 
 
+@LANGUAGES
 def test_a_session_that_idled_out_is_replaced_by_a_new_login(
-    short_idle_cloud, node_modules, tmp_path
+    short_idle_cloud, node_modules, tmp_path, language
 ):
     warm(short_idle_cloud)
     config = short_idle_cloud.cloud_config()
     counts = run_node(
         {
+            "CLIENT_LANGUAGE": language,
             "SHORT_CLIENT_CONFIG": str(client_config_for(short_idle_cloud, tmp_path / "short")),
             "SHORT_ALIPAY_SANDBOX": config["alipaySandbox"],
             "SHORT_LOCALCLOUD_ADMIN": config["fcEndpoint"] + "/_localcloud",

@@ -6,10 +6,14 @@ Page({
   data: {
     inputValue: '',
     adding: false,
-    error: null // {code, message} of the last failed add
+    error: null, // {code, message} of the last failed add
+    s: {}        // this page's strings in the user's language (lib/i18n)
   },
 
   onLoad: function () {
+    this.i18n = getApp().i18n;
+    this.setData({ s: this.i18n.page('addTodo') });
+    my.setNavigationBar({ title: this.i18n.t('addTodo.title') });
     this.draft = null; // {text, key}: the key stays while the text does
   },
 
@@ -20,7 +24,7 @@ Page({
   add: function () {
     var text = this.data.inputValue;
     if (!text || !text.trim()) {
-      my.showToast({ type: 'none', content: 'Type a todo first' });
+      my.showToast({ type: 'none', content: this.i18n.t('addTodo.typeFirst') });
       return Promise.resolve();
     }
     if (this.data.adding) {
@@ -36,8 +40,9 @@ Page({
       self.setData({ adding: false, inputValue: '' });
       my.navigateBack();
     }, function (err) {
-      self.setData({ adding: false, error: { code: err.code, message: err.message } });
-      my.showToast({ type: 'fail', content: err.message });
+      var error = self.i18n.error(err);
+      self.setData({ adding: false, error: error });
+      my.showToast({ type: 'fail', content: error.message });
     });
   }
 });

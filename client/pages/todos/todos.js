@@ -15,10 +15,14 @@ Page({
     loadingMore: false,
     hasMore: false,   // the API gave a cursor: there is more to load
     error: null,      // {code, message} of the last failed load, shown with a retry
-    signedOut: false
+    signedOut: false,
+    s: {}             // this page's strings in the user's language (lib/i18n)
   },
 
   onLoad: function () {
+    this.i18n = getApp().i18n;
+    this.setData({ s: this.i18n.page('todos') });
+    my.setNavigationBar({ title: this.i18n.t('todos.title') });
     this.versions = {};  // id -> version, for update's expectedVersion (not shown)
     this.cursor = null;
     this.loadSeq = 0;    // a newer load makes an older one's answer stale
@@ -100,15 +104,15 @@ Page({
       }, function (err) {
         if (err.code === 'Conflict') {
           // Changed elsewhere since this list was loaded: show it as it is now.
-          my.showToast({ type: 'none', content: 'This todo was changed elsewhere; reloaded it.' });
+          my.showToast({ type: 'none', content: self.i18n.t('todos.changedElsewhere') });
           return self.reloadTodo(id);
         }
         if (err.code === 'NotFound') {
-          my.showToast({ type: 'none', content: 'This todo was removed elsewhere.' });
+          my.showToast({ type: 'none', content: self.i18n.t('todos.removedElsewhere') });
           self.drop(id);
           return;
         }
-        my.showToast({ type: 'fail', content: err.message });
+        my.showToast({ type: 'fail', content: self.i18n.errorMessage(err) });
         self.setData({ todos: self.data.todos.slice() }); // re-render: the box shows the old state
       });
   },
@@ -122,7 +126,7 @@ Page({
         self.drop(id);
         return;
       }
-      my.showToast({ type: 'fail', content: err.message });
+      my.showToast({ type: 'fail', content: self.i18n.errorMessage(err) });
     });
   },
 
@@ -141,7 +145,7 @@ Page({
         self.drop(id);
         return;
       }
-      my.showToast({ type: 'fail', content: err.message });
+      my.showToast({ type: 'fail', content: self.i18n.errorMessage(err) });
     });
   },
 
@@ -152,9 +156,9 @@ Page({
     this.versions = {};
     this.setData({ todos: [], hasMore: false, error: null, signedOut: true });
     return this.backend().logout().then(function () {
-      my.showToast({ type: 'success', content: 'Signed out' });
+      my.showToast({ type: 'success', content: self.i18n.t('todos.signedOutToast') });
     }, function (err) {
-      my.showToast({ type: 'fail', content: err.message });
+      my.showToast({ type: 'fail', content: self.i18n.errorMessage(err) });
     });
   },
 
@@ -178,7 +182,7 @@ Page({
 
   fail: function (which, err, data) {
     this.failed = which;
-    data.error = { code: err.code || 'Internal', message: err.message || String(err) };
+    data.error = this.i18n.error(err);
     this.setData(data);
   }
 });
