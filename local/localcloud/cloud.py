@@ -388,7 +388,9 @@ class LocalCloud:
             region=self.options.region,
             base=lambda: base,
             publish=publish,
-            provision=lambda t: provision(t, self.tablestore, self.sls, self.tablestore_instance),
+            provision=lambda t: provision(
+                t, self.tablestore, self.sls, self.tablestore_instance, self.oss.store
+            ),
             deprovision=lambda t, kept: deprovision(t, kept, self.tablestore, self.sls),
         )
         self.deployment = deployment  # which stack serves which FC service
@@ -398,6 +400,8 @@ class LocalCloud:
             account_id=self.account.account_id,
             region=self.options.region,
         )
+        self.ensure_declared()  # the template's buckets, now that OSS is there
+        self.serve_grants(self.base_template)
         self.ros.stacks.restore()
         self._serve(
             "oss", self.oss.app, ports.oss, screen=self.oss.screen, **self.oss.server_options()
@@ -411,6 +415,9 @@ class LocalCloud:
         role_policies = role_policies_of(template.roles)
         self.kms.set_role_policies(role_policies)
         self.tablestore.set_role_policies(role_policies)
+        self.sts.set_role_policies(role_policies)
+        if getattr(self, "oss", None) is not None:  # OSS starts after the first call
+            self.oss.set_role_policies(role_policies)
         self.kms.set_secrets((s.name, s.data) for s in template.secrets)
 
     def dev_stack(self) -> DevStack:
@@ -436,10 +443,13 @@ class LocalCloud:
             )
 
     def ensure_declared(self) -> None:
-        """Create the tables and logstores the template declares, where missing (at start, and
-        after the console imported or reset the state)."""
+        """Create the tables, logstores and buckets the template declares, where missing (at
+        start, and after the console imported or reset the state)."""
+        from .stacks import declare_buckets
         from .tablestore import TableSpec
 
+        if getattr(self, "oss", None) is not None:  # OSS starts after the tables
+            declare_buckets(self.template, self.oss.store)
         for table in self.template.tables:
             self.tablestore.ensure_table(
                 TableSpec(table.name, table.primary_key, table.ttl_seconds, table.max_versions)
@@ -569,6 +579,7 @@ class LocalCloud:
         self.template = self.base_template = template
         self._parameters = params
         self.fc.deploy(self.template)
+        self.ensure_declared()
         self.serve_grants(self.template)
 
     def _built_package(self, bucket: str, key: str, path: str) -> Path:

@@ -10,7 +10,7 @@ Each emulator family keeps only what puts the error on its wire::
     │   └── RosError      ros/core.py
     ├── SlsError          sls/core.py           JSON {errorCode, errorMessage}
     ├── TablestoreError   tablestore/model.py   protobuf Error {code, message}; status from code
-    ├── OssError          oss/core.py           XML <Error><Code/><Message/>...</Error>
+    ├── OssError          oss/model.py          XML <Error><Code/><Message/>...</Error>
     └── AlipayError       alipay/errors.py      JSON {code, msg, sub_code, sub_msg}, HTTP 200
 """
 

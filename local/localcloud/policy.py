@@ -5,9 +5,14 @@ Rules (RAM's, reduced to what the emulators use):
 - A statement matches when its `Action` (or `NotAction`) and `Resource` (or `NotResource`) match.
   Actions match case-insensitively, resources case-sensitively; both take `*` and `?` wildcards.
 - An explicit Deny wins over any Allow; no matching Allow is an implicit deny.
-- `Condition` blocks are not evaluated. To stay on the safe side a conditional Allow never grants
-  and a conditional Deny always applies (locally you can only be refused too often, never let in
-  by mistake).
+- `Condition` blocks are evaluated against the request's context keys (an emulator passes what
+  it knows, e.g. OSS's `oss:Prefix` and `oss:Delimiter` on ListObjects): `StringEquals`,
+  `StringNotEquals`, `StringEqualsIgnoreCase`, `StringNotEqualsIgnoreCase`, `StringLike` and
+  `StringNotLike` (`*` and `?`), every operator and every key of a block must hold, any value of
+  a list may match. A key the request does not carry fails its condition (as RAM does). What is
+  not evaluated here (another operator, a key no emulator passes) stays on the safe side: such an
+  Allow never grants and such a Deny always applies, so locally you can only be refused too
+  often, never let in by mistake.
 
 `SYSTEM_POLICIES` holds the few Alibaba-managed policies a template may attach by name; a template
 naming another one is refused by the template reader rather than guessed at.
@@ -91,8 +96,23 @@ def role_policies_of(roles: Iterable[Any]) -> Callable[[str], tuple[Any, ...] | 
     return lookup
 
 
-def is_allowed(policy: Mapping[str, Any], action: str, resource: str) -> bool:
-    """True when some statement allows `action` on `resource` and none denies it."""
+Context = Mapping[str, str]
+# The string operators evaluated, each (ignore case, like-patterns, negated).
+_OPERATORS = {
+    "StringEquals": (False, False, False),
+    "StringNotEquals": (False, False, True),
+    "StringEqualsIgnoreCase": (True, False, False),
+    "StringNotEqualsIgnoreCase": (True, False, True),
+    "StringLike": (False, True, False),
+    "StringNotLike": (False, True, True),
+}
+
+
+def is_allowed(
+    policy: Mapping[str, Any], action: str, resource: str, context: Context | None = None
+) -> bool:
+    """True when some statement allows `action` on `resource` and none denies it; `context`
+    holds the request's condition keys (none: every conditional statement is judged unknown)."""
     allowed = False
     for statement in _statements(policy):
         effect = statement.get("Effect")
@@ -100,24 +120,69 @@ def is_allowed(policy: Mapping[str, Any], action: str, resource: str) -> bool:
             raise PolicyError(f"statement Effect must be Allow or Deny, not {effect!r}")
         if not _statement_matches(statement, action, resource):
             continue
-        conditional = bool(statement.get("Condition"))
+        held = _conditions_hold(statement.get("Condition"), context or {})
         if effect == "Deny":
-            return False
-        if not conditional:
+            if held is not False:  # holds, or cannot be told: the Deny applies
+                return False
+        elif held is True:
             allowed = True
     return allowed
 
 
-def all_allow(policies: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+def all_allow(
+    policies: Iterable[Mapping[str, Any]],
+    action: str,
+    resource: str,
+    context: Context | None = None,
+) -> bool:
     """The intersection rule of STS: every policy in the chain must allow."""
-    return all(is_allowed(p, action, resource) for p in policies)
+    return all(is_allowed(p, action, resource, context) for p in policies)
 
 
-def any_allows(policies: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+def any_allows(
+    policies: Iterable[Mapping[str, Any]],
+    action: str,
+    resource: str,
+    context: Context | None = None,
+) -> bool:
     """Several policies attached to one identity: allowed when one allows and none denies."""
     docs = list(policies)
     merged = {"Version": "1", "Statement": [s for p in docs for s in _statements(p)]}
-    return is_allowed(merged, action, resource)
+    return is_allowed(merged, action, resource, context)
+
+
+def _conditions_hold(block: Any, context: Context) -> bool | None:
+    """True or False for a block evaluated here; None for one that is not (see the module
+    docstring: the caller then stays on the safe side)."""
+    if not block:
+        return True
+    if not isinstance(block, Mapping):
+        raise PolicyError("Condition must be an object")
+    for operator, tests in block.items():
+        if operator not in _OPERATORS or not isinstance(tests, Mapping):
+            return None
+        ignore_case, like, negated = _OPERATORS[operator]
+        for key, expected in tests.items():
+            value = context.get(str(key)) if isinstance(key, str) else None
+            if value is None:
+                if key in _KNOWN_KEYS:
+                    return False  # a key this request does not carry fails its condition
+                return None
+            patterns = expected if isinstance(expected, list) else [expected]
+            matched = any(_value_matches(str(p), value, ignore_case, like) for p in patterns)
+            if matched == negated:
+                return False
+    return True
+
+
+def _value_matches(pattern: str, value: str, ignore_case: bool, like: bool) -> bool:
+    if like:
+        return _pattern(pattern, ignore_case).fullmatch(value) is not None
+    return pattern.lower() == value.lower() if ignore_case else pattern == value
+
+
+# Condition keys some emulator passes for the requests they apply to.
+_KNOWN_KEYS = frozenset({"oss:Prefix", "oss:Delimiter"})
 
 
 def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -188,10 +188,26 @@ class CloudDeployment:
         return folder
 
 
-def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> None:
-    """Create the template's Tablestore instances, tables and logstores. A table lives in the
-    cloud's own `instance` or in one the template declares (ALIYUN::OTS::Instance); its rows are
-    apart from every other instance's, so stacks with different DBInstanceNames share nothing."""
+def declare_buckets(template: Template, store: ObjectStore) -> None:
+    """Create the template's OSS buckets (where missing) and set their lifecycle rules. A bucket
+    outlives its stack here: the local ROS does not delete a bucket, whose objects are users'
+    files (ROS itself refuses to delete a bucket that holds objects unless DeletionForce)."""
+    from .oss import Rule
+
+    for bucket in template.buckets:
+        store.create_bucket(bucket.name)
+        store.set_lifecycle(
+            bucket.name, [Rule(r.rule_id, r.prefix, r.days) for r in bucket.expiration]
+        )
+
+
+def provision(
+    template: Template, tablestore: Any, sls: Any, instance: str, store: ObjectStore | None = None
+) -> None:
+    """Create the template's Tablestore instances, tables, logstores and OSS buckets. A table
+    lives in the cloud's own `instance` or in one the template declares (ALIYUN::OTS::Instance);
+    its rows are apart from every other instance's, so stacks with different DBInstanceNames
+    share nothing."""
     from .tablestore import TableSpec
 
     for index, name in enumerate(template.ots_instances):
@@ -215,6 +231,11 @@ def provision(template: Template, tablestore: Any, sls: Any, instance: str) -> N
         )
     for logstore in template.logstores:
         sls.ensure_logstore(logstore.project, logstore.name, logstore.ttl_days, logstore.index)
+    if store is not None:
+        try:
+            declare_buckets(template, store)
+        except OssError as exc:
+            raise Refused("ALIYUN::OSS::Bucket", 0, f"{exc.code}: {exc.message}") from None
 
 
 def deprovision(template: Template, kept: list[Template], tablestore: Any, sls: Any) -> None:

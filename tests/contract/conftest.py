@@ -30,7 +30,7 @@ def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oss]:
     )
     server = HttpServer(emulator.app, screen=emulator.screen, **emulator.server_options()).start()
     try:
-        yield Oss(server.url, account, credentials, clock, state)
+        yield Oss(server.url, account, credentials, clock, state, emulator)
     finally:
         server.stop()
 

@@ -29,6 +29,7 @@ class Oss:
     credentials: CredentialBook
     clock: ShiftableClock
     state: Path
+    emulator: Any = None  # the OssEmulator (its store and role policies)
 
     def auth(self) -> oss2.Auth:
         return oss2.Auth(self.account.access_key_id, self.account.access_key_secret)
@@ -37,9 +38,16 @@ class Oss:
         return oss2.Bucket(auth or self.auth(), self.endpoint, name)
 
 
-def sts_keys(oss: Oss, bucket: str, actions: list[str], resource: str) -> tuple[str, str, str]:
-    """STS credentials (key id, secret, token) allowed `actions` on
-    `acs:oss:*:{account}:{bucket}/{resource}`."""
+def sts_keys(
+    oss: Oss,
+    bucket: str,
+    actions: list[str],
+    resource: str,
+    *extra: dict[str, Any],
+    role: str = "acs:ram::1:role/files",
+) -> tuple[str, str, str]:
+    """STS credentials (key id, secret, token) of `role` allowed `actions` on
+    `acs:oss:*:{account}:{bucket}/{resource}` (and what the `extra` statements say)."""
     policy = {
         "Version": "1",
         "Statement": [
@@ -47,10 +55,11 @@ def sts_keys(oss: Oss, bucket: str, actions: list[str], resource: str) -> tuple[
                 "Effect": "Allow",
                 "Action": actions,
                 "Resource": [f"acs:oss:*:{oss.account.account_id}:{bucket}/{resource}"],
-            }
+            },
+            *extra,
         ],
     }
-    issued = oss.credentials.issue("acs:ram::1:role/files", "user-1", policy, 900)
+    issued = oss.credentials.issue(role, "user-1", policy, 900)
     return (
         issued.principal.access_key_id,
         issued.principal.access_key_secret,

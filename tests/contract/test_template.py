@@ -321,14 +321,58 @@ def test_unknown_resource_type_is_refused(tmp_path):
         tmp_path,
         D("""\
         Resources:
-          Bucket:
-            Type: ALIYUN::OSS::Bucket
+          Vpc:
+            Type: ALIYUN::ECS::VPC
             Properties:
-              BucketName: b
+              VpcName: v
         """)
         + FUNCTION,
     )
-    assert error.path == "Resources.Bucket.Type" and "ALIYUN::OSS::Bucket" in str(error)
+    assert error.path == "Resources.Vpc.Type" and "ALIYUN::ECS::VPC" in str(error)
+
+
+def test_a_bucket_is_declared_with_its_expiration_rules(tmp_path):
+    template = load_text(
+        tmp_path,
+        D("""        Resources:
+          Files:
+            Type: ALIYUN::OSS::Bucket
+            Properties:
+              BucketName: files-b
+              AccessControl: private
+              ServerSideEncryptionConfiguration: {SSEAlgorithm: AES256}
+              LifecycleConfiguration:
+                Rule:
+                  - {ID: stale, Prefix: uploads/, Status: Enabled, Expiration: {Days: 1}}
+                  - {ID: off, Prefix: old/, Status: Disabled, Expiration: {Days: 9}}
+        """)
+        + FUNCTION,
+    )
+    (bucket,) = template.buckets
+    assert bucket.name == "files-b"
+    assert [(r.rule_id, r.prefix, r.days) for r in bucket.expiration] == [("stale", "uploads/", 1)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ("AccessControl: public-read", "AccessControl"),
+        ("Policy: {Version: '1', Statement: []}", "Policy"),
+        (
+            "LifecycleConfiguration: {Rule: [{Prefix: a/, Transition: [{Days: 1}]}]}",
+            "LifecycleConfiguration.Rule[0]",
+        ),
+    ],
+)
+def test_a_bucket_setting_the_local_oss_cannot_honour_is_refused(tmp_path, extra, where):
+    body = D("""        Resources:
+          Files:
+            Type: ALIYUN::OSS::Bucket
+            Properties:
+              BucketName: files-b
+        """) + f"      {extra}\n"
+    error = error_of(tmp_path, body + FUNCTION)
+    assert error.path == f"Resources.Files.Properties.{where}"
 
 
 def test_unknown_function_property_is_refused(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from localcloud.alipay.errors import CODE_INVALID, AlipayError
 from localcloud.errors import ServiceError
 from localcloud.fc.errors import FcApiError, throttled
-from localcloud.oss.core import OssError, no_such_bucket
+from localcloud.oss.model import OssError, no_such_bucket
 from localcloud.ros.core import not_found
 from localcloud.sls.core import SlsError, project_not_exist
 from localcloud.sts.core import StsError

@@ -17,7 +17,8 @@ import email.utils
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..account import Account
 from ..clock import Clock
@@ -29,8 +30,8 @@ from ..credentials import (
     UnknownAccessKey,
 )
 from ..httpshell import HttpRequest
-from ..policy import is_allowed
-from .core import OssError
+from ..policy import Context, any_allows, is_allowed
+from .model import OssError
 
 MAX_CLOCK_SKEW = 15 * 60
 # Query parameters that are part of the signed resource: every one oss2 signs
@@ -128,6 +129,8 @@ SUB_RESOURCES = frozenset(
     }
 )
 QUERY_AUTH = ("OSSAccessKeyId", "Expires", "Signature")
+# A role's policies by role ARN; None (or no policy) when the template does not say.
+RolePolicies = Callable[[str], "tuple[Mapping[str, Any], ...] | None"]
 
 
 def raw(value: str) -> bytes:
@@ -161,6 +164,7 @@ class Authenticator:
         self._account = account
         self._credentials = credentials
         self._clock = clock
+        self.role_policies: RolePolicies = lambda arn: None
 
     def request(self, request: HttpRequest, bucket: str, key: str) -> Principal | None:
         """The signer of a header- or query-signed request; None for a PostObject (a form POST
@@ -251,12 +255,21 @@ class Authenticator:
                 403, "InvalidAccessKeyId", "The security token you provided is invalid."
             ) from None
 
-    def allow(self, who: Principal, api: str, bucket: str, key: str = "") -> None:
-        """An STS caller may call `oss:{api}` on the resource only if its policy allows it."""
-        if who.policy is None:  # the root key, or a role assumed without an inline policy
+    def allow(
+        self, who: Principal, api: str, bucket: str, key: str = "", context: Context | None = None
+    ) -> None:
+        """An STS caller may call `oss:{api}` on the resource only if its inline policy (if any)
+        and its role's policies (if the template declares the role with some) allow it. The
+        root key is not restricted, nor is a role the template does not declare (what it allows
+        is unknown here), as for the local Tablestore."""
+        if who.is_root:
             return
+        action = f"oss:{api}"
         resource = f"acs:oss:*:{self._account.account_id}:{bucket}" + (f"/{key}" if key else "")
-        if not is_allowed(who.policy, f"oss:{api}", resource):
+        policies = self.role_policies(who.role_arn) if who.role_arn else None
+        if (who.policy is not None and not is_allowed(who.policy, action, resource, context)) or (
+            policies and not any_allows(policies, action, resource, context)
+        ):
             raise OssError(
                 403,
                 "AccessDenied",

@@ -5,10 +5,11 @@ error format.
 Served: PutBucket, GetBucketInfo, DeleteBucket, ListObjects (v1 and v2, with prefix, delimiter,
 marker/continuation and max-keys), PutObject (with `x-oss-meta-*` and Content-MD5), GetObject and
 HeadObject (`Range`, conditional headers, `oss.reads`), GetObjectMeta, DeleteObject,
-DeleteMultipleObjects, PostObject (`oss.postobject`), signed URLs, and multipart upload
-(initiate, upload part, complete, abort, list parts, list uploads). Anything else is
-NotImplemented. STS callers are held to their token's policy (`oss:{Api}` on
-`acs:oss:*:{account}:{bucket}/{key}`). The signature covers headers only, so it is checked from
+DeleteMultipleObjects, CopyObject, PostObject (`oss.postobject`), signed URLs, and multipart
+upload (initiate, upload part, complete, abort, list parts, list uploads). Anything else is
+NotImplemented. STS callers are held to their token's policy and their role's (`oss:{Api}` on
+`acs:oss:*:{account}:{bucket}/{key}`; ListObjects with the condition keys `oss:Prefix` and
+`oss:Delimiter`). The signature covers headers only, so it is checked from
 the head, before a body is read (`OssEmulator.screen`); bodies then stream to disk
 (`server_options`), so a large upload never sits in memory.
 """
@@ -30,9 +31,10 @@ from ..clock import Clock, SystemClock
 from ..credentials import CredentialBook, Principal
 from ..httpshell import HttpRequest, HttpResponse
 from . import reads, xml
-from .auth import Authenticator
-from .core import MAX_LIST_KEYS, ObjectStore, OssError
+from .auth import Authenticator, RolePolicies
+from .model import MAX_LIST_KEYS, OssError
 from .postobject import PostObject
+from .store import ObjectStore
 
 HOST_ID = "oss.localcloud"
 # Object sub-resources served; any other sub-resource of an object is NotImplemented.
@@ -67,6 +69,10 @@ class OssEmulator:
         self._clock = clock or SystemClock()
         self._auth = Authenticator(account, credentials, self._clock)
         self._post = PostObject(store, self._auth, self._clock.now)
+
+    def set_role_policies(self, role_policies: RolePolicies) -> None:
+        """The template's roles: an STS caller is held to its role's policies too."""
+        self._auth.role_policies = role_policies
 
     @staticmethod
     def server_options() -> dict[str, Any]:
@@ -122,6 +128,8 @@ class OssEmulator:
             self._auth.allow(who, "PutObject", bucket, key)
             upload = self.store.initiate(bucket, key, _content_type(request), _meta(request))
             return _xml(200, xml.initiated(upload))
+        if method == "PUT" and request.header("x-oss-copy-source"):
+            return self._copy(request, who, bucket, key)
         if method == "PUT":
             self._auth.allow(who, "PutObject", bucket, key)
             info = self.store.put(
@@ -178,7 +186,11 @@ class OssEmulator:
             found = self.store.uploads(bucket, prefix)
             return _xml(200, xml.uploads(bucket, prefix, found[:limit], len(found) > limit, url))
         if method == "GET" and listing:
-            self._auth.allow(who, "ListObjects", bucket)
+            context = {
+                "oss:Prefix": query.get("prefix", ""),
+                "oss:Delimiter": query.get("delimiter", ""),
+            }
+            self._auth.allow(who, "ListObjects", bucket, context=context)
             return _xml(200, self._list(bucket, query))
         if method == "POST" and "delete" in query:
             return self._delete_many(request, who, bucket)
@@ -206,6 +218,32 @@ class OssEmulator:
         first, last = wanted
         return reads.answer(
             request, info, self.store.read(info, first, last), first, last, partial=True
+        )
+
+    def _copy(self, request: HttpRequest, who: Principal, bucket: str, key: str) -> HttpResponse:
+        """CopyObject: `x-oss-copy-source: /{bucket}/{key, URL-encoded}` (as oss2 sends it), the
+        source's content type and metadata kept unless `x-oss-metadata-directive: REPLACE`.
+        Reading the source needs oss:GetObject on it, writing the copy oss:PutObject."""
+        source_bucket, _, source_key = (
+            unquote(request.header("x-oss-copy-source")).lstrip("/").partition("/")
+        )
+        if "?" in request.header("x-oss-copy-source") or not source_key:
+            raise OssError(400, "InvalidArgument", "x-oss-copy-source is not /{bucket}/{key}.")
+        self._auth.allow(who, "GetObject", source_bucket, source_key)
+        self._auth.allow(who, "PutObject", bucket, key)
+        directive = request.header("x-oss-metadata-directive") or "COPY"
+        if directive not in ("COPY", "REPLACE"):
+            raise OssError(
+                400, "InvalidArgument", "x-oss-metadata-directive must be COPY or REPLACE."
+            )
+        replace = (_content_type(request), _meta(request)) if directive == "REPLACE" else None
+        info = self.store.copy((source_bucket, source_key), bucket, key, replace)
+        body = (
+            f'<CopyObjectResult><ETag>"{info.etag}"</ETag>'
+            f"<LastModified>{xml.iso(info.modified)}</LastModified></CopyObjectResult>"
+        )
+        return _xml(200, body).with_headers(
+            ("ETag", f'"{info.etag}"'), ("x-oss-hash-crc64ecma", info.crc64)
         )
 
     def _delete_many(self, request: HttpRequest, who: Principal, bucket: str) -> HttpResponse:

@@ -28,7 +28,8 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 
 from ..httpshell import HttpRequest
 from .auth import Authenticator, sign
-from .core import MAX_OBJECT_BYTES, ObjectInfo, ObjectStore, OssError, too_large
+from .model import MAX_OBJECT_BYTES, ObjectInfo, OssError, too_large
+from .store import ObjectStore
 
 MAX_FIELD_BYTES = 64 * 1024  # any form field but the file
 MAX_FIELDS = 64

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from ..httpshell import HttpRequest, HttpResponse
-from .core import ObjectInfo, OssError
+from .model import ObjectInfo, OssError
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 

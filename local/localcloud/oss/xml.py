@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from .core import Listing, ObjectInfo, OssError, Part, Upload
+from .model import Listing, ObjectInfo, OssError, Part, Upload
 
 MAX_XML_BYTES = 2 * 1024 * 1024  # a Complete for 10,000 parts, or a Delete of 1,000 keys
 

@@ -14,8 +14,9 @@ from ..clock import Clock
 from ..credentials import CredentialBook, IssuedCredentials
 from ..faults import FaultBoard, kinds_of
 from ..httpshell import HttpRequest, HttpResponse
-from ..policy import is_allowed
+from ..policy import any_allows, is_allowed
 from ..rpc import INTERNAL_ERROR, RpcApi, RpcCall, RpcShell
+from ..tablestore.policy import RolePolicies
 from . import policy as policies
 from .core import DEFAULT_DURATION, RoleAssumer, RoleSpec, StsError, assumed_role_user, role_id
 
@@ -39,6 +40,7 @@ class StsEmulator:
         self._credentials = credentials
         self._clock = clock
         self._roles = RoleAssumer(account, credentials, roles)
+        self._role_policies: RolePolicies = lambda arn: None
         api = RpcApi(
             product="Sts",
             host_id="sts.aliyuncs.com",
@@ -54,6 +56,12 @@ class StsEmulator:
 
     def set_roles(self, roles: Mapping[str, RoleSpec]) -> None:
         self._roles.set_roles(roles)
+
+    def set_role_policies(self, role_policies: RolePolicies) -> None:
+        """The template's roles: a role's session may assume another role only if its role's
+        policies allow `sts:AssumeRole` on it (a role declared without policies, or not at all,
+        is not restricted here: what it allows is unknown)."""
+        self._role_policies = role_policies
 
     def assume_role(
         self, role_arn: str, session_name: str, policy: dict[str, Any] | None, duration_seconds: int
@@ -72,6 +80,9 @@ class StsEmulator:
         role_arn, session_name = call.required("RoleArn"), call.required("RoleSessionName")
         role = self._roles.role(role_arn)
         if caller.policy is not None and not is_allowed(caller.policy, "sts:AssumeRole", role.arn):
+            raise StsError(403, "NoPermission", _NO_PERMISSION)
+        granted = self._role_policies(caller.role_arn) if caller.role_arn else None
+        if granted and not any_allows(granted, "sts:AssumeRole", role.arn):
             raise StsError(403, "NoPermission", _NO_PERMISSION)
         policy = None
         if params.get("Policy"):

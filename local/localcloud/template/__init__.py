@@ -5,14 +5,15 @@ Supported: `ALIYUN::FC::Service`, `ALIYUN::FC::Function` (python3 runtimes, code
 object) and `ALIYUN::FC::Trigger` (http and timer), and the ROS resources
 `ALIYUN::OTS::Instance`, `ALIYUN::OTS::Table`, `ALIYUN::SLS::Project`,
 `ALIYUN::SLS::Logstore`, `ALIYUN::SLS::Index`, `ALIYUN::RAM::Role`, `ALIYUN::RAM::ManagedPolicy`,
-`ALIYUN::RAM::AttachPolicyToRole`, `ALIYUN::KMS::Secret`; intrinsics `Ref`, `Fn::Sub`,
-`Fn::GetAtt`, `Fn::Join`, `Fn::Select` in long and `!Tag` form; String/Number/Boolean/
-CommaDelimitedList parameters.
+`ALIYUN::RAM::AttachPolicyToRole`, `ALIYUN::KMS::Secret`, `ALIYUN::OSS::Bucket`; intrinsics
+`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::Join`, `Fn::Select` in long and `!Tag` form;
+String/Number/Boolean/CommaDelimitedList parameters.
 Anything else raises `TemplateError` naming the YAML path.
 """
 
 from .loader import load_template
 from .model import (
+    BucketDecl,
     FunctionDecl,
     HttpTriggerDecl,
     LogstoreDecl,
@@ -39,4 +40,5 @@ __all__ = [
     "LogstoreDecl",
     "RoleDecl",
     "SecretDecl",
+    "BucketDecl",
 ]

@@ -87,6 +87,7 @@ def load_template(
         log_projects=ros.names(graph, "ALIYUN::SLS::Project", "Name"),
         no_echo=params.no_echo,
         secrets=ros.secrets(graph),
+        buckets=ros.buckets(graph),
     )
 
 

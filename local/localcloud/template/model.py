@@ -101,6 +101,24 @@ class SecretDecl:
 
 
 @dataclass(frozen=True)
+class ExpirationRule:
+    """A lifecycle rule of a bucket: objects under `prefix` expire `days` after their last
+    change."""
+
+    rule_id: str
+    prefix: str
+    days: int
+
+
+@dataclass(frozen=True)
+class BucketDecl:
+    """An `ALIYUN::OSS::Bucket`: its name and the lifecycle rules the local OSS evaluates."""
+
+    name: str
+    expiration: tuple[ExpirationRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Template:
     services: tuple[ServiceDecl, ...]
     tables: tuple[TableDecl, ...]
@@ -113,6 +131,7 @@ class Template:
     log_projects: tuple[str, ...] = ()
     no_echo: frozenset[str] = field(default_factory=frozenset)  # parameter names not to print
     secrets: tuple[SecretDecl, ...] = ()  # KMS secrets (ALIYUN::KMS::Secret)
+    buckets: tuple[BucketDecl, ...] = ()  # OSS buckets (ALIYUN::OSS::Bucket)
 
     def service(self, name: str) -> ServiceDecl | None:
         return next((s for s in self.services if s.name == name), None)

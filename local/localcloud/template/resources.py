@@ -89,6 +89,50 @@ def _fc_trigger_url(s: Stack, p: Mapping[str, Any], host: str) -> str:
 
 
 KINDS: dict[str, Kind] = {
+    # OSS buckets: the local OSS honours the name, a private ACL and lifecycle expiration rules
+    # (template/ros.py says what else is accepted and not enforced).
+    "ALIYUN::OSS::Bucket": Kind(
+        frozenset(
+            {
+                "BucketName",
+                "AccessControl",
+                "BlockPublicAccess",
+                "DeletionForce",
+                "LifecycleConfiguration",
+                "ServerSideEncryptionConfiguration",
+                "Tags",
+                "StorageClass",
+                "RedundancyType",
+                "ResourceGroupId",
+                "CORSConfiguration",
+                "LoggingConfiguration",
+                "Policy",
+                "RefererConfiguration",
+                "VersioningConfiguration",
+                "WebsiteConfigurationV2",
+                "EnableOssHdfsService",
+            }
+        ),
+        frozenset({"BucketName"}),
+        _prop("BucketName"),
+        {
+            "Name": _prop("BucketName"),
+            "Arn": lambda s, lid, p: f"acs:oss:*:{s.account_id}:{p['BucketName']}",
+            "DomainName": lambda s, lid, p: f"{p['BucketName']}.oss-{s.region}.aliyuncs.com",
+            "InternalDomainName": lambda s, lid, p: (
+                f"{p['BucketName']}.oss-{s.region}-internal.aliyuncs.com"
+            ),
+        },
+        {
+            "CORSConfiguration": "no CORS locally (mini programs upload and read without it)",
+            "LoggingConfiguration": "no access logs locally",
+            "Policy": "no bucket policies locally: grant access with RAM roles",
+            "RefererConfiguration": "no referer checks locally",
+            "VersioningConfiguration": "no versions locally",
+            "WebsiteConfigurationV2": "no static websites locally",
+            "EnableOssHdfsService": "no HDFS locally",
+        },
+    ),
     # KMS Secrets Manager (ROS documents Ref as the secret's name).
     "ALIYUN::KMS::Secret": Kind(
         frozenset(

@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..policy import SYSTEM_POLICIES
-from .model import LogstoreDecl, RoleDecl, SecretDecl, TableDecl, TemplateError
+from .model import (
+    BucketDecl,
+    ExpirationRule,
+    LogstoreDecl,
+    RoleDecl,
+    SecretDecl,
+    TableDecl,
+    TemplateError,
+)
 from .resources import ResourceGraph, Stack, role_arn
 
 PK_TYPES = ("STRING", "INTEGER", "BINARY")
@@ -92,6 +100,50 @@ def secrets(graph: ResourceGraph) -> tuple[SecretDecl, ...]:
     for name in names:
         if names.count(name) > 1:
             raise TemplateError("Resources", f"two KMS secrets are named {name!r}")
+    return tuple(result)
+
+
+# A bucket's lifecycle rule: what the local OSS evaluates (Prefix, Expiration.Days) and what it
+# accepts without evaluating (an ID, a Status, AbortMultipartUpload: no multipart upload is left
+# open long enough locally to matter).
+_RULE_KEYS = {"ID", "Prefix", "Status", "Expiration", "AbortMultipartUpload"}
+
+
+def buckets(graph: ResourceGraph) -> tuple[BucketDecl, ...]:
+    """The template's OSS buckets. Private is the only ACL locally (a public bucket would be
+    served to anyone, which the local cloud refuses); server-side encryption, tags, storage class
+    and redundancy are accepted and not enforced (the bytes are 0600 files under .local/oss)."""
+    result = []
+    for raw in graph.of_type("ALIYUN::OSS::Bucket"):
+        props = graph.properties(raw.logical_id)
+        path = f"{raw.path}.Properties"
+        name = str(props["BucketName"])
+        if props.get("AccessControl", "private") != "private":
+            raise TemplateError(f"{path}.AccessControl", "only private buckets locally")
+        rules = []
+        lifecycle = props.get("LifecycleConfiguration") or {}
+        for i, rule in enumerate(
+            lifecycle.get("Rule") or [] if isinstance(lifecycle, dict) else []
+        ):
+            rpath = f"{path}.LifecycleConfiguration.Rule[{i}]"
+            if not isinstance(rule, dict) or set(rule) - _RULE_KEYS or "Prefix" not in rule:
+                raise TemplateError(
+                    rpath, f"a rule is {{{', '.join(sorted(_RULE_KEYS))}}} with a Prefix locally"
+                )
+            if rule.get("Status", "Enabled") == "Disabled":
+                continue
+            expiration = rule.get("Expiration") or {}
+            if set(expiration) != {"Days"}:
+                raise TemplateError(f"{rpath}.Expiration", "only Expiration.Days is evaluated")
+            days = integer(f"{rpath}.Expiration.Days", expiration["Days"], 1, 1)
+            rules.append(
+                ExpirationRule(str(rule.get("ID", f"rule-{i}")), str(rule["Prefix"]), days)
+            )
+        result.append(BucketDecl(name, tuple(rules)))
+    names = [b.name for b in result]
+    for name in names:
+        if names.count(name) > 1:
+            raise TemplateError("Resources", f"two OSS buckets are named {name!r}")
     return tuple(result)
 
 

@@ -1,36 +1,33 @@
-"""OSS buckets and objects: names, metadata and multipart uploads in SQLite, the bytes on disk
-(`blobs.BlobFolder`), with OSS's naming rules and error codes.
-
-ETag is the upper-case hex MD5 of the content for a simple upload, and for a multipart upload the
-MD5 of the parts' binary MD5s joined, then `-{parts}` (as OSS gives them). No versions, ACLs or
-storage classes.
+"""OSS buckets and objects: names and metadata in SQLite, the bytes on disk (`blobs.BlobFolder`),
+with OSS's naming rules and error codes; multipart uploads are `multipart.MultipartUploads`'.
+Each bucket may carry lifecycle rules (`lifecycle.Rule`): an object past its rule's age is gone
+for every request that looks for it, and deleted then. No versions, ACLs or storage classes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..clock import Clock
-from ..errors import ServiceError
 from ..state import Database
 from .blobs import Blob, BlobFolder
-
-MAX_OBJECT_BYTES = 5 * 1024**3  # PutObject and each part (5 GiB)
-MAX_MULTIPART_BYTES = 48_800 * 1024**3  # a multipart object (48.8 TB)
-MIN_PART_BYTES = 100 * 1024  # every part but the last
-MAX_PART_NUMBER = 10_000
-MAX_KEY_BYTES = 1023
-MAX_LIST_KEYS = 1000
-# 3-63 characters: lower-case letters, digits, '-'; starts and ends with a letter or digit.
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+from .lifecycle import Rule
+from .model import (
+    MAX_KEY_BYTES,
+    MAX_OBJECT_BYTES,
+    Listing,
+    ObjectInfo,
+    OssError,
+    info_of,
+    is_valid_bucket_name,
+    no_such_bucket,
+    too_large,
+)
+from .multipart import MultipartUploads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created REAL NOT NULL);
@@ -47,88 +44,13 @@ CREATE TABLE IF NOT EXISTS parts (
     upload_id TEXT NOT NULL, number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
     etag TEXT NOT NULL, crc64 TEXT NOT NULL, modified REAL NOT NULL,
     PRIMARY KEY (upload_id, number)
-)
+);
+CREATE TABLE IF NOT EXISTS lifecycle (bucket TEXT PRIMARY KEY, rules TEXT NOT NULL)
 """
+MAX_COPY_BYTES = 1024**3  # CopyObject; a bigger object is copied part by part (UploadPartCopy)
 
 
-class OssError(ServiceError):
-    """An error OSS answers: HTTP status, code, message (rendered as OSS's XML error body)."""
-
-    def __init__(self, status: int, code: str, message: str, **details: str) -> None:
-        super().__init__(status, code, message)
-        self.details = details
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str
-    content_type: str
-    modified: float
-    crc64: str = ""
-    meta: Mapping[str, str] = field(default_factory=dict)  # x-oss-meta-* headers, as sent
-    object_type: str = "Normal"
-    blob: str = ""
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One page of ListObjects: objects, common prefixes, and where the next page starts."""
-
-    objects: list[ObjectInfo]
-    prefixes: list[str]
-    truncated: bool
-    next_marker: str
-
-
-@dataclass(frozen=True)
-class Upload:
-    upload_id: str
-    bucket: str
-    key: str
-    content_type: str
-    meta: Mapping[str, str]
-    initiated: float
-
-
-@dataclass(frozen=True)
-class Part:
-    number: int
-    size: int
-    etag: str
-    modified: float
-    crc64: str = ""
-    blob: str = ""
-
-
-def is_valid_bucket_name(name: str) -> bool:
-    return bool(_BUCKET_NAME.fullmatch(name))
-
-
-def no_such_bucket(bucket: str) -> OssError:
-    return OssError(404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=bucket)
-
-
-def too_large() -> OssError:
-    return OssError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.")
-
-
-def _info(row: sqlite3.Row) -> ObjectInfo:
-    return ObjectInfo(
-        row["key"],
-        row["size"],
-        row["etag"],
-        row["content_type"],
-        row["modified"],
-        row["crc64"],
-        json.loads(row["meta"]),
-        row["object_type"],
-        row["blob"],
-    )
-
-
-class ObjectStore:
+class ObjectStore(MultipartUploads):
     """Objects' bytes live in `blob_folder` (default: an `oss` folder beside the database)."""
 
     def __init__(self, db_path: Path | str, clock: Clock, blob_folder: Path | None = None) -> None:
@@ -189,6 +111,29 @@ class ObjectStore:
                     BucketName=bucket,
                 )
             conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
+
+    def set_lifecycle(self, bucket: str, rules: Iterable[Rule]) -> None:
+        """PutBucketLifecycle: the bucket's rules, replacing those it had (none: DeleteBucket-
+        Lifecycle)."""
+        self.bucket_created(bucket)
+        text = json.dumps([rule.to_json() for rule in rules])
+        with self._db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO lifecycle VALUES (?, ?)", (bucket, text))
+
+    def lifecycle(self, bucket: str) -> tuple[Rule, ...]:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT rules FROM lifecycle WHERE bucket = ?", (bucket,)).fetchone()
+        return () if row is None else tuple(Rule.from_json(r) for r in json.loads(row["rules"]))
+
+    def _expired(self, bucket: str, info: ObjectInfo) -> bool:
+        """An object its bucket's lifecycle has expired is deleted when a request looks for it:
+        OSS runs its rules some time after an object's age is reached, so a caller can never
+        rely on seeing it after that."""
+        now = self._clock.now()
+        if not any(rule.expires(info.key, info.modified, now) for rule in self.lifecycle(bucket)):
+            return False
+        self.delete(bucket, info.key)
+        return True
 
     # -- objects ---------------------------------------------------------------------------------
     def put(
@@ -316,9 +261,31 @@ class ObjectStore:
             row = conn.execute(
                 "SELECT * FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
             ).fetchone()
-        if row is None:
+        if row is None or self._expired(bucket, info_of(row)):
             raise OssError(404, "NoSuchKey", "The specified key does not exist.", Key=key)
-        return _info(row)
+        return info_of(row)
+
+    def copy(
+        self,
+        source: tuple[str, str],
+        bucket: str,
+        key: str,
+        replace: tuple[str, Mapping[str, str]] | None = None,
+    ) -> ObjectInfo:
+        """CopyObject: `source` (bucket, key) to `key`, with its content type and metadata, or
+        with `replace` (content type, metadata) when the request says REPLACE."""
+        self._check_key(key)
+        self.bucket_created(bucket)
+        info = self.head(*source)
+        if info.size > MAX_COPY_BYTES:
+            raise OssError(
+                400,
+                "InvalidArgument",
+                "The source object is larger than 1 GB; copy it with UploadPartCopy.",
+            )
+        blob = self._write(self.read(info), MAX_COPY_BYTES, None)
+        content_type, meta = replace or (info.content_type, info.meta)
+        return self._commit(bucket, key, blob, content_type, meta)
 
     def read(self, info: ObjectInfo, start: int = 0, end: int | None = None) -> Iterable[bytes]:
         return self._blobs.read(info.blob, start, end)
@@ -348,6 +315,7 @@ class ObjectStore:
         objects: list[ObjectInfo] = []
         prefixes: list[str] = []
         last = ""
+        rules, now = self.lifecycle(bucket), self._clock.now()
         with self._db.transaction() as conn:
             self.bucket_created(bucket)
             rows = conn.execute(
@@ -357,6 +325,8 @@ class ObjectStore:
             )
             for row in rows:
                 key = row["key"]
+                if any(rule.expires(key, row["modified"], now) for rule in rules):
+                    continue  # gone for every reader; deleted when it is looked up
                 rolled = ""
                 if delimiter:
                     cut = key.find(delimiter, len(prefix))
@@ -369,189 +339,9 @@ class ObjectStore:
                     prefixes.append(rolled)
                     last = rolled
                 else:
-                    objects.append(_info(row))
+                    objects.append(info_of(row))
                     last = key
         return Listing(objects, prefixes, False, "")
-
-    # -- multipart upload ------------------------------------------------------------------------
-    def initiate(self, bucket: str, key: str, content_type: str, meta: Mapping[str, str]) -> Upload:
-        self._check_key(key)
-        upload = Upload(
-            uuid.uuid4().hex.upper(), bucket, key, content_type, dict(meta), self._clock.now()
-        )
-        with self._db.transaction() as conn:
-            self.bucket_created(bucket)
-            conn.execute(
-                "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    upload.upload_id,
-                    bucket,
-                    key,
-                    content_type,
-                    json.dumps(upload.meta),
-                    upload.initiated,
-                ),
-            )
-        return upload
-
-    def upload(self, bucket: str, key: str, upload_id: str) -> Upload:
-        with self._db.transaction() as conn:
-            self.bucket_created(bucket)
-            row = conn.execute(
-                "SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
-                (upload_id, bucket, key),
-            ).fetchone()
-        if row is None:
-            raise OssError(
-                404,
-                "NoSuchUpload",
-                "The specified upload does not exist. The upload "
-                "ID may be invalid, or the upload may have been "
-                "aborted or completed.",
-                UploadId=upload_id,
-            )
-        return Upload(
-            row["upload_id"],
-            row["bucket"],
-            row["key"],
-            row["content_type"],
-            json.loads(row["meta"]),
-            row["initiated"],
-        )
-
-    def put_part(
-        self,
-        upload: Upload,
-        number: int,
-        chunks: Iterable[bytes] | bytes,
-        content_md5: bytes | None = None,
-    ) -> Part:
-        if not 1 <= number <= MAX_PART_NUMBER:
-            raise OssError(
-                400,
-                "InvalidArgument",
-                f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive.",
-            )
-        blob = self._write(chunks, MAX_OBJECT_BYTES, content_md5)
-        part = Part(
-            number, blob.size, blob.md5.hex().upper(), self._clock.now(), str(blob.crc64), blob.name
-        )
-        with self._recording(blob) as conn:
-            self.upload(upload.bucket, upload.key, upload.upload_id)  # not aborted meanwhile
-            old = conn.execute(
-                "SELECT blob FROM parts WHERE upload_id = ? AND number = ?",
-                (upload.upload_id, number),
-            ).fetchone()
-            conn.execute(
-                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    upload.upload_id,
-                    number,
-                    blob.name,
-                    blob.size,
-                    part.etag,
-                    part.crc64,
-                    part.modified,
-                ),
-            )
-        if old is not None:
-            self._blobs.remove(old["blob"])
-        return part
-
-    def parts(self, upload: Upload) -> list[Part]:
-        with self._db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT * FROM parts WHERE upload_id = ? ORDER BY number", (upload.upload_id,)
-            ).fetchall()
-        return [
-            Part(r["number"], r["size"], r["etag"], r["modified"], r["crc64"], r["blob"])
-            for r in rows
-        ]
-
-    def uploads(self, bucket: str, prefix: str) -> list[Upload]:
-        with self._db.transaction() as conn:
-            self.bucket_created(bucket)
-            rows = conn.execute(
-                "SELECT * FROM uploads WHERE bucket = ? AND substr(key, 1, ?) = ? "
-                "ORDER BY key, initiated",
-                (bucket, len(prefix), prefix),
-            ).fetchall()
-        return [
-            Upload(
-                r["upload_id"],
-                r["bucket"],
-                r["key"],
-                r["content_type"],
-                json.loads(r["meta"]),
-                r["initiated"],
-            )
-            for r in rows
-        ]
-
-    def complete(self, upload: Upload, chosen: list[tuple[int, str]]) -> ObjectInfo:
-        """Join the chosen parts (number, ETag), in ascending order, into the object."""
-        if not chosen:
-            raise OssError(
-                400,
-                "MalformedXML",
-                "The XML you provided was not well-formed or did "
-                "not validate against our published schema.",
-            )
-        numbers = [n for n, _ in chosen]
-        if numbers != sorted(set(numbers)):
-            raise OssError(
-                400,
-                "InvalidPartOrder",
-                "The list of parts was not in ascending "
-                "order. Parts list must be specified in "
-                "order by part number.",
-            )
-        stored = {p.number: p for p in self.parts(upload)}
-        picked = []
-        for number, etag in chosen:
-            part = stored.get(number)
-            if part is None or part.etag != etag.strip('"').upper():
-                raise OssError(
-                    400,
-                    "InvalidPart",
-                    "One or more of the specified parts could not "
-                    "be found or the specified entity tag might "
-                    "not have matched the part's entity tag.",
-                    PartNumber=str(number),
-                    ETag=etag,
-                )
-            picked.append(part)
-        if any(p.size < MIN_PART_BYTES for p in picked[:-1]):
-            raise OssError(
-                400,
-                "EntityTooSmall",
-                "Your proposed upload is smaller than the minimum allowed size.",
-            )
-        try:
-            blob = self._blobs.concatenate([p.blob for p in picked], MAX_MULTIPART_BYTES)
-        except OverflowError:
-            raise too_large() from None
-        joined = b"".join(bytes.fromhex(p.etag) for p in picked)
-        etag = f"{hashlib.md5(joined).hexdigest().upper()}-{len(picked)}"
-        info = self._commit(
-            upload.bucket, upload.key, blob, upload.content_type, upload.meta, etag, "Multipart"
-        )
-        self._drop_upload(upload)
-        return info
-
-    def abort(self, upload: Upload) -> None:
-        self._drop_upload(upload)
-
-    def _drop_upload(self, upload: Upload) -> None:
-        with self._db.transaction() as conn:
-            blobs = [
-                r[0]
-                for r in conn.execute(
-                    "DELETE FROM parts WHERE upload_id = ? RETURNING blob", (upload.upload_id,)
-                )
-            ]
-            conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload.upload_id,))
-        self._blobs.remove(*blobs)
 
     @staticmethod
     def _check_name(bucket: str) -> None:
