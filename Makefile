@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test unit lint docs demo logs package lock deploy reliability soak bench clean client-config
+.PHONY: dev test unit lint docs demo logs package lock deploy reliability soak bench clean client-config \
+	client-config-from-stack
 
 # A line per step, and pip's own progress for the long one (about a minute on a first run).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -70,6 +71,11 @@ reliability: $(STAMP) package
 STACK ?= local
 client-config:
 	$(PYTHON) scripts/client_config.py --stack $(STACK)
+
+# client-config/$(STACK).json from a stack's outputs (a stack made from the ROS console link):
+# asked from ROS, or from a file the outputs were pasted into (OUTPUTS=outputs.json).
+client-config-from-stack: $(STAMP)
+	$(PY) scripts/stack_config.py --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS))
 
 # `make soak SOAK_SECONDS=600`: users and random faults for that long, then every invariant.
 soak: $(STAMP) package

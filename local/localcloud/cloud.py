@@ -392,6 +392,7 @@ class LocalCloud:
                 t, self.tablestore, self.sls, self.tablestore_instance, self.oss.store
             ),
             deprovision=lambda t, kept: deprovision(t, kept, self.tablestore, self.sls),
+            fc_endpoint=self.url("fc"),
         )
         self.deployment = deployment  # which stack serves which FC service
         self.ros = RosEmulator(

@@ -4,6 +4,12 @@ roles served by Function Compute and STS next to those of every other stack.
 
 Names that are unique in an account on the cloud are unique here too: a stack whose service or
 RAM role another stack already has fails, as ROS would (`EntityAlreadyExists`).
+
+The local cloud stands for one region whose public endpoints are its own: an output that names
+the region's public FC endpoint (`https://{account}.{region}.fc.aliyuncs.com`, e.g. the
+template's FcEndpoint and SessionUrl) names the local FC endpoint instead, as the functions'
+environment gets the local endpoints. That is the only difference; so a stack's outputs alone
+reach its functions, here as in the cloud.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class CloudDeployment:
         publish: Callable[[Template], None],
         provision: Callable[[Template], None],
         deprovision: Callable[[Template, list[Template]], None] | None = None,
+        fc_endpoint: str | None = None,
     ) -> None:
         self._dir = state_dir
         self._store = store
@@ -57,6 +64,12 @@ class CloudDeployment:
         self._provision = provision  # create tables and logstores; ValueError if refused
         # delete what a template made that the templates still served do not declare
         self._deprovision = deprovision
+        # the region's public FC endpoint -> this cloud's (None: outputs are left as resolved)
+        self._endpoints = (
+            {f"https://{account_id}.{region}.fc.aliyuncs.com": fc_endpoint.rstrip("/")}
+            if fc_endpoint
+            else {}
+        )
         self._live: dict[str, Template] = {}  # stack name -> template being served
         self._lock = threading.Lock()
 
@@ -64,7 +77,7 @@ class CloudDeployment:
         path = self._dir / "templates" / f"{stack.id}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(stack.template)
-        return load_template(
+        template = load_template(
             path,
             stack.parameters,
             account_id=self._account_id,
@@ -72,6 +85,16 @@ class CloudDeployment:
             stack_name=stack.name,
             code=self._code,
         )
+        outputs = {k: self._local(v) for k, v in template.outputs.items()}
+        return replace(template, outputs=outputs)
+
+    def _local(self, value: Any) -> Any:
+        """An output as this cloud answers it: the region's public FC endpoint is ours."""
+        if isinstance(value, str):
+            for public, local in self._endpoints.items():
+                if value == public or value.startswith(public + "/"):
+                    return local + value[len(public) :]
+        return value
 
     def apply(self, stack: Stack, template: Template) -> None:
         """Serve the stack; a TemplateError naming the failing resource when refused."""

@@ -34,6 +34,7 @@ SCRIPTS = [
     "package.py",
     "reliability.py",
     "client_config.py",
+    "stack_config.py",
     "deploy.py",
     "local_inputs.py",
     "soak.py",

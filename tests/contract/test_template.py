@@ -12,6 +12,7 @@ from fc_app.harness import unpacked_code
 
 from localcloud.policy import SYSTEM_POLICIES
 from localcloud.template import TemplateError, declared_parameters, load_template
+from tests.conftest import template_parameters
 
 APP = Path(__file__).parent / "fc_app"
 ROOT = Path(__file__).resolve().parents[2]
@@ -576,15 +577,7 @@ def test_project_template_loads_with_plain_safe_load():
 
 
 def test_project_template_names_the_service_by_its_parameter_everywhere(tmp_path):
-    params = {
-        "ServiceName": "todo-staging",
-        "CodeBucket": "some-bucket",
-        "AppId": "9000",
-        "AlipayAppPrivateKey": "k",
-        "AlipayPublicKey": "p",
-        "DataKey": "d",
-        "HashKey": "h",
-    }
+    params = template_parameters(ServiceName="todo-staging", CodeBucket="some-bucket")
     template, asked = load_plain(tmp_path, (ROOT / "template.yml").read_text(), params)
     assert sorted(asked) == [("some-bucket", "db.zip"), ("some-bucket", "session.zip")]
     assert [s.name for s in template.services] == ["todo-staging", "todo-staging-session"]

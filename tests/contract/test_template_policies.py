@@ -12,21 +12,12 @@ import pytest
 
 from localcloud.policy import any_allows
 from localcloud.template import Template, load_template
-from tests.conftest import ROOT
+from tests.conftest import ROOT, template_parameters
 
 ACCOUNT, REGION = "1234567890123456", "cn-hangzhou"
-PARAMS = {
-    "ServiceName": "todo",
-    "CodeBucket": "code-bucket",
-    "AppId": "9000",
-    "AlipayAppPrivateKey": "k",
-    "AlipayPublicKey": "p",
-    "DataKey": "d",
-    "HashKey": "h",
-    "DBInstanceName": "todo-db",
-    "LogProjectName": "todo-logs",
-    "RoleNamePrefix": "todo",
-}
+PARAMS = template_parameters(
+    ServiceName="todo", DBInstanceName="todo-db", LogProjectName="todo-logs", RoleNamePrefix="todo"
+)
 TABLES = ("todo_list", "user_data", "usage", "idempotency", "session", "identity", "guard")
 OTS = ("GetRow", "PutRow", "UpdateRow", "DeleteRow", "GetRange", "BatchGetRow", "BatchWriteRow")
 SECRETS = ("alipay-app-private-key", "data-key", "hash-key")
