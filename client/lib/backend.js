@@ -59,14 +59,39 @@ var SESSION_ANSWERS = {
   refresh: function (body) { return isCredentials(body.sts); },
   logout: function (body) { return body.ok === true; }
 };
+// An order as the orders collection answers it (issue 22's contract): `amount` is yuan as a
+// string with two decimals, as Alipay writes it (never a float); `tradeNo` is what my.tradePay
+// takes.
+var ORDER_STATUSES = { CREATED: true, PAID: true, REFUNDED: true, PARTIALLY_REFUNDED: true,
+  CLOSED: true };
+
+function isOrder(order) {
+  return isObject(order) && isText(order.id) && isText(order.sku) &&
+    typeof order.amount === 'string' && /^\d+\.\d{2}$/.test(order.amount) &&
+    ORDER_STATUSES[order.status] === true &&
+    (order.tradeNo === undefined || order.tradeNo === null || isText(order.tradeNo));
+}
+
+function isPage(isItem) {
+  return function (page) {
+    return isObject(page) && Array.isArray(page.items) && page.items.every(isItem) &&
+      (page.cursor === null || isText(page.cursor));
+  };
+}
+
+var ORDER_ANSWERS = {
+  // A new order must be payable: created with its Alipay trade.
+  create: function (order) { return isOrder(order) && isText(order.tradeNo); },
+  get: isOrder,
+  sync: isOrder,
+  list: isPage(isOrder)
+};
+
 var TODO_ANSWERS = {
   add: isTodo,
   update: isTodo,
   get: isTodo,
-  list: function (page) {
-    return isObject(page) && Array.isArray(page.items) && page.items.every(isTodo) &&
-      (page.cursor === null || isText(page.cursor));
-  },
+  list: isPage(isTodo),
   remove: function (data) { return data === null; }
 };
 
@@ -320,6 +345,25 @@ Backend.prototype.getTodo = function (id) {
 };
 Backend.prototype.removeTodo = function (id) {
   return this.todos({ v: 2, op: 'remove', id: id });
+};
+
+Backend.prototype.orders = function (event) {
+  return this.invoke(Object.assign({ v: 2, collection: 'orders' }, event), ORDER_ANSWERS[event.op]);
+};
+
+// The v2 orders API: the server prices the SKU and creates the Alipay trade; a client never
+// sends an amount. `sync` asks Alipay how the trade stands and answers the order as it now is.
+Backend.prototype.createOrder = function (sku, idempotencyKey) {
+  return this.orders({ op: 'create', sku: sku, idempotencyKey: idempotencyKey });
+};
+Backend.prototype.syncOrder = function (id) {
+  return this.orders({ op: 'sync', id: id });
+};
+Backend.prototype.getOrder = function (id) {
+  return this.orders({ op: 'get', id: id });
+};
+Backend.prototype.listOrders = function (cursor, limit) {
+  return this.orders({ op: 'list', cursor: cursor || null, limit: limit || 20 });
 };
 
 function createBackend(config, my, options) {

@@ -101,3 +101,38 @@ test('well-shaped answers still pass', async () => {
   assert.deepEqual(await backend.login(), { sessionId: 'sid', sts: STS });
   assert.deepEqual(await backend.listTodos(), { items: [TODO], cursor: null });
 });
+
+const ORDER = { id: 'order-1', sku: 'pro', amount: '0.01', status: 'CREATED', tradeNo: '2026000001' };
+const BAD_ORDERS = {
+  'an amount as a number (a float is never money)': { ...ORDER, amount: 0.01 },
+  'an amount with one decimal': { ...ORDER, amount: '0.1' },
+  'no tradeNo (nothing to pay)': { ...ORDER, tradeNo: undefined },
+  'an unknown status': { ...ORDER, status: 'SETTLED' },
+  'no id': { ...ORDER, id: '' },
+};
+
+for (const [name, order] of Object.entries(BAD_ORDERS)) {
+  test(`an orders create answered with ${name} is an Internal error`, async () => {
+    const my = phoneAnswering(() => ({ data: order }));
+    my.storage.set(STORAGE_KEY, { sessionId: 'sid', sts: STS });
+    await assertMalformed(createBackend(CONFIG, my).createOrder('pro', 'k-1'));
+  });
+}
+
+test('an orders list whose items are not orders is an Internal error; a good order passes', async () => {
+  const bad = phoneAnswering(() => ({ data: { items: [TODO], cursor: null } }));
+  bad.storage.set(STORAGE_KEY, { sessionId: 'sid', sts: STS });
+  await assertMalformed(createBackend(CONFIG, bad).listOrders());
+  const sent = [];
+  const good = phoneAnswering(() => ({ data: ORDER }));
+  const request = good.request;
+  good.request = (options) => { sent.push(JSON.parse(options.data)); request(options); };
+  good.storage.set(STORAGE_KEY, { sessionId: 'sid', sts: STS });
+  const backend = createBackend(CONFIG, good);
+  assert.deepEqual(await backend.createOrder('pro', 'k-1'), ORDER);
+  assert.deepEqual(await backend.syncOrder('order-1'), ORDER);
+  assert.deepEqual(sent.map(({ sid, ...event }) => event), [
+    { v: 2, collection: 'orders', op: 'create', sku: 'pro', idempotencyKey: 'k-1' },
+    { v: 2, collection: 'orders', op: 'sync', id: 'order-1' },
+  ]);
+});

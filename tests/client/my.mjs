@@ -6,6 +6,9 @@
 // - request goes to the local cloud with fetch; an HTTP status outside 2xx calls `fail` with
 //   `error: 19` and the response (as newer base libraries do); no answer at all is `error: 12`;
 // - storage is in memory, holding copies (as the real storage holds serialised data);
+// - tradePay pays at the local Alipay sandbox's cashier (`POST {alipaySandbox}/pay` with the
+//   trade, the phone's user and `payAs`, what the buyer does: success, processing, unknown, fail,
+//   cancel, network_error), which answers the my.tradePay result shape `{resultCode, memo}`;
 // - getSystemInfoSync answers the phone's language setting (`language`, as Alipay names it);
 // - showToast, setNavigationBar, navigateTo and navigateBack are recorded; navigation drives the
 //   runtime's stack.
@@ -21,6 +24,8 @@ export class FakeMy {
     this.userId = userId;
     this.language = language;
     this.titles = [];        // every navigation bar title set, in order
+    this.payAs = 'success';  // what the buyer does in the cashier
+    this.payments = [];      // every tradeNO my.tradePay was given
     this.storage = new Map();
     this.authCodes = 0;      // how many times the app asked for an auth code (= logins started)
     this.requests = [];      // {url, method, status} of every my.request
@@ -73,6 +78,18 @@ export class FakeMy {
           record.status = 'no answer';
           options.fail?.({ error: 12, errorMessage: 'network error: ' + err.message });
         });
+      },
+
+      tradePay(options) {
+        self.payments.push(options.tradeNO);
+        fetch(self.alipaySandbox + '/pay', {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ tradeNo: options.tradeNO, user_id: self.userId, result: self.payAs }),
+        }).then(async (resp) => {
+          const body = await resp.json();
+          if (!resp.ok) throw new Error(JSON.stringify(body));
+          options.success?.(body);
+        }).catch((err) => options.fail?.({ error: 3, errorMessage: String(err) }));
       },
 
       setStorageSync({ key, data }) {

@@ -17,10 +17,10 @@ function launched() {
   return new MiniProgramRuntime({ phone, configFile }).launch();
 }
 
-test('the app and both pages load with no require of a Node built-in or npm package', () => {
+test('the app and its pages load with no require of a Node built-in or npm package', () => {
   const runtime = launched();
   assert.deepEqual(Object.keys(runtime.pageDefs).sort(),
-    ['pages/add-todo/add-todo', 'pages/todos/todos']);
+    ['pages/add-todo/add-todo', 'pages/pro/pro', 'pages/todos/todos']);
   assert.ok(runtime.app.backend, 'onLaunch built the backend');
   assert.ok(runtime.required.length >= 5);
   for (const spec of runtime.required) {
@@ -28,9 +28,9 @@ test('the app and both pages load with no require of a Node built-in or npm pack
   }
   const files = [...runtime.modules.keys()].map((f) => path.relative(CLIENT_DIR, f)).sort();
   assert.deepEqual(files, ['app.js', 'config.js', 'lib/backend.js', 'lib/base64.js',
-    'lib/fcsign.js', 'lib/i18n/en.js', 'lib/i18n/index.js', 'lib/i18n/zh.js', 'lib/request.js',
+    'lib/checkout.js', 'lib/fcsign.js', 'lib/i18n/en.js', 'lib/i18n/index.js', 'lib/i18n/zh.js', 'lib/request.js',
     'lib/vendor/blueimp-md5.js', 'lib/vendor/js-sha256.js', 'pages/add-todo/add-todo.js',
-    'pages/todos/todos.js']);
+    'pages/pro/pro.js', 'pages/todos/todos.js']);
 });
 
 test('the context the code runs in has none of Node\'s globals', () => {

@@ -13,6 +13,7 @@ module.exports = {
     retry: 'Retry',
     add: 'Add Todo',
     signOut: 'Sign out',
+    goPro: 'Go Pro',
     signedOutToast: 'Signed out',
     changedElsewhere: 'This todo was changed elsewhere; reloaded it.',
     removedElsewhere: 'This todo was removed elsewhere.'
@@ -22,7 +23,24 @@ module.exports = {
     placeholder: 'What needs to be done?',
     add: 'Add',
     tapToRetry: 'Tap Add to try again.',
-    typeFirst: 'Type a todo first'
+    typeFirst: 'Type a todo first',
+    goPro: 'Go Pro for more todos'
+  },
+  pro: {
+    title: 'Go Pro',
+    heading: 'Todos Pro',
+    grant: 'Pro raises your todo limit: keep many more todos.',
+    loading: 'Loading…',
+    price: '¥{amount}',
+    goPro: 'Go Pro',
+    checkAgain: 'Check again',
+    active: 'You are Pro.',
+    activeGrant: 'Your higher todo limit is on.',
+    paid: 'Payment received: you are Pro',
+    pending: 'Alipay has not confirmed the payment yet. Check again in a moment.',
+    cancelled: 'Payment cancelled. Nothing was charged.',
+    failed: 'The payment did not go through. Nothing was charged.',
+    closed: 'That order was closed. Tap Go Pro to start again.'
   },
   // By the error's code (shared/miniapp/errors.py, FC's and the client's own); `other` for a code
   // not listed here.

@@ -13,6 +13,7 @@ module.exports = {
     retry: '重试',
     add: '添加待办',
     signOut: '退出登录',
+    goPro: '升级专业版',
     signedOutToast: '已退出登录',
     changedElsewhere: '这条待办已在别处修改，已为你重新加载。',
     removedElsewhere: '这条待办已在别处删除。'
@@ -22,7 +23,24 @@ module.exports = {
     placeholder: '要做什么？',
     add: '添加',
     tapToRetry: '点击“添加”重试。',
-    typeFirst: '请先输入待办内容'
+    typeFirst: '请先输入待办内容',
+    goPro: '升级专业版，保存更多待办'
+  },
+  pro: {
+    title: '升级专业版',
+    heading: '待办专业版',
+    grant: '专业版提高待办数量上限，可保存更多待办事项。',
+    loading: '加载中…',
+    price: '￥{amount}',
+    goPro: '升级专业版',
+    checkAgain: '再次查询',
+    active: '你已是专业版用户。',
+    activeGrant: '更高的待办数量上限已生效。',
+    paid: '支付成功，已升级专业版',
+    pending: '支付宝尚未确认这笔支付，请稍后再次查询。',
+    cancelled: '已取消支付，未扣款。',
+    failed: '支付未成功，未扣款。',
+    closed: '该订单已关闭，点击“升级专业版”重新开始。'
   },
   // 按错误代码（shared/miniapp/errors.py、函数计算和客户端自己的）；未列出的代码用 `other`。
   errors: {

@@ -44,5 +44,10 @@ Page({
       self.setData({ adding: false, error: error });
       my.showToast({ type: 'fail', content: error.message });
     });
+  },
+
+  // Shown with QuotaExceeded: Pro raises the limit.
+  goPro: function () {
+    my.navigateTo({ url: '/pages/pro/pro' });
   }
 });

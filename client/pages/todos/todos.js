@@ -134,6 +134,10 @@ Page({
     my.navigateTo({ url: '/pages/add-todo/add-todo' });
   },
 
+  goPro: function () {
+    my.navigateTo({ url: '/pages/pro/pro' });
+  },
+
   // The remove button: e.target.dataset.id.
   removeTodo: function (e) {
     var id = e.target.dataset.id;

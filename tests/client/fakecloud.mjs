@@ -1,0 +1,177 @@
+// A backend in memory, for page tests that need no cloud: what the session and db functions
+// answer (issue 22's orders contract, the todos the pages use) and what Alipay's cashier does,
+// behind a `my` whose request, getAuthCode and tradePay reach it instead of the network. The
+// client code runs unchanged (runtime.mjs); only the far end is scripted. Tests against the local
+// cloud (pages.test.mjs, pro.cloud.test.mjs) check the same pages against the real functions.
+import { FakeMy } from './my.mjs';
+import { CLIENT_DIR, MiniProgramRuntime } from './runtime.mjs';
+import path from 'node:path';
+
+const STS = {
+  AccessKeyId: 'STS.fake', AccessKeySecret: 'secret', SecurityToken: 'token',
+  Expiration: '2099-01-01T00:00:00Z',
+};
+const PRICES = { pro: '0.01' };
+
+// What the buyer does in the cashier -> the result code my.tradePay answers, and whether money
+// moves (as the local Alipay sandbox's cashier plays it).
+export const CASHIER = {
+  success: { resultCode: '9000', pays: true },
+  processing: { resultCode: '8000', pays: true },
+  unknown: { resultCode: '6004', pays: true },
+  fail: { resultCode: '4000', pays: false },
+  cancel: { resultCode: '6001', pays: false },
+  network_error: { resultCode: '6002', pays: false },
+};
+
+class Refusal extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class FakeBackend {
+  constructor() {
+    this.orders = [];          // {id, sku, amount, status, tradeNo, key}
+    this.trades = new Map();   // tradeNo -> {paid, closed}
+    this.calls = [];           // {collection, op} of every db call, in order
+    this.notifyLost = false;   // a paid trade's notify never arrives: only a sync completes it
+    this.down = new Set();     // ops answering UpstreamUnavailable ('orders.sync', ...)
+    this.lostReplies = 0;      // the next n db calls run, then the answer is lost
+    this.todoQuota = Infinity;
+    this.todos = [];
+    this.seq = 0;
+  }
+
+  // my.request's far end: {status, data (a JSON string)} or null for an answer lost.
+  answer(url, body) {
+    if (/\/invocations$/.test(url)) {
+      const event = JSON.parse(body);
+      const collection = event.collection || 'todos';
+      this.calls.push({ collection, op: event.op });
+      let reply;
+      try {
+        if (this.down.has(`${collection}.${event.op}`)) {
+          throw new Refusal('UpstreamUnavailable', 'Alipay did not answer');
+        }
+        reply = { data: collection === 'orders' ? this.order(event) : this.todo(event) };
+      } catch (err) {
+        if (!(err instanceof Refusal)) throw err;
+        reply = { error: { code: err.code, message: err.message } };
+      }
+      if (this.lostReplies > 0) {
+        this.lostReplies -= 1;
+        return null;
+      }
+      return { status: 200, data: JSON.stringify(reply) };
+    }
+    if (url.endsWith('/refresh')) return { status: 200, data: JSON.stringify({ sts: STS }) };
+    return { status: 200, data: JSON.stringify({ sessionId: 'fake-session', sts: STS }) };
+  }
+
+  order(event) {
+    if (event.op === 'create') {
+      if (!PRICES[event.sku]) throw new Refusal('InvalidRequest', 'unknown sku');
+      const again = this.orders.find((o) => o.key === event.idempotencyKey);
+      if (again) return this.item(again);
+      const seq = String(++this.seq).padStart(4, '0');
+      const order = { id: `order-${seq}`, sku: event.sku, amount: PRICES[event.sku],
+        status: 'CREATED', tradeNo: `2026${seq}`, key: event.idempotencyKey };
+      this.orders.push(order);
+      this.trades.set(order.tradeNo, { paid: false, closed: false });
+      return this.item(order);
+    }
+    if (event.op === 'list') return { items: this.orders.map((o) => this.item(o)), cursor: null };
+    const order = this.orders.find((o) => o.id === event.id);
+    if (!order) throw new Refusal('NotFound', 'no such order');
+    if (event.op === 'sync') {
+      const trade = this.trades.get(order.tradeNo);
+      if (trade.paid && order.status === 'CREATED') order.status = 'PAID';
+      if (trade.closed && order.status === 'CREATED') order.status = 'CLOSED';
+    }
+    return this.item(order);
+  }
+
+  item(order) {
+    const { key, ...item } = order;
+    return { ...item };
+  }
+
+  todo(event) {
+    if (event.op === 'list') return { items: this.todos.slice(), cursor: null };
+    if (event.op === 'add') {
+      if (this.todos.length >= this.todoQuota) throw new Refusal('QuotaExceeded', 'item quota exceeded');
+      const todo = { id: `todo-${++this.seq}`, text: event.text, completed: false, version: 1 };
+      this.todos.push(todo);
+      return todo;
+    }
+    throw new Refusal('InvalidRequest', `the fake has no todos ${event.op}`);
+  }
+
+  // The cashier: the buyer does `result` for the trade; money moves as CASHIER says, and the
+  // notify marks the order paid unless it is lost.
+  cashier(tradeNo, result) {
+    const { resultCode, pays } = CASHIER[result];
+    const trade = this.trades.get(tradeNo);
+    if (!trade || trade.paid || trade.closed) return { resultCode: '4000', memo: 'not payable' };
+    if (pays) {
+      trade.paid = true;
+      const order = this.orders.find((o) => o.tradeNo === tradeNo);
+      if (!this.notifyLost) order.status = 'PAID';
+    }
+    return { resultCode, memo: result };
+  }
+
+  // The reconciler closes an order that was never paid.
+  close(id) {
+    const order = this.orders.find((o) => o.id === id);
+    this.trades.get(order.tradeNo).closed = true;
+    order.status = 'CLOSED';
+  }
+
+  ops(collection = 'orders') {
+    return this.calls.filter((c) => c.collection === collection).map((c) => c.op);
+  }
+}
+
+// A phone whose far end is a FakeBackend; `payAs` says what the buyer does in the cashier.
+export class OfflineMy extends FakeMy {
+  constructor({ backend, language }) {
+    super({ alipaySandbox: 'http://127.0.0.1:9', language });
+    this.backend = backend;
+    const api = this.api;
+    const self = this;
+    api.getAuthCode = (options) => {
+      self.authCodes += 1;
+      setTimeout(() => options.success({ authCode: 'fake-code', authSuccessScopes: ['auth_base'] }), 0);
+    };
+    api.request = (options) => {
+      const record = { url: options.url, method: options.method, status: null };
+      self.requests.push(record);
+      setTimeout(() => {
+        const res = backend.answer(options.url, options.data);
+        if (!res) {
+          record.status = 'no answer';
+          options.fail({ error: 12, errorMessage: 'network error: the reply was lost' });
+          return;
+        }
+        record.status = res.status;
+        options.success({ ...res, headers: {} });
+      }, 0);
+    };
+    api.tradePay = (options) => {
+      self.payments.push(options.tradeNO);
+      setTimeout(() => options.success(backend.cashier(options.tradeNO, self.payAs)), 0);
+    };
+  }
+}
+
+// The mini program on a phone whose far end is `backend`.
+export function offlinePhone(backend, language) {
+  const phone = new OfflineMy({ backend, language });
+  const runtime = new MiniProgramRuntime({
+    phone, configFile: path.join(CLIENT_DIR, 'config.example.js'),
+  }).launch();
+  return { phone, runtime };
+}
