@@ -359,6 +359,7 @@ class LocalCloud:
         served again."""
         from .oss import ObjectStore, OssEmulator
         from .ros import RosEmulator, StackBook
+        from .ros.sources import TemplateSource
         from .stacks import CloudDeployment, deprovision, provision
         from .sts import RoleSpec
 
@@ -400,6 +401,7 @@ class LocalCloud:
             credentials=self.credentials,
             account_id=self.account.account_id,
             region=self.options.region,
+            source=TemplateSource(self.oss, lambda: self.url("oss"), self.options.region),
         )
         self.ensure_declared()  # the template's buckets, now that OSS is there
         self.serve_grants(self.base_template)

@@ -159,12 +159,18 @@ def sign(secret: str, data: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), data, hashlib.sha1).digest()).decode()
 
 
+# Who sends an unsigned request the bucket's ACL lets through: no key, no policy, not root.
+ANONYMOUS = Principal(access_key_id="", access_key_secret="", is_root=False)
+
+
 class Authenticator:
     def __init__(self, account: Account, credentials: CredentialBook, clock: Clock) -> None:
         self._account = account
         self._credentials = credentials
         self._clock = clock
         self.role_policies: RolePolicies = lambda arn: None
+        # whether a bucket's ACL lets anyone read its objects (the emulator sets it)
+        self.public_bucket: Callable[[str], bool] = lambda bucket: False
 
     def request(self, request: HttpRequest, bucket: str, key: str) -> Principal | None:
         """The signer of a header- or query-signed request; None for a PostObject (a form POST
@@ -181,6 +187,15 @@ class Authenticator:
         ):
             return None
         if not auth:
+            # Unsigned: only a plain GET or HEAD of an object in a public-read bucket (what a
+            # browser or ROS does with a release's public URL); anything else is refused.
+            if (
+                request.method in ("GET", "HEAD")
+                and key
+                and not query
+                and self.public_bucket(bucket)
+            ):
+                return ANONYMOUS
             raise OssError(
                 403,
                 "AccessDenied",

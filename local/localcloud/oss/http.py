@@ -2,15 +2,16 @@
 for an IP or localhost endpoint), signature V1 (`oss.auth`), XML bodies (`oss.xml`) and OSS's XML
 error format.
 
-Served: PutBucket, GetBucketInfo, DeleteBucket, ListObjects (v1 and v2, with prefix, delimiter,
-marker/continuation and max-keys), PutObject (with `x-oss-meta-*` and Content-MD5), GetObject and
-HeadObject (`Range`, conditional headers, `oss.reads`), GetObjectMeta, DeleteObject,
+Served: PutBucket (with `x-oss-acl`), PutBucketAcl, GetBucketAcl, GetBucketInfo, DeleteBucket,
+ListObjects (v1 and v2, with prefix, delimiter, marker/continuation and max-keys), PutObject (with
+`x-oss-meta-*` and Content-MD5), GetObject and HeadObject (`Range`, conditional headers,
+`oss.reads`; unsigned too, in a public-read bucket), GetObjectMeta, DeleteObject,
 DeleteMultipleObjects, CopyObject, PostObject (`oss.postobject`), signed URLs, and multipart
 upload (initiate, upload part, complete, abort, list parts, list uploads). Anything else is
 NotImplemented. STS callers are held to their token's policy and their role's (`oss:{Api}` on
 `acs:oss:*:{account}:{bucket}/{key}`; ListObjects with the condition keys `oss:Prefix` and
-`oss:Delimiter`). The signature covers headers only, so it is checked from
-the head, before a body is read (`OssEmulator.screen`); bodies then stream to disk
+`oss:Delimiter`). The signature covers headers only, so it is checked from the head, before a
+body is read (`OssEmulator.screen`); bodies then stream to disk
 (`server_options`), so a large upload never sits in memory.
 """
 
@@ -51,6 +52,10 @@ _OBJECT_QUERY = frozenset(
 )
 
 
+# The query parameters of a signed URL (`oss.auth`), beside a sub-resource.
+_SIGNED_URL = frozenset({"Signature", "OSSAccessKeyId", "Expires", "security-token"})
+
+
 def _not_implemented(what: str) -> OssError:
     return OssError(400, "NotImplemented", f"{what} is not emulated locally.")
 
@@ -68,11 +73,21 @@ class OssEmulator:
         self._account = account
         self._clock = clock or SystemClock()
         self._auth = Authenticator(account, credentials, self._clock)
+        self._auth.public_bucket = store.is_public
         self._post = PostObject(store, self._auth, self._clock.now)
 
     def set_role_policies(self, role_policies: RolePolicies) -> None:
         """The template's roles: an STS caller is held to its role's policies too."""
         self._auth.role_policies = role_policies
+
+    def read_as(self, who: Principal, bucket: str, key: str, limit: int) -> bytes:
+        """At most `limit` bytes of an object, as `who` may read it (GetObject's check), for
+        another service reading on a caller's behalf: ROS with an `oss://` TemplateURL."""
+        self._auth.allow(who, "GetObject", bucket, key)
+        info = self.store.head(bucket, key)
+        if info.size == 0:
+            return b""
+        return b"".join(self.store.read(info, 0, min(info.size, limit) - 1))
 
     @staticmethod
     def server_options() -> dict[str, Any]:
@@ -173,8 +188,15 @@ class OssEmulator:
         }
         if method == "PUT" and not query:
             self._auth.allow(who, "PutBucket", bucket)
-            self.store.create_bucket(bucket)
+            self.store.create_bucket(bucket, request.header("x-oss-acl") or None)
             return HttpResponse(200, headers=(("Location", f"/{bucket}"),))
+        if method == "PUT" and set(query) - _SIGNED_URL == {"acl"}:
+            self._auth.allow(who, "PutBucketAcl", bucket)
+            self.store.set_acl(bucket, request.header("x-oss-acl") or "private")
+            return HttpResponse(200)
+        if method == "GET" and set(query) - _SIGNED_URL == {"acl"}:
+            self._auth.allow(who, "GetBucketAcl", bucket)
+            return _xml(200, self._bucket_acl(bucket))
         if method == "GET" and "bucketInfo" in query:
             self._auth.allow(who, "GetBucketInfo", bucket)
             return _xml(200, self._bucket_info(bucket))
@@ -320,6 +342,14 @@ class OssEmulator:
         )
 
     # -- buckets ---------------------------------------------------------------------------------
+    def _bucket_acl(self, bucket: str) -> str:
+        owner = self._account.account_id
+        return (
+            f"<AccessControlPolicy><Owner><ID>{owner}</ID><DisplayName>{owner}</DisplayName>"
+            f"</Owner><AccessControlList><Grant>{self.store.acl(bucket)}</Grant>"
+            f"</AccessControlList></AccessControlPolicy>"
+        )
+
     def _bucket_info(self, bucket: str) -> str:
         created = self.store.bucket_created(bucket)
         region = self._account.region
@@ -330,7 +360,7 @@ class OssEmulator:
             f"</StorageClass><ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>"
             f"<IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>"
             f"<Location>oss-{region}</Location><Owner><DisplayName>{owner}</DisplayName>"
-            f"<ID>{owner}</ID></Owner><AccessControlList><Grant>private</Grant>"
+            f"<ID>{owner}</ID></Owner><AccessControlList><Grant>{self.store.acl(bucket)}</Grant>"
             f"</AccessControlList></Bucket></BucketInfo>"
         )
 

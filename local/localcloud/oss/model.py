@@ -21,6 +21,10 @@ MIN_PART_BYTES = 100 * 1024  # every part but the last
 MAX_PART_NUMBER = 10_000
 MAX_KEY_BYTES = 1023
 MAX_LIST_KEYS = 1000
+# A bucket's canned ACL (x-oss-acl). Public read lets anyone GET and HEAD its objects unsigned:
+# what a release's template and packages need, which the ROS console and FC of other accounts
+# read (docs/deploy-from-console.md).
+BUCKET_ACLS = ("private", "public-read", "public-read-write")
 # 3-63 characters: lower-case letters, digits, '-'; starts and ends with a letter or digit.
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
@@ -78,6 +82,14 @@ class Part:
 
 def is_valid_bucket_name(name: str) -> bool:
     return bool(_BUCKET_NAME.fullmatch(name))
+
+
+def checked_acl(acl: str) -> str:
+    if acl not in BUCKET_ACLS:
+        raise OssError(
+            400, "InvalidArgument", f"no such bucket access control exists: {acl!r}.", ACL=acl
+        )
+    return acl
 
 
 def no_such_bucket(bucket: str) -> OssError:

@@ -1,7 +1,8 @@
 """OSS buckets and objects: names and metadata in SQLite, the bytes on disk (`blobs.BlobFolder`),
 with OSS's naming rules and error codes; multipart uploads are `multipart.MultipartUploads`'.
 Each bucket may carry lifecycle rules (`lifecycle.Rule`): an object past its rule's age is gone
-for every request that looks for it, and deleted then. No versions, ACLs or storage classes.
+for every request that looks for it, and deleted then; and a canned ACL (private unless set). No
+versions, object ACLs or storage classes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .model import (
     Listing,
     ObjectInfo,
     OssError,
+    checked_acl,
     info_of,
     is_valid_bucket_name,
     no_such_bucket,
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS parts (
     etag TEXT NOT NULL, crc64 TEXT NOT NULL, modified REAL NOT NULL,
     PRIMARY KEY (upload_id, number)
 );
-CREATE TABLE IF NOT EXISTS lifecycle (bucket TEXT PRIMARY KEY, rules TEXT NOT NULL)
+CREATE TABLE IF NOT EXISTS lifecycle (bucket TEXT PRIMARY KEY, rules TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bucket_acls (bucket TEXT PRIMARY KEY, acl TEXT NOT NULL)
 """
 MAX_COPY_BYTES = 1024**3  # CopyObject; a bigger object is copied part by part (UploadPartCopy)
 
@@ -82,11 +85,36 @@ class ObjectStore(MultipartUploads):
             conn.execute("DROP TABLE objects_in_rows")
 
     # -- buckets ---------------------------------------------------------------------------------
-    def create_bucket(self, bucket: str) -> None:
-        """PutBucket: creating a bucket you already own succeeds, as on OSS."""
+    def create_bucket(self, bucket: str, acl: str | None = None) -> None:
+        """PutBucket: creating a bucket you already own succeeds, as on OSS (with `acl`, its ACL
+        becomes that)."""
         self._check_name(bucket)
+        if acl is not None:
+            checked_acl(acl)  # before anything is created
         with self._db.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO buckets VALUES (?, ?)", (bucket, self._clock.now()))
+        if acl is not None:
+            self.set_acl(bucket, acl)
+
+    def set_acl(self, bucket: str, acl: str) -> None:
+        """PutBucketAcl."""
+        checked_acl(acl)
+        self.bucket_created(bucket)
+        with self._db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO bucket_acls VALUES (?, ?)", (bucket, acl))
+
+    def acl(self, bucket: str) -> str:
+        """GetBucketAcl: the bucket's canned ACL."""
+        self.bucket_created(bucket)
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT acl FROM bucket_acls WHERE bucket = ?", (bucket,)).fetchone()
+        return "private" if row is None else str(row["acl"])
+
+    def is_public(self, bucket: str) -> bool:
+        """Whether anyone may read the bucket's objects unsigned (false for a missing bucket)."""
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT acl FROM bucket_acls WHERE bucket = ?", (bucket,)).fetchone()
+        return row is not None and row["acl"] in ("public-read", "public-read-write")
 
     def bucket_created(self, bucket: str) -> float:
         self._check_name(bucket)
@@ -111,6 +139,7 @@ class ObjectStore(MultipartUploads):
                     BucketName=bucket,
                 )
             conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
+            conn.execute("DELETE FROM bucket_acls WHERE bucket = ?", (bucket,))
 
     def set_lifecycle(self, bucket: str, rules: Iterable[Rule]) -> None:
         """PutBucketLifecycle: the bucket's rules, replacing those it had (none: DeleteBucket-

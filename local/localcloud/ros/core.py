@@ -109,29 +109,65 @@ class StackBook:
 
     # -- the API -----------------------------------------------------------------------------
     def validate(self, body: str) -> dict[str, Any]:
+        """ValidateTemplate: the template parses and names only resource types served here;
+        its parameters as declared (the console draws its form from them) and its outputs."""
         doc = _parse(body)
+        _resources(doc)
         params = doc.get("Parameters") or {}
+        if not isinstance(params, dict):
+            raise RosError(
+                400, "InvalidTemplate", "Template format error: Parameters is a mapping."
+            )
         return {
             "Description": doc.get("Description", ""),
-            "Parameters": [
-                {
-                    "ParameterKey": k,
-                    "Type": (v or {}).get("Type", ""),
-                    "NoEcho": str((v or {}).get("NoEcho", False)).lower(),
-                    "Description": (v or {}).get("Description", ""),
-                    **(
-                        {"DefaultValue": str(v["Default"])}
-                        if isinstance(v, dict) and "Default" in v
-                        else {}
-                    ),
-                }
-                for k, v in params.items()
-            ],
+            "Parameters": [_declared(k, v) for k, v in params.items()],
             "Outputs": [
                 {"OutputKey": k, "Description": (v or {}).get("Description", "")}
                 for k, v in (doc.get("Outputs") or {}).items()
             ],
         }
+
+    def constraints(
+        self, body: str, keys: list[str] | None, values: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """GetTemplateParameterConstraints. ROS works out the values a parameter may take from
+        the resources it feeds (zones, instance types); no resource served here has such a
+        parameter, so each parameter's constraint is what the template declares: its
+        AllowedValues (Behavior `Normal`), or none (`NoLimitation`). A value given that breaks a
+        declared constraint is listed in IllegalValueByParameterConstraints (hidden if
+        NoEcho). Our reading of the API: the docs describe the fields, not this case."""
+        doc = _parse(body)
+        _resources(doc)
+        params = doc.get("Parameters") or {}
+        found = []
+        for key, spec in params.items():
+            if keys is not None and key not in keys:
+                continue
+            spec = spec if isinstance(spec, dict) else {}
+            allowed = [str(v) for v in spec.get("AllowedValues") or []]
+            illegal = []
+            if key in values:
+                try:
+                    resolve_parameters({key: spec}, {key: values[key]})
+                except TemplateError:
+                    illegal.append(
+                        "****" if str(spec.get("NoEcho")).lower() == "true" else values[key]
+                    )
+            found.append(
+                {
+                    "ParameterKey": key,
+                    "Type": spec.get("Type", ""),
+                    "AllowedValues": allowed,
+                    "Behavior": "Normal" if allowed else "NoLimitation",
+                    "BehaviorReason": "",
+                    "AssociationParameterNames": [],
+                    "IllegalValueByParameterConstraints": illegal,
+                    "IllegalValueByRules": [],
+                    "NotSupportResources": [],
+                    "QueryErrors": [],
+                }
+            )
+        return found
 
     def create(self, name: str, body: str, parameters: Mapping[str, str]) -> str:
         if not name or len(name) > 255 or set(name) - _STACK_NAME_CHARS or not name[0].isalnum():
@@ -388,12 +424,10 @@ def _resolved(body: str, parameters: Mapping[str, str]) -> dict[str, Any]:
     return resolve_parameters(_parse(body).get("Parameters"), parameters).values
 
 
-def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tuple[Resource, ...]]:
-    """What ROS checks before it starts: the template parses, every resource type is known
-    here, and the parameter values meet their declarations."""
+def _resources(doc: Mapping[str, Any]) -> tuple[Resource, ...]:
+    """Each resource, waiting to be created; StackValidationFailed for a type not served here."""
     from ..template.resources import KINDS
 
-    doc = _parse(body)
     resources = []
     for logical_id, node in doc["Resources"].items():
         rtype = node.get("Type") if isinstance(node, dict) else None
@@ -404,8 +438,44 @@ def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tu
                 f"Unknown resource Type : {rtype} (Resources.{logical_id})",
             )
         resources.append(Resource(str(logical_id), str(rtype), WAITING))
+    return tuple(resources)
+
+
+# A parameter's declaration keys ValidateTemplate echoes as they are (Default as DefaultValue).
+_ECHOED = (
+    "Label",
+    "Description",
+    "AllowedValues",
+    "AllowedPattern",
+    "MinLength",
+    "MaxLength",
+    "MinValue",
+    "MaxValue",
+    "ConstraintDescription",
+    "TextArea",
+    "AssociationProperty",
+    "AssociationPropertyMetadata",
+)
+
+
+def _declared(key: str, spec: Any) -> dict[str, Any]:
+    spec = spec if isinstance(spec, dict) else {}
+    return {
+        "ParameterKey": key,
+        "Type": spec.get("Type", ""),
+        "NoEcho": str(spec.get("NoEcho", False)).lower(),
+        **{name: spec[name] for name in _ECHOED if name in spec},
+        **({"DefaultValue": str(spec["Default"])} if "Default" in spec else {}),
+    }
+
+
+def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tuple[Resource, ...]]:
+    """What ROS checks before it starts: the template parses, every resource type is known
+    here, and the parameter values meet their declarations."""
+    doc = _parse(body)
+    resources = _resources(doc)
     try:
         resolved = resolve_parameters(doc.get("Parameters"), parameters)
     except TemplateError as exc:
         raise RosError(400, "StackValidationFailed", str(exc)) from None
-    return resolved.no_echo, tuple(resources)
+    return resolved.no_echo, resources

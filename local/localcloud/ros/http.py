@@ -19,6 +19,7 @@ from ..httpshell import HttpRequest, HttpResponse
 from ..policy import is_allowed
 from ..rpc import Action, RpcApi, RpcCall, RpcShell
 from .core import LIVE, RosError, Stack, StackBook
+from .sources import TemplateSource
 
 API_VERSION = "2019-09-10"
 HOST_ID = "ros.aliyuncs.com"
@@ -32,11 +33,18 @@ def _iso(timestamp: float | None) -> str:
 
 class RosEmulator:
     def __init__(
-        self, *, stacks: StackBook, credentials: CredentialBook, account_id: str, region: str
+        self,
+        *,
+        stacks: StackBook,
+        credentials: CredentialBook,
+        account_id: str,
+        region: str,
+        source: TemplateSource | None = None,
     ) -> None:
         self.stacks = stacks
         self._account_id = account_id
         self._region = region
+        self._source = source  # where a TemplateURL is read (None: TemplateURL is refused)
         actions: dict[str, Action] = {
             "CreateStack": self._create_stack,
             "UpdateStack": self._update_stack,
@@ -45,6 +53,7 @@ class RosEmulator:
             "DeleteStack": self._delete_stack,
             "ListStackResources": self._list_stack_resources,
             "ValidateTemplate": self._validate_template,
+            "GetTemplateParameterConstraints": self._parameter_constraints,
         }
         self._shell = RpcShell(
             RpcApi(
@@ -73,20 +82,39 @@ class RosEmulator:
         return checked
 
     # -- actions -------------------------------------------------------------------------------
-    def _create_stack(self, call: RpcCall) -> dict[str, Any]:
-        body = call.required("TemplateBody")
-        return {
-            "StackId": self.stacks.create(
-                call.required("StackName"), body, _parameters(call.params)
+    def template(self, call: RpcCall, required: bool = True) -> str | None:
+        """The call's template: its TemplateBody, or what its TemplateURL points at (exactly one
+        of them, as ROS documents); None when neither is given and none is `required`."""
+        body, url = call.params.get("TemplateBody"), call.params.get("TemplateURL")
+        if body and url:
+            raise RosError(
+                400,
+                "InvalidParameter",
+                "Specify only one of TemplateBody and TemplateURL.",
             )
-        }
+        if url:
+            if self._source is None:
+                raise RosError(400, "InvalidParameter", "TemplateURL is not served here.")
+            return self._source.read(url, call.caller, call.params.get("RegionId") or None)
+        if body or not required:
+            return body or None
+        raise RosError(
+            400, "MissingTemplateBody", "TemplateBody or TemplateURL is mandatory for this action."
+        )
+
+    def _create_stack(self, call: RpcCall) -> dict[str, Any]:
+        body = self.template(call)
+        assert body is not None
+        name = call.required("StackName")
+        return {"StackId": self.stacks.create(name, body, _parameters(call.params))}
 
     def _update_stack(self, call: RpcCall) -> dict[str, Any]:
         use_previous = call.params.get("UsePreviousParameters", "false").lower() == "true"
+        stack_id = call.required("StackId")
         return {
             "StackId": self.stacks.update(
-                call.required("StackId"),
-                call.params.get("TemplateBody"),
+                stack_id,
+                self.template(call, required=False),
                 _parameters(call.params),
                 use_previous,
             )
@@ -152,7 +180,17 @@ class RosEmulator:
         }
 
     def _validate_template(self, call: RpcCall) -> dict[str, Any]:
-        return self.stacks.validate(call.required("TemplateBody"))
+        body = self.template(call)
+        assert body is not None
+        return self.stacks.validate(body)
+
+    def _parameter_constraints(self, call: RpcCall) -> dict[str, Any]:
+        body = self.template(call)
+        assert body is not None
+        keys = _json_list(call.params, "ParametersKeyFilter")
+        return {
+            "ParameterConstraints": self.stacks.constraints(body, keys, _parameters(call.params))
+        }
 
     def _summary(self, stack: Stack) -> dict[str, Any]:
         return {
@@ -174,6 +212,22 @@ def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int
         value = low - 1
     if not low <= value <= high:
         raise RosError(400, "InvalidParameter", f"{name} must be {low}..{high}.")
+    return value
+
+
+def _json_list(params: Mapping[str, str], name: str) -> list[str] | None:
+    """A parameter the SDK sends as a JSON list of strings (ParametersKeyFilter)."""
+    import json
+
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RosError(400, "InvalidParameter", f"{name} must be a JSON list of strings.")
     return value
 
 
