@@ -326,6 +326,7 @@ class LocalCloud:
         )
         self._serve("kms", self.kms.app, ports.kms)
         # FC last: its workers get the other endpoints in their environment.
+        environment = self.function_environment()
         self.fc = emulator(
             template=self.base_template,
             account=self.account,
@@ -334,7 +335,7 @@ class LocalCloud:
             faults=self.faults,
             issuer=self.sts,
             log_sink=self.sls,
-            extra_env=self.function_environment(),
+            extra_env=environment,
             region=self.options.region,
             # make dev's stack brings the functions later: their Python is found (or the cloud
             # refuses to start) now, as when the template is served directly
@@ -352,6 +353,10 @@ class LocalCloud:
             **self.fc.server_options(),
         )
         self.fc.endpoint = self.url("fc")
+        # HTTP triggers are served here, not at {account}.{region}.fc.aliyuncs.com: the notify
+        # URL the db function gives Alipay names the local FC (the invoker reads the
+        # environment at each cold start, so this late value reaches every instance).
+        environment["HTTP_TRIGGER_ENDPOINT"] = self.url("fc")
         self._start_deploy_services(ports)
 
     def _start_deploy_services(self, ports: Ports) -> None:

@@ -16,18 +16,23 @@ from typing import Any, Literal
 
 from .crypto import DATA_KEY_BYTES, KeyRing, parse_data_key, parse_key_ring
 
-Function = Literal["session", "db"]
+Function = Literal["session", "db", "notify", "orders"]
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _ROLE_ARN = re.compile(r"acs:ram::[0-9]+:role/[A-Za-z0-9.-]{1,64}")
 _URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 _CERT_SN = re.compile(r"[0-9a-f]{32}")
 _ROOT_CERT_SN = re.compile(r"[0-9a-f]{32}(_[0-9a-f]{32})*")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9_/+=.@-]{1,192}")
+_SELLER_ID = re.compile(r"2088\d{12}")
 # The variables naming each function's KMS secrets (the only secrets it holds).
 SECRET_VARIABLES: dict[str, tuple[str, ...]] = {
     "db": ("HASH_KEY_SECRET",),
     "session": ("HASH_KEY_SECRET", "DATA_KEY_SECRET", "ALIPAY_APP_PRIVATE_KEY_SECRET"),
+    "notify": (),  # it verifies Alipay's signatures with Alipay's public key: no secret
+    "orders": ("ALIPAY_APP_PRIVATE_KEY_SECRET",),
 }
+# Functions that speak to Alipay's trade API or verify its notifies.
+PAYMENT_FUNCTIONS = ("db", "notify", "orders")
 SIGN_MODES = ("key", "cert")
 
 
@@ -137,6 +142,34 @@ class Settings:
     rate_limit_window_seconds: int = 60
     refresh_limit_per_session: int = 10
     refresh_limit_per_user: int = 30
+    # payments (db, notify, orders; docs/payments.md)
+    alipay_key_secret: str = ""  # db: the KMS secret of the private key, read on first order
+    alipay_seller_id: str = ""  # notify: the merchant id notifies must name
+    order_index_table: str = "order_index"
+    http_trigger_endpoint: str = ""  # default https://{account}.{region}.fc.aliyuncs.com
+    notify_service_name: str = ""
+    notify_function_name: str = ""
+    order_pay_minutes: int = 15
+    secrets_read: bool = False
+
+    @property
+    def payments(self) -> bool:
+        """Whether this function is set up for payments (the template sets it up)."""
+        return bool(self.alipay_app_id)
+
+    @property
+    def notify_url(self) -> str:
+        """Where Alipay posts the notifies of the trades this function creates: the notify
+        function's HTTP trigger."""
+        if not (self.notify_service_name and self.notify_function_name):
+            return ""
+        base = self.http_trigger_endpoint or (
+            f"https://{self.account_id}.{self.region}.fc.aliyuncs.com"
+        )
+        return (
+            f"{base.rstrip('/')}/2016-08-15/proxy/{self.notify_service_name}/"
+            f"{self.notify_function_name}/"
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], function: Function) -> Settings:
@@ -169,6 +202,8 @@ class Settings:
             region=reader.text("REGION"),
             account_id=reader.text("ACCOUNT_ID"),
         )
+        if function in PAYMENT_FUNCTIONS:
+            values.update(reader.payments(function))
         if values["session_idle_seconds"] > values["session_ttl_seconds"]:
             reader.problems.append("SESSION_IDLE_SECONDS must not exceed SESSION_TTL_SECONDS")
         if function == "session":
@@ -199,7 +234,7 @@ class Settings:
 
     @property
     def secrets_loaded(self) -> bool:
-        return bool(self.hash_key)
+        return self.secrets_read or bool(self.hash_key) or not self.secret_names
 
     def with_secrets(self, values: Mapping[str, str]) -> Settings:
         """The settings with the secrets read from KMS, by the variable naming each; ConfigError
@@ -208,11 +243,14 @@ class Settings:
         app is built (bare base64, PKCS#1 or #8, escaped newlines)."""
         values = {k: v for k, v in values.items() if k in self.secret_names}  # its own only
         problems = []
-        hash_key = parse_data_key(values.get("HASH_KEY_SECRET", ""))
-        if hash_key is None:
-            problems.append(
-                f"the secret HASH_KEY_SECRET names must be {DATA_KEY_BYTES} random bytes in base64"
-            )
+        hash_key = None
+        if "HASH_KEY_SECRET" in self.secret_names:
+            hash_key = parse_data_key(values.get("HASH_KEY_SECRET", ""))
+            if hash_key is None:
+                problems.append(
+                    f"the secret HASH_KEY_SECRET names must be {DATA_KEY_BYTES} random bytes "
+                    "in base64"
+                )
         ring = None
         if "DATA_KEY_SECRET" in self.secret_names:
             ring = parse_key_ring(values.get("DATA_KEY_SECRET", ""))
@@ -234,6 +272,7 @@ class Settings:
             hash_key=hash_key or b"",
             data_keys=ring,
             alipay_app_private_key=values.get("ALIPAY_APP_PRIVATE_KEY_SECRET", ""),
+            secrets_read=True,
         )
 
     def with_context(self, ctx: FcContext, function: Function) -> Settings:
@@ -293,6 +332,37 @@ class _Reader:
         if value and not pattern.fullmatch(value):
             self.problems.append(f"{name} must look like {form}")
         return value
+
+    def payments(self, function: str) -> dict[str, Any]:
+        """The Alipay app and the order settings of a payments function. The db function serves
+        orders only when ALIPAY_APP_ID is set (the template sets it); the others need it."""
+        app_id = self.text("ALIPAY_APP_ID", required=function != "db")
+        values: dict[str, Any] = {
+            "order_index_table": self.table("ORDER_INDEX_TABLE", "order_index"),
+            "order_pay_minutes": self.integer("ORDER_PAY_MINUTES", 15, 1, 1440),
+        }
+        if not app_id:
+            return values
+        values.update(
+            alipay_app_id=app_id,
+            alipay_public_key=self.text("ALIPAY_PUBLIC_KEY", required=True),
+            alipay_gateway=self.url("ALIPAY_GATEWAY") or Settings.alipay_gateway,
+            **self.alipay_signing(),
+        )
+        if function == "db":
+            values.update(
+                alipay_key_secret=self.matching(
+                    "ALIPAY_APP_PRIVATE_KEY_SECRET", _SECRET_NAME, "a KMS secret name"
+                ),
+                http_trigger_endpoint=self.url("HTTP_TRIGGER_ENDPOINT"),
+                notify_service_name=self.text("NOTIFY_SERVICE_NAME", required=True),
+                notify_function_name=self.text("NOTIFY_FUNCTION_NAME", required=True),
+            )
+        if function == "notify":
+            values["alipay_seller_id"] = self.matching(
+                "ALIPAY_SELLER_ID", _SELLER_ID, "an Alipay merchant id (2088 and 12 digits)"
+            )
+        return values
 
     def alipay_signing(self) -> dict[str, str]:
         """ALIPAY_SIGN_MODE and, in certificate mode, the two serial numbers it needs."""

@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
+from .domain.orders import TradeState
 from .domain.records import (
     AlipayGrant,
+    Buyer,
     FirstRead,
     Page,
     Paired,
     RateLimit,
     ReadAhead,
+    Refunded,
     Row,
     SessionRecord,
     StsCredentials,
@@ -220,4 +223,66 @@ class LogSink(Protocol):
     def emit(self, record: Mapping[str, object]) -> None:
         """Write one structured record, done when it returns (nothing is left to flush before
         FC freezes the instance). Must never raise: a logging failure never fails a request."""
+        ...
+
+
+class Grants(Protocol):
+    """What paid orders add to a user's quota in a counted scope, one grant per order (the
+    order id is the key): granting twice grants once, revoking an absent grant does nothing."""
+
+    def grant(self, user_id: str, scope: str, key: str, items: int) -> None: ...
+
+    def revoke(self, user_id: str, scope: str, key: str) -> None: ...
+
+
+class TradeGateway(Protocol):
+    """Alipay's trade methods for the app (alipay.trade.*). UpstreamUnavailable when Alipay is
+    unreachable, slow, unverifiable or refuses for a reason the caller cannot act on."""
+
+    def create(
+        self,
+        out_trade_no: str,
+        amount_fen: int,
+        subject: str,
+        buyer: Buyer,
+        notify_url: str,
+        timeout_minutes: int,
+    ) -> str:
+        """The trade_no (the same for the same out_trade_no and content). SessionExpired when
+        Alipay does not know the buyer as named (a new login names them anew)."""
+        ...
+
+    def query(self, out_trade_no: str) -> TradeState | None:
+        """None: Alipay has no such trade."""
+        ...
+
+    def close(self, out_trade_no: str) -> bool:
+        """False: not closable (paid meanwhile, or no such trade)."""
+        ...
+
+    def refund(self, out_trade_no: str, amount_fen: int, out_request_no: str) -> Refunded:
+        """Idempotent by out_request_no. Conflict when the trade's state refuses it."""
+        ...
+
+
+class OrderIndex(Protocol):
+    """Which user an order belongs to (the notify and the operator know only its id), and the
+    orders not yet settled, oldest first, for the reconciler."""
+
+    def add(self, order_id: str, user_id: str) -> None:
+        """Index a new order as open (safe to repeat)."""
+        ...
+
+    def owner(self, order_id: str) -> str | None: ...
+
+    def open_orders(self, before: str, limit: int) -> list[tuple[str, str]]:
+        """(order id, user id) of open orders whose id sorts before `before`, oldest first."""
+        ...
+
+    def settle(self, order_id: str) -> None:
+        """The order needs the reconciler no more."""
+        ...
+
+    def recent(self, limit: int, before: str | None = None) -> list[tuple[str, str]]:
+        """(order id, user id) of every order, newest first, before `before` if given."""
         ...

@@ -7,6 +7,10 @@ asking storage. Each is answered once: a later read of the same row (an update's
 recount, an adapter's check after a conditional write) asks storage, as the row may have changed
 since.
 
+It also keeps the session the invocation resolved (`caller`): a service that needs more of the
+caller than the user id (the buyer of a trade, as Alipay named them at login) takes it from here
+rather than from anything the client sent.
+
 Ambient (a context variable), as `deadline`: the SDK-facing adapters are where reads happen, and
 no service signature changes with it. Outside an open `invocation` nothing is kept.
 """
@@ -18,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from .domain.records import ReadAhead, Row, Tally
+from .domain.records import ReadAhead, Row, SessionRecord, Tally
 
 
 @dataclass
@@ -27,6 +31,7 @@ class _Kept:
 
     tallies: dict[tuple[str, str], Tally | None] = field(default_factory=dict)
     rows: dict[tuple[str, str, str], Row | None] = field(default_factory=dict)
+    caller: SessionRecord | None = None
 
 
 _current: ContextVar[_Kept | None] = ContextVar("miniapp_prefetch", default=None)
@@ -49,6 +54,19 @@ def keep(user_id: str, read: ReadAhead) -> None:
         return
     kept.tallies.update({(user_id, scope): t for scope, t in read.tallies.items()})
     kept.rows.update({(user_id, scope, item_id): r for (scope, item_id), r in read.rows.items()})
+
+
+def keep_caller(record: SessionRecord) -> None:
+    """The session this invocation resolved (DbApp.handle)."""
+    kept = _current.get()
+    if kept is not None:
+        kept.caller = record
+
+
+def caller() -> SessionRecord | None:
+    """The session this invocation resolved, None outside one."""
+    kept = _current.get()
+    return None if kept is None else kept.caller
 
 
 def row(user_id: str, scope: str, item_id: str, read: Callable[[], Row | None]) -> Row | None:

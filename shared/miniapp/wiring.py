@@ -11,35 +11,41 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from . import gc_pause
 from .config import ConfigError, FcContext, Function, ServiceCredentials, Settings
 from .crypto import KeyRing, UserHasher, derive_key
-from .errors import MiniAppError
+from .errors import MiniAppError, Misconfigured
 from .ports import (
     Clock,
     CollectionRows,
     CountedRows,
     CredentialIssuer,
+    Grants,
     IdempotencyStore,
     IdentityLinks,
     IdentityProvider,
     ItemStore,
     LogSink,
+    OrderIndex,
     RateLimiter,
     SessionItemReader,
     SessionStore,
+    TradeGateway,
 )
 from .services.sessions import SessionLifetime, Sessions
 from .services.telemetry import Telemetry
+
+App = TypeVar("App")
 
 if TYPE_CHECKING:  # each function imports only its own services, inside its builder (cold start)
     from .domain.schema import Collection
     from .entrypoints.db_app import DbApp
     from .entrypoints.registry import Registry
     from .entrypoints.session_app import SessionApp
+    from .services.collection import CollectionService
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ class DbPorts:
     clock: Clock
     # the session row read with a command's first rows: a warm v2 get in one request
     session_items: SessionItemReader | None = None
+    # payments (the `orders` collection): the grants paid orders make, the index of orders, and
+    # the Alipay trade client, built on first use (an instance serving todos never builds it)
+    grants: Grants | None = None
+    order_index: OrderIndex | None = None
+    trades: Callable[[], TradeGateway] | None = None
 
 
 def _lifetime(settings: Settings) -> SessionLifetime:
@@ -144,7 +155,7 @@ def db_app_from_ports(
     """`collections`: the declared ones (`miniapp.collections.REGISTERED`) unless given."""
     from .collections import declared
     from .entrypoints.db_app import DbApp, DbServices
-    from .services.collection import CollectionService, Legacy
+    from .services.collection import Legacy
     from .services.compat import Compat
 
     declarations = declared() if collections is None else collections
@@ -164,8 +175,10 @@ def db_app_from_ports(
     )
     legacy = Legacy(ports.items, compat.remove)
     served = {
-        c.name: CollectionService(
+        c.name: _collection_service(
             c,
+            settings,
+            ports,
             rows=ports.rows,
             counted=ports.counted,
             idempotency=ports.idempotency,
@@ -192,6 +205,91 @@ def db_app_from_ports(
         registry=registry_of(declarations),
         telemetry=Telemetry(ports.sink, ports.clock, _hasher(settings)),
     )
+
+
+def _collection_service(
+    declaration: Collection, settings: Settings, ports: DbPorts, **base: Any
+) -> CollectionService:
+    """The service of one declared collection: the base one, or for `orders` the one that also
+    opens and syncs Alipay trades (services/orders.py)."""
+    from .services.collection import CollectionService
+    from .services.orders import ORDERS, OrderBook, PaidOrders
+
+    if declaration.name != ORDERS:
+        return CollectionService(declaration, **base)
+    from .catalog import CATALOG
+
+    book = OrderBook(declaration, CATALOG, ports.rows, _grants(ports), ports.clock)
+    return PaidOrders(
+        declaration,
+        book=book,
+        trades=ports.trades or _no_payments,
+        index=ports.order_index or _NoOrderIndex(),
+        notify_url=settings.notify_url,
+        pay_minutes=settings.order_pay_minutes,
+        **base,
+    )
+
+
+def _grants(ports: DbPorts) -> Grants:
+    if ports.grants is not None:
+        return ports.grants
+    return cast(Grants, ports.counted)  # TallyRows and its fake keep the grants too
+
+
+def _no_payments() -> TradeGateway:
+    raise Misconfigured("payments are not set up for this function (ALIPAY_APP_ID)")
+
+
+class _NoOrderIndex:
+    def __getattr__(self, name: str) -> Any:
+        raise Misconfigured("payments are not set up for this function (ORDER_INDEX_TABLE)")
+
+
+def lazy(build: Callable[[], App]) -> Callable[[], App]:
+    """`build()` on first call, kept once it succeeds (a failure is tried again next time)."""
+    lock = threading.Lock()
+    built: list[App] = []
+
+    def get() -> App:
+        with lock:
+            if not built:
+                built.append(build())
+            return built[0]
+
+    return get
+
+
+def _trade_gateway(settings: Settings, creds: ServiceCredentials) -> TradeGateway:
+    """The Alipay trade client of the db function, its private key read from KMS now (the
+    first order of the instance), with the role's credentials of the app's build."""
+    from .adapters.alipay import alipay_client
+    from .adapters.alipay_trades import AlipayTrades
+
+    if not settings.payments:
+        return _no_payments()
+    key = settings.alipay_app_private_key
+    if not key:
+        named = replace(
+            settings,
+            secret_names={"ALIPAY_APP_PRIVATE_KEY_SECRET": settings.alipay_key_secret},
+            secrets_read=False,
+            hash_key=b"",
+        )
+        key = with_kms_secrets(named, creds).alipay_app_private_key
+    try:
+        client = alipay_client(
+            settings.alipay_app_id,
+            key,
+            settings.alipay_public_key,
+            settings.alipay_gateway,
+            settings.upstream_timeout_seconds,
+            app_cert_sn=settings.alipay_app_cert_sn,
+            root_cert_sn=settings.alipay_root_cert_sn,
+        )
+    except MiniAppError as exc:
+        raise Misconfigured(exc.message) from None
+    return AlipayTrades(client, settings.alipay_app_id)
 
 
 def _tablestore_client(settings: Settings, creds: ServiceCredentials) -> Any:  # an OTSClient
@@ -294,13 +392,12 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
                 settings.usage_table,
                 settings.data_table,
             ),
+            order_index=tablestore.TablestoreOrderIndex(client, settings.order_index_table),
+            trades=lazy(lambda: _trade_gateway(settings, creds)),
         )
     except MiniAppError as exc:
         raise ConfigError(exc.message) from None
     return db_app_from_ports(settings, ports)
-
-
-App = TypeVar("App")
 
 
 class AppCache(Generic[App]):

@@ -18,7 +18,16 @@ ACCOUNT, REGION = "1234567890123456", "cn-hangzhou"
 PARAMS = template_parameters(
     ServiceName="todo", DBInstanceName="todo-db", LogProjectName="todo-logs", RoleNamePrefix="todo"
 )
-TABLES = ("todo_list", "user_data", "usage", "idempotency", "session", "identity", "guard")
+TABLES = (
+    "todo_list",
+    "user_data",
+    "usage",
+    "idempotency",
+    "session",
+    "identity",
+    "guard",
+    "order_index",
+)
 OTS = ("GetRow", "PutRow", "UpdateRow", "DeleteRow", "GetRange", "BatchGetRow", "BatchWriteRow")
 SECRETS = ("alipay-app-private-key", "data-key", "hash-key")
 ROLES = ("todo-client", "todo-session", "todo-db")
@@ -105,6 +114,8 @@ def test_db_reaches_user_data_and_only_reads_and_touches_sessions(policies):
         "idempotency": every,
         # resolve the caller and record the session's use; never create or delete one
         "session": {"GetRow", "BatchGetRow", "UpdateRow"},
+        # index a new order (owner and open rows); never read or delete the index
+        "order_index": {"PutRow", "BatchWriteRow"},
     }
 
 
@@ -112,7 +123,9 @@ def test_db_reaches_neither_identity_nor_login_limits_nor_any_role_nor_the_token
     db = policies["db"]
     assert "identity" not in table_grants(db) and "guard" not in table_grants(db)
     assert role_grants(db) == set()
-    assert secret_grants(db) == {"hash-key"}  # keys user hashes and cursors; opens no token
+    # the hash key keys user hashes and cursors; the app's private key signs the trades of
+    # orders (read on an instance's first order). Neither opens an Alipay token.
+    assert secret_grants(db) == {"hash-key", "alipay-app-private-key"}
 
 
 def test_session_reaches_no_user_data(policies):

@@ -31,7 +31,7 @@ def test_the_unknown_op_message_lists_the_registered_ops() -> None:
     sid = world.login()
     answer = world.v2(sid, "drop")
     assert answer["error"]["message"] == (
-        "'op' must be one of add, update, get, list, remove for the collection 'todos'"
+        "'op' must be one of add, update, get, list, remove, quota for the collection 'todos'"
     )
 
 

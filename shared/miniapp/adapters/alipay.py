@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # pycryptodomex comes with python-alipay-sdk, imported when a
     from Cryptodome.PublicKey.RSA import RsaKey
 
 OAUTH_TOKEN = "alipay.system.oauth.token"
-_RESPONSE_KEY = OAUTH_TOKEN.replace(".", "_") + "_response"
 _SUCCESS = "10000"
 # The sub_codes by which Alipay says the code itself is bad (unknown, already used, expired).
 _CODE_SUB_CODE_PREFIXES = ("isv.code-", "isv.auth-code-", "isv.invalid-auth-code")
@@ -79,7 +78,7 @@ class GatewayFailure(OSError):
     error (what `urlopen` raised as URLError / HTTPError)."""
 
 
-def _pooled_client(sdk_class: type, app_private_key: RsaKey) -> type:
+def _pooled_client(sdk_class: type, app_private_key: RsaKey | None) -> type:
     """The SDK's client class, sending on a kept-alive connection, holding the private key we
     parsed.
 
@@ -150,72 +149,136 @@ class AlipayIdentityProvider:
     ) -> None:
         """Key mode, or certificate mode when the serial numbers are given: then
         `alipay_public_key_pem` is Alipay's public key certificate."""
-        alipay = _import_sdk()
-        from alipay.utils import AliPayConfig
-
-        # The SDK passes `config.timeout` to urlopen: it bounds the connect and each socket
-        # read. Ours is cut to what is left of the invocation.
-        config = _call_timeout_config(AliPayConfig, timeout_seconds)
-        try:
-            private = private_key(app_private_key_pem, check_primes=False)
-            if app_cert_sn:
-                self._client = _certificate_client(
-                    alipay,
-                    app_id,
-                    private,
-                    certificate_pem(alipay_public_key_pem),
-                    app_cert_sn,
-                    root_cert_sn,
-                    config,
-                )
-            else:
-                self._client = _pooled_client(alipay.AliPay, private)(
-                    appid=app_id,
-                    app_notify_url=None,
-                    app_private_key_string=pem(private),
-                    alipay_public_key_string=public_key_pem(alipay_public_key_pem),
-                    sign_type="RSA2",
-                    debug=False,
-                    config=config,
-                )
-        except KeyFormatError as exc:
-            raise Internal(f"Alipay key configuration: {exc}") from None
-        except Exception:  # noqa: BLE001 - the key text must not end up in a traceback
-            raise Internal("Alipay client configuration") from None
-        # The gateway is not a constructor parameter: the SDK keeps it in `_gateway`
-        # (production or sandbox URL by `debug`). Ours comes from configuration.
-        self._client._gateway = gateway_url
+        self._client = alipay_client(
+            app_id,
+            app_private_key_pem,
+            alipay_public_key_pem,
+            gateway_url,
+            timeout_seconds,
+            app_cert_sn=app_cert_sn,
+            root_cert_sn=root_cert_sn,
+        )
 
     def exchange_auth_code(self, auth_code: str) -> AlipayGrant:
-        from alipay.exceptions import AliPayException, AliPayValidationError
-
-        deadline.require("Alipay oauth.token")
         try:
-            reply = self._client.server_api(
+            reply = call(
+                self._client,
                 OAUTH_TOKEN,
+                "oauth.token",
                 grant_type="authorization_code",
                 code=auth_code,
-                timestamp=datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
             )
-        except AliPayException as exc:
-            raise _refusal(_error_body(exc)) from exc
-        except AliPayValidationError as exc:
-            raise UpstreamUnavailable("Alipay reply signature did not verify") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            # GatewayFailure: HTTP 4xx/5xx, timeouts, refused or dropped connections.
-            raise UpstreamUnavailable(f"Alipay gateway unreachable ({type(exc).__name__})") from exc
-        except (ValueError, KeyError, AttributeError, TypeError, binascii.Error) as exc:
-            # Not JSON, not the shape the SDK expects, or a sign that is not base64.
-            raise UpstreamUnavailable("Alipay reply is malformed") from exc
-        except Exception as exc:  # never let an SDK error escape untranslated
-            raise Internal() from exc
+        except GatewayRefusal as refusal:
+            raise _refusal(refusal.body) from None
         return _grant(reply)
+
+
+def alipay_client(
+    app_id: str,
+    app_private_key_pem: str | None,
+    alipay_public_key_pem: str,
+    gateway_url: str,
+    timeout_seconds: float,
+    *,
+    app_cert_sn: str = "",
+    root_cert_sn: str = "",
+) -> Any:
+    """The SDK's client for the app (AliPay, or DCAliPay in certificate mode), sending on the
+    instance's pooled connection. Internal (never the key text) when a key does not parse.
+    Without a private key (None) it can only verify: the notify receiver's, which signs
+    nothing."""
+    alipay = _import_sdk()
+    from alipay.utils import AliPayConfig
+
+    # The SDK passes `config.timeout` to urlopen: it bounds the connect and each socket
+    # read. Ours is cut to what is left of the invocation.
+    config = _call_timeout_config(AliPayConfig, timeout_seconds)
+    try:
+        private = (
+            None
+            if app_private_key_pem is None
+            else private_key(app_private_key_pem, check_primes=False)
+        )
+        if app_cert_sn:
+            client = _certificate_client(
+                alipay,
+                app_id,
+                private,
+                certificate_pem(alipay_public_key_pem),
+                app_cert_sn,
+                root_cert_sn,
+                config,
+            )
+        else:
+            client = _pooled_client(alipay.AliPay, private)(
+                appid=app_id,
+                app_notify_url=None,
+                app_private_key_string=None if private is None else pem(private),
+                alipay_public_key_string=public_key_pem(alipay_public_key_pem),
+                sign_type="RSA2",
+                debug=False,
+                config=config,
+            )
+    except KeyFormatError as exc:
+        raise Internal(f"Alipay key configuration: {exc}") from None
+    except Exception:  # noqa: BLE001 - the key text must not end up in a traceback
+        raise Internal("Alipay client configuration") from None
+    # The gateway is not a constructor parameter: the SDK keeps it in `_gateway`
+    # (production or sandbox URL by `debug`). Ours comes from configuration.
+    client._gateway = gateway_url
+    return client
+
+
+class GatewayRefusal(Exception):
+    """Alipay answered, and refused: `body` is its `{code, msg, sub_code, sub_msg}` (a signed
+    business failure, or an `error_response`)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(str(body.get("sub_code") or body.get("code") or "refused"))
+        self.body = body
+
+    @property
+    def sub_code(self) -> str:
+        return str(self.body.get("sub_code", "") or "")
+
+
+def call(client: Any, method: str, what: str, **params: Any) -> dict[str, Any]:
+    """One OpenAPI call through the SDK's generic `server_api` (`biz_content=` and the top-level
+    parameters as given), with our Beijing-time timestamp. The verified reply, or
+    GatewayRefusal (Alipay said no), or UpstreamUnavailable (unreachable, slow, unverifiable
+    or malformed): an SDK error never leaves this function."""
+    from alipay.exceptions import AliPayException, AliPayValidationError
+
+    deadline.require(f"Alipay {what}")
+    try:
+        reply = client.server_api(
+            method, timestamp=datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"), **params
+        )
+    except AliPayException as exc:
+        raise GatewayRefusal(_error_body(exc, method)) from exc
+    except AliPayValidationError as exc:
+        raise UpstreamUnavailable("Alipay reply signature did not verify") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        # GatewayFailure: HTTP 4xx/5xx, timeouts, refused or dropped connections.
+        raise UpstreamUnavailable(f"Alipay gateway unreachable ({type(exc).__name__})") from exc
+    except (ValueError, KeyError, AttributeError, TypeError, binascii.Error) as exc:
+        # Not JSON, not the shape the SDK expects, or a sign that is not base64.
+        raise UpstreamUnavailable("Alipay reply is malformed") from exc
+    except Exception as exc:  # never let an SDK error escape untranslated
+        raise Internal() from exc
+    if not isinstance(reply, dict):
+        raise UpstreamUnavailable("Alipay reply is malformed")
+    # A business failure comes back signed under the method's key and is returned, not raised.
+    code = reply.get("code")
+    if code is not None and str(code) != _SUCCESS:
+        raise GatewayRefusal(reply)
+    return reply
 
 
 def _certificate_client(
     alipay: Any,
     app_id: str,
-    private: RsaKey,
+    private: RsaKey | None,
     alipay_cert_pem: str,
     app_cert_sn: str,
     root_cert_sn: str,
@@ -229,7 +292,7 @@ def _certificate_client(
     Its constructor takes no `config`: the timeout is set on the attribute `AliPay` keeps it in."""
     client = _pooled_client(alipay.DCAliPay, private)(
         appid=app_id,
-        app_private_key_string=pem(private),
+        app_private_key_string=None if private is None else pem(private),
         app_public_key_cert_string="",
         alipay_public_key_cert_string=alipay_cert_pem,
         alipay_root_cert_string="",
@@ -260,7 +323,7 @@ def _call_timeout_config(base: type, limit: float) -> Any:
     return CallTimeout()
 
 
-def _error_body(exc: Exception) -> dict[str, Any]:
+def _error_body(exc: Exception, method: str = OAUTH_TOKEN) -> dict[str, Any]:
     """The `{code, msg, sub_code, sub_msg}` object of an AliPayException.
 
     The SDK keeps the raw reply as the exception's (name-mangled, private) message; it has no
@@ -271,7 +334,7 @@ def _error_body(exc: Exception) -> dict[str, Any]:
         doc = json.loads(raw)
     except (TypeError, ValueError):
         return {"code": str(getattr(exc, "_AliPayException__code", "") or "")}
-    body = doc.get("error_response") or doc.get(_RESPONSE_KEY) or {}
+    body = doc.get("error_response") or doc.get(method.replace(".", "_") + "_response") or {}
     return body if isinstance(body, dict) else {}
 
 
@@ -284,13 +347,7 @@ def _refusal(body: dict[str, Any]) -> MiniAppError:
     return UpstreamUnavailable(f"Alipay refused the request ({detail})")
 
 
-def _grant(reply: Any) -> AlipayGrant:
-    if not isinstance(reply, dict):
-        raise UpstreamUnavailable("Alipay reply is malformed")
-    # A business failure comes back signed under the method's key and is returned, not raised.
-    code = reply.get("code")
-    if code is not None and str(code) != _SUCCESS:
-        raise _refusal(reply)
+def _grant(reply: dict[str, Any]) -> AlipayGrant:
     # An app in openid mode gets open_id, one in its verification phase both; which user that
     # is to us is decided by services.identity, not here.
     user_id, open_id = _alipay_id(reply.get("user_id")), _alipay_id(reply.get("open_id"))

@@ -12,6 +12,7 @@ from ..domain.schema import Collection, DeclarationError
 
 REGISTERED = (
     "todos",
+    "orders",
     # one line per collection module (docs/extending.md)
 )
 

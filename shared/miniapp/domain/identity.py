@@ -26,6 +26,7 @@ INTERNAL_ID_PREFIX = "u-"
 # user_id is 16 digits, open_id opaque letters and digits; Alipay documents no upper bound, so we
 # take up to 128 characters and nothing that could break a key.
 ALIPAY_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
+USER_ID = re.compile(r"2088\d{12}")  # an Alipay user_id
 
 
 def new_internal_id() -> str:

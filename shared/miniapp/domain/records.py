@@ -54,6 +54,10 @@ class SessionRecord:
     expires_at_ms: int
     access_token_enc: bytes
     refresh_token_enc: bytes
+    # How Alipay named the user at this login, for the trades the user pays ("" when it did not
+    # say, or the row predates payments): alipay.trade.create takes the buyer that way.
+    alipay_user_id: str = ""
+    alipay_open_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,14 @@ class Tally:
     count: int
     revision: int
     markers: Mapping[str, int] = field(default_factory=dict)  # marker -> ms when written
+    # What paid orders add to the scope's quota: order id -> items (services/orders.py). A row
+    # a grant created before the user's first count has no count yet (`counted` False).
+    grants: Mapping[str, int] = field(default_factory=dict)
+    counted: bool = True
+
+    @property
+    def granted(self) -> int:
+        return sum(self.grants.values())
 
 
 @dataclass(frozen=True)
@@ -126,3 +138,21 @@ class RateLimit:
     bucket: str
     capacity: int
     window_seconds: int
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who pays a trade, as Alipay's trade.create takes them: `open_id` for an app in openid mode
+    (or its verification phase), else the `user_id`."""
+
+    user_id: str = ""
+    open_id: str = ""
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """What alipay.trade.refund answered: the trade's refunds so far (fen), and whether this
+    request moved money (False: its out_request_no had refunded before)."""
+
+    total_refunded_fen: int
+    moved: bool

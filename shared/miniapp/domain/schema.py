@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ..errors import InvalidRequest
 from .ids import is_item_id
 from .limits import INT64_MAX, INT64_MIN, MAX_EXACT_DOUBLE_INT
-from .records import Scalar
+from .records import FirstRead, Scalar
 from .values import has_control_char, has_line_break, has_lone_surrogate, is_blank, is_int
 
 COLLECTION_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,31}")
@@ -168,6 +168,9 @@ class CustomOp:
     handler: Callable[[str, Any, Mapping[str, Scalar]], Any]
     params: Mapping[str, Field] = field(default_factory=dict)
     summary: str = ""
+    # The rows the handler reads first, given the validated params: read with the session row
+    # on a warm instance (entrypoints/registry.py, Command.first_reads).
+    first_reads: Callable[[Mapping[str, Scalar]], tuple[FirstRead, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,9 @@ class Collection:
     # Before collections, v2 todos lived in the 2020 table: a user's first use moves them (see
     # services/collection.py). Only the built-in todos collection has such rows.
     legacy_rows: bool = False
+    # False: only the server writes the items (orders): clients get `get`, `list` and the custom
+    # ops, never `add`, `update` or `remove`.
+    client_writes: bool = True
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []

@@ -54,9 +54,9 @@ class DbApp:
             fields = parse_json_object(event)
             parsed = self.registry.parse(fields)
             with prefetch.invocation():
-                user_id = self.sessions.resolve(
-                    parsed.sid, parsed.command.first_reads(parsed.args)
-                ).user_id
+                record = self.sessions.resolve(parsed.sid, parsed.command.first_reads(parsed.args))
+                user_id = record.user_id
+                prefetch.keep_caller(record)
                 data = parsed.command.run(self.services, user_id, parsed.args)
             answer: dict[str, Any] = {"data": data}
             outcome = "ok"

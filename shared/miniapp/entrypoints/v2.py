@@ -184,6 +184,8 @@ def commands(collection: Collection) -> tuple[Command, ...]:
             first_reads=lambda item_id: (tally, FirstRead(name, item_id)),
         ),
     ]
+    if not collection.client_writes:  # the server writes the items; clients read them
+        found = [c for c in found if c.op in ("get", "list")]
     found += [_custom(collection, op, shape) for op in collection.ops]
     return tuple(found)
 
@@ -218,4 +220,5 @@ def _custom(collection: Collection, op: CustomOp, shape: Any) -> Command:
         lambda s, u, args: op.handler(u, s.collections[name], args),
         f'`{{"v": 2, "collection": "{name}", "sid", "op": "{op.name}"{params_doc}}}`',
         op.summary or "what the op answers",
+        first_reads=op.first_reads or (lambda args: ()),
     )

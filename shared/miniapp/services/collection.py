@@ -108,8 +108,14 @@ class CollectionService:
     # the five operations
 
     def add(
-        self, user_id: str, values: Mapping[str, Any] | Checked, idempotency_key: str | None = None
+        self,
+        user_id: str,
+        values: Mapping[str, Any] | Checked,
+        idempotency_key: str | None = None,
+        complete: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> Item:
+        """`complete(item_id)`: values only known once the id is (an order's trade number), asked
+        once the quota's slot is held; what it raises gives the slot back and writes nothing."""
         checked = self._checked(values, new=True)
         now = self._clock.now_ms()
         item_id = new_item_id(now, self._random_bytes)
@@ -122,12 +128,24 @@ class CollectionService:
                 if earlier is not None:
                     return earlier
                 item_id = claimed  # the first attempt has not written (yet): write it now
-        item = Item(item_id, checked, now, now, 1)
-        self._count.check(user_id)
+        tally = self._count.check(user_id)
         marker = new_marker()
-        written = self._reserve(user_id, item_id, marker, keyed=idempotency_key is not None)
+        written = self._reserve(
+            user_id,
+            item_id,
+            marker,
+            keyed=idempotency_key is not None,
+            limit=self.quota + (tally.granted if tally is not None else 0),
+        )
         if written is not None:
             return written
+        if complete is not None:
+            try:
+                checked = self._checked({**checked, **complete(item_id)}, new=True)
+            except BaseException:
+                self._count.settle(user_id, marker, -1)  # nothing written: the slot goes back
+                raise
+        item = Item(item_id, checked, now, now, 1)
         row = Row(user_id, item_id, item.to_columns())
         if idempotency_key is None:
             # A new id: only a re-send of this request can find the row there, so the settle
@@ -246,8 +264,28 @@ class CollectionService:
     def seal_legacy_rows(self, user_id: str) -> None:
         """Called before a 2020 `put` writes a row shaped like a pre-collection v2 todo: move the
         user's legacy todos now, so that row (and any later one) stays a 2020 row forever."""
-        if self._legacy is not None and self._counted.tally(user_id, self.name) is None:
-            self._count.establish(user_id)
+        if self._legacy is not None:
+            tally = self._counted.tally(user_id, self.name)
+            if tally is None or not tally.counted:
+                self._count.establish(user_id, tally)
+
+    def usage(self, user_id: str) -> dict[str, int]:
+        """The user's quota in this collection (the declared one plus what paid orders grant),
+        what they hold of it and what is granted. Reads the tally only (with the session row,
+        warm); a user who never wrote here is counted, without writing anything."""
+        tally = self._counted.tally(user_id, self.name)
+        granted = tally.granted if tally is not None else 0
+        if tally is not None and tally.counted and tally.count >= 0:
+            used = tally.count  # writes in flight may move it by their markers' number
+        else:
+            used = self._counted.count(user_id, self.name)
+            if self._legacy is not None:
+                used += sum(
+                    looks_like_legacy_todo(row.item_id, row.columns)
+                    for rows in self._legacy.items.pages(user_id)
+                    for row in rows
+                )
+        return {"quota": self.quota + granted, "used": used, "granted": granted}
 
     # reading
 
@@ -275,7 +313,9 @@ class CollectionService:
 
     # the count
 
-    def _reserve(self, user_id: str, item_id: str, marker: str, keyed: bool) -> Item | None:
+    def _reserve(
+        self, user_id: str, item_id: str, marker: str, keyed: bool, limit: int
+    ) -> Item | None:
         """Take one slot of the user's quota (None), or answer the item that a concurrent attempt
         of this keyed add wrote meanwhile.
 
@@ -286,14 +326,17 @@ class CollectionService:
         pauses = list(_QUOTA_PAUSES) if keyed else []
         while True:
             try:
-                self._count.reserve(user_id, self.quota, marker)
+                self._count.reserve(user_id, limit, marker)
                 return None
             except QuotaExceeded:
                 written = self._item_or_none(user_id, item_id) if keyed else None
                 if written is not None:
                     return written
                 if not pauses:
-                    raise
+                    # The quota the user has, so a client can say it (and what Pro would add).
+                    raise QuotaExceeded(
+                        f"item quota exceeded: at most {limit} in '{self.name}'"
+                    ) from None
                 self._pause(pauses.pop(0))
 
     def _moved_legacy_rows(self, user_id: str) -> bool:
@@ -301,11 +344,12 @@ class CollectionService:
         moved)."""
         if self._legacy is None:
             return False
-        if self._counted.tally(user_id, self.name) is not None:
+        tally = self._counted.tally(user_id, self.name)
+        if tally is not None and tally.counted:
             return False
         if not self._move_legacy_rows(user_id):
             return False
-        self._count.establish(user_id)
+        self._count.establish(user_id, tally)
         return True
 
     def _move_legacy_rows(self, user_id: str) -> int:

@@ -44,27 +44,40 @@ class ExactCount:
         self._what = what
         self._before_first_count = before_first_count
 
-    def check(self, user_id: str, *, create: bool = True) -> bool:
+    def check(self, user_id: str, *, create: bool = True) -> Tally | None:
         """Before an operation: recount when a write left a stale marker (or the count cannot be
         trusted). With no tally, create it from a count if `create` (a write), else leave it
-        (a read writes nothing) and answer False."""
+        (a read writes nothing). Answers the tally as read (with its grants), or None when there
+        was none; a row a grant made before the user's first count (no count yet) is a first
+        count for a scope that moves rows in first (`before_first_count`), answered None on a
+        read."""
         tally = self._store.tally(user_id, self.scope)
-        if tally is None:
+        first = tally is None or (not tally.counted and self._before_first_count is not None)
+        if first:
             if create:
-                self.establish(user_id)
-            return create
+                self.establish(user_id, tally)
+                return tally
+            return None
+        assert tally is not None
         if tally.markers or tally.count < 0:
             self._repair(tally, mine=None)
-        return True
+        return tally
 
-    def establish(self, user_id: str) -> None:
-        """The user's first counted write: the tally, created from a count."""
+    def establish(self, user_id: str, seen: Tally | None = None) -> None:
+        """The user's first counted write: the tally, created from a count (or, over a row that
+        a grant made, set to the count)."""
         if self._before_first_count is not None:
             self._before_first_count(user_id)
-        try:
-            self._store.create_tally(user_id, self.scope, self._store.count(user_id, self.scope))
-        except Conflict:
-            pass  # a concurrent first use created it
+        count = self._store.count(user_id, self.scope)
+        if seen is None:
+            try:
+                self._store.create_tally(user_id, self.scope, count)
+                return
+            except Conflict:
+                seen = self._store.tally(user_id, self.scope)  # a concurrent first use, or a grant
+            if seen is None or seen.counted:
+                return
+        self._store.reset(seen, count)
 
     def reserve(self, user_id: str, limit: int, marker: str) -> None:
         """Take one slot under `marker` (QuotaExceeded if none is left). On an unknown outcome

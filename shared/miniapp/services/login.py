@@ -134,12 +134,15 @@ class Login:
         credentials = self._issue(user_id)
         session_id = self._new_session_id()
         key = session_key(session_id)
-        # Nothing else from Alipay's reply is kept: the tokens (sealed to this row) and the user.
+        # Nothing else from Alipay's reply is kept: the tokens (sealed to this row) and the user
+        # as Alipay named them (the buyer of the trades they pay, services/orders.py).
         record = self._sessions.new_record(
             key,
             user_id,
             access_token_enc=self._cipher.seal(grant.access_token, key),
             refresh_token_enc=self._cipher.seal(grant.refresh_token, key),
+            alipay_user_id=grant.user_id,
+            alipay_open_id=grant.open_id,
         )
         self._sessions.save_new(record)
         if deadline.expired():

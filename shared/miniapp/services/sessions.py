@@ -50,7 +50,14 @@ class Sessions:
         self._users_lock = threading.Lock()
 
     def new_record(
-        self, key: str, user_id: str, access_token_enc: bytes, refresh_token_enc: bytes
+        self,
+        key: str,
+        user_id: str,
+        access_token_enc: bytes,
+        refresh_token_enc: bytes,
+        *,
+        alipay_user_id: str = "",
+        alipay_open_id: str = "",
     ) -> SessionRecord:
         now = self._clock.now_ms()
         return SessionRecord(
@@ -61,6 +68,8 @@ class Sessions:
             expires_at_ms=now + self._lifetime.absolute_ms,
             access_token_enc=access_token_enc,
             refresh_token_enc=refresh_token_enc,
+            alipay_user_id=alipay_user_id,
+            alipay_open_id=alipay_open_id,
         )
 
     def save_new(self, record: SessionRecord) -> None:

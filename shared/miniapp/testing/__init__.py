@@ -29,9 +29,11 @@ from .fakes import (
     FakeClock,
     FakeIdentity,
     FakeIssuer,
+    FakeTrades,
     InMemoryIdempotency,
     InMemoryIdentityLinks,
     InMemoryItems,
+    InMemoryOrderIndex,
     InMemoryRateLimiter,
     InMemoryRows,
     InMemorySessionItems,
@@ -62,6 +64,8 @@ def make_settings(**overrides: Any) -> Settings:
         alipay_app_id="test-app",
         alipay_app_private_key="unused",
         alipay_public_key="unused",
+        notify_service_name="todo-notify",
+        notify_function_name="notify",
         client_role_arn="acs:ram::1234567890123456:role/miniapp-client",
     )
     values.update(overrides)
@@ -93,6 +97,8 @@ class World:
         self.idempotency = InMemoryIdempotency()
         self.limiter = InMemoryRateLimiter(self.clock)
         self.links = InMemoryIdentityLinks()
+        self.trades = FakeTrades()  # Alipay's trade API (payments: the `orders` collection)
+        self.order_index = InMemoryOrderIndex()
         self.sink = ListSink() if sink is None else sink
         self.session_app = session_app_from_ports(
             self.settings,
@@ -117,6 +123,9 @@ class World:
                 sink=self.sink,
                 clock=self.clock,
                 session_items=self.session_items,
+                grants=self.tallies,
+                order_index=self.order_index,
+                trades=lambda: self.trades,
             ),
             collections,
         )

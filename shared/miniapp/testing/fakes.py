@@ -15,14 +15,17 @@ from dataclasses import replace
 from typing import Any
 
 from .. import prefetch
+from ..domain.orders import TRADE_CLOSED, TRADE_SUCCESS, WAIT_BUYER_PAY, TradeState
 from ..domain.records import (
     COMPAT_SCOPE,
     AlipayGrant,
+    Buyer,
     FirstRead,
     Page,
     Paired,
     RateLimit,
     ReadAhead,
+    Refunded,
     Row,
     SessionRecord,
     StsCredentials,
@@ -381,6 +384,22 @@ class InMemoryTallies(Faults):
                 raise Conflict("tally exists")
             self.tallies[(user_id, scope)] = Tally(user_id, scope, count, 0, {})
 
+    def grant(self, user_id: str, scope: str, key: str, items: int) -> None:
+        with self._lock:
+            self._enter("grant")
+            t = self.tallies.get((user_id, scope)) or Tally(user_id, scope, -1, 0, counted=False)
+            self.tallies[(user_id, scope)] = replace(t, grants={**t.grants, key: items})
+            self._leave("grant")
+
+    def revoke(self, user_id: str, scope: str, key: str) -> None:
+        with self._lock:
+            self._enter("revoke")
+            t = self.tallies.get((user_id, scope))
+            if t is not None:
+                grants = {k: v for k, v in t.grants.items() if k != key}
+                self.tallies[(user_id, scope)] = replace(t, grants=grants)
+            self._leave("revoke")
+
     def _change(
         self,
         user_id: str,
@@ -392,8 +411,8 @@ class InMemoryTallies(Faults):
     ) -> None:
         t = self.tallies[(user_id, scope)]
         markers = {k: v for k, v in {**t.markers, **put}.items() if k not in drop}
-        self.tallies[(user_id, scope)] = Tally(
-            user_id, scope, t.count + delta, t.revision + revision, markers
+        self.tallies[(user_id, scope)] = replace(
+            t, count=t.count + delta, revision=t.revision + revision, markers=markers
         )
 
     def reserve(self, user_id: str, scope: str, limit: int, marker: str, now_ms: int) -> None:
@@ -431,6 +450,8 @@ class InMemoryTallies(Faults):
             self._change(
                 seen.user_id, seen.scope, count - current.count, 1, {}, tuple(seen.markers)
             )
+            key = (seen.user_id, seen.scope)
+            self.tallies[key] = replace(self.tallies[key], counted=True)
             return True
 
     def put_new_settling(self, row: Row, scope: str, marker: str) -> Paired:
@@ -567,3 +588,120 @@ class BrokenSink:
     def emit(self, record: Mapping[str, object]) -> None:
         self.calls += 1
         raise self.error
+
+
+class FakeTrades(Faults):
+    """Alipay's trade API for one app, in memory: trades by out_trade_no, paid (`pay`) or not,
+    closed, refunded by out_request_no (as the local gateway does, without HTTP)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trades: dict[str, dict[str, Any]] = {}
+        self.created: list[str] = []  # out_trade_no per successful create, repeats included
+
+    def create(
+        self,
+        out_trade_no: str,
+        amount_fen: int,
+        subject: str,
+        buyer: Buyer,
+        notify_url: str,
+        timeout_minutes: int,
+    ) -> str:
+        with self._lock:
+            self._enter("create")
+            trade = self.trades.setdefault(
+                out_trade_no,
+                {
+                    "trade_no": f"2026{len(self.trades) + 1:024d}",
+                    "total": amount_fen,
+                    "status": WAIT_BUYER_PAY,
+                    "paid": False,
+                    "refunds": {},
+                    "buyer": buyer,
+                    "notify_url": notify_url,
+                },
+            )
+            self.created.append(out_trade_no)
+            self._leave("create")
+            return str(trade["trade_no"])
+
+    def pay(self, out_trade_no: str) -> TradeState:
+        trade = self.trades[out_trade_no]
+        trade.update(status=TRADE_SUCCESS, paid=True)
+        return self._state(out_trade_no)
+
+    def _state(self, out_trade_no: str) -> TradeState:
+        t = self.trades[out_trade_no]
+        refunded = sum(t["refunds"].values())
+        return TradeState(t["trade_no"], out_trade_no, t["total"], t["status"], t["paid"], refunded)
+
+    def query(self, out_trade_no: str) -> TradeState | None:
+        with self._lock:
+            self._enter("query")
+            return self._state(out_trade_no) if out_trade_no in self.trades else None
+
+    def close(self, out_trade_no: str) -> bool:
+        with self._lock:
+            self._enter("close")
+            trade = self.trades.get(out_trade_no)
+            if trade is None or trade["status"] != WAIT_BUYER_PAY:
+                return False
+            trade["status"] = TRADE_CLOSED
+            return True
+
+    def refund(self, out_trade_no: str, amount_fen: int, out_request_no: str) -> Refunded:
+        with self._lock:
+            self._enter("refund")
+            trade = self.trades.get(out_trade_no)
+            if trade is None or not trade["paid"]:
+                raise Conflict("Alipay refused: ACQ.TRADE_STATUS_ERROR")
+            refunds = trade["refunds"]
+            if out_request_no in refunds:
+                if refunds[out_request_no] != amount_fen:
+                    raise Conflict("Alipay refused: ACQ.DISCORDANT_REPEAT_REQUEST")
+                return Refunded(sum(refunds.values()), False)
+            if sum(refunds.values()) + amount_fen > trade["total"]:
+                raise Conflict("Alipay refused: ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
+            refunds[out_request_no] = amount_fen
+            if sum(refunds.values()) == trade["total"]:
+                trade["status"] = TRADE_CLOSED
+            return Refunded(sum(refunds.values()), True)
+
+
+class InMemoryOrderIndex(Faults):
+    def __init__(self) -> None:
+        super().__init__()
+        self.owners: dict[str, str] = {}
+        self.open: dict[str, str] = {}
+
+    def add(self, order_id: str, user_id: str) -> None:
+        with self._lock:
+            self._enter("add")
+            self.owners[order_id] = user_id
+            self.open[order_id] = user_id
+            self._leave("add")
+
+    def owner(self, order_id: str) -> str | None:
+        with self._lock:
+            self._enter("owner")
+            return self.owners.get(order_id)
+
+    def open_orders(self, before: str, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            self._enter("open_orders")
+            return sorted((o, u) for o, u in self.open.items() if o < before)[:limit]
+
+    def settle(self, order_id: str) -> None:
+        with self._lock:
+            self._enter("settle")
+            self.open.pop(order_id, None)
+
+    def recent(self, limit: int, before: str | None = None) -> list[tuple[str, str]]:
+        with self._lock:
+            self._enter("recent")
+            found = sorted(
+                ((o, u) for o, u in self.owners.items() if before is None or o < before),
+                reverse=True,
+            )
+            return found[:limit]

@@ -15,6 +15,7 @@ from .client import BoundedRetryPolicy, make_client
 from .guard import TablestoreIdempotency, TablestoreRateLimiter, guard_key
 from .identity import TablestoreIdentityLinks
 from .items import TablestoreItems
+from .orders import TablestoreOrderIndex
 from .scopes import counted_rows
 from .sessions import TablestoreSessionItems, TablestoreSessions
 from .tally import TallyRows
@@ -25,6 +26,7 @@ __all__ = [
     "TablestoreIdempotency",
     "TablestoreIdentityLinks",
     "TablestoreItems",
+    "TablestoreOrderIndex",
     "TablestoreRateLimiter",
     "TablestoreSessionItems",
     "TablestoreSessions",

@@ -1,6 +1,7 @@
 """SessionStore on Tablestore. Table: primary key (`id` STRING) = SessionRecord.key (the SHA-256
-of the sessionId); columns `uid`, `created_at_ms`, `last_seen_ms`, `expires_at_ms` (INTEGER) and the
-two token ciphertexts as BINARY.
+of the sessionId); columns `uid`, `created_at_ms`, `last_seen_ms`, `expires_at_ms` (INTEGER), the
+two token ciphertexts as BINARY, and `aid` / `oid` (STRING): the user as Alipay named them at
+login, the buyer of their trades (absent from rows written before payments).
 
 The table's TTL only sweeps: Tablestore expires *cells* by their write time, and `touch` rewrites
 only `last_seen_ms`, so a row older than the TTL can come back with some columns gone. Such a row
@@ -50,6 +51,8 @@ class TablestoreSessions:
                 # The SDK writes `bytes` as STRING; only a bytearray becomes BINARY.
                 ("access_token_enc", bytearray(record.access_token_enc)),
                 ("refresh_token_enc", bytearray(record.refresh_token_enc)),
+                ("aid", record.alipay_user_id),
+                ("oid", record.alipay_open_id),
             ],
         )
         condition = Condition(RowExistenceExpectation.EXPECT_NOT_EXIST)
@@ -111,6 +114,8 @@ def _record(key: str, row: Any) -> SessionRecord | None:
             expires_at_ms=_typed(columns["expires_at_ms"], int),
             access_token_enc=bytes(_typed(columns["access_token_enc"], bytearray)),
             refresh_token_enc=bytes(_typed(columns["refresh_token_enc"], bytearray)),
+            alipay_user_id=_typed(columns.get("aid", ""), str),
+            alipay_open_id=_typed(columns.get("oid", ""), str),
         )
     except (KeyError, TypeError):
         return None  # partly swept by the TTL (see module doc): the session is over

@@ -3,9 +3,11 @@ user's row count exact (services/exact_count.py), for every scope. Where a scope
 live is the caller's `Place` (scopes.py: a collection's in the user_data table, the 2020 rows'
 in the usage and data tables).
 
-A tally row's columns: `count` INTEGER, `rev` INTEGER, and `m<marker>` INTEGER (ms when the
-marker was written) per write in flight. A row without `rev` is a counter from before tallies
-(the 2020 usage counter, which was best effort): it reads with count -1, so it is recounted once.
+A tally row's columns: `count` INTEGER, `rev` INTEGER, `m<marker>` INTEGER (ms when the
+marker was written) per write in flight, and `g<order id>` INTEGER per paid order's grant (items
+it adds to the quota; services/orders.py). A row without `rev` is a counter from before tallies
+(the 2020 usage counter, which was best effort), or a row a grant created before the user's
+first count: it reads with count -1, so it is counted.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .ranges import PrimaryKey, count_range
 
 COUNT, REVISION = "count", "rev"
 MARKER_PREFIX = "m"
+GRANT_PREFIX = "g"
 
 
 def tally_from_row(user_id: str, scope: str, row: Any) -> Tally | None:
@@ -46,12 +49,18 @@ def tally_from_row(user_id: str, scope: str, row: Any) -> Tally | None:
         for name, value in columns.items()
         if name.startswith(MARKER_PREFIX) and isinstance(value, int)
     }
+    grants = {
+        name[len(GRANT_PREFIX) :]: value
+        for name, value in columns.items()
+        if name.startswith(GRANT_PREFIX) and isinstance(value, int) and value > 0
+    }
     count, revision = columns.get(COUNT, 0), columns.get(REVISION)
     if revision is None:
-        count, revision = -1, 0  # a counter from before tallies: recount it
-    elif not (isinstance(count, int) and isinstance(revision, int)):
+        # a counter from before tallies, or a grant's row: count it
+        return Tally(user_id, scope, -1, 0, markers, grants, counted=False)
+    if not (isinstance(count, int) and isinstance(revision, int)):
         count, revision = -1, -1  # unreadable: a reset (which matches no revision) rewrites it
-    return Tally(user_id, scope, count, revision, markers)
+    return Tally(user_id, scope, count, revision, markers, grants)
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,36 @@ class TallyRows:
         except ConditionFailed as failed:
             return failed.maybe_ours
         return True
+
+    def grant(self, user_id: str, scope: str, key: str, items: int) -> None:
+        """Set the grant `key` (an order id) to `items`: the same column whoever writes it, so
+        writing it twice grants once. Without a tally yet, the row is made with the grant alone,
+        and the user's next operation counts it (tally_from_row). Touches no count, revision or
+        marker, so it never races a write in flight."""
+        at = self.place(user_id, scope)
+        row = Row(at.tally_key, {"put": [(GRANT_PREFIX + key, int(items))]})
+        run(
+            "tally grant",
+            lambda: self._client.update_row(
+                at.tally_table, row, Condition(RowExistenceExpectation.IGNORE)
+            ),
+            idempotent=True,
+        )
+
+    def revoke(self, user_id: str, scope: str, key: str) -> None:
+        """Drop the grant `key`; nothing to do when it is not there."""
+        at = self.place(user_id, scope)
+        row = Row(at.tally_key, {"delete_all": [GRANT_PREFIX + key]})
+        try:
+            run(
+                "tally revoke",
+                lambda: self._client.update_row(
+                    at.tally_table, row, Condition(RowExistenceExpectation.EXPECT_EXIST)
+                ),
+                idempotent=True,
+            )
+        except ConditionFailed:
+            pass  # no row: no grant
 
     def put_new_settling(self, row: Item, scope: str, marker: str) -> Paired:
         """The put and a settle that drops `marker`, in one BatchWriteRow. Both rows are safe
