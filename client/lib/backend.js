@@ -48,9 +48,11 @@ function isCredentials(sts) {
     isText(sts.SecurityToken) && isText(sts.Expiration) && !isNaN(Date.parse(sts.Expiration));
 }
 
+// A todo; `picture` (a file id, or null) is there once the server has pictures on todos.
 function isTodo(todo) {
   return isObject(todo) && isText(todo.id) && typeof todo.text === 'string' &&
-    typeof todo.completed === 'boolean' && typeof todo.version === 'number';
+    typeof todo.completed === 'boolean' && typeof todo.version === 'number' &&
+    (todo.picture === undefined || todo.picture === null || isText(todo.picture));
 }
 
 // The shape of each 200 answer the pages rely on, by session path and by db op.
@@ -85,6 +87,34 @@ var ORDER_ANSWERS = {
   get: isOrder,
   sync: isOrder,
   list: isPage(isOrder)
+};
+
+// The files collection (issue 23's contract): an upload ticket, a committed file, a signed URL.
+// `expiresAt` is in epoch milliseconds.
+function isExpiry(value) {
+  return typeof value === 'number' && isFinite(value) && value > 0;
+}
+
+function isFile(file) {
+  return isObject(file) && isText(file.id) && typeof file.name === 'string' &&
+    isText(file.contentType) && typeof file.size === 'number';
+}
+
+var FILE_ANSWERS = {
+  prepareUpload: function (ticket) {
+    return isObject(ticket) && isText(ticket.fileId) && /^https?:\/\//.test(ticket.url) &&
+      isObject(ticket.formData) && isText(ticket.fileField) && isExpiry(ticket.expiresAt) &&
+      Object.keys(ticket.formData).every(function (key) {
+        return typeof ticket.formData[key] === 'string';
+      });
+  },
+  commit: isFile,
+  get: isFile,
+  list: isPage(isFile),
+  url: function (answer) {
+    return isObject(answer) && /^https?:\/\//.test(answer.url) && isExpiry(answer.expiresAt);
+  },
+  remove: function (data) { return data === null; }
 };
 
 var TODO_ANSWERS = {
@@ -364,6 +394,28 @@ Backend.prototype.getOrder = function (id) {
 };
 Backend.prototype.listOrders = function (cursor, limit) {
   return this.orders({ op: 'list', cursor: cursor || null, limit: limit || 20 });
+};
+
+Backend.prototype.files = function (event) {
+  return this.invoke(Object.assign({ v: 2, collection: 'files' }, event), FILE_ANSWERS[event.op]);
+};
+
+// The v2 files API: a ticket to post one file straight to OSS, the commit that checks what was
+// stored, a signed URL to show it.
+Backend.prototype.prepareUpload = function (name, contentType, size) {
+  return this.files({ op: 'prepareUpload', name: name, contentType: contentType, size: size });
+};
+Backend.prototype.commitFile = function (fileId) {
+  return this.files({ op: 'commit', fileId: fileId });
+};
+Backend.prototype.fileUrl = function (id) {
+  return this.files({ op: 'url', id: id });
+};
+Backend.prototype.getFile = function (id) {
+  return this.files({ op: 'get', id: id });
+};
+Backend.prototype.removeFile = function (id) {
+  return this.files({ op: 'remove', id: id });
 };
 
 function createBackend(config, my, options) {

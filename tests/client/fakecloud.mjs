@@ -1,6 +1,7 @@
 // A backend in memory, for page tests that need no cloud: what the session and db functions
-// answer (issue 22's orders contract, the todos the pages use) and what Alipay's cashier does,
-// behind a `my` whose request, getAuthCode and tradePay reach it instead of the network. The
+// answer (issue 22's orders contract, issue 23's files contract, the todos the pages use) and what
+// Alipay's cashier and OSS do, behind a `my` whose request, getAuthCode, tradePay and uploadFile
+// reach it instead of the network. The
 // client code runs unchanged (runtime.mjs); only the far end is scripted. Tests against the local
 // cloud (pages.test.mjs, pro.cloud.test.mjs) check the same pages against the real functions.
 import { FakeMy } from './my.mjs';
@@ -41,7 +42,16 @@ export class FakeBackend {
     this.lostReplies = 0;      // the next n db calls run, then the answer is lost
     this.todoQuota = Infinity;
     this.todos = [];
+    this.tickets = new Map();  // fileId -> the declaration prepareUpload was given
+    this.uploaded = new Map(); // fileId -> {bytes, type}: what was posted with a ticket
+    this.files = new Map();    // fileId -> the committed file item
+    this.objects = new Map();  // fileId -> bytes: the committed files' objects
+    this.rejectUploads = false; // OSS refuses the form (403)
     this.seq = 0;
+  }
+
+  static id(prefix, seq) {
+    return `${prefix}-${String(seq).padStart(4, '0')}`;
   }
 
   // my.request's far end: {status, data (a JSON string)} or null for an answer lost.
@@ -55,7 +65,8 @@ export class FakeBackend {
         if (this.down.has(`${collection}.${event.op}`)) {
           throw new Refusal('UpstreamUnavailable', 'Alipay did not answer');
         }
-        reply = { data: collection === 'orders' ? this.order(event) : this.todo(event) };
+        const handlers = { orders: 'order', files: 'file', todos: 'todo' };
+        reply = { data: this[handlers[collection]](event) };
       } catch (err) {
         if (!(err instanceof Refusal)) throw err;
         reply = { error: { code: err.code, message: err.message } };
@@ -76,7 +87,7 @@ export class FakeBackend {
       const again = this.orders.find((o) => o.key === event.idempotencyKey);
       if (again) return this.item(again);
       const seq = String(++this.seq).padStart(4, '0');
-      const order = { id: `order-${seq}`, sku: event.sku, amount: PRICES[event.sku],
+      const order = { id: FakeBackend.id('order', seq), sku: event.sku, amount: PRICES[event.sku],
         status: 'CREATED', tradeNo: `2026${seq}`, key: event.idempotencyKey };
       this.orders.push(order);
       this.trades.set(order.tradeNo, { paid: false, closed: false });
@@ -99,14 +110,85 @@ export class FakeBackend {
   }
 
   todo(event) {
-    if (event.op === 'list') return { items: this.todos.slice(), cursor: null };
+    if (event.op === 'list') return { items: this.todos.map((t) => ({ ...t })), cursor: null };
     if (event.op === 'add') {
       if (this.todos.length >= this.todoQuota) throw new Refusal('QuotaExceeded', 'item quota exceeded');
-      const todo = { id: `todo-${++this.seq}`, text: event.text, completed: false, version: 1 };
+      const todo = { id: FakeBackend.id('todo', ++this.seq), text: event.text, completed: false,
+        picture: null, version: 1 };
       this.todos.push(todo);
-      return todo;
+      return { ...todo };
+    }
+    const todo = this.todos.find((t) => t.id === event.id);
+    if (!todo) throw new Refusal('NotFound', 'no such item');
+    if (event.op === 'get') return { ...todo };
+    if (event.op === 'remove') {
+      this.todos = this.todos.filter((t) => t !== todo);
+      if (todo.picture) this.dropFile(todo.picture);
+      return null;
+    }
+    if (event.op === 'update') {
+      if (event.expectedVersion !== todo.version) throw new Refusal('Conflict', 'stale version');
+      if ('picture' in event && event.picture !== todo.picture) {
+        if (event.picture !== null && !this.files.has(event.picture)) {
+          throw new Refusal('InvalidRequest', "'picture' names no file of this user");
+        }
+        if (todo.picture) this.dropFile(todo.picture); // the file it replaces goes
+        todo.picture = event.picture;
+      }
+      for (const key of ['text', 'completed']) if (key in event) todo[key] = event[key];
+      todo.version += 1;
+      return { ...todo };
     }
     throw new Refusal('InvalidRequest', `the fake has no todos ${event.op}`);
+  }
+
+  file(event) {
+    if (event.op === 'prepareUpload') {
+      if (!['image/jpeg', 'image/png', 'image/gif', 'image/webp'].includes(event.contentType)) {
+        throw new Refusal('InvalidRequest', 'contentType');
+      }
+      const fileId = FakeBackend.id('file', ++this.seq);
+      this.tickets.set(fileId, { name: event.name, contentType: event.contentType, size: event.size });
+      return { fileId, url: 'https://bucket.oss.fake/', fileField: 'file', expiresAt: Date.now() + 600000,
+        formData: { key: `uploads/user/${fileId}`, 'Content-Type': event.contentType, policy: 'p', Signature: 's' } };
+    }
+    if (event.op === 'commit') {
+      const ticket = this.tickets.get(event.fileId);
+      const upload = this.uploaded.get(event.fileId);
+      if (!ticket || !upload) throw new Refusal('NotFound', 'no upload of this file');
+      if (upload.bytes.length !== ticket.size) throw new Refusal('Conflict', 'the upload does not match its ticket');
+      if (!this.files.has(event.fileId)) {
+        this.files.set(event.fileId, { id: event.fileId, ...ticket, createdAt: Date.now() });
+        this.objects.set(event.fileId, upload.bytes);
+      }
+      return { ...this.files.get(event.fileId) };
+    }
+    const file = this.files.get(event.id);
+    if (!file) throw new Refusal('NotFound', 'no such item');
+    if (event.op === 'url') {
+      return { url: `https://bucket.oss.fake/files/user/${event.id}?Signature=${++this.seq}`,
+        expiresAt: Date.now() + 900000 };
+    }
+    if (event.op === 'get') return { ...file };
+    if (event.op === 'remove') {
+      this.dropFile(event.id);
+      return null;
+    }
+    throw new Refusal('InvalidRequest', `the fake has no files ${event.op}`);
+  }
+
+  dropFile(id) {
+    this.files.delete(id);
+    this.objects.delete(id);
+  }
+
+  // OSS's PostObject: the form posted with a ticket.
+  postObject(fields, fileField, bytes) {
+    if (this.rejectUploads) return { statusCode: 403, data: '<Error><Code>AccessDenied</Code></Error>' };
+    const fileId = fields.key.split('/').pop();
+    if (!this.tickets.has(fileId)) return { statusCode: 403, data: '<Error><Code>AccessDenied</Code></Error>' };
+    this.uploaded.set(fileId, { bytes, fileField });
+    return { statusCode: 200, data: '' };
   }
 
   // The cashier: the buyer does `result` for the trade; money moves as CASHIER says, and the
@@ -160,6 +242,7 @@ export class OfflineMy extends FakeMy {
         options.success({ ...res, headers: {} });
       }, 0);
     };
+    this.postForm = async (options, file) => backend.postObject(options.formData, options.fileName, file.bytes);
     api.tradePay = (options) => {
       self.payments.push(options.tradeNO);
       setTimeout(() => options.success(backend.cashier(options.tradeNO, self.payAs)), 0);

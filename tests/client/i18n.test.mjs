@@ -62,8 +62,16 @@ test('every error code the server or the client can answer has a message in both
   const codes = [...source.matchAll(/^\s+code, http_status, default_message = \(?\s*"(\w+)"/gm)]
     .map((m) => m[1]);
   assert.ok(codes.length >= 14, codes.join());
-  // The client's own (lib/backend.js, lib/request.js) and FC's that reach the pages.
-  codes.push('NetworkError', 'AuthCodeFailed', 'SecurityTokenExpired', 'InvalidSecurityToken', 'Internal');
+  // The client's own (lib/backend.js, lib/request.js, lib/pictures.js) and FC's that reach the
+  // pages.
+  codes.push('NetworkError', 'AuthCodeFailed', 'SecurityTokenExpired', 'InvalidSecurityToken',
+    'Internal', 'PictureNotChosen', 'PictureUnreadable', 'UploadFailed');
+  for (const file of ['lib/backend.js', 'lib/request.js', 'lib/pictures.js']) {
+    const source = fs.readFileSync(path.join(CLIENT_DIR, file), 'utf8');
+    for (const [, code] of source.matchAll(/(?:BackendError|PictureError)\('(\w+)'/g)) {
+      assert.ok(codes.includes(code), `${file} raises ${code}: add it above and to the tables`);
+    }
+  }
   for (const language of i18n.LANGUAGES) {
     const strings = i18n.forLanguage(language);
     for (const code of codes) {

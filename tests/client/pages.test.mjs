@@ -50,7 +50,8 @@ test('first login shows the empty state; adding, toggling and removing go throug
   await addThroughPages(runtime, '买牛奶 🥛');
   assert.deepEqual(shown(page), [{ text: 'buy milk', completed: false },
     { text: '买牛奶 🥛', completed: false }]);
-  assert.deepEqual(Object.keys(page.data.todos[0]).sort(), ['completed', 'id', 'text']);
+  assert.deepEqual(Object.keys(page.data.todos[0]).sort(), ['completed', 'id', 'picture', 'text', 'thumb']);
+  assert.deepEqual([page.data.todos[0].picture, page.data.todos[0].thumb], [null, '']);
   assert.deepEqual(phone.navigations.filter(([kind]) => kind === 'navigateTo').map(([, url]) => url),
     ['/pages/add-todo/add-todo', '/pages/add-todo/add-todo', '/pages/add-todo/add-todo']);
 

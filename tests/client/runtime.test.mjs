@@ -28,9 +28,9 @@ test('the app and its pages load with no require of a Node built-in or npm packa
   }
   const files = [...runtime.modules.keys()].map((f) => path.relative(CLIENT_DIR, f)).sort();
   assert.deepEqual(files, ['app.js', 'config.js', 'lib/backend.js', 'lib/base64.js',
-    'lib/checkout.js', 'lib/fcsign.js', 'lib/i18n/en.js', 'lib/i18n/index.js', 'lib/i18n/zh.js', 'lib/request.js',
-    'lib/vendor/blueimp-md5.js', 'lib/vendor/js-sha256.js', 'pages/add-todo/add-todo.js',
-    'pages/pro/pro.js', 'pages/todos/todos.js']);
+    'lib/checkout.js', 'lib/fcsign.js', 'lib/i18n/en.js', 'lib/i18n/index.js', 'lib/i18n/zh.js',
+    'lib/pictures.js', 'lib/request.js', 'lib/vendor/blueimp-md5.js', 'lib/vendor/js-sha256.js',
+    'pages/add-todo/add-todo.js', 'pages/pro/pro.js', 'pages/todos/todos.js']);
 });
 
 test('the context the code runs in has none of Node\'s globals', () => {
@@ -54,10 +54,12 @@ test('the check fails for code that requires a Node built-in', () => {
 });
 
 // Where a source names a Node built-in module: a require() or import of one (`node:` prefixed or
-// not, subpaths like `fs/promises` too), a require() whose argument is not a string literal (it
-// could compute one), and in JavaScript any string literal that is a built-in's name (a bundler's
-// table, `var m = 'crypto'`). A mini program build that resolves require() statically refuses a
-// Node module name even in a branch that never runs (as js-md5's Node branch was).
+// not, subpaths like `fs/promises` too, also inside a string given to eval), a require() whose
+// argument is not a string literal (it could compute one), and in JavaScript any call of anything
+// with a built-in's name as argument (a bundler's `__webpack_require__('buffer')`) or any
+// `node:` string. A mini program build that resolves require() statically refuses a Node module
+// name even in a branch that never runs (as js-md5's Node branch was). A built-in's name as plain
+// data (`op: 'url'`, the files API's) is not a module named.
 const BUILTINS = new Set(builtinModules.filter((name) => !name.startsWith('_')));
 const isBuiltin = (spec) => spec.startsWith('node:') || BUILTINS.has(spec);
 
@@ -72,9 +74,10 @@ export function nodeBuiltinsNamed(source, { javascript = true } = {}) {
   }
   if (javascript) {
     for (const [call] of code.matchAll(/\brequire\s*\((?!\s*['"`])[^)]*\)/g)) found.push(call);
-    for (const [, , spec] of code.matchAll(/(['"`])([\w:/]+)\1/g)) {
+    for (const [, , spec] of code.matchAll(/\(\s*(['"`])([\w:/]+)\1\s*[,)]/g)) {
       if (isBuiltin(spec)) found.push(spec);
     }
+    for (const [, , spec] of code.matchAll(/(['"`])(node:[\w/]+)\1/g)) found.push(spec);
   }
   return [...new Set(found)];
 }
@@ -87,7 +90,10 @@ test('the built-in check finds each way of naming one, and nothing in ordinary c
     "require( 'fs/promises' )": ['fs/promises'],
     "import os from 'os';": ['os'],
     "const { join } = await import('path');": ['path'],
-    "var name = 'crypto'; var c = require(name);": ['require(name)', 'crypto'],
+    "var name = 'crypto'; var c = require(name);": ['require(name)'],
+    "var md5 = eval(\"require('crypto')\");": ['crypto'],
+    "var B = __webpack_require__('buffer').Buffer;": ['buffer'],
+    "var table = { zlib: 'node:zlib' };": ['node:zlib'],
     "if (typeof window === 'undefined') { nodeCrypto = require('crypto'); }": ['crypto'],
   };
   for (const [source, expected] of Object.entries(named)) {
@@ -99,6 +105,7 @@ test('the built-in check finds each way of naming one, and nothing in ordinary c
   assert.deepEqual(nodeBuiltinsNamed("Node's crypto and buffer modules", { javascript: false }), []);
   for (const source of ["var x = require('./lib/backend.js');", "// require('crypto') in a comment",
     "/* import fs from 'fs' */", "var kind = 'object'; var url = config.url;",
+    "backend.files({ op: 'url', id: id });", "var parts = ['path', 'events'];",
     "my.request({ url: 'https://example.com/path' });"]) {
     assert.deepEqual(nodeBuiltinsNamed(source), [], source);
   }

@@ -16,7 +16,14 @@ module.exports = {
     goPro: 'Go Pro',
     signedOutToast: 'Signed out',
     changedElsewhere: 'This todo was changed elsewhere; reloaded it.',
-    removedElsewhere: 'This todo was removed elsewhere.'
+    removedElsewhere: 'This todo was removed elsewhere.',
+    addPicture: 'Picture',
+    uploading: 'Uploading…',
+    viewPicture: 'View picture',
+    replacePicture: 'Replace picture',
+    removePicture: 'Remove picture',
+    cancel: 'Cancel',
+    pictureRemoved: 'Picture removed'
   },
   addTodo: {
     title: 'Add todo',
@@ -62,6 +69,9 @@ module.exports = {
     RateLimited: 'Too many attempts. Wait a moment and try again.',
     UpstreamUnavailable: 'The service is busy right now. Try again in a moment.',
     Misconfigured: 'The service is not set up correctly. Try again later.',
+    PictureNotChosen: 'The picture could not be opened. Try another.',
+    PictureUnreadable: 'The picture could not be read. Try another.',
+    UploadFailed: 'The picture did not upload. Check the connection and try again.',
     Internal: 'Something went wrong. Try again.',
     other: 'Something went wrong ({code}). Try again.'
   }

@@ -16,7 +16,14 @@ module.exports = {
     goPro: '升级专业版',
     signedOutToast: '已退出登录',
     changedElsewhere: '这条待办已在别处修改，已为你重新加载。',
-    removedElsewhere: '这条待办已在别处删除。'
+    removedElsewhere: '这条待办已在别处删除。',
+    addPicture: '图片',
+    uploading: '上传中…',
+    viewPicture: '查看图片',
+    replacePicture: '更换图片',
+    removePicture: '删除图片',
+    cancel: '取消',
+    pictureRemoved: '图片已删除'
   },
   addTodo: {
     title: '添加待办',
@@ -61,6 +68,9 @@ module.exports = {
     RateLimited: '尝试次数过多，请稍后再试。',
     UpstreamUnavailable: '服务暂时繁忙，请稍后重试。',
     Misconfigured: '服务配置有误，请稍后再试。',
+    PictureNotChosen: '无法打开这张图片，请换一张。',
+    PictureUnreadable: '无法读取这张图片，请换一张。',
+    UploadFailed: '图片上传失败，请检查网络后重试。',
     Internal: '出了点问题，请重试。',
     other: '出了点问题（{code}），请重试。'
   }
