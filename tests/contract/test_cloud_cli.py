@@ -86,7 +86,8 @@ def _wait_for(state: Path, proc: subprocess.Popen[str]) -> dict[str, str]:
     """The cloud.json the cloud writes once every service listens (the CLI then writes the
     client config beside its state folder, which the tests put in the same folder)."""
     path = state / "cloud.json"
-    deadline = time.time() + 30
+    # A ceiling, not a speed check: a cold start on a loaded 2-core machine can take a minute.
+    deadline = time.time() + 120
     while not (path.exists() and (state.parent / "local.json").exists()):
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline, "the local cloud did not write its cloud.json"
