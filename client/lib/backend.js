@@ -122,7 +122,12 @@ var TODO_ANSWERS = {
   update: isTodo,
   get: isTodo,
   list: isPage(isTodo),
-  remove: function (data) { return data === null; }
+  remove: function (data) { return data === null; },
+  quota: function (usage) {
+    return isObject(usage) && ['quota', 'used', 'granted'].every(function (key) {
+      return typeof usage[key] === 'number' && usage[key] >= 0;
+    });
+  }
 };
 
 function malformed(what) {
@@ -375,6 +380,10 @@ Backend.prototype.getTodo = function (id) {
 };
 Backend.prototype.removeTodo = function (id) {
   return this.todos({ v: 2, op: 'remove', id: id });
+};
+// {quota, used, granted}: the todos the user may hold (paid orders add `granted`), and holds.
+Backend.prototype.todoQuota = function () {
+  return this.todos({ v: 2, op: 'quota' });
 };
 
 Backend.prototype.orders = function (event) {

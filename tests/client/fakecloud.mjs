@@ -12,7 +12,8 @@ const STS = {
   AccessKeyId: 'STS.fake', AccessKeySecret: 'secret', SecurityToken: 'token',
   Expiration: '2099-01-01T00:00:00Z',
 };
-const PRICES = { pro: '0.01' };
+const PRICES = { pro: '9.90' }; // the demo catalog's (shared/miniapp/catalog.py)
+const GRANT = 1000;               // todos a paid pro order adds
 
 // What the buyer does in the cashier -> the result code my.tradePay answers, and whether money
 // moves (as the local Alipay sandbox's cashier plays it).
@@ -40,7 +41,7 @@ export class FakeBackend {
     this.notifyLost = false;   // a paid trade's notify never arrives: only a sync completes it
     this.down = new Set();     // ops answering UpstreamUnavailable ('orders.sync', ...)
     this.lostReplies = 0;      // the next n db calls run, then the answer is lost
-    this.todoQuota = Infinity;
+    this.baseQuota = 100;      // todos a user may hold before Pro
     this.todos = [];
     this.tickets = new Map();  // fileId -> the declaration prepareUpload was given
     this.uploaded = new Map(); // fileId -> {bytes, type}: what was posted with a ticket
@@ -111,8 +112,9 @@ export class FakeBackend {
 
   todo(event) {
     if (event.op === 'list') return { items: this.todos.map((t) => ({ ...t })), cursor: null };
+    if (event.op === 'quota') return this.usage();
     if (event.op === 'add') {
-      if (this.todos.length >= this.todoQuota) throw new Refusal('QuotaExceeded', 'item quota exceeded');
+      if (this.todos.length >= this.usage().quota) throw new Refusal('QuotaExceeded', 'item quota exceeded');
       const todo = { id: FakeBackend.id('todo', ++this.seq), text: event.text, completed: false,
         picture: null, version: 1 };
       this.todos.push(todo);
@@ -140,6 +142,12 @@ export class FakeBackend {
       return { ...todo };
     }
     throw new Refusal('InvalidRequest', `the fake has no todos ${event.op}`);
+  }
+
+  // The todos quota op: a paid (or partly refunded) order grants GRANT more.
+  usage() {
+    const granted = GRANT * this.orders.filter((o) => ['PAID', 'PARTIALLY_REFUNDED'].includes(o.status)).length;
+    return { quota: this.baseQuota + granted, used: this.todos.length, granted };
   }
 
   file(event) {

@@ -35,6 +35,7 @@ test('the page says what Pro grants, in the phone\'s language, and offers Go Pro
   assert.equal(page.data.state, 'free');
   assert.deepEqual(page.data.s, S.page('pro'));
   assert.ok(page.data.s.grant.length > 0);
+  assert.equal(page.data.limit, S.t('pro.limit', { quota: 100, used: 0 }));
   assert.equal(phone.titles.at(-1), S.t('pro.title'));
   assert.deepEqual(backend.ops(), ['list'], 'nothing bought on arrival');
 });
@@ -62,9 +63,10 @@ for (const { payAs, code, notifyLost, state, syncs, notice } of CODES) {
     assert.equal(phone.payments[0], backend.orders[0].tradeNo, 'my.tradePay got the order\'s tradeNo');
     assert.equal(page.data.state, state);
     assert.equal(page.data.busy, false);
-    assert.equal(page.data.price, S.t('pro.price', { amount: '0.01' }));
+    assert.equal(page.data.price, S.t('pro.price', { amount: '9.90' }));
     if (state === 'pro') {
       assert.equal(backend.orders[0].status, 'PAID');
+      assert.equal(page.data.limit, S.t('pro.limitWithPro', { quota: 1100, granted: 1000, used: 0 }));
       assert.equal(phone.toasts.at(-1).content, S.t('pro.paid'));
       assert.equal(page.data.notice, '');
     } else if (state === 'pending') {
@@ -74,6 +76,7 @@ for (const { payAs, code, notifyLost, state, syncs, notice } of CODES) {
       assert.equal(page.data.notice, S.t(notice));
       assert.equal(backend.orders[0].status, 'CREATED');
     }
+    if (state !== 'pro') assert.equal(page.data.limit, S.t('pro.limit', { quota: 100, used: 0 }));
   });
 }
 
@@ -175,6 +178,7 @@ test('on arrival: Pro when the server has a paid order; an open one paid meanwhi
   const again = await openPro(backend);
   assert.equal(again.page.data.state, 'pro');
   assert.equal(backend.orders[0].status, 'PAID');
+  assert.equal(again.page.data.limit, S.t('pro.limitWithPro', { quota: 1100, granted: 1000, used: 0 }));
   assert.ok(!again.phone.toasts.some((t) => t.type === 'success'), 'no toast for an old payment');
   // And a third visit just lists.
   const calls = backend.calls.length;
@@ -191,7 +195,7 @@ test('on arrival: an open order not paid is offered, and Go Pro pays it', async 
   const again = await openPro(backend);
   assert.equal(again.page.data.state, 'free');
   assert.equal(again.page.data.notice, '');
-  assert.equal(again.page.data.price, S.t('pro.price', { amount: '0.01' }));
+  assert.equal(again.page.data.price, S.t('pro.price', { amount: '9.90' }));
   await again.page.goPro();
   assert.equal(again.page.data.state, 'pro');
   assert.equal(backend.orders.length, 1);
@@ -199,7 +203,7 @@ test('on arrival: an open order not paid is offered, and Go Pro pays it', async 
 
 test('QuotaExceeded on Add offers Go Pro, which opens the Pro page', async () => {
   const backend = new FakeBackend();
-  backend.todoQuota = 0;
+  backend.baseQuota = 0;
   const { runtime, phone } = offlinePhone(backend, LANGUAGE);
   const list = await runtime.openHome();
   list.addTodo();

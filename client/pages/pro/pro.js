@@ -18,6 +18,7 @@ Page({
     busy: false,      // a payment or a check is under way
     order: null,      // {id, amount, status} of the order being paid
     price: '',        // its amount, for the user
+    limit: '',        // the user's todo limit (and what Pro added), for the user
     notice: '',       // what the last attempt came to, in the user's words
     error: null,      // {code, message} of the last failure
     s: {}             // this page's strings in the user's language (lib/i18n)
@@ -38,11 +39,12 @@ Page({
   },
 
   // Pro if the server holds a paid order; an earlier visit's order still CREATED (the app closed
-  // while the cashier was open, say) is synced: it may have been paid since.
+  // while the cashier was open, say) is synced: it may have been paid since. The todo limit is
+  // shown beside it.
   refresh: function () {
     var self = this;
     this.setData({ error: null });
-    return this.findOrders(null, null).then(function (found) {
+    var orders = this.findOrders(null, null).then(function (found) {
       if (found.paid) {
         return self.settle(found.paid, null);
       }
@@ -52,7 +54,7 @@ Page({
       }
       self.checkout.resume(found.open);
       return self.checkout.sync().then(function (order) {
-        self.show(order, false);
+        return self.show(order, false);
       }, function (err) {
         self.show(found.open, false);
         self.setData({ error: self.i18n.error(err) });
@@ -61,9 +63,22 @@ Page({
       self.setData({ state: self.data.state === 'loading' ? 'free' : self.data.state,
         error: self.i18n.error(err) });
     });
+    return orders.then(function () {
+      return self.showLimit(); // after a sync that may have applied a grant
+    });
   },
 
-  // The user's Pro orders, a page at a time: the first paid one, else the newest still open.
+  // The user's todo limit, as the server counts it (a paid order's grant included); left as it
+  // was when it cannot be read.
+  showLimit: function () {
+    var self = this;
+    return getApp().backend.todoQuota().then(function (usage) {
+      self.setData({ limit: self.i18n.t(usage.granted > 0 ? 'pro.limitWithPro' : 'pro.limit', usage) });
+    }, function () {});
+  },
+
+  // The user's Pro orders, a page at a time (newest first): the first paid one, else the newest
+  // still open.
   findOrders: function (cursor, open) {
     var self = this;
     return getApp().backend.listOrders(cursor, PAGE_SIZE).then(function (page) {
@@ -74,8 +89,8 @@ Page({
         }
         if (GRANTED[order.status] && !paid) {
           paid = order;
-        } else if (order.status === 'CREATED') {
-          open = order; // oldest first: the last one seen is the newest
+        } else if (order.status === 'CREATED' && !open) {
+          open = order;
         }
       });
       if (paid || !page.cursor) {
@@ -94,7 +109,7 @@ Page({
     this.setData({ busy: true, notice: '', error: null });
     return this.checkout.pay().then(function (result) {
       self.setData({ busy: false });
-      self.outcome(result);
+      return self.outcome(result);
     }, function (err) {
       // No order to pay (the create or the re-read failed): nothing was paid.
       var error = self.i18n.error(err);
@@ -112,7 +127,7 @@ Page({
     this.setData({ busy: true, error: null });
     return this.checkout.sync().then(function (order) {
       self.setData({ busy: false });
-      self.show(order, true);
+      return self.show(order, true);
     }, function (err) {
       self.setData({ busy: false, error: self.i18n.error(err) });
     });
@@ -124,12 +139,12 @@ Page({
     if (result.outcome === 'cancelled' || result.outcome === 'failed') {
       this.setData({ state: 'free', order: view(result.order), price: this.price(result.order),
         notice: this.i18n.t('pro.' + result.outcome) });
-      return;
+      return null;
     }
-    this.show(result.order, true);
     if (result.error) {
       this.setData({ error: this.i18n.error(result.error) });
     }
+    return this.show(result.order, true);
   },
 
   // The order as the server has it; `paying`: right after a payment or a check the user asked
@@ -137,20 +152,18 @@ Page({
   // user may still pay, and Go Pro pays it).
   show: function (order, paying) {
     if (GRANTED[order.status]) {
-      this.settle(order, paying ? 'pro.paid' : null);
-      return;
+      return this.settle(order, paying ? 'pro.paid' : null);
     }
     if (order.status === 'CREATED' && !paying) {
       this.setData({ state: 'free', order: view(order), price: this.price(order), notice: '' });
-      return;
-    }
-    if (order.status === 'CREATED') {
+    } else if (order.status === 'CREATED') {
       this.setData({ state: 'pending', order: view(order), price: this.price(order),
         notice: this.i18n.t('pro.pending') });
-      return;
+    } else {
+      // CLOSED or REFUNDED: nothing to wait for; the next Go Pro makes a new order.
+      this.setData({ state: 'free', order: null, price: '', notice: this.i18n.t('pro.closed') });
     }
-    // CLOSED or REFUNDED: nothing to wait for; the next Go Pro makes a new order.
-    this.setData({ state: 'free', order: null, price: '', notice: this.i18n.t('pro.closed') });
+    return null;
   },
 
   settle: function (order, toast) {
@@ -158,6 +171,7 @@ Page({
       notice: '', error: null });
     if (toast) {
       my.showToast({ type: 'success', content: this.i18n.t(toast) });
+      return this.showLimit(); // what Pro just added
     }
     return null;
   },
