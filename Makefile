@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: dev test unit lint docs demo logs package lock deploy reliability soak bench clean client-config \
-	client-config-from-stack
+	client-config-from-stack release
 
 # A line per step, and pip's own progress for the long one (about a minute on a first run).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -59,6 +59,12 @@ package: $(STAMP)
 # Ship template.yml as a ROS stack (docs/deploy.md): make deploy ARGS="--stack-name NAME"
 deploy: $(STAMP) package
 	$(PY) scripts/deploy.py $(ARGS)
+
+# Publish the template and packages for the one-click deploy (docs/deploy-from-console.md):
+# make release VERSION=1.0.0 [ARGS="--regions cn-hangzhou,cn-shanghai --bucket-prefix NAME"];
+# ARGS=--local publishes to the running local cloud and prints its console's link.
+release: $(STAMP) package
+	$(PY) scripts/release.py --version $(VERSION) $(ARGS)
 
 # Re-resolve functions/<fn>/requirements.in (for python3.10, manylinux x86_64) into the locks.
 lock: $(STAMP)

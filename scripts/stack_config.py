@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the sibling scripts, by their package path (as mypy reads them)
 
-from scripts.client_config import ClientConfig, ClientConfigError  # noqa: E402
+from scripts.client_config import ClientConfig, ClientConfigError  # noqa: E402 - after sys.path names the repository
 
 # client config key -> the template output that holds it
 OUTPUTS = {

@@ -173,8 +173,11 @@ def test_a_page_on_another_origin_cannot_change_the_cloud_from_a_browser(demo_cl
         f"/_localcloud/api/users/{user}/auth-code",
         f"/_localcloud/api/users/{user}/session",
         "/_localcloud/api/state",
+        "/_localcloud/api/stacks",  # the Create stack page: no stack from another site's page
+        "/_localcloud/api/templates",  # nor a URL read through the cloud
     ]
     demo_cloud.faults.clear()
+    stacks = [(s.id, s.status) for s in demo_cloud.ros.stacks.list()]
     before = (
         _api(demo_cloud, "GET", "users").json(),
         demo_cloud.alipay.apps.all(),
@@ -204,6 +207,7 @@ def test_a_page_on_another_origin_cannot_change_the_cloud_from_a_browser(demo_cl
     )
     assert {status for _, _, status in answers} == {"403"}
     assert demo_cloud.faults.active() == []
+    assert [(s.id, s.status) for s in demo_cloud.ros.stacks.list()] == stacks
     assert demo_cloud.clock.now() - time.time() < 3600
     with demo_cloud.alipay.database.transaction() as conn:
         assert conn.execute("SELECT COUNT(*) FROM auth_codes").fetchone()[0] == codes

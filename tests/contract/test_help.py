@@ -35,6 +35,7 @@ SCRIPTS = [
     "reliability.py",
     "client_config.py",
     "stack_config.py",
+    "release.py",
     "deploy.py",
     "local_inputs.py",
     "soak.py",

@@ -366,12 +366,15 @@ def test_a_bucket_is_declared_with_its_expiration_rules(tmp_path):
     ],
 )
 def test_a_bucket_setting_the_local_oss_cannot_honour_is_refused(tmp_path, extra, where):
-    body = D("""        Resources:
+    body = (
+        D("""        Resources:
           Files:
             Type: ALIYUN::OSS::Bucket
             Properties:
               BucketName: files-b
-        """) + f"      {extra}\n"
+        """)
+        + f"      {extra}\n"
+    )
     error = error_of(tmp_path, body + FUNCTION)
     assert error.path == f"Resources.Files.Properties.{where}"
 

@@ -129,3 +129,23 @@ def test_the_oracle_refuses_a_missing_required_property(oracle):
 def test_the_oracle_refuses_an_unknown_resource_type(oracle):
     problems = oracle({"X": {"Type": "ALIYUN::FC::Nothing", "Properties": {}}})["X"]
     assert problems == ["Type: no ROS CDK class for ALIYUN::FC::Nothing"]
+
+
+def test_the_release_template_passes_the_ros_cdk_validators(oracle):
+    """What `make release` publishes: each function's Code at its versioned key in CodeBucket."""
+    from scripts.published import release_template
+
+    template = yaml.safe_load((ROOT / "template.yml").read_text())
+    keys = {
+        "SessionFunction": "1.0.0/session-" + "0" * 64 + ".zip",
+        "DBFunction": "1.0.0/db-" + "1" * 64 + ".zip",
+    }
+    resources = release_template(template, keys, "miniapp-release-cn-hangzhou", "1.0.0")[
+        "Resources"
+    ]
+    checked = {k: r for k, r in resources.items() if r["Type"] not in NO_CDK_PACKAGE}
+    assert {k: v for k, v in oracle(checked).items() if v} == {}
+    assert resources["DBFunction"]["Properties"]["Code"] == {
+        "OssBucketName": {"Ref": "CodeBucket"},
+        "OssObjectName": keys["DBFunction"],
+    }

@@ -11,6 +11,8 @@
     GET    api/logs                     records, newest first (?query, ?minutes, ?offset, ?limit)
     GET    api/invocations              recent invocations (?function, ?limit)
     GET    api/stacks                   the local ROS's stacks: status, resources, outputs
+    POST   api/stacks                   create a stack from a template URL (the Create stack page)
+    POST   api/templates                a template URL's form: groups, labels, fields (same page)
     GET    api/files                    a bucket's objects under ?prefix (?bucket), signed URLs
     GET    api/state                    the whole local state as a file (zip)
     POST   api/state                    replace the local state with such a file
@@ -39,7 +41,7 @@ from typing import Any
 from .. import values
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
 from ..logcli import expanded
-from . import state
+from . import create, state
 from .files import files_view
 from .stacks import stack_views
 
@@ -88,6 +90,8 @@ class ConsoleApp:
         self.route("GET", r"logs", self._logs)
         self.route("GET", r"invocations", self._invocations)
         self.route("GET", r"stacks", self._stacks)
+        self.route("POST", r"stacks", self._create_stack)
+        self.route("POST", r"templates", self._template_form)
         self.route("GET", r"files", self._files)
         self.route("GET", r"state", self._export)
         self.route("POST", r"state", self._import)
@@ -391,6 +395,18 @@ class ConsoleApp:
                 "stacks": stack_views(self._cloud.ros.stacks.list()),
             },
         )
+
+    def _template_form(self, request: HttpRequest, _: list[str]) -> HttpResponse:
+        return self._creating(request, create.template_form)
+
+    def _create_stack(self, request: HttpRequest, _: list[str]) -> HttpResponse:
+        return self._creating(request, create.create_stack)
+
+    def _creating(self, request: HttpRequest, step: Callable[..., Any]) -> HttpResponse:
+        try:
+            return json_response(200, step(self._cloud, create.read_json(request.body)))
+        except create.CreateRefused as exc:
+            return json_response(exc.status, exc.body)
 
     # -- the whole state --------------------------------------------------------------------
     def _databases(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..credentials import CredentialBook
+from ..credentials import CredentialBook, Principal
 from ..httpshell import HttpRequest, HttpResponse
 from ..policy import is_allowed
 from ..rpc import Action, RpcApi, RpcCall, RpcShell
@@ -82,6 +82,12 @@ class RosEmulator:
         return checked
 
     # -- actions -------------------------------------------------------------------------------
+    def read_template(self, url: str, caller: Principal) -> str:
+        """The template at `url`, read as `caller` (TemplateURL's rules, `ros.sources`)."""
+        if self._source is None:
+            raise RosError(400, "InvalidParameter", "TemplateURL is not served here.")
+        return self._source.read(url, caller)
+
     def template(self, call: RpcCall, required: bool = True) -> str | None:
         """The call's template: its TemplateBody, or what its TemplateURL points at (exactly one
         of them, as ROS documents); None when neither is given and none is `required`."""

@@ -11,7 +11,11 @@ async function call(path, options = {}) {
   const resp = await fetch(path, options);
   const type = resp.headers.get("Content-Type") || "";
   const body = type.includes("json") ? await resp.json() : await resp.text();
-  if (!resp.ok) throw new Error((body && body.error) || `HTTP ${resp.status}`);
+  if (!resp.ok) {
+    const error = new Error((body && body.error) || `HTTP ${resp.status}`);
+    error.body = typeof body === "object" ? body : null;  // a ROS refusal's code and parameter
+    throw error;
+  }
   return body;
 }
 const send = (method, path, body, headers = {}) =>
@@ -315,6 +319,106 @@ function Stacks() {
       </section>`)}</div>`;
 }
 
+// -- Create stack ---------------------------------------------------------------------------
+// What the ROS console does with a one-click link (#create-stack?templateUrl=...&stackName=...):
+// read the template from its URL, draw the form from its Metadata (groups, labels in the chosen
+// language, NoEcho as password fields, AllowedValues as selects, defaults), create the stack
+// and follow it to its outputs. ROS checks every value (api.py, create.py); its refusal shows at
+// the top and beside the parameter it names.
+const TEXT = {
+  en: { title: "Create stack", template: "Template", name: "Stack name", create: "Create stack",
+        creating: "Creating…", outputs: "Outputs", copy: "Outputs as JSON (for make client-config-from-stack OUTPUTS=...)",
+        resources: "Resources", status: "Status", language: "Language" },
+  "zh-cn": { title: "创建资源栈", template: "模板", name: "资源栈名称", create: "创建资源栈",
+        creating: "创建中…", outputs: "输出", copy: "输出（JSON，用于 make client-config-from-stack OUTPUTS=...）",
+        resources: "资源", status: "状态", language: "语言" },
+};
+
+function Field({ field, value, onChange, problem }) {
+  const id = "param-" + field.key;
+  const input = field.allowed_values.length
+    ? html`<select id=${id} name=${field.key} value=${value} onChange=${(e) => onChange(e.target.value)}>
+        ${field.allowed_values.map((v) => html`<option value=${v}>${v}</option>`)}</select>`
+    : field.no_echo
+      ? html`<input id=${id} name=${field.key} type="password" autocomplete="off" value=${value}
+               onInput=${(e) => onChange(e.target.value)} />`
+      : field.text_area
+        ? html`<textarea id=${id} name=${field.key} rows="4" value=${value}
+                 onInput=${(e) => onChange(e.target.value)}></textarea>`
+        : html`<input id=${id} name=${field.key} class="wide" value=${value}
+                 onInput=${(e) => onChange(e.target.value)} />`;
+  return html`<div class=${"field" + (problem ? " invalid" : "")} data-parameter=${field.key}>
+    <label for=${id}><b>${field.label}</b> <span class="muted mono">${field.key}</span></label>
+    ${input}
+    <div class="muted">${field.description}</div>
+    ${problem && html`<div class="bad problem">${problem}</div>`}
+  </div>`;
+}
+
+function CreateStack({ params }) {
+  const url = params.templateUrl || "";
+  const [language, setLanguage] = useState(params.lang || "en");
+  const [form, setForm] = useState(null);
+  const [values, setValues] = useState({});
+  const [name, setName] = useState(params.stackName || "");
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [stackId, setStackId] = useState(null);
+  const t = TEXT[language];
+  useEffect(() => {
+    if (!url) { setError("no templateUrl in the link"); return; }
+    sendJson("POST", API + "templates", { url, language }).then((f) => {
+      setForm(f); setError(null);
+      setValues((old) => {
+        const next = { ...old };
+        for (const g of f.groups) for (const fld of g.fields) {
+          if (!(fld.key in next)) next[fld.key] = fld.default ?? (fld.allowed_values[0] || "");
+        }
+        return next;
+      });
+    }, (e) => setError(e.body || { message: e.message }));
+  }, [url, language]);
+  const [stacks] = usePoll(API + "stacks", 1000, Boolean(stackId));
+  const stack = stackId && stacks ? stacks.stacks.find((s) => s.id === stackId) : null;
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true); setError(null);
+    try {
+      const made = await call(API + "stacks", { method: "POST",
+        headers: { ...MUTATE, "Content-Type": "application/json" },
+        body: JSON.stringify({ name, templateUrl: url, parameters: values }) });
+      setStackId(made.stackId);
+    } catch (err) { setError(err.body || { message: err.message }); }
+    setBusy(false);
+  };
+  const problem = (key) => error && error.parameter === key ? error.error : null;
+  return html`
+    <section><h2>${t.title}</h2>
+      <div class="toolbar"><span class="muted">${t.template}:</span> <span class="mono" id="template-url">${url}</span>
+        <label>${t.language} <select id="language" value=${language} onChange=${(e) => setLanguage(e.target.value)}>
+          <option value="en">English</option><option value="zh-cn">中文</option></select></label></div>
+      ${form && html`<p class="muted">${form.description} (${form.region})</p>`}
+      ${error && html`<div class="notice error" id="create-error">${error.code ? error.code + ": " : ""}${error.error || error.message}</div>`}
+    </section>
+    ${form && !stackId && html`<form id="create-form" onSubmit=${submit}>
+      <section><label for="stack-name"><b>${t.name}</b></label>
+        <input id="stack-name" name="stackName" class="wide" value=${name} onInput=${(e) => setName(e.target.value)} /></section>
+      ${form.groups.map((g) => html`<section class="group"><h2>${g.label}</h2>
+        ${g.fields.map((f) => html`<${Field} field=${f} value=${values[f.key] ?? ""} problem=${problem(f.key)}
+            onChange=${(v) => setValues({ ...values, [f.key]: v })} />`)}</section>`)}
+      <div class="toolbar"><button type="submit" id="create-submit" disabled=${busy}>${busy ? t.creating : t.create}</button></div>
+    </form>`}
+    ${stackId && html`<section id="progress" data-stack=${stackId}>
+      <h2>${name} <span id="stack-status" class=${"mono " + (stack ? statusClass(stack.status) : "cold")}>${stack ? stack.status : "CREATE_IN_PROGRESS"}</span></h2>
+      ${stack && html`<p class="muted">${stack.reason}</p>
+        <h3>${t.resources}</h3>
+        <table class="resources">${stack.resources.map((r) => html`<tr><td class="mono">${r.logicalId}</td>
+          <td class="mono">${r.type}</td><td class=${"mono " + statusClass(r.status)}>${r.status}</td><td>${r.reason}</td></tr>`)}</table>
+        ${Object.keys(stack.outputs).length > 0 && html`<h3>${t.outputs}</h3><div class="outputs"><${Values} values=${stack.outputs} /></div>
+          <h3>${t.copy}</h3><pre class="mono" id="outputs-json">${JSON.stringify(stack.outputs, null, 2)}</pre>`}`}
+    </section>`}`;
+}
+
 // -- Files ----------------------------------------------------------------------------------
 // A bucket's objects one folder at a time (users/{id}/ is a user's files); images are shown
 // through the signed URL the call returns (15 minutes on the local clock).
@@ -382,6 +486,7 @@ const PAGES = [
   { id: "invocations", title: "Invocations", view: Invocations },
   { id: "faults", title: "Faults", view: Faults },
   { id: "stacks", title: "Stacks", view: Stacks },
+  { id: "create-stack", title: "Create stack", view: CreateStack },
   { id: "files", title: "Files", view: Files },
   { id: "state", title: "Export / import", view: State },
 ];
