@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from alipay import AliPay
-from alipay_trade_kit import Receiver, new_user, receiver
+from alipay_kit import Receiver, new_user, receiver
 
 from localcloud.alipay.notify import RETRY_AFTER
 from tests.conftest import running_local_cloud

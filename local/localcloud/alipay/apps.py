@@ -14,6 +14,10 @@ An open_id is opaque, stable for one (user, app) and different across apps. Ours
 and kept. Their shape follows the example Alipay's own SDK documentation uses for `open_id`
 (`074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5`: 47 letters and digits, starting `0`); Alipay
 documents no format, so clients must treat it as an opaque string, and so does the product.
+
+An app has signed up for payments (the JSAPI payment product) unless registered without it: the
+trade methods of one that has not are refused with 40006 isv.insufficient-isv-permissions, as
+Alipay refuses a method whose product the app has not signed up for or added.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ CREATE TABLE IF NOT EXISTS apps (
     public_key_pem TEXT NOT NULL,
     signing TEXT NOT NULL,
     app_cert_sn TEXT NOT NULL,
-    identity TEXT NOT NULL
+    identity TEXT NOT NULL,
+    payments INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS open_ids (
     app_id TEXT NOT NULL,
@@ -59,6 +64,7 @@ class App:
     signing: str  # "key": RSA2 with the uploaded key; "cert": RSA2 plus certificate serials
     app_cert_sn: str  # the serial number of its certificate ("" in key mode)
     identity: str  # one of IDENTITY_MODES
+    payments: bool = True  # signed up for the payment product (the trade methods)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -72,6 +78,10 @@ class App:
 class AppRegistry:
     def __init__(self, db: Database) -> None:
         self._db = db
+        with db.transaction() as conn:  # state written before apps had products: all had it
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(apps)")}
+            if "payments" not in columns:
+                conn.execute("ALTER TABLE apps ADD COLUMN payments INTEGER NOT NULL DEFAULT 1")
 
     def register(
         self,
@@ -81,22 +91,29 @@ class AppRegistry:
         signing: str = "key",
         app_cert_sn: str = "",
         identity: str | None = None,
+        payments: bool | None = None,
     ) -> App:
-        """Add the app, or update its key and signing mode. `identity` None keeps the mode it
-        has (user_id for a new app), so a restart does not undo a switch."""
+        """Add the app, or update its key and signing mode. `identity` and `payments` None keep
+        what it has (user_id and payments for a new app), so a restart does not undo a switch."""
         if signing not in SIGNING_MODES:
             raise ValueError(f"signing must be one of {', '.join(SIGNING_MODES)}")
         if identity is not None:
             _check_mode(identity)
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT identity FROM apps WHERE app_id = ?", (app_id,)).fetchone()
+            row = conn.execute(
+                "SELECT identity, payments FROM apps WHERE app_id = ?", (app_id,)
+            ).fetchone()
             mode = identity or (row["identity"] if row is not None else "user_id")
+            if payments is None:
+                payments = bool(row["payments"]) if row is not None else True
             conn.execute(
-                "INSERT INTO apps (app_id, public_key_pem, signing, app_cert_sn, identity)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(app_id) DO UPDATE SET"
+                "INSERT INTO apps"
+                " (app_id, public_key_pem, signing, app_cert_sn, identity, payments)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(app_id) DO UPDATE SET"
                 " public_key_pem = excluded.public_key_pem, signing = excluded.signing,"
-                " app_cert_sn = excluded.app_cert_sn, identity = excluded.identity",
-                (app_id, public_key_pem, signing, app_cert_sn, mode),
+                " app_cert_sn = excluded.app_cert_sn, identity = excluded.identity,"
+                " payments = excluded.payments",
+                (app_id, public_key_pem, signing, app_cert_sn, mode, int(payments)),
             )
         return self.get(app_id)
 
@@ -111,6 +128,7 @@ class AppRegistry:
             row["signing"],
             row["app_cert_sn"],
             row["identity"],
+            bool(row["payments"]),
         )
 
     def find(self, app_id: str) -> App | None:

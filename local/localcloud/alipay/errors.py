@@ -3,7 +3,11 @@
 Every refusal is an `AlipayError` carrying one `ErrorCode`; the HTTP shell renders it as
 `{"code", "msg", "sub_code", "sub_msg"}` (under `error_response`, or under the method's own
 `..._response` key where the real gateway does so). The numeric code is a family (40001 missing
-argument, 40002 invalid argument, 20001 token, 20000 system); the sub_code says what exactly.
+argument, 40002 invalid argument, 40004 business failed, 40006 insufficient permissions, 20001
+token, 20000 system); the sub_code says what exactly. The families and the common sub-codes
+(20000 to 40006 below) are those of Alipay's table of common error codes
+(https://opendocs.alipay.com/open/common/105806); the sub-codes under a method's name are that
+method's page's; a comment says where a text is ours.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ _SYSTEM = ("20000", "Service Currently Unavailable")
 _TOKEN = ("20001", "Insufficient Token Permissions")
 _MISSING = ("40001", "Missing Required Arguments")
 _INVALID = ("40002", "Invalid Arguments")
+_PERMISSIONS = ("40006", "Insufficient Permissions")
 
 # 20000: the platform itself failed; callers should retry later.
 UNKNOWN_ERROR = ErrorCode(*_SYSTEM, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
@@ -94,7 +99,16 @@ INVALID_ALIPAY_ROOT_CERT_SN = ErrorCode(
 )
 APP_CERT_NOT_EXIST = ErrorCode(*_INVALID, "isv.app-cert-not-exist", "应用公钥证书不存在")
 
-# alipay.system.oauth.token
+# 40006: the app may not call the method. Alipay answers it under the method's own key, signed
+# (python-alipay-sdk returns it as a result), for a method whose product the app has not signed
+# up for or added.
+INSUFFICIENT_ISV_PERMISSIONS = ErrorCode(
+    *_PERMISSIONS,
+    "isv.insufficient-isv-permissions",
+    "ISV权限不足，建议在开发者中心检查签约是否已经生效",
+)
+
+# alipay.system.oauth.token (https://opendocs.alipay.com/apis/api_9/alipay.system.oauth.token)
 GRANT_TYPE_INVALID = ErrorCode(*_INVALID, "isv.grant-type-invalid", "grant_type参数不正确")
 CODE_INVALID = ErrorCode(*_INVALID, "isv.code-invalid", "授权码code无效")
 REFRESH_TOKEN_INVALID = ErrorCode(

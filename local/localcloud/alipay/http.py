@@ -94,8 +94,17 @@ class AlipayEmulator:
         self.notifies = Notifier(db, clock, faults, alipay_key)
         self._own_scheduler = scheduler is None
         self._scheduler = scheduler or Scheduler(clock).start()
+        self._payments = Payments(
+            self.trades,
+            self.apps,
+            self.notifies,
+            self._scheduler.wake,
+            alipay_cert_sn=self.certs.alipay_cert_sn,
+        )
+        # The trades that finish first, then the notifies: a TRADE_FINISHED notify goes in the
+        # tick that queued it.
+        self._scheduler.add(self._payments)
         self._scheduler.add(self.notifies)
-        self._payments = Payments(self.trades, self.apps, self.notifies, self._scheduler.wake)
 
     def close(self) -> None:
         """Stop sending notifies (when the scheduler is this gateway's own)."""
@@ -112,9 +121,17 @@ class AlipayEmulator:
             app_cert_sn=self.certs.app_cert_sn if signing == "cert" else "",
         )
 
-    def register_app(self, app_id: str, public_key_pem: str, *, identity: str | None = None) -> App:
-        """Another app (key mode) of some developer, with its own uploaded public key."""
-        return self.apps.register(app_id, public_key_pem, identity=identity)
+    def register_app(
+        self,
+        app_id: str,
+        public_key_pem: str,
+        *,
+        identity: str | None = None,
+        payments: bool | None = None,
+    ) -> App:
+        """Another app (key mode) of some developer, with its own uploaded public key;
+        `payments=False`: one that has not signed up for the payment product."""
+        return self.apps.register(app_id, public_key_pem, identity=identity, payments=payments)
 
     def set_identity(self, mode: str, app_id: str | None = None) -> App:
         """Switch an app (default: the sandbox app) to `user_id`, `both` or `open_id`. Users,

@@ -110,7 +110,11 @@ class Notifier:
         self._faults = faults
         self._key = key
 
-    def enqueue(self, trade_no: str, url: str, fields: Mapping[str, str]) -> Notify:
+    def enqueue(
+        self, trade_no: str, url: str, fields: Mapping[str, str], at: float | None = None
+    ) -> Notify:
+        """Queue a notify, its first attempt due `at` (default: now; a scheduler job passes its
+        tick's time, so the notify goes in the same tick)."""
         notify_id = secrets.token_hex(16)
         fields = {**fields, "notify_id": notify_id}
         with self._db.transaction() as conn:
@@ -118,7 +122,14 @@ class Notifier:
             conn.execute(
                 "INSERT INTO notifies (notify_id, seq, trade_no, url, fields, due_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (notify_id, seq, trade_no, url, json.dumps(dict(fields)), self._clock.now()),
+                (
+                    notify_id,
+                    seq,
+                    trade_no,
+                    url,
+                    json.dumps(dict(fields)),
+                    self._clock.now() if at is None else at,
+                ),
             )
         return self.get(notify_id)
 

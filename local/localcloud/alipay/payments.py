@@ -1,8 +1,9 @@
 """The trade methods of `gateway.do` and the sandbox cashier, between HTTP and the trade rules.
 
 Replies name the buyer as the app's identity mode says at the time (`buyer_user_id` and/or
-`buyer_open_id` in replies, `buyer_id` and/or `buyer_open_id` in notifies). A payment and each
-refund queue a notify to the trade's `notify_url` (when it has one), which the scheduler sends.
+`buyer_open_id` in replies, `buyer_id` and/or `buyer_open_id` in notifies). A payment, each
+refund and the end of a paid trade's refund window (TRADE_FINISHED) queue a notify to the trade's
+`notify_url` (when it has one), which the scheduler sends.
 
 The cashier plays `my.tradePay` in the buyer's Alipay app, which cannot run on a laptop:
 `{"tradeNo", "user_id", "result"}` where `result` says what the buyer does, answered with the
@@ -25,8 +26,10 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import errors
 from .apps import App, AppRegistry, seller_id
 from .core import USER_ID, InvalidSandboxRequest
+from .errors import AlipayError
 from .gateway import (
     TRADE_CLOSE,
     TRADE_CREATE,
@@ -37,7 +40,7 @@ from .gateway import (
 )
 from .money import yuan
 from .notify import Notifier, beijing
-from .trades import TRADE_CLOSED, CashierRefusal, Trade, TradeBook, read_biz
+from .trades import REFUND_WINDOW, TRADE_CLOSED, CashierRefusal, Trade, TradeBook, read_biz
 
 CASHIER_RESULTS: dict[str, tuple[str, bool, str]] = {
     "success": ("9000", True, "支付成功"),
@@ -50,16 +53,29 @@ CASHIER_RESULTS: dict[str, tuple[str, bool, str]] = {
 
 
 class Payments:
+    """The trade methods and the cashier, and a scheduler job: it finishes the paid trades whose
+    refund window has ended (each with its TRADE_FINISHED notify). Add it to the scheduler
+    before the notifier, so a notify it queues goes in the same tick."""
+
     def __init__(
-        self, trades: TradeBook, apps: AppRegistry, notifier: Notifier, wake: Callable[[], None]
+        self,
+        trades: TradeBook,
+        apps: AppRegistry,
+        notifier: Notifier,
+        wake: Callable[[], None],
+        *,
+        alipay_cert_sn: str,
     ) -> None:
         self._trades = trades
         self._apps = apps
         self._notifier = notifier
         self._wake = wake  # the scheduler: a queued notify may go at once
+        self._alipay_cert_sn = alipay_cert_sn  # named in the notifies of apps in cert mode
 
     def call(self, call: GatewayCall) -> dict[str, object]:
         """The reply fields of a trade method; raises AlipayError for a refusal."""
+        if not call.app.payments:
+            raise AlipayError(errors.INSUFFICIENT_ISV_PERMISSIONS)
         app, biz = call.app, read_biz(call.params)
         if call.method == TRADE_CREATE:
             trade = self._trades.create(app, biz, call.param("notify_url"))
@@ -134,6 +150,19 @@ class Payments:
             self._notify(self._apps.get(trade.app_id), trade)
         return {"resultCode": code, "memo": memo}
 
+    # -- the scheduler job ---------------------------------------------------------------------
+    def next_due(self) -> float | None:
+        return self._trades.next_finish()
+
+    def run_due(self, now: float) -> None:
+        def notify(trade: Trade) -> None:
+            assert trade.paid_at is not None  # only paid trades finish
+            closed_at = trade.paid_at + REFUND_WINDOW
+            self._notify(self._apps.get(trade.app_id), trade, closed_at=closed_at, at=now)
+
+        self._trades.finish_due(now, notify)
+
+    # -- notifies ------------------------------------------------------------------------------
     def _notify(
         self,
         app: App,
@@ -141,7 +170,17 @@ class Payments:
         *,
         refund_request: str | None = None,
         refunded_at: float | None = None,
+        closed_at: float | None = None,
+        at: float | None = None,
     ) -> None:
+        """Queue the notify of the trade's new state. In certificate mode it names the Alipay
+        certificate it is signed under, `alipay_cert_sn`. Alipay documents that field on the
+        gateway's replies in certificate mode; for notifies we follow smartwalle/alipay (a widely
+        used Go SDK), which reads it from a notify's form to pick the certificate. Whether the
+        signature covers it is documented nowhere we found: we sign it with the rest, since the
+        official SDKs' verifiers (python-alipay-sdk `verify`, the Java SDK's
+        `AlipaySignature.certVerifyV1`, the Node SDK's `checkNotifySign`) leave out only `sign`
+        and `sign_type`, and a field outside the signature would fail all three."""
         if not trade.notify_url:
             return
         total = yuan(trade.total_fen)
@@ -177,7 +216,11 @@ class Payments:
             )
             if trade.status == TRADE_CLOSED:
                 fields["gmt_close"] = beijing(refunded_at)
-        self._notifier.enqueue(trade.trade_no, trade.notify_url, fields)
+        if closed_at is not None:
+            fields["gmt_close"] = beijing(closed_at)
+        if app.signing == "cert":
+            fields["alipay_cert_sn"] = self._alipay_cert_sn
+        self._notifier.enqueue(trade.trade_no, trade.notify_url, fields, at)
         self._wake()
 
     def _buyer(self, app: App, trade: Trade, *, user_key: str) -> dict[str, str]:

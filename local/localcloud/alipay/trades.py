@@ -3,7 +3,10 @@
 A trade is created `WAIT_BUYER_PAY` for one buyer, paid in the sandbox cashier (`TRADE_SUCCESS`),
 closed unpaid (`TRADE_CLOSED`, by `alipay.trade.close` or when its `timeout_express` lapses),
 refunded in part or whole (a full refund closes it), and after the refund window it is
-`TRADE_FINISHED`. What Alipay documents and we keep:
+`TRADE_FINISHED` (Alipay's notify docs: TRADE_FINISHED when a trade that supports refunds has
+passed its refundable period, or at payment for a product without refunds; every local app's
+products support refunds, so here it is always the former, 90 days after payment, on the local
+clock). What Alipay documents and we keep:
 - `out_trade_no` is the merchant's key: creating it again with the same content answers the same
   trade, with other content ACQ.CONTEXT_INCONSISTENT, once paid ACQ.TRADE_HAS_SUCCESS, once
   closed ACQ.TRADE_HAS_CLOSE;
@@ -22,8 +25,8 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -268,6 +271,32 @@ class TradeBook:
             )
             return self._get(conn, trade_no)
 
+    # -- the end of the refund window (a scheduler job runs these) ------------------------------
+    def next_finish(self) -> float | None:
+        """When the next paid trade's refund window ends (None: no paid trade waits for it)."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT MIN(paid_at) FROM trades WHERE status = ? AND paid_at IS NOT NULL",
+                (TRADE_SUCCESS,),
+            ).fetchone()
+        return None if row[0] is None else float(row[0]) + REFUND_WINDOW
+
+    def finish_due(self, now: float, on_finished: Callable[[Trade], None]) -> None:
+        """Finish each paid trade whose refund window has ended by `now`, calling `on_finished`
+        with it in the same transaction: its notify is queued with the change or not at all."""
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT * FROM trades WHERE status = ? AND paid_at IS NOT NULL"
+                " AND paid_at + ? <= ? ORDER BY paid_at",
+                (TRADE_SUCCESS, REFUND_WINDOW, now),
+            ).fetchall()
+            for row in rows:
+                conn.execute(
+                    "UPDATE trades SET status = ? WHERE trade_no = ?",
+                    (TRADE_FINISHED, row["trade_no"]),
+                )
+                on_finished(self._get(conn, row["trade_no"]))
+
     # -- helpers -----------------------------------------------------------------------------
     def _buyer(self, app: App, biz: Mapping[str, object]) -> str:
         buyer_id, open_id = biz.get("buyer_id"), biz.get("buyer_open_id")
@@ -294,21 +323,16 @@ class TradeBook:
         return user
 
     def _current(self, conn: sqlite3.Connection, trade: Trade, now: float) -> Trade:
-        """Apply what time did: an unpaid trade past its timeout closes, a paid one past the
-        refund window finishes."""
-        status = trade.status
-        if status == WAIT_BUYER_PAY and now >= trade.expires_at:
-            status = TRADE_CLOSED
-        elif (
-            status == TRADE_SUCCESS
-            and trade.paid_at is not None
-            and now >= trade.paid_at + REFUND_WINDOW
-        ):
-            status = TRADE_FINISHED
-        if status == trade.status:
-            return trade
-        conn.execute("UPDATE trades SET status = ? WHERE trade_no = ?", (status, trade.trade_no))
-        return self._get(conn, trade.trade_no)
+        """Apply what time did: an unpaid trade past its timeout closes. A paid one past the
+        refund window reads as finished; `finish_due` records it, with its notify."""
+        if trade.status == WAIT_BUYER_PAY and now >= trade.expires_at:
+            conn.execute(
+                "UPDATE trades SET status = ? WHERE trade_no = ?", (TRADE_CLOSED, trade.trade_no)
+            )
+            return self._get(conn, trade.trade_no)
+        if trade.status == TRADE_SUCCESS and _finishes_by(trade) <= now:
+            return replace(trade, status=TRADE_FINISHED)
+        return trade
 
     @staticmethod
     def _get(conn: sqlite3.Connection, trade_no: str) -> Trade:
@@ -332,6 +356,11 @@ def _trade(row: sqlite3.Row) -> Trade:
         row["paid_at"],
         row["refunded_fen"],
     )
+
+
+def _finishes_by(trade: Trade) -> float:
+    """When a paid trade's refund window ends."""
+    return (trade.paid_at or 0.0) + REFUND_WINDOW
 
 
 def _refund(row: sqlite3.Row) -> Refund:
