@@ -39,6 +39,7 @@ def test_a_broken_catalog_names_every_problem():
             (
                 Product("Pro", "", 0, Grant("todos", 0)),
                 Product("pro", "ok", 990, Grant("todos", 1)),
+                # A float price on purpose: the catalog must refuse it at run time too.
                 Product("pro", "ok", 9.9, Grant("No", 1)),  # type: ignore[arg-type]
             )
         )
