@@ -35,7 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the sibling scripts, by their package path (as mypy reads them)
 
-from scripts.deploy import (  # noqa: E402 - after sys.path names the repository
+from scripts.deploykit import (  # noqa: E402 - after sys.path names the repository
     Credentials,
     DeployError,
     Ros,

@@ -80,7 +80,7 @@ def stack_outputs(stack: str, env: Mapping[str, str]) -> dict[str, str]:
     """The outputs of the live stack named `stack`, from ROS."""
     from aliyunsdkros.request.v20190910 import GetStackRequest
 
-    from scripts.deploy import Ros, credentials_from_chain
+    from scripts.deploykit import Ros, credentials_from_chain
 
     region = env.get("ALIBABA_CLOUD_REGION_ID") or "cn-hangzhou"
     ros = Ros(credentials_from_chain(env), region, env.get("ROS_ENDPOINT"))
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}", args.stack):
         parser.error(f"--stack must be a stack name, not {args.stack!r}")
-    from scripts.deploy import DeployError
+    from scripts.deploykit import DeployError
 
     try:
         if args.outputs is not None:

@@ -10,7 +10,7 @@ The variables are documented in docs/configuration.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -37,7 +37,13 @@ SIGN_MODES = ("key", "cert")
 
 
 class ConfigError(Exception):
-    """The function's configuration is missing or invalid; the message says which variables."""
+    """The function's configuration is missing or invalid; the message says which variables.
+    `problems` holds each problem found, each starting with its variable's name (`make deploy`
+    reports them by the template parameter that sets the variable)."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -418,4 +424,6 @@ class _Reader:
 
     def raise_if_problems(self) -> None:
         if self.problems:
-            raise ConfigError("invalid configuration: " + "; ".join(self.problems))
+            raise ConfigError(
+                "invalid configuration: " + "; ".join(self.problems), self.problems
+            )

@@ -34,7 +34,7 @@ from tests.conftest import (
     running_local_cloud,
     warm_up,
 )
-from tests.e2e.test_deploy import Deployer
+from tests.e2e.deploying import Deployer
 
 CONSOLE_DIR = ROOT / "tests" / "console"
 MUTATE = {"X-Localcloud-Console": "1"}

@@ -253,6 +253,30 @@ def test_validate_template_lists_parameters(ros):
     assert [o["OutputKey"] for o in result["Outputs"]] == ["FunctionArn"]
 
 
+@pytest.mark.parametrize(
+    "change, code, message",
+    [
+        (
+            ("ALIYUN::FC::Service", "ALIYUN::FC::Nothing"),
+            "StackValidationFailed",
+            "Unknown resource",
+        ),
+        (
+            ("Default: v1.zip", "Default: v1.zip, MaxLength: 3"),
+            "StackValidationFailed",
+            "MaxLength",
+        ),
+        (("'2015-09-01'", "'2020-01-01'"), "InvalidTemplate", "ROSTemplateFormatVersion"),
+    ],
+)
+def test_validate_template_refuses_what_create_stack_would(ros, change, code, message):
+    request = ValidateTemplateRequest.ValidateTemplateRequest()
+    request.set_TemplateBody(TEMPLATE.replace(*change))
+    error = error_of(ros, request)
+    assert (error.get_http_status(), error.get_error_code()) == (400, code)
+    assert message in error.get_error_msg()
+
+
 def error_of(ros: Ros, request: Any, client: AcsClient | None = None) -> ServerException:
     with pytest.raises(ServerException) as info:
         ros.call(request, client)

@@ -12,6 +12,7 @@ from fc_app.harness import unpacked_code
 
 from localcloud.policy import SYSTEM_POLICIES
 from localcloud.template import TemplateError, declared_parameters, load_template
+from localcloud.template.parameters import parameter_problems
 from tests.conftest import template_parameters
 
 APP = Path(__file__).parent / "fc_app"
@@ -211,6 +212,37 @@ def test_no_echo_value_is_not_shown_in_errors(tmp_path):
         {"Key": "secret-value"},
     )
     assert "secret-value" not in str(error)
+
+
+def test_parameter_problems_lists_every_problem_in_declaration_order():
+    declared = yaml.safe_load(
+        D("""\
+        Name: {Type: String, AllowedPattern: '[a-z]+', ConstraintDescription: lower-case letters}
+        Size: {Type: Number, MinValue: 1, MaxValue: 9}
+        Code: {Type: String, MinLength: 4}
+        Mode: {Type: String, Default: a, AllowedValues: [a, b]}
+        Key: {Type: String, NoEcho: true}
+        """)
+    )
+    found = parameter_problems(declared, {"Name": "Bad!", "Size": "10", "Code": "abc", "Odd": "1"})
+    assert [(type(p).__name__, p.path, p.message) for p in found] == [
+        ("TemplateError", "Parameters", "values given for undeclared parameters: Odd"),
+        (
+            "TemplateError",
+            "Parameters.Name",
+            "does not match AllowedPattern '[a-z]+' (lower-case letters)",
+        ),
+        ("TemplateError", "Parameters.Size", "10 is above MaxValue 9"),
+        ("TemplateError", "Parameters.Code", "shorter than MinLength 4"),
+        (
+            "MissingParameter",
+            "Parameters.Key",
+            "no value: the parameter has no Default and the local parameters do not set it",
+        ),
+    ]
+    assert (
+        parameter_problems(declared, {"Name": "ok", "Size": "3", "Code": "abcd", "Key": "k"}) == []
+    )
 
 
 def test_number_parameter_must_be_numeric():

@@ -5,28 +5,21 @@ with different ServiceNames coexist, and bad input ends with one clear message."
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import os
-import secrets
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import fc2
-import oss2
 import pytest
-import requests
 
 from localcloud.miniprogram import MiniProgram, new_user_id
 from tests.conftest import ROOT, running_local_cloud
+from tests.e2e.deploying import Deployer, failure
 
 VERSION_PROBE = b'"deployed-version"'
-BUCKET = "deploy-test-code"
 STAGING = (
     "--parameter",
     "ServiceName=todo-staging",
@@ -35,136 +28,6 @@ STAGING = (
     "--parameter",
     "LogProjectName=todo-staging-logs",
 )
-
-
-class Deployer:
-    def __init__(self, cloud: Any, workdir: Path) -> None:
-        self.cloud = cloud
-        self.workdir = workdir
-        self.puts: list[str] = []  # keys of every PutObject the local OSS stored
-        store, put = cloud.oss.store, cloud.oss.store.put
-
-        def counting_put(bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
-            self.puts.append(key)
-            return put(bucket, key, *args, **kwargs)
-
-        store.put = counting_put
-        account = cloud.account
-        self.env = {
-            **os.environ,
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": account.access_key_id,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": account.access_key_secret,
-            "ALIBABA_CLOUD_REGION_ID": account.region,
-            "ROS_ENDPOINT": cloud.url("ros"),
-            "OSS_ENDPOINT": cloud.url("oss"),
-            "FC_ENDPOINT": cloud.url("fc"),
-        }
-        keys = cloud.alipay.keys
-        self.secrets = workdir / "deploy.secrets.json"
-        self.secrets.write_text(
-            json.dumps(
-                {
-                    "AlipayAppPrivateKey": Path(keys.app_private_key_file).read_text(),
-                    "DataKey": base64.b64encode(secrets.token_bytes(32)).decode(),
-                    "HashKey": base64.b64encode(secrets.token_bytes(32)).decode(),
-                }
-            )
-        )
-        self.parameters = workdir / "deploy.parameters.json"
-        self.parameters.write_text(
-            json.dumps(
-                {
-                    "AppId": cloud.alipay_app_id,
-                    "AlipayPublicKey": Path(keys.alipay_public_key_file).read_text(),
-                    "DBInstanceName": cloud.tablestore_instance,
-                    # Roles and log projects are named per stack: RAM and SLS names are
-                    # account-wide.
-                    "SessionRateLimitPerIp": "100000",
-                    "SessionRateLimitPerUser": "100000",
-                }
-            )
-        )
-
-    def run(
-        self, stack: str, *args: str, build: Path | None = None, secrets_file: Path | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [
-            "--stack-name",
-            stack,
-            "--secrets-file",
-            str(secrets_file or self.secrets),
-            "--parameters-file",
-            str(self.parameters),
-            "--bucket",
-            BUCKET,
-            "--poll-seconds",
-            "0.1",
-            *args,
-        ]  # a later --bucket wins
-        if build is not None:
-            argv += ["--build-dir", str(build)]
-        return subprocess.run(
-            ["make", "--no-print-directory", "deploy", "ARGS=" + " ".join(f"'{a}'" for a in argv)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    def bucket(self, name: str = BUCKET) -> oss2.Bucket:
-        account = self.cloud.account
-        return oss2.Bucket(
-            oss2.Auth(account.access_key_id, account.access_key_secret), self.cloud.url("oss"), name
-        )
-
-    def deploy(
-        self, stack: str, service: str, extra: tuple[str, ...] = (), **kwargs: Any
-    ) -> dict[str, str]:
-        result = self.run(
-            stack,
-            "--parameter",
-            f"ServiceName={service}",
-            "--parameter",
-            f"RoleNamePrefix={service}",
-            "--parameter",
-            f"LogProjectName={service}-logs",
-            *extra,
-            **kwargs,
-        )
-        print(result.stdout, result.stderr)
-        assert result.returncode == 0, result.stdout + result.stderr
-        config = json.loads((ROOT / "client-config" / f"{stack}.json").read_text())
-        self.warm_up(config)
-        # The sandbox plays the Alipay app; everything else comes from the stack's config.
-        return {**config, "alipaySandbox": self.cloud.url("alipay") + "/sandbox"}
-
-    def warm_up(self, config: dict[str, str]) -> None:
-        """Call each function until an instance answers. A cold start imports ~1,400 modules
-        (Tablestore, SLS, Alipay SDKs); on a loaded 2-core CI machine that alone can pass the
-        template's 10 s timeout, which FC answers as a timeout, as here. The flow is tested on
-        warm instances; the first answers are not what these tests are about."""
-        root = fc2.Client(
-            endpoint=config["fcEndpoint"],
-            accessKeyID=self.cloud.account.access_key_id,
-            accessKeySecret=self.cloud.account.access_key_secret,
-        )
-        for _ in range(4):
-            try:
-                root.invoke_function(
-                    config["serviceName"],
-                    config["dbFunctionName"],
-                    payload=json.dumps({"sid": "x" * 43, "op": "list"}),
-                )
-                break
-            except fc2.fc_exceptions.FcError as exc:
-                if "timed out" not in str(exc):
-                    raise
-        for _ in range(4):
-            answer = requests.post(config["sessionUrl"], json={}, timeout=30)
-            if "timed out" not in answer.text:
-                assert answer.status_code == 400, answer.text  # our typed InvalidRequest
-                break
 
 
 # A cloud of its own: `make deploy` creates, updates and deletes whole stacks here (deleting one
@@ -330,19 +193,6 @@ def test_two_stacks_with_different_service_names_coexist(staging, deployer):
     assert "todo-prod-db" in deployer.cloud.tablestore.instances()
 
 
-def failure(result: subprocess.CompletedProcess[str]) -> str:
-    """The script's one line about what went wrong (make adds its own line after it)."""
-    assert result.returncode != 0, result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.startswith("deploy failed: ")]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
-def test_a_bad_parameter_is_refused_with_the_reason(deployer):
-    line = failure(deployer.run("deploy-broken", "--parameter", "ServiceName=Not Valid!"))
-    assert "StackValidationFailed" in line and "AllowedPattern" in line
-
-
 TAKEN = "miniapp-todo"  # the service the local cloud itself serves (make dev's)
 
 
@@ -365,106 +215,6 @@ def test_a_failing_stack_ends_with_ros_status_and_reason(deployer):
     ), result.stdout
     line = failure(result)
     assert "EntityAlreadyExists.Service" in line and "run `make deploy` again" in line
-
-
-def secrets_text(deployer: Deployer, case: str) -> str:
-    good = json.loads(deployer.secrets.read_text())
-    public_key = Path(deployer.cloud.alipay.keys.alipay_public_key_file).read_text()
-    return {
-        "not json": "{not json",
-        "not an object": '["AlipayAppPrivateKey", "DataKey"]',
-        "a missing secret": json.dumps({"DataKey": good["DataKey"], "HashKey": good["HashKey"]}),
-        "an unknown key": json.dumps({**good, "AppId": "2021"}),
-        "a short data key": json.dumps({**good, "DataKey": "c2hvcnQ="}),
-        "a malformed key ring": json.dumps({**good, "DataKey": f"2:c2hvcnQ=,1:{good['DataKey']}"}),
-        "a short hash key": json.dumps({**good, "HashKey": "c2hvcnQ="}),
-        "a public key": json.dumps({**good, "AlipayAppPrivateKey": public_key}),
-    }[case]
-
-
-@pytest.mark.parametrize(
-    "case, expected",
-    [
-        ("not json", "not valid JSON"),
-        ("not an object", "expected a JSON object of strings; write"),
-        ("a missing secret", "missing secrets AlipayAppPrivateKey: put them in"),
-        ("an unknown key", "unknown keys ['AppId']; it holds only"),
-        ("a short data key", "DataKey in "),
-        ("a malformed key ring", "DataKey in "),
-        ("a short hash key", "HashKey in "),
-        ("a public key", "AlipayAppPrivateKey in "),
-    ],
-)
-def test_a_bad_secrets_file_names_the_problem_and_uploads_nothing(
-    deployer, tmp_path, case, expected
-):
-    secrets_file = tmp_path / "secrets.json"
-    secrets_file.write_text(secrets_text(deployer, case))
-    deployer.puts.clear()
-    line = failure(deployer.run("deploy-broken", secrets_file=secrets_file))
-    assert expected in line
-    assert deployer.puts == []  # refused before anything is uploaded or any stack is touched
-    good = json.loads(deployer.secrets.read_text())
-    for secret in (good["DataKey"], good["AlipayAppPrivateKey"].splitlines()[1], "c2hvcnQ="):
-        assert secret not in line  # no secret quoted back
-    if case in ("a short data key", "a malformed key ring", "a short hash key"):
-        assert "openssl rand -base64 32" in line
-    if case == "a public key":
-        assert "expected an RSA private key" in line
-
-
-def test_a_missing_secrets_file_names_the_fix(deployer, tmp_path):
-    line = failure(deployer.run("deploy-broken", secrets_file=tmp_path / "nowhere.json"))
-    assert "nowhere.json does not exist; create it" in line
-    assert "MINIAPP_ALIPAY_APP_PRIVATE_KEY, MINIAPP_DATA_KEY, MINIAPP_HASH_KEY" in line
-
-
-def test_a_malformed_parameters_file_names_the_fix(deployer, tmp_path):
-    saved = deployer.parameters
-    deployer.parameters = tmp_path / "parameters.json"
-    deployer.parameters.write_text("[1, 2]")
-    try:
-        line = failure(deployer.run("deploy-broken"))
-    finally:
-        deployer.parameters = saved
-    assert "parameters file" in line and "expected a JSON object" in line
-
-
-def test_no_credentials_names_the_two_ways_to_give_them(deployer, tmp_path):
-    saved = dict(deployer.env)
-    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"):
-        deployer.env.pop(name)
-    deployer.env["ALIBABA_CLOUD_CONFIG_FILE"] = str(tmp_path / "no-aliyun-config.json")
-    try:
-        line = failure(deployer.run("deploy-broken"))
-    finally:
-        deployer.env.clear()
-        deployer.env.update(saved)
-    assert "no Alibaba Cloud credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID" in line
-    assert "aliyun configure" in line
-
-
-def test_a_secret_on_the_command_line_is_refused(deployer):
-    line = failure(deployer.run("deploy-broken", "--parameter", "DataKey=abc"))
-    assert "use the secrets file" in line
-
-
-def test_a_bad_bucket_name_is_refused(deployer):
-    assert "is not valid for OSS" in failure(
-        deployer.run("deploy-broken", "--bucket", "Bad_Bucket")
-    )
-
-
-@pytest.mark.parametrize("service", ["OSS", "ROS"])
-def test_an_unreachable_endpoint_is_named(deployer, service):
-    variable = f"{service}_ENDPOINT"
-    deployer.env[variable], saved = "http://127.0.0.1:9", deployer.env[variable]
-    try:
-        result = deployer.run("deploy-broken")
-    finally:
-        deployer.env[variable] = saved
-    assert f"cannot reach {service} at http://127.0.0.1:9" in failure(result)
-    assert f"check {variable} and your network" in failure(result)
 
 
 def test_an_object_under_a_package_name_with_other_bytes_is_replaced_before_use(deployer):
@@ -547,14 +297,3 @@ def test_after_a_data_key_rotation_a_user_who_logged_in_before_logs_out_and_in_a
     listed = app.invoke(after, {"v": 2, "sid": after.session_id, "op": "list"})["data"]
     assert [t["id"] for t in listed["items"]] == [todo["id"]]
     assert app.db(after, "get", id="r1")["data"]["title"] == "2020 row"
-
-
-def test_a_rotation_of_a_malformed_ring_is_refused_before_anything_is_uploaded(deployer, tmp_path):
-    secrets_file = tmp_path / "bad.secrets.json"
-    good = json.loads(deployer.secrets.read_text())
-    secrets_file.write_text(json.dumps({**good, "DataKey": f"1:{good['DataKey']},1:c2hvcnQ="}))
-    before = secrets_file.read_text()
-    deployer.puts.clear()
-    line = failure(deployer.run("deploy-broken", "--rotate-data-key", secrets_file=secrets_file))
-    assert "DataKey in " in line and "key ring" in line
-    assert deployer.puts == [] and secrets_file.read_text() == before

@@ -12,7 +12,7 @@ import pytest
 
 from localcloud.miniprogram import MiniProgram
 from tests.conftest import ROOT, running_local_cloud
-from tests.e2e.test_deploy import Deployer
+from tests.e2e.deploying import Deployer
 
 STACK, SERVICE = "from-outputs", "todo-outputs"
 

@@ -26,7 +26,7 @@ from ..clock import Clock
 from ..rpc import RpcError
 from ..state import Database
 from ..template import Template, TemplateError
-from ..template.parameters import resolve_parameters
+from ..template.parameters import MissingParameter, parameter_problems, resolve_parameters
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stacks (
@@ -109,15 +109,32 @@ class StackBook:
 
     # -- the API -----------------------------------------------------------------------------
     def validate(self, body: str) -> dict[str, Any]:
-        """ValidateTemplate: the template parses and names only resource types served here;
-        its parameters as declared (the console draws its form from them) and its outputs."""
+        """ValidateTemplate: the template alone (no parameter values), checked as CreateStack
+        checks it at the call: the format version, every resource's type, and each parameter's
+        declaration and Default against its own constraints (Alibaba's "why template validation
+        fails" page lists these among the checks); its parameters as declared (the console draws
+        its form from them) and its outputs."""
         doc = _parse(body)
         _resources(doc)
+        version = doc.get("ROSTemplateFormatVersion")
+        if str(version) != "2015-09-01":
+            raise RosError(
+                400,
+                "InvalidTemplate",
+                f"Template format error: ROSTemplateFormatVersion must be 2015-09-01, not "
+                f"{version!r}.",
+            )
         params = doc.get("Parameters") or {}
         if not isinstance(params, dict):
             raise RosError(
                 400, "InvalidTemplate", "Template format error: Parameters is a mapping."
             )
+        declaration = next(
+            (p for p in parameter_problems(params, {}) if not isinstance(p, MissingParameter)),
+            None,
+        )
+        if declaration is not None:
+            raise RosError(400, "StackValidationFailed", str(declaration))
         return {
             "Description": doc.get("Description", ""),
             "Parameters": [_declared(k, v) for k, v in params.items()],

@@ -39,45 +39,84 @@ class ResolvedParameters:
     no_echo: frozenset[str]
 
 
+class MissingParameter(TemplateError):
+    """A parameter with no Default that was given no value."""
+
+
 def resolve_parameters(declared: Any, overrides: Mapping[str, str]) -> ResolvedParameters:
+    """The values a stack runs with (defaults applied); the first problem as a TemplateError."""
+    resolved, problems = _resolve(declared, overrides)
+    if problems:
+        raise problems[0]
+    return resolved
+
+
+def parameter_problems(declared: Any, overrides: Mapping[str, str]) -> list[TemplateError]:
+    """Every problem with these values at once, in the order the parameters are declared
+    (`make deploy` lists them all before it uploads anything)."""
+    return _resolve(declared, overrides)[1]
+
+
+def _resolve(
+    declared: Any, overrides: Mapping[str, str]
+) -> tuple[ResolvedParameters, list[TemplateError]]:
     if declared is None:
         declared = {}
     if not isinstance(declared, dict):
-        raise TemplateError("Parameters", "must be a mapping")
+        return ResolvedParameters({}, frozenset()), [
+            TemplateError("Parameters", "must be a mapping")
+        ]
+    problems: list[TemplateError] = []
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
-        raise TemplateError(
-            "Parameters", f"values given for undeclared parameters: {', '.join(unknown)}"
+        problems.append(
+            TemplateError(
+                "Parameters", f"values given for undeclared parameters: {', '.join(unknown)}"
+            )
         )
     values: dict[str, Any] = {}
     no_echo: set[str] = set()
     for name, spec in declared.items():
-        path = f"Parameters.{name}"
-        if not isinstance(spec, dict):
-            raise TemplateError(path, "a parameter is a mapping with at least Type")
-        extra = sorted(set(spec) - _KNOWN_KEYS)
-        if extra:
-            raise TemplateError(path, f"unsupported parameter keys: {', '.join(extra)}")
-        ptype = spec.get("Type")
-        if ptype not in SUPPORTED_TYPES:
-            raise TemplateError(
-                f"{path}.Type",
-                f"type {ptype!r} is not supported locally "
-                f"(supported: {', '.join(SUPPORTED_TYPES)})",
-            )
-        if name in overrides:
-            raw: Any = overrides[name]
-        elif spec.get("Default") is not None:
-            raw = spec["Default"]
-        else:
-            raise TemplateError(
-                path,
-                "no value: the parameter has no Default and the local parameters do not set it",
-            )
-        values[name] = _check(path, ptype, raw, spec)
+        try:
+            values[name] = _value(f"Parameters.{name}", spec, overrides.get(name))
+        except TemplateError as exc:
+            problems.append(exc)
+            continue
         if _truthy(spec.get("NoEcho", False)):
             no_echo.add(name)
-    return ResolvedParameters(values, frozenset(no_echo))
+    return ResolvedParameters(values, frozenset(no_echo)), problems
+
+
+def _value(path: str, spec: Any, given: str | None) -> Any:
+    if not isinstance(spec, dict):
+        raise TemplateError(path, "a parameter is a mapping with at least Type")
+    extra = sorted(set(spec) - _KNOWN_KEYS)
+    if extra:
+        raise TemplateError(path, f"unsupported parameter keys: {', '.join(extra)}")
+    ptype = spec.get("Type")
+    if ptype not in SUPPORTED_TYPES:
+        raise TemplateError(
+            f"{path}.Type",
+            f"type {ptype!r} is not supported locally (supported: {', '.join(SUPPORTED_TYPES)})",
+        )
+    if given is not None:
+        raw: Any = given
+    elif spec.get("Default") is not None:
+        raw = spec["Default"]
+    else:
+        raise MissingParameter(
+            path, "no value: the parameter has no Default and the local parameters do not set it"
+        )
+    try:
+        return _check(path, ptype, raw, spec)
+    except TemplateError as exc:
+        # What ROS shows with a failed constraint: the template's own words for it.
+        described = spec.get("ConstraintDescription")
+        if isinstance(described, dict):  # one per console language: {en: ..., zh-cn: ...}
+            described = described.get("en") or next(iter(described.values()), "")
+        if described and exc.path == path:
+            raise TemplateError(path, f"{exc.message} ({described})") from None
+        raise
 
 
 def _check(path: str, ptype: str, raw: Any, spec: Mapping[str, Any]) -> Any:

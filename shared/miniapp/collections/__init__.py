@@ -25,8 +25,9 @@ class DeclarationsInvalid(ConfigError):
     `file: field: rule`."""
 
     def __init__(self, problems: tuple[str, ...]) -> None:
-        self.problems = problems
-        super().__init__("the collection declarations break their rules: " + "; ".join(problems))
+        super().__init__(
+            "the collection declarations break their rules: " + "; ".join(problems), problems
+        )
 
 
 def declared(names: tuple[str, ...] = REGISTERED) -> tuple[Collection, ...]:
