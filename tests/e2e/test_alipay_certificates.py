@@ -110,3 +110,15 @@ def test_the_session_environment_fits_fcs_limit_in_either_mode(local_cloud: Any)
     )
     assert figures["key mode"] <= FC_ENVIRONMENT_LIMIT
     assert figures["certificate mode"] <= FC_ENVIRONMENT_LIMIT
+
+
+def test_certificate_mode_runs_pyopenssl_which_key_mode_never_loads(cert_cloud: Any) -> None:
+    """python-alipay-sdk reads Alipay's public key certificate with pyOpenSSL, which the
+    functions import deferred (miniapp/adapters/sdk_imports.py): run here, never in key mode
+    (tests/package/test_cold_path.py)."""
+    config = cert_cloud.cloud_config()
+    MiniProgram(config).login()
+    files, _ = cert_cloud.fc.loaded_modules(
+        config["sessionServiceName"], config["sessionFunctionName"]
+    )
+    assert [f for f in files if "/OpenSSL/" in f]

@@ -95,7 +95,11 @@ def test_a_package_holds_no_distribution_its_function_never_imports(
     loaded = {Path(f).resolve() for f in used[function][0]}
     dists = sorted(_package(function).glob("*.dist-info"))
     unused = [d.name for d in dists if not _record_files(d) & loaded]
-    assert dists and unused == []
+    # pyOpenSSL (and typing_extensions, which only it imports here) runs in Alipay's certificate
+    # mode only (miniapp/adapters/sdk_imports.py, DEFERRED); these requests are in key mode, and
+    # tests/e2e/test_alipay_certificates.py proves certificate mode runs it.
+    certificate_mode = ("pyopenssl-", "typing_extensions-")
+    assert dists and [d for d in unused if not d.startswith(certificate_mode)] == []
 
 
 def test_db_carries_no_sts_fc_or_numpy() -> None:
@@ -184,10 +188,10 @@ def test_every_compiled_extension_loads_on_python_3_10(local_cloud: Any, functio
     )
     assert modules
     # The stand-ins first, as the functions install them: tablestore's package imports the
-    # crc32c and aiohttp the packages leave out (miniapp/adapters/tablestore/stand_ins.py).
+    # crc32c and aiohttp the packages leave out (miniapp/adapters/sdk_imports.py).
     probe = (
         "import importlib, sys\nsys.path.insert(0, sys.argv[1])\n"
-        "from miniapp.adapters.tablestore import stand_ins\nstand_ins.install()\n"
+        "from miniapp.adapters import sdk_imports\nsdk_imports.install_stand_ins()\n"
         "for name in sys.argv[2:]:\n    importlib.import_module(name)\nprint('ok')"
     )
     python = local_cloud.fc.interpreters["python3.10"].path

@@ -326,7 +326,9 @@ def main(argv: list[str]) -> int:
                 {
                     str(m.__file__)
                     for m in list(sys.modules.values())
-                    if getattr(m, "__file__", None)
+                    # A module importlib.util.LazyLoader created has not run: reading any of
+                    # its attributes would run it, so it is neither read nor counted.
+                    if type(m).__name__ != "_LazyModule" and getattr(m, "__file__", None)
                 }
             )
             with _send_lock:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from .. import deadline
 from ..errors import Internal, UpstreamUnavailable
+from . import sdk_imports
 
 
 class RpcEndpoint:
@@ -26,10 +27,11 @@ class RpcEndpoint:
         security_token: str | None,
         timeout_seconds: float,
     ) -> None:
-        from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
-        from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
-        from aliyunsdkcore.client import AcsClient
-        from aliyunsdkcore.http import protocol_type
+        with sdk_imports.lean():  # what the SDK imports and we never use stays off the path
+            from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
+            from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
+            from aliyunsdkcore.client import AcsClient
+            from aliyunsdkcore.http import protocol_type
 
         url = urlsplit(endpoint if "://" in endpoint else "https://" + endpoint)
         if not url.netloc:

@@ -36,6 +36,7 @@ from .. import deadline
 from ..domain.identity import ALIPAY_ID
 from ..domain.records import AlipayGrant
 from ..errors import Internal, InvalidAuthCode, MiniAppError, UpstreamUnavailable
+from . import sdk_imports
 from .keys import KeyFormatError, certificate_pem, pem, private_key, public_key_pem
 
 if TYPE_CHECKING:  # pycryptodomex comes with python-alipay-sdk, imported when a client is built
@@ -64,7 +65,8 @@ def _import_sdk() -> Any:
         # A bare ModuleType declares no attributes; this stand-in gets the one the SDK reads.
         stand_in.logger = logging.getLogger(_SDK_LOGGER)  # type: ignore[attr-defined]
         sys.modules["alipay.loggers"] = stand_in
-    import alipay
+    with sdk_imports.lean():  # pyOpenSSL runs in certificate mode only (sdk_imports.DEFERRED)
+        import alipay
 
     sdk_logger = logging.getLogger(_SDK_LOGGER)
     for handler in list(sdk_logger.handlers):

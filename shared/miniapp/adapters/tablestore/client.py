@@ -29,22 +29,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .stand_ins import install as _install_stand_ins
+from ... import deadline
+from ...errors import Internal
+from .. import sdk_imports
 
 # Importing the SDK logs two WARNINGs ("Native C++ ... not available") on Python builds without its
 # native extension; the pure-Python path is the one we run and test.
 logging.getLogger("tablestore").setLevel(logging.ERROR)
-# The SDK imports aiohttp and crc32c for features we never use; the packages leave them out.
-_install_stand_ins()
 
-import tablestore  # noqa: E402 - after the logger is quietened, above
-import urllib3.exceptions  # noqa: E402 - likewise
-from tablestore.connection import ConnectionPool  # noqa: E402 - likewise
-from tablestore.error import OTSClientError, OTSServiceError  # noqa: E402 - likewise
-from tablestore.retry import RetryPolicy  # noqa: E402 - likewise
-
-from ... import deadline  # noqa: E402 - likewise
-from ...errors import Internal  # noqa: E402 - likewise
+# What the SDK imports for features we never use stays off the cold start (sdk_imports).
+with sdk_imports.lean():
+    import tablestore
+    import urllib3.exceptions
+    from tablestore.connection import ConnectionPool
+    from tablestore.error import OTSClientError, OTSServiceError
+    from tablestore.retry import RetryPolicy
 
 CONNECT_FAILED = "ClientConnectFailed"
 NETWORK_FAILED = "ClientNetworkError"
