@@ -83,9 +83,10 @@ client-config:
 client-config-from-stack: $(STAMP)
 	$(PY) scripts/stack_config.py --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS))
 
-# `make soak SOAK_SECONDS=600`: users and random faults for that long, then every invariant.
+# `make soak SOAK_SECONDS=600`: users and random faults for that long, then every invariant;
+# `make soak SOAK_PAYMENTS=1`: the payments soak (buyers, notify faults, every paid order once).
 soak: $(STAMP) package
-	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_USERS=$(SOAK_USERS) SOAK_SEED=$(SOAK_SEED) $(PY) scripts/soak.py
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_USERS=$(SOAK_USERS) SOAK_SEED=$(SOAK_SEED) SOAK_PAYMENTS=$(SOAK_PAYMENTS) $(PY) scripts/soak.py
 
 # The speed figures side by side (cold start vs `node -e 0`, warm latency and upstream requests
 # per operation, 2020 list and v2 page at 10/1,000/10,000 rows, package sizes), on an ephemeral

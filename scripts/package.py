@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 WHEELS = BUILD / "_wheels"
 SITES = BUILD / "_site"
-FUNCTIONS = ("session", "db")
+FUNCTIONS = ("session", "db", "payments")
 RUNTIME = "python3.10"  # template.yml's Runtime for every function
 TARGET = ("--python-version", "3.10", "--python-platform", "x86_64-manylinux2014")
 # No wheel on PyPI; all three are pure Python, so a wheel built by any Python 3 serves 3.10.

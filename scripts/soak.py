@@ -3,10 +3,12 @@ switched on and off at random, then every invariant checked against a model of w
 acknowledged (tests/e2e/soak.py says which). Prints the seed and a table; exits non-zero on any
 violation.
 
-    .venv/bin/python scripts/soak.py [--seconds 180] [--users 8] [--seed N]
+    .venv/bin/python scripts/soak.py [--seconds 180] [--users 8] [--seed N] [--payments]
 
 SOAK_SECONDS, SOAK_USERS and SOAK_SEED set the same from the environment (as `make soak
-SOAK_SECONDS=600` does).
+SOAK_SECONDS=600` does). `--payments` (SOAK_PAYMENTS=1) runs the payments soak instead: buyers
+pay with every my.tradePay outcome under notify and gateway faults, then every paid order must
+be PAID exactly once with its grant, and no grant lack a paid order (tests/e2e/paysoak.py).
 """
 
 from __future__ import annotations
@@ -54,7 +56,15 @@ def main() -> int:
         help="seed of every random choice, to repeat a run (default: SOAK_SEED "
         "or a random one, printed)",
     )
+    parser.add_argument(
+        "--payments",
+        action="store_true",
+        default=env.get("SOAK_PAYMENTS", "") not in ("", "0"),
+        help="soak the payments instead (default: SOAK_PAYMENTS set and not 0)",
+    )
     args = parser.parse_args()
+    if args.payments:
+        return _payments(args)
 
     from tests.conftest import running_local_cloud
     from tests.e2e.soak import run_soak
@@ -79,6 +89,24 @@ def main() -> int:
     print()
     print(result.table())
     print(f"wall time {time.monotonic() - started:.0f} s; seed {args.seed}")
+    return 1 if result.violations else 0
+
+
+def _payments(args: argparse.Namespace) -> int:
+    from tests.conftest import running_local_cloud
+    from tests.e2e.paysoak import run_pay_soak
+
+    print(f"payments soak seed {args.seed} ({args.seconds:.0f} s, {args.users} buyers)", flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="paysoak-") as state,
+        running_local_cloud(Path(state), PARAMETERS) as cloud,
+    ):
+        result = run_pay_soak(
+            cloud, seconds=args.seconds, buyers=args.users, seed=args.seed, log=print
+        )
+    print(result.table())
+    for violation in result.violations:
+        print(f"  ! {violation}")
     return 1 if result.violations else 0
 
 

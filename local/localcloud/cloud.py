@@ -74,6 +74,9 @@ CLOUD_CONFIG_KEYS = CLIENT_CONFIG_KEYS + (
     "rosEndpoint",
     "consoleUrl",
     "kmsEndpoint",
+    "notifyUrl",
+    "ordersServiceName",
+    "ordersFunctionName",
 )
 DEFAULT_BASE_PORT = 9100
 # How each service is named to a person, for messages about its port.
@@ -658,6 +661,16 @@ class LocalCloud:
             "rosEndpoint": self.url("ros"),
             "consoleUrl": self.url("fc") + CONSOLE_PATH,
             "kmsEndpoint": self.url("kms"),
+            # Where the local Alipay gateway posts the notifies of the trades the db function
+            # creates (its notify_url names this same trigger, on the local FC).
+            "notifyUrl": (
+                f"{self.url('fc')}/2016-08-15/proxy/{outputs.get('NotifyServiceName', '')}/"
+                f"{outputs.get('NotifyFunctionName', '')}/"
+                if outputs.get("NotifyServiceName")
+                else ""
+            ),
+            "ordersServiceName": outputs.get("OrdersServiceName", ""),
+            "ordersFunctionName": outputs.get("OrdersFunctionName", ""),
         }
         assert tuple(config) == CLOUD_CONFIG_KEYS
         return config

@@ -444,3 +444,88 @@ class AppCache(Generic[App]):
                     self._app = self._build(self._settings, ctx)
                 self._credentials = ctx.credentials
             return self._app
+
+
+def _order_book(settings: Settings, client: Any, clock: Any) -> Any:
+    from .adapters import tablestore
+    from .catalog import CATALOG
+    from .collections import declared
+    from .services.orders import ORDERS, OrderBook
+
+    orders = next((c for c in declared() if c.name == ORDERS), None)
+    if orders is None:
+        raise ConfigError(f"no collection '{ORDERS}' is registered (miniapp/collections)")
+    tallies = tablestore.counted_rows(
+        client, settings.user_data_table, settings.usage_table, settings.data_table
+    )
+    rows = tablestore.TablestoreUserData(client, settings.user_data_table)
+    return OrderBook(orders, CATALOG, rows, tallies, clock)
+
+
+def build_notify_app(settings: Settings, ctx: FcContext) -> Any:
+    """The notify function: no secret (it verifies with Alipay's public key); the orders' rows,
+    the grants and who owns each order."""
+    settings = settings.with_context(ctx, "notify")
+    try:
+        from .adapters import tablestore
+        from .adapters.alipay_notify import AlipayNotifyVerifier
+        from .adapters.clock import SystemClock
+        from .adapters.log_lines import StreamLogSink
+        from .entrypoints.payments import NotifyApp
+        from .services.notify import NotifyReceiver, NotifySettings
+
+        client = _tablestore_client(settings, ctx.credentials)
+        clock = SystemClock()
+        receiver = NotifyReceiver(
+            NotifySettings(settings.alipay_app_id, settings.alipay_seller_id),
+            AlipayNotifyVerifier(
+                settings.alipay_app_id,
+                settings.alipay_public_key,
+                settings.alipay_gateway,
+                app_cert_sn=settings.alipay_app_cert_sn,
+                root_cert_sn=settings.alipay_root_cert_sn,
+            ),
+            tablestore.TablestoreOrderIndex(client, settings.order_index_table),
+            _order_book(settings, client, clock),
+            StreamLogSink(),
+            clock,
+        )
+    except MiniAppError as exc:
+        raise ConfigError(exc.message) from None
+    return NotifyApp(receiver)
+
+
+def build_orders_app(settings: Settings, ctx: FcContext) -> Any:
+    """The orders function: the reconciler and the operator's commands, with the app's private
+    key (read from KMS when the instance starts)."""
+    settings = with_kms_secrets(settings.with_context(ctx, "orders"), ctx.credentials)
+    try:
+        from .adapters import tablestore
+        from .adapters.alipay import alipay_client
+        from .adapters.alipay_trades import AlipayTrades
+        from .adapters.clock import SystemClock
+        from .entrypoints.payments import OrdersApp
+        from .services.reconcile import Desk, Reconciler
+
+        client = _tablestore_client(settings, ctx.credentials)
+        clock = SystemClock()
+        book = _order_book(settings, client, clock)
+        index = tablestore.TablestoreOrderIndex(client, settings.order_index_table)
+        trades = AlipayTrades(
+            alipay_client(
+                settings.alipay_app_id,
+                settings.alipay_app_private_key,
+                settings.alipay_public_key,
+                settings.alipay_gateway,
+                settings.upstream_timeout_seconds,
+                app_cert_sn=settings.alipay_app_cert_sn,
+                root_cert_sn=settings.alipay_root_cert_sn,
+            ),
+            settings.alipay_app_id,
+        )
+    except MiniAppError as exc:
+        raise ConfigError(exc.message) from None
+    return OrdersApp(
+        Reconciler(index, book, trades, clock, settings.order_pay_minutes),
+        Desk(index, book, trades),
+    )

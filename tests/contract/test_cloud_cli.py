@@ -46,6 +46,9 @@ CLOUD_KEYS = CLIENT_KEYS + [
     "rosEndpoint",
     "consoleUrl",
     "kmsEndpoint",
+    "notifyUrl",
+    "ordersServiceName",
+    "ordersFunctionName",
 ]
 
 

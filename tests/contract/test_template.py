@@ -614,8 +614,17 @@ def test_project_template_loads_with_plain_safe_load():
 def test_project_template_names_the_service_by_its_parameter_everywhere(tmp_path):
     params = template_parameters(ServiceName="todo-staging", CodeBucket="some-bucket")
     template, asked = load_plain(tmp_path, (ROOT / "template.yml").read_text(), params)
-    assert sorted(asked) == [("some-bucket", "db.zip"), ("some-bucket", "session.zip")]
-    assert [s.name for s in template.services] == ["todo-staging", "todo-staging-session"]
+    assert sorted(set(asked)) == [
+        ("some-bucket", "db.zip"),
+        ("some-bucket", "payments.zip"),  # the notify and orders functions' package
+        ("some-bucket", "session.zip"),
+    ]
+    assert sorted(s.name for s in template.services) == [
+        "todo-staging",
+        "todo-staging-notify",
+        "todo-staging-orders",
+        "todo-staging-session",
+    ]
     assert template.outputs["ServiceName"] == "todo-staging"
     client_policy = next(r for r in template.roles if r.name.endswith("-client")).policies[0]
     resources = client_policy["Statement"][0]["Resource"]

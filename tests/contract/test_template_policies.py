@@ -101,8 +101,26 @@ def logstore_grants(policies: tuple[dict[str, Any], ...]) -> set[str]:
 
 
 def test_each_function_has_a_service_and_a_role_of_its_own(policies):
-    assert set(policies) == {"session", "db"}
-    assert policies["session"] != policies["db"]
+    assert set(policies) == {"session", "db", "notify", "orders"}
+    assert len({repr(p) for p in policies.values()}) == 4
+
+
+def test_notify_holds_no_secret_and_only_reads_and_changes_orders(policies):
+    notify = policies["notify"]
+    assert secret_grants(notify) == set() and role_grants(notify) == set()
+    assert table_grants(notify) == {
+        "user_data": {"GetRow", "PutRow", "UpdateRow"},
+        "order_index": {"GetRow"},
+    }
+
+
+def test_orders_reads_the_private_key_and_settles_the_index(policies):
+    orders = policies["orders"]
+    assert secret_grants(orders) == {"alipay-app-private-key"} and role_grants(orders) == set()
+    assert table_grants(orders) == {
+        "user_data": {"GetRow", "PutRow", "UpdateRow"},
+        "order_index": {"GetRow", "GetRange", "DeleteRow"},
+    }
 
 
 def test_db_reaches_user_data_and_only_reads_and_touches_sessions(policies):
@@ -141,13 +159,13 @@ def test_session_assumes_only_the_client_role_and_reads_its_three_secrets(polici
     assert secret_grants(policies["session"]) == set(SECRETS)
 
 
-def test_both_functions_write_only_their_logstore(policies):
-    for function in ("session", "db"):
+def test_every_function_writes_only_its_logstore(policies):
+    for function in policies:
         assert logstore_grants(policies[function]) == {"function-logs"}
 
 
 def test_no_function_may_invoke_functions_or_read_other_secrets(policies):
-    for function in ("session", "db"):
+    for function in policies:
         assert not allowed(
             policies[function],
             "fc:InvokeFunction",

@@ -78,3 +78,85 @@ def grants(cloud: Any, user_id: str) -> dict[str, int]:
     )
     columns = {} if row is None else {c[0]: c[1] for c in row.attribute_columns}
     return {k[1:]: v for k, v in columns.items() if k.startswith("g")}
+
+
+def post_notify(cloud: Any, fields: dict[str, str], *, key: Any = None) -> str:
+    """POST a notify to the notify function as Alipay would: signed with the gateway's Alipay
+    key (or `key`), form-encoded in UTF-8; the function's answer."""
+    from urllib.parse import urlencode
+
+    from localcloud.alipay.keys import load_private_key
+    from localcloud.alipay.notify import signed_form
+
+    signer = key or load_private_key(cloud.alipay.keys.alipay_private_key_file)
+    form = signed_form(fields, signer)
+    request = urllib.request.Request(
+        cloud.cloud_config()["notifyUrl"],
+        data=urlencode(form).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return str(response.read().decode())
+
+
+def delivered_forms(cloud: Any, trade_no: str) -> list[dict[str, str]]:
+    """The fields of the notifies the gateway made for a trade (unsigned, as queued)."""
+    return [dict(n.fields) for n in cloud.alipay.notifies.all(trade_no)]
+
+
+def payment_records(cloud: Any, since: int) -> list[dict[str, Any]]:
+    """The notify function's records (kind payment) in the logstore since `since` (the cloud's
+    clock, which stamps them)."""
+    from localcloud.logclient import log_client
+
+    config = cloud.cloud_config()
+    client = log_client(config["slsEndpoint"], config["accessKeyId"], config["accessKeySecret"])
+    found: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        resp = client.get_log(
+            config["slsProject"],
+            "function-logs",
+            since,
+            int(cloud.clock.now()) + 600,
+            query="message.kind: payment",
+            offset=offset,
+            size=100,
+        )
+        page = [log.get_contents() for log in resp.get_logs()]
+        for log in page:
+            try:
+                record = json.loads(log.get("message", ""))
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                found.append(record)
+        if len(page) < 100:
+            return found
+        offset += 100
+
+
+def orders_script(cloud: Any, *args: str) -> Any:
+    """scripts/orders.py against this cloud (its cloud.json, the root key): the JSON it printed
+    (a list for `list`), or AssertionError with what it said."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "orders.py"),
+            "--cloud",
+            str(cloud.cloud_file),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise AssertionError(done.stdout + done.stderr)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return lines if args[0] == "list" else lines[0]

@@ -45,7 +45,11 @@ def staging(deployer: Deployer) -> dict[str, str]:
     config = deployer.deploy("deploy-staging", "todo-staging")
     # The first deploy uploads each package once, the very bytes `make package` wrote.
     keys = {key.split("/")[1].split("-")[0]: key for key in deployer.puts}
-    assert sorted(deployer.puts) == sorted(keys.values()) and set(keys) == {"session", "db"}
+    assert sorted(deployer.puts) == sorted(keys.values()) and set(keys) == {
+        "session",
+        "db",
+        "payments",
+    }
     for name, key in keys.items():
         data = (ROOT / "build" / f"{name}.zip").read_bytes()
         assert key == f"packages/{name}-{hashlib.sha256(data).hexdigest()[:20]}.zip"

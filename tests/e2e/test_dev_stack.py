@@ -76,7 +76,9 @@ def test_make_dev_deploys_its_template_through_make_deploy(first_start):
             f"{DEV_STACK}-code-cn-hangzhou", "packages/", "", 100
         ).objects
     )
-    assert keys == sorted(f"packages/{fn}-{zip_hash(fn)[:20]}.zip" for fn in ("db", "session"))
+    assert keys == sorted(
+        f"packages/{fn}-{zip_hash(fn)[:20]}.zip" for fn in ("db", "payments", "session")
+    )
 
 
 def test_the_functions_run_the_uploaded_zip(first_start, state_dir):

@@ -17,7 +17,7 @@ import yaml
 from localcloud.miniprogram import MiniProgram
 from tests.conftest import ROOT, build_packages
 
-FUNCTIONS = ("session", "db")
+FUNCTIONS = ("session", "db", "payments")
 ELF_X86_64 = 62  # e_machine of an x86-64 ELF file
 
 
@@ -51,8 +51,42 @@ def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]
     todos_only = local_cloud.fc.loaded_modules(*names["db"])
     order = app.db(session, "create", v=2, collection="orders", sku="pro", idempotencyKey="pkg")
     assert order["data"]["status"] == "CREATED", order
-    used = {fn: local_cloud.fc.loaded_modules(*names[fn]) for fn in FUNCTIONS}
-    return {**used, "db-todos": todos_only}
+    used = {fn: local_cloud.fc.loaded_modules(*names[fn]) for fn in ("session", "db")}
+    return {**used, "payments": _used_by_payments(local_cloud), "db-todos": todos_only}
+
+
+def _used_by_payments(local_cloud: Any) -> tuple[set[str], set[str]]:
+    """The payments package runs two functions: a notify (refused, but the app is built) and
+    the operator's list; what their workers imported, together."""
+    import json
+    import urllib.request
+
+    import fc2
+
+    config = local_cloud.cloud_config()
+    request = urllib.request.Request(
+        config["notifyUrl"],
+        data=b"a=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.read() == b"fail"
+    client = fc2.Client(
+        endpoint=config["fcEndpoint"],
+        accessKeyID=config["accessKeyId"],
+        accessKeySecret=config["accessKeySecret"],
+    )
+    listed = client.invoke_function(
+        config["ordersServiceName"], config["ordersFunctionName"], payload=b'{"op": "list"}'
+    )
+    assert "data" in json.loads(listed.data)
+    notify_files, notify_path = local_cloud.fc.loaded_modules(
+        config["notifyUrl"].rstrip("/").split("/")[-2], "notify"
+    )
+    orders_files, orders_path = local_cloud.fc.loaded_modules(
+        config["ordersServiceName"], config["ordersFunctionName"]
+    )
+    return notify_files | orders_files, notify_path | orders_path
 
 
 @pytest.fixture(scope="module")

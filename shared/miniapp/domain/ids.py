@@ -37,3 +37,16 @@ def check_item_id(value: str, what: str = "item", name: str = "id") -> str:
     if not is_item_id(value):
         raise InvalidRequest(f"'{name}' must be a {what} id (26 characters, Crockford base32)")
     return value
+
+
+def id_time_ms(item_id: str) -> int:
+    """When an id was made (its 48-bit timestamp), ms since the epoch."""
+    value = 0
+    for char in item_id[:10]:
+        value = value * 32 + CROCKFORD.index(char)
+    return value  # 10 characters hold 50 bits: 2 of padding (26 x 5 = 130 for 128), then the 48
+
+
+def first_id_at(time_ms: int) -> str:
+    """The smallest id made at `time_ms`: every id made before sorts before it."""
+    return new_item_id(time_ms, lambda n: bytes(n))
