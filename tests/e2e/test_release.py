@@ -320,3 +320,14 @@ def test_a_refusal_is_answered_with_rosss_message_and_changes_nothing(
         assert answer.json()["parameter"] == "ItemQuota"
         assert answer.json()["code"] == "StackValidationFailed"
     assert len(release.cloud.ros.stacks.list()) == before
+
+
+def test_a_template_ros_refuses_stops_the_release_naming_the_parameter(release, tmp_path):
+    broken = yaml.safe_load((ROOT / "template.yml").read_text())
+    broken["Parameters"]["ItemQuota"]["Default"] = 0  # below its MinValue
+    path = tmp_path / "template.yml"
+    path.write_text(yaml.safe_dump(broken, allow_unicode=True))
+    result = release.run("2.0.0", "--template", str(path))
+    assert result.returncode == 2
+    assert "ROS refused the release template at" in result.stderr
+    assert "StackValidationFailed: Parameters.ItemQuota: 0 is below MinValue 1" in result.stderr
