@@ -9,16 +9,17 @@ authorization_code and refresh_token) and `alipay.user.info.share`, then the san
 faults. The trade methods and the async notify are test_alipay_trades.py's; the app settings
 (identity modes, several apps) test_alipay_modes.py's.
 
-Codes with a test here, each one the template's code paths can meet (a misconfigured app, a
-wrong key or certificate, an outage, a bad or spent code): 20000 isp.unknow-error and
-aop.unknow-error; 20001 aop.invalid-auth-token and aop.auth-token-time-out; 40001
-isv.missing-method, isv.missing-timestamp, isv.missing-version, isv.missing-app-cert-sn,
-isv.missing-alipay-root-cert-sn; 40002 isv.invalid-app-id, isv.invalid-method,
-isv.invalid-timestamp, isv.invalid-charset, isv.invalid-signature-type,
-isv.missing-signature-config, isv.invalid-signature, isv.app-cert-not-exist,
-isv.invalid-alipay-root-cert-sn, and oauth.token's isv.code-invalid, isv.grant-type-invalid,
-isv.refresh-token-invalid, isv.refresh-token-time-out; 40006 isv.insufficient-isv-permissions.
-A reply whose signature does not verify is the SDK's AliPayValidationError.
+Codes with a test here: those the template's code paths can meet (a misconfigured app, a wrong
+key or certificate, an outage, a bad or spent code), and the rest of the gateway's public
+parameter checks: 20000 isp.unknow-error and aop.unknow-error; 20001 aop.invalid-auth-token
+and aop.auth-token-time-out; 40001 isv.missing-method, isv.missing-timestamp,
+isv.missing-version, isv.missing-app-cert-sn, isv.missing-alipay-root-cert-sn; 40002
+isv.invalid-app-id, isv.invalid-method, isv.invalid-timestamp, isv.invalid-charset,
+isv.invalid-signature-type, isv.missing-signature-config, isv.invalid-signature,
+isv.app-cert-not-exist, isv.invalid-alipay-root-cert-sn, and oauth.token's isv.code-invalid,
+isv.grant-type-invalid, isv.refresh-token-invalid, isv.refresh-token-time-out; 40006
+isv.insufficient-isv-permissions. A reply whose signature does not verify is the SDK's
+AliPayValidationError.
 """
 
 from __future__ import annotations
