@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test unit lint docs demo logs package lock deploy reliability soak bench clean client-config \
+.PHONY: dev test unit lint docs demo logs package lock deploy undeploy reliability soak bench clean client-config \
 	client-config-from-stack release
 
 # A line per step, and pip's own progress for the long one (about a minute on a first run).
@@ -65,6 +65,12 @@ deploy: $(STAMP) package
 # ARGS=--local publishes to the running local cloud and prints its console's link.
 release: $(STAMP) package
 	$(PY) scripts/release.py --version $(VERSION) $(ARGS)
+
+# Delete a stack make deploy made, its code objects, its bucket if make deploy created it and it
+# is empty, and its client config (docs/deploy.md): make undeploy STACK=NAME [ARGS=--yes]
+undeploy: $(STAMP)
+	$(if $(filter command line environment,$(origin STACK)),,$(error name the stack: make undeploy STACK=<name>))
+	$(PY) scripts/deploy.py --delete --stack-name $(STACK) $(ARGS)
 
 # Re-resolve functions/<fn>/requirements.in (for python3.10, manylinux x86_64) into the locks.
 lock: $(STAMP)

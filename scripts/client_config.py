@@ -85,9 +85,9 @@ def write(stack_file: Path, out: Path) -> ClientConfig:
         stack = json.loads(stack_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ClientConfigError(
-            f"{stack_file} does not exist (`make dev` writes "
-            "client-config/local.json; a deployed stack's file holds its "
-            "outputs)"
+            f"{stack_file} does not exist: `make dev` writes client-config/local.json, `make "
+            f"deploy` a deployed stack's (and `make undeploy` removes it), `make "
+            f"client-config-from-stack` one from a stack's outputs"
         ) from None
     except json.JSONDecodeError as exc:
         raise ClientConfigError(f"{stack_file} is not JSON: {exc.msg}") from None

@@ -1,10 +1,13 @@
 """`make deploy`: ship template.yml as a ROS stack, on Alibaba Cloud or on the local cloud.
 
-Steps: take each function's zip as `make package` built it (build/<name>.zip), upload it to an
-OSS bucket under content-hash names (created if missing; an unchanged package is not uploaded
-again), point each function's Code at its object, create or update the ROS stack, follow it
-resource by resource to its final status, print the outputs and write
-client-config/<stack-name>.json (no secret in it).
+Steps: check everything that can be checked before anything is created (every problem named at
+once: `plan`), take each function's zip as `make package` built it (build/<name>.zip), upload it
+to an OSS bucket under content-hash names in the stack's folder, packages/<stack-name>/ (the
+bucket is created if missing; an unchanged package is not uploaded again), point each function's
+Code at its object, create or update the ROS stack, follow it resource by resource to its final
+status, print the outputs and write client-config/<stack-name>.json (no secret in it).
+
+`--delete` (`make undeploy STACK=name`) deletes the stack instead: deploykit/undeploy.py.
 
 The same script serves both clouds; only endpoints and credentials differ:
 - credentials: ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (and
@@ -21,9 +24,10 @@ Rotating the data key: `--rotate-data-key` adds a fresh key in front of the Data
 the secrets file (the file is rewritten, still 0600), then deploys. New tokens are sealed with the
 new key; tokens sealed before stay readable with the old keys, which stay in the ring.
 
-Every problem ends with one line naming it and the fix, and exit status 2 (bad input) or 1 (the
-stack failed). Objects are uploaded before the stack refers to them and never overwritten (the
-name is the content's hash), so a stack never runs a half-uploaded package.
+Every problem ends with a line naming it and the fix (several found at once: one line each),
+and exit status 2 (bad input) or 1 (the stack failed). Objects are uploaded before the stack
+refers to them and never overwritten (the name is the content's hash), so a stack never runs a
+half-uploaded package.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from scripts.deploykit import (  # noqa: E402 - after sys.path names the reposit
     checks,
     inputs,
     packages,
+    undeploy,
 )
 
 DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE")
@@ -159,7 +164,7 @@ def plan(args: argparse.Namespace, env: Mapping[str, str]) -> Plan:
     built: dict[str, Package] = {}
     for name in sorted(set(functions.values())):
         try:
-            built[name] = packages.package_artifact(name, Path(args.build_dir))
+            built[name] = packages.package_artifact(name, Path(args.build_dir), stack_name)
         except DeployError as exc:
             problems.append(str(exc))
     if creds is None:
@@ -201,7 +206,7 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         checked.rotation.write()
     bucket = checked.bucket
     if not checked.bucket_exists:
-        bucket.create()
+        bucket.create(checked.stack_name)
     print(f"uploading {len(checked.packages)} packages to oss://{bucket.name}")
     bucket.upload(list(checked.packages.values()))
     ros, stack_name = checked.ros, checked.stack_name
@@ -277,6 +282,22 @@ def _parser() -> argparse.ArgumentParser:
         help="where `make package` put the packages (default: build)",
     )
     parser.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete the stack instead (make undeploy STACK=NAME): then its code objects, the "
+        "bucket if make deploy created it and it is empty, and its client config",
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="with --delete: do not ask before deleting"
+    )
+    parser.add_argument(
+        "--retain",
+        action="append",
+        metavar="LOGICAL_ID",
+        help="with --delete: keep this resource and its data (as DeletionPolicy: Retain); "
+        "repeatable",
+    )
+    parser.add_argument(
         "--poll-seconds",
         type=float,
         default=2.0,
@@ -287,13 +308,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    what = "undeploy" if args.delete else "deploy"
     try:
-        return deploy(args, os.environ)
+        return undeploy(args, os.environ, ROOT) if args.delete else deploy(args, os.environ)
     except DeployError as exc:
-        print("\n".join(exc.lines("deploy failed: ")), file=sys.stderr)
+        print("\n".join(exc.lines(f"{what} failed: ")), file=sys.stderr)
         return exc.status
-    except KeyboardInterrupt:
-        print("deploy interrupted; run `make deploy` again to resume", file=sys.stderr)
+    except (KeyboardInterrupt, EOFError):
+        print(f"\n{what} interrupted; run `make {what}` again to resume", file=sys.stderr)
         return 130
 
 

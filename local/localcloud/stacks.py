@@ -28,6 +28,7 @@ import yaml
 
 from .oss import ObjectStore, OssError
 from .ros import Stack
+from .ros.retention import retained
 from .template import Template, TemplateError, load_template
 
 
@@ -71,6 +72,9 @@ class CloudDeployment:
             else {}
         )
         self._live: dict[str, Template] = {}  # stack name -> template being served
+        self._bodies: dict[str, str] = {}  # stack name -> the template text it was made from
+        # stack id -> what a deleted stack retained (DeletionPolicy: Retain), kept from deletion
+        self._retained: dict[str, Template] = {}
         self._lock = threading.Lock()
 
     def load(self, stack: Stack) -> Template:
@@ -140,27 +144,67 @@ class CloudDeployment:
                     )
             self._provision(template)
             previous = self._live.get(stack.name)
+            previous_body = self._bodies.get(stack.name, "")
             self._live[stack.name] = template
+            self._bodies[stack.name] = stack.template
             try:
                 self._publish(self._merged())
             except ValueError:
                 # FC refused the template (a timer's CronExpression): keep serving the old one
                 if previous is None:
                     del self._live[stack.name]
+                    del self._bodies[stack.name]
                 else:
                     self._live[stack.name] = previous
+                    self._bodies[stack.name] = previous_body
                 raise
             if previous is not None and self._deprovision is not None:
-                # an update deletes the resources the new template no longer declares
-                self._deprovision(previous, [template, *others])
+                # An update deletes the resources the new template no longer declares, but not
+                # those the old one retained (DeletionPolicy: Retain).
+                kept = _residue(previous, previous_body, retained(_nodes(previous_body), ()))
+                self._deprovision(previous, [template, *others, kept])
 
-    def remove(self, stack: Stack) -> None:
+    def remove(self, stack: Stack, keep: frozenset[str] = frozenset()) -> dict[str, str]:
+        """Stop serving the stack and delete what it made, except the resources `keep` names
+        (logical ids of the types retention.RETAINABLE); their physical names are returned. A
+        TemplateError naming a resource that cannot be deleted leaves everything as it was: an
+        instance still holding a retained table (Tablestore deletes only an empty instance)."""
         with self._lock:
-            template = self._live.pop(stack.name, None)
-            if template is not None:
-                self._publish(self._merged())
-                if self._deprovision is not None:
-                    self._deprovision(template, [self._base(), *self._live.values()])
+            template = self._live.get(stack.name)
+            if template is None:
+                return {}
+            body = self._bodies.get(stack.name, stack.template)
+            kept = _residue(template, body, keep)
+            instances = _ids(body).get("ALIYUN::OTS::Instance", [])
+            for logical_id, name in zip(instances, template.ots_instances, strict=True):
+                held = [t.name for t in kept.tables if t.instance == name]
+                if held and logical_id not in keep:
+                    raise TemplateError(
+                        f"Resources.{logical_id}",
+                        f"instance {name!r} still holds the retained table "
+                        f"{', '.join(held)} (DeletionPolicy: Retain), and Tablestore deletes "
+                        f"only an instance without tables; retain the instance too",
+                    )
+            del self._live[stack.name]
+            del self._bodies[stack.name]
+            if keep:
+                self._retained[stack.id] = kept
+            self._publish(self._merged())
+            if self._deprovision is not None:
+                self._deprovision(
+                    template, [self._base(), *self._live.values(), *self._retained.values()]
+                )
+            return _physical(kept, body, keep)
+
+    def keep(self, stack: Stack, physical: dict[str, str]) -> None:
+        """After a restart: serve again the Tablestore instances a deleted stack retained (their
+        tables and rows, like retained logstores, are on disk already)."""
+        types = {k: v.get("Type") for k, v in _nodes(stack.template).items()}
+        names = tuple(n for k, n in physical.items() if types.get(k) == "ALIYUN::OTS::Instance")
+        with self._lock:
+            residue = Template((), (), (), (), {}, ots_instances=names)
+            self._provision(residue)
+            self._retained[stack.id] = residue
 
     def stack_of(self, service: str) -> str | None:
         """The name of the stack serving FC service `service` (None: the cloud's own)."""
@@ -278,3 +322,61 @@ def deprovision(template: Template, kept: list[Template], tablestore: Any, sls: 
     for logstore in template.logstores:
         if (logstore.project, logstore.name) not in logstores:
             sls.delete_logstore(logstore.project, logstore.name)
+
+
+def _nodes(body: str) -> dict[str, Any]:
+    """A template text's resources (it was checked when the stack was made)."""
+    if not body:
+        return {}
+    resources = yaml.safe_load(body).get("Resources") or {}
+    return {str(k): v for k, v in resources.items() if isinstance(v, dict)}
+
+
+def _ids(body: str) -> dict[str, list[str]]:
+    """Resource type -> its logical ids in template order: the order in which the resolved
+    Template lists what they declare (tables, instances, logstores ...)."""
+    found: dict[str, list[str]] = {}
+    for logical_id, node in _nodes(body).items():
+        found.setdefault(str(node.get("Type")), []).append(logical_id)
+    return found
+
+
+def _residue(template: Template, body: str, keep: frozenset[str]) -> Template:
+    """What of `template` the resources `keep` hold: their instances, tables, logstores (with
+    their index; a retained project keeps its logstores) and buckets."""
+    ids = _ids(body)
+
+    def kept(rtype: str, items: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(i for lid, i in zip(ids.get(rtype, []), items, strict=True) if lid in keep)
+
+    projects = set(kept("ALIYUN::SLS::Project", template.log_projects))
+    logstores = tuple(
+        s
+        for lid, s in zip(ids.get("ALIYUN::SLS::Logstore", []), template.logstores, strict=True)
+        if lid in keep or s.project in projects
+    )
+    return Template(
+        (),
+        kept("ALIYUN::OTS::Table", template.tables),
+        logstores,
+        (),
+        {},
+        ots_instances=kept("ALIYUN::OTS::Instance", template.ots_instances),
+        log_projects=tuple(projects),
+        buckets=kept("ALIYUN::OSS::Bucket", template.buckets),
+    )
+
+
+def _physical(kept: Template, body: str, keep: frozenset[str]) -> dict[str, str]:
+    """Each retained resource's physical name, as ROS reports it (the instance, table, project,
+    logstore or bucket name)."""
+    ids = _ids(body)
+    names: dict[str, str] = {}
+    for rtype, items in (
+        ("ALIYUN::OTS::Instance", kept.ots_instances),
+        ("ALIYUN::OTS::Table", tuple(t.name for t in kept.tables)),
+        ("ALIYUN::OSS::Bucket", tuple(b.name for b in kept.buckets)),
+    ):
+        mine = [lid for lid in ids.get(rtype, []) if lid in keep]
+        names.update(zip(mine, items, strict=True))
+    return {lid: names.get(lid, "") for lid in keep}

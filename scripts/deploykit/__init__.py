@@ -1,7 +1,8 @@
 """What `make deploy` and `make undeploy` (scripts/deploy.py) are made of: reading the inputs
 (inputs), checking them before anything is created (checks), the packages and their bucket
-(packages, bucket), and ROS (ros). The names other scripts use are here too, so that one import
-line, after the script puts the repository on sys.path, brings them all."""
+(packages, bucket), ROS (ros), and deleting a stack (undeploy). The names other scripts use are
+here too, so that one import line, after the script puts the repository on sys.path, brings
+them all."""
 
 from . import checks, inputs, packages
 from .bucket import CodeBucket
@@ -9,6 +10,7 @@ from .errors import DeployError, RosRefused
 from .inputs import Credentials, credentials_from_chain
 from .packages import Package, functions_of, package_artifact, with_code
 from .ros import Ros
+from .undeploy import undeploy
 
 __all__ = [
     "CodeBucket",
@@ -23,5 +25,6 @@ __all__ = [
     "inputs",
     "package_artifact",
     "packages",
+    "undeploy",
     "with_code",
 ]

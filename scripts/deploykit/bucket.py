@@ -4,12 +4,16 @@ created when missing, and filled with the packages under content-hash names."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import DeployError, is_credential_code
 from .inputs import Credentials
-from .packages import Package
+from .packages import Package, stack_prefix
+
+# The object `make deploy` puts in a bucket it creates (see CodeBucket.create).
+MARKER = "make-deploy-bucket.json"
 
 
 class CodeBucket:
@@ -37,10 +41,50 @@ class CodeBucket:
                 return False
         return True
 
-    def create(self) -> None:
+    def create(self, stack: str) -> None:
+        """Create the bucket, with a marker object that says `make deploy` made it (for
+        `stack`), so `make undeploy` deletes it once nothing else is in it. (A marker, not a
+        bucket tag: the local OSS serves objects, not bucket tagging.)"""
         with self._errors():
             self._bucket.create_bucket()
+            self._bucket.put_object(
+                MARKER, json.dumps({"createdBy": "make deploy", "stack": stack}).encode()
+            )
         print(f"created bucket {self.name}")
+
+    def remove_stack(self, stack: str) -> None:
+        """Delete the packages deploys of `stack` uploaded (its folder, stack_prefix), then the
+        bucket itself if `make deploy` made it and nothing else is left in it."""
+        import oss2
+
+        prefix = stack_prefix(stack)
+        if not self.exists():
+            print(f"no bucket {self.name}: no code objects to remove")
+            return
+        with self._errors():
+            keys = [o.key for o in oss2.ObjectIterator(self._bucket, prefix=prefix)]
+            for start in range(0, len(keys), 1000):  # DeleteMultipleObjects takes 1,000 a call
+                self._bucket.batch_delete_objects(keys[start : start + 1000])
+            print(f"removed {len(keys)} code objects (oss://{self.name}/{prefix})")
+            first = [o.key for o in self._bucket.list_objects(max_keys=2).object_list]
+            if not self._made_by_deploy():
+                print(f"kept bucket {self.name}: make deploy did not create it")
+            elif [key for key in first if key != MARKER]:
+                print(f"kept bucket {self.name}: it holds other objects than this stack's")
+            else:
+                self._bucket.delete_object(MARKER)
+                self._bucket.delete_bucket()
+                print(f"deleted bucket {self.name} (make deploy created it, and it is empty)")
+
+    def _made_by_deploy(self) -> bool:
+        import oss2
+
+        try:
+            return json.loads(self._bucket.get_object(MARKER).read()).get("createdBy") == (
+                "make deploy"
+            )
+        except (oss2.exceptions.NotFound, ValueError):  # no marker, or not ours
+            return False
 
     def upload(self, packages: list[Package]) -> None:
         with self._errors():

@@ -17,17 +17,25 @@ from .errors import DeployError
 FUNCTION_TYPE = "ALIYUN::FC::Function"
 
 
+def stack_prefix(stack: str) -> str:
+    """Where a stack's packages live in the bucket: each stack has a folder of its own, so
+    `make undeploy` removes exactly what deploys of that stack uploaded."""
+    return f"packages/{stack}/"
+
+
 @dataclass(frozen=True)
 class Package:
     function: str  # the package name: build/<function>
     data: bytes = field(repr=False)
+    stack: str = ""
 
     @property
     def key(self) -> str:
-        return f"packages/{self.function}-{hashlib.sha256(self.data).hexdigest()[:20]}.zip"
+        digest = hashlib.sha256(self.data).hexdigest()[:20]
+        return f"{stack_prefix(self.stack)}{self.function}-{digest}.zip"
 
 
-def package_artifact(function: str, build_dir: Path) -> Package:
+def package_artifact(function: str, build_dir: Path, stack: str = "") -> Package:
     """The zip FC runs for `function`: build/<function>.zip exactly as `make package` wrote it
     (the one artifact; the local cloud runs its unpacked twin build/<function>). Its bytes are
     stable (sorted entries, fixed times), so an unchanged package keeps its content hash and is
@@ -46,7 +54,7 @@ def package_artifact(function: str, build_dir: Path) -> Package:
             f"{path} is not a function package (a zip with index.py at its "
             f"top); run `make package` again"
         )
-    return Package(function, data)
+    return Package(function, data, stack)
 
 
 def functions_of(template: Mapping[str, Any]) -> dict[str, str]:

@@ -73,12 +73,40 @@ class Ros:
         stacks = [s for s in self.call(request)["Stacks"] if s["Status"] != "DELETE_COMPLETE"]
         return stacks[0]["StackId"] if stacks else None
 
-    def statuses(self, stack_id: str) -> dict[str, str]:
+    def get(self, stack_id: str) -> dict[str, Any]:
+        from aliyunsdkros.request.v20190910 import GetStackRequest
+
+        request = GetStackRequest.GetStackRequest()
+        request.set_StackId(stack_id)
+        return self.call(request)
+
+    def template(self, stack_id: str) -> str:
+        """The template body the stack was last created or updated with (GetTemplate)."""
+        from aliyunsdkros.request.v20190910 import GetTemplateRequest
+
+        request = GetTemplateRequest.GetTemplateRequest()
+        request.set_StackId(stack_id)
+        return str(self.call(request)["TemplateBody"])
+
+    def delete(self, stack_id: str, retain: list[str]) -> None:
+        """DeleteStack; `retain` names resources to keep beyond those the template retains."""
+        from aliyunsdkros.request.v20190910 import DeleteStackRequest
+
+        request = DeleteStackRequest.DeleteStackRequest()
+        request.set_StackId(stack_id)
+        if retain:
+            request.set_RetainResourcess(retain)
+        self.call(request)
+
+    def resources(self, stack_id: str) -> list[dict[str, Any]]:
         from aliyunsdkros.request.v20190910 import ListStackResourcesRequest
 
         request = ListStackResourcesRequest.ListStackResourcesRequest()
         request.set_StackId(stack_id)
-        return {r["LogicalResourceId"]: r["Status"] for r in self.call(request)["Resources"]}
+        return list(self.call(request)["Resources"])
+
+    def statuses(self, stack_id: str) -> dict[str, str]:
+        return {r["LogicalResourceId"]: r["Status"] for r in self.resources(stack_id)}
 
     def create_or_update(
         self, name: str, existing: str | None, body: str, params: Mapping[str, str]
@@ -116,16 +144,10 @@ class Ros:
     def follow(self, stack_id: str, poll: float, seen: dict[str, str]) -> dict[str, Any]:
         """Print each resource as its status changes from what `seen` holds (a resource waiting
         to be created, INIT_COMPLETE, is not news), until the stack settles."""
-        from aliyunsdkros.request.v20190910 import GetStackRequest, ListStackResourcesRequest
-
         seen = dict(seen)
         while True:
-            get = GetStackRequest.GetStackRequest()
-            get.set_StackId(stack_id)
-            stack = self.call(get)
-            resources = ListStackResourcesRequest.ListStackResourcesRequest()
-            resources.set_StackId(stack_id)
-            for resource in self.call(resources)["Resources"]:
+            stack = self.get(stack_id)
+            for resource in self.resources(stack_id):
                 key, status = resource["LogicalResourceId"], resource["Status"]
                 if seen.get(key, "INIT_COMPLETE") != status:
                     seen[key] = status

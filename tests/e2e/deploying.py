@@ -70,8 +70,14 @@ class Deployer:
         )
 
     def run(
-        self, stack: str, *args: str, build: Path | None = None, secrets_file: Path | None = None
+        self,
+        stack: str,
+        *args: str,
+        build: Path | None = None,
+        secrets_file: Path | None = None,
+        bucket: str | None = BUCKET,
     ) -> subprocess.CompletedProcess[str]:
+        """`make deploy` of `stack`; `bucket` None: the default bucket, <stack>-code-<region>."""
         argv = [
             "--stack-name",
             stack,
@@ -79,8 +85,7 @@ class Deployer:
             str(secrets_file or self.secrets),
             "--parameters-file",
             str(self.parameters),
-            "--bucket",
-            BUCKET,
+            *(["--bucket", bucket] if bucket else []),
             "--poll-seconds",
             "0.1",
             *args,
@@ -91,6 +96,26 @@ class Deployer:
             ["make", "--no-print-directory", "deploy", "ARGS=" + " ".join(f"'{a}'" for a in argv)],
             cwd=ROOT,
             env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def undeploy(self, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """`make undeploy STACK=stack ARGS=...`, as docs/deploy.md gives it (no terminal: a test
+        that does not pass --yes is refused)."""
+        argv = ["--poll-seconds", "0.1", *args]
+        return subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                "undeploy",
+                f"STACK={stack}",
+                "ARGS=" + " ".join(f"'{a}'" for a in argv),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=600,
@@ -151,9 +176,9 @@ class Deployer:
                 break
 
 
-def failure(result: subprocess.CompletedProcess[str]) -> str:
+def failure(result: subprocess.CompletedProcess[str], what: str = "deploy") -> str:
     """The script's one line about what went wrong (make adds its own line after it)."""
     assert result.returncode != 0, result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.startswith("deploy failed: ")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith(f"{what} failed: ")]
     assert len(lines) == 1, result.stderr
     return lines[0]

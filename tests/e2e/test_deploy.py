@@ -44,15 +44,14 @@ def deployer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployer]:
 def staging(deployer: Deployer) -> dict[str, str]:
     config = deployer.deploy("deploy-staging", "todo-staging")
     # The first deploy uploads each package once, the very bytes `make package` wrote.
-    keys = {key.split("/")[1].split("-")[0]: key for key in deployer.puts}
-    assert sorted(deployer.puts) == sorted(keys.values()) and set(keys) == {
-        "session",
-        "db",
-        "payments",
-    }
+    # (make-deploy-bucket.json: the marker of a bucket make deploy created)
+    uploaded = [key for key in deployer.puts if key.startswith("packages/")]
+    keys = {key.split("/")[2].split("-")[0]: key for key in uploaded}
+    assert sorted(uploaded) == sorted(keys.values()) and set(keys) == {"session", "db", "payments"}
     for name, key in keys.items():
         data = (ROOT / "build" / f"{name}.zip").read_bytes()
-        assert key == f"packages/{name}-{hashlib.sha256(data).hexdigest()[:20]}.zip"
+        digest = hashlib.sha256(data).hexdigest()[:20]
+        assert key == f"packages/deploy-staging/{name}-{digest}.zip"
         assert deployer.bucket().get_object(key).read() == data
     return config
 
@@ -168,7 +167,9 @@ def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deplo
     assert "session: unchanged" in result.stdout and "db: uploaded" in result.stdout
     # Only the changed package is uploaded: one PutObject, under the new zip's hash.
     new_zip = (build / "db.zip").read_bytes()
-    assert deployer.puts == [f"packages/db-{hashlib.sha256(new_zip).hexdigest()[:20]}.zip"]
+    assert deployer.puts == [
+        f"packages/deploy-staging/db-{hashlib.sha256(new_zip).hexdigest()[:20]}.zip"
+    ]
     # progress shows what the update does, resource by resource, not the statuses it started from
     progress = [line for line in result.stdout.splitlines() if " ALIYUN::" in line]
     assert progress and all(line.split()[2].startswith("UPDATE_") for line in progress), progress
@@ -225,7 +226,7 @@ def test_an_object_under_a_package_name_with_other_bytes_is_replaced_before_use(
     """A package's name is its hash, but whatever sits under that name (a copy cut short, a
     hand-made object) is checked by its ETag and uploaded again: a stack never runs it."""
     zip_bytes = (ROOT / "build" / "db.zip").read_bytes()
-    key = f"packages/db-{hashlib.sha256(zip_bytes).hexdigest()[:20]}.zip"
+    key = f"packages/deploy-half/db-{hashlib.sha256(zip_bytes).hexdigest()[:20]}.zip"
     bucket = deployer.bucket("deploy-half-code")
     bucket.create_bucket()
     bucket.put_object(key, zip_bytes[: len(zip_bytes) // 2])

@@ -77,7 +77,7 @@ def test_make_dev_deploys_its_template_through_make_deploy(first_start):
         ).objects
     )
     assert keys == sorted(
-        f"packages/{fn}-{zip_hash(fn)[:20]}.zip" for fn in ("db", "payments", "session")
+        f"packages/{DEV_STACK}/{fn}-{zip_hash(fn)[:20]}.zip" for fn in ("db", "payments", "session")
     )
 
 

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from ..rpc import RpcError
 from ..state import Database
 from ..template import Template, TemplateError
 from ..template.parameters import MissingParameter, parameter_problems, resolve_parameters
+from .retention import RETAINED, policy_problem, retained
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stacks (
@@ -91,8 +92,13 @@ class Deployment(Protocol):
     def apply(self, stack: Stack, template: Template) -> None:
         """Make the emulators serve it; raises ValueError when refused."""
 
-    def remove(self, stack: Stack) -> None:
-        """Stop serving it."""
+    def remove(self, stack: Stack, keep: frozenset[str]) -> Mapping[str, str]:
+        """Stop serving it and delete what it made but the resources `keep` names; their
+        physical names. Raises TemplateError naming a resource it cannot delete (then nothing
+        is deleted)."""
+
+    def keep(self, stack: Stack, physical: dict[str, str]) -> None:
+        """After a restart, serve again what a deleted stack retained."""
 
 
 class StackBook:
@@ -212,7 +218,7 @@ class StackBook:
                 no_echo=no_echo,
             )
             self._save(stack)
-        self._background(stack, "CREATE", None)
+        self._background(self._run, stack, "CREATE", None)
         return stack.id
 
     def update(
@@ -262,10 +268,13 @@ class StackBook:
                 no_echo=no_echo,
             )
             self._save(stack)
-        self._background(stack, "UPDATE", current)
+        self._background(self._run, stack, "UPDATE", current)
         return stack.id
 
-    def delete(self, stack_id: str) -> None:
+    def delete(self, stack_id: str, retain: tuple[str, ...] = (), retain_all: bool = False) -> None:
+        """DeleteStack: the stack goes DELETE_IN_PROGRESS, then its resources are deleted in the
+        background, last first, but those it retains (retention.py); a resource that cannot be
+        deleted fails the stack DELETE_FAILED with its reason, and it may be deleted again."""
         with self._lock:
             current = self.get(stack_id)
             if current.status == "DELETE_COMPLETE":
@@ -274,19 +283,13 @@ class StackBook:
                 raise RosError(
                     409, "StackNotStable", f"The Stack ({current.name}) is in {current.status}."
                 )
+            try:
+                keep = retained(_parse(current.template)["Resources"], retain, retain_all)
+            except ValueError as exc:
+                raise RosError(400, "InvalidParameter", str(exc)) from None
             stack = replace(current, status="DELETE_IN_PROGRESS", reason="Stack DELETE started")
             self._save(stack)
-        self._deployment.remove(stack)
-        resources = tuple(replace(r, status="DELETE_COMPLETE", reason="") for r in stack.resources)
-        self._save(
-            replace(
-                stack,
-                status="DELETE_COMPLETE",
-                reason="Stack DELETE completed successfully",
-                resources=resources,
-                updated=self._clock.now(),
-            )
-        )
+        self._background(self._delete, stack, keep)
 
     def get(self, stack_id: str) -> Stack:
         with self._db.transaction() as conn:
@@ -301,8 +304,12 @@ class StackBook:
         return [_stack(row) for row in rows]
 
     def restore(self) -> None:
-        """Serve every stack that was serving before a restart (synchronously)."""
+        """Serve every stack that was serving before a restart (synchronously), and what deleted
+        stacks retained."""
         for stack in self.list():
+            kept = {r.logical_id: r.physical_id for r in stack.resources if r.reason == RETAINED}
+            if stack.status == "DELETE_COMPLETE" and kept:
+                self._deployment.keep(stack, kept)
             if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_FAILED"):
                 try:
                     self._deployment.apply(stack, self._deployment.load(stack))
@@ -319,12 +326,12 @@ class StackBook:
             thread.join()
 
     # -- background application -----------------------------------------------------------------
-    def _background(self, stack: Stack, action: str, previous: Stack | None) -> None:
+    def _background(self, work: Callable[..., None], stack: Stack, *args: Any) -> None:
         thread = threading.Thread(
-            target=self._run,
-            args=(stack, action, previous),
+            target=work,
+            args=(stack, *args),
             daemon=True,
-            name=f"ros-{action.lower()}-{stack.name}",
+            name=f"ros-{work.__name__.strip('_')}-{stack.name}",
         )
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
@@ -339,35 +346,64 @@ class StackBook:
         except (TemplateError, ValueError) as exc:
             self._fail(stack, action, exc)
             return
-        done: list[Resource] = []
-        for resource in stack.resources:
-            rest = stack.resources[len(done) + 1 :]
-            self._save(
-                replace(
-                    stack,
-                    resources=(
-                        *done,
-                        replace(resource, status=f"{action}_IN_PROGRESS", reason=""),
-                        *rest,
-                    ),
-                )
-            )
-            if self._step:
-                time.sleep(self._step)
-            done.append(replace(resource, status=f"{action}_COMPLETE", reason="state changed"))
-            self._save(replace(stack, resources=(*done, *rest)))
+        done = self._progress(stack, action, stack.resources, {})
         self._save(
             replace(
                 stack,
                 status=f"{action}_COMPLETE",
                 reason=f"Stack {action} completed successfully",
                 outputs=dict(template.outputs),
-                resources=tuple(
-                    replace(r, status=f"{action}_COMPLETE", reason="state changed")
-                    for r in stack.resources
-                ),
+                resources=done,
             )
         )
+
+    def _delete(self, stack: Stack, keep: frozenset[str]) -> None:
+        try:
+            # As for a create or an update, all or nothing: a resource that cannot be deleted
+            # fails the stack before anything is deleted (ROS would have deleted the others
+            # first), so the stack still serves and may be deleted again.
+            physical = self._deployment.remove(stack, keep)
+        except (TemplateError, ValueError) as exc:
+            self._fail(stack, "DELETE", exc)
+            return
+        kept = {k: (RETAINED, physical.get(k, "")) for k in keep}
+        # Last created, first deleted: the order ROS deletes in, dependents before what they use.
+        done = self._progress(stack, "DELETE", stack.resources[::-1], kept)
+        self._save(
+            replace(
+                stack,
+                status="DELETE_COMPLETE",
+                reason="Stack DELETE completed successfully",
+                resources=done[::-1],
+                updated=self._clock.now(),
+            )
+        )
+
+    def _progress(
+        self,
+        stack: Stack,
+        action: str,
+        order: tuple[Resource, ...],
+        kept: Mapping[str, tuple[str, str]],
+    ) -> tuple[Resource, ...]:
+        """Each resource `{action}_IN_PROGRESS`, then `_COMPLETE`, one after the other, saved as
+        it goes so a caller polling ListStackResources sees it; `kept` holds the reason and
+        physical name of a retained resource. The resources in `order`, done."""
+        done: list[Resource] = []
+        for resource in order:
+            rest = order[len(done) + 1 :]
+            working = replace(resource, status=f"{action}_IN_PROGRESS", reason="")
+            self._save(replace(stack, resources=_in_order(stack, (*done, working, *rest))))
+            if self._step:
+                time.sleep(self._step)
+            reason, physical = kept.get(
+                resource.logical_id, ("state changed", resource.physical_id)
+            )
+            done.append(
+                replace(resource, status=f"{action}_COMPLETE", reason=reason, physical_id=physical)
+            )
+            self._save(replace(stack, resources=_in_order(stack, (*done, *rest))))
+        return tuple(done)
 
     def _fail(self, stack: Stack, action: str, exc: Exception) -> None:
         path = getattr(exc, "path", "")
@@ -442,7 +478,8 @@ def _resolved(body: str, parameters: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _resources(doc: Mapping[str, Any]) -> tuple[Resource, ...]:
-    """Each resource, waiting to be created; StackValidationFailed for a type not served here."""
+    """Each resource, waiting to be created; StackValidationFailed for a type not served here
+    or a DeletionPolicy not honoured here."""
     from ..template.resources import KINDS
 
     resources = []
@@ -455,6 +492,9 @@ def _resources(doc: Mapping[str, Any]) -> tuple[Resource, ...]:
                 f"Unknown resource Type : {rtype} (Resources.{logical_id})",
             )
         resources.append(Resource(str(logical_id), str(rtype), WAITING))
+    problem = policy_problem(doc["Resources"])
+    if problem is not None:
+        raise RosError(400, "StackValidationFailed", problem)
     return tuple(resources)
 
 
@@ -496,3 +536,9 @@ def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tu
     except TemplateError as exc:
         raise RosError(400, "StackValidationFailed", str(exc)) from None
     return resolved.no_echo, resources
+
+
+def _in_order(stack: Stack, resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
+    """`resources` in the stack's own order (ListStackResources lists them as declared)."""
+    position = {r.logical_id: i for i, r in enumerate(stack.resources)}
+    return tuple(sorted(resources, key=lambda r: position[r.logical_id]))

@@ -23,6 +23,7 @@ from .sources import TemplateSource
 
 API_VERSION = "2019-09-10"
 HOST_ID = "ros.aliyuncs.com"
+_RETAIN = re.compile(r"RetainResources\.\d+")
 _PARAMETER = re.compile(r"Parameters\.(\d+)\.(ParameterKey|ParameterValue)")
 MAX_PAGE_SIZE = 50
 
@@ -51,6 +52,7 @@ class RosEmulator:
             "GetStack": self._get_stack,
             "ListStacks": self._list_stacks,
             "DeleteStack": self._delete_stack,
+            "GetTemplate": self._get_template,
             "ListStackResources": self._list_stack_resources,
             "ValidateTemplate": self._validate_template,
             "GetTemplateParameterConstraints": self._parameter_constraints,
@@ -165,8 +167,22 @@ class RosEmulator:
         }
 
     def _delete_stack(self, call: RpcCall) -> dict[str, Any]:
-        self.stacks.delete(call.required("StackId"))
+        params = call.params
+        retain = tuple(
+            params[k] for k in sorted(params, key=_index) if _RETAIN.fullmatch(k) and params[k]
+        )
+        self.stacks.delete(
+            call.required("StackId"),
+            retain,
+            params.get("RetainAllResources", "false").lower() == "true",
+        )
         return {}
+
+    def _get_template(self, call: RpcCall) -> dict[str, Any]:
+        """GetTemplate of a stack (StackId): the template body it was last created or updated
+        with. Templates kept in ROS's own template library (TemplateId) are not emulated."""
+        stack = self.stacks.get(call.required("StackId"))
+        return {"TemplateBody": stack.template}
 
     def _list_stack_resources(self, call: RpcCall) -> dict[str, Any]:
         stack = self.stacks.get(call.required("StackId"))
@@ -250,3 +266,8 @@ def _parameters(params: Mapping[str, str]) -> dict[str, str]:
             400, "InvalidParameter", "every Parameters.N needs a ParameterKey and a ParameterValue"
         )
     return {keys[n]: values[n] for n in sorted(keys, key=int)}
+
+
+def _index(name: str) -> int:
+    """N of a `Name.N` parameter (the SDK numbers a list's items from 1)."""
+    return int(name.rsplit(".", 1)[-1]) if name.rsplit(".", 1)[-1].isdigit() else 0
