@@ -328,6 +328,7 @@ class LocalCloud:
             screen=SameSiteGuard(SANDBOX_PREFIX, self.options.host),
         )
         self._serve("kms", self.kms.app, ports.kms)
+        self._start_oss(ports)  # the db function's files
         # FC last: its workers get the other endpoints in their environment.
         environment = self.function_environment()
         self.fc = emulator(
@@ -362,22 +363,31 @@ class LocalCloud:
         environment["HTTP_TRIGGER_ENDPOINT"] = self.url("fc")
         self._start_deploy_services(ports)
 
-    def _start_deploy_services(self, ports: Ports) -> None:
-        """OSS and ROS: what `make deploy` talks to. Stacks deployed before a restart are
-        served again."""
+    def _start_oss(self, ports: Ports) -> None:
+        """OSS: the users' files (the template's buckets) and `make deploy`'s packages."""
         from .oss import ObjectStore, OssEmulator
+
+        self.oss = OssEmulator(
+            store=ObjectStore(self.options.state_dir / "oss.sqlite3", self.clock),
+            account=self.account,
+            credentials=self.credentials,
+            clock=self.clock,
+        )
+        self.ensure_declared()  # the template's buckets
+        self.serve_grants(self.base_template)
+        self._serve(
+            "oss", self.oss.app, ports.oss, screen=self.oss.screen, **self.oss.server_options()
+        )
+
+    def _start_deploy_services(self, ports: Ports) -> None:
+        """ROS: what `make deploy` talks to (with OSS). Stacks deployed before a restart are
+        served again."""
         from .ros import RosEmulator, StackBook
         from .ros.sources import TemplateSource
         from .stacks import CloudDeployment, deprovision, provision
         from .sts import RoleSpec
 
         state = self.options.state_dir
-        self.oss = OssEmulator(
-            store=ObjectStore(state / "oss.sqlite3", self.clock),
-            account=self.account,
-            credentials=self.credentials,
-            clock=self.clock,
-        )
         base = self.base_template
 
         def publish(merged: Any) -> None:
@@ -411,12 +421,7 @@ class LocalCloud:
             region=self.options.region,
             source=TemplateSource(self.oss, lambda: self.url("oss"), self.options.region),
         )
-        self.ensure_declared()  # the template's buckets, now that OSS is there
-        self.serve_grants(self.base_template)
         self.ros.stacks.restore()
-        self._serve(
-            "oss", self.oss.app, ports.oss, screen=self.oss.screen, **self.oss.server_options()
-        )
         self._serve("ros", self.ros.app, ports.ros)
 
     def serve_grants(self, template: Any) -> None:
@@ -618,6 +623,9 @@ class LocalCloud:
             "STS_ENDPOINT": self.url("sts"),
             "KMS_ENDPOINT": self.url("kms"),
             "ALIPAY_GATEWAY": self.url("alipay") + "/gateway.do",
+            # one local OSS for the function's calls and for what tickets and URLs name
+            "OSS_ENDPOINT": self.url("oss"),
+            "OSS_PUBLIC_ENDPOINT": self.url("oss"),
         }
 
     def cloud_config(self) -> dict[str, str]:

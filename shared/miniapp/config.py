@@ -157,6 +157,11 @@ class Settings:
     notify_function_name: str = ""
     order_pay_minutes: int = 15
     secrets_read: bool = False
+    # the db function's users' files (docs/files.md); none of them: the file ops are Misconfigured
+    files_bucket: str = ""
+    oss_endpoint: str = ""  # the function's own calls (the region's internal endpoint)
+    oss_public_endpoint: str = ""  # what tickets and URLs name (the client's endpoint)
+    files_role_arn: str = ""  # assumed, scoped to one user, to sign tickets and URLs
 
     @property
     def payments(self) -> bool:
@@ -210,6 +215,18 @@ class Settings:
         )
         if function in PAYMENT_FUNCTIONS:
             values.update(reader.payments(function))
+        if function == "db":
+            values.update(
+                files_bucket=reader.text("FILES_BUCKET"),
+                oss_endpoint=reader.url("OSS_ENDPOINT"),
+                oss_public_endpoint=reader.url("OSS_PUBLIC_ENDPOINT"),
+                files_role_arn=reader.text("FILES_ROLE_ARN"),
+                sts_endpoint=reader.text("STS_ENDPOINT") or cls.sts_endpoint,
+            )
+            if values["files_role_arn"] and not _ROLE_ARN.fullmatch(values["files_role_arn"]):
+                reader.problems.append(
+                    "FILES_ROLE_ARN must look like acs:ram::<account>:role/<name>"
+                )
         if values["session_idle_seconds"] > values["session_ttl_seconds"]:
             reader.problems.append("SESSION_IDLE_SECONDS must not exceed SESSION_TTL_SECONDS")
         if function == "session":

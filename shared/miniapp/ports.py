@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
+from .domain.files import Declared, SignedUrl, StoredObject, Ticket
 from .domain.orders import TradeState
 from .domain.records import (
     AlipayGrant,
@@ -285,4 +286,30 @@ class OrderIndex(Protocol):
 
     def recent(self, limit: int, before: str | None = None) -> list[tuple[str, str]]:
         """(order id, user id) of every order, newest first, before `before` if given."""
+        ...
+
+
+class FileObjects(Protocol):
+    """The bucket of users' files (domain/files.py): tickets and URLs signed with credentials
+    scoped to one user, and the db function's own reads, copies and deletes. Every method raises
+    only `miniapp.errors` types (UpstreamUnavailable when OSS or STS fail)."""
+
+    def ticket(self, user_id: str, file_id: str, declared: Declared, seconds: int) -> Ticket:
+        """A POST form for `upload_key(user_id, file_id)`, valid `seconds` at most."""
+        ...
+
+    def signed_url(self, user_id: str, key: str, seconds: int) -> SignedUrl:
+        """A GET URL of `key` (one of the user's committed files), valid `seconds` at most."""
+        ...
+
+    def head(self, key: str) -> StoredObject | None:
+        """None when there is no such object."""
+        ...
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """NotFound when the source is gone."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Deleting a missing object succeeds."""
         ...

@@ -23,6 +23,7 @@ from .ports import (
     CollectionRows,
     CountedRows,
     CredentialIssuer,
+    FileObjects,
     Grants,
     IdempotencyStore,
     IdentityLinks,
@@ -79,6 +80,8 @@ class DbPorts:
     grants: Grants | None = None
     order_index: OrderIndex | None = None
     trades: Callable[[], TradeGateway] | None = None
+    # the bucket of users' files; None: a file collection's ops answer Misconfigured
+    files: FileObjects | None = None
 
 
 def _lifetime(settings: Settings) -> SessionLifetime:
@@ -190,7 +193,14 @@ def db_app_from_ports(
         for c in declarations
     }
     sealers.extend(s.seal_legacy_rows for s in served.values() if s.declaration.legacy_rows)
-    services = DbServices(compat=compat, collections=served)
+    files = {
+        name: _file_service(service, ports)
+        for name, service in served.items()
+        if service.declaration.files is not None
+    }
+    for service in served.values():
+        service.files = files
+    services = DbServices(compat=compat, collections=served, files=files)
     return DbApp(
         # The db function's role may not delete a session row: an expired one is refused here
         # and deleted by the table's TTL (or the session function, on a refresh or logout).
@@ -290,6 +300,50 @@ def _trade_gateway(settings: Settings, creds: ServiceCredentials) -> TradeGatewa
     except MiniAppError as exc:
         raise Misconfigured(exc.message) from None
     return AlipayTrades(client, settings.alipay_app_id)
+
+
+def _file_service(items: Any, ports: DbPorts) -> Any:
+    """A file collection's operations; without a bucket configured, each answers Misconfigured
+    (the todo path never needs one)."""
+    from .services.files import FileService
+
+    return FileService(items, ports.files or _NoBucket(), ports.clock)
+
+
+class _NoBucket:
+    """FileObjects of a db function deployed without FILES_BUCKET (a template from before files)."""
+
+    def __getattr__(self, name: str) -> Any:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise Misconfigured("files need FILES_BUCKET, OSS_ENDPOINT and FILES_ROLE_ARN")
+
+        return refuse
+
+
+def _file_objects(settings: Settings, creds: ServiceCredentials) -> FileObjects | None:
+    """The bucket of users' files (adapters/oss.py; oss2 is imported on the first file call)."""
+    if not (settings.files_bucket and settings.oss_endpoint and settings.files_role_arn):
+        return None
+    from .adapters.oss import OssFiles
+    from .adapters.sts import StsCredentialIssuer
+
+    return OssFiles(
+        bucket=settings.files_bucket,
+        endpoint=settings.oss_endpoint,
+        public_endpoint=settings.oss_public_endpoint or settings.oss_endpoint,
+        account_id=settings.account_id,
+        credentials=creds,
+        issuer=StsCredentialIssuer(
+            settings.sts_endpoint,
+            settings.region,
+            creds.access_key_id,
+            creds.access_key_secret,
+            creds.security_token or None,
+            settings.files_role_arn,
+            settings.upstream_timeout_seconds,
+        ),
+        timeout_seconds=settings.upstream_timeout_seconds,
+    )
 
 
 def _tablestore_client(settings: Settings, creds: ServiceCredentials) -> Any:  # an OTSClient
@@ -394,6 +448,7 @@ def build_db_app(settings: Settings, ctx: FcContext) -> DbApp:
             ),
             order_index=tablestore.TablestoreOrderIndex(client, settings.order_index_table),
             trades=lazy(lambda: _trade_gateway(settings, creds)),
+            files=_file_objects(settings, creds),
         )
     except MiniAppError as exc:
         raise ConfigError(exc.message) from None

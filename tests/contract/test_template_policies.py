@@ -187,3 +187,37 @@ def test_the_client_role_still_invokes_only_the_db_function(template):
     assert allowed(client, "fc:InvokeFunction", f"{fc}/todo.LATEST/functions/db")
     assert not allowed(client, "fc:InvokeFunction", f"{fc}/todo-session/functions/session")
     assert not allowed(client, "fc:InvokeFunction", f"{fc}/todo/functions/session")
+
+
+OSS_APIS = ("GetObject", "PutObject", "DeleteObject", "ListObjects")
+
+
+def oss_grants(policies: tuple[dict[str, Any], ...], bucket: str) -> dict[str, set[str]]:
+    """Prefix of the files bucket (or the bucket itself, "") -> the OSS APIs allowed there."""
+    grants = {}
+    for prefix in ("uploads/", "files/", ""):
+        resource = f"acs:oss:*:{ACCOUNT}:{bucket}" + (f"/{prefix}u1/f1" if prefix else "")
+        grants[prefix] = {api for api in OSS_APIS if allowed(policies, f"oss:{api}", resource)}
+    return {prefix: apis for prefix, apis in grants.items() if apis}
+
+
+def test_files_db_may_check_copy_and_delete_but_never_write_an_upload(template, policies):
+    (bucket,) = template.buckets
+    assert bucket.name == f"miniapp-files-{ACCOUNT}-{REGION}"
+    assert oss_grants(policies["db"], bucket.name) == {
+        "uploads/": {"GetObject", "DeleteObject"},
+        "files/": {"GetObject", "PutObject", "DeleteObject"},
+    }
+    assert allowed(policies["db"], "sts:AssumeRole", f"acs:ram::{ACCOUNT}:role/todo-files")
+    assert oss_grants(policies["session"], bucket.name) == {}
+
+
+def test_files_what_any_signature_the_client_holds_can_ever_do(template):
+    (bucket,) = template.buckets
+    role = template.role_by_arn(f"acs:ram::{ACCOUNT}:role/todo-files")
+    assert role is not None
+    assert oss_grants(role.policies, bucket.name) == {
+        "uploads/": {"PutObject"},
+        "files/": {"GetObject"},
+    }
+    assert [(r.prefix, r.days) for r in bucket.expiration] == [("uploads/", 1)]

@@ -252,6 +252,7 @@ def bad_value(kind: str, rng: random.Random, ops: set[str]) -> Any:
         "key": {"str"},
         "todo_id": {"str"},
         "item_id": {"str"},
+        "file_id": {"str", "null"},  # a FileRef: null clears it
         "version": {"int"},
         "limit": {"int"},
         "cursor": {"str", "null"},
@@ -283,7 +284,7 @@ def bad_value(kind: str, rng: random.Random, ops: set[str]) -> Any:
         return bad_key(rng)
     if kind == "todo_id":
         return bad_todo_id(rng)
-    if kind == "item_id":
+    if kind in ("item_id", "file_id"):
         return bad_item_id(rng)
     if kind == "version":
         return rng.choice([0, -1, -(2**63), 2**63, 2**64, 10**30, True, False, Raw("1.0")])

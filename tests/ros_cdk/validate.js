@@ -10,7 +10,7 @@
 // validators skip, as ROS checks the resolved value at deploy time.
 "use strict";
 const ros = require("@alicloud/ros-cdk-core");
-const PACKAGES = ["fc", "ots", "ram", "sls"].map((p) => require(`@alicloud/ros-cdk-${p}`));
+const PACKAGES = ["fc", "oss", "ots", "ram", "sls"].map((p) => require(`@alicloud/ros-cdk-${p}`));
 
 function classFor(type) {
   for (const pkg of PACKAGES) {

@@ -13,6 +13,7 @@ from ..domain.schema import Collection, DeclarationError
 REGISTERED = (
     "todos",
     "orders",
+    "files",
     # one line per collection module (docs/extending.md)
 )
 

@@ -1,11 +1,11 @@
 """The todo list of the demo mini program: the v2 API's default collection (a v2 event without
 `collection` means this one). `quota` says how many todos the user may hold, which a paid `pro`
-order raises (miniapp/catalog.py)."""
+order raises (miniapp/catalog.py). A todo may carry one picture from the user's `files`."""
 
 from collections.abc import Mapping
 
 from ..domain.records import FirstRead, Scalar
-from ..domain.schema import Boolean, Collection, CustomOp, Text
+from ..domain.schema import Boolean, Collection, CustomOp, FileRef, Text
 from ..services.collection import CollectionService
 
 
@@ -18,6 +18,8 @@ COLLECTION = Collection(
     fields={
         "text": Text(max_chars=1000),
         "completed": Boolean(default=False),
+        # One picture (a committed file's id); removing the todo or the picture removes the file.
+        "picture": FileRef("files"),
     },
     quota=None,  # the deployment's ITEM_QUOTA
     order="oldest_first",

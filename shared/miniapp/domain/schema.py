@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import InvalidRequest
+from .files import FileRules
 from .ids import is_item_id
 from .limits import INT64_MAX, INT64_MIN, MAX_EXACT_DOUBLE_INT
 from .records import FirstRead, Scalar
@@ -155,7 +156,30 @@ class Choice:
         return self.options[0]
 
 
-Field = Text | Number | Boolean | Choice
+@dataclass(frozen=True)
+class FileRef:
+    """The id of one of the user's files in the file collection `collection` (a todo's picture),
+    or null for none. Always optional: an update with null drops the reference. The service
+    checks the file exists when the reference is set and removes it when the reference is
+    dropped or changed, or its item removed: a file named by an item belongs to that item."""
+
+    collection: str = "files"
+    required: bool = False
+    default: None = None
+    kind = "file_id"
+
+    def check(self, name: str, value: Any) -> Scalar | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not is_item_id(value):
+            raise InvalidRequest(f"'{name}' must be a file id or null")
+        return value
+
+    def example(self) -> Scalar:
+        return "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
+
+
+Field = Text | Number | Boolean | Choice | FileRef
 
 
 @dataclass(frozen=True)
@@ -181,7 +205,7 @@ class Checked:
 
     collection: str
     new: bool
-    values: Mapping[str, Scalar]
+    values: Mapping[str, Scalar | None]  # None: a FileRef cleared (updates only)
 
 
 @dataclass(frozen=True)
@@ -220,15 +244,32 @@ class Collection:
     # False: only the server writes the items (orders): clients get `get`, `list` and the custom
     # ops, never `add`, `update` or `remove`.
     client_writes: bool = True
+    # A file collection (docs/files.md): its items are committed uploads, so it has no add or
+    # update; prepareUpload, commit and url instead; `remove` deletes the object too.
+    files: FileRules | None = None
+
+    @property
+    def built_in_ops(self) -> tuple[str, ...]:
+        """The built-in operations clients may call on this collection."""
+        if not self.client_writes:
+            return ("get", "list")
+        return ("get", "list", "remove") if self.files else BUILT_IN_OPS
+
+    @property
+    def file_refs(self) -> dict[str, str]:
+        """The fields naming a file: field -> the file collection."""
+        return {n: f.collection for n, f in self.fields.items() if isinstance(f, FileRef)}
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
         if not COLLECTION_NAME.fullmatch(self.name):
             problems.append(Problem("name", f"{self.name!r} must match {COLLECTION_NAME.pattern}"))
         for name, spec in self.fields.items():
-            if not isinstance(spec, (Text, Number, Boolean, Choice)):
+            if not isinstance(spec, (Text, Number, Boolean, Choice, FileRef)):
                 problems.append(
-                    Problem(f"fields[{name!r}]", "must be a Text, Number, Boolean or Choice")
+                    Problem(
+                        f"fields[{name!r}]", "must be a Text, Number, Boolean, Choice or FileRef"
+                    )
                 )
                 continue
             if not FIELD_NAME.fullmatch(name) or name in RESERVED_NAMES:
@@ -255,6 +296,12 @@ class Collection:
                 )
         if self.quota is not None and self.quota < 1:
             problems.append(Problem("quota", "must be positive"))
+        if self.files is not None:
+            problems += [Problem("files", rule) for rule in self.files.problems()]
+            if self.versioned or self.idempotent_adds or self.legacy_rows:
+                problems.append(
+                    Problem("files", "a file collection is not versioned, keyed or legacy")
+                )
         if problems:
             raise DeclarationError(tuple(problems))
 
@@ -264,7 +311,9 @@ class Collection:
         values: dict[str, Scalar] = {}
         for name, spec in self.fields.items():
             if name in given:
-                values[name] = spec.check(name, given[name])
+                value = spec.check(name, given[name])
+                if value is not None:  # a FileRef's null: no file
+                    values[name] = value
             elif spec.default is not None:
                 values[name] = spec.default
             elif spec.required:
@@ -299,9 +348,11 @@ class Collection:
                     raise StoredItemInvalid(f"missing field {name!r}")
                 continue
             try:
-                values[name] = spec.check(name, value)
+                checked = spec.check(name, value)
             except InvalidRequest as exc:
                 raise StoredItemInvalid(exc.message) from None
+            if checked is not None:
+                values[name] = checked
         created, updated, version = (columns.get(c) for c in META_COLUMNS)
         if not (
             is_int(created)
@@ -332,7 +383,7 @@ class Item:
     def to_wire(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            **self.values,
+            **{k: v for k, v in self.values.items() if v is not None},
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "version": self.version,
@@ -340,7 +391,8 @@ class Item:
 
     def to_columns(self) -> dict[str, Scalar]:
         return {
-            **self.values,
+            # A FileRef set to null is no column (a put replaces the whole row).
+            **{k: v for k, v in self.values.items() if v is not None},
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "version": self.version,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import prefetch
@@ -24,10 +24,12 @@ from .registry import Parsed, Registry
 
 @dataclass(frozen=True)
 class DbServices:
-    """What the commands run against: the 2020 rows and one service per declared collection."""
+    """What the commands run against: the 2020 rows, one service per declared collection, and
+    the file operations of each file collection."""
 
     compat: Compat
     collections: Mapping[str, CollectionService]
+    files: Mapping[str, Any] = field(default_factory=dict)  # name -> services.files.FileService
 
 
 class DbApp:

@@ -16,6 +16,7 @@ from ..domain.records import FirstRead
 from ..domain.schema import Checked, Collection, CustomOp
 from ..errors import InvalidRequest
 from .fields import matching, optional_int, optional_str, required_int, required_str
+from .files import file_commands
 from .registry import Command, Shape
 
 IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}")
@@ -104,7 +105,10 @@ def commands(collection: Collection) -> tuple[Command, ...]:
         )
 
     def run_remove(services: Any, user_id: str, item_id: str) -> None:
-        services.collections[name].remove(user_id, item_id)
+        if collection.files is not None:  # the object goes too
+            services.files[name].remove(user_id, item_id)
+        else:
+            services.collections[name].remove(user_id, item_id)
 
     field_doc = ", ".join(
         f'"{f}"' + ("" if f in required_fields else "?") for f in collection.fields
@@ -184,8 +188,9 @@ def commands(collection: Collection) -> tuple[Command, ...]:
             first_reads=lambda item_id: (tally, FirstRead(name, item_id)),
         ),
     ]
-    if not collection.client_writes:  # the server writes the items; clients read them
-        found = [c for c in found if c.op in ("get", "list")]
+    found = [c for c in found if c.op in collection.built_in_ops]
+    if collection.files is not None:
+        found += file_commands(collection, shape)
     found += [_custom(collection, op, shape) for op in collection.ops]
     return tuple(found)
 

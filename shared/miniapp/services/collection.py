@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +33,15 @@ from ..domain.ids import is_item_id, new_item_id
 from ..domain.limits import INT64_MAX
 from ..domain.records import Row
 from ..domain.schema import Checked, Collection, Item, StoredItemInvalid
-from ..errors import Conflict, CorruptItem, Internal, MiniAppError, NotFound, QuotaExceeded
+from ..errors import (
+    Conflict,
+    CorruptItem,
+    Internal,
+    InvalidRequest,
+    MiniAppError,
+    NotFound,
+    QuotaExceeded,
+)
 from ..ports import Clock, CollectionRows, CountedRows, IdempotencyStore, ItemStore
 from .exact_count import ExactCount, new_marker
 
@@ -43,6 +51,7 @@ log = logging.getLogger("miniapp.collections")
 # `_reserve`): pauses of 0.05, 0.1 and 0.15 s, each followed by another look.
 _QUOTA_PAUSES = (0.05, 0.1, 0.15)
 _UPDATE_ATTEMPTS = 3
+_EVERY_PAGE = 500
 # The v2 todo columns as stored in the 2020 table before collections (a move checks them too).
 _LEGACY_COLUMNS = frozenset({"text", "completed", "createdAt", "updatedAt", "version"})
 
@@ -97,6 +106,8 @@ class CollectionService:
         self._random_bytes = random_bytes
         self._pause = pause
         self._counted = counted
+        # The file collections' services, by name (wiring fills it): what FileRef fields name.
+        self.files: dict[str, Any] = {}
         self._count = ExactCount(
             counted,
             self.name,
@@ -117,6 +128,7 @@ class CollectionService:
         """`complete(item_id)`: values only known once the id is (an order's trade number), asked
         once the quota's slot is held; what it raises gives the slot back and writes nothing."""
         checked = self._checked(values, new=True)
+        self._check_file_refs(user_id, checked)
         now = self._clock.now_ms()
         item_id = new_item_id(now, self._random_bytes)
         if idempotency_key is not None:
@@ -128,13 +140,35 @@ class CollectionService:
                 if earlier is not None:
                     return earlier
                 item_id = claimed  # the first attempt has not written (yet): write it now
+        return self._write_new(
+            user_id, item_id, checked, now, keyed=idempotency_key is not None, complete=complete
+        )
+
+    def add_as(self, user_id: str, item_id: str, values: Mapping[str, Any] | Checked) -> Item:
+        """A new item under an id chosen before (a committed file's): written once; a repeat, or
+        a concurrent twin, answers the item that was written."""
+        checked = self._checked(values, new=True)
+        earlier = self._item_or_none(user_id, item_id)
+        if earlier is not None:
+            return earlier
+        return self._write_new(user_id, item_id, checked, self._clock.now_ms(), keyed=True)
+
+    def _write_new(
+        self,
+        user_id: str,
+        item_id: str,
+        checked: Mapping[str, Any],
+        now: int,
+        keyed: bool,
+        complete: Callable[[str], Mapping[str, Any]] | None = None,
+    ) -> Item:
         tally = self._count.check(user_id)
         marker = new_marker()
         written = self._reserve(
             user_id,
             item_id,
             marker,
-            keyed=idempotency_key is not None,
+            keyed=keyed,
             limit=self.quota + (tally.granted if tally is not None else 0),
         )
         if written is not None:
@@ -147,7 +181,7 @@ class CollectionService:
                 raise
         item = Item(item_id, checked, now, now, 1)
         row = Row(user_id, item_id, item.to_columns())
-        if idempotency_key is None:
+        if not keyed:
             # A new id: only a re-send of this request can find the row there, so the settle
             # goes in the put's request (a keyed add may race a retry of itself: it settles
             # after the put, below, and gives the slot back if the retry wrote first).
@@ -184,6 +218,7 @@ class CollectionService:
         changes: Mapping[str, Any] | Checked,
     ) -> Item:
         checked = self._checked(changes, new=False)
+        self._check_file_refs(user_id, checked)
         for _ in range(_UPDATE_ATTEMPTS):
             current = self.get(user_id, item_id)  # each attempt reads it anew
             if expected_version is not None and current.version != expected_version:
@@ -202,6 +237,7 @@ class CollectionService:
                 self._rows.replace_if_version(
                     Row(user_id, item_id, updated.to_columns()), self.name, current.version
                 )
+                self._release_files(user_id, current.values, updated.values)
                 return updated
             except Conflict:
                 if expected_version is not None:
@@ -256,10 +292,57 @@ class CollectionService:
             row = self._rows.get(user_id, self.name, item_id)
         if row is None:
             raise NotFound("no such item")
+        # The item's files go first: should the item's remove then fail, it names a file that
+        # is gone (its url is NotFound), never the other way round (a file no item names).
+        self._release_files(user_id, row.columns, {})
         self._count.check(user_id)
         removed = self._count.remove(user_id, item_id)
         if removed is False:
             raise NotFound("no such item")
+
+    def get_or_none(self, user_id: str, item_id: str) -> Item | None:
+        return self._item_or_none(user_id, item_id)
+
+    def every_item(self, user_id: str) -> Iterator[Item]:
+        """Every valid item of the user, read page by page as the caller goes on."""
+        start_after: str | None = None
+        while True:
+            page = self._rows.page(user_id, self.name, start_after, _EVERY_PAGE)
+            for row in page.rows:
+                try:
+                    yield self.declaration.item_from_columns(row.item_id, row.columns)
+                except StoredItemInvalid:
+                    continue
+            if page.next_start is None:
+                return
+            start_after = page.next_start
+
+    # files an item names (FileRef fields)
+
+    def _check_file_refs(self, user_id: str, values: Mapping[str, Any]) -> None:
+        for name, collection in self.declaration.file_refs.items():
+            file_id = values.get(name)
+            if (
+                file_id is not None
+                and self.files[collection].items.get_or_none(user_id, file_id) is None
+            ):
+                raise InvalidRequest(f"'{name}' names no committed file of yours")
+
+    def _release_files(
+        self, user_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> None:
+        """Remove the files `before` named and `after` does not (a file belongs to its item). A
+        failure is logged: the item's write stands, and the file stays in the user's files."""
+        for name, collection in self.declaration.file_refs.items():
+            old = before.get(name)
+            if not isinstance(old, str) or old == after.get(name):
+                continue
+            try:
+                self.files[collection].remove(user_id, old)
+            except NotFound:
+                pass
+            except MiniAppError as exc:
+                log.warning("a file %s no longer names stays: %s", self.name, exc.message)
 
     def seal_legacy_rows(self, user_id: str) -> None:
         """Called before a 2020 `put` writes a row shaped like a pre-collection v2 todo: move the
