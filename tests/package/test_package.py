@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from localcloud.miniprogram import MiniProgram
@@ -36,7 +37,9 @@ def _record_files(dist_info: Path) -> set[Path]:
 
 
 def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]:
-    """Log in (session) and write and read a todo (db); what each function's workers imported."""
+    """Log in (session), write and read a todo, open an order, upload and show a file (db); what
+    each function's workers imported, and what the db function had imported after the todos
+    (`db-todos`) and after the order (`db-orders`)."""
     config = local_cloud.cloud_config()
     app = MiniProgram(config)
     session = app.login()
@@ -51,8 +54,15 @@ def _used_by_a_request(local_cloud: Any) -> dict[str, tuple[set[str], set[str]]]
     todos_only = local_cloud.fc.loaded_modules(*names["db"])
     order = app.db(session, "create", v=2, collection="orders", sku="pro", idempotencyKey="pkg")
     assert order["data"]["status"] == "CREATED", order
+    orders_too = local_cloud.fc.loaded_modules(*names["db"])
+    _a_file_round_trip(app, session)
     used = {fn: local_cloud.fc.loaded_modules(*names[fn]) for fn in ("session", "db")}
-    return {**used, "payments": _used_by_payments(local_cloud), "db-todos": todos_only}
+    return {
+        **used,
+        "payments": _used_by_payments(local_cloud),
+        "db-todos": todos_only,
+        "db-orders": orders_too,
+    }
 
 
 def _used_by_payments(local_cloud: Any) -> tuple[set[str], set[str]]:
@@ -87,6 +97,31 @@ def _used_by_payments(local_cloud: Any) -> tuple[set[str], set[str]]:
         config["ordersServiceName"], config["ordersFunctionName"]
     )
     return notify_files | orders_files, notify_path | orders_path
+
+
+def _a_file_round_trip(app: MiniProgram, session: Any) -> None:
+    """prepareUpload, the form posted to the local OSS, commit and a signed URL: the files path."""
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    ticket = app.db(
+        session,
+        "prepareUpload",
+        v=2,
+        collection="files",
+        name="p.png",
+        contentType="image/png",
+        size=len(picture),
+    )["data"]
+    posted = requests.post(
+        ticket["url"],
+        data=ticket["formData"],
+        files={ticket["fileField"]: ("p.png", picture, "image/png")},
+        timeout=30,
+    )
+    assert posted.status_code == 200, posted.text
+    committed = app.db(session, "commit", v=2, collection="files", fileId=ticket["fileId"])
+    assert committed["data"]["size"] == len(picture), committed
+    url = app.db(session, "url", v=2, collection="files", id=ticket["fileId"])["data"]["url"]
+    assert requests.get(url, timeout=30).content == picture
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +171,13 @@ def test_a_package_holds_no_distribution_its_function_never_imports(
     assert dists and [d for d in unused if not d.startswith(certificate_mode)] == []
 
 
-def test_db_carries_no_sts_fc_or_numpy() -> None:
+def test_db_carries_no_fc_sdk_or_numpy() -> None:
     # aliyun-python-sdk-core (and the cryptography it declares) came with KMS: the db function
-    # reads its hash key with aliyun-python-sdk-kms. python-alipay-sdk opens orders' trades.
+    # reads its hash key with aliyun-python-sdk-kms. python-alipay-sdk opens orders' trades;
+    # oss2 and aliyun-python-sdk-sts serve users' files (the files role, assumed per user).
     names = {d.name.split("-")[0].lower() for d in _package("db").glob("*.dist-info")}
-    assert names.isdisjoint({"aliyun_python_sdk_sts", "aliyun_fc2", "numpy"}), names
+    assert names.isdisjoint({"aliyun_fc2", "numpy"}), names
+    assert {"oss2", "aliyun_python_sdk_sts"} <= names, names
     assert not (_package("db") / "numpy").exists()
 
 
@@ -150,6 +187,29 @@ def test_todos_never_import_the_alipay_sdk(used: dict[str, tuple[set[str], set[s
     before_orders = used["db-todos"][0]
     assert not [f for f in before_orders if "/alipay/" in f or "Cryptodome" in f]
     assert [f for f in used["db"][0] if "/alipay/" in f]
+
+
+# What only the files path may load: oss2, what it brings (requests and its helpers, crcmod,
+# pycryptodome) and the STS SDK. Counted by module file, not timed.
+_FILES_ONLY = ("oss2", "requests", "charset_normalizer", "idna", "crcmod", "Crypto", "aliyunsdksts")
+
+
+def _files_modules(files: set[str]) -> list[str]:
+    """The module files of `files` from the files path's distributions (top-level packages of
+    the db package: aliyunsdkcore's vendored requests is not the requests distribution)."""
+    package = _package("db")
+    inside = [Path(f).relative_to(package) for f in files if Path(f).is_relative_to(package)]
+    return sorted(str(f) for f in inside if f.parts[0].split(".")[0] in _FILES_ONLY)
+
+
+def test_todos_and_orders_never_import_oss2(used: dict[str, tuple[set[str], set[str]]]) -> None:
+    """A cold db instance serving todos, then an order, imports none of the files path's
+    distributions (the cold start of a todo stays what it was); a file's round trip does."""
+    assert _files_modules(used["db-todos"][0]) == []
+    assert _files_modules(used["db-orders"][0]) == []
+    loaded = _files_modules(used["db"][0])
+    assert any(m.startswith("oss2/") for m in loaded), loaded
+    assert any(m.startswith("requests/") for m in loaded), loaded
 
 
 def test_db_works_without_numpy(local_cloud: Any) -> None:
