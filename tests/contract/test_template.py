@@ -640,3 +640,50 @@ def test_project_template_log_config_depends_on_the_logstore():
         "Project": {"Fn::GetAtt": ["LogStore", "ProjectName"]},
         "Logstore": {"Fn::GetAtt": ["LogStore", "LogstoreName"]},
     }
+
+
+PROVISION = """\
+  warm:
+    Type: ALIYUN::FC::ProvisionConfig
+    Properties:
+      ServiceName: svc
+      FunctionName: !GetAtt fn.FunctionName
+      Qualifier: LATEST
+      Target: 2
+"""
+
+
+def test_a_provision_config_gives_its_function_provisioned_instances(tmp_path):
+    template = load_text(tmp_path, "Resources:\n" + FUNCTION + PROVISION)
+    assert template.service("svc").function("fn").provisioned == 2
+    assert (
+        load_text(tmp_path, "Resources:\n" + FUNCTION).service("svc").function("fn").provisioned
+        == 0
+    )
+
+
+def test_the_template_provisions_none_by_default_and_what_the_parameter_says(tmp_path):
+    write(tmp_path, "")  # a code folder with an index module, for every function
+    params = template_parameters()
+    path = ROOT / "template.yml"
+    for value, expected in ((None, 0), ("3", 3)):
+        values = params if value is None else {**params, "ProvisionedInstances": value}
+        template = load_template(
+            path, values, account_id=ACCOUNT, region=REGION, code=lambda *_: tmp_path / "code"
+        )
+        provisioned = [f.provisioned for s in template.services for f in s.functions]
+        assert provisioned and set(provisioned) == {expected}
+
+
+@pytest.mark.parametrize(
+    ("change", "path_end"),
+    [
+        (("Qualifier: LATEST", "Qualifier: prod"), "Qualifier"),
+        (("Target: 2", "Target: -1"), "Target"),
+        (("Target: 2", "Target: 10001"), "Target"),
+        (("FunctionName: !GetAtt fn.FunctionName", "FunctionName: other"), ""),
+    ],
+)
+def test_a_provision_config_the_local_fc_cannot_serve_is_refused(tmp_path, change, path_end):
+    error = error_of(tmp_path, "Resources:\n" + FUNCTION + PROVISION.replace(*change))
+    assert error.path.endswith(path_end) and error.path.startswith("Resources")

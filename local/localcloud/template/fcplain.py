@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .model import FunctionDecl, HttpTriggerDecl, ServiceDecl, TemplateError, TimerDecl
-from .resources import FC_FUNCTION, FC_SERVICE, FC_TRIGGER, ResourceGraph
+from .resources import FC_FUNCTION, FC_PROVISION, FC_SERVICE, FC_TRIGGER, ResourceGraph
 from .ros import integer
 
 # (bucket, object name, YAML path) -> the folder holding the unpacked package
@@ -41,6 +42,7 @@ _LOG_CONFIG_KEYS = {
 
 def services(graph: ResourceGraph, code: CodeLocator | None) -> tuple[ServiceDecl, ...]:
     triggers = _triggers(graph)
+    provisioned = _provisioned(graph)
     functions: dict[str, list[FunctionDecl]] = {}
     for raw in graph.of_type(FC_FUNCTION):
         props = graph.properties(raw.logical_id)
@@ -51,6 +53,7 @@ def services(graph: ResourceGraph, code: CodeLocator | None) -> tuple[ServiceDec
             code,
             triggers.pop((service, str(props["FunctionName"])), ([], [])),
         )
+        decl = replace(decl, provisioned=provisioned.pop((service, decl.name), 0))
         if any(f.name == decl.name for f in functions.get(service, [])):
             raise TemplateError(
                 f"{raw.path}.Properties.FunctionName",
@@ -92,7 +95,30 @@ def services(graph: ResourceGraph, code: CodeLocator | None) -> tuple[ServiceDec
             "Resources",
             f"a trigger of {service}/{function}, a function the template does not declare",
         )
+    for service, function in provisioned:
+        raise TemplateError(
+            "Resources",
+            f"a ProvisionConfig of {service}/{function}, a function the template does not declare",
+        )
     return tuple(result)
+
+
+def _provisioned(graph: ResourceGraph) -> dict[tuple[str, str], int]:
+    """(service, function) -> provisioned instances. FC 2.0 provisions a service alias or
+    LATEST ("Other versions are not supported", PutProvisionConfig); the local FC serves LATEST
+    only, so that is the one qualifier accepted. Target 0 provisions nothing (FC's range is
+    0..10000)."""
+    found: dict[tuple[str, str], int] = {}
+    for raw in graph.of_type(FC_PROVISION):
+        props = graph.properties(raw.logical_id)
+        path = f"{raw.path}.Properties"
+        if props["Qualifier"] != "LATEST":
+            raise TemplateError(f"{path}.Qualifier", "only LATEST is served locally (no aliases)")
+        key = (str(props["ServiceName"]), str(props["FunctionName"]))
+        if key in found:
+            raise TemplateError(raw.path, f"a second ProvisionConfig of {key[0]}/{key[1]}")
+        found[key] = integer(f"{path}.Target", props["Target"], 0, 0, 10000)
+    return found
 
 
 def _function(

@@ -48,6 +48,8 @@ class FunctionDecl:
     http_trigger: HttpTriggerDecl | None
     timers: tuple[TimerDecl, ...]
     description: str = ""
+    # ALIYUN::FC::ProvisionConfig's Target: instances FC keeps started (0: none, on demand only)
+    provisioned: int = 0
 
 
 @dataclass(frozen=True)

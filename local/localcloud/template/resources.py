@@ -18,6 +18,7 @@ from .model import TemplateError
 FC_SERVICE = "ALIYUN::FC::Service"
 FC_FUNCTION = "ALIYUN::FC::Function"
 FC_TRIGGER = "ALIYUN::FC::Trigger"
+FC_PROVISION = "ALIYUN::FC::ProvisionConfig"
 
 
 @dataclass(frozen=True)
@@ -409,6 +410,23 @@ KINDS: dict[str, Kind] = {
         {
             "InvocationRole": "only HTTP and timer triggers are emulated",
             "SourceArn": "only HTTP and timer triggers are emulated",
+        },
+    ),
+    # Provisioned instances of a function (fcplain checks the function and the qualifier).
+    FC_PROVISION: Kind(
+        frozenset({"ServiceName", "FunctionName", "Qualifier", "Target"}),
+        frozenset({"ServiceName", "FunctionName", "Qualifier", "Target"}),
+        lambda s, lid, p: _fake_id(
+            s.account_id, "provision", str(p["ServiceName"]), str(p["FunctionName"])
+        ),
+        {
+            "ServiceName": _prop("ServiceName"),
+            "FunctionName": _prop("FunctionName"),
+            "Qualifier": _prop("Qualifier"),
+            "Target": _prop("Target"),
+            "Resource": lambda s, lid, p: (
+                f"services/{p['ServiceName']}.{p['Qualifier']}/functions/{p['FunctionName']}"
+            ),
         },
     ),
 }
