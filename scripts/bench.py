@@ -10,7 +10,12 @@ built), it measures:
 - warm latency per operation (median, p95 of `--warm` calls) and the upstream requests each
   makes, by service, counted at the emulators (`LocalCloud.traffic`);
 - the 2020 `list` and a v2 page at 10 / 1,000 / 10,000 rows of one user, with the ratio to 10;
-- each package's size.
+- each package's size;
+- each function's peak memory over all of the above and the soak's mix (`--soak-seconds` of
+  tests/e2e/soak.py's users, faults and all), and the FC size that holds it
+  (scripts/bench_memory.py);
+- the cost of one million requests of a typical mix, from the warm figures
+  (scripts/bench_cost.py holds the unit prices and the mix).
 
 Rows for the list figures are written straight into the tables with the Tablestore SDK (in the
 layout the functions use), so seeding 10,000 rows takes seconds, not 10,000 invocations.
@@ -211,6 +216,16 @@ class Bench:
         op("invalid event", lambda n, _: self.app.invoke(session, {"sid": sid, "op": "nope"}))
         return results
 
+    def soak(self, seconds: float) -> None:
+        """The soak's users (every op of both protocols, faults switched on and off) for
+        `seconds`: what the instances hold at their peak (its invariants are make soak's)."""
+        from tests.e2e.soak import run_soak
+
+        result = run_soak(self.cloud, seconds=seconds, users=8, seed=25)
+        self.cloud.faults.clear()
+        if result.violations:
+            raise SystemExit(f"the soak found violations:\n{result.table()}")
+
     def lists(self, runs: int) -> dict[str, dict[int, float]]:
         from miniapp.domain.ids import new_item_id
 
@@ -272,19 +287,28 @@ def main(argv: list[str] | None = None) -> int:
         "--warm", type=int, default=20, help="calls per warm operation (default: 20)"
     )
     parser.add_argument(
-        "--list-runs", type=int, default=3, help="timed lists per size (default: 3)"
+        "--list-runs", type=int, default=15, help="timed lists per size (default: 15)"
+    )
+    parser.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=60,
+        help="seconds of the soak's mix for the peak memory (default: 60)",
     )
     parser.add_argument(
         "--only",
-        choices=("cold", "warm", "lists", "packages"),
+        choices=("cold", "warm", "lists", "packages", "memory"),
         action="append",
         help="measure and print only this part (repeatable; default: all)",
     )
     args = parser.parse_args(argv)
-    parts = set(args.only or ("cold", "warm", "lists", "packages"))
-    sys.path[:0] = [str(ROOT / "local"), str(ROOT / "shared")]  # this checkout, not an install
+    parts = set(args.only or ("cold", "warm", "lists", "packages", "memory"))
+    # this checkout, not an install (the repository root for the soak's users, tests/e2e)
+    sys.path[:0] = [str(ROOT / "local"), str(ROOT / "shared"), str(ROOT)]
     from localcloud.clock import ShiftableClock
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
+    from scripts.bench_cost import million_requests, print_cost
+    from scripts.bench_memory import PeakMemory, print_memory
 
     load_before, loop_before, spread_before = _noise()
     clock = ShiftableClock()
@@ -309,9 +333,21 @@ def main(argv: list[str] | None = None) -> int:
         ) as cloud,
     ):
         bench = Bench(cloud, clock)
-        cold = bench.cold_starts(args.cold) if "cold" in parts else {}
-        warm = bench.warm(args.warm) if "warm" in parts else []
-        lists = bench.lists(args.list_runs) if "lists" in parts else {}
+        config = cloud.cloud_config()
+        functions = {
+            "session": (config["sessionServiceName"], config["sessionFunctionName"]),
+            "db": (config["serviceName"], config["dbFunctionName"]),
+        }
+        declared = {
+            name: cloud.template.service(service).function(function).memory_size
+            for name, (service, function) in functions.items()
+        }
+        with PeakMemory(cloud, functions) as memory:
+            cold = bench.cold_starts(args.cold) if "cold" in parts else {}
+            warm = bench.warm(args.warm) if "warm" in parts else []
+            lists = bench.lists(args.list_runs) if "lists" in parts else {}
+            if "memory" in parts:
+                bench.soak(args.soak_seconds)
     load_after, loop_after, spread_after = _noise()
 
     print(
@@ -328,6 +364,13 @@ def main(argv: list[str] | None = None) -> int:
         _print_lists(lists, args.list_runs)
     if "packages" in parts:
         _print_packages()
+    if "memory" in parts:
+        what = "every part above and the soak's mix" if len(parts) > 1 else "the soak's mix"
+        print_memory(memory.peaks_mb, declared, what)
+    if warm:
+        medians = {name: statistics.median(times) for name, times, _ in warm}
+        requests = {name: counts.get("tablestore", 0) for name, _, counts in warm}
+        print_cost(million_requests(medians, requests, declared), declared)
     return 0
 
 

@@ -142,6 +142,10 @@ class FunctionComputeEmulator:
         """The Python each runtime of the template runs on."""
         return dict(self._invoker.interpreters)
 
+    def instance_pids(self, service: str, function: str) -> list[int]:
+        """The process ids of the function's live instances (`make bench` reads their memory)."""
+        return self._invoker.instance_pids(service, function)
+
     def loaded_modules(self, service: str, function: str) -> tuple[set[str], set[str]]:
         """Every module file the function's running instances have imported (what its package
         must contain, and all it needs to: tests/package), and their sys.path entries."""

@@ -130,6 +130,12 @@ class Invoker:
         for pool in pools:
             pool.close()
 
+    def instance_pids(self, service: str, function: str) -> list[int]:
+        """The process ids of the function's live instances."""
+        with self._lock:
+            pool = self._pools.get((service, function))
+        return pool.pids() if pool else []
+
     def loaded_modules(self, service: str, function: str) -> tuple[set[str], set[str]]:
         """The module files the function's live instances have imported, and their sys.path."""
         with self._lock:
