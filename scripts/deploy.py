@@ -211,7 +211,9 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     bucket.upload(list(checked.packages.values()))
     ros, stack_name = checked.ros, checked.stack_name
     before = ros.statuses(checked.existing) if checked.existing else {}
-    stack_id = ros.create_or_update(stack_name, checked.existing, checked.body, checked.values)
+    body = checked.body
+    diff = ros.changes(checked.existing, yaml.safe_load(body), checked.values)
+    stack_id = ros.create_or_update(stack_name, checked.existing, body, checked.values)
     stack = ros.follow(stack_id, args.poll_seconds, before)
     print(f"stack {stack_name}: {stack['Status']}  {stack['StatusReason']}")
     if stack["Status"] not in DONE:
@@ -220,6 +222,9 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             f"and run `make deploy` again (it updates the stack)",
             status=1,
         )
+    # What changed, from the template diff (deploykit/ros.py, Ros.changes): ROS's statuses
+    # cannot tell, as a resource an update left alone keeps the UPDATE_COMPLETE of an earlier one.
+    print(f"changes: {diff.summary()}")
     outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in stack.get("Outputs") or []}
     for key, value in outputs.items():
         print(f"  {key:<20} {value}")
@@ -232,6 +237,7 @@ def deploy(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2) + "\n")
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    print(f"session URL: {config['sessionUrl']}")
     return 0
 
 

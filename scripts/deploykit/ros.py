@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+import yaml
 
 from .errors import DeployError, RosRefused, is_credential_code
 from .inputs import Credentials
+
+if TYPE_CHECKING:
+    from localcloud.template.changes import Changes
 
 
 class Ros:
@@ -88,6 +93,37 @@ class Ros:
         request.set_StackId(stack_id)
         return str(self.call(request)["TemplateBody"])
 
+    def changes(
+        self, stack_id: str | None, template: Mapping[str, Any], values: Mapping[str, str]
+    ) -> Changes:
+        """What updating the stack to `template` with `values` changes, from the template and
+        parameters ROS has for it now (GetTemplate, GetStack): localcloud.template.changes says
+        how. A new stack creates every resource. GetStack masks NoEcho values, which are left
+        out of the comparison; SecretsVersion, the hash of the secrets, stands for them."""
+        from localcloud.template.changes import Changes, changes
+
+        resources = template.get("Resources") or {}
+        if stack_id is None:
+            return Changes(tuple(resources), (), (), ())
+        old = yaml.safe_load(self.template(stack_id)) or {}
+        given = {p["ParameterKey"]: p["ParameterValue"] for p in self.get(stack_id)["Parameters"]}
+        hidden = {
+            name
+            for doc in (old, template)
+            for name, spec in (doc.get("Parameters") or {}).items()
+            if str((spec or {}).get("NoEcho", "")).lower() == "true"
+        }
+        return changes(
+            old.get("Resources") or {},
+            {
+                **_defaults(old),
+                **{k: v for k, v in given.items() if k in (old.get("Parameters") or {})},
+            },
+            resources,
+            {**_defaults(template), **values},
+            unknown=hidden,
+        )
+
     def delete(self, stack_id: str, retain: list[str]) -> None:
         """DeleteStack; `retain` names resources to keep beyond those the template retains."""
         from aliyunsdkros.request.v20190910 import DeleteStackRequest
@@ -156,3 +192,8 @@ class Ros:
             if not stack["Status"].endswith("_IN_PROGRESS"):
                 return stack
             time.sleep(poll)
+
+
+def _defaults(template: Mapping[str, Any]) -> dict[str, Any]:
+    params = template.get("Parameters") or {}
+    return {k: v["Default"] for k, v in params.items() if isinstance(v, dict) and "Default" in v}

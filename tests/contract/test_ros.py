@@ -154,6 +154,11 @@ def test_update_stack_serves_the_new_code(ros):
     ros.call(request)
     assert ros.settle(stack_id)["Status"] == "UPDATE_COMPLETE"
     assert ros.greet("ros-update") == b"welcome you"
+    # only the function refers to CodeObject: the service is left alone, as ROS leaves it
+    assert {k: r["Status"] for k, r in ros.resources(stack_id).items()} == {
+        "Svc": "CREATE_COMPLETE",
+        "Fn": "UPDATE_COMPLETE",
+    }
 
 
 def update(

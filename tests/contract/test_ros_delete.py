@@ -199,3 +199,29 @@ def test_what_a_deleted_stack_retained_is_served_again_after_a_restart(tmp_path)
     with running_local_cloud(tmp_path) as again:
         assert "restart-db" in again.tablestore.instances()
         assert rows(tables(Ros(again), "restart-db")) == ["n4"]
+
+
+def test_an_update_creates_updates_and_deletes_only_what_changed(ros):
+    from tests.contract.test_ros import update
+
+    params = {"Instance": "diff-db", "TableInstance": "diff-db"}
+    stack_id = ros.settle(ros.create("diff-db", params, TABLES))["StackId"]
+    body = TABLES.replace("TableName: notes", "TableName: notes\n      TimeToLive: 86400").replace(
+        "  Db:\n",
+        "  Extra:\n    Type: ALIYUN::OTS::Table\n    Properties:\n"
+        "      InstanceName: {Ref: TableInstance}\n      TableName: extra\n"
+        "      PrimaryKey: [{Name: id, Type: STRING}]\n  Db:\n",
+    )
+    ros.call(update(stack_id, params, body=body))
+    assert ros.settle(stack_id)["Status"] == "UPDATE_COMPLETE"
+    assert {k: r["Status"] for k, r in ros.resources(stack_id).items()} == {
+        "Extra": "CREATE_COMPLETE",
+        "Db": "CREATE_COMPLETE",  # unchanged: left alone
+        "Notes": "UPDATE_COMPLETE",
+    }
+    ros.call(update(stack_id, params, body=TABLES.replace("  Notes:", "  Other:")))
+    assert ros.settle(stack_id)["Status"] == "UPDATE_COMPLETE"
+    assert {k: r["Status"] for k, r in ros.resources(stack_id).items()} == {
+        "Db": "CREATE_COMPLETE",
+        "Other": "CREATE_COMPLETE",
+    }

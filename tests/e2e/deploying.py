@@ -26,6 +26,7 @@ class Deployer:
         self.cloud = cloud
         self.workdir = workdir
         self.puts: list[str] = []  # keys of every PutObject the local OSS stored
+        self.first: subprocess.CompletedProcess[str] | None = None  # the first deploy's run
         store, put = cloud.oss.store, cloud.oss.store.put
 
         def counting_put(bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
@@ -143,6 +144,7 @@ class Deployer:
         )
         print(result.stdout, result.stderr)
         assert result.returncode == 0, result.stdout + result.stderr
+        self.first = self.first or result
         config = json.loads((ROOT / "client-config" / f"{stack}.json").read_text())
         self.warm_up(config)
         # The sandbox plays the Alipay app; everything else comes from the stack's config.

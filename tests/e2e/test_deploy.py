@@ -14,6 +14,7 @@ from pathlib import Path
 
 import fc2
 import pytest
+import yaml
 
 from localcloud.miniprogram import MiniProgram, new_user_id
 from tests.conftest import ROOT, running_local_cloud
@@ -54,6 +55,16 @@ def staging(deployer: Deployer) -> dict[str, str]:
         assert key == f"packages/deploy-staging/{name}-{digest}.zip"
         assert deployer.bucket().get_object(key).read() == data
     return config
+
+
+# The resources of template.yml: a first deploy creates them all.
+RESOURCES = len(yaml.safe_load((ROOT / "template.yml").read_text())["Resources"])
+
+
+def test_the_first_deploy_creates_every_resource_and_prints_the_session_url(staging, deployer):
+    lines = deployer.first.stdout.splitlines()
+    assert f"changes: 0 updated, {RESOURCES} created, 0 deleted, 0 unchanged" in lines
+    assert f"session URL: {staging['sessionUrl']}" in lines
 
 
 def patched_build(tmp_path: Path, function: str, extra_code: str) -> Path:
@@ -133,6 +144,7 @@ def test_deploying_an_unchanged_stack_again_is_up_to_date(staging, deployer):
     print(again.stdout, again.stderr)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "stack deploy-staging is up to date: nothing changed" in again.stdout
+    assert f"changes: 0 updated, 0 created, 0 deleted, {RESOURCES} unchanged" in again.stdout
     assert deployer.puts == []  # nothing uploaded
     after = next(s for s in deployer.cloud.ros.stacks.list() if s.name == "deploy-staging")
     assert (after.status, after.updated) == (stack.status, stack.updated)  # no update started
@@ -170,10 +182,21 @@ def test_a_code_change_updates_the_stack_and_the_new_code_answers(staging, deplo
     assert deployer.puts == [
         f"packages/deploy-staging/db-{hashlib.sha256(new_zip).hexdigest()[:20]}.zip"
     ]
-    # progress shows what the update does, resource by resource, not the statuses it started from
-    progress = [line for line in result.stdout.splitlines() if " ALIYUN::" in line]
-    assert progress and all(line.split()[2].startswith("UPDATE_") for line in progress), progress
+    # progress shows what the update does, resource by resource: the one function it changes
+    # (ROS leaves the others alone), not the statuses it started from
+    progress = [line.split() for line in result.stdout.splitlines() if " ALIYUN::" in line]
+    assert [words[:3] for words in progress] == [
+        ["DBFunction", "ALIYUN::FC::Function", "UPDATE_IN_PROGRESS"],
+        ["DBFunction", "ALIYUN::FC::Function", "UPDATE_COMPLETE"],
+    ] or [words[:3] for words in progress] == [
+        ["DBFunction", "ALIYUN::FC::Function", "UPDATE_COMPLETE"]  # a poll missed the first
+    ], progress
     assert "stack deploy-staging: UPDATE_COMPLETE" in result.stdout
+    assert (
+        f"changes: 1 updated (DBFunction), 0 created, 0 deleted, {RESOURCES - 1} unchanged"
+        in result.stdout.splitlines()
+    )
+    assert f"session URL: {staging['sessionUrl']}" in result.stdout.splitlines()
     after = root_fc.invoke_function("todo-staging", "db", payload=VERSION_PROBE).data
     assert after == b'"v2-of-db"'
     app = MiniProgram(staging)  # and the rest of db still works

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from ..clock import Clock
 from ..rpc import RpcError
 from ..state import Database
 from ..template import Template, TemplateError
+from ..template.changes import changes
 from ..template.parameters import MissingParameter, parameter_problems, resolve_parameters
 from .retention import RETAINED, policy_problem, retained
 
@@ -346,14 +347,15 @@ class StackBook:
         except (TemplateError, ValueError) as exc:
             self._fail(stack, action, exc)
             return
-        done = self._progress(stack, action, stack.resources, {})
+        steps, removed = _steps(stack, action, previous)
+        done = self._progress(replace(stack, resources=stack.resources + removed), steps, {})
         self._save(
             replace(
                 stack,
                 status=f"{action}_COMPLETE",
                 reason=f"Stack {action} completed successfully",
                 outputs=dict(template.outputs),
-                resources=done,
+                resources=tuple(done[r.logical_id] for r in stack.resources),
             )
         )
 
@@ -368,13 +370,14 @@ class StackBook:
             return
         kept = {k: (RETAINED, physical.get(k, "")) for k in keep}
         # Last created, first deleted: the order ROS deletes in, dependents before what they use.
-        done = self._progress(stack, "DELETE", stack.resources[::-1], kept)
+        steps = [(r, "DELETE") for r in stack.resources[::-1]]
+        done = self._progress(stack, steps, kept)
         self._save(
             replace(
                 stack,
                 status="DELETE_COMPLETE",
                 reason="Stack DELETE completed successfully",
-                resources=done[::-1],
+                resources=tuple(done.values()),
                 updated=self._clock.now(),
             )
         )
@@ -382,28 +385,29 @@ class StackBook:
     def _progress(
         self,
         stack: Stack,
-        action: str,
-        order: tuple[Resource, ...],
+        steps: Sequence[tuple[Resource, str]],
         kept: Mapping[str, tuple[str, str]],
-    ) -> tuple[Resource, ...]:
-        """Each resource `{action}_IN_PROGRESS`, then `_COMPLETE`, one after the other, saved as
-        it goes so a caller polling ListStackResources sees it; `kept` holds the reason and
-        physical name of a retained resource. The resources in `order`, done."""
-        done: list[Resource] = []
-        for resource in order:
-            rest = order[len(done) + 1 :]
-            working = replace(resource, status=f"{action}_IN_PROGRESS", reason="")
-            self._save(replace(stack, resources=_in_order(stack, (*done, working, *rest))))
+    ) -> dict[str, Resource]:
+        """Each resource of `steps` `{action}_IN_PROGRESS`, then `_COMPLETE`, one after the
+        other, saved as it goes so a caller polling ListStackResources sees it (the stack's
+        other resources as they are); `kept` holds the reason and physical name of a retained
+        resource. Every resource of the stack, by logical id, in its order."""
+        current = {r.logical_id: r for r in stack.resources}
+        for resource, action in steps:
+            current[resource.logical_id] = replace(
+                resource, status=f"{action}_IN_PROGRESS", reason=""
+            )
+            self._save(replace(stack, resources=tuple(current.values())))
             if self._step:
                 time.sleep(self._step)
             reason, physical = kept.get(
                 resource.logical_id, ("state changed", resource.physical_id)
             )
-            done.append(
-                replace(resource, status=f"{action}_COMPLETE", reason=reason, physical_id=physical)
+            current[resource.logical_id] = replace(
+                resource, status=f"{action}_COMPLETE", reason=reason, physical_id=physical
             )
-            self._save(replace(stack, resources=_in_order(stack, (*done, *rest))))
-        return tuple(done)
+            self._save(replace(stack, resources=tuple(current.values())))
+        return current
 
     def _fail(self, stack: Stack, action: str, exc: Exception) -> None:
         path = getattr(exc, "path", "")
@@ -538,7 +542,29 @@ def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tu
     return resolved.no_echo, resources
 
 
-def _in_order(stack: Stack, resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
-    """`resources` in the stack's own order (ListStackResources lists them as declared)."""
-    position = {r.logical_id: i for i, r in enumerate(stack.resources)}
-    return tuple(sorted(resources, key=lambda r: position[r.logical_id]))
+def _steps(
+    stack: Stack, action: str, previous: Stack | None
+) -> tuple[list[tuple[Resource, str]], tuple[Resource, ...]]:
+    """What a create or an update does to each resource, in order, and the resources an update
+    removes (shown while they are deleted). An update touches only what changed (changes.py):
+    ROS leaves an unchanged resource alone, and it keeps its status. After a failed create or
+    update, every resource is made again (our choice: the docs do not say what ROS compares a
+    retry with)."""
+    if action == "CREATE" or previous is None:
+        return [(r, "CREATE") for r in stack.resources], ()
+    kept = {r.logical_id for r in stack.resources}
+    removed = tuple(r for r in previous.resources if r.logical_id not in kept)
+    if previous.status in _STABLE:
+        diff = changes(
+            _parse(previous.template)["Resources"],
+            _resolved(previous.template, previous.parameters),
+            _parse(stack.template)["Resources"],
+            _resolved(stack.template, stack.parameters),
+        )
+        plan = {**dict.fromkeys(diff.created, "CREATE"), **dict.fromkeys(diff.updated, "UPDATE")}
+    else:
+        plan = {
+            r.logical_id: "CREATE" if r.status == WAITING else "UPDATE" for r in stack.resources
+        }
+    steps = [(r, plan[r.logical_id]) for r in stack.resources if r.logical_id in plan]
+    return steps + [(r, "DELETE") for r in removed[::-1]], removed
