@@ -9,7 +9,9 @@ own tests can drive their collections and custom ops without a cloud:
 
 `World(collections=...)` serves other declarations than the registered ones; keyword settings
 (`World(item_quota=3)`) go to `Settings`; `sessions=`, `items=` or `tallies=` put a fake of the
-test's own (a subclass that fails a certain way) in place of the default one. A test that drives
+test's own (a subclass that fails a certain way) in place of the default one. `world.files` is
+the files bucket (`FakeFileObjects`: post a ticket's form to it as the phone would); with
+`bucket=False` there is none, as in a db function deployed without FILES_BUCKET. A test that drives
 one service below the front ends takes it from the composed apps: `world.compat`,
 `world.collection("todos")`, `world.login_service` (the session function's), `world.resolver`
 (the db function's session resolution, with its read-ahead). No I/O, no SDKs.
@@ -25,6 +27,7 @@ from ..config import Settings
 from ..crypto import KeyRing
 from ..domain.schema import Collection
 from ..wiring import DbPorts, SessionPorts, db_app_from_ports, session_app_from_ports
+from .fake_files import FakeFileObjects
 from .fakes import (
     FakeClock,
     FakeIdentity,
@@ -81,6 +84,7 @@ class World:
         sessions: InMemorySessions | None = None,
         items: InMemoryItems | None = None,
         tallies: InMemoryTallies | None = None,
+        bucket: bool = True,
         **settings: Any,
     ) -> None:
         if items is not None and tallies is not None:
@@ -99,6 +103,7 @@ class World:
         self.links = InMemoryIdentityLinks()
         self.trades = FakeTrades()  # Alipay's trade API (payments: the `orders` collection)
         self.order_index = InMemoryOrderIndex()
+        self.files = FakeFileObjects(self.clock)  # the users' files bucket (`files` collection)
         self.sink = ListSink() if sink is None else sink
         self.session_app = session_app_from_ports(
             self.settings,
@@ -126,6 +131,7 @@ class World:
                 grants=self.tallies,
                 order_index=self.order_index,
                 trades=lambda: self.trades,
+                files=self.files if bucket else None,
             ),
             collections,
         )
