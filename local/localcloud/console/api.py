@@ -417,8 +417,15 @@ class ConsoleApp:
             "alipay": cloud.alipay.database,
         }
 
+    def _parts(self) -> list[Any]:
+        """Beside the databases: the users' files in the local OSS (the template's buckets)."""
+        from ..oss.exports import UsersFiles
+
+        cloud = self._cloud
+        return [UsersFiles(cloud.oss.store, lambda: [b.name for b in cloud.template.buckets])]
+
     def _export(self, request: HttpRequest, _: list[str]) -> HttpResponse:
-        data = state.export_state(self._databases(), self._cloud.account.account_id)
+        data = state.export_state(self._databases(), self._cloud.account.account_id, self._parts())
         name = time.strftime("localcloud-state-%Y%m%d-%H%M%S.zip")
         return HttpResponse(
             200,
@@ -433,16 +440,18 @@ class ConsoleApp:
         if len(request.body) > MAX_IMPORT_BYTES:
             raise ConsoleError(413, f"the file is over {MAX_IMPORT_BYTES} bytes")
         try:
-            names = state.import_state(self._databases(), request.body)
+            names = state.import_state(self._databases(), request.body, self._parts())
         except state.StateFileInvalid as exc:
             raise ConsoleError(400, str(exc)) from None
         self._after_state_change()
         return json_response(200, {"imported": names})
 
     def _reset(self, request: HttpRequest, _: list[str]) -> HttpResponse:
-        state.reset_state(self._databases())
+        state.reset_state(self._databases(), self._parts())
         self._after_state_change()
-        return json_response(200, {"reset": sorted(self._databases())})
+        return json_response(
+            200, {"reset": [*sorted(self._databases()), *(p.name for p in self._parts())]}
+        )
 
     def _after_state_change(self) -> None:
         """The template's tables and logstores exist whatever the file held, and no warm

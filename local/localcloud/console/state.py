@@ -5,13 +5,16 @@ manifest. Left out on purpose: the account's keys, the sandbox's RSA keys, the d
 STS credentials, which stay this cloud's own (a file handed to a colleague must not carry them,
 and STS credentials last 15 minutes anyway), and the Alipay sandbox's access and refresh tokens
 and unused auth codes (`LEFT_OUT`). So sessions from the file cannot refresh their Alipay tokens:
-their users log in again, as after a data key rotation in the cloud.
+their users log in again, as after a data key rotation in the cloud. Beside the databases, the
+file carries its `StatePart`s, each under a folder of its own: the users' files in the local OSS
+(`oss/`, oss/exports.py).
 
 An import checks the whole file before it changes anything: each database is unpacked into a
 temporary folder (at most `MAX_UNPACKED_BYTES` in all, counted while unpacking, so a zip bomb is
 refused early with little memory), opened read-only, checked, and its schema compared with this
-cloud's. Only then are the databases replaced; should a replacement still fail, every database is
-put back as it was.
+cloud's; each part checks its own entries as strictly (the same budget counts their bytes). Only
+then are the databases replaced, and the parts after them; should a replacement still fail, every
+database is put back as it was (a part's replacement is all or nothing).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from ..state import Database, Schema, schema_of
 
@@ -62,7 +66,35 @@ class StateFileInvalid(ValueError):
     """The uploaded file is not a state export this cloud can read."""
 
 
-def export_state(databases: Mapping[str, Database], account_id: str) -> bytes:
+class StatePart(Protocol):
+    """State beside the databases, in the file under `{name}/` (the users' files in the local
+    OSS: oss/exports.py)."""
+
+    name: str
+
+    def export(self, archive: zipfile.ZipFile) -> None: ...
+
+    def check(
+        self,
+        archive: zipfile.ZipFile,
+        entries: Mapping[str, zipfile.ZipInfo],
+        folder: Path,
+        budget: int,
+    ) -> tuple[Any, int]:
+        """The part's entries (all under `{name}/`) unpacked into `folder` and checked, ready
+        to `replace` with; and the bytes they took of `budget`. StateFileInvalid otherwise."""
+        ...
+
+    def replace(self, checked: Any) -> None:
+        """Make the part's state what `check` read, all at once or not at all."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+def export_state(
+    databases: Mapping[str, Database], account_id: str, parts: Sequence[StatePart] = ()
+) -> bytes:
     out = io.BytesIO()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -73,6 +105,8 @@ def export_state(databases: Mapping[str, Database], account_id: str) -> bytes:
             database.copy_to(path)
             _strip(path, LEFT_OUT.get(name, ()))
             archive.write(path, path.name)
+        for part in parts:
+            part.export(archive)
         archive.writestr(
             MANIFEST,
             json.dumps(
@@ -82,6 +116,7 @@ def export_state(databases: Mapping[str, Database], account_id: str) -> bytes:
                     "exportedAt": int(time.time()),
                     "fromAccount": account_id,
                     "databases": sorted(databases),
+                    "parts": [part.name for part in parts],
                     "leftOut": {name: list(tables) for name, tables in LEFT_OUT.items()},
                 },
                 indent=2,
@@ -103,18 +138,21 @@ def _strip(path: Path, tables: tuple[str, ...]) -> None:
         conn.close()
 
 
-def import_state(databases: Mapping[str, Database], data: bytes) -> list[str]:
-    """Replace each database with its copy in the file; the names replaced. Checks the whole
+def import_state(
+    databases: Mapping[str, Database], data: bytes, parts: Sequence[StatePart] = ()
+) -> list[str]:
+    """Replace each database, and each part, with its copy in the file; the names replaced (a
+    part the file does not hold, as in a file from before it, stays as it is). Checks the whole
     file first: a refused file changes nothing."""
     with tempfile.TemporaryDirectory() as tmp:
-        copies = _checked_copies(databases, data, Path(tmp))
-        _replace_all(databases, copies, Path(tmp))
-    return list(copies)
+        copies, checked = _checked_copies(databases, parts, data, Path(tmp))
+        _replace_all(databases, copies, Path(tmp), checked)
+    return [*copies, *(part.name for part, _ in checked)]
 
 
 def _checked_copies(
-    databases: Mapping[str, Database], data: bytes, folder: Path
-) -> dict[str, Path]:
+    databases: Mapping[str, Database], parts: Sequence[StatePart], data: bytes, folder: Path
+) -> tuple[dict[str, Path], list[tuple[StatePart, Any]]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = {info.filename: info for info in archive.infolist()}
@@ -130,7 +168,10 @@ def _checked_copies(
     ):
         raise StateFileInvalid(f"not a {FORMAT} file of version {VERSION}")
     known = {f"{name}.sqlite3" for name in databases} | {MANIFEST}
-    unknown = sorted(set(entries) - known)
+    of_part = {
+        p.name: {e: i for e, i in entries.items() if e.startswith(f"{p.name}/")} for p in parts
+    }
+    unknown = sorted(set(entries) - known - {e for held in of_part.values() for e in held})
     if unknown:
         raise StateFileInvalid(f"the file holds what no export holds: {', '.join(unknown[:5])}")
     names = [name for name in databases if f"{name}.sqlite3" in entries]
@@ -140,10 +181,18 @@ def _checked_copies(
     copies = {}
     for name in names:
         path = folder / f"{name}.sqlite3"
-        budget -= _unpack(archive, entries[path.name], path, budget)
+        budget -= unpack(archive, entries[path.name], path, budget)
         _check_database(path, databases[name].schema())
         copies[name] = path
-    return copies
+    checked = []
+    for part in parts:
+        if of_part[part.name]:
+            unpacked = folder / part.name
+            unpacked.mkdir()
+            ready, used = part.check(archive, of_part[part.name], unpacked, budget)
+            budget -= used
+            checked.append((part, ready))
+    return copies, checked
 
 
 def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> object:
@@ -160,7 +209,7 @@ def _manifest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> object:
         raise StateFileInvalid(f"{MANIFEST} in the file is not JSON") from None
 
 
-def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: int) -> int:
+def unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: int) -> int:
     """Write the entry's content to `path`, refusing it as soon as it passes `budget` bytes
     (whatever size it claims); the bytes written."""
     too_big = StateFileInvalid(
@@ -222,9 +271,13 @@ def _check_database(path: Path, expected: Schema) -> None:
 
 
 def _replace_all(
-    databases: Mapping[str, Database], copies: Mapping[str, Path], folder: Path
+    databases: Mapping[str, Database],
+    copies: Mapping[str, Path],
+    folder: Path,
+    parts: Sequence[tuple[StatePart, Any]] = (),
 ) -> None:
-    """Replace each database with its checked copy; if one fails, put every one back."""
+    """Replace each database with its checked copy, then each part; if one fails, put every
+    database back (a part that failed changed nothing; one before it keeps the file's state)."""
     before = {}
     for name in copies:
         before[name] = folder / f"{name}.before.sqlite3"
@@ -232,13 +285,18 @@ def _replace_all(
     try:
         for name, path in copies.items():
             databases[name].replace_with(path, keep=OWN.get(name, frozenset()))
+        for part, checked in parts:
+            part.replace(checked)
     except BaseException:
         for name, path in before.items():
             databases[name].replace_with(path)
         raise
 
 
-def reset_state(databases: Mapping[str, Database]) -> None:
-    """Forget every row, record and user; the declared tables and logstores stay."""
+def reset_state(databases: Mapping[str, Database], parts: Sequence[StatePart] = ()) -> None:
+    """Forget every row, record, user and user's file; the declared tables, logstores and buckets
+    stay."""
     for name, database in databases.items():
         database.clear(DEFINITIONS.get(name, frozenset()))
+    for part in parts:
+        part.reset()

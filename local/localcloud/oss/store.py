@@ -66,6 +66,11 @@ class ObjectStore(MultipartUploads):
     def database(self) -> Database:
         return self._db
 
+    @property
+    def blobs(self) -> BlobFolder:
+        """Where the objects' bytes are (the console's state file carries them: oss/exports.py)."""
+        return self._blobs
+
     def _migrate(self) -> None:
         """A state folder from before objects moved to disk: each object row's bytes become a
         file, then the tables take today's shape."""

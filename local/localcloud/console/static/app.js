@@ -463,7 +463,8 @@ function State() {
   return html`
     <section><h2>The whole local state</h2>
       ${message && html`<div class=${"notice" + (message.error ? " error" : "")}>${message.text}</div>`}
-      <p>Tablestore rows, log records and sandbox users, in one file. Left out: every key (they
+      <p>Tablestore rows, log records, sandbox users and users' files (the template's buckets'
+        objects), in one file. Left out: every key (they
         stay this cloud's own) and the Alipay sandbox's access and refresh tokens and unused auth
         codes, so sessions from a file cannot refresh their Alipay tokens and their users log in
         again.</p>
@@ -472,7 +473,7 @@ function State() {
       <div class="toolbar"><a href=${API + "state"} download><button>Export to a file</button></a></div>
       <div class="toolbar"><input type="file" accept=".zip" ref=${file} />
         <button onClick=${upload}>Import (replaces the state)</button></div>
-      <div class="toolbar"><button class="danger" onClick=${() => confirm("Forget every row, record and user?") && run("reset", send("DELETE", API + "state"))}>
+      <div class="toolbar"><button class="danger" onClick=${() => confirm("Forget every row, record, user and user's file?") && run("reset", send("DELETE", API + "state"))}>
         Reset</button><span class="muted">The declared tables and logstores stay, empty.</span></div>
     </section>`;
 }
