@@ -4,6 +4,8 @@
 // outputs (STACK_SERVICE is its ServiceName output). Run by tests/contract/test_console.py, which
 // starts the cloud and checks afterwards that a login fails. Prints one line per check; exits
 // non-zero on failure.
+// With PICTURE_USER set (a sandbox user who uploaded a picture named PICTURE_NAME), the Users
+// page's Files link of that user must show the picture by its name, its preview decoded.
 //   CONSOLE_URL  the console's address      CHROMIUM  the browser binary
 //   SCREENSHOT   where to save a screenshot of the Invocations page (optional)
 import { chromium } from "playwright-core";
@@ -60,6 +62,18 @@ try {
     await stack.locator(".resources").getByText("ALIYUN::KMS::Secret", { exact: true }).first().waitFor(WAIT);
     if (await stack.getByText("PRIVATE KEY").count()) throw new Error("a private key is shown");
     console.log("stacks: the deployed stack shows its status and outputs");
+  }
+
+  if (process.env.PICTURE_USER) {
+    await page.goto(url + "#users");
+    const row = page.locator("tr", { hasText: process.env.PICTURE_USER });
+    await row.locator("a.user-files").click();
+    const files = page.locator("#files");
+    await files.getByText(process.env.PICTURE_NAME, { exact: true }).waitFor(WAIT);
+    const preview = files.locator("img.preview").first();
+    await preview.waitFor(WAIT);
+    await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await preview.elementHandle(), WAIT);
+    console.log("files: a user's picture shows by its name, previewed");
   }
 
   await page.goto(url + "#faults");

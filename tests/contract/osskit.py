@@ -1,6 +1,6 @@
 """What the local OSS's contract tests share (the fixtures are in conftest.py): the cloud they
 talk to, STS credentials held to a policy, and PostObject forms posted as `my.uploadFile` posts
-them."""
+them; and a picture uploaded through the db function's files collection."""
 
 from __future__ import annotations
 
@@ -100,3 +100,28 @@ def post_form(
         files={"file": (filename, content, file_type)},
         timeout=10,
     )
+
+
+def upload_picture(app: Any, name: str, picture: bytes) -> str:
+    """A picture uploaded and committed through the db function, as the mini program does; its
+    file id."""
+    session = app.login()
+    ticket = app.db(
+        session,
+        "prepareUpload",
+        v=2,
+        collection="files",
+        name=name,
+        contentType="image/png",
+        size=len(picture),
+    )["data"]
+    posted = requests.post(
+        ticket["url"],
+        data=ticket["formData"],
+        files={ticket["fileField"]: (name, picture, "image/png")},
+        timeout=30,
+    )
+    assert posted.status_code == 200, posted.text
+    committed = app.db(session, "commit", v=2, collection="files", fileId=ticket["fileId"])
+    assert "data" in committed, committed
+    return str(ticket["fileId"])

@@ -34,9 +34,11 @@ from tests.conftest import (
     running_local_cloud,
     warm_up,
 )
+from tests.contract.osskit import upload_picture
 from tests.e2e.deploying import Deployer
 
 CONSOLE_DIR = ROOT / "tests" / "console"
+PICTURE_NAME = "照片 1.png"
 MUTATE = {"X-Localcloud-Console": "1"}
 STACK, STACK_SERVICE = "console-stack", "console-todo"
 
@@ -123,6 +125,25 @@ def _node_modules() -> None:
         )
 
 
+def _png() -> bytes:
+    """A 2x2 red PNG (a browser decodes it: the preview has a width)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)  # 8-bit RGB
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(
     demo_cloud, stack_secrets, tmp_path
 ):
@@ -130,6 +151,8 @@ def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(
     _node_modules()
     config = demo_cloud.cloud_config()
     screenshot = Path(os.environ.get("CONSOLE_SCREENSHOT") or tmp_path / "console.png")
+    pictured = MiniProgram(config)  # a sandbox user with a picture, for the Files page
+    upload_picture(pictured, PICTURE_NAME, _png())
     result = subprocess.run(
         ["node", "console.mjs"],
         cwd=CONSOLE_DIR,
@@ -143,6 +166,8 @@ def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(
             "SCREENSHOT": str(screenshot),
             "STACK": STACK,
             "STACK_SERVICE": STACK_SERVICE,
+            "PICTURE_USER": pictured.user_id,
+            "PICTURE_NAME": PICTURE_NAME,
         },
     )
     print(result.stdout, result.stderr)
@@ -150,6 +175,7 @@ def test_the_console_shows_the_demo_and_its_fault_switch_breaks_login(
         assert result.returncode == 0, result.stdout + result.stderr
         assert "stacks: the deployed stack shows its status and outputs" in result.stdout
         assert "faults: alipay down set from the page" in result.stdout
+        assert "files: a user's picture shows by its name, previewed" in result.stdout
         assert screenshot.stat().st_size > 10_000
         assert [(f.service, f.kind) for f in demo_cloud.faults.active()] == [("alipay", "down")]
         app = MiniProgram(config)

@@ -2,7 +2,7 @@
 `/_localcloud/console/` and its JSON calls under `/_localcloud/api/`.
 
     GET    api/overview                 endpoints, client config, functions and their instances
-    GET    api/users                    sandbox users
+    GET    api/users                    sandbox users, each with where their files are
     POST   api/users                    a new sandbox user (with an auth code)
     POST   api/users/{id}/auth-code     mint an auth code, as my.getAuthCode would
     POST   api/users/{id}/session       open a session as that user (through the session function)
@@ -42,7 +42,7 @@ from .. import values
 from ..httpshell import App, HttpRequest, HttpResponse, json_response
 from ..logcli import expanded
 from . import create, state
-from .files import files_view
+from .files import files_view, user_files
 from .stacks import stack_views
 
 CONSOLE_PATH = "/_localcloud/console/"
@@ -219,6 +219,8 @@ class ConsoleApp:
                 {"userId": r["user_id"], "nickName": r["nick_name"], "city": r["city"]}
                 for r in rows
             ]
+        for user in users:  # where the Files page shows the user's files
+            user["files"] = user_files(self._cloud, user["userId"])
         return json_response(200, {"users": users})
 
     def _new_user(self, request: HttpRequest, _: list[str]) -> HttpResponse:

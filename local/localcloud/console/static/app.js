@@ -109,7 +109,8 @@ function Users() {
         ${(data ? data.users : []).map((u) => html`<tr>
           <td class="mono">${u.userId}</td><td>${u.nickName}</td><td>${u.city}</td>
           <td><button onClick=${() => act(`auth code for ${u.userId}`, send("POST", `${API}users/${u.userId}/auth-code`))}>Mint auth code</button>
-              ${" "}<button onClick=${() => act(`session as ${u.userId}`, send("POST", `${API}users/${u.userId}/session`))}>Open session</button></td>
+              ${" "}<button onClick=${() => act(`session as ${u.userId}`, send("POST", `${API}users/${u.userId}/session`))}>Open session</button>
+              ${u.files.bucket && html`${" "}<a class="user-files" href=${link("files", u.files)}>Files</a>`}</td>
         </tr>`)}
       </table></section>`;
 }
@@ -420,8 +421,9 @@ function CreateStack({ params }) {
 }
 
 // -- Files ----------------------------------------------------------------------------------
-// A bucket's objects one folder at a time (users/{id}/ is a user's files); images are shown
-// through the signed URL the call returns (15 minutes on the local clock).
+// A bucket's objects one folder at a time (files/{internal id}/ of the template's bucket is a
+// user's files: the Users page links there); the name is the one the user gave the file, and
+// images are shown through the signed URL the call returns (15 minutes on the local clock).
 function Files({ params }) {
   const query = new URLSearchParams({ bucket: params.bucket || "", prefix: params.prefix || "" });
   const [data, error] = usePoll(API + "files?" + query, 5000);
@@ -434,14 +436,14 @@ function Files({ params }) {
       ${data && data.buckets.length > 0 && html`<div class="toolbar">
         <select onChange=${(e) => go("", e.target.value)}>${data.buckets.map((b) => html`
           <option selected=${b === data.bucket}>${b}</option>`)}</select>
-        <input placeholder="prefix, e.g. users/2088.../" value=${data.prefix}
+        <input placeholder="prefix, e.g. files/2088.../" value=${data.prefix}
           onChange=${(e) => go(e.target.value)} />
         ${data.prefix && html`<button onClick=${() => go(up(data.prefix))}>Up</button>`}</div>`}
-      ${data && html`<table id="files"><tr><th>key</th><th>type</th><th>size</th><th>modified</th><th>preview</th></tr>
+      ${data && html`<table id="files"><tr><th>key</th><th>name</th><th>type</th><th>size</th><th>modified</th><th>preview</th></tr>
         ${data.prefixes.map((p) => html`<tr><td class="mono"><a href=${link("files", { bucket: data.bucket, prefix: p })}>${p}</a></td>
-          <td class="muted">folder</td><td></td><td></td><td></td></tr>`)}
+          <td></td><td class="muted">folder</td><td></td><td></td><td></td></tr>`)}
         ${data.objects.map((o) => html`<tr data-key=${o.key}><td class="mono"><a href=${o.url} target="_blank" rel="noreferrer">${o.key}</a></td>
-          <td class="mono">${o.contentType}</td><td>${o.size}</td><td>${when(o.modified)}</td>
+          <td>${o.name}</td><td class="mono">${o.contentType}</td><td>${o.size}</td><td>${when(o.modified)}</td>
           <td>${o.contentType.startsWith("image/") && html`<img class="preview" src=${o.url} alt=${o.key} />`}</td></tr>`)}
       </table>`}
       ${data && data.truncated && html`<p class="muted">Only the first ones are shown.</p>`}

@@ -1,8 +1,10 @@
-"""Users' files in the console's state file (local/localcloud/oss/exports.py): the objects of the
-template's buckets travel in the export with their bytes and metadata, a reset forgets them (their
-bytes too), an import brings them back; other buckets (`make deploy`'s packages) are left alone;
-a file whose users' files do not hold together is refused and changes nothing. On a cloud of its
-own: a reset and an import replace its whole state."""
+"""Users' files in the console: the Users page says where each sandbox user's files are (their
+internal id's folder, in user_id and in open_id mode) and the files call lists them with their
+names and a URL the preview loads; the state file carries them (local/localcloud/oss/exports.py):
+the objects of the template's buckets travel in the export with their bytes and metadata, a reset
+forgets them (their bytes too), an import brings them back; other buckets (`make deploy`'s
+packages) are left alone; a file whose users' files do not hold together is refused and changes
+nothing. On a cloud of its own: a reset and an import replace its whole state."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import oss2
 import pytest
 import requests
 
+from localcloud.miniprogram import MiniProgram
 from tests.conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
+from tests.contract.osskit import upload_picture
 
 MUTATE = {"X-Localcloud-Console": "1"}
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -60,6 +64,41 @@ def _named_blobs(cloud: Any) -> set[str]:
         return {r[0] for r in conn.execute("SELECT blob FROM objects UNION SELECT blob FROM parts")}
 
 
+def _listed(cloud: Any, user_id: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Where the Users page says the user's files are, and what the Files page lists there."""
+    [user] = [u for u in _api(cloud, "GET", "users").json()["users"] if u["userId"] == user_id]
+    where = user["files"]
+    query = {"bucket": where["bucket"], "prefix": where["prefix"]}
+    return where, _api(cloud, "GET", "files", params=query).json()["objects"]
+
+
+@pytest.mark.parametrize("mode", ["user_id", "open_id"])
+def test_the_users_page_finds_each_users_files_and_the_files_page_lists_them(cloud, mode):
+    app_id = cloud.alipay_app_id
+    before = cloud.alipay.apps.get(app_id).identity
+    cloud.alipay.set_identity(mode)
+    try:
+        app = MiniProgram(cloud.cloud_config())
+        file_id = upload_picture(app, "照片 1.png", PICTURE)
+    finally:
+        cloud.alipay.set_identity(before)
+    where, objects = _listed(cloud, app.user_id)
+    assert where["bucket"] == _files(cloud).bucket_name
+    # user_id mode: the user_id is the internal id; open_id mode: a new one (u-...), which only
+    # the identity link knows.
+    internal = app.user_id if mode == "user_id" else where["prefix"].split("/")[1]
+    assert where["prefix"] == f"files/{internal}/"
+    assert mode == "user_id" or internal.startswith("u-")
+    [shown] = objects
+    assert shown["key"] == f"files/{internal}/{file_id}"
+    assert (shown["name"], shown["contentType"], shown["size"]) == (
+        "照片 1.png",
+        "image/png",
+        len(PICTURE),
+    )
+    assert requests.get(shown["url"], timeout=10).content == PICTURE  # what the preview loads
+
+
 def _entries(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
@@ -76,7 +115,8 @@ def _zipped(entries: dict[str, bytes]) -> bytes:
 @pytest.fixture
 def stocked(cloud: Any) -> dict[str, Any]:
     """Two users' committed files and an upload in the files bucket, and a package in a bucket
-    of its own, as `make deploy` leaves one."""
+    of its own, as `make deploy` leaves one; nothing else (a reset first)."""
+    assert _api(cloud, "DELETE", "state", headers=MUTATE).status_code == 200
     files = _files(cloud)
     files.put_object(
         "files/u1/01A",
