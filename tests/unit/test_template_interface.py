@@ -119,3 +119,9 @@ def test_the_outputs_hold_the_whole_client_config(doc):
         "fcEndpoint": "https://1234567890123456.cn-hangzhou.fc.aliyuncs.com",
         "sessionUrl": outputs["SessionUrl"],
     }
+
+
+def test_the_longest_files_bucket_name_fits_in_oss_63_characters(doc):
+    # {prefix}-{account id (16 digits)}-{region}; the longest region id is 21 characters.
+    longest = doc["Parameters"]["FilesBucketPrefix"]["MaxLength"] + 1 + 16 + 1 + 21
+    assert longest <= 63
