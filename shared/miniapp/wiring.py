@@ -273,9 +273,6 @@ def lazy(build: Callable[[], App]) -> Callable[[], App]:
 def _trade_gateway(settings: Settings, creds: ServiceCredentials) -> TradeGateway:
     """The Alipay trade client of the db function, its private key read from KMS now (the
     first order of the instance), with the role's credentials of the app's build."""
-    from .adapters.alipay import alipay_client
-    from .adapters.alipay_trades import AlipayTrades
-
     if not settings.payments:
         return _no_payments()
     key = settings.alipay_app_private_key
@@ -288,17 +285,26 @@ def _trade_gateway(settings: Settings, creds: ServiceCredentials) -> TradeGatewa
         )
         key = with_kms_secrets(named, creds).alipay_app_private_key
     try:
-        client = alipay_client(
-            settings.alipay_app_id,
-            key,
-            settings.alipay_public_key,
-            settings.alipay_gateway,
-            settings.upstream_timeout_seconds,
-            app_cert_sn=settings.alipay_app_cert_sn,
-            root_cert_sn=settings.alipay_root_cert_sn,
-        )
+        return _alipay_trades(settings, key)
     except MiniAppError as exc:
         raise Misconfigured(exc.message) from None
+
+
+def _alipay_trades(settings: Settings, private_key: str) -> TradeGateway:
+    """Alipay's trade methods for the app, signing with `private_key` in the key or certificate
+    mode the settings name (the db function's orders and the orders function share it)."""
+    from .adapters.alipay import alipay_client
+    from .adapters.alipay_trades import AlipayTrades
+
+    client = alipay_client(
+        settings.alipay_app_id,
+        private_key,
+        settings.alipay_public_key,
+        settings.alipay_gateway,
+        settings.upstream_timeout_seconds,
+        app_cert_sn=settings.alipay_app_cert_sn,
+        root_cert_sn=settings.alipay_root_cert_sn,
+    )
     return AlipayTrades(client, settings.alipay_app_id)
 
 
@@ -556,8 +562,6 @@ def build_orders_app(settings: Settings, ctx: FcContext) -> Any:
     settings = with_kms_secrets(settings.with_context(ctx, "orders"), ctx.credentials)
     try:
         from .adapters import tablestore
-        from .adapters.alipay import alipay_client
-        from .adapters.alipay_trades import AlipayTrades
         from .adapters.clock import SystemClock
         from .entrypoints.payments import OrdersApp
         from .services.reconcile import Desk, Reconciler
@@ -566,18 +570,7 @@ def build_orders_app(settings: Settings, ctx: FcContext) -> Any:
         clock = SystemClock()
         book = _order_book(settings, client, clock)
         index = tablestore.TablestoreOrderIndex(client, settings.order_index_table)
-        trades = AlipayTrades(
-            alipay_client(
-                settings.alipay_app_id,
-                settings.alipay_app_private_key,
-                settings.alipay_public_key,
-                settings.alipay_gateway,
-                settings.upstream_timeout_seconds,
-                app_cert_sn=settings.alipay_app_cert_sn,
-                root_cert_sn=settings.alipay_root_cert_sn,
-            ),
-            settings.alipay_app_id,
-        )
+        trades = _alipay_trades(settings, settings.alipay_app_private_key)
     except MiniAppError as exc:
         raise ConfigError(exc.message) from None
     return OrdersApp(
