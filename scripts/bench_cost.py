@@ -2,9 +2,14 @@
 the warm durations and upstream requests the bench measured and the unit prices below.
 
 The prices are one table, with where each comes from and when it was read, so a user can update
-them (docs/speed.md, "Cost", shows the same table). Those marked ASSUMED were not found in a
-published page when the table was written: the figure is the one we believe current, and the
-`check` column says where to confirm it.
+them (docs/speed.md, "Cost", shows the same table). A price whose `assumed` is not empty was not
+found on a published page when the table was written: the field says why, and the figure is the
+one we believe current. The same holds for the two instance sizes FC bills that the template does
+not declare (`SIZES`).
+
+Function Compute bills the template's FC 2.0 functions in compute units (CU) since 2024-08-27:
+each resource's use times a published conversion factor is a number of CU, and the month's CU
+are billed at one tiered price. The FC prices below are that CU price times each factor.
 """
 
 from __future__ import annotations
@@ -19,57 +24,93 @@ class Price:
 
     cny: float
     unit: str
-    source: str  # where it was read, or where to check it when ASSUMED
-    assumed: bool = False
+    source: str  # the page it was read on, or where to check it when assumed
+    assumed: str = ""  # why it is not a published figure; empty when it is
 
 
 READ_ON = "2026-12-07"
+# FC's CU price, tier 1 (the first 200 million CU of a month); the 20% discount the same page
+# announced (0.000088 CNY) ran until 2026-08-27, before READ_ON.
+FC_CU_CNY = 0.00011
+_FC_CU_PAGE = "help.aliyun.com/zh/functioncompute/fc/product-overview/billing-overview-of-fc"
+_FC_FACTORS_PAGE = (
+    "alibabacloud.com/help/zh/functioncompute/fc-2-0/product-overview/pay-as-you-go-billing-method"
+)
+_FC_FACTORS = f"{_FC_FACTORS_PAGE} (FC 2.0's CU factors, page of 2024-08-27) and {_FC_CU_PAGE}"
 PRICES = {
-    # Function Compute 2.0, pay-as-you-go, elastic CPU instances.
-    "fc_invocation": Price(
-        0.0133 / 10_000,
-        "invocation",
-        "help.aliyun.com/zh/functioncompute/fc-2-0/product-overview/billing-overview "
-        "(1.33 CNY per million, also quoted in FC's own billing FAQ)",
-        assumed=True,
+    "fc_cu": Price(
+        FC_CU_CNY,
+        "CU, tier 1 (up to 200 million CU a month), billed since 2024-08-27",
+        _FC_CU_PAGE,
     ),
-    "fc_gb_second": Price(
-        0.000110592,
-        "GB-second of an elastic instance, billed per ms of execution",
-        "help.aliyun.com/zh/functioncompute/fc-2-0/product-overview/billing-overview",
-        assumed=True,
+    "fc_invocation": Price(FC_CU_CNY * 75 / 10_000, "invocation (75 CU per 10,000)", _FC_FACTORS),
+    "fc_vcpu_second": Price(
+        FC_CU_CNY * 1, "vCPU-second of an active instance (1 CU; idle: 0)", _FC_FACTORS
     ),
-    "fc_provisioned_gb_second": Price(
-        0.0000221184,
-        "GB-second of a provisioned instance while idle (busy: the elastic price)",
-        "help.aliyun.com/zh/functioncompute/fc-2-0/product-overview/billing-overview",
-        assumed=True,
+    "fc_memory_gb_second": Price(
+        FC_CU_CNY * 0.15, "GB-second of memory, active or idle (0.15 CU)", _FC_FACTORS
     ),
-    # Tablestore, high-performance instance, CU (pay-as-you-go) mode, Hangzhou.
+    "fc_disk_gb_second": Price(
+        FC_CU_CNY * 0.05, "GB-second of an instance's disk (0.05 CU)", _FC_FACTORS
+    ),
+    # Tablestore: ALIYUN::OTS::Instance without ClusterType is high-performance (SSD, ROS's
+    # default: help.aliyun.com/zh/ros/developer-reference/aliyun-ots-instance), billed in CU
+    # mode, and the template's tables reserve no throughput: every CU is billed on demand.
     "ots_read_cu": Price(
         0.01 / 10_000,
-        "read CU (pay-as-you-go)",
+        "read CU on demand, high-performance instance",
         "help.aliyun.com/zh/tablestore/product-overview/billing-examples (a Hangzhou user, "
         "0.01 CNY per 10,000 read CU)",
     ),
     "ots_write_cu": Price(
         0.01 / 10_000,
-        "write CU (pay-as-you-go)",
-        "help.aliyun.com/zh/tablestore/product-overview/billing-overview (taken as the read price)",
-        assumed=True,
+        "write CU on demand, high-performance instance",
+        "help.aliyun.com/document_detail/213349.html (CU mode's billable items)",
+        assumed="taken as the read price: the CU-mode pages found name the item and refer to "
+        "the price page for the figure",
     ),
-    # Log Service, pay-by-feature.
+    # Log Service, pay-by-feature: the template sets no metering mode, and the API's default is
+    # ChargeByFunction (alibabacloud.com/help/en/sls/developer-reference/
+    # api-sls-2020-12-30-updatelogstoremeteringmode).
     "sls_write_gb": Price(
         0.18,
         "GB written (compressed)",
-        "help.aliyun.com/zh/sls/product-overview/billable-items",
-        assumed=True,
+        "alibabacloud.com/help/en/log-service/latest/billable-items",
+        assumed="the billable-items pages found give the items and formulas and refer to the "
+        "price page for the figures",
     ),
     "sls_index_gb": Price(
         0.35,
         "GB indexed (raw)",
-        "help.aliyun.com/zh/sls/product-overview/billable-items",
-        assumed=True,
+        "alibabacloud.com/help/en/log-service/latest/billable-items",
+        assumed="as sls_write_gb",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much of a resource FC bills per instance, where the template declares none."""
+
+    value: float
+    unit: str
+    assumed: str
+
+
+SIZES = {
+    # FC's rule for a function that declares its vCPU is 1:1 to 1:4 (vCPU : GB of memory); the
+    # template declares only MemorySize, and what FC bills for such an FC 2.0 function was not
+    # found published. 1 vCPU per GB is the most the rule allows: the figures are upper bounds.
+    "vcpu_per_gb": Size(
+        1.0,
+        "vCPU billed per GB of MemorySize",
+        "not published for a function declaring only MemorySize; the most FC's 1:1-1:4 rule "
+        "allows (help.aliyun.com/zh/ros/developer-reference/aliyun-fc3-function), an upper bound",
+    ),
+    "disk_gb": Size(
+        0.5,
+        "GB of disk billed per instance (FC 2.0's elastic instance disk, 512 MB)",
+        "whether FC bills the default 512 MB disk was not found; counted, an upper bound",
     ),
 }
 
@@ -105,6 +146,17 @@ class Cost:
         return self.fc_invocations + self.fc_duration + self.tablestore + self.sls
 
 
+def instance_second_cny(memory_mb: int, *, active: bool) -> float:
+    """What one second of an instance of a `memory_mb` function costs: its memory, its disk and,
+    while active, its vCPU (an idle instance's vCPU is 0 CU, but only in FC's idle mode)."""
+    gb = memory_mb / 1024
+    cny = gb * PRICES["fc_memory_gb_second"].cny
+    cny += SIZES["disk_gb"].value * PRICES["fc_disk_gb_second"].cny
+    if active:
+        cny += gb * SIZES["vcpu_per_gb"].value * PRICES["fc_vcpu_second"].cny
+    return cny
+
+
 def million_requests(
     median_seconds: dict[str, float],
     tablestore_requests: dict[str, int],
@@ -117,10 +169,11 @@ def million_requests(
     invocations = duration = tablestore = 0.0
     for op, share in MIX.items():
         calls = n * share
-        gb = memory_mb[FUNCTION_OF.get(op, "db")] / 1024
+        per_second = instance_second_cny(memory_mb[FUNCTION_OF.get(op, "db")], active=True)
         billed = math.ceil(median_seconds[op] * 1000) / 1000  # FC bills by the millisecond
         invocations += calls * PRICES["fc_invocation"].cny
-        duration += calls * billed * gb * PRICES["fc_gb_second"].cny
+        duration += calls * billed * per_second
+        # reads and writes are not told apart: the write price is taken as the read price
         tablestore += calls * tablestore_requests.get(op, 0) * PRICES["ots_read_cu"].cny
     sls = n * (
         LOG_COMPRESSED_BYTES / GB * PRICES["sls_write_gb"].cny
@@ -130,8 +183,16 @@ def million_requests(
 
 
 def provisioned_month(memory_mb: int) -> float:
-    """One provisioned instance of a function of `memory_mb`, idle for a 30-day month."""
-    return memory_mb / 1024 * MONTH_SECONDS * PRICES["fc_provisioned_gb_second"].cny
+    """One provisioned instance of a function of `memory_mb`, idle for a 30-day month. The
+    template's ProvisionConfig leaves alwaysAllocateCPU at FC's default, true (FC 3.0's API
+    reference: help.aliyun.com/zh/functioncompute/api-fc-2023-03-30-struct-putprovisionconfiginput):
+    no idle mode, so FC bills an idle provisioned instance's vCPU as an active one's."""
+    return MONTH_SECONDS * instance_second_cny(memory_mb, active=True)
+
+
+def assumed_names() -> list[str]:
+    """Every figure the cost rests on that was not found published."""
+    return [name for name, price in PRICES.items() if price.assumed] + list(SIZES)
 
 
 def print_cost(cost: Cost, memory_mb: dict[str, int]) -> None:
@@ -142,7 +203,8 @@ def print_cost(cost: Cost, memory_mb: dict[str, int]) -> None:
         f"FC {cost.fc_invocations + cost.fc_duration:.2f} CNY (invocations "
         f"{cost.fc_invocations:.2f}, duration {cost.fc_duration:.2f}), Tablestore "
         f"{cost.tablestore:.2f} CNY, Log Service {cost.sls:.2f} CNY: {cost.total:.2f} CNY "
-        "(prices marked assumed in scripts/bench_cost.py: check them, docs/speed.md)"
+        f"(assumed, not found published: {', '.join(assumed_names())}; "
+        "scripts/bench_cost.py, docs/speed.md)"
     )
     each = ", ".join(f"{f} {provisioned_month(mb):.2f} CNY" for f, mb in memory_mb.items())
-    print(f"ProvisionedInstances: each instance kept idle for 30 days costs {each}")
+    print(f"ProvisionedInstances: each instance kept idle for 30 days costs at most {each}")

@@ -7,7 +7,15 @@ import os
 
 import pytest
 
-from scripts.bench_cost import MIX, PRICES, million_requests, provisioned_month
+from scripts.bench_cost import (
+    FC_CU_CNY,
+    MIX,
+    PRICES,
+    SIZES,
+    million_requests,
+    print_cost,
+    provisioned_month,
+)
 from scripts.bench_memory import HEADROOM, fc_size_mb, peak_kb
 from tests.conftest import ROOT
 
@@ -31,22 +39,60 @@ def test_a_million_requests_cost_the_invocations_the_durations_and_the_rows() ->
     cost = million_requests(ms, rows, {"session": 128, "db": 256})
     assert cost.fc_invocations == pytest.approx(1_000_000 * PRICES["fc_invocation"].cny)
     session_share = MIX["login"] + MIX["refresh"]
-    gb_seconds = 1_000_000 * 0.011 * (session_share * 0.125 + (1 - session_share) * 0.25)
-    assert cost.fc_duration == pytest.approx(gb_seconds * PRICES["fc_gb_second"].cny)
+    seconds = 1_000_000 * 0.011
+    gb_seconds = seconds * (session_share * 0.125 + (1 - session_share) * 0.25)
+    per_gb_second = (
+        PRICES["fc_memory_gb_second"].cny
+        + SIZES["vcpu_per_gb"].value * PRICES["fc_vcpu_second"].cny
+    )
+    disk = seconds * SIZES["disk_gb"].value * PRICES["fc_disk_gb_second"].cny
+    assert cost.fc_duration == pytest.approx(gb_seconds * per_gb_second + disk)
     assert cost.tablestore == pytest.approx(2_000_000 * PRICES["ots_read_cu"].cny)
     assert cost.total == pytest.approx(
         cost.fc_invocations + cost.fc_duration + cost.tablestore + cost.sls
     )
 
 
-def test_the_mix_is_whole_and_a_provisioned_month_is_memory_times_a_month() -> None:
+def test_fc_prices_are_the_cu_price_times_fc_2_0s_published_factors() -> None:
+    # 75 CU per 10,000 invocations, 1 CU per active vCPU-second, 0.15 per GB-second of memory,
+    # 0.05 per GB-second of disk: a million invocations are 7,500 CU.
+    assert 1_000_000 * PRICES["fc_invocation"].cny == pytest.approx(7_500 * FC_CU_CNY)
+    assert PRICES["fc_vcpu_second"].cny == pytest.approx(FC_CU_CNY)
+    assert PRICES["fc_memory_gb_second"].cny == pytest.approx(0.15 * FC_CU_CNY)
+    assert PRICES["fc_disk_gb_second"].cny == pytest.approx(0.05 * FC_CU_CNY)
+
+
+def test_the_mix_is_whole_and_a_provisioned_month_bills_vcpu_memory_and_disk() -> None:
     assert sum(MIX.values()) == pytest.approx(1.0)
-    month = 30 * 24 * 3600 * PRICES["fc_provisioned_gb_second"].cny
-    assert provisioned_month(1024) == pytest.approx(month)
+    # FC's default alwaysAllocateCPU: an idle provisioned instance's vCPU is billed as active
+    per_second = (
+        SIZES["vcpu_per_gb"].value * PRICES["fc_vcpu_second"].cny
+        + PRICES["fc_memory_gb_second"].cny
+        + SIZES["disk_gb"].value * PRICES["fc_disk_gb_second"].cny
+    )
+    assert provisioned_month(1024) == pytest.approx(30 * 24 * 3600 * per_second)
+
+
+def _speed_row(speed: str, name: str) -> str:
+    rows = [line for line in speed.splitlines() if line.startswith(f"| `{name}` |")]
+    assert len(rows) == 1, name
+    return rows[0]
 
 
 def test_every_price_says_where_it_comes_from_and_the_docs_show_the_same_table() -> None:
     speed = (ROOT / "docs" / "speed.md").read_text(encoding="utf-8")
     for name, price in PRICES.items():
         assert price.source and price.cny > 0
-        assert f"`{name}`" in speed and price.source.split(" ")[0] in speed, name
+        row = _speed_row(speed, name)
+        assert price.source.split(" ")[0] in row, name
+        assert ("*assumed*" in row) == bool(price.assumed), name
+    for name, size in SIZES.items():
+        assert size.assumed and "*assumed*" in _speed_row(speed, name), name
+
+
+def test_the_cost_line_names_every_figure_not_found_published(capsys) -> None:
+    ms = {op: 0.01 for op in MIX}
+    print_cost(million_requests(ms, {}, {"session": 128, "db": 128}), {"session": 128, "db": 128})
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("FC "))
+    named = line.split("not found published: ")[1].split(";")[0].split(", ")
+    assert set(named) == {"ots_write_cu", "sls_write_gb", "sls_index_gb", "vcpu_per_gb", "disk_gb"}
