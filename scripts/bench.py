@@ -11,8 +11,10 @@ built), it measures:
   makes, by service, counted at the emulators (`LocalCloud.traffic`);
 - the 2020 `list` and a v2 page at 10 / 1,000 / 10,000 rows of one user, with the ratio to 10;
 - each package's size;
-- each function's peak memory over all of the above and the soak's mix (`--soak-seconds` of
-  tests/e2e/soak.py's users, faults and all), and the FC size that holds it
+- each function's peak memory (session, db, notify, orders) over all of the above, the soak's
+  mix (`--soak-seconds` of tests/e2e/soak.py's users, faults and all) and the paths the soak
+  does not take (`--mix-rounds` of orders, payments, notifies, files, the reconciler and the
+  operator's commands: scripts/bench_mix.py), and the FC size that holds it
   (scripts/bench_memory.py);
 - the cost of one million requests of a typical mix, from the warm figures
   (scripts/bench_cost.py holds the unit prices and the mix).
@@ -303,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds of the soak's mix for the peak memory (default: 60)",
     )
     parser.add_argument(
+        "--mix-rounds",
+        type=int,
+        default=4,
+        help="buyers of orders, payments and files for the peak memory (default: 4)",
+    )
+    parser.add_argument(
         "--only",
         choices=("cold", "warm", "lists", "packages", "memory"),
         action="append",
@@ -316,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     from localcloud.cloud import CloudOptions, LocalCloud, Ports
     from scripts.bench_cost import million_requests, print_cost
     from scripts.bench_memory import PeakMemory, print_memory
+    from scripts.bench_mix import payments_and_files
 
     load_before, loop_before, spread_before = _noise()
     clock = ShiftableClock()
@@ -341,9 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     ):
         bench = Bench(cloud, clock)
         config = cloud.cloud_config()
+        outputs = {k: str(v) for k, v in cloud.template.outputs.items()}
         functions = {
             "session": (config["sessionServiceName"], config["sessionFunctionName"]),
             "db": (config["serviceName"], config["dbFunctionName"]),
+            "notify": (outputs["NotifyServiceName"], outputs["NotifyFunctionName"]),
+            "orders": (config["ordersServiceName"], config["ordersFunctionName"]),
         }
         declared = {
             name: cloud.template.service(service).function(function).memory_size
@@ -355,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             lists = bench.lists(args.list_runs) if "lists" in parts else {}
             if "memory" in parts:
                 bench.soak(args.soak_seconds)
+                payments_and_files(cloud, args.mix_rounds)
     load_after, loop_after, spread_after = _noise()
 
     print(
@@ -372,12 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     if "packages" in parts:
         _print_packages()
     if "memory" in parts:
-        what = "every part above and the soak's mix" if len(parts) > 1 else "the soak's mix"
+        mixes = "the soak's mix and the payments and files mix"
+        what = f"every part above, {mixes}" if len(parts) > 1 else mixes
         print_memory(memory.peaks_mb, declared, what)
     if warm:
         medians = {name: statistics.median(times) for name, times, _ in warm}
         requests = {name: counts.get("tablestore", 0) for name, _, counts in warm}
-        print_cost(million_requests(medians, requests, declared), declared)
+        # The typical mix and ProvisionedInstances are the session and db functions'.
+        billed = {name: declared[name] for name in FUNCTIONS}
+        print_cost(million_requests(medians, requests, billed), billed)
     return 0
 
 

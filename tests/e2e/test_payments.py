@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from localcloud.faults import Fault
-from tests.conftest import parameters_set, running_local_cloud, warm_up
+from tests.conftest import SHARED_CLOUD_PARAMETERS, parameters_set, running_local_cloud, warm_up
 from tests.e2e.paykit import (
     Buyer,
     delivered_forms,
@@ -28,7 +28,11 @@ from tests.e2e.paykit import (
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_local_cloud(tmp_path_factory.mktemp("payments")) as running:
+    # The shared cloud's lifted login limits: every buyer logs in from 127.0.0.1, more than 30
+    # a minute over the module.
+    with running_local_cloud(
+        tmp_path_factory.mktemp("payments"), SHARED_CLOUD_PARAMETERS
+    ) as running:
         warm_up(running.cloud_config())
         yield running
 
@@ -354,3 +358,35 @@ def test_for_an_open_id_app_the_buyer_pays_as_their_open_id(cloud):
         assert "buyer_open_id" in form and "buyer_id" not in form
     finally:
         cloud.alipay.apps.set_identity(app_id, "user_id")
+
+
+def test_the_bench_mix_reaches_all_four_functions_and_measures_each(cloud):
+    """`make bench`'s payments and files mix (scripts/bench_mix.py) plays its round in both
+    signing modes, and the memory sampler reads a peak for each function it sizes. Last in the
+    module: the mix moves this cloud's clock over the reconciler's timer."""
+    from scripts.bench_memory import PeakMemory
+    from scripts.bench_mix import payments_and_files
+
+    config, outputs = cloud.cloud_config(), cloud.template.outputs
+    functions = {
+        "session": (config["sessionServiceName"], config["sessionFunctionName"]),
+        "db": (config["serviceName"], config["dbFunctionName"]),
+        "notify": (str(outputs["NotifyServiceName"]), str(outputs["NotifyFunctionName"])),
+        "orders": (config["ordersServiceName"], config["ordersFunctionName"]),
+    }
+    since = time.time()
+    with PeakMemory(cloud, functions) as memory:
+        payments_and_files(cloud, rounds=1)
+    ran = {
+        (i.function, i.collection, i.op)
+        for i in cloud.fc.invocations.recent(limit=1000)
+        if i.time >= since
+    }
+    assert {
+        (config["dbFunctionName"], "orders", "create"),
+        (config["dbFunctionName"], "files", "commit"),
+        (config["ordersFunctionName"], "", "refund"),
+        (config["ordersFunctionName"], "", "timer reconcile"),
+    } <= ran
+    assert str(outputs["NotifyFunctionName"]) in {function for function, _, _ in ran}
+    assert all(peak > 10 for peak in memory.peaks_mb.values()), memory.peaks_mb
