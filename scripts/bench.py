@@ -26,6 +26,7 @@ layout the functions use), so seeding 10,000 rows takes seconds, not 10,000 invo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -312,42 +313,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("cold", "warm", "lists", "packages", "memory"),
+        choices=("cold", "warm", "lists", "packages", "memory", "instructions"),
         action="append",
-        help="measure and print only this part (repeatable; default: all)",
+        help=(
+            "measure and print only this part (repeatable; default: all but instructions, "
+            "which needs valgrind and a few minutes: scripts/bench_instructions.py)"
+        ),
     )
     args = parser.parse_args(argv)
     parts = set(args.only or ("cold", "warm", "lists", "packages", "memory"))
     # this checkout, not an install (the repository root for the soak's users, tests/e2e)
     sys.path[:0] = [str(ROOT / "local"), str(ROOT / "shared"), str(ROOT)]
     from localcloud.clock import ShiftableClock
-    from localcloud.cloud import CloudOptions, LocalCloud, Ports
     from scripts.bench_cost import million_requests, print_cost
+    from scripts.bench_instructions import measure, print_instructions
     from scripts.bench_memory import PeakMemory, print_memory
     from scripts.bench_mix import payments_and_files
 
+    if "instructions" in parts:
+        print_instructions(measure(lambda: _cloud(ShiftableClock())))
+        parts.discard("instructions")
+        if not parts:
+            return 0
     load_before, loop_before, spread_before = _noise()
     clock = ShiftableClock()
-    with (
-        tempfile.TemporaryDirectory() as state,
-        LocalCloud(
-            CloudOptions(
-                repo_root=ROOT,
-                state_dir=Path(state),
-                template_path=ROOT / "template.yml",
-                ports=Ports.ephemeral(),
-                # Every login comes from 127.0.0.1 and one session is refreshed again and again:
-                # lift the login and refresh limits as the tests do.
-                parameters={
-                    "SessionRateLimitPerIp": "1000000",
-                    "SessionRateLimitPerUser": "1000000",
-                    "RefreshRateLimitPerSession": "1000000",
-                    "RefreshRateLimitPerUser": "1000000",
-                },
-            ),
-            clock=clock,
-        ) as cloud,
-    ):
+    with _cloud(clock) as cloud:
         bench = Bench(cloud, clock)
         config = cloud.cloud_config()
         outputs = {k: str(v) for k, v in cloud.template.outputs.items()}
@@ -395,6 +385,34 @@ def main(argv: list[str] | None = None) -> int:
         billed = {name: declared[name] for name in FUNCTIONS}
         print_cost(million_requests(medians, requests, billed), billed)
     return 0
+
+
+@contextlib.contextmanager
+def _cloud(clock: Any) -> Iterator[Any]:
+    """A local cloud of its own: ephemeral ports, a throw-away state folder."""
+    from localcloud.cloud import CloudOptions, LocalCloud, Ports
+
+    with (
+        tempfile.TemporaryDirectory() as state,
+        LocalCloud(
+            CloudOptions(
+                repo_root=ROOT,
+                state_dir=Path(state),
+                template_path=ROOT / "template.yml",
+                ports=Ports.ephemeral(),
+                # Every login comes from 127.0.0.1 and one session is refreshed again and again:
+                # lift the login and refresh limits as the tests do.
+                parameters={
+                    "SessionRateLimitPerIp": "1000000",
+                    "SessionRateLimitPerUser": "1000000",
+                    "RefreshRateLimitPerSession": "1000000",
+                    "RefreshRateLimitPerUser": "1000000",
+                },
+            ),
+            clock=clock,
+        ) as cloud,
+    ):
+        yield cloud
 
 
 def _print_cold(cold: dict[str, list[float]], runs: int) -> None:
