@@ -6,7 +6,7 @@ of a row the invocation read ahead with the session row answers from `miniapp.pr
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .domain.files import Declared, SignedUrl, StoredObject, Ticket
 from .domain.orders import TradeState
@@ -113,6 +113,12 @@ class ItemStore(Protocol):
         """Every row of the user in item_id order, in the pages the store answers: one request
         per page (Tablestore: up to 5,000 rows or 4 MB), made only when the caller asks for the
         next page, so a caller that stops early reads no further."""
+        ...
+
+    def compat_pages(self, user_id: str) -> Iterator[list[dict[str, Any]]]:
+        """`pages`, each row as the 2020 protocol answers it: `domain.compat.row_to_compat` of
+        the row, built straight from what the store read (a 2020 list's 10,000 rows keep no
+        `Row`)."""
         ...
 
 

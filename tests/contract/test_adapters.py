@@ -44,6 +44,7 @@ from miniapp.adapters.tablestore import (
     guard_key,
     make_client,
 )
+from miniapp.domain.compat import row_to_compat
 from miniapp.domain.records import (
     COMPAT_SCOPE,
     FirstRead,
@@ -677,6 +678,36 @@ def test_all_pages_are_the_services_own_pages_of_the_users_rows(ots: Any) -> Non
     assert [row.item_id for row in rows] == ids and {row.user_id for row in rows} == {user}
     assert rows[0].columns == {"n": 0} and rows[-1].columns == {"b": "bin"}
     assert list(TablestoreItems(ots, "todo").pages(_user())) == [()]  # one request, no rows
+    # The 2020 answer's objects, built without the Rows: the same pages, requests and objects.
+    counted.ranges = 0
+    objects = list(items.compat_pages(user))
+    assert counted.ranges == 2
+    assert objects == [[row_to_compat(row) for row in page] for page in pages]
+    assert objects[0][0] == {"id": ids[0], "n": 0} and objects[-1] == [{"id": ids[-1], "b": "bin"}]
+    assert list(TablestoreItems(ots, "todo").compat_pages(_user())) == [[]]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        [("uid", "2088000000000002"), ("id", "a")],  # another user's row
+        [("uid", "2088000000000001"), ("name", "a")],  # another table's key
+        [("uid", "2088000000000001"), ("id", 7)],
+        [("uid", "2088000000000001")],
+    ],
+)
+def test_a_row_outside_the_users_partition_is_never_handed_out(key: list[Any]) -> None:
+    from tablestore import Row as SdkRow
+
+    from miniapp.adapters.tablestore.items import compat_objects_from_sdk, row_from_sdk
+
+    mine = SdkRow([("uid", "2088000000000001"), ("id", "a")], [("n", 1, 1)])
+    stray = SdkRow(key, [("n", 1, 1)])
+    assert compat_objects_from_sdk("2088000000000001", [mine]) == [{"id": "a", "n": 1}]
+    with pytest.raises(Internal):
+        row_from_sdk("2088000000000001", stray)
+    with pytest.raises(Internal):
+        compat_objects_from_sdk("2088000000000001", [mine, stray])
 
 
 # -- Tablestore: usage, idempotency, rate limits -------------------------------------------------

@@ -93,10 +93,9 @@ class Compat:
         texts: list[str] = []  # each page's objects, comma-separated, without the brackets
         size = 2  # the brackets
         with gc_pause.paused():  # plain data only, and much of it: see gc_pause
-            for page in self._items.pages(user_id):
-                if not page:
+            for objects in self._items.compat_pages(user_id):
+                if not objects:
                     continue
-                objects = [row_to_compat(row) for row in page]
                 text = ENCODER.encode(objects)[1:-1]
                 size += len(text.encode("utf-8")) + (1 if texts else 0)  # a comma between pages
                 if size > COMPAT_LIST_MAX_RESPONSE_BYTES:

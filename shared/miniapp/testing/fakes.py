@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import prefetch
+from ..domain.compat import row_to_compat
 from ..domain.orders import TRADE_CLOSED, TRADE_SUCCESS, WAIT_BUYER_PAY, TradeState
 from ..domain.records import (
     COMPAT_SCOPE,
@@ -255,6 +256,10 @@ class InMemoryItems(Faults):
             if len(ids) <= self.PAGE_ROWS:
                 return
             at = page[-1].item_id
+
+    def compat_pages(self, user_id: str) -> Iterator[list[dict[str, Any]]]:
+        for page in self.pages(user_id):
+            yield [row_to_compat(row) for row in page]
 
     def of(self, user_id: str) -> dict[str, Row]:
         return {i: r for (u, i), r in self.rows.items() if u == user_id}
