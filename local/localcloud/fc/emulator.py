@@ -23,7 +23,7 @@ from ..httpshell import HttpRequest, HttpResponse
 from ..policy import PolicyError, any_allows, fc_function_resource, is_allowed
 from ..schedule import Scheduler
 from ..template import FunctionDecl, ServiceDecl, Template, TimerDecl
-from . import errors, protocol
+from . import errors
 from .configuration import ACTION as GET_FUNCTION
 from .configuration import function_configuration
 from .context import CredentialIssuer
@@ -219,7 +219,7 @@ class FunctionComputeEmulator:
             function,
             None,
             str(uuid.uuid4()),
-            {"op": "invoke", "event": protocol.encode_bytes(json.dumps(event).encode())},
+            {"op": "invoke", "event": json.dumps(event).encode()},
         )
 
     # -- InvokeFunction ----------------------------------------------------------------------
@@ -236,7 +236,7 @@ class FunctionComputeEmulator:
         limit = errors.MAX_ASYNC_PAYLOAD if kind == "Async" else errors.MAX_SYNC_PAYLOAD
         if len(request.body) > limit:
             raise errors.too_large(limit)
-        message = {"op": "invoke", "event": protocol.encode_bytes(request.body)}
+        message = {"op": "invoke", "event": request.body}
         if kind == "Async":
             threading.Thread(
                 target=self._run_async,
@@ -316,7 +316,7 @@ class FunctionComputeEmulator:
             {
                 "op": "http",
                 "environ": wsgi_environ(request, target),
-                "body": protocol.encode_bytes(request.body),
+                "body": request.body,
             },
         )
         if outcome.error is not None or outcome.status is None:

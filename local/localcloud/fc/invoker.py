@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..account import Account
 from ..clock import Clock
 from ..template import FunctionDecl, ServiceDecl, Template
-from . import errors, protocol
+from . import errors
 from .context import CredentialIssuer, RoleCredentialCache, context_dict, instance_environment
 from .interpreters import Interpreter, find_python
 from .invocations import Invocation, InvocationLog, collection_of, op_of, outcome_of
@@ -255,7 +255,7 @@ class Invoker:
             outcome = Outcome(
                 request_id,
                 None if answer.get("ok") else answer.get("error"),
-                body=protocol.decode_bytes(answer.get("body") or ""),
+                body=answer.get("body") or b"",
                 status=answer.get("status"),
                 headers=tuple(tuple(h) for h in answer.get("headers") or ()),
                 log=init_log + _framed("Invoke", request_id, answer.get("log", "")),
@@ -327,11 +327,7 @@ class Invoker:
     ) -> Outcome:
         message, cold = seen
         try:
-            event = (
-                protocol.decode_bytes(message.get("event") or "")
-                if message.get("op") == "invoke"
-                else b""
-            )
+            event = message.get("event") or b"" if message.get("op") == "invoke" else b""
             self.invocations.add(
                 Invocation(
                     time=time.time(),

@@ -1,47 +1,61 @@
-"""The parent <-> worker wire: length-prefixed JSON messages on two dedicated pipes.
+"""The parent <-> worker wire: length-prefixed messages on two dedicated pipes.
 
 The pipes are not the worker's stdout/stderr, so a function that prints (or a C library that
-writes to fd 1) can never corrupt a message. Bytes travel base64-encoded inside the JSON.
+writes to fd 1) can never corrupt a message. A message is a JSON object whose top-level `bytes`
+values (an event, a result, a WSGI body) travel raw after the JSON rather than base64 inside it:
+a 2020 list answers 0.76 MB, which base64 and a JSON string around it cost milliseconds to
+write and read again on each side, work FC's own runtime does not charge a function.
+
+A frame: its length (4 bytes, big-endian), the JSON's length (4 bytes), the JSON, then the raw
+values one after the other, named with their lengths in the JSON under `RAW`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import struct
 from typing import Any
 
-_HEADER = struct.Struct(">I")
+_HEADER = struct.Struct(">II")
 MAX_MESSAGE = 64 * 1024 * 1024
+RAW = "$raw"  # [[name, length], ...]: the message's bytes values, in the order they follow
 
 
 class ChannelClosed(EOFError):
     """The other side hung up (the worker exited or the parent went away)."""
 
 
-def encode_bytes(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def decode_bytes(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"))
-
-
 def send(fd: int, message: dict[str, Any]) -> None:
+    raw = [(name, value) for name, value in message.items() if isinstance(value, bytes)]
+    if raw:
+        message = {name: value for name, value in message.items() if not isinstance(value, bytes)}
+        message[RAW] = [[name, len(value)] for name, value in raw]
     payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
-    data = _HEADER.pack(len(payload)) + payload
+    total = len(payload) + sum(len(value) for _, value in raw)
+    _write_all(fd, _HEADER.pack(total, len(payload)) + payload)
+    for _, value in raw:
+        _write_all(fd, value)
+
+
+def receive(fd: int) -> dict[str, Any]:
+    total, length = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
+    if total > MAX_MESSAGE or length > total:
+        raise ChannelClosed(f"message of {total} bytes is too large")
+    frame = memoryview(_read_exactly(fd, total))
+    message: dict[str, Any] = json.loads(frame[:length].tobytes().decode("utf-8"))
+    at = length
+    for name, size in message.pop(RAW, ()):
+        message[name] = frame[at : at + size].tobytes()
+        at += size
+    return message
+
+
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def receive(fd: int) -> dict[str, Any]:
-    (length,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
-    if length > MAX_MESSAGE:
-        raise ChannelClosed(f"message of {length} bytes is too large")
-    return json.loads(_read_exactly(fd, length).decode("utf-8"))
 
 
 def _read_exactly(fd: int, size: int) -> bytes:

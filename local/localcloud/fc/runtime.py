@@ -244,7 +244,7 @@ def _call_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> dict[str, An
     return {
         "status": started["status"],
         "headers": started["headers"],
-        "body": protocol.encode_bytes(b"".join(chunks)),
+        "body": b"".join(chunks),
     }
 
 
@@ -262,17 +262,15 @@ def _handle(message: dict[str, Any], result_fd: int) -> None:
                 _resolve(context.function.initializer)(context)
             answer["ok"] = True
         elif op == "invoke":
-            value = _resolve(context.function.handler)(
-                protocol.decode_bytes(message["event"]), context
-            )
-            answer.update(ok=True, body=protocol.encode_bytes(_result_body(value)))
+            value = _resolve(context.function.handler)(message["event"], context)
+            answer.update(ok=True, body=_result_body(value))
         else:  # "http"
             environ = dict(message["environ"])
             environ.update(
                 {
                     "wsgi.version": (1, 0),
                     "wsgi.url_scheme": environ.get("wsgi.url_scheme", "http"),
-                    "wsgi.input": io.BytesIO(protocol.decode_bytes(message["body"])),
+                    "wsgi.input": io.BytesIO(message["body"]),
                     "wsgi.errors": sys.stderr,
                     "wsgi.multithread": True,
                     "wsgi.multiprocess": False,
