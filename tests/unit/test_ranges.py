@@ -40,8 +40,8 @@ class MovingStore(StuckStore):
         return None, next_start, [object()], None
 
 
-def _item(row: Any) -> Item:
-    return Item("u1", "x", {})
+def _page(rows: list[Any]) -> tuple[Item, ...]:
+    return tuple(Item("u1", "x", {}) for _ in rows)
 
 
 def test_a_count_that_makes_no_progress_is_refused_after_one_request():
@@ -54,10 +54,10 @@ def test_a_count_that_makes_no_progress_is_refused_after_one_request():
 def test_pages_that_make_no_progress_are_refused_after_one_request():
     store = StuckStore()
     with pytest.raises(UpstreamUnavailable):
-        list(range_pages(store, "t", START, END, _item))
+        list(range_pages(store, "t", START, END, _page))
     assert store.calls == 1
 
 
 def test_ranges_that_move_on_are_read_to_the_end():
     assert count_range(MovingStore(), "t", START, END) == 2
-    assert [len(page) for page in range_pages(MovingStore(), "t", START, END, _item)] == [1, 1]
+    assert [len(page) for page in range_pages(MovingStore(), "t", START, END, _page)] == [1, 1]
