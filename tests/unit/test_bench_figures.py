@@ -4,8 +4,10 @@ FC size chosen for a peak, and the arithmetic of the cost of a million requests.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
+import yaml
 
 from scripts.bench_cost import (
     FC_CU_CNY,
@@ -96,3 +98,21 @@ def test_the_cost_line_names_every_figure_not_found_published(capsys) -> None:
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("FC "))
     named = line.split("not found published: ")[1].split(";")[0].split(", ")
     assert set(named) == {"ots_write_cu", "sls_write_gb", "sls_index_gb", "vcpu_per_gb", "disk_gb"}
+
+
+def test_each_function_declares_the_fc_size_docs_speed_md_measured_for_it() -> None:
+    """The Memory section's table (what `make bench` printed) against template.yml: every
+    function is in it, its FC size is the one its peak needs, and the template declares it."""
+    speed = (ROOT / "docs" / "speed.md").read_text(encoding="utf-8")
+    section = speed[speed.index("## Memory\n") : speed.index("## Cost\n")]
+    rows = re.findall(r"^\| (\w+) +\| +([\d.]+) MB \| +(\d+) MB \| +(\d+) MB \|$", section, re.M)
+    resources = yaml.safe_load((ROOT / "template.yml").read_text(encoding="utf-8"))["Resources"]
+    declared = {
+        r["Properties"]["FunctionName"]: r["Properties"]["MemorySize"]
+        for r in resources.values()
+        if r["Type"] == "ALIYUN::FC::Function"
+    }
+    assert sorted(declared) == ["db", "notify", "orders", "session"]
+    assert sorted(name for name, *_ in rows) == sorted(declared)
+    for name, peak, size, template in rows:
+        assert fc_size_mb(float(peak)) == int(size) == int(template) == declared[name], name
