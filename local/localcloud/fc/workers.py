@@ -10,6 +10,7 @@ its instance: that is the only way to stop Python code that does not cooperate.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
@@ -29,6 +30,7 @@ log = logging.getLogger("localcloud.fc.workers")
 
 MAX_INSTANCES = 10
 IDLE_SECONDS = 300.0
+PIPE_BYTES = 1 << 20
 READY_TIMEOUT = 30.0  # generous: a loaded laptop may take a while to start Python
 # The worker program, loaded by path: the function's Python must not import the local cloud.
 RUNTIME_SCRIPT = Path(__file__).resolve().with_name("runtime.py")
@@ -66,6 +68,15 @@ def compile_runtime(python: str) -> None:
     )
     if done.returncode != 0:
         log.info("worker bytecode not written for %s: %s", python, done.stderr.strip()[-300:])
+
+
+def _widen(fd: int) -> None:
+    """A pipe that holds a large answer whole (Linux's default holds 64 KB): the worker writes
+    a 0.76 MB 2020 list in one go instead of a dozen turns of write, wake the reader, read."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):  # not Linux, or over /proc/sys/fs/pipe-max-size
+        pass
 
 
 class Throttled(Exception):
@@ -110,6 +121,7 @@ class Instance:
         compile_runtime(python)
         cmd_read, self._cmd_write = os.pipe()
         self._result_read, result_write = os.pipe()
+        _widen(result_write)
         try:
             # -I: no PYTHON* variables, no user site, nothing prepended to sys.path;
             # -S: no site-packages at all; -B: the code package stays exactly as built. The
