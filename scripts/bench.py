@@ -9,7 +9,8 @@ built), it measures:
   timed in the same run (alternating, so both see the same machine), with the ratios;
 - warm latency per operation (median, p95 of `--warm` calls) and the upstream requests each
   makes, by service, counted at the emulators (`LocalCloud.traffic`);
-- the 2020 `list` and a v2 page at 10 / 1,000 / 10,000 rows of one user, with the ratio to 10;
+- the 2020 `list` and a v2 page at 10 / 1,000 / 10,000 rows of one user, with the ratio to 10:
+  each the median of its runs, all sizes interleaved in rounds (`Bench.lists`);
 - each package's size;
 - each function's peak memory (session, db, notify, orders) over all of the above, the soak's
   mix (`--soak-seconds` of tests/e2e/soak.py's users, faults and all) and the paths the soak
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("session", "db")
 UPSTREAM = ("tablestore", "sts", "alipay", "sls")
 SIZES = (10, 1_000, 10_000)
+LIST_2020, LIST_V2 = "2020 list", "v2 page (20)"
 
 
 def _ms(seconds: float) -> str:
@@ -82,6 +85,19 @@ def _node() -> float:
     if node is None:
         raise SystemExit("node is not installed: the cold-start ratios are to `node -e 0`")
     return _timed(lambda: subprocess.run([node, "-e", "0"], check=True))
+
+
+def list_schedule(rounds: int, repeats: int) -> list[tuple[str, int]]:
+    """The order `Bench.lists` times the lists in: `rounds` rounds of, for each protocol, 10,
+    10,000, 10 and 1,000 rows, each `repeats` times in a row but the 10,000-row 2020 list
+    (once), so 10-row runs come right before and right after each larger list."""
+    one_round = [
+        (name, size)
+        for name in (LIST_2020, LIST_V2)
+        for size in (SIZES[0], SIZES[2], SIZES[0], SIZES[1])
+        for _ in range(1 if (name, size) == (LIST_2020, SIZES[2]) else repeats)
+    ]
+    return one_round * rounds
 
 
 class Bench:
@@ -236,12 +252,17 @@ class Bench:
         if result.violations:
             raise SystemExit(f"the soak found violations:\n{result.table()}")
 
-    def lists(self, runs: int) -> dict[str, dict[int, float]]:
+    def lists(self, rounds: int, repeats: int) -> dict[str, dict[int, list[float]]]:
+        """Every list of `SIZES`, timed in `rounds` interleaved rounds. A round runs, for each
+        protocol, 10, 10,000, 10 and 1,000 rows, each `repeats` times in a row except the
+        10,000-row 2020 list (once: it alone costs about what the rest of the round does). A
+        burst of noise on this shared machine then lands on the 10-row figure and on the ones
+        divided by it alike, rather than on one size's block of runs, and the 10-row lists,
+        run 2 x `repeats` times a round, have a steady median (`_print_lists`)."""
+        from localcloud.miniprogram import MiniProgram
         from miniapp.domain.ids import new_item_id
 
-        figures: dict[str, dict[int, float]] = {"2020 list": {}, "v2 page (20)": {}}
-        from localcloud.miniprogram import MiniProgram
-
+        calls: dict[tuple[str, int], Callable[[], Any]] = {}
         for size in SIZES:
             # One user for the 2020 rows and one for the v2 items: a first v2 use would move
             # legacy-shaped 2020 rows, and these must stay put.
@@ -275,19 +296,19 @@ class Bench:
                 + [([("uid", new.user_id), ("id", "todos!")], [("count", size), ("rev", 0)])],
             )
             for app, name, event in (
-                (old, "2020 list", {"op": "list"}),
-                (new, "v2 page (20)", {"v": 2, "op": "list"}),
+                (old, LIST_2020, {"op": "list"}),
+                (new, LIST_V2, {"v": 2, "op": "list"}),
             ):
                 session = app.login()
                 answer = self.db(session, event)  # once untimed: the same path, warm
                 got = len(answer) if isinstance(answer, list) else len(answer["items"])
-                if got != (size if name == "2020 list" else min(size, 20)):
+                if got != (size if name == LIST_2020 else min(size, 20)):
                     raise SystemExit(f"{name} of {size} rows answered {got}")
-                figures[name][size] = statistics.median(
-                    _timed(lambda: self.db(session, event))  # noqa: B023 - called right here
-                    for _ in range(runs)
-                )
-        return figures
+                calls[(name, size)] = partial(self.db, session, event)
+        timings: dict[str, dict[int, list[float]]] = {LIST_2020: {}, LIST_V2: {}}
+        for name, size in list_schedule(rounds, repeats):
+            timings[name].setdefault(size, []).append(_timed(calls[(name, size)]))
+        return timings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,7 +318,16 @@ def main(argv: list[str] | None = None) -> int:
         "--warm", type=int, default=20, help="calls per warm operation (default: 20)"
     )
     parser.add_argument(
-        "--list-runs", type=int, default=15, help="timed lists per size (default: 15)"
+        "--list-rounds",
+        type=int,
+        default=40,
+        help="interleaved rounds of every list (default: 40; see Bench.lists)",
+    )
+    parser.add_argument(
+        "--list-repeats",
+        type=int,
+        default=5,
+        help="runs per round of each list but the 10,000-row 2020 one (default: 5)",
     )
     parser.add_argument(
         "--soak-seconds",
@@ -354,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         with PeakMemory(cloud, functions) as memory:
             cold = bench.cold_starts(args.cold) if "cold" in parts else {}
             warm = bench.warm(args.warm) if "warm" in parts else []
-            lists = bench.lists(args.list_runs) if "lists" in parts else {}
+            lists = bench.lists(args.list_rounds, args.list_repeats) if "lists" in parts else {}
             if "memory" in parts:
                 bench.soak(args.soak_seconds)
                 payments_and_files(cloud, args.mix_rounds)
@@ -371,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     if warm:
         _print_warm(warm, args.warm)
     if lists:
-        _print_lists(lists, args.list_runs)
+        _print_lists(lists)
     if "packages" in parts:
         _print_packages()
     if "memory" in parts:
@@ -447,17 +477,35 @@ def _print_warm(warm: list[tuple[str, list[float], dict[str, int]]], runs: int) 
         )
 
 
-def _print_lists(lists: dict[str, dict[int, float]], runs: int) -> None:
+def _print_lists(lists: dict[str, dict[int, list[float]]]) -> None:
+    """Each figure is the median of that list's runs, interleaved with all the others
+    (Bench.lists); the ratio is to the 10-row median of the same protocol, in the same run."""
+    counts = sorted({len(times) for sizes in lists.values() for times in sizes.values()})
     print()
-    print(f"Lists of one user's rows, median of {runs}")
+    print(
+        "Lists of one user's rows: median of "
+        + " / ".join(str(n) for n in counts)
+        + " runs, all interleaved in one set of rounds"
+    )
     print(f"| {'rows':>6} | " + " | ".join(f"{name:>21}" for name in lists) + " |")
     print(f"|{'-' * 8}|" + "|".join("-" * 23 for _ in lists) + "|")
     for size in SIZES:
         cells = []
         for name in lists:
-            value, base = lists[name][size], lists[name][SIZES[0]]
+            value = statistics.median(lists[name][size])
+            base = statistics.median(lists[name][SIZES[0]])
             cells.append(f"{_ms(value):>10} ({value / base:5.1f}x)")
         print(f"| {size:>6,} | " + " | ".join(f"{c:>21}" for c in cells) + " |")
+    low, high = _quartiles(lists[LIST_2020][SIZES[0]])
+    print(
+        f"2020 list of {SIZES[0]} rows: middle half of its runs {_ms(low)} to {_ms(high)} "
+        "(how steady the figure the ratios divide by is)"
+    )
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
 
 
 def _print_packages() -> None:
