@@ -46,6 +46,7 @@ class Database:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
+        self._replaced = 0  # replace_with's count: a backup's pages are no row changes
         if schema:
             with self.transaction() as conn:
                 for statement in _statements(schema):
@@ -65,6 +66,15 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def content_stamp(self) -> tuple[int, int, int]:
+        """A value that changes whenever the content may have: the rows this connection
+        inserted, updated or deleted (SQLite's total_changes, rolled-back ones included), a
+        `replace_with`, and a commit by any other connection (PRAGMA data_version). Equal
+        stamps: nothing was written in between, so an answer read under one still holds."""
+        with self._lock:
+            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            return self._conn.total_changes, self._replaced, int(version)
 
     def schema(self) -> Schema:
         """What this database's tables, indexes, views and triggers are (see `schema_of`)."""
@@ -91,6 +101,7 @@ class Database:
                     name: self._conn.execute(f'SELECT * FROM "{name}"').fetchall() for name in keep
                 }
                 source.backup(self._conn)
+                self._replaced += 1
                 with self.transaction() as conn:
                     for name, rows in kept.items():
                         conn.execute(f'DELETE FROM "{name}"')

@@ -711,6 +711,40 @@ def test_get_range_answers_each_rows_current_content_and_versions(cloud, client,
     ]
 
 
+def test_an_unchanged_range_is_answered_again_and_any_change_is_seen(cloud, client, new_table):
+    # Full-row range answers are kept while the database's content stamp holds
+    # (encoded.RangeAnswers): a write through the service, a write by another connection to the
+    # same file (another process), a restored snapshot and a TTL must each show at once.
+    import sqlite3
+
+    table = new_table()
+    put(client, table, "a", v=1)
+    first = [columns(r) for r in rows_of(client, table)]
+    assert [columns(r) for r in rows_of(client, table)] == first == [{"v": 1}]
+    snapshot = cloud.db_path.with_name("range-answers-snapshot.db")
+    database = cloud.emulator.core.database
+    database.copy_to(snapshot)
+    put(client, table, "b", v=2)
+    assert [columns(r) for r in rows_of(client, table)] == [{"v": 1}, {"v": 2}]
+    other = sqlite3.connect(str(cloud.db_path), isolation_level=None)
+    try:
+        table_id = cloud.emulator.core.catalog.get(table).id
+        other.execute("DELETE FROM ots_rows WHERE table_id = ?", (table_id,))
+    finally:
+        other.close()
+    assert rows_of(client, table) == []
+    put(client, table, "c", v=3)
+    assert len(rows_of(client, table)) == 1
+    database.replace_with(snapshot)
+    assert [columns(r) for r in rows_of(client, table)] == [{"v": 1}]
+    snapshot.unlink()
+    aging = new_table(ttl=DAY)
+    put(client, aging, "old", a=1)
+    assert len(rows_of(client, aging)) == 1
+    cloud.clock.advance(DAY + 1)
+    assert rows_of(client, aging) == []
+
+
 def rows_of(client: OTSClient, table: str, **kwargs: Any) -> list[Row]:
     _, _, rows, _ = client.get_range(
         table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)], **kwargs

@@ -58,7 +58,8 @@ class WriteResult:
 @dataclass(frozen=True)
 class RangeResult:
     """`rows`: each row already in PlainBuffer (`plainbuffer.row_body`), the form GetRange
-    answers in, because encoding is most of a large range read's cost and `encoded` caches it."""
+    answers in, because encoding is most of a large range read's cost and `encoded` caches it.
+    A full-row answer is kept and given again (`encoded.RangeAnswers`): never change `rows`."""
 
     rows: list[bytes]
     next_start: PrimaryKey | None
@@ -89,6 +90,7 @@ class Tablestore:
         self._db = self.database = Database(db_path, SCHEMA)
         self._clock = clock
         self.catalog = Catalog(self._db, clock)
+        self._ranges = encoded.RangeAnswers()
 
     # -- helpers ----------------------------------------------------------------------------
     def _now_ms(self) -> int:
@@ -199,6 +201,12 @@ class Tablestore:
                 f"ORDER BY pk {'ASC' if forward else 'DESC'}"
             )
             full_row = encoded.is_full_row(read, cutoff)
+            if full_row:
+                stamp = self._db.content_stamp()
+                answer_key = (table.id, forward, lo, hi, wanted, read.max_versions)
+                kept = self._ranges.get(answer_key, stamp)
+                if kept is not None:
+                    return kept
             key_layout = encoded.layout(meta)
             rows: list[bytes] = []
             next_start: PrimaryKey | None = None
@@ -224,7 +232,10 @@ class Tablestore:
                 key = decode_key(meta, record["pk"])
                 rows.append(row_body(key, cells))
                 size += cellops.row_size(key, cells)
-        return RangeResult(rows, next_start, _capacity_units(size))
+            result = RangeResult(rows, next_start, _capacity_units(size))
+            if full_row:
+                self._ranges.put(answer_key, stamp, result, sum(map(len, rows)))
+        return result
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, table_name: str, change: RowChange) -> WriteResult:
