@@ -26,6 +26,10 @@ NEVER_USED = {
     "crc32c": "left out of the packages (sdk_imports.STAND_INS)",
     "OpenSSL": "pyOpenSSL: Alipay's certificate mode only (DEFERRED)",
     "oss2": "the OSS SDK: the db function's files path only",
+    "cryptography/hazmat/primitives/serialization": (
+        "cryptography's key serialization, with its SSH and X.509 code: the session function's "
+        "key check reads the key with pycryptodomex's decoders (adapters/keys.py)"
+    ),
 }
 # What only the db function's other paths use: orders (python-alipay-sdk, which checks the app's
 # key with cryptography) and files (OSS, STS).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:  # imported when a key is first read (see _load)
     from Cryptodome.PublicKey.RSA import RsaKey
@@ -49,39 +49,26 @@ def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
 
     With `check_primes` (what `make deploy` checks a key with): pycryptodomex's consistency
     check, which tests that both factors are prime, about 85 ms on python3.10 here.
-    Without (what the session function does at every cold start): the key is parsed by
-    `cryptography` and checked for everything a damaged or mispasted key gets wrong: the factors
-    multiply to the modulus and the exponents invert each other modulo lcm(p-1, q-1), the other
-    rules of that consistency check. Factors that are not prime only come from a broken key
-    generator, not from copying a key, and `make deploy` refuses them before they ship."""
+    Without (what the session function does at every cold start): the key's numbers are read
+    with pycryptodomex's own PEM, PKCS#8 and DER decoders and checked for everything a damaged
+    or mispasted key gets wrong: the factors multiply to the modulus and the exponents invert
+    each other modulo lcm(p-1, q-1), the other rules of that consistency check. Factors that are
+    not prime only come from a broken key generator, not from copying a key, and `make deploy`
+    refuses them before they ship. (`cryptography`'s parser would serve too, but its
+    serialization module loads its SSH and X.509 code at every cold start: docs/speed.md.)"""
     if check_primes:
         key = _load(text)
         if not key.has_private():
             raise KeyFormatError("expected an RSA private key, got a public key")
         return key
     from Cryptodome.PublicKey import RSA
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import (
-        load_der_private_key,
-        load_pem_private_key,
-    )
 
-    is_pem, data = _key_bytes(text)
-    try:
-        # The skipped validation is OpenSSL's RSA_check_key: the primality tests again (50 ms).
-        parsed = (load_pem_private_key if is_pem else load_der_private_key)(
-            data, None, unsafe_skip_rsa_key_validation=True
-        )
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    numbers = _private_numbers(text)
+    if numbers is None:
         if _load(text).has_private():  # junk raises here; a public key is told apart
             raise KeyFormatError("not an RSA key in PEM or base64 DER form") from None
         raise KeyFormatError("expected an RSA private key, got a public key") from None
-    if not isinstance(parsed, rsa.RSAPrivateKey):
-        raise KeyFormatError("not an RSA key in PEM or base64 DER form")
-    numbers = parsed.private_numbers()
-    n, e = numbers.public_numbers.n, numbers.public_numbers.e
-    d, p, q = numbers.d, numbers.p, numbers.q
+    n, e, d, p, q = numbers
     if not (
         1 < e < n
         and 1 < d < n
@@ -95,6 +82,38 @@ def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
     ):
         raise KeyFormatError("not a consistent RSA private key")
     return RSA.construct((n, e, d, p, q), consistency_check=False)
+
+
+_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"  # the PKCS#8 algorithm of an RSA key
+
+
+def _private_numbers(text: str) -> tuple[int, int, int, int, int] | None:
+    """(n, e, d, p, q) of an unencrypted RSA private key in PKCS#1 or PKCS#8, PEM or bare DER;
+    None when the text is not one."""
+    from Cryptodome.IO import PEM, PKCS8
+    from Cryptodome.Util.asn1 import DerSequence
+
+    is_pem, data = _key_bytes(text)
+    try:
+        der = PEM.decode(data.decode("ascii"))[0] if is_pem else data
+    except (ValueError, IndexError, TypeError):
+        return None  # not PEM, or an encrypted one
+    try:
+        algorithm, der, _ = PKCS8.unwrap(der)
+    except (ValueError, IndexError, TypeError):
+        pass  # not PKCS#8: a PKCS#1 RSAPrivateKey itself
+    else:
+        if algorithm != _RSA_ENCRYPTION:
+            return None
+    try:
+        # RSAPrivateKey: version (0: two primes), n, e, d, p, q, d mod (p-1), d mod (q-1), q^-1
+        fields = DerSequence()
+        fields.decode(der, nr_elements=9, only_ints_expected=True)
+    except (ValueError, IndexError, TypeError):
+        return None
+    # Integers (only_ints_expected); pycryptodomex's type stub says an item is None.
+    version, n, e, d, p, q = (cast(int, fields[i]) for i in range(6))
+    return (n, e, d, p, q) if version == 0 else None
 
 
 def pem(key: RsaKey) -> str:
