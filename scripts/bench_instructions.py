@@ -53,7 +53,7 @@ _STS = (
     "    import aliyunsdksts.request.v20150401.AssumeRoleRequest",
 )
 _ALIPAY = (
-    "python-alipay-sdk and the key check (pycryptodomex, cryptography)",
+    "python-alipay-sdk and the key check (pycryptodomex)",
     "import os\nfrom miniapp.adapters import alipay, keys\n"
     f"private, public = open(os.environ['{_KEY_FILE}']).read().split('\\n\\n')\n"
     "pem = keys.pem(keys.private_key(private, check_primes=False))\n"
@@ -226,6 +226,10 @@ def measure(make_cloud: Callable[[], Any]) -> dict[str, Any]:
     return figures
 
 
+_REST = "the app's build, KMS and the request's round trips, FC's runtime"
+_WIDTH = len(_REST)
+
+
 def _g(count: int) -> str:
     return f"{count / 1e9:.2f} G"
 
@@ -236,14 +240,13 @@ def print_instructions(figures: dict[str, Any]) -> None:
     print(f"Instructions of a cold start (callgrind); `node -e 0` {_g(node)}")
     for function, steps in figures["layers"].items():
         cold = figures["cold"][function]
-        print(f"| {function + ' layer':60} | {'adds':>8} | {'so far':>8} |")
-        print(f"|{'-' * 62}|{'-' * 10}|{'-' * 10}|")
+        print(f"| {function + ' layer':{_WIDTH}} | {'adds':>8} | {'so far':>8} |")
+        print(f"|{'-' * (_WIDTH + 2)}|{'-' * 10}|{'-' * 10}|")
         before = 0
         for what, total in steps:
-            print(f"| {what:60} | {_g(total - before):>8} | {_g(total):>8} |")
+            print(f"| {what:{_WIDTH}} | {_g(total - before):>8} | {_g(total):>8} |")
             before = total
-        rest = "building the app, KMS and the request's round trips, FC's runtime"
-        print(f"| {rest:60} | {_g(cold - before):>8} | {_g(cold):>8} |")
+        print(f"| {_REST:{_WIDTH}} | {_g(cold - before):>8} | {_g(cold):>8} |")
         print(f"{function}: {_g(cold)} for the cold request, {cold / node:.1f}x `node -e 0`")
         print()
 
