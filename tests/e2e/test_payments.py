@@ -343,6 +343,15 @@ def test_in_certificate_mode_the_whole_flow_works(cloud):
         assert grants(cloud, buyer.app.user_id) == {order["id"]: 1000}
         refunded = orders_script(cloud, "refund", order["id"], "--request-no", "cert-1")
         assert refunded["status"] == "REFUNDED"
+        # Alipay's public key certificate is read with cryptography's x509 here, and only here:
+        # in key mode these two functions never load cryptography (tests/package/test_package.py).
+        config = cloud.cloud_config()
+        for service, function in (
+            (config["serviceName"], config["dbFunctionName"]),
+            (config["ordersServiceName"], config["ordersFunctionName"]),
+        ):
+            files, _ = cloud.fc.loaded_modules(service, function)
+            assert [f for f in files if "/cryptography/x509/" in f], function
 
 
 def test_for_an_open_id_app_the_buyer_pays_as_their_open_id(cloud):

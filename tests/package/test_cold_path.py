@@ -31,12 +31,12 @@ NEVER_USED = {
         "key check reads the key with pycryptodomex's decoders (adapters/keys.py)"
     ),
 }
-# What only the db function's other paths use: orders (python-alipay-sdk, which checks the app's
-# key with cryptography) and files (OSS, STS).
+# What only the db function's other paths use: orders (python-alipay-sdk with pycryptodomex, and
+# cryptography in Alipay's certificate mode) and files (OSS, STS).
 NOT_ON_THE_TODO_PATH = {
     "alipay": "python-alipay-sdk: orders",
     "Cryptodome": "pycryptodomex, python-alipay-sdk's",
-    "cryptography": "orders (the app's private key); the todo path signs with its STS token",
+    "cryptography": "Alipay's certificate mode (its certificate); the todo path signs with STS",
     "cffi": "cryptography's",
     "aliyunsdksts": "files",
     "miniapp/adapters/alipay.py": "orders",
