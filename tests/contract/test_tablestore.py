@@ -745,6 +745,23 @@ def test_an_unchanged_range_is_answered_again_and_any_change_is_seen(cloud, clie
     assert rows_of(client, aging) == []
 
 
+def test_with_no_range_answers_kept_every_range_is_read_anew(cloud, client, new_table):
+    """`make bench --no-range-answers`: the emulator reads each range from its database, as
+    the list figures without its memory are measured."""
+    from localcloud.tablestore.encoded import RangeAnswers
+
+    core = cloud.emulator.core
+    kept, core.range_answers = core.range_answers, RangeAnswers(keep=0)
+    try:
+        table = new_table()
+        put(client, table, "a", v=1)
+        assert [columns(r) for r in rows_of(client, table)] == [{"v": 1}]
+        assert [columns(r) for r in rows_of(client, table)] == [{"v": 1}]
+        assert len(core.range_answers._answers) == 0  # nothing kept to answer from
+    finally:
+        core.range_answers = kept
+
+
 def rows_of(client: OTSClient, table: str, **kwargs: Any) -> list[Row]:
     _, _, rows, _ = client.get_range(
         table, "FORWARD", [("pk", INF_MIN)], [("pk", INF_MAX)], **kwargs

@@ -24,7 +24,7 @@ def test_every_round_runs_every_list_and_the_10_rows_most() -> None:
 
 def test_the_figures_are_medians_and_the_ratio_is_to_the_10_row_median(capsys) -> None:
     runs = {size: [0.010 * size / 10, 0.001, 1.0] for size in SIZES}  # median: the first
-    _print_lists({LIST_2020: runs, LIST_V2: runs})
+    _print_lists({LIST_2020: runs, LIST_V2: runs}, kept=True)
     out = capsys.readouterr().out
     assert "median of 3 runs" in out
     assert "|     10 |      10.0 ms (  1.0x) |" in out

@@ -54,3 +54,29 @@ def test_a_closed_pipe_is_channel_closed() -> None:
     with pytest.raises(protocol.ChannelClosed):
         protocol.receive(read)
     os.close(read)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"$raw":5}',  # not a list of parts
+        b'{"$raw":[["body",-1]]}',  # a negative length
+        b'{"$raw":[["body",7]]}abc',  # more bytes named than the frame holds
+        b'{"$raw":[["body",1]]}abc',  # fewer
+        b'{"$raw":[["body","3"]]}abc',  # a length that is not an integer
+        b"[1,2]",  # not an object
+        b"\xff{}",  # not UTF-8
+        b"{nope",  # not JSON
+    ],
+)
+def test_a_frame_that_does_not_add_up_ends_the_channel_not_the_reader(frame: bytes) -> None:
+    """Function code can write to the answer pipe too (its descriptor is in argv)."""
+    json_end = frame.index(b"]]}") + 3 if b"]]}" in frame else len(frame)
+    read, write = os.pipe()
+    try:
+        os.write(write, struct.pack(">II", len(frame), json_end) + frame)
+        with pytest.raises(protocol.ChannelClosed):
+            protocol.receive(read)
+    finally:
+        os.close(read)
+        os.close(write)

@@ -66,6 +66,21 @@ def test_a_public_key_or_junk_is_refused_without_quoting_it(
         private_key("   ", check_primes=check_primes)
 
 
+def test_a_pkcs8_key_under_the_rsassa_pss_algorithm_passes_both_checks(key: RSA.RsaKey) -> None:
+    """pycryptodomex's own import (the full check, `make deploy`) reads it, so the cold start's
+    check must too, or a key that deploys would fail every cold start."""
+    from Cryptodome.IO import PEM, PKCS8
+
+    der = PKCS8.wrap(key.export_key(format="DER", pkcs=1), "1.2.840.113549.1.1.10")
+    text = PEM.encode(der, "PRIVATE KEY")
+    assert private_key(text).n == private_key(text, check_primes=False).n == key.n
+    other = PEM.encode(
+        PKCS8.wrap(key.export_key(format="DER", pkcs=1), "1.2.840.10045.2.1"), "PRIVATE KEY"
+    )
+    with pytest.raises(KeyFormatError):
+        private_key(other, check_primes=False)
+
+
 def test_only_the_full_check_refuses_a_factor_that_is_not_prime() -> None:
     """What the cold start leaves to `make deploy` (scripts/deploy.py checks with the full
     check): a key built from a composite factor, which no key generator makes."""

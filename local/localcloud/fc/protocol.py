@@ -43,9 +43,28 @@ def receive(fd: int) -> dict[str, Any]:
     if total > MAX_MESSAGE or length > total:
         raise ChannelClosed(f"message of {total} bytes is too large")
     frame = memoryview(_read_exactly(fd, total))
-    message: dict[str, Any] = json.loads(frame[:length].tobytes().decode("utf-8"))
+    try:
+        message = json.loads(frame[:length].tobytes().decode("utf-8"))
+        parts = message.pop(RAW, []) if isinstance(message, dict) else None
+        # Function code can write to this pipe too: a frame that does not add up ends the
+        # channel rather than the reader.
+        if not (
+            isinstance(parts, list)
+            and all(
+                isinstance(p, list)
+                and len(p) == 2
+                and isinstance(p[0], str)
+                and type(p[1]) is int
+                and p[1] >= 0
+                for p in parts
+            )
+            and length + sum(size for _, size in parts) == total
+        ):
+            raise ValueError("raw parts do not match the frame")
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ChannelClosed(f"malformed message: {exc}") from None
     at = length
-    for name, size in message.pop(RAW, ()):
+    for name, size in parts:
         message[name] = frame[at : at + size].tobytes()
         at += size
     return message

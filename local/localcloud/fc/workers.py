@@ -30,7 +30,13 @@ log = logging.getLogger("localcloud.fc.workers")
 
 MAX_INSTANCES = 10
 IDLE_SECONDS = 300.0
-PIPE_BYTES = 1 << 20
+# 256 KB, not more: a pipe's pages count against the user's pipe-user-pages-soft (64 MB by
+# default for a user other than root), past which every new pipe of that user, in any program,
+# gets 8 KB; 256 KB leaves room for 256 instances.
+PIPE_BYTES = 256 << 10
+# How long a stopped instance may take to exit before it is killed (scripts/bench_instructions.py
+# raises it: under callgrind an exit takes seconds, and a killed worker leaves no count).
+STOP_GRACE_SECONDS = 2.0
 READY_TIMEOUT = 30.0  # generous: a loaded laptop may take a while to start Python
 # The worker program, loaded by path: the function's Python must not import the local cloud.
 RUNTIME_SCRIPT = Path(__file__).resolve().with_name("runtime.py")
@@ -71,8 +77,8 @@ def compile_runtime(python: str) -> None:
 
 
 def _widen(fd: int) -> None:
-    """A pipe that holds a large answer whole (Linux's default holds 64 KB): the worker writes
-    a 0.76 MB 2020 list in one go instead of a dozen turns of write, wake the reader, read."""
+    """A wider pipe than Linux's default 64 KB: the worker writes a 0.76 MB 2020 list in three
+    turns of write, wake the reader, read, instead of a dozen."""
     try:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     except (AttributeError, OSError):  # not Linux, or over /proc/sys/fs/pipe-max-size
@@ -194,7 +200,7 @@ class Instance:
         try:
             with self._send_lock:
                 protocol.send(self._cmd_write, {"op": "exit"})
-            self._process.wait(timeout=2)
+            self._process.wait(timeout=STOP_GRACE_SECONDS)
         except (OSError, subprocess.TimeoutExpired):
             pass
         self.kill("instance stopped")

@@ -90,7 +90,9 @@ class Tablestore:
         self._db = self.database = Database(db_path, SCHEMA)
         self._clock = clock
         self.catalog = Catalog(self._db, clock)
-        self._ranges = encoded.RangeAnswers()
+        # Full-row range answers given again while nothing changed (replace with
+        # `encoded.RangeAnswers(keep=0)` to read every range anew, as `make bench` can).
+        self.range_answers = encoded.RangeAnswers()
 
     # -- helpers ----------------------------------------------------------------------------
     def _now_ms(self) -> int:
@@ -204,7 +206,7 @@ class Tablestore:
             if full_row:
                 stamp = self._db.content_stamp()
                 answer_key = (table.id, forward, lo, hi, wanted, read.max_versions)
-                kept = self._ranges.get(answer_key, stamp)
+                kept = self.range_answers.get(answer_key, stamp)
                 if kept is not None:
                     return kept
             key_layout = encoded.layout(meta)
@@ -234,7 +236,7 @@ class Tablestore:
                 size += cellops.row_size(key, cells)
             result = RangeResult(rows, next_start, _capacity_units(size))
             if full_row:
-                self._ranges.put(answer_key, stamp, result, sum(map(len, rows)))
+                self.range_answers.put(answer_key, stamp, result, sum(map(len, rows)))
         return result
 
     # -- writes -----------------------------------------------------------------------------

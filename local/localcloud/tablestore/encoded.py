@@ -77,9 +77,11 @@ class RangeAnswers:
     (`Database.content_stamp`) it was read under and given again only while the stamp is the
     same: no row can have changed since, in this process or any other. Why: reading 5,000 rows
     back from SQLite and looking each up in `full_row`'s cache still cost this emulator about
-    8 ms a page in Python, which a 2020 list of 10,000 rows waited on twice; the cloud answers
-    an unchanged range from its own caches and does not charge its time to the function. The
-    caller holds the database's lock, so a write cannot fall between stamp and read."""
+    8 ms a page in Python, which a 2020 list of 10,000 rows waited on twice. This makes the
+    emulator faster than Tablestore at re-reading unchanged rows, and a function is billed for
+    the time it waits on Tablestore: `make bench` says so beside its list figures, and
+    `--no-range-answers` (`RangeAnswers(keep=0)`) measures without it. The caller holds the
+    database's lock, so a write cannot fall between stamp and read."""
 
     def __init__(self, keep: int = KEPT_RANGES, keep_bytes: int = KEPT_RANGE_BYTES) -> None:
         self._answers: OrderedDict[tuple[Any, ...], _Answer] = OrderedDict()

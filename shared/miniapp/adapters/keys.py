@@ -84,7 +84,9 @@ def private_key(text: str, *, check_primes: bool = True) -> RsaKey:
     return RSA.construct((n, e, d, p, q), consistency_check=False)
 
 
-_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"  # the PKCS#8 algorithm of an RSA key
+# The PKCS#8 algorithms of an RSA key: rsaEncryption, and RSASSA-PSS, which pycryptodomex's own
+# import (`make deploy`'s check) accepts too.
+_RSA_ALGORITHMS = {"1.2.840.113549.1.1.1", "1.2.840.113549.1.1.10"}
 
 
 def _private_numbers(text: str) -> tuple[int, int, int, int, int] | None:
@@ -103,7 +105,7 @@ def _private_numbers(text: str) -> tuple[int, int, int, int, int] | None:
     except (ValueError, IndexError, TypeError):
         pass  # not PKCS#8: a PKCS#1 RSAPrivateKey itself
     else:
-        if algorithm != _RSA_ENCRYPTION:
+        if algorithm not in _RSA_ALGORITHMS:
             return None
     try:
         # RSAPrivateKey: version (0: two primes), n, e, d, p, q, d mod (p-1), d mod (q-1), q^-1
