@@ -28,7 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 _TOTALS = re.compile(r"^(?:totals|summary):\s*(\d+)", re.MULTILINE)
-_KEY_FILE = "BENCH_KEY_FILE"  # the layer that builds the Alipay client reads its key there
+# The layer that builds the Alipay client reads the app's key and Alipay's public key from the
+# folder this names (throw-away keys the local Alipay's `ensure_keys` writes).
+KEYS_DIR = "BENCH_ALIPAY_KEYS"
 
 # The steps of each function's cold path, cumulative: (what the step adds, the code it runs).
 _STDLIB = (
@@ -40,22 +42,27 @@ _TABLESTORE = (
     "tablestore (urllib3, http.client, protobuf)",
     "from miniapp.adapters import tablestore",
 )
+
+
+def _lean(*modules: str) -> str:
+    """Code importing `modules` as the adapters import an SDK (miniapp.adapters.sdk_imports)."""
+    return (
+        "from miniapp.adapters import sdk_imports\n"
+        f"with sdk_imports.lean():\n    import {', '.join(modules)}"
+    )
+
+
 _CORE = (
     "aliyun-python-sdk-core and -kms (the KMS read)",
-    "from miniapp.adapters import sdk_imports\n"
-    "with sdk_imports.lean():\n"
-    "    import aliyunsdkcore.client, aliyunsdkkms.request.v20160120.GetSecretValueRequest",
+    _lean("aliyunsdkcore.client", "aliyunsdkkms.request.v20160120.GetSecretValueRequest"),
 )
-_STS = (
-    "aliyun-python-sdk-sts",
-    "from miniapp.adapters import sdk_imports\n"
-    "with sdk_imports.lean():\n"
-    "    import aliyunsdksts.request.v20150401.AssumeRoleRequest",
-)
+_STS = ("aliyun-python-sdk-sts", _lean("aliyunsdksts.request.v20150401.AssumeRoleRequest"))
 _ALIPAY = (
     "python-alipay-sdk and the key check (pycryptodomex)",
-    "import os\nfrom miniapp.adapters import alipay, keys\n"
-    f"private, public = open(os.environ['{_KEY_FILE}']).read().split('\\n\\n')\n"
+    "import os, pathlib\nfrom miniapp.adapters import alipay, keys\n"
+    f"folder = pathlib.Path(os.environ['{KEYS_DIR}'])\n"
+    "private = (folder / 'app_private_key.pem').read_text()\n"
+    "public = (folder / 'alipay_public_key.pem').read_text()\n"
     "pem = keys.pem(keys.private_key(private, check_primes=False))\n"
     "alipay.alipay_client('2021000000000000', pem, public, 'http://127.0.0.1:9/gw', 5.0)",
 )
@@ -105,35 +112,15 @@ def layer_script(function: str, upto: int) -> str:
     return "import sys\nsys.path.insert(0, '')\n" + "\n".join(steps) + "\n"
 
 
-def layers(python: str, function: str, out_dir: Path, key_file: Path) -> list[tuple[str, int]]:
+def layers(python: str, function: str, out_dir: Path, keys_dir: Path) -> list[tuple[str, int]]:
     """(step, cumulative instructions) of `function`'s import layers."""
-    env = {"PATH": os.environ.get("PATH", ""), _KEY_FILE: str(key_file)}
+    env = {"PATH": os.environ.get("PATH", ""), KEYS_DIR: str(keys_dir)}
     cwd = ROOT / "build" / function
     found = []
     for upto, (what, _) in enumerate(LAYERS[function]):
         cmd = [python, "-I", "-S", "-B", "-c", layer_script(function, upto)]
         found.append((what, counted(cmd, cwd, env, out_dir)))
     return found
-
-
-def write_key(folder: Path) -> Path:
-    """A throw-away RSA key pair (generated here, never stored in the repository): the private
-    PEM, a blank line, the public PEM."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = folder / "app-key.pem"
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    path.write_bytes(private.strip() + b"\n\n" + public)
-    return path
 
 
 def wrapper(python: str, folder: Path) -> Path:
@@ -204,16 +191,18 @@ def node_total(out_dir: Path) -> int:
 def measure(make_cloud: Callable[[], Any]) -> dict[str, Any]:
     """Every count: {"node": n, "layers": {function: [(step, n)]}, "cold": {function: n}}.
     `make_cloud` returns a context manager of a local cloud, built once the wrapper is named."""
+    from localcloud.alipay.keys import ensure_keys
     from localcloud.fc import workers
     from localcloud.fc.interpreters import find_python
 
     python = find_python("python3.10").path
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        key = write_key(folder)
+        keys = folder / "keys"
+        ensure_keys(keys)
         figures: dict[str, Any] = {"node": node_total(folder), "layers": {}}
         for function in LAYERS:
-            figures["layers"][function] = layers(python, function, folder, key)
+            figures["layers"][function] = layers(python, function, folder, keys)
         previous = os.environ.get("LOCALCLOUD_PYTHON310")
         os.environ["LOCALCLOUD_PYTHON310"] = str(wrapper(python, folder))
         grace = workers.STOP_GRACE_SECONDS

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.alipay.keys import ensure_keys
 from localcloud.fc.interpreters import find_python
 from scripts import bench_instructions
-from scripts.bench_instructions import LAYERS, counted, layer_script, totals, write_key
+from scripts.bench_instructions import KEYS_DIR, LAYERS, counted, layer_script, totals
 from tests.conftest import ROOT, build_packages
 
 # What each layer loads that the one before it did not (a module of the package).
@@ -33,16 +34,18 @@ def python() -> str:
 
 
 @pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_key(tmp_path_factory.mktemp("key"))
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys")
+    ensure_keys(folder)
+    return folder
 
 
-def _modules_after(python: str, function: str, upto: int, key_file: Path) -> set[str]:
+def _modules_after(python: str, function: str, upto: int, keys_dir: Path) -> set[str]:
     script = layer_script(function, upto) + "print('\\n'.join(sys.modules))\n"
     done = subprocess.run(
         [python, "-I", "-S", "-B", "-c", script],
         cwd=ROOT / "build" / function,
-        env={"PATH": os.environ["PATH"], "BENCH_KEY_FILE": str(key_file)},
+        env={"PATH": os.environ["PATH"], KEYS_DIR: str(keys_dir)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -56,10 +59,10 @@ def _modules_after(python: str, function: str, upto: int, key_file: Path) -> set
     [(f, i) for f, steps in LAYERS.items() for i in range(1, len(steps))],
 )
 def test_each_layer_runs_on_the_package_and_loads_what_it_names(
-    python: str, key_file: Path, function: str, upto: int
+    python: str, keys_dir: Path, function: str, upto: int
 ) -> None:
-    before = _modules_after(python, function, upto - 1, key_file)
-    after = _modules_after(python, function, upto, key_file)
+    before = _modules_after(python, function, upto - 1, keys_dir)
+    after = _modules_after(python, function, upto, keys_dir)
     code = LAYERS[function][upto][1]
     wanted = next(module for marker, module in LOADS.items() if marker in code)
     assert wanted not in before and wanted in after
