@@ -202,7 +202,7 @@ class StackBook:
                 f"digits, '_' and '-', starting with a "
                 f"letter or digit.",
             )
-        no_echo, resources = _check(body, parameters)
+        no_echo, resources = _check(_parse(body), parameters)
         with self._lock:
             if any(s.name == name and s.status != "DELETE_COMPLETE" for s in self.list()):
                 raise RosError(409, "StackExists", f"The Stack ({name}) already exists.")
@@ -235,11 +235,12 @@ class StackBook:
                 )
             values = {**current.parameters, **parameters} if use_previous else dict(parameters)
             body = body if body is not None else current.template
-            no_echo, resources = _check(body, values)
+            doc = _parse(body)
+            no_echo, resources = _check(doc, values)
             if (
                 current.status in _STABLE
                 and body == current.template
-                and _resolved(body, values) == _resolved(current.template, current.parameters)
+                and _resolved(doc, values) == _resolved(doc, current.parameters)
             ):
                 # What ROS answers for an update that changes nothing. The code, the 400 and the
                 # start of the message are what Alibaba's own tools match on (the ROS CDK CLI and
@@ -476,9 +477,9 @@ def _parse(body: str) -> dict[str, Any]:
     return doc
 
 
-def _resolved(body: str, parameters: Mapping[str, str]) -> dict[str, Any]:
-    """The parameter values a stack runs with (defaults applied); the body was checked."""
-    return resolve_parameters(_parse(body).get("Parameters"), parameters).values
+def _resolved(doc: Mapping[str, Any], parameters: Mapping[str, str]) -> dict[str, Any]:
+    """The parameter values a stack runs with (defaults applied); the template was checked."""
+    return resolve_parameters(doc.get("Parameters"), parameters).values
 
 
 def _resources(doc: Mapping[str, Any]) -> tuple[Resource, ...]:
@@ -530,10 +531,11 @@ def _declared(key: str, spec: Any) -> dict[str, Any]:
     }
 
 
-def _check(body: str, parameters: Mapping[str, str]) -> tuple[frozenset[str], tuple[Resource, ...]]:
-    """What ROS checks before it starts: the template parses, every resource type is known
-    here, and the parameter values meet their declarations."""
-    doc = _parse(body)
+def _check(
+    doc: Mapping[str, Any], parameters: Mapping[str, str]
+) -> tuple[frozenset[str], tuple[Resource, ...]]:
+    """What ROS checks before it starts, of a parsed template (`_parse`): every resource type
+    is known here, and the parameter values meet their declarations."""
     resources = _resources(doc)
     try:
         resolved = resolve_parameters(doc.get("Parameters"), parameters)
@@ -555,11 +557,12 @@ def _steps(
     kept = {r.logical_id for r in stack.resources}
     removed = tuple(r for r in previous.resources if r.logical_id not in kept)
     if previous.status in _STABLE:
+        old, new = _parse(previous.template), _parse(stack.template)
         diff = changes(
-            _parse(previous.template)["Resources"],
-            _resolved(previous.template, previous.parameters),
-            _parse(stack.template)["Resources"],
-            _resolved(stack.template, stack.parameters),
+            old["Resources"],
+            _resolved(old, previous.parameters),
+            new["Resources"],
+            _resolved(new, stack.parameters),
         )
         plan = {**dict.fromkeys(diff.created, "CREATE"), **dict.fromkeys(diff.updated, "UPDATE")}
     else:
