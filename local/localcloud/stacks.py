@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,8 @@ class CloudDeployment:
             if previous is not None and self._deprovision is not None:
                 # An update deletes the resources the new template no longer declares, but not
                 # those the old one retained (DeletionPolicy: Retain).
-                kept = _residue(previous, previous_body, retained(_nodes(previous_body), ()))
+                nodes = _nodes(previous_body)
+                kept = _residue(previous, _ids(nodes), retained(nodes, ()))
                 self._deprovision(previous, [template, *others, kept])
 
     def remove(self, stack: Stack, keep: frozenset[str] = frozenset()) -> dict[str, str]:
@@ -174,8 +175,9 @@ class CloudDeployment:
             if template is None:
                 return {}
             body = self._bodies.get(stack.name, stack.template)
-            kept = _residue(template, body, keep)
-            instances = _ids(body).get("ALIYUN::OTS::Instance", [])
+            ids = _ids(_nodes(body))
+            kept = _residue(template, ids, keep)
+            instances = ids.get("ALIYUN::OTS::Instance", [])
             for logical_id, name in zip(instances, template.ots_instances, strict=True):
                 held = [t.name for t in kept.tables if t.instance == name]
                 if held and logical_id not in keep:
@@ -194,7 +196,7 @@ class CloudDeployment:
                 self._deprovision(
                     template, [self._base(), *self._live.values(), *self._retained.values()]
                 )
-            return _physical(kept, body, keep)
+            return _physical(kept, ids, keep)
 
     def keep(self, stack: Stack, physical: dict[str, str]) -> None:
         """After a restart: serve again the Tablestore instances a deleted stack retained (their
@@ -332,19 +334,20 @@ def _nodes(body: str) -> dict[str, Any]:
     return {str(k): v for k, v in resources.items() if isinstance(v, dict)}
 
 
-def _ids(body: str) -> dict[str, list[str]]:
-    """Resource type -> its logical ids in template order: the order in which the resolved
-    Template lists what they declare (tables, instances, logstores ...)."""
+def _ids(nodes: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Resource type -> its logical ids in template order (of a template text's `_nodes`): the
+    order in which the resolved Template lists what they declare (tables, instances, logstores
+    ...)."""
     found: dict[str, list[str]] = {}
-    for logical_id, node in _nodes(body).items():
+    for logical_id, node in nodes.items():
         found.setdefault(str(node.get("Type")), []).append(logical_id)
     return found
 
 
-def _residue(template: Template, body: str, keep: frozenset[str]) -> Template:
-    """What of `template` the resources `keep` hold: their instances, tables, logstores (with
-    their index; a retained project keeps its logstores) and buckets."""
-    ids = _ids(body)
+def _residue(template: Template, ids: Mapping[str, list[str]], keep: frozenset[str]) -> Template:
+    """What of `template` (whose text's `_ids` are `ids`) the resources `keep` hold: their
+    instances, tables, logstores (with their index; a retained project keeps its logstores) and
+    buckets."""
 
     def kept(rtype: str, items: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(i for lid, i in zip(ids.get(rtype, []), items, strict=True) if lid in keep)
@@ -367,10 +370,9 @@ def _residue(template: Template, body: str, keep: frozenset[str]) -> Template:
     )
 
 
-def _physical(kept: Template, body: str, keep: frozenset[str]) -> dict[str, str]:
+def _physical(kept: Template, ids: Mapping[str, list[str]], keep: frozenset[str]) -> dict[str, str]:
     """Each retained resource's physical name, as ROS reports it (the instance, table, project,
     logstore or bucket name)."""
-    ids = _ids(body)
     names: dict[str, str] = {}
     for rtype, items in (
         ("ALIYUN::OTS::Instance", kept.ots_instances),
