@@ -84,11 +84,12 @@ class RosEmulator:
         return checked
 
     # -- actions -------------------------------------------------------------------------------
-    def read_template(self, url: str, caller: Principal) -> str:
-        """The template at `url`, read as `caller` (TemplateURL's rules, `ros.sources`)."""
+    def read_template(self, url: str, caller: Principal, region: str | None = None) -> str:
+        """The template at `url`, read as `caller` (TemplateURL's rules, `ros.sources`; an
+        `oss://` URL's region defaults to `region`, else this ROS's)."""
         if self._source is None:
             raise RosError(400, "InvalidParameter", "TemplateURL is not served here.")
-        return self._source.read(url, caller)
+        return self._source.read(url, caller, region)
 
     def template(self, call: RpcCall, required: bool = True) -> str | None:
         """The call's template: its TemplateBody, or what its TemplateURL points at (exactly one
@@ -101,9 +102,7 @@ class RosEmulator:
                 "Specify only one of TemplateBody and TemplateURL.",
             )
         if url:
-            if self._source is None:
-                raise RosError(400, "InvalidParameter", "TemplateURL is not served here.")
-            return self._source.read(url, call.caller, call.params.get("RegionId") or None)
+            return self.read_template(url, call.caller, call.params.get("RegionId") or None)
         if body or not required:
             return body or None
         raise RosError(
