@@ -40,7 +40,7 @@ from .gateway import (
 )
 from .money import yuan
 from .notify import Notifier, beijing
-from .trades import REFUND_WINDOW, TRADE_CLOSED, CashierRefusal, Trade, TradeBook, read_biz
+from .trades import TRADE_CLOSED, CashierRefusal, Trade, TradeBook, finishes_by, read_biz
 
 CASHIER_RESULTS: dict[str, tuple[str, bool, str]] = {
     "success": ("9000", True, "支付成功"),
@@ -157,7 +157,7 @@ class Payments:
     def run_due(self, now: float) -> None:
         def notify(trade: Trade) -> None:
             assert trade.paid_at is not None  # only paid trades finish
-            closed_at = trade.paid_at + REFUND_WINDOW
+            closed_at = finishes_by(trade)
             self._notify(self._apps.get(trade.app_id), trade, closed_at=closed_at, at=now)
 
         self._trades.finish_due(now, notify)

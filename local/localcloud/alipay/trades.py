@@ -330,7 +330,7 @@ class TradeBook:
                 "UPDATE trades SET status = ? WHERE trade_no = ?", (TRADE_CLOSED, trade.trade_no)
             )
             return self._get(conn, trade.trade_no)
-        if trade.status == TRADE_SUCCESS and _finishes_by(trade) <= now:
+        if trade.status == TRADE_SUCCESS and finishes_by(trade) <= now:
             return replace(trade, status=TRADE_FINISHED)
         return trade
 
@@ -358,7 +358,7 @@ def _trade(row: sqlite3.Row) -> Trade:
     )
 
 
-def _finishes_by(trade: Trade) -> float:
+def finishes_by(trade: Trade) -> float:
     """When a paid trade's refund window ends."""
     return (trade.paid_at or 0.0) + REFUND_WINDOW
 
