@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import crcmod
 
@@ -46,23 +49,41 @@ class BlobFolder:
     def write(self, chunks: Iterable[bytes], limit: int) -> Blob:
         """Store `chunks` as a new file; OverflowError (nothing kept) past `limit` bytes."""
         name = uuid.uuid4().hex
-        temporary = self._folder / f".{name}.part"
         md5, crc, size = hashlib.md5(), 0, 0
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        with self._placing(name, os.O_EXCL) as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise OverflowError(size)
+                md5.update(chunk)
+                crc = crc64(chunk, crc)
+                out.write(chunk)
+        return Blob(name, size, md5.digest(), crc)
+
+    def adopt(self, name: str, source: Path) -> bool:
+        """Copy `source` in as the file `name` (a state file's import, oss/exports.py); False
+        when the folder holds that name already: a blob is written once and never changed, so
+        it holds the same bytes and is kept."""
+        if self.path(name).exists():
+            return False
+        # O_TRUNC, not O_EXCL: the name is the file's, so an import cut short may have left it
+        with self._placing(name, os.O_TRUNC) as out, source.open("rb") as data:
+            shutil.copyfileobj(data, out)
+        return True
+
+    @contextmanager
+    def _placing(self, name: str, flag: int) -> Iterator[BinaryIO]:
+        """A new file `name`, written under a temporary name (0600) and renamed into place whole
+        when the block ends; nothing is left of it if the block raises."""
+        temporary = self._folder / f".{name}.part"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | flag, PRIVATE_FILE)
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > limit:
-                        raise OverflowError(size)
-                    md5.update(chunk)
-                    crc = crc64(chunk, crc)
-                    out.write(chunk)
-            os.replace(temporary, self._folder / name)
+                yield out
+            os.replace(temporary, self.path(name))
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        return Blob(name, size, md5.digest(), crc)
 
     def concatenate(self, names: list[str], limit: int) -> Blob:
         """One new file holding the named files one after another (multipart completion)."""

@@ -16,9 +16,7 @@ the same bytes and is kept.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from ..console.state import StateFileInvalid, unpack
-from ..state import PRIVATE_FILE
 from .model import MAX_KEY_BYTES
 from .store import ObjectStore
 
@@ -175,24 +172,9 @@ class UsersFiles:
         self._forget(old)
 
     def _adopt(self, files: Mapping[str, Path]) -> list[str]:
-        """Copy `files` (blob name -> its bytes) into the blob folder, each 0600 and renamed
-        into place whole; the names added (one already there is kept)."""
-        added = []
-        for name, source in files.items():
-            target = self._store.blobs.path(name)
-            if target.exists():
-                continue
-            temporary = target.with_name(f".{name}.part")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-            try:
-                with os.fdopen(fd, "wb") as out, source.open("rb") as data:
-                    shutil.copyfileobj(data, out)
-                os.replace(temporary, target)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
-            added.append(name)
-        return added
+        """Copy `files` (blob name -> its bytes) into the blob folder; the names added (one
+        already there is kept)."""
+        return [name for name, source in files.items() if self._store.blobs.adopt(name, source)]
 
     def _forget(self, names: Iterable[str]) -> None:
         """Delete the blobs of `names` no object or part names now (a blob being written for an
