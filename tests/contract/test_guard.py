@@ -29,6 +29,9 @@ CHANGES = [
     ("POST", f"/_localcloud/api/users/{USER}/session", None),
     ("POST", "/_localcloud/api/state", None),
     ("DELETE", "/_localcloud/api/state", None),
+    # the Create stack page: no stack made, nor a URL read through the cloud, from another site
+    ("POST", "/_localcloud/api/stacks", {"name": "guarded", "templateUrl": "oss://b/t.yml"}),
+    ("POST", "/_localcloud/api/templates", {"url": "oss://b/t.yml"}),
 ]
 READS = [
     "/_localcloud/health",
@@ -80,6 +83,7 @@ def state_of(cloud: Any) -> dict[str, Any]:
         "users": users,
         "codes": codes,
         "tables": cloud.tablestore.core.catalog.names(),
+        "stacks": [(s.id, s.status) for s in cloud.ros.stacks.list()],
     }
 
 
