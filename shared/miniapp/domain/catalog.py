@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .money import MAX_FEN, MIN_FEN, yuan
 from .schema import COLLECTION_NAME, DeclarationError, Problem
+from .values import is_int
 
 SKU = re.compile(r"[a-z][a-z0-9-]{0,31}")
 MAX_SUBJECT_CHARS = 256  # alipay.trade.create's `subject`
@@ -62,7 +63,7 @@ class Catalog:
             seen.add(product.sku)
             if not product.subject.strip() or len(product.subject) > MAX_SUBJECT_CHARS:
                 problems.append(Problem(f"{where}.subject", f"1 to {MAX_SUBJECT_CHARS} characters"))
-            if isinstance(product.amount_fen, bool) or not isinstance(product.amount_fen, int):
+            if not is_int(product.amount_fen):
                 problems.append(Problem(f"{where}.amount_fen", "an integer number of fen"))
             elif not MIN_FEN <= product.amount_fen <= MAX_FEN:
                 problems.append(
@@ -71,7 +72,7 @@ class Catalog:
             grant = product.grant
             if not COLLECTION_NAME.fullmatch(grant.collection):
                 problems.append(Problem(f"{where}.grant", "names no collection"))
-            if isinstance(grant.items, bool) or not isinstance(grant.items, int) or grant.items < 1:
+            if not is_int(grant.items) or grant.items < 1:
                 problems.append(Problem(f"{where}.grant.items", "a positive integer"))
         if problems:
             raise DeclarationError(tuple(problems))
