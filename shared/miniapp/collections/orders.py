@@ -2,26 +2,19 @@
 server writes them (services/orders.py, docs/payments.md): a client reads them with `get` and
 `list`, opens one with `create` (a SKU, never an amount) and asks Alipay about one with `sync`."""
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..catalog import CATALOG
-from ..domain.ids import check_item_id
-from ..domain.limits import IDEMPOTENCY_KEY_MAX
+from ..domain.ids import check_idempotency_key, check_item_id
 from ..domain.orders import STATUSES
 from ..domain.records import FirstRead, Scalar
 from ..domain.schema import Choice, Collection, CustomOp, Number, Text
-from ..errors import InvalidRequest
 from ..services.orders import ORDERS, PaidOrders
-
-IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}")  # as a v2 add's
 
 
 def create(user_id: str, orders: PaidOrders, args: Mapping[str, Scalar]) -> dict[str, Any]:
-    key = str(args["idempotencyKey"])
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidRequest("'idempotencyKey' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+    key = check_idempotency_key(str(args["idempotencyKey"]))
     return orders.create(user_id, str(args["sku"]), key).to_wire()
 
 

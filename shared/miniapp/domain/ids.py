@@ -1,4 +1,5 @@
-"""Server-generated item ids of the declared collections.
+"""Server-generated item ids of the declared collections, and the key a client may give an add
+(an order's create) so that sending it twice writes once.
 
 Ids are 128 bits, ULID-style: a 48-bit millisecond timestamp then 80 random bits, written as 26
 Crockford base32 characters. Sorting ids as strings sorts items by creation time (to the
@@ -11,11 +12,13 @@ import re
 from collections.abc import Callable
 
 from ..errors import InvalidRequest
+from .limits import IDEMPOTENCY_KEY_MAX
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ITEM_ID_LENGTH = 26
 ITEM_ID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _TIMESTAMP_MAX = 2**48 - 1
+IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 
 
 def new_item_id(now_ms: int, random_bytes: Callable[[int], bytes]) -> str:
@@ -36,6 +39,14 @@ def is_item_id(value: str) -> bool:
 def check_item_id(value: str, what: str = "item", name: str = "id") -> str:
     if not is_item_id(value):
         raise InvalidRequest(f"'{name}' must be a {what} id (26 characters, Crockford base32)")
+    return value
+
+
+def check_idempotency_key(value: str) -> str:
+    if not IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidRequest(
+            f"'idempotencyKey' must be 1 to {IDEMPOTENCY_KEY_MAX} characters of A-Z a-z 0-9 _ -"
+        )
     return value
 
 

@@ -4,22 +4,20 @@ type-checked; an event with a field its op does not define is rejected."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.cursor import check_cursor_shape
-from ..domain.ids import check_item_id
-from ..domain.limits import IDEMPOTENCY_KEY_MAX, INT64_MAX, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
+from ..domain.ids import check_idempotency_key, check_item_id
+from ..domain.limits import INT64_MAX, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT
 from ..domain.records import FirstRead
 from ..domain.schema import Checked, Collection, CustomOp
 from ..errors import InvalidRequest
-from .fields import matching, optional_int, optional_str, required_int, required_str
+from .fields import optional_int, optional_str, required_int, required_str
 from .files import file_commands
 from .registry import Command, Shape
 
-IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_-]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 EXAMPLE_ID = "01HZX3K8Q4W5E6R7T8Y9V0J1P2"
 
 
@@ -75,12 +73,7 @@ def commands(collection: Collection) -> tuple[Command, ...]:
     def parse_add(event: Mapping[str, Any]) -> Add:
         key = optional_str(event, "idempotencyKey") if collection.idempotent_adds else None
         if key is not None:
-            matching(
-                key,
-                "idempotencyKey",
-                IDEMPOTENCY_KEY,
-                f"1 to {IDEMPOTENCY_KEY_MAX} characters of A-Z a-z 0-9 _ -",
-            )
+            check_idempotency_key(key)
         values = collection.check_new({f: event[f] for f in collection.fields if f in event})
         return Add(values, key)
 
