@@ -24,13 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.money import fen_of, yuan
-from ..domain.orders import (
-    TRADE_CLOSED,
-    TRADE_FINISHED,
-    TRADE_STATUSES,
-    TRADE_SUCCESS,
-    TradeState,
-)
+from ..domain.orders import TRADE_STATUSES, TradeState
 from ..domain.records import Buyer, Refunded
 from ..errors import Conflict, SessionExpired, UpstreamUnavailable
 from .alipay import GatewayRefusal, call
@@ -112,14 +106,13 @@ class AlipayTrades:
             or reply.get("out_trade_no") != out_trade_no
         ):
             raise UpstreamUnavailable("Alipay's trade.query reply is malformed")
-        # A closed trade that was paid (send_pay_date) was refunded in full: query does not say
-        # how much was refunded otherwise.
-        paid = status in (TRADE_SUCCESS, TRADE_FINISHED) or (
-            status == TRADE_CLOSED and bool(reply.get("send_pay_date"))
-        )
-        refunded = total if status == TRADE_CLOSED and paid else 0
-        return TradeState(
-            str(reply.get("trade_no", "")), out_trade_no, total, status, paid, refunded
+        # Query names a paid trade's payment time (send_pay_date), never what was refunded.
+        return TradeState.reported(
+            str(reply.get("trade_no", "")),
+            out_trade_no,
+            total,
+            status,
+            paid_at=bool(reply.get("send_pay_date")),
         )
 
     def close(self, out_trade_no: str) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from .money import fen_of
-from .orders import TRADE_CLOSED, TRADE_FINISHED, TRADE_STATUSES, TRADE_SUCCESS, TradeState
+from .orders import TRADE_STATUSES, TradeState
 
 MAX_FORM_BYTES = 64 * 1024
 
@@ -73,8 +73,8 @@ def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], str]:
 
 
 def trade_state(fields: Mapping[str, str]) -> TradeState:
-    """What a verified notify says about its trade. A closed trade that was paid (it names a
-    payment time or a refund) was refunded in full; `refund_fee` is what was refunded so far."""
+    """What a verified notify says about its trade: `gmt_payment` is its payment time and
+    `refund_fee` what was refunded so far (TradeState.reported reads a closed trade by them)."""
     status = fields.get("trade_status", "")
     total = fen_of(fields.get("total_amount"))
     if status not in TRADE_STATUSES or total is None:
@@ -85,11 +85,11 @@ def trade_state(fields: Mapping[str, str]) -> TradeState:
         if fen is None or fen > total:
             raise FormRefused("refund_fee is not an amount within the total")
         refunded = fen
-    paid = status in (TRADE_SUCCESS, TRADE_FINISHED) or (
-        status == TRADE_CLOSED and bool(fields.get("gmt_payment") or refunded)
-    )
-    if status == TRADE_CLOSED and paid and not refunded:
-        refunded = total
-    return TradeState(
-        fields.get("trade_no", ""), fields.get("out_trade_no", ""), total, status, paid, refunded
+    return TradeState.reported(
+        fields.get("trade_no", ""),
+        fields.get("out_trade_no", ""),
+        total,
+        status,
+        paid_at=bool(fields.get("gmt_payment")),
+        refunded_fen=refunded,
     )

@@ -64,6 +64,28 @@ class TradeState:
     paid: bool
     refunded_fen: int = 0
 
+    @classmethod
+    def reported(
+        cls,
+        trade_no: str,
+        out_trade_no: str,
+        total_fen: int,
+        trade_status: str,
+        *,
+        paid_at: bool,
+        refunded_fen: int = 0,
+    ) -> TradeState:
+        """The trade as a query or a notify reports it, which says nothing of `paid`: a trade is
+        paid when it succeeded or finished, or when it is closed yet names a payment time
+        (`paid_at`) or a refund; a closed trade that was paid was refunded in full, whether or
+        not the report says how much (`refunded_fen`, 0 when it does not)."""
+        paid = trade_status in (TRADE_SUCCESS, TRADE_FINISHED) or (
+            trade_status == TRADE_CLOSED and (paid_at or refunded_fen > 0)
+        )
+        if trade_status == TRADE_CLOSED and paid and not refunded_fen:
+            refunded_fen = total_fen
+        return cls(trade_no, out_trade_no, total_fen, trade_status, paid, refunded_fen)
+
     def order_state(self) -> OrderState:
         if self.paid:
             if self.refunded_fen <= 0:
