@@ -20,6 +20,7 @@ from typing import Any
 from ..domain.ids import first_id_at, id_time_ms, is_item_id
 from ..domain.money import fen_of, yuan
 from ..domain.orders import CREATED, PAID, PARTIALLY_REFUNDED, TRADE_CLOSED, TradeState
+from ..domain.schema import Item
 from ..errors import Conflict, InvalidRequest, MiniAppError, NotFound
 from ..ports import Clock, OrderIndex, TradeGateway
 from .orders import Mismatch, OrderBook
@@ -81,14 +82,15 @@ class Reconciler:
                 return "paid" if status != "CLOSED" else "closed"
         if not overdue:
             return "waiting"
-        return self._close(order_id, user_id, seen)
+        return self._close(order_id, user_id, order, seen)
 
-    def _close(self, order_id: str, user_id: str, seen: TradeState | None) -> str:
+    def _close(self, order_id: str, user_id: str, order: Item, seen: TradeState | None) -> str:
+        """`order` as `_one` read it: its amount, which never changes, when Alipay has no trade."""
         if seen is None or self._trades.close(order_id):
             closed = TradeState(
                 seen.trade_no if seen else "",
                 order_id,
-                seen.total_fen if seen else self._amount(user_id, order_id),
+                seen.total_fen if seen else fen_of(order.values["amount"]) or 0,
                 TRADE_CLOSED,
                 False,
             )
@@ -100,9 +102,6 @@ class Reconciler:
         if again is not None:
             self._book.apply(user_id, order_id, again)
         return "waiting"
-
-    def _amount(self, user_id: str, order_id: str) -> int:
-        return fen_of(self._book.get(user_id, order_id).values["amount"]) or 0
 
 
 class Desk:
