@@ -171,7 +171,7 @@ class AlipayIdentityProvider:
                 code=auth_code,
             )
         except GatewayRefusal as refusal:
-            raise _refusal(refusal.body) from None
+            raise _refusal(refusal) from None
         return _grant(reply)
 
 
@@ -242,6 +242,12 @@ class GatewayRefusal(Exception):
     @property
     def sub_code(self) -> str:
         return str(self.body.get("sub_code", "") or "")
+
+    def unavailable(self) -> UpstreamUnavailable:
+        """The refusal as a caller that cannot act on it answers it: its codes, which the
+        operator reads in the invocation log."""
+        detail = " ".join(str(part) for part in (self.body.get("code"), self.sub_code) if part)
+        return UpstreamUnavailable(f"Alipay refused the request ({detail or 'no code'})")
 
 
 def call(client: Any, method: str, what: str, **params: Any) -> dict[str, Any]:
@@ -340,13 +346,10 @@ def _error_body(exc: Exception, method: str = OAUTH_TOKEN) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _refusal(body: dict[str, Any]) -> MiniAppError:
-    code = str(body.get("code", "") or "")
-    sub_code = str(body.get("sub_code", "") or "")
-    if sub_code.startswith(_CODE_SUB_CODE_PREFIXES):
+def _refusal(refusal: GatewayRefusal) -> MiniAppError:
+    if refusal.sub_code.startswith(_CODE_SUB_CODE_PREFIXES):
         return InvalidAuthCode()
-    detail = " ".join(part for part in (code, sub_code) if part) or "no code"
-    return UpstreamUnavailable(f"Alipay refused the request ({detail})")
+    return refusal.unavailable()
 
 
 def _grant(reply: dict[str, Any]) -> AlipayGrant:

@@ -145,10 +145,6 @@ class AlipayTrades:
 
 
 def _translated(refusal: GatewayRefusal) -> Conflict | UpstreamUnavailable:
-    detail = (
-        " ".join(str(part) for part in (refusal.body.get("code"), refusal.sub_code) if part)
-        or "no code"
-    )
     if refusal.sub_code in _STATE_SUB_CODES:
         return Conflict(f"Alipay refused: {refusal.sub_code}")
-    return UpstreamUnavailable(f"Alipay refused the request ({detail})")
+    return refusal.unavailable()
