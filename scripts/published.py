@@ -21,12 +21,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the sibling scripts, by their package path (as mypy reads them)
 
-from scripts.deploykit import DeployError  # noqa: E402 - after sys.path names the repository
+from scripts.deploykit import (  # noqa: E402 - after sys.path names the repository
+    FUNCTION_TYPE,
+    DeployError,
+)
 
 VERSION = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?")
 README_BUTTON = re.compile(r"(<!-- deploy-button[^>]*-->\n)(.*?)(\n<!-- /deploy-button -->)", re.S)
 BADGE = "https://img.shields.io/badge/Alibaba%20Cloud-Deploy%20with%20ROS-ff6a00"
-FUNCTION_TYPE = "ALIYUN::FC::Function"
 
 
 class ReleaseError(DeployError):

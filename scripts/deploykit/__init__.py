@@ -8,11 +8,12 @@ from . import checks, inputs, packages
 from .bucket import CodeBucket
 from .errors import DeployError, RosRefused
 from .inputs import Credentials, credentials_from_chain
-from .packages import Package, functions_of, package_artifact, with_code
+from .packages import FUNCTION_TYPE, Package, functions_of, package_artifact, with_code
 from .ros import Ros
 from .undeploy import undeploy
 
 __all__ = [
+    "FUNCTION_TYPE",
     "CodeBucket",
     "Credentials",
     "DeployError",

@@ -18,8 +18,6 @@ from typing import Any, cast
 
 from .inputs import SECRET_PARAMETERS
 
-FUNCTION_TYPE = "ALIYUN::FC::Function"
-
 
 def secret_problems(values: Mapping[str, str], where: str) -> dict[str, str]:
     """Secrets the functions would refuse at their first call, by name. A stack that deploys
