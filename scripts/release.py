@@ -42,6 +42,7 @@ from scripts.deploykit import (  # noqa: E402 - after sys.path names the reposit
     RosRefused,
     credentials_from_chain,
     functions_of,
+    oss_bucket,
     package_artifact,
 )
 from scripts.published import (  # noqa: E402 - after sys.path names the repository
@@ -88,12 +89,7 @@ def publish(
     missing = problems(doc)
     if missing:
         raise ReleaseError("the release template's form is incomplete: " + "; ".join(missing))
-    auth = (
-        oss2.StsAuth(creds.access_key_id, creds.access_key_secret, creds.security_token)
-        if creds.security_token
-        else oss2.Auth(creds.access_key_id, creds.access_key_secret)
-    )
-    bucket = oss2.Bucket(auth, target.oss_endpoint, target.bucket, connect_timeout=10)
+    bucket = oss_bucket(creds, target.oss_endpoint, target.bucket)
     try:
         try:
             bucket.get_bucket_info()

@@ -5,7 +5,7 @@ here too, so that one import line, after the script puts the repository on sys.p
 them all."""
 
 from . import checks, inputs, packages
-from .bucket import CodeBucket
+from .bucket import CodeBucket, oss_bucket
 from .errors import DeployError, RosRefused
 from .inputs import Credentials, credentials_from_chain
 from .packages import FUNCTION_TYPE, Package, functions_of, package_artifact, with_code
@@ -24,6 +24,7 @@ __all__ = [
     "credentials_from_chain",
     "functions_of",
     "inputs",
+    "oss_bucket",
     "package_artifact",
     "packages",
     "undeploy",

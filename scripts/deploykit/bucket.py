@@ -7,27 +7,36 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .errors import DeployError, is_credential_code
 from .inputs import Credentials
 from .packages import Package, stack_prefix
 
+if TYPE_CHECKING:
+    import oss2
+
 # The object `make deploy` puts in a bucket it creates (see CodeBucket.create).
 MARKER = "make-deploy-bucket.json"
 
 
+def oss_bucket(creds: Credentials, endpoint: str, name: str) -> oss2.Bucket:
+    """An oss2.Bucket signed with `creds` (STS when they carry a token)."""
+    import oss2
+
+    auth = (
+        oss2.StsAuth(creds.access_key_id, creds.access_key_secret, creds.security_token)
+        if creds.security_token
+        else oss2.Auth(creds.access_key_id, creds.access_key_secret)
+    )
+    return oss2.Bucket(auth, endpoint, name, connect_timeout=10)
+
+
 class CodeBucket:
     def __init__(self, creds: Credentials, endpoint: str, name: str) -> None:
-        import oss2
-
-        auth = (
-            oss2.StsAuth(creds.access_key_id, creds.access_key_secret, creds.security_token)
-            if creds.security_token
-            else oss2.Auth(creds.access_key_id, creds.access_key_secret)
-        )
         self.name = name
         self._endpoint = endpoint
-        self._bucket = oss2.Bucket(auth, endpoint, name, connect_timeout=10)
+        self._bucket = oss_bucket(creds, endpoint, name)
 
     def exists(self) -> bool:
         """Whether the bucket is there and ours to use (GetBucketInfo: read-only; it also
