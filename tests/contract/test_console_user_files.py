@@ -8,9 +8,7 @@ nothing. On a cloud of its own: a reset and an import replace its whole state.""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,8 +19,8 @@ import requests
 from localcloud.miniprogram import MiniProgram
 from tests.conftest import SHARED_CLOUD_PARAMETERS, running_local_cloud
 from tests.contract.osskit import upload_picture
+from tests.contract.test_console import MUTATE, _entries, _zipped
 
-MUTATE = {"X-Localcloud-Console": "1"}
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 
@@ -97,19 +95,6 @@ def test_the_users_page_finds_each_users_files_and_the_files_page_lists_them(clo
         len(PICTURE),
     )
     assert requests.get(shown["url"], timeout=10).content == PICTURE  # what the preview loads
-
-
-def _entries(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _zipped(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in entries.items():
-            archive.writestr(name, content)
-    return out.getvalue()
 
 
 @pytest.fixture
