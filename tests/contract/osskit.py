@@ -105,7 +105,12 @@ def post_form(
 def upload_picture(app: Any, name: str, picture: bytes) -> str:
     """A picture uploaded and committed through the db function, as the mini program does; its
     file id."""
-    session = app.login()
+    return str(upload_file(app, app.login(), name, picture)["id"])
+
+
+def upload_file(app: Any, session: Any, name: str, picture: bytes) -> dict[str, Any]:
+    """A PNG uploaded in `session` as the mini program does it (prepareUpload, the ticket's form
+    posted to OSS, commit); the committed item."""
     ticket = app.db(
         session,
         "prepareUpload",
@@ -124,4 +129,4 @@ def upload_picture(app: Any, name: str, picture: bytes) -> str:
     assert posted.status_code == 200, posted.text
     committed = app.db(session, "commit", v=2, collection="files", fileId=ticket["fileId"])
     assert "data" in committed, committed
-    return str(ticket["fileId"])
+    return dict(committed["data"])

@@ -17,6 +17,7 @@ import yaml
 
 from localcloud.miniprogram import MiniProgram
 from tests.conftest import ROOT, build_packages
+from tests.contract.osskit import upload_file
 
 FUNCTIONS = ("session", "db", "payments")
 ELF_X86_64 = 62  # e_machine of an x86-64 ELF file
@@ -102,25 +103,9 @@ def _used_by_payments(local_cloud: Any) -> tuple[set[str], set[str]]:
 def _a_file_round_trip(app: MiniProgram, session: Any) -> None:
     """prepareUpload, the form posted to the local OSS, commit and a signed URL: the files path."""
     picture = b"\x89PNG\r\n\x1a\n" + bytes(64)
-    ticket = app.db(
-        session,
-        "prepareUpload",
-        v=2,
-        collection="files",
-        name="p.png",
-        contentType="image/png",
-        size=len(picture),
-    )["data"]
-    posted = requests.post(
-        ticket["url"],
-        data=ticket["formData"],
-        files={ticket["fileField"]: ("p.png", picture, "image/png")},
-        timeout=30,
-    )
-    assert posted.status_code == 200, posted.text
-    committed = app.db(session, "commit", v=2, collection="files", fileId=ticket["fileId"])
-    assert committed["data"]["size"] == len(picture), committed
-    url = app.db(session, "url", v=2, collection="files", id=ticket["fileId"])["data"]["url"]
+    committed = upload_file(app, session, "p.png", picture)
+    assert committed["size"] == len(picture), committed
+    url = app.db(session, "url", v=2, collection="files", id=committed["id"])["data"]["url"]
     assert requests.get(url, timeout=30).content == picture
 
 
