@@ -9,7 +9,8 @@ from typing import Any
 Snapshot = dict[str, list[tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]]]
 
 
-def ots_client(cloud: Any) -> Any:
+def ots_client(cloud: Any, instance: str | None = None) -> Any:
+    """The root key's client of `instance` (default: the cloud's own)."""
     import tablestore
     from tablestore.retry import NoRetryPolicy
 
@@ -18,7 +19,7 @@ def ots_client(cloud: Any) -> Any:
         config["otsEndpoint"],
         config["accessKeyId"],
         config["accessKeySecret"],
-        config["otsInstance"],
+        instance or config["otsInstance"],
         retry_policy=NoRetryPolicy(),
         logger_name="e2e-snapshot",
     )

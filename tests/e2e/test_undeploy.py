@@ -19,11 +19,11 @@ import fc2
 import pytest
 import yaml
 from tablestore import INF_MAX, INF_MIN, OTSClient, Row
-from tablestore.retry import NoRetryPolicy
 
 from scripts.deploykit import functions_of
 from tests.conftest import ROOT, running_local_cloud
 from tests.e2e.deploying import Deployer, failure
+from tests.e2e.support import ots_client
 
 REGION = "cn-hangzhou"
 STACKS = ("undeploy-a", "undeploy-b", "undeploy-c", "undeploy-own", "undeploy-gone")
@@ -170,17 +170,6 @@ def retaining(tmp_path: Path, *logical_ids: str) -> Path:
     return path
 
 
-def ots(deployer: Deployer, instance: str) -> OTSClient:
-    account = deployer.cloud.account
-    return OTSClient(
-        deployer.cloud.url("tablestore"),
-        account.access_key_id,
-        account.access_key_secret,
-        instance,
-        retry_policy=NoRetryPolicy(),
-    )
-
-
 def todo_rows(client: OTSClient) -> list[Any]:
     _, _, rows, _ = client.get_range(
         "todo_list",
@@ -194,7 +183,7 @@ def todo_rows(client: OTSClient) -> list[Any]:
 def test_resources_the_template_retains_keep_their_rows(deployer, tmp_path):
     stack = "undeploy-kept"
     deploy(deployer, stack, "--template", str(retaining(tmp_path, "Database", "TodoTable")))
-    ots(deployer, "kept-db").put_row(
+    ots_client(deployer.cloud, "kept-db").put_row(
         "todo_list", Row([("uid", "u1"), ("id", "t1")], [("text", "x")])
     )
     result = deployer.undeploy(stack, "--yes")
@@ -205,8 +194,8 @@ def test_resources_the_template_retains_keep_their_rows(deployer, tmp_path):
     )
     assert live(deployer, stack) == []
     assert "kept-db" in deployer.cloud.tablestore.instances()
-    assert todo_rows(ots(deployer, "kept-db")) == ["t1"]
-    assert "session" not in ots(deployer, "kept-db").list_table()  # the rest went
+    assert todo_rows(ots_client(deployer.cloud, "kept-db")) == ["t1"]
+    assert "session" not in ots_client(deployer.cloud, "kept-db").list_table()  # the rest went
 
 
 def test_a_stack_that_does_not_delete_names_the_resource_and_keeps_the_rest(deployer, tmp_path):
@@ -230,7 +219,7 @@ def test_a_stack_that_does_not_delete_names_the_resource_and_keeps_the_rest(depl
         in again.stdout
     )
     assert live(deployer, stack) == [] and bucket not in deployer.cloud.oss.store.buckets()
-    assert "todo_list" in ots(deployer, "half-db").list_table()
+    assert "todo_list" in ots_client(deployer.cloud, "half-db").list_table()
 
 
 def test_without_a_terminal_nothing_is_deleted_unless_yes_is_given(deployer):
