@@ -125,3 +125,26 @@ def test_a_session_from_before_payments_signs_in_again_to_pay_unless_keyed_by_us
     assert answer["error"]["code"] == "SessionExpired"
     order = world.ok(world.v2(keyed, "create", collection="orders", sku="pro", idempotencyKey="k"))
     assert world.trades.trades[order["id"]]["buyer"].user_id == ALICE
+
+
+def test_an_overdue_order_whose_trade_alipay_no_longer_has_is_closed_by_the_reconciler():
+    """An order with a trade number whose trade Alipay answers it does not have: the reconciler
+    closes the order under its own trade number, once, instead of failing on every run."""
+    from miniapp.catalog import CATALOG
+    from miniapp.collections import declared
+    from miniapp.services.orders import ORDERS, OrderBook
+    from miniapp.services.reconcile import Reconciler
+
+    world = World()
+    sid = world.login(ALICE)
+    order = world.ok(world.v2(sid, "create", collection="orders", sku="pro", idempotencyKey="a"))
+    assert order["tradeNo"]
+    del world.trades.trades[order["id"]]  # Alipay answers TRADE_NOT_EXIST from now on
+    orders = next(c for c in declared() if c.name == ORDERS)
+    book = OrderBook(orders, CATALOG, world.rows, world.tallies, world.clock)
+    reconciler = Reconciler(world.order_index, book, world.trades, world.clock, pay_minutes=15)
+    world.clock.advance(16 * 60)
+    assert reconciler.run()["closed"] == 1
+    closed = world.ok(world.v2(world.login(ALICE), "get", collection="orders", id=order["id"]))
+    assert (closed["status"], closed["tradeNo"]) == ("CLOSED", order["tradeNo"])
+    assert reconciler.run() == {"settled": 0, "paid": 0, "closed": 0, "waiting": 0, "failed": 0}

@@ -88,7 +88,9 @@ class Reconciler:
         """`order` as `_one` read it: its amount, which never changes, when Alipay has no trade."""
         if seen is None or self._trades.close(order_id):
             closed = TradeState(
-                seen.trade_no if seen else "",
+                # Alipay has no trade: the order keeps the trade number its create was given,
+                # if any (OrderBook refuses a state naming another trade).
+                seen.trade_no if seen else str(order.values.get("tradeNo") or ""),
                 order_id,
                 seen.total_fen if seen else fen_of(order.values["amount"]) or 0,
                 TRADE_CLOSED,
