@@ -245,4 +245,4 @@ def print_instructions(figures: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - `make bench ARGS="--only instructions"`
-    sys.exit("run it through scripts/bench.py: make bench ARGS=\"--only instructions\"")
+    sys.exit('run it through scripts/bench.py: make bench ARGS="--only instructions"')

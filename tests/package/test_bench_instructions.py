@@ -77,9 +77,7 @@ def test_the_count_is_callgrinds_totals_line() -> None:
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason=".ci/run installs valgrind")
-def test_an_interpreter_start_is_counted_in_tens_of_millions(
-    python: str, tmp_path: Path
-) -> None:
+def test_an_interpreter_start_is_counted_in_tens_of_millions(python: str, tmp_path: Path) -> None:
     count = counted([python, "-I", "-S", "-c", "pass"], tmp_path, {}, tmp_path)
     assert 10_000_000 < count < 1_000_000_000
     assert bench_instructions.ROOT == ROOT

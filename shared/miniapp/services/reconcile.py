@@ -133,9 +133,10 @@ class Desk:
         fen = fen_of(amount) if amount else total - refunded
         if fen is None or fen < 1:
             raise InvalidRequest("'amount' must be yuan with at most two decimals, at least 0.01")
-        if not 1 <= len(request_no) <= _OUT_REQUEST_NO or not request_no.replace("-", "").replace(
-            "_", ""
-        ).isalnum():
+        if (
+            not 1 <= len(request_no) <= _OUT_REQUEST_NO
+            or not request_no.replace("-", "").replace("_", "").isalnum()
+        ):
             raise InvalidRequest("'requestNo' must be 1 to 64 letters, digits, '_' or '-'")
         done = self._trades.refund(order_id, fen, request_no)
         seen = TradeState(
